@@ -1,0 +1,151 @@
+"""Settings of a geosvc deployment.
+
+Precedence, lowest first: the defaults below, an optional YAML/JSON file,
+``GEOSVC_*`` environment variables (``GEOSVC_DB``, ``GEOSVC_WALK_SPEED_KPH``
+...), then an explicit mapping (as tests pass to ``create_app``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from geosvc.errors import ConfigError
+
+ENV_PREFIX = "GEOSVC_"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Frozen settings; build with :meth:`Settings.load`."""
+
+    #: SQLite file (or store URL, e.g. ``sqlite:///x.sqlite``) of the dataset.
+    db: str = "var/demo.sqlite"
+    #: OSM extract (.osm.pbf / .osm) of the road network; None = straight-line only.
+    osm: str | None = None
+    #: Travel modes to load from ``osm``.
+    modes: tuple[str, ...] = ("walk", "bike", "drive")
+    #: Directory of cached network arrays.
+    cache_dir: str = ".geosvc-cache"
+    #: Time zone used when the dataset declares none.
+    timezone: str = "Asia/Shanghai"
+    #: Walking speed, km/h (also the access leg from a point to the street).
+    walk_speed_kph: float = 4.5
+    #: Cycling speed, km/h.
+    bike_speed_kph: float = 15.0
+    #: Driving speed when a road has no ``maxspeed`` and no known class, km/h.
+    drive_default_kph: float = 30.0
+    #: Farthest a query point may lie from the network, metres.
+    snap_max_m: float = 1000.0
+    #: A venue must stay open this long after arrival to count as open, minutes.
+    open_margin_min: float = 30.0
+    #: Number of multi-source passes kept in memory per mode.
+    pass_cache_size: int = 64
+    #: Residents per m² of residential floor area when estimating population.
+    floor_area_per_person_m2: float = 35.0
+    #: Default and maximum page size of feature lists.
+    default_limit: int = 50
+    max_limit: int = 1000
+    #: CORS origins allowed for GET on the public API.
+    cors_origins: str = "*"
+    #: Testing mode (Flask).
+    testing: bool = False
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("walk_speed_kph", "bike_speed_kph", "drive_default_kph", "snap_max_m"):
+            if not getattr(self, name) > 0:
+                problems.append(f"`{name}` must be > 0")
+        if self.open_margin_min < 0:
+            problems.append("`open_margin_min` must be >= 0")
+        if self.pass_cache_size < 1:
+            problems.append("`pass_cache_size` must be >= 1")
+        if not 1 <= self.default_limit <= self.max_limit:
+            problems.append("`default_limit` must be between 1 and `max_limit`")
+        bad_modes = set(self.modes) - {"walk", "bike", "drive"}
+        if bad_modes:
+            problems.append(f"`modes` has unknown modes {sorted(bad_modes)}")
+        if problems:
+            msg = "; ".join(problems)
+            raise ConfigError(msg)
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        file: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> Settings:
+        """Build settings from defaults, a file, the environment and overrides.
+
+        Examples
+        --------
+        >>> Settings.load(env={"GEOSVC_WALK_SPEED_KPH": "5"}).walk_speed_kph
+        5.0
+        >>> Settings.load(env={}, overrides={"modes": "walk,drive"}).modes
+        ('walk', 'drive')
+        """
+        values: dict[str, Any] = {}
+        if file is not None:
+            values.update(_read_file(Path(file)))
+        env = os.environ if env is None else env
+        names = {f.name for f in fields(cls)}
+        for key, raw in env.items():
+            if key.startswith(ENV_PREFIX):
+                name = key[len(ENV_PREFIX):].lower()
+                if name in names:
+                    values[name] = raw
+        for key, value in (overrides or {}).items():
+            if key.lower() in names:
+                values[key.lower()] = value
+        return cls(**{k: _coerce(cls, k, v) for k, v in values.items()})
+
+    def with_(self, **changes: Any) -> Settings:
+        """Return a copy with ``changes`` applied (validated)."""
+        return replace(self, **{k: _coerce(type(self), k, v) for k, v in changes.items()})
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        msg = f"cannot read settings file `{path}`: {exc.strerror}"
+        raise ConfigError(msg) from exc
+    if path.suffix.lower() == ".json":
+        data = json.loads(text)
+    else:
+        import yaml
+
+        data = yaml.safe_load(text) or {}
+    if not isinstance(data, dict):
+        msg = f"settings file `{path}` must hold a mapping"
+        raise ConfigError(msg)
+    return data
+
+
+def _coerce(cls: type, name: str, value: Any) -> Any:
+    default = next(f.default for f in fields(cls) if f.name == name)
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                return value.strip().lower() in {"1", "true", "yes", "on"}
+            return bool(value)
+        if isinstance(default, tuple):
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            return tuple(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, int):
+            return int(value)
+        if value is None or value == "":
+            return None if default is None else default
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        msg = f"setting `{name}` cannot take {value!r}: {exc}"
+        raise ConfigError(msg) from exc

@@ -1,0 +1,184 @@
+"""The whole exception tree of geosvc.
+
+Every error that can reach a client is a :class:`GeosvcError`.  Its class
+attributes give the HTTP ``status``, a ``type`` slug (rendered as the URI
+``/problems/<slug>``) and a ``title``; the instance carries a ``detail`` that
+is safe to show, and optionally an internal ``log_message``.  The web layer
+turns them into ``application/problem+json`` (RFC 9457) in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class GeosvcError(Exception):
+    """Base class of every error a client may see."""
+
+    status: int = 500
+    type: str = "internal-error"  # noqa: A003 - the RFC 9457 member name
+    title: str = "Internal error"
+
+    def __init__(
+        self,
+        detail: str,
+        log_message: str | None = None,
+        *,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.log_message = log_message or detail
+        self.extensions: dict[str, Any] = dict(extensions or {})
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        """Return the RFC 9457 problem document of this error."""
+        doc: dict[str, Any] = {
+            "type": f"/problems/{self.type}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance is not None:
+            doc["instance"] = instance
+        doc.update(self.extensions)
+        return doc
+
+
+class InvalidParameter(GeosvcError, ValueError):
+    """One or more request parameters are invalid (HTTP 400).
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name, as the client spelled it.
+    reason : str
+        Why it was refused, in words a client developer understands.
+    more : iterable of (name, reason), optional
+        Further bad parameters found in the same request.
+
+    Examples
+    --------
+    >>> err = InvalidParameter("lon", "must be a number between -180 and 180")
+    >>> err.invalid_params
+    [{'name': 'lon', 'reason': 'must be a number between -180 and 180'}]
+    >>> err.detail
+    '`lon` must be a number between -180 and 180'
+    """
+
+    status = 400
+    type = "invalid-parameter"  # noqa: A003
+    title = "Invalid parameter"
+
+    def __init__(
+        self, name: str, reason: str, *, more: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        params = [{"name": name, "reason": reason}]
+        params += [{"name": n, "reason": r} for n, r in more]
+        if len(params) == 1:
+            detail = f"`{name}` {reason}"
+        else:
+            detail = "; ".join(f"`{p['name']}` {p['reason']}" for p in params)
+        super().__init__(detail, extensions={"invalid_params": params})
+        self.invalid_params = params
+
+    @classmethod
+    def many(cls, problems: Iterable[tuple[str, str]]) -> InvalidParameter:
+        """Build one error naming every bad parameter in ``problems``."""
+        problems = list(problems)
+        if not problems:
+            msg = "`InvalidParameter.many` needs at least one problem"
+            raise ValueError(msg)
+        (name, reason), *rest = problems
+        return cls(name, reason, more=rest)
+
+
+class NotFound(GeosvcError):
+    """A resource (venue, item, collection, layer) does not exist (HTTP 404)."""
+
+    status = 404
+    type = "not-found"  # noqa: A003
+    title = "Not found"
+
+
+class LayerNotFound(NotFound):
+    """A data layer named in the manifest or a request does not exist."""
+
+    type = "layer-not-found"  # noqa: A003
+    title = "Layer not found"
+
+
+class OutsideNetwork(GeosvcError):
+    """A point lies beyond the snapping tolerance of the road network (HTTP 422)."""
+
+    status = 422
+    type = "outside-network"  # noqa: A003
+    title = "Point outside the road network"
+
+
+class NoRoute(GeosvcError):
+    """No route exists between the points on the network (HTTP 422)."""
+
+    status = 422
+    type = "no-route"  # noqa: A003
+    title = "No route"
+
+
+class ModeUnavailable(GeosvcError):
+    """A travel mode was asked for but no network is loaded for it (HTTP 422)."""
+
+    status = 422
+    type = "mode-unavailable"  # noqa: A003
+    title = "Travel mode unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """One problem found in one row of an imported file.
+
+    ``row`` is 1-based and counts data rows (the header of a CSV is not a row;
+    the first feature of a GeoJSON is row 1).
+    """
+
+    row: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.field}: {self.reason}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "reason": self.reason}
+
+
+class ImportRejected(GeosvcError):
+    """An import was refused as a whole; nothing was written (HTTP 422)."""
+
+    status = 422
+    type = "import-rejected"  # noqa: A003
+    title = "Import rejected"
+
+    def __init__(self, problems: Iterable[RowProblem], *, source: str = "") -> None:
+        self.problems = list(problems)
+        where = f" in {source}" if source else ""
+        detail = f"{len(self.problems)} problem(s){where}; nothing was written"
+        super().__init__(
+            detail, extensions={"problems": [p.as_dict() for p in self.problems]}
+        )
+
+
+class StorageUnavailable(GeosvcError):
+    """The store cannot be reached or read (HTTP 503)."""
+
+    status = 503
+    type = "storage-unavailable"  # noqa: A003
+    title = "Storage unavailable"
+
+
+class ConfigError(GeosvcError):
+    """The configuration is invalid; raised at start-up only, never over HTTP."""
+
+    type = "config-error"  # noqa: A003
+    title = "Configuration error"

@@ -1,0 +1,227 @@
+"""Domain types of geosvc: venues, service items, links and query filters.
+
+Plain frozen dataclasses and string enums; no I/O, no Flask.  Coordinates are
+always WGS-84 longitude/latitude in decimal degrees inside geosvc; conversion
+from GCJ-02 / BD-09 happens at the edges (:mod:`geosvc.coords`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class VenueKind(StrEnum):
+    """What a venue is."""
+
+    HALL = "hall"  # staffed government hall 政务服务大厅 / 便民服务中心
+    BANK_OUTLET = "bank_outlet"  # bank branch 政银通办网点
+    KIOSK = "kiosk"  # self-service machine or 7x24 station 自助终端 / 自助服务站
+
+
+class Level(StrEnum):
+    """Administrative level of a hall (the four levels of the seeds)."""
+
+    CITY = "city"  # 市
+    COUNTY = "county"  # 县 / 区
+    TOWNSHIP = "township"  # 乡镇 / 街道
+    VILLAGE = "village"  # 村 / 社区
+
+
+class Channel(StrEnum):
+    """How an item is handled at a venue."""
+
+    WINDOW = "window"  # staffed window 窗口
+    SELF_SERVICE = "self_service"  # government self-service machine 自助一体机
+    SMART_TELLER = "smart_teller"  # the bank's own smart teller 智慧柜员机
+
+
+class Scope(StrEnum):
+    """Where a service item may be handled (通办范围)."""
+
+    CITY = "city"  # anywhere in the city 全市通办
+    COUNTY = "county"  # only in the citizen's own county / district 属地办理
+    CROSS_PROVINCE = "cross_province"  # also across provinces 跨省通办
+
+
+class Category(StrEnum):
+    """Whom a service item serves."""
+
+    PERSON = "person"  # 个人
+    BUSINESS = "business"  # 法人 / 企业
+
+
+#: Channels a venue of each kind may offer.
+KIND_CHANNELS: dict[VenueKind, frozenset[Channel]] = {
+    VenueKind.HALL: frozenset({Channel.WINDOW, Channel.SELF_SERVICE}),
+    VenueKind.BANK_OUTLET: frozenset(Channel),
+    VenueKind.KIOSK: frozenset({Channel.SELF_SERVICE}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Venue:
+    """A place where service items can be handled.
+
+    Attributes
+    ----------
+    code : str
+        Stable venue code (the seeds number every venue), unique in a dataset.
+    name : str
+        Display name, usually Chinese.
+    kind : VenueKind
+        hall, bank_outlet or kiosk.
+    lon, lat : float
+        WGS-84 degrees.
+    level : Level or None
+        Administrative level; required for halls, optional for others (the
+        level of the area a bank outlet or kiosk serves).
+    channels : frozenset of Channel
+        Government channels the venue offers.  A bank outlet with none is a
+        planning candidate, not a service point.
+    area_code, area_name : str or None
+        The county / district the venue belongs to (for county-scoped items).
+    opening_hours : str or None
+        OpenStreetMap ``opening_hours`` syntax; None means unknown (treated
+        as closed by ``open_at`` filters, and reported as unknown).
+    official_calendar : bool
+        Whether the venue follows the dataset's official holiday calendar
+        (statutory holidays closed as ``PH``, make-up working days open).
+    accessible : bool
+        Green channel for the elderly and disabled (绿色通道).
+    cross_province : bool
+        Has a cross-province (跨省通办) window.
+    regional : bool
+        Has a regional one-network (e.g. 长三角一网通办) window.
+    """
+
+    code: str
+    name: str
+    kind: VenueKind
+    lon: float
+    lat: float
+    level: Level | None = None
+    channels: frozenset[Channel] = frozenset()
+    area_code: str | None = None
+    area_name: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    opening_hours: str | None = None
+    official_calendar: bool = True
+    accessible: bool = False
+    cross_province: bool = False
+    regional: bool = False
+    bank: str | None = None
+    machines: int | None = None
+    name_en: str | None = None
+    source: str | None = None  # provenance, e.g. "osm:node/123"
+
+    @property
+    def is_candidate(self) -> bool:
+        """True for a bank outlet with no government channel yet."""
+        return self.kind is VenueKind.BANK_OUTLET and not self.channels
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceItem:
+    """A unit of government business (政务服务事项)."""
+
+    code: str
+    name: str
+    name_en: str = ""
+    department: str = ""
+    category: Category = Category.PERSON
+    high_frequency: bool = False
+    scope: Scope = Scope.CITY
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """Venue ``venue_code`` handles item ``item_code`` through ``channels``."""
+
+    venue_code: str
+    item_code: str
+    channels: frozenset[Channel]
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """An administrative area (county / district) with its boundary as WKT."""
+
+    code: str
+    name: str
+    wkt: str
+    level: Level = Level.COUNTY
+    population: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PopulationCell:
+    """Demand: ``count`` residents at a point, or spread over a polygon (WKT)."""
+
+    lon: float
+    lat: float
+    count: float
+    wkt: str | None = None
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VenueFilter:
+    """The venue filters shared by every query of API.md.
+
+    Empty tuples mean "no restriction".  ``items`` are combined with AND (a
+    venue must handle all of them); ``kinds`` and ``levels`` with OR.
+    ``channel`` restricts both the venue's channels and, when ``items`` are
+    given, the channel through which each item is handled there.
+    ``home_area`` is the citizen's county / district code: county-scoped
+    items then only match venues of that area.
+    ``open_at`` must be timezone-aware.
+    """
+
+    kinds: tuple[VenueKind, ...] = ()
+    levels: tuple[Level, ...] = ()
+    items: tuple[str, ...] = ()
+    channel: Channel | None = None
+    open_at: datetime | None = None
+    accessible: bool | None = None
+    home_area: str | None = None
+    include_candidates: bool = False
+
+    def cache_key(self) -> tuple:
+        """A hashable key of everything except ``open_at`` (for pass caches)."""
+        return (
+            tuple(sorted(self.kinds)),
+            tuple(sorted(self.levels)),
+            tuple(sorted(self.items)),
+            self.channel,
+            self.accessible,
+            self.home_area,
+            self.include_candidates,
+        )
+
+    def without_time(self) -> VenueFilter:
+        """Return a copy with ``open_at`` cleared."""
+        return VenueFilter(
+            kinds=self.kinds,
+            levels=self.levels,
+            items=self.items,
+            channel=self.channel,
+            open_at=None,
+            accessible=self.accessible,
+            home_area=self.home_area,
+            include_candidates=self.include_candidates,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetInfo:
+    """Dataset-wide settings stored with the data."""
+
+    name: str = "geosvc"
+    timezone: str = "Asia/Shanghai"
+    calendar: str | None = "cn"  # "cn" = Chinese statutory calendar; None = none
+    country: str = "CN"
+    extra: dict[str, str] = field(default_factory=dict)
