@@ -1,0 +1,501 @@
+"""Opening hours in OpenStreetMap ``opening_hours`` syntax, with official calendars.
+
+The rules are parsed and evaluated by the maintained ``opening-hours-py``
+parser (``import opening_hours``); this module only adds what the parser
+cannot know: the dataset's time zone and an official holiday calendar.
+
+Calendar semantics (for venues that follow the official calendar)
+-----------------------------------------------------------------
+* On a **statutory holiday** (every day of an official break, e.g. all seven
+  days 2026-10-01..07 of National Day, including its weekend days) the
+  expression is evaluated as on a public holiday: the ``PH`` rules apply.
+  ``"Mo-Fr 09:00-17:00; PH off"`` is closed on a holiday Wednesday.  An
+  expression **without** a ``PH`` rule keeps its ordinary weekday rules on
+  holidays (OSM semantics: ``PH`` only matters where it is mentioned).
+* On a **make-up working day** (调休, a Saturday or Sunday that is an
+  official working day) the venue opens as on an ordinary working weekday:
+  the rules of the **Monday of the same ISO week** are used (the calendar data
+  does not say which weekday a make-up day stands in for).
+* Without a calendar (``calendar=None``), 2026-10-01 is an ordinary Thursday
+  and ``PH`` rules never apply.
+* Years outside the calendar data (chinese-calendar 1.11 covers 2004-2026)
+  have no holidays and no make-up days; upgrade ``chinese-calendar`` yearly.
+
+How the parser still does all rule evaluation: the parser only knows the
+holidays of built-in country calendars, and its ``CN`` calendar marks one day
+per festival and no make-up days.  So a special day *D* is evaluated at a
+**substitute date** *S* with the same time of day: for a holiday, the nearest
+date with the same weekday that the parser itself reports as a public holiday
+of one of its countries (usually *D* itself); for a make-up day, the Monday of
+*D*'s week, with no holiday calendar.  Weekday, time and ``PH`` rules are
+exact; month / week / year selectors are evaluated at *S* (at most a few weeks
+away), and rules that run past midnight into a special day take the previous
+day of *S*.  Ordinary days are evaluated as they are.
+
+Cost: compiled expressions are cached (:func:`compile_schedule` is an LRU
+cache); :meth:`Schedule.is_open` takes a few microseconds.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import opening_hours
+
+from geosvc.errors import InvalidParameter
+
+__all__ = [
+    "HolidayCalendar",
+    "Schedule",
+    "compile_schedule",
+    "get_calendar",
+    "hours_problem",
+]
+
+#: How far ahead next_open / next_close look before giving up, days.
+HORIZON_DAYS: Final = 366
+# Countries whose built-in parser calendars provide substitute public holidays;
+# CN first so that a Chinese holiday the parser knows is evaluated on its own date.
+_PH_COUNTRIES: Final = ("CN", "FR", "DE", "GB", "US", "IT", "ES", "NL", "SE", "FI",
+                        "KR", "AU", "CA", "MX", "BR")
+_MAX_STEPS: Final = 10_000
+_ONE_DAY: Final = timedelta(days=1)
+
+
+# --------------------------------------------------------------------------- calendars
+
+
+class HolidayCalendar:
+    """An official calendar: statutory holidays and make-up working days.
+
+    Parameters
+    ----------
+    name : str
+        Short name (``"cn"``).
+    holidays : iterable of date
+        Every day off of an official break (statutory holidays, including the
+        weekend days inside a break): ``PH`` rules apply on them.
+    makeup_workdays : iterable of date
+        Weekend days that are official working days (调休).
+    years : (int, int), optional
+        First and last year the data covers (informational).
+
+    Examples
+    --------
+    >>> cal = HolidayCalendar("x", [date(2026, 5, 1)], [date(2026, 5, 9)])
+    >>> cal.is_holiday(date(2026, 5, 1)), cal.is_makeup_workday(date(2026, 5, 9))
+    (True, True)
+    """
+
+    __slots__ = ("_holidays", "_makeup", "_special", "name", "years")
+
+    def __init__(
+        self,
+        name: str,
+        holidays: object,
+        makeup_workdays: object,
+        *,
+        years: tuple[int, int] | None = None,
+    ) -> None:
+        self.name = name
+        self._holidays = frozenset(_as_date(d) for d in holidays)  # type: ignore[attr-defined]
+        self._makeup = frozenset(
+            d for d in (_as_date(d) for d in makeup_workdays)  # type: ignore[attr-defined]
+            if d.weekday() >= 5 and d not in self._holidays
+        )
+        self._special = tuple(sorted(self._holidays | self._makeup))
+        if years is None and self._special:
+            years = (self._special[0].year, self._special[-1].year)
+        self.years = years
+
+    def __repr__(self) -> str:
+        return f"HolidayCalendar({self.name!r}, years={self.years})"
+
+    def is_holiday(self, d: date) -> bool:
+        """True if ``d`` is a statutory holiday (``PH`` rules apply)."""
+        return _as_date(d) in self._holidays
+
+    def is_makeup_workday(self, d: date) -> bool:
+        """True if ``d`` is a weekend day that is an official working day (调休)."""
+        return _as_date(d) in self._makeup
+
+    def is_special(self, d: date) -> bool:
+        """True if ``d`` is a holiday or a make-up working day."""
+        d = _as_date(d)
+        return d in self._holidays or d in self._makeup
+
+    def next_special(self, d: date) -> date | None:
+        """The first holiday or make-up day strictly after ``d``, or None."""
+        i = bisect.bisect_right(self._special, _as_date(d))
+        return self._special[i] if i < len(self._special) else None
+
+
+def _as_date(d: date) -> date:
+    return d.date() if isinstance(d, datetime) else d
+
+
+@lru_cache(maxsize=1)
+def _chinese_calendar() -> HolidayCalendar:
+    import chinese_calendar
+    from chinese_calendar import constants
+
+    years = sorted({d.year for d in constants.holidays} | {d.year for d in constants.workdays})
+    # constants.holidays holds only the days of official breaks (ordinary
+    # weekends are not in it); constants.workdays only the make-up working days.
+    del chinese_calendar
+    return HolidayCalendar(
+        "cn", constants.holidays.keys(), constants.workdays.keys(), years=(years[0], years[-1])
+    )
+
+
+def get_calendar(name: str | None) -> HolidayCalendar | None:
+    """Return the official holiday calendar called ``name``.
+
+    Parameters
+    ----------
+    name : str or None
+        ``"cn"`` (case-insensitive) for the Chinese official calendar
+        (statutory holidays and make-up working days from ``chinese-calendar``);
+        ``None``, ``""`` or ``"none"`` for no calendar.
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``calendar`` (a ``ValueError``) for any other name.
+
+    Examples
+    --------
+    >>> cn = get_calendar("cn")
+    >>> cn.is_holiday(date(2026, 10, 1)), cn.is_makeup_workday(date(2026, 10, 10))
+    (True, True)
+    >>> get_calendar(None) is None and get_calendar("none") is None
+    True
+    """
+    if name is None:
+        return None
+    key = str(name).strip().lower()
+    if key in ("", "none"):
+        return None
+    if key == "cn":
+        return _chinese_calendar()
+    msg = f"must be one of cn, none (got {name!r})"
+    raise InvalidParameter("calendar", msg)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+_WHERE = re.compile(r"-->\s*\d+:(\d+)")
+
+
+def hours_problem(expr: str) -> str | None:
+    """Say why ``expr`` is not valid ``opening_hours`` syntax, or return None.
+
+    Examples
+    --------
+    >>> hours_problem("Mo-Fr 09:00-17:00; PH off") is None
+    True
+    >>> hours_problem("Mo-Fr 25:00-26:00")
+    'not valid opening_hours syntax at character 7 (expected ... timespan, or holiday)'
+    >>> hours_problem("  ")
+    'is empty'
+    """
+    if not isinstance(expr, str):
+        return "must be text in OpenStreetMap opening_hours syntax"
+    text = expr.strip()
+    if not text:
+        return "is empty"
+    try:
+        _parse(text, None)
+    except opening_hours.ParserError as exc:
+        return _describe(exc)
+    return None
+
+
+def _describe(exc: Exception) -> str:
+    message = str(exc)
+    where = _WHERE.search(message)
+    lines = [ln.strip() for ln in message.splitlines()]
+    detail = next((ln[1:].strip() for ln in lines if ln.startswith("=")), "")
+    text = "not valid opening_hours syntax"
+    if where:
+        text += f" at character {where.group(1)}"
+    if detail:
+        text += f" ({detail})"
+    return text
+
+
+@lru_cache(maxsize=8192)
+def _parse(expr: str, country: str | None) -> opening_hours.OpeningHours:
+    # Naive local times in and out: the schedule converts zones itself (faster,
+    # and the parser only accepts ZoneInfo-aware datetimes).
+    return opening_hours.OpeningHours(
+        expr, country=country, auto_country=False, auto_timezone=False
+    )
+
+
+@lru_cache(maxsize=None)
+def _ph_probe(country: str) -> opening_hours.OpeningHours:
+    return opening_hours.OpeningHours(
+        "PH", country=country, auto_country=False, auto_timezone=False
+    )
+
+
+@lru_cache(maxsize=4096)
+def _holiday_substitute(d: date) -> tuple[str | None, date]:
+    """The (country, date) nearest ``d`` with its weekday that the parser calls PH."""
+    for weeks in range(0, 60):
+        for s in ((d,) if weeks == 0 else (d - timedelta(weeks=weeks), d + timedelta(weeks=weeks))):
+            noon = datetime.combine(s, time(12))
+            for country in _PH_COUNTRIES:
+                if _ph_probe(country).is_open(noon):
+                    return country, s
+    return None, d  # not reached with the parser's calendars; evaluate as ordinary
+
+
+def _zone(tz: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        msg = f"is not a known IANA time zone: {tz!r}"
+        raise InvalidParameter("tz", msg) from None
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+@dataclass(frozen=True, slots=True)
+class _Regime:
+    oh: opening_hours.OpeningHours
+    offset: timedelta  # substitute time = real local time + offset
+    end: datetime | None  # naive local end of the regime (exclusive)
+
+
+class Schedule:
+    """A compiled opening-hours schedule in one time zone; build with :func:`compile_schedule`.
+
+    Every method takes a timezone-aware ``datetime`` in any zone (converted to
+    the schedule's ``tz``) and raises ``ValueError`` for a naive one.
+    Returned datetimes are aware, in ``tz``.  An unknown schedule (``expr``
+    None) is never open.
+
+    Attributes
+    ----------
+    expr : str or None
+        The expression (stripped).
+    tz : str
+        IANA zone of the venue.
+    calendar : HolidayCalendar or None
+    known : bool
+        False when ``expr`` is None.
+    always_open : bool
+        True for ``24/7`` (and equivalents such as ``Mo-Su 00:00-24:00``).
+    """
+
+    __slots__ = ("_base", "_zone", "always_open", "calendar", "expr", "known", "tz")
+
+    def __init__(self, expr: str | None, tz: str, calendar: HolidayCalendar | None) -> None:
+        self.tz = tz
+        self._zone = _zone(tz)
+        self.calendar = calendar
+        self.expr = None if expr is None else expr.strip()
+        self.known = self.expr is not None
+        self._base: opening_hours.OpeningHours | None = None
+        self.always_open = False
+        if self.expr is not None:
+            problem = hours_problem(self.expr)
+            if problem is not None:
+                raise InvalidParameter("opening_hours", problem)
+            self._base = _parse(self.expr, None)
+            self.always_open = str(self._base.normalize()) == "24/7"
+
+    def __repr__(self) -> str:
+        cal = self.calendar.name if self.calendar else None
+        return f"Schedule({self.expr!r}, tz={self.tz!r}, calendar={cal!r})"
+
+    # -- time conversion
+    def _local(self, dt: datetime) -> datetime:
+        if not isinstance(dt, datetime):
+            msg = f"`dt` must be a datetime, got {type(dt).__name__}"
+            raise TypeError(msg)
+        if dt.tzinfo is None or dt.utcoffset() is None:
+            msg = "`dt` must be timezone-aware"
+            raise ValueError(msg)
+        return dt.astimezone(self._zone).replace(tzinfo=None)
+
+    def _aware(self, local: datetime) -> datetime:
+        # Round-trip through UTC so that wall times in a DST gap become real instants.
+        return local.replace(tzinfo=self._zone).astimezone(timezone.utc).astimezone(self._zone)
+
+    def _regime(self, t: datetime) -> _Regime:
+        base = self._base
+        cal = self.calendar
+        day = t.date()
+        if cal is None:
+            return _Regime(base, timedelta(0), None)
+        if cal.is_holiday(day):
+            country, sub = _holiday_substitute(day)
+            oh = _parse(self.expr, country) if country else base
+            return _Regime(oh, sub - day, datetime.combine(day + _ONE_DAY, time()))
+        if cal.is_makeup_workday(day):
+            monday = day - timedelta(days=day.weekday())
+            return _Regime(base, monday - day, datetime.combine(day + _ONE_DAY, time()))
+        nxt = cal.next_special(day)
+        return _Regime(base, timedelta(0), None if nxt is None else datetime.combine(nxt, time()))
+
+    def _step(self, t: datetime) -> tuple[bool, datetime | None]:
+        """State at local ``t`` and the next local time it may change (None = never)."""
+        r = self._regime(t)
+        s = t + r.offset
+        is_open = r.oh.is_open(s)
+        change = r.oh.next_change(s)
+        nxt = None if change is None else change - r.offset
+        if r.end is not None and (nxt is None or nxt > r.end):
+            nxt = r.end
+        if nxt is not None and nxt <= t:  # defensive: guarantee progress
+            nxt = t + timedelta(minutes=1)
+        return is_open, nxt
+
+    def _find(self, t: datetime, want_open: bool, limit: datetime) -> datetime | None:
+        """First local time >= t whose state is ``want_open``, before ``limit``."""
+        for _ in range(_MAX_STEPS):
+            if t > limit:
+                return None
+            is_open, nxt = self._step(t)
+            if is_open == want_open:
+                return t
+            if nxt is None:
+                return None
+            t = nxt
+        return None
+
+    # -- public
+    def is_open(self, dt: datetime) -> bool:
+        """Whether the venue is open at ``dt`` (aware, any zone).
+
+        Examples
+        --------
+        >>> s = compile_schedule("Mo-Fr 09:00-17:00; PH off", tz="Asia/Shanghai",
+        ...                      calendar=get_calendar("cn"))
+        >>> s.is_open(datetime(2026, 9, 30, 2, tzinfo=timezone.utc))  # Wed 10:00 local
+        True
+        >>> s.is_open(datetime(2026, 10, 1, 2, tzinfo=timezone.utc))  # National Day
+        False
+        """
+        t = self._local(dt)
+        if self.always_open:
+            return True
+        if self._base is None:
+            return False
+        cal = self.calendar
+        if cal is not None and cal.is_special(t.date()):
+            r = self._regime(t)
+            return r.oh.is_open(t + r.offset)
+        return self._base.is_open(t)
+
+    def next_open(self, dt: datetime) -> datetime | None:
+        """When the venue is next open: ``dt`` itself (in ``tz``) if open now.
+
+        None if it does not open within a year (or the schedule is unknown).
+        """
+        t = self._local(dt)
+        if self.always_open:
+            return dt.astimezone(self._zone)
+        if self._base is None:
+            return None
+        found = self._find(t, True, t + timedelta(days=HORIZON_DAYS))
+        if found is None:
+            return None
+        return dt.astimezone(self._zone) if found == t else self._aware(found)
+
+    def next_close(self, dt: datetime) -> datetime | None:
+        """The next time after ``dt`` the venue goes from open to closed.
+
+        When closed at ``dt`` this is the end of the next opening.  None when
+        it never closes within a year (``24/7``) or never opens (unknown).
+        """
+        t = self._local(dt)
+        if self.always_open or self._base is None:
+            return None
+        limit = t + timedelta(days=HORIZON_DAYS)
+        opened = self._find(t, True, limit)
+        if opened is None:
+            return None
+        closed = self._find(opened, False, limit)
+        return None if closed is None else self._aware(closed)
+
+    def open_for(self, dt: datetime, minutes: float) -> bool:
+        """Whether the venue is open at ``dt`` and stays open ``minutes`` more.
+
+        Used for "open on arrival with a 30-minute margin".
+
+        Raises
+        ------
+        InvalidParameter
+            ``minutes`` is negative or not a number.
+        """
+        if not (isinstance(minutes, (int, float)) and math.isfinite(minutes) and minutes >= 0):
+            msg = "must be a number of minutes >= 0"
+            raise InvalidParameter("minutes", msg)
+        if not self.is_open(dt):
+            return False
+        if self.always_open or minutes == 0:
+            return True
+        t = self._local(dt)
+        # Real elapsed time: add in UTC (aware arithmetic in one zone is wall-clock).
+        until = dt.astimezone(timezone.utc) + timedelta(minutes=minutes)
+        closed = self._find(t, False, self._local(until))
+        if closed is None:
+            return True
+        return self._aware(closed).astimezone(timezone.utc) >= until
+
+
+@lru_cache(maxsize=65536)
+def _compile(expr: str | None, tz: str, calendar: HolidayCalendar | None) -> Schedule:
+    return Schedule(expr, tz, calendar)
+
+
+def compile_schedule(
+    expr: str | None, *, tz: str, calendar: HolidayCalendar | None = None
+) -> Schedule:
+    """Compile an ``opening_hours`` expression for a venue in time zone ``tz``.
+
+    Results are cached (same arguments give the same immutable ``Schedule``).
+
+    Parameters
+    ----------
+    expr : str or None
+        OpenStreetMap ``opening_hours`` syntax; None = unknown hours.
+    tz : str
+        IANA zone of the venue, e.g. ``"Asia/Shanghai"``.
+    calendar : HolidayCalendar or None
+        Official calendar the venue follows (see the module notes).
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``opening_hours`` when ``expr`` cannot be parsed, ``tz`` for an
+        unknown zone.
+
+    Examples
+    --------
+    >>> s = compile_schedule("Mo-Fr 09:00-12:00,13:30-17:00", tz="Asia/Shanghai")
+    >>> s.next_open(datetime(2026, 3, 4, 12, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
+    datetime.datetime(2026, 3, 4, 13, 30, tzinfo=zoneinfo.ZoneInfo(key='Asia/Shanghai'))
+    >>> compile_schedule("24/7", tz="UTC").always_open
+    True
+    """
+    if expr is not None and not isinstance(expr, str):
+        msg = "must be text in OpenStreetMap opening_hours syntax"
+        raise InvalidParameter("opening_hours", msg)
+    if not isinstance(tz, str):
+        msg = f"is not a known IANA time zone: {tz!r}"
+        raise InvalidParameter("tz", msg)
+    return _compile(None if expr is None else expr.strip(), tz, calendar)
