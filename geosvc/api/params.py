@@ -1,0 +1,535 @@
+"""Parse and validate the query parameters of the HTTP API into typed values.
+
+One table, :data:`PARAMS`, defines every query parameter of API.md: its name,
+OpenAPI schema, description, example and parser.  :data:`ENDPOINT_PARAMS`
+says which parameters each endpoint accepts; the OpenAPI document
+(:mod:`geosvc.api.openapi`) is generated from the same two tables, so the
+contract and the validation cannot drift apart.
+
+:func:`parse_query` checks **every** parameter an endpoint accepts and raises
+one :class:`~geosvc.errors.InvalidParameter` naming all bad ones at once.
+Parameters an endpoint does not know are ignored (clients may send extra
+parameters, e.g. cache busters).  An empty value (``kind=``) counts as absent.
+Repeated parameters are joined with commas by the web layer
+(``kind=hall&kind=kiosk`` is ``kind=hall,kiosk``).
+
+Coordinates are accepted in the request's ``crs`` (wgs84, gcj02, bd09) and
+converted to WGS-84 here; handlers convert output back with
+:func:`geosvc.coords.from_wgs84`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+
+from geosvc.coords import parse_crs, to_wgs84
+from geosvc.errors import InvalidParameter
+from geosvc.model import Channel, Level, VenueFilter, VenueKind
+
+__all__ = [
+    "ENDPOINT_PARAMS",
+    "MODES",
+    "PARAMS",
+    "Param",
+    "ParseContext",
+    "Query",
+    "parse_query",
+]
+
+#: Travel modes of the API; ``straight`` needs no road network.
+MODES = ("walk", "bike", "drive", "straight")
+#: Longest ``q`` accepted, characters.
+MAX_Q_CHARS = 100
+#: Largest ``k`` of nearest queries.
+MAX_K = 100
+#: Largest ``max_minutes`` of nearest queries, minutes.
+MAX_MINUTES_NEAREST = 180.0
+#: Largest isochrone / coverage band, minutes.
+MAX_MINUTES_BAND = 120.0
+#: Most isochrone bands in one request.
+MAX_BANDS = 6
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+class _Reject(Exception):
+    """A parser's refusal; the message is the reason shown to the client."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParseContext:
+    """What parsers need besides the raw string.
+
+    Attributes
+    ----------
+    max_limit, default_limit : int
+        Page size bounds (``Settings.max_limit`` / ``default_limit``).
+    tz : tzinfo
+        The dataset's time zone: ``open_at`` without offset is read in it.
+    known_item : callable, optional
+        ``known_item(code) -> bool``; None accepts any item code.
+    now : datetime, optional
+        The current time (aware); taken from the clock when None.
+    """
+
+    max_limit: int
+    default_limit: int
+    tz: tzinfo
+    known_item: Callable[[str], bool] | None = None
+    now: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One query parameter: its OpenAPI description and its parser."""
+
+    name: str
+    description: str
+    schema: Mapping[str, Any]
+    parse: Callable[[str, ParseContext], Any]
+    example: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """Typed values of a request; absent parameters are None / empty / default.
+
+    ``lon``, ``lat`` and ``bbox`` are WGS-84 degrees (converted from ``crs``).
+    ``at`` is the time at which ``open`` properties are evaluated: ``open_at``
+    when given, else now (dataset time zone).  ``filter`` is the venue filter.
+    """
+
+    crs: str = "wgs84"
+    lon: float | None = None
+    lat: float | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    k: int = 5
+    limit: int = 50
+    offset: int = 0
+    q: str | None = None
+    mode: str = "straight"
+    max_minutes: float | None = None
+    minutes: tuple[float, ...] = ()
+    route: bool = False
+    at: datetime | None = None
+    time_given: bool = False
+    filter: VenueFilter = field(default_factory=VenueFilter)
+
+
+# --------------------------------------------------------------------------- parsers
+
+
+def _number(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        msg = f"must be a number, got {raw[:40]!r}"
+        raise _Reject(msg) from None
+    if not math.isfinite(value):
+        msg = "must be a finite number"
+        raise _Reject(msg)
+    return value
+
+
+def _lon(raw: str, ctx: ParseContext) -> float:
+    value = _number(raw)
+    if not -180.0 <= value <= 180.0:
+        msg = "must be a number between -180 and 180"
+        raise _Reject(msg)
+    return value
+
+
+def _lat(raw: str, ctx: ParseContext) -> float:
+    value = _number(raw)
+    if not -90.0 <= value <= 90.0:
+        msg = "must be a number between -90 and 90"
+        raise _Reject(msg)
+    return value
+
+
+def _crs(raw: str, ctx: ParseContext) -> str:
+    try:
+        return parse_crs(raw)
+    except InvalidParameter as exc:
+        raise _Reject(exc.invalid_params[0]["reason"]) from None
+
+
+def _bbox(raw: str, ctx: ParseContext) -> tuple[float, float, float, float]:
+    parts = raw.split(",")
+    if len(parts) != 4:
+        msg = "must be four numbers minLon,minLat,maxLon,maxLat"
+        raise _Reject(msg)
+    try:
+        x0, y0, x1, y1 = (_number(p.strip()) for p in parts)
+    except _Reject:
+        msg = "must be four finite numbers minLon,minLat,maxLon,maxLat"
+        raise _Reject(msg) from None
+    if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90):
+        msg = "must lie within longitude -180..180 and latitude -90..90"
+        raise _Reject(msg)
+    if not (x0 < x1 and y0 < y1):
+        msg = "must have minLon < maxLon and minLat < maxLat"
+        raise _Reject(msg)
+    return (x0, y0, x1, y1)
+
+
+def _int_between(low: int, high: int | None) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            msg = f"must be an integer, got {raw[:40]!r}"
+            raise _Reject(msg) from None
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f">= {low}"
+            msg = f"must be an integer {bound}"
+            raise _Reject(msg)
+        return value
+
+    return parse
+
+
+def _k(raw: str, ctx: ParseContext) -> int:
+    return _int_between(1, MAX_K)(raw)
+
+
+def _limit(raw: str, ctx: ParseContext) -> int:
+    return _int_between(1, ctx.max_limit)(raw)
+
+
+def _offset(raw: str, ctx: ParseContext) -> int:
+    return _int_between(0, None)(raw)
+
+
+def _words(raw: str) -> list[str]:
+    return [w.strip() for w in raw.split(",") if w.strip()]
+
+
+def _vocabulary(enum: type, *, many: bool) -> Callable[[str, ParseContext], Any]:
+    allowed = [m.value for m in enum]
+
+    def parse(raw: str, ctx: ParseContext) -> Any:
+        words = _words(raw)
+        bad = [w for w in words if w.lower() not in allowed]
+        if bad or not words:
+            msg = f"must be {'a comma list of ' if many else 'one of '}{' | '.join(allowed)}"
+            if bad:
+                msg += f"; unknown {', '.join(repr(b[:40]) for b in bad[:5])}"
+            raise _Reject(msg)
+        values = tuple(dict.fromkeys(enum(w.lower()) for w in words))
+        if not many:
+            if len(values) > 1:
+                msg = f"takes one value, one of {' | '.join(allowed)}"
+                raise _Reject(msg)
+            return values[0]
+        return values
+
+    return parse
+
+
+def _items(raw: str, ctx: ParseContext) -> tuple[str, ...]:
+    codes = tuple(dict.fromkeys(_words(raw)))
+    if len(codes) > 20:
+        msg = "takes at most 20 item codes"
+        raise _Reject(msg)
+    if ctx.known_item is not None:
+        unknown = [c for c in codes if not ctx.known_item(c)]
+        if unknown:
+            shown = ", ".join(u[:40] for u in unknown[:5])
+            msg = f"has unknown item code(s): {shown}"
+            raise _Reject(msg)
+    return codes
+
+
+def _bool(raw: str, ctx: ParseContext) -> bool:
+    low = raw.lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    msg = "must be true or false"
+    raise _Reject(msg)
+
+
+def _datetime(raw: str, ctx: ParseContext) -> datetime:
+    text = raw.replace(" ", "T", 1) if "T" not in raw and " " in raw else raw
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        msg = "must be an ISO 8601 date-time, e.g. 2026-05-06T10:30 or 2026-05-06T10:30+08:00"
+        raise _Reject(msg) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ctx.tz)
+    return value
+
+
+def _mode(raw: str, ctx: ParseContext) -> str:
+    low = raw.lower()
+    if low not in MODES:
+        msg = f"must be one of {' | '.join(MODES)}"
+        raise _Reject(msg)
+    return low
+
+
+def _minutes_value(raw: str, high: float) -> float:
+    value = _number(raw)
+    if not 0 < value <= high:
+        msg = f"must be a number of minutes > 0 and <= {high:g}"
+        raise _Reject(msg)
+    return value
+
+
+def _max_minutes(raw: str, ctx: ParseContext) -> float:
+    return _minutes_value(raw, MAX_MINUTES_NEAREST)
+
+
+def _bands(raw: str, ctx: ParseContext) -> tuple[float, ...]:
+    words = _words(raw)
+    if not words:
+        msg = "must be a comma list of minutes"
+        raise _Reject(msg)
+    if len(words) > MAX_BANDS:
+        msg = f"takes at most {MAX_BANDS} bands"
+        raise _Reject(msg)
+    try:
+        values = sorted({_minutes_value(w, MAX_MINUTES_BAND) for w in words})
+    except _Reject as exc:
+        msg = f"must be a comma list of minutes, each > 0 and <= {MAX_MINUTES_BAND:g}"
+        raise _Reject(msg) from exc
+    return tuple(values)
+
+
+def _one_band(raw: str, ctx: ParseContext) -> tuple[float, ...]:
+    return (_minutes_value(raw, MAX_MINUTES_BAND),)
+
+
+def _text(max_chars: int) -> Callable[[str, ParseContext], str]:
+    def parse(raw: str, ctx: ParseContext) -> str:
+        if len(raw) > max_chars:
+            msg = f"must be at most {max_chars} characters"
+            raise _Reject(msg)
+        if any(ord(ch) < 32 for ch in raw):
+            msg = "must not contain control characters"
+            raise _Reject(msg)
+        return raw
+
+    return parse
+
+
+def _enum_schema(enum: type, *, many: bool) -> dict[str, Any]:
+    values = [m.value for m in enum]
+    if many:
+        return {"type": "string", "pattern": f"^({'|'.join(values)})(,({'|'.join(values)}))*$"}
+    return {"type": "string", "enum": values}
+
+
+_BOOL = {"type": "boolean"}
+
+#: Every query parameter of the API, by name.
+PARAMS: dict[str, Param] = {
+    p.name: p
+    for p in (
+        Param("lon", "Longitude of the query point, decimal degrees in `crs`.",
+              {"type": "number", "minimum": -180, "maximum": 180}, _lon, "24.9384"),
+        Param("lat", "Latitude of the query point, decimal degrees in `crs`.",
+              {"type": "number", "minimum": -90, "maximum": 90}, _lat, "60.1699"),
+        Param("crs", "Coordinate system of the request's and the response's coordinates.",
+              {"type": "string", "enum": ["wgs84", "gcj02", "bd09"], "default": "wgs84"},
+              _crs, "wgs84"),
+        Param("bbox", "Bounding box `minLon,minLat,maxLon,maxLat` in `crs`.",
+              {"type": "string"}, _bbox, "24.92,60.16,24.96,60.18"),
+        Param("k", f"Number of venues to return (1..{MAX_K}).",
+              {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5}, _k, "5"),
+        Param("limit", "Page size (default 50, at most the server's `max_limit`, 1000).",
+              {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}, _limit, "50"),
+        Param("offset", "Number of results to skip (paging).",
+              {"type": "integer", "minimum": 0, "default": 0}, _offset, "0"),
+        Param("kind", "Venue kinds, comma list (any of them).",
+              _enum_schema(VenueKind, many=True), _vocabulary(VenueKind, many=True), "hall,kiosk"),
+        Param("level", "Administrative levels, comma list (any of them).",
+              _enum_schema(Level, many=True), _vocabulary(Level, many=True), "township"),
+        Param("channel", "Channel through which the venue (and each `item`) is handled.",
+              _enum_schema(Channel, many=False), _vocabulary(Channel, many=False), "self_service"),
+        Param("item", "Service item codes, comma list: venues must handle all of them. "
+              "An unknown code is a 400 naming it.", {"type": "string"}, _items, None),
+        Param("open_at", "ISO 8601 time; only venues open then (and for the server's open "
+              "margin after it). Without offset: the dataset's time zone.",
+              {"type": "string", "format": "date-time"}, _datetime, "2026-05-06T10:30"),
+        Param("open_now", "`true`: only venues open now. Not together with `open_at`.",
+              _BOOL, _bool, "true"),
+        Param("accessible", "`true`: only venues with a green channel for the elderly and "
+              "disabled; `false`: only those without.", _BOOL, _bool, "true"),
+        Param("home_area", "The citizen's county / district code: county-scoped items only "
+              "match venues of that area.", {"type": "string", "maxLength": 64},
+              _text(64), None),
+        Param("include_candidates", "`true`: also list bank outlets without a government "
+              "channel yet (planning candidates).", _BOOL, _bool, "false"),
+        Param("mode", "Travel mode; `straight` ranks by straight-line distance and needs no "
+              "road network.", {"type": "string", "enum": list(MODES)}, _mode, "walk"),
+        Param("max_minutes", f"Only venues reachable within this many minutes "
+              f"(0 < x <= {MAX_MINUTES_NEAREST:g}).",
+              {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_MINUTES_NEAREST},
+              _max_minutes, "15"),
+        Param("route", "`true`: each feature carries `route`, a GeoJSON LineString from the "
+              "query point to the venue.", _BOOL, _bool, "true"),
+        Param("q", f"Search text (Chinese, pinyin or pinyin initials for items; name for "
+              f"venues), at most {MAX_Q_CHARS} characters.",
+              {"type": "string", "maxLength": MAX_Q_CHARS}, _text(MAX_Q_CHARS), "社保"),
+    )
+}
+
+#: ``minutes`` differs by endpoint: bands for isochrones, one value for coverage.
+MINUTES_BANDS = Param(
+    "minutes", f"Band limits in minutes, comma list (each > 0 and <= {MAX_MINUTES_BAND:g}, "
+    f"at most {MAX_BANDS}).", {"type": "string", "default": "5,10,15"}, _bands, "5,10,15")
+MINUTES_ONE = Param(
+    "minutes", f"Service-circle size in minutes (> 0 and <= {MAX_MINUTES_BAND:g}).",
+    {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_MINUTES_BAND, "default": 10},
+    _one_band, "10")
+
+_FILTERS = ("kind", "level", "item", "channel", "open_at", "open_now", "accessible",
+            "home_area", "include_candidates")
+
+
+def _pick(*names: str) -> tuple[Param, ...]:
+    return tuple(PARAMS[n] for n in names)
+
+
+#: The query parameters each endpoint accepts (by handler name).
+ENDPOINT_PARAMS: dict[str, tuple[Param, ...]] = {
+    "venues": _pick("crs", "bbox", "q", "limit", "offset", *_FILTERS),
+    "venue": _pick("crs", "open_at"),
+    "items": _pick("q", "limit", "offset"),
+    "item": (),
+    "nearest": _pick("lon", "lat", "crs", "k", "mode", "max_minutes", "route", *_FILTERS),
+    "isochrones": (*_pick("lon", "lat", "crs", "mode"), MINUTES_BANDS),
+    "coverage": (*_pick("crs", "mode"), MINUTES_ONE, *_pick(*_FILTERS)),
+    "ogc_items": _pick("bbox", "limit", "offset"),
+}
+#: Parameters an endpoint requires.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "nearest": ("lon", "lat"),
+    "isochrones": ("lon", "lat"),
+}
+_DEFAULT_MODE = {"nearest": "straight", "isochrones": "walk", "coverage": "walk"}
+_DEFAULT_MINUTES = {"isochrones": (5.0, 10.0, 15.0), "coverage": (10.0,)}
+
+
+def parse_query(endpoint: str, params: Mapping[str, str], ctx: ParseContext) -> Query:
+    """Parse the query parameters of ``endpoint`` into a :class:`Query`.
+
+    Parameters
+    ----------
+    endpoint : str
+        A key of :data:`ENDPOINT_PARAMS`.
+    params : mapping of str to str
+        The raw query string values; unknown names are ignored.
+    ctx : ParseContext
+        Limits, time zone, item vocabulary.
+
+    Returns
+    -------
+    Query
+        WGS-84 coordinates, aware times, a ready :class:`VenueFilter`.
+
+    Raises
+    ------
+    InvalidParameter
+        Naming every bad parameter (``invalid_params``), not only the first.
+
+    Examples
+    --------
+    >>> from zoneinfo import ZoneInfo
+    >>> ctx = ParseContext(max_limit=1000, default_limit=50, tz=ZoneInfo("Asia/Shanghai"))
+    >>> q = parse_query("venues", {"kind": "hall,kiosk", "limit": "10"}, ctx)
+    >>> q.filter.kinds, q.limit
+    ((<VenueKind.HALL: 'hall'>, <VenueKind.KIOSK: 'kiosk'>), 10)
+    >>> parse_query("nearest", {"lon": "200", "k": "0"}, ctx)
+    Traceback (most recent call last):
+    ...
+    geosvc.errors.InvalidParameter: `lon` must be a number between -180 and 180; `k` must be an integer between 1 and 100; `lat` is required
+    """
+    specs = ENDPOINT_PARAMS[endpoint]
+    values: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for spec in specs:
+        raw = params.get(spec.name)
+        if raw is None:
+            continue
+        if not isinstance(raw, str):
+            problems.append((spec.name, "must be a string"))
+            continue
+        raw = raw.strip()
+        if raw == "":
+            continue
+        try:
+            values[spec.name] = spec.parse(raw, ctx)
+        except _Reject as exc:
+            problems.append((spec.name, str(exc)))
+    bad = {name for name, _ in problems}
+    for name in REQUIRED.get(endpoint, ()):
+        if name not in values and name not in bad:
+            problems.append((name, "is required"))
+    names = {s.name for s in specs}
+    if "lon" in names and "lon" not in REQUIRED.get(endpoint, ()):
+        for one, other in (("lon", "lat"), ("lat", "lon")):
+            if one in values and other not in values and other not in bad:
+                problems.append((other, f"is required together with `{one}`"))
+    if values.get("open_now") and "open_at" in values:
+        problems.append(("open_now", "cannot be combined with `open_at`"))
+    if problems:
+        raise InvalidParameter.many(problems)
+    return _build(endpoint, values, ctx)
+
+
+def _build(endpoint: str, values: dict[str, Any], ctx: ParseContext) -> Query:
+    crs = values.get("crs", "wgs84")
+    lon, lat = values.get("lon"), values.get("lat")
+    if lon is not None and lat is not None and crs != "wgs84":
+        lon, lat = to_wgs84(lon, lat, crs)
+    bbox = values.get("bbox")
+    if bbox is not None and crs != "wgs84":
+        xs, ys = [], []
+        for x in (bbox[0], bbox[2]):
+            for y in (bbox[1], bbox[3]):
+                cx, cy = to_wgs84(x, y, crs)
+                xs.append(cx)
+                ys.append(cy)
+        bbox = (min(xs), min(ys), max(xs), max(ys))
+    open_at = values.get("open_at")
+    time_given = open_at is not None or bool(values.get("open_now"))
+    now = ctx.now or datetime.now(ctx.tz)
+    at = open_at if open_at is not None else now
+    flt = VenueFilter(
+        kinds=values.get("kind", ()),
+        levels=values.get("level", ()),
+        items=values.get("item", ()),
+        channel=values.get("channel"),
+        open_at=at if time_given else None,
+        accessible=values.get("accessible"),
+        home_area=values.get("home_area"),
+        include_candidates=bool(values.get("include_candidates", False)),
+    )
+    return Query(
+        crs=crs,
+        lon=lon,
+        lat=lat,
+        bbox=bbox,
+        k=values.get("k", 5),
+        limit=values.get("limit", ctx.default_limit),
+        offset=values.get("offset", 0),
+        q=values.get("q"),
+        mode=values.get("mode", _DEFAULT_MODE.get(endpoint, "straight")),
+        max_minutes=values.get("max_minutes"),
+        minutes=values.get("minutes", _DEFAULT_MINUTES.get(endpoint, ())),
+        route=bool(values.get("route", False)),
+        at=at,
+        time_given=time_given,
+        filter=flt,
+    )
