@@ -1,0 +1,367 @@
+"""Road networks as compact numpy arrays: one directed graph per travel mode.
+
+A :class:`RoadNetwork` holds nodes (lon/lat and projected x/y), DIRECTED edges
+(only the directions the mode may travel), their length in metres and travel
+time in seconds, and each edge's polyline in the network's projected metric
+CRS (the UTM zone of the data's centre).  Everything is a plain numpy array, so
+a network pickles, saves to ``.npz`` without pickled objects
+(:mod:`geosvc.network.cache`) and loads back in a fraction of a second.
+
+Disconnected parts of the road graph are KEPT: a venue on an island is simply
+unreachable from the mainland (infinite time), never silently moved.
+Self-loops (a way that starts and ends at the same node with no node between)
+are dropped: they can never shorten a trip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from geosvc.errors import InvalidParameter
+
+if TYPE_CHECKING:
+    import pyproj
+
+    from geosvc.config import Settings
+
+__all__ = ["MODES", "RoadNetwork", "build_network", "edge_twins", "make_network"]
+
+#: The travel modes a network can be built for.
+MODES = ("walk", "bike", "drive")
+
+_ARRAY_FIELDS = (
+    "node_id",
+    "node_lon",
+    "node_lat",
+    "node_x",
+    "node_y",
+    "edge_u",
+    "edge_v",
+    "edge_length_m",
+    "edge_time_s",
+    "edge_twin",
+    "geom_offsets",
+    "geom_x",
+    "geom_y",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class RoadNetwork:
+    """A directed road network of one travel mode, as numpy arrays.
+
+    Build with :func:`geosvc.network.build_network` / :func:`load_network`, or
+    :func:`geosvc.network.synthetic.grid_network` in tests.  Immutable: the
+    arrays are flagged read-only; derived structures (``csr``, the edge
+    index used for snapping, the coordinate transformer) are computed once on
+    first use and dropped when pickling.
+
+    Attributes
+    ----------
+    mode : str
+        ``"walk"``, ``"bike"`` or ``"drive"``.
+    crs : str
+        Projected metric CRS of ``node_x``/``node_y``/``geom_*`` (e.g. ``"EPSG:32635"``).
+    source_hash : str
+        sha256 of the source file (``"synthetic:..."`` for generated networks).
+    node_id : int64[N]
+        OSM node ids (or synthetic ids).
+    node_lon, node_lat : float64[N]
+        WGS-84 degrees.
+    node_x, node_y : float64[N]
+        Projected metres in ``crs``.
+    edge_u, edge_v : int32[E]
+        Node positions of each directed edge (travel allowed u -> v only).
+    edge_length_m, edge_time_s : float64[E]
+        Length (m) and travel time (s) of each edge; time > 0.
+    edge_twin : int64[E]
+        The directed edge running v -> u along the same line, or -1 (one-way).
+    geom_offsets : int64[E+1]
+        Edge ``e``'s vertices are ``geom_x/geom_y[geom_offsets[e]:geom_offsets[e+1]]``,
+        first = node u, last = node v (projected metres).
+    """
+
+    mode: str
+    crs: str
+    source_hash: str
+    node_id: NDArray[np.int64]
+    node_lon: NDArray[np.float64]
+    node_lat: NDArray[np.float64]
+    node_x: NDArray[np.float64]
+    node_y: NDArray[np.float64]
+    edge_u: NDArray[np.int32]
+    edge_v: NDArray[np.int32]
+    edge_length_m: NDArray[np.float64]
+    edge_time_s: NDArray[np.float64]
+    edge_twin: NDArray[np.int64]
+    geom_offsets: NDArray[np.int64]
+    geom_x: NDArray[np.float64]
+    geom_y: NDArray[np.float64]
+    #: Free-form build facts (build seconds, source path...); not part of equality.
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in _ARRAY_FIELDS:
+            arr = getattr(self, name)
+            if isinstance(arr, np.ndarray) and arr.flags.writeable:
+                arr = arr.view()
+                arr.flags.writeable = False
+                object.__setattr__(self, name, arr)
+
+    # -- pickling: arrays only, caches are rebuilt on demand ------------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+
+    # -- sizes ------------------------------------------------------------------
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes N."""
+        return int(self.node_x.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        """Number of directed edges E."""
+        return int(self.edge_u.shape[0])
+
+    @property
+    def bounds_lonlat(self) -> tuple[float, float, float, float]:
+        """``(min_lon, min_lat, max_lon, max_lat)`` of the nodes, degrees."""
+        if self.n_nodes == 0:
+            return (np.nan, np.nan, np.nan, np.nan)
+        return (
+            float(self.node_lon.min()),
+            float(self.node_lat.min()),
+            float(self.node_lon.max()),
+            float(self.node_lat.max()),
+        )
+
+    # -- derived structures -------------------------------------------------------
+    @cached_property
+    def _best_edges(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Per distinct (u, v): the fastest edge; sorted by ``u * N + v``.
+
+        Returns ``(keys, edge)``: ``keys = u * N + v`` ascending and the edge
+        index of the fastest of the parallel edges.
+        """
+        n = np.int64(self.n_nodes)
+        keys = self.edge_u.astype(np.int64) * n + self.edge_v.astype(np.int64)
+        order = np.lexsort((self.edge_time_s, keys))
+        keys_sorted = keys[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = keys_sorted[1:] != keys_sorted[:-1]
+        return keys_sorted[first], order[first].astype(np.int64)
+
+    @cached_property
+    def csr(self) -> sp.csr_matrix:
+        """N x N travel seconds, forward (row = from), min over parallel edges."""
+        keys, best = self._best_edges
+        return self._csr_from(keys, self.edge_time_s[best], transpose=False)
+
+    @cached_property
+    def csr_reverse(self) -> sp.csr_matrix:
+        """The transpose of :attr:`csr` (row = to): passes for trips TO targets."""
+        n = np.int64(self.n_nodes)
+        keys, best = self._best_edges
+        rkeys = (keys % n) * n + keys // n
+        order = np.argsort(rkeys, kind="stable")
+        return self._csr_from(rkeys[order], self.edge_time_s[best][order], transpose=True)
+
+    def _csr_from(
+        self, keys: NDArray[np.int64], data: NDArray[np.float64], *, transpose: bool
+    ) -> sp.csr_matrix:
+        del transpose  # same construction either way; keys are already row-major
+        n = self.n_nodes
+        rows = keys // n
+        cols = (keys % n).astype(np.int32)
+        indptr = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        # Explicit zero weights stay edges in scipy.sparse.csgraph (csr input).
+        return sp.csr_matrix(
+            (np.ascontiguousarray(data, dtype=np.float64), cols, indptr), shape=(n, n)
+        )
+
+    def edge_between(self, a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Fastest directed edge a[i] -> b[i] (vectorised), -1 where none."""
+        keys, best = self._best_edges
+        q = np.asarray(a, dtype=np.int64) * self.n_nodes + np.asarray(b, dtype=np.int64)
+        if len(keys) == 0:
+            return np.full(q.shape, -1, dtype=np.int64)
+        pos = np.searchsorted(keys, q)
+        pos_c = np.minimum(pos, len(keys) - 1)
+        found = keys[pos_c] == q
+        return np.where(found, best[pos_c], -1)
+
+    @cached_property
+    def transformer(self) -> pyproj.Transformer:
+        """WGS-84 lon/lat -> projected ``crs`` transformer (always_xy)."""
+        import pyproj
+
+        return pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+
+    @cached_property
+    def transformer_inverse(self) -> pyproj.Transformer:
+        """Projected ``crs`` -> WGS-84 lon/lat transformer (always_xy)."""
+        import pyproj
+
+        return pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+
+    def components(self) -> int:
+        """Number of weakly connected components (isolated nodes count)."""
+        from scipy.sparse.csgraph import connected_components
+
+        n, _ = connected_components(self.csr, directed=True, connection="weak")
+        return int(n)
+
+    def describe(self) -> str:
+        """One line: mode, nodes, edges, CRS."""
+        return (
+            f"{self.mode} network: {self.n_nodes:,} nodes, {self.n_edges:,} directed "
+            f"edges, {self.crs}"
+        )
+
+
+def edge_twins(
+    edge_u: NDArray[np.integer], edge_v: NDArray[np.integer], edge_length_m: NDArray[np.floating]
+) -> NDArray[np.int64]:
+    """Pair each directed edge u -> v with an edge v -> u of the same length.
+
+    Two-way streets appear as two directed edges along the same line; the
+    twin lets a point snapped to one of them use the other direction.  Edges
+    are paired only when their lengths agree to the centimetre.
+
+    Examples
+    --------
+    >>> edge_twins(np.array([0, 1, 1]), np.array([1, 0, 2]), np.array([5.0, 5.0, 3.0]))
+    array([ 1,  0, -1])
+    """
+    u = np.asarray(edge_u, dtype=np.int64)
+    v = np.asarray(edge_v, dtype=np.int64)
+    length_cm = np.round(np.asarray(edge_length_m, dtype=np.float64) * 100).astype(np.int64)
+    lo, hi = np.minimum(u, v), np.maximum(u, v)
+    forward = u <= v
+    order = np.lexsort((~forward, length_cm, hi, lo))
+    twin = np.full(len(u), -1, dtype=np.int64)
+    if len(u) < 2:
+        return twin
+    a, b = order[:-1], order[1:]
+    pair = (
+        (lo[a] == lo[b]) & (hi[a] == hi[b]) & (length_cm[a] == length_cm[b])
+        & forward[a] & ~forward[b] & (u[a] != v[a])
+    )
+    # Within one (lo, hi, length) group the forward edges sort before the
+    # backward ones, so each group has at most one forward -> backward step:
+    # pairs never overlap.
+    idx = np.flatnonzero(pair)
+    twin[order[idx]] = order[idx + 1]
+    twin[order[idx + 1]] = order[idx]
+    return twin
+
+
+def make_network(
+    *,
+    mode: str,
+    crs: str,
+    source_hash: str,
+    node_id: NDArray[np.int64],
+    node_lon: NDArray[np.float64],
+    node_lat: NDArray[np.float64],
+    node_x: NDArray[np.float64],
+    node_y: NDArray[np.float64],
+    edge_u: NDArray[np.integer],
+    edge_v: NDArray[np.integer],
+    edge_length_m: NDArray[np.floating],
+    edge_time_s: NDArray[np.floating],
+    geom_offsets: NDArray[np.integer],
+    geom_x: NDArray[np.floating],
+    geom_y: NDArray[np.floating],
+    edge_twin: NDArray[np.integer] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> RoadNetwork:
+    """Validate arrays and assemble a :class:`RoadNetwork` (twins computed if absent).
+
+    Raises
+    ------
+    InvalidParameter
+        ``mode`` unknown, arrays of inconsistent length, or a non-positive or
+        non-finite edge time.
+    """
+    if mode not in MODES:
+        msg = f"must be one of {', '.join(MODES)}, not {mode!r}"
+        raise InvalidParameter("mode", msg)
+    n = len(node_x)
+    e = len(edge_u)
+    arrays = {
+        "node_id": np.ascontiguousarray(node_id, dtype=np.int64),
+        "node_lon": np.ascontiguousarray(node_lon, dtype=np.float64),
+        "node_lat": np.ascontiguousarray(node_lat, dtype=np.float64),
+        "node_x": np.ascontiguousarray(node_x, dtype=np.float64),
+        "node_y": np.ascontiguousarray(node_y, dtype=np.float64),
+        "edge_u": np.ascontiguousarray(edge_u, dtype=np.int32),
+        "edge_v": np.ascontiguousarray(edge_v, dtype=np.int32),
+        "edge_length_m": np.ascontiguousarray(edge_length_m, dtype=np.float64),
+        "edge_time_s": np.ascontiguousarray(edge_time_s, dtype=np.float64),
+        "geom_offsets": np.ascontiguousarray(geom_offsets, dtype=np.int64),
+        "geom_x": np.ascontiguousarray(geom_x, dtype=np.float64),
+        "geom_y": np.ascontiguousarray(geom_y, dtype=np.float64),
+    }
+    for name in ("node_id", "node_lon", "node_lat", "node_y"):
+        if len(arrays[name]) != n:
+            msg = f"has {len(arrays[name])} entries, expected {n} (one per node)"
+            raise InvalidParameter(name, msg)
+    for name in ("edge_v", "edge_length_m", "edge_time_s"):
+        if len(arrays[name]) != e:
+            msg = f"has {len(arrays[name])} entries, expected {e} (one per edge)"
+            raise InvalidParameter(name, msg)
+    if len(arrays["geom_offsets"]) != e + 1:
+        msg = f"must have {e + 1} entries (edges + 1)"
+        raise InvalidParameter("geom_offsets", msg)
+    if e and (arrays["edge_u"].min() < 0 or max(arrays["edge_u"].max(), arrays["edge_v"].max()) >= n
+              or arrays["edge_v"].min() < 0):
+        msg = "refers to a node position outside 0..N-1"
+        raise InvalidParameter("edge_u", msg)
+    t = arrays["edge_time_s"]
+    if e and not (np.isfinite(t).all() and (t > 0).all()):
+        msg = "must be finite and > 0 seconds on every edge"
+        raise InvalidParameter("edge_time_s", msg)
+    if edge_twin is None:
+        twin = edge_twins(arrays["edge_u"], arrays["edge_v"], arrays["edge_length_m"])
+    else:
+        twin = np.ascontiguousarray(edge_twin, dtype=np.int64)
+    return RoadNetwork(
+        mode=mode,
+        crs=crs,
+        source_hash=source_hash,
+        edge_twin=twin,
+        meta=dict(meta or {}),
+        **arrays,
+    )
+
+
+def build_network(
+    osm_path: str | os.PathLike[str],
+    mode: str,
+    *,
+    settings: Settings,
+    progress: Callable[[str], None] | None = None,
+) -> RoadNetwork:
+    """Build the ``mode`` network of an OSM extract (``.osm.pbf``, ``.osm``, ``.osm.xml``).
+
+    Thin entry point; the reading and the speed rules live in
+    :mod:`geosvc.network.osm` (see :func:`geosvc.network.osm.build_network`).
+    No caching: use :func:`geosvc.network.cache.load_network` for that.
+    """
+    from geosvc.network.osm import build_network as _build
+
+    return _build(osm_path, mode, settings=settings, progress=progress)

@@ -1,0 +1,267 @@
+"""Snap points to the nearest road EDGE (not node) of a network.
+
+The index is a shapely ``STRtree`` over every straight segment of every edge
+polyline in the network's projected CRS, built once per network (cached on the
+network object).  Of two twin edges (the two directions of a two-way street
+share one line) only one is indexed; the pass functions use the twin for the
+other direction.  A point snapped to a one-way edge can only leave it towards
+its end node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from geosvc.errors import InvalidParameter, OutsideNetwork
+
+if TYPE_CHECKING:
+    from geosvc.network.graph import RoadNetwork
+
+__all__ = ["EdgeIndex", "Snapped", "check_snapped", "edge_index", "snap_points", "snap_xy"]
+
+
+@dataclass(frozen=True, eq=False)
+class Snapped:
+    """Points snapped to directed edges (all arrays of length M).
+
+    Attributes
+    ----------
+    edge : int64[M]
+        Directed edge index, -1 where nothing was found within the search radius.
+    frac : float64[M]
+        Position along the edge from u (0) to v (1), by length along its polyline.
+    dist_m : float64[M]
+        Access distance from the point to the snapped position, metres (inf if none).
+    x, y : float64[M]
+        Snapped position, projected metres (NaN if none).
+    px, py : float64[M]
+        The original points, projected metres.
+    lon, lat : float64[M]
+        The original points, WGS-84 degrees.
+    """
+
+    edge: NDArray[np.int64]
+    frac: NDArray[np.float64]
+    dist_m: NDArray[np.float64]
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    px: NDArray[np.float64]
+    py: NDArray[np.float64]
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return int(self.edge.shape[0])
+
+    def take(self, idx: ArrayLike) -> Snapped:
+        """The subset of points at ``idx`` (integer positions or boolean mask)."""
+        i = np.asarray(idx)
+        return Snapped(*(getattr(self, f)[i] for f in _FIELDS))
+
+    @property
+    def ok(self) -> NDArray[np.bool_]:
+        """True where the point was snapped to an edge."""
+        return self.edge >= 0
+
+
+_FIELDS = ("edge", "frac", "dist_m", "x", "y", "px", "py", "lon", "lat")
+
+
+@dataclass(frozen=True, eq=False)
+class EdgeIndex:
+    """STRtree over the straight segments of the network's edge polylines."""
+
+    tree: object  # shapely.STRtree
+    seg_edge: NDArray[np.int64]  # edge of each segment
+    seg_ax: NDArray[np.float64]
+    seg_ay: NDArray[np.float64]
+    seg_bx: NDArray[np.float64]
+    seg_by: NDArray[np.float64]
+    seg_start_m: NDArray[np.float64]  # polyline length before the segment
+    edge_geom_len: NDArray[np.float64]  # projected polyline length per edge
+
+
+def edge_index(net: RoadNetwork) -> EdgeIndex:
+    """The (cached) segment index of ``net``; built on first use (vectorised)."""
+    cached = net.__dict__.get("_edge_index")
+    if cached is None:
+        cached = _build_edge_index(net)
+        net.__dict__["_edge_index"] = cached
+    return cached
+
+
+def _build_edge_index(net: RoadNetwork) -> EdgeIndex:
+    import shapely
+
+    off = net.geom_offsets
+    nverts = np.diff(off)
+    gx, gy = net.geom_x, net.geom_y
+    # segment k joins vertex k and k+1, except across edge boundaries
+    seg_ok = np.ones(max(len(gx) - 1, 0), dtype=bool)
+    ends = off[1:-1] - 1
+    seg_ok[ends[(ends >= 0) & (ends < len(seg_ok))]] = False
+    seg_edge_all = np.repeat(np.arange(net.n_edges, dtype=np.int64), nverts)[:-1] if len(gx) else np.zeros(0, np.int64)
+    dx = np.diff(gx)
+    dy = np.diff(gy)
+    seg_len_all = np.hypot(dx, dy)
+    seg_len_all = np.where(seg_ok, seg_len_all, 0.0)
+    cum = np.concatenate([[0.0], np.cumsum(seg_len_all)])
+    edge_geom_len = cum[off[1:] - 1] - cum[off[:-1]] if net.n_edges else np.zeros(0)
+    seg_start_all = cum[:-1] - cum[off[:-1]][seg_edge_all] if len(seg_edge_all) else np.zeros(0)
+    # index each line once: skip the higher-numbered twin of a two-way pair
+    twin = net.edge_twin
+    indexed_edge = (twin < 0) | (np.arange(net.n_edges) < twin)
+    sel = np.flatnonzero(seg_ok & indexed_edge[seg_edge_all]) if len(seg_edge_all) else np.zeros(0, np.int64)
+    ax, ay, bx, by = gx[sel], gy[sel], gx[sel + 1], gy[sel + 1]
+    coords = np.stack([np.stack([ax, ay], axis=1), np.stack([bx, by], axis=1)], axis=1)
+    lines = shapely.linestrings(coords) if len(sel) else np.empty(0, dtype=object)
+    tree = shapely.STRtree(lines)
+    return EdgeIndex(
+        tree=tree,
+        seg_edge=seg_edge_all[sel],
+        seg_ax=ax,
+        seg_ay=ay,
+        seg_bx=bx,
+        seg_by=by,
+        seg_start_m=seg_start_all[sel],
+        edge_geom_len=edge_geom_len,
+    )
+
+
+def _as_coords(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    try:
+        lo = np.atleast_1d(np.asarray(lon, dtype=np.float64))
+        la = np.atleast_1d(np.asarray(lat, dtype=np.float64))
+    except (TypeError, ValueError):
+        msg = "must be numbers"
+        raise InvalidParameter("lon", msg, more=[("lat", msg)]) from None
+    if lo.shape != la.shape or lo.ndim != 1:
+        msg = f"must have the same 1-d shape as `lat` ({lo.shape} vs {la.shape})"
+        raise InvalidParameter("lon", msg)
+    bad_lon = ~(np.isfinite(lo) & (np.abs(lo) <= 180))
+    bad_lat = ~(np.isfinite(la) & (np.abs(la) <= 90))
+    problems = []
+    if bad_lon.any():
+        problems.append(("lon", "must be a number between -180 and 180"))
+    if bad_lat.any():
+        problems.append(("lat", "must be a number between -90 and 90"))
+    if problems:
+        raise InvalidParameter.many(problems)
+    return lo, la
+
+
+def snap_points(
+    net: RoadNetwork, lon: ArrayLike, lat: ArrayLike, *, max_dist_m: float | None = None
+) -> Snapped:
+    """Snap WGS-84 points to the nearest edge of ``net`` (vectorised; pass arrays).
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    lon, lat : float or array of float
+        WGS-84 degrees.
+    max_dist_m : float, optional
+        Search radius in metres; points farther from every edge get
+        ``edge = -1`` and ``dist_m = inf``.  Unbounded when None.
+
+    Returns
+    -------
+    Snapped
+        Use :func:`check_snapped` to raise for points too far away.
+
+    Raises
+    ------
+    InvalidParameter
+        ``lon``/``lat`` not finite numbers in range.
+    """
+    lo, la = _as_coords(lon, lat)
+    px, py = net.transformer.transform(lo, la)
+    return snap_xy(net, np.asarray(px, dtype=np.float64), np.asarray(py, dtype=np.float64),
+                   lon=lo, lat=la, max_dist_m=max_dist_m)
+
+
+def snap_xy(
+    net: RoadNetwork,
+    px: NDArray[np.float64],
+    py: NDArray[np.float64],
+    *,
+    lon: NDArray[np.float64] | None = None,
+    lat: NDArray[np.float64] | None = None,
+    max_dist_m: float | None = None,
+) -> Snapped:
+    """Snap projected points (metres in ``net.crs``) to the nearest edge; see :func:`snap_points`."""
+    import shapely
+
+    px = np.atleast_1d(np.asarray(px, dtype=np.float64))
+    py = np.atleast_1d(np.asarray(py, dtype=np.float64))
+    m = len(px)
+    if lon is None or lat is None:
+        lon, lat = net.transformer_inverse.transform(px, py)
+        lon, lat = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    idx = edge_index(net)
+    edge = np.full(m, -1, dtype=np.int64)
+    frac = np.full(m, np.nan)
+    dist = np.full(m, np.inf)
+    sx = np.full(m, np.nan)
+    sy = np.full(m, np.nan)
+    if m and len(idx.seg_edge):
+        pts = shapely.points(px, py)
+        kw = {} if max_dist_m is None else {"max_distance": float(max_dist_m)}
+        qi, si = idx.tree.query_nearest(pts, all_matches=False, **kw)
+        ax, ay = idx.seg_ax[si], idx.seg_ay[si]
+        dx, dy = idx.seg_bx[si] - ax, idx.seg_by[si] - ay
+        seg_len2 = dx * dx + dy * dy
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = ((px[qi] - ax) * dx + (py[qi] - ay) * dy) / seg_len2
+        t = np.clip(np.nan_to_num(t, nan=0.0), 0.0, 1.0)
+        x = ax + t * dx
+        y = ay + t * dy
+        e = idx.seg_edge[si]
+        glen = idx.edge_geom_len[e]
+        along = idx.seg_start_m[si] + t * np.sqrt(seg_len2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f = np.where(glen > 0, along / glen, 0.0)
+        edge[qi] = e
+        frac[qi] = np.clip(f, 0.0, 1.0)
+        dist[qi] = np.hypot(px[qi] - x, py[qi] - y)
+        sx[qi], sy[qi] = x, y
+    return Snapped(edge=edge, frac=frac, dist_m=dist, x=sx, y=sy, px=px, py=py,
+                   lon=np.asarray(lon, dtype=np.float64), lat=np.asarray(lat, dtype=np.float64))
+
+
+def check_snapped(snapped: Snapped, max_dist_m: float, *, name: str = "lon`/`lat", mode: str = "") -> None:
+    """Raise :class:`OutsideNetwork` if any point is farther than ``max_dist_m`` from the network.
+
+    The message names the argument (``name``), the distance and the limit,
+    e.g. "`lon`/`lat`: point is 1.3 km from the nearest walk road; limit 1 km".
+    """
+    far = ~(snapped.dist_m <= max_dist_m)
+    if not far.any():
+        return
+    i = int(np.flatnonzero(far)[0])
+    d = float(snapped.dist_m[i])
+    road = f"{mode} road" if mode else "road"
+    where = f"is {_fmt_m(d)} from the nearest {road}" if np.isfinite(d) else (
+        f"has no {road} within {_fmt_m(max_dist_m)}")
+    count = int(far.sum())
+    more = f" ({count} points)" if len(snapped) > 1 else ""
+    msg = f"`{name}`: point{more} {where}; limit {_fmt_m(max_dist_m)}"
+    raise OutsideNetwork(msg, extensions={"distance_m": d if np.isfinite(d) else None,
+                                          "limit_m": float(max_dist_m)})
+
+
+def _fmt_m(d: float) -> str:
+    """Human distance: metres below 1 km, else km with one decimal (trailing .0 dropped).
+
+    Examples
+    --------
+    >>> _fmt_m(250.4), _fmt_m(1000), _fmt_m(1290)
+    ('250 m', '1 km', '1.3 km')
+    """
+    if d < 1000:
+        return f"{d:.0f} m"
+    return f"{d / 1000:.1f}".removesuffix(".0") + " km"
