@@ -1,0 +1,156 @@
+"""Venue filters compiled to boolean masks over venue positions.
+
+A :class:`FilterEntry` is the time-free part of a
+:class:`~geosvc.model.VenueFilter` evaluated once against a snapshot and
+cached (by ``VenueFilter.cache_key()``); the ``open_at`` condition depends on
+the time of each query and is applied on top by the index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from geosvc.errors import InvalidParameter
+from geosvc.model import Channel, Level, VenueKind
+
+if TYPE_CHECKING:
+    from geosvc.model import VenueFilter
+
+KIND_CODE: Final = {k: i for i, k in enumerate(VenueKind)}
+LEVEL_CODE: Final = {lv: i for i, lv in enumerate(Level)}
+CHANNEL_BIT: Final = {c: 1 << i for i, c in enumerate(Channel)}
+#: frozenset of channels of every bit pattern (index = bits).
+CHANNEL_SETS: Final = tuple(
+    frozenset(c for c, b in CHANNEL_BIT.items() if bits & b) for bits in range(1 << len(Channel))
+)
+
+
+def channel_bits(channels: frozenset[Channel] | set[Channel]) -> int:
+    """Return the bit pattern of a set of channels.
+
+    Examples
+    --------
+    >>> CHANNEL_SETS[channel_bits({Channel.WINDOW, Channel.SMART_TELLER})] == {
+    ...     Channel.WINDOW, Channel.SMART_TELLER}
+    True
+    """
+    bits = 0
+    for c in channels:
+        bits |= CHANNEL_BIT[Channel(c)]
+    return bits
+
+
+@dataclass(frozen=True, slots=True)
+class FilterEntry:
+    """The time-free part of one filter, evaluated against one snapshot.
+
+    Attributes
+    ----------
+    mask : numpy.ndarray of bool, read-only
+        True at the positions of matching venues.
+    positions : numpy.ndarray of intp, read-only
+        ``np.flatnonzero(mask)`` (ascending).
+    everything : bool
+        Every venue of the snapshot matches (no need to check the mask).
+    rarest_item : int or None
+        Index of the filter's item handled at the fewest venues (the best
+        per-item sub-index), None without items.
+    """
+
+    mask: NDArray[np.bool_]
+    positions: NDArray[np.intp]
+    everything: bool
+    rarest_item: int | None
+
+    @property
+    def count(self) -> int:
+        """Number of matching venues."""
+        return int(len(self.positions))
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+def compile_filter(
+    flt: VenueFilter,
+    *,
+    kind: NDArray[np.int8],
+    level: NDArray[np.int8],
+    chan: NDArray[np.uint8],
+    accessible: NDArray[np.bool_],
+    candidate: NDArray[np.bool_],
+    area: NDArray[np.int32],
+    area_ids: dict[str, int],
+    item_index: dict[str, int],
+    item_ptr: NDArray[np.int64],
+    item_pos: NDArray[np.intp],
+    item_chan: NDArray[np.uint8],
+    item_county: NDArray[np.bool_],
+) -> FilterEntry:
+    """Evaluate the time-free conditions of ``flt`` (see ``ServiceIndex`` for the semantics).
+
+    Cost O(N) numpy work plus O(links of the filter's items); the caller caches.
+
+    Raises
+    ------
+    InvalidParameter
+        ``kind``, ``level`` or ``channel`` holds a value that is not one of the enums.
+    """
+    n = len(kind)
+    mask = np.ones(n, dtype=bool) if flt.include_candidates else ~candidate
+    if flt.kinds:
+        try:
+            codes = [KIND_CODE[VenueKind(k)] for k in flt.kinds]
+        except ValueError:
+            msg = f"must be among {', '.join(VenueKind)} (got {list(flt.kinds)!r})"
+            raise InvalidParameter("kind", msg) from None
+        mask &= np.isin(kind, codes)
+    if flt.levels:
+        try:
+            codes = [LEVEL_CODE[Level(lv)] for lv in flt.levels]
+        except ValueError:
+            msg = f"must be among {', '.join(Level)} (got {list(flt.levels)!r})"
+            raise InvalidParameter("level", msg) from None
+        mask &= np.isin(level, codes)
+    bit = 0
+    if flt.channel is not None:
+        try:
+            bit = CHANNEL_BIT[Channel(flt.channel)]
+        except ValueError:
+            msg = f"must be one of {', '.join(Channel)} (got {flt.channel!r})"
+            raise InvalidParameter("channel", msg) from None
+        mask &= (chan & bit) != 0
+    if flt.accessible:
+        mask &= accessible
+    rarest: int | None = None
+    rarest_count = n + 1
+    for code in dict.fromkeys(flt.items):
+        j = item_index.get(code)
+        if j is None:  # unknown item: nothing handles it
+            mask[:] = False
+            rarest = None
+            break
+        lo, hi = int(item_ptr[j]), int(item_ptr[j + 1])
+        if hi - lo < rarest_count:
+            rarest, rarest_count = j, hi - lo
+        pos = item_pos[lo:hi]
+        if bit:
+            pos = pos[(item_chan[lo:hi] & bit) != 0]
+        if item_county[j] and flt.home_area is not None:
+            pos = pos[area[pos] == area_ids.get(flt.home_area, -2)]
+        handles = np.zeros(n, dtype=bool)
+        handles[pos] = True
+        mask &= handles
+    positions = np.flatnonzero(mask)
+    return FilterEntry(
+        mask=_readonly(mask),
+        positions=_readonly(positions),
+        everything=len(positions) == n,
+        rarest_item=rarest,
+    )
