@@ -1,0 +1,194 @@
+"""The demo city: deterministic build from the real Helsinki extract, and its content."""
+
+from __future__ import annotations
+
+import csv
+import filecmp
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from geosvc.catalog import CATALOG
+from geosvc.demo import build_demo_layers, demo_layers_dir, demo_osm_path, ensure_demo_db
+from geosvc.errors import ConfigError
+from geosvc.hours import hours_problem
+from geosvc.model import KIND_CHANNELS, Channel, Scope, VenueKind
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMITTED = ROOT / "layers" / "demo"
+FILES = ("venues.csv", "items.csv", "links.csv", "areas.geojson", "manifest.yaml")
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory, helsinki_pbf: Path) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("demo-a")
+    stats = build_demo_layers(helsinki_pbf, out)
+    return out, stats
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="session")
+def venues(built: tuple[Path, dict]) -> list[dict[str, str]]:
+    return _rows(built[0] / "venues.csv")
+
+
+@pytest.fixture(scope="session")
+def items(built: tuple[Path, dict]) -> list[dict[str, str]]:
+    return _rows(built[0] / "items.csv")
+
+
+@pytest.fixture(scope="session")
+def links(built: tuple[Path, dict]) -> list[dict[str, str]]:
+    return _rows(built[0] / "links.csv")
+
+
+def test_build_is_byte_identical_on_rerun(built, helsinki_pbf, tmp_path):
+    build_demo_layers(helsinki_pbf, tmp_path)
+    for name in FILES:
+        assert filecmp.cmp(built[0] / name, tmp_path / name, shallow=False), name
+
+
+def test_committed_layers_are_up_to_date(built):
+    stale = [n for n in FILES if not filecmp.cmp(built[0] / n, COMMITTED / n, shallow=False)]
+    assert not stale, f"rerun scripts/build_demo.py: {stale} differ"
+
+
+def test_stats_match_files(built, venues, items, links):
+    stats = built[1]
+    assert stats["venues"] == len(venues)
+    assert stats["items"] == len(items)
+    assert stats["links"] == len(links)
+    assert stats["by_kind"] == dict(Counter(v["kind"] for v in venues))
+
+
+def test_venues_cover_all_kinds_and_some_are_always_open(venues):
+    assert len(venues) >= 100
+    kinds = Counter(v["kind"] for v in venues)
+    assert set(kinds) == {"hall", "bank_outlet", "kiosk"}
+    assert kinds["hall"] >= 20 and kinds["bank_outlet"] >= 10
+    assert sum(v["opening_hours"] == "24/7" for v in venues) >= 10
+    assert any(v["opening_hours"] != "24/7" for v in venues if v["kind"] == "kiosk")
+    levels = Counter(v["level"] for v in venues if v["kind"] == "hall")
+    assert set(levels) == {"city", "county", "township", "village"}
+    assert levels["city"] == 1
+
+
+def test_venue_fields_are_well_formed(venues):
+    codes = [v["code"] for v in venues]
+    assert len(set(codes)) == len(codes)
+    assert codes == sorted(codes, key=lambda c: ("HBK".index(c[4]), c))
+    sources = [v["source"] for v in venues]
+    assert len(set(sources)) == len(sources)
+    for v in venues:
+        assert v["source"].startswith(("osm:node/", "osm:way/", "osm:relation/")), v
+        assert v["name"].strip(), v
+        assert 24.9 < float(v["lon"]) < 25.0 and 60.1 < float(v["lat"]) < 60.2, v
+        assert len(v["lon"].split(".")[1]) == 7
+        assert (v["level"] != "") == (v["kind"] == "hall"), v
+        channels = {Channel(c) for c in v["channels"].split(";") if c}
+        assert channels <= KIND_CHANNELS[VenueKind(v["kind"])], v
+        assert v["official_calendar"] == ("false" if v["kind"] == "kiosk" else "true")
+        for flag in ("accessible", "cross_province", "regional"):
+            assert v[flag] in {"true", "false"}
+
+
+def test_every_opening_hours_parses(venues):
+    bad = {v["code"]: hours_problem(v["opening_hours"]) for v in venues}
+    assert {k: p for k, p in bad.items() if p} == {}
+
+
+def test_real_osm_hours_are_kept_and_parking_periods_ignored(venues):
+    by_source = {v["source"]: v for v in venues}
+    # Nordea Pankki Hakaniemi carries opening_hours=Mo-Fr 10:00-16:30 in OSM
+    assert by_source["osm:node/495761527"]["opening_hours"] == "Mo-Fr 10:00-16:30"
+    # a parking machine's tag is the charging period, not its availability
+    assert by_source["osm:node/438659065"]["opening_hours"] == "24/7"
+    # the town hall has no tag: the documented city-hall default
+    assert by_source["osm:way/24337154"]["opening_hours"] == "Mo-Fr 08:00-16:15; PH off"
+
+
+def test_banks_split_into_service_points_and_candidates(venues, links):
+    banks = [v for v in venues if v["kind"] == "bank_outlet"]
+    candidates = {v["code"] for v in banks if not v["channels"]}
+    assert 3 <= len(candidates) <= len(banks) - 3
+    linked = {link["venue_code"] for link in links}
+    assert not candidates & linked
+    assert {v["code"] for v in banks if v["channels"]} <= linked
+
+
+def test_items_catalog(items):
+    assert len(items) >= 60
+    assert 15 <= sum(i["high_frequency"] == "true" for i in items) <= 25
+    assert {i["scope"] for i in items} == {s.value for s in Scope}
+    assert {i["category"] for i in items} == {"person", "business"}
+    assert len({i["code"] for i in items}) == len(items)
+    assert all(i["name"] and i["name_en"] and i["department"] for i in items)
+    by_name = {i["name"]: i for i in items}
+    assert by_name["社会保障卡申领"]["scope"] == "cross_province"
+    assert by_name["户口迁移"]["scope"] == "county"
+    assert sum(c.bank_window for c in CATALOG) == pytest.approx(30, abs=5)
+
+
+def test_links_reference_known_rows_and_offered_channels(venues, items, links):
+    venue_channels = {v["code"]: set(v["channels"].split(";")) - {""} for v in venues}
+    item_codes = {i["code"] for i in items}
+    pairs = set()
+    for link in links:
+        assert link["venue_code"] in venue_channels, link
+        assert link["item_code"] in item_codes, link
+        channels = set(link["channels"].split(";"))
+        assert channels and channels <= venue_channels[link["venue_code"]], link
+        pairs.add((link["venue_code"], link["item_code"]))
+    assert len(pairs) == len(links)
+
+
+def test_channel_rules(venues, items, links):
+    per_venue = Counter(link["venue_code"] for link in links)
+    city = next(v for v in venues if v["level"] == "city")
+    assert per_venue[city["code"]] == len(items)
+    for v in venues:
+        if v["channels"]:
+            assert per_venue[v["code"]] >= 1, v
+    township = [per_venue[v["code"]] for v in venues if v["level"] == "township"]
+    village = [per_venue[v["code"]] for v in venues if v["level"] == "village"]
+    assert max(village) < min(township) < per_venue[city["code"]]
+
+
+def test_every_venue_lies_in_an_area(built, venues):
+    doc = json.loads((built[0] / "areas.geojson").read_text(encoding="utf-8"))
+    areas = {f["properties"]["code"]: f["properties"]["name"] for f in doc["features"]}
+    assert len(areas) == 6
+    assert all(f["properties"]["level"] == "county" for f in doc["features"])
+    for v in venues:
+        assert areas.get(v["area_code"]) == v["area_name"], v
+    assert len({v["area_code"] for v in venues}) >= 5
+
+
+def test_manifest_declares_helsinki_time_and_no_calendar(built):
+    manifest = yaml.safe_load((built[0] / "manifest.yaml").read_text(encoding="utf-8"))
+    assert manifest["dataset"] == {"name": "Helsinki demo city", "timezone": "Europe/Helsinki",
+                                   "calendar": None, "country": "FI"}
+    assert [layer["what"] for layer in manifest["layers"]] == ["items", "venues", "links", "areas"]
+    for layer in manifest["layers"]:
+        assert (built[0] / layer["path"]).is_file()
+
+
+def test_demo_paths(monkeypatch, tmp_path, helsinki_pbf):
+    assert demo_osm_path() == helsinki_pbf
+    monkeypatch.delenv("GEOSVC_DEMO_LAYERS", raising=False)
+    assert demo_layers_dir() == COMMITTED
+    (tmp_path / "manifest.yaml").write_text("layers: []\n", encoding="utf-8")
+    monkeypatch.setenv("GEOSVC_DEMO_LAYERS", str(tmp_path))
+    assert demo_layers_dir() == tmp_path
+
+
+def test_build_refuses_a_missing_extract(tmp_path):
+    with pytest.raises(ConfigError, match="osm_path"):
+        build_demo_layers(tmp_path / "nope.osm.pbf", tmp_path / "out")
