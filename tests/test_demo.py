@@ -175,7 +175,8 @@ def test_manifest_declares_helsinki_time_and_no_calendar(built):
     manifest = yaml.safe_load((built[0] / "manifest.yaml").read_text(encoding="utf-8"))
     assert manifest["dataset"] == {"name": "Helsinki demo city", "timezone": "Europe/Helsinki",
                                    "calendar": None, "country": "FI"}
-    assert [layer["what"] for layer in manifest["layers"]] == ["items", "venues", "links", "areas"]
+    whats = [layer["what"] for layer in manifest["layers"]]
+    assert whats == ["items", "venues", "links", "areas"]
     for layer in manifest["layers"]:
         assert (built[0] / layer["path"]).is_file()
 
