@@ -440,7 +440,7 @@ def route(
     parts.append(np.array([[target.px[0], target.py[0]]]))
     xy = np.vstack(parts)
     keep = np.ones(len(xy), dtype=bool)
-    keep[1:] = np.any(np.diff(xy, axis=0) != 0, axis=1)
+    keep[1:] = np.hypot(*np.diff(xy, axis=0).T) > 1e-6
     xy = xy[keep]
     dist = float(np.hypot(np.diff(xy[:, 0]), np.diff(xy[:, 1])).sum())
     lon, lat = net.transformer_inverse.transform(xy[:, 0], xy[:, 1])

@@ -1,0 +1,157 @@
+"""On-disk cache of built networks: one uncompressed ``.npz`` per (file, mode, speeds).
+
+The key is the sha256 of the source file's bytes + the mode + the speed
+settings that shape the network + :data:`FORMAT_VERSION`, so editing the
+extract, a speed or this code's format builds a new file; stale files are
+simply never read again.  Arrays are loaded with ``allow_pickle=False`` (no
+pickled objects in the cache).  Files are written to a temporary name and
+renamed, so readers never see half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import warnings
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from geosvc.errors import InvalidParameter
+from geosvc.network.graph import _ARRAY_FIELDS, MODES, RoadNetwork
+from geosvc.network.osm import build_network, file_sha256
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from geosvc.config import Settings
+
+__all__ = ["FORMAT_VERSION", "cache_key", "cache_path", "load_network", "read_npz", "write_npz"]
+
+#: Bump when the arrays or the build rules change.
+FORMAT_VERSION = 1
+
+
+def cache_key(source_hash: str, mode: str, settings: Settings) -> str:
+    """The hex key of a cached network (sha256 of everything that shapes it).
+
+    Examples
+    --------
+    >>> from geosvc.config import Settings
+    >>> s = Settings()
+    >>> cache_key("ab", "walk", s) == cache_key("ab", "walk", s.with_(bike_speed_kph=20))
+    True
+    >>> cache_key("ab", "walk", s) == cache_key("ab", "walk", s.with_(walk_speed_kph=5))
+    False
+    """
+    speed = {
+        "walk": {"walk_speed_kph": settings.walk_speed_kph},
+        "bike": {"bike_speed_kph": settings.bike_speed_kph},
+        "drive": {"drive_default_kph": settings.drive_default_kph},
+    }[mode]
+    blob = json.dumps({"src": source_hash, "mode": mode, "speed": speed,
+                       "format": FORMAT_VERSION}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def cache_path(cache_dir: str | os.PathLike[str], osm_path: str | os.PathLike[str], mode: str,
+               key: str) -> Path:
+    """``<cache_dir>/<file stem>-<mode>-<key[:16]>.npz``."""
+    stem = Path(osm_path).name.split(".")[0] or "network"
+    return Path(cache_dir) / f"{stem}-{mode}-{key[:16]}.npz"
+
+
+def write_npz(net: RoadNetwork, path: str | os.PathLike[str]) -> Path:
+    """Save ``net`` atomically as an uncompressed ``.npz`` (arrays + a JSON header)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = {"mode": net.mode, "crs": net.crs, "source_hash": net.source_hash,
+              "format": FORMAT_VERSION, "meta": net.meta}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, header=np.array(json.dumps(header, default=str)),
+                 **{name: getattr(net, name) for name in _ARRAY_FIELDS})
+    os.replace(tmp, path)
+    return path
+
+
+def read_npz(path: str | os.PathLike[str]) -> RoadNetwork:
+    """Load a network saved by :func:`write_npz` (no pickle).
+
+    Raises
+    ------
+    InvalidParameter
+        The file is not a network cache of this format version.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            if header.get("format") != FORMAT_VERSION:
+                msg = f"{Path(path).name!r} has cache format {header.get('format')}, " \
+                      f"expected {FORMAT_VERSION}"
+                raise InvalidParameter("cache", msg)
+            arrays = {name: data[name] for name in _ARRAY_FIELDS}
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, InvalidParameter):
+            raise
+        msg = f"{Path(path).name!r} is not a readable network cache: {exc}"
+        raise InvalidParameter("cache", msg) from exc
+    return RoadNetwork(mode=header["mode"], crs=header["crs"], source_hash=header["source_hash"],
+                       meta=dict(header.get("meta") or {}), **arrays)
+
+
+def load_network(
+    osm_path: str | os.PathLike[str],
+    mode: str,
+    *,
+    settings: Settings,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: bool | Callable[[str], None] = False,
+) -> RoadNetwork:
+    """Return the ``mode`` network of ``osm_path``, from the cache when it is there.
+
+    Hashes the source file (sha256; about 0.5 s per 250 MB), looks for
+    ``cache_path(...)`` in ``cache_dir`` (default ``settings.cache_dir``),
+    loads it (fast: uncompressed arrays) or builds the network with
+    :func:`geosvc.network.osm.build_network` and writes it.  A corrupt cache
+    file is rebuilt with a warning; an unwritable cache directory only warns.
+
+    ``net.meta`` records ``cache_path``, ``from_cache`` and ``load_s``.
+
+    Raises
+    ------
+    InvalidParameter
+        See :func:`geosvc.network.osm.build_network`.
+    """
+    if mode not in MODES:
+        msg = f"must be one of {', '.join(MODES)}, not {mode!r}"
+        raise InvalidParameter("mode", msg)
+    path = Path(osm_path)
+    if not path.is_file():
+        raise InvalidParameter("osm_path", f"{str(path)!r} does not exist or is not a file")
+    started = time.perf_counter()
+    step = progress if callable(progress) else None
+    src_hash = file_sha256(path)
+    key = cache_key(src_hash, mode, settings)
+    target = cache_path(cache_dir if cache_dir is not None else settings.cache_dir, path, mode, key)
+    if target.is_file():
+        try:
+            net = read_npz(target)
+        except InvalidParameter as exc:
+            warnings.warn(f"rebuilding network cache {target}: {exc.detail}", stacklevel=2)
+        else:
+            net.meta.update(cache_path=str(target), from_cache=True,
+                            load_s=round(time.perf_counter() - started, 3))
+            return net
+    net = build_network(path, mode, settings=settings, progress=step, source_hash=src_hash)
+    try:
+        write_npz(net, target)
+    except OSError as exc:
+        warnings.warn(f"cannot write network cache {target}: {exc.strerror}", stacklevel=2)
+    net.meta.update(cache_path=str(target), from_cache=False,
+                    load_s=round(time.perf_counter() - started, 3))
+    return net

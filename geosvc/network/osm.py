@@ -1,0 +1,469 @@
+"""Read an OSM extract into a :class:`RoadNetwork` of one travel mode.
+
+Sources
+-------
+``.osm.pbf``
+    pyrosm ``OSM(path).get_network(network_type=..., nodes=True)`` with its
+    walking / cycling / driving way filters (which follow OSMnx's closely:
+    no motorways for walking, no footways/steps for driving...).  With
+    ``nodes=True`` every way is split into its node-to-node segments, so each
+    edge is one straight segment between two OSM nodes and node ids are OSM ids.
+``.osm`` / ``.osm.xml``
+    Parsed with the standard library (``xml.etree.ElementTree.iterparse``),
+    split into the same segments and filtered with the OSMnx way filters
+    written out in :data:`WAY_FILTERS`.  (osmnx ``graph_from_xml`` loads every
+    way regardless of the mode and drops ``oneway:bicycle``, so it is not used.)
+
+Directions
+----------
+``walk``: every segment both ways.  ``bike``: ``oneway:bicycle`` overrides
+``oneway`` where set (``oneway=yes`` + ``oneway:bicycle=no`` is two-way for
+bikes).  ``drive``: ``oneway``.  One-way values: ``yes``/``true``/``1`` (along
+the way), ``-1``/``reverse`` (against it); ``junction=roundabout`` is one-way
+along the way unless the effective oneway tag says ``no``.
+
+Speeds
+------
+``walk`` / ``bike``: ``settings.walk_speed_kph`` / ``settings.bike_speed_kph``
+everywhere.  ``drive``: the way's ``maxspeed`` when parseable (``50``,
+``50 km/h``, ``30 mph``; several values ``;``-separated are averaged), else
+:data:`DRIVE_SPEEDS_KPH` by ``highway`` class, else
+``settings.drive_default_kph``.
+
+Segments shorter than 1 cm are given 1 cm (so every time is > 0); self-loops
+are dropped; disconnected parts are kept.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import time
+import warnings
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from geosvc.coords import geodesic_distance_m, utm_crs
+from geosvc.errors import InvalidParameter
+from geosvc.network.graph import MODES, RoadNetwork, make_network
+
+if TYPE_CHECKING:
+    from geosvc.config import Settings
+
+__all__ = ["DRIVE_SPEEDS_KPH", "WAY_FILTERS", "build_network", "file_sha256", "parse_maxspeed"]
+
+#: Driving speed by ``highway`` class when a way has no usable ``maxspeed``, km/h.
+DRIVE_SPEEDS_KPH: Mapping[str, float] = {
+    "motorway": 100.0,
+    "motorway_link": 60.0,
+    "trunk": 80.0,
+    "trunk_link": 50.0,
+    "primary": 60.0,
+    "primary_link": 40.0,
+    "secondary": 50.0,
+    "secondary_link": 40.0,
+    "tertiary": 40.0,
+    "tertiary_link": 30.0,
+    "unclassified": 30.0,
+    "residential": 30.0,
+    "living_street": 10.0,
+    "service": 20.0,
+    "road": 30.0,
+}
+
+#: OSMnx way filters (``osmnx._overpass._get_network_filter``) used for ``.osm`` XML:
+#: per mode, (tag, regex) pairs that must NOT match (``!~``) and ways need ``highway``.
+WAY_FILTERS: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "walk": (
+        ("area", "yes"),
+        ("access", "private"),
+        ("highway", "abandoned|bus_guideway|construction|cycleway|motor|no|planned|platform"
+                    "|proposed|raceway|razed"),
+        ("foot", "no"),
+        ("service", "private"),
+    ),
+    "bike": (
+        ("area", "yes"),
+        ("access", "private"),
+        ("highway", "abandoned|bus_guideway|construction|corridor|elevator|escalator|footway"
+                    "|motor|no|planned|platform|proposed|raceway|razed|steps"),
+        ("bicycle", "no"),
+        ("service", "private"),
+    ),
+    "drive": (
+        ("area", "yes"),
+        ("highway", "abandoned|bridleway|bus_guideway|construction|corridor|cycleway|elevator"
+                    "|escalator|footway|no|path|pedestrian|planned|platform|proposed|raceway"
+                    "|razed|service|steps|track"),
+        ("motor_vehicle", "no"),
+        ("motorcar", "no"),
+        ("access", "private"),
+        ("service", "alley|driveway|emergency_access|parking|parking_aisle|private"),
+    ),
+}
+
+_PYROSM_TYPES = {"walk": "walking", "bike": "cycling", "drive": "driving"}
+_TAGS = ("highway", "oneway", "oneway:bicycle", "junction", "maxspeed")
+_MIN_LENGTH_M = 0.01
+_MPH = 1.609344
+
+
+def file_sha256(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes (streamed)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def parse_maxspeed(value: object) -> float | None:
+    """Parse an OSM ``maxspeed`` value to km/h, None if unusable.
+
+    Examples
+    --------
+    >>> parse_maxspeed("50"), parse_maxspeed("30 mph"), parse_maxspeed("40;60")
+    (50.0, 48.28032, 50.0)
+    >>> parse_maxspeed("FI:urban"), parse_maxspeed(None), parse_maxspeed("none")
+    (None, None, None)
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    speeds = []
+    for part in str(value).split(";"):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(km/h|kmh|kph|mph)?\s*", part.lower())
+        if m:
+            kph = float(m.group(1)) * (_MPH if m.group(2) == "mph" else 1.0)
+            if kph > 0:
+                speeds.append(kph)
+    return float(np.mean(speeds)) if speeds else None
+
+
+@dataclass
+class _Segments:
+    """Node-to-node segments of the ways kept for a mode (before directing)."""
+
+    node_id: NDArray[np.int64]  # sorted unique OSM ids
+    node_lon: NDArray[np.float64]
+    node_lat: NDArray[np.float64]
+    u: NDArray[np.int64]  # positions into node_id
+    v: NDArray[np.int64]
+    length_m: NDArray[np.float64]
+    tags: pd.DataFrame  # columns _TAGS (object), one row per segment
+    geom_offsets: NDArray[np.int64]  # lon/lat vertices per segment, u first
+    geom_lon: NDArray[np.float64]
+    geom_lat: NDArray[np.float64]
+
+
+def build_network(
+    osm_path: str | os.PathLike[str],
+    mode: str,
+    *,
+    settings: Settings,
+    progress: Callable[[str], None] | None = None,
+    source_hash: str | None = None,
+) -> RoadNetwork:
+    """Build the ``mode`` network of an OSM extract; see the module notes for the rules.
+
+    Parameters
+    ----------
+    osm_path : path
+        ``.osm.pbf``, ``.osm`` or ``.osm.xml`` file.
+    mode : {"walk", "bike", "drive"}
+    settings : Settings
+        Speeds (``walk_speed_kph``, ``bike_speed_kph``, ``drive_default_kph``).
+    progress : callable, optional
+        Called with the name of each step.
+    source_hash : str, optional
+        sha256 of the file when the caller already has it.
+
+    Raises
+    ------
+    InvalidParameter
+        ``mode`` unknown; ``osm_path`` missing, of an unknown kind, unreadable,
+        or without any road of this mode.
+    """
+    if mode not in MODES:
+        msg = f"must be one of {', '.join(MODES)}, not {mode!r}"
+        raise InvalidParameter("mode", msg)
+    path = Path(osm_path)
+    if not path.is_file():
+        raise InvalidParameter("osm_path", f"{str(path)!r} does not exist or is not a file")
+    name = path.name.lower()
+    step = progress or (lambda _s: None)
+    started = time.perf_counter()
+    step(f"reading {mode} roads")
+    if name.endswith(".pbf"):
+        seg = _read_pbf(path, mode)
+    elif name.endswith((".osm", ".osm.xml", ".xml")):
+        seg = _read_xml(path, mode)
+    else:
+        msg = f"{path.name!r} is neither .osm.pbf nor .osm/.osm.xml"
+        raise InvalidParameter("osm_path", msg)
+    if len(seg.u) == 0:
+        msg = f"{path.name!r} has no {mode} roads"
+        raise InvalidParameter("osm_path", msg)
+    step("directing and timing edges")
+    net = _assemble(seg, mode, settings, source_hash or file_sha256(path))
+    net.meta.update(source=str(path), build_s=round(time.perf_counter() - started, 3))
+    return net
+
+
+def _read_pbf(path: Path, mode: str) -> _Segments:
+    import pyrosm
+    import shapely
+    from pyrosm.exceptions import PBFException
+
+    try:
+        osm = pyrosm.OSM(str(path))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pyrosm's own chatter (e.g. missing columns)
+            got = osm.get_network(network_type=_PYROSM_TYPES[mode], nodes=True,
+                                  extra_attributes=["junction"])
+    except (PBFException, ValueError, OSError) as exc:
+        msg = f"{path.name!r} cannot be read as OSM PBF: {exc}"
+        raise InvalidParameter("osm_path", msg) from exc
+    if got is None or got[1] is None or len(got[1]) == 0:
+        return _empty_segments()
+    nodes, edges = got
+    node_id = nodes["id"].to_numpy(dtype=np.int64)
+    order = np.argsort(node_id, kind="stable")
+    node_id = node_id[order]
+    lon = nodes["lon"].to_numpy(dtype=np.float64)[order]
+    lat = nodes["lat"].to_numpy(dtype=np.float64)[order]
+    uid = edges["u"].to_numpy(dtype=np.int64)
+    vid = edges["v"].to_numpy(dtype=np.int64)
+    u = _positions(node_id, uid)
+    v = _positions(node_id, vid)
+    ok = (u >= 0) & (v >= 0)
+    geoms = edges.geometry.to_numpy()
+    coords, gidx = shapely.get_coordinates(geoms, return_index=True)
+    counts = np.bincount(gidx, minlength=len(geoms))
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    tags = pd.DataFrame({t: (edges[t].astype(object) if t in edges else None) for t in _TAGS},
+                        index=edges.index).reset_index(drop=True)
+    if "length" in edges:
+        length = edges["length"].to_numpy(dtype=np.float64)
+    else:
+        length = _polyline_length(offsets, coords[:, 0], coords[:, 1])
+    seg = _Segments(node_id, lon, lat, u, v, length, tags, offsets, coords[:, 0], coords[:, 1])
+    return _subset(seg, np.flatnonzero(ok)) if not ok.all() else seg
+
+
+def _read_xml(path: Path, mode: str) -> _Segments:
+    node_ids: list[int] = []
+    lons: list[float] = []
+    lats: list[float] = []
+    ways: list[tuple[list[int], dict[str, str]]] = []
+    try:
+        for _event, el in ET.iterparse(path, events=("end",)):
+            if el.tag == "node":
+                node_ids.append(int(el.attrib["id"]))
+                lons.append(float(el.attrib["lon"]))
+                lats.append(float(el.attrib["lat"]))
+                el.clear()
+            elif el.tag == "way":
+                tags = {t.attrib["k"]: t.attrib["v"] for t in el.iter("tag")}
+                refs = [int(nd.attrib["ref"]) for nd in el.iter("nd")]
+                if "highway" in tags and _keep_way(tags, mode):
+                    ways.append((refs, tags))
+                el.clear()
+    except (ET.ParseError, KeyError, ValueError, OSError) as exc:
+        msg = f"{path.name!r} cannot be read as OSM XML: {exc}"
+        raise InvalidParameter("osm_path", msg) from exc
+    if not ways:
+        return _empty_segments()
+    all_id = np.asarray(node_ids, dtype=np.int64)
+    order = np.argsort(all_id, kind="stable")
+    all_id = all_id[order]
+    all_lon = np.asarray(lons)[order]
+    all_lat = np.asarray(lats)[order]
+    us: list[int] = []
+    vs: list[int] = []
+    rows: list[int] = []
+    for w, (refs, _tags) in enumerate(ways):
+        us.extend(refs[:-1])
+        vs.extend(refs[1:])
+        rows.extend([w] * max(len(refs) - 1, 0))
+    uid = np.asarray(us, dtype=np.int64)
+    vid = np.asarray(vs, dtype=np.int64)
+    ui = _positions(all_id, uid)
+    vi = _positions(all_id, vid)
+    ok = (ui >= 0) & (vi >= 0)
+    uid, vid, ui, vi = uid[ok], vid[ok], ui[ok], vi[ok]
+    row = np.asarray(rows, dtype=np.int64)[ok]
+    used = np.unique(np.concatenate([uid, vid]))
+    upos = _positions(all_id, used)
+    node_lon, node_lat = all_lon[upos], all_lat[upos]
+    u = _positions(used, uid)
+    v = _positions(used, vid)
+    way_tags = pd.DataFrame([{t: tags.get(t) for t in _TAGS} for _, tags in ways], dtype=object)
+    tags_df = way_tags.iloc[row].reset_index(drop=True)
+    glon = np.empty(2 * len(u))
+    glat = np.empty(2 * len(u))
+    glon[0::2], glon[1::2] = node_lon[u], node_lon[v]
+    glat[0::2], glat[1::2] = node_lat[u], node_lat[v]
+    length = np.asarray(geodesic_distance_m(node_lon[u], node_lat[u], node_lon[v], node_lat[v]))
+    offsets = np.arange(0, 2 * len(u) + 1, 2, dtype=np.int64)
+    return _Segments(used, node_lon, node_lat, u, v, length, tags_df, offsets, glon, glat)
+
+
+def _keep_way(tags: Mapping[str, str], mode: str) -> bool:
+    return not any(
+        key in tags and re.search(pattern, tags[key]) for key, pattern in WAY_FILTERS[mode]
+    )
+
+
+def _empty_segments() -> _Segments:
+    z = np.zeros(0, dtype=np.int64)
+    f = np.zeros(0)
+    return _Segments(z, f, f, z, z, f, pd.DataFrame(columns=list(_TAGS)), np.zeros(1, np.int64),
+                     f, f)
+
+
+def _positions(sorted_ids: NDArray[np.int64], ids: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Positions of ``ids`` in ``sorted_ids``, -1 where absent."""
+    if len(sorted_ids) == 0:
+        return np.full(len(ids), -1, dtype=np.int64)
+    pos = np.searchsorted(sorted_ids, ids)
+    pos_c = np.minimum(pos, len(sorted_ids) - 1)
+    return np.where(sorted_ids[pos_c] == ids, pos_c, -1).astype(np.int64)
+
+
+def _polyline_length(off: NDArray[np.int64], lon: NDArray[np.float64],
+                     lat: NDArray[np.float64]) -> NDArray[np.float64]:
+    d = np.asarray(geodesic_distance_m(lon[:-1], lat[:-1], lon[1:], lat[1:]))
+    cum = np.concatenate([[0.0], np.cumsum(d)])
+    return cum[off[1:] - 1] - cum[off[:-1]]
+
+
+def _subset(seg: _Segments, rows: NDArray[np.int64]) -> _Segments:
+    counts = np.diff(seg.geom_offsets)[rows]
+    starts = seg.geom_offsets[:-1][rows]
+    vert = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(
+        counts.sum())
+    return _Segments(
+        seg.node_id, seg.node_lon, seg.node_lat, seg.u[rows], seg.v[rows], seg.length_m[rows],
+        seg.tags.iloc[rows].reset_index(drop=True),
+        np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        seg.geom_lon[vert], seg.geom_lat[vert],
+    )
+
+
+def _directions(tags: pd.DataFrame, mode: str) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Per segment: (forward allowed, backward allowed)."""
+    n = len(tags)
+    if mode == "walk":
+        return np.ones(n, dtype=bool), np.ones(n, dtype=bool)
+    oneway = tags["oneway"].astype(object)
+    if mode == "bike":
+        override = tags["oneway:bicycle"].astype(object)
+        oneway = override.where(override.notna(), oneway)
+    ow = oneway.fillna("").astype(str).str.strip().str.lower().to_numpy()
+    junction = tags["junction"].fillna("").astype(str).str.lower().to_numpy()
+    along = np.isin(ow, ["yes", "true", "1"]) | ((junction == "roundabout") & (ow != "no"))
+    against = np.isin(ow, ["-1", "reverse"])
+    return ~against, ~along
+
+
+def _speeds_kph(tags: pd.DataFrame, mode: str, settings: Settings) -> NDArray[np.float64]:
+    n = len(tags)
+    if mode == "walk":
+        return np.full(n, float(settings.walk_speed_kph))
+    if mode == "bike":
+        return np.full(n, float(settings.bike_speed_kph))
+    # maxspeed values repeat a lot: parse each distinct value once
+    raw = tags["maxspeed"].astype(object).where(tags["maxspeed"].notna(), None)
+    parsed = {val: parse_maxspeed(val) for val in pd.unique(raw.dropna())}
+    by_max = raw.map(lambda x: parsed.get(x) if x is not None else None)
+    hwy = tags["highway"].fillna("").astype(str)
+    first_hwy = hwy.str.split(";").str[0].str.strip()
+    by_class = first_hwy.map(DRIVE_SPEEDS_KPH)
+    speed = by_max.astype(float).fillna(by_class.astype(float)).fillna(settings.drive_default_kph)
+    return speed.to_numpy(dtype=np.float64)
+
+
+def _assemble(seg: _Segments, mode: str, settings: Settings, source_hash: str) -> RoadNetwork:
+    import pyproj
+
+    keep = seg.u != seg.v
+    if not keep.all():
+        seg = _subset(seg, np.flatnonzero(keep))
+    fwd, bwd = _directions(seg.tags, mode)
+    speed_mps = _speeds_kph(seg.tags, mode, settings) / 3.6
+    length = np.maximum(np.nan_to_num(seg.length_m, nan=_MIN_LENGTH_M), _MIN_LENGTH_M)
+    # keep only nodes used by a directed edge
+    f_rows = np.flatnonzero(fwd)
+    b_rows = np.flatnonzero(bwd)
+    used = np.zeros(len(seg.node_id), dtype=bool)
+    used[seg.u[fwd | bwd]] = True
+    used[seg.v[fwd | bwd]] = True
+    new_pos = np.cumsum(used) - 1
+    lon, lat = seg.node_lon[used], seg.node_lat[used]
+    bounds = (lon.min(), lat.min(), lon.max(), lat.max())
+    crs = utm_crs((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
+    tr = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x, y = tr.transform(lon, lat)
+    gx, gy = tr.transform(seg.geom_lon, seg.geom_lat)
+    gx, gy = np.asarray(gx), np.asarray(gy)
+    # directed edges: forward rows keep their vertices, backward rows reversed
+    counts = np.diff(seg.geom_offsets)
+    starts = seg.geom_offsets[:-1]
+    f_vert = _vertex_index(starts[f_rows], counts[f_rows], reverse=False)
+    b_vert = _vertex_index(starts[b_rows], counts[b_rows], reverse=True)
+    vert = np.concatenate([f_vert, b_vert])
+    rows = np.concatenate([f_rows, b_rows])
+    u = np.concatenate([seg.u[f_rows], seg.v[b_rows]])
+    v = np.concatenate([seg.v[f_rows], seg.u[b_rows]])
+    offsets = np.concatenate([[0], np.cumsum(counts[rows])]).astype(np.int64)
+    # twins: a two-way segment's forward edge i pairs with its backward edge
+    twin = np.full(len(rows), -1, dtype=np.int64)
+    b_index = np.full(len(seg.u), -1, dtype=np.int64)
+    b_index[b_rows] = len(f_rows) + np.arange(len(b_rows))
+    f_index = np.full(len(seg.u), -1, dtype=np.int64)
+    f_index[f_rows] = np.arange(len(f_rows))
+    both = np.flatnonzero(fwd & bwd)
+    twin[f_index[both]] = b_index[both]
+    twin[b_index[both]] = f_index[both]
+    return make_network(
+        mode=mode,
+        crs=crs,
+        source_hash=source_hash,
+        node_id=seg.node_id[used],
+        node_lon=lon,
+        node_lat=lat,
+        node_x=np.asarray(x),
+        node_y=np.asarray(y),
+        edge_u=new_pos[u],
+        edge_v=new_pos[v],
+        edge_length_m=length[rows],
+        edge_time_s=length[rows] / speed_mps[rows],
+        geom_offsets=offsets,
+        geom_x=gx[vert],
+        geom_y=gy[vert],
+        edge_twin=twin,
+    )
+
+
+def _vertex_index(starts: NDArray[np.int64], counts: NDArray[np.int64], *,
+                  reverse: bool) -> NDArray[np.int64]:
+    """Flat vertex indices of several polylines, each optionally reversed."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    seg_of = np.repeat(np.arange(len(counts)), counts)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    k = np.arange(total) - first[seg_of]
+    if reverse:
+        k = counts[seg_of] - 1 - k
+    return starts[seg_of] + k
