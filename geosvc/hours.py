@@ -143,13 +143,11 @@ def _as_date(d: date) -> date:
 
 @lru_cache(maxsize=1)
 def _chinese_calendar() -> HolidayCalendar:
-    import chinese_calendar
     from chinese_calendar import constants
 
     years = sorted({d.year for d in constants.holidays} | {d.year for d in constants.workdays})
     # constants.holidays holds only the days of official breaks (ordinary
     # weekends are not in it); constants.workdays only the make-up working days.
-    del chinese_calendar
     return HolidayCalendar(
         "cn", constants.holidays.keys(), constants.workdays.keys(), years=(years[0], years[-1])
     )

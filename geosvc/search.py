@@ -16,14 +16,17 @@ snapshot.  A query matches an item when it matches any of:
 * the **English name**, case-insensitive: the whole phrase, or every query word
   as the beginning of some word of the name (``card renew``).
 
-Ranking: exact match, then prefix, then substring (contiguous), then
-abbreviation; ties go to high-frequency items first, then the shorter
-(Chinese) name, then the code.  An empty query returns every item,
-high-frequency items first, then by code.
+Ranking, best first: exact match; prefix; abbreviation from the start of the
+name (``社保`` -> 社会保障卡申领; more compact spans first); substring
+(contiguous, elsewhere in the name); abbreviation elsewhere.  Ties go to
+high-frequency items first, then the shorter (Chinese) name, then the code.
+An empty query returns every item, high-frequency items first, then by code.
 
-Everything is precomputed at construction; a query over 1,000 items takes a
-few hundred microseconds (one regular-expression scan over the joined keys,
-then exact grading of the candidates only).
+Everything is precomputed at construction (about 0.2 ms per item, pypinyin
+being the cost).  A first query over 1,000 items takes about 0.3-2 ms on a
+busy 2-core machine (regular-expression scans over the joined keys, then
+exact grading of the candidates only); repeated queries are served from a
+per-instance LRU cache in microseconds.
 """
 
 from __future__ import annotations
