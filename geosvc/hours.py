@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import numbers
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -439,7 +440,12 @@ class Schedule:
         InvalidParameter
             ``minutes`` is negative or not a number.
         """
-        if not (isinstance(minutes, (int, float)) and math.isfinite(minutes) and minutes >= 0):
+        if not (
+            isinstance(minutes, numbers.Real)
+            and not isinstance(minutes, bool)
+            and math.isfinite(minutes)
+            and minutes >= 0
+        ):
             msg = "must be a number of minutes >= 0"
             raise InvalidParameter("minutes", msg)
         if not self.is_open(dt):

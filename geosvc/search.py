@@ -32,6 +32,7 @@ per-instance LRU cache in microseconds.
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -375,11 +376,14 @@ class ItemSearch:
         InvalidParameter
             ``q`` longer than 100 characters or not text; ``limit`` negative.
         """
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
-        ):
-            msg = "must be a whole number >= 0"
-            raise InvalidParameter("limit", msg)
+        if limit is not None:
+            try:
+                limit = operator.index(limit) if not isinstance(limit, bool) else -1
+            except TypeError:
+                limit = -1
+            if limit < 0:
+                msg = "must be a whole number >= 0"
+                raise InvalidParameter("limit", msg)
         if q is not None and not isinstance(q, str):
             msg = "must be text"
             raise InvalidParameter("q", msg)
