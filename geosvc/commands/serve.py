@@ -1,12 +1,66 @@
-"""`geosvc serve` (placeholder until its issue lands)."""
+"""`geosvc serve --db FILE [--osm FILE] [--host] [--port] [--workers N]`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from geosvc.errors import GeosvcError
+
+
+def print_urls(host: str, port: int, *, networks: bool) -> None:
+    """Print where the API docs, the map, the widget and /healthz are."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    base = f"http://{shown}:{port}"
+    click.echo(f"geosvc is serving on {base}  (Ctrl-C stops it)")
+    click.echo(f"  API docs : {base}/docs   (OpenAPI: {base}/openapi.json)")
+    click.echo(f"  map      : {base}/map")
+    click.echo(f"  widget   : {base}/embed")
+    click.echo(f"  health   : {base}/healthz")
+    if not networks:
+        click.echo("  (no road network loaded: only mode=straight; pass --osm FILE)")
+
+
+def run(config: dict, *, host: str, port: int, workers: int) -> None:
+    """Build the app from ``config`` and serve it; errors become click errors."""
+    from geosvc.web import create_app
+    from geosvc.web.server import serve_app
+
+    try:
+        app = create_app(config)
+    except GeosvcError as exc:
+        raise click.ClickException(exc.detail) from exc
+    service = app.extensions["geosvc"]
+    serve_app(app, host=host, port=port, workers=workers,
+              on_ready=lambda: print_urls(host, port, networks=bool(service.networks)))
 
 
 @click.command()
-def command() -> None:
-    """Not available yet."""
-    msg = "this command is not implemented yet"
-    raise click.ClickException(msg)
+@click.option("--db", "db", envvar="GEOSVC_DB", required=True, metavar="FILE",
+              help="SQLite dataset (from `geosvc import` or `geosvc demo`).")
+@click.option("--osm", "osm", envvar="GEOSVC_OSM", default=None, metavar="FILE",
+              help="OSM extract (.osm.pbf / .osm) for walk / bike / drive travel times.")
+@click.option("--modes", default="walk,bike,drive", show_default=True,
+              help="Travel modes to load from --osm.")
+@click.option("--cache-dir", default=".geosvc-cache", show_default=True,
+              help="Directory of cached road networks.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="gunicorn worker processes.")
+def command(db: str, osm: str | None, modes: str, cache_dir: str, host: str, port: int,
+            workers: int) -> None:
+    """Serve a dataset: JSON/GeoJSON API, OGC API - Features, maps, widget."""
+    if "://" not in db and not Path(db).is_file():
+        msg = f"`--db` {db} does not exist; create it with `geosvc import ...`"
+        raise click.BadParameter(msg, param_hint="--db")
+    if osm is not None and not Path(osm).is_file():
+        msg = f"`--osm` {osm} does not exist"
+        raise click.BadParameter(msg, param_hint="--osm")
+    bad = {m.strip() for m in modes.split(",") if m.strip()} - {"walk", "bike", "drive"}
+    if bad:
+        msg = f"`--modes` has unknown modes {', '.join(sorted(bad))}; use walk,bike,drive"
+        raise click.BadParameter(msg, param_hint="--modes")
+    config = {"db": db, "osm": osm, "modes": modes, "cache_dir": cache_dir}
+    run(config, host=host, port=port, workers=workers)

@@ -1,1 +1,81 @@
-"""geosvc.web."""
+"""The Flask application: ``create_app(config=None)``.
+
+Only this package imports Flask.  The factory builds the settings and the
+:class:`~geosvc.service.GeoService` once, keeps the service in
+``app.extensions["geosvc"]`` and registers one blueprint per resource.
+Under gunicorn: ``gunicorn 'geosvc.web:create_app()'`` (settings from
+``GEOSVC_*`` environment variables, and ``GEOSVC_CONFIG`` = a YAML/JSON file).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask_cors import CORS
+
+from geosvc.config import Settings
+from geosvc.service import GeoService
+
+__all__ = ["create_app"]
+
+#: Blueprint modules of this package, registered in this order.
+_BLUEPRINTS = ("health", "venues", "items", "nearest", "isochrones", "coverage",
+               "plans", "ogc", "docs")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the geosvc Flask application.
+
+    Parameters
+    ----------
+    config : mapping, optional
+        Setting overrides (any :class:`~geosvc.config.Settings` field, case
+        insensitive, e.g. ``{"db": "x.sqlite", "osm": None}``) and Flask
+        config keys (upper case, e.g. ``TESTING``).  Applied over the
+        ``GEOSVC_*`` environment and the file named by ``GEOSVC_CONFIG``.
+
+    Returns
+    -------
+    flask.Flask
+        With the service in ``app.extensions["geosvc"]``.
+
+    Raises
+    ------
+    ConfigError
+        Bad settings, a missing database or OSM file.
+    """
+    config = dict(config or {})
+    settings = Settings.load(file=os.environ.get("GEOSVC_CONFIG") or None, overrides=config)
+    app = Flask(__name__)
+    app.config.update({k: v for k, v in config.items() if k.isupper()})
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["geosvc"] = GeoService(settings)
+
+    from geosvc.web import problems
+
+    problems.register(app)
+    for name in _BLUEPRINTS:
+        module = importlib.import_module(f"geosvc.web.{name}")
+        app.register_blueprint(module.bp)
+    if importlib.util.find_spec("geosvc.web.maps") is not None:
+        from geosvc.web import maps  # the maps engineer's blueprint (/map, /embed)
+
+        app.register_blueprint(maps.bp)
+    origins = settings.cors_origins
+    origins_list: str | list[str] = origins if origins == "*" else [
+        o.strip() for o in origins.split(",") if o.strip()]
+    CORS(
+        app,
+        resources={r"/api/*": {}, r"/ogc*": {}, r"/openapi.json": {}},
+        origins=origins_list,
+        methods=["GET", "HEAD", "OPTIONS"],
+        expose_headers=["Content-Type"],
+    )
+    return app

@@ -1,0 +1,129 @@
+"""GeoJSON features of venues, shared by every handler that returns venues.
+
+The time-independent properties of each venue are computed once per snapshot
+(:func:`base_properties`); a request only adds ``open`` (and the nearest
+search's ranking fields) and converts the point to the request's ``crs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from geosvc.coords import from_wgs84
+
+if TYPE_CHECKING:
+    from geosvc.index import ServiceIndex
+    from geosvc.service import Snapshot
+
+__all__ = [
+    "base_properties",
+    "feature_collection",
+    "iso",
+    "point",
+    "venue_feature",
+]
+
+#: Decimal places of output coordinates (1e-7 degree is about 1 cm).
+COORD_DECIMALS = 7
+
+
+def base_properties(index: ServiceIndex) -> tuple[dict[str, Any], ...]:
+    """Return the time-independent properties of every venue of ``index``.
+
+    One dict per venue position; shared by all requests of a snapshot, so
+    callers copy before adding to it.
+    """
+    props = []
+    for pos, v in enumerate(index.venues):
+        props.append({
+            "name": v.name,
+            "name_en": v.name_en,
+            "kind": str(v.kind),
+            "level": str(v.level) if v.level is not None else None,
+            "address": v.address,
+            "phone": v.phone,
+            "opening_hours": v.opening_hours,
+            "channels": sorted(str(c) for c in v.channels),
+            "items_count": len(index.venue_items(pos)),
+            "accessible": v.accessible,
+            "cross_province": v.cross_province,
+            "regional": v.regional,
+            "bank": v.bank,
+            "machines": v.machines,
+            "area_code": v.area_code,
+            "area_name": v.area_name,
+            "candidate": v.is_candidate,
+        })
+    return tuple(props)
+
+
+def iso(dt: datetime | None, tz: tzinfo) -> str | None:
+    """ISO 8601 text with offset, in the dataset's zone ``tz`` (None stays None)."""
+    if dt is None:
+        return None
+    return dt.astimezone(tz).isoformat(timespec="seconds")
+
+
+def point(lon: float, lat: float, crs: str) -> list[float]:
+    """``[lon, lat]`` of a WGS-84 point, converted to ``crs`` and rounded."""
+    if crs != "wgs84":
+        lon, lat = from_wgs84(lon, lat, crs)
+    return [round(float(lon), COORD_DECIMALS), round(float(lat), COORD_DECIMALS)]
+
+
+def line(lonlat: Iterable[tuple[float, float]], crs: str) -> dict[str, Any]:
+    """A GeoJSON LineString of WGS-84 ``(lon, lat)`` pairs, converted to ``crs``."""
+    return {"type": "LineString", "coordinates": [point(x, y, crs) for x, y in lonlat]}
+
+
+def venue_feature(
+    snap: Snapshot,
+    pos: int,
+    *,
+    crs: str,
+    at: datetime | None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The GeoJSON Feature of the venue at position ``pos``.
+
+    Parameters
+    ----------
+    snap : Snapshot
+        The snapshot the position belongs to.
+    pos : int
+        Venue position in ``snap.index``.
+    crs : str
+        Output coordinate system (wgs84, gcj02, bd09).
+    at : datetime or None
+        When ``open`` is evaluated; None leaves ``open`` out.  ``open`` is
+        null when the venue's hours are unknown.
+    extra : mapping, optional
+        More properties (ranking, items ...), added last.
+    """
+    index = snap.index
+    props = dict(snap.venue_props[pos])
+    if at is not None:
+        schedule = index.schedule(pos)
+        props["open"] = schedule.is_open(at) if schedule.known else None
+    if extra:
+        props.update(extra)
+    venue = index.venues[pos]
+    return {
+        "type": "Feature",
+        "id": venue.code,
+        "geometry": {"type": "Point", "coordinates": point(venue.lon, venue.lat, crs)},
+        "properties": props,
+    }
+
+
+def feature_collection(
+    features: list[dict[str, Any]], *, matched: int | None = None, **members: Any
+) -> dict[str, Any]:
+    """A FeatureCollection with ``numberMatched`` / ``numberReturned``."""
+    doc: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    doc["numberMatched"] = len(features) if matched is None else matched
+    doc["numberReturned"] = len(features)
+    doc.update(members)
+    return doc

@@ -1,0 +1,33 @@
+"""`GET /healthz`: liveness and what is loaded."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from geosvc import __version__
+
+if TYPE_CHECKING:
+    from geosvc.service import GeoService
+
+__all__ = ["health"]
+
+
+def health(service: GeoService) -> dict[str, Any]:
+    """Return ``{status, venues, items, network, version, ...}`` of API.md.
+
+    ``network`` maps each loaded travel mode to its number of nodes, or is
+    None when no road network is loaded (straight-line only).
+    """
+    snap = service.snapshot
+    networks = service.networks
+    return {
+        "status": "ok",
+        "venues": len(snap.index.venues),
+        "items": len(snap.index.items),
+        "network": {mode: int(net.n_nodes) for mode, net in networks.items()} or None,
+        "version": __version__,
+        "dataset": snap.info.name,
+        "timezone": str(snap.tz),
+        "revision": snap.revision,
+        "built_at": snap.built_at.isoformat(timespec="seconds"),
+    }

@@ -1,0 +1,342 @@
+"""The OpenAPI 3.0 document of the HTTP API, built from the parameter table.
+
+Query parameters come from :data:`geosvc.api.params.ENDPOINT_PARAMS`, the same
+definitions the handlers validate with, so the document cannot drift from
+the code.  :func:`build_openapi` is pure: the web layer serves it at
+``/openapi.json`` and renders it as HTML at ``/docs``.  Example values of
+dataset-specific parameters (a venue code, an item code, a point inside the
+city) can be passed in so that the examples work against the served data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from geosvc import __version__
+from geosvc.api.params import ENDPOINT_PARAMS, MODES, Param
+
+__all__ = ["PATH_ENDPOINTS", "build_openapi"]
+
+_REF = "#/components/schemas/"
+_PROBLEM = {"$ref": _REF + "Problem"}
+
+#: (path, method) -> endpoint key of ENDPOINT_PARAMS (None = no query parameters)
+PATH_ENDPOINTS: dict[tuple[str, str], str | None] = {
+    ("/api/v1/venues", "get"): "venues",
+    ("/api/v1/venues/{id}", "get"): "venue",
+    ("/api/v1/items", "get"): "items",
+    ("/api/v1/items/{code}", "get"): "item",
+    ("/api/v1/nearest", "get"): "nearest",
+    ("/api/v1/isochrones", "get"): "isochrones",
+    ("/api/v1/coverage", "get"): "coverage",
+    ("/api/v1/plans", "post"): None,
+    ("/map", "get"): "map",
+    ("/embed", "get"): "map",
+    ("/static/geosvc-widget.js", "get"): None,
+    ("/ogc", "get"): None,
+    ("/ogc/conformance", "get"): None,
+    ("/ogc/collections", "get"): None,
+    ("/ogc/collections/{collectionId}", "get"): None,
+    ("/ogc/collections/{collectionId}/items", "get"): "ogc_items",
+    ("/ogc/collections/{collectionId}/items/{featureId}", "get"): None,
+    ("/healthz", "get"): None,
+    ("/openapi.json", "get"): None,
+    ("/docs", "get"): None,
+}
+
+_SUMMARIES: dict[str, tuple[str, str, str]] = {
+    # path: (tag, summary, description)
+    "/api/v1/venues": ("citizens", "List venues",
+                       "Venues matching the shared filters, `bbox` and `q` (name search), "
+                       "paged with `limit`/`offset`. Feature `id` is the venue's stable code."),
+    "/api/v1/venues/{id}": ("citizens", "One venue",
+                            "One venue Feature with `items: [{code, name, channels}]`, "
+                            "`next_open` and `closes_at`."),
+    "/api/v1/items": ("citizens", "Search service items",
+                      "Item search by Chinese text, pinyin or pinyin initials "
+                      "(`社保`, `shebao`, `sb`). Returns `{items, total}`."),
+    "/api/v1/items/{code}": ("citizens", "One service item",
+                             "One item with `venues_count` and `venues_by_kind`."),
+    "/api/v1/nearest": ("citizens", "Nearest venues",
+                        "The `k` best venues ranked by travel time (`walk`, `bike`, `drive`; "
+                        "needs a loaded road network, else 422 mode-unavailable) or by "
+                        "straight-line distance (`straight`, `travel_time_min` null). With "
+                        "`open_at`/`open_now`, network modes keep only venues open on arrival "
+                        "(and for the server's open margin after it)."),
+    "/api/v1/isochrones": ("citizens", "Service circles around a point",
+                           "One (Multi)Polygon per band: `minutes`, `area_km2`, `population`."),
+    "/api/v1/coverage": ("planners", "Coverage of the service circles",
+                         "`{mode, minutes, total_population, covered_population, covered_share, "
+                         "covered_area_km2, venues_used, by_area, gaps}`; gap features carry "
+                         "`uncovered_population`, largest first."),
+    "/api/v1/plans": ("planners", "Plan new sites",
+                      "Greedy / maximal-covering choice of `k` new sites among `candidates`."),
+    "/map": ("maps", "Full-page map", "Folium map with the same filters; `lon`/`lat` centre a "
+             "nearest search; `layer=coverage`; `tiles=osm|amap|tianditu|none`."),
+    "/embed": ("maps", "Embeddable widget page", "Minimal page for an `<iframe>`."),
+    "/static/geosvc-widget.js": ("maps", "Widget script",
+                                 "Draws a widget from the JSON API into a host page's element."),
+    "/ogc": ("ogc", "OGC API - Features landing page", ""),
+    "/ogc/conformance": ("ogc", "Conformance classes", "core, geojson, oas30."),
+    "/ogc/collections": ("ogc", "Collections", "venues, halls, bank_outlets, kiosks."),
+    "/ogc/collections/{collectionId}": ("ogc", "One collection", ""),
+    "/ogc/collections/{collectionId}/items": ("ogc", "Features of a collection",
+                                              "Paged with `limit`/`offset`, `next`/`prev` "
+                                              "links, `numberMatched`, `numberReturned`."),
+    "/ogc/collections/{collectionId}/items/{featureId}": ("ogc", "One feature", ""),
+    "/healthz": ("operations", "Health", "`{status, venues, items, network, version}`."),
+    "/openapi.json": ("operations", "This document", ""),
+    "/docs": ("operations", "The HTML reference", ""),
+}
+
+_PATH_PARAMS = {
+    "id": ("Venue code.", "venue"),
+    "code": ("Item code.", "item"),
+    "collectionId": ("One of venues, halls, bank_outlets, kiosks.", "collection"),
+    "featureId": ("Venue code.", "venue"),
+}
+
+_MAP_PARAMS = ("lon", "lat", "crs", "kind", "level", "item", "channel", "open_at",
+               "open_now", "accessible", "mode")
+
+
+def _param_doc(p: Param, examples: Mapping[str, str]) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "name": p.name, "in": "query", "required": False,
+        "description": p.description, "schema": dict(p.schema),
+    }
+    example = examples.get(p.name, p.example)
+    if example is not None:
+        doc["example"] = example
+    return doc
+
+
+def _query_params(endpoint: str | None, examples: Mapping[str, str]) -> list[dict[str, Any]]:
+    from geosvc.api.params import PARAMS, REQUIRED
+
+    if endpoint is None:
+        return []
+    if endpoint == "map":
+        specs = [PARAMS[n] for n in _MAP_PARAMS]
+        extra = [
+            {"name": "layer", "in": "query", "required": False,
+             "description": "`coverage` shows service circles and gaps.",
+             "schema": {"type": "string", "enum": ["venues", "coverage"]}},
+            {"name": "tiles", "in": "query", "required": False, "description": "Base map.",
+             "schema": {"type": "string", "enum": ["osm", "amap", "tianditu", "none"]}},
+        ]
+    else:
+        specs, extra = list(ENDPOINT_PARAMS[endpoint]), []
+    out = [_param_doc(p, examples) for p in specs]
+    for doc in out:
+        if doc["name"] in REQUIRED.get(endpoint, ()):
+            doc["required"] = True
+    return out + extra
+
+
+def _responses(path: str) -> dict[str, Any]:
+    ok_schema: dict[str, Any]
+    media = "application/json"
+    if path in ("/api/v1/venues", "/api/v1/nearest", "/api/v1/isochrones",
+                "/ogc/collections/{collectionId}/items"):
+        ok_schema, media = {"$ref": _REF + "FeatureCollection"}, "application/geo+json"
+    elif path in ("/api/v1/venues/{id}", "/ogc/collections/{collectionId}/items/{featureId}"):
+        ok_schema, media = {"$ref": _REF + "Feature"}, "application/geo+json"
+    elif path == "/api/v1/items":
+        ok_schema = {"$ref": _REF + "ItemSearch"}
+    elif path == "/api/v1/items/{code}":
+        ok_schema = {"$ref": _REF + "Item"}
+    elif path == "/api/v1/coverage":
+        ok_schema = {"$ref": _REF + "Coverage"}
+    elif path == "/api/v1/plans":
+        ok_schema = {"$ref": _REF + "Plan"}
+    elif path == "/healthz":
+        ok_schema = {"$ref": _REF + "Health"}
+    elif path in ("/map", "/embed", "/docs"):
+        ok_schema, media = {"type": "string"}, "text/html"
+    elif path == "/static/geosvc-widget.js":
+        ok_schema, media = {"type": "string"}, "text/javascript"
+    else:
+        ok_schema = {"type": "object"}
+    responses: dict[str, Any] = {"200": {"description": "OK", "content": {media: {"schema": ok_schema}}}}
+    problem = {"content": {"application/problem+json": {"schema": _PROBLEM}}}
+    if "{" in path or path.startswith("/api/v1/") or path.startswith("/ogc/collections/"):
+        responses["400"] = {"description": "Invalid parameter(s), all named in `invalid_params`",
+                            **problem}
+    if "{" in path:
+        responses["404"] = {"description": "Not found", **problem}
+    if path in ("/api/v1/nearest", "/api/v1/isochrones", "/api/v1/coverage", "/api/v1/plans"):
+        responses["422"] = {"description": "Mode unavailable, point outside the network, "
+                                           "or no route", **problem}
+    return responses
+
+
+def _schemas() -> dict[str, Any]:
+    nullable_str = {"type": "string", "nullable": True}
+    venue_props = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"}, "name_en": nullable_str,
+            "kind": {"type": "string", "enum": ["hall", "bank_outlet", "kiosk"]},
+            "level": {"type": "string", "nullable": True,
+                      "enum": ["city", "county", "township", "village"]},
+            "address": nullable_str, "phone": nullable_str,
+            "opening_hours": {**nullable_str, "description": "OSM opening_hours syntax"},
+            "open": {"type": "boolean", "nullable": True,
+                     "description": "Open at `open_at` (or now; at arrival for network "
+                                    "modes); null when hours are unknown"},
+            "channels": {"type": "array", "items": {"type": "string"}},
+            "items_count": {"type": "integer"}, "accessible": {"type": "boolean"},
+            "cross_province": {"type": "boolean"}, "regional": {"type": "boolean"},
+            "bank": nullable_str, "machines": {"type": "integer", "nullable": True},
+            "area_code": nullable_str, "area_name": nullable_str,
+            "candidate": {"type": "boolean"},
+            "rank": {"type": "integer", "description": "nearest only"},
+            "distance_m": {"type": "number", "description": "nearest only"},
+            "travel_time_min": {"type": "number", "nullable": True,
+                                "description": "nearest only; null for straight"},
+            "next_open": {"type": "string", "format": "date-time", "nullable": True},
+            "closes_at": {"type": "string", "format": "date-time", "nullable": True},
+            "arrives_at": {"type": "string", "format": "date-time"},
+            "items": {"type": "array", "items": {"type": "object", "properties": {
+                "code": {"type": "string"}, "name": {"type": "string"},
+                "channels": {"type": "array", "items": {"type": "string"}}}}},
+        },
+    }
+    item = {"type": "object", "properties": {
+        "code": {"type": "string"}, "name": {"type": "string"}, "name_en": {"type": "string"},
+        "department": {"type": "string"}, "category": {"type": "string"},
+        "scope": {"type": "string"}, "high_frequency": {"type": "boolean"},
+        "venues_count": {"type": "integer"},
+        "venues_by_kind": {"type": "object", "additionalProperties": {"type": "integer"}}}}
+    share = {"type": "number", "minimum": 0, "maximum": 1}
+    return {
+        "Problem": {"type": "object", "required": ["type", "title", "status", "detail"],
+                    "properties": {
+                        "type": {"type": "string"}, "title": {"type": "string"},
+                        "status": {"type": "integer"}, "detail": {"type": "string"},
+                        "instance": {"type": "string"},
+                        "invalid_params": {"type": "array", "items": {
+                            "type": "object", "required": ["name", "reason"],
+                            "properties": {"name": {"type": "string"},
+                                           "reason": {"type": "string"}}}}}},
+        "Geometry": {"type": "object", "required": ["type", "coordinates"],
+                     "properties": {"type": {"type": "string"},
+                                    "coordinates": {"type": "array", "items": {}}}},
+        "VenueProperties": venue_props,
+        "Feature": {"type": "object", "required": ["type", "geometry", "properties"],
+                    "properties": {"type": {"type": "string", "enum": ["Feature"]},
+                                   "id": {"type": "string"},
+                                   "geometry": {"$ref": _REF + "Geometry"},
+                                   "properties": {"$ref": _REF + "VenueProperties"},
+                                   "route": {"$ref": _REF + "Geometry"}}},
+        "FeatureCollection": {"type": "object", "required": ["type", "features"],
+                              "properties": {
+                                  "type": {"type": "string", "enum": ["FeatureCollection"]},
+                                  "features": {"type": "array",
+                                               "items": {"$ref": _REF + "Feature"}},
+                                  "numberMatched": {"type": "integer"},
+                                  "numberReturned": {"type": "integer"}}},
+        "Item": item,
+        "ItemSearch": {"type": "object", "properties": {
+            "items": {"type": "array", "items": {"$ref": _REF + "Item"}},
+            "total": {"type": "integer"}}},
+        "Coverage": {"type": "object", "properties": {
+            "mode": {"type": "string", "enum": [m for m in MODES if m != "straight"]},
+            "minutes": {"type": "number"}, "total_population": {"type": "number"},
+            "covered_population": {"type": "number"}, "covered_share": share,
+            "covered_area_km2": {"type": "number"}, "venues_used": {"type": "integer"},
+            "by_area": {"type": "array", "items": {"type": "object", "properties": {
+                "area_id": {"type": "string"}, "name": {"type": "string"},
+                "total_population": {"type": "number"},
+                "covered_population": {"type": "number"}, "covered_share": share}}},
+            "gaps": {"$ref": _REF + "FeatureCollection"}}},
+        "PlanRequest": {"type": "object", "properties": {
+            "mode": {"type": "string"}, "minutes": {"type": "number"},
+            "k": {"type": "integer", "minimum": 1},
+            "candidates": {"description": '"bank_outlets", "kiosk_sites" or a '
+                                          "FeatureCollection of candidate points"},
+            "filters": {"type": "object"}}},
+        "Plan": {"type": "object", "properties": {
+            "before_share": share, "after_share": share,
+            "selected": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "string"}, "name": {"type": "string"},
+                "lon": {"type": "number"}, "lat": {"type": "number"},
+                "gain_population": {"type": "number"}, "cumulative_share": share}}}}},
+        "Health": {"type": "object", "properties": {
+            "status": {"type": "string"}, "venues": {"type": "integer"},
+            "items": {"type": "integer"},
+            "network": {"type": "object", "nullable": True,
+                        "additionalProperties": {"type": "integer"}},
+            "version": {"type": "string"}}},
+    }
+
+
+def build_openapi(
+    *, examples: Mapping[str, str] | None = None, title: str = "geosvc"
+) -> dict[str, Any]:
+    """Return the OpenAPI 3.0.3 document of every path of API.md.
+
+    Parameters
+    ----------
+    examples : mapping, optional
+        Example values overriding the built-in ones: query parameter names
+        (``lon``, ``lat``, ``item`` ...) and the path parameters ``venue``
+        (a venue code) and ``item`` (an item code).
+    title : str
+        ``info.title``.
+
+    Examples
+    --------
+    >>> doc = build_openapi()
+    >>> doc["openapi"], "/api/v1/nearest" in doc["paths"]
+    ('3.0.3', True)
+    >>> [p["name"] for p in doc["paths"]["/api/v1/nearest"]["get"]["parameters"]][:3]
+    ['lon', 'lat', 'crs']
+    """
+    examples = dict(examples or {})
+    paths: dict[str, Any] = {}
+    for (path, method), endpoint in PATH_ENDPOINTS.items():
+        tag, summary, description = _SUMMARIES[path]
+        params = []
+        for name, (desc, key) in _PATH_PARAMS.items():
+            if "{" + name + "}" in path:
+                doc: dict[str, Any] = {"name": name, "in": "path", "required": True,
+                                       "description": desc, "schema": {"type": "string"}}
+                if key == "collection":
+                    doc["schema"]["enum"] = ["venues", "halls", "bank_outlets", "kiosks"]
+                    doc["example"] = "halls"
+                elif key in examples:
+                    doc["example"] = examples[key]
+                params.append(doc)
+        params += _query_params(endpoint, examples)
+        op: dict[str, Any] = {
+            "tags": [tag], "summary": summary, "description": description,
+            "operationId": (method + path).replace("/", "_").replace("{", "").replace("}", "")
+                           .replace(".", "_").replace("-", "_"),
+            "parameters": params,
+            "responses": _responses(path),
+        }
+        if method == "post":
+            op["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": {"$ref": _REF + "PlanRequest"},
+                "example": {"mode": "walk", "minutes": 10, "k": 5,
+                            "candidates": "bank_outlets"}}}}
+        paths.setdefault(path, {})[method] = op
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": f"{title} API",
+            "version": __version__,
+            "description": "Government-service map and locator: service halls, bank-outlet "
+                           "service points and 24/7 kiosks; nearest by travel time; "
+                           "10-minute service-circle coverage. Coordinates in `crs` "
+                           "(wgs84 default, gcj02, bd09); errors are application/problem+json; "
+                           "unknown query parameters are ignored.",
+        },
+        "servers": [{"url": "/"}],
+        "tags": [{"name": t} for t in ("citizens", "planners", "maps", "ogc", "operations")],
+        "paths": paths,
+        "components": {"schemas": _schemas()},
+    }

@@ -1,0 +1,278 @@
+"""The service object: settings, the store, the current snapshot and the networks.
+
+:class:`GeoService` is the one object the API handlers, the web app and the
+CLI share.  It opens the store, builds an immutable :class:`Snapshot` (the
+R-tree index, the item search and the dataset info of one store revision) and
+loads one road network per travel mode.
+
+Concurrency model: :attr:`GeoService.snapshot` is a plain attribute read (no
+lock).  :meth:`GeoService.reload` builds a whole new snapshot off to the side
+and swaps the attribute in one assignment, so a request that took the old
+snapshot keeps using it consistently until it finishes.  Lazily built
+per-snapshot engines (travel engines with the venues snapped once, demand
+sets for coverage) are keyed by ``(revision, mode)`` and built under a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from geosvc.errors import ConfigError, ModeUnavailable
+
+if TYPE_CHECKING:
+    from geosvc.config import Settings
+    from geosvc.index import ServiceIndex
+    from geosvc.model import DatasetInfo
+    from geosvc.network.graph import RoadNetwork
+    from geosvc.search import ItemSearch
+    from geosvc.store.base import Store
+
+__all__ = ["GeoService", "Snapshot"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything a request reads, for one revision of the store; never changed.
+
+    Attributes
+    ----------
+    index : ServiceIndex
+        R-tree of venues, item -> venues, schedules, filters.
+    search : ItemSearch
+        Item search over ``index.items`` (positions into that tuple).
+    info : DatasetInfo
+        Dataset name, time zone, calendar.
+    revision : int
+        The store revision the snapshot was built from.
+    built_at : datetime
+        When it was built (UTC).
+    tz : tzinfo
+        The dataset's time zone (``info.timezone``, else the settings').
+    venue_props : tuple of dict
+        Per venue position, the time-independent GeoJSON properties (shared,
+        read-only: copy before changing).
+    """
+
+    index: ServiceIndex
+    search: ItemSearch
+    info: DatasetInfo
+    revision: int
+    built_at: datetime
+    tz: tzinfo
+    venue_props: tuple[dict[str, Any], ...]
+
+
+def _zone(name: str | None, fallback: str) -> tzinfo:
+    for candidate in (name, fallback):
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                msg = f"unknown time zone {candidate!r}; trying the next one"
+                log.warning(msg)
+    return timezone.utc
+
+
+def _local_path(db: str) -> Path | None:
+    """The file behind a SQLite store URL or path; None for other schemes."""
+    if db.startswith("sqlite:///"):
+        return Path(db[len("sqlite:///"):])
+    if "://" in db:
+        return None
+    return Path(db)
+
+
+class GeoService:
+    """Settings + store + current snapshot + road networks.
+
+    Parameters
+    ----------
+    settings : Settings
+        ``db`` must name an existing dataset; with ``osm`` set, one network per
+        mode of ``modes`` is loaded (from ``cache_dir`` when cached).
+
+    Raises
+    ------
+    ConfigError
+        The database file does not exist.
+    StorageUnavailable
+        The store cannot be read.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        path = _local_path(settings.db)
+        if path is not None and not path.is_file():
+            msg = (f"`db` file {str(path)!r} does not exist; create it with "
+                   "`geosvc import ...` or `geosvc demo`")
+            raise ConfigError(msg)
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._engines: dict[tuple[int, str], Any] = {}
+        self._demand: dict[tuple[int, str], Any] = {}
+        self._snapshot = self._build_snapshot()
+        self.networks: dict[str, RoadNetwork] = self._load_networks()
+
+    # ------------------------------------------------------------------ snapshot
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The current snapshot (a single attribute read; hold on to it per request)."""
+        return self._snapshot
+
+    def open_store(self) -> Store:
+        """A fresh connection to the store (the caller closes it).
+
+        The service holds no connection between uses: snapshots are built
+        from short-lived connections, so the service can be shared by threads
+        and forked into gunicorn workers without sharing a SQLite handle.
+        """
+        from geosvc.store import open_store
+
+        return open_store(self.settings.db)
+
+    def _revision(self) -> int:
+        store = self.open_store()
+        try:
+            return store.revision()
+        finally:
+            store.close()
+
+    def _build_snapshot(self) -> Snapshot:
+        from geosvc.api.features import base_properties
+        from geosvc.index import ServiceIndex
+        from geosvc.search import ItemSearch
+
+        store = self.open_store()
+        try:
+            revision = store.revision()  # read first: a later write triggers a rebuild
+            info = store.info()
+            venues, items, links = store.venues(), store.items(), store.links()
+        finally:
+            store.close()
+        index = ServiceIndex.build(
+            venues, items, links, info=info, open_margin_min=self.settings.open_margin_min,
+        )
+        return Snapshot(
+            index=index,
+            search=ItemSearch(index.items),
+            info=info,
+            revision=revision,
+            built_at=datetime.now(timezone.utc),
+            tz=_zone(info.timezone, self.settings.timezone),
+            venue_props=base_properties(index),
+        )
+
+    def reload(self, *, force: bool = False) -> bool:
+        """Rebuild the snapshot if the store changed (or ``force``) and swap it in.
+
+        Readers holding the previous snapshot are unaffected.
+
+        Returns
+        -------
+        bool
+            True when a new snapshot was swapped in.
+        """
+        with self._lock:
+            if not force and self._revision() == self._snapshot.revision:
+                return False
+            snap = self._build_snapshot()
+            self._snapshot = snap
+            self._engines = {k: v for k, v in self._engines.items() if k[0] == snap.revision}
+            self._demand = {k: v for k, v in self._demand.items() if k[0] == snap.revision}
+            return True
+
+    # ------------------------------------------------------------------ networks
+
+    def _load_networks(self) -> dict[str, RoadNetwork]:
+        settings = self.settings
+        if not settings.osm:
+            return {}
+        osm = Path(settings.osm)
+        if not osm.is_file():
+            msg = f"`osm` file {settings.osm!r} does not exist"
+            raise ConfigError(msg)
+        from geosvc.network.cache import load_network
+
+        return {
+            mode: load_network(osm, mode, settings=settings, cache_dir=Path(settings.cache_dir))
+            for mode in settings.modes
+        }
+
+    def network(self, mode: str) -> RoadNetwork:
+        """The road network of ``mode``; raises :class:`ModeUnavailable`."""
+        net = self.networks.get(mode)
+        if net is None:
+            if self.networks:
+                loaded = ", ".join(sorted(self.networks))
+                msg = (f"`mode` {mode} is not available: the server loaded only "
+                       f"{loaded}; use one of them or mode=straight")
+            else:
+                msg = (f"`mode` {mode} is not available: no road network is loaded; "
+                       "start the server with --osm FILE")
+            raise ModeUnavailable(msg)
+        return net
+
+    def travel(self, mode: str, snapshot: Snapshot | None = None) -> Any:
+        """The :class:`~geosvc.network.TravelEngine` of ``mode`` for ``snapshot``.
+
+        Built once per (snapshot revision, mode): the venues are snapped to the
+        network once.  ``snapshot`` defaults to the current one.
+
+        Raises
+        ------
+        ModeUnavailable
+            No network is loaded for ``mode``.
+        """
+        net = self.network(mode)
+        snap = snapshot or self._snapshot
+        key = (snap.revision, mode)
+        engine = self._engines.get(key)
+        if engine is not None:
+            return engine
+        from geosvc.network.nearest import TravelEngine
+
+        with self._lock:
+            engine = self._engines.get(key)
+            if engine is None:
+                engine = TravelEngine(net, snap.index.lon, snap.index.lat, settings=self.settings)
+                if snap is self._snapshot:
+                    self._engines[key] = engine
+        return engine
+
+    def demand(self, mode: str, snapshot: Snapshot | None = None) -> Any:
+        """The coverage demand set of ``mode`` (population snapped once), lazily built.
+
+        Raises
+        ------
+        ModeUnavailable
+            No network is loaded for ``mode``.
+        """
+        net = self.network(mode)
+        snap = snapshot or self._snapshot
+        key = (snap.revision, mode)
+        demand = self._demand.get(key)
+        if demand is not None:
+            return demand
+        from geosvc.analysis import DemandSet
+
+        with self._lock:
+            demand = self._demand.get(key)
+            if demand is None:
+                store = self.open_store()
+                try:
+                    population, areas = store.population(), store.areas()
+                finally:
+                    store.close()
+                demand = DemandSet.build(population, areas, net, settings=self.settings)
+                if snap is self._snapshot:
+                    self._demand[key] = demand
+        return demand
+

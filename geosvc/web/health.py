@@ -1,0 +1,17 @@
+"""`GET /healthz`."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from geosvc.api.health import health
+from geosvc.web._respond import json_response
+from geosvc.web._service import service
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Liveness and what is loaded (never cached)."""
+    return json_response(health(service()), max_age=None)

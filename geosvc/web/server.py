@@ -1,0 +1,86 @@
+"""Run the app: gunicorn (preforked workers) when installed, else werkzeug.
+
+Used by ``geosvc serve`` and ``geosvc demo``.  The app (and its snapshot and
+road networks) is built once in the parent process and forked into the
+workers (gunicorn ``preload_app``), so N workers share the loaded arrays.
+Ctrl-C (SIGINT) or SIGTERM stops the server cleanly.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import Flask
+
+__all__ = ["serve_app"]
+
+
+def serve_app(
+    app: Flask,
+    *,
+    host: str,
+    port: int,
+    workers: int = 2,
+    on_ready: Callable[[], None] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> None:
+    """Serve ``app`` on ``host:port`` until interrupted.
+
+    Parameters
+    ----------
+    app : Flask
+        A built app (from :func:`geosvc.web.create_app`).
+    host, port : str, int
+        Where to listen.
+    workers : int
+        gunicorn worker processes (ignored by the werkzeug fallback, which
+        serves with threads).
+    on_ready : callable, optional
+        Called once the socket is bound, before serving (prints URLs).
+    options : mapping, optional
+        More gunicorn settings.
+    """
+    if importlib.util.find_spec("gunicorn") is None:
+        from werkzeug.serving import make_server
+
+        server = make_server(host, port, app, threaded=True)
+        if on_ready is not None:
+            on_ready()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+        return
+
+    from gunicorn.app.base import BaseApplication
+
+    settings: dict[str, Any] = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "sync",
+        "preload_app": True,
+        "timeout": 300,
+        "graceful_timeout": 5,
+        "keepalive": 5,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "proc_name": "geosvc",
+    }
+    if on_ready is not None:
+        settings["when_ready"] = lambda server: on_ready()
+    settings.update(options or {})
+
+    class _Gunicorn(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return app
+
+    _Gunicorn().run()
