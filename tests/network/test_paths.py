@@ -1,0 +1,100 @@
+"""Hand-checkable travel times on grids: 100 m at 4.5 km/h = 80 s per edge."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geosvc.errors import InvalidParameter
+from geosvc.network.paths import point_times, times_from_point, times_to_sources
+from geosvc.network.snap import snap_xy
+from geosvc.network.synthetic import grid_network
+
+EDGE_S = 80.0
+
+
+def at(net, i, j, dx=0.0, dy=0.0):
+    """Snap the point dx, dy metres from grid node (column i, row j)."""
+    x = net.node_x[0] + i * 100.0 + dx
+    y = net.node_y[0] + j * 100.0 + dy
+    return snap_xy(net, np.array([x]), np.array([y]))
+
+
+def test_grid_times_from_a_node_source(grid5):
+    nt = times_to_sources(grid5, at(grid5, 0, 0))
+    expected = EDGE_S * (np.arange(5)[None, :] + np.arange(5)[:, None])
+    np.testing.assert_allclose(nt.time_s.reshape(5, 5), expected, atol=1e-6)
+    assert (nt.source == 0).all()
+
+
+def test_source_mid_edge_with_access_leg(grid5):
+    # 50 m east of node 0, 10 m south of the street: half an edge + 8 s access leg
+    src = at(grid5, 0, 0, dx=50, dy=-10)
+    assert src.frac[0] == pytest.approx(0.5) and src.dist_m[0] == pytest.approx(10)
+    nt = times_to_sources(grid5, src)
+    assert nt.time_s[0] == pytest.approx(40 + 8)
+    assert nt.time_s[1] == pytest.approx(40 + 8)
+    assert nt.time_s[24] == pytest.approx(40 + 8 + 80 * 7)
+
+
+def test_point_times_include_both_partial_edges(grid5):
+    nt = times_to_sources(grid5, at(grid5, 4, 4))
+    pts = snap_xy(grid5, grid5.node_x[0] + np.array([30.0, 0.0]),
+                  grid5.node_y[0] + np.array([0.0, 250.0]))
+    t, s = point_times(grid5, pts, nt)
+    # 70 m on to node 1 then 3 east + 4 north edges; 50 m up to row 3 then 4 east + 1 north
+    np.testing.assert_allclose(t, [0.7 * EDGE_S + 7 * EDGE_S, 0.5 * EDGE_S + 5 * EDGE_S], atol=1e-6)
+    np.testing.assert_array_equal(s, [0, 0])
+
+
+def test_same_edge_point_and_source(grid5):
+    src = at(grid5, 2, 2, dx=80)
+    nt = times_to_sources(grid5, src)
+    pt = at(grid5, 2, 2, dx=20, dy=5)
+    t, _ = point_times(grid5, pt, nt)
+    assert t[0] == pytest.approx(0.6 * EDGE_S + 5 / (4.5 / 3.6))
+
+
+def test_one_way_row_trip_to_differs_from_trip_from():
+    net = grid_network(5, 2, one_way_rows=[0])  # row 0 runs east only
+    src = snap_xy(net, np.array([net.node_x[0]]), np.array([net.node_y[0]]))  # node 0 (west)
+    to_src = times_to_sources(net, src).time_s
+    from_src = times_from_point(net, src)
+    # node 4 -> node 0: cannot go west on row 0: up, 4 west on row 1, down = 6 edges
+    assert to_src[4] == pytest.approx(6 * EDGE_S)
+    # node 0 -> node 4: straight east along the one-way row
+    assert from_src[4] == pytest.approx(4 * EDGE_S)
+
+
+def test_same_edge_against_one_way_goes_around():
+    net = grid_network(5, 2, one_way_rows=[0])
+    src = snap_xy(net, net.node_x[:1] + 20.0, net.node_y[:1])  # 20 m east of node 0, row 0
+    nt = times_to_sources(net, src)
+    pt = snap_xy(net, net.node_x[:1] + 60.0, net.node_y[:1])  # 60 m east: source is behind
+    t, _ = point_times(net, pt, nt)
+    # on to node 1 (40 m), up, west, down, then 20 m along the edge = 0.5+3+0.2 edges
+    assert t[0] == pytest.approx((0.4 + 3 + 0.2) * EDGE_S)
+
+
+def test_disconnected_part_is_unreachable():
+    net = grid_network(3, 3, disconnected=True)
+    assert net.components() == 2
+    nt = times_to_sources(net, snap_xy(net, net.node_x[:1], net.node_y[:1]))
+    assert np.isinf(nt.time_s[9:]).all() and (nt.source[9:] == -1).all()
+    assert np.isfinite(nt.time_s[:9]).all()
+
+
+def test_cutoff_and_nearest_of_two_sources(grid5):
+    srcs = snap_xy(grid5, grid5.node_x[[0, 24]], grid5.node_y[[0, 24]])
+    nt = times_to_sources(grid5, srcs, cutoff_s=2 * EDGE_S, source_ids=np.array([10, 20]))
+    assert nt.time_s[2] == pytest.approx(160) and nt.source_id()[2] == 10
+    assert nt.time_s[22] == pytest.approx(160) and nt.source_id()[22] == 20
+    assert np.isinf(nt.time_s[12]) and nt.source_id()[12] == -1
+
+
+def test_times_from_point_rejects_bad_input(grid5):
+    pts = snap_xy(grid5, grid5.node_x[:2], grid5.node_y[:2])
+    with pytest.raises(InvalidParameter, match="`point`"):
+        times_from_point(grid5, pts)
+    with pytest.raises(InvalidParameter, match="`cutoff_s`"):
+        times_from_point(grid5, pts.take([0]), cutoff_s=-1)

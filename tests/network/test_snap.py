@@ -1,0 +1,47 @@
+"""Snapping to edges and the snapping limit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geosvc.errors import InvalidParameter, OutsideNetwork
+from geosvc.network.snap import check_snapped, snap_points, snap_xy
+
+
+def test_snaps_to_middle_of_edge_not_node(grid5):
+    s = snap_xy(grid5, grid5.node_x[:1] + 45.0, grid5.node_y[:1] + 3.0)
+    e = int(s.edge[0])
+    assert {int(grid5.edge_u[e]), int(grid5.edge_v[e])} == {0, 1}
+    f_east = s.frac[0] if grid5.edge_u[e] == 0 else 1 - s.frac[0]
+    assert f_east == pytest.approx(0.45)
+    assert s.dist_m[0] == pytest.approx(3.0)
+
+
+def test_snap_points_lonlat_roundtrip(grid5):
+    s = snap_points(grid5, grid5.node_lon[[6, 18]], grid5.node_lat[[6, 18]])
+    assert np.all(s.dist_m < 1e-3)
+    np.testing.assert_allclose(s.x, grid5.node_x[[6, 18]], atol=1e-3)
+
+
+def test_far_point_outside_network(grid5):
+    s = snap_xy(grid5, grid5.node_x[:1] - 1300.0, grid5.node_y[:1])
+    assert s.dist_m[0] == pytest.approx(1300)
+    with pytest.raises(OutsideNetwork, match=r"`lon`/`lat`: point is 1.3 km from the nearest walk road; limit 1 km"):
+        check_snapped(s, 1000.0, mode="walk")
+    check_snapped(s, 2000.0)  # within a larger limit: no error
+
+
+def test_search_radius_leaves_point_unsnapped(grid5):
+    s = snap_xy(grid5, grid5.node_x[:1] - 5000.0, grid5.node_y[:1], max_dist_m=1000)
+    assert s.edge[0] == -1 and np.isinf(s.dist_m[0])
+    with pytest.raises(OutsideNetwork, match="no road within 1 km"):
+        check_snapped(s, 1000.0)
+
+
+@pytest.mark.parametrize("lon,lat,name", [(float("nan"), 31.0, "lon"), (117.0, 95.0, "lat"),
+                                          ("x", 31.0, "lon")])
+def test_bad_coordinates(grid5, lon, lat, name):
+    with pytest.raises(InvalidParameter) as err:
+        snap_points(grid5, lon, lat)
+    assert err.value.invalid_params[0]["name"] == name
