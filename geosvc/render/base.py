@@ -1,0 +1,66 @@
+"""A blank geosvc map page: Folium map, base layer, style, local assets, HTML out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import folium
+from branca.element import Element, Figure
+
+from geosvc.render.assets import inline_assets, localize
+from geosvc.render.layers import PageStyle
+from geosvc.render.tiles import Basemap, add_basemap
+
+__all__ = ["fit", "new_map", "page_html"]
+
+#: Where a map with no data is centred (lat, lon): the demo city.
+DEFAULT_CENTRE = (60.1699, 24.9384)
+
+
+def new_map(basemap: Basemap, *, title: str, tianditu_key: str | None = None,
+            compact: bool = False) -> folium.Map:
+    """Return an empty Folium map inside its own page (``Figure``) with the base layer.
+
+    The map has no default tiles; ``basemap`` supplies them.  ``compact``
+    (the embeddable page) hides the legend and uses a smaller font.
+    """
+    figure = Figure(title=title)
+    fmap = folium.Map(location=DEFAULT_CENTRE, zoom_start=14, tiles=None, control_scale=True,
+                      prefer_canvas=False, font_size="0.8rem" if compact else "1rem")
+    fmap.add_to(figure)
+    add_basemap(fmap, basemap, key=tianditu_key)
+    fmap.add_child(PageStyle())
+    if compact:
+        figure.header.add_child(Element("<script>document.documentElement.className"
+                                        "+=' gs-compact';</script>"), name="gs-compact")
+    return fmap
+
+
+def fit(fmap: folium.Map, lonlat: Iterable[tuple[float, float]], *, max_zoom: int = 17) -> None:
+    """Fit the map view to the given (lon, lat) points (in the base map's CRS)."""
+    pts = [(float(x), float(y)) for x, y in lonlat]
+    if not pts:
+        return
+    xs = [p[0] for p in pts]
+    ys = [p[1] for p in pts]
+    fmap.location = [(min(ys) + max(ys)) / 2, (min(xs) + max(xs)) / 2]
+    fmap.fit_bounds([[min(ys), min(xs)], [max(ys), max(xs)]], max_zoom=max_zoom,
+                    padding=(20, 20))
+
+
+def page_html(fmap: folium.Map, *, base: str = "", inline: bool = False) -> str:
+    """Render the page of ``fmap`` to HTML with vendored (local or inline) assets.
+
+    Parameters
+    ----------
+    fmap : folium.Map
+        Built with :func:`new_map`.
+    base : str
+        URL prefix of the geosvc server for the asset links ('' = same origin).
+    inline : bool
+        Inline every script and style sheet (a self-contained file).
+    """
+    figure = fmap.get_root()
+    localize(figure, base=base)
+    html = figure.render()
+    return inline_assets(html) if inline else html
+

@@ -1,0 +1,280 @@
+"""Planner maps: service circles, gaps, population and catchments; isochrone bands.
+
+Built from plain data: the dict of ``/api/v1/coverage`` (or
+``compute_coverage(...).to_dict()``) and the FeatureCollection of
+``/api/v1/isochrones``, in WGS-84; shifted to the base map's CRS here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any
+
+import folium
+from folium.plugins import HeatMap
+
+from geosvc.render.base import fit, new_map
+from geosvc.render.layers import HtmlBox, ShapeLayer, VenueMarkers, legend_html, pin_html, venue_style
+from geosvc.render.popup import venue_popup_html, venue_tooltip_html
+from geosvc.render.tiles import BASEMAPS, Basemap, shift_geojson, shift_points
+
+__all__ = ["GAP_COLOURS", "coverage_map", "coverage_summary_html", "gap_colour", "isochrones_map"]
+
+#: Gap shading, light to dark, by uncovered population (YlOrRd).
+GAP_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+#: Isochrone band colours, nearest band first.
+BAND_COLOURS = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027")
+
+
+def gap_colour(value: float, largest: float) -> str:
+    """Colour of a gap with ``value`` uncovered residents (``largest`` = darkest).
+
+    Examples
+    --------
+    >>> gap_colour(0, 100), gap_colour(100, 100), gap_colour(50, 100)
+    ('#ffffb2', '#bd0026', '#fd8d3c')
+    """
+    if largest <= 0:
+        return GAP_COLOURS[0]
+    step = min(int(len(GAP_COLOURS) * value / largest), len(GAP_COLOURS) - 1)
+    return GAP_COLOURS[max(step, 0)]
+
+
+def _fmt_int(value: Any) -> str:
+    try:
+        return f"{float(value):,.0f}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+def _gap_label(props: Mapping[str, Any], i: int) -> str:
+    name = props.get("name") or props.get("area_name") or props.get("id") or f"#{i + 1}"
+    return str(name)
+
+
+def coverage_summary_html(result: Mapping[str, Any], *, top: int = 5) -> str:
+    """The escaped summary box of a coverage result: headline figures and top gaps."""
+    share = result.get("covered_share")
+    share_txt = f"{100 * float(share):.1f}%" if share is not None else "–"
+    total = result.get("total_population")
+    covered = result.get("covered_population")
+    uncovered = (float(total) - float(covered)) if total is not None and covered is not None else None
+    rows = [
+        ("覆盖率", "covered share", share_txt),
+        ("覆盖人口", "covered population", f"{_fmt_int(covered)} / {_fmt_int(total)}"),
+        ("未覆盖人口", "uncovered population", _fmt_int(uncovered)),
+        ("覆盖面积", "covered area", f"{float(result.get('covered_area_km2') or 0):.2f} km²"),
+        ("参与场所", "venues used", _fmt_int(result.get("venues_used"))),
+    ]
+    head = (f"<b>{escape(_fmt_int(result.get('minutes')))} 分钟服务圈 "
+            f"<span class='en'>{escape(_fmt_int(result.get('minutes')))}-minute circle, "
+            f"{escape(str(result.get('mode', '')))}</span></b>")
+    body = "".join(f"<tr><th>{escape(zh)} <span class='en'>{escape(en)}</span></th>"
+                   f"<td>{escape(v)}</td></tr>" for zh, en, v in rows)
+    gaps = list((result.get("gaps") or {}).get("features", []))[:top]
+    gap_rows = "".join(
+        f"<li>{escape(_gap_label(g.get('properties') or {}, i))}: "
+        f"{escape(_fmt_int((g.get('properties') or {}).get('uncovered_population')))}</li>"
+        for i, g in enumerate(gaps))
+    gaps_html = (f"<div><b>最大缺口 <span class='en'>largest gaps</span></b>"
+                 f"<ol id='gs-top-gaps'>{gap_rows}</ol></div>") if gaps else ""
+    return f"{head}<table id='gs-summary-table'>{body}</table>{gaps_html}"
+
+
+def _venue_records(venues: Mapping[str, Any] | None, crs: str) -> list[dict[str, Any]]:
+    if not venues:
+        return []
+    features = list(venues.get("features", []))
+    shown = shift_geojson({"type": "FeatureCollection", "features": features}, crs)["features"]
+    records = []
+    for raw, feat in zip(features, shown, strict=True):
+        props = raw.get("properties") or {}
+        lon, lat = raw["geometry"]["coordinates"][:2]
+        x, y = feat["geometry"]["coordinates"][:2]
+        group, colour, glyph = venue_style(props)
+        records.append({
+            "code": str(raw.get("id", "")), "lon": x, "lat": y, "group": "venues",
+            "icon": pin_html(colour, glyph), "popup": venue_popup_html(props, lon, lat),
+            "tooltip": venue_tooltip_html(props), "title": str(props.get("name") or ""),
+        })
+    return records
+
+
+def _shape(geometry: Mapping[str, Any], style: Mapping[str, Any], tooltip: str | None,
+           popup: str | None = None) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": geometry,
+            "properties": {"style": dict(style), "tooltip": tooltip, "popup": popup}}
+
+
+def _catchment_shapes(catchments: Any, crs: str) -> list[dict[str, Any]]:
+    """Catchments as shapes: polygons when given, else circles sized by population."""
+    if isinstance(catchments, Mapping):
+        entries = [{**(f.get("properties") or {}), "geometry": f.get("geometry")}
+                   for f in catchments.get("features", [])]
+    else:
+        entries = [dict(c) for c in catchments or []]
+    if not entries:
+        return []
+    largest = max(float(e.get("population") or 0) for e in entries) or 1.0
+    shapes = []
+    for e in entries:
+        pop = float(e.get("population") or 0)
+        name = e.get("name") or e.get("venue_id") or e.get("id") or ""
+        tip = f"{escape(str(name))}: {_fmt_int(pop)} 人 residents"
+        geometry = e.get("geometry")
+        if geometry:
+            shapes.append(_shape(shift_geojson(geometry, crs),
+                                 {"color": "#2166ac", "weight": 1, "fillOpacity": 0.08,
+                                  "dashArray": "4 3"}, tip))
+        elif e.get("lon") is not None and e.get("lat") is not None:
+            x, y = shift_points([float(e["lon"])], [float(e["lat"])], crs)
+            shapes.append(_shape({"type": "Point", "coordinates": [float(x[0]), float(y[0])]},
+                                 {"radius": 4 + 16 * (pop / largest) ** 0.5, "color": "#2166ac",
+                                  "weight": 1, "fillOpacity": 0.25}, tip))
+    return shapes
+
+
+def coverage_map(
+    result: Mapping[str, Any],
+    *,
+    venues: Mapping[str, Any] | None = None,
+    population: Iterable[Sequence[float]] = (),
+    basemap: Basemap = BASEMAPS["osm"],
+    title: str = "服务圈覆盖 Service-circle coverage",
+    compact: bool = False,
+    tianditu_key: str | None = None,
+) -> folium.Map:
+    """Build the planner's coverage map.
+
+    Parameters
+    ----------
+    result : mapping
+        A coverage result (API.md ``/api/v1/coverage``): headline figures,
+        ``gaps`` (FeatureCollection with ``uncovered_population``), and when
+        present ``circles`` (FeatureCollection of service-circle polygons)
+        and ``catchments`` (list of ``{venue_id, name, population, lon, lat}``
+        or a FeatureCollection of catchment polygons).  WGS-84.
+    venues : FeatureCollection, optional
+        The venues used (markers, not clustered).
+    population : iterable of (lon, lat, count)
+        Demand points, drawn as a heat layer.
+    basemap, title, compact, tianditu_key
+        As for :func:`geosvc.render.venues_map.venues_map`.
+    """
+    fmap = new_map(basemap, title=title, tianditu_key=tianditu_key, compact=compact)
+    crs = basemap.crs
+    pts: list[tuple[float, float]] = []
+
+    pop = [(float(x), float(y), float(c)) for x, y, c in population]
+    if pop:
+        xs, ys = shift_points([p[0] for p in pop], [p[1] for p in pop], crs)
+        largest = max(p[2] for p in pop) or 1.0
+        heat = HeatMap([[float(y), float(x), p[2] / largest] for x, y, p in zip(xs, ys, pop)],
+                       name="人口 Population", radius=18, blur=14, min_opacity=0.25, show=False)
+        heat.add_to(fmap)
+
+    circles = result.get("circles")
+    if isinstance(circles, Mapping) and circles.get("features"):
+        group = folium.FeatureGroup(name="服务圈 Service circles").add_to(fmap)
+        shapes = [_shape(shift_geojson(f.get("geometry"), crs),
+                         {"color": "#1a9850", "weight": 1, "fillColor": "#1a9850",
+                          "fillOpacity": 0.18},
+                         escape(f"{_fmt_int(result.get('minutes'))} 分钟服务圈 service circle"))
+                  for f in circles["features"] if f.get("geometry")]
+        fmap.add_child(ShapeLayer(fmap, group, "circles", shapes))
+
+    gaps = list((result.get("gaps") or {}).get("features", []))
+    if gaps:
+        group = folium.FeatureGroup(name="服务缺口 Gaps").add_to(fmap)
+        largest = max(float((g.get("properties") or {}).get("uncovered_population") or 0)
+                      for g in gaps)
+        shapes = []
+        for i, g in enumerate(gaps):
+            props = g.get("properties") or {}
+            value = float(props.get("uncovered_population") or 0)
+            tip = (f"{escape(_gap_label(props, i))}: 未覆盖 {_fmt_int(value)} 人 "
+                   f"<span class='en'>uncovered residents</span>")
+            shapes.append(_shape(shift_geojson(g.get("geometry"), crs),
+                                 {"color": "#7f0000", "weight": 1,
+                                  "fillColor": gap_colour(value, largest), "fillOpacity": 0.6,
+                                  "radius": 8}, tip))
+        fmap.add_child(ShapeLayer(fmap, group, "gaps", shapes))
+
+    catch = _catchment_shapes(result.get("catchments"), crs)
+    if catch:
+        group = folium.FeatureGroup(name="服务范围人口 Catchments", show=False).add_to(fmap)
+        fmap.add_child(ShapeLayer(fmap, group, "catchments", catch))
+
+    records = _venue_records(venues, crs)
+    if records:
+        group = folium.FeatureGroup(name=f"服务场所 Venues ({len(records)})").add_to(fmap)
+        fmap.add_child(VenueMarkers(fmap, records, {"venues": group}))
+        pts += [(r["lon"], r["lat"]) for r in records]
+    for g in gaps:
+        pts += list(_points(shift_geojson(g.get("geometry"), crs)))
+    fit(fmap, pts, max_zoom=16)
+    fmap.add_child(HtmlBox(coverage_summary_html(result), css_class="gs-summary",
+                           box_id="gs-summary"))
+    if not compact and records:
+        fmap.add_child(HtmlBox(legend_html(), css_class="gs-legend", box_id="gs-legend"))
+    folium.LayerControl(collapsed=compact).add_to(fmap)
+    return fmap
+
+
+def _points(geometry: Mapping[str, Any] | None) -> Iterable[tuple[float, float]]:
+    """Every vertex of a GeoJSON geometry (for fitting the view)."""
+    if not geometry:
+        return
+    stack = [geometry.get("coordinates", [])]
+    while stack:
+        c = stack.pop()
+        if len(c) and isinstance(c[0], (int, float)):
+            yield float(c[0]), float(c[1])
+        else:
+            stack.extend(c)
+
+
+def isochrones_map(
+    bands: Mapping[str, Any],
+    *,
+    origin: tuple[float, float] | None = None,
+    basemap: Basemap = BASEMAPS["osm"],
+    title: str = "等时圈 Isochrones",
+    compact: bool = False,
+    tianditu_key: str | None = None,
+) -> folium.Map:
+    """Build a map of isochrone bands (``/api/v1/isochrones``) around ``origin``.
+
+    Bands are drawn largest first so the nearest band stays on top; each has
+    a tooltip with its minutes, area and population.
+    """
+    fmap = new_map(basemap, title=title, tianditu_key=tianditu_key, compact=compact)
+    crs = basemap.crs
+    feats = sorted(bands.get("features", []),
+                   key=lambda f: -float((f.get("properties") or {}).get("minutes") or 0))
+    n = len(feats)
+    shapes = []
+    pts: list[tuple[float, float]] = []
+    for i, f in enumerate(feats):
+        props = f.get("properties") or {}
+        colour = BAND_COLOURS[min(n - 1 - i, len(BAND_COLOURS) - 1)]
+        tip = (f"{_fmt_int(props.get('minutes'))} 分钟 min · "
+               f"{float(props.get('area_km2') or 0):.2f} km² · "
+               f"{_fmt_int(props.get('population'))} 人 residents")
+        geom = shift_geojson(f.get("geometry"), crs)
+        pts += list(_points(geom))
+        shapes.append(_shape(geom, {"color": colour, "weight": 1, "fillColor": colour,
+                                    "fillOpacity": 0.35}, escape(tip)))
+    group = folium.FeatureGroup(name="等时圈 Isochrone bands").add_to(fmap)
+    fmap.add_child(ShapeLayer(fmap, group, "isochrones", shapes))
+    if origin is not None:
+        ox, oy = shift_points([origin[0]], [origin[1]], crs)
+        folium.Marker([float(oy[0]), float(ox[0])],
+                      icon=folium.DivIcon(html='<div class="gs-query"></div>', icon_size=(22, 22),
+                                          icon_anchor=(11, 11), class_name="gs-icon"),
+                      tooltip="起点 Start").add_to(fmap)
+        pts.append((float(ox[0]), float(oy[0])))
+    fit(fmap, pts, max_zoom=16)
+    folium.LayerControl(collapsed=compact).add_to(fmap)
+    return fmap

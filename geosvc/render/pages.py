@@ -1,0 +1,184 @@
+"""The map pages of the web app, built by calling the framework-free API handlers.
+
+``map_page(service, params)`` answers ``GET /map`` and ``GET /embed``: it
+reads the page's own parameters (``layer``, ``tiles``), calls the same
+handlers as the JSON API (so every filter, default and error is the API's),
+and renders the matching map.  No Flask here; ``geosvc.web.maps`` wraps it.
+
+``layer``:
+
+* ``venues`` (default) -- venues by kind; with ``lon``/``lat``, the ``k``
+  nearest ranked with their routes (``/api/v1/nearest`` parameters, ``route``
+  defaults to true).
+* ``coverage`` -- service circles and gaps (``/api/v1/coverage`` parameters).
+* ``isochrones`` -- bands around ``lon``/``lat`` (``/api/v1/isochrones``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from geosvc.errors import InvalidParameter
+from geosvc.render.base import page_html
+from geosvc.render.tiles import Basemap, parse_tiles, shift_geojson, shift_points
+
+if TYPE_CHECKING:
+    from geosvc.service import GeoService
+
+__all__ = ["LAYERS", "map_page"]
+
+#: Values of the ``layer`` parameter.
+LAYERS = ("venues", "coverage", "isochrones")
+
+
+def _parse_layer(raw: str | None) -> str:
+    value = (raw or "venues").strip().lower() or "venues"
+    if value not in LAYERS:
+        msg = f"must be one of {' | '.join(LAYERS)}"
+        raise InvalidParameter("layer", msg)
+    return value
+
+
+def _request_crs(params: Mapping[str, str]) -> str:
+    from geosvc.coords import parse_crs
+
+    raw = params.get("crs")
+    return parse_crs(raw) if raw and raw.strip() else "wgs84"
+
+
+def _to_wgs84(doc: Any, crs: str) -> Any:
+    """Handlers answer in the request's ``crs``; the renderers take WGS-84."""
+    return doc if crs == "wgs84" else shift_geojson(doc, "wgs84", source=crs)
+
+
+def map_page(service: GeoService, params: Mapping[str, str], *, compact: bool = False,
+             base: str = "", tianditu_key: str | None = None) -> str:
+    """Return the HTML of the map page for the query ``params``.
+
+    Parameters
+    ----------
+    service : GeoService
+        The running service.
+    params : mapping of str to str
+        The query string: the API's parameters plus ``layer`` and ``tiles``.
+    compact : bool
+        The embeddable page (``/embed``).
+    base : str
+        URL prefix of asset links ('' = same origin).
+    tianditu_key : str, optional
+        Key of the Tianditu base map.
+
+    Raises
+    ------
+    InvalidParameter
+        Bad ``layer`` / ``tiles`` or any bad API parameter (all named).
+    """
+    problems = []
+    layer = basemap = None
+    try:
+        layer = _parse_layer(params.get("layer"))
+    except InvalidParameter as exc:
+        problems += exc.invalid_params
+    try:
+        basemap = parse_tiles(params.get("tiles"))
+    except InvalidParameter as exc:
+        problems += exc.invalid_params
+    if problems:
+        raise InvalidParameter.many((p["name"], p["reason"]) for p in problems)
+    if layer == "coverage":
+        fmap = _coverage(service, params, basemap, compact, tianditu_key)
+    elif layer == "isochrones":
+        fmap = _isochrones(service, params, basemap, compact, tianditu_key)
+    else:
+        fmap = _venues(service, params, basemap, compact, tianditu_key)
+    return page_html(fmap, base=base)
+
+
+def _venues(service: GeoService, params: Mapping[str, str], basemap: Basemap, compact: bool,
+            tianditu_key: str | None) -> Any:
+    from geosvc.api.nearest import nearest
+    from geosvc.api.venues import get_venue, list_venues
+    from geosvc.render.venues_map import venues_map
+
+    crs = _request_crs(params)
+    origin = None
+    note = None
+    has_point = bool((params.get("lon") or "").strip() or (params.get("lat") or "").strip())
+    if has_point:
+        query = dict(params)
+        query.setdefault("route", "true")
+        fc = nearest(service, query)
+        px, py = fc["query"]["point"]
+        ox, oy = shift_points([px], [py], "wgs84", source=crs)
+        origin = (float(ox[0]), float(oy[0]))
+        if not fc["features"]:
+            note = "附近没有符合条件的场所 No venue matches nearby"
+    else:
+        query = dict(params)
+        if not (query.get("limit") or "").strip():
+            query["limit"] = str(service.settings.max_limit)
+        fc = list_venues(service, query)
+        if fc["numberMatched"] > fc["numberReturned"]:
+            note = (f"显示 {fc['numberReturned']} / {fc['numberMatched']} 个场所 "
+                    f"Showing {fc['numberReturned']} of {fc['numberMatched']} venues")
+        elif not fc["features"]:
+            note = "没有符合条件的场所 No venue matches the filters"
+    fc = _to_wgs84(fc, crs)
+    # Item lists, next opening time: the venue handler, at the same time.
+    detail_params = {k: params[k] for k in ("open_at",) if (params.get(k) or "").strip()}
+    items: dict[str, list[dict[str, Any]]] = {}
+    features = []
+    for feat in fc["features"]:
+        detail = get_venue(service, str(feat["id"]), detail_params)["properties"]
+        items[str(feat["id"])] = detail.get("items") or []
+        props = dict(feat["properties"])
+        for key in ("next_open", "closes_at"):
+            props.setdefault(key, detail.get(key))
+        features.append({**feat, "properties": props})
+    mode = (params.get("mode") or "walk").strip().lower()
+    return venues_map({"type": "FeatureCollection", "features": features}, items=items,
+                      origin=origin, mode=mode, basemap=basemap, compact=compact,
+                      tianditu_key=tianditu_key, note=note)
+
+
+def _coverage(service: GeoService, params: Mapping[str, str], basemap: Basemap, compact: bool,
+              tianditu_key: str | None) -> Any:
+    from geosvc.api.coverage import coverage
+    from geosvc.api.venues import list_venues
+    from geosvc.render.coverage_map import coverage_map
+
+    crs = _request_crs(params)
+    result = coverage(service, params)
+    if crs != "wgs84":
+        result = {**result, **{k: _to_wgs84(result[k], crs)
+                               for k in ("gaps", "circles", "catchments") if isinstance(
+                                   result.get(k), Mapping)}}
+    venue_params = {k: v for k, v in params.items()
+                    if k in ("kind", "level", "item", "channel", "open_at", "open_now",
+                             "accessible", "home_area", "include_candidates")}
+    venue_params["limit"] = str(service.settings.max_limit)
+    venues = list_venues(service, venue_params)
+    return coverage_map(result, venues=venues, population=_population(service),
+                        basemap=basemap, compact=compact, tianditu_key=tianditu_key)
+
+
+def _population(service: GeoService) -> list[tuple[float, float, float]]:
+    """Population points ``(lon, lat, count)`` of the dataset (empty when none)."""
+    store = getattr(service, "_store", None)
+    if store is None:
+        return []
+    return [(c.lon, c.lat, c.count) for c in store.population()]
+
+
+def _isochrones(service: GeoService, params: Mapping[str, str], basemap: Basemap, compact: bool,
+                tianditu_key: str | None) -> Any:
+    from geosvc.api.isochrones import isochrones
+    from geosvc.render.coverage_map import isochrones_map
+
+    crs = _request_crs(params)
+    fc = _to_wgs84(isochrones(service, params), crs)
+    lon, lat = float(params["lon"]), float(params["lat"])
+    ox, oy = shift_points([lon], [lat], "wgs84", source=crs)
+    return isochrones_map(fc, origin=(float(ox[0]), float(oy[0])), basemap=basemap,
+                          compact=compact, tianditu_key=tianditu_key)

@@ -1,0 +1,155 @@
+"""The citizens' map: venues by kind (clustered), or a ranked nearest search with routes.
+
+Built from plain data, the GeoJSON the API handlers return
+(``/api/v1/venues``, ``/api/v1/nearest`` with ``route=true``), in WGS-84;
+the map shifts everything to the base map's CRS itself (GCJ-02 for Amap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+import folium
+from folium.plugins import MarkerCluster
+
+from geosvc.render.base import fit, new_map
+from geosvc.render.layers import HtmlBox, ShapeLayer, VenueMarkers, legend_html, pin_html, venue_style
+from geosvc.render.popup import KIND_LABELS, venue_popup_html, venue_tooltip_html
+from geosvc.render.tiles import BASEMAPS, Basemap, shift_geojson, shift_points
+
+__all__ = ["venues_map"]
+
+_ROUTE_COLOURS = ("#e31a1c", "#1f78b4", "#33a02c", "#ff7f00", "#6a3d9a", "#b15928")
+
+
+def _layer_label(kind: str, count: int) -> str:
+    zh, en = KIND_LABELS.get(kind, (kind, kind))
+    return f"{zh} {en} ({count})"
+
+
+def venues_map(
+    venues: Mapping[str, Any],
+    *,
+    items: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    origin: tuple[float, float] | None = None,
+    mode: str = "walk",
+    basemap: Basemap = BASEMAPS["osm"],
+    title: str = "政务服务地图 Government service map",
+    compact: bool = False,
+    tianditu_key: str | None = None,
+    note: str | None = None,
+) -> folium.Map:
+    """Build the venue map.
+
+    Parameters
+    ----------
+    venues : GeoJSON FeatureCollection
+        Venue features in WGS-84, as ``/api/v1/venues`` or ``/api/v1/nearest``
+        return them.  Features with a ``rank`` property are drawn as a ranked
+        result list (not clustered), with their ``route`` LineString if any.
+    items : mapping of venue code to item list, optional
+        ``[{code, name, name_en, channels}]`` shown in each popup.
+    origin : (lon, lat), optional
+        The query point (WGS-84): drawn, and the start of directions links.
+    mode : str
+        Travel mode (directions links, route labels).
+    basemap : Basemap
+        The base layer; with a GCJ-02 base map every overlay is shifted.
+    title : str
+        Page title.
+    compact : bool
+        The embeddable variant (no legend).
+    tianditu_key : str, optional
+        Key for the Tianditu base map.
+    note : str, optional
+        Plain text shown in a small box (e.g. "showing 1000 of 1500").
+
+    Returns
+    -------
+    folium.Map
+        Render with :func:`geosvc.render.base.page_html`.
+    """
+    fmap = new_map(basemap, title=title, tianditu_key=tianditu_key, compact=compact)
+    crs = basemap.crs
+    features = list(venues.get("features", []))
+    ranked = any(f.get("properties", {}).get("rank") is not None for f in features)
+    shown = shift_geojson({"type": "FeatureCollection", "features": features}, crs)["features"]
+    items = items or {}
+
+    records = []
+    counts: dict[str, int] = {}
+    for raw, feat in zip(features, shown, strict=True):
+        props = raw.get("properties") or {}
+        lon, lat = raw["geometry"]["coordinates"][:2]
+        x, y = feat["geometry"]["coordinates"][:2]
+        group, colour, glyph = venue_style(props)
+        counts[group] = counts.get(group, 0) + 1
+        code = str(raw.get("id", ""))
+        rank = props.get("rank")
+        records.append({
+            "code": code,
+            "lon": x,
+            "lat": y,
+            "group": "nearest" if ranked else group,
+            "icon": pin_html(colour, str(int(rank)) if rank is not None else glyph,
+                             ranked=rank is not None),
+            "popup": venue_popup_html(props, lon, lat, items=items.get(code), origin=origin,
+                                      mode=mode),
+            "tooltip": venue_tooltip_html(props),
+            "title": str(props.get("name") or code),
+        })
+
+    targets: dict[str, Any] = {}
+    if ranked:
+        group = folium.FeatureGroup(name="查询结果 Nearest results", show=True)
+        group.add_to(fmap)
+        targets["nearest"] = group
+        routes = folium.FeatureGroup(name="路线 Routes", show=True)
+        routes.add_to(fmap)
+        route_feats = []
+        for i, feat in enumerate(shown):
+            route = feat.get("route")
+            if not route:
+                continue
+            props = feat.get("properties") or {}
+            minutes = props.get("travel_time_min")
+            label = f"{int(props.get('rank', i + 1))}. {props.get('name', '')}"
+            if minutes is not None:
+                label += f" · {float(minutes):.0f} 分钟 min"
+            route_feats.append({
+                "type": "Feature", "geometry": route,
+                "properties": {"style": {"color": _ROUTE_COLOURS[i % len(_ROUTE_COLOURS)],
+                                         "weight": 5, "opacity": 0.8},
+                               "tooltip": escape(label), "popup": None},
+            })
+        fmap.add_child(ShapeLayer(fmap, routes, "routes", route_feats))
+    else:
+        for kind in ("hall", "bank_outlet", "kiosk"):
+            if counts.get(kind):
+                cluster = MarkerCluster(name=_layer_label(kind, counts[kind]),
+                                        options={"maxClusterRadius": 40,
+                                                 "disableClusteringAtZoom": 18})
+                cluster.add_to(fmap)
+                targets[kind] = cluster
+    fmap.add_child(VenueMarkers(fmap, records, targets))
+
+    pts = [(r["lon"], r["lat"]) for r in records]
+    if origin is not None:
+        ox, oy = shift_points([origin[0]], [origin[1]], crs)
+        query = folium.FeatureGroup(name="查询位置 Query point", show=True).add_to(fmap)
+        folium.Marker(
+            [float(oy[0]), float(ox[0])],
+            icon=folium.DivIcon(html='<div class="gs-query"></div>', icon_size=(22, 22),
+                                icon_anchor=(11, 11), class_name="gs-icon"),
+            tooltip="您的位置 Your position",
+        ).add_to(query)
+        pts.append((float(ox[0]), float(oy[0])))
+    fit(fmap, pts)
+    if not compact:
+        fmap.add_child(HtmlBox(legend_html(), css_class="gs-legend", box_id="gs-legend"))
+    if note:
+        fmap.add_child(HtmlBox(escape(note), css_class="gs-note", box_id="gs-note"))
+    folium.LayerControl(collapsed=compact).add_to(fmap)
+    return fmap
