@@ -1,0 +1,521 @@
+"""The embedded SQLite store: one file holds a whole dataset.
+
+* WAL journal, so server workers keep reading while an import writes; readers
+  see the state before or after a write, never part of it.
+* Foreign keys on (links reference venues and items, ``ON DELETE CASCADE``).
+* Every write is one ``BEGIN IMMEDIATE`` transaction; any failure rolls all of
+  it back.  Upserts use ``UPDATE``/``INSERT`` (never ``INSERT OR REPLACE``,
+  which would delete the row and cascade to its links).
+* The schema is versioned with ``PRAGMA user_version`` and created on first open.
+* One connection per thread (and per process: a forked worker opens its own),
+  with a busy timeout, so several threads and processes can share the file.
+
+Coordinates are WGS-84 degrees; geometries WKT in WGS-84.  Channels are stored
+as a sorted comma-separated string (``"self_service,window"``).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from geosvc.errors import InvalidParameter, StorageUnavailable
+from geosvc.model import (
+    Area,
+    Category,
+    Channel,
+    DatasetInfo,
+    Level,
+    Link,
+    PopulationCell,
+    Scope,
+    ServiceItem,
+    Venue,
+    VenueKind,
+)
+from geosvc.store.base import TABLES, Batch, Contents, Store, TableCounts, WriteResult
+
+#: Version of the schema below, kept in ``PRAGMA user_version``.
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT
+);
+CREATE TABLE items (
+    code           TEXT PRIMARY KEY,
+    name           TEXT NOT NULL,
+    name_en        TEXT NOT NULL DEFAULT '',
+    department     TEXT NOT NULL DEFAULT '',
+    category       TEXT NOT NULL,
+    high_frequency INTEGER NOT NULL DEFAULT 0,
+    scope          TEXT NOT NULL,
+    description    TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE venues (
+    code              TEXT PRIMARY KEY,
+    name              TEXT NOT NULL,
+    kind              TEXT NOT NULL CHECK (kind IN ('hall', 'bank_outlet', 'kiosk')),
+    lon               REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
+    lat               REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
+    level             TEXT,
+    channels          TEXT NOT NULL DEFAULT '',
+    area_code         TEXT,
+    area_name         TEXT,
+    address           TEXT,
+    phone             TEXT,
+    opening_hours     TEXT,
+    official_calendar INTEGER NOT NULL DEFAULT 1,
+    accessible        INTEGER NOT NULL DEFAULT 0,
+    cross_province    INTEGER NOT NULL DEFAULT 0,
+    regional          INTEGER NOT NULL DEFAULT 0,
+    bank              TEXT,
+    machines          INTEGER,
+    name_en           TEXT,
+    source            TEXT
+);
+CREATE TABLE links (
+    venue_code TEXT NOT NULL REFERENCES venues (code) ON DELETE CASCADE,
+    item_code  TEXT NOT NULL REFERENCES items (code) ON DELETE CASCADE,
+    channels   TEXT NOT NULL,
+    PRIMARY KEY (venue_code, item_code)
+);
+CREATE INDEX links_item ON links (item_code);
+CREATE TABLE areas (
+    code       TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    level      TEXT NOT NULL,
+    wkt        TEXT NOT NULL,
+    population REAL
+);
+CREATE TABLE population (
+    id    INTEGER PRIMARY KEY,
+    code  TEXT,
+    lon   REAL NOT NULL,
+    lat   REAL NOT NULL,
+    count REAL NOT NULL CHECK (count >= 0),
+    wkt   TEXT
+);
+INSERT INTO meta (key, value) VALUES ('revision', '0');
+"""
+
+_VENUE_COLS = ("code", "name", "kind", "lon", "lat", "level", "channels", "area_code",
+               "area_name", "address", "phone", "opening_hours", "official_calendar",
+               "accessible", "cross_province", "regional", "bank", "machines", "name_en",
+               "source")
+_ITEM_COLS = ("code", "name", "name_en", "department", "category", "high_frequency",
+              "scope", "description")
+_AREA_COLS = ("code", "name", "level", "wkt", "population")
+_POP_COLS = ("code", "lon", "lat", "count", "wkt")
+_INFO_KEYS = ("name", "timezone", "calendar", "country")
+
+_KINDS = {k.value: k for k in VenueKind}
+_LEVELS = {lv.value: lv for lv in Level}
+_CATEGORIES = {c.value: c for c in Category}
+_SCOPES = {s.value: s for s in Scope}
+
+
+def _channels_text(channels: Iterable[Channel]) -> str:
+    return ",".join(sorted(str(c) for c in channels))
+
+
+def _venue_row(v: Venue) -> tuple:
+    return (v.code, v.name, str(v.kind), float(v.lon), float(v.lat),
+            None if v.level is None else str(v.level), _channels_text(v.channels),
+            v.area_code, v.area_name, v.address, v.phone, v.opening_hours,
+            int(v.official_calendar), int(v.accessible), int(v.cross_province),
+            int(v.regional), v.bank, v.machines, v.name_en, v.source)
+
+
+def _item_row(i: ServiceItem) -> tuple:
+    return (i.code, i.name, i.name_en, i.department, str(i.category),
+            int(i.high_frequency), str(i.scope), i.description)
+
+
+def _area_row(a: Area) -> tuple:
+    pop = None if a.population is None else float(a.population)
+    return (a.code, a.name, str(a.level), a.wkt, pop)
+
+
+def _pop_row(p: PopulationCell) -> tuple:
+    return (p.code, float(p.lon), float(p.lat), float(p.count), p.wkt)
+
+
+class _ChannelSets:
+    """Parse stored channel strings, one frozenset per distinct string."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, frozenset[Channel]] = {"": frozenset()}
+
+    def __call__(self, text: str) -> frozenset[Channel]:
+        found = self._cache.get(text)
+        if found is None:
+            found = frozenset(Channel(c) for c in text.split(","))
+            self._cache[text] = found
+        return found
+
+
+def _check_unique(name: str, keys: Sequence[Any]) -> None:
+    if len(set(keys)) != len(keys):
+        seen: set[Any] = set()
+        dup = next(k for k in keys if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        msg = f"has {name} {dup!r} twice; each may appear once per batch"
+        raise InvalidParameter("batch", msg)
+
+
+class SQLiteStore(Store):
+    """A dataset in one SQLite file (see the module docstring).
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file.
+    create : bool
+        Create the file and its schema when missing.
+    busy_timeout_s : float
+        How long a connection waits for another writer before giving up, seconds.
+
+    Raises
+    ------
+    StorageUnavailable
+        The file is missing (with ``create=False``), cannot be opened, is not a
+        SQLite database, is not a geosvc dataset, or has a newer schema.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, create: bool = True, busy_timeout_s: float = 30.0
+    ) -> None:
+        self.path = Path(path)
+        self.location = str(self.path)
+        self._create = create
+        self._busy_timeout_s = float(busy_timeout_s)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._conns: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+        self._closed = False
+        if not self.path.exists():
+            if not create:
+                self._fail("does not exist")
+            if not self.path.parent.is_dir():
+                self._fail(f"cannot be created: directory {str(self.path.parent)!r} does not exist")
+        elif self.path.is_dir():
+            self._fail("is a directory, not a database file")
+        self._init_schema(self._conn())
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _fail(self, reason: str, exc: BaseException | None = None) -> None:
+        msg = f"the database {str(self.path)!r} {reason}"
+        raise StorageUnavailable(msg) from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            if self._create:
+                conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s,
+                                       isolation_level=None, check_same_thread=False)
+            else:
+                uri = self.path.resolve().as_uri() + "?mode=rw"
+                conn = sqlite3.connect(uri, uri=True, timeout=self._busy_timeout_s,
+                                       isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            self._fail(f"cannot be opened ({exc})", exc)
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            self._fail("store was closed")
+        if os.getpid() != self._pid:
+            # A forked worker must not share its parent's connections: abandon them.
+            with self._lock:
+                self._pid = os.getpid()
+                self._conns = []
+                self._local = threading.local()
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._lock:
+                self._conns.append(conn)
+        return conn
+
+    def _init_schema(self, conn: sqlite3.Connection) -> None:
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_VERSION:
+                return
+            if version > SCHEMA_VERSION:
+                self._fail(f"has schema version {version}, newer than this geosvc "
+                           f"understands ({SCHEMA_VERSION}); upgrade geosvc")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version == 0:
+                    tables = conn.execute(
+                        "SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+                    if tables:
+                        self._fail("is a SQLite database but not a geosvc dataset "
+                                   "(it has tables and no geosvc schema version)")
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.DatabaseError as exc:
+            self._fail(f"cannot be read ({exc})", exc)
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        try:
+            return self._conn().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            self._fail(f"cannot be read ({exc})", exc)
+            raise  # pragma: no cover - _fail raises
+
+    # ------------------------------------------------------------------ reads
+
+    def revision(self) -> int:
+        """Return the number of committed changing writes so far."""
+        return int(self._rows("SELECT value FROM meta WHERE key = 'revision'")[0][0])
+
+    def info(self) -> DatasetInfo:
+        """Return the dataset's settings (defaults for keys never set)."""
+        return self._info_from(self._rows("SELECT key, value FROM meta"))
+
+    @staticmethod
+    def _info_from(rows: Iterable[tuple]) -> DatasetInfo:
+        meta = dict(rows)
+        if "name" not in meta:
+            return DatasetInfo()
+        extra = {k[len("extra."):]: v for k, v in meta.items() if k.startswith("extra.")}
+        return DatasetInfo(name=meta["name"], timezone=meta["timezone"],
+                           calendar=meta.get("calendar"), country=meta["country"],
+                           extra=extra)
+
+    def venues(self) -> list[Venue]:
+        """Return every venue in insertion order (an update keeps its place)."""
+        return self._venues_from(self._rows(
+            f"SELECT {', '.join(_VENUE_COLS)} FROM venues ORDER BY rowid"))
+
+    @staticmethod
+    def _venues_from(rows: Iterable[tuple]) -> list[Venue]:
+        kinds, levels, chans = _KINDS, _LEVELS, _ChannelSets()
+        return [
+            Venue(code, name, kinds[kind], lon, lat,
+                  None if level is None else levels[level], chans(channels),
+                  area_code, area_name, address, phone, hours, bool(official),
+                  bool(accessible), bool(cross), bool(regional), bank, machines,
+                  name_en, source)
+            for (code, name, kind, lon, lat, level, channels, area_code, area_name,
+                 address, phone, hours, official, accessible, cross, regional, bank,
+                 machines, name_en, source) in rows
+        ]
+
+    def items(self) -> list[ServiceItem]:
+        """Return every service item in insertion order."""
+        return self._items_from(self._rows(
+            f"SELECT {', '.join(_ITEM_COLS)} FROM items ORDER BY rowid"))
+
+    @staticmethod
+    def _items_from(rows: Iterable[tuple]) -> list[ServiceItem]:
+        return [ServiceItem(code, name, name_en, dept, _CATEGORIES[cat], bool(hf),
+                            _SCOPES[scope], desc)
+                for code, name, name_en, dept, cat, hf, scope, desc in rows]
+
+    def links(self) -> list[Link]:
+        """Return every link in insertion order."""
+        return self._links_from(self._rows(
+            "SELECT venue_code, item_code, channels FROM links ORDER BY rowid"))
+
+    @staticmethod
+    def _links_from(rows: Iterable[tuple]) -> list[Link]:
+        chans = _ChannelSets()
+        return [Link(v, i, chans(c)) for v, i, c in rows]
+
+    def areas(self) -> list[Area]:
+        """Return every area (WKT, WGS-84) in insertion order."""
+        return [Area(code, name, wkt, _LEVELS[level], pop) for code, name, level, wkt, pop
+                in self._rows(f"SELECT {', '.join(_AREA_COLS[:3])}, wkt, population "
+                              "FROM areas ORDER BY rowid")]
+
+    def population(self) -> list[PopulationCell]:
+        """Return every population cell in insertion order."""
+        return [PopulationCell(lon, lat, count, wkt, code) for code, lon, lat, count, wkt
+                in self._rows(f"SELECT {', '.join(_POP_COLS)} FROM population ORDER BY id")]
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of rows per table."""
+        sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in TABLES)
+        return dict(self._rows(sql))
+
+    def read(self) -> Contents:
+        """Read revision, info, venues, items and links in one read transaction."""
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN")
+            try:
+                def q(sql: str) -> list[tuple]:
+                    return conn.execute(sql).fetchall()
+
+                meta = q("SELECT key, value FROM meta")
+                venues = self._venues_from(q(
+                    f"SELECT {', '.join(_VENUE_COLS)} FROM venues ORDER BY rowid"))
+                items = self._items_from(q(
+                    f"SELECT {', '.join(_ITEM_COLS)} FROM items ORDER BY rowid"))
+                links = self._links_from(q(
+                    "SELECT venue_code, item_code, channels FROM links ORDER BY rowid"))
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._fail(f"cannot be read ({exc})", exc)
+        revision = int(dict(meta)["revision"])
+        return Contents(revision, self._info_from(meta), venues, items, links)
+
+    # ------------------------------------------------------------------ writes
+
+    def set_info(self, info: DatasetInfo) -> None:
+        """Replace the dataset's settings (bumps the revision when they change)."""
+        self.write(Batch(info=info))
+
+    def write(self, batch: Batch, *, dry_run: bool = False) -> WriteResult:
+        """Apply ``batch`` in one ``BEGIN IMMEDIATE`` transaction.
+
+        Order: info, items, venues, links, areas, population.  With ``dry_run``
+        the transaction runs to the end (constraints included) and is rolled
+        back.  The revision is bumped once when anything changed.
+        """
+        _check_unique("item code", [i.code for i in batch.items])
+        _check_unique("venue code", [v.code for v in batch.venues])
+        _check_unique("link", [(k.venue_code, k.item_code) for k in batch.links])
+        _check_unique("area code", [a.code for a in batch.areas])
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = self._apply(conn, batch)
+                revision = int(conn.execute(
+                    "SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
+                if result.changed and not dry_run:
+                    revision += 1
+                    conn.execute("UPDATE meta SET value = ? WHERE key = 'revision'",
+                                 (str(revision),))
+                conn.execute("ROLLBACK" if dry_run else "COMMIT")
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+        except sqlite3.IntegrityError as exc:
+            msg = f"violates a constraint of the store ({exc}); nothing was written"
+            raise InvalidParameter("batch", msg) from exc
+        except sqlite3.Error as exc:
+            self._fail(f"cannot be written ({exc}); nothing was written", exc)
+        return replace(result, revision=revision, dry_run=dry_run)
+
+    def _apply(self, conn: sqlite3.Connection, batch: Batch) -> WriteResult:
+        info_changed = False
+        if batch.info is not None:
+            info_changed = self._write_info(conn, batch.info)
+        tables = {
+            "items": self._upsert(conn, "items", _ITEM_COLS, ("code",),
+                                  [_item_row(i) for i in batch.items]),
+            "venues": self._upsert(conn, "venues", _VENUE_COLS, ("code",),
+                                   [_venue_row(v) for v in batch.venues]),
+            "links": self._write_links(conn, batch),
+            "areas": self._upsert(conn, "areas", _AREA_COLS, ("code",),
+                                  [_area_row(a) for a in batch.areas]),
+            "population": self._write_population(conn, batch),
+        }
+        return WriteResult(tables=tables, info_changed=info_changed)
+
+    @staticmethod
+    def _write_info(conn: sqlite3.Connection, info: DatasetInfo) -> bool:
+        new = {"name": info.name, "timezone": info.timezone, "calendar": info.calendar,
+               "country": info.country}
+        new.update({f"extra.{k}": str(v) for k, v in info.extra.items()})
+        old = {k: v for k, v in conn.execute("SELECT key, value FROM meta")
+               if k in _INFO_KEYS or k.startswith("extra.")}
+        if old == new:
+            return False
+        conn.execute("DELETE FROM meta WHERE key != 'revision'")
+        conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", new.items())
+        return True
+
+    @staticmethod
+    def _upsert(conn: sqlite3.Connection, table: str, cols: Sequence[str],
+                key: Sequence[str], rows: list[tuple]) -> TableCounts:
+        if not rows:
+            return TableCounts()
+        nkey = len(key)
+        existing = {r[:nkey]: r for r in conn.execute(f"SELECT {', '.join(cols)} FROM {table}")}
+        created: list[tuple] = []
+        updated: list[tuple] = []
+        for row in rows:
+            old = existing.get(row[:nkey])
+            if old is None:
+                created.append(row)
+            elif old != row:
+                updated.append(row[nkey:] + row[:nkey])
+        if created:
+            conn.executemany(
+                f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                created)
+        if updated:
+            sets = ", ".join(f"{c} = ?" for c in cols[nkey:])
+            where = " AND ".join(f"{c} = ?" for c in key)
+            conn.executemany(f"UPDATE {table} SET {sets} WHERE {where}", updated)
+        return TableCounts(created=len(created), updated=len(updated),
+                           unchanged=len(rows) - len(created) - len(updated))
+
+    def _write_links(self, conn: sqlite3.Connection, batch: Batch) -> TableCounts:
+        rows = [(k.venue_code, k.item_code, _channels_text(k.channels)) for k in batch.links]
+        counts = self._upsert(conn, "links", ("venue_code", "item_code", "channels"),
+                              ("venue_code", "item_code"), rows)
+        deleted = 0
+        replaced = set(batch.replace_links_for)
+        if replaced:
+            keep = {(r[0], r[1]) for r in rows}
+            stale = [(v, i) for v, i in conn.execute("SELECT venue_code, item_code FROM links")
+                     if v in replaced and (v, i) not in keep]
+            conn.executemany("DELETE FROM links WHERE venue_code = ? AND item_code = ?", stale)
+            deleted = len(stale)
+        return replace(counts, deleted=deleted)
+
+    @staticmethod
+    def _write_population(conn: sqlite3.Connection, batch: Batch) -> TableCounts:
+        rows = [_pop_row(p) for p in batch.population]
+        insert: Callable[[], None] = lambda: conn.executemany(  # noqa: E731
+            f"INSERT INTO population ({', '.join(_POP_COLS)}) VALUES (?, ?, ?, ?, ?)", rows)
+        if not batch.replace_population:
+            if rows:
+                insert()
+            return TableCounts(created=len(rows))
+        old = conn.execute(f"SELECT {', '.join(_POP_COLS)} FROM population ORDER BY id").fetchall()
+        if old == rows:
+            return TableCounts(unchanged=len(rows))
+        conn.execute("DELETE FROM population")
+        insert()
+        return TableCounts(created=len(rows), deleted=len(old))
+
+    def close(self) -> None:
+        """Close every connection this store opened (in this process)."""
+        with self._lock:
+            conns, self._conns = self._conns, []
+            self._closed = True
+            self._local = threading.local()
+        if os.getpid() == self._pid:
+            for conn in conns:
+                conn.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
