@@ -319,7 +319,7 @@ class TravelEngine:
             np.minimum.at(vt, e_idx, node_t[e_node] + e_sec)
             if len(s_si):
                 np.minimum.at(vt, s_si, s_sec)
-            sure = np.flatnonzero(vt <= min(radius, limit_s))
+            sure = np.flatnonzero(np.isfinite(vt) & (vt <= min(radius, limit_s)))
             order = sure[np.lexsort((cand_pos[sure], np.round(vt[sure], 6)))]
             hits: list[int] = []
             for i in order.tolist():
