@@ -152,13 +152,13 @@ class GeoService:
 
         store = self.open_store()
         try:
-            revision = store.revision()  # read first: a later write triggers a rebuild
-            info = store.info()
-            venues, items, links = store.venues(), store.items(), store.links()
+            contents = store.read()  # revision, info, venues, items, links: consistent
         finally:
             store.close()
+        info, revision = contents.info, contents.revision
         index = ServiceIndex.build(
-            venues, items, links, info=info, open_margin_min=self.settings.open_margin_min,
+            contents.venues, contents.items, contents.links,
+            info=info, open_margin_min=self.settings.open_margin_min,
         )
         return Snapshot(
             index=index,

@@ -1,0 +1,17 @@
+"""Fixtures of the handler tests: a GeoService over the small city (no Flask)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from geosvc.config import Settings
+from geosvc.service import GeoService
+from web.citydata import build_city_db
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory: pytest.TempPathFactory) -> GeoService:
+    db = build_city_db(tmp_path_factory.mktemp("api-city") / "city.sqlite")
+    return GeoService(Settings.load(env={}, overrides={"db": str(db)}))
