@@ -193,3 +193,51 @@ def test_demo_paths(monkeypatch, tmp_path, helsinki_pbf):
 def test_build_refuses_a_missing_extract(tmp_path):
     with pytest.raises(ConfigError, match="osm_path"):
         build_demo_layers(tmp_path / "nope.osm.pbf", tmp_path / "out")
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return ensure_demo_db(tmp_path_factory.mktemp("demo-db") / "demo.sqlite")
+
+
+def test_ensure_demo_db_reads_back_the_layers(demo_db):
+    from geosvc.store import open_store
+
+    assert demo_db.is_file()
+    assert [p.name for p in demo_db.parent.iterdir() if p.name.startswith(".")] == []
+    store = open_store(str(demo_db), create=False)
+    try:
+        counts = (len(store.venues()), len(store.items()), len(store.links()),
+                  len(store.areas()))
+        info = store.info()
+    finally:
+        store.close()
+    expected = tuple(len(_rows(COMMITTED / n)) for n in ("venues.csv", "items.csv", "links.csv"))
+    assert counts == (*expected, 6)
+    assert (info.timezone, info.calendar, info.country) == ("Europe/Helsinki", None, "FI")
+
+
+def test_ensure_demo_db_keeps_an_existing_db_unless_asked(demo_db, tmp_path):
+    before = demo_db.read_bytes()
+    assert ensure_demo_db(demo_db) == demo_db
+    assert demo_db.read_bytes() == before
+    db = tmp_path / "again.sqlite"
+    db.write_bytes(b"not a database")
+    ensure_demo_db(db, rebuild=True)
+    assert db.read_bytes().startswith(b"SQLite format 3")
+
+
+def test_ensure_demo_db_leaves_nothing_behind_when_the_import_fails(monkeypatch, tmp_path):
+    from geosvc.errors import ImportRejected
+
+    layers = tmp_path / "layers"
+    layers.mkdir()
+    for name in FILES:
+        (layers / name).write_bytes((COMMITTED / name).read_bytes())
+    text = (layers / "venues.csv").read_text(encoding="utf-8")
+    (layers / "venues.csv").write_text(text.replace(",24.9", ",999.9", 1), encoding="utf-8")
+    monkeypatch.setenv("GEOSVC_DEMO_LAYERS", str(layers))
+    out = tmp_path / "db"
+    with pytest.raises(ImportRejected):
+        ensure_demo_db(out / "demo.sqlite")
+    assert list(out.iterdir()) == []

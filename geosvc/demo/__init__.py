@@ -177,10 +177,27 @@ def ensure_demo_db(db_path: str | os.PathLike[str], *, rebuild: bool = False) ->
             import_manifest(store, manifest)
         finally:
             store.close()
+        _checkpoint(tmp)
         os.replace(tmp, db)
     finally:
         _remove(tmp)
     return db
+
+
+def _checkpoint(path: Path) -> None:
+    """Fold a SQLite write-ahead log left beside ``path`` into the file itself.
+
+    The file is renamed alone, so nothing may stay behind in ``-wal``.
+    """
+    if not Path(f"{path}-wal").exists():
+        return
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
 
 
 def _remove(path: Path) -> None:
