@@ -77,5 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         origins=origins_list,
         methods=["GET", "HEAD", "OPTIONS"],
         expose_headers=["Content-Type"],
+        send_wildcard=origins == "*",
+        vary_header=origins != "*",
     )
     return app
