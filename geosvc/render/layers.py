@@ -93,7 +93,7 @@ def legend_html() -> str:
     rows = ["<b>图例 <span class='en'>Legend</span></b>"]
 
     def row(colour: str, glyph: str, label: str) -> None:
-        rows.append(f'<div class="gs-legend-row">{pin_html(colour, glyph)}{label}</div>')
+        rows.append(f'<div class="gs-legend-row">{pin_html(colour, glyph)}<span>{label}</span></div>')
 
     for level in ("city", "county", "township", "village"):
         row(LEVEL_COLOURS[level], _GLYPH["hall"],
