@@ -1,0 +1,71 @@
+"""GeoService: snapshot built from the store, swapped whole on reload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from geosvc.config import Settings
+from geosvc.errors import ConfigError, ModeUnavailable
+from geosvc.model import Channel, Link, Venue, VenueKind
+from geosvc.service import GeoService
+from web.citydata import add_venue, build_city_db
+
+
+@pytest.fixture()
+def city(tmp_path: Path) -> Path:
+    return build_city_db(tmp_path / "city.sqlite")
+
+
+def make(db: Path, **more) -> GeoService:
+    return GeoService(Settings.load(env={}, overrides={"db": str(db), **more}))
+
+
+def test_snapshot_reflects_the_store(city: Path) -> None:
+    svc = make(city)
+    snap = svc.snapshot
+    assert len(snap.index.venues) == 10 and len(snap.index.items) == 5
+    assert snap.info.name == "测试城市" and str(snap.tz) == "Asia/Shanghai"
+    assert snap.revision >= 1 and snap.built_at.tzinfo is not None
+    assert len(snap.venue_props) == 10 and snap.venue_props[0]["name"] == "宣城市政务服务中心"
+    assert svc.networks == {}
+
+
+def test_reload_swaps_whole_and_keeps_old_snapshot(city: Path) -> None:
+    svc = make(city)
+    old = svc.snapshot
+    old_index, old_props = old.index, old.venue_props
+    assert svc.reload() is False and svc.snapshot is old  # nothing changed
+    kiosk = Venue("XC-K-09", "新增自助终端", VenueKind.KIOSK, 118.761, 30.943,
+                  channels=frozenset({Channel.SELF_SERVICE}), opening_hours="24/7")
+    rev = add_venue(city, kiosk, [Link("XC-K-09", "SB-01", frozenset({Channel.SELF_SERVICE}))])
+    assert old.revision < rev
+    assert svc.snapshot is old  # no reload yet: readers still see the old data
+    assert svc.reload() is True
+    new = svc.snapshot
+    assert new is not old and new.revision == rev
+    assert new.index.position("XC-K-09") is not None and len(new.index.venues) == 11
+    # the old snapshot a reader may still hold is untouched
+    assert old.index is old_index and old.venue_props is old_props
+    assert old.index.position("XC-K-09") is None and len(old.index.venues) == 10
+    assert len(old.index.item_venue_positions("SB-01")) == 6
+    assert len(new.index.item_venue_positions("SB-01")) == 7
+    assert svc.reload(force=True) is True and svc.snapshot is not new
+
+
+def test_missing_database_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        make(tmp_path / "nope.sqlite")
+
+
+def test_missing_osm_file_is_a_config_error(city: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="`osm`"):
+        make(city, osm=str(tmp_path / "nope.osm.pbf"))
+
+
+@pytest.mark.parametrize("mode", ["walk", "bike", "drive"])
+def test_travel_without_network_is_mode_unavailable(city: Path, mode: str) -> None:
+    svc = make(city)
+    with pytest.raises(ModeUnavailable, match=f"`mode` {mode} is not available"):
+        svc.travel(mode)
