@@ -261,7 +261,7 @@ class GeoService:
         demand = self._demand.get(key)
         if demand is not None:
             return demand
-        from geosvc.analysis import DemandSet
+        from geosvc.analysis.demand import build_demand
 
         with self._lock:
             demand = self._demand.get(key)
@@ -271,7 +271,9 @@ class GeoService:
                     population, areas = store.population(), store.areas()
                 finally:
                     store.close()
-                demand = DemandSet.build(population, areas, net, settings=self.settings)
+                demand = build_demand(net, population, areas,
+                                      max_snap_m=self.settings.snap_max_m,
+                                      key=(net.source_hash, mode, snap.revision))
                 if snap is self._snapshot:
                     self._demand[key] = demand
         return demand
