@@ -54,6 +54,8 @@ class FilterEntry:
         True at the positions of matching venues.
     positions : numpy.ndarray of intp, read-only
         ``np.flatnonzero(mask)`` (ascending).
+    count : int
+        Number of matching venues.
     everything : bool
         Every venue of the snapshot matches (no need to check the mask).
     rarest_item : int or None
@@ -63,13 +65,9 @@ class FilterEntry:
 
     mask: NDArray[np.bool_]
     positions: NDArray[np.intp]
+    count: int
     everything: bool
     rarest_item: int | None
-
-    @property
-    def count(self) -> int:
-        """Number of matching venues."""
-        return int(len(self.positions))
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -151,6 +149,7 @@ def compile_filter(
     return FilterEntry(
         mask=_readonly(mask),
         positions=_readonly(positions),
+        count=len(positions),
         everything=len(positions) == n,
         rarest_item=rarest,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
@@ -27,6 +27,7 @@ from geosvc.index._filters import (
 from geosvc.index._sphere import (
     TIE_TOL_M,
     SphereTree,
+    haversine_few_m,
     haversine_m,
     unit_vector,
     unit_vectors,
@@ -39,13 +40,17 @@ if TYPE_CHECKING:
 _NO_FILTER: Final = VenueFilter()
 #: At most this many matching venues: rank them all with numpy (faster than a tree).
 _BRUTE_MAX: Final = 256
+#: Up to this many fetched candidates are ranked in pure Python, more with numpy.
+_FEW: Final = 48
 #: Build a sub-index of exactly a filter's venues (on its second use) when the
 #: best existing tree holds more than this many times as many venues.
-_WASTE_MAX: Final = 8
+_WASTE_MAX: Final = 2
 #: Cached filters (each holds one bool per venue plus the matching positions).
 _FILTER_CACHE: Final = 64
-#: Cached per-item / per-filter sub-indexes.
+#: Cached per-item / per-filter sub-indexes, and their total size in venues
+#: as a multiple of the snapshot's venue count (memory bound).
 _SUBTREE_CACHE: Final = 32
+_SUBTREE_BUDGET: Final = 6
 
 Positions = NDArray[np.intp]
 
@@ -56,6 +61,8 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 
 def _check_point(lon: Any, lat: Any) -> tuple[float, float]:
+    if type(lon) is float and type(lat) is float and -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0:
+        return lon, lat  # fast path (NaN fails the comparisons)
     problems = []
     values = []
     for name, v, lim in (("lon", lon, 180.0), ("lat", lat, 90.0)):
@@ -75,6 +82,34 @@ def _check_time(at: datetime | None, name: str = "open_at") -> None:
     if at is not None and (not isinstance(at, datetime) or at.utcoffset() is None):
         msg = "must be a timezone-aware datetime"
         raise InvalidParameter(name, msg)
+
+
+class _OpenAt:
+    """Open-at-``at`` checks for one query, memoised per distinct schedule."""
+
+    __slots__ = ("_at", "_index", "_memo")
+
+    def __init__(self, index: ServiceIndex, at: datetime) -> None:
+        self._index = index
+        self._at = at
+        self._memo: dict[int, bool] = {}
+
+    def _sched_open(self, sid: int) -> bool:
+        ok = self._memo.get(sid)
+        if ok is None:
+            sched = self._index._schedules.get(sid) or self._index._compile(sid)
+            ok = self._memo[sid] = bool(sched.is_open(self._at))
+        return ok
+
+    def one(self, pos: int) -> bool:
+        """Whether venue ``pos`` is open."""
+        return self._sched_open(int(self._index._sched[pos]))
+
+    def __call__(self, positions: Positions) -> NDArray[np.bool_]:
+        """Boolean array: which of ``positions`` are open."""
+        sids, inverse = np.unique(self._index._sched[positions], return_inverse=True)
+        out = np.fromiter((self._sched_open(s) for s in sids.tolist()), dtype=bool, count=len(sids))
+        return out[inverse]
 
 
 class ServiceIndex:
@@ -119,8 +154,9 @@ class ServiceIndex:
     consumes candidates in increasing distance from the most selective tree
     available (the per-item tree of the filter's rarest item, or a tree of
     exactly the filter's venues once the filter is used again, both built
-    lazily and kept in an LRU of 32), checking the mask; filters matching at
-    most 256 venues are ranked directly with numpy.  Bounding boxes use
+    lazily and kept in an LRU of at most 32 trees and 6 x N venues), checking
+    the mask; filters matching at most 256 venues are ranked directly with
+    numpy.  Bounding boxes use
     shapely's ``STRtree`` on lon/lat (measured faster than ``rtree`` there).
     """
 
@@ -133,6 +169,7 @@ class ServiceIndex:
         "_chan",
         "_code_pos",
         "_cos_lat",
+        "_cos_t",
         "_filters",
         "_frozen",
         "_item_county",
@@ -142,8 +179,10 @@ class ServiceIndex:
         "_item_ptr",
         "_kind",
         "_lat_r",
+        "_lat_t",
         "_level",
         "_lon_r",
+        "_lon_t",
         "_sched",
         "_sched_keys",
         "_schedules",
@@ -253,6 +292,10 @@ class ServiceIndex:
         self._lon_r = _readonly(np.radians(lon))
         self._lat_r = _readonly(np.radians(lat))
         self._cos_lat = _readonly(np.cos(self._lat_r))
+        # the same as Python floats, for the pure-Python path of small fetches
+        self._lon_t = tuple(self._lon_r.tolist())
+        self._lat_t = tuple(self._lat_r.tolist())
+        self._cos_t = tuple(self._cos_lat.tolist())
         self._kind = _readonly(np.fromiter((KIND_CODE[VenueKind(v.kind)] for v in vs), np.int8, n))
         self._level = _readonly(np.fromiter(
             (-1 if v.level is None else LEVEL_CODE[v.level] for v in vs), np.int8, n))
@@ -275,12 +318,14 @@ class ServiceIndex:
         self._calendar = None
         self._item_county = _readonly(np.array([it.scope == Scope.COUNTY for it in its], dtype=bool))
         self._build_links(links)
-        self._tree = SphereTree(self._xyz, np.arange(n, dtype=np.int64))
+        # the tree of service points (every venue but bank-outlet candidates)
+        self._tree = SphereTree(self._xyz[~self._cand], np.flatnonzero(~self._cand).astype(np.int64))
         self._strtree = shapely.STRtree(shapely.points(lon, lat))
         if n:  # force the GEOS tree to be built now, not inside a reader
             self._strtree.query(shapely.box(0.0, 0.0, 0.0, 0.0))
         self._filters = LRU(_FILTER_CACHE)
-        self._subtrees = LRU(_SUBTREE_CACHE)
+        self._subtrees = LRU(_SUBTREE_CACHE, weigh=lambda t: t.size,
+                             max_weight=_SUBTREE_BUDGET * max(n, 1))
         self._frozen = True
         return self
 
@@ -397,36 +442,22 @@ class ServiceIndex:
         _check_time(arrival, "arrival")
         return self.schedule(pos).open_for(arrival, self.open_margin_min)
 
-    def _open_checker(self, at: datetime) -> Callable[[Positions], NDArray[np.bool_]]:
-        """Return f(positions) -> open at ``at``, evaluating each distinct schedule once."""
-        memo: dict[int, bool] = {}
-        sched_of = self._sched
-
-        def is_open(positions: Positions) -> NDArray[np.bool_]:
-            sids, inverse = np.unique(sched_of[positions], return_inverse=True)
-            out = np.empty(len(sids), dtype=bool)
-            for i, sid in enumerate(sids.tolist()):
-                ok = memo.get(sid)
-                if ok is None:
-                    sched = self._schedules.get(sid) or self._compile(sid)
-                    ok = memo[sid] = bool(sched.is_open(at))
-                out[i] = ok
-            return out[inverse]
-
-        return is_open
+    def _open_checker(self, at: datetime) -> _OpenAt:
+        """Return a checker of "open at ``at``" evaluating each distinct schedule once."""
+        return _OpenAt(self, at)
 
     # ------------------------------------------------------------------ filters
-    def _entry(self, flt: VenueFilter) -> tuple[FilterEntry, bool]:
+    def _entry(self, flt: VenueFilter) -> tuple[FilterEntry, bool, tuple]:
         key = flt.cache_key()
         entry = self._filters.get(key)
         if entry is not None:
-            return entry, True
+            return entry, True, key
         entry = self._filters.get_or_build(key, lambda: compile_filter(
             flt, kind=self._kind, level=self._level, chan=self._chan, accessible=self._access,
             candidate=self._cand, area=self._area, area_ids=self._area_ids,
             item_index=self._item_index, item_ptr=self._item_ptr, item_pos=self._item_pos,
             item_chan=self._item_chan, item_county=self._item_county))
-        return entry, False
+        return entry, False, key
 
     def mask(self, flt: VenueFilter | None = None, *, at: datetime | None = None) -> NDArray[np.bool_]:
         """Boolean array (new, writable): True where the venue matches ``flt``.
@@ -441,7 +472,7 @@ class ServiceIndex:
         flt = flt or _NO_FILTER
         at = at if at is not None else flt.open_at
         _check_time(at)
-        entry, _ = self._entry(flt)
+        entry = self._entry(flt)[0]
         out = entry.mask.copy()
         if at is not None and entry.count:
             out[entry.positions] = self._open_checker(at)(entry.positions)
@@ -481,7 +512,7 @@ class ServiceIndex:
             raise InvalidParameter("bbox", msg)
         flt = flt or _NO_FILTER
         _check_time(flt.open_at)
-        entry, _ = self._entry(flt)
+        entry = self._entry(flt)[0]
         if entry.count == 0:
             return np.empty(0, dtype=np.intp)
         spans = [(x0, x1)] if x0 <= x1 else [(x0, 180.0), (-180.0, x1)]
@@ -541,7 +572,7 @@ class ServiceIndex:
             negative or NaN, naive ``open_at``.
         """
         lon, lat = _check_point(lon, lat)
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        if type(k) is not int and (isinstance(k, bool) or not isinstance(k, (int, np.integer))) or k < 1:
             msg = f"must be an integer >= 1 (got {k!r})"
             raise InvalidParameter("k", msg)
         k = int(k)
@@ -552,7 +583,7 @@ class ServiceIndex:
                 raise InvalidParameter("max_dist_m", msg)
         flt = flt or _NO_FILTER
         _check_time(flt.open_at)
-        entry, seen = self._entry(flt)
+        entry, seen, key = self._entry(flt)
         if entry.count == 0:
             return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64)
         q = unit_vector(lon, lat)
@@ -560,32 +591,67 @@ class ServiceIndex:
         is_open = None if flt.open_at is None else self._open_checker(flt.open_at)
         if entry.count <= _BRUTE_MAX:
             return self._rank(qr, entry.positions, k, is_open, max_dist_m)
-        tree, use_mask = self._base_tree(entry, seen, flt.cache_key())
+        tree, use_mask = self._base_tree(entry, seen, key)
         n = k + 1
-        if use_mask:
-            n = math.ceil((k + 1) * 1.5 * tree.size / entry.count)
+        if use_mask:  # fetch enough to expect about 2x the k + 1 matches needed
+            n += 1 + math.ceil(2 * (k + 1) * (tree.size / entry.count - 1))
+        cos_q = math.cos(qr[1])
         while True:
             ids = tree.nearest(q, n)
-            d = self._dist(qr, ids)
-            bound = math.inf if len(ids) >= tree.size else float(d.max()) - TIE_TOL_M
-            if max_dist_m is not None and bound > max_dist_m:
-                bound = math.inf  # everything within max_dist_m has been fetched
-            if use_mask:
-                keep = entry.mask[ids]
-                ids, d = ids[keep], d[keep]
-            if max_dist_m is not None:
-                keep = d <= max_dist_m
-                ids, d = ids[keep], d[keep]
-            order = np.lexsort((ids, d))
-            ids, d = ids[order], d[order]
-            if is_open is not None and len(ids):
-                keep = is_open(ids)
-                ids, d = ids[keep], d[keep]
-            if (len(ids) >= k and d[k - 1] < bound) or bound == math.inf:
-                return ids[:k], d[:k]
+            if len(ids) <= _FEW:
+                found = self._take_few(ids, qr, cos_q, tree.size, use_mask and entry.mask,
+                                       is_open, max_dist_m, k)
+            else:
+                found = self._take_many(np.array(ids, dtype=np.intp), qr, cos_q, tree.size,
+                                        use_mask and entry.mask, is_open, max_dist_m, k)
+            if found is not None:
+                return found
             n *= 4
             if n * 4 > tree.size:  # most of the tree: a scan is cheaper
                 return self._rank(qr, entry.positions, k, is_open, max_dist_m)
+
+    def _take_few(self, ids, qr, cos_q, size, mask, is_open, max_dist_m, k):
+        """The k best of a few fetched ids in pure Python; None if more must be fetched."""
+        pairs = haversine_few_m(qr[0], qr[1], cos_q, ids, self._lon_t, self._lat_t, self._cos_t)
+        # every venue of the tree not fetched is at least ``bound`` metres away
+        bound = math.inf if len(ids) >= size else pairs[-1][0] - TIE_TOL_M
+        if max_dist_m is not None and bound > max_dist_m:
+            bound = math.inf  # everything within max_dist_m has been fetched
+        out_d: list[float] = []
+        out_p: list[int] = []
+        for d, i in pairs:
+            if len(out_p) == k or (max_dist_m is not None and d > max_dist_m):
+                break
+            if mask is not False and not mask[i]:
+                continue
+            if is_open is not None and not is_open.one(i):
+                continue
+            out_d.append(d)
+            out_p.append(i)
+        if (len(out_p) == k and out_d[-1] < bound) or bound == math.inf:
+            return np.array(out_p, dtype=np.intp), np.array(out_d, dtype=np.float64)
+        return None
+
+    def _take_many(self, ids, qr, cos_q, size, mask, is_open, max_dist_m, k):
+        """:meth:`_take_few` vectorised with numpy for many fetched ids."""
+        d = haversine_m(qr[0], qr[1], cos_q, self._lon_r[ids], self._lat_r[ids], self._cos_lat[ids])
+        order = np.lexsort((ids, d))
+        ids, d = ids[order], d[order]
+        bound = math.inf if len(ids) >= size else float(d[-1]) - TIE_TOL_M
+        if max_dist_m is not None:
+            if bound > max_dist_m:
+                bound = math.inf
+            keep = d <= max_dist_m
+            ids, d = ids[keep], d[keep]
+        if mask is not False:
+            keep = mask[ids]
+            ids, d = ids[keep], d[keep]
+        if is_open is not None and len(ids):
+            keep = is_open(ids)
+            ids, d = ids[keep], d[keep]
+        if (len(ids) >= k and d[k - 1] < bound) or bound == math.inf:
+            return ids[:k], d[:k]
+        return None
 
     def _dist(self, qr: tuple[float, float], pos: Positions) -> NDArray[np.float64]:
         return haversine_m(qr[0], qr[1], math.cos(qr[1]),
@@ -610,23 +676,31 @@ class ServiceIndex:
         return pos[order], d[order]
 
     def _base_tree(self, entry: FilterEntry, seen: bool, key: tuple) -> tuple[SphereTree, bool]:
-        """Choose the smallest tree holding every venue of ``entry``; True if the mask must be checked."""
-        if entry.everything:
-            return self._tree, False
+        """Choose the smallest tree holding every venue of ``entry``; True if the mask must be checked.
+
+        Candidates, smallest wins: the tree of all service points (built
+        eagerly; or of every venue, lazily, with ``include_candidates``), the
+        tree of the filter's rarest item, the tree of exactly the filter's
+        venues (built on the filter's second use when the others hold at
+        least twice as many venues).
+        """
         sub = self._subtrees.get(("filter", key))
         if sub is not None:
             return sub, False
-        best, size = self._tree, len(self.venues)
+        if key[-1]:  # include_candidates
+            best = self._subtrees.get_or_build(("all",), lambda: self._subtree(np.arange(len(self.venues))))
+        else:
+            best = self._tree
         j = entry.rarest_item
         if j is not None:
             lo, hi = int(self._item_ptr[j]), int(self._item_ptr[j + 1])
-            if 2 * (hi - lo) <= size:
+            if 2 * (hi - lo) <= best.size:
                 best = self._subtrees.get_or_build(("item", j), lambda: self._subtree(self._item_pos[lo:hi]))
-                size = best.size
-        if seen and size > _WASTE_MAX * entry.count:
+        if seen and best.size >= _WASTE_MAX * entry.count:
             pos = entry.positions
             return self._subtrees.get_or_build(("filter", key), lambda: self._subtree(pos)), False
-        return best, True
+        # the tree holds every matching venue; as many venues means the same ones
+        return best, best.size != entry.count
 
     def _subtree(self, pos: Positions) -> SphereTree:
         return SphereTree(self._xyz[pos], pos.astype(np.int64))

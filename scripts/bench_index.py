@@ -1,0 +1,463 @@
+#!/usr/bin/env python
+"""Benchmark the venue index (and the nearest endpoint over HTTP).
+
+Part 1 times nearest k=5 queries, with and without an item filter (an item
+handled by about 5 % of venues), on seeded synthetic cities of 1k, 10k and
+100k venues (a 50 x 50 km city around lon 117.0, lat 31.0, denser in the
+centre), for: the shipped ``ServiceIndex``, brute-force numpy haversine,
+scipy ``cKDTree`` on projected (UTM) coordinates, a raw ``rtree`` and
+shapely's ``STRtree``; and bounding-box queries for ``ServiceIndex``, raw
+``rtree`` and ``STRtree``.  It prints microseconds per query, the ratios, and
+whether the targets are met.
+
+Part 2 (``--http``) serves ``geosvc.web:create_app()`` over a seeded SQLite
+database and a bare Flask + rtree app answering the same query, each under
+gunicorn with 2 workers on 127.0.0.1, loads each with ``wrk`` and prints
+requests/s, p50 and p99 and the ratio.  Server processes are stopped on exit,
+failure or Ctrl-C.
+
+Usage::
+
+    python scripts/bench_index.py --quick            # smoke run, seconds
+    python scripts/bench_index.py                    # 1k, 10k, 100k
+    python scripts/bench_index.py --http --no-index  # HTTP part only
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import click
+import numpy as np
+
+CENTRE = (117.0, 31.0)
+HALF_KM = 25.0
+N_ITEMS = 60
+TEST_ITEM = "BENCH-T"  # handled by ~5 % of venues
+K = 5
+
+
+# ---------------------------------------------------------------- synthetic data
+def synth_arrays(n: int, seed: int = 42) -> dict[str, np.ndarray]:
+    """Seeded venue coordinates, kinds and item memberships (numpy only)."""
+    rng = np.random.default_rng(seed)
+    dlat = HALF_KM / 111.195
+    dlon = dlat / math.cos(math.radians(CENTRE[1]))
+    centre = rng.random(n) < 0.6  # 60 % in a dense centre, 40 % spread over the box
+    u = np.where(centre, np.clip(rng.normal(0, 0.2, n), -1, 1), rng.uniform(-1, 1, n))
+    v = np.where(centre, np.clip(rng.normal(0, 0.2, n), -1, 1), rng.uniform(-1, 1, n))
+    lon = CENTRE[0] + u * dlon
+    lat = CENTRE[1] + v * dlat
+    kind = rng.choice(3, n, p=[0.3, 0.4, 0.3])  # hall, bank_outlet, kiosk
+    candidate = (kind == 1) & (rng.random(n) < 0.1)
+    shares = np.concatenate([[0.05], rng.uniform(0.02, 0.2, N_ITEMS - 1)])
+    member = (rng.random((n, N_ITEMS)) < shares) & ~candidate[:, None]
+    return {"lon": lon, "lat": lat, "kind": kind, "candidate": candidate, "member": member}
+
+
+def item_code(j: int) -> str:
+    return TEST_ITEM if j == 0 else f"BENCH-{j:02d}"
+
+
+def synth_domain(n: int, seed: int = 42):
+    """Venues, items and links (geosvc.model objects) of :func:`synth_arrays`."""
+    from geosvc.model import KIND_CHANNELS, Level, Link, ServiceItem, Venue, VenueKind
+
+    a = synth_arrays(n, seed)
+    kinds = list(VenueKind)
+    hours = ("Mo-Fr 09:00-12:00,13:30-17:00; PH off", "24/7", "Mo-Su 08:00-20:00")
+    venues = []
+    for i in range(n):
+        kind = kinds[a["kind"][i]]
+        chans = frozenset() if a["candidate"][i] else KIND_CHANNELS[kind]
+        venues.append(Venue(
+            code=f"B{i:06d}", name=f"bench venue {i}", kind=kind,
+            lon=float(a["lon"][i]), lat=float(a["lat"][i]),
+            level=Level.TOWNSHIP if kind is VenueKind.HALL else None, channels=chans,
+            area_code=f"A{i % 5}", opening_hours=hours[i % 3],
+        ))
+    items = [ServiceItem(code=item_code(j), name=f"bench item {j}") for j in range(N_ITEMS)]
+    vi, ji = np.nonzero(a["member"])
+    links = [Link(venues[v].code, item_code(j), venues[v].channels)
+             for v, j in zip(vi.tolist(), ji.tolist())]
+    return venues, items, links, a
+
+
+# ---------------------------------------------------------------- index part
+def timed(fn, queries) -> float:
+    """Microseconds per call of fn(q) over queries."""
+    t = time.perf_counter()
+    for q in queries:
+        fn(q)
+    return (time.perf_counter() - t) / len(queries) * 1e6
+
+
+def bench_size(n: int, n_queries: int, seed: int = 42) -> dict[str, float]:
+    import shapely
+    from pyproj import Transformer
+    from rtree import index as rindex
+    from scipy.spatial import cKDTree
+
+    from geosvc.coords import geodesic_distance_m, utm_crs
+    from geosvc.index import ServiceIndex
+    from geosvc.index._sphere import unit_vector, unit_vectors
+    from geosvc.model import DatasetInfo, VenueFilter
+
+    venues, items, links, a = synth_domain(n, seed)
+    t = time.perf_counter()
+    idx = ServiceIndex.build(venues, items, links, info=DatasetInfo())
+    build_s = time.perf_counter() - t
+    rng = np.random.default_rng(seed + 1)
+    qa = synth_arrays(n_queries, seed + 2)  # queries follow the venue density
+    qlon, qlat = qa["lon"], qa["lat"]
+    pts = list(zip(qlon.tolist(), qlat.tolist()))
+    flt_all = VenueFilter()
+    flt_item = VenueFilter(items=(TEST_ITEM,))
+    sel_all = ~a["candidate"]
+    sel_item = a["member"][:, 0]
+    out: dict[str, float] = {"n": n, "build_s": build_s, "item_share": sel_item.mean()}
+
+    # exactness spot check against brute force
+    for x, y in pts[:50]:
+        for flt, sel in ((flt_all, sel_all), (flt_item, sel_item)):
+            pos = np.flatnonzero(sel)
+            d = geodesic_distance_m(x, y, a["lon"][pos], a["lat"][pos])
+            exp = pos[np.lexsort((pos, d))[:K]]
+            if not np.array_equal(idx.nearest_k(x, y, K, flt)[0], exp):
+                raise click.ClickException(f"ServiceIndex differs from brute force at {x}, {y}")
+
+    crs = utm_crs(*CENTRE)
+    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    vx, vy = tr.transform(a["lon"], a["lat"])
+    qx, qy = tr.transform(qlon, qlat)
+    qxy = list(zip(qx.tolist(), qy.tolist()))
+    qxyz = [unit_vector(x, y) for x, y in pts]
+    qpts = shapely.points(qx, qy)
+    props = rindex.Property()
+    props.dimension = 3
+    props.leaf_capacity = props.index_capacity = 20
+    n_brute = max(20, min(n_queries, 200_000 // max(1, n // 100)))
+
+    for label, sel, flt in (("all", sel_all, flt_all), ("item", sel_item, flt_item)):
+        pos = np.flatnonzero(sel)
+        lon_s, lat_s = a["lon"][pos], a["lat"][pos]
+        xyz = unit_vectors(lon_s, lat_s)
+        for p in pts[:20]:  # warm the filter cache and sub-indexes
+            idx.nearest_k(p[0], p[1], K, flt)
+        out[f"ours_{label}"] = timed(lambda p, flt=flt: idx.nearest_k(p[0], p[1], K, flt), pts)
+
+        def brute(p, lon_s=lon_s, lat_s=lat_s):
+            d = geodesic_distance_m(p[0], p[1], lon_s, lat_s)
+            part = np.argpartition(d, K)[:K]
+            return part[np.argsort(d[part])]
+
+        out[f"brute_{label}"] = timed(brute, pts[:n_brute])
+        kd = cKDTree(np.column_stack([vx[pos], vy[pos]]))
+        out[f"ckdtree_{label}"] = timed(lambda q, kd=kd: kd.query(q, K), qxy)
+        rt = rindex.Index((pos.astype(np.int64), xyz, xyz), properties=props)
+        out[f"rtree_{label}"] = timed(lambda q, rt=rt: list(rt.nearest(q + q, K)), qxyz)
+        st = shapely.STRtree(shapely.points(vx[pos], vy[pos]))
+        gx, gy = vx[pos], vy[pos]
+        area = (gx.max() - gx.min()) * (gy.max() - gy.min()) or 1.0
+        r0 = 1.5 * math.sqrt(K * area / (math.pi * max(len(pos), 1)))
+
+        def str_knn(g, st=st, gx=gx, gy=gy, r0=r0):
+            r = r0
+            while True:
+                hits = st.query(g, predicate="dwithin", distance=r)
+                if len(hits) >= K or len(hits) == len(gx):
+                    break
+                r *= 2
+            x, y = shapely.get_x(g), shapely.get_y(g)
+            d = np.hypot(gx[hits] - x, gy[hits] - y)
+            return hits[np.argsort(d)[:K]]
+
+        out[f"strtree_{label}"] = timed(str_knn, qpts)
+
+    # bounding boxes of about 1 x 1 km around the query points
+    dlat = 0.5 / 111.195
+    dlon = dlat / math.cos(math.radians(CENTRE[1]))
+    boxes = [(x - dlon, y - dlat, x + dlon, y + dlat) for x, y in pts]
+    out["bbox_ours"] = timed(lambda b: idx.query_bbox(b, flt_all), boxes)
+    rt2 = rindex.Index((np.arange(n, dtype=np.int64), np.column_stack([a["lon"], a["lat"]]),
+                        np.column_stack([a["lon"], a["lat"]])))
+    out["bbox_rtree"] = timed(lambda b: np.sort(np.fromiter(rt2.intersection(b), np.intp)), boxes)
+    st2 = shapely.STRtree(shapely.points(a["lon"], a["lat"]))
+    out["bbox_strtree"] = timed(lambda b: np.sort(st2.query(shapely.box(*b))), boxes)
+    out["bbox_hits"] = float(np.mean([len(idx.query_bbox(b)) for b in boxes[:200]]))
+    del rng
+    return out
+
+
+def print_index_results(results: list[dict[str, float]]) -> list[tuple[str, bool]]:
+    methods = ("ours", "brute", "ckdtree", "rtree", "strtree")
+    click.echo("\nnearest k=5, microseconds per query (item filter: item at ~5 % of venues)")
+    head = f"{'venues':>8} {'filter':>6} " + " ".join(f"{m:>9}" for m in methods)
+    click.echo(head + f" {'vs brute':>9} {'vs cKD':>7}")
+    for r in results:
+        for label in ("all", "item"):
+            row = [r[f"{m}_{label}"] for m in methods]
+            click.echo(f"{int(r['n']):>8} {label:>6} " + " ".join(f"{v:9.1f}" for v in row)
+                       + f" {row[1] / row[0]:8.0f}x {row[0] / row[2]:6.1f}x")
+    click.echo("\nbounding box ~1 x 1 km, microseconds per query")
+    click.echo(f"{'venues':>8} {'hits':>6} {'ours':>9} {'rtree':>9} {'strtree':>9}")
+    for r in results:
+        click.echo(f"{int(r['n']):>8} {r['bbox_hits']:6.1f} {r['bbox_ours']:9.1f} "
+                   f"{r['bbox_rtree']:9.1f} {r['bbox_strtree']:9.1f}")
+    click.echo("\nbuild: " + ", ".join(f"{int(r['n'])}: {r['build_s']:.2f} s" for r in results))
+    big = max(results, key=lambda r: r["n"])
+    checks = [
+        (f"nearest at {int(big['n'])}: >= 100x faster than brute force "
+         f"({big['brute_all'] / big['ours_all']:.0f}x)", big["brute_all"] / big["ours_all"] >= 100),
+        (f"nearest at {int(big['n'])}: within 10x of cKDTree "
+         f"({big['ours_all'] / big['ckdtree_all']:.1f}x)", big["ours_all"] <= 10 * big["ckdtree_all"]),
+        (f"item-filtered within 2x of unfiltered "
+         f"({big['ours_item'] / big['ours_all']:.2f}x)", big["ours_item"] <= 2 * big["ours_all"]),
+    ]
+    click.echo("\ntargets:")
+    for text, ok in checks:
+        click.echo(f"  [{'met' if ok else 'MISSED'}] {text}")
+    return checks
+
+
+# ---------------------------------------------------------------- HTTP part
+def bare_app():
+    """A bare Flask app answering /api/v1/nearest from a bare rtree (gunicorn factory).
+
+    Venues are the same seeded synthetic city (``BENCH_VENUES`` of them).
+    """
+    from flask import Flask, jsonify, request
+    from rtree import index as rindex
+
+    a = synth_arrays(int(os.environ.get("BENCH_VENUES", "10000")))
+    lon, lat = a["lon"], a["lat"]
+    pos = np.flatnonzero(~a["candidate"])
+    tree = rindex.Index((pos.astype(np.int64), np.column_stack([lon[pos], lat[pos]]),
+                         np.column_stack([lon[pos], lat[pos]])))
+    app = Flask("bench_bare")
+
+    @app.get("/api/v1/nearest")
+    def nearest():
+        x = float(request.args["lon"])
+        y = float(request.args["lat"])
+        k = int(request.args.get("k", 5))
+        ids = list(tree.nearest((x, y, x, y), k))[:k]
+        ry = math.radians(y)
+        out = []
+        for i in ids:
+            h = (math.sin((math.radians(lat[i]) - ry) / 2) ** 2 + math.cos(ry)
+                 * math.cos(math.radians(lat[i])) * math.sin(math.radians(lon[i] - x) / 2) ** 2)
+            out.append({"id": f"B{i:06d}", "lon": lon[i], "lat": lat[i],
+                        "distance_m": round(2 * 6371008.8 * math.asin(math.sqrt(h)), 1)})
+        return jsonify(out)
+
+    return app
+
+
+def write_bench_db(path: Path, n: int) -> None:
+    """Write the synthetic city to a SQLite store at ``path``."""
+    from geosvc.model import DatasetInfo
+    from geosvc.store import open_store
+    from geosvc.store.base import Batch
+
+    venues, items, links, _ = synth_domain(n)
+    store = open_store(str(path))
+    try:
+        store.set_info(DatasetInfo(name="bench", timezone="Asia/Shanghai", calendar="cn"))
+        store.write(Batch(venues=venues, items=items, links=links))
+    finally:
+        store.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Servers:
+    """Start gunicorn servers in their own process groups; stop them all on exit."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, app: str, env: dict[str, str], *, workers: int, pythonpath: str | None = None,
+              log: Path) -> str:
+        port = free_port()
+        cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+               "--log-level", "warning", "--timeout", "120"]
+        if pythonpath:
+            cmd += ["--pythonpath", pythonpath]
+        cmd.append(app)
+        with open(log, "wb") as fh:
+            proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=fh, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        self.procs.append(proc)
+        return f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.procs.clear()
+
+
+def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout_s: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise click.ClickException(f"server exited:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise click.ClickException(f"server not ready after {timeout_s:.0f} s: {url}")
+
+
+_UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def parse_wrk(text: str) -> dict[str, float]:
+    """requests/s, p50/p99 (ms) and non-2xx count from ``wrk --latency`` output.
+
+    >>> t = "  Latency Distribution\\n     50%  1.50ms\\n     99%  812.00us\\nRequests/sec:   2800.50\\n"
+    >>> parse_wrk(t)
+    {'rps': 2800.5, 'p50_ms': 1.5, 'p99_ms': 0.812, 'non2xx': 0.0, 'errors': 0.0}
+    """
+    def pct(p: str) -> float:
+        m = re.search(rf"^\s*{p}%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M)
+        return float(m.group(1)) * _UNIT[m.group(2)] if m else math.nan
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    errors = re.search(r"Socket errors:.*?(\d+).*?(\d+).*?(\d+).*?(\d+)", text)
+    return {
+        "rps": float(rps.group(1)) if rps else math.nan,
+        "p50_ms": pct("50"),
+        "p99_ms": pct("99"),
+        "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
+        "errors": float(sum(int(g) for g in errors.groups())) if errors else 0.0,
+    }
+
+
+def lua_script(path: Path, n_points: int = 1000) -> None:
+    """A wrk script requesting the nearest endpoint at random points of the city."""
+    q = synth_arrays(n_points, seed=7)
+    rows = ",\n".join(f"{{{x:.6f},{y:.6f}}}" for x, y in zip(q["lon"], q["lat"]))
+    path.write_text(
+        f"local pts = {{\n{rows}\n}}\n"
+        "math.randomseed(42)\n"
+        "request = function()\n"
+        "  local p = pts[math.random(#pts)]\n"
+        "  return wrk.format('GET', '/api/v1/nearest?lon=' .. p[1] .. '&lat=' .. p[2]"
+        " .. '&mode=straight&k=5')\n"
+        "end\n"
+    )
+
+
+def run_wrk(url: str, script: Path, duration_s: int) -> tuple[dict[str, float], str]:
+    cmd = ["wrk", "-t2", "-c8", f"-d{duration_s}s", "--latency", "-s", str(script), url]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=duration_s + 60, check=True)
+    return parse_wrk(res.stdout), res.stdout
+
+
+def bench_http(venues: int, duration_s: int, workers: int, ours: bool) -> list[tuple[str, bool]]:
+    if shutil.which("wrk") is None:
+        raise click.ClickException("wrk is not installed (apt-get install wrk)")
+    tmp = Path(tempfile.mkdtemp(prefix="geosvc-bench-"))
+    servers = Servers()
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        script = tmp / "nearest.lua"
+        lua_script(script)
+        probe = "/api/v1/nearest?lon=117.0&lat=31.0&mode=straight&k=5"
+        apps = [("bare", "bench_index:bare_app()", {"BENCH_VENUES": str(venues)},
+                 str(Path(__file__).resolve().parent))]
+        if ours:
+            db = tmp / "bench.sqlite"
+            t = time.perf_counter()
+            write_bench_db(db, venues)
+            click.echo(f"bench db: {venues} venues written in {time.perf_counter() - t:.1f} s")
+            apps.append(("geosvc", "geosvc.web:create_app()",
+                         {"GEOSVC_DB": str(db), "GEOSVC_CACHE_DIR": str(tmp / "cache")}, None))
+        figures = {}
+        for name, app, env, path in apps:
+            log = tmp / f"{name}.log"
+            url = servers.start(app, env, workers=workers, pythonpath=path, log=log)
+            wait_ready(url + probe, servers.procs[-1], log)
+            with urllib.request.urlopen(url + probe, timeout=10) as resp:
+                sample = resp.read()
+            figures[name], raw = run_wrk(url, script, duration_s)
+            f = figures[name]
+            click.echo(f"{name:>7}: {f['rps']:8.0f} req/s  p50 {f['p50_ms']:6.2f} ms  "
+                       f"p99 {f['p99_ms']:6.2f} ms  non-2xx {f['non2xx']:.0f}  "
+                       f"socket errors {f['errors']:.0f}  ({len(sample)} bytes/response)")
+            servers.stop()
+    finally:
+        servers.stop()
+        signal.signal(signal.SIGTERM, previous)
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not ours:
+        return []
+    g, b = figures["geosvc"], figures["bare"]
+    ratio = g["rps"] / b["rps"]
+    checks = [
+        (f"HTTP throughput >= 0.5x the bare app ({ratio:.2f}x)", ratio >= 0.5 and g["non2xx"] == 0),
+        (f"HTTP p99 <= 20 ms ({g['p99_ms']:.2f} ms)", g["p99_ms"] <= 20.0),
+    ]
+    for text, ok in checks:
+        click.echo(f"  [{'met' if ok else 'MISSED'}] {text}")
+    return checks
+
+
+# ---------------------------------------------------------------- CLI
+@click.command()
+@click.option("--quick", is_flag=True, help="Smoke run: 1k and 10k venues, few queries, 2 s of HTTP load.")
+@click.option("--sizes", default="1000,10000,100000", show_default=True, help="Venue counts.")
+@click.option("--queries", default=2000, show_default=True, help="Queries per method and size.")
+@click.option("--index/--no-index", "do_index", default=True, help="Run the index part.")
+@click.option("--http/--no-http", "do_http", default=True, help="Run the HTTP part.")
+@click.option("--bare-only", is_flag=True, help="HTTP: load only the bare app (harness check).")
+@click.option("--http-venues", default=10000, show_default=True, help="Venues served over HTTP.")
+@click.option("--duration", default=10, show_default=True, help="Seconds of wrk load per app.")
+@click.option("--workers", default=2, show_default=True, help="gunicorn workers per app.")
+def main(quick, sizes, queries, do_index, do_http, bare_only, http_venues, duration, workers):
+    """Benchmark ServiceIndex against brute force, cKDTree, rtree and STRtree, and the HTTP API."""
+    checks: list[tuple[str, bool]] = []
+    if quick:
+        sizes, queries, duration = "1000,10000", 300, 2
+    if do_index:
+        results = []
+        for n in (int(s) for s in sizes.split(",")):
+            click.echo(f"... {n} venues", err=True)
+            results.append(bench_size(n, queries))
+        checks += print_index_results(results)
+    if do_http:
+        click.echo(f"\nHTTP: GET /api/v1/nearest?mode=straight&k=5, {http_venues} venues, "
+                   f"gunicorn -w {workers}, wrk -t2 -c8 -d{duration}s")
+        checks += bench_http(http_venues, duration, workers, ours=not bare_only)
+    missed = [t for t, ok in checks if not ok]
+    click.echo(f"\n{len(checks) - len(missed)}/{len(checks)} targets met")
+
+
+if __name__ == "__main__":
+    main()
