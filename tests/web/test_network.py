@@ -1,0 +1,74 @@
+"""Network modes over the real Helsinki extract: travel times, open on arrival, routes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from geosvc.coords import geodesic_distance_m
+from geosvc.web import create_app
+from web.citydata import build_helsinki_db
+
+ORIGIN = "lon=24.9410&lat=60.1700"
+
+
+@pytest.fixture(scope="session")
+def net_client(tmp_path_factory: pytest.TempPathFactory, helsinki_pbf: Path):
+    tmp = tmp_path_factory.mktemp("web-net")
+    db = build_helsinki_db(tmp / "hel.sqlite")
+    app = create_app({"TESTING": True, "db": str(db), "osm": str(helsinki_pbf),
+                      "modes": "walk,drive", "cache_dir": str(tmp / "cache")})
+    return app.test_client()
+
+
+def test_health_lists_loaded_networks(net_client) -> None:
+    doc = net_client.get("/healthz").get_json()
+    assert set(doc["network"]) == {"walk", "drive"}
+    assert doc["network"]["walk"] > 1000
+
+
+def test_nearest_walk_ranks_by_travel_time(net_client) -> None:
+    doc = net_client.get(f"/api/v1/nearest?{ORIGIN}&mode=walk&k=5&route=true").get_json()
+    assert doc["mode"] == "walk" and doc["numberReturned"] == 5
+    props = [f["properties"] for f in doc["features"]]
+    times = [p["travel_time_min"] for p in props]
+    assert times == sorted(times) and times[0] > 0
+    for f in doc["features"]:
+        lon, lat = f["geometry"]["coordinates"]
+        straight = geodesic_distance_m(24.9410, 60.1700, lon, lat)
+        assert f["properties"]["distance_m"] >= straight * 0.95
+        # walking at 4.5 km/h: time and distance agree within the access legs
+        assert f["properties"]["travel_time_min"] * 75 == pytest.approx(
+            f["properties"]["distance_m"], rel=0.25)
+        coords = f["route"]["coordinates"]
+        assert f["route"]["type"] == "LineString" and len(coords) >= 2
+        assert geodesic_distance_m(*coords[-1], lon, lat) < 60
+
+
+def test_open_on_arrival_skips_venues_closing_before_the_margin(net_client) -> None:
+    base = f"/api/v1/nearest?{ORIGIN}&mode=walk&k=5&kind=hall"
+    anytime = [f["id"] for f in net_client.get(base).get_json()["features"]]
+    assert set(anytime) == {"HT-H-01", "HT-H-02"}
+    # Wednesday 16:40: HT-H-01 closes at 17:00, less than the 30-min margin after arrival
+    late = net_client.get(f"{base}&open_at=2026-05-06T16:40").get_json()
+    assert [f["id"] for f in late["features"]] == ["HT-H-02"]
+    p = late["features"][0]["properties"]
+    assert p["open"] is True and p["closes_at"] == "2026-05-06T20:00:00+03:00"
+    assert p["arrives_at"].startswith("2026-05-06T16:")
+
+
+def test_drive_and_straight_answer_differently(net_client) -> None:
+    drive = net_client.get(f"/api/v1/nearest?{ORIGIN}&mode=drive&k=3").get_json()
+    straight = net_client.get(f"/api/v1/nearest?{ORIGIN}&mode=straight&k=3").get_json()
+    assert all(f["properties"]["travel_time_min"] is not None for f in drive["features"])
+    assert all(f["properties"]["travel_time_min"] is None for f in straight["features"])
+
+
+def test_unloaded_mode_and_point_off_network_are_422(net_client) -> None:
+    resp = net_client.get(f"/api/v1/nearest?{ORIGIN}&mode=bike")
+    assert resp.status_code == 422
+    assert "loaded only drive, walk" in resp.get_json(force=True)["detail"]
+    resp = net_client.get("/api/v1/nearest?lon=25.3&lat=60.4&mode=walk")
+    assert resp.status_code == 422 and resp.mimetype == "application/problem+json"
+    assert resp.get_json(force=True)["type"] == "/problems/outside-network"
