@@ -1,0 +1,282 @@
+"""Field parsers of the importer: text, numbers, booleans, vocabularies, geometry.
+
+A :class:`RowReader` reads the fields of one row and records a
+:class:`~geosvc.errors.RowProblem` for each bad value instead of raising, so
+that every problem of every row is collected.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from geosvc.errors import RowProblem
+from geosvc.model import Category, Channel, Level, Scope, VenueKind
+
+E = TypeVar("E", bound=StrEnum)
+
+#: Header aliases (lower-cased) -> canonical column name.
+HEADER_ALIASES = {
+    "编码": "code", "代码": "code", "名称": "name", "类型": "kind", "经度": "lon",
+    "纬度": "lat", "longitude": "lon", "lng": "lon", "latitude": "lat", "层级": "level",
+    "级别": "level", "渠道": "channels", "办理渠道": "channels", "地址": "address",
+    "电话": "phone", "联系电话": "phone", "开放时间": "opening_hours",
+    "办公时间": "opening_hours", "wkt": "geometry", "人口": "population",
+}
+
+
+def _vocab(enum: type[E], labels: Mapping[str, E]) -> dict[str, E]:
+    table: dict[str, E] = {m.value: m for m in enum}
+    table.update(labels)
+    return table
+
+
+KINDS = _vocab(VenueKind, {
+    "大厅": VenueKind.HALL, "政务服务大厅": VenueKind.HALL, "政务大厅": VenueKind.HALL,
+    "便民服务中心": VenueKind.HALL, "为民服务中心": VenueKind.HALL,
+    "银行网点": VenueKind.BANK_OUTLET, "政银通办网点": VenueKind.BANK_OUTLET,
+    "网点": VenueKind.BANK_OUTLET,
+    "自助终端": VenueKind.KIOSK, "自助服务站": VenueKind.KIOSK, "自助服务区": VenueKind.KIOSK,
+    "一体机": VenueKind.KIOSK, "自助一体机": VenueKind.KIOSK,
+})
+LEVELS = _vocab(Level, {
+    "市": Level.CITY, "市级": Level.CITY, "县": Level.COUNTY, "区": Level.COUNTY,
+    "县级": Level.COUNTY, "区级": Level.COUNTY, "县区": Level.COUNTY,
+    "乡镇": Level.TOWNSHIP, "乡": Level.TOWNSHIP, "镇": Level.TOWNSHIP,
+    "街道": Level.TOWNSHIP, "乡镇街道": Level.TOWNSHIP,
+    "村": Level.VILLAGE, "社区": Level.VILLAGE, "村社区": Level.VILLAGE,
+})
+CHANNELS = _vocab(Channel, {
+    "窗口": Channel.WINDOW, "自助": Channel.SELF_SERVICE, "自助一体机": Channel.SELF_SERVICE,
+    "一体机": Channel.SELF_SERVICE, "智慧柜员机": Channel.SMART_TELLER,
+    "柜员机": Channel.SMART_TELLER,
+})
+CATEGORIES = _vocab(Category, {
+    "个人": Category.PERSON, "自然人": Category.PERSON,
+    "法人": Category.BUSINESS, "企业": Category.BUSINESS,
+})
+SCOPES = _vocab(Scope, {
+    "全市通办": Scope.CITY, "属地": Scope.COUNTY, "属地办理": Scope.COUNTY,
+    "跨省通办": Scope.CROSS_PROVINCE,
+})
+
+_TRUE = {"true", "1", "yes", "y", "t", "是", "有"}
+_FALSE = {"false", "0", "no", "n", "f", "否", "无"}
+_CODE_FORBIDDEN = set("/?#%\\")
+
+
+def describe(table: Mapping[str, StrEnum]) -> str:
+    """Say which values a vocabulary allows (enum values, then labels)."""
+    values = list(dict.fromkeys(str(v) for v in table.values()))
+    labels = [k for k in table if k not in values]
+    text = ", ".join(values)
+    if not labels:
+        return text
+    more = ", ..." if len(labels) > 8 else ""
+    return f"{text} (or a Chinese label: {', '.join(labels[:8])}{more})"
+
+
+def _key(text: str) -> str:
+    return text.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def as_text(value: Any) -> str | None:
+    """Return a cell's value as stripped text; None when empty.
+
+    Examples
+    --------
+    >>> as_text("  a "), as_text(""), as_text(None), as_text(1001.0), as_text(2.5)
+    ('a', None, None, '1001', '2.5')
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, list | tuple):
+        parts = [as_text(v) for v in value]
+        return ",".join(p for p in parts if p) or None
+    text = str(value).strip()
+    return text or None
+
+
+def shown(value: Any, *, quote: bool = True) -> str:
+    """Render a bad value for a problem message (short)."""
+    text = repr(value) if isinstance(value, str) and quote else str(value).strip()
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class RowReader:
+    """Read the fields of one data row, recording problems.
+
+    Parameters
+    ----------
+    row : int
+        1-based data row number.
+    data : mapping
+        Column -> raw value.
+    problems : list of RowProblem
+        Where problems are appended.
+    absent : set of str
+        Columns missing from the file's header (reported once, not per row).
+    """
+
+    def __init__(self, row: int, data: Mapping[str, Any], problems: list[RowProblem],
+                 absent: Iterable[str] = ()) -> None:
+        self.row = row
+        self.data = data
+        self.problems = problems
+        self.absent = frozenset(absent)
+        self.ok = True
+
+    def problem(self, field: str, reason: str) -> None:
+        """Record a problem of ``field`` in this row."""
+        self.problems.append(RowProblem(self.row, field, reason))
+        self.ok = False
+
+    def _missing(self, field: str, required: bool) -> None:
+        if required and field not in self.absent:
+            self.problem(field, "is required")
+
+    def text(self, field: str, *, required: bool = False, max_len: int = 1000) -> str | None:
+        """A text field; None when empty."""
+        raw = self.data.get(field)
+        if isinstance(raw, dict):
+            self.problem(field, f"must be text, not an object ({shown(raw)})")
+            return None
+        value = as_text(raw)
+        if value is None:
+            self._missing(field, required)
+        elif len(value) > max_len:
+            self.problem(field, f"is longer than {max_len} characters ({len(value)})")
+            return None
+        return value
+
+    def code(self, field: str) -> str | None:
+        """A required code: no whitespace, no ``/ ? # % \\`` (codes go in URLs)."""
+        value = self.text(field, required=True, max_len=100)
+        if value is not None:
+            bad = sorted({c for c in value if c in _CODE_FORBIDDEN or c.isspace()})
+            if bad:
+                shown_bad = " ".join("space" if c.isspace() else c for c in bad)
+                self.problem(field, f"must not contain {shown_bad} (got {shown(value)})")
+                return None
+        return value
+
+    def number(self, field: str, *, required: bool = False, lo: float | None = None,
+               hi: float | None = None, integer: bool = False) -> float | None:
+        """A finite number in ``[lo, hi]``; None when empty and not required."""
+        raw = self.data.get(field)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            self._missing(field, required)
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+            self.problem(field, f"must be a number (got {shown(raw)})")
+            return None
+        try:
+            value = float(raw.strip()) if isinstance(raw, str) else float(raw)
+        except ValueError:
+            self.problem(field, f"must be a number (got {shown(raw)})")
+            return None
+        if not math.isfinite(value):
+            self.problem(field, f"must be a finite number (got {shown(raw, quote=False)})")
+            return None
+        if integer and not value.is_integer():
+            self.problem(field, f"must be a whole number (got {shown(raw, quote=False)})")
+            return None
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            if hi is None:
+                self.problem(field, f"must be at least {lo:g} (got {shown(raw, quote=False)})")
+            elif lo is None:
+                self.problem(field, f"must be at most {hi:g} (got {shown(raw, quote=False)})")
+            else:
+                self.problem(field, f"must be between {lo:g} and {hi:g} "
+                                    f"(got {shown(raw, quote=False)})")
+            return None
+        return value
+
+    def boolean(self, field: str, *, default: bool) -> bool:
+        """A yes/no field: true/false/1/0/yes/no/y/n/是/否; empty -> ``default``."""
+        raw = self.data.get(field)
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, int | float) and raw in (0, 1):
+            return bool(raw)
+        text = as_text(raw) if not isinstance(raw, dict) else "?"
+        if text is None:
+            return default
+        key = text.lower()
+        if key in _TRUE:
+            return True
+        if key in _FALSE:
+            return False
+        self.problem(field, f"must be true or false (or 1/0, yes/no, y/n, 是/否) (got {shown(raw)})")
+        return default
+
+    def choice(self, field: str, table: Mapping[str, E], *, required: bool = False) -> E | None:
+        """One value of a vocabulary (enum value or Chinese label)."""
+        text = self.text(field, required=required)
+        if text is None:
+            return None
+        found = table.get(_key(text)) or table.get(text)
+        if found is None:
+            self.problem(field, f"must be one of {describe(table)} (got {shown(text)})")
+        return found
+
+    def channels(self, field: str) -> frozenset[Channel] | None:
+        """A list of channels separated by ``,``, ``;``, ``|`` or ``、``; None when empty."""
+        raw = self.data.get(field)
+        parts: list[str]
+        if isinstance(raw, list | tuple):
+            parts = [p for p in (as_text(v) for v in raw) if p]
+        else:
+            text = as_text(raw) if not isinstance(raw, dict) else None
+            if text is None:
+                return None
+            for sep in ";|、，":
+                text = text.replace(sep, ",")
+            parts = [p.strip() for p in text.split(",") if p.strip()]
+        if not parts:
+            return None
+        found, bad = set(), []
+        for part in parts:
+            channel = CHANNELS.get(_key(part)) or CHANNELS.get(part)
+            if channel is None:
+                bad.append(part)
+            else:
+                found.add(channel)
+        if bad:
+            self.problem(field, f"has unknown channel(s) {', '.join(map(shown, bad))}; "
+                                f"allowed: {describe(CHANNELS)}")
+            return None
+        return frozenset(found)
+
+    def check(self, field: str, test: Callable[[], str | None]) -> None:
+        """Record the reason ``test()`` returns, if any."""
+        reason = test()
+        if reason:
+            self.problem(field, reason)
+
+
+def is_blank(data: Mapping[str, Any]) -> bool:
+    """True when every value of a row is empty."""
+    return all(v is None or (isinstance(v, str) and not v.strip()) for v in data.values())
+
+
+def normalise_header(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return rows whose keys are canonical names (lower-cased, aliases resolved)."""
+    out = []
+    for row in rows:
+        new: dict[str, Any] = {}
+        for key, value in row.items():
+            k = key.strip().lower()
+            new[HEADER_ALIASES.get(k, k)] = value
+        out.append(new)
+    return out

@@ -1,0 +1,261 @@
+"""Layers manifests: several files imported as one dataset, in ONE transaction.
+
+A manifest is YAML::
+
+    dataset: {name: "Demo city", timezone: Asia/Shanghai, calendar: cn, country: CN}
+    layers:
+      - {name: items,  what: items,  path: items.csv}
+      - {name: venues, what: venues, path: venues.csv, crs: gcj02, id_field: code}
+      - {name: links,  what: links,  path: links.csv}
+      - {name: areas,  what: areas,  path: areas.geojson}
+
+``path`` is relative to the manifest's directory; ``crs`` defaults to wgs84,
+``id_field`` to ``code``, ``name`` to ``what``; ``encoding`` may name a CSV's
+text encoding.  Layers are validated in dependency order (items, venues,
+links, areas, population; links may name venues and items of the same
+manifest), then written with one :meth:`Store.write` together with the
+dataset's settings.  A population layer replaces the stored population.
+Problems are reported with the field prefixed by the layer's name
+(``venues:lat``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from geosvc.coords import parse_crs
+from geosvc.errors import ImportRejected, InvalidParameter, RowProblem
+from geosvc.hours import get_calendar
+from geosvc.importer import WHAT, ImportReport, batch_of, parse_rows, report_of
+from geosvc.importer._read import read_table
+from geosvc.model import DatasetInfo
+
+if TYPE_CHECKING:
+    from geosvc.importer._rows import Parsed
+    from geosvc.store.base import Store
+
+_LAYER_KEYS = {"name", "what", "path", "crs", "id_field", "encoding", "title",
+               "description", "backend"}
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer of a manifest."""
+
+    name: str
+    what: str
+    path: Path
+    crs: str = "wgs84"
+    id_field: str = "code"
+    encoding: str | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A parsed layers manifest."""
+
+    path: Path
+    dataset: DatasetInfo | None
+    layers: tuple[LayerSpec, ...]
+
+
+@dataclass(frozen=True)
+class ManifestReport:
+    """What a manifest import did: one report per table, in dependency order."""
+
+    reports: tuple[ImportReport, ...]
+    info: DatasetInfo | None
+    revision: int
+    dry_run: bool
+
+    def summary(self) -> str:
+        """One line per table."""
+        return "\n".join(r.summary() for r in self.reports)
+
+
+def load_manifest(path: str | os.PathLike[str]) -> Manifest:
+    """Read and check a layers manifest (see the module docstring).
+
+    Raises
+    ------
+    InvalidParameter
+        Naming every bad entry (``path``, ``dataset.timezone``,
+        ``layers[2].what``, ...).
+    """
+    import yaml
+
+    p = Path(path)
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        msg = f"manifest {str(p)!r} does not exist"
+        raise InvalidParameter("path", msg) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"manifest {str(p)!r} cannot be read ({exc})"
+        raise InvalidParameter("path", msg) from exc
+    except yaml.YAMLError as exc:
+        msg = f"manifest {str(p)!r} is not valid YAML ({exc})"
+        raise InvalidParameter("path", msg) from exc
+    problems: list[tuple[str, str]] = []
+    if not isinstance(doc, dict):
+        problems.append(("path", f"manifest {str(p)!r} must be a mapping with `layers`"))
+        raise InvalidParameter.many(problems)
+    info = _dataset(doc.get("dataset"), problems)
+    raw_layers = doc.get("layers")
+    layers: list[LayerSpec] = []
+    if not isinstance(raw_layers, list) or not raw_layers:
+        problems.append(("layers", "must be a non-empty list of layers"))
+    else:
+        for n, entry in enumerate(raw_layers, start=1):
+            spec = _layer(entry, f"layers[{n}]", p.parent, problems)
+            if spec is not None:
+                layers.append(spec)
+    if problems:
+        raise InvalidParameter.many(problems)
+    return Manifest(p, info, tuple(layers))
+
+
+def _dataset(raw: Any, problems: list[tuple[str, str]]) -> DatasetInfo | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        problems.append(("dataset", "must be a mapping of name, timezone, calendar, country"))
+        return None
+    info = DatasetInfo()
+    unknown = set(raw) - {"name", "timezone", "calendar", "country"}
+    if unknown:
+        problems.append(("dataset", f"has unknown keys {', '.join(sorted(map(str, unknown)))}"))
+    changes: dict[str, Any] = {}
+    for key in ("name", "timezone", "country"):
+        if key in raw:
+            if not isinstance(raw[key], str) or not raw[key].strip():
+                problems.append((f"dataset.{key}", "must be non-empty text"))
+            else:
+                changes[key] = raw[key].strip()
+    if "timezone" in changes:
+        try:
+            ZoneInfo(changes["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(("dataset.timezone",
+                             f"is not a known time zone (got {changes['timezone']!r})"))
+    if "calendar" in raw:
+        try:
+            get_calendar(raw["calendar"])
+            cal = raw["calendar"]
+            changes["calendar"] = None if cal is None or str(cal).strip().lower() in (
+                "", "none") else str(cal).strip().lower()
+        except InvalidParameter as exc:
+            problems.append(("dataset.calendar", exc.invalid_params[0]["reason"]))
+    return replace(info, **changes)
+
+
+def _layer(entry: Any, where: str, base: Path,
+           problems: list[tuple[str, str]]) -> LayerSpec | None:
+    if not isinstance(entry, dict):
+        problems.append((where, "must be a mapping with what and path"))
+        return None
+    start = len(problems)
+    unknown = set(entry) - _LAYER_KEYS
+    if unknown:
+        problems.append((where, f"has unknown keys {', '.join(sorted(map(str, unknown)))} "
+                                f"(known: {', '.join(sorted(_LAYER_KEYS))})"))
+    what = entry.get("what")
+    if what not in WHAT:
+        problems.append((f"{where}.what", f"must be one of {', '.join(WHAT)} (got {what!r})"))
+    raw_path = entry.get("path")
+    path = None
+    if not isinstance(raw_path, str) or not raw_path.strip():
+        problems.append((f"{where}.path", "is required (a file relative to the manifest)"))
+    else:
+        path = (base / raw_path).resolve() if not Path(raw_path).is_absolute() else Path(raw_path)
+        if not path.is_file():
+            problems.append((f"{where}.path", f"file {str(path)!r} does not exist"))
+    try:
+        crs = parse_crs(entry.get("crs"))
+    except InvalidParameter as exc:
+        problems.append((f"{where}.crs", exc.invalid_params[0]["reason"]))
+        crs = "wgs84"
+    id_field = entry.get("id_field") or "code"
+    if not isinstance(id_field, str):
+        problems.append((f"{where}.id_field", "must be a column name"))
+    if len(problems) > start or path is None:
+        return None
+    name = str(entry.get("name") or what)
+    return LayerSpec(name=name, what=what, path=path, crs=crs, id_field=id_field,
+                     encoding=entry.get("encoding"))
+
+
+def import_manifest(store: Store, manifest_path: str | os.PathLike[str], *,
+                    dry_run: bool = False) -> ManifestReport:
+    """Import every layer of a manifest and the dataset's settings in ONE transaction.
+
+    Raises
+    ------
+    InvalidParameter
+        The manifest itself is bad (see :func:`load_manifest`).
+    ImportRejected
+        Any row of any layer has a problem (fields prefixed ``<layer>:``);
+        nothing is written.
+    """
+    manifest = load_manifest(manifest_path)
+    order = sorted(manifest.layers, key=lambda spec: WHAT.index(spec.what))
+    problems: list[RowProblem] = []
+    parsed_by_what: dict[str, list[tuple[LayerSpec, Parsed]]] = defaultdict(list)
+    pending: dict[str, Parsed] = {}
+    for n, spec in enumerate(order):
+        if n and order[n - 1].what != spec.what:  # the previous kind is complete
+            prev = order[n - 1].what
+            pending[prev] = _merge(prev, parsed_by_what[prev], problems)
+        try:
+            rows = read_table(spec.path, encoding=spec.encoding)
+        except InvalidParameter as exc:
+            problems.append(RowProblem(0, f"{spec.name}:file", exc.detail))
+            continue
+        parsed = parse_rows(spec.what, rows, crs=spec.crs, store=store,
+                            id_field=spec.id_field, pending=pending)
+        problems += [RowProblem(p.row, f"{spec.name}:{p.field}", p.reason)
+                     for p in parsed.problems]
+        parsed_by_what[spec.what].append((spec, parsed))
+    if order and order[-1].what in parsed_by_what:
+        last = order[-1].what
+        pending[last] = _merge(last, parsed_by_what[last], problems)
+    if problems:
+        raise ImportRejected(problems, source=str(manifest.path))
+    batch = replace(batch_of(pending), info=manifest.dataset)
+    result = store.write(batch, dry_run=dry_run)
+    reports = tuple(
+        report_of(pending[what], result,
+                  source=", ".join(str(s.path) for s, _ in parsed_by_what[what]))
+        for what in WHAT if what in pending
+    )
+    return ManifestReport(reports, manifest.dataset, result.revision, dry_run)
+
+
+def _merge(what: str, layers: list[tuple[LayerSpec, Parsed]],
+           problems: list[RowProblem]) -> Parsed:
+    """Combine layers of the same kind, reporting keys that appear in two of them."""
+    if len(layers) == 1:
+        return layers[0][1]
+    from geosvc.importer._rows import Parsed
+
+    merged = Parsed(what)
+    owner: dict[Any, str] = {}
+    for spec, parsed in layers:
+        for key, row in parsed.keys.items():
+            if key in merged.keys:
+                problems.append(RowProblem(row, f"{spec.name}:code",
+                                           f"duplicate {key!r} (also in layer {owner[key]}, "
+                                           f"row {merged.keys[key]})"))
+            else:
+                merged.keys[key] = row
+                owner[key] = spec.name
+        merged.rows += parsed.rows
+        merged.records += parsed.records
+        merged.venue_channels.update(parsed.venue_channels)
+        merged.ignored_columns += parsed.ignored_columns
+    return merged

@@ -1,0 +1,354 @@
+"""Row validators: raw rows of one layer -> domain objects + every problem found.
+
+Each ``parse_<what>`` reads every row, collects every problem, and returns a
+:class:`Parsed` holding the domain objects of the good rows (in WGS-84).  The
+caller decides to write them only when there is no problem at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from geosvc.coords import to_wgs84
+from geosvc.errors import RowProblem
+from geosvc.hours import hours_problem
+from geosvc.importer._fields import (
+    CATEGORIES,
+    KINDS,
+    LEVELS,
+    SCOPES,
+    RowReader,
+    as_text,
+    is_blank,
+    shown,
+)
+from geosvc.model import (
+    KIND_CHANNELS,
+    Area,
+    Category,
+    Channel,
+    Level,
+    Link,
+    PopulationCell,
+    Scope,
+    ServiceItem,
+    Venue,
+    VenueKind,
+)
+
+#: Columns per layer: (required, optional).
+COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "venues": (("code", "name", "kind", "lon", "lat"),
+               ("level", "channels", "area_code", "area_name", "address", "phone",
+                "opening_hours", "official_calendar", "accessible", "cross_province",
+                "regional", "bank", "machines", "name_en", "source")),
+    "items": (("code", "name"),
+              ("name_en", "department", "category", "high_frequency", "scope", "description")),
+    "links": (("venue_code", "item_code"), ("channels",)),
+    "population": (("count",), ("code", "lon", "lat", "geometry")),
+    "areas": (("code", "name", "geometry"), ("level", "population")),
+}
+
+#: Channels a venue of each kind gets when its ``channels`` cell is empty.
+DEFAULT_CHANNELS: dict[VenueKind, frozenset[Channel]] = {
+    VenueKind.HALL: frozenset({Channel.WINDOW}),
+    VenueKind.BANK_OUTLET: frozenset(),  # no channel yet: a planning candidate
+    VenueKind.KIOSK: frozenset({Channel.SELF_SERVICE}),
+}
+
+
+@dataclass
+class Parsed:
+    """The outcome of validating one layer."""
+
+    what: str
+    rows: int = 0
+    records: list[Any] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    ignored_columns: tuple[str, ...] = ()
+    #: key (code, or (venue_code, item_code)) -> data row, for every row that had one
+    keys: dict[Any, int] = field(default_factory=dict)
+    #: venues only: code -> channels of each good venue row (None for a bad row)
+    venue_channels: dict[str, frozenset[Channel] | None] = field(default_factory=dict)
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(k for row in rows for k in row))
+
+
+def _start(what: str, rows: list[dict[str, Any]]) -> tuple[Parsed, set[str]]:
+    """Check the header: report absent required columns once (row 0)."""
+    parsed = Parsed(what)
+    required, optional = COLUMNS[what]
+    cols = _columns(rows)
+    absent = {c for c in required if c not in cols}
+    if what == "population":
+        if "geometry" not in cols and not {"lon", "lat"} <= set(cols):
+            parsed.problems.append(RowProblem(0, "lon", "the file needs lon and lat columns "
+                                                        "or a geometry (polygon) column"))
+    if rows:
+        for col in sorted(absent, key=required.index):
+            found = ", ".join(cols) or "none"
+            parsed.problems.append(RowProblem(0, col, f"column is missing from the file "
+                                                      f"(columns found: {found})"))
+    parsed.ignored_columns = tuple(c for c in cols if c not in required + optional)
+    return parsed, absent
+
+
+def _duplicate(r: RowReader, parsed: Parsed, key: Any, field_name: str, what: str) -> bool:
+    first = parsed.keys.get(key)
+    if first is not None:
+        r.problem(field_name, f"duplicate {what} {shown(key)} (also on row {first})")
+        return True
+    parsed.keys[key] = r.row
+    return False
+
+
+def _coordinates(r: RowReader) -> tuple[float, float] | None:
+    lon = r.number("lon", required=True, lo=-180, hi=180)
+    lat = r.number("lat", required=True, lo=-90, hi=90)
+    if lon is None or lat is None:
+        return None
+    if lon == 0 and lat == 0:
+        r.problem("lon", "lon and lat are both 0: looks like a missing coordinate")
+        return None
+    return lon, lat
+
+
+def _to_wgs84(points: list[tuple[float, float]], crs: str) -> list[tuple[float, float]]:
+    if crs == "wgs84" or not points:
+        return points
+    arr = np.asarray(points, dtype=float)
+    lon, lat = to_wgs84(arr[:, 0], arr[:, 1], crs)
+    return list(zip(lon.tolist(), lat.tolist(), strict=True))
+
+
+def parse_venues(rows: list[dict[str, Any]], *, crs: str) -> Parsed:
+    """Validate venue rows (see the importer's module docstring for columns)."""
+    parsed, absent = _start("venues", rows)
+    good: list[tuple[dict[str, Any], tuple[float, float]]] = []
+    for n, data in enumerate(rows, start=1):
+        if is_blank(data):
+            continue
+        parsed.rows += 1
+        r = RowReader(n, data, parsed.problems, absent)
+        code = r.code("code")
+        if code is not None:
+            parsed.venue_channels[code] = None
+            if _duplicate(r, parsed, code, "code", "venue code"):
+                code = None
+        name = r.text("name", required=True)
+        kind = r.choice("kind", KINDS, required=True)
+        point = _coordinates(r)
+        level = r.choice("level", LEVELS)
+        channels = r.channels("channels")
+        if kind is VenueKind.HALL and level is None and r.text("level") is None:
+            r.problem("level", f"is required for a hall (one of {', '.join(Level)})")
+        if kind is not None and channels is not None:
+            allowed = KIND_CHANNELS[kind]
+            if not channels <= allowed:
+                bad = ", ".join(sorted(channels - allowed))
+                r.problem("channels", f"a {kind} can only offer {', '.join(sorted(allowed))} "
+                                      f"(got {bad})")
+        hours = r.text("opening_hours")
+        if hours is not None:
+            r.check("opening_hours", lambda: hours_problem(hours))
+        machines = r.number("machines", lo=0, integer=True)
+        values = dict(
+            area_code=r.text("area_code"), area_name=r.text("area_name"),
+            address=r.text("address"), phone=r.text("phone", max_len=100),
+            official_calendar=r.boolean("official_calendar", default=True),
+            accessible=r.boolean("accessible", default=False),
+            cross_province=r.boolean("cross_province", default=False),
+            regional=r.boolean("regional", default=False),
+            bank=r.text("bank"), name_en=r.text("name_en"), source=r.text("source"),
+        )
+        if not r.ok or code is None or kind is None or point is None:
+            continue
+        chosen = DEFAULT_CHANNELS[kind] if channels is None else channels
+        parsed.venue_channels[code] = chosen
+        values.update(code=code, name=name, kind=kind, level=level, channels=chosen,
+                      opening_hours=hours,
+                      machines=None if machines is None else int(machines))
+        good.append((values, point))
+    points = _to_wgs84([p for _, p in good], crs)
+    parsed.records = [Venue(lon=lon, lat=lat, **values)
+                      for (values, _), (lon, lat) in zip(good, points, strict=True)]
+    return parsed
+
+
+def parse_items(rows: list[dict[str, Any]], *, crs: str) -> Parsed:  # noqa: ARG001
+    """Validate service-item rows."""
+    parsed, absent = _start("items", rows)
+    for n, data in enumerate(rows, start=1):
+        if is_blank(data):
+            continue
+        parsed.rows += 1
+        r = RowReader(n, data, parsed.problems, absent)
+        code = r.code("code")
+        if code is not None and _duplicate(r, parsed, code, "code", "item code"):
+            code = None
+        item = ServiceItem(
+            code=code or "", name=r.text("name", required=True) or "",
+            name_en=r.text("name_en") or "", department=r.text("department") or "",
+            category=r.choice("category", CATEGORIES) or Category.PERSON,
+            high_frequency=r.boolean("high_frequency", default=False),
+            scope=r.choice("scope", SCOPES) or Scope.CITY,
+            description=r.text("description", max_len=10000) or "",
+        )
+        if r.ok and code is not None:
+            parsed.records.append(item)
+    return parsed
+
+
+def parse_links(rows: list[dict[str, Any]], *, crs: str,  # noqa: ARG001
+                venues: Mapping[str, frozenset[Channel] | None],
+                items: Mapping[str, Any]) -> Parsed:
+    """Validate link rows against known venues (code -> channels) and items.
+
+    A venue mapped to None is known but its own row was bad: links to it are
+    accepted here (its problem is reported where it is).
+    """
+    parsed, absent = _start("links", rows)
+    for n, data in enumerate(rows, start=1):
+        if is_blank(data):
+            continue
+        parsed.rows += 1
+        r = RowReader(n, data, parsed.problems, absent)
+        venue = r.code("venue_code")
+        item = r.code("item_code")
+        channels = r.channels("channels")
+        offered = None
+        if venue is not None:
+            if venue not in venues:
+                r.problem("venue_code", f"unknown venue {shown(venue)} (import venues first)")
+            else:
+                offered = venues[venue]
+        if item is not None and item not in items:
+            r.problem("item_code", f"unknown item {shown(item)} (import items first)")
+        if venue is not None and item is not None:
+            _duplicate(r, parsed, (venue, item), "item_code", "link")
+        if offered is not None:
+            if channels is None:
+                channels = offered
+                if not offered:
+                    r.problem("channels", f"venue {shown(venue)} offers no government channel "
+                                          "yet; give the venue channels first")
+            elif not channels <= offered:
+                has = ", ".join(sorted(offered)) or "none"
+                bad = ", ".join(sorted(channels - offered))
+                r.problem("channels", f"venue {shown(venue)} does not offer {bad} "
+                                      f"(it offers {has})")
+        if r.ok and venue is not None and item is not None and channels:
+            parsed.records.append(Link(venue, item, channels))
+    return parsed
+
+
+def _geometry(r: RowReader, field_name: str, *, crs: str, required: bool):
+    """A (Multi)Polygon from WKT text or a GeoJSON object, in WGS-84; None if bad."""
+    import shapely
+    from shapely import wkt as shapely_wkt
+    from shapely.errors import ShapelyError
+    from shapely.geometry import shape
+
+    raw = r.data.get(field_name)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if required:
+            r.problem(field_name, "is required (WKT text or a GeoJSON polygon)")
+        return None
+    try:
+        geom = shape(raw) if isinstance(raw, dict) else shapely_wkt.loads(str(raw))
+    except (ShapelyError, AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+        kind = "GeoJSON geometry" if isinstance(raw, dict) else "WKT"
+        r.problem(field_name, f"is not valid {kind} ({exc}) (got {shown(as_text(raw))})")
+        return None
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        r.problem(field_name, f"must be a Polygon or MultiPolygon (got {geom.geom_type})")
+        return None
+    if geom.is_empty:
+        r.problem(field_name, "is an empty polygon")
+        return None
+    minx, miny, maxx, maxy = geom.bounds
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        r.problem(field_name, "has coordinates outside lon -180..180 / lat -90..90 "
+                              "(is it in a projected CRS?)")
+        return None
+    if crs != "wgs84":
+        geom = shapely.transform(
+            geom, lambda xy: np.column_stack(to_wgs84(xy[:, 0], xy[:, 1], crs)))
+    if not geom.is_valid:
+        r.problem(field_name, f"is not a valid polygon ({shapely.is_valid_reason(geom)})")
+        return None
+    return geom
+
+
+def parse_population(rows: list[dict[str, Any]], *, crs: str) -> Parsed:
+    """Validate population rows: ``count`` at lon/lat, or over a polygon."""
+    parsed, absent = _start("population", rows)
+    good: list[tuple[dict[str, Any], tuple[float, float] | None]] = []
+    for n, data in enumerate(rows, start=1):
+        if is_blank(data):
+            continue
+        parsed.rows += 1
+        r = RowReader(n, data, parsed.problems, absent)
+        code = r.text("code", max_len=100)
+        if code is not None and _duplicate(r, parsed, code, "code", "cell code"):
+            code = None
+        count = r.number("count", required=True, lo=0)
+        geom = _geometry(r, "geometry", crs=crs, required=False)
+        has_point = r.text("lon") is not None or r.text("lat") is not None
+        point = None
+        if has_point:
+            point = _coordinates(r)
+        elif geom is None and r.text("geometry") is None:
+            r.problem("lon", "needs lon and lat, or a polygon geometry")
+        if not r.ok or count is None:
+            continue
+        wkt = None
+        if geom is not None:
+            wkt = geom.wkt
+            if point is None:
+                centre = geom.centroid
+                centre = centre if geom.contains(centre) else geom.representative_point()
+                point_wgs = (centre.x, centre.y)
+                good.append((dict(count=count, wkt=wkt, code=code, wgs=point_wgs), None))
+                continue
+        good.append((dict(count=count, wkt=wkt, code=code), point))
+    converted = iter(_to_wgs84([p for _, p in good if p is not None], crs))
+    for values, point in good:
+        lon, lat = values.pop("wgs") if point is None else next(converted)
+        parsed.records.append(PopulationCell(lon=lon, lat=lat, **values))
+    return parsed
+
+
+def parse_areas(rows: list[dict[str, Any]], *, crs: str) -> Parsed:
+    """Validate area rows: code, name, (Multi)Polygon geometry, level, population."""
+    parsed, absent = _start("areas", rows)
+    for n, data in enumerate(rows, start=1):
+        if is_blank(data):
+            continue
+        parsed.rows += 1
+        r = RowReader(n, data, parsed.problems, absent)
+        code = r.code("code")
+        if code is not None and _duplicate(r, parsed, code, "code", "area code"):
+            code = None
+        name = r.text("name", required=True)
+        level = r.choice("level", LEVELS) or Level.COUNTY
+        population = r.number("population", lo=0)
+        geom = None if "geometry" in absent else _geometry(r, "geometry", crs=crs, required=True)
+        if r.ok and code is not None and name is not None and geom is not None:
+            parsed.records.append(Area(code, name, geom.wkt, level, population))
+    return parsed
+
+
+PARSERS = {
+    "items": parse_items,
+    "venues": parse_venues,
+    "links": parse_links,
+    "areas": parse_areas,
+    "population": parse_population,
+}
