@@ -190,7 +190,7 @@ class PageLog:
 
 def _local(url: str) -> bool:
     host = urlparse(url).hostname
-    return url.startswith(("data:", "about:", "blob:")) or host in {"127.0.0.1", "localhost"}
+    return url.startswith(("data:", "about:", "blob:", "file:")) or host in {"127.0.0.1", "localhost"}
 
 
 @pytest.fixture
