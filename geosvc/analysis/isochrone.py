@@ -1,0 +1,220 @@
+"""Isochrones: the streets reachable from a point within N minutes, as polygons.
+
+Construction (projected metres, the network's UTM CRS):
+
+1. one forward Dijkstra from the snapped point, cut off at the largest band
+   (:func:`geosvc.network.paths.times_from_point`, access leg included);
+2. every edge ``u -> v`` with ``t_u <= T`` is reached over the first
+   ``min(1, (T - t_u) / t_e)`` of its length, so PARTLY reached edges are cut
+   where the time runs out; the point's own edge is reached both ways from
+   the snapped position (one way on a one-way street), and the access leg
+   from the original point to the street is drawn;
+3. the pieces are buffered by ``buffer_m`` (default 30 m: a street and the
+   buildings along it) in one shapely 2 call; holes (blocks not reached
+   from any side) are kept, nothing is convex-hulled.
+
+Bands share one Dijkstra; a larger band reaches a superset of the pieces of
+a smaller one, so bands nest: each band is built as the union of the
+smaller band's polygon and the buffers of the pieces that are new or longer
+(so nesting is exact, and the fully reached streets are buffered once).  ``area_km2`` is
+planar in the UTM CRS (scale error < 0.1 % within a zone's central part);
+``population`` is the demand whose point lies inside the band polygon.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from geosvc.analysis._geometry import area_km2, buffer_pieces, forward_pieces, to_lonlat
+from geosvc.errors import InvalidParameter
+
+if TYPE_CHECKING:
+    from shapely import Geometry
+
+    from geosvc.analysis.demand import DemandSet
+    from geosvc.network.graph import RoadNetwork
+    from geosvc.network.snap import Snapped
+
+__all__ = ["DEFAULT_BUFFER_M", "Isochrone", "isochrone_polygons", "parse_minutes"]
+
+#: Buffer around reached streets per mode, metres.
+DEFAULT_BUFFER_M = {"walk": 30.0, "bike": 40.0, "drive": 50.0}
+
+#: Most bands in one request, and the longest band, minutes.
+MAX_BANDS = 10
+MAX_MINUTES = 240.0
+
+
+@dataclass(frozen=True, eq=False)
+class Isochrone:
+    """One band: the area reachable within ``minutes``.
+
+    ``geometry`` is a (Multi)Polygon in WGS-84 lon/lat (empty if nothing is
+    reached), ``geometry_xy`` the same in the network's CRS (metres).
+    """
+
+    minutes: float
+    geometry: Geometry
+    geometry_xy: Geometry
+    area_km2: float
+    population: float | None
+
+    def __iter__(self):  # (minutes, geometry) unpacking, as in ``for m, g in bands``
+        return iter((self.minutes, self.geometry))
+
+    def to_feature(self) -> dict[str, Any]:
+        """GeoJSON Feature with properties ``minutes``, ``area_km2``, ``population``."""
+        import shapely
+
+        geom = None if self.geometry.is_empty else shapely.geometry.mapping(self.geometry)
+        return {
+            "type": "Feature",
+            "geometry": geom,
+            "properties": {
+                "minutes": _num(self.minutes),
+                "area_km2": round(self.area_km2, 4),
+                "population": None if self.population is None else round(self.population, 1),
+            },
+        }
+
+
+def _num(v: float) -> float | int:
+    return int(v) if float(v).is_integer() else float(v)
+
+
+def parse_minutes(minutes: Sequence[float] | float, *, name: str = "minutes") -> list[float]:
+    """Validate and sort band lengths (minutes, > 0, at most 10 bands of <= 240).
+
+    Examples
+    --------
+    >>> parse_minutes([15, 5, 10, 5])
+    [5.0, 10.0, 15.0]
+    """
+    vals = [minutes] if isinstance(minutes, (int, float)) else list(minutes)
+    if not vals:
+        raise InvalidParameter(name, "must list at least one number of minutes")
+    out = []
+    for v in vals:
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            raise InvalidParameter(name, f"must be numbers of minutes, not {v!r}") from None
+        if isinstance(v, bool) or not (math.isfinite(f) and 0 < f <= MAX_MINUTES):
+            raise InvalidParameter(name, f"must be numbers of minutes > 0 and <= "
+                                         f"{MAX_MINUTES:g}, not {v!r}")
+        out.append(f)
+    out = sorted(set(out))
+    if len(out) > MAX_BANDS:
+        raise InvalidParameter(name, f"may list at most {MAX_BANDS} bands, not {len(out)}")
+    return out
+
+
+def isochrone_polygons(
+    net: RoadNetwork,
+    point: Snapped | tuple[float, float],
+    minutes: Sequence[float] | float,
+    *,
+    walk_speed_mps: float = 4.5 / 3.6,
+    buffer_m: float | None = None,
+    demand: DemandSet | None = None,
+    max_snap_m: float | None = 1000.0,
+) -> list[Isochrone]:
+    """Isochrone bands from one point, smallest first (see the module docstring).
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    point : Snapped (one point) or (lon, lat)
+        Start; a lon/lat pair is snapped here.
+    minutes : number or sequence of numbers
+        Band lengths, minutes (> 0, <= 240, at most 10); duplicates merge.
+    walk_speed_mps : float
+        Speed of the access leg from the point to the street, m/s.
+    buffer_m : float, optional
+        Buffer around reached streets, metres; default by mode
+        (:data:`DEFAULT_BUFFER_M`).
+    demand : DemandSet, optional
+        Gives each band a ``population``; None leaves it None.
+    max_snap_m : float, optional
+        Refuse a lon/lat start farther than this from the network (metres).
+
+    Returns
+    -------
+    list of Isochrone
+        One per band, ascending; iterate as ``(minutes, geometry)`` pairs.
+
+    Raises
+    ------
+    InvalidParameter
+        Bad ``minutes`` / ``buffer_m`` / coordinates.
+    OutsideNetwork
+        The start is farther than ``max_snap_m`` from the network.
+    """
+    import shapely
+
+    from geosvc.network.paths import times_from_point
+    from geosvc.network.snap import Snapped as _Snapped
+    from geosvc.network.snap import check_snapped, snap_points
+
+    bands = parse_minutes(minutes)
+    if buffer_m is None:
+        buffer_m = DEFAULT_BUFFER_M.get(net.mode, 30.0)
+    if not (isinstance(buffer_m, (int, float)) and math.isfinite(buffer_m) and buffer_m > 0):
+        raise InvalidParameter("buffer_m", f"must be a number of metres > 0, not {buffer_m!r}")
+    if isinstance(point, _Snapped):
+        snapped = point
+        if len(snapped) != 1:
+            raise InvalidParameter("point", f"must hold exactly one point, not {len(snapped)}")
+    else:
+        try:
+            lon, lat = point
+        except (TypeError, ValueError):
+            raise InvalidParameter("point", "must be a (lon, lat) pair") from None
+        reach = None if max_snap_m is None else max_snap_m * 1.5 + 1000
+        snapped = snap_points(net, lon, lat, max_dist_m=reach)
+        if max_snap_m is not None:
+            check_snapped(snapped, max_snap_m, mode=net.mode)
+    times = times_from_point(net, snapped, cutoff_s=bands[-1] * 60.0,
+                             walk_speed_mps=walk_speed_mps)
+    out: list[Isochrone] = []
+    prev = None
+    done = None
+    for m in bands:
+        pieces = forward_pieces(net, snapped, times, m * 60.0, walk_speed_mps, done_s=done)
+        extra = [] if prev is None or prev.is_empty else [prev]
+        geom = buffer_pieces(pieces, float(buffer_m), extra=extra)
+        prev, done = geom, m * 60.0
+        pop = None
+        if demand is not None:
+            pop = population_inside(geom, demand)
+        out.append(Isochrone(minutes=m, geometry=to_lonlat(net, geom), geometry_xy=geom,
+                             area_km2=area_km2(geom), population=pop))
+    return out
+
+
+def population_inside(geom_xy: Geometry, demand: DemandSet) -> float:
+    """Residents of ``demand`` whose point lies inside a projected polygon."""
+    import shapely
+
+    if geom_xy is None or geom_xy.is_empty or not len(demand):
+        return 0.0
+    x0, y0, x1, y1 = geom_xy.bounds
+    near = np.flatnonzero((demand.x >= x0) & (demand.x <= x1)
+                          & (demand.y >= y0) & (demand.y <= y1))
+    if not len(near):
+        return 0.0
+    shapely.prepare(geom_xy)
+    inside = shapely.contains_xy(geom_xy, demand.x[near], demand.y[near])
+    return float(demand.count[near][inside].sum())
+
+
+def isochrones_geojson(bands: Sequence[Isochrone]) -> dict[str, Any]:
+    """FeatureCollection of the bands (API.md ``/api/v1/isochrones``)."""
+    feats = [b.to_feature() for b in bands]
+    return {"type": "FeatureCollection", "features": feats,
+            "numberMatched": len(feats), "numberReturned": len(feats)}
