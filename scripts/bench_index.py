@@ -81,16 +81,25 @@ def synth_domain(n: int, seed: int = 42):
     for i in range(n):
         kind = kinds[a["kind"][i]]
         chans = frozenset() if a["candidate"][i] else KIND_CHANNELS[kind]
-        venues.append(Venue(
-            code=f"B{i:06d}", name=f"bench venue {i}", kind=kind,
-            lon=float(a["lon"][i]), lat=float(a["lat"][i]),
-            level=Level.TOWNSHIP if kind is VenueKind.HALL else None, channels=chans,
-            area_code=f"A{i % 5}", opening_hours=hours[i % 3],
-        ))
+        venues.append(
+            Venue(
+                code=f"B{i:06d}",
+                name=f"bench venue {i}",
+                kind=kind,
+                lon=float(a["lon"][i]),
+                lat=float(a["lat"][i]),
+                level=Level.TOWNSHIP if kind is VenueKind.HALL else None,
+                channels=chans,
+                area_code=f"A{i % 5}",
+                opening_hours=hours[i % 3],
+            )
+        )
     items = [ServiceItem(code=item_code(j), name=f"bench item {j}") for j in range(N_ITEMS)]
     vi, ji = np.nonzero(a["member"])
-    links = [Link(venues[v].code, item_code(j), venues[v].channels)
-             for v, j in zip(vi.tolist(), ji.tolist())]
+    links = [
+        Link(venues[v].code, item_code(j), venues[v].channels)
+        for v, j in zip(vi.tolist(), ji.tolist())
+    ]
     return venues, items, links, a
 
 
@@ -190,9 +199,16 @@ def bench_size(n: int, n_queries: int, seed: int = 42) -> dict[str, float]:
     dlon = dlat / math.cos(math.radians(CENTRE[1]))
     boxes = [(x - dlon, y - dlat, x + dlon, y + dlat) for x, y in pts]
     out["bbox_ours"] = timed(lambda b: idx.query_bbox(b, flt_all), boxes)
-    rt2 = rindex.Index((np.arange(n, dtype=np.int64), np.column_stack([a["lon"], a["lat"]]),
-                        np.column_stack([a["lon"], a["lat"]])))
-    out["bbox_rtree"] = timed(lambda b: np.sort(np.fromiter(rt2.intersection(b), np.intp)), boxes)
+    rt2 = rindex.Index(
+        (
+            np.arange(n, dtype=np.int64),
+            np.column_stack([a["lon"], a["lat"]]),
+            np.column_stack([a["lon"], a["lat"]]),
+        )
+    )
+    out["bbox_rtree"] = timed(
+        lambda b: np.sort(np.fromiter(rt2.intersection(b), np.intp)), boxes
+    )
     st2 = shapely.STRtree(shapely.points(a["lon"], a["lat"]))
     out["bbox_strtree"] = timed(lambda b: np.sort(st2.query(shapely.box(*b))), boxes)
     out["bbox_hits"] = float(np.mean([len(idx.query_bbox(b)) for b in boxes[:200]]))
@@ -208,22 +224,36 @@ def print_index_results(results: list[dict[str, float]]) -> list[tuple[str, bool
     for r in results:
         for label in ("all", "item"):
             row = [r[f"{m}_{label}"] for m in methods]
-            click.echo(f"{int(r['n']):>8} {label:>6} " + " ".join(f"{v:9.1f}" for v in row)
-                       + f" {row[1] / row[0]:8.0f}x {row[0] / row[2]:6.1f}x")
+            click.echo(
+                f"{int(r['n']):>8} {label:>6} "
+                + " ".join(f"{v:9.1f}" for v in row)
+                + f" {row[1] / row[0]:8.0f}x {row[0] / row[2]:6.1f}x"
+            )
     click.echo("\nbounding box ~1 x 1 km, microseconds per query")
     click.echo(f"{'venues':>8} {'hits':>6} {'ours':>9} {'rtree':>9} {'strtree':>9}")
     for r in results:
-        click.echo(f"{int(r['n']):>8} {r['bbox_hits']:6.1f} {r['bbox_ours']:9.1f} "
-                   f"{r['bbox_rtree']:9.1f} {r['bbox_strtree']:9.1f}")
+        click.echo(
+            f"{int(r['n']):>8} {r['bbox_hits']:6.1f} {r['bbox_ours']:9.1f} "
+            f"{r['bbox_rtree']:9.1f} {r['bbox_strtree']:9.1f}"
+        )
     click.echo("\nbuild: " + ", ".join(f"{int(r['n'])}: {r['build_s']:.2f} s" for r in results))
     big = max(results, key=lambda r: r["n"])
     checks = [
-        (f"nearest at {int(big['n'])}: >= 100x faster than brute force "
-         f"({big['brute_all'] / big['ours_all']:.0f}x)", big["brute_all"] / big["ours_all"] >= 100),
-        (f"nearest at {int(big['n'])}: within 10x of cKDTree "
-         f"({big['ours_all'] / big['ckdtree_all']:.1f}x)", big["ours_all"] <= 10 * big["ckdtree_all"]),
-        (f"item-filtered within 2x of unfiltered "
-         f"({big['ours_item'] / big['ours_all']:.2f}x)", big["ours_item"] <= 2 * big["ours_all"]),
+        (
+            f"nearest at {int(big['n'])}: >= 100x faster than brute force "
+            f"({big['brute_all'] / big['ours_all']:.0f}x)",
+            big["brute_all"] / big["ours_all"] >= 100,
+        ),
+        (
+            f"nearest at {int(big['n'])}: within 10x of cKDTree "
+            f"({big['ours_all'] / big['ckdtree_all']:.1f}x)",
+            big["ours_all"] <= 10 * big["ckdtree_all"],
+        ),
+        (
+            f"item-filtered within 2x of unfiltered "
+            f"({big['ours_item'] / big['ours_all']:.2f}x)",
+            big["ours_item"] <= 2 * big["ours_all"],
+        ),
     ]
     click.echo("\ntargets:")
     for text, ok in checks:
@@ -243,8 +273,13 @@ def bare_app():
     a = synth_arrays(int(os.environ.get("BENCH_VENUES", "10000")))
     lon, lat = a["lon"], a["lat"]
     pos = np.flatnonzero(~a["candidate"])
-    tree = rindex.Index((pos.astype(np.int64), np.column_stack([lon[pos], lat[pos]]),
-                         np.column_stack([lon[pos], lat[pos]])))
+    tree = rindex.Index(
+        (
+            pos.astype(np.int64),
+            np.column_stack([lon[pos], lat[pos]]),
+            np.column_stack([lon[pos], lat[pos]]),
+        )
+    )
     app = Flask("bench_bare")
 
     @app.get("/api/v1/nearest")
@@ -256,10 +291,20 @@ def bare_app():
         ry = math.radians(y)
         out = []
         for i in ids:
-            h = (math.sin((math.radians(lat[i]) - ry) / 2) ** 2 + math.cos(ry)
-                 * math.cos(math.radians(lat[i])) * math.sin(math.radians(lon[i] - x) / 2) ** 2)
-            out.append({"id": f"B{i:06d}", "lon": lon[i], "lat": lat[i],
-                        "distance_m": round(2 * 6371008.8 * math.asin(math.sqrt(h)), 1)})
+            h = (
+                math.sin((math.radians(lat[i]) - ry) / 2) ** 2
+                + math.cos(ry)
+                * math.cos(math.radians(lat[i]))
+                * math.sin(math.radians(lon[i] - x) / 2) ** 2
+            )
+            out.append(
+                {
+                    "id": f"B{i:06d}",
+                    "lon": lon[i],
+                    "lat": lat[i],
+                    "distance_m": round(2 * 6371008.8 * math.asin(math.sqrt(h)), 1),
+                }
+            )
         return jsonify(out)
 
     return app
@@ -289,17 +334,40 @@ class Servers:
     def __init__(self) -> None:
         self.procs: list[subprocess.Popen] = []
 
-    def start(self, app: str, env: dict[str, str], *, workers: int, pythonpath: str | None = None,
-              log: Path) -> str:
+    def start(
+        self,
+        app: str,
+        env: dict[str, str],
+        *,
+        workers: int,
+        pythonpath: str | None = None,
+        log: Path,
+    ) -> str:
         port = free_port()
-        cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-               "--log-level", "warning", "--timeout", "120"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--timeout",
+            "120",
+        ]
         if pythonpath:
             cmd += ["--pythonpath", pythonpath]
         cmd.append(app)
         with open(log, "wb") as fh:
-            proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=fh, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                cmd,
+                env={**os.environ, **env},
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.procs.append(proc)
         return f"http://127.0.0.1:{port}"
 
@@ -320,7 +388,9 @@ def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout_s: float = 1
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise click.ClickException(f"server exited:\n{log.read_text(errors='replace')[-3000:]}")
+            raise click.ClickException(
+                f"server exited:\n{log.read_text(errors='replace')[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=5) as resp:
                 if resp.status == 200:
@@ -340,6 +410,7 @@ def parse_wrk(text: str) -> dict[str, float]:
     >>> parse_wrk(t)
     {'rps': 2800.5, 'p50_ms': 1.5, 'p99_ms': 0.812, 'non2xx': 0.0, 'errors': 0.0}
     """
+
     def pct(p: str) -> float:
         m = re.search(rf"^\s*{p}%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M)
         return float(m.group(1)) * _UNIT[m.group(2)] if m else math.nan
@@ -373,11 +444,15 @@ def lua_script(path: Path, n_points: int = 1000) -> None:
 
 def run_wrk(url: str, script: Path, duration_s: int) -> tuple[dict[str, float], str]:
     cmd = ["wrk", "-t2", "-c8", f"-d{duration_s}s", "--latency", "-s", str(script), url]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=duration_s + 60, check=True)
+    res = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=duration_s + 60, check=True
+    )
     return parse_wrk(res.stdout), res.stdout
 
 
-def bench_http(venues: int, duration_s: int, workers: int, ours: bool) -> list[tuple[str, bool]]:
+def bench_http(
+    venues: int, duration_s: int, workers: int, ours: bool
+) -> list[tuple[str, bool]]:
     if shutil.which("wrk") is None:
         raise click.ClickException("wrk is not installed (apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="geosvc-bench-"))
@@ -387,15 +462,27 @@ def bench_http(venues: int, duration_s: int, workers: int, ours: bool) -> list[t
         script = tmp / "nearest.lua"
         lua_script(script)
         probe = "/api/v1/nearest?lon=117.0&lat=31.0&mode=straight&k=5"
-        apps = [("bare", "bench_index:bare_app()", {"BENCH_VENUES": str(venues)},
-                 str(Path(__file__).resolve().parent))]
+        apps = [
+            (
+                "bare",
+                "bench_index:bare_app()",
+                {"BENCH_VENUES": str(venues)},
+                str(Path(__file__).resolve().parent),
+            )
+        ]
         if ours:
             db = tmp / "bench.sqlite"
             t = time.perf_counter()
             write_bench_db(db, venues)
             click.echo(f"bench db: {venues} venues written in {time.perf_counter() - t:.1f} s")
-            apps.append(("geosvc", "geosvc.web:create_app()",
-                         {"GEOSVC_DB": str(db), "GEOSVC_CACHE_DIR": str(tmp / "cache")}, None))
+            apps.append(
+                (
+                    "geosvc",
+                    "geosvc.web:create_app()",
+                    {"GEOSVC_DB": str(db), "GEOSVC_CACHE_DIR": str(tmp / "cache")},
+                    None,
+                )
+            )
         figures = {}
         for name, app, env, path in apps:
             log = tmp / f"{name}.log"
@@ -406,9 +493,11 @@ def bench_http(venues: int, duration_s: int, workers: int, ours: bool) -> list[t
             run_wrk(url, script, 2)  # warm every worker (first-request costs), not counted
             figures[name], raw = run_wrk(url, script, duration_s)
             f = figures[name]
-            click.echo(f"{name:>7}: {f['rps']:8.0f} req/s  p50 {f['p50_ms']:6.2f} ms  "
-                       f"p99 {f['p99_ms']:6.2f} ms  non-2xx {f['non2xx']:.0f}  "
-                       f"socket errors {f['errors']:.0f}  ({len(sample)} bytes/response)")
+            click.echo(
+                f"{name:>7}: {f['rps']:8.0f} req/s  p50 {f['p50_ms']:6.2f} ms  "
+                f"p99 {f['p99_ms']:6.2f} ms  non-2xx {f['non2xx']:.0f}  "
+                f"socket errors {f['errors']:.0f}  ({len(sample)} bytes/response)"
+            )
             servers.stop()
     finally:
         servers.stop()
@@ -419,7 +508,10 @@ def bench_http(venues: int, duration_s: int, workers: int, ours: bool) -> list[t
     g, b = figures["geosvc"], figures["bare"]
     ratio = g["rps"] / b["rps"]
     checks = [
-        (f"HTTP throughput >= 0.5x the bare app ({ratio:.2f}x)", ratio >= 0.5 and g["non2xx"] == 0),
+        (
+            f"HTTP throughput >= 0.5x the bare app ({ratio:.2f}x)",
+            ratio >= 0.5 and g["non2xx"] == 0,
+        ),
         (f"HTTP p99 <= 20 ms ({g['p99_ms']:.2f} ms)", g["p99_ms"] <= 20.0),
     ]
     for text, ok in checks:
@@ -429,13 +521,17 @@ def bench_http(venues: int, duration_s: int, workers: int, ours: bool) -> list[t
 
 # ---------------------------------------------------------------- CLI
 @click.command()
-@click.option("--quick", is_flag=True, help="Smoke run: 1k and 10k venues, few queries, 2 s of HTTP load.")
+@click.option(
+    "--quick", is_flag=True, help="Smoke run: 1k and 10k venues, few queries, 2 s of HTTP load."
+)
 @click.option("--sizes", default="1000,10000,100000", show_default=True, help="Venue counts.")
 @click.option("--queries", default=2000, show_default=True, help="Queries per method and size.")
 @click.option("--index/--no-index", "do_index", default=True, help="Run the index part.")
 @click.option("--http/--no-http", "do_http", default=True, help="Run the HTTP part.")
 @click.option("--bare-only", is_flag=True, help="HTTP: load only the bare app (harness check).")
-@click.option("--http-venues", default=10000, show_default=True, help="Venues served over HTTP.")
+@click.option(
+    "--http-venues", default=10000, show_default=True, help="Venues served over HTTP."
+)
 @click.option("--duration", default=10, show_default=True, help="Seconds of wrk load per app.")
 @click.option("--workers", default=2, show_default=True, help="gunicorn workers per app.")
 def main(quick, sizes, queries, do_index, do_http, bare_only, http_venues, duration, workers):
@@ -450,8 +546,10 @@ def main(quick, sizes, queries, do_index, do_http, bare_only, http_venues, durat
             results.append(bench_size(n, queries))
         checks += print_index_results(results)
     if do_http:
-        click.echo(f"\nHTTP: GET /api/v1/nearest?mode=straight&k=5, {http_venues} venues, "
-                   f"gunicorn -w {workers}, wrk -t2 -c8 -d{duration}s")
+        click.echo(
+            f"\nHTTP: GET /api/v1/nearest?mode=straight&k=5, {http_venues} venues, "
+            f"gunicorn -w {workers}, wrk -t2 -c8 -d{duration}s"
+        )
         checks += bench_http(http_venues, duration, workers, ours=not bare_only)
     missed = [t for t, ok in checks if not ok]
     click.echo(f"\n{len(checks) - len(missed)}/{len(checks)} targets met")

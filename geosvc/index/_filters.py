@@ -25,7 +25,8 @@ LEVEL_CODE: Final = {lv: i for i, lv in enumerate(Level)}
 CHANNEL_BIT: Final = {c: 1 << i for i, c in enumerate(Channel)}
 #: frozenset of channels of every bit pattern (index = bits).
 CHANNEL_SETS: Final = tuple(
-    frozenset(c for c, b in CHANNEL_BIT.items() if bits & b) for bits in range(1 << len(Channel))
+    frozenset(c for c, b in CHANNEL_BIT.items() if bits & b)
+    for bits in range(1 << len(Channel))
 )
 
 

@@ -61,7 +61,12 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 
 def _check_point(lon: Any, lat: Any) -> tuple[float, float]:
-    if type(lon) is float and type(lat) is float and -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0:
+    if (
+        type(lon) is float
+        and type(lat) is float
+        and -180.0 <= lon <= 180.0
+        and -90.0 <= lat <= 90.0
+    ):
         return lon, lat  # fast path (NaN fails the comparisons)
     problems = []
     values = []
@@ -71,7 +76,9 @@ def _check_point(lon: Any, lat: Any) -> tuple[float, float]:
         except (TypeError, ValueError):
             x = math.nan
         if not (math.isfinite(x) and -lim <= x <= lim):
-            problems.append((name, f"must be a finite number between -{lim:g} and {lim:g} (got {v!r})"))
+            problems.append(
+                (name, f"must be a finite number between -{lim:g} and {lim:g} (got {v!r})")
+            )
         values.append(x)
     if problems:
         raise InvalidParameter.many(problems)
@@ -108,7 +115,9 @@ class _OpenAt:
     def __call__(self, positions: Positions) -> NDArray[np.bool_]:
         """Boolean array: which of ``positions`` are open."""
         sids, inverse = np.unique(self._index._sched[positions], return_inverse=True)
-        out = np.fromiter((self._sched_open(s) for s in sids.tolist()), dtype=bool, count=len(sids))
+        out = np.fromiter(
+            (self._sched_open(s) for s in sids.tolist()), dtype=bool, count=len(sids)
+        )
         return out[inverse]
 
 
@@ -265,8 +274,11 @@ class ServiceIndex:
             bad = np.flatnonzero(~(np.isfinite(arr) & (np.abs(arr) <= lim)))
             for i in bad[:20]:
                 problems.append(
-                    (name, f"of venue `{vs[i].code}` must be a finite number between "
-                     f"-{lim:g} and {lim:g} (got {arr[i]!r})")
+                    (
+                        name,
+                        f"of venue `{vs[i].code}` must be a finite number between "
+                        f"-{lim:g} and {lim:g} (got {arr[i]!r})",
+                    )
                 )
         code_pos: dict[str, int] = {}
         for i, v in enumerate(vs):
@@ -296,36 +308,64 @@ class ServiceIndex:
         self._lon_t = tuple(self._lon_r.tolist())
         self._lat_t = tuple(self._lat_r.tolist())
         self._cos_t = tuple(self._cos_lat.tolist())
-        self._kind = _readonly(np.fromiter((KIND_CODE[VenueKind(v.kind)] for v in vs), np.int8, n))
-        self._level = _readonly(np.fromiter(
-            (-1 if v.level is None else LEVEL_CODE[v.level] for v in vs), np.int8, n))
+        self._kind = _readonly(
+            np.fromiter((KIND_CODE[VenueKind(v.kind)] for v in vs), np.int8, n)
+        )
+        self._level = _readonly(
+            np.fromiter(
+                (-1 if v.level is None else LEVEL_CODE[v.level] for v in vs), np.int8, n
+            )
+        )
         self._chan = _readonly(np.fromiter((channel_bits(v.channels) for v in vs), np.uint8, n))
         self._access = _readonly(np.fromiter((bool(v.accessible) for v in vs), bool, n))
         self._cand = _readonly(np.fromiter((v.is_candidate for v in vs), bool, n))
         area_ids: dict[str, int] = {}
-        self._area = _readonly(np.fromiter(
-            (-1 if v.area_code is None else area_ids.setdefault(v.area_code, len(area_ids))
-             for v in vs), np.int32, n))
+        self._area = _readonly(
+            np.fromiter(
+                (
+                    -1
+                    if v.area_code is None
+                    else area_ids.setdefault(v.area_code, len(area_ids))
+                    for v in vs
+                ),
+                np.int32,
+                n,
+            )
+        )
         self._area_ids = MappingProxyType(area_ids)
         use_cal = info.calendar not in (None, "", "none")
         sched_ids: dict[tuple[str | None, bool], int] = {}
-        self._sched = _readonly(np.fromiter(
-            (sched_ids.setdefault((v.opening_hours, bool(v.official_calendar) and use_cal),
-                                  len(sched_ids)) for v in vs), np.int32, n))
+        self._sched = _readonly(
+            np.fromiter(
+                (
+                    sched_ids.setdefault(
+                        (v.opening_hours, bool(v.official_calendar) and use_cal), len(sched_ids)
+                    )
+                    for v in vs
+                ),
+                np.int32,
+                n,
+            )
+        )
         self._sched_keys = tuple(sched_ids)
         self._schedules: dict[int, Schedule] = {}
         self._sched_lock = threading.Lock()
         self._calendar = None
-        self._item_county = _readonly(np.array([it.scope == Scope.COUNTY for it in its], dtype=bool))
+        self._item_county = _readonly(
+            np.array([it.scope == Scope.COUNTY for it in its], dtype=bool)
+        )
         self._build_links(links)
         # the tree of service points (every venue but bank-outlet candidates)
-        self._tree = SphereTree(self._xyz[~self._cand], np.flatnonzero(~self._cand).astype(np.int64))
+        self._tree = SphereTree(
+            self._xyz[~self._cand], np.flatnonzero(~self._cand).astype(np.int64)
+        )
         self._strtree = shapely.STRtree(shapely.points(lon, lat))
         if n:  # force the GEOS tree to be built now, not inside a reader
             self._strtree.query(shapely.box(0.0, 0.0, 0.0, 0.0))
         self._filters = LRU(_FILTER_CACHE)
-        self._subtrees = LRU(_SUBTREE_CACHE, weigh=lambda t: t.size,
-                             max_weight=_SUBTREE_BUDGET * max(n, 1))
+        self._subtrees = LRU(
+            _SUBTREE_CACHE, weigh=lambda t: t.size, max_weight=_SUBTREE_BUDGET * max(n, 1)
+        )
         self._frozen = True
         return self
 
@@ -353,7 +393,9 @@ class ServiceIndex:
         order = np.lexsort((pv, pi))
         self._item_pos = _readonly(pv[order])
         self._item_chan = _readonly(ch[order])
-        self._item_ptr = _readonly(np.concatenate([[0], np.cumsum(np.bincount(pi, minlength=n_items))]))
+        self._item_ptr = _readonly(
+            np.concatenate([[0], np.cumsum(np.bincount(pi, minlength=n_items))])
+        )
         # venue -> items (ascending item code)
         rank = np.argsort(np.array([it.code for it in self.items], dtype=object), kind="stable")
         code_rank = np.empty(n_items, dtype=np.intp)
@@ -361,7 +403,9 @@ class ServiceIndex:
         order = np.lexsort((code_rank[pi] if m else pi, pv))
         self._ven_item = _readonly(pi[order])
         self._ven_chan = _readonly(ch[order])
-        self._ven_ptr = _readonly(np.concatenate([[0], np.cumsum(np.bincount(pv, minlength=n))]))
+        self._ven_ptr = _readonly(
+            np.concatenate([[0], np.cumsum(np.bincount(pv, minlength=n))])
+        )
 
     # ------------------------------------------------------------------ lookups
     def __len__(self) -> int:
@@ -395,7 +439,7 @@ class ServiceIndex:
         j = self._item_index.get(code)
         if j is None:
             return _readonly(np.empty(0, dtype=np.intp))
-        return self._item_pos[self._item_ptr[j]:self._item_ptr[j + 1]]
+        return self._item_pos[self._item_ptr[j] : self._item_ptr[j + 1]]
 
     def counts_by_kind(self, flt: VenueFilter | None = None) -> dict[VenueKind, int]:
         """Number of venues of each kind: all of them, or those matching ``flt``.
@@ -410,7 +454,7 @@ class ServiceIndex:
 
     # ------------------------------------------------------------------ hours
     def schedule(self, pos: int) -> Schedule:
-        """The compiled opening-hours schedule of venue ``pos`` (cached per expression).
+        """Return the compiled opening-hours schedule of venue ``pos`` (cached per expression).
 
         An expression that does not parse is treated as unknown hours (never
         open) with a warning; importers reject such rows before they get here.
@@ -452,14 +496,29 @@ class ServiceIndex:
         entry = self._filters.get(key)
         if entry is not None:
             return entry, True, key
-        entry = self._filters.get_or_build(key, lambda: compile_filter(
-            flt, kind=self._kind, level=self._level, chan=self._chan, accessible=self._access,
-            candidate=self._cand, area=self._area, area_ids=self._area_ids,
-            item_index=self._item_index, item_ptr=self._item_ptr, item_pos=self._item_pos,
-            item_chan=self._item_chan, item_county=self._item_county))
+        entry = self._filters.get_or_build(
+            key,
+            lambda: compile_filter(
+                flt,
+                kind=self._kind,
+                level=self._level,
+                chan=self._chan,
+                accessible=self._access,
+                candidate=self._cand,
+                area=self._area,
+                area_ids=self._area_ids,
+                item_index=self._item_index,
+                item_ptr=self._item_ptr,
+                item_pos=self._item_pos,
+                item_chan=self._item_chan,
+                item_county=self._item_county,
+            ),
+        )
         return entry, False, key
 
-    def mask(self, flt: VenueFilter | None = None, *, at: datetime | None = None) -> NDArray[np.bool_]:
+    def mask(
+        self, flt: VenueFilter | None = None, *, at: datetime | None = None
+    ) -> NDArray[np.bool_]:
         """Boolean array (new, writable): True where the venue matches ``flt``.
 
         The open condition uses ``at`` when given, else ``flt.open_at``.
@@ -479,7 +538,7 @@ class ServiceIndex:
         return out
 
     def candidate_positions(self, flt: VenueFilter | None = None) -> Positions:
-        """Positions (ascending, read-only) of venues matching ``flt`` without its time condition."""
+        """Return positions (ascending, read-only) matching ``flt`` without its time condition."""
         return self._entry(flt or _NO_FILTER)[0].positions
 
     # ------------------------------------------------------------------ bbox
@@ -542,7 +601,7 @@ class ServiceIndex:
         *,
         max_dist_m: float | None = None,
     ) -> tuple[Positions, NDArray[np.float64]]:
-        """The ``k`` matching venues nearest to a point by great-circle distance.
+        """Find the ``k`` matching venues nearest to a point by great-circle distance.
 
         Exact: equal to ranking every matching venue by haversine distance
         (spherical, R = 6371008.8 m, as :func:`geosvc.coords.geodesic_distance_m`),
@@ -572,7 +631,11 @@ class ServiceIndex:
             negative or NaN, naive ``open_at``.
         """
         lon, lat = _check_point(lon, lat)
-        if type(k) is not int and (isinstance(k, bool) or not isinstance(k, (int, np.integer))) or k < 1:
+        if (
+            type(k) is not int
+            and (isinstance(k, bool) or not isinstance(k, (int, np.integer)))
+            or k < 1
+        ):
             msg = f"must be an integer >= 1 (got {k!r})"
             raise InvalidParameter("k", msg)
         k = int(k)
@@ -599,11 +662,20 @@ class ServiceIndex:
         while True:
             ids = tree.nearest(q, n)
             if len(ids) <= _FEW:
-                found = self._take_few(ids, qr, cos_q, tree.size, use_mask and entry.mask,
-                                       is_open, max_dist_m, k)
+                found = self._take_few(
+                    ids, qr, cos_q, tree.size, use_mask and entry.mask, is_open, max_dist_m, k
+                )
             else:
-                found = self._take_many(np.array(ids, dtype=np.intp), qr, cos_q, tree.size,
-                                        use_mask and entry.mask, is_open, max_dist_m, k)
+                found = self._take_many(
+                    np.array(ids, dtype=np.intp),
+                    qr,
+                    cos_q,
+                    tree.size,
+                    use_mask and entry.mask,
+                    is_open,
+                    max_dist_m,
+                    k,
+                )
             if found is not None:
                 return found
             n *= 4
@@ -611,7 +683,7 @@ class ServiceIndex:
                 return self._rank(qr, entry.positions, k, is_open, max_dist_m)
 
     def _take_few(self, ids, qr, cos_q, size, mask, is_open, max_dist_m, k):
-        """The k best of a few fetched ids in pure Python; None if more must be fetched."""
+        """Rank a few fetched ids in pure Python; None if more must be fetched."""
         pairs = haversine_few_m(qr[0], qr[1], cos_q, ids, self._lon_t, self._lat_t, self._cos_t)
         # every venue of the tree not fetched is at least ``bound`` metres away
         bound = math.inf if len(ids) >= size else pairs[-1][0] - TIE_TOL_M
@@ -634,7 +706,9 @@ class ServiceIndex:
 
     def _take_many(self, ids, qr, cos_q, size, mask, is_open, max_dist_m, k):
         """:meth:`_take_few` vectorised with numpy for many fetched ids."""
-        d = haversine_m(qr[0], qr[1], cos_q, self._lon_r[ids], self._lat_r[ids], self._cos_lat[ids])
+        d = haversine_m(
+            qr[0], qr[1], cos_q, self._lon_r[ids], self._lat_r[ids], self._cos_lat[ids]
+        )
         order = np.lexsort((ids, d))
         ids, d = ids[order], d[order]
         bound = math.inf if len(ids) >= size else float(d[-1]) - TIE_TOL_M
@@ -654,8 +728,14 @@ class ServiceIndex:
         return None
 
     def _dist(self, qr: tuple[float, float], pos: Positions) -> NDArray[np.float64]:
-        return haversine_m(qr[0], qr[1], math.cos(qr[1]),
-                           self._lon_r[pos], self._lat_r[pos], self._cos_lat[pos])
+        return haversine_m(
+            qr[0],
+            qr[1],
+            math.cos(qr[1]),
+            self._lon_r[pos],
+            self._lat_r[pos],
+            self._cos_lat[pos],
+        )
 
     def _rank(self, qr, pos, k, is_open, max_dist_m):
         """Rank ``pos`` by distance with numpy (exact, ties by position)."""
@@ -676,7 +756,7 @@ class ServiceIndex:
         return pos[order], d[order]
 
     def _base_tree(self, entry: FilterEntry, seen: bool, key: tuple) -> tuple[SphereTree, bool]:
-        """Choose the smallest tree holding every venue of ``entry``; True if the mask must be checked.
+        """Choose the smallest tree holding ``entry``'s venues; True if the mask must be checked.
 
         Candidates, smallest wins: the tree of all service points (built
         eagerly; or of every venue, lazily, with ``include_candidates``), the
@@ -688,17 +768,23 @@ class ServiceIndex:
         if sub is not None:
             return sub, False
         if key[-1]:  # include_candidates
-            best = self._subtrees.get_or_build(("all",), lambda: self._subtree(np.arange(len(self.venues))))
+            best = self._subtrees.get_or_build(
+                ("all",), lambda: self._subtree(np.arange(len(self.venues)))
+            )
         else:
             best = self._tree
         j = entry.rarest_item
         if j is not None:
             lo, hi = int(self._item_ptr[j]), int(self._item_ptr[j + 1])
             if 2 * (hi - lo) <= best.size:
-                best = self._subtrees.get_or_build(("item", j), lambda: self._subtree(self._item_pos[lo:hi]))
+                best = self._subtrees.get_or_build(
+                    ("item", j), lambda: self._subtree(self._item_pos[lo:hi])
+                )
         if seen and best.size >= _WASTE_MAX * entry.count:
             pos = entry.positions
-            return self._subtrees.get_or_build(("filter", key), lambda: self._subtree(pos)), False
+            return self._subtrees.get_or_build(
+                ("filter", key), lambda: self._subtree(pos)
+            ), False
         # the tree holds every matching venue; as many venues means the same ones
         return best, best.size != entry.count
 

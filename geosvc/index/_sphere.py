@@ -105,8 +105,13 @@ def haversine_m(
 
 
 def haversine_few_m(
-    lon_r: float, lat_r: float, cos_lat: float, ids: list[int],
-    lons_r: tuple[float, ...], lats_r: tuple[float, ...], coss: tuple[float, ...],
+    lon_r: float,
+    lat_r: float,
+    cos_lat: float,
+    ids: list[int],
+    lons_r: tuple[float, ...],
+    lats_r: tuple[float, ...],
+    coss: tuple[float, ...],
 ) -> list[tuple[float, int]]:
     """``(distance_m, id)`` pairs, ascending, for a few ids (pure Python).
 
@@ -153,7 +158,9 @@ class SphereTree:
 
     __slots__ = ("_direct", "_handle", "_lock", "_tree", "size")
 
-    def __init__(self, xyz: NDArray[np.float64], ids: NDArray[np.int64], *, direct: bool = True) -> None:
+    def __init__(
+        self, xyz: NDArray[np.float64], ids: NDArray[np.int64], *, direct: bool = True
+    ) -> None:
         self.size = int(len(ids))
         self._lock = threading.Lock()
         self._tree = None
@@ -183,6 +190,6 @@ class SphereTree:
         with self._lock:
             _NN_ID(self._handle, point, point, 3, ctypes.byref(found), ctypes.byref(count))
         try:
-            return found[:count.value]
+            return found[: count.value]
         finally:
             _FREE(ctypes.cast(found, _P_VOID))
