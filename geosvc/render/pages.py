@@ -165,10 +165,11 @@ def _coverage(service: GeoService, params: Mapping[str, str], basemap: Basemap, 
 
 def _population(service: GeoService) -> list[tuple[float, float, float]]:
     """Population points ``(lon, lat, count)`` of the dataset (empty when none)."""
-    store = getattr(service, "_store", None)
-    if store is None:
-        return []
-    return [(c.lon, c.lat, c.count) for c in store.population()]
+    store = service.open_store()
+    try:
+        return [(c.lon, c.lat, c.count) for c in store.population()]
+    finally:
+        store.close()
 
 
 def _isochrones(service: GeoService, params: Mapping[str, str], basemap: Basemap, compact: bool,

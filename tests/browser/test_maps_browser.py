@@ -127,3 +127,23 @@ def test_amap_tiles_shift_markers_to_gcj02(page: Any, app_url: str) -> None:
                      " return [p.lng, p.lat]; })()")
     assert abs(ll[0] - CENTRE[0]) < 1e-7 and abs(ll[1] - CENTRE[1]) < 1e-7
     assert log.problems() == []
+
+
+@pytest.mark.parametrize(("query", "status", "names"), [
+    ("layer=bogus&tiles=nope", 400, {"layer", "tiles"}),
+    ("layer=isochrones", 400, {"lon", "lat"}),
+    ("lon=200&lat=30", 400, {"lon"}),
+    ("layer=coverage&mode=walk", 422, None),  # no road network loaded: ModeUnavailable
+])
+def test_map_errors_are_problem_json(app_url: str, query: str, status: int,
+                                     names: set[str] | None) -> None:
+    import urllib.error
+
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(f"{app_url}/map?{query}", timeout=10)
+    err = info.value
+    assert err.code == status
+    assert err.headers["Content-Type"].startswith("application/problem+json")
+    doc = json.loads(err.read().decode("utf-8"))
+    if names is not None:
+        assert {p["name"] for p in doc["invalid_params"]} == names
