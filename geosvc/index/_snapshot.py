@@ -412,14 +412,17 @@ class ServiceIndex:
         return len(self.venues)
 
     def __repr__(self) -> str:
-        return f"<ServiceIndex {len(self.venues)} venues, {len(self.items)} items, {len(self._item_pos)} links>"
+        return (
+            f"<ServiceIndex {len(self.venues)} venues, {len(self.items)} items, "
+            f"{len(self._item_pos)} links>"
+        )
 
     def position(self, code: str) -> int | None:
         """Position of the venue with ``code``, or None."""
         return self._code_pos.get(code)
 
     def item(self, code: str) -> ServiceItem | None:
-        """The service item with ``code``, or None."""
+        """Return the service item with ``code``, or None."""
         j = self._item_index.get(code)
         return None if j is None else self.items[j]
 
@@ -428,7 +431,9 @@ class ServiceIndex:
         lo, hi = int(self._ven_ptr[pos]), int(self._ven_ptr[pos + 1])
         return [
             (self.items[j].code, CHANNEL_SETS[c])
-            for j, c in zip(self._ven_item[lo:hi].tolist(), self._ven_chan[lo:hi].tolist())
+            for j, c in zip(
+                self._ven_item[lo:hi].tolist(), self._ven_chan[lo:hi].tolist(), strict=True
+            )
         ]
 
     def item_venue_positions(self, code: str) -> Positions:
@@ -442,7 +447,7 @@ class ServiceIndex:
         return self._item_pos[self._item_ptr[j] : self._item_ptr[j + 1]]
 
     def counts_by_kind(self, flt: VenueFilter | None = None) -> dict[VenueKind, int]:
-        """Number of venues of each kind: all of them, or those matching ``flt``.
+        """Count venues of each kind: all of them, or those matching ``flt``.
 
         With ``flt=None`` every venue of the snapshot counts (bank-outlet
         candidates included); with a filter, its semantics apply (``open_at``
@@ -538,7 +543,7 @@ class ServiceIndex:
         return out
 
     def candidate_positions(self, flt: VenueFilter | None = None) -> Positions:
-        """Return positions (ascending, read-only) matching ``flt`` without its time condition."""
+        """Return positions (ascending, read-only) matching ``flt`` minus its time condition."""
         return self._entry(flt or _NO_FILTER)[0].positions
 
     # ------------------------------------------------------------------ bbox
@@ -756,7 +761,7 @@ class ServiceIndex:
         return pos[order], d[order]
 
     def _base_tree(self, entry: FilterEntry, seen: bool, key: tuple) -> tuple[SphereTree, bool]:
-        """Choose the smallest tree holding ``entry``'s venues; True if the mask must be checked.
+        """Choose the smallest tree holding ``entry``'s venues; True if the mask is needed.
 
         Candidates, smallest wins: the tree of all service points (built
         eagerly; or of every venue, lazily, with ``include_candidates``), the
