@@ -50,6 +50,8 @@ class Settings:
     #: Default and maximum page size of feature lists.
     default_limit: int = 50
     max_limit: int = 1000
+    #: Key for Tianditu base-map tiles (tiles=tianditu); None = Tianditu unavailable.
+    tianditu_key: str | None = None
     #: CORS origins allowed for GET on the public API.
     cors_origins: str = "*"
     #: Testing mode (Flask).
