@@ -103,7 +103,8 @@ class Solution:
     solve_time_s : float
         Wall time of the solver, seconds.
     status : str
-        Solver status (``"Optimal"``, ``"greedy"``, ``"time_limit"``...).
+        ``"ok"``, ``"greedy"``, ``"unreachable"`` (min sites) or
+        ``"time_limit (<pulp status>)"``.
     """
 
     selected: list[int]
@@ -347,7 +348,7 @@ def _finish(red: Reduced, prob, x, solver_name: str, t0: float) -> Solution:  # 
     sol_status = getattr(prob, "sol_status", None)
     optimal = status == "Optimal" and sol_status in (None, pulp.LpSolutionOptimal)
     return Solution(order, gains, total, solver_name, optimal,
-                    time.perf_counter() - t0, status if optimal else "time_limit")
+                    time.perf_counter() - t0, "ok" if optimal else f"time_limit ({status})")
 
 
 def exact_max_cover(
@@ -383,7 +384,7 @@ def exact_max_cover(
     t0 = time.perf_counter()
     m = red.n_candidates
     if m == 0 or len(red.weight) == 0:
-        return Solution([], [], 0.0, "exact:trivial", True, time.perf_counter() - t0, "Optimal")
+        return Solution([], [], 0.0, "exact:trivial", True, time.perf_counter() - t0, "ok")
     k = _check_k(k, m)
     if backend not in ("auto", "spopt", "pulp"):
         msg = f"must be auto, spopt or pulp, not {backend!r}"

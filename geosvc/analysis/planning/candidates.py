@@ -1,0 +1,302 @@
+"""Candidate sites for planning: bank outlets, kiosk sites, or points the planner supplies.
+
+Three kinds of candidate set:
+
+``bank_outlets``
+    Bank outlets without any government channel yet (:attr:`Venue.is_candidate`),
+    snapped by the travel engine like every venue.  Id = the venue code.
+``kiosk_sites``
+    Sites for new 7x24 self-service stations, generated from the demand and
+    the street network by one documented rule (:func:`kiosk_site_candidates`):
+    the demand points are binned into square cells of ``spacing_m`` metres
+    (the network's UTM CRS, cells aligned on multiples of ``spacing_m``); in
+    every cell holding residents, the site is the network NODE (a street
+    junction or street end) nearest to the cell's population-weighted centroid
+    that lies within ``spacing_m`` of it; sites are deduplicated by node and
+    ordered by descending cell population.  Id = ``site-<node id>``.
+supplied
+    A GeoJSON FeatureCollection of points (or rows with ``id``, ``name``,
+    ``lon``, ``lat``), e.g. parcels the city owns.  Id = the feature's ``id``,
+    else ``properties.id`` / ``properties.code``, else ``cand-<n>`` (1-based).
+
+Candidates farther than ``snap_max_m`` from the network are not dropped
+silently: their ids are listed in :attr:`Candidates.off_network`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from geosvc.errors import InvalidParameter
+
+if TYPE_CHECKING:
+    from geosvc.analysis.demand import DemandSet
+    from geosvc.network.graph import RoadNetwork
+    from geosvc.network.snap import Snapped
+
+__all__ = [
+    "CANDIDATE_SETS",
+    "MAX_CANDIDATES",
+    "Candidates",
+    "bank_outlet_candidates",
+    "kiosk_site_candidates",
+    "read_candidate_file",
+    "supplied_candidates",
+]
+
+#: Names of the built-in candidate sets.
+CANDIDATE_SETS = ("bank_outlets", "kiosk_sites")
+#: Most candidates one plan accepts.
+MAX_CANDIDATES = 20_000
+#: Default spacing of kiosk sites, metres.
+KIOSK_SPACING_M = 250.0
+
+
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """Candidate sites, snapped to one network.
+
+    Attributes
+    ----------
+    source : str
+        ``bank_outlets``, ``kiosk_sites`` or ``supplied``.
+    ids, names : tuple of str
+    lon, lat : float64[C]
+        WGS-84 degrees.
+    snapped : Snapped
+        Unsnappable candidates have ``edge == -1`` (never chosen).
+    venue_pos : int64[C] or None
+        Venue positions (``bank_outlets`` only).
+    off_network : tuple of str
+        Ids of candidates farther than the snapping limit from the network.
+    """
+
+    source: str
+    ids: tuple[str, ...]
+    names: tuple[str, ...]
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    snapped: Snapped
+    venue_pos: NDArray[np.int64] | None = None
+    off_network: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def position(self) -> dict[str, int]:
+        """Map id -> index."""
+        return {cid: i for i, cid in enumerate(self.ids)}
+
+
+def _off(ids: Sequence[str], snapped: Snapped) -> tuple[str, ...]:
+    return tuple(ids[i] for i in np.flatnonzero(snapped.edge < 0))
+
+
+def bank_outlet_candidates(index: Any, engine: Any, *, exclude: NDArray[np.int64] | None = None,
+                           ) -> Candidates:
+    """Bank outlets without a government channel yet, snapped by ``engine``.
+
+    Parameters
+    ----------
+    index : ServiceIndex
+    engine : TravelEngine
+        Its ``venues`` (snapped once) are reused.
+    exclude : int array, optional
+        Venue positions that are fixed sites already (never candidates).
+    """
+    pos = np.array([i for i, v in enumerate(index.venues) if v.is_candidate], dtype=np.int64)
+    if exclude is not None and len(pos):
+        pos = pos[~np.isin(pos, exclude)]
+    ids = tuple(index.venues[i].code for i in pos)
+    names = tuple(index.venues[i].name for i in pos)
+    snapped = engine.venues.take(pos)
+    return Candidates("bank_outlets", ids, names, np.asarray(index.lon)[pos],
+                      np.asarray(index.lat)[pos], snapped, venue_pos=pos,
+                      off_network=_off(ids, snapped))
+
+
+def kiosk_site_candidates(net: RoadNetwork, demand: DemandSet, *,
+                          spacing_m: float = KIOSK_SPACING_M,
+                          max_sites: int = MAX_CANDIDATES) -> Candidates:
+    """Candidate sites for new 7x24 stations: one network node per populated cell.
+
+    See the module docstring for the rule.  Deterministic.
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    demand : DemandSet
+        Points with residents (``x``, ``y`` in ``net.crs``; ``count``).
+    spacing_m : float
+        Cell size, metres (10 .. 10,000).
+    max_sites : int
+        Keep the sites of the most populated cells only.
+
+    Raises
+    ------
+    InvalidParameter
+        ``spacing_m`` out of range.
+    """
+    from scipy.spatial import cKDTree
+
+    from geosvc.network.snap import snap_xy
+
+    if not (isinstance(spacing_m, (int, float)) and not isinstance(spacing_m, bool)
+            and math.isfinite(spacing_m) and 10 <= spacing_m <= 10_000):
+        msg = f"must be a number of metres between 10 and 10000, not {spacing_m!r}"
+        raise InvalidParameter("site_spacing_m", msg)
+    x, y, w = np.asarray(demand.x), np.asarray(demand.y), np.asarray(demand.count)
+    use = (w > 0) & np.isfinite(x) & np.isfinite(y)
+    nodes: list[int] = []
+    if use.any() and net.n_nodes:
+        x, y, w = x[use], y[use], w[use]
+        cx = np.floor(x / spacing_m).astype(np.int64)
+        cy = np.floor(y / spacing_m).astype(np.int64)
+        _, cell, = np.unique(np.column_stack([cx, cy]), axis=0, return_inverse=True)
+        cell = cell.ravel()
+        pop = np.bincount(cell, weights=w)
+        mx = np.bincount(cell, weights=w * x) / pop
+        my = np.bincount(cell, weights=w * y) / pop
+        tree = cKDTree(np.column_stack([net.node_x, net.node_y]))
+        dist, node = tree.query(np.column_stack([mx, my]), distance_upper_bound=spacing_m)
+        order = np.lexsort((np.arange(len(pop)), -pop))
+        seen: set[int] = set()
+        for c in order:
+            if np.isfinite(dist[c]) and int(node[c]) not in seen:
+                seen.add(int(node[c]))
+                nodes.append(int(node[c]))
+                if len(nodes) >= max_sites:
+                    break
+    nd = np.array(nodes, dtype=np.int64)
+    snapped = snap_xy(net, net.node_x[nd], net.node_y[nd], lon=net.node_lon[nd],
+                      lat=net.node_lat[nd], max_dist_m=1.0)
+    ids = tuple(f"site-{int(net.node_id[i])}" for i in nd)
+    names = tuple(f"7x24 station site {k + 1}" for k in range(len(nd)))
+    return Candidates("kiosk_sites", ids, names, np.asarray(net.node_lon[nd], np.float64),
+                      np.asarray(net.node_lat[nd], np.float64), snapped,
+                      off_network=_off(ids, snapped))
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        v = float(value)
+    elif isinstance(value, str):
+        try:
+            v = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _rows_from_features(doc: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
+    if doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
+        msg = ("must be 'bank_outlets', 'kiosk_sites' or a GeoJSON FeatureCollection "
+               "of Point features")
+        raise InvalidParameter(name, msg)
+    rows = []
+    for n, feat in enumerate(doc["features"], start=1):
+        geom = feat.get("geometry") if isinstance(feat, Mapping) else None
+        props = feat.get("properties") if isinstance(feat, Mapping) else None
+        props = props if isinstance(props, Mapping) else {}
+        coords = geom.get("coordinates") if isinstance(geom, Mapping) else None
+        if not (isinstance(geom, Mapping) and geom.get("type") == "Point"
+                and isinstance(coords, list) and len(coords) >= 2):
+            msg = f"feature {n} is not a GeoJSON Point feature"
+            raise InvalidParameter(name, msg)
+        fid = feat.get("id", props.get("id", props.get("code")))
+        rows.append({"id": fid, "name": props.get("name"), "lon": coords[0], "lat": coords[1]})
+    return rows
+
+
+def supplied_candidates(net: RoadNetwork, doc: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+                        *, snap_max_m: float, name: str = "candidates") -> Candidates:
+    """Candidates from a FeatureCollection (or rows ``{id, name, lon, lat}``), WGS-84.
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``name``: not a FeatureCollection of points, bad coordinates
+        (the feature numbers are given), duplicate ids, none at all, or more
+        than :data:`MAX_CANDIDATES`.
+    """
+    from geosvc.network.snap import snap_points
+
+    rows = _rows_from_features(doc, name) if isinstance(doc, Mapping) else list(doc)
+    if not rows:
+        msg = "holds no candidate point"
+        raise InvalidParameter(name, msg)
+    if len(rows) > MAX_CANDIDATES:
+        msg = f"holds {len(rows)} points; at most {MAX_CANDIDATES} are accepted"
+        raise InvalidParameter(name, msg)
+    ids, names, lon, lat, bad = [], [], [], [], []
+    for n, row in enumerate(rows, start=1):
+        x, y = _number(row.get("lon")), _number(row.get("lat"))
+        if x is None or y is None or abs(x) > 180 or abs(y) > 90:
+            bad.append(n)
+            continue
+        fid = row.get("id")
+        fid = f"cand-{n}" if fid is None or str(fid).strip() == "" else str(fid).strip()
+        ids.append(fid)
+        nm = row.get("name")
+        names.append(str(nm) if nm not in (None, "") else fid)
+        lon.append(x)
+        lat.append(y)
+    if bad:
+        shown = ", ".join(str(b) for b in bad[:10]) + (" ..." if len(bad) > 10 else "")
+        msg = f"points {shown} have no valid lon/lat (WGS-84 degrees)"
+        raise InvalidParameter(name, msg)
+    dup = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
+    if dup:
+        msg = f"has duplicate ids: {', '.join(dup[:10])}"
+        raise InvalidParameter(name, msg)
+    lo, la = np.array(lon, np.float64), np.array(lat, np.float64)
+    snapped = snap_points(net, lo, la, max_dist_m=snap_max_m)
+    return Candidates("supplied", tuple(ids), tuple(names), lo, la, snapped,
+                      off_network=_off(ids, snapped))
+
+
+def read_candidate_file(path: str | Path) -> dict[str, Any] | list[dict[str, Any]]:
+    """Read candidate points from a GeoJSON file or a CSV (``id,name,lon,lat``; utf-8).
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``candidates``: unreadable file, or a CSV without lon/lat columns.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"file {str(p)!r} cannot be read: {exc}"
+        raise InvalidParameter("candidates", msg) from exc
+    if p.suffix.lower() in (".geojson", ".json"):
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            msg = f"file {str(p)!r} is not valid JSON: {exc}"
+            raise InvalidParameter("candidates", msg) from exc
+        if not isinstance(doc, dict):
+            msg = f"file {str(p)!r} is not a GeoJSON FeatureCollection"
+            raise InvalidParameter("candidates", msg)
+        return doc
+    reader = csv.DictReader(text.splitlines())
+    fields = {f.strip().lower(): f for f in (reader.fieldnames or [])}
+    if "lon" not in fields or "lat" not in fields:
+        msg = f"CSV file {str(p)!r} needs columns lon and lat (and optionally id, name)"
+        raise InvalidParameter("candidates", msg)
+    idf = fields.get("id", fields.get("code"))
+    return [{"id": r.get(idf) if idf else None, "name": r.get(fields.get("name", "")),
+             "lon": r.get(fields["lon"]), "lat": r.get(fields["lat"])} for r in reader]

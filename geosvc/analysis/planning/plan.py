@@ -1,0 +1,344 @@
+"""Plan new sites: maximal covering, minimum sites to a target share, and what-if.
+
+:func:`plan_sites` measures coverage exactly as
+:func:`geosvc.analysis.coverage.compute_coverage` does (the same demand set,
+the same multi-source pass over the venues matching the filters, the same
+trip model TO the venue), removes the demand the fixed sites (existing
+venues matching the filters) already cover, builds the sparse coverage sets
+of the candidates over the rest (:func:`~geosvc.analysis.planning.sets.coverage_sets`)
+and solves.
+
+Solver choice (``solver="auto"``), on the reduced instance (demand rows no
+candidate reaches dropped, rows with the same candidate set merged):
+
+* exact MIP when it has at most :data:`EXACT_MAX_CANDIDATES` useful
+  candidates and :data:`EXACT_MAX_NONZEROS` coverage pairs (measured by
+  ``scripts/bench_plan.py``: such instances solve in seconds with HiGHS);
+  greedy is then run too and its gap to the optimum reported;
+* greedy (CELF) otherwise.
+
+An exact solve that hits :data:`EXACT_TIME_LIMIT_S` keeps the better of its
+incumbent and the greedy answer and says ``optimal: false``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from geosvc.analysis.planning.candidates import Candidates
+from geosvc.analysis.planning.sets import coverage_sets
+from geosvc.analysis.planning.solvers import (
+    Solution,
+    exact_max_cover,
+    exact_min_sites,
+    greedy_max_cover,
+    greedy_min_sites,
+    reduce_instance,
+)
+from geosvc.errors import InvalidParameter
+from geosvc.network.paths import point_times
+
+if TYPE_CHECKING:
+    from geosvc.analysis.demand import DemandSet
+    from geosvc.model import VenueFilter
+
+__all__ = [
+    "EXACT_MAX_CANDIDATES",
+    "EXACT_MAX_NONZEROS",
+    "EXACT_TIME_LIMIT_S",
+    "MAX_K",
+    "PlanResult",
+    "plan_sites",
+]
+
+#: ``solver=auto`` solves exactly up to this many useful candidates ...
+EXACT_MAX_CANDIDATES = 2500
+#: ... and this many (reduced) demand-candidate coverage pairs.
+EXACT_MAX_NONZEROS = 300_000
+#: Time limit of an exact solve, seconds.
+EXACT_TIME_LIMIT_S = 30.0
+#: Largest ``k`` accepted.
+MAX_K = 1000
+SOLVERS = ("auto", "exact", "greedy")
+
+
+@dataclass
+class PlanResult:
+    """Everything a plan reports; :meth:`to_dict` is the API document."""
+
+    problem: str
+    mode: str
+    minutes: float
+    candidates: Candidates
+    total_population: float
+    before_population: float
+    after_population: float
+    selected: list[int]
+    gains: list[float]
+    solver: str
+    optimal: bool
+    solve_time_s: float
+    build_time_s: float
+    fixed_sites: int
+    k: int | None = None
+    target_share: float | None = None
+    status: str = "ok"
+    comparison: dict[str, Any] = field(default_factory=dict)
+    demand_covered_before: NDArray[np.bool_] | None = None
+    demand_covered_after: NDArray[np.bool_] | None = None
+    fixed_lonlat: list[tuple[float, float]] = field(default_factory=list)
+
+    def share(self, population: float) -> float:
+        """``population`` as a share of the total (0 when there is none)."""
+        return population / self.total_population if self.total_population > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{before_share, after_share, selected: [...], solver, solve_time_s, problem, ...}``."""
+        c = self.candidates
+        cum = self.before_population
+        rows = []
+        for rank, (j, g) in enumerate(zip(self.selected, self.gains, strict=True), start=1):
+            cum += g
+            rows.append({
+                "rank": rank, "id": c.ids[j], "name": c.names[j],
+                "lon": round(float(c.lon[j]), 7), "lat": round(float(c.lat[j]), 7),
+                "gain_population": round(g, 2),
+                "cumulative_population": round(cum, 2),
+                "cumulative_share": round(self.share(cum), 6),
+            })
+        doc: dict[str, Any] = {
+            "problem": self.problem,
+            "mode": self.mode,
+            "minutes": self.minutes,
+            "candidates": c.source,
+            "candidates_count": len(c),
+            "candidates_off_network": list(c.off_network),
+            "fixed_sites": self.fixed_sites,
+            "total_population": round(self.total_population, 2),
+            "before_population": round(self.before_population, 2),
+            "before_share": round(self.share(self.before_population), 6),
+            "after_population": round(self.after_population, 2),
+            "after_share": round(self.share(self.after_population), 6),
+            "gain_population": round(self.after_population - self.before_population, 2),
+            "selected": rows,
+            "solver": self.solver,
+            "optimal": self.optimal,
+            "solve_time_s": round(self.solve_time_s, 4),
+            "build_time_s": round(self.build_time_s, 4),
+            "status": self.status,
+        }
+        if self.k is not None:
+            doc["k"] = self.k
+        if self.target_share is not None:
+            doc["target_share"] = self.target_share
+            doc["target_reached"] = self.status == "ok"
+        if self.comparison:
+            doc["comparison"] = self.comparison
+        return doc
+
+
+def _fixed_positions(index: Any, flt: VenueFilter) -> NDArray[np.int64]:
+    """Positions of the venues coverage counts for ``flt`` (``open_at`` applied)."""
+    return np.flatnonzero(index.mask(flt)).astype(np.int64)
+
+
+def covered_by_fixed(engine: Any, demand: DemandSet, positions: NDArray[np.int64],
+                     cutoff_s: float) -> NDArray[np.bool_]:
+    """Per demand point: reaches one of the venues at ``positions`` within ``cutoff_s``.
+
+    The same pass (``engine.pass_for``) and point times as coverage.
+    """
+    if len(positions) == 0 or len(demand) == 0:
+        return np.zeros(len(demand), dtype=bool)
+    nt = engine.pass_for(positions)
+    t, _ = point_times(engine.net, demand.snapped, nt, walk_speed_mps=engine.walk_speed_mps)
+    return t <= cutoff_s
+
+
+def _choose(kind: str, red: Any, *, k: int | None, need: float | None) -> str:
+    if kind != "auto":
+        return kind
+    useful = int((np.diff(red.matrix.indptr) > 0).sum())
+    small = useful <= EXACT_MAX_CANDIDATES and red.matrix.nnz <= EXACT_MAX_NONZEROS
+    return "exact" if small else "greedy"
+
+
+def _solve(kind: str, red: Any, *, k: int | None, need: float | None) -> tuple[Solution, dict]:
+    choice = _choose(kind, red, k=k, need=need)
+    greedy = greedy_max_cover(red, k) if k is not None else greedy_min_sites(red, need or 0.0)
+    if choice == "greedy":
+        return greedy, {}
+    if k is not None:
+        exact = exact_max_cover(red, k, time_limit_s=EXACT_TIME_LIMIT_S)
+    else:
+        exact = exact_min_sites(red, need or 0.0, time_limit_s=EXACT_TIME_LIMIT_S)
+    comparison: dict[str, Any] = {"greedy_solve_time_s": round(greedy.solve_time_s, 4)}
+    if k is not None:
+        comparison["greedy_gain_population"] = round(greedy.covered, 2)
+        comparison["exact_gain_population"] = round(exact.covered, 2)
+        comparison["greedy_gap"] = (round(1 - greedy.covered / exact.covered, 6)
+                                    if exact.covered > 0 else 0.0)
+        better = greedy.covered > exact.covered
+    else:
+        comparison["greedy_sites"] = len(greedy.selected)
+        comparison["exact_sites"] = len(exact.selected)
+        better = (not exact.optimal and greedy.status == "ok"
+                  and len(greedy.selected) < len(exact.selected))
+    if not exact.optimal and better:
+        greedy.solver = f"greedy (exact {exact.solver} hit its time limit)"
+        return greedy, comparison
+    return exact, comparison
+
+
+def plan_sites(
+    engine: Any,
+    demand: DemandSet,
+    index: Any,
+    flt: VenueFilter,
+    candidates: Candidates,
+    *,
+    minutes: float,
+    k: int | None = None,
+    target_share: float | None = None,
+    add: list[str] | None = None,
+    solver: str = "auto",
+) -> PlanResult:
+    """Choose sites among ``candidates`` that raise coverage within ``minutes``.
+
+    Exactly one problem is solved: ``add`` given = what-if (those ids added,
+    in that order, no optimisation); else ``target_share`` given = minimum
+    sites; else maximal covering with ``k`` sites.
+
+    Parameters
+    ----------
+    engine : TravelEngine
+        Of the mode planned for (its network and venue snapping).
+    demand : DemandSet
+        The coverage demand of that network.
+    index : ServiceIndex
+        Venues; those matching ``flt`` are fixed sites.
+    flt : VenueFilter
+        The coverage filters (the same as ``/api/v1/coverage``).
+    candidates : Candidates
+        Snapped to ``engine.net``.
+    minutes : float
+        Service-circle size, minutes.
+    k : int, optional
+        Sites to open (maximal covering), 1 .. min(number of candidates, 1000).
+    target_share : float, optional
+        Covered share to reach, 0 .. 1 (minimum sites).
+    add : list of str, optional
+        Candidate ids of a what-if.
+    solver : {"auto", "exact", "greedy"}
+
+    Returns
+    -------
+    PlanResult
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``k``, ``target_share``, ``add``, ``solver`` or ``candidates``.
+    """
+    if solver not in SOLVERS:
+        msg = f"must be one of {' | '.join(SOLVERS)}, not {solver!r}"
+        raise InvalidParameter("solver", msg)
+    n_cand = len(candidates)
+    if add is not None:
+        problem = "what_if"
+        pos = candidates.position()
+        unknown = [a for a in add if a not in pos]
+        if unknown:
+            msg = f"unknown candidate ids: {', '.join(map(str, unknown[:20]))}"
+            raise InvalidParameter("add", msg)
+        off = set(candidates.off_network)
+        if off.intersection(add):
+            msg = (f"candidates off the road network: "
+                   f"{', '.join(a for a in add if a in off)}")
+            raise InvalidParameter("add", msg)
+        if len(set(add)) != len(add):
+            msg = "lists an id more than once"
+            raise InvalidParameter("add", msg)
+    elif target_share is not None:
+        problem = "min_sites"
+        if not (isinstance(target_share, (int, float)) and not isinstance(target_share, bool)
+                and 0 <= target_share <= 1):
+            msg = f"must be a number between 0 and 1, not {target_share!r}"
+            raise InvalidParameter("target_share", msg)
+    else:
+        problem = "max_cover"
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            msg = f"must be an integer >= 1, not {k!r}"
+            raise InvalidParameter("k", msg)
+        if k > MAX_K or k > n_cand:
+            msg = (f"must be at most the number of candidates ({n_cand}) and at most "
+                   f"{MAX_K}, not {k}")
+            raise InvalidParameter("k", msg)
+    if n_cand == 0:
+        msg = f"the set {candidates.source!r} holds no candidate site"
+        raise InvalidParameter("candidates", msg)
+    if n_cand == len(candidates.off_network):
+        msg = (f"every candidate is off the road network: "
+               f"{', '.join(candidates.off_network[:20])}")
+        raise InvalidParameter("candidates", msg)
+
+    t0 = time.perf_counter()
+    cutoff_s = float(minutes) * 60.0
+    fixed = _fixed_positions(index, flt)
+    before = covered_by_fixed(engine, demand, fixed, cutoff_s)
+    count = np.asarray(demand.count, dtype=np.float64)
+    total = float(count.sum())
+    before_pop = float(count[before].sum())
+    open_rows = np.flatnonzero(~before & (count > 0) & demand.snapped.ok)
+    mat = coverage_sets(engine.net, demand.snapped, candidates.snapped, cutoff_s,
+                        walk_speed_mps=engine.walk_speed_mps, rows=open_rows)
+    weight = np.where(before, 0.0, count)
+    red = reduce_instance(mat, weight)
+    build_s = time.perf_counter() - t0
+
+    comparison: dict[str, Any] = {}
+    status = "ok"
+    if problem == "what_if":
+        t1 = time.perf_counter()
+        pos = candidates.position()
+        cols = [pos[a] for a in add or []]
+        # the caller's order: each id's gain over the fixed sites and the ids before it
+        sel, gains = cols, []
+        covered = np.zeros(red.matrix.shape[0], dtype=bool)
+        csc = red.matrix
+        for j in cols:
+            rows = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
+            gains.append(float(red.weight[rows[~covered[rows]]].sum()))
+            covered[rows] = True
+        sol = Solution(sel, gains, float(sum(gains)), "what-if", True,
+                       time.perf_counter() - t1, "ok")
+    elif problem == "min_sites":
+        need = float(target_share) * total - before_pop
+        if need <= 0:
+            sol = Solution([], [], 0.0, "none (target already reached)", True, 0.0, "ok")
+        else:
+            sol, comparison = _solve(solver, red, k=None, need=need)
+            status = sol.status
+    else:
+        sol, comparison = _solve(solver, red, k=int(k), need=None)  # type: ignore[arg-type]
+    after_pop = before_pop + sol.covered
+    after = before.copy()
+    if sol.selected:
+        hit = np.asarray(mat[:, sol.selected].sum(axis=1)).ravel() > 0
+        after |= hit
+    return PlanResult(
+        problem=problem, mode=engine.net.mode, minutes=float(minutes), candidates=candidates,
+        total_population=total, before_population=before_pop, after_population=after_pop,
+        selected=list(sol.selected), gains=list(sol.gains), solver=sol.solver,
+        optimal=sol.optimal, solve_time_s=sol.solve_time_s, build_time_s=build_s,
+        fixed_sites=len(fixed), k=int(k) if problem == "max_cover" else None,
+        target_share=float(target_share) if problem == "min_sites" else None,
+        status=status, comparison=comparison, demand_covered_before=before,
+        demand_covered_after=after,
+        fixed_lonlat=[(float(index.lon[i]), float(index.lat[i])) for i in fixed],
+    )
