@@ -29,16 +29,30 @@ if TYPE_CHECKING:
 __all__ = ["nearest"]
 
 
-def _timing(snap: Snapshot, pos: int, at: datetime) -> dict[str, Any]:
+def _timing(snap: Snapshot, pos: int, at: datetime,
+            memo: dict[tuple[int, datetime], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``open``, ``next_open`` and ``closes_at`` of venue ``pos`` at ``at``.
+
+    ``memo`` (per request) shares the answer between venues with the same
+    schedule object (the index compiles each distinct expression once).
+    """
     schedule = snap.index.schedule(pos)
+    key = (id(schedule), at)
+    if memo is not None:
+        hit = memo.get(key)
+        if hit is not None:
+            return hit
     if not schedule.known:
-        return {"open": None, "next_open": None, "closes_at": None}
-    is_open = schedule.is_open(at)
-    return {
-        "open": is_open,
-        "next_open": iso(schedule.next_open(at), snap.tz),
-        "closes_at": iso(schedule.next_close(at), snap.tz) if is_open else None,
-    }
+        out = {"open": None, "next_open": None, "closes_at": None}
+    elif schedule.is_open(at):  # next_open is `at` itself when open
+        out = {"open": True, "next_open": iso(at, snap.tz),
+               "closes_at": iso(schedule.next_close(at), snap.tz)}
+    else:
+        out = {"open": False, "next_open": iso(schedule.next_open(at), snap.tz),
+               "closes_at": None}
+    if memo is not None:
+        memo[key] = out
+    return out
 
 
 def _straight(service: GeoService, snap: Snapshot, query: Query) -> list[dict[str, Any]]:
@@ -50,9 +64,10 @@ def _straight(service: GeoService, snap: Snapshot, query: Query) -> list[dict[st
     )
     features = []
     origin = (query.lon, query.lat)
+    memo: dict[tuple[int, datetime], dict[str, Any]] = {}
     for rank, (pos, dist) in enumerate(zip(positions.tolist(), dist_m.tolist(), strict=True), 1):
         extra = {"rank": rank, "distance_m": round(float(dist), 1), "travel_time_min": None}
-        extra.update(_timing(snap, pos, query.at))
+        extra.update(_timing(snap, pos, query.at, memo))
         feature = venue_feature(snap, pos, crs=query.crs, at=None, extra=extra)
         if query.route:
             venue = snap.index.venues[pos]

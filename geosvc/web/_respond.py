@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from flask import Response, request
 
-__all__ = ["args", "json_response"]
+__all__ = ["args", "dumps", "json_response"]
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+
+
+def _default(obj: Any) -> Any:
+    """Serialise what orjson does not know natively (sets, enums' values)."""
+    if isinstance(obj, (set, frozenset, tuple)):
+        return sorted(obj) if isinstance(obj, (set, frozenset)) else list(obj)
+    msg = f"cannot serialise {type(obj).__name__} to JSON"
+    raise TypeError(msg)
+
+
+def dumps(doc: Any) -> bytes:
+    """UTF-8 JSON bytes, compact, Chinese unescaped (orjson; NaN becomes null)."""
+    return orjson.dumps(doc, default=_default, option=_OPTIONS)
 
 
 def json_response(
@@ -23,7 +36,7 @@ def json_response(
 
     ``max_age`` None means ``no-store`` (health, errors).
     """
-    resp = Response(_dumps(doc), status=status, mimetype=mimetype)
+    resp = Response(dumps(doc), status=status, mimetype=mimetype)
     resp.headers["Cache-Control"] = "no-store" if max_age is None else f"public, max-age={max_age}"
     return resp
 
