@@ -61,6 +61,13 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
     from geosvc.importer import import_file, import_manifest
     from geosvc.store import open_store
 
+    if replace_links and what != "links":
+        msg = "--replace applies only to links"
+        raise click.UsageError(msg)
+    if append_population and what != "population":
+        msg = "--append applies only to population"
+        raise click.UsageError(msg)
+
     try:
         with open_store(db) as store:
             if what == "manifest":

@@ -297,5 +297,6 @@ def test_read_100k_venues_is_fast(tmp_path):
         best = min(best, time.perf_counter() - start)
     s.close()
     assert len(got) == n and got[-1].code == "V099999"
-    # Measured ~0.4-0.6 s on a loaded 2-core box; the bound leaves room for noise.
-    assert best < 3.0, f"reading {n} venues took {best:.2f} s"
+    # Measured ~0.4-0.6 s on a 2-core box; the loose bound only catches a
+    # pathological (e.g. per-row query) regression when the box is shared and busy.
+    assert best < 10.0, f"reading {n} venues took {best:.2f} s"
