@@ -1,0 +1,422 @@
+"""Coverage of demand by venues within N minutes: shares, areas, gaps, catchments.
+
+ONE multi-source pass (:meth:`TravelEngine.pass_for` or
+:func:`~geosvc.network.paths.times_to_sources`) gives every node its travel
+time TO the nearest venue; :func:`~geosvc.network.paths.point_times` turns
+it into each demand point's time and nearest venue.  Then, exactly with
+respect to that pass:
+
+* a demand point is **covered** iff its time <= ``minutes * 60`` (its own
+  access leg to the street included); points farther than the snapping
+  limit from every road are never covered;
+* **by_area**: total and covered residents per area (plus one row
+  ``area_id = None`` for demand outside every area, when there is any), so
+  the rows add up to the totals; a share is 0 where there is nobody;
+* **catchments**: each covered point belongs to the venue it reaches first;
+  residents per venue add up to the covered total;
+* **covered area** ("service circles"): the street parts from which a venue
+  is reached in time (fully and partly reached edges, the same
+  construction as isochrones), buffered by ``buffer_m``.  Computed on a
+  square raster of ``cell_m`` (default ``buffer_m / 2``; coarser only when
+  the extent would need more than 16 M cells): the buffer is a disk
+  dilation of the rasterised pieces, the polygon its marching-squares
+  outline, ``covered_area_km2`` the covered cells' area (planar, UTM);
+* **gaps**: uncovered demand points, dilated by ``gap_radius_m`` on the same
+  raster, minus the covered area; each connected group is one gap feature
+  (Polygon / MultiPolygon, WGS-84) with its ``uncovered_population``,
+  sorted largest first (ties by position).
+
+Vectorised throughout; about 1-2 s for 2,000 venues on a 250k-node network.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from geosvc.analysis._geometry import Raster, pass_pieces, to_lonlat
+from geosvc.analysis.isochrone import DEFAULT_BUFFER_M
+from geosvc.errors import InvalidParameter
+
+if TYPE_CHECKING:
+    from shapely import Geometry
+
+    from geosvc.analysis.demand import DemandSet
+    from geosvc.network.graph import RoadNetwork
+    from geosvc.network.nearest import TravelEngine
+    from geosvc.network.paths import NodeTimes
+
+__all__ = ["CoverageResult", "compute_coverage"]
+
+#: Default radius that groups uncovered demand into gap polygons, metres.
+DEFAULT_GAP_RADIUS_M = 100.0
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageResult:
+    """Result of :func:`compute_coverage`; :meth:`to_dict` is the API document.
+
+    Attributes
+    ----------
+    mode : str
+    minutes : float
+    total_population, covered_population : float
+    covered_area_km2 : float
+    venues_used : int
+        Candidate venues that could be placed on the network.
+    by_area : list of dict
+        ``{area_id, name, total_population, covered_population, covered_share}``.
+    gaps : list of dict
+        GeoJSON Features (WGS-84) with ``uncovered_population``, largest first.
+    catchments : list of dict
+        ``{venue, code, name, population, share}`` per venue reaching covered
+        demand first, largest first; ``venue`` is the venue position (or the
+        caller's id), ``share`` its part of the covered population.
+    time_s : float64[M]
+        Each demand point's time to its nearest venue (inf = unreachable).
+    venue : int64[M]
+        Each demand point's nearest venue (position / id; -1 = none).
+    off_network_population : float
+        Residents too far from every road to be snapped (never covered).
+    """
+
+    mode: str
+    minutes: float
+    total_population: float
+    covered_population: float
+    covered_area_km2: float
+    venues_used: int
+    by_area: list[dict[str, Any]]
+    gaps: list[dict[str, Any]]
+    catchments: list[dict[str, Any]]
+    time_s: NDArray[np.float64]
+    venue: NDArray[np.int64]
+    off_network_population: float
+    timings_s: dict[str, float] = field(default_factory=dict)
+    _raster: Raster | None = None
+    _covered_mask: NDArray[np.bool_] | None = None
+    _net: RoadNetwork | None = None
+
+    @property
+    def covered_share(self) -> float:
+        """Covered / total population (0 when nobody lives there)."""
+        return _share(self.covered_population, self.total_population)
+
+    @cached_property
+    def covered_geometry(self) -> Geometry:
+        """The service-circle polygon (WGS-84, holes kept); built on first use."""
+        import shapely
+
+        if self._raster is None or self._covered_mask is None or self._net is None:
+            return shapely.MultiPolygon()
+        polys = self._raster.polygons(self._covered_mask)
+        if not polys:
+            return shapely.MultiPolygon()
+        return to_lonlat(self._net, shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0])
+
+    def gaps_geojson(self) -> dict[str, Any]:
+        """The gaps as a FeatureCollection (with ``numberMatched`` / ``numberReturned``)."""
+        return {"type": "FeatureCollection", "features": list(self.gaps),
+                "numberMatched": len(self.gaps), "numberReturned": len(self.gaps)}
+
+    def to_dict(self, *, catchments: bool = True) -> dict[str, Any]:
+        """The API.md ``/api/v1/coverage`` document (plus ``catchments``, ``off_network_population``)."""
+        out: dict[str, Any] = {
+            "mode": self.mode,
+            "minutes": _num(self.minutes),
+            "total_population": _round(self.total_population),
+            "covered_population": _round(self.covered_population),
+            "covered_share": round(self.covered_share, 4),
+            "covered_area_km2": round(self.covered_area_km2, 4),
+            "venues_used": int(self.venues_used),
+            "by_area": [dict(r) for r in self.by_area],
+            "gaps": self.gaps_geojson(),
+            "off_network_population": _round(self.off_network_population),
+        }
+        if catchments:
+            out["catchments"] = [dict(c) for c in self.catchments]
+        return out
+
+
+def _num(v: float) -> float | int:
+    return int(v) if float(v).is_integer() else float(v)
+
+
+def _round(v: float) -> float:
+    return round(float(v), 1)
+
+
+def _share(part: float, whole: float) -> float:
+    return float(part) / float(whole) if whole > 0 else 0.0
+
+
+def _check_minutes(minutes: float) -> float:
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float, np.number)) or \
+            not (math.isfinite(minutes) and 0 < minutes <= 240):
+        msg = f"must be a number of minutes > 0 and <= 240, not {minutes!r}"
+        raise InvalidParameter("minutes", msg)
+    return float(minutes)
+
+
+def _check_m(name: str, value: float | None) -> None:
+    if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)
+                                  and value > 0):
+        raise InvalidParameter(name, f"must be a number of metres > 0, not {value!r}")
+
+
+def _pass(engine_or_net: TravelEngine | RoadNetwork, candidates: ArrayLike | None,
+          key: Hashable | None, venues: tuple[ArrayLike, ArrayLike] | None,
+          walk_speed_mps: float | None) -> tuple[RoadNetwork, NodeTimes, float]:
+    """The multi-source pass and the network, from an engine or a bare network."""
+    from geosvc.network.graph import RoadNetwork as _Net
+    from geosvc.network.paths import times_to_sources
+    from geosvc.network.snap import snap_points
+
+    if isinstance(engine_or_net, _Net):
+        net = engine_or_net
+        w = 4.5 / 3.6 if walk_speed_mps is None else float(walk_speed_mps)
+        if venues is None:
+            msg = "must give the venues' (lon, lat) arrays when a bare network is passed"
+            raise InvalidParameter("venues", msg)
+        lon = np.atleast_1d(np.asarray(venues[0], dtype=np.float64))
+        lat = np.atleast_1d(np.asarray(venues[1], dtype=np.float64))
+        ids = np.arange(len(lon), dtype=np.int64)
+        if candidates is not None:
+            c = np.asarray(candidates)
+            ids = np.flatnonzero(c) if c.dtype == bool else c.astype(np.int64).ravel()
+            if len(ids) and (ids.min() < 0 or ids.max() >= len(lon)):
+                raise InvalidParameter("candidates", f"must be venue positions 0..{len(lon) - 1}")
+        snapped = snap_points(net, lon[ids], lat[ids], max_dist_m=1000.0)
+        nt = times_to_sources(net, snapped, walk_speed_mps=w, source_ids=ids)
+        return net, nt, w
+    engine = engine_or_net
+    w = engine.walk_speed_mps if walk_speed_mps is None else float(walk_speed_mps)
+    return engine.net, engine.pass_for(candidates, key), w
+
+
+def compute_coverage(
+    engine_or_net: TravelEngine | RoadNetwork,
+    demand: DemandSet,
+    *,
+    candidates: ArrayLike | None = None,
+    minutes: float = 10.0,
+    key: Hashable | None = None,
+    venues: tuple[ArrayLike, ArrayLike] | None = None,
+    venue_labels: Sequence[tuple[str, str]] | None = None,
+    walk_speed_mps: float | None = None,
+    buffer_m: float | None = None,
+    cell_m: float | None = None,
+    gap_radius_m: float = DEFAULT_GAP_RADIUS_M,
+    progress: Callable[[str], None] | None = None,
+) -> CoverageResult:
+    """Coverage of ``demand`` by the ``candidates`` venues within ``minutes`` (module docstring).
+
+    Parameters
+    ----------
+    engine_or_net : TravelEngine or RoadNetwork
+        An engine (its cached pass is used; ``candidates`` are venue
+        positions), or a bare network plus ``venues``.
+    demand : DemandSet
+        Built for the same network (:func:`~geosvc.analysis.demand.build_demand`).
+    candidates : int array, bool mask or None
+        Venue positions to count (None = all venues; empty = none).
+    minutes : float
+        The service-circle limit, minutes (> 0, <= 240).
+    key : hashable, optional
+        Cache key of the candidate set in the engine's pass LRU.
+    venues : (lon array, lat array), optional
+        Venue coordinates (WGS-84) when ``engine_or_net`` is a network.
+    venue_labels : sequence of (code, name), optional
+        Per venue position, for the catchment rows.
+    walk_speed_mps : float, optional
+        Access-leg speed, m/s (default: the engine's, or 4.5 km/h).
+    buffer_m : float, optional
+        Buffer of reached streets, metres (default by mode: walk 30, bike 40, drive 50).
+    cell_m : float, optional
+        Raster cell, metres (default ``buffer_m / 2``).
+    gap_radius_m : float
+        Radius grouping uncovered demand into gap polygons, metres.
+    progress : callable(str), optional
+        Called with the name of each step (for a progress bar).
+
+    Returns
+    -------
+    CoverageResult
+
+    Raises
+    ------
+    InvalidParameter
+        Bad ``minutes`` / ``candidates`` / distances, or a demand set built
+        for another network (``demand``).
+
+    Examples
+    --------
+    >>> from geosvc.network.synthetic import grid_network
+    >>> from geosvc.analysis.demand import build_demand
+    >>> from geosvc.model import PopulationCell
+    >>> net = grid_network(5, 5)              # 100 m blocks, 80 s each on foot
+    >>> cells = [PopulationCell(float(net.node_lon[i]), float(net.node_lat[i]), 10.0)
+    ...          for i in (0, 12, 24)]
+    >>> ds = build_demand(net, cells)
+    >>> res = compute_coverage(net, ds, venues=([net.node_lon[12]], [net.node_lat[12]]),
+    ...                        minutes=3)     # 180 s: two blocks from the centre
+    >>> res.covered_population, res.total_population, len(res.gaps)
+    (10.0, 30.0, 2)
+    """
+    import time
+
+    step = progress or (lambda _s: None)
+    minutes = _check_minutes(minutes)
+    for name, val in (("buffer_m", buffer_m), ("cell_m", cell_m), ("gap_radius_m", gap_radius_m)):
+        _check_m(name, val)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    step("pass")
+    net, nt, w = _pass(engine_or_net, candidates, key, venues, walk_speed_mps)
+    if demand.crs != net.crs or (len(demand) and demand.snapped.edge.max() >= net.n_edges):
+        msg = "was built for another network; build it with this network"
+        raise InvalidParameter("demand", msg)
+    timings["pass"] = time.perf_counter() - t0
+    limit = minutes * 60.0
+    buffer_m = float(buffer_m if buffer_m is not None else DEFAULT_BUFFER_M.get(net.mode, 30.0))
+
+    t0 = time.perf_counter()
+    step("demand")
+    from geosvc.network.paths import point_times
+
+    time_s, src = point_times(net, demand.snapped, nt, walk_speed_mps=w)
+    covered = (time_s <= limit) & (src >= 0)
+    venue = np.full(len(demand), -1, dtype=np.int64)
+    venue[src >= 0] = nt.source_ids[src[src >= 0]]
+    count = demand.count
+    total = float(count.sum())
+    covered_pop = float(count[covered].sum())
+    by_area = _by_area(demand, covered)
+    catchments = _catchments(venue, covered, count, covered_pop, venue_labels)
+    timings["demand"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    step("area")
+    pieces = pass_pieces(net, nt, limit, w)
+    gx = np.concatenate([net.node_x, demand.x])
+    gy = np.concatenate([net.node_y, demand.y])
+    if len(gx):
+        raster = Raster.around(float(gx.min()), float(gy.min()), float(gx.max()),
+                               float(gy.max()), cell_m or buffer_m / 2,
+                               max(buffer_m, gap_radius_m))
+    else:
+        raster = Raster(0.0, 0.0, cell_m or buffer_m / 2, 1, 1)
+    covered_mask = raster.dilate(raster.mark_pieces(pieces), buffer_m)
+    timings["area"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    step("gaps")
+    gaps = _gaps(net, raster, covered_mask, demand, ~covered, gap_radius_m)
+    timings["gaps"] = time.perf_counter() - t0
+    return CoverageResult(
+        mode=net.mode, minutes=minutes, total_population=total,
+        covered_population=covered_pop, covered_area_km2=raster.area_m2(covered_mask) / 1e6,
+        venues_used=int((nt.sources.edge >= 0).sum()), by_area=by_area, gaps=gaps,
+        catchments=catchments, time_s=time_s, venue=venue,
+        off_network_population=float(count[demand.snapped.edge < 0].sum()),
+        timings_s={k: round(v, 4) for k, v in timings.items()},
+        _raster=raster, _covered_mask=covered_mask, _net=net,
+    )
+
+
+def _by_area(demand: DemandSet, covered: NDArray[np.bool_]) -> list[dict[str, Any]]:
+    n = len(demand.areas)
+    idx = np.where(demand.area >= 0, demand.area, n)
+    tot = np.bincount(idx, weights=demand.count, minlength=n + 1)
+    cov = np.bincount(idx[covered], weights=demand.count[covered], minlength=n + 1)
+    rows = []
+    for i, a in enumerate(demand.areas):
+        rows.append({"area_id": a.code, "name": a.name, "total_population": _round(tot[i]),
+                     "covered_population": _round(cov[i]),
+                     "covered_share": round(_share(cov[i], tot[i]), 4)})
+    if (idx == n).any():
+        rows.append({"area_id": None, "name": "outside every area",
+                     "total_population": _round(tot[n]), "covered_population": _round(cov[n]),
+                     "covered_share": round(_share(cov[n], tot[n]), 4)})
+    return rows
+
+
+def _catchments(venue: NDArray[np.int64], covered: NDArray[np.bool_], count: NDArray[np.float64],
+                covered_pop: float, labels: Sequence[tuple[str, str]] | None,
+                ) -> list[dict[str, Any]]:
+    v = venue[covered]
+    if not len(v):
+        return []
+    ids, inv = np.unique(v, return_inverse=True)
+    pop = np.bincount(inv, weights=count[covered], minlength=len(ids))
+    order = np.lexsort((ids, -pop))
+    rows = []
+    for i in order:
+        pos = int(ids[i])
+        code, name = (labels[pos] if labels is not None and 0 <= pos < len(labels)
+                      else (None, None))
+        rows.append({"venue": pos, "code": code, "name": name, "population": _round(pop[i]),
+                     "share": round(_share(pop[i], covered_pop), 4)})
+    return rows
+
+
+def _gaps(net: RoadNetwork, raster: Raster, covered_mask: NDArray[np.bool_], demand: DemandSet,
+          uncovered: NDArray[np.bool_], radius_m: float) -> list[dict[str, Any]]:
+    """Gap features: uncovered demand grouped by ``radius_m``, minus the covered area."""
+    import shapely
+    from scipy import ndimage
+
+    sel = np.flatnonzero(uncovered & (demand.count > 0))
+    if not len(sel):
+        return []
+    # gaps live on a coarser grid (cell ~ radius / 2): fewer cells to outline
+    factor = max(1, int(round(radius_m / 2 / raster.cell)))
+    grid, covered_c = raster.coarsen(covered_mask, factor)
+    seeds = grid.mark_points(demand.x[sel], demand.y[sel])
+    region = grid.dilate(seeds, radius_m)
+    labels, n = ndimage.label(region)
+    r, c = grid.index(demand.x[sel], demand.y[sel])
+    lab = labels[r, c]
+    pop = np.bincount(lab, weights=demand.count[sel], minlength=n + 1)
+    polys = grid.polygons(region & ~covered_c)
+    # assign each polygon to its component through a cell inside it
+    groups: dict[int, list] = {}
+    for p in polys:
+        q = p.representative_point()
+        rr, cc = grid.index(np.array([q.x]), np.array([q.y]))
+        k = int(labels[rr[0], cc[0]])
+        if k:
+            groups.setdefault(k, []).append(p)
+    boxes = ndimage.find_objects(labels)
+    feats = []
+    for k in range(1, n + 1):
+        if pop[k] <= 0:
+            continue
+        parts = groups.get(k)
+        if not parts:  # wholly inside the covered area: show the group itself
+            rs, cs = boxes[k - 1]
+            sub = Raster(grid.x0 + cs.start * grid.cell, grid.y0 + rs.start * grid.cell,
+                         grid.cell, cs.stop - cs.start, rs.stop - rs.start)
+            parts = sub.polygons(labels[rs, cs] == k)
+        geom = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+        geom_ll = to_lonlat(net, geom)
+        feats.append((float(pop[k]), k, {
+            "type": "Feature",
+            "geometry": shapely.geometry.mapping(geom_ll),
+            "properties": {"uncovered_population": _round(pop[k]),
+                           "area_km2": round(float(geom.area) / 1e6, 4),
+                           "points": int((lab == k).sum())},
+        }))
+    feats.sort(key=lambda f: (-f[0], f[1]))
+    out = []
+    for rank, (_, _, f) in enumerate(feats, start=1):
+        f["id"] = f"gap-{rank}"
+        f["properties"]["rank"] = rank
+        out.append(f)
+    return out
