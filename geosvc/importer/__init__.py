@@ -1,4 +1,4 @@
-"""Import venues, items, links, population and areas: validate every row, all or nothing.
+r"""Import venues, items, links, population and areas: validate every row, all or nothing.
 
 :func:`import_file` reads one file (:func:`read_table`: CSV, GeoJSON or
 ``.xlsx``), validates EVERY row, and either writes all rows in one store

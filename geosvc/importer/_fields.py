@@ -146,7 +146,7 @@ class RowReader:
             self.problem(field, "is required")
 
     def text(self, field: str, *, required: bool = False, max_len: int = 1000) -> str | None:
-        """A text field; None when empty."""
+        """Read a text field; None when empty."""
         raw = self.data.get(field)
         if isinstance(raw, dict):
             self.problem(field, f"must be text, not an object ({shown(raw)})")
@@ -160,7 +160,7 @@ class RowReader:
         return value
 
     def code(self, field: str) -> str | None:
-        """A required code: no whitespace, no ``/ ? # % \\`` (codes go in URLs)."""
+        r"""Read a required code: no whitespace, no ``/ ? # % \`` (codes go in URLs)."""
         value = self.text(field, required=True, max_len=100)
         if value is not None:
             bad = sorted({c for c in value if c in _CODE_FORBIDDEN or c.isspace()})
@@ -172,7 +172,7 @@ class RowReader:
 
     def number(self, field: str, *, required: bool = False, lo: float | None = None,
                hi: float | None = None, integer: bool = False) -> float | None:
-        """A finite number in ``[lo, hi]``; None when empty and not required."""
+        """Read a finite number in ``[lo, hi]``; None when empty and not required."""
         raw = self.data.get(field)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             self._missing(field, required)
@@ -203,7 +203,7 @@ class RowReader:
         return value
 
     def boolean(self, field: str, *, default: bool) -> bool:
-        """A yes/no field: true/false/1/0/yes/no/y/n/是/否; empty -> ``default``."""
+        """Read a yes/no field: true/false/1/0/yes/no/y/n/是/否; empty -> ``default``."""
         raw = self.data.get(field)
         if isinstance(raw, bool):
             return raw
@@ -217,7 +217,8 @@ class RowReader:
             return True
         if key in _FALSE:
             return False
-        self.problem(field, f"must be true or false (or 1/0, yes/no, y/n, 是/否) (got {shown(raw)})")
+        self.problem(field, "must be true or false (or 1/0, yes/no, y/n, 是/否) "
+                            f"(got {shown(raw)})")
         return default
 
     def choice(self, field: str, table: Mapping[str, E], *, required: bool = False) -> E | None:
@@ -231,7 +232,7 @@ class RowReader:
         return found
 
     def channels(self, field: str) -> frozenset[Channel] | None:
-        """A list of channels separated by ``,``, ``;``, ``|`` or ``、``; None when empty."""
+        """Read channels separated by ``,``, ``;``, ``|`` or ``、``; None when empty."""
         raw = self.data.get(field)
         parts: list[str]
         if isinstance(raw, list | tuple):
@@ -266,7 +267,7 @@ class RowReader:
 
 
 def is_blank(data: Mapping[str, Any]) -> bool:
-    """True when every value of a row is empty."""
+    """Return True when every value of a row is empty."""
     return all(v is None or (isinstance(v, str) and not v.strip()) for v in data.values())
 
 

@@ -172,7 +172,8 @@ def _layer(entry: Any, where: str, base: Path,
     if not isinstance(raw_path, str) or not raw_path.strip():
         problems.append((f"{where}.path", "is required (a file relative to the manifest)"))
     else:
-        path = (base / raw_path).resolve() if not Path(raw_path).is_absolute() else Path(raw_path)
+        path = Path(raw_path)
+        path = path if path.is_absolute() else (base / path).resolve()
         if not path.is_file():
             problems.append((f"{where}.path", f"file {str(path)!r} does not exist"))
     try:

@@ -24,7 +24,9 @@ def _bad_file(path: Path, reason: str) -> InvalidParameter:
     return InvalidParameter("path", f"file {str(path)!r} {reason}")
 
 
-def read_table(path: str | os.PathLike[str], *, encoding: str | None = None) -> list[dict[str, Any]]:
+def read_table(
+    path: str | os.PathLike[str], *, encoding: str | None = None
+) -> list[dict[str, Any]]:
     """Read the records of a CSV, GeoJSON or ``.xlsx`` file.
 
     Parameters
@@ -89,7 +91,8 @@ def _read_csv(p: Path, encoding: str | None) -> list[dict[str, Any]]:
         with p.open(encoding=enc, newline="") as fh:
             text = fh.read()
     except UnicodeDecodeError as exc:
-        hint = " (a file saved by a Chinese Excel is often gb18030: pass that encoding, or save as UTF-8)"
+        hint = (" (a file saved by a Chinese Excel is often gb18030: pass that encoding, "
+                "or save as UTF-8)")
         raise _bad_file(p, f"is not valid {enc} text at byte {exc.start}{hint}") from exc
     except LookupError as exc:
         msg = f"is not a known text encoding (got {encoding!r})"
@@ -142,7 +145,8 @@ def _read_geojson(p: Path) -> list[dict[str, Any]]:
         props = feature.get("properties") or {}
         row = dict(props) if isinstance(props, dict) else {"(properties)": props}
         geom = feature.get("geometry")
-        if isinstance(geom, dict) and geom.get("type") == "Point" and _is_pair(geom.get("coordinates")):
+        is_point = isinstance(geom, dict) and geom.get("type") == "Point"
+        if is_point and _is_pair(geom.get("coordinates")):
             row["lon"], row["lat"] = geom["coordinates"][:2]
         elif geom is not None:
             try:

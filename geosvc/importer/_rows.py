@@ -156,7 +156,7 @@ def parse_venues(rows: list[dict[str, Any]], *, crs: str) -> Parsed:
                                       f"(got {bad})")
         hours = r.text("opening_hours")
         if hours is not None:
-            r.check("opening_hours", lambda: hours_problem(hours))
+            r.check("opening_hours", lambda expr=hours: hours_problem(expr))
         machines = r.number("machines", lo=0, integer=True)
         values = dict(
             area_code=r.text("area_code"), area_name=r.text("area_name"),
@@ -249,7 +249,7 @@ def parse_links(rows: list[dict[str, Any]], *, crs: str,  # noqa: ARG001
 
 
 def _geometry(r: RowReader, field_name: str, *, crs: str, required: bool):
-    """A (Multi)Polygon from WKT text or a GeoJSON object, in WGS-84; None if bad."""
+    """Read a (Multi)Polygon from WKT text or a GeoJSON object, in WGS-84; None if bad."""
     import shapely
     from shapely import wkt as shapely_wkt
     from shapely.errors import ShapelyError
@@ -339,7 +339,9 @@ def parse_areas(rows: list[dict[str, Any]], *, crs: str) -> Parsed:
         name = r.text("name", required=True)
         level = r.choice("level", LEVELS) or Level.COUNTY
         population = r.number("population", lo=0)
-        geom = None if "geometry" in absent else _geometry(r, "geometry", crs=crs, required=True)
+        geom = None
+        if "geometry" not in absent:
+            geom = _geometry(r, "geometry", crs=crs, required=True)
         if r.ok and code is not None and name is not None and geom is not None:
             parsed.records.append(Area(code, name, geom.wkt, level, population))
     return parsed

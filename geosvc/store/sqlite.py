@@ -204,7 +204,8 @@ class SQLiteStore(Store):
             if not create:
                 self._fail("does not exist")
             if not self.path.parent.is_dir():
-                self._fail(f"cannot be created: directory {str(self.path.parent)!r} does not exist")
+                parent = str(self.path.parent)
+                self._fail(f"cannot be created: directory {parent!r} does not exist")
         elif self.path.is_dir():
             self._fail("is a directory, not a database file")
         self._init_schema(self._conn())
@@ -468,7 +469,8 @@ class SQLiteStore(Store):
                 updated.append(row[nkey:] + row[:nkey])
         if created:
             conn.executemany(
-                f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                f"INSERT INTO {table} ({', '.join(cols)}) "
+                f"VALUES ({', '.join('?' * len(cols))})",
                 created)
         if updated:
             sets = ", ".join(f"{c} = ?" for c in cols[nkey:])
@@ -500,7 +502,8 @@ class SQLiteStore(Store):
             if rows:
                 insert()
             return TableCounts(created=len(rows))
-        old = conn.execute(f"SELECT {', '.join(_POP_COLS)} FROM population ORDER BY id").fetchall()
+        old = conn.execute(
+            f"SELECT {', '.join(_POP_COLS)} FROM population ORDER BY id").fetchall()
         if old == rows:
             return TableCounts(unchanged=len(rows))
         conn.execute("DELETE FROM population")
