@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from geosvc.api._common import parse
+from geosvc.api._geometry import convert_geometry
 
 if TYPE_CHECKING:
     from geosvc.service import GeoService
@@ -17,8 +18,11 @@ def coverage(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
     """``{mode, minutes, total_population, covered_population, covered_share, ...}``.
 
     One multi-source pass from every venue matching the filters (cached per
-    filter set by the travel engine) gives each node its time to the nearest
-    venue; the dataset's demand set (built once per mode) is summed.
+    filter set by the travel engine) gives each demand point its time to the
+    nearest venue; the dataset's demand set is built once per mode and data
+    revision.  With ``open_at`` / ``open_now`` only venues open then count.
+    Adds to API.md: ``catchments`` (population reaching each venue first)
+    and ``off_network_population``.  Gap coordinates are in ``crs``.
 
     Raises
     ------
@@ -28,12 +32,21 @@ def coverage(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
     query = parse(service, snap, "coverage", params)
     engine = service.travel(query.mode, snap)
     demand = service.demand(query.mode, snap)
-    from geosvc.analysis import compute_coverage
+    from geosvc.analysis.coverage import compute_coverage
 
+    index = snap.index
+    flt = query.filter
+    candidates = index.mask(flt)
+    key = flt.cache_key() if flt.open_at is None else None  # a time: key by positions
     result = compute_coverage(
-        engine, demand, snap.index, query.filter, minutes=query.minutes[0],
+        engine, demand, candidates=candidates, minutes=query.minutes[0], key=key,
+        venue_labels=[(v.code, v.name) for v in index.venues],
     )
     doc = result.to_dict()
-    doc.setdefault("mode", query.mode)
-    doc.setdefault("minutes", query.minutes[0])
+    if query.crs != "wgs84":
+        for gap in doc["gaps"]["features"]:
+            gap["geometry"] = convert_geometry(gap.get("geometry"), query.crs)
+    for row in doc.get("catchments", []):
+        row.pop("venue", None)  # an internal position; `code` identifies the venue
+    doc["crs"] = query.crs
     return doc

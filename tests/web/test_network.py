@@ -72,3 +72,52 @@ def test_unloaded_mode_and_point_off_network_are_422(net_client) -> None:
     resp = net_client.get("/api/v1/nearest?lon=25.3&lat=60.4&mode=walk")
     assert resp.status_code == 422 and resp.mimetype == "application/problem+json"
     assert resp.get_json(force=True)["type"] == "/problems/outside-network"
+
+
+def test_isochrones_bands_nest(net_client) -> None:
+    resp = net_client.get(f"/api/v1/isochrones?{ORIGIN}&mode=walk&minutes=10,5")
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    doc = resp.get_json()
+    bands = [f["properties"] for f in doc["features"]]
+    assert [b["minutes"] for b in bands] == [5, 10]
+    assert 0 < bands[0]["area_km2"] < bands[1]["area_km2"]
+    assert 0 <= bands[0]["population"] <= bands[1]["population"] <= 900
+    assert {f["geometry"]["type"] for f in doc["features"]} <= {"Polygon", "MultiPolygon"}
+
+
+def test_coverage_document(net_client) -> None:
+    resp = net_client.get("/api/v1/coverage?mode=walk&minutes=10")
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    doc = resp.get_json()
+    assert doc["mode"] == "walk" and doc["minutes"] == 10
+    assert doc["total_population"] == pytest.approx(900)
+    assert 0 < doc["covered_share"] <= 1
+    assert doc["covered_population"] == pytest.approx(doc["covered_share"] * 900, rel=1e-3)
+    assert doc["venues_used"] == 5
+    assert {a["area_id"] for a in doc["by_area"]} == {"W", "E"}
+    assert doc["gaps"]["type"] == "FeatureCollection"
+    pops = [g["properties"]["uncovered_population"] for g in doc["gaps"]["features"]]
+    assert pops == sorted(pops, reverse=True)
+    few = net_client.get("/api/v1/coverage?mode=walk&minutes=2&kind=bank_outlet").get_json()
+    assert few["venues_used"] == 1 and few["covered_population"] <= doc["covered_population"]
+
+
+def test_plan_with_supplied_candidates(net_client) -> None:
+    sites = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "S1", "properties": {"name": "south"},
+         "geometry": {"type": "Point", "coordinates": [24.9365, 60.1655]}},
+        {"type": "Feature", "id": "S2", "properties": {"name": "north"},
+         "geometry": {"type": "Point", "coordinates": [24.9500, 60.1760]}},
+    ]}
+    body = {"mode": "walk", "minutes": 2, "k": 1, "candidates": sites,
+            "filters": {"kind": ["bank_outlet"]}}
+    resp = net_client.post("/api/v1/plans", json=body)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    doc = resp.get_json()
+    assert len(doc["selected"]) == 1 and doc["selected"][0]["id"] in {"S1", "S2"}
+    assert doc["after_share"] >= doc["before_share"]
+    bad = net_client.post("/api/v1/plans", json={"mode": "fly", "k": 0, "minutes": "x",
+                                                 "filters": {"kind": "shop"}})
+    assert bad.status_code == 400
+    names = [p["name"] for p in bad.get_json(force=True)["invalid_params"]]
+    assert names == ["mode", "minutes", "k", "filters.kind"]
