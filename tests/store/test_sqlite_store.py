@@ -300,3 +300,22 @@ def test_read_100k_venues_is_fast(tmp_path):
     # Measured ~0.4-0.6 s on a 2-core box; the loose bound only catches a
     # pathological (e.g. per-row query) regression when the box is shared and busy.
     assert best < 10.0, f"reading {n} venues took {best:.2f} s"
+
+
+def _child_counts(store, queue):
+    queue.put((len(store.venues()), store.revision()))
+
+
+def test_forked_worker_opens_its_own_connection(full):
+    import multiprocessing
+
+    full.venues()  # the parent holds an open connection before forking (gunicorn --preload)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child_counts, args=(full, queue))
+    proc.start()
+    got = queue.get(timeout=30)
+    proc.join(timeout=30)
+    assert proc.exitcode == 0 and got == (4, 1)
+    full.write(Batch(venues=[venue("H7")]))  # the parent's connection still works
+    assert full.revision() == 2
