@@ -69,6 +69,7 @@ def test_bad_rows_exit_1_with_every_problem_on_stderr(runner, tmp_path):
         (["venues", str(DATA / "venues.csv"), "--crs", "utm"], "Invalid value for '--crs'"),
         (["shops", str(DATA / "venues.csv")], "'shops' is not one of 'venues'"),
         (["items", str(DATA / "items.csv"), "--append"], "--append applies only to population"),
+        (["manifest", str(DATA / "items.csv"), "--crs", "gcj02"], "do not apply to a manifest"),
     ],
 )
 def test_usage_errors_are_readable(runner, tmp_path, args, message):

@@ -35,8 +35,9 @@ def format_problem(problem: RowProblem) -> str:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("what", type=click.Choice(_WHAT))
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--db", required=True, help="Dataset store: a SQLite file (created if missing) "
-                                         "or a store URL.")
+@click.option("--db", required=True, envvar="GEOSVC_DB",
+              help="Dataset store: a SQLite file (created if missing) or a store URL "
+                   "(default: $GEOSVC_DB).")
 @click.option("--crs", default="wgs84", show_default=True,
               type=click.Choice(["wgs84", "gcj02", "bd09"], case_sensitive=False),
               help="Coordinate system of the file's lon/lat and geometries.")
@@ -66,6 +67,9 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
         raise click.UsageError(msg)
     if append_population and what != "population":
         msg = "--append applies only to population"
+        raise click.UsageError(msg)
+    if what == "manifest" and (crs.lower() != "wgs84" or encoding or id_field != "code"):
+        msg = "--crs, --encoding and --id-field do not apply to a manifest (set them per layer)"
         raise click.UsageError(msg)
 
     try:
