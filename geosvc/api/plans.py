@@ -1,18 +1,23 @@
-"""`POST /api/v1/plans`: choose new sites that raise coverage most.
+"""`POST /api/v1/plans`: choose new sites that raise coverage most (framework-free).
 
-Body (JSON object)::
+Request body (JSON object; unknown members are ignored)::
 
-    {"mode": "walk", "minutes": 10, "k": 5,
-     "candidates": "bank_outlets" | "kiosk_sites" | <FeatureCollection of points>,
-     "filters": {"kind": "hall,kiosk", "item": ["SB-01"], ...},
-     "target_share": 0.9,      # optional: fewest sites reaching this share instead of k
-     "add": ["id", ...],       # optional: what-if, these candidates in this order
-     "solver": "auto" | "exact" | "greedy"}
+    {"mode": "walk", "minutes": 10, "k": 10,
+     "candidates": "bank_outlets" | "kiosk_sites" | {FeatureCollection of Points},
+     "filters": {"kind": "hall,kiosk", "item": ["SB-01"], "open_at": ..., ...},
+     "target_share": 0.95,          # optional: fewest sites reaching this share
+     "add": ["ID", ...],            # optional: what-if, these candidates in this order
+     "solver": "auto" | "exact" | "greedy",
+     "site_spacing_m": 250}         # optional: cell size of kiosk_sites, metres
 
-``filters`` take the query-string filters of ``/api/v1/coverage`` (values
-may be strings, lists or booleans); venues matching them are the fixed
-sites.  Supplied candidate points are WGS-84.  Every bad member is named in
-one 400 (``filters.kind`` for a bad filter).
+``filters`` are the query parameters of ``/api/v1/coverage`` (strings, or
+JSON booleans / numbers / lists turned into their query form), validated by
+the same table; the venues matching them are the fixed sites, so
+``before_share`` equals ``/api/v1/coverage``'s ``covered_share`` for the same
+``mode``, ``minutes`` and filters.  Supplied candidate points are WGS-84.
+Every bad member is named in one 400 (``filters.kind`` for a bad filter).
+Problem precedence: ``add`` (what-if), else ``target_share`` (minimum
+sites), else ``k`` (maximal covering, default 10).
 """
 
 from __future__ import annotations
@@ -27,94 +32,152 @@ from geosvc.errors import InvalidParameter
 if TYPE_CHECKING:
     from geosvc.service import GeoService
 
-__all__ = ["create_plan"]
+__all__ = ["create_plan", "parse_plan_body", "plan"]
 
+_MODES = ("walk", "bike", "drive")
 _SOLVERS = ("auto", "exact", "greedy")
-_MAX_K = 1000
+#: Longest service circle of a plan, minutes (as coverage).
+MAX_MINUTES = 120.0
+#: Largest ``k`` and most ids in one what-if.
+MAX_K = 1000
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _filter_value(v: object) -> str | None:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return v
+    if _is_number(v):
+        return f"{v:g}" if isinstance(v, float) else str(v)
+    if isinstance(v, list) and all(isinstance(x, str) for x in v):
+        return ",".join(v)
+    return None
+
+
+def _check_body(body: object) -> tuple[dict[str, Any], dict[str, str], list[tuple[str, str]]]:
+    """(values, filter query params, problems) of a request body."""
+    if not isinstance(body, Mapping):
+        msg = "must be a JSON object {mode, minutes, k, candidates, filters}"
+        raise InvalidParameter("body", msg)
+    problems: list[tuple[str, str]] = []
+    out: dict[str, Any] = {}
+    mode = body.get("mode", "walk")
+    if mode not in _MODES:
+        problems.append(("mode", "must be one of walk | bike | drive"))
+    out["mode"] = mode
+    minutes = body.get("minutes", 10)
+    if not (_is_number(minutes) and 0 < minutes <= MAX_MINUTES):
+        problems.append(("minutes", f"must be a number of minutes > 0 and <= {MAX_MINUTES:g}"))
+    out["minutes"] = minutes
+    k = body.get("k")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K):
+        problems.append(("k", f"must be an integer between 1 and {MAX_K}"))
+    target = body.get("target_share")
+    if target is not None and not (_is_number(target) and 0 <= target <= 1):
+        problems.append(("target_share", "must be a number between 0 and 1"))
+    add = body.get("add")
+    if add is not None and not (isinstance(add, list) and add and len(add) <= MAX_K
+                                and all(isinstance(a, str) and a for a in add)):
+        problems.append(("add", f"must be a list of 1 to {MAX_K} candidate ids (strings)"))
+    if k is None and target is None and add is None:
+        k = 10
+    out.update(k=k, target_share=target, add=add)
+    cands = body.get("candidates", "bank_outlets")
+    if not (cands in ("bank_outlets", "kiosk_sites") or isinstance(cands, Mapping)):
+        problems.append(("candidates", "must be 'bank_outlets', 'kiosk_sites' or a GeoJSON "
+                                       "FeatureCollection of Point features"))
+    out["candidates"] = cands
+    solver = body.get("solver", "auto")
+    if solver not in _SOLVERS:
+        problems.append(("solver", f"must be one of {' | '.join(_SOLVERS)}"))
+    out["solver"] = solver
+    spacing = body.get("site_spacing_m")
+    if spacing is not None and not (_is_number(spacing) and 10 <= spacing <= 10_000):
+        problems.append(("site_spacing_m", "must be a number of metres between 10 and 10000"))
+    out["site_spacing_m"] = spacing
+    filters = body.get("filters") or {}
+    flt: dict[str, str] = {}
+    if not isinstance(filters, Mapping):
+        problems.append(("filters", "must be an object of venue filters (as /api/v1/coverage)"))
+    else:
+        for name, value in filters.items():
+            text = _filter_value(value)
+            if text is None or name in ("mode", "minutes", "crs"):
+                problems.append((f"filters.{name}", "must be a string, number, boolean or "
+                                 "list of strings naming a venue filter"))
+            else:
+                flt[str(name)] = text
+    return out, flt, problems
+
+
+def parse_plan_body(body: object) -> tuple[dict[str, Any], dict[str, str]]:
+    """Check the members of a plan request; return (values, filter query params).
+
+    Filter values are checked later against the dataset (:func:`create_plan`).
+
+    Examples
+    --------
+    >>> values, flt = parse_plan_body({"k": 3, "filters": {"kind": ["hall", "kiosk"]}})
+    >>> values["k"], values["candidates"], values["solver"], flt
+    (3, 'bank_outlets', 'auto', {'kind': 'hall,kiosk'})
+    >>> parse_plan_body({"k": 0, "minutes": "ten"})
+    Traceback (most recent call last):
+    ...
+    geosvc.errors.InvalidParameter: `minutes` must be a number of minutes > 0 and <= 120; `k` must be an integer between 1 and 1000
+    """
+    values, flt, problems = _check_body(body)
+    if problems:
+        raise InvalidParameter.many(problems)
+    return values, flt
+
+
+def _filter_query(service: GeoService, snap: Any, values: dict[str, Any],
+                  flt: dict[str, str], problems: list[tuple[str, str]]) -> Any:
+    """The coverage query of the filters (+ mode, minutes); adds to ``problems``."""
+    params = dict(flt)
+    if not any(p[0] in ("mode", "minutes") for p in problems):
+        params.update(mode=values["mode"], minutes=f"{values['minutes']!r}")
+    try:
+        return parse(service, snap, "coverage", params)
+    except InvalidParameter as exc:
+        problems += [(f"filters.{p['name']}" if p["name"] in flt else p["name"], p["reason"])
+                     for p in exc.invalid_params]
         return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _filter_strings(filters: Mapping[str, Any]) -> dict[str, str]:
-    out = {}
-    for name, value in filters.items():
-        if isinstance(value, bool):
-            out[name] = "true" if value else "false"
-        elif isinstance(value, (list, tuple)):
-            out[name] = ",".join(str(v) for v in value)
-        elif value is not None:
-            out[name] = str(value)
-    return out
 
 
 def create_plan(service: GeoService, body: Mapping[str, Any]) -> dict[str, Any]:
-    """``{before_share, after_share, selected: [...], ...}`` for a JSON request body.
+    """``{before_share, after_share, selected: [...], solver, solve_time_s, problem, ...}``.
 
     Raises
     ------
     InvalidParameter
-        The body is malformed (every bad member named).
+        The body is malformed (every bad member named; filters as
+        ``filters.<name>``), ``k`` above the number of candidates, unknown or
+        off-network ``add`` ids, an empty candidate set.
     ModeUnavailable
-        No network for ``mode``.
+        No road network is loaded for ``mode``.
     """
-    problems: list[tuple[str, str]] = []
-    mode = body.get("mode", "walk")
-    if mode not in ("walk", "bike", "drive"):
-        problems.append(("mode", "must be one of walk | bike | drive"))
-    minutes = _number(body.get("minutes", 10))
-    if minutes is None or not 0 < minutes <= 120:
-        problems.append(("minutes", "must be a number of minutes > 0 and <= 120"))
-    k = body.get("k")
-    target = body.get("target_share")
-    add = body.get("add")
-    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= _MAX_K):
-        problems.append(("k", f"must be an integer between 1 and {_MAX_K}"))
-    if target is not None and (_number(target) is None or not 0 <= target <= 1):
-        problems.append(("target_share", "must be a number between 0 and 1"))
-    if add is not None and (not isinstance(add, list) or not all(isinstance(a, str) for a in add)):
-        problems.append(("add", "must be a list of candidate ids"))
-    if k is None and target is None and add is None:
-        k = 10
-    solver = body.get("solver", "auto")
-    if solver not in _SOLVERS:
-        problems.append(("solver", f"must be one of {' | '.join(_SOLVERS)}"))
-    cands = body.get("candidates", "bank_outlets")
-    if not (cands in ("bank_outlets", "kiosk_sites") or isinstance(cands, (Mapping, list))):
-        problems.append(("candidates", 'must be "bank_outlets", "kiosk_sites" or a '
-                                       "FeatureCollection of points"))
-    filters = body.get("filters") or {}
+    values, flt, problems = _check_body(body)
     snap = service.snapshot
-    query = None
-    if not isinstance(filters, Mapping):
-        problems.append(("filters", "must be an object of filter parameters"))
-    else:
-        try:
-            query = parse(service, snap, "coverage", _filter_strings(filters))
-        except InvalidParameter as exc:
-            problems += [(f"filters.{p['name']}", p["reason"]) for p in exc.invalid_params]
-    if problems:
+    query = _filter_query(service, snap, values, flt, problems)
+    if problems or query is None:
         raise InvalidParameter.many(problems)
+    engine = service.travel(query.mode, snap)
+    demand = service.demand(query.mode, snap)
+    from geosvc.analysis.planning import build_candidates, plan_sites
 
-    engine = service.travel(mode, snap)
-    demand = service.demand(mode, snap)
-    from geosvc.analysis.planning.candidates import (
-        bank_outlet_candidates,
-        kiosk_site_candidates,
-        supplied_candidates,
-    )
-    from geosvc.analysis.planning.plan import plan_sites
-
-    if cands == "bank_outlets":
-        candidates = bank_outlet_candidates(snap.index, engine)
-    elif cands == "kiosk_sites":
-        candidates = kiosk_site_candidates(engine.net, demand)
-    else:
-        candidates = supplied_candidates(engine.net, cands,
-                                         snap_max_m=service.settings.snap_max_m)
-    result = plan_sites(engine, demand, snap.index, query.filter, candidates,
-                        minutes=minutes, k=k, target_share=target, add=add, solver=solver)
+    cands = build_candidates(values["candidates"], index=snap.index, engine=engine, demand=demand,
+                             flt=query.filter, spacing_m=values["site_spacing_m"])
+    result = plan_sites(engine, demand, snap.index, query.filter, cands,
+                        minutes=query.minutes[0], k=values["k"],
+                        target_share=values["target_share"], add=values["add"],
+                        solver=values["solver"])
     return result.to_dict()
+
+
+#: Former name of :func:`create_plan`.
+plan = create_plan

@@ -1,12 +1,115 @@
-"""`geosvc plan` (placeholder until its issue lands)."""
+"""`geosvc plan --db FILE --osm FILE --k 10 [...] --out FILE.html|.json|.csv`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from geosvc.errors import GeosvcError
 
 
 @click.command()
-def command() -> None:
-    """Not available yet."""
-    msg = "this command is not implemented yet"
-    raise click.ClickException(msg)
+@click.option("--db", envvar="GEOSVC_DB", required=True, metavar="FILE",
+              help="SQLite dataset (from `geosvc import` or `geosvc demo`).")
+@click.option("--osm", envvar="GEOSVC_OSM", required=True, metavar="FILE",
+              help="OSM extract (.osm.pbf / .osm) of the road network.")
+@click.option("--k", "k", type=int, default=None,
+              help="Sites to choose (maximal covering); default 10.")
+@click.option("--candidates", default="bank_outlets", show_default=True,
+              help="bank_outlets | kiosk_sites | a GeoJSON / CSV (id,name,lon,lat) file.")
+@click.option("--mode", default="walk", show_default=True,
+              type=click.Choice(["walk", "bike", "drive"]))
+@click.option("--minutes", default=10.0, show_default=True, type=float,
+              help="Service-circle size, minutes.")
+@click.option("--target-share", type=float, default=None,
+              help="Fewest sites reaching this covered share (0..1) instead of --k.")
+@click.option("--add", default=None, metavar="ID,ID",
+              help="What-if: these candidate ids added (no optimisation).")
+@click.option("--solver", default="auto", show_default=True,
+              type=click.Choice(["auto", "exact", "greedy"]))
+@click.option("--site-spacing", "site_spacing_m", type=float, default=None,
+              help="Cell size of kiosk_sites, metres (default 250).")
+@click.option("--kind", default=None, help="Fixed-site filter: venue kinds, comma list.")
+@click.option("--level", default=None, help="Fixed-site filter: levels, comma list.")
+@click.option("--item", default=None, help="Fixed-site filter: item codes, comma list.")
+@click.option("--channel", default=None, help="Fixed-site filter: channel.")
+@click.option("--cache-dir", default=".geosvc-cache", show_default=True,
+              help="Directory of cached road networks.")
+@click.option("--out", required=True, metavar="FILE.html|.json|.csv", help="Output file.")
+def command(db: str, osm: str, k: int | None, candidates: str, mode: str, minutes: float,
+            target_share: float | None, add: str | None, solver: str,
+            site_spacing_m: float | None, kind: str | None, level: str | None,
+            item: str | None, channel: str | None, cache_dir: str, out: str) -> None:
+    """Choose bank outlets or kiosk sites that close the coverage gaps.
+
+    Prints a summary; writes the plan to --out (JSON document, CSV of the
+    chosen sites, or an HTML map with the sites numbered in order).
+    """
+    if Path(out).suffix.lower() not in (".json", ".csv", ".html"):
+        msg = f"`--out` must end in .html, .json or .csv, not {out!r}"
+        raise click.BadParameter(msg, param_hint="--out")
+    for name, path in (("--db", db), ("--osm", osm)):
+        if "://" not in path and not Path(path).is_file():
+            raise click.BadParameter(f"`{name}` {path} does not exist", param_hint=name)
+    body: dict = {"mode": mode, "minutes": minutes, "solver": solver}
+    if k is not None:
+        body["k"] = k
+    if target_share is not None:
+        body["target_share"] = target_share
+    if add is not None:
+        body["add"] = [a.strip() for a in add.split(",") if a.strip()]
+    if site_spacing_m is not None:
+        body["site_spacing_m"] = site_spacing_m
+    body["filters"] = {n: v for n, v in (("kind", kind), ("level", level), ("item", item),
+                                         ("channel", channel)) if v}
+    try:
+        _run(db, osm, mode, cache_dir, candidates, body, out)
+    except GeosvcError as exc:
+        raise click.ClickException(exc.detail) from exc
+
+
+def _run(db: str, osm: str, mode: str, cache_dir: str, candidates: str, body: dict,
+         out: str) -> None:
+    from geosvc.analysis.planning import build_candidates, plan_sites, read_candidate_file
+    from geosvc.analysis.planning.output import write_plan
+    from geosvc.api._common import parse
+    from geosvc.api.plans import parse_plan_body
+    from geosvc.config import Settings
+    from geosvc.service import GeoService
+
+    if candidates in ("bank_outlets", "kiosk_sites"):
+        body["candidates"] = candidates
+    else:
+        body["candidates"] = {"type": "FeatureCollection", "features": []}  # checked below
+    values, flt_params = parse_plan_body(body)
+    settings = Settings.load(overrides={"db": db, "osm": osm, "modes": mode,
+                                        "cache_dir": cache_dir})
+    service = GeoService(settings)
+    snap = service.snapshot
+    query = parse(service, snap, "coverage",
+                  {**flt_params, "mode": mode, "minutes": f"{values['minutes']!r}"})
+    engine = service.travel(mode, snap)
+    demand = service.demand(mode, snap)
+    spec = candidates if candidates in ("bank_outlets", "kiosk_sites") else \
+        read_candidate_file(candidates)
+    cands = build_candidates(spec, index=snap.index, engine=engine, demand=demand,
+                             flt=query.filter, spacing_m=values["site_spacing_m"])
+    result = plan_sites(engine, demand, snap.index, query.filter, cands,
+                        minutes=query.minutes[0], k=values["k"],
+                        target_share=values["target_share"], add=values["add"],
+                        solver=values["solver"])
+    write_plan(result, out, demand=demand)
+    doc = result.to_dict()
+    click.echo(f"{doc['problem']}: {len(doc['selected'])} of {doc['candidates_count']} "
+               f"{doc['candidates']} candidates, {doc['minutes']:g} min {doc['mode']}")
+    click.echo(f"covered share {doc['before_share']:.4f} -> {doc['after_share']:.4f} "
+               f"(+{doc['gain_population']:.0f} of {doc['total_population']:.0f} residents)")
+    click.echo(f"solver {doc['solver']} in {doc['solve_time_s']:.3f} s "
+               f"(coverage sets {doc['build_time_s']:.3f} s)")
+    if doc["candidates_off_network"]:
+        click.echo(f"off the network (ignored): {', '.join(doc['candidates_off_network'])}")
+    for s in doc["selected"]:
+        click.echo(f"  {s['rank']:>3}. {s['id']}  {s['name']}  +{s['gain_population']:.0f}  "
+                   f"-> {s['cumulative_share']:.4f}")
+    click.echo(f"wrote {out}")

@@ -6,6 +6,15 @@ See :mod:`geosvc.analysis.planning.solvers` (greedy / exact covering) and
 
 from __future__ import annotations
 
+from geosvc.analysis.planning.candidates import (
+    Candidates,
+    bank_outlet_candidates,
+    build_candidates,
+    kiosk_site_candidates,
+    read_candidate_file,
+    supplied_candidates,
+)
+from geosvc.analysis.planning.plan import PlanResult, plan_sites
 from geosvc.analysis.planning.solvers import (
     Reduced,
     Solution,
@@ -18,6 +27,14 @@ from geosvc.analysis.planning.solvers import (
 )
 
 __all__ = [
+    "Candidates",
+    "PlanResult",
+    "bank_outlet_candidates",
+    "build_candidates",
+    "kiosk_site_candidates",
+    "plan_sites",
+    "read_candidate_file",
+    "supplied_candidates",
     "Reduced",
     "Solution",
     "exact_max_cover",

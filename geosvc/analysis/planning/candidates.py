@@ -48,6 +48,7 @@ __all__ = [
     "MAX_CANDIDATES",
     "Candidates",
     "bank_outlet_candidates",
+    "build_candidates",
     "kiosk_site_candidates",
     "read_candidate_file",
     "supplied_candidates",
@@ -300,3 +301,28 @@ def read_candidate_file(path: str | Path) -> dict[str, Any] | list[dict[str, Any
     idf = fields.get("id", fields.get("code"))
     return [{"id": r.get(idf) if idf else None, "name": r.get(fields.get("name", "")),
              "lon": r.get(fields["lon"]), "lat": r.get(fields["lat"])} for r in reader]
+
+
+def build_candidates(spec: str | Mapping[str, Any] | Sequence[Mapping[str, Any]], *, index: Any,
+                     engine: Any, demand: DemandSet, flt: Any = None,
+                     spacing_m: float | None = None) -> Candidates:
+    """The candidate set named by ``spec`` (a set name, a FeatureCollection or rows).
+
+    Bank outlets that match ``flt`` (fixed sites, e.g. with
+    ``include_candidates``) are never candidates.
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``candidates``: an unknown set name or bad points.
+    """
+    if isinstance(spec, str):
+        if spec == "bank_outlets":
+            exclude = np.flatnonzero(index.mask(flt)) if flt is not None else None
+            return bank_outlet_candidates(index, engine, exclude=exclude)
+        if spec == "kiosk_sites":
+            return kiosk_site_candidates(engine.net, demand,
+                                         spacing_m=spacing_m or KIOSK_SPACING_M)
+        msg = f"must be one of {' | '.join(CANDIDATE_SETS)} or a FeatureCollection, not {spec!r}"
+        raise InvalidParameter("candidates", msg)
+    return supplied_candidates(engine.net, spec, snap_max_m=engine.settings.snap_max_m)

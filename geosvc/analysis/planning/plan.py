@@ -148,16 +148,19 @@ def _fixed_positions(index: Any, flt: VenueFilter) -> NDArray[np.int64]:
 
 
 def covered_by_fixed(engine: Any, demand: DemandSet, positions: NDArray[np.int64],
-                     cutoff_s: float) -> NDArray[np.bool_]:
+                     cutoff_s: float, *, key: Any = None) -> NDArray[np.bool_]:
     """Per demand point: reaches one of the venues at ``positions`` within ``cutoff_s``.
 
-    The same pass (``engine.pass_for``) and point times as coverage.
+    The same pass (``engine.pass_for``, cached under ``key`` as
+    ``/api/v1/coverage`` does) and the same test as
+    :func:`~geosvc.analysis.coverage.compute_coverage`: time <= limit and a
+    venue reached.
     """
     if len(positions) == 0 or len(demand) == 0:
         return np.zeros(len(demand), dtype=bool)
-    nt = engine.pass_for(positions)
-    t, _ = point_times(engine.net, demand.snapped, nt, walk_speed_mps=engine.walk_speed_mps)
-    return t <= cutoff_s
+    nt = engine.pass_for(positions, key)
+    t, src = point_times(engine.net, demand.snapped, nt, walk_speed_mps=engine.walk_speed_mps)
+    return (t <= cutoff_s) & (src >= 0)
 
 
 def _choose(kind: str, red: Any, *, k: int | None, need: float | None) -> str:
@@ -290,7 +293,8 @@ def plan_sites(
     t0 = time.perf_counter()
     cutoff_s = float(minutes) * 60.0
     fixed = _fixed_positions(index, flt)
-    before = covered_by_fixed(engine, demand, fixed, cutoff_s)
+    key = flt.cache_key() if flt.open_at is None else None  # as /api/v1/coverage
+    before = covered_by_fixed(engine, demand, fixed, cutoff_s, key=key)
     count = np.asarray(demand.count, dtype=np.float64)
     total = float(count.sum())
     before_pop = float(count[before].sum())
