@@ -16,7 +16,7 @@ from geosvc.errors import GeosvcError
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="gunicorn worker processes.")
 @click.option("--rebuild", is_flag=True, help="Rebuild the demo database even if it exists.")
-@click.option("--db", default=lambda: os.environ.get("GEOSVC_DB", "var/demo.sqlite"),
+@click.option("--db", default=lambda: os.environ.get("GEOSVC_DB") or "var/demo.sqlite",
               show_default="var/demo.sqlite or $GEOSVC_DB", help="Demo database file.")
 @click.option("--modes", default="walk,bike,drive", show_default=True,
               help="Travel modes to load from the demo's OSM extract ('' = none).")

@@ -87,3 +87,27 @@ def test_bad_options_exit_non_zero_with_a_message(city_db: Path, args: list[str]
     result = CliRunner().invoke(main, args, env={"GEOSVC_DB": ""} if args == ["serve"] else None)
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
+
+
+def test_demo_builds_serves_with_networks_and_stops(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [GEOSVC, "demo", "--port", str(port), "--workers", "1", "--modes", "walk"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "GEOSVC_DB": ""},
+    )
+    try:
+        doc = wait_health(proc, port, 120)
+        assert doc["status"] == "ok" and doc["venues"] > 100
+        assert doc["network"] and doc["network"]["walk"] > 1000
+        url = f"http://127.0.0.1:{port}/api/v1/nearest?lon=24.941&lat=60.170&mode=walk&k=3"
+        with urllib.request.urlopen(url) as r:
+            feats = json.loads(r.read())["features"]
+        assert len(feats) == 3 and all(f["properties"]["travel_time_min"] > 0 for f in feats)
+    finally:
+        out = stop(proc)
+    assert proc.returncode == 0, out
+    assert (tmp_path / "var" / "demo.sqlite").is_file()
+    assert "built the demo database" in out
+    for path in ("/docs", "/map", "/embed", "/healthz"):
+        assert f"http://127.0.0.1:{port}{path}" in out
