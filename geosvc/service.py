@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -78,11 +78,11 @@ def _zone(name: str | None, fallback: str) -> tzinfo:
             except (ZoneInfoNotFoundError, ValueError):
                 msg = f"unknown time zone {candidate!r}; trying the next one"
                 log.warning(msg)
-    return timezone.utc
+    return UTC
 
 
 def _local_path(db: str) -> Path | None:
-    """The file behind a SQLite store URL or path; None for other schemes."""
+    """Return the file behind a SQLite store URL or path; None for other schemes."""
     if db.startswith("sqlite:///"):
         return Path(db[len("sqlite:///"):])
     if "://" in db:
@@ -128,7 +128,7 @@ class GeoService:
         return self._snapshot
 
     def open_store(self) -> Store:
-        """A fresh connection to the store (the caller closes it).
+        """Open a fresh connection to the store (the caller closes it).
 
         The service holds no connection between uses: snapshots are built
         from short-lived connections, so the service can be shared by threads
@@ -165,7 +165,7 @@ class GeoService:
             search=ItemSearch(index.items),
             info=info,
             revision=revision,
-            built_at=datetime.now(timezone.utc),
+            built_at=datetime.now(UTC),
             tz=_zone(info.timezone, self.settings.timezone),
             venue_props=base_properties(index),
         )
@@ -207,7 +207,7 @@ class GeoService:
         }
 
     def network(self, mode: str) -> RoadNetwork:
-        """The road network of ``mode``; raises :class:`ModeUnavailable`."""
+        """Return the road network of ``mode``; raise :class:`ModeUnavailable`."""
         net = self.networks.get(mode)
         if net is None:
             if self.networks:
@@ -221,7 +221,7 @@ class GeoService:
         return net
 
     def travel(self, mode: str, snapshot: Snapshot | None = None) -> Any:
-        """The :class:`~geosvc.network.TravelEngine` of ``mode`` for ``snapshot``.
+        """Return the :class:`~geosvc.network.TravelEngine` of ``mode`` for ``snapshot``.
 
         Built once per (snapshot revision, mode): the venues are snapped to the
         network once.  ``snapshot`` defaults to the current one.
@@ -242,13 +242,14 @@ class GeoService:
         with self._lock:
             engine = self._engines.get(key)
             if engine is None:
-                engine = TravelEngine(net, snap.index.lon, snap.index.lat, settings=self.settings)
+                engine = TravelEngine(net, snap.index.lon, snap.index.lat,
+                                      settings=self.settings)
                 if snap is self._snapshot:
                     self._engines[key] = engine
         return engine
 
     def demand(self, mode: str, snapshot: Snapshot | None = None) -> Any:
-        """The coverage demand set of ``mode`` (population snapped once), lazily built.
+        """Return the coverage demand set of ``mode`` (population snapped once, lazily).
 
         Raises
         ------

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 __all__ = ["parse"]
 
 
-def parse(service: GeoService, snap: Snapshot, endpoint: str, params: Mapping[str, str]) -> Query:
+def parse(
+    service: GeoService, snap: Snapshot, endpoint: str, params: Mapping[str, str]
+) -> Query:
     """Parse ``params`` of ``endpoint`` against the limits and vocabulary of ``snap``."""
     settings = service.settings
     index = snap.index

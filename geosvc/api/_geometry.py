@@ -24,7 +24,7 @@ def _convert(coords: Any, crs: str) -> Any:
 
 
 def convert_geometry(geom: Mapping[str, Any] | None, crs: str) -> dict[str, Any] | None:
-    """A GeoJSON geometry with WGS-84 coordinates converted to ``crs`` (vectorised).
+    """Return a GeoJSON geometry with WGS-84 coordinates converted to ``crs``.
 
     ``None`` stays ``None``; wgs84 returns the geometry unchanged (a copy of
     the top-level mapping).  Works for every geometry type with coordinates.

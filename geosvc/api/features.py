@@ -74,7 +74,7 @@ def point(lon: float, lat: float, crs: str) -> list[float]:
 
 
 def line(lonlat: Iterable[tuple[float, float]], crs: str) -> dict[str, Any]:
-    """A GeoJSON LineString of WGS-84 ``(lon, lat)`` pairs, converted to ``crs``."""
+    """Return a GeoJSON LineString of WGS-84 ``(lon, lat)`` pairs, converted to ``crs``."""
     return {"type": "LineString", "coordinates": [point(x, y, crs) for x, y in lonlat]}
 
 
@@ -86,7 +86,7 @@ def venue_feature(
     at: datetime | None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The GeoJSON Feature of the venue at position ``pos``.
+    """Return the GeoJSON Feature of the venue at position ``pos``.
 
     Parameters
     ----------
@@ -121,7 +121,7 @@ def venue_feature(
 def feature_collection(
     features: list[dict[str, Any]], *, matched: int | None = None, **members: Any
 ) -> dict[str, Any]:
-    """A FeatureCollection with ``numberMatched`` / ``numberReturned``."""
+    """Wrap features in a FeatureCollection with ``numberMatched`` / ``numberReturned``."""
     doc: dict[str, Any] = {"type": "FeatureCollection", "features": features}
     doc["numberMatched"] = len(features) if matched is None else matched
     doc["numberReturned"] = len(features)

@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 __all__ = ["nearest"]
 
 
-def _timing(snap: Snapshot, pos: int, at: datetime,
-            memo: dict[tuple[int, datetime], dict[str, Any]] | None = None) -> dict[str, Any]:
+def _timing(
+    snap: Snapshot, pos: int, at: datetime,
+    memo: dict[tuple[int, datetime], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """``open``, ``next_open`` and ``closes_at`` of venue ``pos`` at ``at``.
 
     ``memo`` (per request) shares the answer between venues with the same
@@ -65,7 +67,8 @@ def _straight(service: GeoService, snap: Snapshot, query: Query) -> list[dict[st
     features = []
     origin = (query.lon, query.lat)
     memo: dict[tuple[int, datetime], dict[str, Any]] = {}
-    for rank, (pos, dist) in enumerate(zip(positions.tolist(), dist_m.tolist(), strict=True), 1):
+    pairs = zip(positions.tolist(), dist_m.tolist(), strict=True)
+    for rank, (pos, dist) in enumerate(pairs, 1):
         extra = {"rank": rank, "distance_m": round(float(dist), 1), "travel_time_min": None}
         extra.update(_timing(snap, pos, query.at, memo))
         feature = venue_feature(snap, pos, crs=query.crs, at=None, extra=extra)
@@ -113,7 +116,7 @@ def _network(service: GeoService, snap: Snapshot, query: Query) -> list[dict[str
 
 
 def nearest(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
-    """The ``k`` best venues from ``lon``/``lat`` as a ranked FeatureCollection.
+    """Return the ``k`` best venues from ``lon``/``lat`` as a ranked FeatureCollection.
 
     Raises
     ------

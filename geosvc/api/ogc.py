@@ -11,7 +11,7 @@ features are 404 problems.  Links are absolute, built from ``base_url``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -63,7 +63,7 @@ def _link(href: str, rel: str, media: str, title: str) -> dict[str, str]:
 
 
 def landing(service: GeoService, base_url: str) -> dict[str, Any]:
-    """The landing page (``GET /ogc``)."""
+    """Return the landing page (``GET /ogc``)."""
     name = service.snapshot.info.name
     return {
         "title": f"geosvc: {name}",
@@ -81,7 +81,7 @@ def landing(service: GeoService, base_url: str) -> dict[str, Any]:
 
 
 def conformance() -> dict[str, Any]:
-    """The conformance declaration (``GET /ogc/conformance``)."""
+    """Return the conformance declaration (``GET /ogc/conformance``)."""
     return {"conformsTo": list(CONFORMANCE)}
 
 
@@ -89,7 +89,8 @@ def _filter(cid: str) -> VenueFilter:
     try:
         kinds = COLLECTIONS[cid][2]
     except KeyError:
-        msg = f"collection `collectionId` {cid[:80]!r} does not exist; one of {', '.join(COLLECTIONS)}"
+        msg = (f"collection `collectionId` {cid[:80]!r} does not exist; "
+               f"one of {', '.join(COLLECTIONS)}")
         raise NotFound(msg) from None
     return VenueFilter(kinds=kinds)
 
@@ -118,7 +119,7 @@ def _collection(snap: Snapshot, cid: str, base_url: str) -> dict[str, Any]:
 
 
 def collections(service: GeoService, base_url: str) -> dict[str, Any]:
-    """The collections (``GET /ogc/collections``)."""
+    """Return the collections (``GET /ogc/collections``)."""
     snap = service.snapshot
     return {
         "collections": [_collection(snap, cid, base_url) for cid in COLLECTIONS],
@@ -127,7 +128,7 @@ def collections(service: GeoService, base_url: str) -> dict[str, Any]:
 
 
 def collection(service: GeoService, cid: str, base_url: str) -> dict[str, Any]:
-    """One collection (``GET /ogc/collections/{collectionId}``)."""
+    """Return one collection (``GET /ogc/collections/{collectionId}``)."""
     _filter(cid)
     return _collection(service.snapshot, cid, base_url)
 
@@ -135,7 +136,7 @@ def collection(service: GeoService, cid: str, base_url: str) -> dict[str, Any]:
 def collection_items(
     service: GeoService, cid: str, params: Mapping[str, str], base_url: str
 ) -> dict[str, Any]:
-    """A page of a collection's features with ``next`` / ``prev`` links."""
+    """Return a page of a collection's features with ``next`` / ``prev`` links."""
     flt = _filter(cid)
     snap = service.snapshot
     query = parse(service, snap, "ogc_items", params)
@@ -165,13 +166,15 @@ def collection_items(
         "features": features,
         "numberMatched": matched,
         "numberReturned": len(features),
-        "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "links": links,
     }
 
 
-def collection_feature(service: GeoService, cid: str, fid: str, base_url: str) -> dict[str, Any]:
-    """One feature (``GET /ogc/collections/{collectionId}/items/{featureId}``)."""
+def collection_feature(
+    service: GeoService, cid: str, fid: str, base_url: str
+) -> dict[str, Any]:
+    """Return one feature (``GET /ogc/collections/{collectionId}/items/{featureId}``)."""
     flt = _filter(cid)
     snap = service.snapshot
     pos = snap.index.position(fid)

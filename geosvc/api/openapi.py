@@ -67,7 +67,8 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
     "/api/v1/isochrones": ("citizens", "Service circles around a point",
                            "One (Multi)Polygon per band: `minutes`, `area_km2`, `population`."),
     "/api/v1/coverage": ("planners", "Coverage of the service circles",
-                         "`{mode, minutes, total_population, covered_population, covered_share, "
+                         "`{mode, minutes, total_population, covered_population, "
+                         "covered_share, "
                          "covered_area_km2, venues_used, by_area, gaps}`; gap features carry "
                          "`uncovered_population`, largest first."),
     "/api/v1/plans": ("planners", "Plan new sites",
@@ -76,7 +77,8 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
              "nearest search; `layer=coverage`; `tiles=osm|amap|tianditu|none`."),
     "/embed": ("maps", "Embeddable widget page", "Minimal page for an `<iframe>`."),
     "/static/geosvc-widget.js": ("maps", "Widget script",
-                                 "Draws a widget from the JSON API into a host page's element."),
+                                 "Draws a widget from the JSON API into a host "
+                                 "page's element."),
     "/ogc": ("ogc", "OGC API - Features landing page", ""),
     "/ogc/conformance": ("ogc", "Conformance classes", "core, geojson, oas30."),
     "/ogc/collections": ("ogc", "Collections", "venues, halls, bank_outlets, kiosks."),
@@ -159,10 +161,12 @@ def _responses(path: str) -> dict[str, Any]:
         ok_schema, media = {"type": "string"}, "text/javascript"
     else:
         ok_schema = {"type": "object"}
-    responses: dict[str, Any] = {"200": {"description": "OK", "content": {media: {"schema": ok_schema}}}}
+    ok = {"description": "OK", "content": {media: {"schema": ok_schema}}}
+    responses: dict[str, Any] = {"200": ok}
     problem = {"content": {"application/problem+json": {"schema": _PROBLEM}}}
     if "{" in path or path.startswith("/api/v1/") or path.startswith("/ogc/collections/"):
-        responses["400"] = {"description": "Invalid parameter(s), all named in `invalid_params`",
+        responses["400"] = {"description": "Invalid parameter(s), all named in "
+                                           "`invalid_params`",
                             **problem}
     if "{" in path:
         responses["404"] = {"description": "Not found", **problem}

@@ -360,11 +360,13 @@ PARAMS: dict[str, Param] = {
         Param("offset", "Number of results to skip (paging).",
               {"type": "integer", "minimum": 0, "default": 0}, _offset, "0"),
         Param("kind", "Venue kinds, comma list (any of them).",
-              _enum_schema(VenueKind, many=True), _vocabulary(VenueKind, many=True), "hall,kiosk"),
+              _enum_schema(VenueKind, many=True), _vocabulary(VenueKind, many=True),
+              "hall,kiosk"),
         Param("level", "Administrative levels, comma list (any of them).",
               _enum_schema(Level, many=True), _vocabulary(Level, many=True), "township"),
         Param("channel", "Channel through which the venue (and each `item`) is handled.",
-              _enum_schema(Channel, many=False), _vocabulary(Channel, many=False), "self_service"),
+              _enum_schema(Channel, many=False), _vocabulary(Channel, many=False),
+              "self_service"),
         Param("item", "Service item codes, comma list: venues must handle all of them. "
               "An unknown code is a 400 naming it.", {"type": "string"}, _items, None),
         Param("open_at", "ISO 8601 time; only venues open then (and for the server's open "
@@ -466,7 +468,8 @@ def parse_query(endpoint: str, params: Mapping[str, str], ctx: ParseContext) -> 
     >>> parse_query("nearest", {"lon": "200", "k": "0"}, ctx)
     Traceback (most recent call last):
     ...
-    geosvc.errors.InvalidParameter: `lon` must be a number between -180 and 180; `k` must be an integer between 1 and 100; `lat` is required
+    geosvc.errors.InvalidParameter: `lon` must be a number between -180 and 180;
+    `k` must be an integer between 1 and 100; `lat` is required
     """
     specs = ENDPOINT_PARAMS[endpoint]
     values: dict[str, Any] = {}

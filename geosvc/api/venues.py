@@ -26,7 +26,8 @@ def select_venues(snap: Snapshot, query: Query) -> np.ndarray:
     """
     index = snap.index
     if query.bbox is not None:
-        positions = np.sort(np.asarray(index.query_bbox(query.bbox, query.filter), dtype=np.int64))
+        hits = index.query_bbox(query.bbox, query.filter)
+        positions = np.sort(np.asarray(hits, dtype=np.int64))
     else:
         positions = np.flatnonzero(index.mask(query.filter, at=query.filter.open_at))
     if query.q:
@@ -44,7 +45,7 @@ def select_venues(snap: Snapshot, query: Query) -> np.ndarray:
 
 
 def list_venues(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
-    """A page of venues as a FeatureCollection (``numberMatched``, ``numberReturned``).
+    """Return a page of venues as a FeatureCollection (with ``numberMatched``).
 
     Parameters: the shared filters, ``bbox``, ``q``, ``crs``, ``limit``,
     ``offset`` (see :data:`geosvc.api.params.ENDPOINT_PARAMS`).

@@ -37,10 +37,11 @@ def json_response(
     ``max_age`` None means ``no-store`` (health, errors).
     """
     resp = Response(dumps(doc), status=status, mimetype=mimetype)
-    resp.headers["Cache-Control"] = "no-store" if max_age is None else f"public, max-age={max_age}"
+    cache = "no-store" if max_age is None else f"public, max-age={max_age}"
+    resp.headers["Cache-Control"] = cache
     return resp
 
 
 def args() -> dict[str, str]:
-    """The query string as ``{name: value}``; repeated names joined with commas."""
+    """Return the query string as ``{name: value}``; repeated names joined with commas."""
     return {k: ",".join(v) for k, v in request.args.lists()}

@@ -13,5 +13,5 @@ __all__ = ["service"]
 
 
 def service() -> GeoService:
-    """The service of the current app (``app.extensions["geosvc"]``)."""
+    """Return the service of the current app (``app.extensions["geosvc"]``)."""
     return current_app.extensions["geosvc"]

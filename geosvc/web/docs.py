@@ -62,7 +62,7 @@ def _document() -> dict[str, Any]:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    """The OpenAPI 3.0 document."""
+    """Serve the OpenAPI 3.0 document."""
     return json_response(_document(), mimetype="application/vnd.oai.openapi+json", max_age=300)
 
 
@@ -78,7 +78,8 @@ def _example_url(path: str, op: dict[str, Any]) -> str | None:
             url = url.replace("{" + p["name"] + "}", quote(str(p["example"]), safe=""))
     query = {}
     for p in op["parameters"]:
-        if p["in"] == "query" and "example" in p and (p["required"] or p["name"] in _EXAMPLE_PARAMS):
+        wanted = p.get("required") or p["name"] in _EXAMPLE_PARAMS
+        if p["in"] == "query" and "example" in p and wanted:
             if p["name"] == "item" and path != "/api/v1/nearest":
                 continue
             if p["name"] == "kind" and path != "/api/v1/venues":
@@ -137,7 +138,8 @@ def _render(doc: dict[str, Any]) -> str:
             if method == "get":
                 url = _example_url(path, op)
                 if url:
-                    parts.append(f"<p>example: <a href='{e(url)}'><code>{e(url)}</code></a></p>")
+                    link = f"<a href='{e(url)}'><code>{e(url)}</code></a>"
+                    parts.append(f"<p>example: {link}</p>")
             parts.append("</div>")
     parts.append("</body></html>")
     return "".join(parts)
@@ -145,7 +147,7 @@ def _render(doc: dict[str, Any]) -> str:
 
 @bp.get("/docs")
 def docs() -> Response:
-    """The browsable HTML reference (works offline)."""
+    """Serve the browsable HTML reference (works offline)."""
     resp = Response(_render(_document()), mimetype="text/html")
     resp.headers["Cache-Control"] = "public, max-age=300"
     return resp

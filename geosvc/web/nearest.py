@@ -13,5 +13,5 @@ bp = Blueprint("nearest", __name__)
 
 @bp.get("/api/v1/nearest")
 def nearest() -> Response:
-    """The k best venues from a point."""
+    """Answer the k best venues from a point."""
     return json_response(nearest_handler(service(), args()), mimetype="application/geo+json")

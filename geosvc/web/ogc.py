@@ -15,37 +15,37 @@ GEOJSON = "application/geo+json"
 @bp.get("")
 @bp.get("/")
 def landing() -> Response:
-    """Landing page."""
+    """Serve the landing page."""
     return json_response(ogc.landing(service(), request.url_root))
 
 
 @bp.get("/conformance")
 def conformance() -> Response:
-    """Conformance classes."""
+    """Serve the conformance classes."""
     return json_response(ogc.conformance(), max_age=3600)
 
 
 @bp.get("/collections")
 def collections() -> Response:
-    """The four collections with their extents."""
+    """List the four collections with their extents."""
     return json_response(ogc.collections(service(), request.url_root))
 
 
 @bp.get("/collections/<cid>")
 def collection(cid: str) -> Response:
-    """One collection."""
+    """Serve one collection."""
     return json_response(ogc.collection(service(), cid, request.url_root))
 
 
 @bp.get("/collections/<cid>/items")
 def items(cid: str) -> Response:
-    """A page of features."""
+    """Serve a page of features."""
     doc = ogc.collection_items(service(), cid, args(), request.url_root)
     return json_response(doc, mimetype=GEOJSON)
 
 
 @bp.get("/collections/<cid>/items/<path:fid>")
 def feature(cid: str, fid: str) -> Response:
-    """One feature."""
+    """Serve one feature."""
     return json_response(ogc.collection_feature(service(), cid, fid, request.url_root),
                          mimetype=GEOJSON)

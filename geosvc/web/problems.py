@@ -43,7 +43,7 @@ def _http_error(err: HTTPException) -> Response:
     if status == 404:
         detail = f"no resource at {request.path}; see /docs for the API"
     elif status == 405:
-        allowed = ", ".join(sorted(err.valid_methods or [])) if hasattr(err, "valid_methods") else ""
+        allowed = ", ".join(sorted(getattr(err, "valid_methods", None) or []))
         detail = f"method {request.method} is not allowed on {request.path}"
         if allowed:
             detail += f"; allowed: {allowed}"

@@ -14,11 +14,11 @@ GEOJSON = "application/geo+json"
 
 @bp.get("")
 def venues() -> Response:
-    """A page of venues (GeoJSON FeatureCollection)."""
+    """Serve a page of venues (GeoJSON FeatureCollection)."""
     return json_response(list_venues(service(), args()), mimetype=GEOJSON)
 
 
 @bp.get("/<path:code>")
 def venue(code: str) -> Response:
-    """One venue Feature with its items."""
+    """Serve one venue Feature with its items."""
     return json_response(get_venue(service(), code, args()), mimetype=GEOJSON)

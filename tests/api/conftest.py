@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from web.citydata import build_city_db
 
 from geosvc.config import Settings
 from geosvc.service import GeoService
-from web.citydata import build_city_db
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from web.citydata import VENUES
 
 from geosvc.api import health, items, nearest, ogc, venues
 from geosvc.coords import from_wgs84, to_wgs84
 from geosvc.errors import InvalidParameter, ModeUnavailable, NotFound
-from web.citydata import VENUES
 
 BY_CODE = {v.code: v for v in VENUES}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -84,7 +84,7 @@ def test_open_at_without_offset_is_in_dataset_zone() -> None:
 def test_open_now_and_open_at_conflict() -> None:
     assert bad_names("venues", {"open_now": "true", "open_at": "2026-05-06T10:30"}) == [
         "open_now"]
-    now = datetime(2026, 5, 6, 3, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 5, 6, 3, 0, tzinfo=UTC)
     ctx = ParseContext(max_limit=10, default_limit=5, tz=TZ, now=now)
     q = parse_query("venues", {"open_now": "true"}, ctx)
     assert q.filter.open_at == now and q.limit == 5

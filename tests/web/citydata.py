@@ -1,5 +1,6 @@
-"""A small synthetic city (Xuancheng-like coordinates, inside China so GCJ-02 /
-BD-09 offsets apply) written to a SQLite store with the real store.
+"""A small synthetic city written to a SQLite file with the real store.
+
+Xuancheng-like coordinates, inside China so the GCJ-02 / BD-09 offsets apply.
 
 Ten venues of every kind, five items, links with channels, two areas and a
 few population cells; hours chosen so that open/closed answers at fixed

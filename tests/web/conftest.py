@@ -12,13 +12,13 @@ from web.citydata import build_city_db
 
 @pytest.fixture(scope="session")
 def city_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small city written with the real store (read-only for tests)."""
+    """Write the small city with the real store (read-only for tests)."""
     return build_city_db(tmp_path_factory.mktemp("web-city") / "city.sqlite")
 
 
 @pytest.fixture(scope="session")
 def app(city_db: Path):
-    """The app over the city, without road networks (straight-line only)."""
+    """Build the app over the city, without road networks (straight-line only)."""
     return create_app({"TESTING": True, "db": str(city_db), "osm": None})
 
 
