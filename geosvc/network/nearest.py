@@ -1,21 +1,30 @@
 """k nearest venues by travel time, with routes and an open-on-arrival predicate.
 
-:class:`TravelEngine` snaps every venue once.  For each set of candidate
-venues (one per filter combination, named by ``key``) it runs ONE multi-source
-pass (:func:`~geosvc.network.paths.times_to_sources`) that gives every node its
-time to, and the identity of, the nearest candidate; passes are kept in an LRU
-of ``settings.pass_cache_size``.  A query then costs a snap plus a few array
-look-ups:
+:class:`TravelEngine` snaps every venue once and indexes the ways into each
+venue by the node they leave from.  A query is answered in one of two ways:
 
-* ``k == 1`` and no ``accept`` (or the nearest is accepted): the answer comes
-  straight from the cached pass, route included (``next_node`` chain).
-* otherwise: an exact bounded forward Dijkstra from the query point, whose
-  radius starts at twice the pass's nearest time and grows (x4) until ``k``
-  accepted venues are settled or ``max_minutes`` / the whole reachable network
-  is covered.  Every venue with time <= radius is then exact (all nodes within
-  the radius are settled), so the result equals a full shortest-path search.
+* **bounded forward search** (:mod:`geosvc.network._dijkstra`): an exact
+  Dijkstra from the query point over the forward graph plus one virtual node
+  per candidate venue, stopped as soon as ``k`` accepted candidates are
+  settled (ties at the boundary included) or at ``max_minutes``.  Its cost
+  follows the settled region, not N: scratch arrays are reused (one set per
+  thread) and reset through the list of ids the search touched.
+* **multi-source pass** (:func:`~geosvc.network.paths.times_to_sources`): one
+  O(N) pass per candidate set (named by ``key``) gives every node its time to,
+  and the identity of, the nearest candidate; passes are kept in an LRU of
+  ``settings.pass_cache_size``.  With a cached pass, ``k == 1`` (nearest
+  accepted) and "nothing reachable" are answered by array look-ups.
 
-Thread-safe: the LRU is guarded by a lock; everything else is read-only.
+``nearest`` never builds a pass on the first request for a key.  It builds
+one only once the searches for that key that a pass would have answered by
+itself (``k == 1``, or nothing found) have settled as many nodes in total as
+the network has (the pass's cost): a ski-rental rule, so a key never costs
+more than about twice the cheaper of the two choices.  :meth:`pass_for`
+(coverage, planning) always returns a pass, building it on a miss.
+
+Thread-safe: the LRU and counters are guarded by a lock, the search scratch
+is per thread (the numba kernels release the GIL), everything else is
+read-only.
 """
 
 from __future__ import annotations
@@ -23,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -31,9 +39,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.sparse.csgraph import dijkstra
 
 from geosvc.errors import InvalidParameter
+from geosvc.network import _dijkstra
 from geosvc.network.paths import (
     NodeTimes,
     entries,
@@ -51,8 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = ["NearestHit", "TravelEngine"]
 
-_GROWTH = 4.0
-_MAX_ROUNDS = 3  # bounded rounds before one unbounded search
+_SEEN_PER_PASS = 4  # keys remembered without a pass, per LRU slot
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +91,17 @@ class TravelEngine:
         ``snap_max_m`` (venues and queries farther from the network are
         refused), ``walk_speed_kph`` (access legs), ``pass_cache_size``.
 
+    Notes
+    -----
+    One engine may serve many threads at once (e.g. a gunicorn worker with
+    threads): each thread gets its own search scratch (about 17 bytes per
+    node and venue), the pass LRU is locked.
+
     Attributes
     ----------
+    cache_hits, cache_misses : int
+        Requests (``pass_for`` and ``nearest``) whose key had / had not been
+        seen before (a cached pass, or a key remembered by ``nearest``).
     venues : Snapped
         Every venue snapped (unsnappable ones have ``edge == -1``).
     unsnappable : int64 array
@@ -119,10 +135,16 @@ class TravelEngine:
             for i in self.unsnappable
         ]
         self._snapped_ok = edge >= 0
+        self._entries = _dijkstra.VenueEntries.build(
+            net.n_nodes, *entries(net, self.venues, self.walk_speed_mps))
         self._passes: OrderedDict[Hashable, NodeTimes] = OrderedDict()
+        # keys asked without a pass -> nodes settled by searches a pass would have saved
+        self._seen: OrderedDict[Hashable, int] = OrderedDict()
         self._lock = threading.Lock()
+        self._local = threading.local()
         self.cache_hits = 0
         self.cache_misses = 0
+        _dijkstra.warm_up()
 
     # -- passes -------------------------------------------------------------------
     def _candidates(self, candidates: ArrayLike | None) -> NDArray[np.int64]:
@@ -160,15 +182,27 @@ class TravelEngine:
             holds VENUE POSITIONS (use ``nt.source_id()`` per node).
         """
         cands = self._candidates(candidates)
-        if key is None:
-            key = ("positions", hashlib.sha1(cands.tobytes()).hexdigest())
+        key = self._key(cands, key)
         with self._lock:
             nt = self._passes.get(key)
             if nt is not None:
                 self._passes.move_to_end(key)
                 self.cache_hits += 1
                 return nt
-            self.cache_misses += 1
+            if key in self._seen:
+                self.cache_hits += 1
+                del self._seen[key]
+            else:
+                self.cache_misses += 1
+        return self._build_pass(cands, key)
+
+    @staticmethod
+    def _key(cands: NDArray[np.int64], key: Hashable | None) -> Hashable:
+        if key is None:
+            return ("positions", hashlib.sha1(cands.tobytes()).hexdigest())
+        return key
+
+    def _build_pass(self, cands: NDArray[np.int64], key: Hashable) -> NodeTimes:
         nt = times_to_sources(self.net, self.venues.take(cands), walk_speed_mps=self.walk_speed_mps,
                               source_ids=cands)
         with self._lock:
@@ -177,6 +211,33 @@ class TravelEngine:
             while len(self._passes) > self.settings.pass_cache_size:
                 self._passes.popitem(last=False)
         return nt
+
+    def _lookup(self, cands: NDArray[np.int64], key: Hashable) -> NodeTimes | None:
+        """The cached pass of ``key``; build it if searches have earned it; else None."""
+        with self._lock:
+            nt = self._passes.get(key)
+            if nt is not None:
+                self._passes.move_to_end(key)
+                self.cache_hits += 1
+                return nt
+            savable = self._seen.get(key)
+            if savable is None:
+                self.cache_misses += 1
+                self._seen[key] = 0
+                while len(self._seen) > _SEEN_PER_PASS * self.settings.pass_cache_size:
+                    self._seen.popitem(last=False)
+                return None
+            self.cache_hits += 1
+            self._seen.move_to_end(key)
+            if savable < max(self.net.n_nodes, 1):
+                return None
+            del self._seen[key]
+        return self._build_pass(cands, key)
+
+    def _record(self, key: Hashable, savable: int) -> None:
+        with self._lock:
+            if key in self._seen:
+                self._seen[key] += savable
 
     @property
     def cached_keys(self) -> list[Hashable]:
@@ -243,16 +304,22 @@ class TravelEngine:
                 raise InvalidParameter("max_minutes", msg)
             limit_s = float(max_minutes) * 60.0
         q = self.snap_query(lon, lat)
-        nt = self.pass_for(candidates, key)
-        t1, s1 = point_times(self.net, q, nt)
-        best, src = float(t1[0]), int(s1[0])
-        if src < 0 or best > limit_s:
-            return []
-        pos = int(nt.source_ids[src])
-        if k == 1 and (accept is None or accept(pos, best)):
-            nodes = self._pass_path(q, nt, best, src)
-            return [self._hit(q, pos, best, nodes, route)]
-        return self._search(q, nt, best, int(k), limit_s, accept, route)
+        cands = self._candidates(candidates)
+        key = self._key(cands, key)
+        nt = self._lookup(cands, key)
+        if nt is not None:
+            t1, s1 = point_times(self.net, q, nt)
+            best, src = float(t1[0]), int(s1[0])
+            if src < 0 or best > limit_s:
+                return []
+            pos = int(nt.source_ids[src])
+            if k == 1 and (accept is None or accept(pos, best)):
+                nodes = self._pass_path(q, nt, best, src)
+                return [self._hit(q, pos, best, nodes, route)]
+        hits, savable = self._search(q, cands, int(k), limit_s, accept, route)
+        if nt is None and savable:
+            self._record(key, savable)
+        return hits
 
     # -- internals ------------------------------------------------------------------
     def _pass_path(self, q: Snapped, nt: NodeTimes, best: float, src: int) -> list[int]:
@@ -275,15 +342,13 @@ class TravelEngine:
     def _hit(self, q: Snapped, pos: int, time_s: float, nodes: list[int],
              want_route: bool) -> NearestHit:
         target = self.venues.take([pos])
-        r = build_route(self.net, q, target, nodes)
-        return NearestHit(pos=pos, time_s=float(time_s), distance_m=self._distance(q, target, r),
-                          route_lonlat=r.lonlat if want_route else None)
+        lonlat = build_route(self.net, q, target, nodes).lonlat if want_route else None
+        return NearestHit(pos=pos, time_s=float(time_s),
+                          distance_m=self._distance(q, target, nodes), route_lonlat=lonlat)
 
-    def _distance(self, q: Snapped, target: Snapped, r: object) -> float:
+    def _distance(self, q: Snapped, target: Snapped, nodes: list[int]) -> float:
         """Trip length: access legs + partial edges + full edges, metres (edge lengths)."""
         net = self.net
-        nodes: list[int] = r.nodes  # type: ignore[attr-defined]
-        edges: list[int] = r.edges  # type: ignore[attr-defined]
         pe, pf = int(q.edge[0]), float(q.frac[0])
         te, tf = int(target.edge[0]), float(target.frac[0])
         d = float(q.dist_m[0] + target.dist_m[0])
@@ -293,76 +358,59 @@ class TravelEngine:
             tf_on_pe = tf if pe == te else 1 - tf
             return d + (abs(tf_on_pe - pf) * lp if same else 0.0)
         d += (1 - pf if int(net.edge_v[pe]) == nodes[0] else pf) * net.edge_length_m[pe]
-        d += float(net.edge_length_m[edges].sum()) if edges else 0.0
+        if len(nodes) > 1:
+            path = np.asarray(nodes, dtype=np.int64)
+            d += float(net.edge_length_m[net.edge_between(path[:-1], path[1:])].sum())
         d += (tf if int(net.edge_u[te]) == nodes[-1] else 1 - tf) * net.edge_length_m[te]
         return float(d)
 
-    def _search(self, q: Snapped, nt: NodeTimes, first_s: float, k: int, limit_s: float,
-                accept: Callable[[int, float], bool] | None, want_route: bool) -> list[NearestHit]:
-        net, w = self.net, self.walk_speed_mps
-        cand_sources = nt.sources
-        cand_pos = nt.source_ids
-        e_idx, e_node, e_sec = entries(net, cand_sources, w)
-        _, x_node, x_sec = exits(net, q, w)
-        s_pi, s_si, s_sec = same_line_times(net, q, cand_sources, w)
-        decided: dict[int, bool] = {}
-        radius = min(max(2.0 * first_s, 120.0), limit_s)
-        rounds = 0
-        while True:
-            lim = radius - float(x_sec.min()) if math.isfinite(radius) else np.inf
-            dist, pred = dijkstra(net.csr, directed=True, indices=x_node, limit=max(lim, 0.0),
-                                  return_predecessors=True)
-            dist = np.atleast_2d(dist)
-            pred = np.atleast_2d(pred)
-            via = dist[:, e_node] + x_sec[:, None]  # only at the candidates' entry nodes
-            vt = np.full(len(cand_pos), np.inf)
-            np.minimum.at(vt, e_idx, via.min(axis=0) + e_sec)
-            if len(s_si):
-                np.minimum.at(vt, s_si, s_sec)
-            sure = np.flatnonzero(np.isfinite(vt) & (vt <= min(radius, limit_s)))
-            order = sure[np.lexsort((cand_pos[sure], np.round(vt[sure], 6)))]
-            hits: list[int] = []
-            for i in order.tolist():
-                p = int(cand_pos[i])
-                ok = decided.get(p)
-                if ok is None:
-                    ok = accept is None or bool(accept(p, float(vt[i])))
-                    decided[p] = ok
-                if ok:
-                    hits.append(i)
-                    if len(hits) == k:
-                        break
-            if len(hits) == k or radius >= limit_s:
-                break
-            rounds += 1
-            radius = radius * _GROWTH if rounds < _MAX_ROUNDS else math.inf
-            radius = min(radius, limit_s)
-        out = []
-        for i in hits:
-            nodes = self._search_path(i, vt[i], e_idx, e_node, e_sec, dist, x_sec, pred, x_node,
-                                      s_si, s_sec)
-            out.append(self._hit(q, int(cand_pos[i]), float(vt[i]), nodes, want_route))
-        return out
+    def _scratch(self) -> tuple[_dijkstra.Scratch, bool]:
+        """This thread's search scratch (a fresh one if it is in use: re-entrant accept)."""
+        local = self._local
+        if getattr(local, "busy", False):
+            return _dijkstra.Scratch(self.net.n_nodes + len(self.venues)), False
+        sc = getattr(local, "scratch", None)
+        if sc is None:
+            sc = local.scratch = _dijkstra.Scratch(self.net.n_nodes + len(self.venues))
+        local.busy = True
+        return sc, True
 
-    @staticmethod
-    def _search_path(i: int, t: float, e_idx: NDArray[np.int64], e_node: NDArray[np.int64],
-                     e_sec: NDArray[np.float64], dist: NDArray[np.float64],
-                     x_sec: NDArray[np.float64], pred: NDArray[np.int32],
-                     x_node: NDArray[np.int64], s_si: NDArray[np.int64],
-                     s_sec: NDArray[np.float64]) -> list[int]:
-        same = s_sec[s_si == i]
-        if len(same) and np.isclose(same.min(), t, rtol=1e-12, atol=1e-9):
-            return []
-        mine = np.flatnonzero(e_idx == i)
-        via = dist[:, e_node[mine]] + x_sec[:, None] + e_sec[mine][None, :]
-        r, j = np.unravel_index(int(np.argmin(via)), via.shape)
-        x = int(e_node[mine[j]])
-        r = int(r)
-        nodes = [x]
-        p = int(pred[r, x])
-        while p >= 0:
-            nodes.append(p)
-            p = int(pred[r, p])
-        if nodes[-1] != int(x_node[r]):
-            warnings.warn("route reconstruction did not reach the start", stacklevel=2)
-        return nodes[::-1]
+    def _search(self, q: Snapped, cands: NDArray[np.int64], k: int, limit_s: float,
+                accept: Callable[[int, float], bool] | None,
+                want_route: bool) -> tuple[list[NearestHit], int]:
+        """Bounded forward search; returns the hits and the nodes settled a pass would save."""
+        net, w, n = self.net, self.walk_speed_mps, self.net.n_nodes
+        cand = np.zeros(len(self.venues), dtype=np.bool_)
+        cand[cands] = True
+        _, x_node, x_sec = exits(net, q, w)
+        _, s_pos, s_sec = same_line_times(net, q, self.venues, w)
+        on = cand[s_pos]
+        ids = np.concatenate([x_node, n + s_pos[on]])
+        secs = np.concatenate([x_sec, s_sec[on]])
+        sc, own = self._scratch()
+        found: list[tuple[int, float, list[int]]] = []
+        first_ok: bool | None = None
+        try:
+            _dijkstra.start(sc, ids, secs)
+            while len(found) < k:
+                need = k - len(found)
+                vid, vt = _dijkstra.run(net.csr, self._entries, cand, sc, need=need,
+                                        limit_s=limit_s)
+                for i in np.lexsort((vid, np.round(vt, 6))).tolist():
+                    p, t = int(vid[i]), float(vt[i])
+                    ok = accept is None or bool(accept(p, t))
+                    if first_ok is None:
+                        first_ok = ok
+                    if ok:
+                        found.append((p, t, _dijkstra.walk_back(sc, int(sc.pred[n + p]))))
+                        if len(found) == k:
+                            break
+                if len(vid) < need:
+                    break  # limit reached or everything reachable settled
+            settled = sc.settled
+        finally:
+            sc.reset()
+            if own:
+                self._local.busy = False
+        savable = settled if (first_ok is None or (k == 1 and first_ok)) else 0
+        return [self._hit(q, p, t, nodes, want_route) for p, t, nodes in found], savable
