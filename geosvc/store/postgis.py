@@ -1,0 +1,607 @@
+"""The production store: PostgreSQL + PostGIS, same semantics as the SQLite store.
+
+``postgresql://user:password@host:5432/db`` (``postgres://`` and ``postgis://``
+too; ``?schema=NAME`` picks the PostgreSQL schema, default ``geosvc``, so one
+database can hold several datasets).  Needs the ``postgis`` extra (psycopg 3).
+
+* Geometries live in PostGIS columns, SRID 4326, so GIS tools (QGIS, ogr2ogr)
+  read the tables directly: ``venues.geom geometry(Point)`` with a GiST index,
+  ``areas.geom geometry(MultiPolygon)``, ``population.geom geometry(Point)``
+  and ``population.cell geometry(Geometry)``.  lon/lat are read back with
+  ``ST_X``/``ST_Y``: the database is the source of truth.
+* Every write is ONE transaction that first locks the ``revision`` row of
+  ``meta`` (writers queue), upserts by code with ``UPDATE``/``INSERT`` (never
+  delete+insert, which would cascade to links), bumps ``revision`` once when
+  something changed, and commits; any failure rolls all of it back.
+* :meth:`PostGISStore.read` runs in one ``REPEATABLE READ`` transaction, so a
+  reader sees the revision and the rows of one committed state.
+* The schema (and ``CREATE EXTENSION IF NOT EXISTS postgis``) is created on
+  first open, under an advisory lock; ``meta.schema_version`` versions it.
+* One connection per thread (and per process: a forked worker opens its own).
+
+Areas given as a single ``POLYGON`` are stored as a one-part MultiPolygon and
+read back as a ``POLYGON``.  WKT comes back in shapely's form (``geom.wkt``,
+full precision), which is also the form the importer writes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+import shapely
+from psycopg.conninfo import conninfo_to_dict
+from shapely.geometry import MultiPolygon, Polygon
+
+from geosvc.errors import ConfigError, InvalidParameter, StorageUnavailable
+from geosvc.model import Area, DatasetInfo, Link, PopulationCell, ServiceItem, Venue
+from geosvc.store.base import TABLES, Batch, Contents, Store, TableCounts, WriteResult
+from geosvc.store.sqlite import (
+    _INFO_KEYS,
+    SQLiteStore,
+    _check_unique,
+    _item_row,
+)
+
+#: Version of the schema below, kept in ``meta.schema_version``.
+SCHEMA_VERSION = 1
+#: PostgreSQL schema of a dataset when the URL names none.
+DEFAULT_SCHEMA = "geosvc"
+
+_SCHEMA = """
+CREATE TABLE meta (
+    key   text PRIMARY KEY,
+    value text
+);
+CREATE TABLE items (
+    seq            bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+    code           text PRIMARY KEY,
+    name           text NOT NULL,
+    name_en        text NOT NULL DEFAULT '',
+    department     text NOT NULL DEFAULT '',
+    category       text NOT NULL,
+    high_frequency boolean NOT NULL DEFAULT false,
+    scope          text NOT NULL,
+    description    text NOT NULL DEFAULT ''
+);
+CREATE TABLE venues (
+    seq               bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+    code              text PRIMARY KEY,
+    name              text NOT NULL,
+    kind              text NOT NULL CHECK (kind IN ('hall', 'bank_outlet', 'kiosk')),
+    geom              geometry(Point, 4326) NOT NULL
+                      CHECK (ST_X(geom) BETWEEN -180 AND 180 AND ST_Y(geom) BETWEEN -90 AND 90),
+    level             text,
+    channels          text[] NOT NULL DEFAULT '{}',
+    area_code         text,
+    area_name         text,
+    address           text,
+    phone             text,
+    opening_hours     text,
+    official_calendar boolean NOT NULL DEFAULT true,
+    accessible        boolean NOT NULL DEFAULT false,
+    cross_province    boolean NOT NULL DEFAULT false,
+    regional          boolean NOT NULL DEFAULT false,
+    bank              text,
+    machines          integer,
+    name_en           text,
+    source            text
+);
+CREATE INDEX venues_geom ON venues USING gist (geom);
+CREATE TABLE links (
+    seq        bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+    venue_code text NOT NULL REFERENCES venues (code) ON DELETE CASCADE,
+    item_code  text NOT NULL REFERENCES items (code) ON DELETE CASCADE,
+    channels   text[] NOT NULL,
+    PRIMARY KEY (venue_code, item_code)
+);
+CREATE INDEX links_item ON links (item_code);
+CREATE TABLE areas (
+    seq        bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+    code       text PRIMARY KEY,
+    name       text NOT NULL,
+    level      text NOT NULL,
+    geom       geometry(MultiPolygon, 4326) NOT NULL,
+    single     boolean NOT NULL DEFAULT false,
+    population double precision
+);
+CREATE INDEX areas_geom ON areas USING gist (geom);
+CREATE TABLE population (
+    id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code  text,
+    geom  geometry(Point, 4326) NOT NULL,
+    count double precision NOT NULL CHECK (count >= 0),
+    cell  geometry(Geometry, 4326)
+);
+CREATE INDEX population_geom ON population USING gist (geom);
+"""
+
+_POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)"
+_WKB = "ST_GeomFromWKB(%s, 4326)"
+_VENUE_COLS = ("code", "name", "kind", "geom", "level", "channels", "area_code", "area_name",
+               "address", "phone", "opening_hours", "official_calendar", "accessible",
+               "cross_province", "regional", "bank", "machines", "name_en", "source")
+_VENUE_SELECT = ", ".join("ST_X(geom), ST_Y(geom)" if c == "geom" else c for c in _VENUE_COLS)
+_ITEM_COLS = ("code", "name", "name_en", "department", "category", "high_frequency",
+              "scope", "description")
+_AREA_SELECT = "code, name, level, ST_AsBinary(geom), single, population"
+_POP_SELECT = "code, ST_X(geom), ST_Y(geom), count, ST_AsBinary(cell)"
+_IDENT = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def _venue_row(v: Venue) -> tuple:
+    """Return a venue as the tuple the venues SELECT gives back (also the parameters)."""
+    chans = sorted(str(c) for c in v.channels)
+    return (v.code, v.name, str(v.kind), float(v.lon), float(v.lat),
+            None if v.level is None else str(v.level), chans, v.area_code, v.area_name,
+            v.address, v.phone, v.opening_hours, bool(v.official_calendar),
+            bool(v.accessible), bool(v.cross_province), bool(v.regional), v.bank,
+            v.machines, v.name_en, v.source)
+
+
+def _wkt_of(wkb: bytes | None, *, single: bool = False) -> str | None:
+    """Return shapely's WKT of a WKB geometry; the one polygon when ``single``."""
+    if wkb is None:
+        return None
+    geom = shapely.from_wkb(bytes(wkb))
+    if single and isinstance(geom, MultiPolygon) and len(geom.geoms) == 1:
+        geom = geom.geoms[0]
+    return geom.wkt
+
+
+def _parse_wkt(wkt: str, what: str) -> Any:
+    try:
+        return shapely.from_wkt(wkt)
+    except (shapely.errors.GEOSException, TypeError, ValueError) as exc:
+        msg = f"has {what} with invalid WKT ({exc}); nothing was written"
+        raise InvalidParameter("batch", msg) from exc
+
+
+def _area_rows(a: Area) -> tuple[tuple, tuple]:
+    """Return ``(comparable row, write parameters)`` of an area."""
+    geom = _parse_wkt(a.wkt, f"area {a.code!r}")
+    single = isinstance(geom, Polygon)
+    multi = MultiPolygon([geom]) if single else geom
+    pop = None if a.population is None else float(a.population)
+    cmp = (a.code, a.name, str(a.level), geom.wkt, single, pop)
+    return cmp, (a.code, a.name, str(a.level), shapely.to_wkb(multi), single, pop)
+
+
+def _pop_rows(p: PopulationCell) -> tuple[tuple, tuple]:
+    """Return ``(comparable row, write parameters)`` of a population cell."""
+    geom = None if p.wkt is None else _parse_wkt(p.wkt, f"population cell {p.code!r}")
+    cmp = (p.code, float(p.lon), float(p.lat), float(p.count),
+           None if geom is None else geom.wkt)
+    wkb = None if geom is None else shapely.to_wkb(geom)
+    return cmp, (p.code, float(p.lon), float(p.lat), float(p.count), wkb)
+
+
+def split_url(url: str) -> tuple[str, str, str]:
+    """Return ``(libpq conninfo URL, schema, location without password)``.
+
+    Examples
+    --------
+    >>> split_url("postgis://ann:secret@db.example:5433/city?schema=xc&sslmode=require")
+    ('postgresql://ann:secret@db.example:5433/city?sslmode=require', 'xc', 'postgresql://ann@db.example:5433/city?schema=xc')
+    >>> split_url("postgresql://localhost/city")[1:]
+    ('geosvc', 'postgresql://localhost/city')
+    """
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schemas = [v for k, v in query if k == "schema"]
+    schema = schemas[-1] if schemas else DEFAULT_SCHEMA
+    if not _IDENT.fullmatch(schema):
+        msg = (f"`db` schema {schema!r} must be a lower-case SQL name "
+               "(letters, digits, underscores; not starting with a digit)")
+        raise ConfigError(msg)
+    rest = urlencode([(k, v) for k, v in query if k != "schema"])
+    conninfo = urlunsplit(("postgresql", parts.netloc, parts.path, rest, ""))
+    try:
+        params = conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError as exc:
+        msg = f"`db` is not a valid PostgreSQL URL ({exc})"
+        raise ConfigError(msg) from exc
+    user = params.get("user")
+    host = params.get("host") or "localhost"
+    where = f"[{host}]" if ":" in host else host
+    port = params.get("port")
+    netloc = (f"{user}@" if user else "") + where + (f":{port}" if port else "")
+    location = urlunsplit(("postgresql", netloc, f"/{params.get('dbname', '')}",
+                           "" if schema == DEFAULT_SCHEMA else f"schema={schema}", ""))
+    return conninfo, schema, location
+
+
+class PostGISStore(Store):
+    """A dataset in a PostgreSQL + PostGIS database (see the module docstring).
+
+    Parameters
+    ----------
+    url : str
+        ``postgresql://user:password@host:port/dbname[?schema=NAME&libpq options]``.
+    create : bool
+        Create the extension, schema and tables when missing; with False a
+        database without a geosvc dataset raises :class:`StorageUnavailable`.
+    connect_timeout_s : int
+        Give up connecting after this many seconds (unless the URL sets
+        ``connect_timeout``).
+
+    Raises
+    ------
+    ConfigError
+        The URL or its schema name is malformed.
+    StorageUnavailable
+        The server is unreachable, refuses the login, lacks PostGIS, or holds
+        no / a newer geosvc schema.  The message names host and database,
+        never the password.
+    """
+
+    def __init__(self, url: str, *, create: bool = True, connect_timeout_s: int = 10) -> None:
+        self._conninfo, self.schema, self.location = split_url(url)
+        self._password = conninfo_to_dict(self._conninfo).get("password")
+        self._timeout = None if "connect_timeout" in self._conninfo else connect_timeout_s
+        self._create = create
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._conns: list[psycopg.Connection] = []
+        self._orphans: list[psycopg.Connection] = []
+        self._pid = os.getpid()
+        self._closed = False
+        self._init_schema(self._conn())
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _fail(self, reason: str, exc: BaseException | None = None) -> None:
+        msg = f"the PostgreSQL store {self.location} {reason}"
+        if self._password:
+            msg = msg.replace(self._password, "***")
+        raise StorageUnavailable(msg) from exc
+
+    @staticmethod
+    def _why(exc: BaseException) -> str:
+        return " ".join(str(exc).split())
+
+    def _connect(self) -> psycopg.Connection:
+        kwargs: dict[str, Any] = {"autocommit": True, "application_name": "geosvc"}
+        if self._timeout is not None:
+            kwargs["connect_timeout"] = self._timeout
+        try:
+            conn = psycopg.connect(self._conninfo, **kwargs)
+            ext = conn.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
+                               "ON n.oid = e.extnamespace WHERE e.extname = 'postgis'"
+                               ).fetchone()
+            path = [self.schema, ext[0] if ext else "public"]
+            conn.execute("SELECT set_config('search_path', %s, false)",
+                         (", ".join(f'"{p}"' for p in dict.fromkeys(path)),))
+        except psycopg.Error as exc:
+            self._fail(f"is unreachable ({self._why(exc)})", exc)
+        return conn
+
+    def _conn(self) -> psycopg.Connection:
+        if self._closed:
+            self._fail("was closed")
+        if os.getpid() != self._pid:
+            # A forked worker must not use (nor close) its parent's sessions.
+            with self._lock:
+                self._pid = os.getpid()
+                self._orphans.extend(self._conns)
+                self._conns = []
+                self._local = threading.local()
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.broken:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._lock:
+                self._conns.append(conn)
+        return conn
+
+    def _init_schema(self, conn: psycopg.Connection) -> None:
+        try:
+            if self._version(conn) == SCHEMA_VERSION:
+                return
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext('geosvc schema ' || %s))",
+                             (self.schema,))
+                version = self._version(conn)
+                if version is None:
+                    if not self._create:
+                        self._fail(f"holds no geosvc dataset in schema {self.schema!r}; "
+                                   "create it with `geosvc import ...`")
+                    self._create_schema(conn)
+                    version = SCHEMA_VERSION
+            if version > SCHEMA_VERSION:
+                self._fail(f"has schema version {version}, newer than this geosvc "
+                           f"understands ({SCHEMA_VERSION}); upgrade geosvc")
+        except psycopg.errors.InsufficientPrivilege as exc:
+            self._fail("cannot be set up: the user may not create the postgis extension "
+                       f"or the schema {self.schema!r} ({self._why(exc)}); ask an "
+                       "administrator to run CREATE EXTENSION postgis", exc)
+        except psycopg.Error as exc:
+            self._fail(f"cannot be set up ({self._why(exc)})", exc)
+
+    def _version(self, conn: psycopg.Connection) -> int | None:
+        if conn.execute("SELECT to_regclass(%s)", (f'"{self.schema}".meta',)).fetchone()[0] is None:
+            return None
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            self._fail(f"has a table {self.schema}.meta that is not a geosvc dataset "
+                       "(no schema_version)")
+        return int(row[0])
+
+    def _create_schema(self, conn: psycopg.Connection) -> None:
+        ext = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone()
+        if ext is None:
+            try:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS postgis SCHEMA public")
+            except psycopg.errors.FeatureNotSupported as exc:
+                self._fail(f"has no PostGIS installed on the server ({self._why(exc)})", exc)
+            except psycopg.errors.UndefinedFile as exc:
+                self._fail(f"has no PostGIS installed on the server ({self._why(exc)})", exc)
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+        conn.execute("SELECT set_config('search_path', %s, true)", (f'"{self.schema}", public',))
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("INSERT INTO meta (key, value) VALUES ('revision', '0'), "
+                     "('schema_version', %s)", (str(SCHEMA_VERSION),))
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        try:
+            return self._conn().execute(sql, params).fetchall()
+        except psycopg.Error as exc:
+            self._fail(f"cannot be read ({self._why(exc)})", exc)
+            raise  # pragma: no cover - _fail raises
+
+    # ------------------------------------------------------------------ reads
+
+    def revision(self) -> int:
+        """Return the number of committed changing writes so far."""
+        return int(self._rows("SELECT value FROM meta WHERE key = 'revision'")[0][0])
+
+    def info(self) -> DatasetInfo:
+        """Return the dataset's settings (defaults for keys never set)."""
+        return SQLiteStore._info_from(self._rows("SELECT key, value FROM meta"))
+
+    def venues(self) -> list[Venue]:
+        """Return every venue in insertion order (an update keeps its place)."""
+        return self._venues_from(self._rows(f"SELECT {_VENUE_SELECT} FROM venues ORDER BY seq"))
+
+    @staticmethod
+    def _venues_from(rows: Iterable[tuple]) -> list[Venue]:
+        return SQLiteStore._venues_from(
+            (*r[:6], ",".join(r[6]), *r[7:]) for r in rows)
+
+    def items(self) -> list[ServiceItem]:
+        """Return every service item in insertion order."""
+        return SQLiteStore._items_from(self._rows(
+            f"SELECT {', '.join(_ITEM_COLS)} FROM items ORDER BY seq"))
+
+    def links(self) -> list[Link]:
+        """Return every link in insertion order."""
+        return self._links_from(self._rows(
+            "SELECT venue_code, item_code, channels FROM links ORDER BY seq"))
+
+    @staticmethod
+    def _links_from(rows: Iterable[tuple]) -> list[Link]:
+        return SQLiteStore._links_from((v, i, ",".join(c)) for v, i, c in rows)
+
+    def areas(self) -> list[Area]:
+        """Return every area (WKT, WGS-84) in insertion order."""
+        from geosvc.model import Level
+
+        return [Area(code, name, _wkt_of(wkb, single=single), Level(level), pop)
+                for code, name, level, wkb, single, pop
+                in self._rows(f"SELECT {_AREA_SELECT} FROM areas ORDER BY seq")]
+
+    def population(self) -> list[PopulationCell]:
+        """Return every population cell in insertion order."""
+        return [PopulationCell(lon, lat, count, _wkt_of(wkb), code)
+                for code, lon, lat, count, wkb
+                in self._rows(f"SELECT {_POP_SELECT} FROM population ORDER BY id")]
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of rows per table."""
+        sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in TABLES)
+        return {t: int(n) for t, n in self._rows(sql)}
+
+    def read(self) -> Contents:
+        """Read revision, info, venues, items and links in one REPEATABLE READ transaction."""
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                def q(sql: str) -> list[tuple]:
+                    return conn.execute(sql).fetchall()
+
+                meta = q("SELECT key, value FROM meta")
+                venues = self._venues_from(q(f"SELECT {_VENUE_SELECT} FROM venues ORDER BY seq"))
+                items = SQLiteStore._items_from(q(
+                    f"SELECT {', '.join(_ITEM_COLS)} FROM items ORDER BY seq"))
+                links = self._links_from(q(
+                    "SELECT venue_code, item_code, channels FROM links ORDER BY seq"))
+            finally:
+                if not conn.broken:
+                    conn.execute("COMMIT")
+        except psycopg.Error as exc:
+            self._fail(f"cannot be read ({self._why(exc)})", exc)
+        revision = int(dict(meta)["revision"])
+        return Contents(revision, SQLiteStore._info_from(meta), venues, items, links)
+
+    # ------------------------------------------------------------------ writes
+
+    def set_info(self, info: DatasetInfo) -> None:
+        """Replace the dataset's settings (bumps the revision when they change)."""
+        self.write(Batch(info=info))
+
+    def write(self, batch: Batch, *, dry_run: bool = False) -> WriteResult:
+        """Apply ``batch`` in one transaction (see :meth:`Store.write`).
+
+        Order: info, items, venues, links, areas, population.  The transaction
+        starts by locking ``meta``'s revision row, so concurrent writers queue;
+        readers keep seeing the last committed state.  With ``dry_run`` it runs
+        to the end (constraints included) and is rolled back.
+        """
+        _check_unique("item code", [i.code for i in batch.items])
+        _check_unique("venue code", [v.code for v in batch.venues])
+        _check_unique("link", [(k.venue_code, k.item_code) for k in batch.links])
+        _check_unique("area code", [a.code for a in batch.areas])
+        areas = [_area_rows(a) for a in batch.areas]
+        cells = [_pop_rows(p) for p in batch.population]
+        conn = self._conn()
+        try:
+            with conn.transaction(force_rollback=dry_run):
+                revision = int(conn.execute(
+                    "SELECT value FROM meta WHERE key = 'revision' FOR UPDATE").fetchone()[0])
+                result = self._apply(conn, batch, areas, cells)
+                if result.changed and not dry_run:
+                    revision += 1
+                    conn.execute("UPDATE meta SET value = %s WHERE key = 'revision'",
+                                 (str(revision),))
+        except (psycopg.IntegrityError, psycopg.DataError) as exc:
+            msg = (f"violates a constraint of the store ({self._why(exc)}); "
+                   "nothing was written")
+            raise InvalidParameter("batch", msg) from exc
+        except psycopg.Error as exc:
+            self._fail(f"cannot be written ({self._why(exc)}); nothing was written", exc)
+        return replace(result, revision=revision, dry_run=dry_run)
+
+    def _apply(self, conn: psycopg.Connection, batch: Batch, areas: list[tuple[tuple, tuple]],
+               cells: list[tuple[tuple, tuple]]) -> WriteResult:
+        info_changed = False
+        if batch.info is not None:
+            info_changed = self._write_info(conn, batch.info)
+        items = [_item_row(i) for i in batch.items]
+        items = [(*r[:5], bool(r[5]), *r[6:]) for r in items]
+        venues = [_venue_row(v) for v in batch.venues]
+        tables = {
+            "items": self._upsert(conn, "items", _ITEM_COLS, ["%s"] * len(_ITEM_COLS),
+                                  f"SELECT {', '.join(_ITEM_COLS)} FROM items",
+                                  [(r, r) for r in items]),
+            "venues": self._upsert(conn, "venues", _VENUE_COLS,
+                                   [_POINT if c == "geom" else "%s" for c in _VENUE_COLS],
+                                   f"SELECT {_VENUE_SELECT} FROM venues",
+                                   [(r, r) for r in venues]),
+            "links": self._write_links(conn, batch),
+            "areas": self._upsert(conn, "areas",
+                                  ("code", "name", "level", "geom", "single", "population"),
+                                  ["%s", "%s", "%s", _WKB, "%s", "%s"],
+                                  f"SELECT {_AREA_SELECT} FROM areas", areas,
+                                  convert=lambda r: (*r[:3], _wkt_of(r[3], single=r[4]),
+                                                     *r[4:])),
+            "population": self._write_population(conn, batch, cells),
+        }
+        return WriteResult(tables=tables, info_changed=info_changed)
+
+    @staticmethod
+    def _write_info(conn: psycopg.Connection, info: DatasetInfo) -> bool:
+        new = {"name": info.name, "timezone": info.timezone, "calendar": info.calendar,
+               "country": info.country}
+        new.update({f"extra.{k}": str(v) for k, v in info.extra.items()})
+        old = {k: v for k, v in conn.execute("SELECT key, value FROM meta")
+               if k in _INFO_KEYS or k.startswith("extra.")}
+        if old == new:
+            return False
+        conn.execute("DELETE FROM meta WHERE key NOT IN ('revision', 'schema_version')")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO meta (key, value) VALUES (%s, %s)", list(new.items()))
+        return True
+
+    @staticmethod
+    def _upsert(conn: psycopg.Connection, table: str, cols: Sequence[str],
+                placeholders: Sequence[str], select: str, rows: list[tuple[tuple, tuple]],
+                *, nkey: int = 1, convert: Any = None) -> TableCounts:
+        """Insert new / update changed rows; ``rows`` holds (comparable, parameters)."""
+        if not rows:
+            return TableCounts()
+        keys = [cmp[:nkey] for cmp, _ in rows]
+        where = " AND ".join(f"{c} = %s" for c in cols[:nkey])
+        if nkey == 1:
+            found = conn.execute(f"{select} WHERE {cols[0]} = ANY(%s)",
+                                 ([k[0] for k in keys],)).fetchall()
+        else:
+            found = conn.execute(select).fetchall()
+        existing = {r[:nkey]: (convert(r) if convert else r) for r in found}
+        created: list[tuple] = []
+        updated: list[tuple] = []
+        for key, (cmp, params) in zip(keys, rows, strict=True):
+            old = existing.get(key)
+            if old is None:
+                created.append(params)
+            elif tuple(old) != tuple(cmp):
+                updated.append(params)
+        with conn.cursor() as cur:
+            if created:
+                cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) "
+                                f"VALUES ({', '.join(placeholders)})", created)
+            if updated:
+                sets = ", ".join(f"{c} = {p}" for c, p in
+                                 zip(cols[nkey:], placeholders[nkey:], strict=True))
+                cur.executemany(f"UPDATE {table} SET {sets} WHERE {where}",
+                                [_key_last(p, placeholders, nkey) for p in updated])
+        return TableCounts(created=len(created), updated=len(updated),
+                           unchanged=len(rows) - len(created) - len(updated))
+
+    def _write_links(self, conn: psycopg.Connection, batch: Batch) -> TableCounts:
+        rows = [(k.venue_code, k.item_code, sorted(str(c) for c in k.channels))
+                for k in batch.links]
+        counts = self._upsert(conn, "links", ("venue_code", "item_code", "channels"),
+                              ["%s"] * 3, "SELECT venue_code, item_code, channels FROM links",
+                              [(r, r) for r in rows], nkey=2)
+        deleted = 0
+        replaced = sorted(set(batch.replace_links_for))
+        if replaced:
+            keep = {(r[0], r[1]) for r in rows}
+            stale = [(v, i) for v, i in conn.execute(
+                "SELECT venue_code, item_code FROM links WHERE venue_code = ANY(%s)",
+                (replaced,)) if (v, i) not in keep]
+            with conn.cursor() as cur:
+                cur.executemany("DELETE FROM links WHERE venue_code = %s AND item_code = %s",
+                                stale)
+            deleted = len(stale)
+        return replace(counts, deleted=deleted)
+
+    @staticmethod
+    def _write_population(conn: psycopg.Connection, batch: Batch,
+                          cells: list[tuple[tuple, tuple]]) -> TableCounts:
+        def insert() -> None:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    f"INSERT INTO population (code, geom, count, cell) "
+                    f"VALUES (%s, {_POINT}, %s, {_WKB})", [p for _, p in cells])
+
+        if not batch.replace_population:
+            if cells:
+                insert()
+            return TableCounts(created=len(cells))
+        old = [(c, x, y, n, _wkt_of(w)) for c, x, y, n, w in conn.execute(
+            f"SELECT {_POP_SELECT} FROM population ORDER BY id")]
+        if old == [cmp for cmp, _ in cells]:
+            return TableCounts(unchanged=len(cells))
+        conn.execute("DELETE FROM population")
+        if cells:
+            insert()
+        return TableCounts(created=len(cells), deleted=len(old))
+
+    def close(self) -> None:
+        """Close every connection this store opened (in this process)."""
+        with self._lock:
+            conns, self._conns = self._conns, []
+            self._closed = True
+            self._local = threading.local()
+        if os.getpid() == self._pid:
+            for conn in conns:
+                conn.close()
+
+    def __repr__(self) -> str:
+        return f"PostGISStore({self.location!r})"
+
+
+def _key_last(params: tuple, placeholders: Sequence[str], nkey: int) -> tuple:
+    """Reorder INSERT parameters for ``UPDATE ... SET <rest> WHERE <key>``."""
+    width = sum(p.count("%s") for p in placeholders[:nkey])
+    return (*params[width:], *params[:width])
