@@ -317,14 +317,18 @@ class Raster:
                 frac * 2 >= factor * factor)
 
     def dilate(self, mask: NDArray[np.bool_], radius_m: float) -> NDArray[np.bool_]:
-        """Cells whose centre is within ``radius_m`` (+ half a cell) of a marked cell."""
+        """Approximate buffer of the marked cells by ``radius_m``: a disk of
+        ``k = radius_m / cell - 0.5`` cells (the marked cell itself stands for
+        the half cell).  With ``cell = radius / 2.5`` the area of buffered
+        street meshes comes out 2-8 % below the exact vector buffer."""
         from scipy import ndimage
 
-        r = int(math.floor(radius_m / self.cell + 0.5))
+        k = radius_m / self.cell - 0.5
+        r = int(math.floor(k))
         if r <= 0:
             return mask.copy()
         yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-        disk = (xx * xx + yy * yy) <= (radius_m / self.cell + 0.5) ** 2
+        disk = (xx * xx + yy * yy) <= k * k + 1e-9
         return ndimage.binary_dilation(mask, structure=disk)
 
     def polygons(self, mask: NDArray[np.bool_]) -> list[Geometry]:

@@ -330,9 +330,15 @@ def grid_areas(
         for i in range(nx):
             k = j * nx + i + 1
             a, b, c, d = xs[i], ys[j], xs[i + 1], ys[j + 1]
-            wkt = f"POLYGON (({a:g} {b:g}, {c:g} {b:g}, {c:g} {d:g}, {a:g} {d:g}, {a:g} {b:g}))"
+            a, b, c, d = (_fmt(v) for v in (a, b, c, d))
+            wkt = f"POLYGON (({a} {b}, {c} {b}, {c} {d}, {a} {d}, {a} {b}))"
             out.append(Area(code=f"{prefix}-{k}", name=f"{prefix}-{k}", wkt=wkt, level=Level.COUNTY))
     return out
+
+
+def _fmt(v: float) -> str:
+    """Degrees with at most 7 decimals, no trailing zeros (``24.93``, ``117.0083806``)."""
+    return f"{v:.7f}".rstrip("0").rstrip(".")
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,0 +1,111 @@
+"""Isochrone bands on hand-checkable grids (100 m blocks, 80 s each on foot)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from geosvc.analysis.demand import build_demand
+from geosvc.analysis.isochrone import isochrone_polygons, isochrones_geojson, parse_minutes
+from geosvc.errors import InvalidParameter, OutsideNetwork
+from geosvc.model import PopulationCell
+from geosvc.network.paths import times_from_point
+from geosvc.network.snap import snap_points
+from geosvc.network.synthetic import grid_network
+
+W = 4.5 / 3.6
+BUF = 30.0
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return grid_network(11, 11)
+
+
+def _start(net, node):
+    return snap_points(net, net.node_lon[node], net.node_lat[node])
+
+
+def test_bands_nest_and_follow_reached_streets(grid):
+    start = _start(grid, 60)
+    bands = isochrone_polygons(grid, start, [2, 4, 6], walk_speed_mps=W, buffer_m=BUF)
+    assert [b.minutes for b in bands] == [2.0, 4.0, 6.0]
+    for small, big in zip(bands, bands[1:]):
+        assert big.geometry_xy.contains(small.geometry_xy)
+        assert big.area_km2 > small.area_km2
+    times = times_from_point(grid, start, walk_speed_mps=W)
+    for b in bands:
+        limit = b.minutes * 60
+        poly = b.geometry_xy
+        # every fully reached edge lies inside the band
+        tu, tv = times[grid.edge_u], times[grid.edge_v]
+        full = np.flatnonzero(tu + grid.edge_time_s <= limit)
+        mx = (grid.node_x[grid.edge_u[full]] + grid.node_x[grid.edge_v[full]]) / 2
+        my = (grid.node_y[grid.edge_u[full]] + grid.node_y[grid.edge_v[full]]) / 2
+        assert shapely.contains_xy(poly, mx, my).all()
+        # partly reached edges: inside up to the reached fraction, outside beyond (+ buffer)
+        part = np.flatnonzero((tu < limit) & (tu + grid.edge_time_s > limit) & (tv > limit))
+        assert len(part)
+        r = (limit - tu[part]) / grid.edge_time_s[part]
+        ux, uy = grid.node_x[grid.edge_u[part]], grid.node_y[grid.edge_u[part]]
+        dx = (grid.node_x[grid.edge_v[part]] - ux) / 100.0
+        dy = (grid.node_y[grid.edge_v[part]] - uy) / 100.0
+        reach = r * 100.0
+        assert shapely.contains_xy(poly, ux + dx * (reach - 1), uy + dy * (reach - 1)).all()
+        beyond = reach + BUF + 2
+        ok = beyond < 100
+        assert not shapely.contains_xy(poly, (ux + dx * beyond)[ok], (uy + dy * beyond)[ok]).any()
+        # nodes out of reach (by more than the buffer) are outside
+        far = times > limit + (BUF + 1) / W
+        assert not shapely.contains_xy(poly, grid.node_x[far], grid.node_y[far]).any()
+
+
+def test_holes_are_kept(grid):
+    # 15 minutes (11.25 blocks) reach the whole grid: every 100 m block is a hole
+    band = isochrone_polygons(grid, _start(grid, 60), [15], walk_speed_mps=W, buffer_m=BUF)[0]
+    poly = band.geometry_xy
+    assert poly.geom_type == "Polygon"
+    assert len(poly.interiors) == 100
+    x0, y0 = grid.node_x[0], grid.node_y[0]
+    assert not poly.contains(shapely.Point(x0 + 50, y0 + 50))
+    assert poly.contains(shapely.Point(x0 + 50, y0))
+
+
+def test_missing_streets_leave_a_gap():
+    # cut the four streets around the block between nodes 12 and 13
+    net = grid_network(5, 5, missing_edges=[(12, 13)])
+    band = isochrone_polygons(net, _start(net, 0), [10], walk_speed_mps=W, buffer_m=BUF)[0]
+    x0, y0 = net.node_x[0], net.node_y[0]
+    assert not band.geometry_xy.contains(shapely.Point(x0 + 250, y0 + 200))
+    assert band.geometry_xy.contains(shapely.Point(x0 + 150, y0 + 200))
+
+
+def test_lonlat_output_population_and_geojson(grid):
+    cells = [PopulationCell(float(grid.node_lon[i]), float(grid.node_lat[i]), 10.0)
+             for i in (60, 61, 0)]
+    demand = build_demand(grid, cells)
+    bands = isochrone_polygons(grid, (float(grid.node_lon[60]), float(grid.node_lat[60])), [1, 5],
+                               walk_speed_mps=W, demand=demand)
+    assert [b.population for b in bands] == [20.0, 20.0]
+    minx, miny, maxx, maxy = bands[1].geometry.bounds
+    assert 116.9 < minx < maxx < 117.1 and 30.9 < miny < maxy < 31.1
+    fc = isochrones_geojson(bands)
+    assert [f["properties"]["minutes"] for f in fc["features"]] == [1, 5]
+    assert fc["features"][1]["geometry"]["type"] in {"Polygon", "MultiPolygon"}
+    m, g = bands[0]
+    assert m == 1.0 and g is bands[0].geometry
+
+
+@pytest.mark.parametrize("bad", [[], [0], [-5], [float("nan")], ["x"], [300], list(range(1, 13))])
+def test_bad_minutes(bad):
+    with pytest.raises(InvalidParameter) as err:
+        parse_minutes(bad)
+    assert err.value.invalid_params[0]["name"] == "minutes"
+
+
+def test_point_off_network_and_bad_buffer(grid):
+    with pytest.raises(OutsideNetwork):
+        isochrone_polygons(grid, (float(grid.node_lon[0]) - 0.1, float(grid.node_lat[0])), [5])
+    with pytest.raises(InvalidParameter, match="buffer_m"):
+        isochrone_polygons(grid, _start(grid, 0), [5], buffer_m=0)
