@@ -380,7 +380,7 @@ def _gaps(net: RoadNetwork, raster: Raster, covered_mask: NDArray[np.bool_], dem
     factor = max(1, int(round(radius_m / 2 / raster.cell)))
     grid, covered_c = raster.coarsen(covered_mask, factor)
     seeds = grid.mark_points(demand.x[sel], demand.y[sel])
-    region = grid.dilate(seeds, radius_m)
+    region = grid.dilate(seeds, radius_m, points=True)
     labels, n = ndimage.label(region)
     r, c = grid.index(demand.x[sel], demand.y[sel])
     lab = labels[r, c]

@@ -244,7 +244,7 @@ def _present(value: object) -> bool:
 
 
 def _tags(raw: object) -> dict[str, object]:
-    """pyrosm's ``tags`` column (JSON text of the tags without their own column)."""
+    """Pyrosm's ``tags`` column (JSON text of the tags without their own column)."""
     if isinstance(raw, dict):
         return raw
     if isinstance(raw, str) and raw.startswith("{"):

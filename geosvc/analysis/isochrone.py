@@ -155,7 +155,6 @@ def isochrone_polygons(
     OutsideNetwork
         The start is farther than ``max_snap_m`` from the network.
     """
-    import shapely
 
     from geosvc.network.paths import times_from_point
     from geosvc.network.snap import Snapped as _Snapped
