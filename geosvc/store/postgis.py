@@ -252,7 +252,11 @@ class PostGISStore(Store):
         self._orphans: list[psycopg.Connection] = []
         self._pid = os.getpid()
         self._closed = False
-        self._init_schema(self._conn())
+        try:
+            self._init_schema(self._conn())
+        except StorageUnavailable:
+            self.close()
+            raise
 
     # ------------------------------------------------------------------ plumbing
 
@@ -272,6 +276,9 @@ class PostGISStore(Store):
             kwargs["connect_timeout"] = self._timeout
         try:
             conn = psycopg.connect(self._conninfo, **kwargs)
+        except psycopg.Error as exc:
+            self._fail(f"is unreachable ({self._why(exc)})", exc)
+        try:
             ext = conn.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
                                "ON n.oid = e.extnamespace WHERE e.extname = 'postgis'"
                                ).fetchone()
@@ -279,7 +286,8 @@ class PostGISStore(Store):
             conn.execute("SELECT set_config('search_path', %s, false)",
                          (", ".join(f'"{p}"' for p in dict.fromkeys(path)),))
         except psycopg.Error as exc:
-            self._fail(f"is unreachable ({self._why(exc)})", exc)
+            conn.close()
+            self._fail(f"cannot be used ({self._why(exc)})", exc)
         return conn
 
     def _conn(self) -> psycopg.Connection:
