@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from web.citydata import add_venue, build_city_db
+from tests.web.citydata import add_venue, build_city_db
 
 from geosvc.config import Settings
 from geosvc.errors import ConfigError, ModeUnavailable

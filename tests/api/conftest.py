@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from web.citydata import build_city_db
+from tests.web.citydata import build_city_db
 
 from geosvc.config import Settings
 from geosvc.service import GeoService

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from web.citydata import VENUES
+from tests.web.citydata import VENUES
 
 from geosvc.api import health, items, nearest, ogc, venues
 from geosvc.coords import from_wgs84, to_wgs84

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from geosvc.web import create_app
-from web.citydata import build_city_db
+from tests.web.citydata import build_city_db
 
 
 @pytest.fixture(scope="session")

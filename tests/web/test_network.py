@@ -8,7 +8,7 @@ import pytest
 
 from geosvc.coords import geodesic_distance_m
 from geosvc.web import create_app
-from web.citydata import build_helsinki_db
+from tests.web.citydata import build_helsinki_db
 
 ORIGIN = "lon=24.9410&lat=60.1700"
 
