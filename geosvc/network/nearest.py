@@ -137,6 +137,7 @@ class TravelEngine:
         self._snapped_ok = edge >= 0
         self._entries = _dijkstra.VenueEntries.build(
             net.n_nodes, *entries(net, self.venues, self.walk_speed_mps))
+        self._lines = self._venue_lines()
         self._passes: OrderedDict[Hashable, NodeTimes] = OrderedDict()
         # keys asked without a pass -> nodes settled by searches a pass would have saved
         self._seen: OrderedDict[Hashable, int] = OrderedDict()
@@ -156,7 +157,8 @@ class TravelEngine:
             if c.shape != (n,):
                 msg = f"as a mask must have one entry per venue ({n})"
                 raise InvalidParameter("candidates", msg)
-            c = np.flatnonzero(c)
+            c = np.flatnonzero(c & self._snapped_ok)  # sorted, unique
+            return c.astype(np.int64, copy=False)
         c = c.astype(np.int64, copy=False).ravel()
         if len(c) and (c.min() < 0 or c.max() >= n):
             msg = f"must be venue positions between 0 and {n - 1}"
@@ -364,6 +366,48 @@ class TravelEngine:
         d += (tf if int(net.edge_u[te]) == nodes[-1] else 1 - tf) * net.edge_length_m[te]
         return float(d)
 
+    def _venue_lines(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+        """Every venue's place on its directed edge and the twin, sorted by edge.
+
+        ``(edge, venue position, fraction along that edge)``, as in
+        :func:`~geosvc.network.paths.same_line_times`.
+        """
+        v = self.venues
+        ok = np.flatnonzero(v.edge >= 0)
+        e = v.edge[ok]
+        tw = self.net.edge_twin[e]
+        two = tw >= 0
+        edge = np.concatenate([e, tw[two]]).astype(np.int64)
+        pos = np.concatenate([ok, ok[two]]).astype(np.int64)
+        frac = np.concatenate([v.frac[ok], 1 - v.frac[ok][two]])
+        order = np.argsort(edge, kind="stable")
+        return edge[order], pos[order], frac[order]
+
+    def _same_line(self, q: Snapped,
+                   cand: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Candidate venues ahead of q on its street line: (positions, seconds incl. access legs)."""
+        net, w = self.net, self.walk_speed_mps
+        s_edge, s_pos, s_frac = self._lines
+        pe, pf = int(q.edge[0]), float(q.frac[0])
+        mine = [(pe, pf)]
+        if net.edge_twin[pe] >= 0:
+            mine.append((int(net.edge_twin[pe]), 1 - pf))
+        pos_out: list[NDArray[np.int64]] = []
+        sec_out: list[NDArray[np.float64]] = []
+        for e, f in mine:
+            lo, hi = np.searchsorted(s_edge, [e, e + 1])
+            if lo == hi:
+                continue
+            p, g = s_pos[lo:hi], s_frac[lo:hi]
+            keep = (g >= f) & cand[p]
+            p, g = p[keep], g[keep]
+            pos_out.append(p)
+            sec_out.append((g - f) * net.edge_time_s[e] + q.dist_m[0] / w
+                           + self.venues.dist_m[p] / w)
+        if not pos_out:
+            return np.zeros(0, np.int64), np.zeros(0)
+        return np.concatenate(pos_out), np.concatenate(sec_out)
+
     def _scratch(self) -> tuple[_dijkstra.Scratch, bool]:
         """This thread's search scratch (a fresh one if it is in use: re-entrant accept)."""
         local = self._local
@@ -383,10 +427,9 @@ class TravelEngine:
         cand = np.zeros(len(self.venues), dtype=np.bool_)
         cand[cands] = True
         _, x_node, x_sec = exits(net, q, w)
-        _, s_pos, s_sec = same_line_times(net, q, self.venues, w)
-        on = cand[s_pos]
-        ids = np.concatenate([x_node, n + s_pos[on]])
-        secs = np.concatenate([x_sec, s_sec[on]])
+        s_pos, s_sec = self._same_line(q, cand)
+        ids = np.concatenate([x_node, n + s_pos])
+        secs = np.concatenate([x_sec, s_sec])
         sc, own = self._scratch()
         found: list[tuple[int, float, list[int]]] = []
         first_ok: bool | None = None
