@@ -333,7 +333,8 @@ class PostGISStore(Store):
             self._fail(f"cannot be set up ({self._why(exc)})", exc)
 
     def _version(self, conn: psycopg.Connection) -> int | None:
-        if conn.execute("SELECT to_regclass(%s)", (f'"{self.schema}".meta',)).fetchone()[0] is None:
+        meta = conn.execute("SELECT to_regclass(%s)", (f'"{self.schema}".meta',)).fetchone()
+        if meta[0] is None:
             return None
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is None:
@@ -351,7 +352,8 @@ class PostGISStore(Store):
             except psycopg.errors.UndefinedFile as exc:
                 self._fail(f"has no PostGIS installed on the server ({self._why(exc)})", exc)
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-        conn.execute("SELECT set_config('search_path', %s, true)", (f'"{self.schema}", public',))
+        conn.execute("SELECT set_config('search_path', %s, true)",
+                     (f'"{self.schema}", public',))
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
@@ -427,7 +429,8 @@ class PostGISStore(Store):
                     return conn.execute(sql).fetchall()
 
                 meta = q("SELECT key, value FROM meta")
-                venues = self._venues_from(q(f"SELECT {_VENUE_SELECT} FROM venues ORDER BY seq"))
+                venues = self._venues_from(q(
+                    f"SELECT {_VENUE_SELECT} FROM venues ORDER BY seq"))
                 items = SQLiteStore._items_from(q(
                     f"SELECT {', '.join(_ITEM_COLS)} FROM items ORDER BY seq"))
                 links = self._links_from(q(

@@ -53,7 +53,7 @@ def check_postgis(bindir: Path) -> None:
     if not sharedir:  # pg_config lives in the client package on Debian
         sharedir = f"/usr/share/postgresql/{bindir.parent.name}"
     if not (Path(sharedir) / "extension" / "postgis.control").is_file():
-        msg = f"PostGIS is not installed for the server in {bindir} ({sharedir}); {INSTALL_HINT}"
+        msg = f"PostGIS is not installed for the server in {bindir}; {INSTALL_HINT}"
         raise ServerUnavailable(msg)
 
 

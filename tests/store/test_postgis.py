@@ -23,7 +23,6 @@ import numpy as np
 import psycopg
 import pytest
 from click.testing import CliRunner
-from postgis_server import INSTALL_HINT, PASSWORD, Server, ServerUnavailable, free_port, start_server
 
 from geosvc.cli import main
 from geosvc.errors import ConfigError, InvalidParameter, StorageUnavailable
@@ -44,6 +43,15 @@ from geosvc.model import (
 from geosvc.store import Batch, open_store
 from geosvc.store.postgis import SCHEMA_VERSION, PostGISStore, split_url
 
+from .postgis_server import (
+    INSTALL_HINT,
+    PASSWORD,
+    Server,
+    ServerUnavailable,
+    free_port,
+    start_server,
+)
+
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "layers" / "demo" / "manifest.yaml"
 W, S, T = Channel.WINDOW, Channel.SELF_SERVICE, Channel.SMART_TELLER
@@ -56,12 +64,14 @@ def venue(code: str, **kw) -> Venue:
     return Venue(code, **base)
 
 
-ITEMS = [ServiceItem("I1", "社保卡补领", "card", "人社局", Category.PERSON, True, Scope.CITY, "d"),
+ITEMS = [ServiceItem("I1", "社保卡补领", "card", "人社局", Category.PERSON, True, Scope.CITY,
+                     "d"),
          ServiceItem("I2", "营业执照", category=Category.BUSINESS, scope=Scope.COUNTY)]
 VENUES = [
-    venue("H1", channels=frozenset({W, S}), area_code="D1", area_name="宣州区", address="梅溪路",
-          phone="0563", opening_hours="Mo-Fr 09:00-17:00", official_calendar=False,
-          accessible=True, cross_province=True, regional=True, name_en="Hall",
+    venue("H1", channels=frozenset({W, S}), area_code="D1", area_name="宣州区",
+          address="梅溪路", phone="0563", opening_hours="Mo-Fr 09:00-17:00",
+          official_calendar=False, accessible=True, cross_province=True, regional=True,
+          name_en="Hall",
           source="osm:node/1", lon=118.123456789012345, lat=-30.987654321098765),
     venue("B1", kind=VenueKind.BANK_OUTLET, level=None, channels=frozenset({W, S, T}),
           bank="ICBC", machines=2, lon=-179.999999, lat=89.9),
@@ -72,7 +82,8 @@ VENUES = [
 LINKS = [Link("H1", "I1", frozenset({W})), Link("H1", "I2", frozenset({W, S})),
          Link("B1", "I1", frozenset({T}))]
 AREAS = [
-    Area("D1", "宣州区", "POLYGON ((118.1234567890123 30, 119 30, 119 31, 118.1234567890123 30))",
+    Area("D1", "宣州区",
+         "POLYGON ((118.1234567890123 30, 119 30, 119 31, 118.1234567890123 30))",
          Level.COUNTY, 5000.0),
     Area("D2", "two parts", "MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0)), ((2 2, 3 2, 3 3, 2 2)))",
          Level.TOWNSHIP, None),
@@ -87,7 +98,7 @@ CELLS = [PopulationCell(118.7, 30.9, 100.0),
 
 @pytest.fixture(scope="session")
 def pg_server():
-    """A PostgreSQL + PostGIS server for this session (FAILS when not installed)."""
+    """Start a PostgreSQL + PostGIS server for this session (FAIL when not installed)."""
     try:
         server = start_server()
     except ServerUnavailable as exc:
@@ -105,7 +116,7 @@ def new_schema() -> str:
 
 @pytest.fixture(params=["sqlite", "postgis"])
 def url(request, tmp_path) -> str:
-    """A fresh, empty dataset URL of each backend."""
+    """Return a fresh, empty dataset URL of each backend."""
     if request.param == "sqlite":
         return str(tmp_path / "s.sqlite")
     server: Server = request.getfixturevalue("pg_server")
@@ -126,7 +137,7 @@ def full(store):
 
 @pytest.fixture
 def pg(pg_server):
-    """A fresh PostGIS store."""
+    """Open a fresh PostGIS store."""
     with open_store(pg_server.url_for(new_schema())) as s:
         yield s
 
@@ -192,9 +203,11 @@ def test_info_round_trip_and_revision(store):
 
 
 def test_replace_links_for_deletes_stale_links(full):
-    result = full.write(Batch(links=[Link("H1", "I2", frozenset({W}))], replace_links_for=["H1"]))
+    result = full.write(Batch(links=[Link("H1", "I2", frozenset({W}))],
+                              replace_links_for=["H1"]))
     assert result["links"].updated == 1 and result["links"].deleted == 1
-    assert sorted((k.venue_code, k.item_code) for k in full.links()) == [("B1", "I1"), ("H1", "I2")]
+    pairs = sorted((k.venue_code, k.item_code) for k in full.links())
+    assert pairs == [("B1", "I1"), ("H1", "I2")]
 
 
 def test_population_append_replace_unchanged(full):
@@ -212,7 +225,8 @@ def test_population_append_replace_unchanged(full):
 
 def test_failing_batch_rolls_back_everything(full):
     before = state(full)
-    batch = Batch(items=[ServiceItem("I3", "new item")], venues=[venue("H2"), venue("H1", name="x")],
+    batch = Batch(items=[ServiceItem("I3", "new item")],
+                  venues=[venue("H2"), venue("H1", name="x")],
                   areas=[Area("D9", "n", "POLYGON ((0 0, 1 0, 1 1, 0 0))")],
                   population=[PopulationCell(1, 1, 1)], info=DatasetInfo(name="changed"),
                   links=[Link("H2", "I3", frozenset({W})), Link("NOPE", "I1", frozenset({W}))])
@@ -265,7 +279,7 @@ def test_closed_store_refuses_use(url):
 
 @pytest.fixture(scope="module")
 def demo_pair(pg_server, tmp_path_factory):
-    """The demo layers imported by import_manifest into SQLite and into PostGIS."""
+    """Import the demo layers by import_manifest into SQLite and into PostGIS."""
     path = str(tmp_path_factory.mktemp("pgdemo") / "demo.sqlite")
     url = pg_server.url_for(new_schema())
     reports = {}
@@ -319,7 +333,8 @@ def test_st_dwithin_agrees_with_the_index(demo_pair):
     _, url, _ = demo_pair
     with open_store(url) as pg:
         contents = pg.read()
-    idx = ServiceIndex.build(contents.venues, contents.items, contents.links, info=contents.info)
+    idx = ServiceIndex.build(contents.venues, contents.items, contents.links,
+                             info=contents.info)
     conninfo, schema, _ = split_url(url)
     rng = np.random.default_rng(7)
     lon0, lat0 = float(np.mean(idx.lon)), float(np.mean(idx.lat))
@@ -335,7 +350,8 @@ def test_st_dwithin_agrees_with_the_index(demo_pair):
                 ours = {idx.venues[p].code for p in pos}
                 # PostGIS' sphere radius differs from ours by < 1 mm per km: skip the rim
                 dist = geodesic_distance_m(lon, lat, idx.lon, idx.lat)
-                rim = {idx.venues[p].code for p in np.flatnonzero(np.abs(dist - radius_m) < 1.0)}
+                rim = {idx.venues[p].code
+                       for p in np.flatnonzero(np.abs(dist - radius_m) < 1.0)}
                 assert near - rim == ours - rim
                 if (lon, lat, radius_m) == (lon0, lat0, 2000.0):
                     assert len(ours) >= 5  # the centre of the city has venues around
@@ -349,8 +365,7 @@ def test_st_dwithin_agrees_with_the_index(demo_pair):
 # ---------------------------------------------------------------------- PostGIS specifics
 
 def test_tables_are_real_postgis_layers(pg, pg_server):
-    conninfo, schema, _ = split_url(pg.location.replace("postgresql://postgres@",
-                                                        f"postgresql://postgres:{PASSWORD}@"))
+    conninfo, schema, _ = split_url(pg_server.url_for(pg.schema))
     with psycopg.connect(conninfo) as conn:
         cols = set(conn.execute(
             "SELECT f_table_name, f_geometry_column, type, srid FROM geometry_columns "
@@ -366,10 +381,9 @@ def test_tables_are_real_postgis_layers(pg, pg_server):
     assert version == str(SCHEMA_VERSION)
 
 
-def test_lon_lat_come_from_the_geometry_and_delete_cascades(pg):
+def test_lon_lat_come_from_the_geometry_and_delete_cascades(pg, pg_server):
     pg.write(Batch(venues=VENUES, items=ITEMS, links=LINKS))
-    conninfo, schema, _ = split_url(pg.location.replace("postgresql://postgres@",
-                                                        f"postgresql://postgres:{PASSWORD}@"))
+    conninfo, schema, _ = split_url(pg_server.url_for(pg.schema))
     with psycopg.connect(conninfo) as conn:  # what QGIS would do: edit the geometry
         conn.execute(f'UPDATE "{schema}".venues SET geom = ST_SetSRID(ST_MakePoint(1.5, 2.5), '
                      "4326) WHERE code = 'K1'")
