@@ -16,7 +16,10 @@ Construction (projected metres, the network's UTM CRS):
 Bands share one Dijkstra; a larger band reaches a superset of the pieces of
 a smaller one, so bands nest: each band is built as the union of the
 smaller band's polygon and the buffers of the pieces that are new or longer
-(so nesting is exact, and the fully reached streets are buffered once).  ``area_km2`` is
+(so nothing of a smaller band lies outside a larger one - up to GEOS's
+floating-point noise of about 1e-9 m on shared boundaries - and the fully
+reached streets are buffered once).  The buffer is built in two stages
+(see :func:`geosvc.analysis._geometry.buffer_pieces`).  ``area_km2`` is
 planar in the UTM CRS (scale error < 0.1 % within a zone's central part);
 ``population`` is the demand whose point lies inside the band polygon.
 """
