@@ -50,6 +50,9 @@ class Settings:
     #: Default and maximum page size of feature lists.
     default_limit: int = 50
     max_limit: int = 1000
+    #: How often a server checks the store for a new import and swaps in a new
+    #: snapshot, seconds (0 = never; restart or HUP instead).
+    reload_interval_s: float = 5.0
     #: Key for Tianditu base-map tiles (tiles=tianditu); None = Tianditu unavailable.
     tianditu_key: str | None = None
     #: CORS origins allowed for GET on the public API.
@@ -62,6 +65,8 @@ class Settings:
         for name in ("walk_speed_kph", "bike_speed_kph", "drive_default_kph", "snap_max_m"):
             if not getattr(self, name) > 0:
                 problems.append(f"`{name}` must be > 0")
+        if self.reload_interval_s < 0:
+            problems.append("`reload_interval_s` must be >= 0")
         if self.open_margin_min < 0:
             problems.append("`open_margin_min` must be >= 0")
         if self.pass_cache_size < 1:

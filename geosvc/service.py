@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -115,6 +116,8 @@ class GeoService:
             raise ConfigError(msg)
         self.settings = settings
         self._lock = threading.Lock()
+        self._check_lock = threading.Lock()
+        self._last_check = time.monotonic()
         self._engines: dict[tuple[int, str], Any] = {}
         self._demand: dict[tuple[int, str], Any] = {}
         self._snapshot = self._build_snapshot()
@@ -169,6 +172,31 @@ class GeoService:
             tz=_zone(info.timezone, self.settings.timezone),
             venue_props=base_properties(index),
         )
+
+    def maybe_reload(self, now: float | None = None) -> bool:
+        """Reload if ``settings.reload_interval_s`` has passed since the last check.
+
+        Cheap when nothing changed (one revision read, about a millisecond,
+        at most once per interval).  Never blocks: if another thread is
+        already checking or rebuilding, this call returns at once and the
+        caller keeps serving the current snapshot.
+
+        Returns
+        -------
+        bool
+            True when a new snapshot was swapped in.
+        """
+        interval = self.settings.reload_interval_s
+        now = time.monotonic() if now is None else now
+        if interval <= 0 or now - self._last_check < interval:
+            return False
+        if not self._check_lock.acquire(blocking=False):
+            return False
+        try:
+            self._last_check = now
+            return self.reload()
+        finally:
+            self._check_lock.release()
 
     def reload(self, *, force: bool = False) -> bool:
         """Rebuild the snapshot if the store changed (or ``force``) and swap it in.

@@ -69,3 +69,42 @@ def test_travel_without_network_is_mode_unavailable(city: Path, mode: str) -> No
     svc = make(city)
     with pytest.raises(ModeUnavailable, match=f"`mode` {mode} is not available"):
         svc.travel(mode)
+
+
+def test_maybe_reload_picks_up_an_import_after_the_interval(tmp_path):
+    """A running app sees a new import within `reload_interval_s`, not before."""
+    import time as _time
+
+    from geosvc.config import Settings
+    from geosvc.service import GeoService
+
+    db = build_city_db(tmp_path / "city.sqlite")
+    svc = GeoService(Settings.load(env={}, overrides={"db": str(db), "reload_interval_s": 60}))
+    before = svc.snapshot
+    t0 = _time.monotonic()
+    add_venue(db, _extra_kiosk())
+    assert svc.maybe_reload(now=t0 + 1) is False  # inside the interval: no store read
+    assert svc.snapshot is before
+    assert svc.maybe_reload(now=t0 + 61) is True
+    assert svc.snapshot is not before
+    assert len(svc.snapshot.index.venues) == len(before.index.venues) + 1
+    assert svc.maybe_reload(now=t0 + 200) is False  # checked again, nothing new
+
+
+def test_app_serves_new_import_without_restart(tmp_path):
+    from geosvc.web import create_app
+
+    db = build_city_db(tmp_path / "city.sqlite")
+    app = create_app({"TESTING": True, "db": str(db), "reload_interval_s": 0.01})
+    client = app.test_client()
+    n0 = client.get("/healthz").get_json()["venues"]
+    add_venue(db, _extra_kiosk())
+    import time as _time
+
+    _time.sleep(0.05)
+    assert client.get("/healthz").get_json()["venues"] == n0 + 1
+
+
+def _extra_kiosk() -> Venue:
+    return Venue("XC-K-99", "新增自助终端", VenueKind.KIOSK, 118.762, 30.944,
+                 channels=frozenset({Channel.SELF_SERVICE}), opening_hours="24/7")

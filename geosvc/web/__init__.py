@@ -10,7 +10,6 @@ Under gunicorn: ``gunicorn 'geosvc.web:create_app()'`` (settings from
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -25,7 +24,7 @@ __all__ = ["create_app"]
 
 #: Blueprint modules of this package, registered in this order.
 _BLUEPRINTS = ("health", "venues", "items", "nearest", "isochrones", "coverage",
-               "plans", "ogc", "docs")
+               "plans", "ogc", "docs", "maps")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -64,10 +63,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for name in _BLUEPRINTS:
         module = importlib.import_module(f"geosvc.web.{name}")
         app.register_blueprint(module.bp)
-    if importlib.util.find_spec("geosvc.web.maps") is not None:
-        from geosvc.web import maps  # the maps engineer's blueprint (/map, /embed)
+    service = app.extensions["geosvc"]
 
-        app.register_blueprint(maps.bp)
+    @app.before_request
+    def _pick_up_new_imports() -> None:
+        # at most one revision read per `reload_interval_s`; a changed store is
+        # rebuilt into a new snapshot and swapped in whole (see GeoService.reload)
+        service.maybe_reload()
+
     origins = settings.cors_origins
     origins_list: str | list[str] = origins if origins == "*" else [
         o.strip() for o in origins.split(",") if o.strip()]
