@@ -26,6 +26,7 @@ full precision), which is also the form the importer writes.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
@@ -461,6 +462,14 @@ class PostGISStore(Store):
         _check_unique("venue code", [v.code for v in batch.venues])
         _check_unique("link", [(k.venue_code, k.item_code) for k in batch.links])
         _check_unique("area code", [a.code for a in batch.areas])
+        for what, records in (("venue", batch.venues), ("population cell", batch.population)):
+            bad = next((r for r in records if not (math.isfinite(r.lon)
+                                                   and math.isfinite(r.lat))), None)
+            if bad is not None:
+                name = getattr(bad, "code", None)
+                msg = (f"has {what} {name!r} with a lon/lat that is not a finite number; "
+                       "nothing was written")
+                raise InvalidParameter("batch", msg)
         areas = [_area_rows(a) for a in batch.areas]
         cells = [_pop_rows(p) for p in batch.population]
         conn = self._conn()
@@ -546,7 +555,14 @@ class PostGISStore(Store):
             elif tuple(old) != tuple(cmp):
                 updated.append(params)
         with conn.cursor() as cur:
-            if created:
+            if created and all(p in ("%s", _POINT) for p in placeholders):
+                # COPY is several times faster than INSERTs for a bulk import;
+                # a point goes as EWKT with repr() floats (exact round trip).
+                points = [i for i, p in enumerate(placeholders) if p == _POINT]
+                with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                    for row in created:
+                        copy.write_row(_copy_row(row, points))
+            elif created:
                 cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) "
                                 f"VALUES ({', '.join(placeholders)})", created)
             if updated:
@@ -610,6 +626,26 @@ class PostGISStore(Store):
 
     def __repr__(self) -> str:
         return f"PostGISStore({self.location!r})"
+
+
+def _copy_row(params: tuple, points: Sequence[int]) -> tuple:
+    """Turn the (lon, lat) parameter pairs at ``points`` into EWKT for COPY.
+
+    Examples
+    --------
+    >>> _copy_row(("V1", 118.1, 30.25, "x"), [1])
+    ('V1', 'SRID=4326;POINT(118.1 30.25)', 'x')
+    """
+    out: list[Any] = []
+    k = 0
+    for col in range(len(params) - len(points)):
+        if col in points:
+            out.append(f"SRID=4326;POINT({float(params[k])!r} {float(params[k + 1])!r})")
+            k += 2
+        else:
+            out.append(params[k])
+            k += 1
+    return tuple(out)
 
 
 def _key_last(params: tuple, placeholders: Sequence[str], nkey: int) -> tuple:

@@ -77,7 +77,8 @@ VENUES = [
           bank="ICBC", machines=2, lon=-179.999999, lat=89.9),
     venue("K1", kind=VenueKind.KIOSK, level=Level.VILLAGE, channels=frozenset({S}),
           opening_hours="24/7"),
-    venue("B2", kind=VenueKind.BANK_OUTLET, level=None, channels=frozenset()),
+    venue("B2", kind=VenueKind.BANK_OUTLET, level=None, channels=frozenset(), lon=1e-07,
+          lat=-2.5e-12),
 ]
 LINKS = [Link("H1", "I1", frozenset({W})), Link("H1", "I2", frozenset({W, S})),
          Link("B1", "I1", frozenset({T}))]
@@ -493,6 +494,8 @@ def test_invalid_geometry_is_refused_whole(pg):
         pg.write(Batch(venues=[venue("Z")], areas=[Area("X", "x", "POINT (1 2)")]))
     with pytest.raises(InvalidParameter, match="constraint"):
         pg.write(Batch(venues=[venue("Z", lon=200.0)]))
+    with pytest.raises(InvalidParameter, match="venue 'Z' with a lon/lat that is not a finite"):
+        pg.write(Batch(venues=[venue("Z", lat=float("nan"))]))
     assert state(pg) == before
 
 
