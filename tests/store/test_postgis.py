@@ -298,6 +298,7 @@ def test_import_manifest_gives_the_same_dataset(demo_pair):
         assert pg.venues() == lite.venues()
         assert pg.items() == lite.items() and pg.links() == lite.links()
         assert pg.areas() == lite.areas() and pg.info() == lite.info()
+        assert pg.population() == lite.population()
         assert pg.revision() == lite.revision() == 1
     again = open_store(url)
     try:
