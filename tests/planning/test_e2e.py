@@ -204,3 +204,15 @@ def test_cli_outputs(demo_db, helsinki_pbf, cache_dir, tmp_path):
         r = runner.invoke(main, [*base, *bad, "--out", str(tmp_path / "x.json")])
         assert r.exit_code != 0 and "Traceback" not in r.output, (bad, r.output)
         assert "Error" in r.output
+
+
+def test_openapi_plan_schema_describes_every_returned_member(client):
+    """The `Plan` schema in /openapi.json names every member a real plan returns."""
+    spec = client.get("/openapi.json").get_json()
+    schema = spec["components"]["schemas"]["Plan"]["properties"]
+    for body in ({"minutes": 3, "k": 2, "candidates": "kiosk_sites"},
+                 {"minutes": 3, "target_share": 0.5, "candidates": "kiosk_sites"}):
+        doc = post(client, body).get_json()
+        assert set(doc) <= set(schema), set(doc) - set(schema)
+        for row in doc["selected"]:
+            assert set(row) <= set(schema["selected"]["items"]["properties"])
