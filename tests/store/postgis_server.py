@@ -48,8 +48,9 @@ def find_bindir() -> Path:
 
 def check_postgis(bindir: Path) -> None:
     """Raise :class:`ServerUnavailable` when PostGIS is not installed for this server."""
-    sharedir = subprocess.run([str(bindir / "pg_config"), "--sharedir"], capture_output=True,
-                              text=True, check=False).stdout.strip()
+    pg_config = bindir / "pg_config"
+    sharedir = subprocess.run([str(pg_config), "--sharedir"], capture_output=True, text=True,
+                              check=False).stdout.strip() if pg_config.is_file() else ""
     if not sharedir:  # pg_config lives in the client package on Debian
         sharedir = f"/usr/share/postgresql/{bindir.parent.name}"
     if not (Path(sharedir) / "extension" / "postgis.control").is_file():

@@ -48,6 +48,7 @@ from .postgis_server import (
     PASSWORD,
     Server,
     ServerUnavailable,
+    check_postgis,
     free_port,
     start_server,
 )
@@ -109,6 +110,11 @@ def pg_server():
                      f"started in {server.start_s:.2f} s\n")
     yield server
     server.stop()
+
+
+def test_missing_postgis_fails_with_the_install_hint(tmp_path):
+    with pytest.raises(ServerUnavailable, match="install_system_deps.sh"):
+        check_postgis(tmp_path / "99" / "bin")
 
 
 def new_schema() -> str:
