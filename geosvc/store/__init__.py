@@ -8,7 +8,7 @@ when used.
 * a bare path (``var/city.sqlite``) or ``sqlite:///var/city.sqlite``
   (``sqlite:////abs/path.sqlite`` for an absolute path) -> :class:`SQLiteStore`;
 * ``postgresql://user@host/db`` (also ``postgres://``, ``postgis://``) ->
-  ``geosvc.store.postgis:PostGISStore`` (not written yet).
+  ``geosvc.store.postgis:PostGISStore`` (PostgreSQL + PostGIS, production).
 
 Notes for the PostGIS backend (``geosvc/store/postgis.py``, extra ``postgis``)
 ------------------------------------------------------------------------------

@@ -225,8 +225,14 @@ def test_open_store_schemes(tmp_path):
     assert sqlite_path("postgresql://u@h/db") is None
     with pytest.raises(ConfigError, match="'mysql'"):
         open_store("mysql://h/db")
-    with pytest.raises(ConfigError, match="postgresql store backend .* not available"):
-        open_store("postgresql://user@localhost/geosvc")
+    # the PostGIS backend exists: a URL nobody listens on is unreachable, not unknown
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # free now, and nothing will listen on it
+    with pytest.raises(StorageUnavailable, match="unreachable"):
+        open_store(f"postgresql://user@127.0.0.1:{port}/geosvc")
     with pytest.raises(ConfigError, match="empty"):
         open_store("  ")
     with pytest.raises(ConfigError, match="sqlite:///"):
