@@ -120,6 +120,7 @@ class GeoService:
         self._last_check = time.monotonic()
         self._engines: dict[tuple[int, str], Any] = {}
         self._demand: dict[tuple[int, str], Any] = {}
+        self._osm_cells: dict[tuple[str, float], list[Any]] = {}  # see _osm_population
         self._snapshot = self._build_snapshot()
         self.networks: dict[str, RoadNetwork] = self._load_networks()
 
@@ -279,6 +280,11 @@ class GeoService:
     def demand(self, mode: str, snapshot: Snapshot | None = None) -> Any:
         """Return the coverage demand set of ``mode`` (population snapped once, lazily).
 
+        Population and areas come from the store, with the fallbacks of
+        :func:`geosvc.analysis.demand.demand_inputs` (the same as the CLI's):
+        no population layer -> the OSM building estimate of ``settings.osm``
+        (computed once per service); no areas -> the documented 3 x 2 grid.
+
         Raises
         ------
         ModeUnavailable
@@ -290,7 +296,7 @@ class GeoService:
         demand = self._demand.get(key)
         if demand is not None:
             return demand
-        from geosvc.analysis.demand import build_demand
+        from geosvc.analysis.demand import build_demand, demand_inputs
 
         with self._lock:
             demand = self._demand.get(key)
@@ -300,10 +306,25 @@ class GeoService:
                     population, areas = store.population(), store.areas()
                 finally:
                     store.close()
-                demand = build_demand(net, population, areas,
+                cells, areas, notes = demand_inputs(
+                    population, areas, net, osm=self.settings.osm,
+                    floor_area_per_person_m2=self.settings.floor_area_per_person_m2,
+                    estimate=self._osm_population)
+                for note in notes:
+                    log.info("demand (%s): %s", mode, note)
+                demand = build_demand(net, cells, areas,
                                       max_snap_m=self.settings.snap_max_m,
                                       key=(net.source_hash, mode, snap.revision))
                 if snap is self._snapshot:
                     self._demand[key] = demand
         return demand
 
+    def _osm_population(self, osm: str, floor_area_per_person_m2: float) -> list[Any]:
+        """Estimate residents from ``osm`` once per service (called under ``_lock``)."""
+        from geosvc.analysis.demand import estimate_population_from_osm
+
+        key = (osm, floor_area_per_person_m2)
+        if key not in self._osm_cells:
+            self._osm_cells[key] = estimate_population_from_osm(
+                osm, floor_area_per_person_m2=floor_area_per_person_m2)
+        return self._osm_cells[key]

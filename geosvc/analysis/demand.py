@@ -13,7 +13,12 @@ Three sources of demand, in order of preference:
 3. nothing: coverage then reports zero population.
 
 Areas (county / district) come from the store; without any,
-:func:`grid_areas` splits the network's extent into a documented grid.
+:func:`grid_areas` splits the network's extent into a documented grid
+(:data:`FALLBACK_GRID`: 3 x 2 areas ``AREA-1`` .. ``AREA-6``).
+
+:func:`demand_inputs` applies these fallbacks; the CLI, the service (and so
+the coverage endpoint and the planner) all call it, so they measure the same
+demand.
 
 :func:`build_demand` snaps the demand points to a network ONCE and assigns
 each to its area (shapely ``STRtree`` point-in-polygon); the resulting
@@ -49,7 +54,9 @@ __all__ = [
     "RESIDENTIAL_TYPES",
     "DemandCache",
     "DemandSet",
+    "FALLBACK_GRID",
     "build_demand",
+    "demand_inputs",
     "estimate_population_from_osm",
     "grid_areas",
 ]
@@ -80,6 +87,9 @@ _NON_RESIDENTIAL_KEYS = ("amenity", "office", "shop", "tourism", "leisure", "cra
 
 #: Buildings with a smaller footprint (m²) are ignored (sheds, kiosks, roofs).
 MIN_FOOTPRINT_M2 = 20.0
+
+#: Grid used when no area is imported: (columns, rows, code prefix).
+FALLBACK_GRID: tuple[int, int, str] = (3, 2, "AREA")
 
 #: Metres per storey when only ``height`` is known.
 METRES_PER_LEVEL = 3.0
@@ -339,6 +349,66 @@ def grid_areas(
 def _fmt(v: float) -> str:
     """Degrees with at most 7 decimals, no trailing zeros (``24.93``, ``117.0083806``)."""
     return f"{v:.7f}".rstrip("0").rstrip(".")
+
+
+def demand_inputs(
+    population: Sequence[PopulationCell],
+    areas: Sequence[Area],
+    net: RoadNetwork,
+    *,
+    osm: str | os.PathLike[str] | None = None,
+    floor_area_per_person_m2: float = 35.0,
+    estimate: Callable[[str, float], Sequence[PopulationCell]] | None = None,
+) -> tuple[list[PopulationCell], list[Area], list[str]]:
+    """Return the demand cells and areas to use, applying the documented fallbacks.
+
+    * population: the store's layer when it has any cell; else, when ``osm``
+      is an ``.osm.pbf`` file, :func:`estimate_population_from_osm` of it
+      with ``floor_area_per_person_m2``; else none (coverage reports 0);
+    * areas: the store's when it has any; else :func:`grid_areas` of the
+      network's extent with :data:`FALLBACK_GRID` (``AREA-1`` .. ``AREA-6``).
+
+    The CLI (``geosvc coverage``) and :meth:`geosvc.service.GeoService.demand`
+    (coverage endpoint, isochrone populations, planner) both call this.
+
+    Parameters
+    ----------
+    population, areas : sequence
+        What the store holds (may be empty).
+    net : RoadNetwork
+        The network the demand is for (its extent gives the fallback grid).
+    osm : path, optional
+        The network's OSM extract.
+    floor_area_per_person_m2 : float
+        Passed to the estimate (settings ``floor_area_per_person_m2``).
+    estimate : callable(path, floor_area) -> cells, optional
+        Replaces :func:`estimate_population_from_osm` (e.g. a memoised one).
+
+    Returns
+    -------
+    (cells, areas, notes)
+        ``notes`` are one-line human explanations of each fallback taken.
+    """
+    notes: list[str] = []
+    cells = list(population)
+    if not cells and osm is not None:
+        if str(osm).lower().endswith(".pbf"):
+            run = estimate or (lambda path, fa: estimate_population_from_osm(
+                path, floor_area_per_person_m2=fa))
+            cells = list(run(str(osm), float(floor_area_per_person_m2)))
+            notes.append(f"no population layer imported: estimated "
+                         f"{sum(c.count for c in cells):,.0f} residents from "
+                         f"{len(cells)} OSM residential buildings")
+        else:
+            notes.append("no population layer imported and the extract is not .osm.pbf: "
+                         "population is 0 (import one with `geosvc import population`)")
+    out_areas = list(areas)
+    if not out_areas and net.n_nodes:
+        nx, ny, prefix = FALLBACK_GRID
+        out_areas = grid_areas(net.bounds_lonlat, nx, ny, prefix=prefix)
+        notes.append(f"no areas imported: using a {nx} x {ny} grid over the network "
+                     f"({prefix}-1..{nx * ny})")
+    return cells, out_areas, notes
 
 
 @dataclass(frozen=True, eq=False)

@@ -6,8 +6,11 @@ caches) the ``--mode`` network of ``--osm``, takes demand from the store's
 population layer (or, when none is imported, estimates it from the
 extract's residential buildings) and areas from the store (or a 3 x 2 grid
 over the network), computes the coverage and writes ``--out`` by suffix
-(.json, .csv + ``<stem>_catchments.csv``, .geojson, .html when the map
-report exists).  Exit 2 for a bad option (the message names it), 1 for a
+(.json, .csv + ``<stem>_catchments.csv``, .geojson, or .html: the planner's
+report with map, per-area table and a chart of covered share at 5..30
+minutes per venue kind; ``--tables csv,xlsx`` also writes its tables).
+Demand fallbacks are :func:`geosvc.analysis.demand.demand_inputs` (shared
+with the server).  Exit 2 for a bad option (the message names it), 1 for a
 data or storage problem.  No matching venue still gives a valid report
 (0 covered).
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -36,7 +40,8 @@ _OPTION = {"mode": "--mode", "minutes": "--minutes", "kind": "--kind", "level": 
 @click.option("--mode", default="walk", show_default=True, help="walk, bike or drive.")
 @click.option("--minutes", default="10", show_default=True, help="Service-circle size, minutes.")
 @click.option("--kind", default=None, help="Venue kinds, comma list: hall, bank_outlet, kiosk.")
-@click.option("--level", default=None, help="Hall levels, comma list: city, county, township, village.")
+@click.option("--level", default=None,
+              help="Hall levels, comma list: city, county, township, village.")
 @click.option("--item", default=None, help="Item codes, comma list (venues handling all).")
 @click.option("--channel", default=None, help="window, self_service or smart_teller.")
 @click.option("--open-at", "open_at", default=None,
@@ -44,6 +49,9 @@ _OPTION = {"mode": "--mode", "minutes": "--minutes", "kind": "--kind", "level": 
 @click.option("--accessible", is_flag=True, default=False, help="Only green-channel venues.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="Report file: .json, .csv, .geojson or .html.")
+@click.option("--tables", default=None,
+              help="With an .html report: also write its tables, comma list of csv, xlsx.")
+@click.option("--title", default=None, help="Title of the .html report.")
 @click.option("--gap-radius-m", default=100.0, show_default=True, type=float,
               help="Radius grouping uncovered residents into gap polygons, metres.")
 @click.option("--cache-dir", default=None, type=click.Path(file_okay=False, path_type=str),
@@ -52,23 +60,19 @@ _OPTION = {"mode": "--mode", "minutes": "--minutes", "kind": "--kind", "level": 
               help="Settings file (YAML/JSON); GEOSVC_* variables apply too.")
 def command(db: str, osm: str, mode: str, minutes: str, kind: str | None, level: str | None,
             item: str | None, channel: str | None, open_at: str | None, accessible: bool,
-            out: str, gap_radius_m: float, cache_dir: str | None,
-            config_file: str | None) -> None:
+            out: str, tables: str | None, title: str | None, gap_radius_m: float,
+            cache_dir: str | None, config_file: str | None) -> None:
     """Share of residents within N minutes of a matching venue, per area, with gaps."""
     from tqdm import tqdm
 
     from geosvc.analysis.output import SUFFIXES
 
     out_path = Path(out)
+    html = out_path.suffix.lower() == ".html"
     if out_path.suffix.lower() not in SUFFIXES:
         msg = f"must end in one of {', '.join(SUFFIXES)}, not {out_path.name!r}"
         raise click.BadParameter(msg, param_hint="--out")
-    if out_path.suffix.lower() == ".html":
-        import importlib.util
-
-        if importlib.util.find_spec("geosvc.render.report") is None:
-            msg = "HTML coverage reports are not available yet; use .json, .csv or .geojson"
-            raise click.BadParameter(msg, param_hint="--out")
+    table_formats = _parse_tables(tables, html)
     if not Path(osm).is_file():
         raise click.BadParameter(f"{osm!r} does not exist or is not a file", param_hint="--osm")
     if not gap_radius_m > 0:
@@ -76,7 +80,10 @@ def command(db: str, osm: str, mode: str, minutes: str, kind: str | None, level:
     raw = {"mode": mode, "minutes": minutes, "kind": kind, "level": level, "item": item,
            "channel": channel, "open_at": open_at, "accessible": "true" if accessible else None}
     params = {k: v for k, v in raw.items() if v is not None}
-    steps = ["store", "network", "demand", "pass", "area", "gaps", "write"]
+    steps = ["store", "network", "demand", "pass", "area", "gaps"]
+    if html:
+        steps += ["curves", "circles"]
+    steps.append("write")
     err = click.get_text_stream("stderr")
     with tqdm(total=len(steps), unit="step", desc="coverage", leave=False, file=err) as bar:
         def step(name: str) -> None:
@@ -85,11 +92,18 @@ def command(db: str, osm: str, mode: str, minutes: str, kind: str | None, level:
                 bar.set_postfix_str(name)
 
         try:
-            result, notes = _run(db, osm, params, cache_dir, config_file, gap_radius_m, step)
-            step("write")
+            run = _run(db, osm, params, cache_dir, config_file, gap_radius_m, step)
+            result = run["result"]
             from geosvc.analysis.output import write_coverage
 
-            written = write_coverage(result, out_path)
+            if html:
+                extra = _report_extra(run, title, step)
+                step("write")
+                written = write_coverage(result, out_path, venues=run["index"].venues,
+                                         extra=extra, tables=table_formats)
+            else:
+                step("write")
+                written = write_coverage(result, out_path)
             bar.update(len(steps) - bar.n)
         except InvalidParameter as exc:
             bad = [p["name"] for p in exc.invalid_params]
@@ -100,7 +114,7 @@ def command(db: str, osm: str, mode: str, minutes: str, kind: str | None, level:
             raise click.ClickException(exc.detail) from exc
         except GeosvcError as exc:
             raise click.ClickException(exc.detail) from exc
-    for note in notes:
+    for note in run["notes"]:
         click.echo(note, err=True)
     d = result.to_dict(catchments=False)
     click.echo(f"{d['mode']} {d['minutes']} min: {d['covered_population']:,.0f} of "
@@ -117,13 +131,30 @@ def command(db: str, osm: str, mode: str, minutes: str, kind: str | None, level:
     click.echo("wrote " + ", ".join(str(p) for p in written))
 
 
+def _parse_tables(tables: str | None, html: bool) -> tuple[str, ...]:
+    """Return the ``--tables`` formats (csv, xlsx); refuse them without an .html report."""
+    if not tables:
+        return ()
+    formats = tuple(dict.fromkeys(t.strip().lower() for t in tables.split(",") if t.strip()))
+    bad = [t for t in formats if t not in ("csv", "xlsx")]
+    if bad or not formats:
+        msg = f"must be a comma list of csv, xlsx, not {tables!r}"
+        raise click.BadParameter(msg, param_hint="--tables")
+    if not html:
+        raise click.BadParameter("needs an .html --out report", param_hint="--tables")
+    return formats
+
+
 def _run(db: str, osm: str, params: dict[str, str], cache_dir: str | None,
-         config_file: str | None, gap_radius_m: float, step) -> tuple[object, list[str]]:
-    """Load everything and compute; returns (CoverageResult, notes for stderr)."""
+         config_file: str | None, gap_radius_m: float, step) -> dict[str, Any]:
+    """Load everything and compute the coverage.
+
+    Returns ``{result, notes, index, filter, candidates, engine, demand}``.
+    """
     from zoneinfo import ZoneInfo
 
     from geosvc.analysis.coverage import compute_coverage
-    from geosvc.analysis.demand import build_demand, estimate_population_from_osm, grid_areas
+    from geosvc.analysis.demand import build_demand, demand_inputs
     from geosvc.api.params import ParseContext, parse_query
     from geosvc.config import Settings
     from geosvc.index import ServiceIndex
@@ -148,37 +179,102 @@ def _run(db: str, osm: str, params: dict[str, str], cache_dir: str | None,
                        known_item=lambda code: idx.item(code) is not None)
     q = parse_query("coverage", params, ctx)
     flt = q.filter
-    if flt.open_at is not None:
-        candidates = idx.candidate_positions(flt)
-        candidates = candidates[idx.mask(flt, at=flt.open_at)[candidates]]
-    else:
-        candidates = idx.candidate_positions(flt)
+    candidates = _positions(idx, flt)
     step("network")
     started = time.perf_counter()
     net = load_network(osm, q.mode, settings=settings, cache_dir=cache_dir)
     notes.append(f"{net.describe()} ({'cache' if net.meta.get('from_cache') else 'built'}, "
                  f"{time.perf_counter() - started:.1f} s)")
     step("demand")
-    if not population:
-        if osm.lower().endswith(".pbf"):
-            population = estimate_population_from_osm(
-                osm, floor_area_per_person_m2=settings.floor_area_per_person_m2)
-            notes.append(f"no population layer imported: estimated "
-                         f"{sum(c.count for c in population):,.0f} residents from "
-                         f"{len(population)} OSM residential buildings")
-        else:
-            notes.append("no population layer imported and the extract is not .osm.pbf: "
-                         "population is 0 (import one with `geosvc import population`)")
-    if not areas and net.n_nodes:
-        areas = grid_areas(net.bounds_lonlat, 3, 2, prefix="AREA")
-        notes.append("no areas imported: using a 3 x 2 grid over the network (AREA-1..6)")
-    demand = build_demand(net, population, areas, max_snap_m=settings.snap_max_m)
+    cells, areas, more = demand_inputs(
+        population, areas, net, osm=osm,
+        floor_area_per_person_m2=settings.floor_area_per_person_m2)
+    notes += more
+    demand = build_demand(net, cells, areas, max_snap_m=settings.snap_max_m)
     engine = TravelEngine(net, idx.lon, idx.lat, settings=settings)
     if len(engine.unsnappable):
         notes.append(f"{len(engine.unsnappable)} venue(s) too far from the {q.mode} network "
                      f"are not counted")
     labels = [(v.code, v.name) for v in idx.venues]
+    key = ("cli", flt.cache_key(), flt.open_at)
     result = compute_coverage(engine, demand, candidates=candidates, minutes=q.minutes[0],
-                              key=("cli", flt.cache_key(), flt.open_at),
-                              venue_labels=labels, gap_radius_m=gap_radius_m, progress=step)
-    return result, notes
+                              key=key, venue_labels=labels, gap_radius_m=gap_radius_m,
+                              progress=step)
+    return {"result": result, "notes": notes, "index": idx, "filter": flt, "key": key,
+            "candidates": candidates, "engine": engine, "demand": demand}
+
+
+def _positions(idx: Any, flt: Any) -> Any:
+    """Venue positions matching ``flt``, open at ``flt.open_at`` when it is set."""
+    positions = idx.candidate_positions(flt)
+    if flt.open_at is not None:
+        positions = positions[idx.mask(flt, at=flt.open_at)[positions]]
+    return positions
+
+
+def _heat_points(demand: Any, max_points: int = 20_000) -> list[tuple[float, float, float]]:
+    """Return demand as ``(lon, lat, residents)``, summed into coarser bins when numerous.
+
+    Bins of 0.001°, 0.002°, 0.004° ... (about 100 m, 200 m ...) until at
+    most ``max_points`` remain, so a city-wide heat layer stays light.
+    """
+    import numpy as np
+
+    keep = demand.count > 0
+    lon, lat, n = demand.lon[keep], demand.lat[keep], demand.count[keep]
+    step_deg = 0.001
+    while len(lon) > max_points:
+        cell = np.stack([np.floor(lon / step_deg), np.floor(lat / step_deg)], axis=1)
+        uniq, inv = np.unique(cell, axis=0, return_inverse=True)
+        inv = inv.ravel()
+        w = np.bincount(inv, weights=n)
+        lon = np.bincount(inv, weights=lon * n) / w
+        lat = np.bincount(inv, weights=lat * n) / w
+        n = w
+        step_deg *= 2
+    return [(round(float(x), 6), round(float(y), 6), round(float(c), 2))
+            for x, y, c in zip(lon, lat, n, strict=True)]
+
+
+#: Chart series: one per venue kind, then every venue.
+_CURVE_ALL = "all venues"
+
+
+def _report_extra(run: dict[str, Any], title: str | None, step) -> dict[str, Any]:
+    """Everything the HTML report needs besides the result: venues, population, curves."""
+    import numpy as np
+
+    from geosvc.analysis.curves import CURVE_MINUTES, share_curves
+    from geosvc.api.features import base_properties
+    from geosvc.model import VenueFilter, VenueKind
+
+    step("curves")
+    idx, flt, result = run["index"], run["filter"], run["result"]
+    # Per kind and for every venue: the filter's time and candidate options,
+    # none of its other restrictions (the chart puts the selection in context).
+    sets: dict[str, tuple[Any, Any]] = {}
+    for label, kinds in [*((str(k), (k,)) for k in VenueKind), (_CURVE_ALL, ())]:
+        f = VenueFilter(kinds=kinds, open_at=flt.open_at,
+                        include_candidates=flt.include_candidates)
+        sets[label] = (_positions(idx, f), ("cli-curve", f.cache_key(), f.open_at))
+    chosen = np.asarray(run["candidates"])
+    if not any(np.array_equal(chosen, c) for c, _ in sets.values()):
+        sets["selection"] = (chosen, run["key"])  # the headline's pass, cached
+    curves = share_curves(run["engine"], run["demand"], sets, CURVE_MINUTES)
+    step("circles")
+    props = base_properties(idx)
+    feats = [{"type": "Feature", "id": idx.venues[p].code,
+              "geometry": {"type": "Point",
+                           "coordinates": [idx.venues[p].lon, idx.venues[p].lat]},
+              "properties": dict(props[p])} for p in (int(p) for p in chosen)]
+    population = _heat_points(run["demand"])
+    _ = result.covered_geometry  # built here, under its own progress step
+    minutes = result.minutes
+    return {
+        "title": title or f"服务圈覆盖分析 {minutes:g}-minute {result.mode} coverage",
+        "subtitle": f"{len(chosen)} venues; covered share by minutes: "
+                    f"{', '.join(sets)}",
+        "venues": {"type": "FeatureCollection", "features": feats},
+        "population": population,
+        "curves": curves,
+    }
