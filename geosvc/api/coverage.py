@@ -22,7 +22,9 @@ def coverage(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
     nearest venue; the dataset's demand set is built once per mode and data
     revision.  With ``open_at`` / ``open_now`` only venues open then count.
     Adds to API.md: ``catchments`` (population reaching each venue first)
-    and ``off_network_population``.  Gap coordinates are in ``crs``.
+    and ``off_network_population``; with ``circles=true`` also ``circles``, a
+    FeatureCollection holding the service-circle polygon (reached and partly
+    reached streets, buffered).  Gap and circle coordinates are in ``crs``.
 
     Raises
     ------
@@ -43,10 +45,28 @@ def coverage(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
         venue_labels=[(v.code, v.name) for v in index.venues],
     )
     doc = result.to_dict()
+    if query.circles:
+        doc["circles"] = _circles(result, query.minutes[0], doc["covered_area_km2"])
     if query.crs != "wgs84":
-        for gap in doc["gaps"]["features"]:
-            gap["geometry"] = convert_geometry(gap.get("geometry"), query.crs)
+        for fc in (doc["gaps"], doc.get("circles", {"features": []})):
+            for feature in fc["features"]:
+                feature["geometry"] = convert_geometry(feature.get("geometry"), query.crs)
     for row in doc.get("catchments", []):
         row.pop("venue", None)  # an internal position; `code` identifies the venue
     doc["crs"] = query.crs
     return doc
+
+
+def _circles(result: Any, minutes: float, area_km2: float) -> dict[str, Any]:
+    """The service-circle polygon of ``result`` as a FeatureCollection (WGS-84)."""
+    from shapely.geometry import mapping
+
+    geom = result.covered_geometry
+    features = []
+    if geom is not None and not geom.is_empty:
+        features.append({
+            "type": "Feature",
+            "geometry": mapping(geom),
+            "properties": {"minutes": minutes, "area_km2": area_km2},
+        })
+    return {"type": "FeatureCollection", "features": features}

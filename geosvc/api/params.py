@@ -115,6 +115,7 @@ class Query:
     max_minutes: float | None = None
     minutes: tuple[float, ...] = ()
     route: bool = False
+    circles: bool = False
     at: datetime | None = None
     time_given: bool = False
     filter: VenueFilter = field(default_factory=VenueFilter)
@@ -389,6 +390,9 @@ PARAMS: dict[str, Param] = {
               _max_minutes, "15"),
         Param("route", "`true`: each feature carries `route`, a GeoJSON LineString from the "
               "query point to the venue.", _BOOL, _bool, "true"),
+        Param("circles", "`true`: the answer also carries `circles`, a FeatureCollection "
+              "with the service-circle polygon (the area reached within `minutes`).",
+              _BOOL, _bool, "true"),
         Param("q", f"Search text (Chinese, pinyin or pinyin initials for items; name for "
               f"venues), at most {MAX_Q_CHARS} characters.",
               {"type": "string", "maxLength": MAX_Q_CHARS}, _text(MAX_Q_CHARS), "社保"),
@@ -424,7 +428,7 @@ ENDPOINT_PARAMS: dict[str, tuple[Param, ...]] = {
     "item": (),
     "nearest": _pick("lon", "lat", "crs", "k", "mode", "max_minutes", "route", *_FILTERS),
     "isochrones": (*_pick("lon", "lat", "crs"), MODE_NETWORK, MINUTES_BANDS),
-    "coverage": (*_pick("crs"), MODE_NETWORK, MINUTES_ONE, *_pick(*_FILTERS)),
+    "coverage": (*_pick("crs"), MODE_NETWORK, MINUTES_ONE, *_pick(*_FILTERS, "circles")),
     "ogc_items": _pick("bbox", "limit", "offset"),
 }
 #: Parameters an endpoint requires.
@@ -545,6 +549,7 @@ def _build(endpoint: str, values: dict[str, Any], ctx: ParseContext) -> Query:
         max_minutes=values.get("max_minutes"),
         minutes=values.get("minutes", _DEFAULT_MINUTES.get(endpoint, ())),
         route=bool(values.get("route", False)),
+        circles=bool(values.get("circles", False)),
         at=at,
         time_given=time_given,
         filter=flt,

@@ -149,7 +149,7 @@ def _coverage(service: GeoService, params: Mapping[str, str], basemap: Basemap, 
     from geosvc.render.coverage_map import coverage_map
 
     crs = _request_crs(params)
-    result = coverage(service, params)
+    result = coverage(service, {**params, "circles": "true"})
     if crs != "wgs84":
         result = {**result, **{k: _to_wgs84(result[k], crs)
                                for k in ("gaps", "circles", "catchments") if isinstance(
@@ -159,8 +159,22 @@ def _coverage(service: GeoService, params: Mapping[str, str], basemap: Basemap, 
                              "accessible", "home_area", "include_candidates")}
     venue_params["limit"] = str(service.settings.max_limit)
     venues = list_venues(service, venue_params)
+    result = {**result, "catchments": _locate_catchments(result.get("catchments"), venues)}
     return coverage_map(result, venues=venues, population=_population(service),
                         basemap=basemap, compact=compact, tianditu_key=tianditu_key)
+
+
+def _locate_catchments(catchments: Any, venues: Mapping[str, Any]) -> Any:
+    """Give each catchment row (``{code, name, population}``) its venue's lon/lat."""
+    if not isinstance(catchments, list):
+        return catchments
+    where = {f["id"]: f["geometry"]["coordinates"] for f in venues.get("features", [])
+             if f.get("geometry")}
+    rows = []
+    for row in catchments:
+        xy = where.get(row.get("code"))
+        rows.append({**row, "lon": xy[0], "lat": xy[1]} if xy else dict(row))
+    return rows
 
 
 def _population(service: GeoService) -> list[tuple[float, float, float]]:

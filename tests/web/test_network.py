@@ -102,6 +102,44 @@ def test_coverage_document(net_client) -> None:
     assert few["venues_used"] == 1 and few["covered_population"] <= doc["covered_population"]
 
 
+def test_coverage_circles_on_request(net_client) -> None:
+    """`circles=true` adds the service-circle polygon; its area is the covered area."""
+    from shapely.geometry import Point, shape
+
+    plain = net_client.get("/api/v1/coverage?mode=walk&minutes=5").get_json()
+    assert "circles" not in plain
+    doc = net_client.get("/api/v1/coverage?mode=walk&minutes=5&circles=true").get_json()
+    (feature,) = doc["circles"]["features"]
+    assert feature["properties"]["minutes"] == 5
+    assert feature["properties"]["area_km2"] == doc["covered_area_km2"] > 0
+    circle = shape(feature["geometry"])
+    venues = net_client.get("/api/v1/venues?limit=1000").get_json()["features"]
+    # every venue used sits inside its own service circle
+    assert all(circle.contains(Point(f["geometry"]["coordinates"])) for f in venues)
+    gcj = net_client.get("/api/v1/coverage?mode=walk&minutes=5&circles=true&crs=gcj02")
+    assert shape(gcj.get_json()["circles"]["features"][0]["geometry"]).equals_exact(circle, 1e-9)
+    bad = net_client.get("/api/v1/coverage?mode=walk&circles=maybe")
+    assert bad.status_code == 400
+    assert bad.get_json()["invalid_params"] == [{"name": "circles",
+                                                 "reason": "must be true or false"}]
+
+
+def test_coverage_map_draws_circles_and_catchments(net_client) -> None:
+    import json
+    import re
+
+    html = net_client.get("/map?layer=coverage&mode=walk&minutes=5").get_data(as_text=True)
+    doc = net_client.get("/api/v1/coverage?mode=walk&minutes=5").get_json()
+    assert '"circles"' in html and "5 分钟服务圈 service circle" in html
+    assert '"catchments"' in html
+    # one catchment marker per venue in the answer, its tooltip "name: N 人 residents"
+    tips = re.findall(r": [\d,]+ 人 residents", html)
+    assert len(tips) == len(doc["catchments"]) > 0
+    for row in doc["catchments"]:
+        name = row["name"]
+        assert name in html or json.dumps(name)[1:-1] in html, name
+
+
 def test_plan_with_supplied_candidates(net_client) -> None:
     sites = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": "S1", "properties": {"name": "south"},
