@@ -47,9 +47,11 @@ from geosvc.network.paths import (
     entries,
     exits,
     point_times,
-    route as build_route,
     same_line_times,
     times_to_sources,
+)
+from geosvc.network.paths import (
+    route as build_route,
 )
 from geosvc.network.snap import Snapped, check_snapped, snap_points
 
@@ -167,7 +169,7 @@ class TravelEngine:
         return c[self._snapped_ok[c]]
 
     def pass_for(self, candidates: ArrayLike | None, key: Hashable | None = None) -> NodeTimes:
-        """The (cached) multi-source pass to the nearest of ``candidates``.
+        """Return the (cached) multi-source pass to the nearest of ``candidates``.
 
         Parameters
         ----------
@@ -205,8 +207,8 @@ class TravelEngine:
         return key
 
     def _build_pass(self, cands: NDArray[np.int64], key: Hashable) -> NodeTimes:
-        nt = times_to_sources(self.net, self.venues.take(cands), walk_speed_mps=self.walk_speed_mps,
-                              source_ids=cands)
+        nt = times_to_sources(self.net, self.venues.take(cands),
+                              walk_speed_mps=self.walk_speed_mps, source_ids=cands)
         with self._lock:
             self._passes[key] = nt
             self._passes.move_to_end(key)
@@ -215,7 +217,7 @@ class TravelEngine:
         return nt
 
     def _lookup(self, cands: NDArray[np.int64], key: Hashable) -> NodeTimes | None:
-        """The cached pass of ``key``; build it if searches have earned it; else None."""
+        """Return the cached pass of ``key``, built if searches have earned it, else None."""
         with self._lock:
             nt = self._passes.get(key)
             if nt is not None:
@@ -269,7 +271,9 @@ class TravelEngine:
         accept: Callable[[int, float], bool] | None = None,
         route: bool = False,
     ) -> list[NearestHit]:
-        """The ``k`` candidate venues quickest to reach from (lon, lat), sorted by time, position.
+        """Find the ``k`` candidate venues quickest to reach from (lon, lat).
+
+        Sorted by time (to 1e-6 s), then position.
 
         Parameters
         ----------
@@ -385,7 +389,7 @@ class TravelEngine:
 
     def _same_line(self, q: Snapped,
                    cand: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """Candidate venues ahead of q on its street line: (positions, seconds incl. access legs)."""
+        """Candidate venues ahead of q on its street line: (positions, seconds)."""
         net, w = self.net, self.walk_speed_mps
         s_edge, s_pos, s_frac = self._lines
         pe, pf = int(q.edge[0]), float(q.frac[0])
@@ -409,7 +413,7 @@ class TravelEngine:
         return np.concatenate(pos_out), np.concatenate(sec_out)
 
     def _scratch(self) -> tuple[_dijkstra.Scratch, bool]:
-        """This thread's search scratch (a fresh one if it is in use: re-entrant accept)."""
+        """Return this thread's search scratch (a fresh one if in use: re-entrant accept)."""
         local = self._local
         if getattr(local, "busy", False):
             return _dijkstra.Scratch(self.net.n_nodes + len(self.venues)), False

@@ -84,7 +84,8 @@ def test_k5_with_accept_and_limit_equals_networkx(helsinki_drive, settings):
             hits = eng.nearest(lon, lat, candidates=cands, k=5, accept=accept,
                                max_minutes=limit_min)
             assert [h.pos for h in hits] == cands[want].tolist()
-            np.testing.assert_allclose([h.time_s for h in hits], ref[want], rtol=1e-9, atol=1e-6)
+            times = [h.time_s for h in hits]
+            np.testing.assert_allclose(times, ref[want], rtol=1e-9, atol=1e-6)
 
 
 def _scratch_is_clean(eng):
@@ -109,7 +110,8 @@ def test_scratch_reset_across_many_queries(city, settings):
 
 
 def test_failing_accept_leaves_scratch_clean(grid5, settings):
-    eng = TravelEngine(grid5, grid5.node_lon[[24, 4]], grid5.node_lat[[24, 4]], settings=settings)
+    nodes = [24, 4]
+    eng = TravelEngine(grid5, grid5.node_lon[nodes], grid5.node_lat[nodes], settings=settings)
 
     def boom(pos, t):
         raise KeyError(pos)
@@ -131,7 +133,8 @@ def test_reentrant_accept(grid5, settings):
         inner.append(eng.nearest(grid5.node_lon[24], grid5.node_lat[24], candidates=[1], k=1))
         return pos != 3
 
-    hits = eng.nearest(grid5.node_lon[0], grid5.node_lat[0], candidates=None, k=3, accept=accept)
+    hits = eng.nearest(grid5.node_lon[0], grid5.node_lat[0], candidates=None, k=3,
+                       accept=accept)
     assert [h.pos for h in hits] == [1, 2, 0]
     assert all([h.pos for h in r] == [1] for r in inner) and len(inner) == 4
     assert _scratch_is_clean(eng)
@@ -143,7 +146,7 @@ def test_threads_share_one_engine(city, settings):
     cands = np.arange(0, 100, 3)
     queries = _queries(city, settings, rng, 40)
     serial = [eng.nearest(lon, lat, candidates=cands, key="t", k=5) for lon, lat in queries]
-    results: dict[int, list] = {}
+    results: dict[tuple[int, int, int], list] = {}
     errors: list[BaseException] = []
 
     def work(tid):
@@ -151,7 +154,8 @@ def test_threads_share_one_engine(city, settings):
             for rep in range(3):
                 for i in range(tid, len(queries), 4):
                     lon, lat = queries[i]
-                    results[(tid, rep, i)] = eng.nearest(lon, lat, candidates=cands, key="t", k=5)
+                    got = eng.nearest(lon, lat, candidates=cands, key="t", k=5)
+                    results[(tid, rep, i)] = got
         except BaseException as exc:  # noqa: BLE001 - reported to the main thread
             errors.append(exc)
 
@@ -193,7 +197,8 @@ def test_nothing_reachable_without_and_with_pass(settings):
     net = grid_network(3, 3, disconnected=True)
     eng = TravelEngine(net, net.node_lon[[9]], net.node_lat[[9]], settings=settings)
     for _ in range(3):
-        assert eng.nearest(net.node_lon[0], net.node_lat[0], candidates=None, key="x", k=3) == []
+        hits = eng.nearest(net.node_lon[0], net.node_lat[0], candidates=None, key="x", k=3)
+        assert hits == []
     assert "x" in eng.cached_keys  # empty answers are what a pass answers for free
 
 
