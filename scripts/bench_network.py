@@ -40,7 +40,7 @@ _RSS = ("print([int(ln.split()[1]) / 1024 for ln in open('/proc/self/status') "
 
 
 def _node_sources(net: RoadNetwork, nodes: np.ndarray) -> Snapped:
-    """Sources sitting exactly on nodes (as the osmnx examples snap venues to nodes)."""
+    """Make sources sitting exactly on nodes (as the osmnx examples snap venues to nodes)."""
     out = np.full(net.n_nodes, -1)
     out[net.edge_u] = np.arange(net.n_edges)
     e = out[nodes]
@@ -94,7 +94,8 @@ def bench_coverage(net: RoadNetwork, name: str, n_venues: int, *, max_ego: int |
         part = _node_sources(net, todo)
         sub = times_to_sources(net, part, cutoff_s=RADIUS_S)
         same = union == set(np.flatnonzero(sub.time_s <= RADIUS_S).tolist())
-        note = f"(ego_graph timed on {len(todo)} venues, extrapolated; same set on that subset: {same})"
+        note = (f"(ego_graph timed on {len(todo)} venues, extrapolated; "
+                f"same set on that subset: {same})")
     else:
         t_ego_full = t_ego
         same = union == covered
@@ -136,7 +137,8 @@ def bench_pandana(net: RoadNetwork, name: str, n_venues: int) -> None:
     ours = np.where(np.isfinite(nt.time_s), nt.time_s, maxdist)
     agree = np.mean(np.abs(theirs - ours) < 0.5)
     print(f"  (b) {name}, {n_venues} venues, all-nodes nearest (<= 60 min): pandana "
-          f"{t_pd * 1e3:.1f} ms (+ CH preprocessing {t_pre:.2f} s) | ours {t_ours * 1e3:.1f} ms "
+          f"{t_pd * 1e3:.1f} ms (+ CH preprocessing {t_pre:.2f} s) | "
+          f"ours {t_ours * 1e3:.1f} ms "
           f"| pandana/ours = {t_pd / t_ours:.2f} | nodes agreeing within 0.5 s: {agree:.1%}"
           " (pandana's graph is direction-agnostic for queries; walk graphs are symmetric)")
 
@@ -192,6 +194,15 @@ def bench_nearest(net: RoadNetwork, settings: Settings, n_queries: int) -> None:
             ts.append(time.perf_counter() - t0)
         print(f"  (c) nearest cold (new filter set)  k={k:<12d} {_p50_p95(ts)}  "
               f"(max {max(ts) * 1e3:.1f} ms)")
+    # few candidates: the search must cover much of the network (worst case, no pass yet)
+    ts = []
+    for i, (lo, la) in enumerate(queries[:30]):
+        c = rng.choice(2000, 3, replace=False)
+        t0 = time.perf_counter()
+        eng.nearest(lo, la, candidates=c, key=("sparse", i), k=5)
+        ts.append(time.perf_counter() - t0)
+    print(f"  (c) nearest cold, 3 candidates   k=5            {_p50_p95(ts)}  "
+          f"(max {max(ts) * 1e3:.1f} ms; settles most of the network)")
     # the same queries from 2 threads sharing the engine (per-thread scratch, kernels nogil)
     per = [queries[i::2] for i in range(2)]
 

@@ -41,7 +41,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from geosvc.errors import InvalidParameter
-from geosvc.network import _dijkstra
 from geosvc.network.paths import (
     NodeTimes,
     entries,
@@ -57,6 +56,7 @@ from geosvc.network.snap import Snapped, check_snapped, snap_points
 
 if TYPE_CHECKING:
     from geosvc.config import Settings
+    from geosvc.network import _dijkstra
     from geosvc.network.graph import RoadNetwork
 
 __all__ = ["NearestHit", "TravelEngine"]
@@ -137,6 +137,10 @@ class TravelEngine:
             for i in self.unsnappable
         ]
         self._snapped_ok = edge >= 0
+        # numba (~50 MB, ~0.3 s to import) only in processes that build an engine
+        from geosvc.network import _dijkstra
+
+        self._dj = _dijkstra
         self._entries = _dijkstra.VenueEntries.build(
             net.n_nodes, *entries(net, self.venues, self.walk_speed_mps))
         self._lines = self._venue_lines()
@@ -416,10 +420,10 @@ class TravelEngine:
         """Return this thread's search scratch (a fresh one if in use: re-entrant accept)."""
         local = self._local
         if getattr(local, "busy", False):
-            return _dijkstra.Scratch(self.net.n_nodes + len(self.venues)), False
+            return self._dj.Scratch(self.net.n_nodes + len(self.venues)), False
         sc = getattr(local, "scratch", None)
         if sc is None:
-            sc = local.scratch = _dijkstra.Scratch(self.net.n_nodes + len(self.venues))
+            sc = local.scratch = self._dj.Scratch(self.net.n_nodes + len(self.venues))
         local.busy = True
         return sc, True
 
@@ -438,10 +442,11 @@ class TravelEngine:
         found: list[tuple[int, float, list[int]]] = []
         first_ok: bool | None = None
         try:
-            _dijkstra.start(sc, ids, secs)
+            dj = self._dj
+            dj.start(sc, ids, secs)
             while len(found) < k:
                 need = k - len(found)
-                vid, vt = _dijkstra.run(net.csr, self._entries, cand, sc, need=need,
+                vid, vt = dj.run(net.csr, self._entries, cand, sc, need=need,
                                         limit_s=limit_s)
                 for i in np.lexsort((vid, np.round(vt, 6))).tolist():
                     p, t = int(vid[i]), float(vt[i])
@@ -449,7 +454,7 @@ class TravelEngine:
                     if first_ok is None:
                         first_ok = ok
                     if ok:
-                        found.append((p, t, _dijkstra.walk_back(sc, int(sc.pred[n + p]))))
+                        found.append((p, t, dj.walk_back(sc, int(sc.pred[n + p]))))
                         if len(found) == k:
                             break
                 if len(vid) < need:
