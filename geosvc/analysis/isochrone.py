@@ -10,18 +10,18 @@ Construction (projected metres, the network's UTM CRS):
    the snapped position (one way on a one-way street), and the access leg
    from the original point to the street is drawn;
 3. the pieces are buffered by ``buffer_m`` (default 30 m: a street and the
-   buildings along it) in one shapely 2 call; holes (blocks not reached
-   from any side) are kept, nothing is convex-hulled.
+   buildings along it) through a distance field on a ``buffer_m / 10``
+   grid (:func:`geosvc.analysis._distance.buffer_bands`: exact distances
+   to samples of the pieces every half cell, contoured at ``buffer_m``;
+   area within 0.5 % of the exact vector buffer, 4-6x faster); holes
+   (blocks not reached from any side) are kept, nothing is convex-hulled.
 
 Bands share one Dijkstra; a larger band reaches a superset of the pieces of
-a smaller one, so bands nest: each band is built as the union of the
-smaller band's polygon and the buffers of the pieces that are new or longer
-(so nothing of a smaller band lies outside a larger one - up to GEOS's
-floating-point noise of about 1e-9 m on shared boundaries - and the fully
-reached streets are buffered once).  The buffer is built in two stages
-(see :func:`geosvc.analysis._geometry.buffer_pieces`).  ``area_km2`` is
-planar in the UTM CRS (scale error < 0.1 % within a zone's central part);
-``population`` is the demand whose point lies inside the band polygon.
+a smaller one, and its distance field is taken as the minimum of its own
+and the smaller band's, so bands nest and every reached or partly reached
+street lies inside its band.  ``area_km2`` is planar in the UTM CRS
+(scale error < 0.1 % within a zone's central part); ``population`` is the
+demand whose point lies inside the band polygon.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from geosvc.analysis._geometry import area_km2, buffer_pieces, forward_pieces, to_lonlat
+from geosvc.analysis._distance import buffer_bands
+from geosvc.analysis._geometry import area_km2, forward_pieces, to_lonlat
 from geosvc.errors import InvalidParameter
 
 if TYPE_CHECKING:
@@ -158,7 +159,6 @@ def isochrone_polygons(
     OutsideNetwork
         The start is farther than ``max_snap_m`` from the network.
     """
-
     from geosvc.network.paths import times_from_point
     from geosvc.network.snap import Snapped as _Snapped
     from geosvc.network.snap import check_snapped, snap_points
@@ -183,14 +183,10 @@ def isochrone_polygons(
             check_snapped(snapped, max_snap_m, mode=net.mode)
     times = times_from_point(net, snapped, cutoff_s=bands[-1] * 60.0,
                              walk_speed_mps=walk_speed_mps)
+    pieces = [forward_pieces(net, snapped, times, m * 60.0, walk_speed_mps) for m in bands]
+    geoms = buffer_bands(pieces, float(buffer_m))
     out: list[Isochrone] = []
-    prev = None
-    done = None
-    for m in bands:
-        pieces = forward_pieces(net, snapped, times, m * 60.0, walk_speed_mps, done_s=done)
-        extra = [] if prev is None or prev.is_empty else [prev]
-        geom = buffer_pieces(pieces, float(buffer_m), extra=extra)
-        prev, done = geom, m * 60.0
+    for m, geom in zip(bands, geoms, strict=True):
         pop = None
         if demand is not None:
             pop = population_inside(geom, demand)
