@@ -9,20 +9,19 @@ the time of each query and is applied on top by the index.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
 from geosvc.errors import InvalidParameter
-from geosvc.model import Channel, Level, VenueKind
-
-if TYPE_CHECKING:
-    from geosvc.model import VenueFilter
+from geosvc.model import Channel, Level, VenueFilter, VenueKind
 
 KIND_CODE: Final = {k: i for i, k in enumerate(VenueKind)}
 LEVEL_CODE: Final = {lv: i for i, lv in enumerate(Level)}
 CHANNEL_BIT: Final = {c: 1 << i for i, c in enumerate(Channel)}
+#: The filter matching every service point (``flt=None``).
+NO_FILTER: Final = VenueFilter()
 #: frozenset of channels of every bit pattern (index = bits).
 CHANNEL_SETS: Final = tuple(
     frozenset(c for c, b in CHANNEL_BIT.items() if bits & b)
