@@ -185,7 +185,8 @@ def forward_pieces(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64
     return Pieces.concat(parts)
 
 
-def pass_pieces(net: RoadNetwork, nt: NodeTimes, limit_s: float, walk_speed_mps: float) -> Pieces:
+def pass_pieces(net: RoadNetwork, nt: NodeTimes, limit_s: float,
+                walk_speed_mps: float) -> Pieces:
     """Street parts from which the nearest source of a pass is reached within ``limit_s``.
 
     Edge ``u -> v`` is covered over its last ``(limit - T_v) / t_e`` (the end
@@ -216,7 +217,7 @@ def pass_pieces(net: RoadNetwork, nt: NodeTimes, limit_s: float, walk_speed_mps:
 
 def buffer_pieces(pieces: Pieces, buffer_m: float, *, quad_segs: int = 4,
                   extra: list[Geometry] | None = None) -> Geometry:
-    """Union of the pieces buffered by ``buffer_m`` and of ``extra`` polygons (projected; holes kept)."""
+    """Return the buffered pieces united with ``extra`` polygons (projected, holes kept)."""
     import shapely
 
     lines = pieces.lines()
@@ -252,7 +253,9 @@ def to_lonlat(net: RoadNetwork, geom: Geometry) -> Geometry:
 
 @dataclass(frozen=True, eq=False)
 class Raster:
-    """A square grid over an extent (projected metres); cell ``(row, col)`` centre at
+    """A square grid over an extent (projected metres).
+
+    Cell ``(row, col)`` has its centre at
     ``(x0 + (col + 0.5) * cell, y0 + (row + 0.5) * cell)``.
     """
 
@@ -265,7 +268,7 @@ class Raster:
     @staticmethod
     def around(xmin: float, ymin: float, xmax: float, ymax: float, cell: float,
                pad_m: float) -> Raster:
-        """A grid covering the box plus ``pad_m``; the cell grows to keep <= MAX_CELLS."""
+        """Return a grid over the box plus ``pad_m``; the cell grows to keep <= MAX_CELLS."""
         w = xmax - xmin + 2 * pad_m
         h = ymax - ymin + 2 * pad_m
         cell = max(cell, math.sqrt(max(w, 1.0) * max(h, 1.0) / MAX_CELLS))
@@ -287,8 +290,10 @@ class Raster:
         return out
 
     def mark_pieces(self, pieces: Pieces) -> NDArray[np.bool_]:
-        """Cells crossed by the pieces (segments sampled every 0.9 cell; the
-        dilation that follows closes the at most one-cell gaps this leaves).
+        """Return the cells crossed by the pieces.
+
+        Segments are sampled every 0.9 cell; the dilation that follows
+        closes the at most one-cell gaps this leaves.
         """
         xy, off = pieces.xy, pieces.offsets
         if len(xy) == 0:
@@ -312,8 +317,9 @@ class Raster:
         return out
 
     def coarsen(self, mask: NDArray[np.bool_], factor: int) -> tuple[Raster, NDArray[np.bool_]]:
-        """A grid ``factor`` times coarser and the mask on it (a coarse cell is
-        True when at least half of its fine cells are).
+        """Return a grid ``factor`` times coarser and the mask on it.
+
+        A coarse cell is True when at least half of its fine cells are.
         """
         if factor <= 1:
             return self, mask
@@ -326,8 +332,9 @@ class Raster:
 
     def dilate(self, mask: NDArray[np.bool_], radius_m: float, *,
                points: bool = False) -> NDArray[np.bool_]:
-        """Approximate buffer of the marked cells by ``radius_m``: a disk of
-        ``k = radius_m / cell - 0.5`` cells (the marked cell itself stands for
+        """Return an approximate buffer of the marked cells by ``radius_m``.
+
+        The disk has ``k = radius_m / cell - 0.5`` cells (the marked cell itself stands for
         the half cell).  With ``cell = radius / 2.5`` the area of buffered
         street meshes comes out 2-8 % below the exact vector buffer.  With
         ``points`` (marks of single points) the disk is ``radius_m / cell``.

@@ -122,12 +122,15 @@ class CoverageResult:
         return to_lonlat(self._net, shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0])
 
     def gaps_geojson(self) -> dict[str, Any]:
-        """The gaps as a FeatureCollection (with ``numberMatched`` / ``numberReturned``)."""
+        """Return the gaps as a FeatureCollection (``numberMatched`` / ``numberReturned``)."""
         return {"type": "FeatureCollection", "features": list(self.gaps),
                 "numberMatched": len(self.gaps), "numberReturned": len(self.gaps)}
 
     def to_dict(self, *, catchments: bool = True) -> dict[str, Any]:
-        """The API.md ``/api/v1/coverage`` document (plus ``catchments``, ``off_network_population``)."""
+        """Return the API.md ``/api/v1/coverage`` document.
+
+        Plus ``catchments`` (unless False) and ``off_network_population``.
+        """
         out: dict[str, Any] = {
             "mode": self.mode,
             "minutes": _num(self.minutes),
@@ -174,7 +177,7 @@ def _check_m(name: str, value: float | None) -> None:
 def _pass(engine_or_net: TravelEngine | RoadNetwork, candidates: ArrayLike | None,
           key: Hashable | None, venues: tuple[ArrayLike, ArrayLike] | None,
           walk_speed_mps: float | None) -> tuple[RoadNetwork, NodeTimes, float]:
-    """The multi-source pass and the network, from an engine or a bare network."""
+    """Return the network, the multi-source pass and the walk speed (engine or bare network)."""
     from geosvc.network.graph import RoadNetwork as _Net
     from geosvc.network.paths import times_to_sources
     from geosvc.network.snap import snap_points
@@ -192,7 +195,8 @@ def _pass(engine_or_net: TravelEngine | RoadNetwork, candidates: ArrayLike | Non
             c = np.asarray(candidates)
             ids = np.flatnonzero(c) if c.dtype == bool else c.astype(np.int64).ravel()
             if len(ids) and (ids.min() < 0 or ids.max() >= len(lon)):
-                raise InvalidParameter("candidates", f"must be venue positions 0..{len(lon) - 1}")
+                msg = f"must be venue positions 0..{len(lon) - 1}"
+                raise InvalidParameter("candidates", msg)
         snapped = snap_points(net, lon[ids], lat[ids], max_dist_m=1000.0)
         nt = times_to_sources(net, snapped, walk_speed_mps=w, source_ids=ids)
         return net, nt, w
@@ -216,7 +220,7 @@ def compute_coverage(
     gap_radius_m: float = DEFAULT_GAP_RADIUS_M,
     progress: Callable[[str], None] | None = None,
 ) -> CoverageResult:
-    """Coverage of ``demand`` by the ``candidates`` venues within ``minutes`` (module docstring).
+    """Compute the coverage of ``demand`` by ``candidates`` within ``minutes`` (see module).
 
     Parameters
     ----------
@@ -274,7 +278,8 @@ def compute_coverage(
 
     step = progress or (lambda _s: None)
     minutes = _check_minutes(minutes)
-    for name, val in (("buffer_m", buffer_m), ("cell_m", cell_m), ("gap_radius_m", gap_radius_m)):
+    for name, val in (("buffer_m", buffer_m), ("cell_m", cell_m),
+                      ("gap_radius_m", gap_radius_m)):
         _check_m(name, val)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -348,7 +353,8 @@ def _by_area(demand: DemandSet, covered: NDArray[np.bool_]) -> list[dict[str, An
     return rows
 
 
-def _catchments(venue: NDArray[np.int64], covered: NDArray[np.bool_], count: NDArray[np.float64],
+def _catchments(venue: NDArray[np.int64], covered: NDArray[np.bool_],
+                count: NDArray[np.float64],
                 covered_pop: float, labels: Sequence[tuple[str, str]] | None,
                 ) -> list[dict[str, Any]]:
     v = venue[covered]

@@ -193,8 +193,10 @@ def estimate_population_from_osm(
     kinds = buildings["building"].astype("string").fillna("yes").str.strip().str.lower()
     kinds = np.asarray(kinds.to_numpy(dtype=object), dtype=object)
     tags = [_tags(t) for t in buildings.get("tags", [None] * len(buildings))]
-    cols = {k: buildings[k].to_numpy(dtype=object) if k in buildings else [None] * len(buildings)
-            for k in (*_NON_RESIDENTIAL_KEYS, "building:levels", "building:min_level", "height")}
+    none = [None] * len(buildings)
+    cols = {k: buildings[k].to_numpy(dtype=object) if k in buildings else none
+            for k in (*_NON_RESIDENTIAL_KEYS, "building:levels", "building:min_level",
+                      "height")}
     rep = shapely.point_on_surface(geoms)
     rx, ry = shapely.get_x(rep), shapely.get_y(rep)
     typed = np.isin(kinds, list(RESIDENTIAL_TYPES))
@@ -232,7 +234,8 @@ def estimate_population_from_osm(
         count = float(area[j]) * lv / float(floor_area_per_person_m2)
         t = str(osm_type[i]) if osm_type is not None else "way"
         oid = int(osm_id[i])
-        cells.append(((t, oid), PopulationCell(lon=round(float(rx[i]), 7), lat=round(float(ry[i]), 7),
+        cells.append(((t, oid), PopulationCell(lon=round(float(rx[i]), 7),
+                                               lat=round(float(ry[i]), 7),
                                                count=round(count, 2), code=f"osm:{t}/{oid}")))
     cells.sort(key=lambda c: c[0])
     return [c for _, c in cells]
@@ -267,7 +270,7 @@ def _tags(raw: object) -> dict[str, object]:
 
 
 def _read_osm(path: object) -> tuple[object, object]:
-    """Buildings and landuse GeoDataFrames of an extract (pyrosm; warnings silenced)."""
+    """Read the buildings and landuse GeoDataFrames of an extract (pyrosm, quietly)."""
     import pyrosm
 
     try:
@@ -342,7 +345,8 @@ def grid_areas(
             a, b, c, d = xs[i], ys[j], xs[i + 1], ys[j + 1]
             a, b, c, d = (_fmt(v) for v in (a, b, c, d))
             wkt = f"POLYGON (({a} {b}, {c} {b}, {c} {d}, {a} {d}, {a} {b}))"
-            out.append(Area(code=f"{prefix}-{k}", name=f"{prefix}-{k}", wkt=wkt, level=Level.COUNTY))
+            out.append(Area(code=f"{prefix}-{k}", name=f"{prefix}-{k}", wkt=wkt,
+                            level=Level.COUNTY))
     return out
 
 
@@ -504,7 +508,8 @@ def _cell_points(net: RoadNetwork, cells: Sequence[PopulationCell], sample_m: fl
             except shapely.errors.GEOSException:
                 msg = f"cell {i} has an unreadable `wkt`"
                 raise InvalidParameter("population", msg) from None
-            g = shapely.transform(g, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
+            g = shapely.transform(
+                g, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
             if g.area <= sample_m * sample_m:
                 continue
             x0, y0, x1, y1 = g.bounds
@@ -565,7 +570,8 @@ def build_demand(
     if not (math.isfinite(sample_m) and sample_m > 0):
         raise InvalidParameter("sample_m", f"must be a number of metres > 0, not {sample_m!r}")
     if not max_snap_m > 0:
-        raise InvalidParameter("max_snap_m", f"must be a number of metres > 0, not {max_snap_m!r}")
+        msg = f"must be a number of metres > 0, not {max_snap_m!r}"
+        raise InvalidParameter("max_snap_m", msg)
     cells = list(cells)
     areas = tuple(areas)
     x, y, count, cell = _cell_points(net, cells, float(sample_m))
@@ -610,7 +616,7 @@ class DemandCache:
     def get(self, net: RoadNetwork, revision: Hashable,
             load: Callable[[], tuple[Sequence[PopulationCell], Sequence[Area]]],
             **options: float) -> DemandSet:
-        """The demand of ``net`` at data ``revision``; ``load()`` gives (cells, areas)."""
+        """Return the demand of ``net`` at ``revision``; ``load()`` gives (cells, areas)."""
         key = (net.source_hash, net.mode, revision, tuple(sorted(options.items())))
         with self._lock:
             hit = self._sets.get(key)

@@ -108,7 +108,8 @@ def coverage_geojson(result: CoverageResult) -> dict[str, Any]:
                       "properties": {"layer": "covered", "mode": result.mode,
                                      "minutes": result.minutes,
                                      "area_km2": round(result.covered_area_km2, 4),
-                                     "covered_population": round(result.covered_population, 1)}})
+                                     "covered_population": round(result.covered_population,
+                                                                 1)}})
     for g in result.gaps:
         feats.append({**g, "properties": {"layer": "gap", **g["properties"]}})
     return {"type": "FeatureCollection", "features": feats,

@@ -38,7 +38,8 @@ _OPTION = {"mode": "--mode", "minutes": "--minutes", "kind": "--kind", "level": 
 @click.option("--osm", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="OSM extract (.osm.pbf / .osm) of the road network.")
 @click.option("--mode", default="walk", show_default=True, help="walk, bike or drive.")
-@click.option("--minutes", default="10", show_default=True, help="Service-circle size, minutes.")
+@click.option("--minutes", default="10", show_default=True,
+              help="Service-circle size, minutes.")
 @click.option("--kind", default=None, help="Venue kinds, comma list: hall, bank_outlet, kiosk.")
 @click.option("--level", default=None,
               help="Hall levels, comma list: city, county, township, village.")

@@ -1,0 +1,1 @@
+"""Tests of geosvc.analysis (demand, isochrones, coverage, report)."""

@@ -11,7 +11,7 @@ from geosvc.model import PopulationCell
 
 @pytest.fixture(scope="session")
 def helsinki_population(helsinki_pbf: Path) -> list[PopulationCell]:
-    """The OSM building estimate of the Helsinki extract (computed once)."""
+    """Return the OSM building estimate of the Helsinki extract (computed once)."""
     from geosvc.analysis.demand import estimate_population_from_osm
 
     return estimate_population_from_osm(helsinki_pbf)
@@ -19,7 +19,7 @@ def helsinki_population(helsinki_pbf: Path) -> list[PopulationCell]:
 
 @pytest.fixture(scope="session")
 def helsinki_walk(helsinki_pbf: Path, tmp_path_factory: pytest.TempPathFactory):
-    """The Helsinki walk network (built once into a session cache)."""
+    """Return the Helsinki walk network (built once into a session cache)."""
     from geosvc.config import Settings
     from geosvc.network.cache import load_network
 

@@ -198,7 +198,8 @@ def test_write_outputs(grid9, tmp_path):
     res = compute_coverage(net, demand, venues=venues_at(net, [40]), minutes=2,
                            venue_labels=[("V1", "中心大厅")])
     [j] = write_coverage(res, tmp_path / "c.json")
-    assert json.loads(j.read_text(encoding="utf-8"))["covered_share"] == round(res.covered_share, 4)
+    doc = json.loads(j.read_text(encoding="utf-8"))
+    assert doc["covered_share"] == round(res.covered_share, 4)
     table, side = write_coverage(res, tmp_path / "c.csv")
     lines = table.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0] == "area_id,name,total_population,covered_population,covered_share"

@@ -26,7 +26,8 @@ def test_helsinki_estimate_is_positive_and_deterministic(helsinki_population, he
     assert len({c.code for c in cells}) == len(cells)
     assert all(24.93 < c.lon < 24.96 and 60.16 < c.lat < 60.18 for c in cells)
     denser = estimate_population_from_osm(helsinki_pbf, floor_area_per_person_m2=17.5)
-    assert [c.code for c in denser] == [c.code for c in cells]       # same buildings, same order
+    # same buildings, same order
+    assert [c.code for c in denser] == [c.code for c in cells]
     assert sum(c.count for c in denser) == pytest.approx(2 * total, rel=1e-3)
 
 

@@ -31,7 +31,7 @@ def test_bands_nest_and_follow_reached_streets(grid):
     start = _start(grid, 60)
     bands = isochrone_polygons(grid, start, [2, 4, 6], walk_speed_mps=W, buffer_m=BUF)
     assert [b.minutes for b in bands] == [2.0, 4.0, 6.0]
-    for small, big in zip(bands, bands[1:]):
+    for small, big in zip(bands, bands[1:], strict=False):
         assert small.geometry_xy.difference(big.geometry_xy).area == 0.0
         assert big.geometry_xy.buffer(1e-6).contains(small.geometry_xy)
         assert big.area_km2 > small.area_km2
@@ -56,7 +56,8 @@ def test_bands_nest_and_follow_reached_streets(grid):
         assert shapely.contains_xy(poly, ux + dx * (reach - 1), uy + dy * (reach - 1)).all()
         beyond = reach + BUF + 2
         ok = beyond < 100
-        assert not shapely.contains_xy(poly, (ux + dx * beyond)[ok], (uy + dy * beyond)[ok]).any()
+        bx, by = (ux + dx * beyond)[ok], (uy + dy * beyond)[ok]
+        assert not shapely.contains_xy(poly, bx, by).any()
         # nodes out of reach (by more than the buffer) are outside
         far = times > limit + (BUF + 1) / W
         assert not shapely.contains_xy(poly, grid.node_x[far], grid.node_y[far]).any()
@@ -86,7 +87,8 @@ def test_lonlat_output_population_and_geojson(grid):
     cells = [PopulationCell(float(grid.node_lon[i]), float(grid.node_lat[i]), 10.0)
              for i in (60, 61, 0)]
     demand = build_demand(grid, cells)
-    bands = isochrone_polygons(grid, (float(grid.node_lon[60]), float(grid.node_lat[60])), [1, 5],
+    start = (float(grid.node_lon[60]), float(grid.node_lat[60]))
+    bands = isochrone_polygons(grid, start, [1, 5],
                                walk_speed_mps=W, demand=demand)
     assert [b.population for b in bands] == [20.0, 20.0]
     minx, miny, maxx, maxy = bands[1].geometry.bounds
@@ -98,7 +100,8 @@ def test_lonlat_output_population_and_geojson(grid):
     assert m == 1.0 and g is bands[0].geometry
 
 
-@pytest.mark.parametrize("bad", [[], [0], [-5], [float("nan")], ["x"], [300], list(range(1, 13))])
+@pytest.mark.parametrize("bad", [[], [0], [-5], [float("nan")], ["x"], [300],
+                                 list(range(1, 13))])
 def test_bad_minutes(bad):
     with pytest.raises(InvalidParameter) as err:
         parse_minutes(bad)

@@ -34,7 +34,7 @@ def cache_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def no_population_db(demo_db, tmp_path_factory):
-    """The demo dataset without its population layer (areas kept)."""
+    """Return the demo dataset without its population layer (areas kept)."""
     path = tmp_path_factory.mktemp("nopop") / "demo.sqlite"
     shutil.copy(demo_db, path)
     store = open_store(str(path))
@@ -114,7 +114,8 @@ def test_share_curves_one_pass_per_set(helsinki_walk, helsinki_population):
     pick = np.linspace(0, net.n_nodes - 1, 8).astype(int)
     engine = TravelEngine(net, net.node_lon[pick], net.node_lat[pick], settings=Settings())
     before = engine.cache_misses
-    sets = {"a": (np.arange(4), "a"), "b": (np.arange(8), "b"), "none": (np.array([], int), "n")}
+    sets = {"a": (np.arange(4), "a"), "b": (np.arange(8), "b"),
+            "none": (np.array([], int), "n")}
     curves = share_curves(engine, demand, sets, [2, 5, 10])
     assert engine.cache_misses - before == 3
     for label, (cands, key) in sets.items():
