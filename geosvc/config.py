@@ -41,6 +41,11 @@ class Settings:
     drive_default_kph: float = 30.0
     #: Farthest a query point may lie from the network, metres.
     snap_max_m: float = 1000.0
+    #: Points (queries, venues, demand) snap only to edges of weakly connected
+    #: components with at least this many nodes, or of the largest component when
+    #: none is that big; 0 or 1 = snap to any edge.  Keeps points off the tiny
+    #: fragments an extract's clipping leaves behind.
+    min_component_nodes: int = 50
     #: A venue must stay open this long after arrival to count as open, minutes.
     open_margin_min: float = 30.0
     #: Number of multi-source passes kept in memory per mode.
@@ -69,6 +74,8 @@ class Settings:
             problems.append("`reload_interval_s` must be >= 0")
         if self.open_margin_min < 0:
             problems.append("`open_margin_min` must be >= 0")
+        if self.min_component_nodes < 0:
+            problems.append("`min_component_nodes` must be >= 0")
         if self.pass_cache_size < 1:
             problems.append("`pass_cache_size` must be >= 1")
         if not 1 <= self.default_limit <= self.max_limit:

@@ -8,7 +8,10 @@ a network pickles, saves to ``.npz`` without pickled objects
 (:mod:`geosvc.network.cache`) and loads back in a fraction of a second.
 
 Disconnected parts of the road graph are KEPT: a venue on an island is simply
-unreachable from the mainland (infinite time), never silently moved.
+unreachable from the mainland (infinite time).  Snapping
+(:mod:`geosvc.network.snap`) skips tiny fragments, though: points snap only to
+components of at least ``min_component_nodes`` nodes (see
+:attr:`RoadNetwork.component_labels`).
 Self-loops (a way that starts and ends at the same node with no node between)
 are dropped: they can never shorten a trip.
 """
@@ -217,12 +220,30 @@ class RoadNetwork:
 
         return pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
 
-    def components(self) -> int:
-        """Number of weakly connected components (isolated nodes count)."""
+    @cached_property
+    def component_labels(self) -> NDArray[np.int32]:
+        """Weakly connected component of each node, ``int32[N]`` (labels 0..C-1).
+
+        Weak connectivity ignores edge directions: a one-way dead end belongs
+        to the street network it hangs off.  Computed once, read-only.
+        """
         from scipy.sparse.csgraph import connected_components
 
-        n, _ = connected_components(self.csr, directed=True, connection="weak")
-        return int(n)
+        _, labels = connected_components(self.csr, directed=True, connection="weak")
+        labels = np.ascontiguousarray(labels, dtype=np.int32)
+        labels.flags.writeable = False
+        return labels
+
+    @cached_property
+    def component_sizes(self) -> NDArray[np.int64]:
+        """Node count of each weakly connected component, ``int64[C]`` (read-only)."""
+        sizes = np.bincount(self.component_labels, minlength=0).astype(np.int64)
+        sizes.flags.writeable = False
+        return sizes
+
+    def components(self) -> int:
+        """Return the number of weakly connected components (isolated nodes count)."""
+        return int(self.component_sizes.shape[0])
 
     def describe(self) -> str:
         """One line: mode, nodes, edges, CRS."""

@@ -91,7 +91,9 @@ class TravelEngine:
         WGS-84 degrees of every venue; positions are indexes into these.
     settings : Settings
         ``snap_max_m`` (venues and queries farther from the network are
-        refused), ``walk_speed_kph`` (access legs), ``pass_cache_size``.
+        refused), ``min_component_nodes`` (venues and queries snap only to
+        components that big), ``walk_speed_kph`` (access legs),
+        ``pass_cache_size``.
 
     Notes
     -----
@@ -125,7 +127,8 @@ class TravelEngine:
             raise InvalidParameter("venue_lon", msg)
         good = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
         snapped = snap_points(net, np.where(good, lon, 0.0), np.where(good, lat, 0.0),
-                              max_dist_m=settings.snap_max_m)
+                              max_dist_m=settings.snap_max_m,
+                              min_component_nodes=settings.min_component_nodes)
         edge = np.where(good, snapped.edge, -1)
         self.venues = Snapped(edge=edge, frac=snapped.frac,
                               dist_m=np.where(edge >= 0, snapped.dist_m, np.inf), x=snapped.x,
@@ -256,7 +259,8 @@ class TravelEngine:
     # -- queries ------------------------------------------------------------------
     def snap_query(self, lon: float, lat: float) -> Snapped:
         """Snap one query point; raise OutsideNetwork beyond ``settings.snap_max_m``."""
-        q = snap_points(self.net, lon, lat, max_dist_m=self.settings.snap_max_m * 1.5 + 1000)
+        q = snap_points(self.net, lon, lat, max_dist_m=self.settings.snap_max_m * 1.5 + 1000,
+                        min_component_nodes=self.settings.min_component_nodes)
         if len(q) != 1:
             msg = "must be a single number"
             raise InvalidParameter("lon", msg, more=[("lat", msg)])

@@ -1,11 +1,22 @@
 """Snap points to the nearest road EDGE (not node) of a network.
 
-The index is a shapely ``STRtree`` over every straight segment of every edge
-polyline in the network's projected CRS, built once per network (cached on the
-network object).  Of two twin edges (the two directions of a two-way street
-share one line) only one is indexed; the pass functions use the twin for the
-other direction.  A point snapped to a one-way edge can only leave it towards
-its end node.
+The index is a shapely ``STRtree`` over the straight segments of the edge
+polylines in the network's projected CRS, built once per network and
+component threshold (cached on the network object).  Of two twin edges (the
+two directions of a two-way street share one line) only one is indexed; the
+pass functions use the twin for the other direction.  A point snapped to a
+one-way edge can only leave it towards its end node.
+
+Only edges of weakly connected components with at least
+``min_component_nodes`` nodes are indexed (the largest component when none is
+that big; ``0`` or ``1`` = every edge).  An extract's clipping leaves tiny
+fragments (the Helsinki walk network has 62 components, 61 of them < 50
+nodes): a building whose nearest street is a 4-node fragment would otherwise
+be unreachable from every venue.  Weak, not strong, connectivity: a venue on a
+one-way dead end (or a one-way street leaving the extract) is reachable even
+though it cannot be left, so it must not be moved; strongly connected
+components of drive networks are full of such single nodes.  Real islands
+above the threshold keep their points (unreachable from the mainland).
 """
 
 from __future__ import annotations
@@ -21,7 +32,16 @@ from geosvc.errors import InvalidParameter, OutsideNetwork
 if TYPE_CHECKING:
     from geosvc.network.graph import RoadNetwork
 
-__all__ = ["EdgeIndex", "Snapped", "check_snapped", "edge_index", "snap_points", "snap_xy"]
+__all__ = [
+    "EdgeIndex",
+    "Snapped",
+    "check_snapped",
+    "default_min_component_nodes",
+    "edge_index",
+    "snappable_edges",
+    "snap_points",
+    "snap_xy",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,16 +105,84 @@ class EdgeIndex:
     edge_geom_len: NDArray[np.float64]  # projected polyline length per edge
 
 
-def edge_index(net: RoadNetwork) -> EdgeIndex:
-    """The (cached) segment index of ``net``; built on first use (vectorised)."""
-    cached = net.__dict__.get("_edge_index")
-    if cached is None:
-        cached = _build_edge_index(net)
-        net.__dict__["_edge_index"] = cached
-    return cached
+def default_min_component_nodes() -> int:
+    """Return the default of ``Settings.min_component_nodes`` (used for None).
+
+    Examples
+    --------
+    >>> default_min_component_nodes()
+    50
+    """
+    from dataclasses import fields
+
+    from geosvc.config import Settings
+
+    return int(next(f.default for f in fields(Settings) if f.name == "min_component_nodes"))
 
 
-def _build_edge_index(net: RoadNetwork) -> EdgeIndex:
+def _threshold(min_component_nodes: int | None) -> int:
+    """Validate the threshold (None = the Settings default); 0 and 1 both mean any edge."""
+    if min_component_nodes is None:
+        return default_min_component_nodes()
+    if isinstance(min_component_nodes, bool) or not isinstance(
+        min_component_nodes, (int, np.integer)
+    ) or min_component_nodes < 0:
+        msg = f"must be an integer >= 0, not {min_component_nodes!r}"
+        raise InvalidParameter("min_component_nodes", msg)
+    return max(int(min_component_nodes), 1)
+
+
+def snappable_edges(
+    net: RoadNetwork, min_component_nodes: int | None = None
+) -> NDArray[np.bool_]:
+    """Mark the directed edges points may snap to: those of big enough components.
+
+    Returns ``bool[E]``.
+
+    An edge is eligible when its weakly connected component has at least
+    ``min_component_nodes`` nodes; when no component is that big, the edges of
+    the largest component(s) are.  ``0``/``1`` make every edge eligible.
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    min_component_nodes : int, optional
+        Node threshold; None = ``Settings().min_component_nodes`` (50).
+
+    Raises
+    ------
+    InvalidParameter
+        ``min_component_nodes`` is not an integer >= 0.
+    """
+    t = _threshold(min_component_nodes)
+    if t <= 1 or net.n_edges == 0:
+        return np.ones(net.n_edges, dtype=bool)
+    sizes = net.component_sizes
+    big = sizes >= t
+    if not big.any():
+        big = sizes == sizes.max()
+    return big[net.component_labels[net.edge_u]]
+
+
+def edge_index(net: RoadNetwork, min_component_nodes: int | None = None) -> EdgeIndex:
+    """Return the (cached) segment index of ``net``'s snappable edges; built on first use.
+
+    One index per distinct threshold, cached on the network (vectorised build;
+    see :func:`snappable_edges` for ``min_component_nodes``).
+    """
+    t = _threshold(min_component_nodes)
+    cache = net.__dict__.get("_edge_index")
+    if not isinstance(cache, dict):
+        cache = {}
+        net.__dict__["_edge_index"] = cache
+    idx = cache.get(t)
+    if idx is None:
+        idx = _build_edge_index(net, snappable_edges(net, t))
+        cache[t] = idx
+    return idx
+
+
+def _build_edge_index(net: RoadNetwork, eligible: NDArray[np.bool_]) -> EdgeIndex:
     import shapely
 
     off = net.geom_offsets
@@ -114,7 +202,7 @@ def _build_edge_index(net: RoadNetwork) -> EdgeIndex:
     seg_start_all = cum[:-1] - cum[off[:-1]][seg_edge_all] if len(seg_edge_all) else np.zeros(0)
     # index each line once: skip the higher-numbered twin of a two-way pair
     twin = net.edge_twin
-    indexed_edge = (twin < 0) | (np.arange(net.n_edges) < twin)
+    indexed_edge = ((twin < 0) | (np.arange(net.n_edges) < twin)) & eligible
     sel = np.flatnonzero(seg_ok & indexed_edge[seg_edge_all]) if len(seg_edge_all) else np.zeros(0, np.int64)
     ax, ay, bx, by = gx[sel], gy[sel], gx[sel + 1], gy[sel + 1]
     coords = np.stack([np.stack([ax, ay], axis=1), np.stack([bx, by], axis=1)], axis=1)
@@ -155,9 +243,18 @@ def _as_coords(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDA
 
 
 def snap_points(
-    net: RoadNetwork, lon: ArrayLike, lat: ArrayLike, *, max_dist_m: float | None = None
+    net: RoadNetwork,
+    lon: ArrayLike,
+    lat: ArrayLike,
+    *,
+    max_dist_m: float | None = None,
+    min_component_nodes: int | None = None,
 ) -> Snapped:
     """Snap WGS-84 points to the nearest edge of ``net`` (vectorised; pass arrays).
+
+    Only edges of components with at least ``min_component_nodes`` nodes are
+    candidates (module docstring), so a point next to a tiny fragment snaps
+    to the main network even when the fragment is nearer.
 
     Parameters
     ----------
@@ -165,8 +262,11 @@ def snap_points(
     lon, lat : float or array of float
         WGS-84 degrees.
     max_dist_m : float, optional
-        Search radius in metres; points farther from every edge get
+        Search radius in metres; points farther from every eligible edge get
         ``edge = -1`` and ``dist_m = inf``.  Unbounded when None.
+    min_component_nodes : int, optional
+        Smallest component (in nodes) points may snap to; None = the
+        ``Settings.min_component_nodes`` default (50); 0 or 1 = any edge.
 
     Returns
     -------
@@ -176,12 +276,14 @@ def snap_points(
     Raises
     ------
     InvalidParameter
-        ``lon``/``lat`` not finite numbers in range.
+        ``lon``/``lat`` not finite numbers in range; ``min_component_nodes``
+        not an integer >= 0.
     """
     lo, la = _as_coords(lon, lat)
     px, py = net.transformer.transform(lo, la)
     return snap_xy(net, np.asarray(px, dtype=np.float64), np.asarray(py, dtype=np.float64),
-                   lon=lo, lat=la, max_dist_m=max_dist_m)
+                   lon=lo, lat=la, max_dist_m=max_dist_m,
+                   min_component_nodes=min_component_nodes)
 
 
 def snap_xy(
@@ -192,6 +294,7 @@ def snap_xy(
     lon: NDArray[np.float64] | None = None,
     lat: NDArray[np.float64] | None = None,
     max_dist_m: float | None = None,
+    min_component_nodes: int | None = None,
 ) -> Snapped:
     """Snap projected points (metres in ``net.crs``) to the nearest edge; see :func:`snap_points`."""
     import shapely
@@ -202,7 +305,7 @@ def snap_xy(
     if lon is None or lat is None:
         lon, lat = net.transformer_inverse.transform(px, py)
         lon, lat = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
-    idx = edge_index(net)
+    idx = edge_index(net, min_component_nodes)
     edge = np.full(m, -1, dtype=np.int64)
     frac = np.full(m, np.nan)
     dist = np.full(m, np.inf)

@@ -128,7 +128,9 @@ def test_max_minutes(grid_engine, grid5):
 
 def test_unreachable_venue_never_returned(settings):
     net = grid_network(3, 3, disconnected=True)
-    eng = TravelEngine(net, net.node_lon[[9, 4]], net.node_lat[[9, 4]], settings=settings)
+    # the 4-node block counts as a real island (>= min_component_nodes): venue 0 stays on it
+    eng = TravelEngine(net, net.node_lon[[9, 4]], net.node_lat[[9, 4]],
+                       settings=settings.with_(min_component_nodes=4))
     hits = eng.nearest(net.node_lon[0], net.node_lat[0], candidates=None, k=5)
     assert [h.pos for h in hits] == [1]
     assert eng.nearest(net.node_lon[0], net.node_lat[0], candidates=[0], k=1) == []

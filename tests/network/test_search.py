@@ -195,7 +195,9 @@ def test_pass_built_only_once_searches_earn_it(settings):
 
 def test_nothing_reachable_without_and_with_pass(settings):
     net = grid_network(3, 3, disconnected=True)
-    eng = TravelEngine(net, net.node_lon[[9]], net.node_lat[[9]], settings=settings)
+    # the 4-node block counts as a real island (>= min_component_nodes): the venue stays on it
+    eng = TravelEngine(net, net.node_lon[[9]], net.node_lat[[9]],
+                       settings=settings.with_(min_component_nodes=4))
     for _ in range(3):
         hits = eng.nearest(net.node_lon[0], net.node_lat[0], candidates=None, key="x", k=3)
         assert hits == []
