@@ -30,157 +30,53 @@ import math
 import os
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
-import shapely
 from psycopg.conninfo import conninfo_to_dict
-from shapely.geometry import MultiPolygon, Polygon
 
 from geosvc.errors import ConfigError, InvalidParameter, StorageUnavailable
 from geosvc.model import Area, DatasetInfo, Link, PopulationCell, ServiceItem, Venue
-from geosvc.store.base import TABLES, Batch, Contents, Store, TableCounts, WriteResult
-from geosvc.store.sqlite import (
-    _INFO_KEYS,
-    SQLiteStore,
-    _check_unique,
-    _item_row,
+from geosvc.store._postgis_schema import (
+    AREA_SELECT,
+    DDL,
+    ITEM_COLS,
+    POINT,
+    POP_SELECT,
+    SCHEMA_VERSION,
+    VENUE_COLS,
+    VENUE_SELECT,
+    WKB,
+    area_rows,
+    copy_row,
+    pop_rows,
+    wkt_of,
 )
+from geosvc.store._rows import (
+    change_counts,
+    channel_names,
+    check_batch,
+    info_from,
+    info_meta,
+    item_row,
+    items_from,
+    key_last,
+    link_row,
+    links_from,
+    split_changes,
+    stale_links,
+    venue_row,
+    venues_from,
+)
+from geosvc.store.base import TABLES, Batch, Contents, Store, TableCounts, WriteResult
 
-#: Version of the schema below, kept in ``meta.schema_version``.
-SCHEMA_VERSION = 1
 #: PostgreSQL schema of a dataset when the URL names none.
 DEFAULT_SCHEMA = "geosvc"
 
-_SCHEMA = """
-CREATE TABLE meta (
-    key   text PRIMARY KEY,
-    value text
-);
-CREATE TABLE items (
-    seq            bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-    code           text PRIMARY KEY,
-    name           text NOT NULL,
-    name_en        text NOT NULL DEFAULT '',
-    department     text NOT NULL DEFAULT '',
-    category       text NOT NULL,
-    high_frequency boolean NOT NULL DEFAULT false,
-    scope          text NOT NULL,
-    description    text NOT NULL DEFAULT ''
-);
-CREATE TABLE venues (
-    seq               bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-    code              text PRIMARY KEY,
-    name              text NOT NULL,
-    kind              text NOT NULL CHECK (kind IN ('hall', 'bank_outlet', 'kiosk')),
-    geom              geometry(Point, 4326) NOT NULL
-                      CHECK (ST_X(geom) BETWEEN -180 AND 180 AND ST_Y(geom) BETWEEN -90 AND 90),
-    level             text,
-    channels          text[] NOT NULL DEFAULT '{}',
-    area_code         text,
-    area_name         text,
-    address           text,
-    phone             text,
-    opening_hours     text,
-    official_calendar boolean NOT NULL DEFAULT true,
-    accessible        boolean NOT NULL DEFAULT false,
-    cross_province    boolean NOT NULL DEFAULT false,
-    regional          boolean NOT NULL DEFAULT false,
-    bank              text,
-    machines          integer,
-    name_en           text,
-    source            text
-);
-CREATE INDEX venues_geom ON venues USING gist (geom);
-CREATE TABLE links (
-    seq        bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-    venue_code text NOT NULL REFERENCES venues (code) ON DELETE CASCADE,
-    item_code  text NOT NULL REFERENCES items (code) ON DELETE CASCADE,
-    channels   text[] NOT NULL,
-    PRIMARY KEY (venue_code, item_code)
-);
-CREATE INDEX links_item ON links (item_code);
-CREATE TABLE areas (
-    seq        bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-    code       text PRIMARY KEY,
-    name       text NOT NULL,
-    level      text NOT NULL,
-    geom       geometry(MultiPolygon, 4326) NOT NULL,
-    single     boolean NOT NULL DEFAULT false,
-    population double precision
-);
-CREATE INDEX areas_geom ON areas USING gist (geom);
-CREATE TABLE population (
-    id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    code  text,
-    geom  geometry(Point, 4326) NOT NULL,
-    count double precision NOT NULL CHECK (count >= 0),
-    cell  geometry(Geometry, 4326)
-);
-CREATE INDEX population_geom ON population USING gist (geom);
-"""
-
-_POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)"
-_WKB = "ST_GeomFromWKB(%s, 4326)"
-_VENUE_COLS = ("code", "name", "kind", "geom", "level", "channels", "area_code", "area_name",
-               "address", "phone", "opening_hours", "official_calendar", "accessible",
-               "cross_province", "regional", "bank", "machines", "name_en", "source")
-_VENUE_SELECT = ", ".join("ST_X(geom), ST_Y(geom)" if c == "geom" else c for c in _VENUE_COLS)
-_ITEM_COLS = ("code", "name", "name_en", "department", "category", "high_frequency",
-              "scope", "description")
-_AREA_SELECT = "code, name, level, ST_AsBinary(geom), single, population"
-_POP_SELECT = "code, ST_X(geom), ST_Y(geom), count, ST_AsBinary(cell)"
 _IDENT = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-
-
-def _venue_row(v: Venue) -> tuple:
-    """Return a venue as the tuple the venues SELECT gives back (also the parameters)."""
-    chans = sorted(str(c) for c in v.channels)
-    return (v.code, v.name, str(v.kind), float(v.lon), float(v.lat),
-            None if v.level is None else str(v.level), chans, v.area_code, v.area_name,
-            v.address, v.phone, v.opening_hours, bool(v.official_calendar),
-            bool(v.accessible), bool(v.cross_province), bool(v.regional), v.bank,
-            v.machines, v.name_en, v.source)
-
-
-def _wkt_of(wkb: bytes | None, *, single: bool = False) -> str | None:
-    """Return shapely's WKT of a WKB geometry; the one polygon when ``single``."""
-    if wkb is None:
-        return None
-    geom = shapely.from_wkb(bytes(wkb))
-    if single and isinstance(geom, MultiPolygon) and len(geom.geoms) == 1:
-        geom = geom.geoms[0]
-    return geom.wkt
-
-
-def _parse_wkt(wkt: str, what: str) -> Any:
-    try:
-        return shapely.from_wkt(wkt)
-    except (shapely.errors.GEOSException, TypeError, ValueError) as exc:
-        msg = f"has {what} with invalid WKT ({exc}); nothing was written"
-        raise InvalidParameter("batch", msg) from exc
-
-
-def _area_rows(a: Area) -> tuple[tuple, tuple]:
-    """Return ``(comparable row, write parameters)`` of an area."""
-    geom = _parse_wkt(a.wkt, f"area {a.code!r}")
-    single = isinstance(geom, Polygon)
-    multi = MultiPolygon([geom]) if single else geom
-    pop = None if a.population is None else float(a.population)
-    cmp = (a.code, a.name, str(a.level), geom.wkt, single, pop)
-    return cmp, (a.code, a.name, str(a.level), shapely.to_wkb(multi), single, pop)
-
-
-def _pop_rows(p: PopulationCell) -> tuple[tuple, tuple]:
-    """Return ``(comparable row, write parameters)`` of a population cell."""
-    geom = None if p.wkt is None else _parse_wkt(p.wkt, f"population cell {p.code!r}")
-    cmp = (p.code, float(p.lon), float(p.lat), float(p.count),
-           None if geom is None else geom.wkt)
-    wkb = None if geom is None else shapely.to_wkb(geom)
-    return cmp, (p.code, float(p.lon), float(p.lat), float(p.count), wkb)
 
 
 def split_url(url: str) -> tuple[str, str, str]:
@@ -355,7 +251,7 @@ class PostGISStore(Store):
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
         conn.execute("SELECT set_config('search_path', %s, true)",
                      (f'"{self.schema}", public',))
-        for statement in _SCHEMA.split(";"):
+        for statement in DDL.split(";"):
             if statement.strip():
                 conn.execute(statement)
         conn.execute("INSERT INTO meta (key, value) VALUES ('revision', '0'), "
@@ -376,44 +272,35 @@ class PostGISStore(Store):
 
     def info(self) -> DatasetInfo:
         """Return the dataset's settings (defaults for keys never set)."""
-        return SQLiteStore._info_from(self._rows("SELECT key, value FROM meta"))
+        return info_from(self._rows("SELECT key, value FROM meta"))
 
     def venues(self) -> list[Venue]:
         """Return every venue in insertion order (an update keeps its place)."""
-        return self._venues_from(self._rows(f"SELECT {_VENUE_SELECT} FROM venues ORDER BY seq"))
-
-    @staticmethod
-    def _venues_from(rows: Iterable[tuple]) -> list[Venue]:
-        return SQLiteStore._venues_from(
-            (*r[:6], ",".join(r[6]), *r[7:]) for r in rows)
+        return venues_from(self._rows(f"SELECT {VENUE_SELECT} FROM venues ORDER BY seq"))
 
     def items(self) -> list[ServiceItem]:
         """Return every service item in insertion order."""
-        return SQLiteStore._items_from(self._rows(
-            f"SELECT {', '.join(_ITEM_COLS)} FROM items ORDER BY seq"))
+        return items_from(self._rows(
+            f"SELECT {', '.join(ITEM_COLS)} FROM items ORDER BY seq"))
 
     def links(self) -> list[Link]:
         """Return every link in insertion order."""
-        return self._links_from(self._rows(
+        return links_from(self._rows(
             "SELECT venue_code, item_code, channels FROM links ORDER BY seq"))
-
-    @staticmethod
-    def _links_from(rows: Iterable[tuple]) -> list[Link]:
-        return SQLiteStore._links_from((v, i, ",".join(c)) for v, i, c in rows)
 
     def areas(self) -> list[Area]:
         """Return every area (WKT, WGS-84) in insertion order."""
         from geosvc.model import Level
 
-        return [Area(code, name, _wkt_of(wkb, single=single), Level(level), pop)
+        return [Area(code, name, wkt_of(wkb, single=single), Level(level), pop)
                 for code, name, level, wkb, single, pop
-                in self._rows(f"SELECT {_AREA_SELECT} FROM areas ORDER BY seq")]
+                in self._rows(f"SELECT {AREA_SELECT} FROM areas ORDER BY seq")]
 
     def population(self) -> list[PopulationCell]:
         """Return every population cell in insertion order."""
-        return [PopulationCell(lon, lat, count, _wkt_of(wkb), code)
+        return [PopulationCell(lon, lat, count, wkt_of(wkb), code)
                 for code, lon, lat, count, wkb
-                in self._rows(f"SELECT {_POP_SELECT} FROM population ORDER BY id")]
+                in self._rows(f"SELECT {POP_SELECT} FROM population ORDER BY id")]
 
     def counts(self) -> dict[str, int]:
         """Return the number of rows per table."""
@@ -430,11 +317,11 @@ class PostGISStore(Store):
                     return conn.execute(sql).fetchall()
 
                 meta = q("SELECT key, value FROM meta")
-                venues = self._venues_from(q(
-                    f"SELECT {_VENUE_SELECT} FROM venues ORDER BY seq"))
-                items = SQLiteStore._items_from(q(
-                    f"SELECT {', '.join(_ITEM_COLS)} FROM items ORDER BY seq"))
-                links = self._links_from(q(
+                venues = venues_from(q(
+                    f"SELECT {VENUE_SELECT} FROM venues ORDER BY seq"))
+                items = items_from(q(
+                    f"SELECT {', '.join(ITEM_COLS)} FROM items ORDER BY seq"))
+                links = links_from(q(
                     "SELECT venue_code, item_code, channels FROM links ORDER BY seq"))
             finally:
                 if not conn.broken:
@@ -442,7 +329,7 @@ class PostGISStore(Store):
         except psycopg.Error as exc:
             self._fail(f"cannot be read ({self._why(exc)})", exc)
         revision = int(dict(meta)["revision"])
-        return Contents(revision, SQLiteStore._info_from(meta), venues, items, links)
+        return Contents(revision, info_from(meta), venues, items, links)
 
     # ------------------------------------------------------------------ writes
 
@@ -458,10 +345,7 @@ class PostGISStore(Store):
         readers keep seeing the last committed state.  With ``dry_run`` it runs
         to the end (constraints included) and is rolled back.
         """
-        _check_unique("item code", [i.code for i in batch.items])
-        _check_unique("venue code", [v.code for v in batch.venues])
-        _check_unique("link", [(k.venue_code, k.item_code) for k in batch.links])
-        _check_unique("area code", [a.code for a in batch.areas])
+        check_batch(batch)
         for what, records in (("venue", batch.venues), ("population cell", batch.population)):
             bad = next((r for r in records if not (math.isfinite(r.lon)
                                                    and math.isfinite(r.lat))), None)
@@ -470,8 +354,8 @@ class PostGISStore(Store):
                 msg = (f"has {what} {name!r} with a lon/lat that is not a finite number; "
                        "nothing was written")
                 raise InvalidParameter("batch", msg)
-        areas = [_area_rows(a) for a in batch.areas]
-        cells = [_pop_rows(p) for p in batch.population]
+        areas = [area_rows(a) for a in batch.areas]
+        cells = [pop_rows(p) for p in batch.population]
         conn = self._conn()
         try:
             with conn.transaction(force_rollback=dry_run):
@@ -495,23 +379,22 @@ class PostGISStore(Store):
         info_changed = False
         if batch.info is not None:
             info_changed = self._write_info(conn, batch.info)
-        items = [_item_row(i) for i in batch.items]
-        items = [(*r[:5], bool(r[5]), *r[6:]) for r in items]
-        venues = [_venue_row(v) for v in batch.venues]
+        items = [item_row(i, flag=bool) for i in batch.items]
+        venues = [venue_row(v, flag=bool, channels=channel_names) for v in batch.venues]
         tables = {
-            "items": self._upsert(conn, "items", _ITEM_COLS, ["%s"] * len(_ITEM_COLS),
-                                  f"SELECT {', '.join(_ITEM_COLS)} FROM items",
+            "items": self._upsert(conn, "items", ITEM_COLS, ["%s"] * len(ITEM_COLS),
+                                  f"SELECT {', '.join(ITEM_COLS)} FROM items",
                                   [(r, r) for r in items]),
-            "venues": self._upsert(conn, "venues", _VENUE_COLS,
-                                   [_POINT if c == "geom" else "%s" for c in _VENUE_COLS],
-                                   f"SELECT {_VENUE_SELECT} FROM venues",
+            "venues": self._upsert(conn, "venues", VENUE_COLS,
+                                   [POINT if c == "geom" else "%s" for c in VENUE_COLS],
+                                   f"SELECT {VENUE_SELECT} FROM venues",
                                    [(r, r) for r in venues]),
             "links": self._write_links(conn, batch),
             "areas": self._upsert(conn, "areas",
                                   ("code", "name", "level", "geom", "single", "population"),
-                                  ["%s", "%s", "%s", _WKB, "%s", "%s"],
-                                  f"SELECT {_AREA_SELECT} FROM areas", areas,
-                                  convert=lambda r: (*r[:3], _wkt_of(r[3], single=r[4]),
+                                  ["%s", "%s", "%s", WKB, "%s", "%s"],
+                                  f"SELECT {AREA_SELECT} FROM areas", areas,
+                                  convert=lambda r: (*r[:3], wkt_of(r[3], single=r[4]),
                                                      *r[4:])),
             "population": self._write_population(conn, batch, cells),
         }
@@ -519,12 +402,8 @@ class PostGISStore(Store):
 
     @staticmethod
     def _write_info(conn: psycopg.Connection, info: DatasetInfo) -> bool:
-        new = {"name": info.name, "timezone": info.timezone, "calendar": info.calendar,
-               "country": info.country}
-        new.update({f"extra.{k}": str(v) for k, v in info.extra.items()})
-        old = {k: v for k, v in conn.execute("SELECT key, value FROM meta")
-               if k in _INFO_KEYS or k.startswith("extra.")}
-        if old == new:
+        new = info_meta(info, conn.execute("SELECT key, value FROM meta"))
+        if new is None:
             return False
         conn.execute("DELETE FROM meta WHERE key NOT IN ('revision', 'schema_version')")
         with conn.cursor() as cur:
@@ -546,36 +425,28 @@ class PostGISStore(Store):
         else:
             found = conn.execute(select).fetchall()
         existing = {r[:nkey]: (convert(r) if convert else r) for r in found}
-        created: list[tuple] = []
-        updated: list[tuple] = []
-        for key, (cmp, params) in zip(keys, rows, strict=True):
-            old = existing.get(key)
-            if old is None:
-                created.append(params)
-            elif tuple(old) != tuple(cmp):
-                updated.append(params)
+        created, updated = split_changes(rows, existing, nkey)
         with conn.cursor() as cur:
-            if created and all(p in ("%s", _POINT) for p in placeholders):
+            if created and all(p in ("%s", POINT) for p in placeholders):
                 # COPY is several times faster than INSERTs for a bulk import;
                 # a point goes as EWKT with repr() floats (exact round trip).
-                points = [i for i, p in enumerate(placeholders) if p == _POINT]
+                points = [i for i, p in enumerate(placeholders) if p == POINT]
                 with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
                     for row in created:
-                        copy.write_row(_copy_row(row, points))
+                        copy.write_row(copy_row(row, points))
             elif created:
                 cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) "
                                 f"VALUES ({', '.join(placeholders)})", created)
             if updated:
                 sets = ", ".join(f"{c} = {p}" for c, p in
                                  zip(cols[nkey:], placeholders[nkey:], strict=True))
+                width = sum(p.count("%s") for p in placeholders[:nkey])
                 cur.executemany(f"UPDATE {table} SET {sets} WHERE {where}",
-                                [_key_last(p, placeholders, nkey) for p in updated])
-        return TableCounts(created=len(created), updated=len(updated),
-                           unchanged=len(rows) - len(created) - len(updated))
+                                [key_last(p, width) for p in updated])
+        return change_counts(len(rows), len(created), len(updated))
 
     def _write_links(self, conn: psycopg.Connection, batch: Batch) -> TableCounts:
-        rows = [(k.venue_code, k.item_code, sorted(str(c) for c in k.channels))
-                for k in batch.links]
+        rows = [link_row(k, channels=channel_names) for k in batch.links]
         counts = self._upsert(conn, "links", ("venue_code", "item_code", "channels"),
                               ["%s"] * 3, "SELECT venue_code, item_code, channels FROM links",
                               [(r, r) for r in rows], nkey=2)
@@ -583,9 +454,9 @@ class PostGISStore(Store):
         replaced = sorted(set(batch.replace_links_for))
         if replaced:
             keep = {(r[0], r[1]) for r in rows}
-            stale = [(v, i) for v, i in conn.execute(
+            stale = stale_links(conn.execute(
                 "SELECT venue_code, item_code FROM links WHERE venue_code = ANY(%s)",
-                (replaced,)) if (v, i) not in keep]
+                (replaced,)), replaced, keep)
             with conn.cursor() as cur:
                 cur.executemany("DELETE FROM links WHERE venue_code = %s AND item_code = %s",
                                 stale)
@@ -599,14 +470,14 @@ class PostGISStore(Store):
             with conn.cursor() as cur:
                 cur.executemany(
                     f"INSERT INTO population (code, geom, count, cell) "
-                    f"VALUES (%s, {_POINT}, %s, {_WKB})", [p for _, p in cells])
+                    f"VALUES (%s, {POINT}, %s, {WKB})", [p for _, p in cells])
 
         if not batch.replace_population:
             if cells:
                 insert()
             return TableCounts(created=len(cells))
-        old = [(c, x, y, n, _wkt_of(w)) for c, x, y, n, w in conn.execute(
-            f"SELECT {_POP_SELECT} FROM population ORDER BY id")]
+        old = [(c, x, y, n, wkt_of(w)) for c, x, y, n, w in conn.execute(
+            f"SELECT {POP_SELECT} FROM population ORDER BY id")]
         if old == [cmp for cmp, _ in cells]:
             return TableCounts(unchanged=len(cells))
         conn.execute("DELETE FROM population")
@@ -626,29 +497,3 @@ class PostGISStore(Store):
 
     def __repr__(self) -> str:
         return f"PostGISStore({self.location!r})"
-
-
-def _copy_row(params: tuple, points: Sequence[int]) -> tuple:
-    """Turn the (lon, lat) parameter pairs at ``points`` into EWKT for COPY.
-
-    Examples
-    --------
-    >>> _copy_row(("V1", 118.1, 30.25, "x"), [1])
-    ('V1', 'SRID=4326;POINT(118.1 30.25)', 'x')
-    """
-    out: list[Any] = []
-    k = 0
-    for col in range(len(params) - len(points)):
-        if col in points:
-            out.append(f"SRID=4326;POINT({float(params[k])!r} {float(params[k + 1])!r})")
-            k += 2
-        else:
-            out.append(params[k])
-            k += 1
-    return tuple(out)
-
-
-def _key_last(params: tuple, placeholders: Sequence[str], nkey: int) -> tuple:
-    """Reorder INSERT parameters for ``UPDATE ... SET <rest> WHERE <key>``."""
-    width = sum(p.count("%s") for p in placeholders[:nkey])
-    return (*params[width:], *params[:width])

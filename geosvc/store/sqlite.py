@@ -19,24 +19,31 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from geosvc.errors import InvalidParameter, StorageUnavailable
-from geosvc.model import (
-    Area,
-    Category,
-    Channel,
-    DatasetInfo,
-    Level,
-    Link,
-    PopulationCell,
-    Scope,
-    ServiceItem,
-    Venue,
-    VenueKind,
+from geosvc.model import Area, DatasetInfo, Link, PopulationCell, ServiceItem, Venue
+from geosvc.store._rows import (
+    ITEM_COLS,
+    LEVELS,
+    area_population,
+    change_counts,
+    check_batch,
+    info_from,
+    info_meta,
+    item_row,
+    items_from,
+    key_last,
+    link_row,
+    links_from,
+    pop_row,
+    split_changes,
+    stale_links,
+    venue_row,
+    venues_from,
 )
 from geosvc.store.base import TABLES, Batch, Contents, Store, TableCounts, WriteResult
 
@@ -109,64 +116,16 @@ _VENUE_COLS = ("code", "name", "kind", "lon", "lat", "level", "channels", "area_
                "area_name", "address", "phone", "opening_hours", "official_calendar",
                "accessible", "cross_province", "regional", "bank", "machines", "name_en",
                "source")
-_ITEM_COLS = ("code", "name", "name_en", "department", "category", "high_frequency",
-              "scope", "description")
 _AREA_COLS = ("code", "name", "level", "wkt", "population")
 _POP_COLS = ("code", "lon", "lat", "count", "wkt")
-_INFO_KEYS = ("name", "timezone", "calendar", "country")
-
-_KINDS = {k.value: k for k in VenueKind}
-_LEVELS = {lv.value: lv for lv in Level}
-_CATEGORIES = {c.value: c for c in Category}
-_SCOPES = {s.value: s for s in Scope}
-
-
-def _channels_text(channels: Iterable[Channel]) -> str:
-    return ",".join(sorted(str(c) for c in channels))
-
-
-def _venue_row(v: Venue) -> tuple:
-    return (v.code, v.name, str(v.kind), float(v.lon), float(v.lat),
-            None if v.level is None else str(v.level), _channels_text(v.channels),
-            v.area_code, v.area_name, v.address, v.phone, v.opening_hours,
-            int(v.official_calendar), int(v.accessible), int(v.cross_province),
-            int(v.regional), v.bank, v.machines, v.name_en, v.source)
-
-
-def _item_row(i: ServiceItem) -> tuple:
-    return (i.code, i.name, i.name_en, i.department, str(i.category),
-            int(i.high_frequency), str(i.scope), i.description)
 
 
 def _area_row(a: Area) -> tuple:
-    pop = None if a.population is None else float(a.population)
-    return (a.code, a.name, str(a.level), a.wkt, pop)
+    return (a.code, a.name, str(a.level), a.wkt, area_population(a))
 
 
 def _pop_row(p: PopulationCell) -> tuple:
-    return (p.code, float(p.lon), float(p.lat), float(p.count), p.wkt)
-
-
-class _ChannelSets:
-    """Parse stored channel strings, one frozenset per distinct string."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, frozenset[Channel]] = {"": frozenset()}
-
-    def __call__(self, text: str) -> frozenset[Channel]:
-        found = self._cache.get(text)
-        if found is None:
-            found = frozenset(Channel(c) for c in text.split(","))
-            self._cache[text] = found
-        return found
-
-
-def _check_unique(name: str, keys: Sequence[Any]) -> None:
-    if len(set(keys)) != len(keys):
-        seen: set[Any] = set()
-        dup = next(k for k in keys if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        msg = f"has {name} {dup!r} twice; each may appear once per batch"
-        raise InvalidParameter("batch", msg)
+    return pop_row(p, p.wkt)
 
 
 class SQLiteStore(Store):
@@ -293,61 +252,26 @@ class SQLiteStore(Store):
 
     def info(self) -> DatasetInfo:
         """Return the dataset's settings (defaults for keys never set)."""
-        return self._info_from(self._rows("SELECT key, value FROM meta"))
-
-    @staticmethod
-    def _info_from(rows: Iterable[tuple]) -> DatasetInfo:
-        meta = dict(rows)
-        if "name" not in meta:
-            return DatasetInfo()
-        extra = {k[len("extra."):]: v for k, v in meta.items() if k.startswith("extra.")}
-        return DatasetInfo(name=meta["name"], timezone=meta["timezone"],
-                           calendar=meta.get("calendar"), country=meta["country"],
-                           extra=extra)
+        return info_from(self._rows("SELECT key, value FROM meta"))
 
     def venues(self) -> list[Venue]:
         """Return every venue in insertion order (an update keeps its place)."""
-        return self._venues_from(self._rows(
+        return venues_from(self._rows(
             f"SELECT {', '.join(_VENUE_COLS)} FROM venues ORDER BY rowid"))
-
-    @staticmethod
-    def _venues_from(rows: Iterable[tuple]) -> list[Venue]:
-        kinds, levels, chans = _KINDS, _LEVELS, _ChannelSets()
-        return [
-            Venue(code, name, kinds[kind], lon, lat,
-                  None if level is None else levels[level], chans(channels),
-                  area_code, area_name, address, phone, hours, bool(official),
-                  bool(accessible), bool(cross), bool(regional), bank, machines,
-                  name_en, source)
-            for (code, name, kind, lon, lat, level, channels, area_code, area_name,
-                 address, phone, hours, official, accessible, cross, regional, bank,
-                 machines, name_en, source) in rows
-        ]
 
     def items(self) -> list[ServiceItem]:
         """Return every service item in insertion order."""
-        return self._items_from(self._rows(
-            f"SELECT {', '.join(_ITEM_COLS)} FROM items ORDER BY rowid"))
-
-    @staticmethod
-    def _items_from(rows: Iterable[tuple]) -> list[ServiceItem]:
-        return [ServiceItem(code, name, name_en, dept, _CATEGORIES[cat], bool(hf),
-                            _SCOPES[scope], desc)
-                for code, name, name_en, dept, cat, hf, scope, desc in rows]
+        return items_from(self._rows(
+            f"SELECT {', '.join(ITEM_COLS)} FROM items ORDER BY rowid"))
 
     def links(self) -> list[Link]:
         """Return every link in insertion order."""
-        return self._links_from(self._rows(
+        return links_from(self._rows(
             "SELECT venue_code, item_code, channels FROM links ORDER BY rowid"))
-
-    @staticmethod
-    def _links_from(rows: Iterable[tuple]) -> list[Link]:
-        chans = _ChannelSets()
-        return [Link(v, i, chans(c)) for v, i, c in rows]
 
     def areas(self) -> list[Area]:
         """Return every area (WKT, WGS-84) in insertion order."""
-        return [Area(code, name, wkt, _LEVELS[level], pop) for code, name, level, wkt, pop
+        return [Area(code, name, wkt, LEVELS[level], pop) for code, name, level, wkt, pop
                 in self._rows(f"SELECT {', '.join(_AREA_COLS[:3])}, wkt, population "
                               "FROM areas ORDER BY rowid")]
 
@@ -371,18 +295,18 @@ class SQLiteStore(Store):
                     return conn.execute(sql).fetchall()
 
                 meta = q("SELECT key, value FROM meta")
-                venues = self._venues_from(q(
+                venues = venues_from(q(
                     f"SELECT {', '.join(_VENUE_COLS)} FROM venues ORDER BY rowid"))
-                items = self._items_from(q(
-                    f"SELECT {', '.join(_ITEM_COLS)} FROM items ORDER BY rowid"))
-                links = self._links_from(q(
+                items = items_from(q(
+                    f"SELECT {', '.join(ITEM_COLS)} FROM items ORDER BY rowid"))
+                links = links_from(q(
                     "SELECT venue_code, item_code, channels FROM links ORDER BY rowid"))
             finally:
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._fail(f"cannot be read ({exc})", exc)
         revision = int(dict(meta)["revision"])
-        return Contents(revision, self._info_from(meta), venues, items, links)
+        return Contents(revision, info_from(meta), venues, items, links)
 
     # ------------------------------------------------------------------ writes
 
@@ -397,10 +321,7 @@ class SQLiteStore(Store):
         the transaction runs to the end (constraints included) and is rolled
         back.  The revision is bumped once when anything changed.
         """
-        _check_unique("item code", [i.code for i in batch.items])
-        _check_unique("venue code", [v.code for v in batch.venues])
-        _check_unique("link", [(k.venue_code, k.item_code) for k in batch.links])
-        _check_unique("area code", [a.code for a in batch.areas])
+        check_batch(batch)
         conn = self._conn()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -428,10 +349,10 @@ class SQLiteStore(Store):
         if batch.info is not None:
             info_changed = self._write_info(conn, batch.info)
         tables = {
-            "items": self._upsert(conn, "items", _ITEM_COLS, ("code",),
-                                  [_item_row(i) for i in batch.items]),
+            "items": self._upsert(conn, "items", ITEM_COLS, ("code",),
+                                  [item_row(i) for i in batch.items]),
             "venues": self._upsert(conn, "venues", _VENUE_COLS, ("code",),
-                                   [_venue_row(v) for v in batch.venues]),
+                                   [venue_row(v) for v in batch.venues]),
             "links": self._write_links(conn, batch),
             "areas": self._upsert(conn, "areas", _AREA_COLS, ("code",),
                                   [_area_row(a) for a in batch.areas]),
@@ -441,12 +362,8 @@ class SQLiteStore(Store):
 
     @staticmethod
     def _write_info(conn: sqlite3.Connection, info: DatasetInfo) -> bool:
-        new = {"name": info.name, "timezone": info.timezone, "calendar": info.calendar,
-               "country": info.country}
-        new.update({f"extra.{k}": str(v) for k, v in info.extra.items()})
-        old = {k: v for k, v in conn.execute("SELECT key, value FROM meta")
-               if k in _INFO_KEYS or k.startswith("extra.")}
-        if old == new:
+        new = info_meta(info, conn.execute("SELECT key, value FROM meta"))
+        if new is None:
             return False
         conn.execute("DELETE FROM meta WHERE key != 'revision'")
         conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", new.items())
@@ -459,14 +376,7 @@ class SQLiteStore(Store):
             return TableCounts()
         nkey = len(key)
         existing = {r[:nkey]: r for r in conn.execute(f"SELECT {', '.join(cols)} FROM {table}")}
-        created: list[tuple] = []
-        updated: list[tuple] = []
-        for row in rows:
-            old = existing.get(row[:nkey])
-            if old is None:
-                created.append(row)
-            elif old != row:
-                updated.append(row[nkey:] + row[:nkey])
+        created, updated = split_changes(((r, r) for r in rows), existing, nkey)
         if created:
             conn.executemany(
                 f"INSERT INTO {table} ({', '.join(cols)}) "
@@ -475,20 +385,20 @@ class SQLiteStore(Store):
         if updated:
             sets = ", ".join(f"{c} = ?" for c in cols[nkey:])
             where = " AND ".join(f"{c} = ?" for c in key)
-            conn.executemany(f"UPDATE {table} SET {sets} WHERE {where}", updated)
-        return TableCounts(created=len(created), updated=len(updated),
-                           unchanged=len(rows) - len(created) - len(updated))
+            conn.executemany(f"UPDATE {table} SET {sets} WHERE {where}",
+                             [key_last(r, nkey) for r in updated])
+        return change_counts(len(rows), len(created), len(updated))
 
     def _write_links(self, conn: sqlite3.Connection, batch: Batch) -> TableCounts:
-        rows = [(k.venue_code, k.item_code, _channels_text(k.channels)) for k in batch.links]
+        rows = [link_row(k) for k in batch.links]
         counts = self._upsert(conn, "links", ("venue_code", "item_code", "channels"),
                               ("venue_code", "item_code"), rows)
         deleted = 0
         replaced = set(batch.replace_links_for)
         if replaced:
             keep = {(r[0], r[1]) for r in rows}
-            stale = [(v, i) for v, i in conn.execute("SELECT venue_code, item_code FROM links")
-                     if v in replaced and (v, i) not in keep]
+            stale = stale_links(conn.execute("SELECT venue_code, item_code FROM links"),
+                                replaced, keep)
             conn.executemany("DELETE FROM links WHERE venue_code = ? AND item_code = ?", stale)
             deleted = len(stale)
         return replace(counts, deleted=deleted)
