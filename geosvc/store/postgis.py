@@ -39,7 +39,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from geosvc.errors import ConfigError, InvalidParameter, StorageUnavailable
-from geosvc.model import Area, DatasetInfo, Link, PopulationCell, ServiceItem, Venue
+from geosvc.model import Area, DatasetInfo, PopulationCell
 from geosvc.store._postgis_schema import (
     AREA_SELECT,
     DDL,
@@ -59,19 +59,16 @@ from geosvc.store._rows import (
     change_counts,
     channel_names,
     check_batch,
-    info_from,
     info_meta,
     item_row,
-    items_from,
     key_last,
     link_row,
-    links_from,
     split_changes,
     stale_links,
     venue_row,
-    venues_from,
 )
-from geosvc.store.base import TABLES, Batch, Contents, Store, TableCounts, WriteResult
+from geosvc.store._sql import SQLStore
+from geosvc.store.base import Batch, Contents, TableCounts, WriteResult
 
 #: PostgreSQL schema of a dataset when the URL names none.
 DEFAULT_SCHEMA = "geosvc"
@@ -114,7 +111,7 @@ def split_url(url: str) -> tuple[str, str, str]:
     return conninfo, schema, location
 
 
-class PostGISStore(Store):
+class PostGISStore(SQLStore):
     """A dataset in a PostgreSQL + PostGIS database (see the module docstring).
 
     Parameters
@@ -137,6 +134,10 @@ class PostGISStore(Store):
         no / a newer geosvc schema.  The message names host and database,
         never the password.
     """
+
+    _VENUES_SQL = f"SELECT {VENUE_SELECT} FROM venues ORDER BY seq"
+    _ITEMS_SQL = f"SELECT {', '.join(ITEM_COLS)} FROM items ORDER BY seq"
+    _LINKS_SQL = "SELECT venue_code, item_code, channels FROM links ORDER BY seq"
 
     def __init__(self, url: str, *, create: bool = True, connect_timeout_s: int = 10) -> None:
         self._conninfo, self.schema, self.location = split_url(url)
@@ -266,28 +267,6 @@ class PostGISStore(Store):
 
     # ------------------------------------------------------------------ reads
 
-    def revision(self) -> int:
-        """Return the number of committed changing writes so far."""
-        return int(self._rows("SELECT value FROM meta WHERE key = 'revision'")[0][0])
-
-    def info(self) -> DatasetInfo:
-        """Return the dataset's settings (defaults for keys never set)."""
-        return info_from(self._rows("SELECT key, value FROM meta"))
-
-    def venues(self) -> list[Venue]:
-        """Return every venue in insertion order (an update keeps its place)."""
-        return venues_from(self._rows(f"SELECT {VENUE_SELECT} FROM venues ORDER BY seq"))
-
-    def items(self) -> list[ServiceItem]:
-        """Return every service item in insertion order."""
-        return items_from(self._rows(
-            f"SELECT {', '.join(ITEM_COLS)} FROM items ORDER BY seq"))
-
-    def links(self) -> list[Link]:
-        """Return every link in insertion order."""
-        return links_from(self._rows(
-            "SELECT venue_code, item_code, channels FROM links ORDER BY seq"))
-
     def areas(self) -> list[Area]:
         """Return every area (WKT, WGS-84) in insertion order."""
         from geosvc.model import Level
@@ -302,11 +281,6 @@ class PostGISStore(Store):
                 for code, lon, lat, count, wkb
                 in self._rows(f"SELECT {POP_SELECT} FROM population ORDER BY id")]
 
-    def counts(self) -> dict[str, int]:
-        """Return the number of rows per table."""
-        sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in TABLES)
-        return {t: int(n) for t, n in self._rows(sql)}
-
     def read(self) -> Contents:
         """Read revision, info, venues, items and links in one REPEATABLE READ transaction."""
         conn = self._conn()
@@ -316,26 +290,15 @@ class PostGISStore(Store):
                 def q(sql: str) -> list[tuple]:
                     return conn.execute(sql).fetchall()
 
-                meta = q("SELECT key, value FROM meta")
-                venues = venues_from(q(
-                    f"SELECT {VENUE_SELECT} FROM venues ORDER BY seq"))
-                items = items_from(q(
-                    f"SELECT {', '.join(ITEM_COLS)} FROM items ORDER BY seq"))
-                links = links_from(q(
-                    "SELECT venue_code, item_code, channels FROM links ORDER BY seq"))
+                contents = self._contents(q)
             finally:
                 if not conn.broken:
                     conn.execute("COMMIT")
         except psycopg.Error as exc:
             self._fail(f"cannot be read ({self._why(exc)})", exc)
-        revision = int(dict(meta)["revision"])
-        return Contents(revision, info_from(meta), venues, items, links)
+        return contents
 
     # ------------------------------------------------------------------ writes
-
-    def set_info(self, info: DatasetInfo) -> None:
-        """Replace the dataset's settings (bumps the revision when they change)."""
-        self.write(Batch(info=info))
 
     def write(self, batch: Batch, *, dry_run: bool = False) -> WriteResult:
         """Apply ``batch`` in one transaction (see :meth:`Store.write`).
@@ -484,16 +447,6 @@ class PostGISStore(Store):
         if cells:
             insert()
         return TableCounts(created=len(cells), deleted=len(old))
-
-    def close(self) -> None:
-        """Close every connection this store opened (in this process)."""
-        with self._lock:
-            conns, self._conns = self._conns, []
-            self._closed = True
-            self._local = threading.local()
-        if os.getpid() == self._pid:
-            for conn in conns:
-                conn.close()
 
     def __repr__(self) -> str:
         return f"PostGISStore({self.location!r})"

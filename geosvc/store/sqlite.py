@@ -25,27 +25,24 @@ from pathlib import Path
 from typing import Any
 
 from geosvc.errors import InvalidParameter, StorageUnavailable
-from geosvc.model import Area, DatasetInfo, Link, PopulationCell, ServiceItem, Venue
+from geosvc.model import Area, DatasetInfo, PopulationCell
 from geosvc.store._rows import (
     ITEM_COLS,
     LEVELS,
     area_population,
     change_counts,
     check_batch,
-    info_from,
     info_meta,
     item_row,
-    items_from,
     key_last,
     link_row,
-    links_from,
     pop_row,
     split_changes,
     stale_links,
     venue_row,
-    venues_from,
 )
-from geosvc.store.base import TABLES, Batch, Contents, Store, TableCounts, WriteResult
+from geosvc.store._sql import SQLStore
+from geosvc.store.base import Batch, Contents, TableCounts, WriteResult
 
 #: Version of the schema below, kept in ``PRAGMA user_version``.
 SCHEMA_VERSION = 1
@@ -128,7 +125,7 @@ def _pop_row(p: PopulationCell) -> tuple:
     return pop_row(p, p.wkt)
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLStore):
     """A dataset in one SQLite file (see the module docstring).
 
     Parameters
@@ -146,6 +143,10 @@ class SQLiteStore(Store):
         The file is missing (with ``create=False``), cannot be opened, is not a
         SQLite database, is not a geosvc dataset, or has a newer schema.
     """
+
+    _VENUES_SQL = f"SELECT {', '.join(_VENUE_COLS)} FROM venues ORDER BY rowid"
+    _ITEMS_SQL = f"SELECT {', '.join(ITEM_COLS)} FROM items ORDER BY rowid"
+    _LINKS_SQL = "SELECT venue_code, item_code, channels FROM links ORDER BY rowid"
 
     def __init__(
         self, path: str | os.PathLike[str], *, create: bool = True, busy_timeout_s: float = 30.0
@@ -246,29 +247,6 @@ class SQLiteStore(Store):
 
     # ------------------------------------------------------------------ reads
 
-    def revision(self) -> int:
-        """Return the number of committed changing writes so far."""
-        return int(self._rows("SELECT value FROM meta WHERE key = 'revision'")[0][0])
-
-    def info(self) -> DatasetInfo:
-        """Return the dataset's settings (defaults for keys never set)."""
-        return info_from(self._rows("SELECT key, value FROM meta"))
-
-    def venues(self) -> list[Venue]:
-        """Return every venue in insertion order (an update keeps its place)."""
-        return venues_from(self._rows(
-            f"SELECT {', '.join(_VENUE_COLS)} FROM venues ORDER BY rowid"))
-
-    def items(self) -> list[ServiceItem]:
-        """Return every service item in insertion order."""
-        return items_from(self._rows(
-            f"SELECT {', '.join(ITEM_COLS)} FROM items ORDER BY rowid"))
-
-    def links(self) -> list[Link]:
-        """Return every link in insertion order."""
-        return links_from(self._rows(
-            "SELECT venue_code, item_code, channels FROM links ORDER BY rowid"))
-
     def areas(self) -> list[Area]:
         """Return every area (WKT, WGS-84) in insertion order."""
         return [Area(code, name, wkt, LEVELS[level], pop) for code, name, level, wkt, pop
@@ -280,11 +258,6 @@ class SQLiteStore(Store):
         return [PopulationCell(lon, lat, count, wkt, code) for code, lon, lat, count, wkt
                 in self._rows(f"SELECT {', '.join(_POP_COLS)} FROM population ORDER BY id")]
 
-    def counts(self) -> dict[str, int]:
-        """Return the number of rows per table."""
-        sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in TABLES)
-        return dict(self._rows(sql))
-
     def read(self) -> Contents:
         """Read revision, info, venues, items and links in one read transaction."""
         conn = self._conn()
@@ -294,25 +267,14 @@ class SQLiteStore(Store):
                 def q(sql: str) -> list[tuple]:
                     return conn.execute(sql).fetchall()
 
-                meta = q("SELECT key, value FROM meta")
-                venues = venues_from(q(
-                    f"SELECT {', '.join(_VENUE_COLS)} FROM venues ORDER BY rowid"))
-                items = items_from(q(
-                    f"SELECT {', '.join(ITEM_COLS)} FROM items ORDER BY rowid"))
-                links = links_from(q(
-                    "SELECT venue_code, item_code, channels FROM links ORDER BY rowid"))
+                contents = self._contents(q)
             finally:
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._fail(f"cannot be read ({exc})", exc)
-        revision = int(dict(meta)["revision"])
-        return Contents(revision, info_from(meta), venues, items, links)
+        return contents
 
     # ------------------------------------------------------------------ writes
-
-    def set_info(self, info: DatasetInfo) -> None:
-        """Replace the dataset's settings (bumps the revision when they change)."""
-        self.write(Batch(info=info))
 
     def write(self, batch: Batch, *, dry_run: bool = False) -> WriteResult:
         """Apply ``batch`` in one ``BEGIN IMMEDIATE`` transaction.
@@ -419,16 +381,6 @@ class SQLiteStore(Store):
         conn.execute("DELETE FROM population")
         insert()
         return TableCounts(created=len(rows), deleted=len(old))
-
-    def close(self) -> None:
-        """Close every connection this store opened (in this process)."""
-        with self._lock:
-            conns, self._conns = self._conns, []
-            self._closed = True
-            self._local = threading.local()
-        if os.getpid() == self._pid:
-            for conn in conns:
-                conn.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"

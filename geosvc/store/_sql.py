@@ -1,0 +1,86 @@
+"""What the SQL backends share above their driver: the simple reads and ``close``.
+
+Both backends keep one connection per thread (and per process) and a
+``meta`` table holding ``revision`` and the dataset settings; a subclass
+provides :meth:`SQLStore._rows` (one query on this thread's connection,
+driver errors turned into :class:`~geosvc.errors.StorageUnavailable`) and the
+connection bookkeeping attributes annotated below.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from abc import abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from geosvc.model import DatasetInfo, Link, ServiceItem, Venue
+from geosvc.store._rows import info_from, items_from, links_from, venues_from
+from geosvc.store.base import TABLES, Batch, Contents, Store
+
+
+class SQLStore(Store):
+    """A :class:`Store` over SQL tables ``meta`` and :data:`TABLES`."""
+
+    _lock: threading.Lock
+    _local: threading.local
+    _conns: list[Any]
+    _pid: int
+    _closed: bool
+    #: SELECTs of every venue, item and link in insertion order, in the row
+    #: forms of :mod:`geosvc.store._rows`.
+    _VENUES_SQL: ClassVar[str]
+    _ITEMS_SQL: ClassVar[str]
+    _LINKS_SQL: ClassVar[str]
+
+    @abstractmethod
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Run one query on this thread's connection and return every row."""
+
+    def revision(self) -> int:
+        """Return the number of committed changing writes so far."""
+        return int(self._rows("SELECT value FROM meta WHERE key = 'revision'")[0][0])
+
+    def info(self) -> DatasetInfo:
+        """Return the dataset's settings (defaults for keys never set)."""
+        return info_from(self._rows("SELECT key, value FROM meta"))
+
+    def venues(self) -> list[Venue]:
+        """Return every venue in insertion order (an update keeps its place)."""
+        return venues_from(self._rows(self._VENUES_SQL))
+
+    def items(self) -> list[ServiceItem]:
+        """Return every service item in insertion order."""
+        return items_from(self._rows(self._ITEMS_SQL))
+
+    def links(self) -> list[Link]:
+        """Return every link in insertion order."""
+        return links_from(self._rows(self._LINKS_SQL))
+
+    def _contents(self, q: Callable[[str], list[tuple]]) -> Contents:
+        """Read :class:`Contents` with ``q`` (a query inside the caller's transaction)."""
+        meta = q("SELECT key, value FROM meta")
+        venues = venues_from(q(self._VENUES_SQL))
+        items = items_from(q(self._ITEMS_SQL))
+        links = links_from(q(self._LINKS_SQL))
+        return Contents(int(dict(meta)["revision"]), info_from(meta), venues, items, links)
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of rows per table."""
+        sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in TABLES)
+        return {t: int(n) for t, n in self._rows(sql)}
+
+    def set_info(self, info: DatasetInfo) -> None:
+        """Replace the dataset's settings (bumps the revision when they change)."""
+        self.write(Batch(info=info))
+
+    def close(self) -> None:
+        """Close every connection this store opened (in this process)."""
+        with self._lock:
+            conns, self._conns = self._conns, []
+            self._closed = True
+            self._local = threading.local()
+        if os.getpid() == self._pid:
+            for conn in conns:
+                conn.close()
