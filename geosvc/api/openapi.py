@@ -99,14 +99,36 @@ _PATH_PARAMS = {
     "featureId": ("Venue code.", "venue"),
 }
 
+_MAP_PATHS = ("/map", "/embed")
 _MAP_PARAMS = ("lon", "lat", "crs", "kind", "level", "item", "channel", "open_at",
                "open_now", "accessible", "mode")
+
+
+def _oas30(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``schema`` with JSON Schema 2020 numeric exclusive bounds in OpenAPI 3.0 form.
+
+    The parameter table writes ``exclusiveMinimum: 0``; OpenAPI 3.0 (JSON
+    Schema draft 4) wants ``minimum: 0, exclusiveMinimum: true``.
+
+    Examples
+    --------
+    >>> _oas30({"type": "number", "exclusiveMinimum": 0, "maximum": 120})
+    {'type': 'number', 'maximum': 120, 'minimum': 0, 'exclusiveMinimum': True}
+    """
+    out = dict(schema)
+    for key, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        value = out.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            del out[key]
+            out[bound] = value
+            out[key] = True
+    return out
 
 
 def _param_doc(p: Param, examples: Mapping[str, str]) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "name": p.name, "in": "query", "required": False,
-        "description": p.description, "schema": dict(p.schema),
+        "description": p.description, "schema": _oas30(p.schema),
     }
     example = examples.get(p.name, p.example)
     if example is not None:
@@ -157,6 +179,8 @@ def _responses(path: str) -> dict[str, Any]:
         ok_schema = {"$ref": _REF + "Health"}
     elif path in ("/map", "/embed", "/docs"):
         ok_schema, media = {"type": "string"}, "text/html"
+    elif path == "/openapi.json":
+        ok_schema, media = {"type": "object"}, "application/vnd.oai.openapi+json"
     elif path == "/static/geosvc-widget.js":
         ok_schema, media = {"type": "string"}, "text/javascript"
     else:
@@ -164,15 +188,19 @@ def _responses(path: str) -> dict[str, Any]:
     ok = {"description": "OK", "content": {media: {"schema": ok_schema}}}
     responses: dict[str, Any] = {"200": ok}
     problem = {"content": {"application/problem+json": {"schema": _PROBLEM}}}
-    if "{" in path or path.startswith("/api/v1/") or path.startswith("/ogc/collections/"):
+    if ("{" in path or path.startswith(("/api/v1/", "/ogc/collections/"))
+            or path in _MAP_PATHS):
         responses["400"] = {"description": "Invalid parameter(s), all named in "
                                            "`invalid_params`",
                             **problem}
     if "{" in path:
         responses["404"] = {"description": "Not found", **problem}
-    if path in ("/api/v1/nearest", "/api/v1/isochrones", "/api/v1/coverage", "/api/v1/plans"):
+    if path in ("/api/v1/nearest", "/api/v1/isochrones", "/api/v1/coverage", "/api/v1/plans",
+                *_MAP_PATHS):
         responses["422"] = {"description": "Mode unavailable, point outside the network, "
                                            "or no route", **problem}
+    # every request may pick up a new data revision first (GeoService.maybe_reload)
+    responses["503"] = {"description": "The data store cannot be read", **problem}
     return responses
 
 
@@ -256,9 +284,10 @@ def _schemas() -> dict[str, Any]:
                 "total_population": {"type": "number"},
                 "covered_population": {"type": "number"}, "covered_share": share}}},
             "gaps": {"$ref": _REF + "FeatureCollection"}}},
-        "PlanRequest": {"type": "object", "required": ["candidates"], "properties": {
+        "PlanRequest": {"type": "object", "properties": {
             "mode": {"type": "string", "enum": ["walk", "bike", "drive"], "default": "walk"},
-            "minutes": {"type": "number", "default": 10},
+            "minutes": {"type": "number", "minimum": 0, "exclusiveMinimum": True,
+                        "maximum": 120, "default": 10},
             "k": {"type": "integer", "minimum": 1, "maximum": 1000,
                   "description": "maximal covering: number of sites to choose"},
             "target_share": {"type": "number", "minimum": 0, "maximum": 1,
@@ -267,10 +296,12 @@ def _schemas() -> dict[str, Any]:
                     "description": "what-if: these candidate ids are added, in order"},
             "solver": {"type": "string", "enum": ["auto", "exact", "greedy"],
                        "default": "auto"},
-            "site_spacing_m": {"type": "number", "description":
+            "site_spacing_m": {"type": "number", "minimum": 10, "maximum": 10_000,
+                               "description":
                                "kiosk_sites: one candidate per populated cell of this size"},
-            "candidates": {"description": '"bank_outlets", "kiosk_sites" or a '
-                                          "FeatureCollection of candidate points"},
+            "candidates": {"description": '"bank_outlets" (default), "kiosk_sites" or a '
+                                          "FeatureCollection of candidate points",
+                           "default": "bank_outlets"},
             "filters": {"type": "object", "description":
                         "the venue filters of /api/v1/coverage (kind, level, item, ...)"}}},
         "Plan": {"type": "object", "properties": {

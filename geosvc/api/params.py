@@ -52,6 +52,8 @@ MAX_MINUTES_NEAREST = 180.0
 MAX_MINUTES_BAND = 120.0
 #: Most isochrone bands in one request.
 MAX_BANDS = 6
+#: Largest ``offset`` (keeps echoed values inside JSON's 64-bit integers).
+MAX_OFFSET = 1_000_000_000
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
@@ -204,7 +206,7 @@ def _limit(raw: str, ctx: ParseContext) -> int:
 
 
 def _offset(raw: str, ctx: ParseContext) -> int:
-    return _int_between(0, None)(raw)
+    return _int_between(0, MAX_OFFSET)(raw)
 
 
 def _words(raw: str) -> list[str]:
@@ -359,7 +361,8 @@ PARAMS: dict[str, Param] = {
         Param("limit", "Page size (default 50, at most the server's `max_limit`, 1000).",
               {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}, _limit, "50"),
         Param("offset", "Number of results to skip (paging).",
-              {"type": "integer", "minimum": 0, "default": 0}, _offset, "0"),
+              {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}, _offset,
+              "0"),
         Param("kind", "Venue kinds, comma list (any of them).",
               _enum_schema(VenueKind, many=True), _vocabulary(VenueKind, many=True),
               "hall,kiosk"),

@@ -43,7 +43,10 @@ MAX_K = 1000
 
 
 def _is_number(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    # a JSON integer may exceed float range: math.isfinite would raise OverflowError
+    if isinstance(v, bool):
+        return False
+    return isinstance(v, int) or (isinstance(v, float) and math.isfinite(v))
 
 
 def _filter_value(v: object) -> str | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from flask import Blueprint, Response, request
 
 from geosvc.api.plans import create_plan
@@ -11,11 +14,28 @@ from geosvc.web._service import service
 
 bp = Blueprint("plans", __name__)
 
+#: Longest JSON integer literal kept exact; longer ones are read as floats
+#: (``inf`` beyond float range), which the body checks reject as non-finite.
+_MAX_INT_DIGITS = 18
+
+
+def _json_int(text: str) -> int | float:
+    digits = len(text) - text.startswith("-")
+    return int(text) if digits <= _MAX_INT_DIGITS else float(text)
+
+
+def _body() -> Any:
+    """The request body as JSON, or None when it is missing, not JSON or too deeply nested."""
+    try:
+        return json.loads(request.get_data(cache=True), parse_int=_json_int)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+
 
 @bp.post("/api/v1/plans")
 def plans() -> Response:
     """Pick new sites that raise coverage most (JSON body; see API.md)."""
-    body = request.get_json(force=True, silent=True)
+    body = _body()
     if not isinstance(body, dict):
         msg = ("must be a JSON object {mode, minutes, k, candidates, filters} "
                "(the body is missing, not JSON, or not an object)")

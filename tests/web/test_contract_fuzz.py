@@ -1,0 +1,94 @@
+"""Property-based contract test: every operation of ``/openapi.json`` against the real app.
+
+Schemathesis reads the document the app serves, generates requests from it
+(valid ones, and for operations with inputs also invalid ones) and checks
+each response: never a server error, a documented status code, a documented
+content type and a body that matches the documented schema.  The app is the
+demo city with its walking network, called in-process (WSGI, no sockets).
+
+Bounded and deterministic: a fixed number of examples per operation (fewer
+for the costly coverage, isochrone, plan and map pages), ``derandomize``,
+no example database.  Bugs it found are pinned in ``test_regressions.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+schemathesis = pytest.importorskip("schemathesis")
+
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from schemathesis import GenerationMode  # noqa: E402
+from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis.specs.openapi.checks import (  # noqa: E402
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from geosvc.api.openapi import PATH_ENDPOINTS  # noqa: E402
+from tests.web._demo_app import build_demo_app  # noqa: E402
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance]
+#: Examples per operation and generation mode; the rest get DEFAULT_EXAMPLES.
+EXAMPLES = {
+    "/api/v1/coverage": 4,
+    "/api/v1/plans": 4,
+    "/api/v1/isochrones": 6,
+    "/api/v1/nearest": 10,
+    "/map": 4,
+    "/embed": 4,
+}
+DEFAULT_EXAMPLES = 12
+OPERATIONS = sorted(PATH_ENDPOINTS)
+
+
+@pytest.fixture(scope="module")
+def contract_app(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The demo city with its walking network (the served document's examples fit it)."""
+    return build_demo_app(demo_db, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def api_schema(contract_app):
+    return schemathesis.openapi.from_wsgi("/openapi.json", contract_app)
+
+
+def _has_inputs(operation: Any) -> bool:
+    """True when a request can be made invalid (query params, a body, an enum path part)."""
+    raw = operation.definition.raw
+    if "requestBody" in raw:
+        return True
+    return any(p["in"] == "query" or "enum" in p.get("schema", {})
+               for p in raw.get("parameters", []))
+
+
+def _run(operation: Any, mode: GenerationMode, max_examples: int) -> None:
+    @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None,
+              phases=[Phase.explicit, Phase.generate, Phase.shrink],
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                     HealthCheck.data_too_large])
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def check(case: Any) -> None:
+        # buffered: werkzeug closes the app's iterator (a served file) after reading it
+        case.call_and_validate(checks=CHECKS, buffered=True)
+
+    check()
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+                         ids=["valid", "invalid"])
+@pytest.mark.parametrize(("path", "method"), OPERATIONS,
+                         ids=[f"{m.upper()} {p}" for p, m in OPERATIONS])
+def test_operation_honours_its_contract(api_schema, path: str, method: str,
+                                        mode: GenerationMode) -> None:
+    operation = api_schema[path][method]
+    if mode is GenerationMode.NEGATIVE and not _has_inputs(operation):
+        # nothing to make invalid: the valid run covers the operation
+        assert mode is GenerationMode.NEGATIVE
+        return
+    _run(operation, mode, EXAMPLES.get(path, DEFAULT_EXAMPLES))
