@@ -25,7 +25,7 @@ def _json_int(text: str) -> int | float:
 
 
 def _body() -> Any:
-    """The request body as JSON, or None when it is missing, not JSON or too deeply nested."""
+    """Decode the JSON body; None when it is missing, not JSON or nested too deeply."""
     try:
         return json.loads(request.get_data(cache=True), parse_int=_json_int)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError

@@ -49,7 +49,7 @@ OPERATIONS = sorted(PATH_ENDPOINTS)
 
 @pytest.fixture(scope="module")
 def contract_app(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
-    """The demo city with its walking network (the served document's examples fit it)."""
+    """Build the demo city with its walking network (the document's examples fit it)."""
     return build_demo_app(demo_db, tmp_path_factory)
 
 
@@ -59,7 +59,7 @@ def api_schema(contract_app):
 
 
 def _has_inputs(operation: Any) -> bool:
-    """True when a request can be made invalid (query params, a body, an enum path part)."""
+    """Tell whether a request can be made invalid (query, body or an enum path part)."""
     raw = operation.definition.raw
     if "requestBody" in raw:
         return True
@@ -92,3 +92,47 @@ def test_operation_honours_its_contract(api_schema, path: str, method: str,
         assert mode is GenerationMode.NEGATIVE
         return
     _run(operation, mode, EXAMPLES.get(path, DEFAULT_EXAMPLES))
+
+
+def _example(api_schema, path: str, name: str) -> str:
+    params = api_schema.raw_schema["paths"][path]["get"]["parameters"]
+    return next(p["example"] for p in params if p["name"] == name)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nearest", "/api/v1/isochrones", "/map"])
+def test_point_operations_inside_the_city(api_schema, path: str) -> None:
+    """Fuzz a point operation with ``lon``/``lat`` pinned inside the city.
+
+    Random points rarely fall on the demo network: the document's example
+    (a point of the served city) is kept and the rest generated, so the
+    bodies of 200 answers are checked too.
+    """
+    query = {"lon": _example(api_schema, path, "lon"), "lat": _example(api_schema, path, "lat")}
+    operation = api_schema[path]["get"]
+    strategy = operation.as_strategy(generation_mode=GenerationMode.POSITIVE, query=query)
+
+    @settings(max_examples=EXAMPLES.get(path, DEFAULT_EXAMPLES), derandomize=True,
+              database=None, deadline=None,
+              phases=[Phase.explicit, Phase.generate, Phase.shrink],
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                     HealthCheck.data_too_large])
+    @given(case=strategy)
+    def check(case: Any) -> None:
+        case.call_and_validate(checks=CHECKS, buffered=True)
+
+    check()
+
+
+@pytest.mark.parametrize("body", [
+    {"k": 2, "candidates": "kiosk_sites"},
+    {"target_share": 1, "candidates": "bank_outlets", "filters": {"kind": "hall"}},
+    {"k": 1, "minutes": 5, "solver": "greedy", "candidates": {
+        "type": "FeatureCollection", "features": [
+            {"type": "Feature", "id": "c1", "properties": {"name": "a"},
+             "geometry": {"type": "Point", "coordinates": [24.94, 60.17]}}]}},
+], ids=["max-cover", "min-sites", "supplied"])
+def test_plan_answers_match_the_plan_schema(api_schema, body: dict[str, Any]) -> None:
+    """Valid plan requests (the generated bodies are almost always rejected)."""
+    case = api_schema["/api/v1/plans"]["post"].Case(body=body, media_type="application/json")
+    response = case.call_and_validate(checks=CHECKS, buffered=True)
+    assert response.status_code == 200
