@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+
 import folium
-from branca.element import Element, Figure
+from branca.element import Element, Figure, MacroElement
+from jinja2 import Template
 
 from geosvc.render.assets import inline_assets, localize
 from geosvc.render.layers import PageStyle
 from geosvc.render.tiles import Basemap, add_basemap
+from geosvc.render.ui import PageLayout
 
 __all__ = ["fit", "new_map", "page_html"]
+
+_VIEWPORT_RE = re.compile(r'<meta name="viewport"[^>]*>')
+_VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">'
+
 
 #: Where a map with no data is centred (lat, lon): the demo city.
 DEFAULT_CENTRE = (60.1699, 24.9384)
@@ -24,7 +32,7 @@ def new_map(basemap: Basemap, *, title: str, tianditu_key: str | None = None,
     (the embeddable page) hides the legend and uses a smaller font.
     """
     figure = Figure(title=title)
-    fmap = folium.Map(location=DEFAULT_CENTRE, zoom_start=14, tiles=None, control_scale=True,
+    fmap = folium.Map(location=DEFAULT_CENTRE, zoom_start=14, tiles=None, control_scale=False,
                       prefer_canvas=False, font_size="0.8rem" if compact else "1rem")
     fmap.add_to(figure)
     add_basemap(fmap, basemap, key=tianditu_key)
@@ -36,15 +44,38 @@ def new_map(basemap: Basemap, *, title: str, tianditu_key: str | None = None,
 
 
 def fit(fmap: folium.Map, lonlat: Iterable[tuple[float, float]], *, max_zoom: int = 17) -> None:
-    """Fit the map view to the given (lon, lat) points (in the base map's CRS)."""
+    """Fit the map view to the given (lon, lat) points (in the base map's CRS).
+
+    The page fits once more when it loads (:class:`~geosvc.render.ui.PageLayout`),
+    with padding on the sides its boxes cover, so no point hides under a box.
+    """
     pts = [(float(x), float(y)) for x, y in lonlat]
     if not pts:
         return
     xs = [p[0] for p in pts]
     ys = [p[1] for p in pts]
     fmap.location = [(min(ys) + max(ys)) / 2, (min(xs) + max(xs)) / 2]
-    fmap.fit_bounds([[min(ys), min(xs)], [max(ys), max(xs)]], max_zoom=max_zoom,
-                    padding=(20, 20))
+    bounds = [[min(ys), min(xs)], [max(ys), max(xs)]]
+    fmap.gs_fit = {"bounds": bounds, "maxZoom": max_zoom}
+    # Not folium's fit_bounds: it animates, and a zoom animation still running
+    # would undo the page's padded refit.
+    fmap.add_child(_FitNow(fmap, fmap.gs_fit), name="gs_fit_now")
+
+
+class _FitNow(MacroElement):
+    """Fit the view to bounds at once (no animation)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "{{ this.fmap.get_name() }}.fitBounds({{ this.fit.bounds|tojson }}, "
+        "{maxZoom: {{ this.fit.maxZoom|tojson }}, padding: [20, 20], animate: false});"
+        "{% endmacro %}")
+
+    def __init__(self, fmap: folium.Map, fit: dict) -> None:
+        super().__init__()
+        self._name = "FitNow"
+        self.fmap = fmap
+        self.fit = fit
 
 
 def page_html(fmap: folium.Map, *, base: str = "", inline: bool = False) -> str:
@@ -60,7 +91,12 @@ def page_html(fmap: folium.Map, *, base: str = "", inline: bool = False) -> str:
         Inline every script and style sheet (a self-contained file).
     """
     figure = fmap.get_root()
+    fmap.add_child(PageLayout(fmap), name="gs_page_layout")  # last: runs after the rest
     localize(figure, base=base)
     html = figure.render()
+    # Folium forbids page zoom (user-scalable=no), which people with low vision
+    # need; Chinese text needs lang for Chinese (not Japanese) glyph forms.
+    html = _VIEWPORT_RE.sub(_VIEWPORT, html, count=1)
+    html = html.replace("<html>", '<html lang="zh-CN">', 1)
     return inline_assets(html) if inline else html
 

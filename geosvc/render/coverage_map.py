@@ -15,11 +15,20 @@ import folium
 from folium.plugins import HeatMap
 
 from geosvc.render.base import fit, new_map
-from geosvc.render.layers import HtmlBox, ShapeLayer, VenueMarkers, legend_html, pin_html, venue_style
+from geosvc.render.layers import (
+    HtmlBox,
+    Layers,
+    ShapeLayer,
+    VenueMarkers,
+    legend_html,
+    pin_html,
+    venue_style,
+)
 from geosvc.render.popup import venue_popup_html, venue_tooltip_html
 from geosvc.render.tiles import BASEMAPS, Basemap, shift_geojson, shift_points
 
-__all__ = ["GAP_COLOURS", "coverage_map", "coverage_summary_html", "gap_colour", "isochrones_map"]
+__all__ = ["GAP_COLOURS", "coverage_headline_html", "coverage_map", "coverage_summary_html",
+           "gap_colour", "gap_scale_html", "isochrones_legend_html", "isochrones_map"]
 
 #: Gap shading, light to dark, by uncovered population (YlOrRd).
 GAP_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
@@ -82,6 +91,35 @@ def coverage_summary_html(result: Mapping[str, Any], *, top: int = 5) -> str:
     return f"{head}<table id='gs-summary-table'>{body}</table>{gaps_html}"
 
 
+def coverage_headline_html(result: Mapping[str, Any]) -> str:
+    """One escaped line: "10 分钟服务圈 · 覆盖率 80.8%" (the folded summary box).
+
+    Examples
+    --------
+    >>> coverage_headline_html({"minutes": 10, "mode": "walk", "covered_share": 0.808})
+    '10 分钟步行圈 · 覆盖 80.8% <span class="en">10-min walk circle: 80.8% covered</span>'
+    """
+    from geosvc.render.ui import MODE_LABELS
+
+    share = result.get("covered_share")
+    share_txt = f"{100 * float(share):.1f}%" if share is not None else "–"
+    minutes = _fmt_int(result.get("minutes"))
+    mode = str(result.get("mode", ""))
+    zh, en = MODE_LABELS.get(mode, (mode, mode))
+    return (f'{escape(minutes)} 分钟{escape(zh)}圈 · 覆盖 {escape(share_txt)} '
+            f'<span class="en">{escape(minutes)}-min {escape(en)} circle: '
+            f'{escape(share_txt)} covered</span>')
+
+
+def gap_scale_html() -> str:
+    """The colour scale of gaps (static HTML): light = few, dark = many uncovered residents."""
+    bar = "".join(f'<span style="background:{c}"></span>' for c in GAP_COLOURS)
+    return ("<div class='gs-gap-scale'><b>服务缺口 <span class='en'>gaps</span></b>"
+            f"<div class='gs-scale'>{bar}</div><div class='gs-scale-labels'>"
+            "<span>未覆盖人口少 <span class='en'>fewer</span></span>"
+            "<span>多 <span class='en'>more uncovered</span></span></div></div>")
+
+
 def _venue_records(venues: Mapping[str, Any] | None, crs: str) -> list[dict[str, Any]]:
     if not venues:
         return []
@@ -95,7 +133,9 @@ def _venue_records(venues: Mapping[str, Any] | None, crs: str) -> list[dict[str,
         group, colour, glyph = venue_style(props)
         records.append({
             "code": str(raw.get("id", "")), "lon": x, "lat": y, "group": "venues",
-            "icon": pin_html(colour, glyph), "popup": venue_popup_html(props, lon, lat),
+            "style": (colour, glyph),
+            # Small pins: the circles and gaps underneath are what a planner reads.
+            "icon": pin_html(colour, glyph, small=True), "popup": venue_popup_html(props, lon, lat),
             "tooltip": venue_tooltip_html(props), "title": str(props.get("name") or ""),
         })
     return records
@@ -213,12 +253,18 @@ def coverage_map(
         pts += [(r["lon"], r["lat"]) for r in records]
     for g in gaps:
         pts += list(_points(shift_geojson(g.get("geometry"), crs)))
-    fit(fmap, pts, max_zoom=16)
-    fmap.add_child(HtmlBox(coverage_summary_html(result), css_class="gs-summary",
-                           box_id="gs-summary"))
+    summary = coverage_summary_html(result) + (gap_scale_html() if gaps else "")
+    fmap.add_child(HtmlBox(summary, css_class="gs-summary", box_id="gs-summary",
+                           title=coverage_headline_html(result), position="topleft",
+                           phone_open=False))
     if not compact and records:
-        fmap.add_child(HtmlBox(legend_html(), css_class="gs-legend", box_id="gs-legend"))
-    folium.LayerControl(collapsed=compact).add_to(fmap)
+        used = {r["style"] for r in records}
+        fmap.add_child(HtmlBox(legend_html(used), css_class="gs-legend", box_id="gs-legend",
+                               title="图例 <span class='en'>Legend</span>",
+                               position="bottomleft", phone_position="topright",
+                               phone_open=False))
+    Layers(collapsed=compact).add_to(fmap)
+    fit(fmap, pts, max_zoom=16)
     return fmap
 
 
@@ -273,8 +319,32 @@ def isochrones_map(
         folium.Marker([float(oy[0]), float(ox[0])],
                       icon=folium.DivIcon(html='<div class="gs-query"></div>', icon_size=(22, 22),
                                           icon_anchor=(11, 11), class_name="gs-icon"),
-                      tooltip="起点 Start").add_to(fmap)
+                      tooltip="起点 Start", z_index_offset=1000).add_to(fmap)
         pts.append((float(ox[0]), float(oy[0])))
+    if feats:
+        fmap.add_child(HtmlBox(isochrones_legend_html(bands), css_class="gs-legend-bands",
+                               box_id="gs-bands", title="等时圈 <span class='en'>Isochrones</span>",
+                               position="bottomleft"))
+    Layers(collapsed=compact).add_to(fmap)
     fit(fmap, pts, max_zoom=16)
-    folium.LayerControl(collapsed=compact).add_to(fmap)
     return fmap
+
+
+def isochrones_legend_html(bands: Mapping[str, Any]) -> str:
+    """The escaped legend of isochrone bands, nearest first, with area and residents.
+
+    Colours match :func:`isochrones_map` (nearest band darkest green).
+    """
+    feats = sorted(bands.get("features", []),
+                   key=lambda f: float((f.get("properties") or {}).get("minutes") or 0))
+    rows = []
+    for i, f in enumerate(feats):
+        props = f.get("properties") or {}
+        colour = BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)]
+        text = (f"≤ {_fmt_int(props.get('minutes'))} 分钟 min · "
+                f"{float(props.get('area_km2') or 0):.2f} km²")
+        if props.get("population") is not None:
+            text += f" · {_fmt_int(props.get('population'))} 人 residents"
+        rows.append(f'<div><span class="gs-swatch" style="background:{colour}"></span>'
+                    f"{escape(text)}</div>")
+    return "".join(rows)

@@ -14,20 +14,27 @@ Every page publishes its Leaflet objects as ``window.geosvc`` (``map``,
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from html import escape
 from typing import Any
 
+import folium
 from branca.element import MacroElement
+from folium.template import Template as FoliumTemplate
 from jinja2 import Template
 
+from geosvc.errors import InvalidParameter
 from geosvc.render.popup import CHANNEL_LABELS, KIND_LABELS, LEVEL_LABELS, bilingual
+from geosvc.render.ui import PHONE_QUERY, PageStyle
 
 __all__ = [
     "HtmlBox",
+    "Layers",
     "PageStyle",
     "ShapeLayer",
     "VenueMarkers",
+    "contrast",
+    "ink",
     "js_json",
     "legend_html",
     "venue_style",
@@ -82,70 +89,86 @@ def venue_style(props: Mapping[str, Any]) -> tuple[str, str, str]:
     return "kiosk", KIOSK_COLOURS[always], "24" if always else _GLYPH["kiosk"]
 
 
-def pin_html(colour: str, glyph: str, *, ranked: bool = False) -> str:
-    """Return the HTML of a marker icon (constants only, never data)."""
-    cls = "gs-pin gs-ranked" if ranked else "gs-pin"
-    return f'<div class="{cls}" style="background:{escape(colour)}">{escape(glyph)}</div>'
+def _luminance(colour: str) -> float:
+    """Relative luminance (WCAG 2) of a ``#rrggbb`` colour."""
+    rgb = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
 
-def legend_html() -> str:
-    """Return the bilingual legend of venue colours (static text)."""
-    rows = ["<b>图例 <span class='en'>Legend</span></b>"]
+def contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two ``#rrggbb`` colours (1 to 21).
 
-    def row(colour: str, glyph: str, label: str) -> None:
-        rows.append(f'<div class="gs-legend-row">{pin_html(colour, glyph)}<span>{label}</span></div>')
-
-    for level in ("city", "county", "township", "village"):
-        row(LEVEL_COLOURS[level], _GLYPH["hall"],
-            f"{bilingual(KIND_LABELS['hall'])} · {bilingual(LEVEL_LABELS[level])}")
-    for chan in ("window", "self_service", "smart_teller"):
-        row(CHANNEL_COLOURS[chan], _GLYPH["bank_outlet"],
-            f"{bilingual(KIND_LABELS['bank_outlet'])} · {bilingual(CHANNEL_LABELS[chan])}")
-    row(CHANNEL_COLOURS[None], _GLYPH["bank_outlet"], "候选网点 <span class='en'>candidate</span>")
-    row(KIOSK_COLOURS[True], "24", "7×24 自助 <span class='en'>24/7 kiosk</span>")
-    row(KIOSK_COLOURS[False], _GLYPH["kiosk"], bilingual(KIND_LABELS["kiosk"]))
-    return "".join(rows)
+    Examples
+    --------
+    >>> round(contrast("#ffffff", "#000000"), 1)
+    21.0
+    """
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
 
 
-_CSS = """
-<style>
-.gs-pin{width:24px;height:24px;border-radius:50%;border:2px solid #fff;color:#fff;
- font:bold 12px/24px sans-serif;text-align:center;box-shadow:0 1px 4px rgba(0,0,0,.5)}
-.gs-ranked{width:28px;height:28px;line-height:28px;font-size:15px;border-color:#222}
-.gs-query{width:16px;height:16px;border-radius:50%;background:#e31a1c;border:3px solid #fff;
- box-shadow:0 0 0 2px #e31a1c}
-.leaflet-div-icon.gs-icon{background:none;border:none}
-.gs-popup{font:13px/1.4 sans-serif;max-height:340px;overflow:auto}
-.gs-popup h4{margin:0 0 4px;font-size:15px}
-.gs-popup table{border-collapse:collapse}
-.gs-popup th{text-align:left;vertical-align:top;padding:1px 6px 1px 0;white-space:nowrap;color:#444}
-.gs-popup td{padding:1px 0}
-.en{color:#666;font-size:90%}
-.gs-open{color:#1a7837}.gs-closed{color:#b2182b}
-.gs-items{margin:2px 0 4px 16px;padding:0}
-.gs-items-head{margin-top:6px;font-weight:bold}
-.gs-nav{margin-top:6px}
-.gs-box{position:fixed;z-index:1000;background:rgba(255,255,255,.94);padding:8px 10px;
- border-radius:6px;box-shadow:0 1px 5px rgba(0,0,0,.4);font:12px/1.35 sans-serif;max-width:330px}
-.gs-legend{bottom:24px;left:10px}
-.gs-legend-row{display:flex;align-items:center;gap:6px;margin:2px 0}
-.gs-legend-row .gs-pin{width:16px;height:16px;line-height:16px;font-size:9px;border-width:1px}
-.gs-summary{top:10px;left:54px}
-.gs-summary table{border-collapse:collapse}.gs-summary td,.gs-summary th{padding:1px 4px}
-.gs-note{bottom:24px;right:10px}
-.gs-compact .gs-legend{display:none}
-</style>
-"""
+def ink(background: str) -> str:
+    """Return the text colour (white or near-black) that reads best on ``background``.
+
+    Examples
+    --------
+    >>> ink("#542788"), ink("#f1a340")
+    ('#ffffff', '#111111')
+    """
+    return "#ffffff" if contrast("#ffffff", background) >= contrast("#111111", background) \
+        else "#111111"
 
 
-class PageStyle(MacroElement):
-    """The style sheet of geosvc's map pages (pins, popups, boxes)."""
+def pin_html(colour: str, glyph: str, *, ranked: bool = False, small: bool = False) -> str:
+    """Return the HTML of a marker icon (constants only, never data).
 
-    _template = Template("{% macro header(this, kwargs) %}" + _CSS + "{% endmacro %}")
+    The glyph is white or black, whichever contrasts more with ``colour``.
+    """
+    cls = "gs-pin gs-ranked" if ranked else ("gs-pin gs-small" if small else "gs-pin")
+    return (f'<div class="{cls}" style="background:{escape(colour)};color:{ink(colour)}">'
+            f"{escape(glyph)}</div>")
+
+
+def legend_html(used: Collection[tuple[str, str]] | None = None) -> str:
+    """Return the bilingual legend of venue colours (static text).
+
+    Parameters
+    ----------
+    used : collection of (colour, glyph), optional
+        The marker styles on the map (from :func:`venue_style`); only those
+        rows are shown.  None shows every row.
+    """
+    groups: list[tuple[str, list[tuple[str, str, str]]]] = [
+        (bilingual(KIND_LABELS["hall"]),
+         [(LEVEL_COLOURS[lv], _GLYPH["hall"], bilingual(LEVEL_LABELS[lv]))
+          for lv in ("city", "county", "township", "village")]),
+        (bilingual(KIND_LABELS["bank_outlet"]),
+         [(CHANNEL_COLOURS[ch], _GLYPH["bank_outlet"], bilingual(CHANNEL_LABELS[ch]))
+          for ch in ("window", "self_service", "smart_teller")]
+         + [(CHANNEL_COLOURS[None], _GLYPH["bank_outlet"],
+             "候选网点 <span class='en'>candidate</span>")]),
+        (bilingual(KIND_LABELS["kiosk"]),
+         [(KIOSK_COLOURS[True], "24", "7×24 小时 <span class='en'>open 24/7</span>"),
+          (KIOSK_COLOURS[False], _GLYPH["kiosk"], "定时开放 <span class='en'>set hours</span>")]),
+    ]
+    out = []
+    for head, rows in groups:
+        shown = [r for r in rows if used is None or (r[0], r[1]) in used]
+        if not shown:
+            continue
+        out.append(f'<div class="gs-legend-kind">{head}</div>')
+        out += [f'<div class="gs-legend-row">{pin_html(c, g, small=True)}<span>{label}</span></div>'
+                for c, g, label in shown]
+    return "".join(out)
 
 
 class HtmlBox(MacroElement):
-    """A fixed box of ready (escaped) HTML on the map page: legend, summary, notes.
+    """A box of ready (escaped) HTML in a map corner: legend, summary, results, notes.
+
+    The page's layout script (:class:`~geosvc.render.ui.PageLayout`) makes
+    it a Leaflet control, so boxes in one corner stack instead of overlapping.
+    With a ``title`` the box is a ``<details>`` element the user can fold.
 
     Parameters
     ----------
@@ -155,20 +178,90 @@ class HtmlBox(MacroElement):
         Extra class, e.g. ``gs-legend``.
     box_id : str
         The element id (tests and host pages find the box by it).
+    title : str, optional
+        Trusted or escaped HTML of the always-visible summary line; makes
+        the box foldable.
+    position : str
+        Leaflet corner: ``topleft``, ``topright``, ``bottomleft``, ``bottomright``.
+    phone_position : str, optional
+        The corner on a phone (default ``position``).
+    phone_open : bool
+        Whether a foldable box starts open on a phone (always open on a desk).
     """
 
     _template = Template(
         "{% macro html(this, kwargs) %}"
-        '<div id="{{ this.box_id }}" class="gs-box {{ this.css_class }}">{{ this.content }}</div>'
+        "{% if this.title %}"
+        '<details id="{{ this.box_id }}" class="gs-box {{ this.css_class }}" open'
+        ' data-gs-pos="{{ this.position }}" data-gs-phone-pos="{{ this.phone_position }}"'
+        ' data-gs-phone-open="{{ this.phone_open }}">'
+        "<summary>{{ this.title }}</summary>{{ this.content }}</details>"
+        "{% else %}"
+        '<div id="{{ this.box_id }}" class="gs-box {{ this.css_class }}"'
+        ' data-gs-pos="{{ this.position }}" data-gs-phone-pos="{{ this.phone_position }}">'
+        "{{ this.content }}</div>"
+        "{% endif %}"
         "{% endmacro %}"
     )
 
-    def __init__(self, html: str, *, css_class: str, box_id: str) -> None:
+    _CORNERS = ("topleft", "topright", "bottomleft", "bottomright")
+
+    def __init__(self, html: str, *, css_class: str, box_id: str, title: str | None = None,
+                 position: str = "topleft", phone_position: str | None = None,
+                 phone_open: bool = True) -> None:
         super().__init__()
         self._name = "HtmlBox"
+        for name, corner in (("position", position), ("phone_position", phone_position)):
+            if corner is not None and corner not in self._CORNERS:
+                msg = f"must be one of {', '.join(self._CORNERS)}, not {corner!r}"
+                raise InvalidParameter(name, msg)
         self.content = html
+        self.title = title
         self.css_class = escape(css_class)
         self.box_id = escape(box_id)
+        self.position = position
+        self.phone_position = phone_position or position
+        self.phone_open = "true" if phone_open else "false"
+
+
+class Layers(folium.LayerControl):  # folium's Template: it has the tojavascript filter
+    """Folium's layer control, collapsed to an icon on phones (and when ``collapsed``).
+
+    Expanded on a desk so planners see the layers at once; on a phone
+    (:data:`~geosvc.render.ui.PHONE_QUERY`) it is the usual layers icon.
+    """
+
+    _template = FoliumTemplate("""
+{% macro script(this, kwargs) %}
+  var {{ this.get_name() }}_layers = {
+    base_layers : {
+      {%- for key, val in this.base_layers.items() %}
+      {{ key|tojson }} : {{val}},
+      {%- endfor %}
+    },
+    overlays : {
+      {%- for key, val in this.overlays.items() %}
+      {{ key|tojson }} : {{val}},
+      {%- endfor %}
+    },
+  };
+  var {{ this.get_name() }}_options = {{ this.options|tojavascript }};
+  {{ this.get_name() }}_options.collapsed = {{ this.always|tojson }} ||
+      window.matchMedia({{ this.phone_query|tojson }}).matches;
+  var {{ this.get_name() }} = L.control.layers(
+    {{ this.get_name() }}_layers.base_layers,
+    {{ this.get_name() }}_layers.overlays,
+    {{ this.get_name() }}_options
+  ).addTo({{ this._parent.get_name() }});
+  (window.geosvc = window.geosvc || {markers: {}, layers: {}}).layerControl =
+      {{ this.get_name() }};
+{% endmacro %}
+""")
+
+    def __init__(self, *, collapsed: bool = False) -> None:
+        super().__init__(collapsed=collapsed)
+        self.always = bool(collapsed)
+        self.phone_query = PHONE_QUERY
 
 
 class VenueMarkers(MacroElement):
@@ -198,13 +291,17 @@ class VenueMarkers(MacroElement):
   };
   Object.keys(targets).forEach(function (k) { reg.layers[k] = targets[k]; });
   var data = {{ this.payload }};
+  var maxW = Math.max(200, Math.min(340, window.innerWidth - 90));
+  var touch = window.matchMedia("(hover: none)").matches;
   data.forEach(function (d) {
     var icon = L.divIcon({className: "gs-icon", html: d.icon, iconSize: [28, 28],
                           iconAnchor: [14, 14], popupAnchor: [0, -12], tooltipAnchor: [12, 0]});
     var m = L.marker([d.lat, d.lon], {icon: icon, title: d.title, alt: d.title,
                                       riseOnHover: true});
-    m.bindPopup(d.popup, {maxWidth: 340, minWidth: 220});
-    m.bindTooltip(d.tooltip, {direction: "right"});
+    m.bindPopup(d.popup, {maxWidth: maxW, minWidth: Math.min(220, maxW),
+                          autoPanPadding: [12, 12]});
+    // Touch screens: a tap opens the popup; a tooltip would cover it.
+    if (!touch) { m.bindTooltip(d.tooltip, {direction: "right"}); }
     m.geosvcCode = d.code;
     targets[d.group].addLayer(m);
     reg.markers[d.code] = m;
@@ -250,7 +347,10 @@ class ShapeLayer(MacroElement):
     pointToLayer: function (f, latlng) { return L.circleMarker(latlng, f.properties.style); },
     onEachFeature: function (f, l) {
       if (f.properties.tooltip) { l.bindTooltip(f.properties.tooltip, {sticky: true}); }
-      if (f.properties.popup) { l.bindPopup(f.properties.popup, {maxWidth: 340}); }
+      if (f.properties.popup) {
+        l.bindPopup(f.properties.popup,
+                    {maxWidth: Math.max(200, Math.min(340, window.innerWidth - 90))});
+      }
     }
   });
   layer.addTo({{ this.target.get_name() }});

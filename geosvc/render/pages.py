@@ -104,6 +104,8 @@ def _venues(service: GeoService, params: Mapping[str, str], basemap: Basemap, co
     crs = _request_crs(params)
     origin = None
     note = None
+    at = None
+    mode = (params.get("mode") or "walk").strip().lower()
     has_point = bool((params.get("lon") or "").strip() or (params.get("lat") or "").strip())
     if has_point:
         query = dict(params)
@@ -112,6 +114,8 @@ def _venues(service: GeoService, params: Mapping[str, str], basemap: Basemap, co
         px, py = fc["query"]["point"]
         ox, oy = shift_points([px], [py], "wgs84", source=crs)
         origin = (float(ox[0]), float(oy[0]))
+        at = fc["query"].get("at")
+        mode = str(fc.get("mode") or mode)
         if not fc["features"]:
             note = "附近没有符合条件的场所 No venue matches nearby"
     else:
@@ -129,17 +133,19 @@ def _venues(service: GeoService, params: Mapping[str, str], basemap: Basemap, co
     detail_params = {k: params[k] for k in ("open_at",) if (params.get(k) or "").strip()}
     items: dict[str, list[dict[str, Any]]] = {}
     features = []
+    wanted = {c.strip() for c in (params.get("item") or "").split(",") if c.strip()}
     for feat in fc["features"]:
         detail = get_venue(service, str(feat["id"]), detail_params)["properties"]
-        items[str(feat["id"])] = detail.get("items") or []
+        # The items searched for first: the popup caps its list.
+        items[str(feat["id"])] = sorted(detail.get("items") or [],
+                                        key=lambda it: it.get("code") not in wanted)
         props = dict(feat["properties"])
         for key in ("next_open", "closes_at"):
             props.setdefault(key, detail.get(key))
         features.append({**feat, "properties": props})
-    mode = (params.get("mode") or "walk").strip().lower()
     return venues_map({"type": "FeatureCollection", "features": features}, items=items,
                       origin=origin, mode=mode, basemap=basemap, compact=compact,
-                      tianditu_key=tianditu_key, note=note)
+                      tianditu_key=tianditu_key, note=note, at=at)
 
 
 def _coverage(service: GeoService, params: Mapping[str, str], basemap: Basemap, compact: bool,

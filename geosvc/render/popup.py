@@ -144,7 +144,7 @@ def venue_popup_html(
     items: Iterable[Mapping[str, Any]] | None = None,
     origin: tuple[float, float] | None = None,
     mode: str = "walk",
-    max_items: int = 30,
+    max_items: int = 8,
 ) -> str:
     """Return the escaped HTML of one venue's popup.
 
@@ -197,15 +197,17 @@ def venue_popup_html(
     if props.get("name_en"):
         out.append(f'<div class="en">{escape(str(props["name_en"]))}</div>')
     out.append(f'<table>{"".join(rows)}</table>')
-    out.append(_items_html(items, props.get("items_count"), max_items))
     nav_name = name[:60]
+    # Directions first: on a phone they must not hide below a long item list.
     out.append(
         '<div class="gs-nav">'
         f'<a href="{escape(osm_directions_url(lon, lat, origin=origin, mode=mode))}" '
-        'target="_blank" rel="noopener noreferrer">OSM 路线 directions</a> · '
+        'target="_blank" rel="noopener noreferrer">OSM 路线 directions</a>'
         f'<a href="{escape(amap_uri(lon, lat, nav_name, mode=mode))}" '
-        'target="_blank" rel="noopener noreferrer">高德导航 Amap</a></div></div>'
+        'target="_blank" rel="noopener noreferrer">高德导航 Amap</a></div>'
     )
+    out.append(_items_html(items, props.get("items_count"), max_items))
+    out.append("</div>")
     return "".join(out)
 
 
@@ -226,7 +228,8 @@ def _items_html(items: Iterable[Mapping[str, Any]] | None, count: Any, max_items
                    f'{en_html}<span class="gs-chan"> — {chans}</span></li>')
     more = ""
     if len(items) > max_items:
-        more = f'<li class="gs-more">… +{len(items) - max_items}</li>'
+        rest = len(items) - max_items
+        more = f'<li class="gs-more">……还有 {rest} 项 <span class="en">and {rest} more</span></li>'
     return f'{head}<ul class="gs-items">{"".join(lis)}{more}</ul>'
 
 

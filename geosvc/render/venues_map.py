@@ -15,9 +15,18 @@ import folium
 from folium.plugins import MarkerCluster
 
 from geosvc.render.base import fit, new_map
-from geosvc.render.layers import HtmlBox, ShapeLayer, VenueMarkers, legend_html, pin_html, venue_style
+from geosvc.render.layers import (
+    HtmlBox,
+    Layers,
+    ShapeLayer,
+    VenueMarkers,
+    legend_html,
+    pin_html,
+    venue_style,
+)
 from geosvc.render.popup import KIND_LABELS, venue_popup_html, venue_tooltip_html
 from geosvc.render.tiles import BASEMAPS, Basemap, shift_geojson, shift_points
+from geosvc.render.ui import results_panel_html, results_summary_html
 
 __all__ = ["venues_map"]
 
@@ -40,6 +49,7 @@ def venues_map(
     compact: bool = False,
     tianditu_key: str | None = None,
     note: str | None = None,
+    at: str | None = None,
 ) -> folium.Map:
     """Build the venue map.
 
@@ -60,11 +70,14 @@ def venues_map(
     title : str
         Page title.
     compact : bool
-        The embeddable variant (no legend).
+        The embeddable variant (no legend; layer control collapsed).
     tianditu_key : str, optional
         Key for the Tianditu base map.
     note : str, optional
         Plain text shown in a small box (e.g. "showing 1000 of 1500").
+    at : str, optional
+        ISO time of a nearest search (``query.at``): closing times that day
+        show as ``HH:MM`` in the results list.
 
     Returns
     -------
@@ -79,6 +92,8 @@ def venues_map(
     items = items or {}
 
     records = []
+    pins = []
+    used: set[tuple[str, str]] = set()
     counts: dict[str, int] = {}
     for raw, feat in zip(features, shown, strict=True):
         props = raw.get("properties") or {}
@@ -86,8 +101,11 @@ def venues_map(
         x, y = feat["geometry"]["coordinates"][:2]
         group, colour, glyph = venue_style(props)
         counts[group] = counts.get(group, 0) + 1
+        used.add((colour, glyph))
         code = str(raw.get("id", ""))
         rank = props.get("rank")
+        if rank is not None:
+            pins.append(pin_html(colour, str(int(rank))))  # not .gs-ranked: that is the markers
         records.append({
             "code": code,
             "lon": x,
@@ -102,6 +120,7 @@ def venues_map(
         })
 
     targets: dict[str, Any] = {}
+    pts: list[tuple[float, float]] = []
     if ranked:
         group = folium.FeatureGroup(name="查询结果 Nearest results", show=True)
         group.add_to(fmap)
@@ -124,6 +143,7 @@ def venues_map(
                                          "weight": 5, "opacity": 0.8},
                                "tooltip": escape(label), "popup": None},
             })
+            pts.extend(_vertices(route))
         fmap.add_child(ShapeLayer(fmap, routes, "routes", route_feats))
     else:
         for kind in ("hall", "bank_outlet", "kiosk"):
@@ -135,7 +155,7 @@ def venues_map(
                 targets[kind] = cluster
     fmap.add_child(VenueMarkers(fmap, records, targets))
 
-    pts = [(r["lon"], r["lat"]) for r in records]
+    pts += [(r["lon"], r["lat"]) for r in records]
     if origin is not None:
         ox, oy = shift_points([origin[0]], [origin[1]], crs)
         query = folium.FeatureGroup(name="查询位置 Query point", show=True).add_to(fmap)
@@ -143,13 +163,32 @@ def venues_map(
             [float(oy[0]), float(ox[0])],
             icon=folium.DivIcon(html='<div class="gs-query"></div>', icon_size=(22, 22),
                                 icon_anchor=(11, 11), class_name="gs-icon"),
-            tooltip="您的位置 Your position",
+            tooltip="查询位置 Search point", z_index_offset=1000,
         ).add_to(query)
         pts.append((float(ox[0]), float(oy[0])))
-    fit(fmap, pts)
-    if not compact:
-        fmap.add_child(HtmlBox(legend_html(), css_class="gs-legend", box_id="gs-legend"))
+    if ranked:
+        ranked_feats = [f for f in features if f.get("properties", {}).get("rank") is not None]
+        fmap.add_child(HtmlBox(
+            results_panel_html(ranked_feats, mode=mode, pins=pins, at=at),
+            css_class="gs-results-box", box_id="gs-results",
+            title=results_summary_html(len(ranked_feats), mode),
+            position="topleft", phone_position="bottomleft"))
+    if not compact and used:
+        fmap.add_child(HtmlBox(legend_html(used), css_class="gs-legend", box_id="gs-legend",
+                               title="图例 <span class='en'>Legend</span>",
+                               position="bottomleft", phone_position="topright",
+                               phone_open=False))
     if note:
-        fmap.add_child(HtmlBox(escape(note), css_class="gs-note", box_id="gs-note"))
-    folium.LayerControl(collapsed=compact).add_to(fmap)
+        fmap.add_child(HtmlBox(escape(note), css_class="gs-note", box_id="gs-note",
+                               position="bottomright"))
+    Layers(collapsed=compact).add_to(fmap)
+    fit(fmap, pts)
     return fmap
+
+
+def _vertices(geometry: Mapping[str, Any]) -> list[tuple[float, float]]:
+    """The (lon, lat) vertices of a LineString or MultiLineString."""
+    coords = geometry.get("coordinates") or []
+    if geometry.get("type") == "MultiLineString":
+        return [(float(c[0]), float(c[1])) for line in coords for c in line]
+    return [(float(c[0]), float(c[1])) for c in coords]

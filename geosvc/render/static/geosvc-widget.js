@@ -17,7 +17,7 @@
     ".gsw{font:14px/1.4 sans-serif;border:1px solid #ccc;border-radius:6px;padding:8px;max-width:640px}",
     ".gsw input{width:100%;box-sizing:border-box;padding:6px;font-size:14px}",
     ".gsw-sugg{list-style:none;margin:2px 0;padding:0}",
-    ".gsw-sugg button{all:unset;cursor:pointer;display:block;padding:3px 4px;width:100%;box-sizing:border-box}",
+    ".gsw-sugg button{all:unset;cursor:pointer;display:block;padding:8px 4px;min-height:28px;width:100%;box-sizing:border-box}",
     ".gsw-sugg button:hover,.gsw-sugg button:focus{background:#eef}",
     ".gsw-en{color:#666;font-size:90%;margin-left:4px}",
     ".gsw-item{margin:6px 0;font-weight:bold}",
@@ -103,7 +103,8 @@
       if (state.lon !== undefined && state.lat !== undefined && state.lon !== null) {
         p.lon = state.lon; p.lat = state.lat;
       }
-      return base + "/embed?" + query(p);
+      // The widget lists the results itself: the map page need not (results=off).
+      return base + "/embed?" + query(p) + "#results=off";
     }
 
     function venueLine(f) {
@@ -112,13 +113,17 @@
       li.appendChild(el("span", "gsw-name", p.name || f.id));
       var bits = [];
       if (p.travel_time_min !== undefined && p.travel_time_min !== null) {
-        bits.push(Math.round(p.travel_time_min) + " min");
+        bits.push(Math.max(1, Math.round(p.travel_time_min)) + " 分钟 min");
       }
       if (p.distance_m !== undefined && p.distance_m !== null) {
         bits.push(Math.round(p.distance_m) + " m");
       }
       if (bits.length) { li.appendChild(el("span", "gsw-en", bits.join(" · "))); }
-      if (p.open === true) { li.appendChild(el("span", "gsw-en gsw-open", "营业中 open")); }
+      if (p.open === true) {
+        var until = typeof p.closes_at === "string" ? p.closes_at.slice(11, 16) : "";
+        li.appendChild(el("span", "gsw-en gsw-open",
+                          until ? "营业中，至 " + until + " open until " + until : "营业中 open"));
+      }
       if (p.open === false) { li.appendChild(el("span", "gsw-en gsw-closed", "已关闭 closed")); }
       return li;
     }

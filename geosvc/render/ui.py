@@ -1,0 +1,311 @@
+"""Page chrome of the map pages: style sheet, layout script, the ranked results list.
+
+Phones and desks get one page; the layout script decides at load time
+(``(max-width: 640px)``):
+
+* every box (:class:`~geosvc.render.layers.HtmlBox`: legend, summary, results,
+  notes) becomes a Leaflet control in a map corner, so boxes in one corner
+  stack instead of overlapping each other or the zoom and layer controls;
+  on a phone the layer control and the legend start collapsed and the results
+  list is a bottom sheet;
+* the view is fitted to the data (:func:`geosvc.render.base.fit`) with
+  padding on the sides the boxes cover, so no result hides under a box;
+* tapping a row of the results list opens that venue's popup.
+
+The results list is built and escaped here in Python, like popups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from branca.element import MacroElement
+from jinja2 import Template
+
+__all__ = ["MODE_LABELS", "PHONE_QUERY", "PageLayout", "PageStyle", "format_distance",
+           "results_panel_html", "results_summary_html"]
+
+#: Media query of the phone layout (CSS pixels of the page or iframe).
+PHONE_QUERY = "(max-width: 640px)"
+#: (Chinese, English) label of each travel mode, as in "8 分钟步行 · 8 min walk".
+MODE_LABELS: dict[str, tuple[str, str]] = {
+    "walk": ("步行", "walk"),
+    "bike": ("骑行", "by bike"),
+    "drive": ("驾车", "by car"),
+    "straight": ("直线", "straight-line"),
+}
+
+_FONT = ('"Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","PingFang SC",'
+         '"Microsoft YaHei",system-ui,sans-serif')
+
+_CSS = """
+<style>
+html,body,.leaflet-container{font-family:%(font)s}
+.gs-pin{width:24px;height:24px;border-radius:50%%;border:2px solid #fff;color:#fff;
+ font:bold 12px/24px %(font)s;text-align:center;box-shadow:0 1px 4px rgba(0,0,0,.5)}
+.gs-ranked{width:28px;height:28px;line-height:28px;font-size:15px;border-color:#222}
+.gs-small{width:16px;height:16px;line-height:16px;font-size:9px;border-width:1px}
+.gs-query{width:14px;height:14px;border-radius:50%%;background:#0b57d0;border:3px solid #fff;
+ box-shadow:0 0 0 2px #0b57d0,0 0 0 9px rgba(11,87,208,.25)}
+.leaflet-div-icon.gs-icon{background:none;border:none}
+.gs-popup{font:13px/1.45 %(font)s;max-height:min(340px,55vh);overflow:auto}
+.gs-popup h4{margin:0 18px 4px 0;font-size:15px}
+.gs-popup table{border-collapse:collapse}
+.gs-popup th{text-align:left;vertical-align:top;padding:1px 6px 1px 0;white-space:nowrap;color:#333}
+.gs-popup td{padding:1px 0}
+.en{color:#555;font-size:90%%}
+.gs-open{color:#1a7837}.gs-closed{color:#b2182b}
+.gs-items{margin:2px 0 4px 16px;padding:0}
+.gs-items-head{margin-top:6px;font-weight:bold}
+.gs-more{list-style:none;margin-left:-16px;color:#333}
+.gs-nav{margin:6px 0 2px;display:flex;flex-wrap:wrap;gap:6px}
+.gs-nav a{display:inline-block;padding:6px 10px;min-height:20px;border:1px solid #0b57d0;
+ border-radius:16px;text-decoration:none;color:#0b57d0;font-weight:bold}
+.gs-box{background:rgba(255,255,255,.96);padding:6px 10px;border-radius:6px;
+ box-shadow:0 1px 5px rgba(0,0,0,.4);font:12px/1.4 %(font)s;max-width:330px;color:#111;
+ max-height:calc(100vh - 120px);overflow:auto;box-sizing:border-box}
+.gs-box>summary{cursor:pointer;font-weight:bold;padding:3px 0;list-style-position:inside}
+.gs-box[open]>summary{margin-bottom:4px}
+.gs-legend-kind{margin-top:4px;font-weight:bold}
+.gs-legend-row{display:flex;align-items:center;gap:6px;margin:2px 0 2px 4px}
+.gs-legend-row .gs-pin{flex:none}
+.gs-summary table{border-collapse:collapse}.gs-summary td,.gs-summary th{padding:1px 4px}
+.gs-summary th{text-align:left;font-weight:normal}
+.gs-scale{display:flex;margin:3px 0 1px}.gs-scale span{flex:1;height:10px}
+.gs-scale-labels{display:flex;justify-content:space-between}
+.gs-swatch{display:inline-block;width:14px;height:14px;border:1px solid #555;
+ vertical-align:middle;margin-right:6px}
+.gs-results{list-style:none;margin:0;padding:0}
+.gs-results li{margin:0;border-top:1px solid #ddd}.gs-results li:first-child{border-top:0}
+.gs-result{all:unset;box-sizing:border-box;display:flex;gap:8px;align-items:center;width:100%%;
+ min-height:44px;padding:4px 2px;cursor:pointer}
+.gs-result:hover,.gs-result:focus-visible{background:#eef3fd;outline:2px solid #0b57d0}
+.gs-result .gs-pin{flex:none;width:24px;height:24px;line-height:24px;font-size:13px;
+ border-color:#222}
+.gs-result-name{display:block;font-weight:bold;font-size:13px}
+.gs-result-meta{display:block}
+#gs-results{width:330px}
+.gs-phone .gs-box{font-size:13px;max-width:calc(100vw - 20px)}
+.gs-phone #gs-results{width:calc(100vw - 20px);max-height:38vh}
+.gs-phone .gs-box>summary{min-height:28px;line-height:28px}
+.gs-phone .leaflet-popup-close-button{width:32px;height:32px;font-size:26px;line-height:30px}
+.gs-phone .gs-note{max-width:60vw}
+.gs-phone .leaflet-bottom.leaflet-left .leaflet-control:last-child{margin-bottom:26px}
+.gs-compact .gs-legend{display:none}
+</style>
+""" % {"font": _FONT}
+
+
+class PageStyle(MacroElement):
+    """The style sheet of geosvc's map pages (pins, popups, boxes, phone layout)."""
+
+    _template = Template("{% macro header(this, kwargs) %}" + _CSS + "{% endmacro %}")
+
+
+class PageLayout(MacroElement):
+    """The last script of a map page: boxes into map corners, scale, fit, results clicks.
+
+    Added by :func:`geosvc.render.base.page_html`; it must run after every
+    other element of the map, so it is the map's last child.
+
+    Parameters
+    ----------
+    fmap : folium.Map
+        The map; its ``gs_fit`` attribute (set by
+        :func:`~geosvc.render.base.fit`) holds the bounds to show.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var reg = window.geosvc = window.geosvc || {markers: {}, layers: {}};
+  var map = {{ this.fmap.get_name() }};
+  reg.map = map;
+  var phone = window.matchMedia({{ this.phone_query|tojson }}).matches;
+  reg.phone = phone;
+  if (phone) { document.documentElement.classList.add("gs-phone"); }
+  var noList = /(^|[#&])results=off(&|$)/.test(window.location.hash);
+  Array.prototype.forEach.call(document.querySelectorAll("[data-gs-pos]"), function (el) {
+    if (noList && el.id === "gs-results") { el.parentNode.removeChild(el); return; }
+    var pos = (phone && el.getAttribute("data-gs-phone-pos")) || el.getAttribute("data-gs-pos");
+    if (phone && el.getAttribute("data-gs-phone-open") === "false") { el.open = false; }
+    L.DomEvent.disableClickPropagation(el);
+    L.DomEvent.disableScrollPropagation(el);
+    var Box = L.Control.extend({onAdd: function () { return el; }});
+    new Box({position: pos}).addTo(map);
+  });
+  L.control.scale({imperial: false, position: phone ? "topleft" : "bottomright"}).addTo(map);
+  Array.prototype.forEach.call(document.querySelectorAll("#gs-results [data-code]"), function (b) {
+    b.addEventListener("click", function () {
+      var m = reg.markers[b.getAttribute("data-code")];
+      if (!m) { return; }
+      if (phone) { document.getElementById("gs-results").open = false; }
+      map.setView(m.getLatLng(), Math.max(map.getZoom(), 16), {animate: false});
+      m.openPopup();
+    });
+  });
+  var fit = {{ this.fit }};
+  // Padding so that the fitted data stays clear of every control: each control
+  // pads the side it costs least to give up (its width or height as a share).
+  reg.clearArea = function () {
+    var box = map.getContainer().getBoundingClientRect();
+    var pad = {l: 16, t: 16, r: 16, b: 16};
+    Array.prototype.forEach.call(map.getContainer().querySelectorAll(".leaflet-control"),
+      function (el) {
+        var r = el.getBoundingClientRect();
+        if (!r.width || !r.height) { return; }
+        var left = r.right - box.left, right = box.right - r.left;
+        var top = r.bottom - box.top, bottom = box.bottom - r.top;
+        var h = Math.min(left, right) / box.width, v = Math.min(top, bottom) / box.height;
+        if (h < v) {
+          if (left < right) { pad.l = Math.max(pad.l, left + 12); }
+          else { pad.r = Math.max(pad.r, right + 12); }
+        } else if (top < bottom) { pad.t = Math.max(pad.t, top + 12); }
+        else { pad.b = Math.max(pad.b, bottom + 12); }
+      });
+    if (pad.l + pad.r > 0.7 * box.width) { pad.l = pad.r = 16; }
+    if (pad.t + pad.b > 0.7 * box.height) { pad.t = pad.b = 16; }
+    return pad;
+  };
+  reg.fitView = function () {
+    if (!fit) { return; }
+    map.invalidateSize({pan: false});  // the size Leaflet cached may predate the layout
+    var pad = reg.clearArea();
+    map.fitBounds(fit.bounds, {paddingTopLeft: [pad.l, pad.t],
+                               paddingBottomRight: [pad.r, pad.b],
+                               maxZoom: fit.maxZoom, animate: false});
+  };
+  reg.fitView();
+  // Popups pan clear of the controls; on a phone an opening popup folds the sheet.
+  var sheet = document.getElementById("gs-results");
+  var pad0 = reg.clearArea();
+  L.Popup.prototype.options.autoPanPaddingTopLeft = L.point(pad0.l, pad0.t);
+  L.Popup.prototype.options.autoPanPaddingBottomRight = L.point(pad0.r, phone ? 80 : pad0.b);
+  map.on("popupopen", function () { if (phone && sheet) { sheet.open = false; } });
+  // Once fonts and styles are in, boxes have their final size: fit again,
+  // unless the user has already moved the map.
+  var touched = false;
+  ["pointerdown", "wheel", "keydown"].forEach(function (t) {
+    map.getContainer().addEventListener(t, function () { touched = true; }, {passive: true});
+  });
+  if (document.readyState !== "complete") {
+    window.addEventListener("load", function () { if (!touched) { reg.fitView(); } });
+  }
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, fmap: Any) -> None:
+        super().__init__()
+        self._name = "PageLayout"
+        self.fmap = fmap
+        self.phone_query = PHONE_QUERY
+        from geosvc.render.layers import js_json
+
+        self.fit = js_json(getattr(fmap, "gs_fit", None))
+
+
+def format_distance(metres: float) -> str:
+    """Return a distance for people: metres below 1 km, else km with one decimal.
+
+    Examples
+    --------
+    >>> format_distance(644.6), format_distance(1234)
+    ('645 m', '1.2 km')
+    """
+    return f"{metres:.0f} m" if metres < 999.5 else f"{metres / 1000:.1f} km"
+
+
+def _clock(value: Any, ref: Any) -> str | None:
+    """``HH:MM`` of an ISO time, with ``MM-DD`` when it is not on ``ref``'s day."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    try:
+        same_day = ref is not None and datetime.fromisoformat(str(ref)).date() == when.date()
+    except ValueError:
+        same_day = False
+    return when.strftime("%H:%M" if same_day else "%m-%d %H:%M")
+
+
+def _status_html(props: Mapping[str, Any], ref: Any) -> str:
+    is_open = props.get("open")
+    if is_open is True:
+        if str(props.get("opening_hours") or "").strip() == "24/7":
+            return '<b class="gs-open">24 小时 <span class="en">open 24/7</span></b>'
+        until = _clock(props.get("closes_at"), ref)
+        if until:
+            return (f'<b class="gs-open">营业中，至 {escape(until)} '
+                    f'<span class="en">open until {escape(until)}</span></b>')
+        return '<b class="gs-open">营业中 <span class="en">open now</span></b>'
+    if is_open is False:
+        when = _clock(props.get("next_open"), ref)
+        if when:
+            return (f'<b class="gs-closed">已关闭，{escape(when)} 开门 '
+                    f'<span class="en">closed, opens {escape(when)}</span></b>')
+        return '<b class="gs-closed">已关闭 <span class="en">closed</span></b>'
+    return ""
+
+
+def results_summary_html(count: int, mode: str) -> str:
+    """The (escaped) title line of the results list: "最近 5 个场所 · 步行".
+
+    Examples
+    --------
+    >>> results_summary_html(5, "walk")
+    '最近 5 个场所 · 步行 <span class="en">5 nearest, walk</span>'
+    """
+    zh, en = MODE_LABELS.get(mode, (mode, mode))
+    return (f'最近 {int(count)} 个场所 · {escape(zh)} '
+            f'<span class="en">{int(count)} nearest, {escape(en)}</span>')
+
+
+def results_panel_html(features: Sequence[Mapping[str, Any]], *, mode: str,
+                       pins: Sequence[str], at: Any = None) -> str:
+    """Return the escaped HTML of the ranked results list of a nearest search.
+
+    One button per venue, in rank order: "1. name" over "8 分钟步行 8 min walk ·
+    650 m · 营业中，至 17:00 open until 17:00".  Tapping a row opens the
+    venue's popup (see :class:`PageLayout`).
+
+    Parameters
+    ----------
+    features : sequence of GeoJSON Feature
+        ``/api/v1/nearest`` features (``rank``, ``travel_time_min``,
+        ``distance_m``, ``open``, ``closes_at``, ``next_open``).
+    mode : str
+        Travel mode of the search (``walk``, ``bike``, ``drive``, ``straight``).
+    pins : sequence of str
+        The marker icon HTML of each feature (constants only), same order.
+    at : str, optional
+        ISO time of the query; closing times on that day show as ``HH:MM``.
+    """
+    zh_mode, en_mode = MODE_LABELS.get(mode, (mode, mode))
+    rows = []
+    for feat, pin in zip(features, pins, strict=True):
+        props = feat.get("properties") or {}
+        name = str(props.get("name") or feat.get("id") or "")
+        meta = []
+        minutes = props.get("travel_time_min")
+        if minutes is not None and mode != "straight":
+            mins = max(1, round(float(minutes)))
+            meta.append(f'{mins} 分钟{escape(zh_mode)} '
+                        f'<span class="en">{mins} min {escape(en_mode)}</span>')
+        if props.get("distance_m") is not None:
+            dist = format_distance(float(props["distance_m"]))
+            meta.append(escape(dist) if meta else f"{escape(zh_mode)} {escape(dist)}")
+        status = _status_html(props, at)
+        if status:
+            meta.append(status)
+        rows.append(
+            f'<li><button type="button" class="gs-result" '
+            f'data-code="{escape(str(feat.get("id", "")))}">{pin}'
+            f'<span><span class="gs-result-name">{escape(name)}</span>'
+            f'<span class="gs-result-meta">{" · ".join(meta)}</span></span></button></li>')
+    return f'<ol class="gs-results">{"".join(rows)}</ol>'
