@@ -20,6 +20,7 @@ _COMMANDS = {
     "network": "network",
     "coverage": "coverage",
     "plan": "plan",
+    "batch": "batch",
 }
 
 

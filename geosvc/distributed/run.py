@@ -1,0 +1,225 @@
+"""Fan batch jobs out over Dask: one task per dataset, results as they complete.
+
+``scheduler``:
+
+* ``None`` / ``"local"`` - a :class:`distributed.LocalCluster` of worker
+  *processes* (``workers`` of them, one thread each: the network code holds
+  the GIL for parts of its work), started and closed by :func:`run_batch`;
+* ``"tcp://host:8786"`` (any Dask address) - an existing cluster; its
+  workers must see the same ``db`` / ``osm`` / output paths (a shared
+  file system) and have geosvc installed;
+* a :class:`distributed.Client` - used as is and left open;
+* ``"inline"`` - no Dask: the jobs run one after another in this process
+  (debugging, and the sequential baseline of the benchmark).
+
+Needs the ``distributed`` extra (``pip install geosvc[distributed]``) unless
+``scheduler="inline"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from geosvc.distributed.task import SUMMARY_FIELDS, error_rows, run_job
+from geosvc.errors import ConfigError, InvalidParameter
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from geosvc.config import Settings
+    from geosvc.distributed.jobs import BatchJob
+
+__all__ = ["run_batch", "write_summary"]
+
+_ADDRESS_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")
+
+
+def run_batch(
+    jobs: Sequence[BatchJob],
+    *,
+    scheduler: Any = None,
+    settings: Settings,
+    workers: int | None = None,
+    progress: bool | Callable[[int, int], None] = False,
+    connect_timeout_s: float = 10.0,
+) -> list[dict[str, Any]]:
+    """Compute the coverage of every job (dataset) and write its files; return the summary.
+
+    Parameters
+    ----------
+    jobs : sequence of BatchJob
+        Validated jobs (:func:`~geosvc.distributed.jobs.load_jobs`); names unique.
+    scheduler : None, "local", "inline", Dask address or distributed.Client
+        Where to run (module docstring).
+    settings : Settings
+        Sent to the workers as a plain dict (speeds, snapping, ``cache_dir``
+        - relative paths are the workers' working directory's).
+    workers : int, optional
+        Local cluster size (default: min(number of jobs, CPU count)).
+    progress : bool or callable(done, total)
+        True draws a tqdm bar on stderr; a callable is called after each job.
+    connect_timeout_s : float
+        How long to wait for a remote scheduler, seconds.
+
+    Returns
+    -------
+    list of dict
+        One row per (dataset, mode, minutes) in job order, with
+        :data:`~geosvc.distributed.task.SUMMARY_FIELDS`; a failed dataset's
+        rows carry ``error`` (which dataset, why) and None figures.
+
+    Raises
+    ------
+    InvalidParameter
+        Duplicate job names (``jobs``), a bad ``scheduler`` or ``workers``.
+    ConfigError
+        The scheduler cannot be reached, or Dask is not installed.
+    """
+    names = [j.name for j in jobs]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise InvalidParameter("jobs", f"must have unique names; repeated: {dup}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise InvalidParameter("workers", f"must be an integer >= 1, not {workers!r}")
+    cfg = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+    specs = [j.as_dict() for j in jobs]
+    bar = _progress(progress, len(specs))
+    try:
+        if scheduler == "inline":
+            results = {}
+            for i, spec in enumerate(specs):
+                results[i] = run_job(spec, cfg)
+                bar(1)
+        else:
+            results = _run_dask(specs, cfg, scheduler, workers, connect_timeout_s, bar)
+    finally:
+        bar(None)
+    return [row for i in range(len(specs)) for row in results[i]]
+
+
+def _progress(progress: bool | Callable[[int, int], None],
+              total: int) -> Callable[[int | None], None]:
+    """Return ``tick(n)`` (n jobs done; None = finished) for ``progress``."""
+    if progress is True:
+        import sys
+
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="dataset", desc="batch", file=sys.stderr, leave=False)
+
+        def tick(n: int | None) -> None:
+            if n is None:
+                bar.close()
+            else:
+                bar.update(n)
+        return tick
+    done = [0]
+
+    def call(n: int | None) -> None:
+        if n is not None and callable(progress):
+            done[0] += n
+            progress(done[0], total)
+    return call
+
+
+def _run_dask(specs: list[dict[str, Any]], cfg: dict[str, Any], scheduler: Any,
+              workers: int | None, timeout_s: float,
+              tick: Callable[[int | None], None]) -> dict[int, list[dict[str, Any]]]:
+    """Submit one task per dataset and gather the rows as tasks complete."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:
+        msg = "needs Dask: pip install 'geosvc[distributed]' (or use scheduler='inline')"
+        raise ConfigError(f"`scheduler` {msg}") from exc
+    own_client = not isinstance(scheduler, Client)
+    client, cluster = (_connect(scheduler, workers, len(specs), timeout_s)
+                       if own_client else (scheduler, None))
+    try:
+        futures = {}
+        stamp = time.time_ns()
+        for i, spec in enumerate(specs):
+            fut = client.submit(run_job, spec, cfg, key=f"geosvc-batch-{stamp}-{i}",
+                                pure=False, retries=0)
+            futures[fut] = i
+        results: dict[int, list[dict[str, Any]]] = {}
+        for fut in as_completed(futures):
+            i = futures[fut]
+            if fut.status == "finished":
+                results[i] = fut.result()
+            else:
+                results[i] = error_rows(specs[i], _failure(specs[i]["name"], fut))
+            tick(1)
+            fut.release()
+        return results
+    finally:
+        if own_client:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _failure(name: str, fut: Any) -> str:
+    """The error message of a failed or cancelled task of dataset ``name``."""
+    if fut.status == "error":
+        exc = fut.exception()
+        return f"dataset {name!r}: {type(exc).__name__}: {exc}"
+    return f"dataset {name!r}: task {fut.status} (worker lost or client disconnected)"
+
+
+def _connect(scheduler: Any, workers: int | None, n_jobs: int,
+             timeout_s: float) -> tuple[Any, Any]:
+    """Return ``(client, cluster or None)`` for ``scheduler`` (a LocalCluster for local)."""
+    import os
+
+    from distributed import Client, LocalCluster
+
+    if scheduler is None or scheduler == "local":
+        n = workers or max(1, min(n_jobs, os.cpu_count() or 1))
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=40)
+        try:
+            return Client(cluster), cluster
+        except OSError:
+            cluster.close()
+            raise
+    if not isinstance(scheduler, str) or not scheduler.startswith(_ADDRESS_SCHEMES):
+        msg = (f"must be 'local', 'inline', a Dask address such as tcp://host:8786 or a "
+               f"distributed.Client, not {scheduler!r}")
+        raise InvalidParameter("scheduler", msg)
+    try:
+        return Client(scheduler, timeout=f"{timeout_s}s"), None
+    except OSError as exc:
+        msg = f"`scheduler` {scheduler} cannot be reached: {exc}"
+        raise ConfigError(msg) from exc
+
+
+def write_summary(rows: Sequence[dict[str, Any]], out_dir: str | Path) -> list[Path]:
+    """Write ``summary.csv`` (UTF-8 with BOM) and ``summary.json`` into ``out_dir``.
+
+    Returns the two paths.  Files are written under temporary names and renamed.
+    """
+    import csv
+    import json
+    from pathlib import Path
+
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = d / "summary.csv", d / "summary.json"
+    tmp = csv_path.with_name(".summary.csv.tmp")
+    with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(SUMMARY_FIELDS), extrasaction="ignore")
+        w.writeheader()
+        for row in rows:
+            w.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in SUMMARY_FIELDS})
+    tmp.replace(csv_path)
+    tmp = json_path.with_name(".summary.json.tmp")
+    tmp.write_text(json.dumps({"rows": [{k: row.get(k) for k in SUMMARY_FIELDS}
+                                        for row in rows],
+                               "failed": sorted({r["dataset"] for r in rows if r.get("error")})},
+                              ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(json_path)
+    return [csv_path, json_path]
