@@ -17,7 +17,8 @@ from geosvc.render.ui import PageLayout
 __all__ = ["fit", "new_map", "page_html"]
 
 _VIEWPORT_RE = re.compile(r'<meta name="viewport"[^>]*>')
-_VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">'
+_VIEWPORT = ('<meta name="viewport" '
+             'content="width=device-width, initial-scale=1, viewport-fit=cover">')
 
 
 #: Where a map with no data is centred (lat, lon): the demo city.

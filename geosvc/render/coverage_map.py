@@ -92,7 +92,7 @@ def coverage_summary_html(result: Mapping[str, Any], *, top: int = 5) -> str:
 
 
 def coverage_headline_html(result: Mapping[str, Any]) -> str:
-    """One escaped line: "10 分钟服务圈 · 覆盖率 80.8%" (the folded summary box).
+    """Return one escaped line: "10 分钟步行圈 · 覆盖 80.8%" (the folded summary box).
 
     Examples
     --------
@@ -112,7 +112,7 @@ def coverage_headline_html(result: Mapping[str, Any]) -> str:
 
 
 def gap_scale_html() -> str:
-    """The colour scale of gaps (static HTML): light = few, dark = many uncovered residents."""
+    """Return the colour scale of gaps (static HTML): light few, dark many uncovered."""
     bar = "".join(f'<span style="background:{c}"></span>' for c in GAP_COLOURS)
     return ("<div class='gs-gap-scale'><b>服务缺口 <span class='en'>gaps</span></b>"
             f"<div class='gs-scale'>{bar}</div><div class='gs-scale-labels'>"
@@ -331,7 +331,7 @@ def isochrones_map(
 
 
 def isochrones_legend_html(bands: Mapping[str, Any]) -> str:
-    """The escaped legend of isochrone bands, nearest first, with area and residents.
+    """Return the escaped legend of isochrone bands, nearest first, with area and residents.
 
     Colours match :func:`isochrones_map` (nearest band darkest green).
     """

@@ -44,7 +44,7 @@ __all__ = [
 LEVEL_COLOURS = {"city": "#b2182b", "county": "#e66101", "township": "#c51b7d",
                  "village": "#f1a340", None: "#b2182b"}
 #: Marker colour of bank outlets by their strongest channel (None: candidate).
-CHANNEL_COLOURS = {"window": "#1a7837", "self_service": "#2c7fb8", "smart_teller": "#41b6c4",
+CHANNEL_COLOURS = {"window": "#1a7837", "self_service": "#2171b5", "smart_teller": "#41b6c4",
                    None: "#8c8c8c"}
 #: Marker colour of kiosks: round the clock, or limited hours.
 KIOSK_COLOURS = {True: "#542788", False: "#998ec3"}

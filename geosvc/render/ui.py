@@ -54,7 +54,8 @@ html,body,.leaflet-container{font-family:%(font)s}
 .gs-popup{font:13px/1.45 %(font)s;max-height:min(340px,55vh);overflow:auto}
 .gs-popup h4{margin:0 18px 4px 0;font-size:15px}
 .gs-popup table{border-collapse:collapse}
-.gs-popup th{text-align:left;vertical-align:top;padding:1px 6px 1px 0;white-space:nowrap;color:#333}
+.gs-popup th{text-align:left;vertical-align:top;padding:1px 6px 1px 0;white-space:nowrap;
+ color:#333}
 .gs-popup td{padding:1px 0}
 .en{color:#555;font-size:90%%}
 .gs-open{color:#1a7837}.gs-closed{color:#b2182b}
@@ -83,8 +84,8 @@ html,body,.leaflet-container{font-family:%(font)s}
 .gs-result{all:unset;box-sizing:border-box;display:flex;gap:8px;align-items:center;width:100%%;
  min-height:44px;padding:4px 2px;cursor:pointer}
 .gs-result:hover,.gs-result:focus-visible{background:#eef3fd;outline:2px solid #0b57d0}
-.gs-result .gs-pin{flex:none;width:24px;height:24px;line-height:24px;font-size:13px;
- border-color:#222}
+.gs-result .gs-pin{flex:none;width:24px;height:24px;line-height:24px;
+ font-size:13px;border-color:#222}
 .gs-result-name{display:block;font-weight:bold;font-size:13px}
 .gs-result-meta{display:block}
 #gs-results{width:330px}
@@ -96,7 +97,7 @@ html,body,.leaflet-container{font-family:%(font)s}
 .gs-phone .leaflet-bottom.leaflet-left .leaflet-control:last-child{margin-bottom:26px}
 .gs-compact .gs-legend{display:none}
 </style>
-""" % {"font": _FONT}
+""".replace("%%", "%").replace("%(font)s", _FONT)
 
 
 class PageStyle(MacroElement):
@@ -137,8 +138,10 @@ class PageLayout(MacroElement):
     var Box = L.Control.extend({onAdd: function () { return el; }});
     new Box({position: pos}).addTo(map);
   });
-  L.control.scale({imperial: false, position: phone ? "topleft" : "bottomright"}).addTo(map);
-  Array.prototype.forEach.call(document.querySelectorAll("#gs-results [data-code]"), function (b) {
+  L.control.scale({imperial: false, position: phone ? "topleft" : "bottomright"})
+    .addTo(map);
+  var rows = document.querySelectorAll("#gs-results [data-code]");
+  Array.prototype.forEach.call(rows, function (b) {
     b.addEventListener("click", function () {
       var m = reg.markers[b.getAttribute("data-code")];
       if (!m) { return; }
@@ -152,7 +155,7 @@ class PageLayout(MacroElement):
   // pads the side it costs least to give up (its width or height as a share).
   reg.clearArea = function () {
     var box = map.getContainer().getBoundingClientRect();
-    var pad = {l: 16, t: 16, r: 16, b: 16};
+    var pad = {l: 24, t: 24, r: 24, b: 24};
     Array.prototype.forEach.call(map.getContainer().querySelectorAll(".leaflet-control"),
       function (el) {
         var r = el.getBoundingClientRect();
@@ -161,13 +164,13 @@ class PageLayout(MacroElement):
         var top = r.bottom - box.top, bottom = box.bottom - r.top;
         var h = Math.min(left, right) / box.width, v = Math.min(top, bottom) / box.height;
         if (h < v) {
-          if (left < right) { pad.l = Math.max(pad.l, left + 12); }
-          else { pad.r = Math.max(pad.r, right + 12); }
-        } else if (top < bottom) { pad.t = Math.max(pad.t, top + 12); }
-        else { pad.b = Math.max(pad.b, bottom + 12); }
+          if (left < right) { pad.l = Math.max(pad.l, left + 24); }
+          else { pad.r = Math.max(pad.r, right + 24); }
+        } else if (top < bottom) { pad.t = Math.max(pad.t, top + 24); }
+        else { pad.b = Math.max(pad.b, bottom + 24); }
       });
-    if (pad.l + pad.r > 0.7 * box.width) { pad.l = pad.r = 16; }
-    if (pad.t + pad.b > 0.7 * box.height) { pad.t = pad.b = 16; }
+    if (pad.l + pad.r > 0.7 * box.width) { pad.l = pad.r = 24; }
+    if (pad.t + pad.b > 0.7 * box.height) { pad.t = pad.b = 24; }
     return pad;
   };
   reg.fitView = function () {
@@ -254,7 +257,7 @@ def _status_html(props: Mapping[str, Any], ref: Any) -> str:
 
 
 def results_summary_html(count: int, mode: str) -> str:
-    """The (escaped) title line of the results list: "最近 5 个场所 · 步行".
+    """Return the (escaped) title line of the results list: "最近 5 个场所 · 步行".
 
     Examples
     --------

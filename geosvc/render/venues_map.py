@@ -187,7 +187,7 @@ def venues_map(
 
 
 def _vertices(geometry: Mapping[str, Any]) -> list[tuple[float, float]]:
-    """The (lon, lat) vertices of a LineString or MultiLineString."""
+    """Return the (lon, lat) vertices of a LineString or MultiLineString."""
     coords = geometry.get("coordinates") or []
     if geometry.get("type") == "MultiLineString":
         return [(float(c[0]), float(c[1])) for line in coords for c in line]

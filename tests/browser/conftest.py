@@ -235,3 +235,26 @@ def page(browser: Any, tmp_path: Path) -> Iterator[tuple[Any, PageLog]]:
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Folder of the screenshots of this session."""
     return tmp_path_factory.getbasetemp() / "screenshots"
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[tuple[Any, PageLog]]:
+    """Open a fresh phone page (390 x 844 CSS px, scale 2, touch); off-host requests abort."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True, locale="zh-CN")
+    log = PageLog()
+
+    def route(r: Any) -> None:
+        if _local(r.request.url):
+            r.continue_()
+        else:
+            log.blocked.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    pg = context.new_page()
+    pg.set_default_timeout(10_000)
+    pg.on("pageerror", lambda exc: log.page_errors.append(str(exc)))
+    pg.on("dialog", lambda d: (log.dialogs.append(d.message), d.dismiss()))
+    yield pg, log
+    context.close()
