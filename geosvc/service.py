@@ -314,6 +314,7 @@ class GeoService:
                     log.info("demand (%s): %s", mode, note)
                 demand = build_demand(net, cells, areas,
                                       max_snap_m=self.settings.snap_max_m,
+                                      min_component_nodes=self.settings.min_component_nodes,
                                       key=(net.source_hash, mode, snap.revision))
                 if snap is self._snapshot:
                     self._demand[key] = demand

@@ -23,7 +23,11 @@ demand.
 :func:`build_demand` snaps the demand points to a network ONCE and assigns
 each to its area (shapely ``STRtree`` point-in-polygon); the resulting
 :class:`DemandSet` is immutable and reused by every coverage and isochrone
-call of that network and data revision (:class:`DemandCache`).
+call of that network and data revision (:class:`DemandCache`).  Demand snaps
+by the same rule as venues and query points
+(:func:`geosvc.network.snap.snap_xy`): only to road components of at least
+``min_component_nodes`` nodes (``Settings.min_component_nodes``, default 50),
+so a home beside a tiny clipped fragment is counted from the main network.
 """
 
 from __future__ import annotations
@@ -441,6 +445,10 @@ class DemandSet:
         The network's projected CRS.
     key : hashable
         What this set was built for (network hash, mode, data revision).
+    min_component_nodes : int or None
+        The snapping threshold the points were snapped with (the
+        ``Settings`` default when none was given; 0 and 1 both mean any
+        edge); None = unknown (a set not made by :func:`build_demand`).
     """
 
     lon: NDArray[np.float64]
@@ -454,6 +462,7 @@ class DemandSet:
     snapped: Snapped
     crs: str
     key: Hashable = None
+    min_component_nodes: int | None = None
 
     def __len__(self) -> int:
         return int(self.count.shape[0])
@@ -538,6 +547,7 @@ def build_demand(
     max_snap_m: float = 1000.0,
     sample_m: float = 100.0,
     key: Hashable = None,
+    min_component_nodes: int | None = None,
 ) -> DemandSet:
     """Snap demand points to ``net`` once and assign each to its area.
 
@@ -556,16 +566,22 @@ def build_demand(
         Lattice spacing for polygon cells, metres.
     key : hashable, optional
         Stored as :attr:`DemandSet.key` (e.g. ``(net.source_hash, revision)``).
+    min_component_nodes : int, optional
+        Points snap only to road components of at least this many nodes (the
+        largest when none is that big); None = ``Settings.min_component_nodes``
+        default (50); 0 or 1 = any edge.  Pass the setting the venues were
+        snapped with (``settings.min_component_nodes``).
 
     Raises
     ------
     InvalidParameter
         A cell without valid coordinates or with a negative count
-        (``population``), or an unreadable area boundary (``areas``).
+        (``population``), an unreadable area boundary (``areas``), or
+        ``min_component_nodes`` not an integer >= 0.
     """
     import shapely
 
-    from geosvc.network.snap import snap_xy
+    from geosvc.network.snap import default_min_component_nodes, snap_xy
 
     if not (math.isfinite(sample_m) and sample_m > 0):
         raise InvalidParameter("sample_m", f"must be a number of metres > 0, not {sample_m!r}")
@@ -577,7 +593,8 @@ def build_demand(
     x, y, count, cell = _cell_points(net, cells, float(sample_m))
     lon, lat = net.transformer_inverse.transform(x, y)
     lon, lat = np.asarray(lon, np.float64), np.asarray(lat, np.float64)
-    snapped = snap_xy(net, x, y, lon=lon, lat=lat, max_dist_m=max_snap_m)
+    snapped = snap_xy(net, x, y, lon=lon, lat=lat, max_dist_m=max_snap_m,
+                      min_component_nodes=min_component_nodes)
     area = np.full(len(x), -1, dtype=np.int64)
     if areas and len(x):
         geoms = []
@@ -599,7 +616,10 @@ def build_demand(
         area[pi[first]] = ai[first]
     return DemandSet(lon=_ro(lon), lat=_ro(lat), x=_ro(x), y=_ro(y), count=_ro(count),
                      cell=_ro(cell), area=_ro(area), areas=areas, snapped=snapped,
-                     crs=net.crs, key=key)
+                     crs=net.crs, key=key,
+                     min_component_nodes=(default_min_component_nodes()
+                                          if min_component_nodes is None
+                                          else int(min_component_nodes)))
 
 
 class DemandCache:

@@ -127,6 +127,7 @@ def isochrone_polygons(
     buffer_m: float | None = None,
     demand: DemandSet | None = None,
     max_snap_m: float | None = 1000.0,
+    min_component_nodes: int | None = None,
 ) -> list[Isochrone]:
     """Isochrone bands from one point, smallest first (see the module docstring).
 
@@ -146,6 +147,11 @@ def isochrone_polygons(
         Gives each band a ``population``; None leaves it None.
     max_snap_m : float, optional
         Refuse a lon/lat start farther than this from the network (metres).
+    min_component_nodes : int, optional
+        A lon/lat start snaps only to road components of at least this many
+        nodes (the largest when none is that big), as venues and demand do;
+        None = ``Settings.min_component_nodes`` default (50); 0 or 1 = any
+        edge.  Pass ``settings.min_component_nodes``.
 
     Returns
     -------
@@ -155,7 +161,7 @@ def isochrone_polygons(
     Raises
     ------
     InvalidParameter
-        Bad ``minutes`` / ``buffer_m`` / coordinates.
+        Bad ``minutes`` / ``buffer_m`` / coordinates / ``min_component_nodes``.
     OutsideNetwork
         The start is farther than ``max_snap_m`` from the network.
     """
@@ -178,7 +184,8 @@ def isochrone_polygons(
         except (TypeError, ValueError):
             raise InvalidParameter("point", "must be a (lon, lat) pair") from None
         reach = None if max_snap_m is None else max_snap_m * 1.5 + 1000
-        snapped = snap_points(net, lon, lat, max_dist_m=reach)
+        snapped = snap_points(net, lon, lat, max_dist_m=reach,
+                              min_component_nodes=min_component_nodes)
         if max_snap_m is not None:
             check_snapped(snapped, max_snap_m, mode=net.mode)
     times = times_from_point(net, snapped, cutoff_s=bands[-1] * 60.0,

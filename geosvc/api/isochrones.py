@@ -39,6 +39,7 @@ def isochrones(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]
         walk_speed_mps=settings.walk_speed_kph / 3.6,
         demand=demand if len(demand) else None,
         max_snap_m=settings.snap_max_m,
+        min_component_nodes=settings.min_component_nodes,
     )
     features = []
     for band in bands:

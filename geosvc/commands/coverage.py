@@ -191,7 +191,8 @@ def _run(db: str, osm: str, params: dict[str, str], cache_dir: str | None,
         population, areas, net, osm=osm,
         floor_area_per_person_m2=settings.floor_area_per_person_m2)
     notes += more
-    demand = build_demand(net, cells, areas, max_snap_m=settings.snap_max_m)
+    demand = build_demand(net, cells, areas, max_snap_m=settings.snap_max_m,
+                          min_component_nodes=settings.min_component_nodes)
     engine = TravelEngine(net, idx.lon, idx.lat, settings=settings)
     if len(engine.unsnappable):
         notes.append(f"{len(engine.unsnappable)} venue(s) too far from the {q.mode} network "

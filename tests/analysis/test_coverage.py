@@ -117,8 +117,9 @@ def test_one_way_street_matters():
 
 
 def test_disconnected_part_is_a_gap():
+    # an island on purpose: min_component_nodes=1 lets demand snap to every component
     net = grid_network(3, 3, disconnected=True)
-    demand = build_demand(net, cells_at(net, range(net.n_nodes), 5.0))
+    demand = build_demand(net, cells_at(net, range(net.n_nodes), 5.0), min_component_nodes=1)
     res = compute_coverage(net, demand, venues=venues_at(net, [4]), minutes=60)
     assert res.covered_population == 45.0
     assert np.isinf(res.time_s[9:]).all()
@@ -134,8 +135,10 @@ def test_covered_iff_networkx_time_within_limit():
     net = synthetic_city(900, seed=5, mode="walk")
     rng = np.random.default_rng(7)
     vnodes = rng.choice(net.n_nodes, 6, replace=False)
-    demand = build_demand(net, cells_at(net, range(net.n_nodes), 1.0))
-    engine = TravelEngine(net, *venues_at(net, vnodes), settings=Settings())
+    # every node keeps its own street (the three cut-off blocks stay unreachable)
+    demand = build_demand(net, cells_at(net, range(net.n_nodes), 1.0), min_component_nodes=1)
+    engine = TravelEngine(net, *venues_at(net, vnodes),
+                          settings=Settings().with_(min_component_nodes=1))
     res = compute_coverage(engine, demand, minutes=5)
     g = nx.DiGraph()
     for u, v, t in zip(net.edge_u, net.edge_v, net.edge_time_s, strict=True):
@@ -149,6 +152,46 @@ def test_covered_iff_networkx_time_within_limit():
     assert res.covered_population == pytest.approx(float((expect <= 300).sum()))
     # catchments: each demand point counted at the venue it reaches first
     assert sum(c["population"] for c in res.catchments) == pytest.approx(res.covered_population)
+
+
+def test_tiny_fragment_demand_is_covered_via_the_main_network():
+    # 8 x 8 grid (64 nodes >= the default 50) and a 4-node block 300 m east of it
+    net = grid_network(8, 8, disconnected=True)
+    island = [64, 65, 66, 67]
+    cells = cells_at(net, range(net.n_nodes), 5.0)
+    venue = venues_at(net, [7])                       # the grid's south-east corner
+    demand = build_demand(net, cells)       # the default rule: Settings().min_component_nodes
+    assert demand.min_component_nodes == Settings().min_component_nodes == 50
+    on_grid = net.component_labels[net.edge_u[demand.snapped.edge]] == net.component_labels[0]
+    assert on_grid.all()
+    # nearest main-network street of node 64 is the corner node 7, 300 m west
+    assert demand.snapped.dist_m[64] == pytest.approx(300.0, abs=1e-6)
+    res = compute_coverage(net, demand, venues=venue, minutes=60)
+    assert res.covered_population == res.total_population == 5.0 * net.n_nodes
+    assert np.isfinite(res.time_s[island]).all() and len(res.gaps) == 0
+    # the access leg is walked: 300 m at 4.5 km/h from node 64 to the venue at node 7
+    assert res.time_s[64] == pytest.approx(300.0 / W, abs=1e-6)
+    engine = TravelEngine(net, *venue, settings=Settings())
+    same = compute_coverage(engine, demand, minutes=60)
+    assert np.allclose(same.time_s, res.time_s) and same.covered_population == 340.0
+    # the old rule (any edge) leaves the block as a 20-resident gap
+    old = build_demand(net, cells, min_component_nodes=0)
+    gap = compute_coverage(net, old, venues=venue, minutes=60)
+    assert gap.covered_population == 320.0 and np.isinf(gap.time_s[island]).all()
+    assert [g["properties"]["uncovered_population"] for g in gap.gaps] == [20.0]
+
+
+def test_demand_and_engine_must_share_the_snapping_rule():
+    net = grid_network(8, 8, disconnected=True)
+    demand = build_demand(net, cells_at(net, range(net.n_nodes), 1.0), min_component_nodes=1)
+    engine = TravelEngine(net, *venues_at(net, [7]), settings=Settings())
+    with pytest.warns(UserWarning, match="min_component_nodes"):
+        compute_coverage(engine, demand, minutes=5)
+    with pytest.raises(InvalidParameter) as err:
+        compute_coverage(engine, demand, minutes=5, min_component_nodes=1)
+    assert err.value.invalid_params[0]["name"] == "min_component_nodes"
+    with pytest.raises(InvalidParameter, match="min_component_nodes"):
+        build_demand(net, cells_at(net, [0], 1.0), min_component_nodes=-1)
 
 
 def test_raster_area_matches_vector_buffer(grid9):

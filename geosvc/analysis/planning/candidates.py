@@ -13,12 +13,17 @@ Three kinds of candidate set:
     every cell holding residents, the site is the network NODE (a street
     junction or street end) nearest to the cell's population-weighted centroid
     that lies within ``spacing_m`` of it; sites are deduplicated by node and
-    ordered by descending cell population.  Id = ``site-<node id>``.
+    ordered by descending cell population.  Only nodes of road components
+    with at least ``min_component_nodes`` nodes are sites (the rule venues
+    and demand snap by), so no site lands on a tiny clipped fragment.
+    Id = ``site-<node id>``.
 supplied
     A GeoJSON FeatureCollection of points (or rows with ``id``, ``name``,
     ``lon``, ``lat``), e.g. parcels the city owns.  Id = the feature's ``id``,
     else ``properties.id`` / ``properties.code``, else ``cand-<n>`` (1-based).
 
+All candidates snap by the rule of ``Settings.min_component_nodes`` (only to
+road components of at least that many nodes), like venues and demand.
 Candidates farther than ``snap_max_m`` from the network are not dropped
 silently: their ids are listed in :attr:`Candidates.off_network`.
 """
@@ -127,7 +132,8 @@ def bank_outlet_candidates(index: Any, engine: Any, *, exclude: NDArray[np.int64
 
 def kiosk_site_candidates(net: RoadNetwork, demand: DemandSet, *,
                           spacing_m: float = KIOSK_SPACING_M,
-                          max_sites: int = MAX_CANDIDATES) -> Candidates:
+                          max_sites: int = MAX_CANDIDATES,
+                          min_component_nodes: int | None = None) -> Candidates:
     """Candidate sites for new 7x24 stations: one network node per populated cell.
 
     See the module docstring for the rule.  Deterministic.
@@ -141,15 +147,19 @@ def kiosk_site_candidates(net: RoadNetwork, demand: DemandSet, *,
         Cell size, metres (10 .. 10,000).
     max_sites : int
         Keep the sites of the most populated cells only.
+    min_component_nodes : int, optional
+        Sites only on road components of at least this many nodes (the
+        largest when none is that big); None = ``Settings.min_component_nodes``
+        default (50); 0 or 1 = any node.
 
     Raises
     ------
     InvalidParameter
-        ``spacing_m`` out of range.
+        ``spacing_m`` or ``min_component_nodes`` out of range.
     """
     from scipy.spatial import cKDTree
 
-    from geosvc.network.snap import snap_xy
+    from geosvc.network.snap import snap_xy, snappable_edges
 
     if not (isinstance(spacing_m, (int, float)) and not isinstance(spacing_m, bool)
             and math.isfinite(spacing_m) and 10 <= spacing_m <= 10_000):
@@ -157,8 +167,10 @@ def kiosk_site_candidates(net: RoadNetwork, demand: DemandSet, *,
         raise InvalidParameter("site_spacing_m", msg)
     x, y, w = np.asarray(demand.x), np.asarray(demand.y), np.asarray(demand.count)
     use = (w > 0) & np.isfinite(x) & np.isfinite(y)
+    ok = snappable_edges(net, min_component_nodes)
+    site_nodes = np.unique(np.concatenate([net.edge_u[ok], net.edge_v[ok]]))
     nodes: list[int] = []
-    if use.any() and net.n_nodes:
+    if use.any() and len(site_nodes):
         x, y, w = x[use], y[use], w[use]
         cx = np.floor(x / spacing_m).astype(np.int64)
         cy = np.floor(y / spacing_m).astype(np.int64)
@@ -167,8 +179,9 @@ def kiosk_site_candidates(net: RoadNetwork, demand: DemandSet, *,
         pop = np.bincount(cell, weights=w)
         mx = np.bincount(cell, weights=w * x) / pop
         my = np.bincount(cell, weights=w * y) / pop
-        tree = cKDTree(np.column_stack([net.node_x, net.node_y]))
-        dist, node = tree.query(np.column_stack([mx, my]), distance_upper_bound=spacing_m)
+        tree = cKDTree(np.column_stack([net.node_x[site_nodes], net.node_y[site_nodes]]))
+        dist, k = tree.query(np.column_stack([mx, my]), distance_upper_bound=spacing_m)
+        node = site_nodes[np.minimum(k, len(site_nodes) - 1)]  # k = n where dist is inf
         order = np.lexsort((np.arange(len(pop)), -pop))
         seen: set[int] = set()
         for c in order:
@@ -179,7 +192,8 @@ def kiosk_site_candidates(net: RoadNetwork, demand: DemandSet, *,
                     break
     nd = np.array(nodes, dtype=np.int64)
     snapped = snap_xy(net, net.node_x[nd], net.node_y[nd], lon=net.node_lon[nd],
-                      lat=net.node_lat[nd], max_dist_m=1.0)
+                      lat=net.node_lat[nd], max_dist_m=1.0,
+                      min_component_nodes=min_component_nodes)
     ids = tuple(f"site-{int(net.node_id[i])}" for i in nd)
     names = tuple(f"7x24 station site {k + 1}" for k in range(len(nd)))
     return Candidates("kiosk_sites", ids, names, np.asarray(net.node_lon[nd], np.float64),
@@ -223,8 +237,13 @@ def _rows_from_features(doc: Mapping[str, Any], name: str) -> list[dict[str, Any
 
 
 def supplied_candidates(net: RoadNetwork, doc: Mapping[str, Any] | Sequence[Mapping[str, Any]],
-                        *, snap_max_m: float, name: str = "candidates") -> Candidates:
+                        *, snap_max_m: float, name: str = "candidates",
+                        min_component_nodes: int | None = None) -> Candidates:
     """Candidates from a FeatureCollection (or rows ``{id, name, lon, lat}``), WGS-84.
+
+    Points snap only to road components of at least ``min_component_nodes``
+    nodes (None = ``Settings.min_component_nodes`` default, 50; 0 or 1 = any
+    edge), as venues and demand do.
 
     Raises
     ------
@@ -264,7 +283,8 @@ def supplied_candidates(net: RoadNetwork, doc: Mapping[str, Any] | Sequence[Mapp
         msg = f"has duplicate ids: {', '.join(dup[:10])}"
         raise InvalidParameter(name, msg)
     lo, la = np.array(lon, np.float64), np.array(lat, np.float64)
-    snapped = snap_points(net, lo, la, max_dist_m=snap_max_m)
+    snapped = snap_points(net, lo, la, max_dist_m=snap_max_m,
+                          min_component_nodes=min_component_nodes)
     return Candidates("supplied", tuple(ids), tuple(names), lo, la, snapped,
                       off_network=_off(ids, snapped))
 
@@ -316,13 +336,16 @@ def build_candidates(spec: str | Mapping[str, Any] | Sequence[Mapping[str, Any]]
     InvalidParameter
         Named ``candidates``: an unknown set name or bad points.
     """
+    rule = engine.settings.min_component_nodes  # venues are snapped by this rule too
     if isinstance(spec, str):
         if spec == "bank_outlets":
             exclude = np.flatnonzero(index.mask(flt)) if flt is not None else None
             return bank_outlet_candidates(index, engine, exclude=exclude)
         if spec == "kiosk_sites":
             return kiosk_site_candidates(engine.net, demand,
-                                         spacing_m=spacing_m or KIOSK_SPACING_M)
+                                         spacing_m=spacing_m or KIOSK_SPACING_M,
+                                         min_component_nodes=rule)
         msg = f"must be one of {' | '.join(CANDIDATE_SETS)} or a FeatureCollection, not {spec!r}"
         raise InvalidParameter("candidates", msg)
-    return supplied_candidates(engine.net, spec, snap_max_m=engine.settings.snap_max_m)
+    return supplied_candidates(engine.net, spec, snap_max_m=engine.settings.snap_max_m,
+                               min_component_nodes=rule)
