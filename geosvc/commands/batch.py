@@ -49,7 +49,8 @@ def command(jobs_file: str, out_dir: str, scheduler: str, workers: int | None,
     from geosvc.distributed import load_jobs, run_batch, write_summary
 
     if scheduler not in ("local", "inline") and "://" not in scheduler:
-        msg = f"must be local, inline or a Dask address such as tcp://host:8786, not {scheduler!r}"
+        msg = (f"must be local, inline or a Dask address such as tcp://host:8786, "
+               f"not {scheduler!r}")
         raise click.BadParameter(msg, param_hint="--scheduler")
     if workers is not None and scheduler != "local":
         raise click.BadParameter("only applies to --scheduler local", param_hint="--workers")

@@ -244,7 +244,8 @@ def _parse_job(where: str, raw: Mapping[str, Any], problems: list[tuple[str, str
     minutes = _minutes(raw.get("minutes", [10]))
     if isinstance(minutes, str):
         bad("minutes", minutes)
-    filters = _filters(raw.get("filters") or {}, lambda n, r: bad(f"filters.{n}" if n else "filters", r))
+    filters = _filters(raw.get("filters") or {},
+                       lambda n, r: bad(f"filters.{n}" if n else "filters", r))
     curves = raw.get("curves", False)
     if not isinstance(curves, bool):
         bad("curves", f"must be true or false, not {curves!r}")
@@ -266,7 +267,7 @@ def _parse_job(where: str, raw: Mapping[str, Any], problems: list[tuple[str, str
 
 
 def _strings(value: Any) -> list[str] | None:
-    """A list of stripped strings from a list or comma string; None if it is neither."""
+    """Return a list of stripped strings from a list or comma string; None if it is neither."""
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
     if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
@@ -275,7 +276,7 @@ def _strings(value: Any) -> list[str] | None:
 
 
 def _minutes(value: Any) -> tuple[float, ...] | str:
-    """The minutes as a tuple of unique floats, or the reason they are refused."""
+    """Return the minutes as a tuple of unique floats, or the reason they are refused."""
     values = value if isinstance(value, list) else [value]
     out: list[float] = []
     for v in values:
@@ -289,7 +290,7 @@ def _minutes(value: Any) -> tuple[float, ...] | str:
 
 
 def _filters(value: Any, bad: Any) -> tuple[tuple[str, str], ...]:
-    """The filters as API query strings, checked with the coverage endpoint's parsers."""
+    """Return the filters as API query strings, checked with the coverage endpoint's parsers."""
     from zoneinfo import ZoneInfo
 
     from geosvc.api.params import ParseContext, parse_query

@@ -163,7 +163,7 @@ def _run_dask(specs: list[dict[str, Any]], cfg: dict[str, Any], scheduler: Any,
 
 
 def _failure(name: str, fut: Any) -> str:
-    """The error message of a failed or cancelled task of dataset ``name``."""
+    """Return the error message of a failed or cancelled task of dataset ``name``."""
     if fut.status == "error":
         exc = fut.exception()
         return f"dataset {name!r}: {type(exc).__name__}: {exc}"
@@ -180,7 +180,7 @@ def _connect(scheduler: Any, workers: int | None, n_jobs: int,
     if scheduler is None or scheduler == "local":
         n = workers or max(1, min(n_jobs, os.cpu_count() or 1))
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40)
+                               dashboard_address=":0", silence_logs=40)
         try:
             return Client(cluster), cluster
         except OSError:
@@ -217,9 +217,8 @@ def write_summary(rows: Sequence[dict[str, Any]], out_dir: str | Path) -> list[P
             w.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in SUMMARY_FIELDS})
     tmp.replace(csv_path)
     tmp = json_path.with_name(".summary.json.tmp")
-    tmp.write_text(json.dumps({"rows": [{k: row.get(k) for k in SUMMARY_FIELDS}
-                                        for row in rows],
-                               "failed": sorted({r["dataset"] for r in rows if r.get("error")})},
-                              ensure_ascii=False, indent=1), encoding="utf-8")
+    doc = {"rows": [{k: row.get(k) for k in SUMMARY_FIELDS} for row in rows],
+           "failed": sorted({r["dataset"] for r in rows if r.get("error")})}
+    tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
     tmp.replace(json_path)
     return [csv_path, json_path]

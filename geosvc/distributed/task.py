@@ -149,8 +149,7 @@ def _run_mode(spec: BatchJob, cfg: Settings, data: dict[str, Any], mode: str,
               lead: float) -> list[dict[str, Any]]:
     """Load the ``mode`` network, snap the demand, compute and write every ``minutes``."""
     from geosvc.analysis.coverage import compute_coverage
-    from geosvc.analysis.demand import (build_demand, demand_inputs,
-                                        estimate_population_from_osm)
+    from geosvc.analysis.demand import build_demand, demand_inputs, estimate_population_from_osm
     from geosvc.analysis.output import write_coverage
     from geosvc.network.cache import load_network
     from geosvc.network.nearest import TravelEngine
