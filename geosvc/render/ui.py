@@ -153,13 +153,15 @@ class PageLayout(MacroElement):
   var fit = {{ this.fit }};
   // Padding so that the fitted data stays clear of every control: each control
   // pads the side it costs least to give up (its width or height as a share).
+  var sheet = document.getElementById("gs-results");
   reg.clearArea = function () {
     var box = map.getContainer().getBoundingClientRect();
     var pad = {l: 24, t: 24, r: 24, b: 24};
     Array.prototype.forEach.call(map.getContainer().querySelectorAll(".leaflet-control"),
       function (el) {
         var r = el.getBoundingClientRect();
-        if (!r.width || !r.height) { return; }
+        // The scale bar is see-through: data may lie under it.
+        if (!r.width || !r.height || el.classList.contains("leaflet-control-scale")) { return; }
         var left = r.right - box.left, right = box.right - r.left;
         var top = r.bottom - box.top, bottom = box.bottom - r.top;
         var h = Math.min(left, right) / box.width, v = Math.min(top, bottom) / box.height;
@@ -169,6 +171,7 @@ class PageLayout(MacroElement):
         } else if (top < bottom) { pad.t = Math.max(pad.t, top + 24); }
         else { pad.b = Math.max(pad.b, bottom + 24); }
       });
+    pad.tight = pad.l + pad.r > 0.7 * box.width || pad.t + pad.b > 0.7 * box.height;
     if (pad.l + pad.r > 0.7 * box.width) { pad.l = pad.r = 24; }
     if (pad.t + pad.b > 0.7 * box.height) { pad.t = pad.b = 24; }
     return pad;
@@ -177,13 +180,17 @@ class PageLayout(MacroElement):
     if (!fit) { return; }
     map.invalidateSize({pan: false});  // the size Leaflet cached may predate the layout
     var pad = reg.clearArea();
+    if (pad.tight && phone && sheet && sheet.open) {
+      // A small frame: fold the list to its title line rather than hide results.
+      sheet.open = false;
+      pad = reg.clearArea();
+    }
     map.fitBounds(fit.bounds, {paddingTopLeft: [pad.l, pad.t],
                                paddingBottomRight: [pad.r, pad.b],
                                maxZoom: fit.maxZoom, animate: false});
   };
   reg.fitView();
   // Popups pan clear of the controls; on a phone an opening popup folds the sheet.
-  var sheet = document.getElementById("gs-results");
   var pad0 = reg.clearArea();
   L.Popup.prototype.options.autoPanPaddingTopLeft = L.point(pad0.l, pad0.t);
   L.Popup.prototype.options.autoPanPaddingBottomRight = L.point(pad0.r, phone ? 80 : pad0.b);
