@@ -111,17 +111,39 @@ def test_tables_show_districts_gaps_and_the_plan(executed):
     assert re.search(r"HEL-B-\d{4}", pages)
 
 
+def _has_gaps_layer(page: str) -> bool:
+    """True when the map's layer control lists a gaps overlay (name ends in "Gaps")."""
+    return re.search(r'"[^"]*Gaps"\s*:', page) is not None
+
+
 def test_maps_are_inline_and_offline(executed):
     maps = [html.unescape(m.group(1)) for p in _html_outputs(executed)
             for m in re.finditer(r'<iframe srcdoc="([^"]*)"', p)]
-    assert len(maps) == 3
+    assert len(maps) == 4  # 10-minute circles, 5-minute gaps, staffed windows, plan
     for page in maps:
         assert "L.map(" in page
         assert "Leaflet" in page  # the library itself, inlined
         assert not re.search(r'<script[^>]+src="https?:', page)
         assert not re.search(r'<link[^>]+href="https?:', page)
-    assert "Service circles" in maps[0] and "Gaps" in maps[0]
-    assert "chosen sites" in maps[2]
+    text = _stdout(executed)
+    assert "Service circles" in maps[0] and "Service circles" in maps[1]
+    # a gaps layer exactly where the coverage result has gaps
+    assert _has_gaps_layer(maps[0]) == (_figure(text, "gaps10_count") > 0)
+    assert _figure(text, "gaps5_count") > 0 and _has_gaps_layer(maps[1])
+    assert "chosen sites" in maps[3]
+
+
+def test_gaps_add_up_and_fragments_are_not_gaps(executed):
+    text = _stdout(executed)
+    # at 5 minutes the demo has gaps, and they hold exactly the uncovered residents
+    assert _figure(text, "gaps5_count") >= 1
+    assert _figure(text, "gaps5_residents") > 0
+    assert _figure(text, "gaps5_residents") == pytest.approx(_figure(text, "uncovered5"), abs=1)
+    # min_component_nodes: the building beside the 4-node fragment is reached (no gap at
+    # 30 minutes); snapping to any street (min_component_nodes=1) leaves it as a gap
+    assert _figure(text, "gaps30_count") == 0
+    assert _figure(text, "fragment_gap_residents") > 100
+    assert "30 minutes, min_component_nodes=50: 0 gap(s)" in text
 
 
 def test_engine_and_api_agree_on_the_share(executed):
