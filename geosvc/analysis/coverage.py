@@ -38,7 +38,6 @@ Vectorised throughout; about 1-2 s for 2,000 venues on a 250k-node network.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -221,11 +220,6 @@ def _pass(engine_or_net: TravelEngine | RoadNetwork, candidates: ArrayLike | Non
         msg = (f"must be the engine's setting ({rule}) when an engine is passed, "
                f"not {min_component_nodes!r}")
         raise InvalidParameter("min_component_nodes", msg)
-    if not _same_rule(demand.min_component_nodes, rule):
-        warnings.warn(f"demand was snapped with min_component_nodes="
-                      f"{demand.min_component_nodes} but the engine's venues with {rule}; "
-                      f"build the demand with settings.min_component_nodes",
-                      stacklevel=3)
     w = engine.walk_speed_mps if walk_speed_mps is None else float(walk_speed_mps)
     return engine.net, engine.pass_for(candidates, key), w
 
@@ -280,7 +274,7 @@ def compute_coverage(
         many nodes (0 or 1 = any edge); None = the threshold ``demand`` was
         built with, so venues and demand follow one rule.  With an engine
         its ``settings.min_component_nodes`` is used (a different value is
-        refused; demand built with another one gets a warning).
+        refused); build ``demand`` with that setting too.
 
     Returns
     -------

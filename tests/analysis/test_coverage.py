@@ -181,12 +181,10 @@ def test_tiny_fragment_demand_is_covered_via_the_main_network():
     assert [g["properties"]["uncovered_population"] for g in gap.gaps] == [20.0]
 
 
-def test_demand_and_engine_must_share_the_snapping_rule():
+def test_engine_rule_cannot_be_contradicted_and_bad_rule_is_refused():
     net = grid_network(8, 8, disconnected=True)
     demand = build_demand(net, cells_at(net, range(net.n_nodes), 1.0), min_component_nodes=1)
     engine = TravelEngine(net, *venues_at(net, [7]), settings=Settings())
-    with pytest.warns(UserWarning, match="min_component_nodes"):
-        compute_coverage(engine, demand, minutes=5)
     with pytest.raises(InvalidParameter) as err:
         compute_coverage(engine, demand, minutes=5, min_component_nodes=1)
     assert err.value.invalid_params[0]["name"] == "min_component_nodes"
