@@ -94,7 +94,8 @@ def _direct(db: str, osm: str, settings: Settings, filters: dict[str, str],
     flt = parse_query("coverage", filters, ctx).filter
     net = load_network(osm, "walk", settings=settings)
     cells, areas, _ = demand_inputs(population, areas, net, osm=osm)
-    demand = build_demand(net, cells, areas, max_snap_m=settings.snap_max_m)
+    demand = build_demand(net, cells, areas, max_snap_m=settings.snap_max_m,
+                          min_component_nodes=settings.min_component_nodes)
     engine = TravelEngine(net, idx.lon, idx.lat, settings=settings)
     res = compute_coverage(engine, demand, candidates=idx.candidate_positions(flt),
                            minutes=minutes)

@@ -168,7 +168,8 @@ def _run_mode(spec: BatchJob, cfg: Settings, data: dict[str, Any], mode: str,
     cells, areas, _notes = demand_inputs(
         data["population"], data["areas"], net, osm=spec.osm,
         floor_area_per_person_m2=cfg.floor_area_per_person_m2, estimate=estimate)
-    demand = build_demand(net, cells, areas, max_snap_m=cfg.snap_max_m)
+    demand = build_demand(net, cells, areas, max_snap_m=cfg.snap_max_m,
+                          min_component_nodes=cfg.min_component_nodes)
     engine = TravelEngine(net, idx.lon, idx.lat, settings=cfg)
     labels = [(v.code, v.name) for v in idx.venues]
     key = ("batch", flt.cache_key(), flt.open_at)
