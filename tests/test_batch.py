@@ -298,3 +298,16 @@ def test_load_jobs_places_outputs_under_the_out_dir(tmp_path: Path) -> None:
     assert x.minutes == (12.5,) and y.modes == ("drive",)
     assert y.out == str(tmp_path / "o" / "y" / "sub" / "yy")
     assert BatchJob.from_dict(x.as_dict()) == x
+
+
+def test_settings_reach_the_workers(cluster, demo_db: Path, osm: str, settings: Settings,
+                                    tmp_path: Path) -> None:
+    """The snapping rule changes the demo's 10-minute walk share; the workers must use it."""
+    jobs = parse_jobs([{"name": "any-edge", "db": str(demo_db), "osm": osm}],
+                      out_dir=tmp_path)
+    loose = settings.with_(min_component_nodes=1)
+    (row,) = run_batch(jobs, scheduler=cluster, settings=loose)
+    want = _direct(str(demo_db), osm, loose, {}, 10)
+    assert row["covered_share"] == want["covered_share"]
+    (default,) = run_batch(jobs, scheduler=cluster, settings=settings)
+    assert row["covered_share"] != default["covered_share"]
