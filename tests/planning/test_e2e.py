@@ -216,3 +216,19 @@ def test_openapi_plan_schema_describes_every_returned_member(client):
         assert set(doc) <= set(schema), set(doc) - set(schema)
         for row in doc["selected"]:
             assert set(row) <= set(schema["selected"]["items"]["properties"])
+
+
+def test_cli_candidate_file_with_huge_integer_coordinate(demo_db, helsinki_pbf, cache_dir,
+                                                         tmp_path):
+    """A 400-digit coordinate in a candidate file is a readable error, not an OverflowError."""
+    sites = tmp_path / "sites.geojson"
+    sites.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "A", "properties": {},
+         "geometry": {"type": "Point", "coordinates": [int("9" * 400), 60.17]}}]}),
+        encoding="utf-8")
+    r = CliRunner().invoke(main, ["plan", "--db", str(demo_db), "--osm", str(helsinki_pbf),
+                                  "--cache-dir", str(cache_dir), "--minutes", "3", "--k", "1",
+                                  "--candidates", str(sites),
+                                  "--out", str(tmp_path / "x.json")])
+    assert r.exit_code != 0 and "Traceback" not in r.output and "Overflow" not in r.output
+    assert "Error" in r.output

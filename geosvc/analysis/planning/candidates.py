@@ -205,7 +205,10 @@ def _number(value: object) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
-        v = float(value)
+        try:
+            v = float(value)
+        except OverflowError:  # an integer beyond float range (e.g. 400 digits)
+            return None
     elif isinstance(value, str):
         try:
             v = float(value.strip())
