@@ -277,6 +277,38 @@ class GeoService:
                     self._engines[key] = engine
         return engine
 
+    def off_network_venues(self, *, build: bool = True) -> dict[str, list[dict[str, Any]]]:
+        """Venues no query of a mode can reach, per loaded mode.
+
+        A venue is off the ``mode`` network when its coordinate is invalid or
+        it lies farther than ``settings.snap_max_m`` from any road of that
+        mode (of a component of at least ``min_component_nodes`` nodes).
+        Such venues are never returned by network queries; operators should
+        fix their coordinates.  ``build=False`` looks only at the travel
+        engines already built (cheap, for ``/healthz``); ``build=True`` builds
+        them (which also warms the server before it forks workers).
+
+        Returns
+        -------
+        dict
+            ``{mode: [{code, name, reason}]}`` for every loaded mode (empty lists
+            when every venue is reachable).
+        """
+        snap = self._snapshot
+        out: dict[str, list[dict[str, Any]]] = {}
+        for mode in self.networks:
+            engine = self.travel(mode, snap) if build else self._engines.get(
+                (snap.revision, mode))
+            if engine is None:
+                continue
+            rows = []
+            for pos, reason in zip(engine.unsnappable.tolist(), engine.warnings, strict=True):
+                venue = snap.index.venues[pos]
+                rows.append({"code": venue.code, "name": venue.name,
+                             "reason": reason.split(": ", 1)[-1]})
+            out[mode] = rows
+        return out
+
     def demand(self, mode: str, snapshot: Snapshot | None = None) -> Any:
         """Return the coverage demand set of ``mode`` (population snapped once, lazily).
 

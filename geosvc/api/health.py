@@ -17,6 +17,9 @@ def health(service: GeoService) -> dict[str, Any]:
 
     ``network`` maps each loaded travel mode to its number of nodes, or is
     None when no road network is loaded (straight-line only).
+    ``off_network_venues`` counts, per mode whose travel engine is built,
+    the venues too far from that mode's roads to ever be returned (a data
+    problem to fix); it never builds an engine itself.
     """
     snap = service.snapshot
     networks = service.networks
@@ -30,4 +33,6 @@ def health(service: GeoService) -> dict[str, Any]:
         "timezone": str(snap.tz),
         "revision": snap.revision,
         "built_at": snap.built_at.isoformat(timespec="seconds"),
+        "off_network_venues": {mode: len(rows) for mode, rows in
+                               service.off_network_venues(build=False).items()},
     }

@@ -334,7 +334,11 @@ def _schemas() -> dict[str, Any]:
             "items": {"type": "integer"},
             "network": {"type": "object", "nullable": True,
                         "additionalProperties": {"type": "integer"}},
-            "version": {"type": "string"}}},
+            "version": {"type": "string"},
+            "off_network_venues": {"type": "object", "description":
+                                   "per mode (engines built so far): venues too far from "
+                                   "that mode's roads to be returned",
+                                   "additionalProperties": {"type": "integer"}}}},
     }
 
 

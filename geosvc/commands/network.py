@@ -22,7 +22,11 @@ def command() -> None:
               help="Directory of cached networks (default: settings cache_dir).")
 @click.option("--config", "config_file", default=None, type=click.Path(dir_okay=False),
               help="Settings file (YAML/JSON); GEOSVC_* variables apply too.")
-def build(osm_file: str, modes: str, cache_dir: str | None, config_file: str | None) -> None:
+@click.option("--db", default=None, metavar="FILE|URL",
+              help="Also check this dataset's venues: list those too far from each "
+                   "mode's roads to be reached (exit 1 if any).")
+def build(osm_file: str, modes: str, cache_dir: str | None, config_file: str | None,
+          db: str | None) -> None:
     """Build (or load from cache) the network of each mode and print a summary."""
     from tqdm import tqdm
 
@@ -40,7 +44,9 @@ def build(osm_file: str, modes: str, cache_dir: str | None, config_file: str | N
         settings = Settings.load(file=config_file)
     except GeosvcError as exc:
         raise click.ClickException(exc.detail) from exc
+    venues = _read_venues(db) if db else None
     failed = 0
+    off_network = 0
     with tqdm(total=len(wanted), unit="mode", desc="networks", leave=False) as bar:
         for mode in wanted:
             bar.set_postfix_str(mode)
@@ -60,7 +66,45 @@ def build(osm_file: str, modes: str, cache_dir: str | None, config_file: str | N
                 f"{net.components():,} components, {how} in {elapsed:.2f} s, "
                 f"cache {net.meta.get('cache_path')}"
             )
+            if venues:
+                off_network += _report_venues(net, venues, settings)
             bar.update(1)
     if failed:
         msg = f"{failed} of {len(wanted)} mode(s) failed"
         raise click.ClickException(msg)
+    if off_network:
+        msg = (f"{off_network} venue/mode pair(s) cannot be reached (listed above); "
+               "fix their coordinates or raise `snap_max_m`")
+        raise click.ClickException(msg)
+
+
+def _read_venues(db: str) -> list:
+    from geosvc.store import open_store
+
+    try:
+        store = open_store(db, create=False)
+    except GeosvcError as exc:
+        raise click.ClickException(exc.detail) from exc
+    try:
+        return store.venues()
+    finally:
+        store.close()
+
+
+def _report_venues(net: object, venues: list, settings: object) -> int:
+    """Print the venues of ``venues`` that ``net``'s mode cannot reach; return their count."""
+    from geosvc.network.nearest import TravelEngine
+
+    engine = TravelEngine(net, [v.lon for v in venues], [v.lat for v in venues],
+                          settings=settings)
+    bad = engine.unsnappable.tolist()
+    mode = net.mode  # type: ignore[attr-defined]
+    if not bad:
+        click.echo(f"{mode}: all {len(venues)} venues are within "
+                   f"{settings.snap_max_m:g} m of the network")  # type: ignore[attr-defined]
+        return 0
+    click.echo(f"{mode}: {len(bad)} of {len(venues)} venues cannot be reached:", err=True)
+    for pos, reason in zip(bad, engine.warnings, strict=True):
+        v = venues[pos]
+        click.echo(f"  {v.code} {v.name}: {reason.split(': ', 1)[-1]}", err=True)
+    return len(bad)

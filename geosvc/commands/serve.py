@@ -22,6 +22,21 @@ def print_urls(host: str, port: int, *, networks: bool) -> None:
         click.echo("  (no road network loaded: only mode=straight; pass --osm FILE)")
 
 
+def report_off_network(service: object, *, limit: int = 10) -> None:
+    """Warn (stderr) about venues no network query can reach; builds the travel engines.
+
+    Building them here, before gunicorn forks its workers, also means the
+    first request of each worker does not pay for snapping every venue.
+    """
+    for mode, rows in service.off_network_venues().items():  # type: ignore[attr-defined]
+        if not rows:
+            continue
+        shown = ", ".join(f"{r['code']} ({r['reason']})" for r in rows[:limit])
+        more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+        click.echo(f"warning: {len(rows)} venue(s) unreachable by {mode}: {shown}{more}",
+                   err=True)
+
+
 def run(config: dict, *, host: str, port: int, workers: int) -> None:
     """Build the app from ``config`` and serve it; errors become click errors."""
     from geosvc.web import create_app
@@ -32,6 +47,7 @@ def run(config: dict, *, host: str, port: int, workers: int) -> None:
     except GeosvcError as exc:
         raise click.ClickException(exc.detail) from exc
     service = app.extensions["geosvc"]
+    report_off_network(service)
     serve_app(app, host=host, port=port, workers=workers,
               on_ready=lambda: print_urls(host, port, networks=bool(service.networks)))
 
