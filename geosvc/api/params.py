@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from geosvc.coords import parse_crs, to_wgs84
@@ -54,6 +54,10 @@ MAX_MINUTES_BAND = 120.0
 MAX_BANDS = 6
 #: Largest ``offset`` (keeps echoed values inside JSON's 64-bit integers).
 MAX_OFFSET = 1_000_000_000
+#: Range of ``open_at`` (UTC): a year of margin on both sides of what
+#: :class:`datetime` can hold, for zone conversion, arrival times and the
+#: one-year search of the next opening.
+OPEN_AT_RANGE = (datetime(2, 1, 1, tzinfo=UTC), datetime(9998, 1, 1, tzinfo=UTC))
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
@@ -270,6 +274,14 @@ def _datetime(raw: str, ctx: ParseContext) -> datetime:
         raise _Reject(msg) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=ctx.tz)
+    low, high = OPEN_AT_RANGE
+    try:
+        inside = low <= value.astimezone(UTC) < high
+    except OverflowError:  # e.g. 0001-01-01T00:00+14:00 is before year 1 in UTC
+        inside = False
+    if not inside:
+        msg = f"must lie between the years {low.year} and {high.year - 1}"
+        raise _Reject(msg)
     return value
 
 

@@ -138,3 +138,15 @@ def test_every_endpoint_parameter_has_a_schema_and_description() -> None:
         assert len(names) == len(set(names)), endpoint
         for p in specs:
             assert p.description and p.schema.get("type"), (endpoint, p.name)
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T23:59", "9999-12-31T23:59:59-12:00",
+                                   "0001-01-01T00:00", "0001-01-01T00:00:00+14:00"])
+def test_open_at_beyond_the_calendar_is_refused(value: str) -> None:
+    # these reached the hours code and overflowed (a 500) before
+    assert bad_names("nearest", {"lon": "1", "lat": "2", "open_at": value}) == ["open_at"]
+
+
+def test_open_at_far_but_representable_is_accepted() -> None:
+    q = parse_query("venues", {"open_at": "9997-06-01T10:00"}, CTX)
+    assert q.filter.open_at == datetime(9997, 6, 1, 10, tzinfo=TZ)

@@ -127,3 +127,14 @@ def test_plans_body_must_be_json_object(client) -> None:
 def test_json_is_valid_strict_json(client) -> None:
     body = client.get("/api/v1/nearest?lon=118.7581&lat=30.9401&k=10").get_data(as_text=True)
     json.loads(body, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nearest?lon=118.758&lat=30.94&",
+                                  "/api/v1/venues/XC-H-01?"])
+@pytest.mark.parametrize("open_at", ["9999-12-31T23:59", "0001-01-01T00:00:00%2B14:00"])
+def test_open_at_at_the_calendar_edge_is_a_400_not_a_500(client, path: str,
+                                                          open_at: str) -> None:
+    resp = client.get(f"{path}open_at={open_at}")
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    assert resp.mimetype == "application/problem+json"
+    assert [p["name"] for p in resp.get_json()["invalid_params"]] == ["open_at"]
