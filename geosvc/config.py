@@ -130,12 +130,16 @@ def _read_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         msg = f"cannot read settings file `{path}`: {exc.strerror}"
         raise ConfigError(msg) from exc
-    if path.suffix.lower() == ".json":
-        data = json.loads(text)
-    else:
-        import yaml
+    import yaml
 
-        data = yaml.safe_load(text) or {}
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            data = yaml.safe_load(text) or {}
+    except (ValueError, yaml.YAMLError) as exc:  # json.JSONDecodeError is a ValueError
+        msg = f"settings file `{path}` is not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}"
+        raise ConfigError(msg) from exc
     if not isinstance(data, dict):
         msg = f"settings file `{path}` must hold a mapping"
         raise ConfigError(msg)

@@ -108,3 +108,12 @@ def test_app_serves_new_import_without_restart(tmp_path):
 def _extra_kiosk() -> Venue:
     return Venue("XC-K-99", "新增自助终端", VenueKind.KIOSK, 118.762, 30.944,
                  channels=frozenset({Channel.SELF_SERVICE}), opening_hours="24/7")
+
+
+@pytest.mark.parametrize(("name", "text"), [("s.json", "{bad"), ("s.yaml", "a: [\n")])
+def test_unparseable_settings_file_is_a_config_error(tmp_path: Path, name: str,
+                                                    text: str) -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"settings file `{path}` is not valid"):
+        Settings.load(file=path, env={})
