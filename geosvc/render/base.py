@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from html import escape
 
 import folium
 from branca.element import Element, Figure, MacroElement
@@ -29,10 +30,11 @@ def new_map(basemap: Basemap, *, title: str, tianditu_key: str | None = None,
             compact: bool = False) -> folium.Map:
     """Return an empty Folium map inside its own page (``Figure``) with the base layer.
 
-    The map has no default tiles; ``basemap`` supplies them.  ``compact``
-    (the embeddable page) hides the legend and uses a smaller font.
+    The map has no default tiles; ``basemap`` supplies them.  ``title`` is
+    plain text (escaped here).  ``compact`` (the embeddable page) hides the
+    legend and uses a smaller font.
     """
-    figure = Figure(title=title)
+    figure = Figure(title=escape(title))  # branca puts the title into <title> as is
     fmap = folium.Map(location=DEFAULT_CENTRE, zoom_start=14, tiles=None, control_scale=False,
                       prefer_canvas=False, font_size="0.8rem" if compact else "1rem")
     fmap.add_to(figure)

@@ -115,3 +115,10 @@ def test_write_report_rejects_unknown_table_format(tmp_path: Path) -> None:
 def test_report_tables_empty_result() -> None:
     tables = report_tables({})
     assert all(rows == [] for _, rows in tables.values())
+
+
+def test_page_title_is_escaped() -> None:
+    # e.g. `geosvc coverage --title`: the report's map page carries it in <title>
+    html = page_html(venues_map(_fc("V"), title="A & B </title><script>alert(3)</script>"))
+    assert "<script>alert(3)" not in html
+    assert "<title>A &amp; B &lt;/title&gt;&lt;script&gt;alert(3)&lt;/script&gt;</title>" in html
