@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from geosvc.api._common import parse
-from geosvc.api.features import feature_collection, venue_feature
+from geosvc.api.features import feature_collection, iso, venue_feature
 from geosvc.errors import NotFound
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from geosvc.api.params import Query
     from geosvc.service import GeoService, Snapshot
 
-__all__ = ["get_venue", "list_venues", "select_venues"]
+__all__ = ["get_venue", "list_venues", "select_venues", "venue_details", "venue_position"]
 
 
 def select_venues(snap: Snapshot, query: Query) -> np.ndarray:
@@ -67,15 +69,13 @@ def venue_position(snap: Snapshot, code: str) -> int:
     return pos
 
 
-def get_venue(service: GeoService, code: str, params: Mapping[str, str]) -> dict[str, Any]:
-    """One venue Feature with ``items: [{code, name, channels}]``.
+def venue_details(snap: Snapshot, pos: int, at: datetime | None) -> dict[str, Any]:
+    """``{items: [{code, name, name_en, channels}], next_open, closes_at}`` of a venue.
 
-    ``crs`` sets the output coordinates; ``open_at`` the time of ``open``,
-    ``next_open`` and ``closes_at`` (default now).
+    ``next_open`` / ``closes_at`` are evaluated at ``at`` (None when ``at``
+    is None or the hours are unknown).  Shared by :func:`get_venue` and the
+    map pages (which add it to every listed venue).
     """
-    snap = service.snapshot
-    query = parse(service, snap, "venue", params)
-    pos = venue_position(snap, code)
     index = snap.index
     items = []
     for item_code, channels in index.venue_items(pos):
@@ -87,15 +87,22 @@ def get_venue(service: GeoService, code: str, params: Mapping[str, str]) -> dict
             "channels": sorted(str(c) for c in channels),
         })
     schedule = index.schedule(pos)
-    at = query.at
-    extra: dict[str, Any] = {"items": items}
+    out: dict[str, Any] = {"items": items, "next_open": None, "closes_at": None}
     if schedule.known and at is not None:
-        from geosvc.api.features import iso
+        out["next_open"] = iso(schedule.next_open(at), snap.tz)
+        if schedule.is_open(at):
+            out["closes_at"] = iso(schedule.next_close(at), snap.tz)
+    return out
 
-        is_open = schedule.is_open(at)
-        extra["next_open"] = iso(schedule.next_open(at), snap.tz)
-        extra["closes_at"] = iso(schedule.next_close(at), snap.tz) if is_open else None
-    else:
-        extra["next_open"] = None
-        extra["closes_at"] = None
-    return venue_feature(snap, pos, crs=query.crs, at=at, extra=extra)
+
+def get_venue(service: GeoService, code: str, params: Mapping[str, str]) -> dict[str, Any]:
+    """One venue Feature with ``items: [{code, name, channels}]``.
+
+    ``crs`` sets the output coordinates; ``open_at`` the time of ``open``,
+    ``next_open`` and ``closes_at`` (default now).
+    """
+    snap = service.snapshot
+    query = parse(service, snap, "venue", params)
+    pos = venue_position(snap, code)
+    extra = venue_details(snap, pos, query.at)
+    return venue_feature(snap, pos, crs=query.crs, at=query.at, extra=extra)

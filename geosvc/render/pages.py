@@ -97,8 +97,9 @@ def map_page(service: GeoService, params: Mapping[str, str], *, compact: bool = 
 
 def _venues(service: GeoService, params: Mapping[str, str], basemap: Basemap, compact: bool,
             tianditu_key: str | None) -> Any:
+    from geosvc.api._common import parse
     from geosvc.api.nearest import nearest
-    from geosvc.api.venues import get_venue, list_venues
+    from geosvc.api.venues import list_venues, venue_details, venue_position
     from geosvc.render.venues_map import venues_map
 
     crs = _request_crs(params)
@@ -129,13 +130,16 @@ def _venues(service: GeoService, params: Mapping[str, str], basemap: Basemap, co
         elif not fc["features"]:
             note = "没有符合条件的场所 No venue matches the filters"
     fc = _to_wgs84(fc, crs)
-    # Item lists, next opening time: the venue handler, at the same time.
+    # Item lists, next opening time: as the venue handler gives them, at the same
+    # time (``open_at``, else now), without building each venue's feature again.
     detail_params = {k: params[k] for k in ("open_at",) if (params.get(k) or "").strip()}
+    snap = service.snapshot
+    detail_at = parse(service, snap, "venue", detail_params).at
     items: dict[str, list[dict[str, Any]]] = {}
     features = []
     wanted = {c.strip() for c in (params.get("item") or "").split(",") if c.strip()}
     for feat in fc["features"]:
-        detail = get_venue(service, str(feat["id"]), detail_params)["properties"]
+        detail = venue_details(snap, venue_position(snap, str(feat["id"])), detail_at)
         # The items searched for first: the popup caps its list.
         items[str(feat["id"])] = sorted(detail.get("items") or [],
                                         key=lambda it: it.get("code") not in wanted)
