@@ -29,7 +29,7 @@ from geosvc.errors import ConfigError, ModeUnavailable
 if TYPE_CHECKING:
     from geosvc.config import Settings
     from geosvc.index import ServiceIndex
-    from geosvc.model import DatasetInfo
+    from geosvc.model import DatasetInfo, PopulationCell
     from geosvc.network.graph import RoadNetwork
     from geosvc.search import ItemSearch
     from geosvc.store.base import Store
@@ -120,6 +120,7 @@ class GeoService:
         self._last_check = time.monotonic()
         self._engines: dict[tuple[int, str], Any] = {}
         self._demand: dict[tuple[int, str], Any] = {}
+        self._layers: dict[int, tuple[list[Any], list[Any]]] = {}  # see _population_layers
         self._osm_cells: dict[tuple[str, float], list[Any]] = {}  # see _osm_population
         self._snapshot = self._build_snapshot()
         self.networks: dict[str, RoadNetwork] = self._load_networks()
@@ -216,6 +217,7 @@ class GeoService:
             self._snapshot = snap
             self._engines = {k: v for k, v in self._engines.items() if k[0] == snap.revision}
             self._demand = {k: v for k, v in self._demand.items() if k[0] == snap.revision}
+            self._layers = {k: v for k, v in self._layers.items() if k == snap.revision}
             return True
 
     # ------------------------------------------------------------------ networks
@@ -333,11 +335,7 @@ class GeoService:
         with self._lock:
             demand = self._demand.get(key)
             if demand is None:
-                store = self.open_store()
-                try:
-                    population, areas = store.population(), store.areas()
-                finally:
-                    store.close()
+                population, areas = self._population_layers(snap)
                 cells, areas, notes = demand_inputs(
                     population, areas, net, osm=self.settings.osm,
                     floor_area_per_person_m2=self.settings.floor_area_per_person_m2,
@@ -351,6 +349,32 @@ class GeoService:
                 if snap is self._snapshot:
                     self._demand[key] = demand
         return demand
+
+    def population(self, snapshot: Snapshot | None = None) -> list[PopulationCell]:
+        """Return the store's population cells (read once per snapshot revision).
+
+        Shared between callers (read-only); empty when the dataset has no
+        population layer (the OSM estimate of :meth:`demand` is not included).
+        """
+        snap = snapshot or self._snapshot
+        hit = self._layers.get(snap.revision)
+        if hit is None:
+            with self._lock:
+                hit = self._population_layers(snap)
+        return hit[0]
+
+    def _population_layers(self, snap: Snapshot) -> tuple[list[Any], list[Any]]:
+        """Return the store's ``(population, areas)`` for ``snap`` (called under ``_lock``)."""
+        hit = self._layers.get(snap.revision)
+        if hit is None:
+            store = self.open_store()
+            try:
+                hit = (store.population(), store.areas())
+            finally:
+                store.close()
+            if snap is self._snapshot:
+                self._layers[snap.revision] = hit
+        return hit
 
     def _osm_population(self, osm: str, floor_area_per_person_m2: float) -> list[Any]:
         """Estimate residents from ``osm`` once per service (called under ``_lock``)."""

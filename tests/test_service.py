@@ -117,3 +117,22 @@ def test_unparseable_settings_file_is_a_config_error(tmp_path: Path, name: str,
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=f"settings file `{path}` is not valid"):
         Settings.load(file=path, env={})
+
+
+def test_population_is_read_once_per_revision(city: Path) -> None:
+    from geosvc.model import PopulationCell
+    from geosvc.store import open_store
+    from geosvc.store.base import Batch
+
+    svc = make(city)
+    first = svc.population()
+    assert [c.code for c in first] == ["P1", "P2", "P3", "P4"]
+    assert svc.population() is first  # cached: no store read per request
+    store = open_store(str(city))
+    try:
+        store.write(Batch(population=[PopulationCell(118.75, 30.95, 100.0, code="P5")]))
+    finally:
+        store.close()
+    assert svc.population() is first  # the snapshot's revision has not changed
+    assert svc.reload() is True
+    assert [c.code for c in svc.population()][-1] == "P5"

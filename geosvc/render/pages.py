@@ -188,12 +188,8 @@ def _locate_catchments(catchments: Any, venues: Mapping[str, Any]) -> Any:
 
 
 def _population(service: GeoService) -> list[tuple[float, float, float]]:
-    """Population points ``(lon, lat, count)`` of the dataset (empty when none)."""
-    store = service.open_store()
-    try:
-        return [(c.lon, c.lat, c.count) for c in store.population()]
-    finally:
-        store.close()
+    """Return the population points ``(lon, lat, count)`` of the dataset (empty when none)."""
+    return [(c.lon, c.lat, c.count) for c in service.population()]
 
 
 def _isochrones(service: GeoService, params: Mapping[str, str], basemap: Basemap, compact: bool,
