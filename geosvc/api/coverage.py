@@ -58,7 +58,7 @@ def coverage(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _circles(result: Any, minutes: float, area_km2: float) -> dict[str, Any]:
-    """The service-circle polygon of ``result`` as a FeatureCollection (WGS-84)."""
+    """Return the service-circle polygon of ``result`` as a FeatureCollection (WGS-84)."""
     from shapely.geometry import mapping
 
     geom = result.covered_geometry

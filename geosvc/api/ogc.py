@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import numpy as np
 
 from geosvc.api._common import parse
-from geosvc.api.features import venue_feature
+from geosvc.api.features import feature_collection, venue_feature
 from geosvc.errors import NotFound
 from geosvc.model import VenueFilter, VenueKind
 
@@ -161,14 +161,9 @@ def collection_items(
     if query.offset > 0:
         links.append(_link(page_url(max(0, query.offset - query.limit)), "prev", _GEOJSON,
                            "Previous page"))
-    return {
-        "type": "FeatureCollection",
-        "features": features,
-        "numberMatched": matched,
-        "numberReturned": len(features),
-        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "links": links,
-    }
+    return feature_collection(features, matched=matched,
+                              timeStamp=datetime.now(UTC).isoformat(timespec="seconds"),
+                              links=links)
 
 
 def collection_feature(

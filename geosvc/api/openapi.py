@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from geosvc import __version__
-from geosvc.api.params import ENDPOINT_PARAMS, MODES, Param
+from geosvc.api.params import ENDPOINT_PARAMS, MODES, PARAMS, REQUIRED, Param
 
 __all__ = ["PATH_ENDPOINTS", "build_openapi"]
 
@@ -137,8 +137,6 @@ def _param_doc(p: Param, examples: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _query_params(endpoint: str | None, examples: Mapping[str, str]) -> list[dict[str, Any]]:
-    from geosvc.api.params import PARAMS, REQUIRED
-
     if endpoint is None:
         return []
     if endpoint == "map":

@@ -32,7 +32,7 @@ from geosvc.errors import InvalidParameter
 if TYPE_CHECKING:
     from geosvc.service import GeoService
 
-__all__ = ["create_plan", "parse_plan_body", "plan"]
+__all__ = ["create_plan", "parse_plan_body"]
 
 _MODES = ("walk", "bike", "drive")
 _SOLVERS = ("auto", "exact", "greedy")
@@ -130,7 +130,8 @@ def parse_plan_body(body: object) -> tuple[dict[str, Any], dict[str, str]]:
     >>> parse_plan_body({"k": 0, "minutes": "ten"})
     Traceback (most recent call last):
     ...
-    geosvc.errors.InvalidParameter: `minutes` must be a number of minutes > 0 and <= 120; `k` must be an integer between 1 and 1000
+    geosvc.errors.InvalidParameter: `minutes` must be a number of minutes > 0 and <= 120;
+    `k` must be an integer between 1 and 1000
     """
     values, flt, problems = _check_body(body)
     if problems:
@@ -140,7 +141,7 @@ def parse_plan_body(body: object) -> tuple[dict[str, Any], dict[str, str]]:
 
 def _filter_query(service: GeoService, snap: Any, values: dict[str, Any],
                   flt: dict[str, str], problems: list[tuple[str, str]]) -> Any:
-    """The coverage query of the filters (+ mode, minutes); adds to ``problems``."""
+    """Return the coverage query of the filters (+ mode, minutes); add to ``problems``."""
     params = dict(flt)
     if not any(p[0] in ("mode", "minutes") for p in problems):
         params.update(mode=values["mode"], minutes=f"{values['minutes']!r}")
@@ -173,14 +174,11 @@ def create_plan(service: GeoService, body: Mapping[str, Any]) -> dict[str, Any]:
     demand = service.demand(query.mode, snap)
     from geosvc.analysis.planning import build_candidates, plan_sites
 
-    cands = build_candidates(values["candidates"], index=snap.index, engine=engine, demand=demand,
-                             flt=query.filter, spacing_m=values["site_spacing_m"])
+    cands = build_candidates(values["candidates"], index=snap.index, engine=engine,
+                             demand=demand, flt=query.filter,
+                             spacing_m=values["site_spacing_m"])
     result = plan_sites(engine, demand, snap.index, query.filter, cands,
                         minutes=query.minutes[0], k=values["k"],
                         target_share=values["target_share"], add=values["add"],
                         solver=values["solver"])
     return result.to_dict()
-
-
-#: Former name of :func:`create_plan`.
-plan = create_plan

@@ -52,10 +52,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = Settings.load(file=os.environ.get("GEOSVC_CONFIG") or None, overrides=config)
     app = Flask(__name__)
     app.config.update({k: v for k, v in config.items() if k.isupper()})
-    app.config["JSON_SORT_KEYS"] = False
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["geosvc"] = GeoService(settings)
+    service = app.extensions["geosvc"] = GeoService(settings)
 
     from geosvc.web import problems
 
@@ -63,7 +62,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for name in _BLUEPRINTS:
         module = importlib.import_module(f"geosvc.web.{name}")
         app.register_blueprint(module.bp)
-    service = app.extensions["geosvc"]
 
     @app.before_request
     def _pick_up_new_imports() -> None:

@@ -7,6 +7,7 @@ served dataset (a real venue code, item code and a point in the city).
 
 from __future__ import annotations
 
+import json
 from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -132,7 +133,8 @@ def _render(doc: dict[str, Any]) -> str:
                 parts.append("</table>")
             if "requestBody" in op:
                 body = op["requestBody"]["content"]["application/json"]["example"]
-                parts.append(f"<p>JSON body, e.g. <code>{e(str(body))}</code></p>")
+                body_json = json.dumps(body, ensure_ascii=False)  # not Python's repr
+                parts.append(f"<p>JSON body, e.g. <code>{e(body_json)}</code></p>")
             codes = ", ".join(op["responses"])
             parts.append(f"<p>responses: {e(codes)} (errors are application/problem+json)</p>")
             if method == "get":

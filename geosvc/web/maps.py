@@ -8,8 +8,6 @@ Thin views over :func:`geosvc.render.pages.map_page`; errors are raised as
 
 from __future__ import annotations
 
-import os
-
 from flask import Blueprint, Response, send_from_directory
 
 from geosvc.render.assets import STATIC_DIR
@@ -22,13 +20,10 @@ bp = Blueprint("maps", __name__)
 _HTML = "text/html; charset=utf-8"
 
 
-def _tianditu_key() -> str | None:
-    settings = service().settings
-    return getattr(settings, "tianditu_key", None) or os.environ.get("GEOSVC_TIANDITU_KEY")
-
-
 def _page(*, compact: bool) -> Response:
-    html = map_page(service(), args(), compact=compact, tianditu_key=_tianditu_key())
+    svc = service()
+    # Settings.tianditu_key: GEOSVC_TIANDITU_KEY or the settings file, read at start-up
+    html = map_page(svc, args(), compact=compact, tianditu_key=svc.settings.tianditu_key)
     resp = Response(html, mimetype="text/html")
     resp.headers["Content-Type"] = _HTML
     resp.headers["Cache-Control"] = "public, max-age=30"
@@ -39,19 +34,19 @@ def _page(*, compact: bool) -> Response:
 
 @bp.get("/map")
 def full_map() -> Response:
-    """The full-page map for citizens and planners."""
+    """Serve the full-page map for citizens and planners."""
     return _page(compact=False)
 
 
 @bp.get("/embed")
 def embed() -> Response:
-    """The compact map page for an ``<iframe>`` on another site."""
+    """Serve the compact map page for an ``<iframe>`` on another site."""
     return _page(compact=True)
 
 
 @bp.get("/static/geosvc-widget.js")
 def widget_script() -> Response:
-    """The dependency-free venue-finder widget (include it from any origin)."""
+    """Serve the dependency-free venue-finder widget (include it from any origin)."""
     resp = send_from_directory(STATIC_DIR, "geosvc-widget.js", mimetype="text/javascript",
                                max_age=300)
     resp.headers["Access-Control-Allow-Origin"] = "*"
