@@ -152,35 +152,18 @@ def _run(db: str, osm: str, params: dict[str, str], cache_dir: str | None,
 
     Returns ``{result, notes, index, filter, candidates, engine, demand}``.
     """
-    from zoneinfo import ZoneInfo
-
     from geosvc.analysis.coverage import compute_coverage
     from geosvc.analysis.demand import build_demand, demand_inputs
-    from geosvc.api.params import ParseContext, parse_query
+    from geosvc.commands._dataset import load_dataset
     from geosvc.config import Settings
-    from geosvc.index import ServiceIndex
     from geosvc.network.cache import load_network
     from geosvc.network.nearest import TravelEngine
-    from geosvc.store import open_store
 
     notes: list[str] = []
     settings = Settings.load(file=config_file)
     step("store")
-    store = open_store(db, create=False)
-    try:
-        info = store.info()
-        venues, items, links = store.venues(), store.items(), store.links()
-        population, areas = store.population(), store.areas()
-    finally:
-        store.close()
-    idx = ServiceIndex.build(venues, items, links, info=info,
-                             open_margin_min=settings.open_margin_min)
-    ctx = ParseContext(max_limit=settings.max_limit, default_limit=settings.default_limit,
-                       tz=ZoneInfo(info.timezone or settings.timezone),
-                       known_item=lambda code: idx.item(code) is not None)
-    q = parse_query("coverage", params, ctx)
-    flt = q.filter
-    candidates = _positions(idx, flt)
+    data = load_dataset(db, settings, params)
+    idx, q, flt, candidates = data["index"], data["query"], data["filter"], data["candidates"]
     step("network")
     started = time.perf_counter()
     net = load_network(osm, q.mode, settings=settings, cache_dir=cache_dir)
@@ -188,7 +171,7 @@ def _run(db: str, osm: str, params: dict[str, str], cache_dir: str | None,
                  f"{time.perf_counter() - started:.1f} s)")
     step("demand")
     cells, areas, more = demand_inputs(
-        population, areas, net, osm=osm,
+        data["population"], data["areas"], net, osm=osm,
         floor_area_per_person_m2=settings.floor_area_per_person_m2)
     notes += more
     demand = build_demand(net, cells, areas, max_snap_m=settings.snap_max_m,
@@ -204,14 +187,6 @@ def _run(db: str, osm: str, params: dict[str, str], cache_dir: str | None,
                               progress=step)
     return {"result": result, "notes": notes, "index": idx, "filter": flt, "key": key,
             "candidates": candidates, "engine": engine, "demand": demand}
-
-
-def _positions(idx: Any, flt: Any) -> Any:
-    """Venue positions matching ``flt``, open at ``flt.open_at`` when it is set."""
-    positions = idx.candidate_positions(flt)
-    if flt.open_at is not None:
-        positions = positions[idx.mask(flt, at=flt.open_at)[positions]]
-    return positions
 
 
 def _heat_points(demand: Any, max_points: int = 20_000) -> list[tuple[float, float, float]]:
@@ -248,6 +223,7 @@ def _report_extra(run: dict[str, Any], title: str | None, step) -> dict[str, Any
 
     from geosvc.analysis.curves import CURVE_MINUTES, share_curves
     from geosvc.api.features import base_properties
+    from geosvc.commands._dataset import filter_positions
     from geosvc.model import VenueFilter, VenueKind
 
     step("curves")
@@ -258,7 +234,7 @@ def _report_extra(run: dict[str, Any], title: str | None, step) -> dict[str, Any
     for label, kinds in [*((str(k), (k,)) for k in VenueKind), (_CURVE_ALL, ())]:
         f = VenueFilter(kinds=kinds, open_at=flt.open_at,
                         include_candidates=flt.include_candidates)
-        sets[label] = (_positions(idx, f), ("cli-curve", f.cache_key(), f.open_at))
+        sets[label] = (filter_positions(idx, f), ("cli-curve", f.cache_key(), f.open_at))
     chosen = np.asarray(run["candidates"])
     if not any(np.array_equal(chosen, c) for c, _ in sets.values()):
         sets["selection"] = (chosen, run["key"])  # the headline's pass, cached

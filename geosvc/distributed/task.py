@@ -113,36 +113,10 @@ def _reason(spec: BatchJob, exc: BaseException, mode: str | None = None) -> str:
 
 
 def _load_dataset(spec: BatchJob, cfg: Settings) -> dict[str, Any]:
-    """Read the store, build the index, parse the filters (once per dataset)."""
-    from zoneinfo import ZoneInfo
+    """Read the store, build the index, parse the filters (once per dataset; the CLI's)."""
+    from geosvc.commands._dataset import load_dataset
 
-    from geosvc.api.params import ParseContext, parse_query
-    from geosvc.index import ServiceIndex
-    from geosvc.store import open_store
-
-    store = open_store(spec.db, create=False)
-    try:
-        info = store.info()
-        venues, items, links = store.venues(), store.items(), store.links()
-        population, areas = store.population(), store.areas()
-    finally:
-        store.close()
-    idx = ServiceIndex.build(venues, items, links, info=info,
-                             open_margin_min=cfg.open_margin_min)
-    ctx = ParseContext(max_limit=cfg.max_limit, default_limit=cfg.default_limit,
-                       tz=ZoneInfo(info.timezone or cfg.timezone),
-                       known_item=lambda code: idx.item(code) is not None)
-    flt = parse_query("coverage", dict(spec.filters), ctx).filter
-    return {"index": idx, "filter": flt, "candidates": _positions(idx, flt),
-            "population": population, "areas": areas, "osm_cells": {}}
-
-
-def _positions(idx: Any, flt: Any) -> Any:
-    """Venue positions matching ``flt``, open at ``flt.open_at`` when it is set."""
-    positions = idx.candidate_positions(flt)
-    if flt.open_at is not None:
-        positions = positions[idx.mask(flt, at=flt.open_at)[positions]]
-    return positions
+    return {**load_dataset(spec.db, cfg, dict(spec.filters)), "osm_cells": {}}
 
 
 def _run_mode(spec: BatchJob, cfg: Settings, data: dict[str, Any], mode: str,
@@ -210,13 +184,14 @@ def _write_curves(spec: BatchJob, engine: Any, demand: Any, idx: Any, flt: Any,
     import csv
 
     from geosvc.analysis.curves import CURVE_MINUTES, share_curves
+    from geosvc.commands._dataset import filter_positions
     from geosvc.model import VenueFilter, VenueKind
 
     sets: dict[str, tuple[Any, Any]] = {}
     for label, kinds in [*((str(k), (k,)) for k in VenueKind), ("all", ())]:
         f = VenueFilter(kinds=kinds, open_at=flt.open_at,
                         include_candidates=flt.include_candidates)
-        sets[label] = (_positions(idx, f), ("batch-curve", f.cache_key(), f.open_at))
+        sets[label] = (filter_positions(idx, f), ("batch-curve", f.cache_key(), f.open_at))
     sets["selection"] = (chosen, key)
     minutes = sorted(set(CURVE_MINUTES) | set(spec.minutes))
     curves = share_curves(engine, demand, sets, minutes)
