@@ -190,12 +190,12 @@ def _pass(engine_or_net: TravelEngine | RoadNetwork, candidates: ArrayLike | Non
           demand: DemandSet) -> tuple[RoadNetwork, NodeTimes, float]:
     """Return the network, the multi-source pass and the walk speed (engine or bare network)."""
     from geosvc.network.graph import RoadNetwork as _Net
-    from geosvc.network.paths import times_to_sources
+    from geosvc.network.paths import DEFAULT_WALK_SPEED_MPS, times_to_sources
     from geosvc.network.snap import snap_points
 
     if isinstance(engine_or_net, _Net):
         net = engine_or_net
-        w = 4.5 / 3.6 if walk_speed_mps is None else float(walk_speed_mps)
+        w = DEFAULT_WALK_SPEED_MPS if walk_speed_mps is None else float(walk_speed_mps)
         if venues is None:
             msg = "must give the venues' (lon, lat) arrays when a bare network is passed"
             raise InvalidParameter("venues", msg)

@@ -35,8 +35,10 @@ if TYPE_CHECKING:
     from geosvc.network.snap import Snapped
 
 __all__ = [
+    "DEFAULT_WALK_SPEED_MPS",
     "NodeTimes",
     "Route",
+    "augmented_graph",
     "entries",
     "exits",
     "point_times",
@@ -45,6 +47,9 @@ __all__ = [
     "times_from_point",
     "times_to_sources",
 ]
+
+#: Access-leg speed when none is given: 4.5 km/h (``Settings.walk_speed_kph`` default), m/s.
+DEFAULT_WALK_SPEED_MPS = 4.5 / 3.6
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,7 +78,7 @@ class NodeTimes:
     next_node: NDArray[np.int32]
     sources: Snapped
     source_ids: NDArray[np.int64]
-    walk_speed_mps: float = field(default=4.5 / 3.6)
+    walk_speed_mps: float = field(default=DEFAULT_WALK_SPEED_MPS)
 
     def source_id(self) -> NDArray[np.int64]:
         """Per node, the caller's id of its nearest source (-1 = none)."""
@@ -107,17 +112,7 @@ def entries(
     From ``u`` along the edge, and from ``v`` along the twin when two-way;
     the seconds include the point's access leg.
     """
-    ok = np.flatnonzero(pts.edge >= 0)
-    e = pts.edge[ok]
-    f = pts.frac[ok]
-    acc = pts.dist_m[ok] / walk_speed_mps
-    t = net.edge_time_s
-    tw = net.edge_twin[e]
-    two = tw >= 0
-    idx = np.concatenate([ok, ok[two]])
-    node = np.concatenate([net.edge_u[e], net.edge_v[e][two]]).astype(np.int64)
-    sec = np.concatenate([f * t[e] + acc, (1 - f[two]) * t[tw[two]] + acc[two]])
-    return idx, node, sec
+    return _ways(net, pts, walk_speed_mps, into=True)
 
 
 def exits(
@@ -128,6 +123,13 @@ def exits(
     To ``v`` along the edge, and to ``u`` along the twin when two-way; the
     seconds include the point's access leg.
     """
+    return _ways(net, pts, walk_speed_mps, into=False)
+
+
+def _ways(
+    net: RoadNetwork, pts: Snapped, walk_speed_mps: float, *, into: bool
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """:func:`entries` (``into``) or :func:`exits`: the edge's part before / after the point."""
     ok = np.flatnonzero(pts.edge >= 0)
     e = pts.edge[ok]
     f = pts.frac[ok]
@@ -136,16 +138,26 @@ def exits(
     tw = net.edge_twin[e]
     two = tw >= 0
     idx = np.concatenate([ok, ok[two]])
-    node = np.concatenate([net.edge_v[e], net.edge_u[e][two]]).astype(np.int64)
-    sec = np.concatenate([(1 - f) * t[e] + acc, f[two] * t[tw[two]] + acc[two]])
+    # along the edge u -> point -> v; along the twin v -> point -> u
+    near, far = (net.edge_u, net.edge_v) if into else (net.edge_v, net.edge_u)
+    # share of the edge, then of its twin, between the node and the point
+    along, back = (f, 1 - f) if into else (1 - f, f)
+    node = np.concatenate([near[e], far[e][two]]).astype(np.int64)
+    sec = np.concatenate([along * t[e] + acc, back[two] * t[tw[two]] + acc[two]])
     return idx, node, sec
 
 
-def _augmented(
+def augmented_graph(
     base: sp.csr_matrix, n_virtual: int, vidx: NDArray[np.int64], node: NDArray[np.int64],
     sec: NDArray[np.float64],
 ) -> sp.csr_matrix:
-    """``base`` with ``n_virtual`` extra rows/cols; virtual row i -> node with weight sec."""
+    """Return ``base`` with ``n_virtual`` nodes appended; virtual i -> node costs ``sec``.
+
+    ``vidx``, ``node`` and ``sec`` list the virtual nodes' out-edges (virtual
+    index 0..n_virtual-1, real target node, seconds).  Used with
+    :attr:`RoadNetwork.csr_reverse` for passes TO sources and with
+    :attr:`RoadNetwork.csr` for passes FROM a point.
+    """
     n = base.shape[0]
     order = np.lexsort((node, vidx))
     vidx, node, sec = vidx[order], node[order], sec[order]
@@ -163,7 +175,7 @@ def times_to_sources(
     sources: Snapped,
     *,
     cutoff_s: float | None = None,
-    walk_speed_mps: float = 4.5 / 3.6,
+    walk_speed_mps: float = DEFAULT_WALK_SPEED_MPS,
     source_ids: NDArray[np.int64] | None = None,
 ) -> NodeTimes:
     """Give every node its travel time TO the nearest source (one multi-source pass).
@@ -193,7 +205,8 @@ def times_to_sources(
     limit = _check_cutoff(cutoff_s)
     n = net.n_nodes
     m = len(sources)
-    ids = np.arange(m, dtype=np.int64) if source_ids is None else np.asarray(source_ids, np.int64)
+    ids = (np.arange(m, dtype=np.int64) if source_ids is None
+           else np.asarray(source_ids, np.int64))
     if len(ids) != m:
         msg = f"must have one id per source ({m}), not {len(ids)}"
         raise InvalidParameter("source_ids", msg)
@@ -202,7 +215,7 @@ def times_to_sources(
     source = np.full(n, -1, dtype=np.int64)
     next_node = np.full(n, -1, dtype=np.int32)
     if len(idx) and n:
-        graph = _augmented(net.csr_reverse, m, idx, node, sec)
+        graph = augmented_graph(net.csr_reverse, m, idx, node, sec)
         used = np.unique(idx)
         dist, pred, src = dijkstra(
             graph, directed=True, indices=n + used, min_only=True,
@@ -227,7 +240,9 @@ def same_line_times(
     source lies ahead of the point along a directed edge both sit on
     (either of two twin edges), including both access legs.  Vectorised.
     """
-    def positions(p: Snapped) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    def positions(
+        p: Snapped,
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
         ok = np.flatnonzero(p.edge >= 0)
         e = p.edge[ok]
         tw = net.edge_twin[e]
@@ -316,7 +331,7 @@ def times_from_point(
     point: Snapped,
     *,
     cutoff_s: float | None = None,
-    walk_speed_mps: float = 4.5 / 3.6,
+    walk_speed_mps: float = DEFAULT_WALK_SPEED_MPS,
     return_predecessors: bool = False,
 ) -> NDArray[np.float64] | tuple[NDArray[np.float64], NDArray[np.int32]]:
     """Travel time FROM one snapped point to every node (forward), seconds.
@@ -330,8 +345,8 @@ def times_from_point(
     ------
     InvalidParameter
         ``point`` is not exactly one point; ``cutoff_s`` < 0.
-    OutsideNetwork-like
-        An unsnapped point (``edge == -1``) gives all-inf times.
+
+    An unsnapped point (``edge == -1``) raises nothing: every time is inf.
     """
     if len(point) != 1:
         msg = f"must hold exactly one point, not {len(point)}"
@@ -343,7 +358,7 @@ def times_from_point(
     pred = np.full(n, -1, dtype=np.int32)
     _, node, sec = exits(net, point, walk_speed_mps)
     if len(node):
-        graph = _augmented(net.csr, 1, np.zeros(len(node), np.int64), node, sec)
+        graph = augmented_graph(net.csr, 1, np.zeros(len(node), np.int64), node, sec)
         if return_predecessors:
             dist, p = dijkstra(graph, directed=True, indices=n, limit=limit,
                                return_predecessors=True)
@@ -444,14 +459,17 @@ def route(
     xy = xy[keep]
     dist = float(np.hypot(np.diff(xy[:, 0]), np.diff(xy[:, 1])).sum())
     lon, lat = net.transformer_inverse.transform(xy[:, 0], xy[:, 1])
-    coords = [(float(a), float(b)) for a, b in zip(np.atleast_1d(lon), np.atleast_1d(lat), strict=True)]
+    coords = [(float(a), float(b))
+              for a, b in zip(np.atleast_1d(lon), np.atleast_1d(lat), strict=True)]
     if len(coords) == 1:
         coords = coords * 2
     return Route(nodes=list(nodes), edges=edges, lonlat=coords, distance_m=dist)
 
 
-def _same_line(net: RoadNetwork, pe: int, pf: float, te: int, tf: float) -> tuple[int, float, float]:
-    """The directed edge and fractions of a same-line trip from (pe, pf) to (te, tf)."""
+def _same_line(
+    net: RoadNetwork, pe: int, pf: float, te: int, tf: float
+) -> tuple[int, float, float]:
+    """Return the directed edge and fractions of a same-line trip from (pe, pf) to (te, tf)."""
     opts_p = [(pe, pf)] + ([(int(net.edge_twin[pe]), 1 - pf)] if net.edge_twin[pe] >= 0 else [])
     opts_t = [(te, tf)] + ([(int(net.edge_twin[te]), 1 - tf)] if net.edge_twin[te] >= 0 else [])
     for e1, f1 in opts_p:

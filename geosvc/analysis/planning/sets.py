@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import dijkstra
 
 from geosvc.errors import InvalidParameter
-from geosvc.network.paths import entries, exits, same_line_times
+from geosvc.network.paths import augmented_graph, entries, exits, same_line_times
 
 if TYPE_CHECKING:
     from geosvc.network.graph import RoadNetwork
@@ -33,20 +33,6 @@ __all__ = ["coverage_sets"]
 
 #: Largest dense distance block of one chunk (float64 cells; 4e6 = 32 MB).
 CHUNK_CELLS = 4_000_000
-
-
-def _augmented_reverse(net: RoadNetwork, m: int, vidx: NDArray[np.int64],
-                       node: NDArray[np.int64], sec: NDArray[np.float64]) -> sp.csr_matrix:
-    """The reversed graph plus ``m`` virtual nodes; virtual ``i`` -> node with ``sec``."""
-    base = net.csr_reverse
-    n = base.shape[0]
-    order = np.lexsort((node, vidx))
-    vidx, node, sec = vidx[order], node[order], sec[order]
-    counts = np.bincount(vidx, minlength=m)
-    indptr = np.concatenate([base.indptr.astype(np.int64), base.indptr[-1] + np.cumsum(counts)])
-    indices = np.concatenate([base.indices.astype(np.int64), node])
-    data = np.concatenate([base.data, sec])
-    return sp.csr_matrix((data, indices, indptr), shape=(n + m, n + m))
 
 
 def coverage_sets(
@@ -104,7 +90,7 @@ def coverage_sets(
     out_r: list[NDArray[np.int64]] = []
     out_c: list[NDArray[np.int64]] = []
     if len(pidx) and len(cidx):
-        graph = _augmented_reverse(net, m, cidx, cnode, csec)
+        graph = augmented_graph(net.csr_reverse, m, cidx, cnode, csec)
         used = np.unique(cidx)
         # only the columns of nodes some demand leaves through matter
         cols, inv = np.unique(pnode, return_inverse=True)
