@@ -70,6 +70,9 @@ class Settings:
         for name in ("walk_speed_kph", "bike_speed_kph", "drive_default_kph", "snap_max_m"):
             if not getattr(self, name) > 0:
                 problems.append(f"`{name}` must be > 0")
+        if not _is_zone(self.timezone):
+            problems.append(f"`timezone` {self.timezone!r} is not an IANA time zone "
+                            "(e.g. Asia/Shanghai)")
         if self.reload_interval_s < 0:
             problems.append("`reload_interval_s` must be >= 0")
         if self.open_margin_min < 0:
@@ -122,6 +125,16 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         """Return a copy with ``changes`` applied (validated)."""
         return replace(self, **{k: _coerce(type(self), k, v) for k, v in changes.items()})
+
+
+def _is_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _read_file(path: Path) -> dict[str, Any]:

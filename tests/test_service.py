@@ -136,3 +136,8 @@ def test_population_is_read_once_per_revision(city: Path) -> None:
     assert svc.population() is first  # the snapshot's revision has not changed
     assert svc.reload() is True
     assert [c.code for c in svc.population()][-1] == "P5"
+
+
+def test_bad_timezone_setting_is_a_config_error():
+    with pytest.raises(ConfigError, match="`timezone` 'Mars/Base'"):
+        Settings.load(env={"GEOSVC_TIMEZONE": "Mars/Base"})

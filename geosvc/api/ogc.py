@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import numpy as np
 
@@ -179,7 +179,7 @@ def collection_feature(
     feature = venue_feature(snap, pos, crs="wgs84", at=None)
     href = f"{base_url}ogc/collections/{cid}/items"
     feature["links"] = [
-        _link(f"{href}/{fid}", "self", _GEOJSON, "This feature"),
+        _link(f"{href}/{quote(fid, safe='')}", "self", _GEOJSON, "This feature"),
         _link(f"{base_url}ogc/collections/{cid}", "collection", _JSON, "The collection"),
     ]
     return feature

@@ -138,3 +138,10 @@ def test_open_at_at_the_calendar_edge_is_a_400_not_a_500(client, path: str,
     assert resp.status_code == 400, resp.get_data(as_text=True)
     assert resp.mimetype == "application/problem+json"
     assert [p["name"] for p in resp.get_json()["invalid_params"]] == ["open_at"]
+
+
+def test_ogc_feature_self_link_fetches_the_feature(client) -> None:
+    doc = client.get("/ogc/collections/halls/items/XC-H-01").get_json(force=True)
+    self_href = next(link["href"] for link in doc["links"] if link["rel"] == "self")
+    again = client.get(self_href.removeprefix("http://localhost")).get_json(force=True)
+    assert again["id"] == "XC-H-01"
