@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from geosvc.errors import InvalidParameter
-from geosvc.network.graph import _ARRAY_FIELDS, MODES, RoadNetwork
+from geosvc.network.graph import _ARRAY_FIELDS, RoadNetwork, check_mode
 from geosvc.network.osm import build_network, file_sha256
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ FORMAT_VERSION = 1
 
 
 def cache_key(source_hash: str, mode: str, settings: Settings) -> str:
-    """The hex key of a cached network (sha256 of everything that shapes it).
+    """Return the hex key of a cached network (sha256 of everything that shapes it).
 
     Examples
     --------
@@ -100,7 +100,8 @@ def read_npz(path: str | os.PathLike[str]) -> RoadNetwork:
             raise
         msg = f"{Path(path).name!r} is not a readable network cache: {exc}"
         raise InvalidParameter("cache", msg) from exc
-    return RoadNetwork(mode=header["mode"], crs=header["crs"], source_hash=header["source_hash"],
+    return RoadNetwork(mode=header["mode"], crs=header["crs"],
+                       source_hash=header["source_hash"],
                        meta=dict(header.get("meta") or {}), **arrays)
 
 
@@ -127,9 +128,7 @@ def load_network(
     InvalidParameter
         See :func:`geosvc.network.osm.build_network`.
     """
-    if mode not in MODES:
-        msg = f"must be one of {', '.join(MODES)}, not {mode!r}"
-        raise InvalidParameter("mode", msg)
+    check_mode(mode)
     path = Path(osm_path)
     if not path.is_file():
         raise InvalidParameter("osm_path", f"{str(path)!r} does not exist or is not a file")
@@ -137,7 +136,8 @@ def load_network(
     step = progress if callable(progress) else None
     src_hash = file_sha256(path)
     key = cache_key(src_hash, mode, settings)
-    target = cache_path(cache_dir if cache_dir is not None else settings.cache_dir, path, mode, key)
+    root = cache_dir if cache_dir is not None else settings.cache_dir
+    target = cache_path(root, path, mode, key)
     if target.is_file():
         try:
             net = read_npz(target)

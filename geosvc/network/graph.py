@@ -35,10 +35,24 @@ if TYPE_CHECKING:
 
     from geosvc.config import Settings
 
-__all__ = ["MODES", "RoadNetwork", "build_network", "edge_twins", "make_network"]
+__all__ = ["MODES", "RoadNetwork", "build_network", "check_mode", "edge_twins", "make_network"]
 
 #: The travel modes a network can be built for.
 MODES = ("walk", "bike", "drive")
+
+
+def check_mode(mode: str) -> str:
+    """Return ``mode`` if it is one of :data:`MODES`, else raise InvalidParameter("mode").
+
+    Examples
+    --------
+    >>> check_mode("walk")
+    'walk'
+    """
+    if mode not in MODES:
+        msg = f"must be one of {', '.join(MODES)}, not {mode!r}"
+        raise InvalidParameter("mode", msg)
+    return mode
 
 _ARRAY_FIELDS = (
     "node_id",
@@ -170,7 +184,7 @@ class RoadNetwork:
     def csr(self) -> sp.csr_matrix:
         """N x N travel seconds, forward (row = from), min over parallel edges."""
         keys, best = self._best_edges
-        return self._csr_from(keys, self.edge_time_s[best], transpose=False)
+        return self._csr_from(keys, self.edge_time_s[best])
 
     @cached_property
     def csr_reverse(self) -> sp.csr_matrix:
@@ -179,12 +193,10 @@ class RoadNetwork:
         keys, best = self._best_edges
         rkeys = (keys % n) * n + keys // n
         order = np.argsort(rkeys, kind="stable")
-        return self._csr_from(rkeys[order], self.edge_time_s[best][order], transpose=True)
+        return self._csr_from(rkeys[order], self.edge_time_s[best][order])
 
-    def _csr_from(
-        self, keys: NDArray[np.int64], data: NDArray[np.float64], *, transpose: bool
-    ) -> sp.csr_matrix:
-        del transpose  # same construction either way; keys are already row-major
+    def _csr_from(self, keys: NDArray[np.int64], data: NDArray[np.float64]) -> sp.csr_matrix:
+        """N x N CSR matrix of ``data`` at ``keys = row * N + col`` (ascending, distinct)."""
         n = self.n_nodes
         rows = keys // n
         cols = (keys % n).astype(np.int32)
@@ -254,7 +266,9 @@ class RoadNetwork:
 
 
 def edge_twins(
-    edge_u: NDArray[np.integer], edge_v: NDArray[np.integer], edge_length_m: NDArray[np.floating]
+    edge_u: NDArray[np.integer],
+    edge_v: NDArray[np.integer],
+    edge_length_m: NDArray[np.floating],
 ) -> NDArray[np.int64]:
     """Pair each directed edge u -> v with an edge v -> u of the same length.
 
@@ -318,9 +332,7 @@ def make_network(
         ``mode`` unknown, arrays of inconsistent length, or a non-positive or
         non-finite edge time.
     """
-    if mode not in MODES:
-        msg = f"must be one of {', '.join(MODES)}, not {mode!r}"
-        raise InvalidParameter("mode", msg)
+    check_mode(mode)
     n = len(node_x)
     e = len(edge_u)
     arrays = {
@@ -348,8 +360,8 @@ def make_network(
     if len(arrays["geom_offsets"]) != e + 1:
         msg = f"must have {e + 1} entries (edges + 1)"
         raise InvalidParameter("geom_offsets", msg)
-    if e and (arrays["edge_u"].min() < 0 or max(arrays["edge_u"].max(), arrays["edge_v"].max()) >= n
-              or arrays["edge_v"].min() < 0):
+    ends = (arrays["edge_u"], arrays["edge_v"])
+    if e and (min(a.min() for a in ends) < 0 or max(a.max() for a in ends) >= n):
         msg = "refers to a node position outside 0..N-1"
         raise InvalidParameter("edge_u", msg)
     t = arrays["edge_time_s"]

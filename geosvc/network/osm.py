@@ -53,7 +53,7 @@ from numpy.typing import NDArray
 
 from geosvc.coords import geodesic_distance_m, utm_crs
 from geosvc.errors import InvalidParameter
-from geosvc.network.graph import MODES, RoadNetwork, make_network
+from geosvc.network.graph import RoadNetwork, check_mode, make_network
 
 if TYPE_CHECKING:
     from geosvc.config import Settings
@@ -193,9 +193,7 @@ def build_network(
         ``mode`` unknown; ``osm_path`` missing, of an unknown kind, unreadable,
         or without any road of this mode.
     """
-    if mode not in MODES:
-        msg = f"must be one of {', '.join(MODES)}, not {mode!r}"
-        raise InvalidParameter("mode", msg)
+    check_mode(mode)
     path = Path(osm_path)
     if not path.is_file():
         raise InvalidParameter("osm_path", f"{str(path)!r} does not exist or is not a file")
@@ -350,8 +348,8 @@ def _polyline_length(off: NDArray[np.int64], lon: NDArray[np.float64],
 def _subset(seg: _Segments, rows: NDArray[np.int64]) -> _Segments:
     counts = np.diff(seg.geom_offsets)[rows]
     starts = seg.geom_offsets[:-1][rows]
-    vert = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(
-        counts.sum())
+    shift = starts - np.concatenate([[0], np.cumsum(counts)[:-1]])
+    vert = np.repeat(shift, counts) + np.arange(counts.sum())
     return _Segments(
         seg.node_id, seg.node_lon, seg.node_lat, seg.u[rows], seg.v[rows], seg.length_m[rows],
         seg.tags.iloc[rows].reset_index(drop=True),
@@ -389,7 +387,8 @@ def _speeds_kph(tags: pd.DataFrame, mode: str, settings: Settings) -> NDArray[np
     hwy = tags["highway"].fillna("").astype(str)
     first_hwy = hwy.str.split(";").str[0].str.strip()
     by_class = first_hwy.map(DRIVE_SPEEDS_KPH)
-    speed = by_max.astype(float).fillna(by_class.astype(float)).fillna(settings.drive_default_kph)
+    speed = (by_max.astype(float).fillna(by_class.astype(float))
+             .fillna(settings.drive_default_kph))
     return speed.to_numpy(dtype=np.float64)
 
 

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from geosvc.coords import utm_crs
 from geosvc.errors import InvalidParameter
-from geosvc.network.graph import MODES, RoadNetwork, make_network
+from geosvc.network.graph import RoadNetwork, check_mode, make_network
 
 __all__ = ["grid_network", "synthetic_city"]
 
@@ -117,8 +117,7 @@ def grid_network(
         raise InvalidParameter("spacing_m", "must be > 0")
     if not speed_kph > 0:
         raise InvalidParameter("speed_kph", "must be > 0")
-    if mode not in MODES:
-        raise InvalidParameter("mode", f"must be one of {', '.join(MODES)}")
+    check_mode(mode)
     crs, x0, y0 = _origin_xy(origin_lonlat)
     ii, jj = np.meshgrid(np.arange(nx), np.arange(ny))
     x = x0 + ii.ravel() * spacing_m
@@ -173,8 +172,7 @@ def synthetic_city(
     """
     if n_nodes < 16:
         raise InvalidParameter("n_nodes", "must be >= 16")
-    if mode not in MODES:
-        raise InvalidParameter("mode", f"must be one of {', '.join(MODES)}")
+    check_mode(mode)
     rng = np.random.default_rng(seed)
     side = int(np.ceil(np.sqrt(n_nodes)))
     crs, x0, y0 = _origin_xy(origin_lonlat)
