@@ -45,6 +45,7 @@ __all__ = [
     "parse_crs",
     "to_wgs84",
     "utm_crs",
+    "valid_lonlat",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
 ]
@@ -77,7 +78,9 @@ Coord = tuple[float, float]
 CoordArray = tuple[NDArray[np.float64], NDArray[np.float64]]
 
 
-def _as_arrays(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64], bool]:
+def _as_arrays(
+    lon: ArrayLike, lat: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64], bool]:
     """Return float arrays broadcast together and whether the input was scalar."""
     scalar = np.ndim(lon) == 0 and np.ndim(lat) == 0
     x, y = np.broadcast_arrays(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
@@ -192,7 +195,7 @@ def _gcj_to_bd(x: NDArray[np.float64], y: NDArray[np.float64]) -> CoordArray:
 
 
 def _bd_to_gcj_approx(x: NDArray[np.float64], y: NDArray[np.float64]) -> CoordArray:
-    """The published closed-form BD-09 -> GCJ-02 inverse (error up to ~0.2 m)."""
+    """Apply the published closed-form BD-09 -> GCJ-02 inverse (error up to ~0.2 m)."""
     bx = x - 0.0065
     by = y - 0.006
     z = np.sqrt(bx * bx + by * by) - 0.00002 * np.sin(by * _X_PI)
@@ -312,8 +315,10 @@ def bd09_to_wgs84(lon, lat):
     return _out(*_gcj_to_wgs(*_bd_to_gcj(x, y)), scalar)
 
 
-_TO_WGS84 = {"wgs84": None, "gcj02": _gcj_to_wgs, "bd09": lambda x, y: _gcj_to_wgs(*_bd_to_gcj(x, y))}
-_FROM_WGS84 = {"wgs84": None, "gcj02": _wgs_to_gcj, "bd09": lambda x, y: _gcj_to_bd(*_wgs_to_gcj(x, y))}
+_TO_WGS84 = {"wgs84": None, "gcj02": _gcj_to_wgs,
+             "bd09": lambda x, y: _gcj_to_wgs(*_bd_to_gcj(x, y))}
+_FROM_WGS84 = {"wgs84": None, "gcj02": _wgs_to_gcj,
+               "bd09": lambda x, y: _gcj_to_bd(*_wgs_to_gcj(x, y))}
 
 
 def _convert(lon, lat, crs: str, table):
@@ -472,3 +477,19 @@ def utm_crs(lon: float, lat: float) -> str:
         raise InvalidParameter("lat", msg)
     zone = min(int((x + 180.0) // 6.0) + 1, 60)
     return f"EPSG:{(32600 if y >= 0 else 32700) + zone}"
+
+
+def valid_lonlat(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
+    """Mark the finite WGS-84 positions in range (vectorised; pass arrays).
+
+    True where ``lon`` is in [-180, 180] and ``lat`` in [-90, 90] (both
+    finite); NaN and infinities are invalid.
+
+    Examples
+    --------
+    >>> valid_lonlat([24.9, 181.0, np.nan, -180.0], [60.1, 0.0, 0.0, -90.0])
+    array([ True, False, False,  True])
+    """
+    lo = np.asarray(lon, dtype=np.float64)
+    la = np.asarray(lat, dtype=np.float64)
+    return np.isfinite(lo) & np.isfinite(la) & (np.abs(lo) <= 180) & (np.abs(la) <= 90)

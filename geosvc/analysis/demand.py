@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from geosvc.coords import valid_lonlat
 from geosvc.errors import InvalidParameter
 from geosvc.model import Area, Level, PopulationCell
 
@@ -494,7 +495,7 @@ def _cell_points(net: RoadNetwork, cells: Sequence[PopulationCell], sample_m: fl
     lon = np.fromiter((c.lon for c in cells), np.float64, n)
     lat = np.fromiter((c.lat for c in cells), np.float64, n)
     count = np.fromiter((c.count for c in cells), np.float64, n)
-    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
+    bad = ~valid_lonlat(lon, lat)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         msg = f"cell {i} has no valid lon/lat ({lon[i]!r}, {lat[i]!r})"
@@ -625,7 +626,9 @@ def build_demand(
 class DemandCache:
     """Keeps the last :class:`DemandSet` per (network, mode, revision); thread-safe.
 
-    The service owns one; ``get`` builds the set on first use only.
+    ``get`` builds the set on first use only.  Not used by the service (which
+    keeps its own per-revision dict in :meth:`GeoService.demand`) nor by the
+    CLI; kept for library callers.
     """
 
     def __init__(self, size: int = 8) -> None:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from geosvc.coords import valid_lonlat
 from geosvc.errors import InvalidParameter
 from geosvc.network.paths import (
     NodeTimes,
@@ -125,7 +126,7 @@ class TravelEngine:
         if lon.shape != lat.shape or lon.ndim != 1:
             msg = f"must have the same 1-d shape as `venue_lat` ({lon.shape} vs {lat.shape})"
             raise InvalidParameter("venue_lon", msg)
-        good = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+        good = valid_lonlat(lon, lat)
         snapped = snap_points(net, np.where(good, lon, 0.0), np.where(good, lat, 0.0),
                               max_dist_m=settings.snap_max_m,
                               min_component_nodes=settings.min_component_nodes)
