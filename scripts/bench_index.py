@@ -67,6 +67,7 @@ def synth_arrays(n: int, seed: int = 42) -> dict[str, np.ndarray]:
 
 
 def item_code(j: int) -> str:
+    """Return the code of synthetic item ``j``."""
     return TEST_ITEM if j == 0 else f"BENCH-{j:02d}"
 
 
@@ -98,7 +99,7 @@ def synth_domain(n: int, seed: int = 42):
     vi, ji = np.nonzero(a["member"])
     links = [
         Link(venues[v].code, item_code(j), venues[v].channels)
-        for v, j in zip(vi.tolist(), ji.tolist())
+        for v, j in zip(vi.tolist(), ji.tolist(), strict=True)
     ]
     return venues, items, links, a
 
@@ -113,6 +114,7 @@ def timed(fn, queries) -> float:
 
 
 def bench_size(n: int, n_queries: int, seed: int = 42) -> dict[str, float]:
+    """Time every method on ``n`` venues; microseconds per query and build seconds."""
     import shapely
     from pyproj import Transformer
     from rtree import index as rindex
@@ -130,7 +132,7 @@ def bench_size(n: int, n_queries: int, seed: int = 42) -> dict[str, float]:
     rng = np.random.default_rng(seed + 1)
     qa = synth_arrays(n_queries, seed + 2)  # queries follow the venue density
     qlon, qlat = qa["lon"], qa["lat"]
-    pts = list(zip(qlon.tolist(), qlat.tolist()))
+    pts = list(zip(qlon.tolist(), qlat.tolist(), strict=True))
     flt_all = VenueFilter()
     flt_item = VenueFilter(items=(TEST_ITEM,))
     sel_all = ~a["candidate"]
@@ -150,7 +152,7 @@ def bench_size(n: int, n_queries: int, seed: int = 42) -> dict[str, float]:
     tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     vx, vy = tr.transform(a["lon"], a["lat"])
     qx, qy = tr.transform(qlon, qlat)
-    qxy = list(zip(qx.tolist(), qy.tolist()))
+    qxy = list(zip(qx.tolist(), qy.tolist(), strict=True))
     qxyz = [unit_vector(x, y) for x, y in pts]
     qpts = shapely.points(qx, qy)
     props = rindex.Property()
@@ -216,7 +218,8 @@ def bench_size(n: int, n_queries: int, seed: int = 42) -> dict[str, float]:
     return out
 
 
-def print_index_results(results: list[dict[str, float]]) -> list[tuple[str, bool]]:
+def print_index_results(results: list[dict[str, float]]) -> list[tuple[str, bool | None]]:
+    """Print the index tables and targets; return the targets (None = not measured)."""
     methods = ("ours", "brute", "ckdtree", "rtree", "strtree")
     click.echo("\nnearest k=5, microseconds per query (item filter: item at ~5 % of venues)")
     head = f"{'venues':>8} {'filter':>6} " + " ".join(f"{m:>9}" for m in methods)
@@ -246,8 +249,9 @@ def print_index_results(results: list[dict[str, float]]) -> list[tuple[str, bool
         )
         if big["n"] >= 100_000
         else (
-            f"(the 100x-vs-brute target is set at 100k venues; largest run {int(big['n'])})",
-            True,
+            f"nearest >= 100x faster than brute force: set at 100k venues, largest run "
+            f"{int(big['n'])} ({big['brute_all'] / big['ours_all']:.0f}x there)",
+            None,
         ),
         (
             f"nearest at {int(big['n'])}: within 10x of cKDTree "
@@ -261,14 +265,19 @@ def print_index_results(results: list[dict[str, float]]) -> list[tuple[str, bool
         ),
     ]
     click.echo("\ntargets:")
-    for text, ok in checks:
-        click.echo(f"  [{'met' if ok else 'MISSED'}] {text}")
+    _print_checks(checks)
     return checks
+
+
+def _print_checks(checks: list[tuple[str, bool | None]]) -> None:
+    """Print each target as met, MISSED or not measured (``None``: not run at its size)."""
+    for text, ok in checks:
+        click.echo(f"  [{'not measured' if ok is None else 'met' if ok else 'MISSED'}] {text}")
 
 
 # ---------------------------------------------------------------- HTTP part
 def bare_app():
-    """A bare Flask app answering /api/v1/nearest from a bare rtree (gunicorn factory).
+    """Return a bare Flask app answering /api/v1/nearest from a bare rtree (gunicorn factory).
 
     Venues are the same seeded synthetic city (``BENCH_VENUES`` of them).
     """
@@ -328,6 +337,7 @@ def write_bench_db(path: Path, n: int) -> None:
 
 
 def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -348,6 +358,7 @@ class Servers:
         pythonpath: str | None = None,
         log: Path,
     ) -> str:
+        """Start gunicorn serving ``app`` on a free port; return its base URL."""
         port = free_port()
         cmd = [
             sys.executable,
@@ -377,6 +388,7 @@ class Servers:
         return f"http://127.0.0.1:{port}"
 
     def stop(self) -> None:
+        """Stop every started server (TERM, then KILL after a grace period)."""
         for proc in self.procs:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -390,6 +402,7 @@ class Servers:
 
 
 def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout_s: float = 180.0) -> None:
+    """Wait until ``url`` answers (or raise, with the server log, if ``proc`` died)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -409,9 +422,10 @@ _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
 
 def parse_wrk(text: str) -> dict[str, float]:
-    """requests/s, p50/p99 (ms) and non-2xx count from ``wrk --latency`` output.
+    r"""Return requests/s, p50/p99 (ms) and non-2xx count from ``wrk --latency`` output.
 
-    >>> t = "  Latency Distribution\\n     50%  1.50ms\\n     99%  812.00us\\nRequests/sec:   2800.50\\n"
+    >>> t = ("  Latency Distribution\n     50%  1.50ms\n     99%  812.00us\n"
+    ...      "Requests/sec:   2800.50\n")
     >>> parse_wrk(t)
     {'rps': 2800.5, 'p50_ms': 1.5, 'p99_ms': 0.812, 'non2xx': 0.0, 'errors': 0.0}
     """
@@ -433,9 +447,9 @@ def parse_wrk(text: str) -> dict[str, float]:
 
 
 def lua_script(path: Path, n_points: int = 1000) -> None:
-    """A wrk script requesting the nearest endpoint at random points of the city."""
+    """Return a wrk script requesting the nearest endpoint at random points of the city."""
     q = synth_arrays(n_points, seed=7)
-    rows = ",\n".join(f"{{{x:.6f},{y:.6f}}}" for x, y in zip(q["lon"], q["lat"]))
+    rows = ",\n".join(f"{{{x:.6f},{y:.6f}}}" for x, y in zip(q["lon"], q["lat"], strict=True))
     path.write_text(
         f"local pts = {{\n{rows}\n}}\n"
         "math.randomseed(42)\n"
@@ -448,6 +462,7 @@ def lua_script(path: Path, n_points: int = 1000) -> None:
 
 
 def run_wrk(url: str, script: Path, duration_s: int) -> tuple[dict[str, float], str]:
+    """Load ``url`` with wrk for ``duration_s``; return the parsed figures and raw output."""
     cmd = ["wrk", "-t2", "-c8", f"-d{duration_s}s", "--latency", "-s", str(script), url]
     res = subprocess.run(
         cmd, capture_output=True, text=True, timeout=duration_s + 60, check=True
@@ -458,6 +473,7 @@ def run_wrk(url: str, script: Path, duration_s: int) -> tuple[dict[str, float], 
 def bench_http(
     venues: int, duration_s: int, workers: int, ours: bool
 ) -> list[tuple[str, bool]]:
+    """Load the geosvc app and a bare app with wrk; print both and the targets."""
     if shutil.which("wrk") is None:
         raise click.ClickException("wrk is not installed (apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="geosvc-bench-"))
@@ -519,8 +535,7 @@ def bench_http(
         ),
         (f"HTTP p99 <= 20 ms ({g['p99_ms']:.2f} ms)", g["p99_ms"] <= 20.0),
     ]
-    for text, ok in checks:
-        click.echo(f"  [{'met' if ok else 'MISSED'}] {text}")
+    _print_checks(checks)
     return checks
 
 
@@ -540,8 +555,8 @@ def bench_http(
 @click.option("--duration", default=10, show_default=True, help="Seconds of wrk load per app.")
 @click.option("--workers", default=2, show_default=True, help="gunicorn workers per app.")
 def main(quick, sizes, queries, do_index, do_http, bare_only, http_venues, duration, workers):
-    """Benchmark ServiceIndex against brute force, cKDTree, rtree and STRtree, and the HTTP API."""
-    checks: list[tuple[str, bool]] = []
+    """Benchmark ServiceIndex against brute force, cKDTree, rtree, STRtree; and the HTTP API."""
+    checks: list[tuple[str, bool | None]] = []
     if quick:
         sizes, queries, duration = "1000,10000", 300, 2
     if do_index:
@@ -556,8 +571,10 @@ def main(quick, sizes, queries, do_index, do_http, bare_only, http_venues, durat
             f"gunicorn -w {workers}, wrk -t2 -c8 -d{duration}s"
         )
         checks += bench_http(http_venues, duration, workers, ours=not bare_only)
-    missed = [t for t, ok in checks if not ok]
-    click.echo(f"\n{len(checks) - len(missed)}/{len(checks)} targets met")
+    measured = [ok for _, ok in checks if ok is not None]
+    unmeasured = len(checks) - len(measured)
+    click.echo(f"\n{sum(measured)}/{len(measured)} targets met"
+               + (f" ({unmeasured} not measured at these sizes)" if unmeasured else ""))
 
 
 if __name__ == "__main__":
