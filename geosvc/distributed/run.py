@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -78,9 +79,9 @@ def run_batch(
     ConfigError
         The scheduler cannot be reached, or Dask is not installed.
     """
-    names = [j.name for j in jobs]
-    if len(set(names)) != len(names):
-        dup = sorted({n for n in names if names.count(n) > 1})
+    counts = Counter(j.name for j in jobs)
+    dup = sorted(n for n, c in counts.items() if c > 1)
+    if dup:
         raise InvalidParameter("jobs", f"must have unique names; repeated: {dup}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or workers < 1):
