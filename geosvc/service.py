@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from geosvc.errors import ConfigError, ModeUnavailable
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from geosvc.config import Settings
     from geosvc.index import ServiceIndex
     from geosvc.model import DatasetInfo, PopulationCell
@@ -264,20 +266,13 @@ class GeoService:
         """
         net = self.network(mode)
         snap = snapshot or self._snapshot
-        key = (snap.revision, mode)
-        engine = self._engines.get(key)
-        if engine is not None:
-            return engine
-        from geosvc.network.nearest import TravelEngine
 
-        with self._lock:
-            engine = self._engines.get(key)
-            if engine is None:
-                engine = TravelEngine(net, snap.index.lon, snap.index.lat,
-                                      settings=self.settings)
-                if snap is self._snapshot:
-                    self._engines[key] = engine
-        return engine
+        def build() -> Any:
+            from geosvc.network.nearest import TravelEngine
+
+            return TravelEngine(net, snap.index.lon, snap.index.lat, settings=self.settings)
+
+        return self._once(self._engines, (snap.revision, mode), snap, build)
 
     def off_network_venues(self, *, build: bool = True) -> dict[str, list[dict[str, Any]]]:
         """Venues no query of a mode can reach, per loaded mode.
@@ -326,29 +321,41 @@ class GeoService:
         """
         net = self.network(mode)
         snap = snapshot or self._snapshot
-        key = (snap.revision, mode)
-        demand = self._demand.get(key)
-        if demand is not None:
-            return demand
-        from geosvc.analysis.demand import build_demand, demand_inputs
 
+        def build() -> Any:
+            from geosvc.analysis.demand import build_demand, demand_inputs
+
+            population, areas = self._population_layers(snap)
+            cells, areas, notes = demand_inputs(
+                population, areas, net, osm=self.settings.osm,
+                floor_area_per_person_m2=self.settings.floor_area_per_person_m2,
+                estimate=self._osm_population)
+            for note in notes:
+                log.info("demand (%s): %s", mode, note)
+            return build_demand(net, cells, areas,
+                                max_snap_m=self.settings.snap_max_m,
+                                min_component_nodes=self.settings.min_component_nodes,
+                                key=(net.source_hash, mode, snap.revision))
+
+        return self._once(self._demand, (snap.revision, mode), snap, build)
+
+    def _once(self, cache: dict[tuple[int, str], Any], key: tuple[int, str],
+              snap: Snapshot, build: Callable[[], Any]) -> Any:
+        """Return ``cache[key]``, building it once under the lock on a miss.
+
+        Only objects of the current snapshot are kept (``reload`` drops the
+        others); an older snapshot a reader still holds gets a fresh build.
+        """
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
         with self._lock:
-            demand = self._demand.get(key)
-            if demand is None:
-                population, areas = self._population_layers(snap)
-                cells, areas, notes = demand_inputs(
-                    population, areas, net, osm=self.settings.osm,
-                    floor_area_per_person_m2=self.settings.floor_area_per_person_m2,
-                    estimate=self._osm_population)
-                for note in notes:
-                    log.info("demand (%s): %s", mode, note)
-                demand = build_demand(net, cells, areas,
-                                      max_snap_m=self.settings.snap_max_m,
-                                      min_component_nodes=self.settings.min_component_nodes,
-                                      key=(net.source_hash, mode, snap.revision))
+            hit = cache.get(key)
+            if hit is None:
+                hit = build()
                 if snap is self._snapshot:
-                    self._demand[key] = demand
-        return demand
+                    cache[key] = hit
+        return hit
 
     def population(self, snapshot: Snapshot | None = None) -> list[PopulationCell]:
         """Return the store's population cells (read once per snapshot revision).
