@@ -84,8 +84,11 @@ def _i(
     hf: bool = False,
     description: str = "",
 ) -> CatalogItem:
-    """Build an entry; ``flags`` letters: s self-service, t smart teller,
-    b bank window, p payment machine, l locker."""
+    """Build a catalog entry.
+
+    ``flags`` letters: s self-service, t smart teller, b bank window,
+    p payment machine, l locker.
+    """
     dept = _DEPT[code.split("-")[0]]
     return CatalogItem(
         item=ServiceItem(

@@ -150,6 +150,7 @@ class RowProblem:
         return f"row {self.row}: {self.field}: {self.reason}"
 
     def as_dict(self) -> dict[str, Any]:
+        """Return the problem as a JSON-ready mapping (``row``, ``field``, ``reason``)."""
         return {"row": self.row, "field": self.field, "reason": self.reason}
 
 

@@ -43,8 +43,8 @@ import math
 import numbers
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from functools import lru_cache
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache, lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -120,20 +120,20 @@ class HolidayCalendar:
         return f"HolidayCalendar({self.name!r}, years={self.years})"
 
     def is_holiday(self, d: date) -> bool:
-        """True if ``d`` is a statutory holiday (``PH`` rules apply)."""
+        """Return True if ``d`` is a statutory holiday (``PH`` rules apply)."""
         return _as_date(d) in self._holidays
 
     def is_makeup_workday(self, d: date) -> bool:
-        """True if ``d`` is a weekend day that is an official working day (调休)."""
+        """Return True if ``d`` is a weekend day that is an official working day (调休)."""
         return _as_date(d) in self._makeup
 
     def is_special(self, d: date) -> bool:
-        """True if ``d`` is a holiday or a make-up working day."""
+        """Return True if ``d`` is a holiday or a make-up working day."""
         d = _as_date(d)
         return d in self._holidays or d in self._makeup
 
     def next_special(self, d: date) -> date | None:
-        """The first holiday or make-up day strictly after ``d``, or None."""
+        """Return the first holiday or make-up day strictly after ``d``, or None."""
         i = bisect.bisect_right(self._special, _as_date(d))
         return self._special[i] if i < len(self._special) else None
 
@@ -240,7 +240,7 @@ def _parse(expr: str, country: str | None) -> opening_hours.OpeningHours:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _ph_probe(country: str) -> opening_hours.OpeningHours:
     return opening_hours.OpeningHours(
         "PH", country=country, auto_country=False, auto_timezone=False
@@ -249,9 +249,10 @@ def _ph_probe(country: str) -> opening_hours.OpeningHours:
 
 @lru_cache(maxsize=4096)
 def _holiday_substitute(d: date) -> tuple[str | None, date]:
-    """The (country, date) nearest ``d`` with its weekday that the parser calls PH."""
+    """Return the (country, date) nearest ``d`` with its weekday that the parser calls PH."""
     for weeks in range(0, 60):
-        for s in ((d,) if weeks == 0 else (d - timedelta(weeks=weeks), d + timedelta(weeks=weeks))):
+        step = timedelta(weeks=weeks)
+        for s in ((d,) if weeks == 0 else (d - step, d + step)):
             noon = datetime.combine(s, time(12))
             for country in _PH_COUNTRIES:
                 if _ph_probe(country).is_open(noon):
@@ -331,7 +332,7 @@ class Schedule:
 
     def _aware(self, local: datetime) -> datetime:
         # Round-trip through UTC so that wall times in a DST gap become real instants.
-        return local.replace(tzinfo=self._zone).astimezone(timezone.utc).astimezone(self._zone)
+        return local.replace(tzinfo=self._zone).astimezone(UTC).astimezone(self._zone)
 
     def _regime(self, t: datetime) -> _Regime:
         base = self._base
@@ -347,7 +348,8 @@ class Schedule:
             monday = day - timedelta(days=day.weekday())
             return _Regime(base, monday - day, datetime.combine(day + _ONE_DAY, time()))
         nxt = cal.next_special(day)
-        return _Regime(base, timedelta(0), None if nxt is None else datetime.combine(nxt, time()))
+        until = None if nxt is None else datetime.combine(nxt, time())
+        return _Regime(base, timedelta(0), until)
 
     def _step(self, t: datetime) -> tuple[bool, datetime | None]:
         """State at local ``t`` and the next local time it may change (None = never)."""
@@ -383,9 +385,9 @@ class Schedule:
         --------
         >>> s = compile_schedule("Mo-Fr 09:00-17:00; PH off", tz="Asia/Shanghai",
         ...                      calendar=get_calendar("cn"))
-        >>> s.is_open(datetime(2026, 9, 30, 2, tzinfo=timezone.utc))  # Wed 10:00 local
+        >>> s.is_open(datetime(2026, 9, 30, 2, tzinfo=UTC))  # Wed 10:00 local
         True
-        >>> s.is_open(datetime(2026, 10, 1, 2, tzinfo=timezone.utc))  # National Day
+        >>> s.is_open(datetime(2026, 10, 1, 2, tzinfo=UTC))  # National Day
         False
         """
         t = self._local(dt)
@@ -415,7 +417,7 @@ class Schedule:
         return dt.astimezone(self._zone) if found == t else self._aware(found)
 
     def next_close(self, dt: datetime) -> datetime | None:
-        """The next time after ``dt`` the venue goes from open to closed.
+        """Return the next time after ``dt`` the venue goes from open to closed.
 
         When closed at ``dt`` this is the end of the next opening.  None when
         it never closes within a year (``24/7``) or never opens (unknown).
@@ -454,11 +456,11 @@ class Schedule:
             return True
         t = self._local(dt)
         # Real elapsed time: add in UTC (aware arithmetic in one zone is wall-clock).
-        until = dt.astimezone(timezone.utc) + timedelta(minutes=minutes)
+        until = dt.astimezone(UTC) + timedelta(minutes=minutes)
         closed = self._find(t, False, self._local(until))
         if closed is None:
             return True
-        return self._aware(closed).astimezone(timezone.utc) >= until
+        return self._aware(closed).astimezone(UTC) >= until
 
 
 @lru_cache(maxsize=65536)

@@ -191,7 +191,7 @@ class VenueFilter:
     include_candidates: bool = False
 
     def cache_key(self) -> tuple:
-        """A hashable key of everything except ``open_at`` (for pass caches)."""
+        """Return a hashable key of everything except ``open_at`` (for pass caches)."""
         return (
             tuple(sorted(self.kinds)),
             tuple(sorted(self.levels)),

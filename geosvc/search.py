@@ -122,7 +122,8 @@ def _slots(name: str) -> tuple[tuple[str, ...], ...]:
     readings = pinyin(name, style=Style.NORMAL, heteronym=True, errors="default")
     # pypinyin yields one entry per Chinese character and one per run of other text.
     chars = _split_like_pypinyin(name)
-    for chunk, alts in zip(chars, readings):
+    # strict=False: on unusual text the two splits may differ; pair what aligns (as before).
+    for chunk, alts in zip(chars, readings, strict=False):
         if len(chunk) == 1 and _CJK.match(chunk):
             opts: list[str] = []
             for r in (*alts, *POLYPHONES.get(chunk, ())):
@@ -315,7 +316,9 @@ class ItemSearch:
             (not it.high_frequency, len(it.name), it.code) for it in self.items
         ]
         self._default_order = tuple(
-            sorted(range(n), key=lambda i: (not self.items[i].high_frequency, self.items[i].code))
+            sorted(
+                range(n), key=lambda i: (not self.items[i].high_frequency, self.items[i].code)
+            )
         )
         self._starts = [_first_letters(sl) for sl in self._slots]
         # Per-instance cache of ranked results (the instance is immutable).
@@ -342,7 +345,7 @@ class ItemSearch:
 
     @staticmethod
     def _lines(pattern: re.Pattern[str], text: str, offsets: list[int]) -> list[int]:
-        """Indices of the lines of ``text`` where ``pattern`` matches (once each)."""
+        """Return the indices of the lines of ``text`` where ``pattern`` matches (once each)."""
         hits: list[int] = []
         pos = 0
         search = pattern.search
@@ -394,7 +397,7 @@ class ItemSearch:
         return list(found if limit is None else found[:limit])
 
     def grade(self, q: str, position: int) -> int | None:
-        """The match grade (``EXACT`` .. ``ABBREVIATION``) of one item, None if none."""
+        """Return the match grade (``EXACT`` .. ``ABBREVIATION``) of one item, None if none."""
         g = self._grades(_normalise(q)).get(position)
         return None if g is None else int(g)
 

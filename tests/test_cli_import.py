@@ -42,7 +42,9 @@ def test_import_creates_db_and_prints_summary(runner, tmp_path):
     assert res.stdout.strip() == "venues: 4 rows, 0 created, 0 updated, 4 unchanged"
     res = run(runner, "links", DATA / "links.csv", "--db", db, "--dry-run")
     assert res.exit_code == 0
-    assert res.stdout.strip() == "links: 5 rows, 5 created, 0 updated, 0 unchanged (dry run, nothing written)"
+    assert res.stdout.strip() == (
+        "links: 5 rows, 5 created, 0 updated, 0 unchanged (dry run, nothing written)"
+    )
     assert counts(db)[0]["links"] == 0
 
 
@@ -107,7 +109,8 @@ def test_manifest_problems_name_the_layer(runner, tmp_path):
     (tmp_path / "links.csv").write_text("venue_code,item_code\nGHOST,SB-01\n", encoding="utf-8")
     manifest = tmp_path / "m.yaml"
     manifest.write_text("layers:\n - {what: items, path: items.csv}\n"
-                        " - {what: venues, path: venues.csv}\n - {what: links, path: links.csv}\n",
+                        " - {what: venues, path: venues.csv}\n"
+                        " - {what: links, path: links.csv}\n",
                         encoding="utf-8")
     res = run(runner, "manifest", manifest, "--db", tmp_path / "db.sqlite")
     assert res.exit_code == 1
@@ -125,8 +128,10 @@ def test_installed_console_script(tmp_path):
                         capture_output=True, text=True, env=env, timeout=120, check=False)
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.strip() == "items: 3 rows, 3 created, 0 updated, 0 unchanged"
-    bad = subprocess.run([str(exe), "import", "venues", str(DATA / "bad_venues.csv"), "--db", str(db)],
-                         capture_output=True, text=True, env=env, timeout=120, check=False)
+    bad = subprocess.run(
+        [str(exe), "import", "venues", str(DATA / "bad_venues.csv"), "--db", str(db)],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )
     assert bad.returncode == 1
     assert "row 4, field lat: must be between -90 and 90 (got 91.2)" in bad.stderr
     assert "nothing was written" in bad.stderr.splitlines()[-1]

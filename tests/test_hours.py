@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time as _time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -14,7 +14,7 @@ from geosvc.hours import HolidayCalendar, compile_schedule, get_calendar, hours_
 
 SH = ZoneInfo("Asia/Shanghai")
 HEL = ZoneInfo("Europe/Helsinki")
-UTC = timezone.utc
+UTC = UTC
 HALL = "Mo-Fr 09:00-12:00,13:30-17:00; Sa 09:00-12:00; PH off"
 
 
@@ -84,7 +84,9 @@ def test_unknown_calendar_is_value_error():
 # ------------------------------------------------------------------ syntax
 
 
-@pytest.mark.parametrize("expr", ["24/7", HALL, "Mo-Su 00:00-24:00", "Mo-Fr 08:30-17:30; Sa,Su,PH off"])
+@pytest.mark.parametrize(
+    "expr", ["24/7", HALL, "Mo-Su 00:00-24:00", "Mo-Fr 08:30-17:30; Sa,Su,PH off"]
+)
 def test_valid_expressions(expr):
     assert hours_problem(expr) is None
 

@@ -256,14 +256,14 @@ def test_sub_indexes_are_built_lazily_and_used(data):
     lat = np.array([v.lat for v in venues])
     item_flt = VenueFilter(items=("i2",), channel=Channel.WINDOW)
     sel_flt = VenueFilter(accessible=True, kinds=(VenueKind.HALL,))
-    assert len(idx._subtrees) == 0
+    assert len(idx._search.subtrees) == 0
     for flt in (item_flt, sel_flt):
         ref = reference_mask(*data, flt)
         for x, y in [(117.0, 31.0), (117.1, 30.9), (116.5, 31.5)]:
             np.testing.assert_array_equal(
                 idx.nearest_k(x, y, 5, flt)[0], brute_nearest(lon, lat, ref, x, y, 5)[0]
             )
-    keys = {key[0] for key in idx._subtrees._data}
+    keys = {key[0] for key in idx._search.subtrees._data}
     assert keys == {"item", "filter"}  # i2's tree; the selective filter's own tree
 
 
@@ -277,7 +277,7 @@ def test_nearest_with_max_dist(data, idx):
         for x, y, r in zip(
             117 + rng.normal(0, 0.2, 60),
             31 + rng.normal(0, 0.2, 60),
-            rng.choice([0.0, 300.0, 1500.0, 8000.0], 60),
+            rng.choice([0.0, 300.0, 1500.0, 8000.0], 60), strict=True,
         ):
             pos, dist = idx.nearest_k(x, y, 10, flt, max_dist_m=float(r))
             exp_pos, exp_d = brute_nearest(lon, lat, ref, x, y, 10, max_dist_m=r)
@@ -380,7 +380,8 @@ def test_helsinki_latitude_60():
     lat = idx.lat.copy()
     everything = np.ones(len(venues), bool)
     rng = np.random.default_rng(60)
-    for x, y in zip(24.94 + rng.normal(0, 0.15, 300), 60.17 + rng.normal(0, 0.08, 300)):
+    xs, ys = 24.94 + rng.normal(0, 0.15, 300), 60.17 + rng.normal(0, 0.08, 300)
+    for x, y in zip(xs, ys, strict=True):
         pos, d = idx.nearest_k(x, y, 7, VenueFilter(include_candidates=True))
         np.testing.assert_array_equal(pos, brute_nearest(lon, lat, everything, x, y, 7)[0])
 
@@ -398,11 +399,11 @@ def test_poles_and_antimeridian():
     ]
     pts += [
         (float(x), float(y))
-        for x, y in zip(rng.uniform(-180, 180, 400), rng.uniform(-90, 90, 400))
+        for x, y in zip(rng.uniform(-180, 180, 400), rng.uniform(-90, 90, 400), strict=True)
     ]
     pts += [
         (float(x), float(y))
-        for x, y in zip(rng.uniform(-180, 180, 300), rng.uniform(88, 90, 300))
+        for x, y in zip(rng.uniform(-180, 180, 300), rng.uniform(88, 90, 300), strict=True)
     ]
     venues = [
         Venue(
@@ -431,7 +432,7 @@ def test_poles_and_antimeridian():
     ]
     queries += [
         (float(x), float(y))
-        for x, y in zip(rng.uniform(-180, 180, 300), rng.uniform(85, 90, 300))
+        for x, y in zip(rng.uniform(-180, 180, 300), rng.uniform(85, 90, 300), strict=True)
     ]
     for x, y in queries:
         got = idx.nearest_k(x, y, 6)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.web.citydata import add_venue, build_city_db
 
 from geosvc.config import Settings
 from geosvc.errors import ConfigError, ModeUnavailable
 from geosvc.model import Channel, Link, Venue, VenueKind
 from geosvc.service import GeoService
+from tests.web.citydata import add_venue, build_city_db
 
 
 @pytest.fixture()

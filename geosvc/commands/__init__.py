@@ -1,0 +1,1 @@
+"""CLI verbs: one module per ``geosvc`` subcommand, each exposing ``command``."""

@@ -54,7 +54,8 @@ def run(config: dict, *, host: str, port: int, workers: int) -> None:
 
 @click.command()
 @click.option("--db", "db", envvar="GEOSVC_DB", required=True, metavar="FILE",
-              help="SQLite file or postgresql:// URL of the dataset (from `geosvc import` or `geosvc demo`).")
+              help="SQLite file or postgresql:// URL of the dataset "
+                   "(from `geosvc import` or `geosvc demo`).")
 @click.option("--osm", "osm", envvar="GEOSVC_OSM", default=None, metavar="FILE",
               help="OSM extract (.osm.pbf / .osm) for walk / bike / drive travel times.")
 @click.option("--modes", default="walk,bike,drive", show_default=True,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,8 +17,10 @@ from geosvc.errors import InvalidParameter
 from geosvc.index._filters import KIND_CODE, LEVEL_CODE, channel_bits
 from geosvc.model import Link, ServiceItem, Venue, VenueKind
 
+_T = TypeVar("_T", bound=np.generic)
 
-def readonly(a: np.ndarray) -> np.ndarray:
+
+def readonly(a: NDArray[_T]) -> NDArray[_T]:
     """Make ``a`` read-only in place and return it."""
     a.flags.writeable = False
     return a

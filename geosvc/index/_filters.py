@@ -2,20 +2,28 @@
 
 A :class:`FilterEntry` is the time-free part of a
 :class:`~geosvc.model.VenueFilter` evaluated once against a snapshot and
-cached (by ``VenueFilter.cache_key()``); the ``open_at`` condition depends on
-the time of each query and is applied on top by the index.
+cached by the snapshot's :class:`FilterCache` (by ``VenueFilter.cache_key()``);
+the ``open_at`` condition depends on the time of each query and is applied on
+top by the index.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from geosvc.errors import InvalidParameter
+from geosvc.index._cache import LRU
 from geosvc.model import Channel, Level, VenueFilter, VenueKind
+
+if TYPE_CHECKING:
+    from geosvc.index._build import LinkTables, VenueColumns
+
+_T = TypeVar("_T", bound=np.generic)
 
 KIND_CODE: Final = {k: i for i, k in enumerate(VenueKind)}
 LEVEL_CODE: Final = {lv: i for i, lv in enumerate(Level)}
@@ -70,52 +78,34 @@ class FilterEntry:
     rarest_item: int | None
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
+def _readonly(a: NDArray[_T]) -> NDArray[_T]:
     a.flags.writeable = False
     return a
 
 
-def compile_filter(
-    flt: VenueFilter,
-    *,
-    kind: NDArray[np.int8],
-    level: NDArray[np.int8],
-    chan: NDArray[np.uint8],
-    accessible: NDArray[np.bool_],
-    candidate: NDArray[np.bool_],
-    area: NDArray[np.int32],
-    area_ids: dict[str, int],
-    item_index: dict[str, int],
-    item_ptr: NDArray[np.int64],
-    item_pos: NDArray[np.intp],
-    item_chan: NDArray[np.uint8],
-    item_county: NDArray[np.bool_],
-) -> FilterEntry:
-    """Evaluate the time-free conditions of ``flt`` (see ``ServiceIndex`` for the semantics).
-
-    Cost O(N) numpy work plus O(links of the filter's items); the caller caches.
+def _attribute_mask(flt: VenueFilter, cols: VenueColumns) -> tuple[NDArray[np.bool_], int]:
+    """Return the mask of the venue-attribute conditions and the filter's channel bit.
 
     Raises
     ------
     InvalidParameter
         ``kind``, ``level`` or ``channel`` holds a value that is not one of the enums.
     """
-    n = len(kind)
-    mask = np.ones(n, dtype=bool) if flt.include_candidates else ~candidate
+    mask = np.ones(len(cols.kind), dtype=bool) if flt.include_candidates else ~cols.cand
     if flt.kinds:
         try:
             codes = [KIND_CODE[VenueKind(k)] for k in flt.kinds]
         except ValueError:
             msg = f"must be among {', '.join(VenueKind)} (got {list(flt.kinds)!r})"
             raise InvalidParameter("kind", msg) from None
-        mask &= np.isin(kind, codes)
+        mask &= np.isin(cols.kind, codes)
     if flt.levels:
         try:
             codes = [LEVEL_CODE[Level(lv)] for lv in flt.levels]
         except ValueError:
             msg = f"must be among {', '.join(Level)} (got {list(flt.levels)!r})"
             raise InvalidParameter("level", msg) from None
-        mask &= np.isin(level, codes)
+        mask &= np.isin(cols.level, codes)
     bit = 0
     if flt.channel is not None:
         try:
@@ -123,9 +113,43 @@ def compile_filter(
         except ValueError:
             msg = f"must be one of {', '.join(Channel)} (got {flt.channel!r})"
             raise InvalidParameter("channel", msg) from None
-        mask &= (chan & bit) != 0
+        mask &= (cols.chan & bit) != 0
     if flt.accessible:
-        mask &= accessible
+        mask &= cols.access
+    return mask, bit
+
+
+def compile_filter(
+    flt: VenueFilter,
+    cols: VenueColumns,
+    links: LinkTables,
+    item_index: Mapping[str, int],
+    item_county: NDArray[np.bool_],
+) -> FilterEntry:
+    """Evaluate the time-free conditions of ``flt`` (see ``ServiceIndex`` for the semantics).
+
+    Cost O(N) numpy work plus O(links of the filter's items); the caller caches.
+
+    Parameters
+    ----------
+    flt : VenueFilter
+        The filter; its ``open_at`` is ignored here.
+    cols : VenueColumns
+        The snapshot's per-venue attribute columns.
+    links : LinkTables
+        The snapshot's venue-item link tables.
+    item_index : mapping
+        Item code -> item position.
+    item_county : numpy.ndarray of bool
+        Per item position: its scope is ``county``.
+
+    Raises
+    ------
+    InvalidParameter
+        ``kind``, ``level`` or ``channel`` holds a value that is not one of the enums.
+    """
+    n = len(cols.kind)
+    mask, bit = _attribute_mask(flt, cols)
     rarest: int | None = None
     rarest_count = n + 1
     for code in dict.fromkeys(flt.items):
@@ -134,14 +158,14 @@ def compile_filter(
             mask[:] = False
             rarest = None
             break
-        lo, hi = int(item_ptr[j]), int(item_ptr[j + 1])
+        lo, hi = int(links.item_ptr[j]), int(links.item_ptr[j + 1])
         if hi - lo < rarest_count:
             rarest, rarest_count = j, hi - lo
-        pos = item_pos[lo:hi]
+        pos = links.item_pos[lo:hi]
         if bit:
-            pos = pos[(item_chan[lo:hi] & bit) != 0]
+            pos = pos[(links.item_chan[lo:hi] & bit) != 0]
         if item_county[j] and flt.home_area is not None:
-            pos = pos[area[pos] == area_ids.get(flt.home_area, -2)]
+            pos = pos[cols.area[pos] == cols.area_ids.get(flt.home_area, -2)]
         handles = np.zeros(n, dtype=bool)
         handles[pos] = True
         mask &= handles
@@ -153,3 +177,57 @@ def compile_filter(
         everything=len(positions) == n,
         rarest_item=rarest,
     )
+
+
+class FilterCache:
+    """The compiled filters of one snapshot, kept in an LRU by ``VenueFilter.cache_key()``.
+
+    Parameters
+    ----------
+    cols : VenueColumns
+        The snapshot's per-venue attribute columns.
+    links : LinkTables
+        The snapshot's venue-item link tables.
+    item_index : mapping
+        Item code -> item position.
+    item_county : numpy.ndarray of bool
+        Per item position: its scope is ``county``.
+    maxsize : int
+        Filters kept (each holds one bool per venue plus the matching positions).
+    """
+
+    __slots__ = ("_cache", "_cols", "_item_county", "_item_index", "_links")
+
+    def __init__(
+        self,
+        cols: VenueColumns,
+        links: LinkTables,
+        item_index: Mapping[str, int],
+        item_county: NDArray[np.bool_],
+        *,
+        maxsize: int = 64,
+    ) -> None:
+        self._cols = cols
+        self._links = links
+        self._item_index = item_index
+        self._item_county = item_county
+        self._cache: LRU[FilterEntry] = LRU(maxsize)
+
+    def entry(self, flt: VenueFilter) -> tuple[FilterEntry, bool, tuple[Any, ...]]:
+        """Return the compiled ``flt``, whether it was cached already, and its cache key.
+
+        Raises
+        ------
+        InvalidParameter
+            A filter value is not one of the enums (see :func:`compile_filter`).
+        """
+        key = flt.cache_key()
+        entry = self._cache.get(key)
+        if entry is not None:
+            return entry, True, key
+        entry = self._cache.get_or_build(
+            key,
+            lambda: compile_filter(flt, self._cols, self._links, self._item_index,
+                                   self._item_county),
+        )
+        return entry, False, key

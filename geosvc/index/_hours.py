@@ -2,8 +2,8 @@
 
 Venues sharing an opening-hours expression (and the same use of the official
 calendar) share one schedule id; each distinct schedule is compiled on first
-use and cached on the snapshot (:class:`HoursMixin`), and one query's
-open-at checks evaluate each distinct schedule once (:class:`OpenAt`).
+use and kept by the snapshot's :class:`HoursTable`, and one query's open-at
+checks evaluate each distinct schedule once (:class:`OpenAt`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import threading
 import warnings
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from geosvc.errors import InvalidParameter
 
 if TYPE_CHECKING:
-    from geosvc.hours import Schedule
+    from geosvc.hours import HolidayCalendar, Schedule
     from geosvc.model import DatasetInfo, Venue
 
 Positions = NDArray[np.intp]
@@ -67,65 +67,70 @@ def schedule_ids(
     return ids, tuple(sched_ids)
 
 
-class HoursMixin:
-    """Schedule methods of :class:`~geosvc.index.ServiceIndex` (no state of its own).
+class HoursTable:
+    """Opening hours of one snapshot's venues: a schedule id per venue, compiled lazily.
 
-    The snapshot provides the attributes annotated here; :meth:`_init_hours`
-    sets the schedule caches during the build.
+    Venues sharing an expression (and the same use of the official calendar)
+    share one schedule; each distinct schedule is compiled on first use and
+    kept.  The table is owned by one :class:`~geosvc.index.ServiceIndex` and
+    is safe to share between threads (compilation races only build a value
+    twice).
+
+    Parameters
+    ----------
+    venues : sequence of Venue
+        The snapshot's venues, by position.
+    info : DatasetInfo
+        Time zone and official calendar of the schedules.
     """
 
-    __slots__ = ()
+    __slots__ = ("_calendar", "_info", "_keys", "_lock", "_schedules", "ids")
 
-    info: DatasetInfo
-    open_margin_min: float
-    _sched: NDArray[np.int32]
-    _sched_keys: tuple[tuple[str | None, bool], ...]
-    _schedules: dict[int, Schedule]
-    _sched_lock: threading.Lock
-    _calendar: Any
+    ids: NDArray[np.int32]
+    """Schedule id of each venue position (read-only)."""
 
-    def _init_hours(self, venues: Sequence[Venue], info: DatasetInfo) -> NDArray[np.int32]:
-        """Set the schedule caches; return the (writable) schedule id of each venue."""
-        ids, self._sched_keys = schedule_ids(venues, info)
-        self._schedules = {}
-        self._sched_lock = threading.Lock()
-        self._calendar = None
-        return ids
+    def __init__(self, venues: Sequence[Venue], info: DatasetInfo) -> None:
+        ids, self._keys = schedule_ids(venues, info)
+        ids.flags.writeable = False
+        self.ids = ids
+        self._info = info
+        self._schedules: dict[int, Schedule] = {}
+        self._lock = threading.Lock()
+        self._calendar: HolidayCalendar | None = None
 
     def schedule(self, pos: int) -> Schedule:
-        """Return the compiled opening-hours schedule of venue ``pos`` (cached per expression).
+        """Return the compiled schedule of venue ``pos`` (cached per expression).
 
         An expression that does not parse is treated as unknown hours (never
         open) with a warning; importers reject such rows before they get here.
         """
-        sid = int(self._sched[pos])
+        return self.compiled(int(self.ids[pos]))
+
+    def compiled(self, sid: int) -> Schedule:
+        """Return schedule ``sid``, compiling it on first use."""
         sched = self._schedules.get(sid)
         if sched is None:
             sched = self._compile(sid)
         return sched
 
     def _compile(self, sid: int) -> Schedule:
+        # geosvc.hours pulls in the opening-hours parser: loaded on the first schedule only.
         from geosvc.hours import compile_schedule, get_calendar
 
-        expr, official = self._sched_keys[sid]
-        with self._sched_lock:
+        expr, official = self._keys[sid]
+        with self._lock:
             if official and self._calendar is None:
-                object.__setattr__(self, "_calendar", get_calendar(self.info.calendar))
+                self._calendar = get_calendar(self._info.calendar)
             cal = self._calendar if official else None
         try:
-            sched = compile_schedule(expr, tz=self.info.timezone, calendar=cal)
+            sched = compile_schedule(expr, tz=self._info.timezone, calendar=cal)
         except InvalidParameter as exc:
-            warnings.warn(f"opening_hours {expr!r} ignored: {exc.detail}", stacklevel=3)
-            sched = compile_schedule(None, tz=self.info.timezone, calendar=cal)
+            warnings.warn(f"opening_hours {expr!r} ignored: {exc.detail}", stacklevel=5)
+            sched = compile_schedule(None, tz=self._info.timezone, calendar=cal)
         self._schedules[sid] = sched
         return sched
 
-    def open_on_arrival(self, pos: int, arrival: datetime) -> bool:
-        """Whether venue ``pos`` is open at ``arrival`` and for ``open_margin_min`` more."""
-        check_time(arrival, "arrival")
-        return self.schedule(pos).open_for(arrival, self.open_margin_min)
-
-    def _open_checker(self, at: datetime) -> OpenAt:
+    def open_checker(self, at: datetime) -> OpenAt:
         """Return a checker of "open at ``at``" evaluating each distinct schedule once."""
         return OpenAt(self, at)
 
@@ -133,27 +138,26 @@ class HoursMixin:
 class OpenAt:
     """Open-at-``at`` checks for one query, memoised per distinct schedule."""
 
-    __slots__ = ("_at", "_index", "_memo")
+    __slots__ = ("_at", "_hours", "_memo")
 
-    def __init__(self, index: HoursMixin, at: datetime) -> None:
-        self._index = index
+    def __init__(self, hours: HoursTable, at: datetime) -> None:
+        self._hours = hours
         self._at = at
         self._memo: dict[int, bool] = {}
 
     def _sched_open(self, sid: int) -> bool:
         ok = self._memo.get(sid)
         if ok is None:
-            sched = self._index._schedules.get(sid) or self._index._compile(sid)
-            ok = self._memo[sid] = bool(sched.is_open(self._at))
+            ok = self._memo[sid] = bool(self._hours.compiled(sid).is_open(self._at))
         return ok
 
     def one(self, pos: int) -> bool:
-        """Whether venue ``pos`` is open."""
-        return self._sched_open(int(self._index._sched[pos]))
+        """Return whether venue ``pos`` is open."""
+        return self._sched_open(int(self._hours.ids[pos]))
 
     def __call__(self, positions: Positions) -> NDArray[np.bool_]:
-        """Boolean array: which of ``positions`` are open."""
-        sids, inverse = np.unique(self._index._sched[positions], return_inverse=True)
+        """Return a boolean array: which of ``positions`` are open."""
+        sids, inverse = np.unique(self._hours.ids[positions], return_inverse=True)
         out = np.fromiter(
             (self._sched_open(s) for s in sids.tolist()), dtype=bool, count=len(sids)
         )

@@ -14,29 +14,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 
 from geosvc.errors import InvalidParameter
-from geosvc.index._filters import NO_FILTER, FilterEntry
-from geosvc.index._hours import check_time
+from geosvc.index._build import readonly
+from geosvc.index._cache import LRU
 from geosvc.index._sphere import (
     TIE_TOL_M,
     SphereTree,
     haversine_few_m,
     haversine_m,
     unit_vector,
+    unit_vectors,
 )
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
-    from geosvc.index._cache import LRU
+    from geosvc.index._build import LinkTables
+    from geosvc.index._filters import FilterEntry
     from geosvc.index._hours import OpenAt
-    from geosvc.model import Venue, VenueFilter
 
 #: At most this many matching venues: rank them all with numpy (faster than a tree).
 _BRUTE_MAX: Final = 256
@@ -46,7 +45,15 @@ _FEW: Final = 48
 #: best existing tree holds more than this many times as many venues.
 _WASTE_MAX: Final = 2
 
+#: Cached per-item / per-filter sub-indexes, and their total size in venues
+#: as a multiple of the snapshot's venue count (memory bound).
+_SUBTREE_CACHE: Final = 32
+_SUBTREE_BUDGET: Final = 6
+
 Positions = NDArray[np.intp]
+Distances = NDArray[np.float64]
+#: A boolean mask over venue positions, or False for "no mask to check".
+MaskOrNone = NDArray[np.bool_] | Literal[False]
 
 
 def check_point(lon: Any, lat: Any) -> tuple[float, float]:
@@ -81,72 +88,149 @@ def check_point(lon: Any, lat: Any) -> tuple[float, float]:
     return values[0], values[1]
 
 
-class SearchMixin:
-    """Query methods of :class:`~geosvc.index.ServiceIndex` (no state of its own).
+def check_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
+    """Return ``bbox`` as four floats ``(minlon, minlat, maxlon, maxlat)``.
 
-    The snapshot provides the attributes annotated here (set by its build)
-    and the methods ``_entry`` (cached filter evaluation) and
-    ``_open_checker`` (from :class:`~geosvc.index._hours.HoursMixin`).
+    Raises
+    ------
+    InvalidParameter
+        Named ``bbox``: not four finite numbers in range, or minlat > maxlat.
+    """
+    try:
+        b = [float(v) for v in bbox]
+    except (TypeError, ValueError):
+        b = []
+    if len(b) != 4 or not all(math.isfinite(v) for v in b):
+        msg = f"must be four finite numbers minLon,minLat,maxLon,maxLat (got {bbox!r})"
+        raise InvalidParameter("bbox", msg)
+    x0, y0, x1, y1 = b
+    if max(abs(x0), abs(x1)) > 180 or max(abs(y0), abs(y1)) > 90 or y0 > y1:
+        msg = "needs -180 <= lon <= 180, -90 <= lat <= 90 and minLat <= maxLat"
+        raise InvalidParameter("bbox", msg)
+    return x0, y0, x1, y1
+
+
+def check_k(k: object) -> int:
+    """Return ``k`` as an int, or raise unless it is an integer >= 1 (bools are not).
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``k``.
+    """
+    if type(k) is int and k >= 1:
+        return k
+    if isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1:
+        return int(k)
+    msg = f"must be an integer >= 1 (got {k!r})"
+    raise InvalidParameter("k", msg)
+
+
+def check_max_dist(max_dist_m: float | None) -> float | None:
+    """Return ``max_dist_m`` as a float (None stays None), or raise if negative or NaN.
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``max_dist_m``.
+    """
+    if max_dist_m is None:
+        return None
+    max_dist_m = float(max_dist_m)
+    if not max_dist_m >= 0:
+        msg = f"must be a number of metres >= 0 (got {max_dist_m!r})"
+        raise InvalidParameter("max_dist_m", msg)
+    return max_dist_m
+
+
+class SpatialSearch:
+    """Bounding-box and exact nearest-k search over one snapshot's venue coordinates.
+
+    The search strategy of a :class:`~geosvc.index.ServiceIndex`: it holds the
+    coordinate arrays in the forms each query path needs, the ``STRtree`` of
+    lon/lat points, the sphere tree of every service point and an LRU of
+    lazily built sub-trees.  Its methods take an already compiled
+    :class:`~geosvc.index._filters.FilterEntry` and an optional open-at checker;
+    input validation is done by the index (:func:`check_bbox`, :func:`check_point`...).
+
+    Parameters
+    ----------
+    lon, lat : numpy.ndarray of float64
+        WGS-84 degrees by venue position (read-only; shared with the index).
+    candidate : numpy.ndarray of bool
+        Bank-outlet candidates (not in the tree of service points).
+    links : LinkTables
+        The venue-item link tables (for per-item sub-trees).
     """
 
-    __slots__ = ()
+    __slots__ = (
+        "_cos_lat",
+        "_cos_t",
+        "_lat_r",
+        "_lat_t",
+        "_links",
+        "_lon_r",
+        "_lon_t",
+        "_n",
+        "_strtree",
+        "_tree",
+        "_xyz",
+        "lat",
+        "lon",
+        "subtrees",
+    )
 
-    venues: tuple[Venue, ...]
-    lon: NDArray[np.float64]
-    lat: NDArray[np.float64]
-    _xyz: NDArray[np.float64]
-    _lon_r: NDArray[np.float64]
-    _lat_r: NDArray[np.float64]
-    _cos_lat: NDArray[np.float64]
-    _lon_t: tuple[float, ...]
-    _lat_t: tuple[float, ...]
-    _cos_t: tuple[float, ...]
-    _item_pos: NDArray[np.intp]
-    _item_ptr: NDArray[np.intp]
-    _tree: SphereTree
-    _strtree: shapely.STRtree
-    _subtrees: LRU[SphereTree]
+    subtrees: LRU[SphereTree]
+    """Lazily built sub-trees: ``("all",)``, ``("item", j)``, ``("filter", key)``."""
 
-    if TYPE_CHECKING:
+    def __init__(
+        self,
+        lon: NDArray[np.float64],
+        lat: NDArray[np.float64],
+        candidate: NDArray[np.bool_],
+        links: LinkTables,
+    ) -> None:
+        n = len(lon)
+        self._n = n
+        self.lon = lon
+        self.lat = lat
+        self._links = links
+        self._xyz = readonly(unit_vectors(lon, lat))
+        self._lon_r = readonly(np.radians(lon))
+        self._lat_r = readonly(np.radians(lat))
+        self._cos_lat = readonly(np.cos(self._lat_r))
+        # the same as Python floats, for the pure-Python path of small fetches
+        self._lon_t: tuple[float, ...] = tuple(self._lon_r.tolist())
+        self._lat_t: tuple[float, ...] = tuple(self._lat_r.tolist())
+        self._cos_t: tuple[float, ...] = tuple(self._cos_lat.tolist())
+        # the tree of service points (every venue but bank-outlet candidates)
+        self._tree = SphereTree(
+            self._xyz[~candidate], np.flatnonzero(~candidate).astype(np.int64)
+        )
+        self._strtree = shapely.STRtree(shapely.points(lon, lat))
+        if n:  # force the GEOS tree to be built now, not inside a reader
+            self._strtree.query(shapely.box(0.0, 0.0, 0.0, 0.0))
+        self.subtrees = LRU(
+            _SUBTREE_CACHE, weigh=lambda t: t.size, max_weight=_SUBTREE_BUDGET * max(n, 1)
+        )
 
-        def _entry(self, flt: VenueFilter) -> tuple[FilterEntry, bool, tuple]: ...
+    # ------------------------------------------------------------------ bbox
+    def bbox(
+        self,
+        box: tuple[float, float, float, float],
+        entry: FilterEntry,
+        is_open: OpenAt | None = None,
+    ) -> Positions:
+        """Positions of ``entry``'s venues inside ``box`` (checked), ascending by position.
 
-        def _open_checker(self, at: datetime) -> OpenAt: ...
-
-    def query_bbox(self, bbox: Sequence[float], flt: VenueFilter | None = None) -> Positions:
-        """Positions of matching venues inside ``bbox``, **ascending by position**.
-
-        Parameters
-        ----------
-        bbox : (minlon, minlat, maxlon, maxlat)
-            WGS-84 degrees, edges included.  ``minlon > maxlon`` is a box
-            crossing the antimeridian (RFC 7946 section 5.2).
-        flt : VenueFilter, optional
-            Applied with ``open_at`` when set.
-
-        Raises
-        ------
-        InvalidParameter
-            Named ``bbox``: not four finite numbers in range, or minlat > maxlat.
+        ``minlon > maxlon`` is a box crossing the antimeridian; ``is_open``,
+        when given, keeps only the open venues.
         """
-        try:
-            b = [float(v) for v in bbox]
-        except (TypeError, ValueError):
-            b = []
-        if len(b) != 4 or not all(math.isfinite(v) for v in b):
-            msg = f"must be four finite numbers minLon,minLat,maxLon,maxLat (got {bbox!r})"
-            raise InvalidParameter("bbox", msg)
-        x0, y0, x1, y1 = b
-        if max(abs(x0), abs(x1)) > 180 or max(abs(y0), abs(y1)) > 90 or y0 > y1:
-            msg = "needs -180 <= lon <= 180, -90 <= lat <= 90 and minLat <= maxLat"
-            raise InvalidParameter("bbox", msg)
-        flt = flt or NO_FILTER
-        check_time(flt.open_at)
-        entry = self._entry(flt)[0]
         if entry.count == 0:
             return np.empty(0, dtype=np.intp)
+        x0, y0, x1, y1 = box
         spans = [(x0, x1)] if x0 <= x1 else [(x0, 180.0), (-180.0, x1)]
-        if not entry.everything and entry.count * 16 <= len(self.venues):
+        if not entry.everything and entry.count * 16 <= self._n:
             pos = entry.positions
             lon, lat = self.lon[pos], self.lat[pos]
             inside = np.zeros(len(pos), dtype=bool)
@@ -158,74 +242,37 @@ class SearchMixin:
             hits = np.unique(np.concatenate(parts)).astype(np.intp)
             if not entry.everything:
                 hits = hits[entry.mask[hits]]
-        if flt.open_at is not None and len(hits):
-            hits = hits[self._open_checker(flt.open_at)(hits)]
+        if is_open is not None and len(hits):
+            hits = hits[is_open(hits)]
         return hits
 
     # ------------------------------------------------------------------ nearest
-    def nearest_k(
+    def nearest(
         self,
         lon: float,
         lat: float,
         k: int,
-        flt: VenueFilter | None = None,
+        entry: FilterEntry,
         *,
+        seen: bool,
+        key: tuple[Any, ...],
+        is_open: OpenAt | None = None,
         max_dist_m: float | None = None,
-    ) -> tuple[Positions, NDArray[np.float64]]:
-        """Find the ``k`` matching venues nearest to a point by great-circle distance.
+    ) -> tuple[Positions, Distances]:
+        """Find the ``k`` venues of ``entry`` nearest to a (checked) point, exactly.
 
-        Exact: equal to ranking every matching venue by haversine distance
-        (spherical, R = 6371008.8 m, as :func:`geosvc.coords.geodesic_distance_m`),
-        ties broken by position.  Fewer than ``k`` when fewer match.
-
-        Parameters
-        ----------
-        lon, lat : float
-            WGS-84 degrees.
-        k : int
-            At least 1.
-        flt : VenueFilter, optional
-            See the class notes; ``open_at`` means open at that instant.
-        max_dist_m : float, optional
-            Only venues at most this far (metres).
-
-        Returns
-        -------
-        positions : numpy.ndarray of intp
-        dist_m : numpy.ndarray of float64
-            Ascending.
-
-        Raises
-        ------
-        InvalidParameter
-            ``lon``/``lat`` not finite or out of range, ``k`` < 1, ``max_dist_m``
-            negative or NaN, naive ``open_at``.
+        See :meth:`ServiceIndex.nearest_k <geosvc.index.ServiceIndex.nearest_k>`.
+        ``seen`` says the filter was used before (its own sub-tree may then be
+        built) and ``key`` is its cache key (``VenueFilter.cache_key()``).
         """
-        lon, lat = check_point(lon, lat)
-        if (
-            type(k) is not int
-            and (isinstance(k, bool) or not isinstance(k, (int, np.integer)))
-            or k < 1
-        ):
-            msg = f"must be an integer >= 1 (got {k!r})"
-            raise InvalidParameter("k", msg)
-        k = int(k)
-        if max_dist_m is not None:
-            max_dist_m = float(max_dist_m)
-            if not max_dist_m >= 0:
-                msg = f"must be a number of metres >= 0 (got {max_dist_m!r})"
-                raise InvalidParameter("max_dist_m", msg)
-        flt = flt or NO_FILTER
-        check_time(flt.open_at)
-        entry, seen, key = self._entry(flt)
         if entry.count == 0:
             return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64)
         q = unit_vector(lon, lat)
         qr = (math.radians(lon), math.radians(lat))
-        is_open = None if flt.open_at is None else self._open_checker(flt.open_at)
         if entry.count <= _BRUTE_MAX:
             return self._rank(qr, entry.positions, k, is_open, max_dist_m)
         tree, use_mask = self._base_tree(entry, seen, key)
+        mask: MaskOrNone = entry.mask if use_mask else False
         n = k + 1
         if use_mask:  # fetch enough to expect about 2x the k + 1 matches needed
             n += 1 + math.ceil(2 * (k + 1) * (tree.size / entry.count - 1))
@@ -234,18 +281,12 @@ class SearchMixin:
             ids = tree.nearest(q, n)
             if len(ids) <= _FEW:
                 found = self._take_few(
-                    ids, qr, cos_q, tree.size, use_mask and entry.mask, is_open, max_dist_m, k
+                    ids, qr, cos_q, tree.size, mask, is_open, max_dist_m, k
                 )
             else:
                 found = self._take_many(
-                    np.array(ids, dtype=np.intp),
-                    qr,
-                    cos_q,
-                    tree.size,
-                    use_mask and entry.mask,
-                    is_open,
-                    max_dist_m,
-                    k,
+                    np.array(ids, dtype=np.intp), qr, cos_q, tree.size, mask, is_open,
+                    max_dist_m, k,
                 )
             if found is not None:
                 return found
@@ -253,7 +294,17 @@ class SearchMixin:
             if n * 4 > tree.size:  # most of the tree: a scan is cheaper
                 return self._rank(qr, entry.positions, k, is_open, max_dist_m)
 
-    def _take_few(self, ids, qr, cos_q, size, mask, is_open, max_dist_m, k):
+    def _take_few(
+        self,
+        ids: list[int],
+        qr: tuple[float, float],
+        cos_q: float,
+        size: int,
+        mask: MaskOrNone,
+        is_open: OpenAt | None,
+        max_dist_m: float | None,
+        k: int,
+    ) -> tuple[Positions, Distances] | None:
         """Rank a few fetched ids in pure Python; None if more must be fetched."""
         pairs = haversine_few_m(qr[0], qr[1], cos_q, ids, self._lon_t, self._lat_t, self._cos_t)
         # every venue of the tree not fetched is at least ``bound`` metres away
@@ -275,7 +326,17 @@ class SearchMixin:
             return np.array(out_p, dtype=np.intp), np.array(out_d, dtype=np.float64)
         return None
 
-    def _take_many(self, ids, qr, cos_q, size, mask, is_open, max_dist_m, k):
+    def _take_many(
+        self,
+        ids: Positions,
+        qr: tuple[float, float],
+        cos_q: float,
+        size: int,
+        mask: MaskOrNone,
+        is_open: OpenAt | None,
+        max_dist_m: float | None,
+        k: int,
+    ) -> tuple[Positions, Distances] | None:
         """:meth:`_take_few` vectorised with numpy for many fetched ids."""
         d = haversine_m(
             qr[0], qr[1], cos_q, self._lon_r[ids], self._lat_r[ids], self._cos_lat[ids]
@@ -298,19 +359,17 @@ class SearchMixin:
             return ids[:k], d[:k]
         return None
 
-    def _dist(self, qr: tuple[float, float], pos: Positions) -> NDArray[np.float64]:
-        return haversine_m(
-            qr[0],
-            qr[1],
-            math.cos(qr[1]),
-            self._lon_r[pos],
-            self._lat_r[pos],
-            self._cos_lat[pos],
-        )
-
-    def _rank(self, qr, pos, k, is_open, max_dist_m):
+    def _rank(
+        self,
+        qr: tuple[float, float],
+        pos: Positions,
+        k: int,
+        is_open: OpenAt | None,
+        max_dist_m: float | None,
+    ) -> tuple[Positions, Distances]:
         """Rank ``pos`` by distance with numpy (exact, ties by position)."""
-        d = self._dist(qr, pos)
+        cos_q = math.cos(qr[1])
+        d = haversine_m(qr[0], qr[1], cos_q, self._lon_r[pos], self._lat_r[pos], self._cos_lat[pos])
         keep = None
         if max_dist_m is not None:
             keep = d <= max_dist_m
@@ -326,7 +385,9 @@ class SearchMixin:
         order = np.lexsort((pos, d))[:k]
         return pos[order], d[order]
 
-    def _base_tree(self, entry: FilterEntry, seen: bool, key: tuple) -> tuple[SphereTree, bool]:
+    def _base_tree(
+        self, entry: FilterEntry, seen: bool, key: tuple[Any, ...]
+    ) -> tuple[SphereTree, bool]:
         """Choose the smallest tree holding ``entry``'s venues; True if the mask is needed.
 
         Candidates, smallest wins: the tree of all service points (built
@@ -335,25 +396,25 @@ class SearchMixin:
         venues (built on the filter's second use when the others hold at
         least twice as many venues).
         """
-        sub = self._subtrees.get(("filter", key))
+        sub = self.subtrees.get(("filter", key))
         if sub is not None:
             return sub, False
-        if key[-1]:  # include_candidates
-            best = self._subtrees.get_or_build(
-                ("all",), lambda: self._subtree(np.arange(len(self.venues)))
+        if key[-1]:  # include_candidates (the last field of VenueFilter.cache_key())
+            best = self.subtrees.get_or_build(
+                ("all",), lambda: self._subtree(np.arange(self._n, dtype=np.intp))
             )
         else:
             best = self._tree
         j = entry.rarest_item
         if j is not None:
-            lo, hi = int(self._item_ptr[j]), int(self._item_ptr[j + 1])
+            lo, hi = int(self._links.item_ptr[j]), int(self._links.item_ptr[j + 1])
             if 2 * (hi - lo) <= best.size:
-                best = self._subtrees.get_or_build(
-                    ("item", j), lambda: self._subtree(self._item_pos[lo:hi])
+                best = self.subtrees.get_or_build(
+                    ("item", j), lambda: self._subtree(self._links.item_pos[lo:hi])
                 )
         if seen and best.size >= _WASTE_MAX * entry.count:
             pos = entry.positions
-            return self._subtrees.get_or_build(
+            return self.subtrees.get_or_build(
                 ("filter", key), lambda: self._subtree(pos)
             ), False
         # the tree holds every matching venue; as many venues means the same ones
@@ -361,3 +422,4 @@ class SearchMixin:
 
     def _subtree(self, pos: Positions) -> SphereTree:
         return SphereTree(self._xyz[pos], pos.astype(np.int64))
+

@@ -1,47 +1,65 @@
 """``ServiceIndex``: the immutable in-memory snapshot of venues, items and links.
 
-This module holds the snapshot's state, its build and its lookups; the build
-helpers live in :mod:`geosvc.index._build`, the opening-hours methods in
-:mod:`geosvc.index._hours` and the bbox / nearest query execution in
-:mod:`geosvc.index._search` (mixed into the class).
+This module holds the snapshot's state, its build and its public methods.  The
+index is composed of three parts, each a declared attribute built once:
+
+* a :class:`~geosvc.index._filters.FilterCache` (compiled filters, LRU),
+* an :class:`~geosvc.index._hours.HoursTable` (schedule per venue, open-at checks),
+* a :class:`~geosvc.index._search.SpatialSearch` (bbox and exact nearest-k search).
+
+The build helpers (validation, columns, link tables) live in
+:mod:`geosvc.index._build`.  The public methods validate their arguments and
+delegate to those parts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import shapely
 from numpy.typing import NDArray
 
-from geosvc.index._build import check_inputs, link_tables, readonly, venue_columns
-from geosvc.index._cache import LRU
-from geosvc.index._filters import (
-    CHANNEL_SETS,
-    KIND_CODE,
-    NO_FILTER,
-    FilterEntry,
-    compile_filter,
+from geosvc.index._build import (
+    LinkTables,
+    VenueColumns,
+    check_inputs,
+    link_tables,
+    readonly,
+    venue_columns,
 )
-from geosvc.index._hours import HoursMixin, check_time
-from geosvc.index._search import SearchMixin
-from geosvc.index._sphere import SphereTree, unit_vectors
-from geosvc.model import DatasetInfo, Link, Scope, ServiceItem, Venue, VenueFilter, VenueKind
+from geosvc.index._filters import CHANNEL_SETS, KIND_CODE, NO_FILTER, FilterCache
+from geosvc.index._hours import HoursTable, check_time
+from geosvc.index._search import (
+    SpatialSearch,
+    check_bbox,
+    check_k,
+    check_max_dist,
+    check_point,
+)
+from geosvc.model import (
+    Channel,
+    DatasetInfo,
+    Link,
+    Scope,
+    ServiceItem,
+    Venue,
+    VenueFilter,
+    VenueKind,
+)
+
+if TYPE_CHECKING:
+    from geosvc.hours import Schedule
 
 #: Cached filters (each holds one bool per venue plus the matching positions).
 _FILTER_CACHE: Final = 64
-#: Cached per-item / per-filter sub-indexes, and their total size in venues
-#: as a multiple of the snapshot's venue count (memory bound).
-_SUBTREE_CACHE: Final = 32
-_SUBTREE_BUDGET: Final = 6
 
 Positions = NDArray[np.intp]
 
 
-class ServiceIndex(HoursMixin, SearchMixin):
+class ServiceIndex:
     """Immutable snapshot: R-trees of venues, item -> venues links, filters, hours.
 
     Build with :meth:`build`.  Venues are addressed by **position** (an int
@@ -90,39 +108,14 @@ class ServiceIndex(HoursMixin, SearchMixin):
     """
 
     __slots__ = (
-        "_access",
-        "_area",
-        "_area_ids",
-        "_calendar",
-        "_cand",
-        "_chan",
         "_code_pos",
-        "_cos_lat",
-        "_cos_t",
+        "_cols",
         "_filters",
         "_frozen",
-        "_item_county",
-        "_item_chan",
+        "_hours",
         "_item_index",
-        "_item_pos",
-        "_item_ptr",
-        "_kind",
-        "_lat_r",
-        "_lat_t",
-        "_level",
-        "_lon_r",
-        "_lon_t",
-        "_sched",
-        "_sched_keys",
-        "_schedules",
-        "_sched_lock",
-        "_strtree",
-        "_subtrees",
-        "_tree",
-        "_ven_chan",
-        "_ven_item",
-        "_ven_ptr",
-        "_xyz",
+        "_links",
+        "_search",
         "info",
         "items",
         "lat",
@@ -137,6 +130,14 @@ class ServiceIndex(HoursMixin, SearchMixin):
     lat: NDArray[np.float64]
     info: DatasetInfo
     open_margin_min: float
+    _code_pos: Mapping[str, int]
+    _item_index: Mapping[str, int]
+    _cols: VenueColumns
+    _links: LinkTables
+    _filters: FilterCache
+    _hours: HoursTable
+    _search: SpatialSearch
+    _frozen: bool
 
     def __setattr__(self, name: str, value: Any) -> None:
         if getattr(self, "_frozen", False):
@@ -195,44 +196,14 @@ class ServiceIndex(HoursMixin, SearchMixin):
         self.lat = readonly(lat)
         self._code_pos = MappingProxyType(code_pos)
         self._item_index = MappingProxyType(item_index)
-        self._xyz = readonly(unit_vectors(lon, lat))
-        self._lon_r = readonly(np.radians(lon))
-        self._lat_r = readonly(np.radians(lat))
-        self._cos_lat = readonly(np.cos(self._lat_r))
-        # the same as Python floats, for the pure-Python path of small fetches
-        self._lon_t = tuple(self._lon_r.tolist())
-        self._lat_t = tuple(self._lat_r.tolist())
-        self._cos_t = tuple(self._cos_lat.tolist())
-        cols = venue_columns(vs)
-        self._kind = cols.kind
-        self._level = cols.level
-        self._chan = cols.chan
-        self._access = cols.access
-        self._cand = cols.cand
-        self._area = cols.area
-        self._area_ids = MappingProxyType(cols.area_ids)
-        self._sched = readonly(self._init_hours(vs, info))
-        self._item_county = readonly(
-            np.array([it.scope == Scope.COUNTY for it in its], dtype=bool)
+        self._cols = venue_columns(vs)
+        self._links = link_tables(links, code_pos, item_index, its, n)
+        item_county = readonly(np.array([it.scope == Scope.COUNTY for it in its], dtype=bool))
+        self._filters = FilterCache(
+            self._cols, self._links, self._item_index, item_county, maxsize=_FILTER_CACHE
         )
-        lt = link_tables(links, code_pos, item_index, its, n)
-        self._item_pos = lt.item_pos
-        self._item_chan = lt.item_chan
-        self._item_ptr = lt.item_ptr
-        self._ven_item = lt.ven_item
-        self._ven_chan = lt.ven_chan
-        self._ven_ptr = lt.ven_ptr
-        # the tree of service points (every venue but bank-outlet candidates)
-        self._tree = SphereTree(
-            self._xyz[~self._cand], np.flatnonzero(~self._cand).astype(np.int64)
-        )
-        self._strtree = shapely.STRtree(shapely.points(lon, lat))
-        if n:  # force the GEOS tree to be built now, not inside a reader
-            self._strtree.query(shapely.box(0.0, 0.0, 0.0, 0.0))
-        self._filters = LRU(_FILTER_CACHE)
-        self._subtrees = LRU(
-            _SUBTREE_CACHE, weigh=lambda t: t.size, max_weight=_SUBTREE_BUDGET * max(n, 1)
-        )
+        self._hours = HoursTable(vs, info)
+        self._search = SpatialSearch(self.lon, self.lat, self._cols.cand, self._links)
         self._frozen = True
         return self
 
@@ -243,11 +214,11 @@ class ServiceIndex(HoursMixin, SearchMixin):
     def __repr__(self) -> str:
         return (
             f"<ServiceIndex {len(self.venues)} venues, {len(self.items)} items, "
-            f"{len(self._item_pos)} links>"
+            f"{len(self._links.item_pos)} links>"
         )
 
     def position(self, code: str) -> int | None:
-        """Position of the venue with ``code``, or None."""
+        """Return the position of the venue with ``code``, or None."""
         return self._code_pos.get(code)
 
     def item(self, code: str) -> ServiceItem | None:
@@ -255,25 +226,25 @@ class ServiceIndex(HoursMixin, SearchMixin):
         j = self._item_index.get(code)
         return None if j is None else self.items[j]
 
-    def venue_items(self, pos: int) -> list[tuple[str, frozenset]]:
-        """Items handled at venue ``pos`` with their channels, sorted by item code."""
-        lo, hi = int(self._ven_ptr[pos]), int(self._ven_ptr[pos + 1])
+    def venue_items(self, pos: int) -> list[tuple[str, frozenset[Channel]]]:
+        """Return the items handled at venue ``pos`` with their channels, by item code."""
+        t = self._links
+        lo, hi = int(t.ven_ptr[pos]), int(t.ven_ptr[pos + 1])
         return [
             (self.items[j].code, CHANNEL_SETS[c])
-            for j, c in zip(
-                self._ven_item[lo:hi].tolist(), self._ven_chan[lo:hi].tolist(), strict=True
-            )
+            for j, c in zip(t.ven_item[lo:hi].tolist(), t.ven_chan[lo:hi].tolist(), strict=True)
         ]
 
     def item_venue_positions(self, code: str) -> Positions:
-        """Positions (ascending, read-only) of every venue linked to item ``code``.
+        """Return the positions (ascending, read-only) of every venue linked to item ``code``.
 
         Any channel, candidates included; empty for an unknown code.
         """
         j = self._item_index.get(code)
         if j is None:
             return readonly(np.empty(0, dtype=np.intp))
-        return self._item_pos[self._item_ptr[j] : self._item_ptr[j + 1]]
+        t = self._links
+        return t.item_pos[t.item_ptr[j] : t.item_ptr[j + 1]]
 
     def counts_by_kind(self, flt: VenueFilter | None = None) -> dict[VenueKind, int]:
         """Count venues of each kind: all of them, or those matching ``flt``.
@@ -282,40 +253,36 @@ class ServiceIndex(HoursMixin, SearchMixin):
         candidates included); with a filter, its semantics apply (``open_at``
         included when set).
         """
-        kinds = self._kind if flt is None else self._kind[self.mask(flt)]
+        kind = self._cols.kind
+        kinds = kind if flt is None else kind[self.mask(flt)]
         counts = np.bincount(kinds, minlength=len(KIND_CODE))
         return {k: int(counts[c]) for k, c in KIND_CODE.items()}
 
-    # ------------------------------------------------------------------ filters
-    def _entry(self, flt: VenueFilter) -> tuple[FilterEntry, bool, tuple]:
-        key = flt.cache_key()
-        entry = self._filters.get(key)
-        if entry is not None:
-            return entry, True, key
-        entry = self._filters.get_or_build(
-            key,
-            lambda: compile_filter(
-                flt,
-                kind=self._kind,
-                level=self._level,
-                chan=self._chan,
-                accessible=self._access,
-                candidate=self._cand,
-                area=self._area,
-                area_ids=self._area_ids,
-                item_index=self._item_index,
-                item_ptr=self._item_ptr,
-                item_pos=self._item_pos,
-                item_chan=self._item_chan,
-                item_county=self._item_county,
-            ),
-        )
-        return entry, False, key
+    # ------------------------------------------------------------------ hours
+    def schedule(self, pos: int) -> Schedule:
+        """Return the compiled opening-hours schedule of venue ``pos`` (cached per expression).
 
+        An expression that does not parse is treated as unknown hours (never
+        open) with a warning; importers reject such rows before they get here.
+        """
+        return self._hours.schedule(pos)
+
+    def open_on_arrival(self, pos: int, arrival: datetime) -> bool:
+        """Return whether venue ``pos`` is open at ``arrival`` and ``open_margin_min`` more.
+
+        Raises
+        ------
+        InvalidParameter
+            ``arrival`` is naive or not a datetime.
+        """
+        check_time(arrival, "arrival")
+        return self._hours.schedule(pos).open_for(arrival, self.open_margin_min)
+
+    # ------------------------------------------------------------------ filters
     def mask(
         self, flt: VenueFilter | None = None, *, at: datetime | None = None
     ) -> NDArray[np.bool_]:
-        """Boolean array (new, writable): True where the venue matches ``flt``.
+        """Return a boolean array (new, writable): True where the venue matches ``flt``.
 
         The open condition uses ``at`` when given, else ``flt.open_at``.
 
@@ -327,12 +294,86 @@ class ServiceIndex(HoursMixin, SearchMixin):
         flt = flt or NO_FILTER
         at = at if at is not None else flt.open_at
         check_time(at)
-        entry = self._entry(flt)[0]
+        entry = self._filters.entry(flt)[0]
         out = entry.mask.copy()
         if at is not None and entry.count:
-            out[entry.positions] = self._open_checker(at)(entry.positions)
+            out[entry.positions] = self._hours.open_checker(at)(entry.positions)
         return out
 
     def candidate_positions(self, flt: VenueFilter | None = None) -> Positions:
         """Return positions (ascending, read-only) matching ``flt`` minus its time condition."""
-        return self._entry(flt or NO_FILTER)[0].positions
+        return self._filters.entry(flt or NO_FILTER)[0].positions
+
+    # ------------------------------------------------------------------ search
+    def query_bbox(self, bbox: Sequence[float], flt: VenueFilter | None = None) -> Positions:
+        """Return the positions of matching venues inside ``bbox``, ascending by position.
+
+        Parameters
+        ----------
+        bbox : (minlon, minlat, maxlon, maxlat)
+            WGS-84 degrees, edges included.  ``minlon > maxlon`` is a box
+            crossing the antimeridian (RFC 7946 section 5.2).
+        flt : VenueFilter, optional
+            Applied with ``open_at`` when set.
+
+        Raises
+        ------
+        InvalidParameter
+            Named ``bbox``: not four finite numbers in range, or minlat > maxlat;
+            ``open_at`` naive.
+        """
+        box = check_bbox(bbox)
+        flt = flt or NO_FILTER
+        check_time(flt.open_at)
+        entry = self._filters.entry(flt)[0]
+        is_open = None if flt.open_at is None else self._hours.open_checker(flt.open_at)
+        return self._search.bbox(box, entry, is_open)
+
+    def nearest_k(
+        self,
+        lon: float,
+        lat: float,
+        k: int,
+        flt: VenueFilter | None = None,
+        *,
+        max_dist_m: float | None = None,
+    ) -> tuple[Positions, NDArray[np.float64]]:
+        """Find the ``k`` matching venues nearest to a point by great-circle distance.
+
+        Exact: equal to ranking every matching venue by haversine distance
+        (spherical, R = 6371008.8 m, as :func:`geosvc.coords.geodesic_distance_m`),
+        ties broken by position.  Fewer than ``k`` when fewer match.
+
+        Parameters
+        ----------
+        lon, lat : float
+            WGS-84 degrees.
+        k : int
+            At least 1.
+        flt : VenueFilter, optional
+            See the class notes; ``open_at`` means open at that instant.
+        max_dist_m : float, optional
+            Only venues at most this far (metres).
+
+        Returns
+        -------
+        positions : numpy.ndarray of intp
+        dist_m : numpy.ndarray of float64
+            Ascending.
+
+        Raises
+        ------
+        InvalidParameter
+            ``lon``/``lat`` not finite or out of range, ``k`` < 1, ``max_dist_m``
+            negative or NaN, naive ``open_at``.
+        """
+        lon, lat = check_point(lon, lat)
+        k = check_k(k)
+        max_dist_m = check_max_dist(max_dist_m)
+        flt = flt or NO_FILTER
+        check_time(flt.open_at)
+        entry, seen, key = self._filters.entry(flt)
+        is_open = None if flt.open_at is None else self._hours.open_checker(flt.open_at)
+        return self._search.nearest(
+            lon, lat, k, entry, seen=seen, key=key, is_open=is_open, max_dist_m=max_dist_m
+        )

@@ -181,15 +181,16 @@ class SphereTree:
         """Positions of the ``n`` points nearest to unit vector ``q`` (and ties), unordered."""
         if self._tree is None:
             return []
-        if not self._direct:
+        nn_id, free = _NN_ID, _FREE
+        if not self._direct or nn_id is None or free is None:
             with self._lock:
                 return list(self._tree.nearest(q + q, n))
         point = _POINT3(*q)
         count = ctypes.c_uint64(n)
         found = _P_INT64()
         with self._lock:
-            _NN_ID(self._handle, point, point, 3, ctypes.byref(found), ctypes.byref(count))
+            nn_id(self._handle, point, point, 3, ctypes.byref(found), ctypes.byref(count))
         try:
             return found[: count.value]
         finally:
-            _FREE(ctypes.cast(found, _P_VOID))
+            free(ctypes.cast(found, _P_VOID))

@@ -15,7 +15,13 @@ from __future__ import annotations
 from geosvc.network.cache import load_network
 from geosvc.network.graph import MODES, RoadNetwork, build_network
 from geosvc.network.nearest import NearestHit, TravelEngine
-from geosvc.network.paths import NodeTimes, point_times, route, times_from_point, times_to_sources
+from geosvc.network.paths import (
+    NodeTimes,
+    point_times,
+    route,
+    times_from_point,
+    times_to_sources,
+)
 from geosvc.network.snap import Snapped, check_snapped, snap_points
 from geosvc.network.synthetic import grid_network, synthetic_city
 

@@ -78,7 +78,7 @@ class Snapped:
         return int(self.edge.shape[0])
 
     def take(self, idx: ArrayLike) -> Snapped:
-        """The subset of points at ``idx`` (integer positions or boolean mask)."""
+        """Return the subset of points at ``idx`` (integer positions or boolean mask)."""
         i = np.asarray(idx)
         return Snapped(*(getattr(self, f)[i] for f in _FIELDS))
 
@@ -192,7 +192,11 @@ def _build_edge_index(net: RoadNetwork, eligible: NDArray[np.bool_]) -> EdgeInde
     seg_ok = np.ones(max(len(gx) - 1, 0), dtype=bool)
     ends = off[1:-1] - 1
     seg_ok[ends[(ends >= 0) & (ends < len(seg_ok))]] = False
-    seg_edge_all = np.repeat(np.arange(net.n_edges, dtype=np.int64), nverts)[:-1] if len(gx) else np.zeros(0, np.int64)
+    seg_edge_all = (
+        np.repeat(np.arange(net.n_edges, dtype=np.int64), nverts)[:-1]
+        if len(gx)
+        else np.zeros(0, np.int64)
+    )
     dx = np.diff(gx)
     dy = np.diff(gy)
     seg_len_all = np.hypot(dx, dy)
@@ -203,7 +207,11 @@ def _build_edge_index(net: RoadNetwork, eligible: NDArray[np.bool_]) -> EdgeInde
     # index each line once: skip the higher-numbered twin of a two-way pair
     twin = net.edge_twin
     indexed_edge = ((twin < 0) | (np.arange(net.n_edges) < twin)) & eligible
-    sel = np.flatnonzero(seg_ok & indexed_edge[seg_edge_all]) if len(seg_edge_all) else np.zeros(0, np.int64)
+    sel = (
+        np.flatnonzero(seg_ok & indexed_edge[seg_edge_all])
+        if len(seg_edge_all)
+        else np.zeros(0, np.int64)
+    )
     ax, ay, bx, by = gx[sel], gy[sel], gx[sel + 1], gy[sel + 1]
     coords = np.stack([np.stack([ax, ay], axis=1), np.stack([bx, by], axis=1)], axis=1)
     lines = shapely.linestrings(coords) if len(sel) else np.empty(0, dtype=object)
@@ -220,7 +228,9 @@ def _build_edge_index(net: RoadNetwork, eligible: NDArray[np.bool_]) -> EdgeInde
     )
 
 
-def _as_coords(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _as_coords(
+    lon: ArrayLike, lat: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     try:
         lo = np.atleast_1d(np.asarray(lon, dtype=np.float64))
         la = np.atleast_1d(np.asarray(lat, dtype=np.float64))
@@ -296,7 +306,10 @@ def snap_xy(
     max_dist_m: float | None = None,
     min_component_nodes: int | None = None,
 ) -> Snapped:
-    """Snap projected points (metres in ``net.crs``) to the nearest edge; see :func:`snap_points`."""
+    """Snap projected points (metres in ``net.crs``) to the nearest edge.
+
+    See :func:`snap_points` for the parameters and the result.
+    """
     import shapely
 
     px = np.atleast_1d(np.asarray(px, dtype=np.float64))
@@ -336,8 +349,10 @@ def snap_xy(
                    lon=np.asarray(lon, dtype=np.float64), lat=np.asarray(lat, dtype=np.float64))
 
 
-def check_snapped(snapped: Snapped, max_dist_m: float, *, name: str = "lon`/`lat", mode: str = "") -> None:
-    """Raise :class:`OutsideNetwork` if any point is farther than ``max_dist_m`` from the network.
+def check_snapped(
+    snapped: Snapped, max_dist_m: float, *, name: str = "lon`/`lat", mode: str = ""
+) -> None:
+    """Raise :class:`OutsideNetwork` if a point is farther than ``max_dist_m`` from the network.
 
     The message names the argument (``name``), the distance and the limit,
     e.g. "`lon`/`lat`: point is 1.3 km from the nearest walk road; limit 1 km".

@@ -81,8 +81,12 @@ def localize(element: Element, *, base: str = "") -> Element:
             continue
         lib = _NEEDS.get(type(el).__name__)
         js, css = VENDOR[lib] if lib else ((), ())
-        el.default_js = [(f"geosvc-{lib}-js{i}", vendor_url(p, base=base)) for i, p in enumerate(js)]
-        el.default_css = [(f"geosvc-{lib}-css{i}", vendor_url(p, base=base)) for i, p in enumerate(css)]
+        el.default_js = [
+            (f"geosvc-{lib}-js{i}", vendor_url(p, base=base)) for i, p in enumerate(js)
+        ]
+        el.default_css = [
+            (f"geosvc-{lib}-css{i}", vendor_url(p, base=base)) for i, p in enumerate(css)
+        ]
     return element
 
 

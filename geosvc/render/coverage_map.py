@@ -63,12 +63,13 @@ def _gap_label(props: Mapping[str, Any], i: int) -> str:
 
 
 def coverage_summary_html(result: Mapping[str, Any], *, top: int = 5) -> str:
-    """The escaped summary box of a coverage result: headline figures and top gaps."""
+    """Return the escaped summary box of a coverage result: headline figures and top gaps."""
     share = result.get("covered_share")
     share_txt = f"{100 * float(share):.1f}%" if share is not None else "–"
     total = result.get("total_population")
     covered = result.get("covered_population")
-    uncovered = (float(total) - float(covered)) if total is not None and covered is not None else None
+    known = total is not None and covered is not None
+    uncovered = (float(total) - float(covered)) if known else None
     rows = [
         ("覆盖率", "covered share", share_txt),
         ("覆盖人口", "covered population", f"{_fmt_int(covered)} / {_fmt_int(total)}"),
@@ -135,7 +136,8 @@ def _venue_records(venues: Mapping[str, Any] | None, crs: str) -> list[dict[str,
             "code": str(raw.get("id", "")), "lon": x, "lat": y, "group": "venues",
             "style": (colour, glyph),
             # Small pins: the circles and gaps underneath are what a planner reads.
-            "icon": pin_html(colour, glyph, small=True), "popup": venue_popup_html(props, lon, lat),
+            "icon": pin_html(colour, glyph, small=True),
+            "popup": venue_popup_html(props, lon, lat),
             "tooltip": venue_tooltip_html(props), "title": str(props.get("name") or ""),
         })
     return records
@@ -210,7 +212,10 @@ def coverage_map(
     if pop:
         xs, ys = shift_points([p[0] for p in pop], [p[1] for p in pop], crs)
         largest = max(p[2] for p in pop) or 1.0
-        heat = HeatMap([[float(y), float(x), p[2] / largest] for x, y, p in zip(xs, ys, pop)],
+        weights = [
+            [float(y), float(x), p[2] / largest] for x, y, p in zip(xs, ys, pop, strict=True)
+        ]
+        heat = HeatMap(weights,
                        name="人口 Population", radius=18, blur=14, min_opacity=0.25, show=False)
         heat.add_to(fmap)
 
@@ -317,13 +322,15 @@ def isochrones_map(
     if origin is not None:
         ox, oy = shift_points([origin[0]], [origin[1]], crs)
         folium.Marker([float(oy[0]), float(ox[0])],
-                      icon=folium.DivIcon(html='<div class="gs-query"></div>', icon_size=(22, 22),
-                                          icon_anchor=(11, 11), class_name="gs-icon"),
+                      icon=folium.DivIcon(html='<div class="gs-query"></div>',
+                                          icon_size=(22, 22), icon_anchor=(11, 11),
+                                          class_name="gs-icon"),
                       tooltip="起点 Start", z_index_offset=1000).add_to(fmap)
         pts.append((float(ox[0]), float(oy[0])))
     if feats:
         fmap.add_child(HtmlBox(isochrones_legend_html(bands), css_class="gs-legend-bands",
-                               box_id="gs-bands", title="等时圈 <span class='en'>Isochrones</span>",
+                               box_id="gs-bands",
+                               title="等时圈 <span class='en'>Isochrones</span>",
                                position="bottomleft"))
     Layers(collapsed=compact).add_to(fmap)
     fit(fmap, pts, max_zoom=16)

@@ -52,12 +52,12 @@ _GLYPH = {"hall": "厅", "bank_outlet": "银", "kiosk": "自"}
 
 
 def js_json(obj: Any) -> str:
-    """Serialise ``obj`` as a JavaScript literal that is safe inside ``<script>``.
+    r"""Serialise ``obj`` as a JavaScript literal that is safe inside ``<script>``.
 
     Examples
     --------
     >>> js_json({"name": "</script><img src=x onerror=alert(1)>"})
-    '{"name":"\\\\u003c/script\\\\u003e\\\\u003cimg src=x onerror=alert(1)\\\\u003e"}'
+    '{"name":"\\u003c/script\\u003e\\u003cimg src=x onerror=alert(1)\\u003e"}'
     """
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -150,7 +150,8 @@ def legend_html(used: Collection[tuple[str, str]] | None = None) -> str:
              "候选网点 <span class='en'>candidate</span>")]),
         (bilingual(KIND_LABELS["kiosk"]),
          [(KIOSK_COLOURS[True], "24", "7×24 小时 <span class='en'>open 24/7</span>"),
-          (KIOSK_COLOURS[False], _GLYPH["kiosk"], "定时开放 <span class='en'>set hours</span>")]),
+          (KIOSK_COLOURS[False], _GLYPH["kiosk"],
+           "定时开放 <span class='en'>set hours</span>")]),
     ]
     out = []
     for head, rows in groups:
@@ -158,7 +159,8 @@ def legend_html(used: Collection[tuple[str, str]] | None = None) -> str:
         if not shown:
             continue
         out.append(f'<div class="gs-legend-kind">{head}</div>')
-        out += [f'<div class="gs-legend-row">{pin_html(c, g, small=True)}<span>{label}</span></div>'
+        out += [f'<div class="gs-legend-row">{pin_html(c, g, small=True)}'
+                f'<span>{label}</span></div>'
                 for c, g, label in shown]
     return "".join(out)
 

@@ -45,7 +45,9 @@ CHANNEL_LABELS: dict[str, tuple[str, str]] = {
     "self_service": ("自助一体机", "self-service machine"),
     "smart_teller": ("智慧柜员机", "bank smart teller"),
 }
-_MODE_OSM = {"walk": "fossgis_osrm_foot", "bike": "fossgis_osrm_bike", "drive": "fossgis_osrm_car"}
+_MODE_OSM = {
+    "walk": "fossgis_osrm_foot", "bike": "fossgis_osrm_bike", "drive": "fossgis_osrm_car"
+}
 _MODE_AMAP = {"walk": "walk", "bike": "ride", "drive": "car"}
 
 
@@ -178,11 +180,13 @@ def venue_popup_html(
     rows.append(_row(("时间", "hours"), _hours_html(props)))
     channels = props.get("channels") or []
     if channels:
-        rows.append(_row(("渠道", "channels"), "、".join(_label(CHANNEL_LABELS, c) for c in channels)))
+        names = "、".join(_label(CHANNEL_LABELS, c) for c in channels)
+        rows.append(_row(("渠道", "channels"), names))
     access = props.get("accessible")
     if access is not None:
         rows.append(_row(("绿色通道", "accessible"),
-                         '有 <span class="en">yes</span>' if access else '无 <span class="en">no</span>'))
+                         '有 <span class="en">yes</span>' if access
+                         else '无 <span class="en">no</span>'))
     if props.get("phone"):
         rows.append(_row(("电话", "phone"), escape(str(props["phone"]))))
     if props.get("travel_time_min") is not None:
@@ -215,7 +219,8 @@ def _items_html(items: Iterable[Mapping[str, Any]] | None, count: Any, max_items
     if items is None:
         if count is None:
             return ""
-        return f'<div class="gs-items-count">可办事项 {int(count)} 项 <span class="en">items</span></div>'
+        return (f'<div class="gs-items-count">可办事项 {int(count)} 项 '
+                '<span class="en">items</span></div>')
     items = list(items)
     head = (f'<div class="gs-items-head">可办事项 <span class="en">items handled here</span> '
             f"({len(items)})</div>")
@@ -229,7 +234,8 @@ def _items_html(items: Iterable[Mapping[str, Any]] | None, count: Any, max_items
     more = ""
     if len(items) > max_items:
         rest = len(items) - max_items
-        more = f'<li class="gs-more">……还有 {rest} 项 <span class="en">and {rest} more</span></li>'
+        more = (f'<li class="gs-more">……还有 {rest} 项 '
+                f'<span class="en">and {rest} more</span></li>')
     return f'{head}<ul class="gs-items">{"".join(lis)}{more}</ul>'
 
 

@@ -31,7 +31,7 @@ _TABLE_FORMATS = ("csv", "xlsx")
 
 
 def report_tables(result: Mapping[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]:
-    """The report's tables as ``{name: (header, rows)}``: areas, gaps, catchments.
+    """Return the report's tables as ``{name: (header, rows)}``: areas, gaps, catchments.
 
     Examples
     --------
@@ -50,7 +50,8 @@ def report_tables(result: Mapping[str, Any]) -> dict[str, tuple[list[str], list[
         geom = g.get("geometry") or {}
         if geom.get("type") == "Point":
             lon, lat = geom["coordinates"][:2]
-        gaps.append([props.get("id", g.get("id", i + 1)), props.get("name") or props.get("area_name"),
+        gaps.append([props.get("id", g.get("id", i + 1)),
+                     props.get("name") or props.get("area_name"),
                      props.get("uncovered_population"), lon, lat])
     catch = result.get("catchments") or []
     if isinstance(catch, Mapping):
@@ -58,8 +59,10 @@ def report_tables(result: Mapping[str, Any]) -> dict[str, tuple[list[str], list[
     catchments = [[c.get("venue_id") or c.get("id"), c.get("name"), c.get("kind"),
                    c.get("population")] for c in catch]
     return {
-        "areas": (["area_id", "name", "total_population", "covered_population", "covered_share"],
-                  areas),
+        "areas": (
+            ["area_id", "name", "total_population", "covered_population", "covered_share"],
+            areas,
+        ),
         "gaps": (["gap", "name", "uncovered_population", "lon", "lat"], gaps),
         "catchments": (["venue_id", "name", "kind", "population"], catchments),
     }
@@ -67,7 +70,7 @@ def report_tables(result: Mapping[str, Any]) -> dict[str, tuple[list[str], list[
 
 def share_chart_svg(curves: Mapping[str, Sequence[Sequence[float]]], *, width: int = 560,
                     height: int = 300) -> str:
-    """An inline SVG line chart of covered share (0..1) against minutes, one line per series.
+    """Return an inline SVG chart of covered share (0..1) against minutes, one line per series.
 
     Parameters
     ----------
@@ -106,15 +109,17 @@ def share_chart_svg(curves: Mapping[str, Sequence[Sequence[float]]], *, width: i
     for i, (label, series) in enumerate(curves.items()):
         colour = _SERIES_COLOURS[i % len(_SERIES_COLOURS)]
         coords = " ".join(f"{sx(float(m)):.1f},{sy(float(s)):.1f}" for m, s in sorted(series))
-        out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{coords}"/>')
+        out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
+                   f'points="{coords}"/>')
         for m, s in series:
             out.append(f'<circle cx="{sx(float(m)):.1f}" cy="{sy(float(s)):.1f}" r="3" '
                        f'fill="{colour}"><title>{escape(str(label))} {float(m):g} min: '
                        f'{100 * float(s):.1f}%</title></circle>')
         y = pad_t + 14 + 18 * i
-        out.append(f'<line x1="{pad_l + w + 10}" x2="{pad_l + w + 28}" y1="{y - 4}" y2="{y - 4}" '
-                   f'stroke="{colour}" stroke-width="2"/>')
-        out.append(f'<text x="{pad_l + w + 32}" y="{y}" font-size="12">{escape(str(label))}</text>')
+        out.append(f'<line x1="{pad_l + w + 10}" x2="{pad_l + w + 28}" '
+                   f'y1="{y - 4}" y2="{y - 4}" stroke="{colour}" stroke-width="2"/>')
+        out.append(f'<text x="{pad_l + w + 32}" y="{y}" font-size="12">'
+                   f'{escape(str(label))}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -162,7 +167,7 @@ h1{font-size:22px;margin:12px 0 4px}h2{font-size:17px;margin:22px 0 6px}
 table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:3px 8px;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .gs-headline{display:flex;gap:24px;flex-wrap:wrap}
-"""
+"""  # noqa: E501 (CSS text of the report, byte for byte)
 
 
 def report_html(result: Mapping[str, Any], *, extra: Mapping[str, Any] | None = None) -> str:
@@ -184,13 +189,16 @@ def report_html(result: Mapping[str, Any], *, extra: Mapping[str, Any] | None = 
         f"<p class='en'>{escape(str(extra.get('subtitle') or ''))}</p></header><main>",
         f"<section id='gs-headline'>{coverage_summary_html(result, top=10)}</section>",
         f"<h2>覆盖地图 <span class='en'>Coverage map</span></h2>"
-        f"<div class='gs-report-map'><iframe title='coverage map' srcdoc=\"{escape(map_page)}\">"
+        "<div class='gs-report-map'><iframe title='coverage map' "
+        f"srcdoc=\"{escape(map_page)}\">"
         "</iframe></div>",
     ]
     if chart:
-        parts.append("<section id='gs-chart'><h2>覆盖率与时间 <span class='en'>Covered share by "
+        parts.append("<section id='gs-chart'><h2>覆盖率与时间 "
+                     "<span class='en'>Covered share by "
                      f"minutes</span></h2>{chart}</section>")
-    parts.append(_table_html("areas", "分区覆盖 <span class='en'>By area</span>", *tables["areas"]))
+    parts.append(_table_html("areas", "分区覆盖 <span class='en'>By area</span>",
+                             *tables["areas"]))
     parts.append(_table_html("gaps", "最大缺口 <span class='en'>Largest gaps</span>",
                              *tables["gaps"]))
     parts.append(_table_html("catchments", "场所服务人口 <span class='en'>Catchment population "
@@ -235,7 +243,8 @@ def write_report(result: Mapping[str, Any], path: str | os.PathLike[str], *,
     """
     bad = [t for t in tables if t not in _TABLE_FORMATS]
     if bad:
-        msg = f"must be a list of {' | '.join(_TABLE_FORMATS)}; unknown {', '.join(map(repr, bad))}"
+        unknown = ", ".join(map(repr, bad))
+        msg = f"must be a list of {' | '.join(_TABLE_FORMATS)}; unknown {unknown}"
         raise InvalidParameter("tables", msg)
     tiles = str((extra or {}).get("tiles") or "osm")
     if tiles not in BASEMAPS:

@@ -46,7 +46,8 @@ BASEMAPS: dict[str, Basemap] = {
     "osm": Basemap(
         "osm", "OpenStreetMap",
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+        " contributors",
         "wgs84", subdomains="", max_zoom=19,
     ),
     "amap": Basemap(
@@ -170,13 +171,17 @@ def shift_geojson(obj: Mapping[str, Any] | None, crs: str, *, source: str = "wgs
     kind = obj.get("type")
     out = dict(obj)
     if kind == "FeatureCollection":
-        out["features"] = [shift_geojson(f, crs, source=source) for f in obj.get("features", [])]
+        out["features"] = [
+            shift_geojson(f, crs, source=source) for f in obj.get("features", [])
+        ]
     elif kind == "Feature":
         out["geometry"] = shift_geojson(obj.get("geometry"), crs, source=source)
         if isinstance(obj.get("route"), Mapping):
             out["route"] = shift_geojson(obj["route"], crs, source=source)
     elif kind == "GeometryCollection":
-        out["geometries"] = [shift_geojson(g, crs, source=source) for g in obj.get("geometries", [])]
+        out["geometries"] = [
+            shift_geojson(g, crs, source=source) for g in obj.get("geometries", [])
+        ]
     elif "coordinates" in obj:
         coords = obj["coordinates"]
         out["coordinates"] = _shift_coords(coords, crs, source)

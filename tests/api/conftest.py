@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from tests.web.citydata import build_city_db
 
 from geosvc.config import Settings
 from geosvc.service import GeoService
+from tests.web.citydata import build_city_db
 
 
 @pytest.fixture(scope="session")

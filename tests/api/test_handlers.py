@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tests.web.citydata import VENUES
 
 from geosvc.api import health, items, nearest, ogc, venues
 from geosvc.coords import from_wgs84, to_wgs84
 from geosvc.errors import InvalidParameter, ModeUnavailable, NotFound
+from tests.web.citydata import VENUES
 
 BY_CODE = {v.code: v for v in VENUES}
 
@@ -139,12 +139,16 @@ def test_nearest_filters_and_max_minutes(service) -> None:
 def test_nearest_crs_in_and_out(service) -> None:
     h1 = BY_CODE["XC-H-01"]
     glon, glat = from_wgs84(h1.lon, h1.lat, "gcj02")
-    doc = nearest.nearest(service, {"lon": repr(glon), "lat": repr(glat), "crs": "gcj02", "k": "1"})
+    doc = nearest.nearest(
+        service, {"lon": repr(glon), "lat": repr(glat), "crs": "gcj02", "k": "1"}
+    )
     f = doc["features"][0]
     assert f["id"] == "XC-H-01" and f["properties"]["distance_m"] < 0.1
     back = to_wgs84(*f["geometry"]["coordinates"], "gcj02")
     assert back == pytest.approx((h1.lon, h1.lat), abs=1e-6)
-    bdoc = nearest.nearest(service, {"lon": "118.7581", "lat": "30.9401", "crs": "bd09", "k": "1"})
+    bdoc = nearest.nearest(
+        service, {"lon": "118.7581", "lat": "30.9401", "crs": "bd09", "k": "1"}
+    )
     assert bdoc["query"]["crs"] == "bd09"
 
 

@@ -59,7 +59,8 @@ def _venues() -> list[Venue]:
               channels=frozenset({W, T}), bank="ICBC", opening_hours="Mo-Su 09:00-17:00"),
         Venue("XC-B-0002", "建设银行鳌峰支行", VenueKind.BANK_OUTLET, x - 0.005, y - 0.004,
               channels=frozenset({T}), bank="CCB", opening_hours="Mo-Fr 09:00-17:00"),
-        Venue("XC-K-0001", "7×24小时自助服务站（市民广场）", VenueKind.KIOSK, x + 0.001, y + 0.001,
+        Venue("XC-K-0001", "7×24小时自助服务站（市民广场）", VenueKind.KIOSK,
+              x + 0.001, y + 0.001,
               channels=frozenset({S}), opening_hours="24/7", machines=5),
         Venue("XC-K-0002", XSS_NAME, VenueKind.KIOSK, x - 0.002, y + 0.009,
               channels=frozenset({S}), opening_hours="24/7",
@@ -72,7 +73,8 @@ def _items() -> list[ServiceItem]:
         ServiceItem("SB-001", "社会保障卡申领", "Apply for a social-security card", "人社局",
                     high_frequency=True),
         ServiceItem("YB-002", "医保参保信息查询", "Medical-insurance record", "医保局"),
-        ServiceItem("GJJ-003", "住房公积金提取${alert(3)}", "Housing-fund withdrawal", "公积金中心"),
+        ServiceItem("GJJ-003", "住房公积金提取${alert(3)}", "Housing-fund withdrawal",
+                    "公积金中心"),
     ]
 
 
@@ -190,7 +192,8 @@ class PageLog:
 
 def _local(url: str) -> bool:
     host = urlparse(url).hostname
-    return url.startswith(("data:", "about:", "blob:", "file:")) or host in {"127.0.0.1", "localhost"}
+    local = host in {"127.0.0.1", "localhost"}
+    return url.startswith(("data:", "about:", "blob:", "file:")) or local
 
 
 @pytest.fixture

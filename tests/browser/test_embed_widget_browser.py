@@ -87,6 +87,8 @@ def test_widget_mount_api_and_error_text(page: Any, app_url: str, host_site: Any
     pg, log = page
     pg.goto(f"{host_url}/mount.html")
     status = pg.locator("#w .gsw-status")
-    pg.wait_for_function("document.querySelector('#w .gsw-status').textContent.includes('NOPE')")
+    pg.wait_for_function(
+        "document.querySelector('#w .gsw-status').textContent.includes('NOPE')"
+    )
     assert "item" in status.inner_text()  # the API's problem detail, shown as text
     assert log.page_errors == [] and log.dialogs == []

@@ -47,10 +47,13 @@ def test_map_markers_popup_and_no_errors(page: Any, app_url: str, shots: Path) -
     assert _marker_count(pg) == expected
     assert pg.evaluate("Object.keys(window.geosvc.markers).length") == expected
     # Zoom in past the clustering limit on the city hall: DOM markers == markers in view.
-    pg.evaluate(f"window.geosvc.map.setView([{CENTRE[1]}, {CENTRE[0]}], 18, {{animate: false}})")
+    pg.evaluate(
+        f"window.geosvc.map.setView([{CENTRE[1]}, {CENTRE[0]}], 18, {{animate: false}})"
+    )
     pg.wait_for_timeout(300)
     in_view = pg.evaluate("""() => { const b = window.geosvc.map.getBounds();
-        return Object.values(window.geosvc.markers).filter(m => b.contains(m.getLatLng())).length; }""")
+        return Object.values(window.geosvc.markers)
+            .filter(m => b.contains(m.getLatLng())).length; }""")
     dom = pg.locator(".leaflet-marker-pane .gs-icon").count()
     assert in_view >= 2 and dom >= in_view
     # Click the city hall: the popup lists its items with their channels.
@@ -62,7 +65,8 @@ def test_map_markers_popup_and_no_errors(page: Any, app_url: str, shots: Path) -
     popup.wait_for()
     text = popup.inner_text()
     assert "宣城市政务服务中心" in text and "社会保障卡申领" in text and "窗口" in text
-    assert "Service hall" in text and "uri.amap.com" in popup.locator("a").nth(1).get_attribute("href")
+    assert "Service hall" in text
+    assert "uri.amap.com" in popup.locator("a").nth(1).get_attribute("href")
     assert pg.locator("#gs-legend").is_visible()
     shots.mkdir(exist_ok=True)
     pg.wait_for_timeout(300)  # let the popup fade in

@@ -40,7 +40,8 @@ def osm_xml(tmp_path):
 
 def pairs(net):
     ids = net.node_id
-    return sorted((int(ids[u]), int(ids[v])) for u, v in zip(net.edge_u, net.edge_v, strict=True))
+    pairs = zip(net.edge_u, net.edge_v, strict=True)
+    return sorted((int(ids[u]), int(ids[v])) for u, v in pairs)
 
 
 def test_xml_directions_per_mode(osm_xml, settings):

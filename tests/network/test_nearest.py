@@ -28,7 +28,6 @@ def random_network(seed: int, n: int = 60):
     two = rng.random(3 * n) < 0.7
     u = np.concatenate([a, b[two]])
     v = np.concatenate([b, a[two]])
-    length = np.hypot(x[v] - x[u], y[v] - y[u])
     speed = np.concatenate([rng.uniform(3, 15, 3 * n), rng.uniform(3, 15, 3 * n)[two]])
     gx = np.column_stack([x[u], (x[u] + x[v]) / 2 + 5, x[v]]).ravel()  # bent polylines
     gy = np.column_stack([y[u], (y[u] + y[v]) / 2, y[v]]).ravel()
@@ -61,7 +60,9 @@ def check_against_reference(net, settings, rng, n_venues, n_queries, k=4):
             want = finite[:kk]
             assert [h.pos for h in hits] == [int(cands[i]) for i in want] or np.allclose(
                 [h.time_s for h in hits], ref[want], rtol=1e-9)
-            np.testing.assert_allclose([h.time_s for h in hits], ref[want], rtol=1e-9, atol=1e-6)
+            np.testing.assert_allclose(
+                [h.time_s for h in hits], ref[want], rtol=1e-9, atol=1e-6
+            )
         checked += 1
     return checked
 

@@ -43,7 +43,9 @@ def test_point_times_include_both_partial_edges(grid5):
                   grid5.node_y[0] + np.array([0.0, 250.0]))
     t, s = point_times(grid5, pts, nt)
     # 70 m on to node 1 then 3 east + 4 north edges; 50 m up to row 3 then 4 east + 1 north
-    np.testing.assert_allclose(t, [0.7 * EDGE_S + 7 * EDGE_S, 0.5 * EDGE_S + 5 * EDGE_S], atol=1e-6)
+    np.testing.assert_allclose(
+        t, [0.7 * EDGE_S + 7 * EDGE_S, 0.5 * EDGE_S + 5 * EDGE_S], atol=1e-6
+    )
     np.testing.assert_array_equal(s, [0, 0])
 
 

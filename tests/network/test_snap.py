@@ -27,7 +27,8 @@ def test_snap_points_lonlat_roundtrip(grid5):
 def test_far_point_outside_network(grid5):
     s = snap_xy(grid5, grid5.node_x[:1] - 1300.0, grid5.node_y[:1])
     assert s.dist_m[0] == pytest.approx(1300)
-    with pytest.raises(OutsideNetwork, match=r"`lon`/`lat`: point is 1.3 km from the nearest walk road; limit 1 km"):
+    msg = r"`lon`/`lat`: point is 1.3 km from the nearest walk road; limit 1 km"
+    with pytest.raises(OutsideNetwork, match=msg):
         check_snapped(s, 1000.0, mode="walk")
     check_snapped(s, 2000.0)  # within a larger limit: no error
 

@@ -22,7 +22,9 @@ def net():
 
 
 def _cells(net, nodes, count=10.0):
-    return [PopulationCell(float(net.node_lon[i]), float(net.node_lat[i]), count) for i in nodes]
+    return [
+        PopulationCell(float(net.node_lon[i]), float(net.node_lat[i]), count) for i in nodes
+    ]
 
 
 def _main(net, edges):

@@ -50,7 +50,10 @@ def post(client, body):
 @pytest.mark.parametrize("filters, query", [
     ({}, ""),
     ({"kind": ["hall"]}, "&kind=hall"),
-    ({"kind": "hall,bank_outlet", "level": "township"}, "&kind=hall,bank_outlet&level=township"),
+    (
+        {"kind": "hall,bank_outlet", "level": "township"},
+        "&kind=hall,bank_outlet&level=township",
+    ),
 ])
 def test_before_share_equals_coverage_endpoint(client, filters, query):
     cov = client.get(f"/api/v1/coverage?mode=walk&minutes=5{query}")

@@ -51,7 +51,9 @@ def city():
         venues.append(Venue(code=f"B{n}", name=f"bank {n}", kind=VenueKind.BANK_OUTLET,
                             lon=lo, lat=la))
     lo, la = 117.5, 31.5  # far away: off the network
-    venues.append(Venue(code="BFAR", name="far bank", kind=VenueKind.BANK_OUTLET, lon=lo, lat=la))
+    venues.append(
+        Venue(code="BFAR", name="far bank", kind=VenueKind.BANK_OUTLET, lon=lo, lat=la)
+    )
     index = ServiceIndex.build(venues, [], [], info=DatasetInfo())
     settings = Settings(snap_max_m=300.0)
     engine = TravelEngine(net, index.lon, index.lat, settings=settings)
@@ -114,7 +116,8 @@ def test_min_sites_reaches_target_and_unreachable(city):
     top = plan_sites(engine, demand, index, flt, cands, minutes=5, k=8).to_dict()
     before = top["before_share"]
     target = round(before + 0.6 * (top["after_share"] - before), 4)
-    res = plan_sites(engine, demand, index, flt, cands, minutes=5, target_share=target).to_dict()
+    plan = plan_sites(engine, demand, index, flt, cands, minutes=5, target_share=target)
+    res = plan.to_dict()
     assert res["problem"] == "min_sites" and res["target_reached"]
     assert res["after_share"] >= target - 1e-9
     # one site fewer cannot reach it: the best k-1 plan stays below
@@ -155,11 +158,12 @@ def test_kiosk_sites_rule(city):
 
 def test_supplied_points(city):
     net, demand, index, engine, settings = city
+    v2, v3 = index.venues[2], index.venues[3]
     fc = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": "p1", "properties": {"name": "lot 1"},
-         "geometry": {"type": "Point", "coordinates": [index.venues[2].lon, index.venues[2].lat]}},
+         "geometry": {"type": "Point", "coordinates": [v2.lon, v2.lat]}},
         {"type": "Feature", "properties": {"id": "p2"},
-         "geometry": {"type": "Point", "coordinates": [index.venues[3].lon, index.venues[3].lat]}},
+         "geometry": {"type": "Point", "coordinates": [v3.lon, v3.lat]}},
         {"type": "Feature", "properties": {},
          "geometry": {"type": "Point", "coordinates": [117.5, 31.5]}},
     ]}

@@ -19,7 +19,8 @@ def coverage_result() -> dict[str, Any]:
         {"type": "Feature", "id": i + 1, "geometry": square(X + dx, Y + dy, 0.002),
          "properties": {"id": i + 1, "name": name, "uncovered_population": pop}}
         for i, (dx, dy, pop, name) in enumerate([
-            (0.02, 0.01, 900.0, "北门片区"), (-0.02, 0.012, 600.0, "<b onmouseover=alert(1)>x</b>"),
+            (0.02, 0.01, 900.0, "北门片区"),
+            (-0.02, 0.012, 600.0, "<b onmouseover=alert(1)>x</b>"),
             (0.01, -0.02, 300.0, None), (-0.015, -0.015, 120.0, "南湖")])
     ]
     return {

@@ -33,8 +33,10 @@ INFO = DatasetInfo(name="测试城市", timezone="Asia/Shanghai", calendar=None,
 
 VENUES = [
     Venue("XC-H-01", "宣城市政务服务中心", H, 118.7580, 30.9400, Level.CITY, frozenset({W, S}),
-          "A", "宣州区", "宣城市鳌峰中路1号", "0563-1234567", "Mo-Fr 09:00-17:00; Sa 09:00-12:00",
-          accessible=True, cross_province=True, regional=True, name_en="Xuancheng Service Centre"),
+          "A", "宣州区", "宣城市鳌峰中路1号", "0563-1234567",
+          "Mo-Fr 09:00-17:00; Sa 09:00-12:00",
+          accessible=True, cross_province=True, regional=True,
+          name_en="Xuancheng Service Centre"),
     Venue("XC-H-02", "宣州区政务服务中心", H, 118.7700, 30.9500, Level.COUNTY, frozenset({W}),
           "A", "宣州区", None, None, "Mo-Fr 09:00-17:00"),
     Venue("XC-H-03", "澄江街道便民服务中心", H, 118.7450, 30.9300, Level.TOWNSHIP,

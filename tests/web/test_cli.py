@@ -75,7 +75,10 @@ def test_serve_starts_answers_and_stops(city_db: Path, tmp_path: Path) -> None:
     (["serve", "--db", "/nonexistent/x.sqlite"],
      "`--db` /nonexistent/x.sqlite does not exist; create it with `geosvc import ...`"),
     (["serve"], "Missing option '--db'"),
-    (["serve", "--db", "{db}", "--osm", "/nonexistent.pbf"], "`--osm` /nonexistent.pbf does not exist"),
+    (
+        ["serve", "--db", "{db}", "--osm", "/nonexistent.pbf"],
+        "`--osm` /nonexistent.pbf does not exist",
+    ),
     (["serve", "--db", "{db}", "--port", "70000"], "70000 is not in the range"),
     (["serve", "--db", "{db}", "--modes", "walk,fly"], "unknown modes fly"),
     (["demo", "--port", "0"], "0 is not in the range"),
@@ -84,7 +87,8 @@ def test_serve_starts_answers_and_stops(city_db: Path, tmp_path: Path) -> None:
 def test_bad_options_exit_non_zero_with_a_message(city_db: Path, args: list[str],
                                                   message: str) -> None:
     args = [a.replace("{db}", str(city_db)) for a in args]
-    result = CliRunner().invoke(main, args, env={"GEOSVC_DB": ""} if args == ["serve"] else None)
+    env = {"GEOSVC_DB": ""} if args == ["serve"] else None
+    result = CliRunner().invoke(main, args, env=env)
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
 

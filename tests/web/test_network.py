@@ -117,7 +117,8 @@ def test_coverage_circles_on_request(net_client) -> None:
     # every venue used sits inside its own service circle
     assert all(circle.contains(Point(f["geometry"]["coordinates"])) for f in venues)
     gcj = net_client.get("/api/v1/coverage?mode=walk&minutes=5&circles=true&crs=gcj02")
-    assert shape(gcj.get_json()["circles"]["features"][0]["geometry"]).equals_exact(circle, 1e-9)
+    geometry = gcj.get_json()["circles"]["features"][0]["geometry"]
+    assert shape(geometry).equals_exact(circle, 1e-9)
     bad = net_client.get("/api/v1/coverage?mode=walk&circles=maybe")
     assert bad.status_code == 400
     assert bad.get_json()["invalid_params"] == [{"name": "circles",

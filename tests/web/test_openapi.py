@@ -38,9 +38,11 @@ def test_every_api_md_path_is_described(spec: dict) -> None:
 
 def test_parameters_come_from_the_validation_table(spec: dict) -> None:
     for path, endpoint in (("/api/v1/venues", "venues"), ("/api/v1/nearest", "nearest"),
-                           ("/api/v1/isochrones", "isochrones"), ("/api/v1/coverage", "coverage"),
+                           ("/api/v1/isochrones", "isochrones"),
+                           ("/api/v1/coverage", "coverage"),
                            ("/ogc/collections/{collectionId}/items", "ogc_items")):
-        listed = [p["name"] for p in spec["paths"][path]["get"]["parameters"] if p["in"] == "query"]
+        params = spec["paths"][path]["get"]["parameters"]
+        listed = [p["name"] for p in params if p["in"] == "query"]
         assert listed == [p.name for p in ENDPOINT_PARAMS[endpoint]], path
     nearest = {p["name"]: p for p in spec["paths"]["/api/v1/nearest"]["get"]["parameters"]}
     assert nearest["lon"]["required"] and nearest["lat"]["required"]

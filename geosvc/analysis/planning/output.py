@@ -39,7 +39,7 @@ FORMATS = (".json", ".csv", ".html")
 
 
 def plan_csv(doc: dict[str, Any]) -> str:
-    """The chosen sites of a plan document as CSV text (header + one row per site)."""
+    """Return the chosen sites of a plan document as CSV text (header + one row per site)."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
@@ -49,7 +49,7 @@ def plan_csv(doc: dict[str, Any]) -> str:
 
 
 def plan_html(result: PlanResult, demand: DemandSet) -> str:
-    """A self-contained HTML map of the plan (see the module docstring)."""
+    """Return a self-contained HTML map of the plan (see the module docstring)."""
     import folium
 
     from geosvc.render.base import fit, new_map, page_html
@@ -107,7 +107,9 @@ def plan_html(result: PlanResult, demand: DemandSet) -> str:
     return page_html(fmap, inline=True)
 
 
-def write_plan(result: PlanResult, path: str | Path, *, demand: DemandSet | None = None) -> Path:
+def write_plan(
+    result: PlanResult, path: str | Path, *, demand: DemandSet | None = None
+) -> Path:
     """Write ``result`` to ``path`` by its suffix: ``.json``, ``.csv`` or ``.html``.
 
     Raises

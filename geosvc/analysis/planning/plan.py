@@ -95,11 +95,14 @@ class PlanResult:
     fixed_lonlat: list[tuple[float, float]] = field(default_factory=list)
 
     def share(self, population: float) -> float:
-        """``population`` as a share of the total (0 when there is none)."""
+        """Return ``population`` as a share of the total (0 when there is none)."""
         return population / self.total_population if self.total_population > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """``{before_share, after_share, selected: [...], solver, solve_time_s, problem, ...}``."""
+        """Return the plan as a JSON-ready dict.
+
+        ``{before_share, after_share, selected: [...], solver, solve_time_s, problem, ...}``.
+        """
         c = self.candidates
         cum = self.before_population
         rows = []

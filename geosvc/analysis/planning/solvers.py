@@ -120,7 +120,9 @@ class Solution:
 # --------------------------------------------------------------------------- preparation
 
 
-def _check_instance(matrix: sp.spmatrix, weight: ArrayLike) -> tuple[sp.csr_matrix, NDArray[np.float64]]:
+def _check_instance(
+    matrix: sp.spmatrix, weight: ArrayLike
+) -> tuple[sp.csr_matrix, NDArray[np.float64]]:
     a = sp.csr_matrix(matrix, dtype=bool)
     w = np.asarray(weight, dtype=np.float64).ravel()
     if w.shape != (a.shape[0],):
@@ -270,7 +272,9 @@ def greedy_max_cover(instance: Reduced | tuple[sp.spmatrix, ArrayLike], k: int) 
     return Solution(sel, gains, total, "greedy", False, time.perf_counter() - t0, "greedy")
 
 
-def greedy_min_sites(instance: Reduced | tuple[sp.spmatrix, ArrayLike], need: float) -> Solution:
+def greedy_min_sites(
+    instance: Reduced | tuple[sp.spmatrix, ArrayLike], need: float
+) -> Solution:
     """Add candidates greedily until the covered weight reaches ``need``.
 
     ``status`` is ``"unreachable"`` when all useful candidates together fall
@@ -405,7 +409,7 @@ def exact_max_cover(
 
 
 def _spopt_x(model, m: int) -> list:  # noqa: ANN001
-    """The facility variables of a solved spopt model, by column."""
+    """Return the facility variables of a solved spopt model, by column."""
     fac = getattr(model, "fac_vars", None)
     if fac is None:
         names = {v.name: v for v in model.problem.variables()}
