@@ -26,6 +26,7 @@ propagates (a NaN coordinate converts to NaN).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from typing import Final, overload
 
 import numpy as np
@@ -87,7 +88,7 @@ def _as_arrays(
     return x, y, scalar
 
 
-def _out(x: NDArray[np.float64], y: NDArray[np.float64], scalar: bool):
+def _out(x: NDArray[np.float64], y: NDArray[np.float64], scalar: bool) -> Coord | CoordArray:
     if scalar:
         return float(x), float(y)
     return x, y
@@ -103,7 +104,7 @@ def _out_of_china(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.
 def out_of_china(lon: float, lat: float) -> bool: ...
 @overload
 def out_of_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]: ...
-def out_of_china(lon, lat):
+def out_of_china(lon: ArrayLike, lat: ArrayLike) -> bool | NDArray[np.bool_]:
     """Tell whether points lie outside the rough box where the offsets apply.
 
     The box is the one of the published algorithm: longitude 72.004..137.8347,
@@ -220,7 +221,11 @@ def _bd_to_gcj(x: NDArray[np.float64], y: NDArray[np.float64]) -> CoordArray:
     return np.where(outside, x, gx), np.where(outside, y, gy)
 
 
-def wgs84_to_gcj02(lon, lat):
+@overload
+def wgs84_to_gcj02(lon: float, lat: float) -> Coord: ...
+@overload
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> CoordArray: ...
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> Coord | CoordArray:
     """Convert WGS-84 to GCJ-02 (the published forward formula).
 
     Parameters
@@ -244,7 +249,11 @@ def wgs84_to_gcj02(lon, lat):
     return _out(*_wgs_to_gcj(x, y), scalar)
 
 
-def gcj02_to_wgs84(lon, lat):
+@overload
+def gcj02_to_wgs84(lon: float, lat: float) -> Coord: ...
+@overload
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> CoordArray: ...
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> Coord | CoordArray:
     """Convert GCJ-02 to WGS-84 by iterating the forward formula (error < 1 mm).
 
     Vectorised; about 4 forward evaluations per call.
@@ -259,7 +268,11 @@ def gcj02_to_wgs84(lon, lat):
     return _out(*_gcj_to_wgs(x, y), scalar)
 
 
-def gcj02_to_bd09(lon, lat):
+@overload
+def gcj02_to_bd09(lon: float, lat: float) -> Coord: ...
+@overload
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> CoordArray: ...
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> Coord | CoordArray:
     """Convert GCJ-02 to BD-09.
 
     Examples
@@ -271,7 +284,11 @@ def gcj02_to_bd09(lon, lat):
     return _out(*_gcj_to_bd(x, y), scalar)
 
 
-def bd09_to_gcj02(lon, lat):
+@overload
+def bd09_to_gcj02(lon: float, lat: float) -> Coord: ...
+@overload
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> CoordArray: ...
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> Coord | CoordArray:
     """Convert BD-09 to GCJ-02.
 
     Starts from the published closed-form inverse (which errs by up to about
@@ -290,7 +307,11 @@ def bd09_to_gcj02(lon, lat):
     return _out(*_bd_to_gcj(x, y), scalar)
 
 
-def wgs84_to_bd09(lon, lat):
+@overload
+def wgs84_to_bd09(lon: float, lat: float) -> Coord: ...
+@overload
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> CoordArray: ...
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> Coord | CoordArray:
     """Convert WGS-84 to BD-09 (via GCJ-02).
 
     Examples
@@ -302,7 +323,11 @@ def wgs84_to_bd09(lon, lat):
     return _out(*_gcj_to_bd(*_wgs_to_gcj(x, y)), scalar)
 
 
-def bd09_to_wgs84(lon, lat):
+@overload
+def bd09_to_wgs84(lon: float, lat: float) -> Coord: ...
+@overload
+def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> CoordArray: ...
+def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> Coord | CoordArray:
     """Convert BD-09 to WGS-84 (via GCJ-02, iterated inverse).
 
     Examples
@@ -315,13 +340,18 @@ def bd09_to_wgs84(lon, lat):
     return _out(*_gcj_to_wgs(*_bd_to_gcj(x, y)), scalar)
 
 
-_TO_WGS84 = {"wgs84": None, "gcj02": _gcj_to_wgs,
-             "bd09": lambda x, y: _gcj_to_wgs(*_bd_to_gcj(x, y))}
-_FROM_WGS84 = {"wgs84": None, "gcj02": _wgs_to_gcj,
-               "bd09": lambda x, y: _gcj_to_bd(*_wgs_to_gcj(x, y))}
+_Conversion = Callable[[NDArray[np.float64], NDArray[np.float64]], CoordArray]
+_TO_WGS84: Final[dict[str, _Conversion | None]] = {
+    "wgs84": None, "gcj02": _gcj_to_wgs, "bd09": lambda x, y: _gcj_to_wgs(*_bd_to_gcj(x, y))
+}
+_FROM_WGS84: Final[dict[str, _Conversion | None]] = {
+    "wgs84": None, "gcj02": _wgs_to_gcj, "bd09": lambda x, y: _gcj_to_bd(*_wgs_to_gcj(x, y))
+}
 
 
-def _convert(lon, lat, crs: str, table):
+def _convert(
+    lon: ArrayLike, lat: ArrayLike, crs: str | None, table: Mapping[str, _Conversion | None]
+) -> Coord | CoordArray:
     name = parse_crs(crs)
     x, y, scalar = _as_arrays(lon, lat)
     func = table[name]
@@ -331,7 +361,11 @@ def _convert(lon, lat, crs: str, table):
     return _out(*func(x, y), scalar)
 
 
-def to_wgs84(lon, lat, crs: str):
+@overload
+def to_wgs84(lon: float, lat: float, crs: str | None) -> Coord: ...
+@overload
+def to_wgs84(lon: ArrayLike, lat: ArrayLike, crs: str | None) -> CoordArray: ...
+def to_wgs84(lon: ArrayLike, lat: ArrayLike, crs: str | None) -> Coord | CoordArray:
     """Convert coordinates given in ``crs`` to WGS-84.
 
     Parameters
@@ -358,7 +392,11 @@ def to_wgs84(lon, lat, crs: str):
     return _convert(lon, lat, crs, _TO_WGS84)
 
 
-def from_wgs84(lon, lat, crs: str):
+@overload
+def from_wgs84(lon: float, lat: float, crs: str | None) -> Coord: ...
+@overload
+def from_wgs84(lon: ArrayLike, lat: ArrayLike, crs: str | None) -> CoordArray: ...
+def from_wgs84(lon: ArrayLike, lat: ArrayLike, crs: str | None) -> Coord | CoordArray:
     """Convert WGS-84 coordinates to ``crs`` (for responses and shifted base maps).
 
     Examples
@@ -410,7 +448,9 @@ def geodesic_distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> f
 def geodesic_distance_m(
     lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLike
 ) -> NDArray[np.float64]: ...
-def geodesic_distance_m(lon1, lat1, lon2, lat2):
+def geodesic_distance_m(
+    lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLike
+) -> float | NDArray[np.float64]:
     """Great-circle distance in metres (haversine on a sphere of radius 6371008.8 m).
 
     Vectorised with numpy broadcasting (one point against many, pairwise

@@ -213,7 +213,8 @@ def hours_problem(expr: str) -> str | None:
         return "is empty"
     try:
         _parse(text, None)
-    except opening_hours.ParserError as exc:
+    # The package's stub omits ParserError, which the module exports at run time.
+    except opening_hours.ParserError as exc:  # type: ignore[attr-defined]
         return _describe(exc)
     return None
 
@@ -336,6 +337,9 @@ class Schedule:
 
     def _regime(self, t: datetime) -> _Regime:
         base = self._base
+        if base is None:  # the public methods answer unknown hours before asking
+            msg = "a schedule of unknown hours has no regime"
+            raise RuntimeError(msg)
         cal = self.calendar
         day = t.date()
         if cal is None:

@@ -171,7 +171,7 @@ def _grade_pinyin(
         if candidates[0] == 0:
             return EXACT if n == 1 else PREFIX
         return SUBSTRING
-    best = _NONE
+    best: float = _NONE
     for start in candidates:
         end, skipped = _greedy(q, slots, start)
         if end < 0:

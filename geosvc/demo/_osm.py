@@ -95,7 +95,7 @@ def _row_tags(row: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _features(frame: Any) -> list[OsmFeature]:
-    out = []
+    out: list[OsmFeature] = []
     if frame is None or len(frame) == 0:
         return out
     for row in frame.to_dict("records"):

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,6 +207,10 @@ def parse_jobs(data: Any, *, out_dir: str | Path | None = None) -> list[BatchJob
     return jobs
 
 
+#: Reports one problem of a job: ``bad(field, reason)``.
+_Report = Callable[[str, str], None]
+
+
 def _parse_job(where: str, raw: Mapping[str, Any], problems: list[tuple[str, str]],
                out_dir: str | Path | None, inherited: set[str]) -> BatchJob | None:
     """Return the job of ``raw`` or None, appending every problem found to ``problems``.
@@ -220,9 +224,34 @@ def _parse_job(where: str, raw: Mapping[str, Any], problems: list[tuple[str, str
         root = "defaults" if name.split(".")[0] in inherited else where
         problems.append((f"{root}.{name}", reason))
 
-    unknown = sorted(set(map(str, raw)) - set(_FIELDS))
-    for key in unknown:
+    for key in sorted(set(map(str, raw)) - set(_FIELDS)):
         bad(key, f"is not a job field (expected one of {', '.join(_FIELDS)})")
+    text = _job_text(raw, bad)
+    modes = _job_modes(raw, bad)
+    minutes = _minutes(raw.get("minutes", [10]))
+    if isinstance(minutes, str):
+        bad("minutes", minutes)
+    filters = _filters(raw.get("filters") or {},
+                       lambda n, r: bad(f"filters.{n}" if n else "filters", r))
+    curves = raw.get("curves", False)
+    if not isinstance(curves, bool):
+        bad("curves", f"must be true or false, not {curves!r}")
+    gap = _job_gap(raw, bad)
+    out = raw.get("out", text.get("name"))
+    if out is not None and (not isinstance(out, str) or not out.strip()):
+        bad("out", f"must be a non-empty path prefix, not {out!r}")
+    if len(problems) > before or isinstance(minutes, str) or not isinstance(out, str):
+        return None
+    prefix = Path(out.strip())
+    if out_dir is not None and not prefix.is_absolute():
+        prefix = Path(out_dir) / text["name"] / prefix
+    return BatchJob(name=text["name"], db=text["db"], osm=text["osm"], out=str(prefix),
+                    modes=tuple(dict.fromkeys(modes)), minutes=minutes, filters=filters,
+                    curves=curves, gap_radius_m=gap)
+
+
+def _job_text(raw: Mapping[str, Any], bad: _Report) -> dict[str, str]:
+    """Return the required text fields (``name``, ``db``, ``osm``) that are valid, stripped."""
     text: dict[str, str] = {}
     for key in ("name", "db", "osm"):
         value = raw.get(key)
@@ -235,35 +264,29 @@ def _parse_job(where: str, raw: Mapping[str, Any], problems: list[tuple[str, str
     if "name" in text and not _NAME.match(text["name"]):
         bad("name", f"must be letters, digits, `_`, `.` or `-` (a file name), "
                     f"not {text['name']!r}")
+    return text
+
+
+def _job_modes(raw: Mapping[str, Any], bad: _Report) -> list[str]:
+    """Return the job's travel modes (empty after reporting a problem)."""
     modes = _strings(raw.get("modes", ["walk"]))
     if modes is None or not modes:
         bad("modes", f"must be a list of {', '.join(MODES)}, not {raw.get('modes')!r}")
-    elif [m for m in modes if m not in MODES]:
-        wrong = [m for m in modes if m not in MODES]
+        return []
+    wrong = [m for m in modes if m not in MODES]
+    if wrong:
         bad("modes", f"has unknown modes {wrong}; use {', '.join(MODES)}")
-    minutes = _minutes(raw.get("minutes", [10]))
-    if isinstance(minutes, str):
-        bad("minutes", minutes)
-    filters = _filters(raw.get("filters") or {},
-                       lambda n, r: bad(f"filters.{n}" if n else "filters", r))
-    curves = raw.get("curves", False)
-    if not isinstance(curves, bool):
-        bad("curves", f"must be true or false, not {curves!r}")
+    return modes
+
+
+def _job_gap(raw: Mapping[str, Any], bad: _Report) -> float:
+    """Return ``gap_radius_m`` (default 100 m; NaN after reporting a problem)."""
     gap = raw.get("gap_radius_m", 100.0)
     if isinstance(gap, bool) or not isinstance(gap, (int, float)) or \
             not (math.isfinite(gap) and gap > 0):
         bad("gap_radius_m", f"must be a number of metres > 0, not {gap!r}")
-    out = raw.get("out", text.get("name"))
-    if out is not None and (not isinstance(out, str) or not out.strip()):
-        bad("out", f"must be a non-empty path prefix, not {out!r}")
-    if len(problems) > before:
-        return None
-    prefix = Path(out.strip())
-    if out_dir is not None and not prefix.is_absolute():
-        prefix = Path(out_dir) / text["name"] / prefix
-    return BatchJob(name=text["name"], db=text["db"], osm=text["osm"], out=str(prefix),
-                    modes=tuple(dict.fromkeys(modes)), minutes=minutes, filters=filters,
-                    curves=curves, gap_radius_m=float(gap))
+        return math.nan
+    return float(gap)
 
 
 def _strings(value: Any) -> list[str] | None:
@@ -289,7 +312,7 @@ def _minutes(value: Any) -> tuple[float, ...] | str:
     return tuple(dict.fromkeys(out))
 
 
-def _filters(value: Any, bad: Any) -> tuple[tuple[str, str], ...]:
+def _filters(value: Any, bad: _Report) -> tuple[tuple[str, str], ...]:
     """Return the filters as API query strings, checked with the coverage endpoint's parsers."""
     from zoneinfo import ZoneInfo
 

@@ -52,7 +52,7 @@ def minutes_label(minutes: float) -> str:
 def error_rows(job: Mapping[str, Any], reason: str, modes: Any = None,
                seconds: float = 0.0) -> list[dict[str, Any]]:
     """Return one failed summary row per (mode, minutes) of ``job`` (or of ``modes``)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for mode in (modes if modes is not None else job["modes"]):
         for m in job["minutes"]:
             rows.append({"dataset": job["name"], "mode": mode, "minutes": _num(m),
@@ -149,7 +149,7 @@ def _run_mode(spec: BatchJob, cfg: Settings, data: dict[str, Any], mode: str,
     key = ("batch", flt.cache_key(), flt.open_at)
     prefix = Path(spec.out)
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    rows = []
+    rows: list[dict[str, Any]] = []
     setup = lead + time.perf_counter() - t0
     for minutes in spec.minutes:
         t1 = time.perf_counter()

@@ -335,7 +335,7 @@ def make_network(
     check_mode(mode)
     n = len(node_x)
     e = len(edge_u)
-    arrays = {
+    arrays: dict[str, NDArray[Any]] = {
         "node_id": np.ascontiguousarray(node_id, dtype=np.int64),
         "node_lon": np.ascontiguousarray(node_lon, dtype=np.float64),
         "node_lat": np.ascontiguousarray(node_lat, dtype=np.float64),

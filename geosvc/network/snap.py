@@ -27,9 +27,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from geosvc.config import Settings
 from geosvc.errors import InvalidParameter, OutsideNetwork
 
 if TYPE_CHECKING:
+    import shapely
+
     from geosvc.network.graph import RoadNetwork
 
 __all__ = [
@@ -95,7 +98,7 @@ _FIELDS = ("edge", "frac", "dist_m", "x", "y", "px", "py", "lon", "lat")
 class EdgeIndex:
     """STRtree over the straight segments of the network's edge polylines."""
 
-    tree: object  # shapely.STRtree
+    tree: shapely.STRtree
     seg_edge: NDArray[np.int64]  # edge of each segment
     seg_ax: NDArray[np.float64]
     seg_ay: NDArray[np.float64]
@@ -113,11 +116,7 @@ def default_min_component_nodes() -> int:
     >>> default_min_component_nodes()
     50
     """
-    from dataclasses import fields
-
-    from geosvc.config import Settings
-
-    return int(next(f.default for f in fields(Settings) if f.name == "min_component_nodes"))
+    return Settings().min_component_nodes
 
 
 def _threshold(min_component_nodes: int | None) -> int:
