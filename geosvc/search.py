@@ -227,53 +227,71 @@ def _greedy(q: str, slots: tuple[tuple[str, ...], ...], start: int) -> tuple[int
     on the last slot (an exact match from slot 0), then compact ones.
     Returns (last slot used, whether any slot was skipped), or (-1, True).
     """
-    m = len(q)
-    n = len(slots)
-    last = n - 1
     end = _fast(q, slots, start)
-    if end >= 0 and (start != 0 or end == last):
+    if end >= 0 and (start != 0 or end == len(slots) - 1):
         return end, False  # already the best possible kind of reading
-    memo: dict[tuple[int, int], tuple[bool, bool, int] | None] = {}
+    found = _Cuts(q, slots).best(start, 0) if slots[start] else None
+    if found is None:
+        return -1, True
+    return found[2], found[0]
 
-    def best(i: int, j: int) -> tuple[bool, bool, int] | None:
-        # q[j:] is left; slot i is next (it may be skipped since j > 0).
+
+#: A reading of the query: (skips a slot, does not end on the last slot, last slot used);
+#: smaller is better.
+_Reading = tuple[bool, bool, int]
+
+
+class _Cuts:
+    """The best reading of ``q`` over syllable ``slots``, memoised per (slot, position)."""
+
+    __slots__ = ("last", "m", "memo", "n", "q", "slots")
+
+    def __init__(self, q: str, slots: tuple[tuple[str, ...], ...]) -> None:
+        self.q = q
+        self.slots = slots
+        self.m = len(q)
+        self.n = len(slots)
+        self.last = self.n - 1
+        self.memo: dict[tuple[int, int], _Reading | None] = {}
+
+    def best(self, i: int, j: int) -> _Reading | None:
+        """Return the best reading of ``q[j:]`` from slot ``i`` (skippable once ``j > 0``)."""
         key = (i, j)
-        if key in memo:
-            return memo[key]
-        result: tuple[bool, bool, int] | None = None
-        if i < n:
-            rest = q[j:]
-            head = rest[0]
-            for alt in slots[i]:
-                if alt[0] != head:
-                    continue
-                lim = min(len(alt), m - j)
-                k = 1
-                while k < lim and alt[k] == rest[k]:
-                    k += 1
-                for take in range(k, 0, -1):
-                    if j + take == m:
-                        cand = (False, i != last, i)
-                    else:
-                        sub = best(i + 1, j + take)
-                        if sub is None:
-                            continue
-                        cand = sub
-                    if result is None or cand < result:
-                        result = cand
+        if key in self.memo:
+            return self.memo[key]
+        result: _Reading | None = None
+        if i < self.n:
+            result = self._taking(i, j)
             if j > 0 and (result is None or result[0]):
-                sub = best(i + 1, j)
+                sub = self.best(i + 1, j)
                 if sub is not None:
                     cand = (True, sub[1], sub[2])
                     if result is None or cand < result:
                         result = cand
-        memo[key] = result
+        self.memo[key] = result
         return result
 
-    found = best(start, 0) if slots[start] else None
-    if found is None:
-        return -1, True
-    return found[2], found[0]
+    def _taking(self, i: int, j: int) -> _Reading | None:
+        """Return the best reading of ``q[j:]`` taking a prefix of a reading of slot ``i``."""
+        q, m = self.q, self.m
+        rest = q[j:]
+        head = rest[0]
+        result: _Reading | None = None
+        for alt in self.slots[i]:
+            if alt[0] != head:
+                continue
+            lim = min(len(alt), m - j)
+            k = 1
+            while k < lim and alt[k] == rest[k]:
+                k += 1
+            for take in range(k, 0, -1):
+                if j + take == m:
+                    cand: _Reading | None = (False, i != self.last, i)
+                else:
+                    cand = self.best(i + 1, j + take)
+                if cand is not None and (result is None or cand < result):
+                    result = cand
+        return result
 
 
 def _first_letters(slots: tuple[tuple[str, ...], ...]) -> dict[str, tuple[int, ...]]:
@@ -282,6 +300,12 @@ def _first_letters(slots: tuple[tuple[str, ...], ...]) -> dict[str, tuple[int, .
         for letter in {a[0] for a in alts}:
             out.setdefault(letter, []).append(i)
     return {k: tuple(v) for k, v in out.items()}
+
+
+def _put(grades: dict[int, float], i: int, g: float) -> None:
+    """Keep grade ``g`` for item ``i`` if it beats the one found so far (lower is better)."""
+    if g < grades.get(i, _NONE):
+        grades[i] = g
 
 
 class ItemSearch:
@@ -411,19 +435,25 @@ class ItemSearch:
     # ------------------------------------------------------------------ grading
 
     def _grades(self, text: str) -> dict[int, float]:
+        """Return the best grade of each item matching normalised ``text`` (position: grade)."""
         grades: dict[int, float] = {}
-
-        def put(i: int, g: float) -> None:
-            if g < grades.get(i, _NONE):
-                grades[i] = g
-
-        # Chinese name: substring, else abbreviation (characters in order).
         chars = text.replace(" ", "")
+        self._grade_chinese(chars, grades)
+        if _CJK.search(text):
+            return grades
+        self._grade_codes(chars, grades)
+        self._grade_english(text, grades)
+        self._grade_letters(text, grades)
+        return grades
+
+    def _grade_chinese(self, chars: str, grades: dict[int, float]) -> None:
+        """Grade Chinese names: substring, else abbreviation (characters in order)."""
         names = self._names
         sub = re.compile(re.escape(chars))
         for i in self._lines(sub, self._name_text, self._name_off):
             name = names[i]
-            put(i, EXACT if name == chars else PREFIX if name.startswith(chars) else SUBSTRING)
+            _put(grades, i,
+                 EXACT if name == chars else PREFIX if name.startswith(chars) else SUBSTRING)
         if len(chars) > 1:
             abbr = re.compile(
                 re.escape(chars[0])
@@ -432,46 +462,54 @@ class ItemSearch:
             for m in abbr.finditer(self._name_text):
                 i = bisect.bisect_right(self._name_off, m.start()) - 1
                 span = min(m.end() - m.start(), 99) / 100
-                put(i, (START_ABBREVIATION if m.start() == self._name_off[i] else ABBREVIATION) + span)
-        if _CJK.search(text):
-            return grades
+                at_start = m.start() == self._name_off[i]
+                _put(grades, i, (START_ABBREVIATION if at_start else ABBREVIATION) + span)
 
-        # Code: exact, prefix, substring.
+    def _grade_codes(self, chars: str, grades: dict[int, float]) -> None:
+        """Grade item codes: exact, prefix, substring."""
         codes = self._codes
+        sub = re.compile(re.escape(chars))
         for i in self._lines(sub, self._code_text, self._code_off):
             code = codes[i]
-            put(i, EXACT if code == chars else PREFIX if code.startswith(chars) else SUBSTRING)
+            _put(grades, i,
+                 EXACT if code == chars else PREFIX if code.startswith(chars) else SUBSTRING)
 
-        # English: every query word begins a word of the name (one C-speed scan),
-        # graded by how the whole phrase sits in the name.
+    def _grade_english(self, text: str, grades: dict[int, float]) -> None:
+        """Grade English names: every query word begins a word of the name.
+
+        One C-speed scan finds them; the grade says how the whole phrase sits
+        in the name.
+        """
         words = text.split(" ")
         look = "".join(f"(?=[^\\n]*\\b{re.escape(w)})" for w in words)
         en = self._en
         for i in self._lines(re.compile("^" + look, re.MULTILINE), self._en_text, self._en_off):
             name = en[i]
             if name == text:
-                put(i, EXACT)
+                _put(grades, i, EXACT)
             elif name.startswith(text):
-                put(i, PREFIX)
+                _put(grades, i, PREFIX)
             elif " " + text in " " + name:
-                put(i, SUBSTRING)
+                _put(grades, i, SUBSTRING)
             else:
-                put(i, START_ABBREVIATION if name.startswith(words[0]) else ABBREVIATION)
+                first = name.startswith(words[0])
+                _put(grades, i, START_ABBREVIATION if first else ABBREVIATION)
 
-        # Pinyin: letters only; candidates are lines holding them in order.
+    def _grade_letters(self, text: str, grades: dict[int, float]) -> None:
+        """Grade pinyin readings: letters only; candidates are lines holding them in order."""
         letters = _NOT_ALNUM.sub("", text)
-        if letters:
-            pre = re.compile(
-                " "
-                + re.escape(letters[0])
-                + "".join(f"[^{re.escape(c)}\\n]*+{re.escape(c)}" for c in letters[1:])
-            )
-            slots = self._slots
-            starts = self._starts
-            for i in self._lines(pre, self._py_text, self._py_off):
-                if grades.get(i, _NONE) == EXACT:
-                    continue
-                g = _grade_pinyin(letters, slots[i], starts[i])
-                if g != _NONE:
-                    put(i, g)
-        return grades
+        if not letters:
+            return
+        pre = re.compile(
+            " "
+            + re.escape(letters[0])
+            + "".join(f"[^{re.escape(c)}\\n]*+{re.escape(c)}" for c in letters[1:])
+        )
+        slots = self._slots
+        starts = self._starts
+        for i in self._lines(pre, self._py_text, self._py_off):
+            if grades.get(i, _NONE) == EXACT:
+                continue
+            g = _grade_pinyin(letters, slots[i], starts[i])
+            if g != _NONE:
+                _put(grades, i, g)

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
+    from contourpy._contourpy import FillReturn_OuterOffset
     from shapely import Geometry
 
     from geosvc.analysis._geometry import Pieces
@@ -116,8 +118,8 @@ def buffer_bands(bands: Sequence[Pieces], buffer_m: float, *,
 
 
 def _distance(sx: NDArray[np.float64], sy: NDArray[np.float64], x0: float, y0: float,
-              cell: float, nx: int, ny: int, gx: NDArray[np.float64], gy: NDArray[np.float64],
-              ndimage: object) -> NDArray[np.float64]:
+              cell: float, nx: int, ny: int, gx: NDArray[np.floating], gy: NDArray[np.floating],
+              ndimage: ModuleType) -> NDArray[np.float64]:
     """Return each node's distance to the nearest kept sample (one per grid cell)."""
     c = np.clip(np.rint((sx - x0) / cell).astype(np.int64), 0, nx - 1)
     r = np.clip(np.rint((sy - y0) / cell).astype(np.int64), 0, ny - 1)
@@ -137,8 +139,8 @@ def _distance(sx: NDArray[np.float64], sy: NDArray[np.float64], x0: float, y0: f
     return np.hypot(gx[None, :] - kx[src], gy[:, None] - ky[src])
 
 
-def _contour(gx: NDArray[np.float64], gy: NDArray[np.float64], field: NDArray[np.float64],
-             level: float, shapely: object) -> Geometry:
+def _contour(gx: NDArray[np.floating], gy: NDArray[np.floating], field: NDArray[np.float64],
+             level: float, shapely: ModuleType) -> Geometry:
     """Return the filled region ``field <= level`` as a (Multi)Polygon with holes."""
     import contourpy
 
@@ -146,7 +148,8 @@ def _contour(gx: NDArray[np.float64], gy: NDArray[np.float64], field: NDArray[np
         return shapely.Polygon()
     gen = contourpy.contour_generator(gx, gy, np.where(np.isfinite(field), field, 1e30),
                                       fill_type=contourpy.FillType.OuterOffset, name="serial")
-    points, offsets = gen.filled(-1.0, float(level))
+    # The stub types filled() for every fill type; OuterOffset gives (points, offsets).
+    points, offsets = cast("FillReturn_OuterOffset", gen.filled(-1.0, float(level)))
     polys = []
     for pts, off in zip(points, offsets, strict=True):
         rings = [pts[off[i]:off[i + 1]] for i in range(len(off) - 1)]

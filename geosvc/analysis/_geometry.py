@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
+    from contourpy._contourpy import FillReturn_OuterOffset
     from shapely import Geometry
 
     from geosvc.network.graph import RoadNetwork
@@ -362,7 +363,8 @@ class Raster:
         ys = self.y0 + (np.arange(-1, self.ny + 1) + 0.5) * self.cell
         gen = contourpy.contour_generator(xs, ys, z, fill_type=contourpy.FillType.OuterOffset,
                                           name="serial")
-        points, offsets = gen.filled(0.5, 2.0)
+        # The stub types filled() for every fill type; OuterOffset gives (points, offsets).
+        points, offsets = cast("FillReturn_OuterOffset", gen.filled(0.5, 2.0))
         polys = []
         for pts, off in zip(points, offsets, strict=True):
             rings = [pts[off[i]:off[i + 1]] for i in range(len(off) - 1)]

@@ -39,7 +39,7 @@ import threading
 import warnings
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -274,8 +274,11 @@ def _tags(raw: object) -> dict[str, object]:
     return {}
 
 
-def _read_osm(path: object) -> tuple[object, object]:
-    """Read the buildings and landuse GeoDataFrames of an extract (pyrosm, quietly)."""
+def _read_osm(path: object) -> tuple[Any, Any]:
+    """Read the buildings and landuse GeoDataFrames of an extract (pyrosm, quietly).
+
+    Either may be None (pyrosm's answer for an extract without such features).
+    """
     import pyrosm
 
     try:
@@ -290,7 +293,7 @@ def _read_osm(path: object) -> tuple[object, object]:
     return buildings, landuse
 
 
-def _inside_residential(landuse: object, x: NDArray[np.float64],
+def _inside_residential(landuse: Any, x: NDArray[np.float64],
                         y: NDArray[np.float64]) -> NDArray[np.bool_]:
     import shapely
 
@@ -347,8 +350,7 @@ def grid_areas(
     for j in range(ny):
         for i in range(nx):
             k = j * nx + i + 1
-            a, b, c, d = xs[i], ys[j], xs[i + 1], ys[j + 1]
-            a, b, c, d = (_fmt(v) for v in (a, b, c, d))
+            a, b, c, d = (_fmt(v) for v in (xs[i], ys[j], xs[i + 1], ys[j + 1]))
             wkt = f"POLYGON (({a} {b}, {c} {b}, {c} {d}, {a} {d}, {a} {b}))"
             out.append(Area(code=f"{prefix}-{k}", name=f"{prefix}-{k}", wkt=wkt,
                             level=Level.COUNTY))
@@ -525,8 +527,8 @@ def _cell_points(net: RoadNetwork, cells: Sequence[PopulationCell], sample_m: fl
             x0, y0, x1, y1 = g.bounds
             gx = np.arange(math.floor(x0 / sample_m), math.ceil(x1 / sample_m) + 1) * sample_m
             gy = np.arange(math.floor(y0 / sample_m), math.ceil(y1 / sample_m) + 1) * sample_m
-            mx, my = np.meshgrid(gx, gy)
-            mx, my = mx.ravel(), my.ravel()
+            mesh_x, mesh_y = np.meshgrid(gx, gy)
+            mx, my = mesh_x.ravel(), mesh_y.ravel()
             inside = shapely.contains_xy(g, mx, my)
             k = int(inside.sum())
             if k == 0:
@@ -638,8 +640,11 @@ class DemandCache:
 
     def get(self, net: RoadNetwork, revision: Hashable,
             load: Callable[[], tuple[Sequence[PopulationCell], Sequence[Area]]],
-            **options: float) -> DemandSet:
-        """Return the demand of ``net`` at ``revision``; ``load()`` gives (cells, areas)."""
+            **options: Any) -> DemandSet:
+        """Return the demand of ``net`` at ``revision``; ``load()`` gives (cells, areas).
+
+        ``options`` are the keyword options of :func:`build_demand` (part of the key).
+        """
         key = (net.source_hash, net.mode, revision, tuple(sorted(options.items())))
         with self._lock:
             hit = self._sets.get(key)

@@ -181,11 +181,12 @@ def _run(indptr, indices, weights, ent_ptr, ent_venue, ent_sec, cand,
         if t > limit_s or t > t_stop:
             break
         x = heap_id[0]
-        if not done[x] and x < n:
-            room = (indptr[x + 1] - indptr[x]) + (ent_ptr[x + 1] - ent_ptr[x])
-            if size - 1 + room > cap:
-                state[_FULL] = 1
-                break
+        # stop (resumable) if settling x could overflow the heap: the caller grows it
+        if not done[x] and x < n and size - 1 + (indptr[x + 1] - indptr[x]) + (
+            ent_ptr[x + 1] - ent_ptr[x]
+        ) > cap:
+            state[_FULL] = 1
+            break
         size = _pop(heap_t, heap_id, size)
         if done[x]:
             continue

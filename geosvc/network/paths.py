@@ -21,7 +21,7 @@ Trip model (all times in seconds):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
 import scipy.sparse as sp
@@ -326,6 +326,24 @@ def _take_min(
     src[idx[better]] = cand_src[better]
 
 
+@overload
+def times_from_point(
+    net: RoadNetwork,
+    point: Snapped,
+    *,
+    cutoff_s: float | None = None,
+    walk_speed_mps: float = DEFAULT_WALK_SPEED_MPS,
+    return_predecessors: Literal[False] = False,
+) -> NDArray[np.float64]: ...
+@overload
+def times_from_point(
+    net: RoadNetwork,
+    point: Snapped,
+    *,
+    cutoff_s: float | None = None,
+    walk_speed_mps: float = DEFAULT_WALK_SPEED_MPS,
+    return_predecessors: Literal[True],
+) -> tuple[NDArray[np.float64], NDArray[np.int32]]: ...
 def times_from_point(
     net: RoadNetwork,
     point: Snapped,
