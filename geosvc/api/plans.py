@@ -23,7 +23,7 @@ sites), else ``k`` (maximal covering, default 10).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from geosvc.api._common import parse
@@ -62,20 +62,42 @@ def _filter_value(v: object) -> str | None:
 
 
 def _check_body(body: object) -> tuple[dict[str, Any], dict[str, str], list[tuple[str, str]]]:
-    """(values, filter query params, problems) of a request body."""
+    """Return (values, filter query params, problems) of a request body."""
     if not isinstance(body, Mapping):
         msg = "must be a JSON object {mode, minutes, k, candidates, filters}"
         raise InvalidParameter("body", msg)
     problems: list[tuple[str, str]] = []
-    out: dict[str, Any] = {}
-    mode = body.get("mode", "walk")
-    if mode not in _MODES:
-        problems.append(("mode", "must be one of walk | bike | drive"))
-    out["mode"] = mode
-    minutes = body.get("minutes", 10)
-    if not (_is_number(minutes) and 0 < minutes <= MAX_MINUTES):
-        problems.append(("minutes", f"must be a number of minutes > 0 and <= {MAX_MINUTES:g}"))
-    out["minutes"] = minutes
+
+    def member(name: str, default: object, ok: Callable[[Any], bool], reason: str) -> Any:
+        value = body.get(name, default)
+        if not ok(value):
+            problems.append((name, reason))
+        return value
+
+    out: dict[str, Any] = {
+        "mode": member("mode", "walk", lambda v: v in _MODES,
+                       "must be one of walk | bike | drive"),
+        "minutes": member("minutes", 10, lambda v: _is_number(v) and 0 < v <= MAX_MINUTES,
+                          f"must be a number of minutes > 0 and <= {MAX_MINUTES:g}"),
+    }
+    out.update(_check_problem(body, problems))
+    out["candidates"] = member(
+        "candidates", "bank_outlets",
+        lambda v: v in ("bank_outlets", "kiosk_sites") or isinstance(v, Mapping),
+        "must be 'bank_outlets', 'kiosk_sites' or a GeoJSON "
+        "FeatureCollection of Point features",
+    )
+    out["solver"] = member("solver", "auto", lambda v: v in _SOLVERS,
+                           f"must be one of {' | '.join(_SOLVERS)}")
+    out["site_spacing_m"] = member(
+        "site_spacing_m", None, lambda v: v is None or (_is_number(v) and 10 <= v <= 10_000),
+        "must be a number of metres between 10 and 10000",
+    )
+    return out, _check_filters(body.get("filters") or {}, problems), problems
+
+
+def _check_problem(body: Mapping[str, Any], problems: list[tuple[str, str]]) -> dict[str, Any]:
+    """Return ``k``, ``target_share`` and ``add`` (``k`` = 10 when none is given)."""
     k = body.get("k")
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K):
         problems.append(("k", f"must be an integer between 1 and {MAX_K}"))
@@ -88,33 +110,23 @@ def _check_body(body: object) -> tuple[dict[str, Any], dict[str, str], list[tupl
         problems.append(("add", f"must be a list of 1 to {MAX_K} candidate ids (strings)"))
     if k is None and target is None and add is None:
         k = 10
-    out.update(k=k, target_share=target, add=add)
-    cands = body.get("candidates", "bank_outlets")
-    if not (cands in ("bank_outlets", "kiosk_sites") or isinstance(cands, Mapping)):
-        problems.append(("candidates", "must be 'bank_outlets', 'kiosk_sites' or a GeoJSON "
-                                       "FeatureCollection of Point features"))
-    out["candidates"] = cands
-    solver = body.get("solver", "auto")
-    if solver not in _SOLVERS:
-        problems.append(("solver", f"must be one of {' | '.join(_SOLVERS)}"))
-    out["solver"] = solver
-    spacing = body.get("site_spacing_m")
-    if spacing is not None and not (_is_number(spacing) and 10 <= spacing <= 10_000):
-        problems.append(("site_spacing_m", "must be a number of metres between 10 and 10000"))
-    out["site_spacing_m"] = spacing
-    filters = body.get("filters") or {}
+    return {"k": k, "target_share": target, "add": add}
+
+
+def _check_filters(filters: object, problems: list[tuple[str, str]]) -> dict[str, str]:
+    """Return the ``filters`` member as query parameters (checked later against the data)."""
     flt: dict[str, str] = {}
     if not isinstance(filters, Mapping):
         problems.append(("filters", "must be an object of venue filters (as /api/v1/coverage)"))
-    else:
-        for name, value in filters.items():
-            text = _filter_value(value)
-            if text is None or name in ("mode", "minutes", "crs"):
-                problems.append((f"filters.{name}", "must be a string, number, boolean or "
-                                 "list of strings naming a venue filter"))
-            else:
-                flt[str(name)] = text
-    return out, flt, problems
+        return flt
+    for name, value in filters.items():
+        text = _filter_value(value)
+        if text is None or name in ("mode", "minutes", "crs"):
+            problems.append((f"filters.{name}", "must be a string, number, boolean or "
+                             "list of strings naming a venue filter"))
+        else:
+            flt[str(name)] = text
+    return flt
 
 
 def parse_plan_body(body: object) -> tuple[dict[str, Any], dict[str, str]]:

@@ -46,6 +46,7 @@ from geosvc.network.paths import point_times
 
 if TYPE_CHECKING:
     from geosvc.analysis.demand import DemandSet
+    from geosvc.analysis.planning.solvers import Reduced
     from geosvc.model import VenueFilter
 
 __all__ = [
@@ -252,48 +253,9 @@ def plan_sites(
     InvalidParameter
         Named ``k``, ``target_share``, ``add``, ``solver`` or ``candidates``.
     """
-    if solver not in SOLVERS:
-        msg = f"must be one of {' | '.join(SOLVERS)}, not {solver!r}"
-        raise InvalidParameter("solver", msg)
-    n_cand = len(candidates)
-    if add is not None:
-        problem = "what_if"
-        pos = candidates.position()
-        unknown = [a for a in add if a not in pos]
-        if unknown:
-            msg = f"unknown candidate ids: {', '.join(map(str, unknown[:20]))}"
-            raise InvalidParameter("add", msg)
-        off = set(candidates.off_network)
-        if off.intersection(add):
-            msg = (f"candidates off the road network: "
-                   f"{', '.join(a for a in add if a in off)}")
-            raise InvalidParameter("add", msg)
-        if len(set(add)) != len(add):
-            msg = "lists an id more than once"
-            raise InvalidParameter("add", msg)
-    elif target_share is not None:
-        problem = "min_sites"
-        if not (isinstance(target_share, (int, float)) and not isinstance(target_share, bool)
-                and 0 <= target_share <= 1):
-            msg = f"must be a number between 0 and 1, not {target_share!r}"
-            raise InvalidParameter("target_share", msg)
-    else:
-        problem = "max_cover"
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            msg = f"must be an integer >= 1, not {k!r}"
-            raise InvalidParameter("k", msg)
-        if k > MAX_K or k > n_cand:
-            msg = (f"must be at most the number of candidates ({n_cand}) and at most "
-                   f"{MAX_K}, not {k}")
-            raise InvalidParameter("k", msg)
-    if n_cand == 0:
-        msg = f"the set {candidates.source!r} holds no candidate site"
-        raise InvalidParameter("candidates", msg)
-    if n_cand == len(candidates.off_network):
-        msg = (f"every candidate is off the road network: "
-               f"{', '.join(candidates.off_network[:20])}")
-        raise InvalidParameter("candidates", msg)
-
+    problem, k_sites, share = _check_problem(
+        candidates, solver=solver, k=k, target_share=target_share, add=add
+    )
     t0 = time.perf_counter()
     cutoff_s = float(minutes) * 60.0
     fixed = _fixed_positions(index, flt)
@@ -310,30 +272,17 @@ def plan_sites(
     build_s = time.perf_counter() - t0
 
     comparison: dict[str, Any] = {}
-    status = "ok"
-    if problem == "what_if":
-        t1 = time.perf_counter()
-        pos = candidates.position()
-        cols = [pos[a] for a in add or []]
-        # the caller's order: each id's gain over the fixed sites and the ids before it
-        sel, gains = cols, []
-        covered = np.zeros(red.matrix.shape[0], dtype=bool)
-        csc = red.matrix
-        for j in cols:
-            rows = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
-            gains.append(float(red.weight[rows[~covered[rows]]].sum()))
-            covered[rows] = True
-        sol = Solution(sel, gains, float(sum(gains)), "what-if", True,
-                       time.perf_counter() - t1, "ok")
+    if add is not None:
+        sol = _what_if(red, candidates, add)
     elif problem == "min_sites":
-        need = float(target_share) * total - before_pop
+        need = share * total - before_pop
         if need <= 0:
             sol = Solution([], [], 0.0, "none (target already reached)", True, 0.0, "ok")
         else:
             sol, comparison = _solve(solver, red, k=None, need=need)
-            status = sol.status
     else:
-        sol, comparison = _solve(solver, red, k=int(k), need=None)  # type: ignore[arg-type]
+        sol, comparison = _solve(solver, red, k=k_sites, need=None)
+    status = sol.status if problem == "min_sites" else "ok"
     after_pop = before_pop + sol.covered
     after = before.copy()
     if sol.selected:
@@ -344,9 +293,105 @@ def plan_sites(
         total_population=total, before_population=before_pop, after_population=after_pop,
         selected=list(sol.selected), gains=list(sol.gains), solver=sol.solver,
         optimal=sol.optimal, solve_time_s=sol.solve_time_s, build_time_s=build_s,
-        fixed_sites=len(fixed), k=int(k) if problem == "max_cover" else None,
-        target_share=float(target_share) if problem == "min_sites" else None,
+        fixed_sites=len(fixed), k=k_sites if problem == "max_cover" else None,
+        target_share=share if problem == "min_sites" else None,
         status=status, comparison=comparison, demand_covered_before=before,
         demand_covered_after=after,
         fixed_lonlat=[(float(index.lon[i]), float(index.lat[i])) for i in fixed],
     )
+
+
+def _check_problem(
+    candidates: Candidates,
+    *,
+    solver: str,
+    k: int | None,
+    target_share: float | None,
+    add: list[str] | None,
+) -> tuple[str, int, float]:
+    """Validate the arguments of :func:`plan_sites`; return the problem, ``k`` and share.
+
+    The problem is ``what_if`` (``add`` given), else ``min_sites``
+    (``target_share`` given), else ``max_cover``; ``k`` is 0 and the share 0.0
+    for the problems that do not use them.
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``solver``, ``add``, ``target_share``, ``k`` or ``candidates``.
+    """
+    if solver not in SOLVERS:
+        msg = f"must be one of {' | '.join(SOLVERS)}, not {solver!r}"
+        raise InvalidParameter("solver", msg)
+    n_cand = len(candidates)
+    k_sites, share = 0, 0.0
+    if add is not None:
+        problem = "what_if"
+        _check_add(candidates, add)
+    elif target_share is not None:
+        problem = "min_sites"
+        if not (isinstance(target_share, (int, float)) and not isinstance(target_share, bool)
+                and 0 <= target_share <= 1):
+            msg = f"must be a number between 0 and 1, not {target_share!r}"
+            raise InvalidParameter("target_share", msg)
+        share = float(target_share)
+    else:
+        problem = "max_cover"
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            msg = f"must be an integer >= 1, not {k!r}"
+            raise InvalidParameter("k", msg)
+        if k > MAX_K or k > n_cand:
+            msg = (f"must be at most the number of candidates ({n_cand}) and at most "
+                   f"{MAX_K}, not {k}")
+            raise InvalidParameter("k", msg)
+        k_sites = int(k)
+    if n_cand == 0:
+        msg = f"the set {candidates.source!r} holds no candidate site"
+        raise InvalidParameter("candidates", msg)
+    if n_cand == len(candidates.off_network):
+        msg = (f"every candidate is off the road network: "
+               f"{', '.join(candidates.off_network[:20])}")
+        raise InvalidParameter("candidates", msg)
+    return problem, k_sites, share
+
+
+def _check_add(candidates: Candidates, add: list[str]) -> None:
+    """Raise unless ``add`` names distinct candidates on the road network.
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``add``.
+    """
+    pos = candidates.position()
+    unknown = [a for a in add if a not in pos]
+    if unknown:
+        msg = f"unknown candidate ids: {', '.join(map(str, unknown[:20]))}"
+        raise InvalidParameter("add", msg)
+    off = set(candidates.off_network)
+    if off.intersection(add):
+        msg = (f"candidates off the road network: "
+               f"{', '.join(a for a in add if a in off)}")
+        raise InvalidParameter("add", msg)
+    if len(set(add)) != len(add):
+        msg = "lists an id more than once"
+        raise InvalidParameter("add", msg)
+
+
+def _what_if(red: Reduced, candidates: Candidates, add: list[str]) -> Solution:
+    """Open the ``add`` sites in the caller's order (no optimisation).
+
+    Each id's gain is over the fixed sites and the ids before it.
+    """
+    t1 = time.perf_counter()
+    pos = candidates.position()
+    cols = [pos[a] for a in add]
+    gains: list[float] = []
+    covered = np.zeros(red.matrix.shape[0], dtype=bool)
+    csc = red.matrix
+    for j in cols:
+        rows = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
+        gains.append(float(red.weight[rows[~covered[rows]]].sum()))
+        covered[rows] = True
+    return Solution(cols, gains, float(sum(gains)), "what-if", True,
+                    time.perf_counter() - t1, "ok")
