@@ -42,6 +42,7 @@ import bisect
 import math
 import numbers
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
@@ -100,15 +101,15 @@ class HolidayCalendar:
     def __init__(
         self,
         name: str,
-        holidays: object,
-        makeup_workdays: object,
+        holidays: Iterable[date],
+        makeup_workdays: Iterable[date],
         *,
         years: tuple[int, int] | None = None,
     ) -> None:
         self.name = name
-        self._holidays = frozenset(_as_date(d) for d in holidays)  # type: ignore[attr-defined]
+        self._holidays = frozenset(_as_date(d) for d in holidays)
         self._makeup = frozenset(
-            d for d in (_as_date(d) for d in makeup_workdays)  # type: ignore[attr-defined]
+            d for d in (_as_date(d) for d in makeup_workdays)
             if d.weekday() >= 5 and d not in self._holidays
         )
         self._special = tuple(sorted(self._holidays | self._makeup))

@@ -35,7 +35,7 @@ def isochrones(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]
 
     settings = service.settings
     bands = isochrone_polygons(
-        net, (query.lon, query.lat), list(query.minutes),
+        net, query.lonlat(), list(query.minutes),
         walk_speed_mps=settings.walk_speed_kph / 3.6,
         demand=demand if len(demand) else None,
         max_snap_m=settings.snap_max_m,
@@ -48,5 +48,5 @@ def isochrones(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]
         features.append(feature)
     return feature_collection(
         features, mode=query.mode,
-        query={"point": point(query.lon, query.lat, query.crs), "crs": query.crs},
+        query={"point": point(*query.lonlat(), query.crs), "crs": query.crs},
     )

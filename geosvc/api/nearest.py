@@ -44,6 +44,7 @@ def _timing(
         hit = memo.get(key)
         if hit is not None:
             return hit
+    out: dict[str, Any]
     if not schedule.known:
         out = {"open": None, "next_open": None, "closes_at": None}
     elif schedule.is_open(at):  # next_open is `at` itself when open
@@ -61,11 +62,11 @@ def _straight(service: GeoService, snap: Snapshot, query: Query) -> list[dict[st
     max_dist_m = None
     if query.max_minutes is not None:
         max_dist_m = query.max_minutes * service.settings.walk_speed_kph * 1000.0 / 60.0
+    origin = query.lonlat()
     positions, dist_m = snap.index.nearest_k(
-        query.lon, query.lat, query.k, query.filter, max_dist_m=max_dist_m
+        *origin, query.k, query.filter, max_dist_m=max_dist_m
     )
     features = []
-    origin = (query.lon, query.lat)
     memo: dict[tuple[int, datetime], dict[str, Any]] = {}
     pairs = zip(positions.tolist(), dist_m.tolist(), strict=True)
     for rank, (pos, dist) in enumerate(pairs, 1):
@@ -94,7 +95,7 @@ def _network(service: GeoService, snap: Snapshot, query: Query) -> list[dict[str
             return index.schedule(pos).open_for(depart + timedelta(seconds=time_s), margin)
 
     hits = engine.nearest(
-        query.lon, query.lat,
+        *query.lonlat(),
         candidates=candidates, k=query.k, key=static.cache_key(),
         max_minutes=query.max_minutes, accept=accept, route=query.route,
     )
@@ -136,6 +137,6 @@ def nearest(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
     return feature_collection(
         features,
         mode=query.mode,
-        query={"point": point(query.lon, query.lat, query.crs), "crs": query.crs,
+        query={"point": point(*query.lonlat(), query.crs), "crs": query.crs,
                "at": iso(query.at, snap.tz)},
     )

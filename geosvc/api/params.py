@@ -24,6 +24,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from enum import Enum
 from typing import Any
 
 from geosvc.coords import parse_crs, to_wgs84
@@ -122,9 +123,22 @@ class Query:
     minutes: tuple[float, ...] = ()
     route: bool = False
     circles: bool = False
-    at: datetime | None = None
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
     time_given: bool = False
     filter: VenueFilter = field(default_factory=VenueFilter)
+
+    def lonlat(self) -> tuple[float, float]:
+        """Return ``(lon, lat)``, WGS-84; for the endpoints that require them.
+
+        Raises
+        ------
+        InvalidParameter
+            Named ``lon``: the query has no point (its endpoint does not require one).
+        """
+        if self.lon is None or self.lat is None:
+            msg = "is required"
+            raise InvalidParameter("lon", msg)
+        return self.lon, self.lat
 
 
 # --------------------------------------------------------------------------- parsers
@@ -217,7 +231,7 @@ def _words(raw: str) -> list[str]:
     return [w.strip() for w in raw.split(",") if w.strip()]
 
 
-def _vocabulary(enum: type, *, many: bool) -> Callable[[str, ParseContext], Any]:
+def _vocabulary(enum: type[Enum], *, many: bool) -> Callable[[str, ParseContext], Any]:
     allowed = [m.value for m in enum]
 
     def parse(raw: str, ctx: ParseContext) -> Any:
@@ -346,7 +360,7 @@ def _text(max_chars: int) -> Callable[[str, ParseContext], str]:
     return parse
 
 
-def _enum_schema(enum: type, *, many: bool) -> dict[str, Any]:
+def _enum_schema(enum: type[Enum], *, many: bool) -> dict[str, Any]:
     values = [m.value for m in enum]
     if many:
         return {"type": "string", "pattern": f"^({'|'.join(values)})(,({'|'.join(values)}))*$"}

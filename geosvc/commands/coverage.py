@@ -17,6 +17,7 @@ data or storage problem.  No matching venue still gives a valid report
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,7 @@ def command(db: str, osm: str, mode: str, minutes: str, kind: str | None, level:
     if html:
         steps += ["curves", "circles"]
     steps.append("write")
-    err = click.get_text_stream("stderr")
+    err = sys.stderr  # (click.get_text_stream is deprecated in Click 8.5)
     with tqdm(total=len(steps), unit="step", desc="coverage", leave=False, file=err) as bar:
         def step(name: str) -> None:
             if name in steps and steps.index(name) >= bar.n:

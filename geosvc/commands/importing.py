@@ -59,7 +59,7 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
     in one transaction.  Rows are numbered from 1 = the line after the header
     (the first feature of a GeoJSON).
     """
-    from geosvc.importer import import_file, import_manifest
+    from geosvc.importer import ImportReport, ManifestReport, import_file, import_manifest
     from geosvc.store import open_store
 
     if replace_links and what != "links":
@@ -72,6 +72,7 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
         msg = "--crs, --encoding and --id-field do not apply to a manifest (set them per layer)"
         raise click.UsageError(msg)
 
+    report: ImportReport | ManifestReport
     try:
         with open_store(db) as store:
             if what == "manifest":
@@ -88,7 +89,7 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
         raise SystemExit(1) from None
     except GeosvcError as exc:
         raise click.ClickException(exc.detail) from None
-    reports = report.reports if what == "manifest" else (report,)
+    reports = report.reports if isinstance(report, ManifestReport) else (report,)
     for rep in reports:
         if rep.ignored_columns:
             click.echo(f"{rep.what}: ignored unknown column(s) "

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from geosvc.errors import GeosvcError
+
+if TYPE_CHECKING:
+    from geosvc.config import Settings
+    from geosvc.model import Venue
+    from geosvc.network.graph import RoadNetwork
 
 
 @click.group()
@@ -56,7 +63,7 @@ def build(osm_file: str, modes: str, cache_dir: str | None, config_file: str | N
                                    progress=lambda step: bar.set_postfix_str(step))
             except GeosvcError as exc:
                 failed += 1
-                tqdm.write(f"{mode}: error: {exc.detail}", file=click.get_text_stream("stderr"))
+                tqdm.write(f"{mode}: error: {exc.detail}", file=sys.stderr)
                 bar.update(1)
                 continue
             elapsed = time.perf_counter() - started
@@ -78,7 +85,7 @@ def build(osm_file: str, modes: str, cache_dir: str | None, config_file: str | N
         raise click.ClickException(msg)
 
 
-def _read_venues(db: str) -> list:
+def _read_venues(db: str) -> list[Venue]:
     from geosvc.store import open_store
 
     try:
@@ -91,17 +98,17 @@ def _read_venues(db: str) -> list:
         store.close()
 
 
-def _report_venues(net: object, venues: list, settings: object) -> int:
+def _report_venues(net: RoadNetwork, venues: list[Venue], settings: Settings) -> int:
     """Print the venues of ``venues`` that ``net``'s mode cannot reach; return their count."""
     from geosvc.network.nearest import TravelEngine
 
     engine = TravelEngine(net, [v.lon for v in venues], [v.lat for v in venues],
                           settings=settings)
     bad = engine.unsnappable.tolist()
-    mode = net.mode  # type: ignore[attr-defined]
+    mode = net.mode
     if not bad:
         click.echo(f"{mode}: all {len(venues)} venues are within "
-                   f"{settings.snap_max_m:g} m of the network")  # type: ignore[attr-defined]
+                   f"{settings.snap_max_m:g} m of the network")
         return 0
     click.echo(f"{mode}: {len(bad)} of {len(venues)} venues cannot be reached:", err=True)
     for pos, reason in zip(bad, engine.warnings, strict=True):

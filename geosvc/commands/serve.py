@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from geosvc.errors import GeosvcError
+
+if TYPE_CHECKING:
+    from geosvc.service import GeoService
 
 
 def print_urls(host: str, port: int, *, networks: bool) -> None:
@@ -22,13 +26,13 @@ def print_urls(host: str, port: int, *, networks: bool) -> None:
         click.echo("  (no road network loaded: only mode=straight; pass --osm FILE)")
 
 
-def report_off_network(service: object, *, limit: int = 10) -> None:
+def report_off_network(service: GeoService, *, limit: int = 10) -> None:
     """Warn (stderr) about venues no network query can reach; builds the travel engines.
 
     Building them here, before gunicorn forks its workers, also means the
     first request of each worker does not pay for snapping every venue.
     """
-    for mode, rows in service.off_network_venues().items():  # type: ignore[attr-defined]
+    for mode, rows in service.off_network_venues().items():
         if not rows:
             continue
         shown = ", ".join(f"{r['code']} ({r['reason']})" for r in rows[:limit])

@@ -184,7 +184,7 @@ def _layer(entry: Any, where: str, base: Path,
     id_field = entry.get("id_field") or "code"
     if not isinstance(id_field, str):
         problems.append((f"{where}.id_field", "must be a column name"))
-    if len(problems) > start or path is None:
+    if len(problems) > start or path is None or not isinstance(what, str):
         return None
     name = str(entry.get("name") or what)
     return LayerSpec(name=name, what=what, path=path, crs=crs, id_field=id_field,

@@ -145,8 +145,8 @@ def _read_geojson(p: Path) -> list[dict[str, Any]]:
         props = feature.get("properties") or {}
         row = dict(props) if isinstance(props, dict) else {"(properties)": props}
         geom = feature.get("geometry")
-        is_point = isinstance(geom, dict) and geom.get("type") == "Point"
-        if is_point and _is_pair(geom.get("coordinates")):
+        if (isinstance(geom, dict) and geom.get("type") == "Point"
+                and _is_pair(geom.get("coordinates"))):
             row["lon"], row["lat"] = geom["coordinates"][:2]
         elif geom is not None:
             try:

@@ -7,8 +7,9 @@ caller decides to write them only when there is no problem at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -156,9 +157,9 @@ def parse_venues(rows: list[dict[str, Any]], *, crs: str) -> Parsed:
                                       f"(got {bad})")
         hours = r.text("opening_hours")
         if hours is not None:
-            r.check("opening_hours", lambda expr=hours: hours_problem(expr))
+            r.check("opening_hours", partial(hours_problem, hours))
         machines = r.number("machines", lo=0, integer=True)
-        values = dict(
+        values: dict[str, Any] = dict(
             area_code=r.text("area_code"), area_name=r.text("area_name"),
             address=r.text("address"), phone=r.text("phone", max_len=100),
             official_calendar=r.boolean("official_calendar", default=True),
@@ -347,7 +348,8 @@ def parse_areas(rows: list[dict[str, Any]], *, crs: str) -> Parsed:
     return parsed
 
 
-PARSERS = {
+#: Row parser of each layer kind (``links`` also takes the known venues and items).
+PARSERS: dict[str, Callable[..., Parsed]] = {
     "items": parse_items,
     "venues": parse_venues,
     "links": parse_links,

@@ -369,7 +369,9 @@ class SpatialSearch:
     ) -> tuple[Positions, Distances]:
         """Rank ``pos`` by distance with numpy (exact, ties by position)."""
         cos_q = math.cos(qr[1])
-        d = haversine_m(qr[0], qr[1], cos_q, self._lon_r[pos], self._lat_r[pos], self._cos_lat[pos])
+        d = haversine_m(
+            qr[0], qr[1], cos_q, self._lon_r[pos], self._lat_r[pos], self._cos_lat[pos]
+        )
         keep = None
         if max_dist_m is not None:
             keep = d <= max_dist_m

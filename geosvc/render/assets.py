@@ -16,10 +16,11 @@ from __future__ import annotations
 import base64
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from branca.element import Element
+    from folium.elements import JSCSSMixin
 
 __all__ = ["STATIC_DIR", "VENDOR", "inline_assets", "localize", "vendor_url"]
 
@@ -79,12 +80,13 @@ def localize(element: Element, *, base: str = "") -> Element:
         stack.extend(el._children.values())
         if not hasattr(el, "default_js"):
             continue
+        linked = cast("JSCSSMixin", el)  # folium's elements with assets use the mixin
         lib = _NEEDS.get(type(el).__name__)
         js, css = VENDOR[lib] if lib else ((), ())
-        el.default_js = [
+        linked.default_js = [
             (f"geosvc-{lib}-js{i}", vendor_url(p, base=base)) for i, p in enumerate(js)
         ]
-        el.default_css = [
+        linked.default_css = [
             (f"geosvc-{lib}-css{i}", vendor_url(p, base=base)) for i, p in enumerate(css)
         ]
     return element

@@ -13,7 +13,7 @@ from jinja2 import Template
 from geosvc.render.assets import inline_assets, localize
 from geosvc.render.layers import PageStyle
 from geosvc.render.tiles import Basemap, add_basemap
-from geosvc.render.ui import PageLayout
+from geosvc.render.ui import FIT_ATTR, PageLayout
 
 __all__ = ["fit", "new_map", "page_html"]
 
@@ -59,10 +59,11 @@ def fit(fmap: folium.Map, lonlat: Iterable[tuple[float, float]], *, max_zoom: in
     ys = [p[1] for p in pts]
     fmap.location = [(min(ys) + max(ys)) / 2, (min(xs) + max(xs)) / 2]
     bounds = [[min(ys), min(xs)], [max(ys), max(xs)]]
-    fmap.gs_fit = {"bounds": bounds, "maxZoom": max_zoom}
+    view = {"bounds": bounds, "maxZoom": max_zoom}
+    setattr(fmap, FIT_ATTR, view)  # an attribute folium.Map does not declare
     # Not folium's fit_bounds: it animates, and a zoom animation still running
     # would undo the page's padded refit.
-    fmap.add_child(_FitNow(fmap, fmap.gs_fit), name="gs_fit_now")
+    fmap.add_child(_FitNow(fmap, view), name="gs_fit_now")
 
 
 class _FitNow(MacroElement):

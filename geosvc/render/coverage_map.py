@@ -68,8 +68,9 @@ def coverage_summary_html(result: Mapping[str, Any], *, top: int = 5) -> str:
     share_txt = f"{100 * float(share):.1f}%" if share is not None else "–"
     total = result.get("total_population")
     covered = result.get("covered_population")
-    known = total is not None and covered is not None
-    uncovered = (float(total) - float(covered)) if known else None
+    uncovered = None
+    if total is not None and covered is not None:
+        uncovered = float(total) - float(covered)
     rows = [
         ("覆盖率", "covered share", share_txt),
         ("覆盖人口", "covered population", f"{_fmt_int(covered)} / {_fmt_int(total)}"),

@@ -84,7 +84,7 @@ def map_page(service: GeoService, params: Mapping[str, str], *, compact: bool = 
         basemap = parse_tiles(params.get("tiles"))
     except InvalidParameter as exc:
         problems += exc.invalid_params
-    if problems:
+    if problems or basemap is None:  # (parse_tiles returns a Basemap or raises)
         raise InvalidParameter.many((p["name"], p["reason"]) for p in problems)
     if layer == "coverage":
         fmap = _coverage(service, params, basemap, compact, tianditu_key)

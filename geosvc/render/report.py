@@ -108,7 +108,8 @@ def share_chart_svg(curves: Mapping[str, Sequence[Sequence[float]]], *, width: i
                'font-size="11">分钟 minutes</text>')
     for i, (label, series) in enumerate(curves.items()):
         colour = _SERIES_COLOURS[i % len(_SERIES_COLOURS)]
-        coords = " ".join(f"{sx(float(m)):.1f},{sy(float(s)):.1f}" for m, s in sorted(series))
+        ordered = sorted(series, key=tuple)
+        coords = " ".join(f"{sx(float(m)):.1f},{sy(float(s)):.1f}" for m, s in ordered)
         out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
                    f'points="{coords}"/>')
         for m, s in series:

@@ -28,6 +28,10 @@ from jinja2 import Template
 __all__ = ["MODE_LABELS", "PHONE_QUERY", "PageLayout", "PageStyle", "format_distance",
            "results_panel_html", "results_summary_html"]
 
+#: Attribute of a ``folium.Map`` holding the bounds the page fits to
+#: (set by :func:`geosvc.render.base.fit`, read by :class:`PageLayout`).
+FIT_ATTR = "gs_fit"
+
 #: Media query of the phone layout (CSS pixels of the page or iframe).
 PHONE_QUERY = "(max-width: 640px)"
 #: (Chinese, English) label of each travel mode, as in "8 分钟步行 · 8 min walk".
@@ -215,7 +219,7 @@ class PageLayout(MacroElement):
         self.phone_query = PHONE_QUERY
         from geosvc.render.layers import js_json
 
-        self.fit = js_json(getattr(fmap, "gs_fit", None))
+        self.fit = js_json(getattr(fmap, FIT_ATTR, None))
 
 
 def format_distance(metres: float) -> str:

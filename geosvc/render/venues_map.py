@@ -122,9 +122,9 @@ def venues_map(
     targets: dict[str, Any] = {}
     pts: list[tuple[float, float]] = []
     if ranked:
-        group = folium.FeatureGroup(name="查询结果 Nearest results", show=True)
-        group.add_to(fmap)
-        targets["nearest"] = group
+        results = folium.FeatureGroup(name="查询结果 Nearest results", show=True)
+        results.add_to(fmap)
+        targets["nearest"] = results
         routes = folium.FeatureGroup(name="路线 Routes", show=True)
         routes.add_to(fmap)
         route_feats = []

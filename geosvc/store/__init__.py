@@ -44,7 +44,7 @@ something changed, and rolls back for ``dry_run``.  ``read`` uses one
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from geosvc.errors import ConfigError
 from geosvc.store.base import TABLES, Batch, Contents, Store, TableCounts, WriteResult
@@ -118,7 +118,13 @@ def sqlite_path(url_or_path: str) -> Path | None:
     return Path(target) if backend == "sqlite" else None
 
 
-def _load_backend(name: str) -> type[Store]:
+class _Backend(Protocol):
+    """A store backend class: built from its target (path or URL) and ``create``."""
+
+    def __call__(self, target: str, *, create: bool = ...) -> Store: ...
+
+
+def _load_backend(name: str) -> _Backend:
     module_name, _, class_name = BACKENDS[name].partition(":")
     try:
         module = importlib.import_module(module_name)
@@ -157,4 +163,4 @@ def open_store(url_or_path: str, *, create: bool = True) -> Store:
     """
     backend, target = _split(url_or_path)
     cls = _load_backend(backend)
-    return cls(target, create=create)  # type: ignore[call-arg]
+    return cls(target, create=create)

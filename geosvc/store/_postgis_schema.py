@@ -12,7 +12,7 @@ are recognised as unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, overload
 
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
@@ -123,6 +123,10 @@ AREA_SELECT = "code, name, level, ST_AsBinary(geom), single, population"
 POP_SELECT = "code, ST_X(geom), ST_Y(geom), count, ST_AsBinary(cell)"
 
 
+@overload
+def wkt_of(wkb: bytes, *, single: bool = False) -> str: ...
+@overload
+def wkt_of(wkb: None, *, single: bool = False) -> None: ...
 def wkt_of(wkb: bytes | None, *, single: bool = False) -> str | None:
     """Return shapely's WKT of a WKB geometry; the one polygon when ``single``."""
     if wkb is None:

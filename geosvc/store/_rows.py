@@ -183,9 +183,10 @@ def info_from(rows: Iterable[tuple[str, str | None]]) -> DatasetInfo:
     meta = dict(rows)
     if "name" not in meta:
         return DatasetInfo()
-    extra = {k[len("extra."):]: v for k, v in meta.items() if k.startswith("extra.")}
-    return DatasetInfo(name=meta["name"], timezone=meta["timezone"],
-                       calendar=meta.get("calendar"), country=meta["country"],
+    text = {k: v for k, v in meta.items() if v is not None}  # only `calendar` may be NULL
+    extra = {k[len("extra."):]: v for k, v in text.items() if k.startswith("extra.")}
+    return DatasetInfo(name=text["name"], timezone=text["timezone"],
+                       calendar=meta.get("calendar"), country=text["country"],
                        extra=extra)
 
 
@@ -214,7 +215,12 @@ def check_unique(name: str, keys: Sequence[Any]) -> None:
     """
     if len(set(keys)) != len(keys):
         seen: set[Any] = set()
-        dup = next(k for k in keys if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        dup = None
+        for key in keys:
+            if key in seen:
+                dup = key
+                break
+            seen.add(key)
         msg = f"has {name} {dup!r} twice; each may appear once per batch"
         raise InvalidParameter("batch", msg)
 

@@ -32,7 +32,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -102,7 +102,7 @@ def split_url(url: str) -> tuple[str, str, str]:
         msg = f"`db` is not a valid PostgreSQL URL ({exc})"
         raise ConfigError(msg) from exc
     user = params.get("user")
-    host = params.get("host") or "localhost"
+    host = str(params.get("host") or "localhost")
     where = f"[{host}]" if ":" in host else host
     port = params.get("port")
     netloc = (f"{user}@" if user else "") + where + (f":{port}" if port else "")
@@ -141,7 +141,8 @@ class PostGISStore(SQLStore):
 
     def __init__(self, url: str, *, create: bool = True, connect_timeout_s: int = 10) -> None:
         self._conninfo, self.schema, self.location = split_url(url)
-        self._password = conninfo_to_dict(self._conninfo).get("password")
+        password = conninfo_to_dict(self._conninfo).get("password")
+        self._password = None if password is None else str(password)
         self._timeout = None if "connect_timeout" in self._conninfo else connect_timeout_s
         self._create = create
         self._local = threading.local()
@@ -158,7 +159,7 @@ class PostGISStore(SQLStore):
 
     # ------------------------------------------------------------------ plumbing
 
-    def _fail(self, reason: str, exc: BaseException | None = None) -> None:
+    def _fail(self, reason: str, exc: BaseException | None = None) -> NoReturn:
         msg = f"the PostgreSQL store {self.location} {reason}"
         if self._password:
             msg = msg.replace(self._password, "***")
@@ -232,7 +233,7 @@ class PostGISStore(SQLStore):
 
     def _version(self, conn: psycopg.Connection) -> int | None:
         meta = conn.execute("SELECT to_regclass(%s)", (f'"{self.schema}".meta',)).fetchone()
-        if meta[0] is None:
+        if meta is None or meta[0] is None:
             return None
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is None:
@@ -322,8 +323,11 @@ class PostGISStore(SQLStore):
         conn = self._conn()
         try:
             with conn.transaction(force_rollback=dry_run):
-                revision = int(conn.execute(
-                    "SELECT value FROM meta WHERE key = 'revision' FOR UPDATE").fetchone()[0])
+                row = conn.execute(
+                    "SELECT value FROM meta WHERE key = 'revision' FOR UPDATE").fetchone()
+                if row is None:
+                    self._fail("has no revision in its meta table; nothing was written")
+                revision = int(row[0])
                 result = self._apply(conn, batch, areas, cells)
                 if result.changed and not dry_run:
                     revision += 1

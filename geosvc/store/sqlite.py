@@ -368,7 +368,7 @@ class SQLiteStore(SQLStore):
     @staticmethod
     def _write_population(conn: sqlite3.Connection, batch: Batch) -> TableCounts:
         rows = [_pop_row(p) for p in batch.population]
-        insert: Callable[[], None] = lambda: conn.executemany(  # noqa: E731
+        insert: Callable[[], object] = lambda: conn.executemany(  # noqa: E731
             f"INSERT INTO population ({', '.join(_POP_COLS)}) VALUES (?, ?, ?, ?, ?)", rows)
         if not batch.replace_population:
             if rows:

@@ -52,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = Settings.load(file=os.environ.get("GEOSVC_CONFIG") or None, overrides=config)
     app = Flask(__name__)
     app.config.update({k: v for k, v in config.items() if k.isupper()})
+    # Flask types app.json as the JSONProvider base; its default provider has these two.
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     service = app.extensions["geosvc"] = GeoService(settings)

@@ -105,7 +105,7 @@ class Candidates:
 
 
 def _off(ids: Sequence[str], snapped: Snapped) -> tuple[str, ...]:
-    return tuple(ids[i] for i in np.flatnonzero(snapped.edge < 0))
+    return tuple(ids[i] for i in np.flatnonzero(snapped.edge < 0).tolist())
 
 
 def bank_outlet_candidates(index: Any, engine: Any, *, exclude: NDArray[np.int64] | None = None,

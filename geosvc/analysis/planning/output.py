@@ -18,13 +18,15 @@ import html
 import io
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from geosvc.errors import InvalidParameter
 
 if TYPE_CHECKING:
+    from branca.element import Figure
+
     from geosvc.analysis.demand import DemandSet
     from geosvc.analysis.planning.plan import PlanResult
 
@@ -99,7 +101,8 @@ def plan_html(result: PlanResult, demand: DemandSet) -> str:
              f"{doc['minutes']:g} min {html.escape(doc['mode'])}; covered "
              f"{100 * doc['before_share']:.1f} % &rarr; {100 * doc['after_share']:.1f} % "
              f"({html.escape(doc['solver'])})</div>")
-    fmap.get_root().html.add_child(folium.Element(title))
+    root = cast("Figure", fmap.get_root())  # new_map puts the map in a branca Figure
+    root.html.add_child(folium.Element(title))
     pts = [(s["lon"], s["lat"]) for s in doc["selected"]] + list(result.fixed_lonlat)
     if not pts and len(demand):
         pts = list(zip(demand.lon.tolist(), demand.lat.tolist(), strict=True))
