@@ -1,13 +1,15 @@
 # geosvc: two set-up commands on a fresh machine
 #   make demo   install, build the demo city if needed, serve API + maps on 127.0.0.1:8000
-#   make test   install (incl. Debian packages the tests need), run the whole test suite
+#   make test   install (incl. Debian packages the tests need), run the gates, then the
+#               whole test suite
+#   make gates  ruff (lint, docstrings, complexity), mypy, import contracts; no tests
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test install install-test system-deps bench clean
+.PHONY: demo test gates install install-test system-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +33,14 @@ system-deps:
 demo: install
 	$(BIN)/geosvc demo --host $(HOST) --port $(PORT)
 
-test: install-test
+# What CI enforces besides the tests (configuration: ruff.toml, setup.cfg [mypy] and
+# [importlinter]).  Run before pytest so a lint or type error fails fast.
+gates: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy geosvc
+	$(BIN)/lint-imports --no-logo
+
+test: install-test gates
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: install-test
