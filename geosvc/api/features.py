@@ -8,7 +8,7 @@ search's ranking fields) and converts the point to the request's ``crs``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from geosvc.coords import from_wgs84
@@ -60,10 +60,27 @@ def base_properties(index: ServiceIndex) -> tuple[dict[str, Any], ...]:
 
 
 def iso(dt: datetime | None, tz: tzinfo) -> str | None:
-    """ISO 8601 text with offset, in the dataset's zone ``tz`` (None stays None)."""
+    """ISO 8601 text with offset, in the dataset's zone ``tz`` (None stays None).
+
+    A local-mean-time offset with seconds (zone history before ~1900, e.g.
+    Helsinki's +01:39:49) is not an RFC 3339 offset: such times are given in UTC.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> from zoneinfo import ZoneInfo
+    >>> iso(datetime(215, 1, 29, 20, 10, tzinfo=UTC), ZoneInfo("Europe/Helsinki"))
+    '0215-01-29T20:10:00+00:00'
+    >>> iso(datetime(2026, 5, 6, 8, 0, tzinfo=UTC), ZoneInfo("Asia/Shanghai"))
+    '2026-05-06T16:00:00+08:00'
+    """
     if dt is None:
         return None
-    return dt.astimezone(tz).isoformat(timespec="seconds")
+    local = dt.astimezone(tz)
+    offset = local.utcoffset()
+    if offset is not None and offset.seconds % 60:
+        local = dt.astimezone(UTC)
+    return local.isoformat(timespec="seconds")
 
 
 def point(lon: float, lat: float, crs: str) -> list[float]:

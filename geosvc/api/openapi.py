@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from geosvc import __version__
+from geosvc import __version__, vocab
 from geosvc.api.params import ENDPOINT_PARAMS, MODES, PARAMS, REQUIRED, Param
 
 __all__ = ["PATH_ENDPOINTS", "build_openapi"]
@@ -202,21 +202,24 @@ def _responses(path: str) -> dict[str, Any]:
     return responses
 
 
+#: Schema of one channel code (from :data:`geosvc.vocab.CHANNELS`).
+_CHANNEL = {"type": "string", "enum": list(vocab.CHANNELS.codes())}
+
+
 def _schemas() -> dict[str, Any]:
     nullable_str = {"type": "string", "nullable": True}
     venue_props = {
         "type": "object",
         "properties": {
             "name": {"type": "string"}, "name_en": nullable_str,
-            "kind": {"type": "string", "enum": ["hall", "bank_outlet", "kiosk"]},
-            "level": {"type": "string", "nullable": True,
-                      "enum": ["city", "county", "township", "village"]},
+            "kind": {"type": "string", "enum": list(vocab.KINDS.codes())},
+            "level": {"type": "string", "nullable": True, "enum": list(vocab.LEVELS.codes())},
             "address": nullable_str, "phone": nullable_str,
             "opening_hours": {**nullable_str, "description": "OSM opening_hours syntax"},
             "open": {"type": "boolean", "nullable": True,
                      "description": "Open at `open_at` (or now; at arrival for network "
                                     "modes); null when hours are unknown"},
-            "channels": {"type": "array", "items": {"type": "string"}},
+            "channels": {"type": "array", "items": _CHANNEL},
             "items_count": {"type": "integer"}, "accessible": {"type": "boolean"},
             "cross_province": {"type": "boolean"}, "regional": {"type": "boolean"},
             "bank": nullable_str, "machines": {"type": "integer", "nullable": True},
@@ -231,13 +234,15 @@ def _schemas() -> dict[str, Any]:
             "arrives_at": {"type": "string", "format": "date-time"},
             "items": {"type": "array", "items": {"type": "object", "properties": {
                 "code": {"type": "string"}, "name": {"type": "string"},
-                "channels": {"type": "array", "items": {"type": "string"}}}}},
+                "channels": {"type": "array", "items": _CHANNEL}}}},
         },
     }
     item = {"type": "object", "properties": {
         "code": {"type": "string"}, "name": {"type": "string"}, "name_en": {"type": "string"},
-        "department": {"type": "string"}, "category": {"type": "string"},
-        "scope": {"type": "string"}, "high_frequency": {"type": "boolean"},
+        "department": {"type": "string"},
+        "category": {"type": "string", "enum": list(vocab.CATEGORIES.codes())},
+        "scope": {"type": "string", "enum": list(vocab.SCOPES.codes())},
+        "high_frequency": {"type": "boolean"},
         "venues_count": {"type": "integer"},
         "venues_by_kind": {"type": "object", "additionalProperties": {"type": "integer"}}}}
     share = {"type": "number", "minimum": 0, "maximum": 1}
