@@ -10,7 +10,7 @@ from tests.web.citydata import add_venue, build_city_db
 from geosvc.config import Settings
 from geosvc.errors import ConfigError, ModeUnavailable
 from geosvc.model import Channel, Link, Venue, VenueKind
-from geosvc.service import GeoService
+from geosvc.app.service import GeoService
 
 
 @pytest.fixture()
@@ -76,7 +76,7 @@ def test_maybe_reload_picks_up_an_import_after_the_interval(tmp_path):
     import time as _time
 
     from geosvc.config import Settings
-    from geosvc.service import GeoService
+    from geosvc.app.service import GeoService
 
     db = build_city_db(tmp_path / "city.sqlite")
     svc = GeoService(Settings.load(env={}, overrides={"db": str(db), "reload_interval_s": 60}))

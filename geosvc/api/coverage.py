@@ -9,7 +9,7 @@ from geosvc.api._common import parse
 from geosvc.api._geometry import convert_geometry
 
 if TYPE_CHECKING:
-    from geosvc.service import GeoService
+    from geosvc.app.service import GeoService
 
 __all__ = ["coverage"]
 

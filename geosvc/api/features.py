@@ -1,8 +1,9 @@
 """GeoJSON features of venues, shared by every handler that returns venues.
 
 The time-independent properties of each venue are computed once per snapshot
-(:func:`base_properties`); a request only adds ``open`` (and the nearest
-search's ranking fields) and converts the point to the request's ``crs``.
+(:func:`geosvc.app.records.base_properties`, re-exported here); a request
+only adds ``open`` (and the nearest search's ranking fields) and converts the
+point to the request's ``crs``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from geosvc.app.records import base_properties
 from geosvc.coords import from_wgs84
 
 if TYPE_CHECKING:
-    from geosvc.index import ServiceIndex
-    from geosvc.service import Snapshot
+    from geosvc.app.service import Snapshot
 
 __all__ = [
     "base_properties",
@@ -27,36 +28,6 @@ __all__ = [
 
 #: Decimal places of output coordinates (1e-7 degree is about 1 cm).
 COORD_DECIMALS = 7
-
-
-def base_properties(index: ServiceIndex) -> tuple[dict[str, Any], ...]:
-    """Return the time-independent properties of every venue of ``index``.
-
-    One dict per venue position; shared by all requests of a snapshot, so
-    callers copy before adding to it.
-    """
-    props = []
-    for pos, v in enumerate(index.venues):
-        props.append({
-            "name": v.name,
-            "name_en": v.name_en,
-            "kind": str(v.kind),
-            "level": str(v.level) if v.level is not None else None,
-            "address": v.address,
-            "phone": v.phone,
-            "opening_hours": v.opening_hours,
-            "channels": sorted(str(c) for c in v.channels),
-            "items_count": len(index.venue_items(pos)),
-            "accessible": v.accessible,
-            "cross_province": v.cross_province,
-            "regional": v.regional,
-            "bank": v.bank,
-            "machines": v.machines,
-            "area_code": v.area_code,
-            "area_name": v.area_name,
-            "candidate": v.is_candidate,
-        })
-    return tuple(props)
 
 
 def iso(dt: datetime | None, tz: tzinfo) -> str | None:

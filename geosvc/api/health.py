@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from geosvc import __version__
 
 if TYPE_CHECKING:
-    from geosvc.service import GeoService
+    from geosvc.app.service import GeoService
 
 __all__ = ["health"]
 

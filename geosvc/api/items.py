@@ -12,7 +12,7 @@ from geosvc.model import VenueKind
 
 if TYPE_CHECKING:
     from geosvc.model import ServiceItem
-    from geosvc.service import GeoService, Snapshot
+    from geosvc.app.service import GeoService, Snapshot
 
 __all__ = ["get_item", "search_items"]
 

@@ -24,7 +24,7 @@ from geosvc.errors import NotFound
 from geosvc.model import VenueFilter, VenueKind
 
 if TYPE_CHECKING:
-    from geosvc.service import GeoService, Snapshot
+    from geosvc.app.service import GeoService, Snapshot
 
 __all__ = [
     "COLLECTIONS",

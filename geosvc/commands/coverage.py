@@ -154,7 +154,7 @@ def _run(db: str, osm: str, params: dict[str, str], cache_dir: str | None,
     """
     from geosvc.analysis.coverage import compute_coverage
     from geosvc.analysis.demand import build_demand, demand_inputs
-    from geosvc.commands._dataset import load_dataset
+    from geosvc.api import load_dataset
     from geosvc.config import Settings
     from geosvc.network.cache import load_network
     from geosvc.network.nearest import TravelEngine
@@ -222,8 +222,8 @@ def _report_extra(run: dict[str, Any], title: str | None, step) -> dict[str, Any
     import numpy as np
 
     from geosvc.analysis.curves import CURVE_MINUTES, share_curves
-    from geosvc.api.features import base_properties
-    from geosvc.commands._dataset import filter_positions
+    from geosvc.app.records import base_properties
+    from geosvc.app.dataset import filter_positions
     from geosvc.model import VenueFilter, VenueKind
 
     step("curves")

@@ -76,7 +76,7 @@ def _run(db: str, osm: str, mode: str, cache_dir: str, candidates: str, body: di
     from geosvc.api._common import parse
     from geosvc.api.plans import parse_plan_body
     from geosvc.config import Settings
-    from geosvc.service import GeoService
+    from geosvc.app.service import GeoService
 
     if candidates in ("bank_outlets", "kiosk_sites"):
         body["candidates"] = candidates

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from geosvc.analysis.demand import estimate_population_from_osm
-from geosvc.catalog import CATALOG
+from geosvc.demo.catalog import CATALOG
 from geosvc.demo._osm import StreetNamer, read_features
 from geosvc.demo._rules import (
     _IGNORE_HOURS_TAG,

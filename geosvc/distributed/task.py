@@ -114,7 +114,7 @@ def _reason(spec: BatchJob, exc: BaseException, mode: str | None = None) -> str:
 
 def _load_dataset(spec: BatchJob, cfg: Settings) -> dict[str, Any]:
     """Read the store, build the index, parse the filters (once per dataset; the CLI's)."""
-    from geosvc.commands._dataset import load_dataset
+    from geosvc.api import load_dataset
 
     return {**load_dataset(spec.db, cfg, dict(spec.filters)), "osm_cells": {}}
 
@@ -184,7 +184,7 @@ def _write_curves(spec: BatchJob, engine: Any, demand: Any, idx: Any, flt: Any,
     import csv
 
     from geosvc.analysis.curves import CURVE_MINUTES, share_curves
-    from geosvc.commands._dataset import filter_positions
+    from geosvc.app.dataset import filter_positions
     from geosvc.model import VenueFilter, VenueKind
 
     sets: dict[str, tuple[Any, Any]] = {}

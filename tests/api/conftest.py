@@ -6,7 +6,7 @@ import pytest
 from tests.web.citydata import build_city_db
 
 from geosvc.config import Settings
-from geosvc.service import GeoService
+from geosvc.app.service import GeoService
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from geosvc.app.dataset import build_index, dataset_zone
+from geosvc.app.records import base_properties
 from geosvc.errors import ConfigError, ModeUnavailable
 
 if TYPE_CHECKING:
@@ -71,17 +72,6 @@ class Snapshot:
     built_at: datetime
     tz: tzinfo
     venue_props: tuple[dict[str, Any], ...]
-
-
-def _zone(name: str | None, fallback: str) -> tzinfo:
-    for candidate in (name, fallback):
-        if candidate:
-            try:
-                return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
-                msg = f"unknown time zone {candidate!r}; trying the next one"
-                log.warning(msg)
-    return UTC
 
 
 def _local_path(db: str) -> Path | None:
@@ -153,8 +143,6 @@ class GeoService:
             store.close()
 
     def _build_snapshot(self) -> Snapshot:
-        from geosvc.api.features import base_properties
-        from geosvc.index import ServiceIndex
         from geosvc.search import ItemSearch
 
         store = self.open_store()
@@ -163,17 +151,14 @@ class GeoService:
         finally:
             store.close()
         info, revision = contents.info, contents.revision
-        index = ServiceIndex.build(
-            contents.venues, contents.items, contents.links,
-            info=info, open_margin_min=self.settings.open_margin_min,
-        )
+        index = build_index(contents, self.settings)
         return Snapshot(
             index=index,
             search=ItemSearch(index.items),
             info=info,
             revision=revision,
             built_at=datetime.now(UTC),
-            tz=_zone(info.timezone, self.settings.timezone),
+            tz=dataset_zone(info.timezone, self.settings.timezone),
             venue_props=base_properties(index),
         )
 
