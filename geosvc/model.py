@@ -144,7 +144,7 @@ class PopulationCell:
 
 @dataclass(frozen=True, slots=True)
 class VenueFilter:
-    """The venue filters shared by every query of API.md.
+    """The venue filters shared by every query of docs/api.md.
 
     Empty tuples mean "no restriction".  ``items`` are combined with AND (a
     venue must handle all of them); ``kinds`` and ``levels`` with OR.

@@ -1,6 +1,6 @@
 """Write a :class:`~geosvc.analysis.coverage.CoverageResult` to a file, by suffix.
 
-* ``.json`` - :meth:`CoverageResult.to_dict` (API.md document + catchments);
+* ``.json`` - :meth:`CoverageResult.to_dict` (the docs/api.md document);
 * ``.csv`` - the per-area table (``area_id, name, total_population,
   covered_population, covered_share``) plus a last row ``area_id = TOTAL``;
   and next to it ``<stem>_catchments.csv`` (``venue, code, name,

@@ -21,7 +21,7 @@ def coverage(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
     filter set by the travel engine) gives each demand point its time to the
     nearest venue; the dataset's demand set is built once per mode and data
     revision.  With ``open_at`` / ``open_now`` only venues open then count.
-    Adds to API.md: ``catchments`` (population reaching each venue first)
+    Also ``catchments`` (population reaching each venue first)
     and ``off_network_population``; with ``circles=true`` also ``circles``, a
     FeatureCollection holding the service-circle polygon (reached and partly
     reached streets, buffered).  Gap and circle coordinates are in ``crs``.

@@ -13,7 +13,7 @@ __all__ = ["health"]
 
 
 def health(service: GeoService) -> dict[str, Any]:
-    """Return ``{status, venues, items, network, version, ...}`` of API.md.
+    """Return ``{status, venues, items, network, version, ...}`` of docs/api.md.
 
     ``network`` maps each loaded travel mode to its number of nodes, or is
     None when no road network is loaded (straight-line only).

@@ -74,7 +74,7 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
     "/api/v1/plans": ("planners", "Plan new sites",
                       "Greedy / maximal-covering choice of `k` new sites among `candidates`."),
     "/map": ("maps", "Full-page map", "Folium map with the same filters; `lon`/`lat` centre a "
-             "nearest search; `layer=coverage`; `tiles=osm|amap|tianditu|none`."),
+             "nearest search; `layer=coverage|isochrones`; `tiles=osm|amap|tianditu|none`."),
     "/embed": ("maps", "Embeddable widget page", "Minimal page for an `<iframe>`."),
     "/static/geosvc-widget.js": ("maps", "Widget script",
                                  "Draws a widget from the JSON API into a host "
@@ -143,8 +143,9 @@ def _query_params(endpoint: str | None, examples: Mapping[str, str]) -> list[dic
         specs = [PARAMS[n] for n in _MAP_PARAMS]
         extra = [
             {"name": "layer", "in": "query", "required": False,
-             "description": "`coverage` shows service circles and gaps.",
-             "schema": {"type": "string", "enum": ["venues", "coverage"]}},
+             "description": "`coverage` shows service circles and gaps; `isochrones` "
+                            "the bands around `lon`/`lat`.",
+             "schema": {"type": "string", "enum": ["venues", "coverage", "isochrones"]}},
             {"name": "tiles", "in": "query", "required": False, "description": "Base map.",
              "schema": {"type": "string", "enum": ["osm", "amap", "tianditu", "none"]}},
         ]
@@ -244,7 +245,9 @@ def _schemas() -> dict[str, Any]:
         "scope": {"type": "string", "enum": list(vocab.SCOPES.codes())},
         "high_frequency": {"type": "boolean"},
         "venues_count": {"type": "integer"},
-        "venues_by_kind": {"type": "object", "additionalProperties": {"type": "integer"}}}}
+        "description": {"type": "string", "nullable": True, "description": "one item only"},
+        "venues_by_kind": {"type": "object", "additionalProperties": {"type": "integer"},
+                           "description": "one item only"}}}
     share = {"type": "number", "minimum": 0, "maximum": 1}
     return {
         "Problem": {"type": "object", "required": ["type", "title", "status", "detail"],
@@ -276,7 +279,8 @@ def _schemas() -> dict[str, Any]:
         "Item": item,
         "ItemSearch": {"type": "object", "properties": {
             "items": {"type": "array", "items": {"$ref": _REF + "Item"}},
-            "total": {"type": "integer"}}},
+            "total": {"type": "integer"}, "limit": {"type": "integer"},
+            "offset": {"type": "integer"}}},
         "Coverage": {"type": "object", "properties": {
             "mode": {"type": "string", "enum": [m for m in MODES if m != "straight"]},
             "minutes": {"type": "number"}, "total_population": {"type": "number"},
@@ -286,7 +290,14 @@ def _schemas() -> dict[str, Any]:
                 "area_id": {"type": "string"}, "name": {"type": "string"},
                 "total_population": {"type": "number"},
                 "covered_population": {"type": "number"}, "covered_share": share}}},
-            "gaps": {"$ref": _REF + "FeatureCollection"}}},
+            "gaps": {"$ref": _REF + "FeatureCollection"},
+            "off_network_population": {"type": "number", "description":
+                                       "residents too far from every road to be reached"},
+            "catchments": {"type": "array", "items": {"type": "object", "properties": {
+                "code": {"type": "string"}, "name": {"type": "string"},
+                "population": {"type": "number"}, "share": share}}},
+            "circles": {"$ref": _REF + "FeatureCollection"},
+            "crs": {"type": "string", "enum": ["wgs84", "gcj02", "bd09"]}}},
         "PlanRequest": {"type": "object", "properties": {
             "mode": {"type": "string", "enum": ["walk", "bike", "drive"], "default": "walk"},
             "minutes": {"type": "number", "minimum": 0, "exclusiveMinimum": True,
@@ -338,6 +349,9 @@ def _schemas() -> dict[str, Any]:
             "network": {"type": "object", "nullable": True,
                         "additionalProperties": {"type": "integer"}},
             "version": {"type": "string"},
+            "dataset": {"type": "string"}, "timezone": {"type": "string"},
+            "revision": {"type": "integer"},
+            "built_at": {"type": "string", "format": "date-time"},
             "off_network_venues": {"type": "object", "description":
                                    "per mode (engines built so far): venues too far from "
                                    "that mode's roads to be returned",
@@ -348,7 +362,7 @@ def _schemas() -> dict[str, Any]:
 def build_openapi(
     *, examples: Mapping[str, str] | None = None, title: str = "geosvc"
 ) -> dict[str, Any]:
-    """Return the OpenAPI 3.0.3 document of every path of API.md.
+    """Return the OpenAPI 3.0.3 document of every path of docs/api.md.
 
     Parameters
     ----------

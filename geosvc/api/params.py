@@ -1,7 +1,7 @@
 """Parse and validate the query parameters of the HTTP API into typed values.
 
-One table, :data:`PARAMS`, defines every query parameter of API.md: its name,
-OpenAPI schema, description, example and parser.  :data:`ENDPOINT_PARAMS`
+One table, :data:`PARAMS`, defines every query parameter of docs/api.md: its
+name, OpenAPI schema, description, example and parser.  :data:`ENDPOINT_PARAMS`
 says which parameters each endpoint accepts; the OpenAPI document
 (:mod:`geosvc.api.openapi`) is generated from the same two tables, so the
 contract and the validation cannot drift apart.

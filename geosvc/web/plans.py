@@ -34,7 +34,7 @@ def _body() -> Any:
 
 @bp.post("/api/v1/plans")
 def plans() -> Response:
-    """Pick new sites that raise coverage most (JSON body; see API.md)."""
+    """Pick new sites that raise coverage most (JSON body; see docs/api.md)."""
     body = _body()
     if not isinstance(body, dict):
         msg = ("must be a JSON object {mode, minutes, k, candidates, filters} "
