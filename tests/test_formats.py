@@ -369,6 +369,15 @@ def test_http_unsatisfiable_accept_is_406(client: Any, kind: str) -> None:
     # f wins over Accept
     resp = _request(client, kind, "f=csv", headers={"Accept": "application/xml"})
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    name = REQUESTS[kind][1].split("?")[0].rsplit("/", 1)[-1]
+    assert resp.headers["Content-Disposition"] == f'attachment; filename="{name}.csv"'
+
+
+def test_map_pages_ignore_f(client: Any) -> None:
+    """The map pages reuse the venue and coverage parameters; ``f`` is not theirs."""
+    for url in ("/map?kind=hall&f=pdf", "/embed?f=html"):
+        resp = client.get(url)
+        assert resp.status_code == 200 and resp.mimetype == "text/html", url
 
 
 def test_coverage_answers_convert_back_to_wgs84_for_html(client: Any) -> None:

@@ -458,14 +458,15 @@ class _FormatNames(Mapping[str, Any]):
         return len(self._schema())
 
 
-def _output_format(kind: str) -> Callable[[str, ParseContext], str]:
-    def parse(raw: str, ctx: ParseContext) -> str:
-        try:
-            return formats.format_named(raw, kind).name
-        except InvalidParameter as exc:
-            raise _Reject(exc.invalid_params[0]["reason"]) from None
+def _format_name(raw: str, ctx: ParseContext) -> str:
+    """Return the ``f`` value in lower case.
 
-    return parse
+    The answer's format is the web layer's business: it checks ``f`` against
+    the registry (:func:`geosvc.web._respond.negotiate`, a 400 naming the
+    allowed values) before a handler runs.  The handlers ignore it, and so do
+    the map pages that reuse these tables.
+    """
+    return raw.lower()
 
 
 def format_param(kind: str, default: str) -> Param:
@@ -473,7 +474,7 @@ def format_param(kind: str, default: str) -> Param:
     return Param("f", f"Answer format (default `{default}`); without `f` the `Accept` "
                  "header picks one. CSV cells starting with = + - @ are prefixed with an "
                  "apostrophe (no spreadsheet formulas).",
-                 _FormatNames(kind, default), _output_format(kind), default)
+                 _FormatNames(kind, default), _format_name, default)
 
 
 

@@ -94,12 +94,13 @@ def format_response(fmt: OutputFormat, output: Output, *, status: int = 200,
     """Answer ``output`` in ``fmt`` with Cache-Control and ``Vary: Accept``.
 
     A format with a ``disposition`` (CSV: ``attachment``) names the file
-    ``<kind><suffix>``.
+    after the path: ``coverage.csv``, ``venues.csv``.
     """
     resp = Response(fmt.render(output), status=status, mimetype=fmt.media_type)
     resp.headers["Cache-Control"] = _cache_control(max_age)
     resp.vary.add("Accept")
     if fmt.disposition:
+        stem = request.path.rstrip("/").rsplit("/", 1)[-1] or output.kind
         resp.headers["Content-Disposition"] = (
-            f'{fmt.disposition}; filename="{output.kind}{fmt.suffixes[0]}"')
+            f'{fmt.disposition}; filename="{stem}{fmt.suffixes[0]}"')
     return resp
