@@ -477,7 +477,6 @@ def format_param(kind: str, default: str) -> Param:
                  _FormatNames(kind, default), _format_name, default)
 
 
-
 def _pick(*names: str) -> tuple[Param, ...]:
     return tuple(PARAMS[n] for n in names)
 

@@ -5,13 +5,13 @@ filters and parsing as ``GET /api/v1/coverage``), loads (or builds and
 caches) the ``--mode`` network of ``--osm``, takes demand from the store's
 population layer (or, when none is imported, estimates it from the
 extract's residential buildings) and areas from the store (or a 3 x 2 grid
-over the network), computes the coverage and writes ``--out`` in the registered output format
-its suffix names (:mod:`geosvc.formats`: .json, .csv +
-``<stem>_catchments.csv``, .geojson, or .html: the planner's report with
-map, per-area table and a chart of covered share at 5..30 minutes per venue
-kind; ``--tables csv,xlsx`` also writes its tables).  What a format draws
-(``needs``) is computed only for it: the service-circle polygon, the map
-context (venues, population, curves).
+over the network), computes the coverage and writes ``--out`` in the
+registered output format its suffix names (:mod:`geosvc.formats`: .json,
+.csv + ``<stem>_catchments.csv``, .geojson, or .html: the planner's report
+with map, per-area table and a chart of covered share at 5..30 minutes per
+venue kind; ``--tables csv,xlsx`` also writes its tables).  What a format
+draws (its ``needs``) is computed only for it: the service-circle polygon,
+the map context (venues, population, curves).
 Demand fallbacks are :func:`geosvc.analysis.demand.demand_inputs` (shared
 with the server).  Exit 2 for a bad option (the message names it), 1 for a
 data or storage problem.  No matching venue still gives a valid report
