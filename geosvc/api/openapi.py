@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from geosvc import __version__, vocab
+from geosvc import __version__, formats, vocab
 from geosvc.api.params import ENDPOINT_PARAMS, MODES, PARAMS, REQUIRED, Param
 
 __all__ = ["PATH_ENDPOINTS", "build_openapi"]
@@ -30,7 +30,7 @@ PATH_ENDPOINTS: dict[tuple[str, str], str | None] = {
     ("/api/v1/nearest", "get"): "nearest",
     ("/api/v1/isochrones", "get"): "isochrones",
     ("/api/v1/coverage", "get"): "coverage",
-    ("/api/v1/plans", "post"): None,
+    ("/api/v1/plans", "post"): "plans",
     ("/map", "get"): "map",
     ("/embed", "get"): "map",
     ("/static/geosvc-widget.js", "get"): None,
@@ -100,6 +100,9 @@ _PATH_PARAMS = {
 }
 
 _MAP_PATHS = ("/map", "/embed")
+#: Paths answering in every registered output format of a result kind (``f``, ``Accept``).
+_PATH_KINDS = {"/api/v1/venues": formats.FEATURES, "/api/v1/coverage": formats.COVERAGE,
+               "/api/v1/plans": formats.PLAN}
 _MAP_PARAMS = ("lon", "lat", "crs", "kind", "level", "item", "channel", "open_at",
                "open_now", "accessible", "mode")
 
@@ -184,7 +187,16 @@ def _responses(path: str) -> dict[str, Any]:
         ok_schema, media = {"type": "string"}, "text/javascript"
     else:
         ok_schema = {"type": "object"}
-    ok = {"description": "OK", "content": {media: {"schema": ok_schema}}}
+    content = {media: {"schema": ok_schema}}
+    kind = _PATH_KINDS.get(path)
+    if kind is not None:
+        for fmt in formats.formats(kind):
+            content.setdefault(fmt.media_type, {"schema": (
+                {"$ref": _REF + "FeatureCollection"} if fmt.media_type == "application/geo+json"
+                else ok_schema if fmt.media_type == "application/json"
+                else {"type": "string"})})
+    ok = {"description": "OK" if kind is None else "OK, in the format `f` or `Accept` picks",
+          "content": content}
     responses: dict[str, Any] = {"200": ok}
     problem = {"content": {"application/problem+json": {"schema": _PROBLEM}}}
     if ("{" in path or path.startswith(("/api/v1/", "/ogc/collections/"))
@@ -194,6 +206,9 @@ def _responses(path: str) -> dict[str, Any]:
                             **problem}
     if "{" in path:
         responses["404"] = {"description": "Not found", **problem}
+    if kind is not None:
+        responses["406"] = {"description": "No format of the answer satisfies `Accept`",
+                            **problem}
     if path in ("/api/v1/nearest", "/api/v1/isochrones", "/api/v1/coverage", "/api/v1/plans",
                 *_MAP_PATHS):
         responses["422"] = {"description": "Mode unavailable, point outside the network, "
