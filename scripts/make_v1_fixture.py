@@ -3,9 +3,10 @@
 
 The fixtures are history: a database as geosvc left it before numbered
 migrations existed, which the migration tests open with the current code.
-They were made at commit 9f774d7 (``git worktree add /tmp/v1 9f774d7`` and
-run this script from there: ``python scripts/make_v1_fixture.py --out
-<repo>/tests/data/store``).  The script refuses to write anything when the
+They were made with the code of commit 215d43f (the commit that adds this
+script; its store code is the one of schema v1): ``git worktree add /tmp/v1
+215d43f`` and run ``python scripts/make_v1_fixture.py --out
+<repo>/tests/data/store`` from there.  The script refuses to write anything when the
 code it runs creates a schema other than version 1, so it cannot overwrite
 the fixtures with a newer schema by mistake.
 
@@ -82,8 +83,9 @@ def write_postgis(path: Path) -> None:
             for batch in batches():
                 store.write(batch)
         with psycopg.connect(server.url) as conn:
-            version = conn.execute(
-                "SELECT value FROM v1.meta WHERE key = 'schema_version'").fetchone()[0]
+            row = conn.execute(
+                "SELECT value FROM v1.meta WHERE key = 'schema_version'").fetchone()
+            version = row[0] if row else None
             if version != "1":
                 msg = (f"this code writes schema version {version}, not 1; run the script "
                        "at the commit of schema v1 (see its docstring)")
@@ -91,8 +93,10 @@ def write_postgis(path: Path) -> None:
             lines = [
                 "-- geosvc PostGIS store, schema version 1: the DDL the v1 code ran and every",
                 f"-- row it stored.  Written by scripts/make_v1_fixture.py at {_commit()}.",
-                "-- Load with search_path = <target schema>, public (tests/store/v1_fixture.py).",
-                _postgis_schema.DDL.strip(),
+                "-- Load with search_path = <target schema>, public "
+                "(tests/store/v1_fixture.py).",
+                # DDL exists in the v1 code this script runs on (see the docstring)
+                _postgis_schema.DDL.strip(),  # type: ignore[attr-defined]
             ]
             for table, order in DUMP_ORDER:
                 cols = [r[0] for r in conn.execute(

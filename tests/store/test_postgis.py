@@ -41,7 +41,8 @@ from geosvc.model import (
     VenueKind,
 )
 from geosvc.store import Batch, open_store
-from geosvc.store.postgis import SCHEMA_VERSION, PostGISStore, split_url
+from geosvc.store.migrations import SCHEMA_VERSION
+from geosvc.store.postgis import PostGISStore, split_url
 
 from .postgis_server import (
     INSTALL_HINT,

@@ -23,7 +23,8 @@ from geosvc.model import (
     VenueKind,
 )
 from geosvc.store import BACKENDS, Batch, open_store, sqlite_path
-from geosvc.store.sqlite import SCHEMA_VERSION, SQLiteStore
+from geosvc.store.migrations import SCHEMA_VERSION
+from geosvc.store.sqlite import SQLiteStore
 
 W, S, T = Channel.WINDOW, Channel.SELF_SERVICE, Channel.SMART_TELLER
 
