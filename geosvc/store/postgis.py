@@ -210,8 +210,11 @@ class PostGISStore(SQLStore):
 
     def _init_schema(self, conn: psycopg.Connection) -> None:
         try:
-            if self._version(conn) == migrations.latest():
+            version = self._version(conn)
+            if version == migrations.latest():
                 return
+            if version is not None and version > migrations.latest():
+                self._fail(self._newer(version))  # refused before taking the lock
             with conn.transaction():
                 # Concurrent openers queue here; the first creates or migrates.
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext('geosvc schema ' || %s))",
@@ -225,6 +228,11 @@ class PostGISStore(SQLStore):
         except psycopg.Error as exc:
             self._fail(f"cannot be set up ({self._why(exc)})", exc)
 
+    @staticmethod
+    def _newer(version: int) -> str:
+        return (f"has schema version {version}, newer than this geosvc understands "
+                f"({migrations.latest()}); upgrade geosvc")
+
     def _migrate(self, conn: psycopg.Connection) -> None:
         """Create the schema or bring it to the latest version (in the caller's transaction)."""
         latest = migrations.latest()
@@ -235,9 +243,8 @@ class PostGISStore(SQLStore):
                            "create it with `geosvc import ...`")
             self._prepare_schema(conn)
             version = 0
-        if version > latest:
-            self._fail(f"has schema version {version}, newer than this geosvc "
-                       f"understands ({latest}); upgrade geosvc")
+        if version > latest:  # a newer geosvc migrated it meanwhile
+            self._fail(self._newer(version))
         todo = migrations.pending(version)
         for migration in todo:
             try:

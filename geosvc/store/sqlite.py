@@ -157,6 +157,8 @@ class SQLiteStore(SQLStore):
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version == migrations.latest():
                 return
+            if version > migrations.latest():  # refused before taking the write lock
+                self._fail(self._newer(version))
             self._migrate(conn)
             conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as exc:
@@ -176,9 +178,8 @@ class SQLiteStore(SQLStore):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version > latest:
-                    self._fail(f"has schema version {version}, newer than this geosvc "
-                               f"understands ({latest}); upgrade geosvc")
+                if version > latest:  # a newer geosvc migrated it meanwhile
+                    self._fail(self._newer(version))
                 tables = conn.execute(
                     "SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
                 if version == 0 and tables:
@@ -194,7 +195,7 @@ class SQLiteStore(SQLStore):
                     bad = conn.execute("PRAGMA foreign_key_check").fetchall()
                     if bad:
                         self._fail(self._migration_failed(
-                            version, todo[-1], f"foreign keys broken in {bad[:3]}"))
+                            version, todo[-1], f"foreign keys broken after it: {bad[:3]}"))
                     migrations.record(conn, backend="sqlite", before=version, applied=todo,
                                       now=datetime.now(UTC).isoformat(timespec="seconds"))
                     conn.execute(f"PRAGMA user_version = {latest}")
@@ -204,6 +205,11 @@ class SQLiteStore(SQLStore):
                     conn.execute("ROLLBACK")
         finally:
             conn.execute("PRAGMA foreign_keys = ON")
+
+    @staticmethod
+    def _newer(version: int) -> str:
+        return (f"has schema version {version}, newer than this geosvc understands "
+                f"({migrations.latest()}); upgrade geosvc")
 
     @staticmethod
     def _migration_failed(version: int, migration: migrations.Migration,

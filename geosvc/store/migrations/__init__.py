@@ -49,8 +49,9 @@ existing ones at the same schema version, and nothing would notice; with the
 table, the registry is the only list, and the database keeps it in force for
 every client (QGIS editing PostGIS included).  The synchronisation runs in
 writes only, never on open: read-only users (a web server with a read-only
-PostgreSQL role, a read-only file) never write, and the role that writes
-venues writes ``venue_kinds`` of the same schema.  Levels, categories and
+PostgreSQL role, a read-only file) never write; a role that writes venues
+needs the same rights on ``venue_kinds`` (the schema's owner has them).  Until
+the first venue write after a registry change, other clients see the old list.  Levels, categories and
 scopes have no constraint in either schema (and channels are stored as
 lists), so there was nothing else spelt out to derive.
 """
