@@ -7,7 +7,8 @@ enums, the OGC collections, map styles, legends and popups all derive from
 these tables (``tests/test_vocab.py`` checks that they agree).
 
 Adding a venue kind is one :class:`KindSpec` in :data:`KINDS` (and one member
-of :class:`VenueKind`, in this file) plus one store migration (see
+of :class:`VenueKind`, in this file); the stores' ``venue_kinds`` table follows
+the registry from the next venue write, so no store migration is needed (see
 ``docs/architecture.md``, "Adding a venue kind").
 
 No I/O, no imports of the rest of geosvc.

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from geosvc.app.dataset import build_index, dataset_zone
 from geosvc.app.records import base_properties
 from geosvc.errors import ConfigError, ModeUnavailable
+from geosvc.store import local_path, open_store
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -74,15 +75,6 @@ class Snapshot:
     venue_props: tuple[dict[str, Any], ...]
 
 
-def _local_path(db: str) -> Path | None:
-    """Return the file behind a SQLite store URL or path; None for other schemes."""
-    if db.startswith("sqlite:///"):
-        return Path(db[len("sqlite:///"):])
-    if "://" in db:
-        return None
-    return Path(db)
-
-
 class GeoService:
     """Settings + store + current snapshot + road networks.
 
@@ -101,7 +93,7 @@ class GeoService:
     """
 
     def __init__(self, settings: Settings) -> None:
-        path = _local_path(settings.db)
+        path = local_path(settings.db)
         if path is not None and not path.is_file():
             msg = (f"`db` file {str(path)!r} does not exist; create it with "
                    "`geosvc import ...` or `geosvc demo`")
@@ -131,8 +123,6 @@ class GeoService:
         from short-lived connections, so the service can be shared by threads
         and forked into gunicorn workers without sharing a SQLite handle.
         """
-        from geosvc.store import open_store
-
         return open_store(self.settings.db)
 
     def _revision(self) -> int:
