@@ -33,8 +33,8 @@ system-deps:
 demo: install
 	$(BIN)/geosvc demo --host $(HOST) --port $(PORT)
 
-# What CI enforces besides the tests (configuration: ruff.toml, setup.cfg [mypy] and
-# [importlinter]).  Run before pytest so a lint or type error fails fast.
+# What CI enforces besides the tests (configuration: ruff.toml, setup.cfg [mypy] and the
+# contracts in .importlinter).  Run before pytest so a lint or type error fails fast.
 gates: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/mypy geosvc

@@ -30,7 +30,7 @@ from geosvc.errors import GeosvcError
 #: public name -> module that defines it (imported lazily)
 _LAZY = {
     "ServiceIndex": "geosvc.index",
-    "GeoService": "geosvc.service",
+    "GeoService": "geosvc.app.service",
     "open_store": "geosvc.store",
     "import_file": "geosvc.importer",
     "import_manifest": "geosvc.importer",

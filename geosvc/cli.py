@@ -1,4 +1,4 @@
-"""The ``geosvc`` command line (see API.md, "Command line").
+"""The ``geosvc`` command line (see docs/api.md, "Command line").
 
 Each verb lives in its own module under :mod:`geosvc.commands` and exposes a
 click command named ``command``; this module only assembles the group.

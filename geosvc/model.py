@@ -1,6 +1,8 @@
 """Domain types of geosvc: venues, service items, links and query filters.
 
-Plain frozen dataclasses and string enums; no I/O, no Flask.  Coordinates are
+Plain frozen dataclasses; the string enums (kinds, levels, channels, scopes,
+categories) come from :mod:`geosvc.vocab` and are re-exported here.  No I/O,
+no Flask.  Coordinates are
 always WGS-84 longitude/latitude in decimal degrees inside geosvc; conversion
 from GCJ-02 / BD-09 happens at the edges (:mod:`geosvc.coords`).
 """
@@ -9,55 +11,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
+from geosvc.vocab import KINDS, Category, Channel, Level, Scope, VenueKind
 
-class VenueKind(StrEnum):
-    """What a venue is."""
+__all__ = [
+    "KIND_CHANNELS",
+    "Area",
+    "Category",
+    "Channel",
+    "DatasetInfo",
+    "Level",
+    "Link",
+    "PopulationCell",
+    "Scope",
+    "ServiceItem",
+    "Venue",
+    "VenueFilter",
+    "VenueKind",
+]
 
-    HALL = "hall"  # staffed government hall 政务服务大厅 / 便民服务中心
-    BANK_OUTLET = "bank_outlet"  # bank branch 政银通办网点
-    KIOSK = "kiosk"  # self-service machine or 7x24 station 自助终端 / 自助服务站
-
-
-class Level(StrEnum):
-    """Administrative level of a hall (the four levels of the seeds)."""
-
-    CITY = "city"  # 市
-    COUNTY = "county"  # 县 / 区
-    TOWNSHIP = "township"  # 乡镇 / 街道
-    VILLAGE = "village"  # 村 / 社区
-
-
-class Channel(StrEnum):
-    """How an item is handled at a venue."""
-
-    WINDOW = "window"  # staffed window 窗口
-    SELF_SERVICE = "self_service"  # government self-service machine 自助一体机
-    SMART_TELLER = "smart_teller"  # the bank's own smart teller 智慧柜员机
-
-
-class Scope(StrEnum):
-    """Where a service item may be handled (通办范围)."""
-
-    CITY = "city"  # anywhere in the city 全市通办
-    COUNTY = "county"  # only in the citizen's own county / district 属地办理
-    CROSS_PROVINCE = "cross_province"  # also across provinces 跨省通办
-
-
-class Category(StrEnum):
-    """Whom a service item serves."""
-
-    PERSON = "person"  # 个人
-    BUSINESS = "business"  # 法人 / 企业
-
-
-#: Channels a venue of each kind may offer.
-KIND_CHANNELS: dict[VenueKind, frozenset[Channel]] = {
-    VenueKind.HALL: frozenset({Channel.WINDOW, Channel.SELF_SERVICE}),
-    VenueKind.BANK_OUTLET: frozenset(Channel),
-    VenueKind.KIOSK: frozenset({Channel.SELF_SERVICE}),
-}
+#: Channels a venue of each kind may offer (from :data:`geosvc.vocab.KINDS`).
+KIND_CHANNELS: dict[VenueKind, frozenset[Channel]] = {k.code: k.channels for k in KINDS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +144,7 @@ class PopulationCell:
 
 @dataclass(frozen=True, slots=True)
 class VenueFilter:
-    """The venue filters shared by every query of API.md.
+    """The venue filters shared by every query of docs/api.md.
 
     Empty tuples mean "no restriction".  ``items`` are combined with AND (a
     venue must handle all of them); ``kinds`` and ``levels`` with OR.

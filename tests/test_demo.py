@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from geosvc.catalog import CATALOG
 from geosvc.demo import build_demo_layers, demo_layers_dir, demo_osm_path, ensure_demo_db
+from geosvc.demo.catalog import CATALOG
 from geosvc.errors import ConfigError
 from geosvc.hours import hours_problem
 from geosvc.model import KIND_CHANNELS, Channel, Scope, VenueKind

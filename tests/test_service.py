@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from geosvc.app.service import GeoService
 from geosvc.config import Settings
 from geosvc.errors import ConfigError, ModeUnavailable
 from geosvc.model import Channel, Link, Venue, VenueKind
-from geosvc.service import GeoService
 from tests.web.citydata import add_venue, build_city_db
 
 
@@ -75,8 +75,8 @@ def test_maybe_reload_picks_up_an_import_after_the_interval(tmp_path):
     """A running app sees a new import within `reload_interval_s`, not before."""
     import time as _time
 
+    from geosvc.app.service import GeoService
     from geosvc.config import Settings
-    from geosvc.service import GeoService
 
     db = build_city_db(tmp_path / "city.sqlite")
     svc = GeoService(Settings.load(env={}, overrides={"db": str(db), "reload_interval_s": 60}))

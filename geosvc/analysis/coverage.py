@@ -132,7 +132,7 @@ class CoverageResult:
                 "numberMatched": len(self.gaps), "numberReturned": len(self.gaps)}
 
     def to_dict(self, *, catchments: bool = True) -> dict[str, Any]:
-        """Return the API.md ``/api/v1/coverage`` document.
+        """Return the docs/api.md ``/api/v1/coverage`` document.
 
         Plus ``catchments`` (unless False) and ``off_network_population``.
         """

@@ -379,7 +379,7 @@ def demand_inputs(
     * areas: the store's when it has any; else :func:`grid_areas` of the
       network's extent with :data:`FALLBACK_GRID` (``AREA-1`` .. ``AREA-6``).
 
-    The CLI (``geosvc coverage``) and :meth:`geosvc.service.GeoService.demand`
+    The CLI (``geosvc coverage``) and :meth:`geosvc.app.service.GeoService.demand`
     (coverage endpoint, isochrone populations, planner) both call this.
 
     Parameters

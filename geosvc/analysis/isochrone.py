@@ -219,7 +219,7 @@ def population_inside(geom_xy: Geometry, demand: DemandSet) -> float:
 
 
 def isochrones_geojson(bands: Sequence[Isochrone]) -> dict[str, Any]:
-    """FeatureCollection of the bands (API.md ``/api/v1/isochrones``)."""
+    """FeatureCollection of the bands (docs/api.md ``/api/v1/isochrones``)."""
     feats = [b.to_feature() for b in bands]
     return {"type": "FeatureCollection", "features": feats,
             "numberMatched": len(feats), "numberReturned": len(feats)}

@@ -9,7 +9,7 @@ from geosvc.api._common import parse
 from geosvc.api._geometry import convert_geometry
 
 if TYPE_CHECKING:
-    from geosvc.service import GeoService
+    from geosvc.app.service import GeoService
 
 __all__ = ["coverage"]
 
@@ -21,7 +21,7 @@ def coverage(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
     filter set by the travel engine) gives each demand point its time to the
     nearest venue; the dataset's demand set is built once per mode and data
     revision.  With ``open_at`` / ``open_now`` only venues open then count.
-    Adds to API.md: ``catchments`` (population reaching each venue first)
+    Also ``catchments`` (population reaching each venue first)
     and ``off_network_population``; with ``circles=true`` also ``circles``, a
     FeatureCollection holding the service-circle polygon (reached and partly
     reached streets, buffered).  Gap and circle coordinates are in ``crs``.

@@ -1,21 +1,22 @@
 """GeoJSON features of venues, shared by every handler that returns venues.
 
 The time-independent properties of each venue are computed once per snapshot
-(:func:`base_properties`); a request only adds ``open`` (and the nearest
-search's ranking fields) and converts the point to the request's ``crs``.
+(:func:`geosvc.app.records.base_properties`, re-exported here); a request
+only adds ``open`` (and the nearest search's ranking fields) and converts the
+point to the request's ``crs``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from geosvc.app.records import base_properties
 from geosvc.coords import from_wgs84
 
 if TYPE_CHECKING:
-    from geosvc.index import ServiceIndex
-    from geosvc.service import Snapshot
+    from geosvc.app.service import Snapshot
 
 __all__ = [
     "base_properties",
@@ -29,41 +30,28 @@ __all__ = [
 COORD_DECIMALS = 7
 
 
-def base_properties(index: ServiceIndex) -> tuple[dict[str, Any], ...]:
-    """Return the time-independent properties of every venue of ``index``.
-
-    One dict per venue position; shared by all requests of a snapshot, so
-    callers copy before adding to it.
-    """
-    props = []
-    for pos, v in enumerate(index.venues):
-        props.append({
-            "name": v.name,
-            "name_en": v.name_en,
-            "kind": str(v.kind),
-            "level": str(v.level) if v.level is not None else None,
-            "address": v.address,
-            "phone": v.phone,
-            "opening_hours": v.opening_hours,
-            "channels": sorted(str(c) for c in v.channels),
-            "items_count": len(index.venue_items(pos)),
-            "accessible": v.accessible,
-            "cross_province": v.cross_province,
-            "regional": v.regional,
-            "bank": v.bank,
-            "machines": v.machines,
-            "area_code": v.area_code,
-            "area_name": v.area_name,
-            "candidate": v.is_candidate,
-        })
-    return tuple(props)
-
-
 def iso(dt: datetime | None, tz: tzinfo) -> str | None:
-    """ISO 8601 text with offset, in the dataset's zone ``tz`` (None stays None)."""
+    """ISO 8601 text with offset, in the dataset's zone ``tz`` (None stays None).
+
+    A local-mean-time offset with seconds (zone history before ~1900, e.g.
+    Helsinki's +01:39:49) is not an RFC 3339 offset: such times are given in UTC.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> from zoneinfo import ZoneInfo
+    >>> iso(datetime(215, 1, 29, 20, 10, tzinfo=UTC), ZoneInfo("Europe/Helsinki"))
+    '0215-01-29T20:10:00+00:00'
+    >>> iso(datetime(2026, 5, 6, 8, 0, tzinfo=UTC), ZoneInfo("Asia/Shanghai"))
+    '2026-05-06T16:00:00+08:00'
+    """
     if dt is None:
         return None
-    return dt.astimezone(tz).isoformat(timespec="seconds")
+    local = dt.astimezone(tz)
+    offset = local.utcoffset()
+    if offset is not None and offset.seconds % 60:
+        local = dt.astimezone(UTC)
+    return local.isoformat(timespec="seconds")
 
 
 def point(lon: float, lat: float, crs: str) -> list[float]:

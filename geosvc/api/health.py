@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 from geosvc import __version__
 
 if TYPE_CHECKING:
-    from geosvc.service import GeoService
+    from geosvc.app.service import GeoService
 
 __all__ = ["health"]
 
 
 def health(service: GeoService) -> dict[str, Any]:
-    """Return ``{status, venues, items, network, version, ...}`` of API.md.
+    """Return ``{status, venues, items, network, version, ...}`` of docs/api.md.
 
     ``network`` maps each loaded travel mode to its number of nodes, or is
     None when no road network is loaded (straight-line only).

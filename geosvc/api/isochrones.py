@@ -10,7 +10,7 @@ from geosvc.api._geometry import convert_geometry
 from geosvc.api.features import feature_collection, point
 
 if TYPE_CHECKING:
-    from geosvc.service import GeoService
+    from geosvc.app.service import GeoService
 
 __all__ = ["isochrones"]
 

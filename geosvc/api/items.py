@@ -1,18 +1,17 @@
-"""`GET /api/v1/items` (search) and `GET /api/v1/items/{code}`."""
+"""`GET /api/v1/items` (search) and `GET /api/v1/items/{code}`: parse, use case, serialise."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from geosvc.api._common import parse
-from geosvc.errors import NotFound
-from geosvc.model import VenueKind
+from geosvc.app.venues import ItemSearch, item_detail
+from geosvc.app.venues import search_items as find_items
 
 if TYPE_CHECKING:
+    from geosvc.app.service import GeoService, Snapshot
     from geosvc.model import ServiceItem
-    from geosvc.service import GeoService, Snapshot
 
 __all__ = ["get_item", "search_items"]
 
@@ -38,15 +37,10 @@ def search_items(service: GeoService, params: Mapping[str, str]) -> dict[str, An
     """
     snap = service.snapshot
     query = parse(service, snap, "items", params)
-    all_items = snap.index.items
-    if query.q:
-        positions = list(snap.search.search(query.q))
-    else:
-        positions = list(range(len(all_items)))
-    page = positions[query.offset:query.offset + query.limit]
+    page = find_items(snap, ItemSearch(q=query.q, limit=query.limit, offset=query.offset))
     return {
-        "items": [_item_dict(snap, all_items[p]) for p in page],
-        "total": len(positions),
+        "items": [_item_dict(snap, item) for item in page.items],
+        "total": page.total,
         "limit": query.limit,
         "offset": query.offset,
     }
@@ -56,14 +50,8 @@ def get_item(service: GeoService, code: str, params: Mapping[str, str]) -> dict[
     """One item with ``venues_by_kind`` (counts of venues handling it, by kind)."""
     snap = service.snapshot
     parse(service, snap, "item", params)
-    index = snap.index
-    item = index.item(code)
-    if item is None:
-        msg = f"item `code` {code[:80]!r} does not exist"
-        raise NotFound(msg)
-    venues = index.venues
-    kinds = Counter(str(venues[p].kind) for p in index.item_venue_positions(code).tolist())
-    doc = _item_dict(snap, item)
-    doc["description"] = item.description
-    doc["venues_by_kind"] = {str(k): kinds.get(str(k), 0) for k in VenueKind}
+    detail = item_detail(snap, code)
+    doc = _item_dict(snap, detail.item)
+    doc["description"] = detail.item.description
+    doc["venues_by_kind"] = detail.venues_by_kind
     return doc

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from geosvc.api.params import Query
-    from geosvc.service import GeoService, Snapshot
+    from geosvc.app.service import GeoService, Snapshot
 
 __all__ = ["nearest"]
 

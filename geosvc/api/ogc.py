@@ -17,13 +17,14 @@ from urllib.parse import quote, urlencode
 
 import numpy as np
 
+from geosvc import vocab
 from geosvc.api._common import parse
 from geosvc.api.features import feature_collection, venue_feature
 from geosvc.errors import NotFound
 from geosvc.model import VenueFilter, VenueKind
 
 if TYPE_CHECKING:
-    from geosvc.service import GeoService, Snapshot
+    from geosvc.app.service import GeoService, Snapshot
 
 __all__ = [
     "COLLECTIONS",
@@ -43,16 +44,12 @@ CONFORMANCE = [
 ]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
-#: collection id -> (title, description, venue kinds)
+#: collection id -> (title, description, venue kinds): ``venues`` (every kind), then one
+#: collection per venue kind of :data:`geosvc.vocab.KINDS`.
 COLLECTIONS: dict[str, tuple[str, str, tuple[VenueKind, ...]]] = {
     "venues": ("Service venues", "Every service point: halls, bank outlets and kiosks.", ()),
-    "halls": ("Service halls", "Staffed government halls of the four levels.",
-              (VenueKind.HALL,)),
-    "bank_outlets": ("Bank-outlet service points",
-                     "Bank branches offering government items (window, self-service "
-                     "machine or smart teller).", (VenueKind.BANK_OUTLET,)),
-    "kiosks": ("24/7 self-service kiosks", "Self-service machines and stations.",
-               (VenueKind.KIOSK,)),
+    **{k.collection: (k.collection_title, k.collection_description, (k.code,))
+       for k in vocab.KINDS},
 }
 _JSON = "application/json"
 _GEOJSON = "application/geo+json"

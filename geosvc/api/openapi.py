@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from geosvc import __version__
+from geosvc import __version__, formats, vocab
 from geosvc.api.params import ENDPOINT_PARAMS, MODES, PARAMS, REQUIRED, Param
 
 __all__ = ["PATH_ENDPOINTS", "build_openapi"]
@@ -30,7 +30,7 @@ PATH_ENDPOINTS: dict[tuple[str, str], str | None] = {
     ("/api/v1/nearest", "get"): "nearest",
     ("/api/v1/isochrones", "get"): "isochrones",
     ("/api/v1/coverage", "get"): "coverage",
-    ("/api/v1/plans", "post"): None,
+    ("/api/v1/plans", "post"): "plans",
     ("/map", "get"): "map",
     ("/embed", "get"): "map",
     ("/static/geosvc-widget.js", "get"): None,
@@ -74,7 +74,7 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
     "/api/v1/plans": ("planners", "Plan new sites",
                       "Greedy / maximal-covering choice of `k` new sites among `candidates`."),
     "/map": ("maps", "Full-page map", "Folium map with the same filters; `lon`/`lat` centre a "
-             "nearest search; `layer=coverage`; `tiles=osm|amap|tianditu|none`."),
+             "nearest search; `layer=coverage|isochrones`; `tiles=osm|amap|tianditu|none`."),
     "/embed": ("maps", "Embeddable widget page", "Minimal page for an `<iframe>`."),
     "/static/geosvc-widget.js": ("maps", "Widget script",
                                  "Draws a widget from the JSON API into a host "
@@ -100,6 +100,9 @@ _PATH_PARAMS = {
 }
 
 _MAP_PATHS = ("/map", "/embed")
+#: Paths answering in every registered output format of a result kind (``f``, ``Accept``).
+_PATH_KINDS = {"/api/v1/venues": formats.FEATURES, "/api/v1/coverage": formats.COVERAGE,
+               "/api/v1/plans": formats.PLAN}
 _MAP_PARAMS = ("lon", "lat", "crs", "kind", "level", "item", "channel", "open_at",
                "open_now", "accessible", "mode")
 
@@ -143,8 +146,9 @@ def _query_params(endpoint: str | None, examples: Mapping[str, str]) -> list[dic
         specs = [PARAMS[n] for n in _MAP_PARAMS]
         extra = [
             {"name": "layer", "in": "query", "required": False,
-             "description": "`coverage` shows service circles and gaps.",
-             "schema": {"type": "string", "enum": ["venues", "coverage"]}},
+             "description": "`coverage` shows service circles and gaps; `isochrones` "
+                            "the bands around `lon`/`lat`.",
+             "schema": {"type": "string", "enum": ["venues", "coverage", "isochrones"]}},
             {"name": "tiles", "in": "query", "required": False, "description": "Base map.",
              "schema": {"type": "string", "enum": ["osm", "amap", "tianditu", "none"]}},
         ]
@@ -158,33 +162,43 @@ def _query_params(endpoint: str | None, examples: Mapping[str, str]) -> list[dic
 
 
 def _responses(path: str) -> dict[str, Any]:
-    ok_schema: dict[str, Any]
-    media = "application/json"
+    ok_schema, media = _ok_body(path)
+    content = {media: {"schema": ok_schema}}
+    kind = _PATH_KINDS.get(path)
+    if kind is not None:
+        for fmt in formats.formats(kind):
+            content.setdefault(fmt.media_type, {"schema": (
+                {"$ref": _REF + "FeatureCollection"} if fmt.media_type == "application/geo+json"
+                else ok_schema if fmt.media_type == "application/json"
+                else {"type": "string"})})
+    ok = {"description": "OK" if kind is None else "OK, in the format `f` or `Accept` picks",
+          "content": content}
+    return {"200": ok, **_problem_responses(path, negotiated=kind is not None)}
+
+
+def _ok_body(path: str) -> tuple[dict[str, Any], str]:
+    """Return the schema and media type of the (default) 200 answer of ``path``."""
     if path in ("/api/v1/venues", "/api/v1/nearest", "/api/v1/isochrones",
                 "/ogc/collections/{collectionId}/items"):
-        ok_schema, media = {"$ref": _REF + "FeatureCollection"}, "application/geo+json"
-    elif path in ("/api/v1/venues/{id}", "/ogc/collections/{collectionId}/items/{featureId}"):
-        ok_schema, media = {"$ref": _REF + "Feature"}, "application/geo+json"
-    elif path == "/api/v1/items":
-        ok_schema = {"$ref": _REF + "ItemSearch"}
-    elif path == "/api/v1/items/{code}":
-        ok_schema = {"$ref": _REF + "Item"}
-    elif path == "/api/v1/coverage":
-        ok_schema = {"$ref": _REF + "Coverage"}
-    elif path == "/api/v1/plans":
-        ok_schema = {"$ref": _REF + "Plan"}
-    elif path == "/healthz":
-        ok_schema = {"$ref": _REF + "Health"}
-    elif path in ("/map", "/embed", "/docs"):
-        ok_schema, media = {"type": "string"}, "text/html"
-    elif path == "/openapi.json":
-        ok_schema, media = {"type": "object"}, "application/vnd.oai.openapi+json"
-    elif path == "/static/geosvc-widget.js":
-        ok_schema, media = {"type": "string"}, "text/javascript"
-    else:
-        ok_schema = {"type": "object"}
-    ok = {"description": "OK", "content": {media: {"schema": ok_schema}}}
-    responses: dict[str, Any] = {"200": ok}
+        return {"$ref": _REF + "FeatureCollection"}, "application/geo+json"
+    if path in ("/api/v1/venues/{id}", "/ogc/collections/{collectionId}/items/{featureId}"):
+        return {"$ref": _REF + "Feature"}, "application/geo+json"
+    named = {"/api/v1/items": "ItemSearch", "/api/v1/items/{code}": "Item",
+             "/api/v1/coverage": "Coverage", "/api/v1/plans": "Plan", "/healthz": "Health"}
+    if path in named:
+        return {"$ref": _REF + named[path]}, "application/json"
+    if path in ("/map", "/embed", "/docs"):
+        return {"type": "string"}, "text/html"
+    if path == "/openapi.json":
+        return {"type": "object"}, "application/vnd.oai.openapi+json"
+    if path == "/static/geosvc-widget.js":
+        return {"type": "string"}, "text/javascript"
+    return {"type": "object"}, "application/json"
+
+
+def _problem_responses(path: str, *, negotiated: bool) -> dict[str, Any]:
+    """Return the problem+json answers (400, 404, 406, 422, 503) that ``path`` can give."""
+    responses: dict[str, Any] = {}
     problem = {"content": {"application/problem+json": {"schema": _PROBLEM}}}
     if ("{" in path or path.startswith(("/api/v1/", "/ogc/collections/"))
             or path in _MAP_PATHS):
@@ -193,6 +207,9 @@ def _responses(path: str) -> dict[str, Any]:
                             **problem}
     if "{" in path:
         responses["404"] = {"description": "Not found", **problem}
+    if negotiated:
+        responses["406"] = {"description": "No format of the answer satisfies `Accept`",
+                            **problem}
     if path in ("/api/v1/nearest", "/api/v1/isochrones", "/api/v1/coverage", "/api/v1/plans",
                 *_MAP_PATHS):
         responses["422"] = {"description": "Mode unavailable, point outside the network, "
@@ -202,21 +219,24 @@ def _responses(path: str) -> dict[str, Any]:
     return responses
 
 
+#: Schema of one channel code (from :data:`geosvc.vocab.CHANNELS`).
+_CHANNEL = {"type": "string", "enum": list(vocab.CHANNELS.codes())}
+
+
 def _schemas() -> dict[str, Any]:
     nullable_str = {"type": "string", "nullable": True}
     venue_props = {
         "type": "object",
         "properties": {
             "name": {"type": "string"}, "name_en": nullable_str,
-            "kind": {"type": "string", "enum": ["hall", "bank_outlet", "kiosk"]},
-            "level": {"type": "string", "nullable": True,
-                      "enum": ["city", "county", "township", "village"]},
+            "kind": {"type": "string", "enum": list(vocab.KINDS.codes())},
+            "level": {"type": "string", "nullable": True, "enum": list(vocab.LEVELS.codes())},
             "address": nullable_str, "phone": nullable_str,
             "opening_hours": {**nullable_str, "description": "OSM opening_hours syntax"},
             "open": {"type": "boolean", "nullable": True,
                      "description": "Open at `open_at` (or now; at arrival for network "
                                     "modes); null when hours are unknown"},
-            "channels": {"type": "array", "items": {"type": "string"}},
+            "channels": {"type": "array", "items": _CHANNEL},
             "items_count": {"type": "integer"}, "accessible": {"type": "boolean"},
             "cross_province": {"type": "boolean"}, "regional": {"type": "boolean"},
             "bank": nullable_str, "machines": {"type": "integer", "nullable": True},
@@ -231,15 +251,19 @@ def _schemas() -> dict[str, Any]:
             "arrives_at": {"type": "string", "format": "date-time"},
             "items": {"type": "array", "items": {"type": "object", "properties": {
                 "code": {"type": "string"}, "name": {"type": "string"},
-                "channels": {"type": "array", "items": {"type": "string"}}}}},
+                "channels": {"type": "array", "items": _CHANNEL}}}},
         },
     }
     item = {"type": "object", "properties": {
         "code": {"type": "string"}, "name": {"type": "string"}, "name_en": {"type": "string"},
-        "department": {"type": "string"}, "category": {"type": "string"},
-        "scope": {"type": "string"}, "high_frequency": {"type": "boolean"},
+        "department": {"type": "string"},
+        "category": {"type": "string", "enum": list(vocab.CATEGORIES.codes())},
+        "scope": {"type": "string", "enum": list(vocab.SCOPES.codes())},
+        "high_frequency": {"type": "boolean"},
         "venues_count": {"type": "integer"},
-        "venues_by_kind": {"type": "object", "additionalProperties": {"type": "integer"}}}}
+        "description": {"type": "string", "nullable": True, "description": "one item only"},
+        "venues_by_kind": {"type": "object", "additionalProperties": {"type": "integer"},
+                           "description": "one item only"}}}
     share = {"type": "number", "minimum": 0, "maximum": 1}
     return {
         "Problem": {"type": "object", "required": ["type", "title", "status", "detail"],
@@ -271,7 +295,8 @@ def _schemas() -> dict[str, Any]:
         "Item": item,
         "ItemSearch": {"type": "object", "properties": {
             "items": {"type": "array", "items": {"$ref": _REF + "Item"}},
-            "total": {"type": "integer"}}},
+            "total": {"type": "integer"}, "limit": {"type": "integer"},
+            "offset": {"type": "integer"}}},
         "Coverage": {"type": "object", "properties": {
             "mode": {"type": "string", "enum": [m for m in MODES if m != "straight"]},
             "minutes": {"type": "number"}, "total_population": {"type": "number"},
@@ -281,7 +306,14 @@ def _schemas() -> dict[str, Any]:
                 "area_id": {"type": "string"}, "name": {"type": "string"},
                 "total_population": {"type": "number"},
                 "covered_population": {"type": "number"}, "covered_share": share}}},
-            "gaps": {"$ref": _REF + "FeatureCollection"}}},
+            "gaps": {"$ref": _REF + "FeatureCollection"},
+            "off_network_population": {"type": "number", "description":
+                                       "residents too far from every road to be reached"},
+            "catchments": {"type": "array", "items": {"type": "object", "properties": {
+                "code": {"type": "string"}, "name": {"type": "string"},
+                "population": {"type": "number"}, "share": share}}},
+            "circles": {"$ref": _REF + "FeatureCollection"},
+            "crs": {"type": "string", "enum": ["wgs84", "gcj02", "bd09"]}}},
         "PlanRequest": {"type": "object", "properties": {
             "mode": {"type": "string", "enum": ["walk", "bike", "drive"], "default": "walk"},
             "minutes": {"type": "number", "minimum": 0, "exclusiveMinimum": True,
@@ -333,6 +365,9 @@ def _schemas() -> dict[str, Any]:
             "network": {"type": "object", "nullable": True,
                         "additionalProperties": {"type": "integer"}},
             "version": {"type": "string"},
+            "dataset": {"type": "string"}, "timezone": {"type": "string"},
+            "revision": {"type": "integer"},
+            "built_at": {"type": "string", "format": "date-time"},
             "off_network_venues": {"type": "object", "description":
                                    "per mode (engines built so far): venues too far from "
                                    "that mode's roads to be returned",
@@ -343,7 +378,7 @@ def _schemas() -> dict[str, Any]:
 def build_openapi(
     *, examples: Mapping[str, str] | None = None, title: str = "geosvc"
 ) -> dict[str, Any]:
-    """Return the OpenAPI 3.0.3 document of every path of API.md.
+    """Return the OpenAPI 3.0.3 document of every path of docs/api.md.
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """Parse and validate the query parameters of the HTTP API into typed values.
 
-One table, :data:`PARAMS`, defines every query parameter of API.md: its name,
-OpenAPI schema, description, example and parser.  :data:`ENDPOINT_PARAMS`
+One table, :data:`PARAMS`, defines every query parameter of docs/api.md: its
+name, OpenAPI schema, description, example and parser.  :data:`ENDPOINT_PARAMS`
 says which parameters each endpoint accepts; the OpenAPI document
 (:mod:`geosvc.api.openapi`) is generated from the same two tables, so the
 contract and the validation cannot drift apart.
@@ -21,12 +21,13 @@ converted to WGS-84 here; handlers convert output back with
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from enum import Enum
 from typing import Any
 
+from geosvc import formats
 from geosvc.coords import parse_crs, to_wgs84
 from geosvc.errors import InvalidParameter
 from geosvc.model import Channel, Level, VenueFilter, VenueKind
@@ -38,6 +39,7 @@ __all__ = [
     "Param",
     "ParseContext",
     "Query",
+    "format_param",
     "parse_query",
 ]
 
@@ -445,19 +447,66 @@ _FILTERS = ("kind", "level", "item", "channel", "open_at", "open_now", "accessib
             "home_area", "include_candidates")
 
 
+class _FormatNames(Mapping[str, Any]):
+    """The schema of ``f``: the formats registered for a result kind, read when used.
+
+    A format registered later (an extension) is listed by the next OpenAPI
+    document built, without this table changing.
+    """
+
+    def __init__(self, kind: str, default: str) -> None:
+        self.kind = kind
+        self.default = default
+
+    def _schema(self) -> dict[str, Any]:
+        return {"type": "string", "enum": list(formats.names(self.kind)),
+                "default": self.default}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._schema()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._schema())
+
+    def __len__(self) -> int:
+        return len(self._schema())
+
+
+def _format_name(raw: str, ctx: ParseContext) -> str:
+    """Return the ``f`` value in lower case.
+
+    The answer's format is the web layer's business: it checks ``f`` against
+    the registry (:func:`geosvc.web._respond.negotiate`, a 400 naming the
+    allowed values) before a handler runs.  The handlers ignore it, and so do
+    the map pages that reuse these tables.
+    """
+    return raw.lower()
+
+
+def format_param(kind: str, default: str) -> Param:
+    """Return the ``f`` parameter of an endpoint answering a result of ``kind``."""
+    return Param("f", f"Answer format (default `{default}`); without `f` the `Accept` "
+                 "header picks one. CSV cells starting with = + - @ are prefixed with an "
+                 "apostrophe (no spreadsheet formulas).",
+                 _FormatNames(kind, default), _format_name, default)
+
+
 def _pick(*names: str) -> tuple[Param, ...]:
     return tuple(PARAMS[n] for n in names)
 
 
 #: The query parameters each endpoint accepts (by handler name).
 ENDPOINT_PARAMS: dict[str, tuple[Param, ...]] = {
-    "venues": _pick("crs", "bbox", "q", "limit", "offset", *_FILTERS),
+    "venues": (*_pick("crs", "bbox", "q", "limit", "offset", *_FILTERS),
+               format_param(formats.FEATURES, "geojson")),
     "venue": _pick("crs", "open_at"),
     "items": _pick("q", "limit", "offset"),
     "item": (),
     "nearest": _pick("lon", "lat", "crs", "k", "mode", "max_minutes", "route", *_FILTERS),
     "isochrones": (*_pick("lon", "lat", "crs"), MODE_NETWORK, MINUTES_BANDS),
-    "coverage": (*_pick("crs"), MODE_NETWORK, MINUTES_ONE, *_pick(*_FILTERS, "circles")),
+    "coverage": (*_pick("crs"), MODE_NETWORK, MINUTES_ONE, *_pick(*_FILTERS, "circles"),
+                 format_param(formats.COVERAGE, "json")),
+    "plans": (format_param(formats.PLAN, "json"),),  # the query string of the POST
     "ogc_items": _pick("bbox", "limit", "offset"),
 }
 #: Parameters an endpoint requires.

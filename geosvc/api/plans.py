@@ -30,7 +30,7 @@ from geosvc.api._common import parse
 from geosvc.errors import InvalidParameter
 
 if TYPE_CHECKING:
-    from geosvc.service import GeoService
+    from geosvc.app.service import GeoService
 
 __all__ = ["create_plan", "parse_plan_body"]
 

@@ -1,49 +1,32 @@
-"""`GET /api/v1/venues` and `GET /api/v1/venues/{id}`."""
+"""`GET /api/v1/venues` and `GET /api/v1/venues/{id}`: parse, call the use case, serialise."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from geosvc.api._common import parse
 from geosvc.api.features import feature_collection, iso, venue_feature
-from geosvc.errors import NotFound
+from geosvc.app.venues import (
+    VenueSearch,
+    find_venues,
+    venue_detail,
+    venue_position,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from geosvc.api.params import Query
-    from geosvc.service import GeoService, Snapshot
+    from geosvc.app.service import GeoService, Snapshot
 
-__all__ = ["get_venue", "list_venues", "select_venues", "venue_details", "venue_position"]
+__all__ = ["get_venue", "list_venues", "venue_details", "venue_position", "venue_search"]
 
 
-def select_venues(snap: Snapshot, query: Query) -> np.ndarray:
-    """Positions of the venues matching ``query``'s filters, ``bbox`` and ``q``.
-
-    Sorted by position (the index's stable order).  ``q`` matches, ignoring
-    case, a substring of the name, English name, address or code.
-    """
-    index = snap.index
-    if query.bbox is not None:
-        hits = index.query_bbox(query.bbox, query.filter)
-        positions = np.sort(np.asarray(hits, dtype=np.int64))
-    else:
-        positions = np.flatnonzero(index.mask(query.filter, at=query.filter.open_at))
-    if query.q:
-        needle = query.q.casefold()
-        venues = index.venues
-        keep = [
-            p for p in positions.tolist()
-            if needle in venues[p].name.casefold()
-            or needle in (venues[p].name_en or "").casefold()
-            or needle in (venues[p].address or "").casefold()
-            or needle in venues[p].code.casefold()
-        ]
-        positions = np.asarray(keep, dtype=np.int64)
-    return positions
+def venue_search(query: Query) -> VenueSearch:
+    """Return the use-case request of a parsed venues ``query``."""
+    return VenueSearch(filter=query.filter, bbox=query.bbox, q=query.q,
+                       limit=query.limit, offset=query.offset)
 
 
 def list_venues(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
@@ -54,19 +37,9 @@ def list_venues(service: GeoService, params: Mapping[str, str]) -> dict[str, Any
     """
     snap = service.snapshot
     query = parse(service, snap, "venues", params)
-    positions = select_venues(snap, query)
-    page = positions[query.offset:query.offset + query.limit].tolist()
-    features = [venue_feature(snap, p, crs=query.crs, at=query.at) for p in page]
-    return feature_collection(features, matched=int(positions.size))
-
-
-def venue_position(snap: Snapshot, code: str) -> int:
-    """Position of venue ``code``; raises :class:`NotFound`."""
-    pos = snap.index.position(code)
-    if pos is None:
-        msg = f"venue `id` {code[:80]!r} does not exist"
-        raise NotFound(msg)
-    return pos
+    page = find_venues(snap, venue_search(query))
+    features = [venue_feature(snap, p, crs=query.crs, at=query.at) for p in page.positions]
+    return feature_collection(features, matched=page.matched)
 
 
 def venue_details(snap: Snapshot, pos: int, at: datetime | None) -> dict[str, Any]:
@@ -76,23 +49,15 @@ def venue_details(snap: Snapshot, pos: int, at: datetime | None) -> dict[str, An
     is None or the hours are unknown).  Shared by :func:`get_venue` and the
     map pages (which add it to every listed venue).
     """
-    index = snap.index
-    items = []
-    for item_code, channels in index.venue_items(pos):
-        item = index.item(item_code)
-        items.append({
-            "code": item_code,
-            "name": item.name if item is not None else None,
-            "name_en": item.name_en if item is not None else None,
-            "channels": sorted(str(c) for c in channels),
-        })
-    schedule = index.schedule(pos)
-    out: dict[str, Any] = {"items": items, "next_open": None, "closes_at": None}
-    if schedule.known and at is not None:
-        out["next_open"] = iso(schedule.next_open(at), snap.tz)
-        if schedule.is_open(at):
-            out["closes_at"] = iso(schedule.next_close(at), snap.tz)
-    return out
+    detail = venue_detail(snap, pos, at)
+    items = [{
+        "code": code,
+        "name": item.name if item is not None else None,
+        "name_en": item.name_en if item is not None else None,
+        "channels": sorted(str(c) for c in channels),
+    } for code, item, channels in detail.items]
+    return {"items": items, "next_open": iso(detail.next_open, snap.tz),
+            "closes_at": iso(detail.closes_at, snap.tz)}
 
 
 def get_venue(service: GeoService, code: str, params: Mapping[str, str]) -> dict[str, Any]:

@@ -5,10 +5,13 @@ filters and parsing as ``GET /api/v1/coverage``), loads (or builds and
 caches) the ``--mode`` network of ``--osm``, takes demand from the store's
 population layer (or, when none is imported, estimates it from the
 extract's residential buildings) and areas from the store (or a 3 x 2 grid
-over the network), computes the coverage and writes ``--out`` by suffix
-(.json, .csv + ``<stem>_catchments.csv``, .geojson, or .html: the planner's
-report with map, per-area table and a chart of covered share at 5..30
-minutes per venue kind; ``--tables csv,xlsx`` also writes its tables).
+over the network), computes the coverage and writes ``--out`` in the
+registered output format its suffix names (:mod:`geosvc.formats`: .json,
+.csv + ``<stem>_catchments.csv``, .geojson, or .html: the planner's report
+with map, per-area table and a chart of covered share at 5..30 minutes per
+venue kind; ``--tables csv,xlsx`` also writes its tables).  What a format
+draws (its ``needs``) is computed only for it: the service-circle polygon,
+the map context (venues, population, curves).
 Demand fallbacks are :func:`geosvc.analysis.demand.demand_inputs` (shared
 with the server).  Exit 2 for a bad option (the message names it), 1 for a
 data or storage problem.  No matching venue still gives a valid report
@@ -25,6 +28,15 @@ from typing import Any
 import click
 
 from geosvc.errors import GeosvcError, InvalidParameter
+from geosvc.formats import (
+    CIRCLES,
+    COVERAGE,
+    MAP,
+    Output,
+    OutputFormat,
+    format_for_path,
+)
+from geosvc.formats import formats as output_formats
 
 #: API parameter name -> CLI option.
 _OPTION = {"mode": "--mode", "minutes": "--minutes", "kind": "--kind", "level": "--level",
@@ -50,9 +62,11 @@ _OPTION = {"mode": "--mode", "minutes": "--minutes", "kind": "--kind", "level": 
               help="ISO time; only venues open then (dataset time zone without offset).")
 @click.option("--accessible", is_flag=True, default=False, help="Only green-channel venues.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=str),
-              help="Report file: .json, .csv, .geojson or .html.")
+              help="Report file; its suffix picks the format: .json, .csv, .geojson, .html "
+                   "(any registered output format).")
 @click.option("--tables", default=None,
-              help="With an .html report: also write its tables, comma list of csv, xlsx.")
+              help="With a report format (.html): also write its tables, comma list of "
+                   "csv, xlsx.")
 @click.option("--title", default=None, help="Title of the .html report.")
 @click.option("--gap-radius-m", default=100.0, show_default=True, type=float,
               help="Radius grouping uncovered residents into gap polygons, metres.")
@@ -67,14 +81,11 @@ def command(db: str, osm: str, mode: str, minutes: str, kind: str | None, level:
     """Share of residents within N minutes of a matching venue, per area, with gaps."""
     from tqdm import tqdm
 
-    from geosvc.analysis.output import SUFFIXES
+    from geosvc.analysis.output import coverage_document
 
     out_path = Path(out)
-    html = out_path.suffix.lower() == ".html"
-    if out_path.suffix.lower() not in SUFFIXES:
-        msg = f"must end in one of {', '.join(SUFFIXES)}, not {out_path.name!r}"
-        raise click.BadParameter(msg, param_hint="--out")
-    table_formats = _parse_tables(tables, html)
+    fmt = _out_format(out_path)
+    table_formats = _parse_tables(tables, fmt)
     if not Path(osm).is_file():
         raise click.BadParameter(f"{osm!r} does not exist or is not a file", param_hint="--osm")
     if not gap_radius_m > 0:
@@ -83,8 +94,10 @@ def command(db: str, osm: str, mode: str, minutes: str, kind: str | None, level:
            "channel": channel, "open_at": open_at, "accessible": "true" if accessible else None}
     params = {k: v for k, v in raw.items() if v is not None}
     steps = ["store", "network", "demand", "pass", "area", "gaps"]
-    if html:
-        steps += ["curves", "circles"]
+    if MAP in fmt.needs:
+        steps.append("curves")
+    if CIRCLES in fmt.needs:
+        steps.append("circles")
     steps.append("write")
     err = sys.stderr  # (click.get_text_stream is deprecated in Click 8.5)
     with tqdm(total=len(steps), unit="step", desc="coverage", leave=False, file=err) as bar:
@@ -96,16 +109,13 @@ def command(db: str, osm: str, mode: str, minutes: str, kind: str | None, level:
         try:
             run = _run(db, osm, params, cache_dir, config_file, gap_radius_m, step)
             result = run["result"]
-            from geosvc.analysis.output import write_coverage
-
-            if html:
-                extra = _report_extra(run, title, step)
-                step("write")
-                written = write_coverage(result, out_path, venues=run["index"].venues,
-                                         extra=extra, tables=table_formats)
-            else:
-                step("write")
-                written = write_coverage(result, out_path)
+            extra: dict[str, Any] = _report_extra(run, title, step) if MAP in fmt.needs else {}
+            if table_formats:
+                extra["tables"] = table_formats
+            step("circles")
+            doc = coverage_document(result, circles=CIRCLES in fmt.needs)
+            step("write")
+            written = fmt.write(Output(COVERAGE, doc, extra), out_path)
             bar.update(len(steps) - bar.n)
         except InvalidParameter as exc:
             bad = [p["name"] for p in exc.invalid_params]
@@ -133,8 +143,16 @@ def command(db: str, osm: str, mode: str, minutes: str, kind: str | None, level:
     click.echo("wrote " + ", ".join(str(p) for p in written))
 
 
-def _parse_tables(tables: str | None, html: bool) -> tuple[str, ...]:
-    """Return the ``--tables`` formats (csv, xlsx); refuse them without an .html report."""
+def _out_format(path: Path) -> OutputFormat:
+    """Return the registered output format the suffix of ``--out`` names."""
+    try:
+        return format_for_path(path, COVERAGE)
+    except InvalidParameter as exc:
+        raise click.BadParameter(exc.invalid_params[0]["reason"], param_hint="--out") from exc
+
+
+def _parse_tables(tables: str | None, fmt: OutputFormat) -> tuple[str, ...]:
+    """Return the ``--tables`` formats (csv, xlsx); refuse them with a format that has none."""
     if not tables:
         return ()
     formats = tuple(dict.fromkeys(t.strip().lower() for t in tables.split(",") if t.strip()))
@@ -142,8 +160,11 @@ def _parse_tables(tables: str | None, html: bool) -> tuple[str, ...]:
     if bad or not formats:
         msg = f"must be a comma list of csv, xlsx, not {tables!r}"
         raise click.BadParameter(msg, param_hint="--tables")
-    if not html:
-        raise click.BadParameter("needs an .html --out report", param_hint="--tables")
+    if "tables" not in fmt.options:
+        with_tables = [s for f in output_formats(COVERAGE) if "tables" in f.options
+                       for s in f.suffixes]
+        msg = f"needs an --out report that has tables ({', '.join(with_tables)})"
+        raise click.BadParameter(msg, param_hint="--tables")
     return formats
 
 
@@ -155,7 +176,7 @@ def _run(db: str, osm: str, params: dict[str, str], cache_dir: str | None,
     """
     from geosvc.analysis.coverage import compute_coverage
     from geosvc.analysis.demand import build_demand, demand_inputs
-    from geosvc.commands._dataset import load_dataset
+    from geosvc.api import load_dataset
     from geosvc.config import Settings
     from geosvc.network.cache import load_network
     from geosvc.network.nearest import TravelEngine
@@ -219,12 +240,12 @@ _CURVE_ALL = "all venues"
 
 
 def _report_extra(run: dict[str, Any], title: str | None, step) -> dict[str, Any]:
-    """Everything the HTML report needs besides the result: venues, population, curves."""
+    """Return the map context of a report (``MAP``): venues, population, curves, title."""
     import numpy as np
 
     from geosvc.analysis.curves import CURVE_MINUTES, share_curves
-    from geosvc.api.features import base_properties
-    from geosvc.commands._dataset import filter_positions
+    from geosvc.app.dataset import filter_positions
+    from geosvc.app.records import base_properties
     from geosvc.model import VenueFilter, VenueKind
 
     step("curves")
@@ -240,14 +261,12 @@ def _report_extra(run: dict[str, Any], title: str | None, step) -> dict[str, Any
     if not any(np.array_equal(chosen, c) for c, _ in sets.values()):
         sets["selection"] = (chosen, run["key"])  # the headline's pass, cached
     curves = share_curves(run["engine"], run["demand"], sets, CURVE_MINUTES)
-    step("circles")
     props = base_properties(idx)
     feats = [{"type": "Feature", "id": idx.venues[p].code,
               "geometry": {"type": "Point",
                            "coordinates": [idx.venues[p].lon, idx.venues[p].lat]},
               "properties": dict(props[p])} for p in (int(p) for p in chosen)]
     population = _heat_points(run["demand"])
-    _ = result.covered_geometry  # built here, under its own progress step
     minutes = result.minutes
     return {
         "title": title or f"服务圈覆盖分析 {minutes:g}-minute {result.mode} coverage",

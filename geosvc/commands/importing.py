@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import click
 
+from geosvc.app.importing import ImportRequest, import_layers
 from geosvc.errors import GeosvcError, ImportRejected, RowProblem
+from geosvc.importer import ManifestReport
 
 _WHAT = ("venues", "items", "links", "population", "areas", "manifest")
 
@@ -59,9 +61,6 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
     in one transaction.  Rows are numbered from 1 = the line after the header
     (the first feature of a GeoJSON).
     """
-    from geosvc.importer import ImportReport, ManifestReport, import_file, import_manifest
-    from geosvc.store import open_store
-
     if replace_links and what != "links":
         msg = "--replace applies only to links"
         raise click.UsageError(msg)
@@ -72,15 +71,11 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
         msg = "--crs, --encoding and --id-field do not apply to a manifest (set them per layer)"
         raise click.UsageError(msg)
 
-    report: ImportReport | ManifestReport
+    request = ImportRequest(db=db, what=what, path=file, crs=crs.lower(), dry_run=dry_run,
+                            id_field=id_field, replace_links=replace_links,
+                            append_population=append_population, encoding=encoding)
     try:
-        with open_store(db) as store:
-            if what == "manifest":
-                report = import_manifest(store, file, dry_run=dry_run)
-            else:
-                report = import_file(store, what, file, crs=crs.lower(), dry_run=dry_run,
-                                     id_field=id_field, replace_links=replace_links,
-                                     append_population=append_population, encoding=encoding)
+        report = import_layers(request)
     except ImportRejected as exc:
         for problem in exc.problems:
             click.echo(format_problem(problem), err=True)

@@ -1,4 +1,9 @@
-"""`geosvc plan --db FILE --osm FILE --k 10 [...] --out FILE.html|.json|.csv`."""
+"""`geosvc plan --db FILE --osm FILE --k 10 [...] --out FILE.html|.json|.csv`.
+
+``--out`` is written in the registered output format its suffix names
+(:mod:`geosvc.formats`); a format that draws the map (``MAP``) gets the
+demand points and existing sites too.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from geosvc.errors import GeosvcError
+from geosvc.errors import GeosvcError, InvalidParameter
+from geosvc.formats import MAP, PLAN, Output, OutputFormat, format_for_path
 
 
 @click.command()
@@ -36,7 +42,8 @@ from geosvc.errors import GeosvcError
 @click.option("--channel", default=None, help="Fixed-site filter: channel.")
 @click.option("--cache-dir", default=".geosvc-cache", show_default=True,
               help="Directory of cached road networks.")
-@click.option("--out", required=True, metavar="FILE.html|.json|.csv", help="Output file.")
+@click.option("--out", required=True, metavar="FILE.html|.json|.csv",
+              help="Output file; its suffix picks the format (any registered output format).")
 def command(db: str, osm: str, k: int | None, candidates: str, mode: str, minutes: float,
             target_share: float | None, add: str | None, solver: str,
             site_spacing_m: float | None, kind: str | None, level: str | None,
@@ -46,9 +53,10 @@ def command(db: str, osm: str, k: int | None, candidates: str, mode: str, minute
     Prints a summary; writes the plan to --out (JSON document, CSV of the
     chosen sites, or an HTML map with the sites numbered in order).
     """
-    if Path(out).suffix.lower() not in (".json", ".csv", ".html"):
-        msg = f"`--out` must end in .html, .json or .csv, not {out!r}"
-        raise click.BadParameter(msg, param_hint="--out")
+    try:
+        fmt = format_for_path(out, PLAN)
+    except InvalidParameter as exc:
+        raise click.BadParameter(exc.invalid_params[0]["reason"], param_hint="--out") from exc
     for name, path in (("--db", db), ("--osm", osm)):
         if "://" not in path and not Path(path).is_file():
             raise click.BadParameter(f"`{name}` {path} does not exist", param_hint=name)
@@ -64,19 +72,19 @@ def command(db: str, osm: str, k: int | None, candidates: str, mode: str, minute
     body["filters"] = {n: v for n, v in (("kind", kind), ("level", level), ("item", item),
                                          ("channel", channel)) if v}
     try:
-        _run(db, osm, mode, cache_dir, candidates, body, out)
+        _run(db, osm, mode, cache_dir, candidates, body, out, fmt)
     except GeosvcError as exc:
         raise click.ClickException(exc.detail) from exc
 
 
 def _run(db: str, osm: str, mode: str, cache_dir: str, candidates: str, body: dict,
-         out: str) -> None:
+         out: str, fmt: OutputFormat) -> None:
     from geosvc.analysis.planning import build_candidates, plan_sites, read_candidate_file
-    from geosvc.analysis.planning.output import write_plan
+    from geosvc.analysis.planning.output import plan_map_data
     from geosvc.api._common import parse
     from geosvc.api.plans import parse_plan_body
+    from geosvc.app.service import GeoService
     from geosvc.config import Settings
-    from geosvc.service import GeoService
 
     if candidates in ("bank_outlets", "kiosk_sites"):
         body["candidates"] = candidates
@@ -99,8 +107,9 @@ def _run(db: str, osm: str, mode: str, cache_dir: str, candidates: str, body: di
                         minutes=query.minutes[0], k=values["k"],
                         target_share=values["target_share"], add=values["add"],
                         solver=values["solver"])
-    write_plan(result, out, demand=demand)
     doc = result.to_dict()
+    extra = plan_map_data(result, demand) if MAP in fmt.needs else {}
+    written = fmt.write(Output(PLAN, doc, extra), Path(out))
     click.echo(f"{doc['problem']}: {len(doc['selected'])} of {doc['candidates_count']} "
                f"{doc['candidates']} candidates, {doc['minutes']:g} min {doc['mode']}")
     click.echo(f"covered share {doc['before_share']:.4f} -> {doc['after_share']:.4f} "
@@ -112,4 +121,4 @@ def _run(db: str, osm: str, mode: str, cache_dir: str, candidates: str, body: di
     for s in doc["selected"]:
         click.echo(f"  {s['rank']:>3}. {s['id']}  {s['name']}  +{s['gain_population']:.0f}  "
                    f"-> {s['cumulative_share']:.4f}")
-    click.echo(f"wrote {out}")
+    click.echo("wrote " + ", ".join(str(p) for p in written))

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from geosvc.analysis.demand import estimate_population_from_osm
-from geosvc.catalog import CATALOG
 from geosvc.demo._osm import StreetNamer, read_features
 from geosvc.demo._rules import (
     _IGNORE_HOURS_TAG,
@@ -30,6 +29,7 @@ from geosvc.demo._rules import (
     self_service_areas,
     unit_hash,
 )
+from geosvc.demo.catalog import CATALOG
 from geosvc.model import Area, Channel, Level, Link, PopulationCell, Venue, VenueKind
 
 __all__ = ["POPULATION_COLUMNS", "VENUE_COLUMNS", "build_layers", "grid_areas"]

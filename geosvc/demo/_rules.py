@@ -13,8 +13,8 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from geosvc.catalog import CATALOG, CatalogItem
 from geosvc.demo._osm import OsmFeature
+from geosvc.demo.catalog import CATALOG, CatalogItem
 from geosvc.model import Channel, Level, Link, Venue, VenueKind
 
 __all__ = [

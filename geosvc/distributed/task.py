@@ -114,7 +114,7 @@ def _reason(spec: BatchJob, exc: BaseException, mode: str | None = None) -> str:
 
 def _load_dataset(spec: BatchJob, cfg: Settings) -> dict[str, Any]:
     """Read the store, build the index, parse the filters (once per dataset; the CLI's)."""
-    from geosvc.commands._dataset import load_dataset
+    from geosvc.api import load_dataset
 
     return {**load_dataset(spec.db, cfg, dict(spec.filters)), "osm_cells": {}}
 
@@ -124,7 +124,8 @@ def _run_mode(spec: BatchJob, cfg: Settings, data: dict[str, Any], mode: str,
     """Load the ``mode`` network, snap the demand, compute and write every ``minutes``."""
     from geosvc.analysis.coverage import compute_coverage
     from geosvc.analysis.demand import build_demand, demand_inputs, estimate_population_from_osm
-    from geosvc.analysis.output import write_coverage
+    from geosvc.analysis.output import coverage_document
+    from geosvc.formats import COVERAGE, Output, write_output
     from geosvc.network.cache import load_network
     from geosvc.network.nearest import TravelEngine
 
@@ -157,8 +158,9 @@ def _run_mode(spec: BatchJob, cfg: Settings, data: dict[str, Any], mode: str,
                                   minutes=minutes, key=key, venue_labels=labels,
                                   gap_radius_m=spec.gap_radius_m)
         stem = f"{prefix.name}_{mode}_{minutes_label(minutes)}min"
+        output = Output(COVERAGE, coverage_document(result))
         for suffix in (".json", ".csv"):
-            write_coverage(result, prefix.with_name(stem + suffix))
+            write_output(output, prefix.with_name(stem + suffix))
         rows.append({"dataset": spec.name, "mode": mode, "minutes": _num(minutes),
                      "total_population": round(result.total_population, 1),
                      "covered_population": round(result.covered_population, 1),
@@ -184,7 +186,7 @@ def _write_curves(spec: BatchJob, engine: Any, demand: Any, idx: Any, flt: Any,
     import csv
 
     from geosvc.analysis.curves import CURVE_MINUTES, share_curves
-    from geosvc.commands._dataset import filter_positions
+    from geosvc.app.dataset import filter_positions
     from geosvc.model import VenueFilter, VenueKind
 
     sets: dict[str, tuple[Any, Any]] = {}

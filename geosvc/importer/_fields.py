@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from geosvc import vocab
 from geosvc.errors import RowProblem
-from geosvc.model import Category, Channel, Level, Scope, VenueKind
+from geosvc.vocab import Category, Channel, Level, Registry, Scope, VenueKind
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -27,40 +28,23 @@ HEADER_ALIASES = {
 }
 
 
-def _vocab(enum: type[E], labels: Mapping[str, E]) -> dict[str, E]:
-    table: dict[str, E] = {m.value: m for m in enum}
-    table.update(labels)
+def _vocab(registry: Registry[Any]) -> dict[str, Any]:
+    """``{code or label: enum member}`` of a registry, codes first, then its aliases."""
+    table: dict[str, Any] = {str(e.code): e.code for e in registry}
+    for entry in registry:
+        table.update(dict.fromkeys(entry.aliases, entry.code))
+    for entry in registry:
+        table.update(dict.fromkeys(entry.aliases_hant, entry.code))
     return table
 
 
-KINDS = _vocab(VenueKind, {
-    "大厅": VenueKind.HALL, "政务服务大厅": VenueKind.HALL, "政务大厅": VenueKind.HALL,
-    "便民服务中心": VenueKind.HALL, "为民服务中心": VenueKind.HALL,
-    "银行网点": VenueKind.BANK_OUTLET, "政银通办网点": VenueKind.BANK_OUTLET,
-    "网点": VenueKind.BANK_OUTLET,
-    "自助终端": VenueKind.KIOSK, "自助服务站": VenueKind.KIOSK, "自助服务区": VenueKind.KIOSK,
-    "一体机": VenueKind.KIOSK, "自助一体机": VenueKind.KIOSK,
-})
-LEVELS = _vocab(Level, {
-    "市": Level.CITY, "市级": Level.CITY, "县": Level.COUNTY, "区": Level.COUNTY,
-    "县级": Level.COUNTY, "区级": Level.COUNTY, "县区": Level.COUNTY,
-    "乡镇": Level.TOWNSHIP, "乡": Level.TOWNSHIP, "镇": Level.TOWNSHIP,
-    "街道": Level.TOWNSHIP, "乡镇街道": Level.TOWNSHIP,
-    "村": Level.VILLAGE, "社区": Level.VILLAGE, "村社区": Level.VILLAGE,
-})
-CHANNELS = _vocab(Channel, {
-    "窗口": Channel.WINDOW, "自助": Channel.SELF_SERVICE, "自助一体机": Channel.SELF_SERVICE,
-    "一体机": Channel.SELF_SERVICE, "智慧柜员机": Channel.SMART_TELLER,
-    "柜员机": Channel.SMART_TELLER,
-})
-CATEGORIES = _vocab(Category, {
-    "个人": Category.PERSON, "自然人": Category.PERSON,
-    "法人": Category.BUSINESS, "企业": Category.BUSINESS,
-})
-SCOPES = _vocab(Scope, {
-    "全市通办": Scope.CITY, "属地": Scope.COUNTY, "属地办理": Scope.COUNTY,
-    "跨省通办": Scope.CROSS_PROVINCE,
-})
+#: Import vocabularies: value or Chinese label (simplified or traditional) -> enum member;
+#: derived from the registries of :mod:`geosvc.vocab`.
+KINDS: dict[str, VenueKind] = _vocab(vocab.KINDS)
+LEVELS: dict[str, Level] = _vocab(vocab.LEVELS)
+CHANNELS: dict[str, Channel] = _vocab(vocab.CHANNELS)
+CATEGORIES: dict[str, Category] = _vocab(vocab.CATEGORIES)
+SCOPES: dict[str, Scope] = _vocab(vocab.SCOPES)
 
 _TRUE = {"true", "1", "yes", "y", "t", "是", "有"}
 _FALSE = {"false", "0", "no", "n", "f", "否", "无"}

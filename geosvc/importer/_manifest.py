@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from geosvc.coords import parse_crs
 from geosvc.errors import ImportRejected, InvalidParameter, RowProblem
 from geosvc.hours import get_calendar
-from geosvc.importer import WHAT, ImportReport, batch_of, parse_rows, report_of
+from geosvc.importer._file import WHAT, ImportReport, batch_of, parse_rows, report_of
 from geosvc.importer._read import read_table
 from geosvc.model import DatasetInfo
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from geosvc import vocab
 from geosvc.coords import to_wgs84
 from geosvc.errors import RowProblem
 from geosvc.hours import hours_problem
@@ -54,12 +55,10 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "areas": (("code", "name", "geometry"), ("level", "population")),
 }
 
-#: Channels a venue of each kind gets when its ``channels`` cell is empty.
+#: Channels a venue of each kind gets when its ``channels`` cell is empty (a bank
+#: outlet gets none: a planning candidate); from :data:`geosvc.vocab.KINDS`.
 DEFAULT_CHANNELS: dict[VenueKind, frozenset[Channel]] = {
-    VenueKind.HALL: frozenset({Channel.WINDOW}),
-    VenueKind.BANK_OUTLET: frozenset(),  # no channel yet: a planning candidate
-    VenueKind.KIOSK: frozenset({Channel.SELF_SERVICE}),
-}
+    k.code: k.default_channels for k in vocab.KINDS}
 
 
 @dataclass
@@ -147,8 +146,10 @@ def parse_venues(rows: list[dict[str, Any]], *, crs: str) -> Parsed:
         point = _coordinates(r)
         level = r.choice("level", LEVELS)
         channels = r.channels("channels")
-        if kind is VenueKind.HALL and level is None and r.text("level") is None:
-            r.problem("level", f"is required for a hall (one of {', '.join(Level)})")
+        if (kind is not None and vocab.KINDS[kind].requires_level and level is None
+                and r.text("level") is None):
+            r.problem("level", f"is required for a {kind} "
+                               f"(one of {', '.join(Level)})")
         if kind is not None and channels is not None:
             allowed = KIND_CHANNELS[kind]
             if not channels <= allowed:

@@ -72,8 +72,8 @@ class ServiceIndex:
     snapshot can serve many threads and the service swaps a whole new one
     when the data change.
 
-    **Filter semantics** (:class:`~geosvc.model.VenueFilter`, API.md "Filters
-    shared by venue queries"):
+    **Filter semantics** (:class:`~geosvc.model.VenueFilter`, docs/api.md
+    "Venue filters"):
 
     * ``kinds`` - OR: the venue is of any of the kinds.
     * ``levels`` - OR; a venue without a level never matches a level filter.

@@ -193,7 +193,7 @@ def coverage_map(
     Parameters
     ----------
     result : mapping
-        A coverage result (API.md ``/api/v1/coverage``): headline figures,
+        A coverage result (docs/api.md ``/api/v1/coverage``): headline figures,
         ``gaps`` (FeatureCollection with ``uncovered_population``), and when
         present ``circles`` (FeatureCollection of service-circle polygons)
         and ``catchments`` (list of ``{venue_id, name, population, lon, lat}``

@@ -23,8 +23,9 @@ from branca.element import MacroElement
 from folium.template import Template as FoliumTemplate
 from jinja2 import Template
 
+from geosvc import vocab
 from geosvc.errors import InvalidParameter
-from geosvc.render.popup import CHANNEL_LABELS, KIND_LABELS, LEVEL_LABELS, bilingual
+from geosvc.render.popup import bilingual
 from geosvc.render.ui import PHONE_QUERY, PageStyle
 
 __all__ = [
@@ -40,15 +41,17 @@ __all__ = [
     "venue_style",
 ]
 
-#: Marker colour of halls by level.
-LEVEL_COLOURS = {"city": "#b2182b", "county": "#e66101", "township": "#c51b7d",
-                 "village": "#f1a340", None: "#b2182b"}
+#: Marker colour of halls by level (None: no level), from :data:`geosvc.vocab.LEVELS`.
+LEVEL_COLOURS: dict[str | None, str] = {
+    **{str(t.code): t.colour or "#b2182b" for t in vocab.LEVELS},
+    None: vocab.KINDS["hall"].colour}
 #: Marker colour of bank outlets by their strongest channel (None: candidate).
-CHANNEL_COLOURS = {"window": "#1a7837", "self_service": "#2171b5", "smart_teller": "#41b6c4",
-                   None: "#8c8c8c"}
+CHANNEL_COLOURS: dict[str | None, str] = {
+    **{str(t.code): t.colour or "#8c8c8c" for t in vocab.CHANNELS},
+    None: vocab.KINDS["bank_outlet"].colour}
 #: Marker colour of kiosks: round the clock, or limited hours.
-KIOSK_COLOURS = {True: "#542788", False: "#998ec3"}
-_GLYPH = {"hall": "厅", "bank_outlet": "银", "kiosk": "自"}
+KIOSK_COLOURS = {True: vocab.KINDS["kiosk"].colour, False: vocab.KINDS["kiosk"].colour_alt}
+_GLYPH = {str(k.code): k.glyph for k in vocab.KINDS}
 
 
 def js_json(obj: Any) -> str:
@@ -79,14 +82,20 @@ def venue_style(props: Mapping[str, Any]) -> tuple[str, str, str]:
     ('kiosk', '#542788', '24')
     """
     kind = str(props.get("kind"))
-    if kind == "hall":
-        return kind, LEVEL_COLOURS.get(props.get("level"), LEVEL_COLOURS[None]), _GLYPH[kind]
-    if kind == "bank_outlet":
+    if kind not in vocab.KINDS:
+        return kind, "#8c8c8c", "?"
+    spec = vocab.KINDS[kind]
+    if spec.marker == "level":
+        level = props.get("level")
+        return kind, LEVEL_COLOURS.get(level, spec.colour), spec.glyph
+    if spec.marker == "channel":
         chans = set(props.get("channels") or [])
-        best = next((c for c in ("window", "self_service", "smart_teller") if c in chans), None)
-        return kind, CHANNEL_COLOURS[best], _GLYPH[kind]
-    always = str(props.get("opening_hours") or "").strip() == "24/7"
-    return "kiosk", KIOSK_COLOURS[always], "24" if always else _GLYPH["kiosk"]
+        best = next((c for c in vocab.CHANNELS.codes() if c in chans), None)
+        return kind, CHANNEL_COLOURS[best] if best else spec.colour, spec.glyph
+    if spec.marker == "hours":
+        always = str(props.get("opening_hours") or "").strip() == "24/7"
+        return kind, spec.colour if always else spec.colour_alt, "24" if always else spec.glyph
+    return kind, spec.colour, spec.glyph
 
 
 def _luminance(colour: str) -> float:
@@ -130,6 +139,23 @@ def pin_html(colour: str, glyph: str, *, ranked: bool = False, small: bool = Fal
             f"{escape(glyph)}</div>")
 
 
+def _legend_rows(spec: vocab.KindSpec) -> list[tuple[str, str, str]]:
+    """Return the legend rows ``(colour, glyph, label HTML)`` of one venue kind."""
+    if spec.marker == "level":
+        return [(LEVEL_COLOURS[str(t.code)], spec.glyph, bilingual(t.labels))
+                for t in vocab.LEVELS]
+    if spec.marker == "channel":
+        rows = [(CHANNEL_COLOURS[str(t.code)], spec.glyph, bilingual(t.labels))
+                for t in vocab.CHANNELS]
+        if spec.candidate:
+            rows.append((spec.colour, spec.glyph, "候选网点 <span class='en'>candidate</span>"))
+        return rows
+    if spec.marker == "hours":
+        return [(spec.colour, "24", "7×24 小时 <span class='en'>open 24/7</span>"),
+                (spec.colour_alt, spec.glyph, "定时开放 <span class='en'>set hours</span>")]
+    return [(spec.colour, spec.glyph, bilingual(spec.labels))]
+
+
 def legend_html(used: Collection[tuple[str, str]] | None = None) -> str:
     """Return the bilingual legend of venue colours (static text).
 
@@ -139,20 +165,7 @@ def legend_html(used: Collection[tuple[str, str]] | None = None) -> str:
         The marker styles on the map (from :func:`venue_style`); only those
         rows are shown.  None shows every row.
     """
-    groups: list[tuple[str, list[tuple[str, str, str]]]] = [
-        (bilingual(KIND_LABELS["hall"]),
-         [(LEVEL_COLOURS[lv], _GLYPH["hall"], bilingual(LEVEL_LABELS[lv]))
-          for lv in ("city", "county", "township", "village")]),
-        (bilingual(KIND_LABELS["bank_outlet"]),
-         [(CHANNEL_COLOURS[ch], _GLYPH["bank_outlet"], bilingual(CHANNEL_LABELS[ch]))
-          for ch in ("window", "self_service", "smart_teller")]
-         + [(CHANNEL_COLOURS[None], _GLYPH["bank_outlet"],
-             "候选网点 <span class='en'>candidate</span>")]),
-        (bilingual(KIND_LABELS["kiosk"]),
-         [(KIOSK_COLOURS[True], "24", "7×24 小时 <span class='en'>open 24/7</span>"),
-          (KIOSK_COLOURS[False], _GLYPH["kiosk"],
-           "定时开放 <span class='en'>set hours</span>")]),
-    ]
+    groups = [(bilingual(spec.labels), _legend_rows(spec)) for spec in vocab.KINDS]
     out = []
     for head, rows in groups:
         shown = [r for r in rows if used is None or (r[0], r[1]) in used]

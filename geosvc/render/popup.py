@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from geosvc import vocab
 from geosvc.coords import from_wgs84
 
 __all__ = [
@@ -26,25 +27,10 @@ __all__ = [
     "venue_tooltip_html",
 ]
 
-#: (Chinese, English) label of each venue kind.
-KIND_LABELS: dict[str, tuple[str, str]] = {
-    "hall": ("政务服务大厅", "Service hall"),
-    "bank_outlet": ("政银通办网点", "Bank outlet"),
-    "kiosk": ("自助服务终端", "Self-service kiosk"),
-}
-#: (Chinese, English) label of each administrative level.
-LEVEL_LABELS: dict[str, tuple[str, str]] = {
-    "city": ("市级", "city"),
-    "county": ("县（区）级", "county"),
-    "township": ("乡镇（街道）级", "township"),
-    "village": ("村（社区）级", "village"),
-}
-#: (Chinese, English) label of each channel.
-CHANNEL_LABELS: dict[str, tuple[str, str]] = {
-    "window": ("窗口", "staffed window"),
-    "self_service": ("自助一体机", "self-service machine"),
-    "smart_teller": ("智慧柜员机", "bank smart teller"),
-}
+#: (Chinese, English) label of each venue kind, level and channel (from :mod:`geosvc.vocab`).
+KIND_LABELS: dict[str, tuple[str, str]] = {str(k.code): k.labels for k in vocab.KINDS}
+LEVEL_LABELS: dict[str, tuple[str, str]] = {str(t.code): t.labels for t in vocab.LEVELS}
+CHANNEL_LABELS: dict[str, tuple[str, str]] = {str(t.code): t.labels for t in vocab.CHANNELS}
 _MODE_OSM = {
     "walk": "fossgis_osrm_foot", "bike": "fossgis_osrm_bike", "drive": "fossgis_osrm_car"
 }

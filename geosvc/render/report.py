@@ -4,14 +4,14 @@
 base-map tiles stay external and simply stay blank offline), the headline
 figures, the per-area table, the largest gaps, per-venue catchment
 populations and an inline SVG chart of covered share against minutes for
-each venue kind.  Every text from data is escaped.  ``geosvc coverage ...
---out report.html`` calls it.
+each venue kind.  Every text from data is escaped, and every table cell
+written as CSV or Excel is neutralised against spreadsheet formulas.
+``geosvc coverage ... --out report.html`` and ``GET /api/v1/coverage?f=html``
+reach it through the ``html`` output format (:mod:`geosvc.render.formats`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Mapping, Sequence
 from html import escape
@@ -20,11 +20,13 @@ from typing import Any
 from urllib.parse import quote
 
 from geosvc.errors import InvalidParameter
+from geosvc.formats.builtin import FORMULA_START, csv_text
 from geosvc.render.base import page_html
 from geosvc.render.coverage_map import coverage_map, coverage_summary_html
 from geosvc.render.tiles import BASEMAPS
 
-__all__ = ["report_html", "report_tables", "share_chart_svg", "write_report"]
+__all__ = ["locate_catchments", "report_html", "report_tables", "share_chart_svg",
+           "write_report"]
 
 _SERIES_COLOURS = ("#b2182b", "#1a7837", "#542788", "#2166ac", "#e66101", "#666666")
 _TABLE_FORMATS = ("csv", "xlsx")
@@ -56,21 +58,61 @@ def report_tables(result: Mapping[str, Any]) -> dict[str, tuple[list[str], list[
     catch = result.get("catchments") or []
     if isinstance(catch, Mapping):
         catch = [f.get("properties") or {} for f in catch.get("features", [])]
-    catchments = [[c.get("venue_id") or c.get("id"), c.get("name"), c.get("kind"),
+    catchments = [[_first(c, "venue_id", "id", "code", "venue"), c.get("name"), c.get("kind"),
                    c.get("population")] for c in catch]
     return {
-        "areas": (
-            ["area_id", "name", "total_population", "covered_population", "covered_share"],
-            areas,
-        ),
+        "areas": (["area_id", "name", "total_population", "covered_population",
+                   "covered_share"], areas),
         "gaps": (["gap", "name", "uncovered_population", "lon", "lat"], gaps),
         "catchments": (["venue_id", "name", "kind", "population"], catchments),
     }
 
 
+def _first(row: Mapping[str, Any], *keys: str) -> Any:
+    """Return the first of ``keys`` that ``row`` holds a value for (0 counts), else None."""
+    return next((row[k] for k in keys if row.get(k) is not None), None)
+
+
+def locate_catchments(result: Mapping[str, Any],
+                      venues: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return ``result`` with each catchment row given its venue's kind and place.
+
+    Catchment rows of the API (``{code, name, population, share}``) name
+    their venue by code; ``venues`` (a FeatureCollection with the codes as
+    feature ids) gives ``venue_id``, ``kind``, ``lon`` and ``lat`` where a row
+    lacks them.  Rows already placed, and polygon catchments, stay as they are.
+
+    Examples
+    --------
+    >>> fc = {"features": [{"id": "V1", "geometry": {"type": "Point", "coordinates": [1, 2]},
+    ...        "properties": {"kind": "hall"}}]}
+    >>> locate_catchments({"catchments": [{"code": "V1", "population": 5}]}, fc)["catchments"]
+    [{'code': 'V1', 'population': 5, 'venue_id': 'V1', 'kind': 'hall', 'lon': 1, 'lat': 2}]
+    """
+    rows = result.get("catchments")
+    if not isinstance(rows, list):
+        return dict(result)
+    where = {str(f.get("id")): f for f in (venues or {}).get("features", [])}
+    placed = []
+    for row in rows:
+        code = _first(row, "venue_id", "code")
+        feat = where.get(str(code)) if code is not None else None
+        out = dict(row)
+        if code is not None:
+            out.setdefault("venue_id", code)
+        if feat is not None:
+            geom = feat.get("geometry") or {}
+            if out.get("kind") is None:
+                out["kind"] = (feat.get("properties") or {}).get("kind")
+            if out.get("lon") is None and geom.get("type") == "Point":
+                out["lon"], out["lat"] = geom["coordinates"][:2]
+        placed.append(out)
+    return {**result, "catchments": placed}
+
+
 def share_chart_svg(curves: Mapping[str, Sequence[Sequence[float]]], *, width: int = 560,
                     height: int = 300) -> str:
-    """Return an inline SVG chart of covered share (0..1) against minutes, one line per series.
+    """Return an inline SVG chart of covered share (0..1) by minutes, one line per series.
 
     Parameters
     ----------
@@ -108,8 +150,8 @@ def share_chart_svg(curves: Mapping[str, Sequence[Sequence[float]]], *, width: i
                'font-size="11">分钟 minutes</text>')
     for i, (label, series) in enumerate(curves.items()):
         colour = _SERIES_COLOURS[i % len(_SERIES_COLOURS)]
-        ordered = sorted(series, key=tuple)
-        coords = " ".join(f"{sx(float(m)):.1f},{sy(float(s)):.1f}" for m, s in ordered)
+        coords = " ".join(f"{sx(float(m)):.1f},{sy(float(s)):.1f}" for m, s in sorted(
+            (float(m), float(s)) for m, s in series))
         out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
                    f'points="{coords}"/>')
         for m, s in series:
@@ -117,8 +159,8 @@ def share_chart_svg(curves: Mapping[str, Sequence[Sequence[float]]], *, width: i
                        f'fill="{colour}"><title>{escape(str(label))} {float(m):g} min: '
                        f'{100 * float(s):.1f}%</title></circle>')
         y = pad_t + 14 + 18 * i
-        out.append(f'<line x1="{pad_l + w + 10}" x2="{pad_l + w + 28}" '
-                   f'y1="{y - 4}" y2="{y - 4}" stroke="{colour}" stroke-width="2"/>')
+        out.append(f'<line x1="{pad_l + w + 10}" x2="{pad_l + w + 28}" y1="{y - 4}" '
+                   f'y2="{y - 4}" stroke="{colour}" stroke-width="2"/>')
         out.append(f'<text x="{pad_l + w + 32}" y="{y}" font-size="12">'
                    f'{escape(str(label))}</text>')
     out.append("</svg>")
@@ -136,14 +178,6 @@ def _cell(value: Any, header: str) -> str:
     return f"<td>{escape(str(value))}</td>"
 
 
-def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
 def _table_html(name: str, title: str, header: list[str], rows: list[list[Any]],
                 limit: int = 200) -> str:
     if not rows:
@@ -152,7 +186,7 @@ def _table_html(name: str, title: str, header: list[str], rows: list[list[Any]],
     body = "".join("<tr>" + "".join(_cell(v, h) for v, h in zip(r, header, strict=True))
                    + "</tr>" for r in rows[:limit])
     more = f"<p>… {len(rows) - limit} more rows in the CSV</p>" if len(rows) > limit else ""
-    href = "data:text/csv;charset=utf-8," + quote("\ufeff" + _csv_text(header, rows))
+    href = "data:text/csv;charset=utf-8," + quote("\ufeff" + csv_text(header, rows))
     return (f'<section id="gs-table-{escape(name)}"><h2>{title}</h2>'
             f'<p><a download="{escape(name)}.csv" href="{escape(href)}">CSV</a></p>'
             f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}</section>")
@@ -165,15 +199,17 @@ h1{font-size:22px;margin:12px 0 4px}h2{font-size:17px;margin:22px 0 6px}
 .en{color:#666;font-size:90%}
 .gs-report-map{height:560px;border:1px solid #ccc}
 .gs-report-map iframe{width:100%;height:100%;border:0}
-table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:3px 8px;text-align:left}
+table{border-collapse:collapse}
+td,th{border-bottom:1px solid #eee;padding:3px 8px;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .gs-headline{display:flex;gap:24px;flex-wrap:wrap}
-"""  # noqa: E501 (CSS text of the report, byte for byte)
+"""
 
 
 def report_html(result: Mapping[str, Any], *, extra: Mapping[str, Any] | None = None) -> str:
     """Return the self-contained HTML of the coverage report (see :func:`write_report`)."""
     extra = dict(extra or {})
+    result = locate_catchments(result, extra.get("venues"))
     title = str(extra.get("title") or "服务圈覆盖分析 Service-circle coverage report")
     basemap = BASEMAPS[str(extra.get("tiles") or "osm")]
     fmap = coverage_map(result, venues=extra.get("venues"),
@@ -191,13 +227,11 @@ def report_html(result: Mapping[str, Any], *, extra: Mapping[str, Any] | None = 
         f"<section id='gs-headline'>{coverage_summary_html(result, top=10)}</section>",
         f"<h2>覆盖地图 <span class='en'>Coverage map</span></h2>"
         "<div class='gs-report-map'><iframe title='coverage map' "
-        f"srcdoc=\"{escape(map_page)}\">"
-        "</iframe></div>",
+        f"srcdoc=\"{escape(map_page)}\"></iframe></div>",
     ]
     if chart:
-        parts.append("<section id='gs-chart'><h2>覆盖率与时间 "
-                     "<span class='en'>Covered share by "
-                     f"minutes</span></h2>{chart}</section>")
+        parts.append("<section id='gs-chart'><h2>覆盖率与时间 <span class='en'>Covered share "
+                     f"by minutes</span></h2>{chart}</section>")
     parts.append(_table_html("areas", "分区覆盖 <span class='en'>By area</span>",
                              *tables["areas"]))
     parts.append(_table_html("gaps", "最大缺口 <span class='en'>Largest gaps</span>",
@@ -252,13 +286,14 @@ def write_report(result: Mapping[str, Any], path: str | os.PathLike[str], *,
         msg = f"must be one of {' | '.join(BASEMAPS)}"
         raise InvalidParameter("tiles", msg)
     out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report_html(result, extra=extra), encoding="utf-8")
     written = [out]
-    data = report_tables(result)
+    data = report_tables(locate_catchments(result, (extra or {}).get("venues")))
     if "csv" in tables:
         for name, (header, rows) in data.items():
             p = out.with_name(f"{out.stem}_{name}.csv")
-            p.write_text("\ufeff" + _csv_text(header, rows), encoding="utf-8")
+            p.write_text("\ufeff" + csv_text(header, rows), encoding="utf-8")
             written.append(p)
     if "xlsx" in tables:
         from openpyxl import Workbook
@@ -270,7 +305,16 @@ def write_report(result: Mapping[str, Any], path: str | os.PathLike[str], *,
             ws.append(header)
             for row in rows:
                 ws.append(row)
+            _no_formulas(ws)
         p = out.with_suffix(".xlsx")
         wb.save(p)
         written.append(p)
     return written
+
+
+def _no_formulas(ws: Any) -> None:
+    """Keep text that looks like a formula as text (openpyxl reads ``=...`` as a formula)."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+                cell.data_type = "s"

@@ -14,6 +14,7 @@ from typing import Any
 import folium
 from folium.plugins import MarkerCluster
 
+from geosvc import vocab
 from geosvc.render.base import fit, new_map
 from geosvc.render.layers import (
     HtmlBox,
@@ -146,7 +147,7 @@ def venues_map(
             pts.extend(_vertices(route))
         fmap.add_child(ShapeLayer(fmap, routes, "routes", route_feats))
     else:
-        for kind in ("hall", "bank_outlet", "kiosk"):
+        for kind in vocab.KINDS.codes():
             if counts.get(kind):
                 cluster = MarkerCluster(name=_layer_label(kind, counts[kind]),
                                         options={"maxClusterRadius": 40,

@@ -3,54 +3,49 @@
 :func:`open_store` picks a backend from the URL scheme, following pygeoapi's
 ``PLUGINS`` / ``load_plugin`` pattern: :data:`BACKENDS` maps a short name to
 the dotted path of a :class:`~geosvc.store.base.Store` class, imported only
-when used.
+when used (so the PostGIS driver is only needed for PostGIS URLs).
 
 * a bare path (``var/city.sqlite``) or ``sqlite:///var/city.sqlite``
-  (``sqlite:////abs/path.sqlite`` for an absolute path) -> :class:`SQLiteStore`;
-* ``postgresql://user@host/db`` (also ``postgres://``, ``postgis://``) ->
-  ``geosvc.store.postgis:PostGISStore`` (PostgreSQL + PostGIS, production).
+  (``sqlite:////abs/path.sqlite`` for an absolute path) -> ``sqlite``,
+  :class:`~geosvc.store.sqlite.SQLiteStore` (embedded, the default);
+* ``postgresql://user@host/db[?schema=NAME]`` (also ``postgres://``,
+  ``postgis://``) -> ``postgresql``,
+  :class:`~geosvc.store.postgis.PostGISStore` (production; extra ``postgis``).
 
-Notes for the PostGIS backend (``geosvc/store/postgis.py``, extra ``postgis``)
-------------------------------------------------------------------------------
-Implement :class:`~geosvc.store.base.Store` with psycopg 3 and a pool; callers
-do not change.  Schema (one PostgreSQL schema per dataset, default ``geosvc``):
+:func:`local_path` says which file a store URL names (None for a server).
+Every backend passes the same contract suite, ``tests/store/test_store_contract.py``,
+which iterates :data:`BACKENDS`.
 
-* ``meta(key text primary key, value text)`` with ``schema_version``,
-  ``revision`` (bigint as text) and the DatasetInfo keys, as in SQLite;
-* ``venues(code text primary key, name text not null, kind text not null
-  check (kind in ('hall','bank_outlet','kiosk')), geom geometry(Point, 4326)
-  not null, level text, channels text[] not null default '{}', area_code text,
-  area_name text, address text, phone text, opening_hours text,
-  official_calendar bool, accessible bool, cross_province bool, regional bool,
-  bank text, machines int, name_en text, source text)`` with a GiST index on
-  ``geom``; lon/lat are ``ST_X(geom)``/``ST_Y(geom)``;
-* ``items`` as in SQLite; ``links(venue_code references venues on delete
-  cascade, item_code references items on delete cascade, channels text[],
-  primary key (venue_code, item_code))`` plus an index on ``item_code``;
-* ``areas(code text primary key, name, level, geom geometry(MultiPolygon,
-  4326), population double precision)`` (read back with ``ST_AsText``);
-* ``population(id bigserial, code text, geom geometry(Point, 4326), count
-  double precision, cell geometry(MultiPolygon, 4326))``.
+Migrations
+----------
+The schema is versioned (SQLite ``PRAGMA user_version``, PostGIS
+``meta.schema_version``) and its whole history is the numbered list
+:data:`geosvc.store.migrations.MIGRATIONS`; migration 1 is the original
+schema.  Opening a store creates a new database by running every migration,
+and brings an older one to the latest version in place: all pending
+migrations in one transaction (SQLite ``BEGIN IMMEDIATE``, PostgreSQL under an
+advisory lock; the version is read again under the lock, so concurrent
+openers migrate once), logged in the table ``schema_migrations`` (number,
+description, applied_at, geosvc_version).  A failing migration rolls back and
+leaves the database untouched at its old version; the open raises
+:class:`~geosvc.errors.StorageUnavailable` naming the migration.  A database
+newer than the code is refused the same way.  To change the schema, append
+one :class:`~geosvc.store.migrations.Migration` (see that module).
 
-``write`` runs in one ``SERIALIZABLE`` (or ``REPEATABLE READ`` plus
-``LOCK TABLE meta IN EXCLUSIVE MODE``) transaction, upserts with
-``INSERT ... ON CONFLICT (code) DO UPDATE ... WHERE <row differs>`` (never
-DELETE+INSERT, which would cascade to links), increments ``revision`` once when
-something changed, and rolls back for ``dry_run``.  ``read`` uses one
-``REPEATABLE READ`` transaction.  Connection errors become
-:class:`~geosvc.errors.StorageUnavailable` naming the host, never the password.
+Venue kinds are not spelt out in the schema: ``venues.kind`` references the
+table ``venue_kinds``, which every venue write keeps equal to
+:data:`geosvc.vocab.KINDS` (migration 2).  Adding a venue kind needs no
+migration.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Protocol
+from pathlib import Path
+from typing import Protocol
 
 from geosvc.errors import ConfigError
 from geosvc.store.base import TABLES, Batch, Contents, Store, TableCounts, WriteResult
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 __all__ = [
     "BACKENDS",
@@ -60,8 +55,8 @@ __all__ = [
     "Store",
     "TableCounts",
     "WriteResult",
+    "local_path",
     "open_store",
-    "sqlite_path",
 ]
 
 #: Backend short name -> "module:Class".
@@ -110,10 +105,24 @@ def _split(url_or_path: str) -> tuple[str, str]:
     return backend, text
 
 
-def sqlite_path(url_or_path: str) -> Path | None:
-    """Return the file behind a SQLite store URL or path; None for other backends."""
-    from pathlib import Path
+def local_path(url_or_path: str) -> Path | None:
+    """Return the local file behind a store URL or path; None for a database server.
 
+    The one parser of store URLs: a bare path and ``sqlite:///PATH`` name a
+    SQLite file, ``postgresql://...`` a server.
+
+    Raises
+    ------
+    ConfigError
+        Empty value, unknown scheme or malformed ``sqlite:`` URL.
+
+    Examples
+    --------
+    >>> local_path("sqlite:///var/x.sqlite").as_posix(), local_path("var/y.sqlite").name
+    ('var/x.sqlite', 'y.sqlite')
+    >>> local_path("postgresql://u@h/db") is None
+    True
+    """
     backend, target = _split(url_or_path)
     return Path(target) if backend == "sqlite" else None
 

@@ -1,4 +1,6 @@
-"""The PostGIS table layout: DDL, column lists and the geometry encoding of rows.
+"""The PostGIS table layout: column lists and the geometry encoding of rows.
+
+The DDL is the history in :mod:`geosvc.store.migrations`.
 
 Records are stored with their geometries in PostGIS columns, SRID 4326
 (WGS-84): venue and population points as ``geometry(Point)``, areas as
@@ -23,11 +25,9 @@ from geosvc.store._rows import ITEM_COLS, area_population, pop_row
 
 __all__ = [
     "AREA_SELECT",
-    "DDL",
     "ITEM_COLS",
     "POINT",
     "POP_SELECT",
-    "SCHEMA_VERSION",
     "VENUE_COLS",
     "VENUE_SELECT",
     "WKB",
@@ -37,77 +37,6 @@ __all__ = [
     "pop_rows",
     "wkt_of",
 ]
-
-#: Version of the schema below, kept in ``meta.schema_version``.
-SCHEMA_VERSION = 1
-
-DDL = """
-CREATE TABLE meta (
-    key   text PRIMARY KEY,
-    value text
-);
-CREATE TABLE items (
-    seq            bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-    code           text PRIMARY KEY,
-    name           text NOT NULL,
-    name_en        text NOT NULL DEFAULT '',
-    department     text NOT NULL DEFAULT '',
-    category       text NOT NULL,
-    high_frequency boolean NOT NULL DEFAULT false,
-    scope          text NOT NULL,
-    description    text NOT NULL DEFAULT ''
-);
-CREATE TABLE venues (
-    seq               bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-    code              text PRIMARY KEY,
-    name              text NOT NULL,
-    kind              text NOT NULL CHECK (kind IN ('hall', 'bank_outlet', 'kiosk')),
-    geom              geometry(Point, 4326) NOT NULL
-                      CHECK (ST_X(geom) BETWEEN -180 AND 180 AND ST_Y(geom) BETWEEN -90 AND 90),
-    level             text,
-    channels          text[] NOT NULL DEFAULT '{}',
-    area_code         text,
-    area_name         text,
-    address           text,
-    phone             text,
-    opening_hours     text,
-    official_calendar boolean NOT NULL DEFAULT true,
-    accessible        boolean NOT NULL DEFAULT false,
-    cross_province    boolean NOT NULL DEFAULT false,
-    regional          boolean NOT NULL DEFAULT false,
-    bank              text,
-    machines          integer,
-    name_en           text,
-    source            text
-);
-CREATE INDEX venues_geom ON venues USING gist (geom);
-CREATE TABLE links (
-    seq        bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-    venue_code text NOT NULL REFERENCES venues (code) ON DELETE CASCADE,
-    item_code  text NOT NULL REFERENCES items (code) ON DELETE CASCADE,
-    channels   text[] NOT NULL,
-    PRIMARY KEY (venue_code, item_code)
-);
-CREATE INDEX links_item ON links (item_code);
-CREATE TABLE areas (
-    seq        bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-    code       text PRIMARY KEY,
-    name       text NOT NULL,
-    level      text NOT NULL,
-    geom       geometry(MultiPolygon, 4326) NOT NULL,
-    single     boolean NOT NULL DEFAULT false,
-    population double precision
-);
-CREATE INDEX areas_geom ON areas USING gist (geom);
-CREATE TABLE population (
-    id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    code  text,
-    geom  geometry(Point, 4326) NOT NULL,
-    count double precision NOT NULL CHECK (count >= 0),
-    cell  geometry(Geometry, 4326)
-);
-CREATE INDEX population_geom ON population USING gist (geom);
-"""
 
 #: SQL of a point from (lon, lat) parameters, and of a geometry from WKB.
 POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)"

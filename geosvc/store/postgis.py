@@ -16,7 +16,9 @@ database can hold several datasets).  Needs the ``postgis`` extra (psycopg 3).
 * :meth:`PostGISStore.read` runs in one ``REPEATABLE READ`` transaction, so a
   reader sees the revision and the rows of one committed state.
 * The schema (and ``CREATE EXTENSION IF NOT EXISTS postgis``) is created on
-  first open, under an advisory lock; ``meta.schema_version`` versions it.
+  first open, and migrated in place when older, in one transaction under an
+  advisory lock (:mod:`geosvc.store.migrations`); ``meta.schema_version``
+  versions it.
 * One connection per thread (and per process: a forked worker opens its own).
 
 Areas given as a single ``POLYGON`` are stored as a one-part MultiPolygon and
@@ -32,6 +34,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -40,13 +43,12 @@ from psycopg.conninfo import conninfo_to_dict
 
 from geosvc.errors import ConfigError, InvalidParameter, StorageUnavailable
 from geosvc.model import Area, DatasetInfo, PopulationCell
+from geosvc.store import migrations
 from geosvc.store._postgis_schema import (
     AREA_SELECT,
-    DDL,
     ITEM_COLS,
     POINT,
     POP_SELECT,
-    SCHEMA_VERSION,
     VENUE_COLS,
     VENUE_SELECT,
     WKB,
@@ -209,27 +211,58 @@ class PostGISStore(SQLStore):
 
     def _init_schema(self, conn: psycopg.Connection) -> None:
         try:
-            if self._version(conn) == SCHEMA_VERSION:
+            version = self._version(conn)
+            if version == migrations.latest():
                 return
+            if version is not None and version > migrations.latest():
+                self._fail(self._newer(version))  # refused before taking the lock
             with conn.transaction():
+                # Concurrent openers queue here; the first creates or migrates.
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext('geosvc schema ' || %s))",
                              (self.schema,))
-                version = self._version(conn)
-                if version is None:
-                    if not self._create:
-                        self._fail(f"holds no geosvc dataset in schema {self.schema!r}; "
-                                   "create it with `geosvc import ...`")
-                    self._create_schema(conn)
-                    version = SCHEMA_VERSION
-            if version > SCHEMA_VERSION:
-                self._fail(f"has schema version {version}, newer than this geosvc "
-                           f"understands ({SCHEMA_VERSION}); upgrade geosvc")
+                self._migrate(conn)
         except psycopg.errors.InsufficientPrivilege as exc:
-            self._fail("cannot be set up: the user may not create the postgis extension "
-                       f"or the schema {self.schema!r} ({self._why(exc)}); ask an "
-                       "administrator to run CREATE EXTENSION postgis", exc)
+            self._fail("cannot be set up: the user may not create the postgis extension, "
+                       f"the schema {self.schema!r} or its tables ({self._why(exc)}); ask an "
+                       "administrator to run CREATE EXTENSION postgis, or to open the "
+                       "store once with the schema owner's role", exc)
         except psycopg.Error as exc:
             self._fail(f"cannot be set up ({self._why(exc)})", exc)
+
+    @staticmethod
+    def _newer(version: int) -> str:
+        return (f"has schema version {version}, newer than this geosvc understands "
+                f"({migrations.latest()}); upgrade geosvc")
+
+    def _migrate(self, conn: psycopg.Connection) -> None:
+        """Create the schema or bring it to the latest version (in the caller's transaction)."""
+        latest = migrations.latest()
+        version = self._version(conn)
+        if version is None:
+            if not self._create:
+                self._fail(f"holds no geosvc dataset in schema {self.schema!r}; "
+                           "create it with `geosvc import ...`")
+            self._prepare_schema(conn)
+            version = 0
+        if version > latest:  # a newer geosvc migrated it meanwhile
+            self._fail(self._newer(version))
+        todo = migrations.pending(version)
+        for migration in todo:
+            try:
+                migrations.run_steps(conn, migration.postgis)
+            except psycopg.Error as exc:
+                what = (f"cannot be created (migration {migration.number}" if version == 0
+                        else f"cannot be migrated from schema version {version} to {latest} "
+                             f"(migration {migration.number}")
+                kept = "" if version == 0 else f"; it was left unchanged at version {version}"
+                self._fail(f"{what}, {migration.description!r}, failed: "
+                           f"{self._why(exc)}){kept}", exc)
+        if todo:
+            migrations.record(conn, backend="postgis", before=version, applied=todo,
+                              now=datetime.now(UTC))
+            conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', %s) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                         (str(latest),))
 
     def _version(self, conn: psycopg.Connection) -> int | None:
         meta = conn.execute("SELECT to_regclass(%s)", (f'"{self.schema}".meta',)).fetchone()
@@ -241,7 +274,8 @@ class PostGISStore(SQLStore):
                        "(no schema_version)")
         return int(row[0])
 
-    def _create_schema(self, conn: psycopg.Connection) -> None:
+    def _prepare_schema(self, conn: psycopg.Connection) -> None:
+        """Create the postgis extension (when missing) and the dataset's schema."""
         ext = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone()
         if ext is None:
             try:
@@ -253,11 +287,6 @@ class PostGISStore(SQLStore):
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
         conn.execute("SELECT set_config('search_path', %s, true)",
                      (f'"{self.schema}", public',))
-        for statement in DDL.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-        conn.execute("INSERT INTO meta (key, value) VALUES ('revision', '0'), "
-                     "('schema_version', %s)", (str(SCHEMA_VERSION),))
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         try:
@@ -304,8 +333,9 @@ class PostGISStore(SQLStore):
     def write(self, batch: Batch, *, dry_run: bool = False) -> WriteResult:
         """Apply ``batch`` in one transaction (see :meth:`Store.write`).
 
-        Order: info, items, venues, links, areas, population.  The transaction
-        starts by locking ``meta``'s revision row, so concurrent writers queue;
+        Order: info, items, venues, links, areas, population (a batch with
+        venues first brings ``venue_kinds`` in line with the vocabulary).  The
+        transaction starts by locking ``meta``'s revision row, so concurrent writers queue;
         readers keep seeing the last committed state.  With ``dry_run`` it runs
         to the end (constraints included) and is rolled back.
         """
@@ -343,6 +373,8 @@ class PostGISStore(SQLStore):
 
     def _apply(self, conn: psycopg.Connection, batch: Batch, areas: list[tuple[tuple, tuple]],
                cells: list[tuple[tuple, tuple]]) -> WriteResult:
+        if batch.venues:
+            migrations.sync_venue_kinds(conn, param="%s")
         info_changed = False
         if batch.info is not None:
             info_changed = self._write_info(conn, batch.info)

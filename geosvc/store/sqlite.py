@@ -6,7 +6,9 @@
 * Every write is one ``BEGIN IMMEDIATE`` transaction; any failure rolls all of
   it back.  Upserts use ``UPDATE``/``INSERT`` (never ``INSERT OR REPLACE``,
   which would delete the row and cascade to its links).
-* The schema is versioned with ``PRAGMA user_version`` and created on first open.
+* The schema is versioned with ``PRAGMA user_version``, created on first open
+  and migrated in place when older (:mod:`geosvc.store.migrations`: one
+  transaction, foreign keys off around it and checked before the commit).
 * One connection per thread (and per process: a forked worker opens its own),
   with a busy timeout, so several threads and processes can share the file.
 
@@ -21,11 +23,13 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from geosvc.errors import InvalidParameter, StorageUnavailable
 from geosvc.model import Area, DatasetInfo, PopulationCell
+from geosvc.store import migrations
 from geosvc.store._rows import (
     ITEM_COLS,
     LEVELS,
@@ -43,71 +47,6 @@ from geosvc.store._rows import (
 )
 from geosvc.store._sql import SQLStore
 from geosvc.store.base import Batch, Contents, TableCounts, WriteResult
-
-#: Version of the schema below, kept in ``PRAGMA user_version``.
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT
-);
-CREATE TABLE items (
-    code           TEXT PRIMARY KEY,
-    name           TEXT NOT NULL,
-    name_en        TEXT NOT NULL DEFAULT '',
-    department     TEXT NOT NULL DEFAULT '',
-    category       TEXT NOT NULL,
-    high_frequency INTEGER NOT NULL DEFAULT 0,
-    scope          TEXT NOT NULL,
-    description    TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE venues (
-    code              TEXT PRIMARY KEY,
-    name              TEXT NOT NULL,
-    kind              TEXT NOT NULL CHECK (kind IN ('hall', 'bank_outlet', 'kiosk')),
-    lon               REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
-    lat               REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
-    level             TEXT,
-    channels          TEXT NOT NULL DEFAULT '',
-    area_code         TEXT,
-    area_name         TEXT,
-    address           TEXT,
-    phone             TEXT,
-    opening_hours     TEXT,
-    official_calendar INTEGER NOT NULL DEFAULT 1,
-    accessible        INTEGER NOT NULL DEFAULT 0,
-    cross_province    INTEGER NOT NULL DEFAULT 0,
-    regional          INTEGER NOT NULL DEFAULT 0,
-    bank              TEXT,
-    machines          INTEGER,
-    name_en           TEXT,
-    source            TEXT
-);
-CREATE TABLE links (
-    venue_code TEXT NOT NULL REFERENCES venues (code) ON DELETE CASCADE,
-    item_code  TEXT NOT NULL REFERENCES items (code) ON DELETE CASCADE,
-    channels   TEXT NOT NULL,
-    PRIMARY KEY (venue_code, item_code)
-);
-CREATE INDEX links_item ON links (item_code);
-CREATE TABLE areas (
-    code       TEXT PRIMARY KEY,
-    name       TEXT NOT NULL,
-    level      TEXT NOT NULL,
-    wkt        TEXT NOT NULL,
-    population REAL
-);
-CREATE TABLE population (
-    id    INTEGER PRIMARY KEY,
-    code  TEXT,
-    lon   REAL NOT NULL,
-    lat   REAL NOT NULL,
-    count REAL NOT NULL CHECK (count >= 0),
-    wkt   TEXT
-);
-INSERT INTO meta (key, value) VALUES ('revision', '0');
-"""
 
 _VENUE_COLS = ("code", "name", "kind", "lon", "lat", "level", "channels", "area_code",
                "area_name", "address", "phone", "opening_hours", "official_calendar",
@@ -168,7 +107,11 @@ class SQLiteStore(SQLStore):
                 self._fail(f"cannot be created: directory {parent!r} does not exist")
         elif self.path.is_dir():
             self._fail("is a directory, not a database file")
-        self._init_schema(self._conn())
+        try:
+            self._init_schema(self._conn())
+        except StorageUnavailable:
+            self.close()
+            raise
 
     # ------------------------------------------------------------------ plumbing
 
@@ -212,31 +155,70 @@ class SQLiteStore(SQLStore):
     def _init_schema(self, conn: sqlite3.Connection) -> None:
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version == SCHEMA_VERSION:
+            if version == migrations.latest():
                 return
-            if version > SCHEMA_VERSION:
-                self._fail(f"has schema version {version}, newer than this geosvc "
-                           f"understands ({SCHEMA_VERSION}); upgrade geosvc")
+            if version > migrations.latest():  # refused before taking the write lock
+                self._fail(self._newer(version))
+            self._migrate(conn)
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.DatabaseError as exc:
+            self._fail(f"cannot be read ({exc})", exc)
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Create the schema or bring it to the latest version, in one transaction.
+
+        Foreign keys are off meanwhile (a table rebuild must not cascade; the
+        pragma is a no-op inside a transaction) and checked before the commit.
+        ``BEGIN IMMEDIATE`` queues concurrent openers; the version is read
+        again under it, so only the first one migrates.
+        """
+        latest = migrations.latest()
+        conn.execute("PRAGMA foreign_keys = OFF")
+        try:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version == 0:
-                    tables = conn.execute(
-                        "SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
-                    if tables:
-                        self._fail("is a SQLite database but not a geosvc dataset "
-                                   "(it has tables and no geosvc schema version)")
-                    for statement in _SCHEMA.split(";"):
-                        if statement.strip():
-                            conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                if version > latest:  # a newer geosvc migrated it meanwhile
+                    self._fail(self._newer(version))
+                tables = conn.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+                if version == 0 and tables:
+                    self._fail("is a SQLite database but not a geosvc dataset "
+                               "(it has tables and no geosvc schema version)")
+                todo = migrations.pending(version)
+                for migration in todo:
+                    try:
+                        migrations.run_steps(conn, migration.sqlite)
+                    except sqlite3.Error as exc:
+                        self._fail(self._migration_failed(version, migration, exc), exc)
+                if todo:
+                    bad = conn.execute("PRAGMA foreign_key_check").fetchall()
+                    if bad:
+                        self._fail(self._migration_failed(
+                            version, todo[-1], f"foreign keys broken after it: {bad[:3]}"))
+                    migrations.record(conn, backend="sqlite", before=version, applied=todo,
+                                      now=datetime.now(UTC).isoformat(timespec="seconds"))
+                    conn.execute(f"PRAGMA user_version = {latest}")
                 conn.execute("COMMIT")
             finally:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-            conn.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.DatabaseError as exc:
-            self._fail(f"cannot be read ({exc})", exc)
+        finally:
+            conn.execute("PRAGMA foreign_keys = ON")
+
+    @staticmethod
+    def _newer(version: int) -> str:
+        return (f"has schema version {version}, newer than this geosvc understands "
+                f"({migrations.latest()}); upgrade geosvc")
+
+    @staticmethod
+    def _migration_failed(version: int, migration: migrations.Migration,
+                          why: object) -> str:
+        what = (f"cannot be created (migration {migration.number}" if version == 0 else
+                f"cannot be migrated from schema version {version} to "
+                f"{migrations.latest()} (migration {migration.number}")
+        kept = "" if version == 0 else f"; it was left unchanged at version {version}"
+        return f"{what}, {migration.description!r}, failed: {why}){kept}"
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         try:
@@ -279,7 +261,9 @@ class SQLiteStore(SQLStore):
     def write(self, batch: Batch, *, dry_run: bool = False) -> WriteResult:
         """Apply ``batch`` in one ``BEGIN IMMEDIATE`` transaction.
 
-        Order: info, items, venues, links, areas, population.  With ``dry_run``
+        Order: info, items, venues, links, areas, population; a batch with
+        venues first brings ``venue_kinds`` in line with the vocabulary
+        (:func:`~geosvc.store.migrations.sync_venue_kinds`).  With ``dry_run``
         the transaction runs to the end (constraints included) and is rolled
         back.  The revision is bumped once when anything changed.
         """
@@ -307,6 +291,8 @@ class SQLiteStore(SQLStore):
         return replace(result, revision=revision, dry_run=dry_run)
 
     def _apply(self, conn: sqlite3.Connection, batch: Batch) -> WriteResult:
+        if batch.venues:
+            migrations.sync_venue_kinds(conn, param="?")
         info_changed = False
         if batch.info is not None:
             info_changed = self._write_info(conn, batch.info)

@@ -1,7 +1,7 @@
 """The Flask application: ``create_app(config=None)``.
 
 Only this package imports Flask.  The factory builds the settings and the
-:class:`~geosvc.service.GeoService` once, keeps the service in
+:class:`~geosvc.app.service.GeoService` once, keeps the service in
 ``app.extensions["geosvc"]`` and registers one blueprint per resource.
 Under gunicorn: ``gunicorn 'geosvc.web:create_app()'`` (settings from
 ``GEOSVC_*`` environment variables, and ``GEOSVC_CONFIG`` = a YAML/JSON file).
@@ -17,8 +17,8 @@ from typing import Any
 from flask import Flask
 from flask_cors import CORS
 
+from geosvc.app.service import GeoService
 from geosvc.config import Settings
-from geosvc.service import GeoService
 
 __all__ = ["create_app"]
 

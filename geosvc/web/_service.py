@@ -1,4 +1,4 @@
-"""Access to the app's :class:`~geosvc.service.GeoService` from a view."""
+"""Access to the app's :class:`~geosvc.app.service.GeoService` from a view."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from flask import current_app
 
 if TYPE_CHECKING:
-    from geosvc.service import GeoService
+    from geosvc.app.service import GeoService
 
 __all__ = ["service"]
 

@@ -1,11 +1,12 @@
-"""`GET /api/v1/coverage`."""
+"""`GET /api/v1/coverage` (``f=json|geojson|csv|html`` or ``Accept``)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response
 
 from geosvc.api.coverage import coverage as coverage_handler
-from geosvc.web._respond import args, json_response
+from geosvc.formats import CIRCLES, COVERAGE, Output
+from geosvc.web._respond import args, format_response, negotiate
 from geosvc.web._service import service
 
 bp = Blueprint("coverage", __name__)
@@ -14,4 +15,9 @@ bp = Blueprint("coverage", __name__)
 @bp.get("/api/v1/coverage")
 def coverage() -> Response:
     """Share of the population inside the service circles, by area, and gaps."""
-    return json_response(coverage_handler(service(), args()), max_age=300)
+    fmt = negotiate(COVERAGE, default="json")
+    params = args()
+    if CIRCLES in fmt.needs:  # the format draws the service-circle polygon
+        params["circles"] = "true"
+    return format_response(fmt, Output(COVERAGE, coverage_handler(service(), params)),
+                           max_age=300)

@@ -19,7 +19,7 @@ from geosvc.web._respond import json_response
 from geosvc.web._service import service
 
 if TYPE_CHECKING:
-    from geosvc.service import Snapshot
+    from geosvc.app.service import Snapshot
 
 bp = Blueprint("docs", __name__)
 

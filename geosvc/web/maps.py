@@ -1,6 +1,6 @@
 """`GET /map`, `GET /embed`, the widget script and the vendored map libraries.
 
-Thin views over :func:`geosvc.render.pages.map_page`; errors are raised as
+Thin views over :func:`geosvc.web.pages.map_page`; errors are raised as
 :class:`~geosvc.errors.GeosvcError` and become problem+json in
 :mod:`geosvc.web.problems`.  ``/embed`` may be framed by any site (no
 ``X-Frame-Options``; ``Content-Security-Policy: frame-ancestors *``).
@@ -11,9 +11,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, send_from_directory
 
 from geosvc.render.assets import STATIC_DIR
-from geosvc.render.pages import map_page
 from geosvc.web._respond import args
 from geosvc.web._service import service
+from geosvc.web.pages import map_page
 
 bp = Blueprint("maps", __name__)
 

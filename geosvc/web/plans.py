@@ -1,4 +1,7 @@
-"""`POST /api/v1/plans`: the blueprint over :func:`geosvc.api.plans.create_plan`."""
+"""`POST /api/v1/plans` (``?f=json|csv|html`` or ``Accept``).
+
+The blueprint over :func:`geosvc.api.plans.create_plan`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from flask import Blueprint, Response, request
 
 from geosvc.api.plans import create_plan
 from geosvc.errors import InvalidParameter
-from geosvc.web._respond import json_response
+from geosvc.formats import PLAN, Output
+from geosvc.web._respond import format_response, negotiate
 from geosvc.web._service import service
 
 bp = Blueprint("plans", __name__)
@@ -34,10 +38,11 @@ def _body() -> Any:
 
 @bp.post("/api/v1/plans")
 def plans() -> Response:
-    """Pick new sites that raise coverage most (JSON body; see API.md)."""
+    """Pick new sites that raise coverage most (JSON body; see docs/api.md)."""
+    fmt = negotiate(PLAN, default="json")
     body = _body()
     if not isinstance(body, dict):
         msg = ("must be a JSON object {mode, minutes, k, candidates, filters} "
                "(the body is missing, not JSON, or not an object)")
         raise InvalidParameter("body", msg)
-    return json_response(create_plan(service(), body), max_age=None)
+    return format_response(fmt, Output(PLAN, create_plan(service(), body)), max_age=None)

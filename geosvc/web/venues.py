@@ -1,11 +1,12 @@
-"""`GET /api/v1/venues` and `GET /api/v1/venues/<id>`."""
+"""`GET /api/v1/venues` (``f=geojson|json|csv`` or ``Accept``) and `GET /api/v1/venues/<id>`."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response
 
 from geosvc.api.venues import get_venue, list_venues
-from geosvc.web._respond import args, json_response
+from geosvc.formats import FEATURES, Output
+from geosvc.web._respond import args, format_response, json_response, negotiate
 from geosvc.web._service import service
 
 bp = Blueprint("venues", __name__, url_prefix="/api/v1/venues")
@@ -14,8 +15,9 @@ GEOJSON = "application/geo+json"
 
 @bp.get("")
 def venues() -> Response:
-    """Serve a page of venues (GeoJSON FeatureCollection)."""
-    return json_response(list_venues(service(), args()), mimetype=GEOJSON)
+    """Serve a page of venues (GeoJSON FeatureCollection; or a CSV table)."""
+    fmt = negotiate(FEATURES, default="geojson")
+    return format_response(fmt, Output(FEATURES, list_venues(service(), args())))
 
 
 @bp.get("/<path:code>")

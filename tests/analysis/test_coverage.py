@@ -12,9 +12,10 @@ import shapely
 from geosvc.analysis._geometry import buffer_pieces, pass_pieces
 from geosvc.analysis.coverage import compute_coverage
 from geosvc.analysis.demand import build_demand, grid_areas
-from geosvc.analysis.output import write_coverage
+from geosvc.analysis.output import coverage_document
 from geosvc.config import Settings
 from geosvc.errors import InvalidParameter
+from geosvc.formats import COVERAGE, Output, write_output
 from geosvc.model import PopulationCell
 from geosvc.network.nearest import TravelEngine
 from geosvc.network.synthetic import grid_network, synthetic_city
@@ -238,16 +239,17 @@ def test_write_outputs(grid9, tmp_path):
     net, demand = grid9
     res = compute_coverage(net, demand, venues=venues_at(net, [40]), minutes=2,
                            venue_labels=[("V1", "中心大厅")])
-    [j] = write_coverage(res, tmp_path / "c.json")
+    out = Output(COVERAGE, coverage_document(res, circles=True))
+    [j] = write_output(out, tmp_path / "c.json")
     doc = json.loads(j.read_text(encoding="utf-8"))
     assert doc["covered_share"] == round(res.covered_share, 4)
-    table, side = write_coverage(res, tmp_path / "c.csv")
+    table, side = write_output(out, tmp_path / "c.csv")
     lines = table.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0] == "area_id,name,total_population,covered_population,covered_share"
     assert lines[-1].startswith("TOTAL,") and len(lines) == 2 + 4
     assert "中心大厅" in side.read_text(encoding="utf-8-sig")
-    [g] = write_coverage(res, tmp_path / "c.geojson")
+    [g] = write_output(out, tmp_path / "c.geojson")
     layers = [f["properties"]["layer"] for f in json.loads(g.read_text())["features"]]
     assert layers[0] == "covered" and set(layers[1:]) == {"gap"}
     with pytest.raises(InvalidParameter, match="out"):
-        write_coverage(res, tmp_path / "c.txt")
+        write_output(out, tmp_path / "c.txt")

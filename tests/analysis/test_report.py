@@ -145,7 +145,7 @@ def test_demand_inputs_fallbacks(helsinki_walk, helsinki_pbf, helsinki_populatio
 def test_service_demand_falls_back_like_the_cli(no_population_db, venues_only_db, helsinki_pbf,
                                                 helsinki_population, cache_dir, tmp_path):
     """Without population (and areas) the service measures what the CLI measures."""
-    from geosvc.service import GeoService
+    from geosvc.app.service import GeoService
 
     expected = sum(c.count for c in helsinki_population)
     for db, area_codes in ((no_population_db, "HEL-D1"), (venues_only_db, "AREA-1")):

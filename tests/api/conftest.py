@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from geosvc.app.service import GeoService
 from geosvc.config import Settings
-from geosvc.service import GeoService
 from tests.web.citydata import build_city_db
 
 

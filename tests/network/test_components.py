@@ -178,7 +178,7 @@ def test_helsinki_walk_components(helsinki_walk):
 def test_demo_coverage_has_no_fragment_gap(demo_db, helsinki_pbf, network_cache):
     """The demo's 10-min walking coverage: the resident block on a fragment is covered now."""
     from geosvc.analysis.coverage import compute_coverage
-    from geosvc.service import GeoService
+    from geosvc.app.service import GeoService
 
     settings = Settings(db=str(demo_db), osm=str(helsinki_pbf), modes=("walk",),
                         cache_dir=str(network_cache), reload_interval_s=0)

@@ -1,4 +1,4 @@
-"""A coverage result in the shape of API.md ``/api/v1/coverage`` (plain data, Xuancheng)."""
+"""A coverage result shaped as docs/api.md ``/api/v1/coverage`` (plain data, Xuancheng)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from geosvc.store._rows import (
     venue_row,
     venues_from,
 )
-from tests.store.test_sqlite_store import ITEMS, LINKS, VENUES, W
+from tests.store.records import ITEMS, LINKS, VENUES, W
 
 # (flag encoding, channel encoding): SQLite, PostgreSQL
 ENCODINGS = [(int, None), (bool, channel_names)]

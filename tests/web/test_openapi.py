@@ -1,4 +1,4 @@
-"""The OpenAPI document covers API.md, and /docs renders it offline with working examples."""
+"""The OpenAPI document covers docs/api.md; /docs renders it offline with working examples."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from geosvc.api.params import ENDPOINT_PARAMS
 
-#: Every path of API.md (shared/API.md), in OpenAPI template form.
+#: Every path of docs/api.md, in OpenAPI template form.
 API_MD_PATHS = {
     "/api/v1/venues": "get", "/api/v1/venues/{id}": "get", "/api/v1/items": "get",
     "/api/v1/items/{code}": "get", "/api/v1/nearest": "get", "/api/v1/isochrones": "get",

@@ -1,7 +1,7 @@
 """Bugs the contract fuzzer (test_contract_fuzz.py) found, pinned with plain requests.
 
 Each test names the input that used to fail and what it did; the fixes keep
-the public contract of API.md: a 400 problem naming the parameter instead of
+the public contract of docs/api.md: a 400 problem naming the parameter instead of
 a 500, and an OpenAPI document that describes what the server really sends.
 """
 

@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from geosvc.app.dataset import build_index, dataset_zone
+from geosvc.app.records import base_properties
 from geosvc.errors import ConfigError, ModeUnavailable
+from geosvc.store import local_path, open_store
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -73,26 +75,6 @@ class Snapshot:
     venue_props: tuple[dict[str, Any], ...]
 
 
-def _zone(name: str | None, fallback: str) -> tzinfo:
-    for candidate in (name, fallback):
-        if candidate:
-            try:
-                return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
-                msg = f"unknown time zone {candidate!r}; trying the next one"
-                log.warning(msg)
-    return UTC
-
-
-def _local_path(db: str) -> Path | None:
-    """Return the file behind a SQLite store URL or path; None for other schemes."""
-    if db.startswith("sqlite:///"):
-        return Path(db[len("sqlite:///"):])
-    if "://" in db:
-        return None
-    return Path(db)
-
-
 class GeoService:
     """Settings + store + current snapshot + road networks.
 
@@ -111,7 +93,7 @@ class GeoService:
     """
 
     def __init__(self, settings: Settings) -> None:
-        path = _local_path(settings.db)
+        path = local_path(settings.db)
         if path is not None and not path.is_file():
             msg = (f"`db` file {str(path)!r} does not exist; create it with "
                    "`geosvc import ...` or `geosvc demo`")
@@ -141,8 +123,6 @@ class GeoService:
         from short-lived connections, so the service can be shared by threads
         and forked into gunicorn workers without sharing a SQLite handle.
         """
-        from geosvc.store import open_store
-
         return open_store(self.settings.db)
 
     def _revision(self) -> int:
@@ -153,8 +133,6 @@ class GeoService:
             store.close()
 
     def _build_snapshot(self) -> Snapshot:
-        from geosvc.api.features import base_properties
-        from geosvc.index import ServiceIndex
         from geosvc.search import ItemSearch
 
         store = self.open_store()
@@ -163,17 +141,14 @@ class GeoService:
         finally:
             store.close()
         info, revision = contents.info, contents.revision
-        index = ServiceIndex.build(
-            contents.venues, contents.items, contents.links,
-            info=info, open_margin_min=self.settings.open_margin_min,
-        )
+        index = build_index(contents, self.settings)
         return Snapshot(
             index=index,
             search=ItemSearch(index.items),
             info=info,
             revision=revision,
             built_at=datetime.now(UTC),
-            tz=_zone(info.timezone, self.settings.timezone),
+            tz=dataset_zone(info.timezone, self.settings.timezone),
             venue_props=base_properties(index),
         )
 

@@ -1,9 +1,11 @@
-"""The map pages of the web app, built by calling the framework-free API handlers.
+"""The page builders of the map pages: an adapter from the API's answers to render/.
 
 ``map_page(service, params)`` answers ``GET /map`` and ``GET /embed``: it
 reads the page's own parameters (``layer``, ``tiles``), calls the same
 handlers as the JSON API (so every filter, default and error is the API's),
-and renders the matching map.  No Flask here; ``geosvc.web.maps`` wraps it.
+and hands their results to :mod:`geosvc.render`, which only draws results.
+It sits in the web layer (above ``api`` and ``render``) but needs no Flask;
+``geosvc.web.maps`` wraps it in views.
 
 ``layer``:
 
@@ -19,12 +21,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from geosvc.api._common import parse
+from geosvc.api.coverage import coverage
+from geosvc.api.isochrones import isochrones
+from geosvc.api.nearest import nearest
+from geosvc.api.venues import list_venues, venue_details, venue_position
+from geosvc.coords import parse_crs
 from geosvc.errors import InvalidParameter
 from geosvc.render.base import page_html
+from geosvc.render.coverage_map import coverage_map, isochrones_map
 from geosvc.render.tiles import Basemap, parse_tiles, shift_geojson, shift_points
+from geosvc.render.venues_map import venues_map
 
 if TYPE_CHECKING:
-    from geosvc.service import GeoService
+    from geosvc.app.service import GeoService
 
 __all__ = ["LAYERS", "map_page"]
 
@@ -41,8 +51,6 @@ def _parse_layer(raw: str | None) -> str:
 
 
 def _request_crs(params: Mapping[str, str]) -> str:
-    from geosvc.coords import parse_crs
-
     raw = params.get("crs")
     return parse_crs(raw) if raw and raw.strip() else "wgs84"
 
@@ -97,10 +105,6 @@ def map_page(service: GeoService, params: Mapping[str, str], *, compact: bool = 
 
 def _venues(service: GeoService, params: Mapping[str, str], basemap: Basemap, compact: bool,
             tianditu_key: str | None) -> Any:
-    from geosvc.api._common import parse
-    from geosvc.api.nearest import nearest
-    from geosvc.api.venues import list_venues, venue_details, venue_position
-    from geosvc.render.venues_map import venues_map
 
     crs = _request_crs(params)
     origin = None
@@ -154,9 +158,6 @@ def _venues(service: GeoService, params: Mapping[str, str], basemap: Basemap, co
 
 def _coverage(service: GeoService, params: Mapping[str, str], basemap: Basemap, compact: bool,
               tianditu_key: str | None) -> Any:
-    from geosvc.api.coverage import coverage
-    from geosvc.api.venues import list_venues
-    from geosvc.render.coverage_map import coverage_map
 
     crs = _request_crs(params)
     result = coverage(service, {**params, "circles": "true"})
@@ -194,8 +195,6 @@ def _population(service: GeoService) -> list[tuple[float, float, float]]:
 
 def _isochrones(service: GeoService, params: Mapping[str, str], basemap: Basemap, compact: bool,
                 tianditu_key: str | None) -> Any:
-    from geosvc.api.isochrones import isochrones
-    from geosvc.render.coverage_map import isochrones_map
 
     crs = _request_crs(params)
     fc = _to_wgs84(isochrones(service, params), crs)

@@ -1,0 +1,1 @@
+"""Application layer: use cases over typed requests and results (no Flask, no HTML)."""

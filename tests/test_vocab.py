@@ -1,0 +1,166 @@
+"""Every enum the system exposes equals its registry in :mod:`geosvc.vocab`.
+
+OpenAPI enums, OGC collections, store constraints, the importer's
+vocabulary, map styles, the legend and popups all derive from the registries;
+these tests fail when one of them is written out again and drifts.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from geosvc import vocab
+from geosvc.api.ogc import COLLECTIONS
+from geosvc.api.openapi import build_openapi
+from geosvc.errors import InvalidParameter
+from geosvc.importer import _fields
+from geosvc.model import KIND_CHANNELS, Venue
+from geosvc.render.layers import legend_html, venue_style
+from geosvc.render.popup import CHANNEL_LABELS, KIND_LABELS, LEVEL_LABELS
+from geosvc.store import open_store
+from geosvc.store.base import Batch
+
+REGISTRIES = {
+    "kind": vocab.KINDS, "level": vocab.LEVELS, "channel": vocab.CHANNELS,
+    "scope": vocab.SCOPES, "category": vocab.CATEGORIES,
+}
+
+
+@pytest.fixture(scope="module")
+def openapi() -> dict[str, Any]:
+    """Build the OpenAPI document the server publishes."""
+    return build_openapi()
+
+
+def _param_schema(doc: dict[str, Any], path: str, name: str) -> dict[str, Any]:
+    for param in doc["paths"][path]["get"]["parameters"]:
+        param = _resolve(doc, param)
+        if param["name"] == name:
+            return param["schema"]
+    msg = f"{path} has no parameter {name}"
+    raise AssertionError(msg)
+
+
+def _resolve(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    if ref is None:
+        return node
+    out: Any = doc
+    for part in ref.lstrip("#/").split("/"):
+        out = out[part]
+    return out
+
+
+def _pattern_values(pattern: str) -> list[str]:
+    """Return the alternatives of a ``^(a|b)(,(a|b))*$`` comma-list pattern."""
+    match = re.match(r"\^\(([^)]*)\)", pattern)
+    assert match, pattern
+    return match.group(1).split("|")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/venues", "/api/v1/nearest", "/api/v1/coverage"])
+def test_openapi_filter_parameters_equal_registries(openapi: dict[str, Any], path: str) -> None:
+    """`kind`, `level` and `channel` filters accept exactly the registry codes."""
+    kinds = _param_schema(openapi, path, "kind")
+    assert _pattern_values(kinds["pattern"]) == list(vocab.KINDS.codes())
+    levels = _param_schema(openapi, path, "level")
+    assert _pattern_values(levels["pattern"]) == list(vocab.LEVELS.codes())
+    assert _param_schema(openapi, path, "channel")["enum"] == list(vocab.CHANNELS.codes())
+
+
+def test_openapi_schemas_equal_registries(openapi: dict[str, Any]) -> None:
+    """Venue and item properties enumerate the registry codes."""
+    schemas = openapi["components"]["schemas"]
+    props = schemas["VenueProperties"]["properties"]
+    assert props["kind"]["enum"] == list(vocab.KINDS.codes())
+    level = props["level"]
+    level_enum = level.get("enum") or next(s["enum"] for s in level["anyOf"] if "enum" in s)
+    assert [v for v in level_enum if v is not None] == list(vocab.LEVELS.codes())
+    assert props["channels"]["items"]["enum"] == list(vocab.CHANNELS.codes())
+    item = schemas["Item"]["properties"]
+    assert item["scope"]["enum"] == list(vocab.SCOPES.codes())
+    assert item["category"]["enum"] == list(vocab.CATEGORIES.codes())
+
+
+def test_ogc_collections_equal_kinds() -> None:
+    """One OGC collection for every venue, then one per kind, with the kind's titles."""
+    assert list(COLLECTIONS) == ["venues", *(k.collection for k in vocab.KINDS)]
+    for spec in vocab.KINDS:
+        title, description, kinds = COLLECTIONS[spec.collection]
+        assert (title, description, kinds) == (spec.collection_title,
+                                                spec.collection_description, (spec.code,))
+
+
+@pytest.mark.parametrize("what", sorted(REGISTRIES))
+def test_importer_vocabulary_equals_registry(what: str) -> None:
+    """The importer accepts every code and alias (simplified, traditional) and nothing else."""
+    registry = REGISTRIES[what]
+    table = {"kind": _fields.KINDS, "level": _fields.LEVELS, "channel": _fields.CHANNELS,
+             "scope": _fields.SCOPES, "category": _fields.CATEGORIES}[what]
+    assert set(map(str, table.values())) == set(registry.codes())
+    for entry in registry:
+        for label in (str(entry.code), *entry.aliases, *entry.aliases_hant):
+            assert table[label] is entry.code, label
+    assert set(table) == {*registry.codes(), *registry.aliases()}
+
+
+def test_kind_rules_come_from_the_registry() -> None:
+    """Allowed channels and import defaults are the registry's."""
+    from geosvc.importer._rows import DEFAULT_CHANNELS
+
+    assert KIND_CHANNELS == {k.code: k.channels for k in vocab.KINDS}
+    assert DEFAULT_CHANNELS == {k.code: k.default_channels for k in vocab.KINDS}
+    for spec in vocab.KINDS:
+        assert spec.default_channels <= spec.channels
+        assert spec.candidate == (not spec.default_channels)
+
+
+def test_labels_legend_and_styles_equal_registries() -> None:
+    """Popups label every code; the legend shows every kind; markers use the kind's glyph."""
+    assert KIND_LABELS == {k: vocab.KINDS[k].labels for k in vocab.KINDS.codes()}
+    assert LEVEL_LABELS == {k: vocab.LEVELS[k].labels for k in vocab.LEVELS.codes()}
+    assert CHANNEL_LABELS == {k: vocab.CHANNELS[k].labels for k in vocab.CHANNELS.codes()}
+    legend = legend_html()
+    for spec in vocab.KINDS:
+        assert spec.zh in legend and spec.en in legend
+        group, colour, glyph = venue_style({"kind": str(spec.code)})
+        assert group == spec.code
+        assert glyph in (spec.glyph, "24")
+        assert re.fullmatch(r"#[0-9a-f]{6}", colour)
+    for term in (*vocab.LEVELS, *vocab.CHANNELS):
+        assert term.zh in legend
+
+
+def _venue(kind: str, code: str) -> Venue:
+    return Venue(code=code, name=code, kind=kind, lon=117.0, lat=31.0,  # type: ignore[arg-type]
+                 level=vocab.Level.CITY)
+
+
+def test_store_accepts_exactly_the_registry_kinds(tmp_path: Path) -> None:
+    """The store's constraint on `kind` equals the registry: every kind in, others out."""
+    store = open_store(str(tmp_path / "v.sqlite"))
+    try:
+        venues = [_venue(code, f"V-{i}") for i, code in enumerate(vocab.KINDS.codes())]
+        result = store.write(Batch(venues=venues))
+        assert result["venues"].created == len(vocab.KINDS)
+        with pytest.raises(InvalidParameter):
+            store.write(Batch(venues=[_venue("castle", "V-x")]))
+        assert {str(v.kind) for v in store.venues()} == set(vocab.KINDS.codes())
+    finally:
+        store.close()
+
+
+def test_registry_lookup_and_errors() -> None:
+    """Lookup is case- and space-insensitive; unknown codes name the choices."""
+    assert vocab.KINDS.lookup(" Bank-Outlet ") is vocab.KINDS["bank_outlet"]
+    assert vocab.LEVELS.lookup("縣") is vocab.LEVELS["county"]
+    assert vocab.CHANNELS.lookup("nope") is None
+    with pytest.raises(KeyError, match="hall, bank_outlet, kiosk"):
+        vocab.KINDS["castle"]
+    with pytest.raises(ValueError, match="names both"):
+        vocab.Registry("t", (vocab.Term(vocab.Scope.CITY, "a", "a", ("x",)),
+                             vocab.Term(vocab.Scope.COUNTY, "b", "b", ("x",))))
