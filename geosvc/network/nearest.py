@@ -336,6 +336,30 @@ class TravelEngine:
             self._record(key, savable)
         return hits
 
+    def route_to(self, lon: float, lat: float, pos: int) -> NearestHit | None:
+        """Return the quickest trip from (lon, lat) to venue ``pos`` with its route, or None.
+
+        A bounded forward search for that one venue (no pass is built or
+        remembered).  None when the venue is unsnappable or not reached.
+
+        Raises
+        ------
+        InvalidParameter
+            ``pos`` is not a venue position; bad coordinates.
+        OutsideNetwork
+            The point is farther than ``settings.snap_max_m`` from the network.
+        """
+        n = len(self.venues)
+        if isinstance(pos, bool) or not isinstance(pos, (int, np.integer)) or not 0 <= pos < n:
+            msg = f"must be a venue position between 0 and {n - 1}, not {pos!r}"
+            raise InvalidParameter("pos", msg)
+        q = self.snap_query(lon, lat)
+        cands = self._candidates(np.array([pos], dtype=np.int64))
+        if not len(cands):
+            return None
+        hits, _ = self._search(q, cands, 1, math.inf, None, True)
+        return hits[0] if hits else None
+
     # -- internals ------------------------------------------------------------------
     def _pass_path(self, q: Snapped, nt: NodeTimes, best: float, src: int) -> list[int]:
         """Real nodes of the pass's trip from q to source ``src`` ([] = same line)."""

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from geosvc.coords import from_wgs84
+from geosvc.modes import TRAVEL_MODES
 
 __all__ = [
     "CHANNEL_LABELS",
@@ -45,8 +46,6 @@ CHANNEL_LABELS: dict[str, tuple[str, str]] = {
     "self_service": ("自助一体机", "self-service machine"),
     "smart_teller": ("智慧柜员机", "bank smart teller"),
 }
-_MODE_OSM = {"walk": "fossgis_osrm_foot", "bike": "fossgis_osrm_bike", "drive": "fossgis_osrm_car"}
-_MODE_AMAP = {"walk": "walk", "bike": "ride", "drive": "car"}
 
 
 def bilingual(pair: tuple[str, str]) -> str:
@@ -77,7 +76,8 @@ def osm_directions_url(lon: float, lat: float, *, origin: tuple[float, float] | 
     'https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot&route=60.16%2C24.93%3B60.17%2C24.94'
     """
     start = f"{origin[1]:.6g},{origin[0]:.6g}" if origin else ""
-    query = urlencode({"engine": _MODE_OSM.get(mode, _MODE_OSM["walk"]),
+    spec = TRAVEL_MODES.get(mode, TRAVEL_MODES["walk"])
+    query = urlencode({"engine": spec.osrm_engine,
                        "route": f"{start};{lat:.6g},{lon:.6g}"})
     return f"https://www.openstreetmap.org/directions?{query}"
 
@@ -96,7 +96,7 @@ def amap_uri(lon: float, lat: float, name: str, *, mode: str = "walk") -> str:
     glon, glat = from_wgs84(lon, lat, "gcj02")
     query = urlencode({
         "to": f"{glon:.6f},{glat:.6f},{name}",
-        "mode": _MODE_AMAP.get(mode, "walk"),
+        "mode": TRAVEL_MODES.get(mode, TRAVEL_MODES["walk"]).amap_mode,
         "coordinate": "gaode",
         "callnative": "1",
     }, quote_via=quote)

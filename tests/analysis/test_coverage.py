@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geosvc.analysis._geometry import buffer_pieces, pass_pieces
+from geosvc.routing._geometry import buffer_pieces, pass_pieces
 from geosvc.analysis.coverage import compute_coverage
 from geosvc.analysis.demand import build_demand, grid_areas
 from geosvc.analysis.output import write_coverage

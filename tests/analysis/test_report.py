@@ -12,7 +12,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from geosvc.analysis._geometry import buffer_pieces, forward_pieces
+from geosvc.routing._geometry import buffer_pieces, forward_pieces
 from geosvc.analysis.coverage import compute_coverage
 from geosvc.analysis.curves import share_curves, shares_by_minutes
 from geosvc.analysis.demand import build_demand, demand_inputs

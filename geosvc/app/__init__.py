@@ -1,0 +1,30 @@
+"""The application layer: use cases over typed requests and results.
+
+Web views, CLI commands, batch tasks and page builders are thin adapters
+that call these functions.  Travel queries (nearest, isochrones, coverage,
+plans): :mod:`geosvc.app.travel`.
+"""
+
+from __future__ import annotations
+
+from geosvc.app.travel import (
+    CoverageRequest,
+    IsochronesRequest,
+    NearestRequest,
+    PlanRequest,
+    find_isochrones,
+    find_nearest,
+    measure_coverage,
+    plan_new_sites,
+)
+
+__all__ = [
+    "CoverageRequest",
+    "IsochronesRequest",
+    "NearestRequest",
+    "PlanRequest",
+    "find_isochrones",
+    "find_nearest",
+    "measure_coverage",
+    "plan_new_sites",
+]
