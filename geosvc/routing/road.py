@@ -255,7 +255,7 @@ class RoadRouter:
         return candidates
 
     def snap(self, lon: ArrayLike, lat: ArrayLike) -> Snapped:
-        """Snap points by the engine's rule (``snap_max_m``, ``min_component_nodes``).
+        """Snap points by the engine's rule (its ``snap_max_m``, ``min_component_nodes``).
 
         Invalid coordinates and points farther than the snapping limit get
         ``edge == -1``.
@@ -265,8 +265,7 @@ class RoadRouter:
         la = np.atleast_1d(np.asarray(lat, dtype=np.float64))
         good = valid_lonlat(lo, la)
         s = snap_points(self.net, np.where(good, lo, 0.0), np.where(good, la, 0.0),
-                        max_dist_m=TRAVEL_MODES[self.mode].snap_limit_m(settings)
-                        if self.mode in TRAVEL_MODES else settings.snap_max_m,
+                        max_dist_m=self.engine.snap_max_m,
                         min_component_nodes=settings.min_component_nodes)
         edge = np.where(good, s.edge, -1)
         return Snapped(edge=edge, frac=s.frac, dist_m=np.where(edge >= 0, s.dist_m, np.inf),

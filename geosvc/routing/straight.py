@@ -336,7 +336,7 @@ class StraightRouter:
             lo, la = float(lon), float(lat)
         except (TypeError, ValueError):
             lo = la = math.nan
-        if not bool(valid_lonlat(np.array([lo]), np.array([la]))[0]):
+        if not (-180.0 <= lo <= 180.0 and -90.0 <= la <= 90.0):  # False for NaN
             msg = "must be a valid WGS-84 longitude / latitude"
             raise InvalidParameter("lon", msg, more=[("lat", msg)])
         return lo, la
