@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from geosvc.errors import ConfigError
+from geosvc.modes import TRAVEL_MODES, network_modes
 
 ENV_PREFIX = "GEOSVC_"
 
@@ -27,18 +28,19 @@ class Settings:
     db: str = "var/demo.sqlite"
     #: OSM extract (.osm.pbf / .osm) of the road network; None = straight-line only.
     osm: str | None = None
-    #: Travel modes to load from ``osm``.
-    modes: tuple[str, ...] = ("walk", "bike", "drive")
+    #: Travel modes to load from ``osm`` (modes of :mod:`geosvc.modes` that need a
+    #: road network; ``straight`` needs none and is always available).
+    modes: tuple[str, ...] = network_modes()
     #: Directory of cached network arrays.
     cache_dir: str = ".geosvc-cache"
     #: Time zone used when the dataset declares none.
     timezone: str = "Asia/Shanghai"
     #: Walking speed, km/h (also the access leg from a point to the street).
-    walk_speed_kph: float = 4.5
+    walk_speed_kph: float = TRAVEL_MODES["walk"].default_speed_kph
     #: Cycling speed, km/h.
-    bike_speed_kph: float = 15.0
+    bike_speed_kph: float = TRAVEL_MODES["bike"].default_speed_kph
     #: Driving speed when a road has no ``maxspeed`` and no known class, km/h.
-    drive_default_kph: float = 30.0
+    drive_default_kph: float = TRAVEL_MODES["drive"].default_speed_kph
     #: Farthest a query point may lie from the network, metres.
     snap_max_m: float = 1000.0
     #: Points (queries, venues, demand) snap only to edges of weakly connected
@@ -67,7 +69,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         problems = []
-        for name in ("walk_speed_kph", "bike_speed_kph", "drive_default_kph", "snap_max_m"):
+        speeds = dict.fromkeys(m.speed_setting for m in TRAVEL_MODES.values())
+        for name in (*speeds, "snap_max_m"):
             if not getattr(self, name) > 0:
                 problems.append(f"`{name}` must be > 0")
         if not _is_zone(self.timezone):
@@ -83,7 +86,7 @@ class Settings:
             problems.append("`pass_cache_size` must be >= 1")
         if not 1 <= self.default_limit <= self.max_limit:
             problems.append("`default_limit` must be between 1 and `max_limit`")
-        bad_modes = set(self.modes) - {"walk", "bike", "drive"}
+        bad_modes = set(self.modes) - set(network_modes())
         if bad_modes:
             problems.append(f"`modes` has unknown modes {sorted(bad_modes)}")
         if problems:

@@ -1,10 +1,11 @@
 """Coverage of demand by venues within N minutes: shares, areas, gaps, catchments.
 
-ONE multi-source pass (:meth:`TravelEngine.pass_for` or
-:func:`~geosvc.network.paths.times_to_sources`) gives every node its travel
-time TO the nearest venue; :func:`~geosvc.network.paths.point_times` turns
-it into each demand point's time and nearest venue.  Then, exactly with
-respect to that pass:
+ONE multi-source pass of the router (:meth:`geosvc.routing.base.Router.pass_for`:
+on roads every node's travel time TO the nearest venue, turned into each
+demand point's time by :func:`~geosvc.network.paths.point_times`; on
+straight lines the great-circle distance to the nearest venue at the
+mode's speed) gives each demand point its time to, and identity of, its
+nearest venue.  Then, exactly with respect to that pass:
 
 * a demand point is **covered** iff its time <= ``minutes * 60`` (its own
   access leg to the street included); points farther than the snapping
@@ -19,9 +20,11 @@ respect to that pass:
   the rows add up to the totals; a share is 0 where there is nobody;
 * **catchments**: each covered point belongs to the venue it reaches first;
   residents per venue add up to the covered total;
-* **covered area** ("service circles"): the street parts from which a venue
-  is reached in time (fully and partly reached edges, the same
-  construction as isochrones), buffered by ``buffer_m``.  Computed on a
+* **covered area** ("service circles", :meth:`SourcePass.reached`): on
+  roads the street parts from which a venue is reached in time (fully and
+  partly reached edges, the same construction as isochrones), buffered by
+  ``buffer_m``; on straight lines the union of the circles of radius
+  speed x minutes around the venues.  Computed on a
   square raster of ``cell_m`` (default ``buffer_m / 2.5``; coarser only
   when the extent would need more than 16 M cells): the buffer is a disk
   dilation of the rasterised pieces, the polygon its marching-squares
@@ -46,9 +49,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from geosvc.analysis._geometry import Raster, pass_pieces, to_lonlat
-from geosvc.analysis.isochrone import DEFAULT_BUFFER_M
 from geosvc.errors import InvalidParameter
+from geosvc.routing import RoadPass, Router, SourcePass, as_router
+from geosvc.routing._geometry import Raster, to_lonlat
+from geosvc.routing.road import default_buffer_m
 
 if TYPE_CHECKING:
     from shapely import Geometry
@@ -56,7 +60,6 @@ if TYPE_CHECKING:
     from geosvc.analysis.demand import DemandSet
     from geosvc.network.graph import RoadNetwork
     from geosvc.network.nearest import TravelEngine
-    from geosvc.network.paths import NodeTimes
 
 __all__ = ["CoverageResult", "compute_coverage"]
 
@@ -107,7 +110,7 @@ class CoverageResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     _raster: Raster | None = None
     _covered_mask: NDArray[np.bool_] | None = None
-    _net: RoadNetwork | None = None
+    _to_lonlat: Callable[[Geometry], Geometry] | None = None
 
     @property
     def covered_share(self) -> float:
@@ -119,12 +122,12 @@ class CoverageResult:
         """The service-circle polygon (WGS-84, holes kept); built on first use."""
         import shapely
 
-        if self._raster is None or self._covered_mask is None or self._net is None:
+        if self._raster is None or self._covered_mask is None or self._to_lonlat is None:
             return shapely.MultiPolygon()
         polys = self._raster.polygons(self._covered_mask)
         if not polys:
             return shapely.MultiPolygon()
-        return to_lonlat(self._net, shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0])
+        return self._to_lonlat(shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0])
 
     def gaps_geojson(self) -> dict[str, Any]:
         """Return the gaps as a FeatureCollection (``numberMatched`` / ``numberReturned``)."""
@@ -184,48 +187,54 @@ def _same_rule(a: int | None, b: int | None) -> bool:
     return a is None or b is None or max(int(a), 1) == max(int(b), 1)
 
 
-def _pass(engine_or_net: TravelEngine | RoadNetwork, candidates: ArrayLike | None,
-          key: Hashable | None, venues: tuple[ArrayLike, ArrayLike] | None,
-          walk_speed_mps: float | None, min_component_nodes: int | None,
-          demand: DemandSet) -> tuple[RoadNetwork, NodeTimes, float]:
-    """Return the network, the multi-source pass and the walk speed (engine or bare network)."""
-    from geosvc.network.graph import RoadNetwork as _Net
+def _bare_pass(net: RoadNetwork, candidates: ArrayLike | None,
+               venues: tuple[ArrayLike, ArrayLike] | None, walk_speed_mps: float | None,
+               min_component_nodes: int | None, demand: DemandSet) -> RoadPass:
+    """Snap ``venues`` to a bare network and run their multi-source pass."""
     from geosvc.network.paths import DEFAULT_WALK_SPEED_MPS, times_to_sources
     from geosvc.network.snap import snap_points
 
-    if isinstance(engine_or_net, _Net):
-        net = engine_or_net
-        w = DEFAULT_WALK_SPEED_MPS if walk_speed_mps is None else float(walk_speed_mps)
-        if venues is None:
-            msg = "must give the venues' (lon, lat) arrays when a bare network is passed"
-            raise InvalidParameter("venues", msg)
-        lon = np.atleast_1d(np.asarray(venues[0], dtype=np.float64))
-        lat = np.atleast_1d(np.asarray(venues[1], dtype=np.float64))
-        ids = np.arange(len(lon), dtype=np.int64)
-        if candidates is not None:
-            c = np.asarray(candidates)
-            ids = np.flatnonzero(c) if c.dtype == bool else c.astype(np.int64).ravel()
-            if len(ids) and (ids.min() < 0 or ids.max() >= len(lon)):
-                msg = f"must be venue positions 0..{len(lon) - 1}"
-                raise InvalidParameter("candidates", msg)
-        mcn = min_component_nodes if min_component_nodes is not None \
-            else demand.min_component_nodes
-        snapped = snap_points(net, lon[ids], lat[ids], max_dist_m=1000.0,
-                              min_component_nodes=mcn)
-        nt = times_to_sources(net, snapped, walk_speed_mps=w, source_ids=ids)
-        return net, nt, w
-    engine = engine_or_net
-    rule = engine.settings.min_component_nodes
-    if not _same_rule(min_component_nodes, rule):
+    w = DEFAULT_WALK_SPEED_MPS if walk_speed_mps is None else float(walk_speed_mps)
+    if venues is None:
+        msg = "must give the venues' (lon, lat) arrays when a bare network is passed"
+        raise InvalidParameter("venues", msg)
+    lon = np.atleast_1d(np.asarray(venues[0], dtype=np.float64))
+    lat = np.atleast_1d(np.asarray(venues[1], dtype=np.float64))
+    ids = np.arange(len(lon), dtype=np.int64)
+    if candidates is not None:
+        c = np.asarray(candidates)
+        ids = np.flatnonzero(c) if c.dtype == bool else c.astype(np.int64).ravel()
+        if len(ids) and (ids.min() < 0 or ids.max() >= len(lon)):
+            msg = f"must be venue positions 0..{len(lon) - 1}"
+            raise InvalidParameter("candidates", msg)
+    mcn = min_component_nodes if min_component_nodes is not None \
+        else demand.min_component_nodes
+    snapped = snap_points(net, lon[ids], lat[ids], max_dist_m=1000.0,
+                          min_component_nodes=mcn)
+    nt = times_to_sources(net, snapped, walk_speed_mps=w, source_ids=ids)
+    return RoadPass(net, nt, w)
+
+
+def _router_pass(router: Router, candidates: ArrayLike | None, key: Hashable | None,
+                 walk_speed_mps: float | None,
+                 min_component_nodes: int | None) -> SourcePass:
+    """Return the router's (cached) pass, refusing settings that contradict the router."""
+    settings = getattr(router, "settings", None)
+    rule = getattr(settings, "min_component_nodes", None)
+    if rule is not None and not _same_rule(min_component_nodes, rule):
         msg = (f"must be the engine's setting ({rule}) when an engine is passed, "
                f"not {min_component_nodes!r}")
         raise InvalidParameter("min_component_nodes", msg)
-    w = engine.walk_speed_mps if walk_speed_mps is None else float(walk_speed_mps)
-    return engine.net, engine.pass_for(candidates, key), w
+    if walk_speed_mps is not None and not math.isclose(float(walk_speed_mps),
+                                                       router.speed_mps):
+        msg = (f"must be the router's speed ({router.speed_mps:g} m/s) when a router is "
+               f"passed, not {walk_speed_mps!r}")
+        raise InvalidParameter("walk_speed_mps", msg)
+    return router.pass_for(candidates, key)
 
 
 def compute_coverage(
-    engine_or_net: TravelEngine | RoadNetwork,
+    engine_or_net: Router | TravelEngine | RoadNetwork,
     demand: DemandSet,
     *,
     candidates: ArrayLike | None = None,
@@ -244,13 +253,17 @@ def compute_coverage(
 
     Parameters
     ----------
-    engine_or_net : TravelEngine or RoadNetwork
-        An engine (its cached pass is used; ``candidates`` are venue
-        positions), or a bare network plus ``venues``.
+    engine_or_net : Router, TravelEngine or RoadNetwork
+        A router (:mod:`geosvc.routing`: road or straight line; its pass is
+        used, cached by road routers), a :class:`TravelEngine` (wrapped as a
+        road router), or a bare network plus ``venues``.
     demand : DemandSet
-        Built for the same network (:func:`~geosvc.analysis.demand.build_demand`).
-    candidates : int array, bool mask or None
-        Venue positions to count (None = all venues; empty = none).
+        Placed by the same router / built for the same network
+        (:func:`~geosvc.analysis.demand.build_demand`,
+        :func:`~geosvc.analysis.demand.build_point_demand`).
+    candidates : int array, bool mask, VenueFilter or None
+        Venue positions to count (None = all venues; empty = none); a
+        filter needs a router built over the snapshot's index.
     minutes : float
         The service-circle limit, minutes (> 0, <= 240).
     key : hashable, optional
@@ -260,11 +273,14 @@ def compute_coverage(
     venue_labels : sequence of (code, name), optional
         Per venue position, for the catchment rows.
     walk_speed_mps : float, optional
-        Access-leg speed, m/s (default: the engine's, or 4.5 km/h).
+        Bare network: access-leg speed, m/s (default 4.5 km/h).  With a
+        router it must be None or the router's speed.
     buffer_m : float, optional
-        Buffer of reached streets, metres (default by mode: walk 30, bike 40, drive 50).
+        Buffer of reached streets, metres (default the mode's,
+        :mod:`geosvc.modes`: walk 30, bike 40, drive 50).
     cell_m : float, optional
-        Raster cell, metres (default ``buffer_m / 2.5``).
+        Raster cell, metres (default ``buffer_m / 2.5`` on roads; ``radius /
+        40`` for straight lines).
     gap_radius_m : float
         Radius grouping uncovered demand into gap polygons, metres.
     progress : callable(str), optional
@@ -311,23 +327,33 @@ def compute_coverage(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     step("pass")
-    net, nt, w = _pass(engine_or_net, candidates, key, venues, walk_speed_mps,
-                       min_component_nodes, demand)
-    if demand.crs != net.crs or (len(demand) and demand.snapped.edge.max() >= net.n_edges):
+    from geosvc.network.graph import RoadNetwork as _Net
+
+    if isinstance(engine_or_net, _Net):
+        net = engine_or_net
+        npass: SourcePass = _bare_pass(net, candidates, venues, walk_speed_mps,
+                                       min_component_nodes, demand)
+        mode, crs = net.mode, net.crs
+
+        def back(geom: Geometry) -> Geometry:
+            return to_lonlat(net, geom)
+    else:
+        router = as_router(engine_or_net)
+        npass = _router_pass(router, candidates, key, walk_speed_mps, min_component_nodes)
+        mode, crs, back = router.mode, router.crs, router.to_lonlat
+    if demand.crs != crs:
         msg = "was built for another network; build it with this network"
         raise InvalidParameter("demand", msg)
     timings["pass"] = time.perf_counter() - t0
     limit = minutes * 60.0
-    buffer_m = float(buffer_m if buffer_m is not None else DEFAULT_BUFFER_M.get(net.mode, 30.0))
+    buffer_m = float(buffer_m if buffer_m is not None else default_buffer_m(mode))
 
     t0 = time.perf_counter()
     step("demand")
-    from geosvc.network.paths import point_times
-
-    time_s, src = point_times(net, demand.snapped, nt, walk_speed_mps=w)
+    time_s, src = npass.times_at(demand.snapped)
     covered = (time_s <= limit) & (src >= 0)
     venue = np.full(len(demand), -1, dtype=np.int64)
-    venue[src >= 0] = nt.source_ids[src[src >= 0]]
+    venue[src >= 0] = npass.source_ids[src[src >= 0]]
     count = demand.count
     total = float(count.sum())
     covered_pop = float(count[covered].sum())
@@ -337,30 +363,23 @@ def compute_coverage(
 
     t0 = time.perf_counter()
     step("area")
-    pieces = pass_pieces(net, nt, limit, w)
-    gx = np.concatenate([net.node_x, demand.x])
-    gy = np.concatenate([net.node_y, demand.y])
-    if len(gx):
-        raster = Raster.around(float(gx.min()), float(gy.min()), float(gx.max()),
-                               float(gy.max()), cell_m or buffer_m / 2.5,
-                               max(buffer_m, gap_radius_m))
-    else:
-        raster = Raster(0.0, 0.0, cell_m or buffer_m / 2.5, 1, 1)
-    covered_mask = raster.dilate(raster.mark_pieces(pieces), buffer_m)
+    raster, covered_mask = npass.reached(limit, around_x=demand.x, around_y=demand.y,
+                                         buffer_m=buffer_m, cell_m=cell_m,
+                                         pad_m=gap_radius_m)
     timings["area"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     step("gaps")
-    gaps = _gaps(net, raster, covered_mask, demand, ~covered, gap_radius_m)
+    gaps = _gaps(back, raster, covered_mask, demand, ~covered, gap_radius_m)
     timings["gaps"] = time.perf_counter() - t0
     return CoverageResult(
-        mode=net.mode, minutes=minutes, total_population=total,
+        mode=mode, minutes=minutes, total_population=total,
         covered_population=covered_pop, covered_area_km2=raster.area_m2(covered_mask) / 1e6,
-        venues_used=int((nt.sources.edge >= 0).sum()), by_area=by_area, gaps=gaps,
+        venues_used=npass.sources_placed, by_area=by_area, gaps=gaps,
         catchments=catchments, time_s=time_s, venue=venue,
-        off_network_population=float(count[demand.snapped.edge < 0].sum()),
+        off_network_population=float(count[~demand.snapped.ok].sum()),
         timings_s={k: round(v, 4) for k, v in timings.items()},
-        _raster=raster, _covered_mask=covered_mask, _net=net,
+        _raster=raster, _covered_mask=covered_mask, _to_lonlat=back,
     )
 
 
@@ -401,7 +420,8 @@ def _catchments(venue: NDArray[np.int64], covered: NDArray[np.bool_],
     return rows
 
 
-def _gaps(net: RoadNetwork, raster: Raster, covered_mask: NDArray[np.bool_], demand: DemandSet,
+def _gaps(back: Callable[[Geometry], Geometry], raster: Raster,
+          covered_mask: NDArray[np.bool_], demand: DemandSet,
           uncovered: NDArray[np.bool_], radius_m: float) -> list[dict[str, Any]]:
     """Gap features: uncovered demand grouped by ``radius_m``, minus the covered area."""
     import shapely
@@ -440,7 +460,7 @@ def _gaps(net: RoadNetwork, raster: Raster, covered_mask: NDArray[np.bool_], dem
                          grid.cell, cs.stop - cs.start, rs.stop - rs.start)
             parts = sub.polygons(labels[rs, cs] == k)
         geom = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
-        geom_ll = to_lonlat(net, geom)
+        geom_ll = back(geom)
         feats.append((float(pop[k]), k, {
             "type": "Feature",
             "geometry": shapely.geometry.mapping(geom_ll),

@@ -1,7 +1,7 @@
 """Covered share against minutes, for the planner's chart (one pass per venue set).
 
 A multi-source pass gives every demand point its time to the nearest venue
-of a set (:func:`~geosvc.network.paths.point_times`), so ONE pass answers
+of a set (:meth:`geosvc.routing.base.SourcePass.times_at`), so ONE pass answers
 every minutes threshold: the share at ``m`` minutes is the residents whose
 time is ``<= m * 60`` over all residents - exactly the rule of
 :func:`~geosvc.analysis.coverage.compute_coverage` (so the curve's point at
@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from geosvc.routing import as_router
+
 if TYPE_CHECKING:
     from geosvc.analysis.demand import DemandSet
     from geosvc.network.nearest import TravelEngine
+    from geosvc.routing.base import Router
 
 __all__ = ["CURVE_MINUTES", "share_curves", "shares_by_minutes"]
 
@@ -60,7 +63,7 @@ def shares_by_minutes(time_s: ArrayLike, count: ArrayLike,
 
 
 def share_curves(
-    engine: TravelEngine,
+    engine: Router | TravelEngine,
     demand: DemandSet,
     sets: Mapping[str, tuple[NDArray[np.int64] | NDArray[np.bool_] | None, Hashable | None]],
     minutes: Sequence[float] = CURVE_MINUTES,
@@ -71,10 +74,10 @@ def share_curves(
 
     Parameters
     ----------
-    engine : TravelEngine
+    engine : Router or TravelEngine
         Its pass cache is used (a set already computed is not recomputed).
     demand : DemandSet
-        Built for ``engine.net``.
+        Placed by the same router (built for ``engine.net``).
     sets : mapping of label to (candidates, key)
         Venue positions / mask (None = all venues) and the pass cache key.
         An empty set gives a curve of zeros.
@@ -88,14 +91,11 @@ def share_curves(
     dict
         ``{label: [(minutes, share), ...]}`` in the order of ``sets``.
     """
-    from geosvc.network.paths import point_times
-
+    router = as_router(engine)
     out: dict[str, list[tuple[float, float]]] = {}
     for label, (cands, key) in sets.items():
         if progress is not None:
             progress(label)
-        nt = engine.pass_for(cands, key)
-        time_s, _ = point_times(engine.net, demand.snapped, nt,
-                                walk_speed_mps=engine.walk_speed_mps)
+        time_s, _ = router.pass_for(cands, key).times_at(demand.snapped)
         out[label] = shares_by_minutes(time_s, demand.count, minutes)
     return out

@@ -21,7 +21,9 @@ the coverage endpoint and the planner) all call it, so they measure the same
 demand.
 
 :func:`build_demand` snaps the demand points to a network ONCE and assigns
-each to its area (shapely ``STRtree`` point-in-polygon); the resulting
+each to its area (shapely ``STRtree`` point-in-polygon);
+:func:`build_point_demand` places them for any router instead (as they are
+for straight lines, which need no network).  The resulting
 :class:`DemandSet` is immutable and reused by every coverage and isochrone
 call of that network and data revision (:class:`DemandCache`).  Demand snaps
 by the same rule as venues and query points
@@ -52,7 +54,7 @@ if TYPE_CHECKING:
     import os
 
     from geosvc.network.graph import RoadNetwork
-    from geosvc.network.snap import Snapped
+    from geosvc.routing.base import Placement, Router
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -61,6 +63,7 @@ __all__ = [
     "DemandSet",
     "FALLBACK_GRID",
     "build_demand",
+    "build_point_demand",
     "demand_inputs",
     "estimate_population_from_osm",
     "grid_areas",
@@ -365,11 +368,12 @@ def _fmt(v: float) -> str:
 def demand_inputs(
     population: Sequence[PopulationCell],
     areas: Sequence[Area],
-    net: RoadNetwork,
+    net: RoadNetwork | None,
     *,
     osm: str | os.PathLike[str] | None = None,
     floor_area_per_person_m2: float = 35.0,
     estimate: Callable[[str, float], Sequence[PopulationCell]] | None = None,
+    bounds_lonlat: Sequence[float] | None = None,
 ) -> tuple[list[PopulationCell], list[Area], list[str]]:
     """Return the demand cells and areas to use, applying the documented fallbacks.
 
@@ -377,7 +381,9 @@ def demand_inputs(
       is an ``.osm.pbf`` file, :func:`estimate_population_from_osm` of it
       with ``floor_area_per_person_m2``; else none (coverage reports 0);
     * areas: the store's when it has any; else :func:`grid_areas` of the
-      network's extent with :data:`FALLBACK_GRID` (``AREA-1`` .. ``AREA-6``).
+      network's extent (without a network: of ``bounds_lonlat``, e.g. the
+      venues' and residents' extent of a straight-line analysis) with
+      :data:`FALLBACK_GRID` (``AREA-1`` .. ``AREA-6``).
 
     The CLI (``geosvc coverage``) and :meth:`geosvc.app.service.GeoService.demand`
     (coverage endpoint, isochrone populations, planner) both call this.
@@ -386,14 +392,18 @@ def demand_inputs(
     ----------
     population, areas : sequence
         What the store holds (may be empty).
-    net : RoadNetwork
-        The network the demand is for (its extent gives the fallback grid).
+    net : RoadNetwork or None
+        The network the demand is for (its extent gives the fallback grid);
+        None for routers without a network.
     osm : path, optional
         The network's OSM extract.
     floor_area_per_person_m2 : float
         Passed to the estimate (settings ``floor_area_per_person_m2``).
     estimate : callable(path, floor_area) -> cells, optional
         Replaces :func:`estimate_population_from_osm` (e.g. a memoised one).
+    bounds_lonlat : (min_lon, min_lat, max_lon, max_lat), optional
+        Extent of the fallback grid when ``net`` is None (no grid when it is
+        None too, or empty).
 
     Returns
     -------
@@ -414,10 +424,17 @@ def demand_inputs(
             notes.append("no population layer imported and the extract is not .osm.pbf: "
                          "population is 0 (import one with `geosvc import population`)")
     out_areas = list(areas)
-    if not out_areas and net.n_nodes:
+    extent = None
+    if net is not None:
+        extent = net.bounds_lonlat if net.n_nodes else None
+    elif bounds_lonlat is not None:
+        x0, y0, x1, y1 = (float(b) for b in bounds_lonlat)
+        extent = (x0, y0, x1, y1) if x0 < x1 and y0 < y1 else None
+    if not out_areas and extent is not None:
         nx, ny, prefix = FALLBACK_GRID
-        out_areas = grid_areas(net.bounds_lonlat, nx, ny, prefix=prefix)
-        notes.append(f"no areas imported: using a {nx} x {ny} grid over the network "
+        out_areas = grid_areas(extent, nx, ny, prefix=prefix)
+        where = "the network" if net is not None else "the venues and residents"
+        notes.append(f"no areas imported: using a {nx} x {ny} grid over {where} "
                      f"({prefix}-1..{nx * ny})")
     return cells, out_areas, notes
 
@@ -441,11 +458,13 @@ class DemandSet:
     area : int64[M]
         Index into :attr:`areas`, -1 outside every area.
     areas : tuple of Area
-    snapped : Snapped
-        Snapped to the network; points farther than ``max_snap_m`` have
-        ``edge == -1`` and are never covered.
+    snapped : Placement
+        Placed for the router: snapped to the network
+        (:class:`~geosvc.network.snap.Snapped`; points farther than
+        ``max_snap_m`` have ``edge == -1`` and are never covered), or as
+        they are for straight lines (:class:`~geosvc.routing.straight.Placed`).
     crs : str
-        The network's projected CRS.
+        The network's (router's) projected CRS.
     key : hashable
         What this set was built for (network hash, mode, data revision).
     min_component_nodes : int or None
@@ -462,7 +481,7 @@ class DemandSet:
     cell: NDArray[np.int64]
     area: NDArray[np.int64]
     areas: tuple[Area, ...]
-    snapped: Snapped
+    snapped: Placement
     crs: str
     key: Hashable = None
     min_component_nodes: int | None = None
@@ -477,8 +496,8 @@ class DemandSet:
 
     @property
     def off_network(self) -> int:
-        """Number of demand points too far from the network to be snapped."""
-        return int((self.snapped.edge < 0).sum())
+        """Number of demand points too far from the network to be snapped (not placed)."""
+        return int((~self.snapped.ok).sum())
 
 
 def _ro(a: NDArray) -> NDArray:
@@ -487,10 +506,13 @@ def _ro(a: NDArray) -> NDArray:
     return a
 
 
-def _cell_points(net: RoadNetwork, cells: Sequence[PopulationCell], sample_m: float,
+def _cell_points(fwd: Any, cells: Sequence[PopulationCell], sample_m: float,
                  ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64],
                             NDArray[np.int64]]:
-    """Projected points, counts and cell index of every cell (polygons spread on a lattice)."""
+    """Projected points, counts and cell index of every cell (polygons spread on a lattice).
+
+    ``fwd`` is the pyproj transformer from WGS-84 to the projected CRS.
+    """
     import shapely
 
     n = len(cells)
@@ -507,13 +529,12 @@ def _cell_points(net: RoadNetwork, cells: Sequence[PopulationCell], sample_m: fl
         i = int(np.flatnonzero(neg)[0])
         msg = f"cell {i} has a count that is not a number >= 0 ({count[i]!r})"
         raise InvalidParameter("population", msg)
-    px, py = net.transformer.transform(lon, lat)
+    px, py = fwd.transform(lon, lat)
     xs, ys, cs, ids = [np.asarray(px, np.float64)], [np.asarray(py, np.float64)], [count], \
         [np.arange(n, dtype=np.int64)]
     poly = [i for i, c in enumerate(cells) if c.wkt]
     if poly:
         keep = np.ones(n, dtype=bool)
-        fwd = net.transformer
         for i in poly:
             try:
                 g = shapely.from_wkt(cells[i].wkt)
@@ -582,8 +603,6 @@ def build_demand(
         (``population``), an unreadable area boundary (``areas``), or
         ``min_component_nodes`` not an integer >= 0.
     """
-    import shapely
-
     from geosvc.network.snap import default_min_component_nodes, snap_xy
 
     if not (math.isfinite(sample_m) and sample_m > 0):
@@ -593,13 +612,27 @@ def build_demand(
         raise InvalidParameter("max_snap_m", msg)
     cells = list(cells)
     areas = tuple(areas)
-    x, y, count, cell = _cell_points(net, cells, float(sample_m))
+    x, y, count, cell = _cell_points(net.transformer, cells, float(sample_m))
     lon, lat = net.transformer_inverse.transform(x, y)
     lon, lat = np.asarray(lon, np.float64), np.asarray(lat, np.float64)
     snapped = snap_xy(net, x, y, lon=lon, lat=lat, max_dist_m=max_snap_m,
                       min_component_nodes=min_component_nodes)
-    area = np.full(len(x), -1, dtype=np.int64)
-    if areas and len(x):
+    area = _area_of(lon, lat, areas)
+    return DemandSet(lon=_ro(lon), lat=_ro(lat), x=_ro(x), y=_ro(y), count=_ro(count),
+                     cell=_ro(cell), area=_ro(area), areas=areas, snapped=snapped,
+                     crs=net.crs, key=key,
+                     min_component_nodes=(default_min_component_nodes()
+                                          if min_component_nodes is None
+                                          else int(min_component_nodes)))
+
+
+def _area_of(lon: NDArray[np.float64], lat: NDArray[np.float64],
+             areas: Sequence[Area]) -> NDArray[np.int64]:
+    """Index of the first area holding each point (-1 = none)."""
+    import shapely
+
+    area = np.full(len(lon), -1, dtype=np.int64)
+    if areas and len(lon):
         geoms = []
         for a in areas:
             try:
@@ -617,12 +650,54 @@ def build_demand(
         first = np.ones(len(pi), dtype=bool)
         first[1:] = pi[1:] != pi[:-1]
         area[pi[first]] = ai[first]
+    return area
+
+
+def build_point_demand(
+    router: Router,
+    cells: Sequence[PopulationCell],
+    areas: Sequence[Area] = (),
+    *,
+    sample_m: float = 100.0,
+    key: Hashable = None,
+) -> DemandSet:
+    """Place demand points for any router (no snapping rule of its own) and assign areas.
+
+    The cells are spread as in :func:`build_demand` (polygon cells on a
+    ``sample_m`` lattice in the router's CRS), then placed by
+    :meth:`Router.snap`: for a straight-line router every valid point as it
+    is.  Use :func:`build_demand` for road networks (it snaps by the
+    network's own rule and limit).
+
+    Raises
+    ------
+    InvalidParameter
+        As :func:`build_demand`: bad cells (``population``), unreadable
+        areas (``areas``), ``sample_m`` not > 0.
+
+    Examples
+    --------
+    >>> from geosvc.routing.straight import StraightRouter
+    >>> router = StraightRouter([117.0], [31.0], speed_kph=4.5)
+    >>> ds = build_point_demand(router, [PopulationCell(117.001, 31.0, 10.0)])
+    >>> len(ds), ds.total, bool(ds.snapped.ok[0]), ds.crs
+    (1, 10.0, True, 'EPSG:32650')
+    """
+    import pyproj
+
+    if not (math.isfinite(sample_m) and sample_m > 0):
+        raise InvalidParameter("sample_m", f"must be a number of metres > 0, not {sample_m!r}")
+    cells = list(cells)
+    areas = tuple(areas)
+    fwd = pyproj.Transformer.from_crs("EPSG:4326", router.crs, always_xy=True)
+    inv = pyproj.Transformer.from_crs(router.crs, "EPSG:4326", always_xy=True)
+    x, y, count, cell = _cell_points(fwd, cells, float(sample_m))
+    lon, lat = inv.transform(x, y)
+    lon, lat = np.asarray(lon, np.float64), np.asarray(lat, np.float64)
+    placed = router.snap(lon, lat)
     return DemandSet(lon=_ro(lon), lat=_ro(lat), x=_ro(x), y=_ro(y), count=_ro(count),
-                     cell=_ro(cell), area=_ro(area), areas=areas, snapped=snapped,
-                     crs=net.crs, key=key,
-                     min_component_nodes=(default_min_component_nodes()
-                                          if min_component_nodes is None
-                                          else int(min_component_nodes)))
+                     cell=_ro(cell), area=_ro(_area_of(lon, lat, areas)), areas=areas,
+                     snapped=placed, crs=router.crs, key=key, min_component_nodes=None)
 
 
 class DemandCache:

@@ -1,6 +1,12 @@
-"""Isochrones: the streets reachable from a point within N minutes, as polygons.
+"""Isochrones: the area reachable from a point within N minutes, as polygons.
 
-Construction (projected metres, the network's UTM CRS):
+:func:`isochrones` asks any router (:meth:`geosvc.routing.base.Router.isochrone`):
+straight-line routers draw a geodesic circle per band
+(:mod:`geosvc.routing.straight`); road routers, and
+:func:`isochrone_polygons` on a bare network, build the streets reached
+(:func:`geosvc.routing.road.isochrone_xy`).
+
+Road construction (projected metres, the network's UTM CRS):
 
 1. one forward Dijkstra from the snapped point, cut off at the largest band
    (:func:`geosvc.network.paths.times_from_point`, access leg included);
@@ -11,7 +17,7 @@ Construction (projected metres, the network's UTM CRS):
    from the original point to the street is drawn;
 3. the pieces are buffered by ``buffer_m`` (default 30 m: a street and the
    buildings along it) through a distance field on a ``buffer_m / 10``
-   grid (:func:`geosvc.analysis._distance.buffer_bands`: exact distances
+   grid (:func:`geosvc.routing._distance.buffer_bands`: exact distances
    to samples of the pieces every half cell, contoured at ``buffer_m``;
    area within 0.5 % of the exact vector buffer, 4-6x faster); holes
    (blocks not reached from any side) are kept, nothing is convex-hulled.
@@ -27,15 +33,16 @@ demand whose point lies inside the band polygon.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from geosvc.analysis._distance import buffer_bands
-from geosvc.analysis._geometry import area_km2, forward_pieces, to_lonlat
 from geosvc.errors import InvalidParameter
+from geosvc.modes import TRAVEL_MODES
+from geosvc.routing._geometry import area_km2, to_lonlat
+from geosvc.routing.road import default_buffer_m, isochrone_xy
 
 if TYPE_CHECKING:
     from shapely import Geometry
@@ -43,11 +50,13 @@ if TYPE_CHECKING:
     from geosvc.analysis.demand import DemandSet
     from geosvc.network.graph import RoadNetwork
     from geosvc.network.snap import Snapped
+    from geosvc.routing.base import Router
 
-__all__ = ["DEFAULT_BUFFER_M", "Isochrone", "isochrone_polygons", "parse_minutes"]
+__all__ = ["DEFAULT_BUFFER_M", "Isochrone", "isochrone_polygons", "isochrones",
+           "parse_minutes"]
 
-#: Buffer around reached streets per mode, metres.
-DEFAULT_BUFFER_M = {"walk": 30.0, "bike": 40.0, "drive": 50.0}
+#: Buffer around reached streets per road mode, metres (from :mod:`geosvc.modes`).
+DEFAULT_BUFFER_M = {m.name: m.buffer_m for m in TRAVEL_MODES.values() if m.needs_network}
 
 #: Most bands in one request, and the longest band, minutes.
 MAX_BANDS = 10
@@ -165,13 +174,12 @@ def isochrone_polygons(
     OutsideNetwork
         The start is farther than ``max_snap_m`` from the network.
     """
-    from geosvc.network.paths import times_from_point
     from geosvc.network.snap import Snapped as _Snapped
     from geosvc.network.snap import check_snapped, snap_points
 
     bands = parse_minutes(minutes)
     if buffer_m is None:
-        buffer_m = DEFAULT_BUFFER_M.get(net.mode, 30.0)
+        buffer_m = default_buffer_m(net.mode)
     if not (isinstance(buffer_m, (int, float)) and math.isfinite(buffer_m) and buffer_m > 0):
         raise InvalidParameter("buffer_m", f"must be a number of metres > 0, not {buffer_m!r}")
     if isinstance(point, _Snapped):
@@ -188,16 +196,48 @@ def isochrone_polygons(
                               min_component_nodes=min_component_nodes)
         if max_snap_m is not None:
             check_snapped(snapped, max_snap_m, mode=net.mode)
-    times = times_from_point(net, snapped, cutoff_s=bands[-1] * 60.0,
-                             walk_speed_mps=walk_speed_mps)
-    pieces = [forward_pieces(net, snapped, times, m * 60.0, walk_speed_mps) for m in bands]
-    geoms = buffer_bands(pieces, float(buffer_m))
+    geoms = isochrone_xy(net, snapped, bands, walk_speed_mps=walk_speed_mps,
+                         buffer_m=float(buffer_m))
+    return _bands(bands, geoms, lambda g: to_lonlat(net, g), demand)
+
+
+def isochrones(
+    router: Router,
+    lon: float,
+    lat: float,
+    minutes: Sequence[float] | float,
+    *,
+    demand: DemandSet | None = None,
+) -> list[Isochrone]:
+    """Isochrone bands of any router (:meth:`Router.isochrone`), smallest first.
+
+    Road routers give the buffered streets reached (as
+    :func:`isochrone_polygons` with the router's settings); straight-line
+    routers a geodesic circle of radius speed x minutes per band.
+    ``area_km2`` is planar in the router's UTM CRS; ``population`` is the
+    demand (placed by the same router) whose point lies inside the band.
+
+    Raises
+    ------
+    InvalidParameter
+        Bad ``minutes`` or coordinates.
+    OutsideNetwork
+        A road router's start is farther than ``snap_max_m`` from the network.
+    """
+    bands = parse_minutes(minutes)
+    geoms = router.isochrone(lon, lat, bands)
+    return _bands(bands, geoms, router.to_lonlat, demand)
+
+
+def _bands(bands: Sequence[float], geoms: Sequence[Geometry],
+           back: Callable[[Geometry], Geometry],
+           demand: DemandSet | None) -> list[Isochrone]:
     out: list[Isochrone] = []
     for m, geom in zip(bands, geoms, strict=True):
         pop = None
         if demand is not None:
             pop = population_inside(geom, demand)
-        out.append(Isochrone(minutes=m, geometry=to_lonlat(net, geom), geometry_xy=geom,
+        out.append(Isochrone(minutes=m, geometry=back(geom), geometry_xy=geom,
                              area_km2=area_km2(geom), population=pop))
     return out
 

@@ -1,4 +1,8 @@
-"""`GET /api/v1/isochrones`: service circles (reachable areas) around a point."""
+"""`GET /api/v1/isochrones`: service circles (reachable areas) around a point.
+
+Parses the query into an :class:`~geosvc.app.travel.IsochronesRequest`, runs
+:func:`~geosvc.app.travel.find_isochrones` and serialises the bands.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,31 @@ from typing import TYPE_CHECKING, Any
 from geosvc.api._common import parse
 from geosvc.api._geometry import convert_geometry
 from geosvc.api.features import feature_collection, point
+from geosvc.app.travel import IsochronesRequest, IsochronesResult, find_isochrones
+from geosvc.errors import InvalidParameter
 
 if TYPE_CHECKING:
     from geosvc.app.service import GeoService
 
-__all__ = ["isochrones"]
+__all__ = ["isochrones", "isochrones_document"]
+
+
+def isochrones_document(result: IsochronesResult, crs: str) -> dict[str, Any]:
+    """Serialise an :class:`IsochronesResult` as a FeatureCollection in ``crs``.
+
+    Straight-line answers add ``straight_line: {speed_kph, note}``.
+    """
+    req = result.request
+    features = []
+    for band in result.bands:
+        feature = band.to_feature()
+        feature["geometry"] = convert_geometry(feature["geometry"], crs)
+        features.append(feature)
+    doc = feature_collection(features, mode=req.mode,
+                             query={"point": point(req.lon, req.lat, crs), "crs": crs})
+    if result.straight_line is not None:
+        doc["straight_line"] = result.straight_line.to_dict()
+    return doc
 
 
 def isochrones(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
@@ -20,8 +44,10 @@ def isochrones(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]
 
     Properties: ``minutes``, ``area_km2``, ``population`` (residents inside
     the band, from the dataset's population layer; null when the dataset has
-    none).  Bands follow the streets reached (buffered), not circles.
-    Output coordinates in the request's ``crs``.
+    none).  Road modes: bands follow the streets reached (buffered), not
+    circles; ``mode=straight``: geodesic circles of radius walking speed x
+    minutes (no road network needed).  Output coordinates in the request's
+    ``crs``.
 
     Raises
     ------
@@ -29,24 +55,9 @@ def isochrones(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]
     """
     snap = service.snapshot
     query = parse(service, snap, "isochrones", params)
-    net = service.network(query.mode)
-    demand = service.demand(query.mode, snap)
-    from geosvc.analysis.isochrone import isochrone_polygons
-
-    settings = service.settings
-    bands = isochrone_polygons(
-        net, query.lonlat(), list(query.minutes),
-        walk_speed_mps=settings.walk_speed_kph / 3.6,
-        demand=demand if len(demand) else None,
-        max_snap_m=settings.snap_max_m,
-        min_component_nodes=settings.min_component_nodes,
-    )
-    features = []
-    for band in bands:
-        feature = band.to_feature()
-        feature["geometry"] = convert_geometry(feature["geometry"], query.crs)
-        features.append(feature)
-    return feature_collection(
-        features, mode=query.mode,
-        query={"point": point(*query.lonlat(), query.crs), "crs": query.crs},
-    )
+    if query.lon is None or query.lat is None:  # parse_query requires them: not reached
+        msg = "is required"
+        raise InvalidParameter("lon", msg, more=[("lat", msg)])
+    request = IsochronesRequest(lon=query.lon, lat=query.lat, mode=query.mode,
+                                minutes=tuple(query.minutes))
+    return isochrones_document(find_isochrones(service, snap, request), query.crs)

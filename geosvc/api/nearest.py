@@ -9,111 +9,62 @@ or ``open_now``, a venue counts only if it is open when the citizen arrives
 There, ``open``, ``next_open`` and ``closes_at`` are evaluated at arrival.
 For ``straight``, ``max_minutes`` limits the straight-line distance a walker
 covers at ``walk_speed_kph`` in that time.
+
+The handler parses the query into a :class:`~geosvc.app.travel.NearestRequest`,
+runs :func:`~geosvc.app.travel.find_nearest` and serialises its result.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from geosvc.api._common import parse
 from geosvc.api.features import feature_collection, iso, line, point, venue_feature
+from geosvc.app.travel import NearestRequest, NearestResult, find_nearest
+from geosvc.errors import InvalidParameter
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from geosvc.api.params import Query
     from geosvc.app.service import GeoService, Snapshot
 
-__all__ = ["nearest"]
+__all__ = ["nearest", "nearest_request", "nearest_document"]
 
 
-def _timing(
-    snap: Snapshot, pos: int, at: datetime,
-    memo: dict[tuple[int, datetime], dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """``open``, ``next_open`` and ``closes_at`` of venue ``pos`` at ``at``.
-
-    ``memo`` (per request) shares the answer between venues with the same
-    schedule object (the index compiles each distinct expression once).
-    """
-    schedule = snap.index.schedule(pos)
-    key = (id(schedule), at)
-    if memo is not None:
-        hit = memo.get(key)
-        if hit is not None:
-            return hit
-    out: dict[str, Any]
-    if not schedule.known:
-        out = {"open": None, "next_open": None, "closes_at": None}
-    elif schedule.is_open(at):  # next_open is `at` itself when open
-        out = {"open": True, "next_open": iso(at, snap.tz),
-               "closes_at": iso(schedule.next_close(at), snap.tz)}
-    else:
-        out = {"open": False, "next_open": iso(schedule.next_open(at), snap.tz),
-               "closes_at": None}
-    if memo is not None:
-        memo[key] = out
-    return out
+def nearest_request(query: Query) -> NearestRequest:
+    """Return the typed request of a parsed ``/api/v1/nearest`` query."""
+    lon, lat, at = query.lon, query.lat, query.at
+    if lon is None or lat is None or at is None:  # parse_query requires them: not reached
+        msg = "is required"
+        raise InvalidParameter("lon", msg, more=[("lat", msg)])
+    return NearestRequest(lon=lon, lat=lat, at=at, mode=query.mode,
+                          k=query.k, filter=query.filter, max_minutes=query.max_minutes,
+                          route=query.route)
 
 
-def _straight(service: GeoService, snap: Snapshot, query: Query) -> list[dict[str, Any]]:
-    max_dist_m = None
-    if query.max_minutes is not None:
-        max_dist_m = query.max_minutes * service.settings.walk_speed_kph * 1000.0 / 60.0
-    origin = query.lonlat()
-    positions, dist_m = snap.index.nearest_k(
-        *origin, query.k, query.filter, max_dist_m=max_dist_m
-    )
+def nearest_document(snap: Snapshot, result: NearestResult, crs: str) -> dict[str, Any]:
+    """Serialise a :class:`NearestResult` as the ranked FeatureCollection of docs/api.md."""
+    req = result.request
     features = []
-    memo: dict[tuple[int, datetime], dict[str, Any]] = {}
-    pairs = zip(positions.tolist(), dist_m.tolist(), strict=True)
-    for rank, (pos, dist) in enumerate(pairs, 1):
-        extra = {"rank": rank, "distance_m": round(float(dist), 1), "travel_time_min": None}
-        extra.update(_timing(snap, pos, query.at, memo))
-        feature = venue_feature(snap, pos, crs=query.crs, at=None, extra=extra)
-        if query.route:
-            venue = snap.index.venues[pos]
-            feature["route"] = line([origin, (venue.lon, venue.lat)], query.crs)
+    for hit in result.venues:
+        extra: dict[str, Any] = {"rank": hit.rank, "distance_m": round(hit.distance_m, 1)}
+        if hit.travel_time_s is None:
+            extra["travel_time_min"] = None
+        else:
+            extra["travel_time_min"] = round(hit.travel_time_s / 60.0, 2)
+            extra["arrives_at"] = iso(hit.arrives_at, snap.tz)
+        op = hit.opening
+        extra.update({"open": op.open, "next_open": iso(op.next_open, snap.tz),
+                      "closes_at": iso(op.closes_at, snap.tz)})
+        feature = venue_feature(snap, hit.pos, crs=crs, at=None, extra=extra)
+        if hit.route_lonlat is not None:
+            feature["route"] = line(hit.route_lonlat, crs)
         features.append(feature)
-    return features
-
-
-def _network(service: GeoService, snap: Snapshot, query: Query) -> list[dict[str, Any]]:
-    engine = service.travel(query.mode, snap)
-    index = snap.index
-    flt = query.filter
-    static = flt.without_time()
-    candidates = index.mask(static)
-    depart = query.at
-    accept = None
-    if flt.open_at is not None:
-        margin = service.settings.open_margin_min
-
-        def accept(pos: int, time_s: float) -> bool:
-            return index.schedule(pos).open_for(depart + timedelta(seconds=time_s), margin)
-
-    hits = engine.nearest(
-        *query.lonlat(),
-        candidates=candidates, k=query.k, key=static.cache_key(),
-        max_minutes=query.max_minutes, accept=accept, route=query.route,
+    return feature_collection(
+        features,
+        mode=req.mode,
+        query={"point": point(req.lon, req.lat, crs), "crs": crs, "at": iso(req.at, snap.tz)},
     )
-    features = []
-    for rank, hit in enumerate(hits, 1):
-        arrival = depart + timedelta(seconds=float(hit.time_s))
-        extra = {
-            "rank": rank,
-            "distance_m": round(float(hit.distance_m), 1),
-            "travel_time_min": round(float(hit.time_s) / 60.0, 2),
-            "arrives_at": iso(arrival, snap.tz),
-        }
-        extra.update(_timing(snap, hit.pos, arrival))
-        feature = venue_feature(snap, hit.pos, crs=query.crs, at=None, extra=extra)
-        if query.route and hit.route_lonlat is not None:
-            feature["route"] = line(hit.route_lonlat, query.crs)
-        features.append(feature)
-    return features
 
 
 def nearest(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
@@ -130,13 +81,5 @@ def nearest(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
     """
     snap = service.snapshot
     query = parse(service, snap, "nearest", params)
-    if query.mode == "straight":
-        features = _straight(service, snap, query)
-    else:
-        features = _network(service, snap, query)
-    return feature_collection(
-        features,
-        mode=query.mode,
-        query={"point": point(*query.lonlat(), query.crs), "crs": query.crs,
-               "at": iso(query.at, snap.tz)},
-    )
+    result = find_nearest(service, snap, nearest_request(query))
+    return nearest_document(snap, result, query.crs)

@@ -15,6 +15,7 @@ from typing import Any
 
 from geosvc import __version__, formats, vocab
 from geosvc.api.params import ENDPOINT_PARAMS, MODES, PARAMS, REQUIRED, Param
+from geosvc.modes import network_modes
 
 __all__ = ["PATH_ENDPOINTS", "build_openapi"]
 
@@ -59,20 +60,29 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
     "/api/v1/items/{code}": ("citizens", "One service item",
                              "One item with `venues_count` and `venues_by_kind`."),
     "/api/v1/nearest": ("citizens", "Nearest venues",
-                        "The `k` best venues ranked by travel time (`walk`, `bike`, `drive`; "
+                        "The `k` best venues ranked by travel time ("
+                        + ", ".join(f"`{m}`" for m in network_modes()) + "; "
                         "needs a loaded road network, else 422 mode-unavailable) or by "
                         "straight-line distance (`straight`, `travel_time_min` null). With "
                         "`open_at`/`open_now`, network modes keep only venues open on arrival "
                         "(and for the server's open margin after it)."),
     "/api/v1/isochrones": ("citizens", "Service circles around a point",
-                           "One (Multi)Polygon per band: `minutes`, `area_km2`, `population`."),
+                           "One (Multi)Polygon per band: `minutes`, `area_km2`, `population`. "
+                           "Network modes follow the streets reached; `mode=straight` draws "
+                           "geodesic circles (walking speed x minutes, no road network "
+                           "needed) and the answer carries `straight_line`."),
     "/api/v1/coverage": ("planners", "Coverage of the service circles",
                          "`{mode, minutes, total_population, covered_population, "
                          "covered_share, "
                          "covered_area_km2, venues_used, by_area, gaps}`; gap features carry "
-                         "`uncovered_population`, largest first."),
+                         "`uncovered_population`, largest first. With `mode=straight` a "
+                         "resident is covered within walking speed x minutes of a venue "
+                         "along the great circle (no road network needed) and the answer "
+                         "carries `straight_line`."),
     "/api/v1/plans": ("planners", "Plan new sites",
-                      "Greedy / maximal-covering choice of `k` new sites among `candidates`."),
+                      "Greedy / maximal-covering choice of `k` new sites among `candidates`. "
+                      "`mode=straight` plans by great-circle distance (no road network "
+                      "needed; the answer carries `straight_line`)."),
     "/map": ("maps", "Full-page map", "Folium map with the same filters; `lon`/`lat` centre a "
              "nearest search; `layer=coverage|isochrones`; `tiles=osm|amap|tianditu|none`."),
     "/embed": ("maps", "Embeddable widget page", "Minimal page for an `<iframe>`."),
@@ -265,7 +275,13 @@ def _schemas() -> dict[str, Any]:
         "venues_by_kind": {"type": "object", "additionalProperties": {"type": "integer"},
                            "description": "one item only"}}}
     share = {"type": "number", "minimum": 0, "maximum": 1}
+    straight = {"$ref": _REF + "StraightLine"}
     return {
+        "StraightLine": {
+            "type": "object", "required": ["speed_kph", "note"],
+            "description": "Present only in answers of `mode=straight`: distances are "
+                           "great-circle distances at this speed; no road network was used.",
+            "properties": {"speed_kph": {"type": "number"}, "note": {"type": "string"}}},
         "Problem": {"type": "object", "required": ["type", "title", "status", "detail"],
                     "properties": {
                         "type": {"type": "string"}, "title": {"type": "string"},
@@ -291,14 +307,15 @@ def _schemas() -> dict[str, Any]:
                                   "features": {"type": "array",
                                                "items": {"$ref": _REF + "Feature"}},
                                   "numberMatched": {"type": "integer"},
-                                  "numberReturned": {"type": "integer"}}},
+                                  "numberReturned": {"type": "integer"},
+                                  "straight_line": straight}},
         "Item": item,
         "ItemSearch": {"type": "object", "properties": {
             "items": {"type": "array", "items": {"$ref": _REF + "Item"}},
             "total": {"type": "integer"}, "limit": {"type": "integer"},
             "offset": {"type": "integer"}}},
         "Coverage": {"type": "object", "properties": {
-            "mode": {"type": "string", "enum": [m for m in MODES if m != "straight"]},
+            "mode": {"type": "string", "enum": list(MODES)},
             "minutes": {"type": "number"}, "total_population": {"type": "number"},
             "covered_population": {"type": "number"}, "covered_share": share,
             "covered_area_km2": {"type": "number"}, "venues_used": {"type": "integer"},
@@ -313,9 +330,12 @@ def _schemas() -> dict[str, Any]:
                 "code": {"type": "string"}, "name": {"type": "string"},
                 "population": {"type": "number"}, "share": share}}},
             "circles": {"$ref": _REF + "FeatureCollection"},
-            "crs": {"type": "string", "enum": ["wgs84", "gcj02", "bd09"]}}},
+            "crs": {"type": "string", "enum": ["wgs84", "gcj02", "bd09"]},
+            "straight_line": straight}},
         "PlanRequest": {"type": "object", "properties": {
-            "mode": {"type": "string", "enum": ["walk", "bike", "drive"], "default": "walk"},
+            "mode": {"type": "string", "enum": list(MODES), "default": "walk",
+                     "description": f"{', '.join(network_modes())} need a road network; "
+                                    "straight plans by great-circle distance"},
             "minutes": {"type": "number", "minimum": 0, "exclusiveMinimum": True,
                         "maximum": 120, "default": 10},
             "k": {"type": "integer", "minimum": 1, "maximum": 1000,
@@ -358,7 +378,8 @@ def _schemas() -> dict[str, Any]:
             "solve_time_s": {"type": "number"}, "build_time_s": {"type": "number"},
             "status": {"type": "string"},
             "comparison": {"type": "object",
-                           "description": "greedy vs exact when both ran (gap)"}}},
+                           "description": "greedy vs exact when both ran (gap)"},
+            "straight_line": straight}},
         "Health": {"type": "object", "properties": {
             "status": {"type": "string"}, "venues": {"type": "integer"},
             "items": {"type": "integer"},

@@ -31,6 +31,7 @@ from geosvc import formats
 from geosvc.coords import parse_crs, to_wgs84
 from geosvc.errors import InvalidParameter
 from geosvc.model import Channel, Level, VenueFilter, VenueKind
+from geosvc.modes import mode_names, network_modes
 
 __all__ = [
     "ENDPOINT_PARAMS",
@@ -43,8 +44,8 @@ __all__ = [
     "parse_query",
 ]
 
-#: Travel modes of the API; ``straight`` needs no road network.
-MODES = ("walk", "bike", "drive", "straight")
+#: Travel modes of the API (:mod:`geosvc.modes`); ``straight`` needs no road network.
+MODES = mode_names()
 #: Longest ``q`` accepted, characters.
 MAX_Q_CHARS = 100
 #: Largest ``k`` of nearest queries.
@@ -309,14 +310,6 @@ def _mode(raw: str, ctx: ParseContext) -> str:
     return low
 
 
-def _network_mode(raw: str, ctx: ParseContext) -> str:
-    low = raw.lower()
-    if low not in MODES[:3]:
-        msg = f"must be one of {' | '.join(MODES[:3])} (travel times need a road network)"
-        raise _Reject(msg)
-    return low
-
-
 def _minutes_value(raw: str, high: float) -> float:
     value = _number(raw)
     if not 0 < value <= high:
@@ -439,9 +432,12 @@ MINUTES_ONE = Param(
     {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_MINUTES_BAND, "default": 10},
     _one_band, "10")
 
-MODE_NETWORK = Param(
-    "mode", "Travel mode on the road network.",
-    {"type": "string", "enum": list(MODES[:3]), "default": "walk"}, _network_mode, "walk")
+MODE_ANALYSIS = Param(
+    "mode", f"Travel mode: {', '.join(f'`{m}`' for m in network_modes())} on the road "
+    "network (422 mode-unavailable when the server has none); `straight` along great "
+    "circles at the walking speed, needing no network (the answer then carries "
+    "`straight_line`).",
+    {"type": "string", "enum": list(MODES), "default": "walk"}, _mode, "walk")
 
 _FILTERS = ("kind", "level", "item", "channel", "open_at", "open_now", "accessible",
             "home_area", "include_candidates")
@@ -503,8 +499,8 @@ ENDPOINT_PARAMS: dict[str, tuple[Param, ...]] = {
     "items": _pick("q", "limit", "offset"),
     "item": (),
     "nearest": _pick("lon", "lat", "crs", "k", "mode", "max_minutes", "route", *_FILTERS),
-    "isochrones": (*_pick("lon", "lat", "crs"), MODE_NETWORK, MINUTES_BANDS),
-    "coverage": (*_pick("crs"), MODE_NETWORK, MINUTES_ONE, *_pick(*_FILTERS, "circles"),
+    "isochrones": (*_pick("lon", "lat", "crs"), MODE_ANALYSIS, MINUTES_BANDS),
+    "coverage": (*_pick("crs"), MODE_ANALYSIS, MINUTES_ONE, *_pick(*_FILTERS, "circles"),
                  format_param(formats.COVERAGE, "json")),
     "plans": (format_param(formats.PLAN, "json"),),  # the query string of the POST
     "ogc_items": _pick("bbox", "limit", "offset"),

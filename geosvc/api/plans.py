@@ -27,14 +27,15 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from geosvc.api._common import parse
+from geosvc.app.travel import PlanRequest, plan_new_sites
 from geosvc.errors import InvalidParameter
+from geosvc.modes import mode_names
 
 if TYPE_CHECKING:
     from geosvc.app.service import GeoService
 
 __all__ = ["create_plan", "parse_plan_body"]
 
-_MODES = ("walk", "bike", "drive")
 _SOLVERS = ("auto", "exact", "greedy")
 #: Longest service circle of a plan, minutes (as coverage).
 MAX_MINUTES = 120.0
@@ -75,8 +76,8 @@ def _check_body(body: object) -> tuple[dict[str, Any], dict[str, str], list[tupl
         return value
 
     out: dict[str, Any] = {
-        "mode": member("mode", "walk", lambda v: v in _MODES,
-                       "must be one of walk | bike | drive"),
+        "mode": member("mode", "walk", lambda v: isinstance(v, str) and v in mode_names(),
+                       f"must be one of {' | '.join(mode_names())}"),
         "minutes": member("minutes", 10, lambda v: _is_number(v) and 0 < v <= MAX_MINUTES,
                           f"must be a number of minutes > 0 and <= {MAX_MINUTES:g}"),
     }
@@ -175,22 +176,23 @@ def create_plan(service: GeoService, body: Mapping[str, Any]) -> dict[str, Any]:
         ``filters.<name>``), ``k`` above the number of candidates, unknown or
         off-network ``add`` ids, an empty candidate set.
     ModeUnavailable
-        No road network is loaded for ``mode``.
+        No road network is loaded for a ``mode`` that needs one (``straight``
+        needs none: coverage sets by great-circle distance, and the answer
+        carries ``straight_line``).
     """
     values, flt, problems = _check_body(body)
     snap = service.snapshot
     query = _filter_query(service, snap, values, flt, problems)
     if problems or query is None:
         raise InvalidParameter.many(problems)
-    engine = service.travel(query.mode, snap)
-    demand = service.demand(query.mode, snap)
-    from geosvc.analysis.planning import build_candidates, plan_sites
-
-    cands = build_candidates(values["candidates"], index=snap.index, engine=engine,
-                             demand=demand, flt=query.filter,
-                             spacing_m=values["site_spacing_m"])
-    result = plan_sites(engine, demand, snap.index, query.filter, cands,
-                        minutes=query.minutes[0], k=values["k"],
-                        target_share=values["target_share"], add=values["add"],
-                        solver=values["solver"])
-    return result.to_dict()
+    add = values["add"]
+    request = PlanRequest(
+        mode=query.mode, minutes=query.minutes[0], k=values["k"],
+        target_share=values["target_share"], add=tuple(add) if add is not None else None,
+        candidates=values["candidates"], solver=values["solver"],
+        site_spacing_m=values["site_spacing_m"], filter=query.filter)
+    answer = plan_new_sites(service, snap, request)
+    doc = answer.result.to_dict()
+    if answer.straight_line is not None:
+        doc["straight_line"] = answer.straight_line.to_dict()
+    return doc

@@ -9,8 +9,9 @@ Concurrency model: :attr:`GeoService.snapshot` is a plain attribute read (no
 lock).  :meth:`GeoService.reload` builds a whole new snapshot off to the side
 and swaps the attribute in one assignment, so a request that took the old
 snapshot keeps using it consistently until it finishes.  Lazily built
-per-snapshot engines (travel engines with the venues snapped once, demand
-sets for coverage) are keyed by ``(revision, mode)`` and built under a lock.
+per-snapshot routers (:mod:`geosvc.routing`: road routers with the venues
+snapped once, straight-line routers) and demand sets for coverage are keyed
+by ``(revision, mode)`` and built under a lock.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from geosvc.app.dataset import build_index, dataset_zone
 from geosvc.app.records import base_properties
+from geosvc.coords import valid_lonlat
 from geosvc.errors import ConfigError, ModeUnavailable
+from geosvc.modes import TRAVEL_MODES
 from geosvc.store import local_path, open_store
 
 if TYPE_CHECKING:
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
     from geosvc.index import ServiceIndex
     from geosvc.model import DatasetInfo, PopulationCell
     from geosvc.network.graph import RoadNetwork
+    from geosvc.routing.base import Router
     from geosvc.search import ItemSearch
     from geosvc.store.base import Store
 
@@ -228,24 +232,30 @@ class GeoService:
             raise ModeUnavailable(msg)
         return net
 
-    def travel(self, mode: str, snapshot: Snapshot | None = None) -> Any:
-        """Return the :class:`~geosvc.network.TravelEngine` of ``mode`` for ``snapshot``.
+    def travel(self, mode: str, snapshot: Snapshot | None = None) -> Router:
+        """Return the router of ``mode`` for ``snapshot`` (:mod:`geosvc.routing`).
 
-        Built once per (snapshot revision, mode): the venues are snapped to the
-        network once.  ``snapshot`` defaults to the current one.
+        Road modes get a :class:`~geosvc.routing.road.RoadRouter` (a
+        :class:`~geosvc.network.TravelEngine` inside), ``straight`` a
+        :class:`~geosvc.routing.straight.StraightRouter` over the snapshot's
+        venues (no network needed).  Built once per (snapshot revision,
+        mode): the venues are placed once.  ``snapshot`` defaults to the
+        current one.
 
         Raises
         ------
         ModeUnavailable
-            No network is loaded for ``mode``.
+            A mode that needs a network without one loaded (or an unknown mode).
         """
-        net = self.network(mode)
+        spec = TRAVEL_MODES.get(mode)
+        net = self.network(mode) if spec is None or spec.needs_network else None
         snap = snapshot or self._snapshot
 
-        def build() -> Any:
-            from geosvc.network.nearest import TravelEngine
+        def build() -> Router:
+            from geosvc.routing import build_router
 
-            return TravelEngine(net, snap.index.lon, snap.index.lat, settings=self.settings)
+            return build_router(mode, snap.index.lon, snap.index.lat, settings=self.settings,
+                                index=snap.index, network=net)
 
         return self._once(self._engines, (snap.revision, mode), snap, build)
 
@@ -269,7 +279,7 @@ class GeoService:
         snap = self._snapshot
         out: dict[str, list[dict[str, Any]]] = {}
         for mode in self.networks:
-            engine = self.travel(mode, snap) if build else self._engines.get(
+            engine: Any = self.travel(mode, snap) if build else self._engines.get(
                 (snap.revision, mode))
             if engine is None:
                 continue
@@ -282,18 +292,24 @@ class GeoService:
         return out
 
     def demand(self, mode: str, snapshot: Snapshot | None = None) -> Any:
-        """Return the coverage demand set of ``mode`` (population snapped once, lazily).
+        """Return the coverage demand set of ``mode`` (population placed once, lazily).
 
         Population and areas come from the store, with the fallbacks of
         :func:`geosvc.analysis.demand.demand_inputs` (the same as the CLI's):
         no population layer -> the OSM building estimate of ``settings.osm``
-        (computed once per service); no areas -> the documented 3 x 2 grid.
+        (computed once per service; none without an extract); no areas ->
+        the documented 3 x 2 grid (over the network, or for modes without
+        one over the venues and residents).  Road modes snap the points to
+        the network; ``straight`` keeps them as they are.
 
         Raises
         ------
         ModeUnavailable
-            No network is loaded for ``mode``.
+            A mode that needs a network without one loaded.
         """
+        spec = TRAVEL_MODES.get(mode)
+        if spec is not None and not spec.needs_network:
+            return self._point_demand(mode, snapshot or self._snapshot)
         net = self.network(mode)
         snap = snapshot or self._snapshot
 
@@ -311,6 +327,33 @@ class GeoService:
                                 max_snap_m=self.settings.snap_max_m,
                                 min_component_nodes=self.settings.min_component_nodes,
                                 key=(net.source_hash, mode, snap.revision))
+
+        return self._once(self._demand, (snap.revision, mode), snap, build)
+
+    def _point_demand(self, mode: str, snap: Snapshot) -> Any:
+        """Demand of a mode without a network: cells as they are (see :meth:`demand`)."""
+        router = self.travel(mode, snap)
+
+        def build() -> Any:
+            import numpy as np
+
+            from geosvc.analysis.demand import build_point_demand, demand_inputs
+
+            population, areas = self._population_layers(snap)
+            lon = [c.lon for c in population] + snap.index.lon.tolist()
+            lat = [c.lat for c in population] + snap.index.lat.tolist()
+            good = valid_lonlat(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+            bounds = None
+            if good.any():
+                lo, la = np.asarray(lon)[good], np.asarray(lat)[good]
+                bounds = (float(lo.min()), float(la.min()), float(lo.max()), float(la.max()))
+            cells, areas, notes = demand_inputs(
+                population, areas, None, osm=self.settings.osm,
+                floor_area_per_person_m2=self.settings.floor_area_per_person_m2,
+                estimate=self._osm_population, bounds_lonlat=bounds)
+            for note in notes:
+                log.info("demand (%s): %s", mode, note)
+            return build_point_demand(router, cells, areas, key=(mode, snap.revision))
 
         return self._once(self._demand, (snap.revision, mode), snap, build)
 

@@ -10,7 +10,7 @@ import click
 from geosvc.errors import GeosvcError
 
 if TYPE_CHECKING:
-    from geosvc.service import GeoService
+    from geosvc.app.service import GeoService
 
 
 def print_urls(host: str, port: int, *, networks: bool) -> None:

@@ -47,11 +47,12 @@ from pathlib import Path
 from typing import Any
 
 from geosvc.errors import InvalidParameter
+from geosvc.modes import network_modes
 
 __all__ = ["FILTERS", "MODES", "BatchJob", "load_jobs", "parse_jobs"]
 
-#: Travel modes a job may ask for.
-MODES = ("walk", "bike", "drive")
+#: Travel modes a job may ask for (the road modes of :mod:`geosvc.modes`).
+MODES = network_modes()
 #: Filter names a job may set (those of ``GET /api/v1/coverage``).
 FILTERS = ("kind", "level", "item", "channel", "open_at", "accessible", "home_area",
            "include_candidates")

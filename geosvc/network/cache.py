@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from geosvc.errors import InvalidParameter
+from geosvc.modes import TRAVEL_MODES
 from geosvc.network.graph import _ARRAY_FIELDS, RoadNetwork, check_mode
 from geosvc.network.osm import build_network, file_sha256
 
@@ -48,11 +49,8 @@ def cache_key(source_hash: str, mode: str, settings: Settings) -> str:
     >>> cache_key("ab", "walk", s) == cache_key("ab", "walk", s.with_(walk_speed_kph=5))
     False
     """
-    speed = {
-        "walk": {"walk_speed_kph": settings.walk_speed_kph},
-        "bike": {"bike_speed_kph": settings.bike_speed_kph},
-        "drive": {"drive_default_kph": settings.drive_default_kph},
-    }[mode]
+    spec = TRAVEL_MODES[check_mode(mode)]
+    speed = {spec.speed_setting: getattr(settings, spec.speed_setting)}
     blob = json.dumps({"src": source_hash, "mode": mode, "speed": speed,
                        "format": FORMAT_VERSION}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()

@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from geosvc.errors import InvalidParameter
+from geosvc.modes import network_modes
 
 if TYPE_CHECKING:
     import pyproj
@@ -37,8 +38,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MODES", "RoadNetwork", "build_network", "check_mode", "edge_twins", "make_network"]
 
-#: The travel modes a network can be built for.
-MODES = ("walk", "bike", "drive")
+#: The travel modes a network can be built for (the road modes of :mod:`geosvc.modes`).
+MODES = network_modes()
 
 
 def check_mode(mode: str) -> str:
@@ -84,7 +85,7 @@ class RoadNetwork:
     Attributes
     ----------
     mode : str
-        ``"walk"``, ``"bike"`` or ``"drive"``.
+        A road mode of :mod:`geosvc.modes` (``"walk"``, ``"bike"``, ``"drive"``).
     crs : str
         Projected metric CRS of ``node_x``/``node_y``/``geom_*`` (e.g. ``"EPSG:32635"``).
     source_hash : str

@@ -42,6 +42,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from geosvc.coords import valid_lonlat
 from geosvc.errors import InvalidParameter
+from geosvc.modes import TRAVEL_MODES
 from geosvc.network.paths import (
     NodeTimes,
     entries,
@@ -92,7 +93,8 @@ class TravelEngine:
         WGS-84 degrees of every venue; positions are indexes into these.
     settings : Settings
         ``snap_max_m`` (venues and queries farther from the network are
-        refused), ``min_component_nodes`` (venues and queries snap only to
+        refused; a mode's own limit in :mod:`geosvc.modes` overrides it),
+        ``min_component_nodes`` (venues and queries snap only to
         components that big), ``walk_speed_kph`` (access legs),
         ``pass_cache_size``.
 
@@ -121,6 +123,9 @@ class TravelEngine:
         self.net = net
         self.settings = settings
         self.walk_speed_mps = float(settings.walk_speed_kph) / 3.6
+        spec = TRAVEL_MODES.get(net.mode)
+        #: Farthest a venue or query point may lie from the network, metres.
+        self.snap_max_m = spec.snap_limit_m(settings) if spec else float(settings.snap_max_m)
         lon = np.atleast_1d(np.asarray(venue_lon, dtype=np.float64))
         lat = np.atleast_1d(np.asarray(venue_lat, dtype=np.float64))
         if lon.shape != lat.shape or lon.ndim != 1:
@@ -128,7 +133,7 @@ class TravelEngine:
             raise InvalidParameter("venue_lon", msg)
         good = valid_lonlat(lon, lat)
         snapped = snap_points(net, np.where(good, lon, 0.0), np.where(good, lat, 0.0),
-                              max_dist_m=settings.snap_max_m,
+                              max_dist_m=self.snap_max_m,
                               min_component_nodes=settings.min_component_nodes)
         edge = np.where(good, snapped.edge, -1)
         self.venues = Snapped(edge=edge, frac=snapped.frac,
@@ -137,7 +142,7 @@ class TravelEngine:
         self.unsnappable = np.flatnonzero(edge < 0).astype(np.int64)
         self.warnings = [
             (f"venue {int(i)}: coordinate is not a valid lon/lat" if not good[i] else
-             f"venue {int(i)}: farther than {settings.snap_max_m:g} m from any {net.mode} road")
+             f"venue {int(i)}: farther than {self.snap_max_m:g} m from any {net.mode} road")
             for i in self.unsnappable
         ]
         self._snapped_ok = edge >= 0
@@ -259,13 +264,13 @@ class TravelEngine:
 
     # -- queries ------------------------------------------------------------------
     def snap_query(self, lon: float, lat: float) -> Snapped:
-        """Snap one query point; raise OutsideNetwork beyond ``settings.snap_max_m``."""
-        q = snap_points(self.net, lon, lat, max_dist_m=self.settings.snap_max_m * 1.5 + 1000,
+        """Snap one query point; raise OutsideNetwork beyond :attr:`snap_max_m`."""
+        q = snap_points(self.net, lon, lat, max_dist_m=self.snap_max_m * 1.5 + 1000,
                         min_component_nodes=self.settings.min_component_nodes)
         if len(q) != 1:
             msg = "must be a single number"
             raise InvalidParameter("lon", msg, more=[("lat", msg)])
-        check_snapped(q, self.settings.snap_max_m, name="lon`/`lat", mode=self.net.mode)
+        check_snapped(q, self.snap_max_m, name="lon`/`lat", mode=self.net.mode)
         return q
 
     def nearest(
@@ -335,6 +340,30 @@ class TravelEngine:
         if nt is None and savable:
             self._record(key, savable)
         return hits
+
+    def route_to(self, lon: float, lat: float, pos: int) -> NearestHit | None:
+        """Return the quickest trip from (lon, lat) to venue ``pos`` with its route, or None.
+
+        A bounded forward search for that one venue (no pass is built or
+        remembered).  None when the venue is unsnappable or not reached.
+
+        Raises
+        ------
+        InvalidParameter
+            ``pos`` is not a venue position; bad coordinates.
+        OutsideNetwork
+            The point is farther than ``settings.snap_max_m`` from the network.
+        """
+        n = len(self.venues)
+        if isinstance(pos, bool) or not isinstance(pos, (int, np.integer)) or not 0 <= pos < n:
+            msg = f"must be a venue position between 0 and {n - 1}, not {pos!r}"
+            raise InvalidParameter("pos", msg)
+        q = self.snap_query(lon, lat)
+        cands = self._candidates(np.array([pos], dtype=np.int64))
+        if not len(cands):
+            return None
+        hits, _ = self._search(q, cands, 1, math.inf, None, True)
+        return hits[0] if hits else None
 
     # -- internals ------------------------------------------------------------------
     def _pass_path(self, q: Snapped, nt: NodeTimes, best: float, src: int) -> list[int]:

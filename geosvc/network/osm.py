@@ -30,6 +30,10 @@ everywhere.  ``drive``: the way's ``maxspeed`` when parseable (``50``,
 :data:`DRIVE_SPEEDS_KPH` by ``highway`` class, else
 ``settings.drive_default_kph``.
 
+The per-mode rules are looked up in the travel-mode registry
+(:mod:`geosvc.modes`): ``network_type`` (pyrosm), ``way_filter`` (XML),
+``oneway`` (the direction rule) and ``speed_setting`` / ``speed_by_class``.
+
 Segments shorter than 1 cm are given 1 cm (so every time is > 0); self-loops
 are dropped; disconnected parts are kept.
 """
@@ -45,6 +49,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -53,6 +58,7 @@ from numpy.typing import NDArray
 
 from geosvc.coords import geodesic_distance_m, utm_crs
 from geosvc.errors import InvalidParameter
+from geosvc.modes import TRAVEL_MODES
 from geosvc.network.graph import RoadNetwork, check_mode, make_network
 
 if TYPE_CHECKING:
@@ -80,37 +86,11 @@ DRIVE_SPEEDS_KPH: Mapping[str, float] = {
 }
 
 #: OSMnx way filters (``osmnx._overpass._get_network_filter``) used for ``.osm`` XML:
-#: per mode, (tag, regex) pairs that must NOT match (``!~``) and ways need ``highway``.
-WAY_FILTERS: Mapping[str, tuple[tuple[str, str], ...]] = {
-    "walk": (
-        ("area", "yes"),
-        ("access", "private"),
-        ("highway", "abandoned|bus_guideway|construction|cycleway|motor|no|planned|platform"
-                    "|proposed|raceway|razed"),
-        ("foot", "no"),
-        ("service", "private"),
-    ),
-    "bike": (
-        ("area", "yes"),
-        ("access", "private"),
-        ("highway", "abandoned|bus_guideway|construction|corridor|elevator|escalator|footway"
-                    "|motor|no|planned|platform|proposed|raceway|razed|steps"),
-        ("bicycle", "no"),
-        ("service", "private"),
-    ),
-    "drive": (
-        ("area", "yes"),
-        ("highway", "abandoned|bridleway|bus_guideway|construction|corridor|cycleway|elevator"
-                    "|escalator|footway|no|path|pedestrian|planned|platform|proposed|raceway"
-                    "|razed|service|steps|track"),
-        ("motor_vehicle", "no"),
-        ("motorcar", "no"),
-        ("access", "private"),
-        ("service", "alley|driveway|emergency_access|parking|parking_aisle|private"),
-    ),
-}
+#: per road mode, (tag, regex) pairs that must NOT match (``!~``) and ways need
+#: ``highway``.  Looked up from the travel-mode registry (:mod:`geosvc.modes`).
+WAY_FILTERS: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
+    {m.name: m.way_filter for m in TRAVEL_MODES.values() if m.needs_network})
 
-_PYROSM_TYPES = {"walk": "walking", "bike": "cycling", "drive": "driving"}
 _TAGS = ("highway", "oneway", "oneway:bicycle", "junction", "maxspeed")
 _MIN_LENGTH_M = 0.01
 _MPH = 1.609344
@@ -179,7 +159,8 @@ def build_network(
     ----------
     osm_path : path
         ``.osm.pbf``, ``.osm`` or ``.osm.xml`` file.
-    mode : {"walk", "bike", "drive"}
+    mode : str
+        A mode of :mod:`geosvc.modes` that needs a road network.
     settings : Settings
         Speeds (``walk_speed_kph``, ``bike_speed_kph``, ``drive_default_kph``).
     progress : callable, optional
@@ -226,7 +207,7 @@ def _read_pbf(path: Path, mode: str) -> _Segments:
         osm = pyrosm.OSM(str(path))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pyrosm's own chatter (e.g. missing columns)
-            got = osm.get_network(network_type=_PYROSM_TYPES[mode], nodes=True,
+            got = osm.get_network(network_type=TRAVEL_MODES[mode].network_type, nodes=True,
                                   extra_attributes=["junction"])
     except (PBFException, ValueError, OSError) as exc:
         msg = f"{path.name!r} cannot be read as OSM PBF: {exc}"
@@ -359,12 +340,13 @@ def _subset(seg: _Segments, rows: NDArray[np.int64]) -> _Segments:
 
 
 def _directions(tags: pd.DataFrame, mode: str) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """Per segment: (forward allowed, backward allowed)."""
+    """Per segment: (forward allowed, backward allowed), by the mode's one-way rule."""
     n = len(tags)
-    if mode == "walk":
+    rule = TRAVEL_MODES[mode].oneway
+    if rule == "none":
         return np.ones(n, dtype=bool), np.ones(n, dtype=bool)
     oneway = tags["oneway"].astype(object)
-    if mode == "bike":
+    if rule == "bicycle":
         override = tags["oneway:bicycle"].astype(object)
         oneway = override.where(override.notna(), oneway)
     ow = oneway.fillna("").astype(str).str.strip().str.lower().to_numpy()
@@ -375,11 +357,11 @@ def _directions(tags: pd.DataFrame, mode: str) -> tuple[NDArray[np.bool_], NDArr
 
 
 def _speeds_kph(tags: pd.DataFrame, mode: str, settings: Settings) -> NDArray[np.float64]:
+    """Per segment speed, km/h: the mode's setting, or by ``maxspeed`` / highway class."""
     n = len(tags)
-    if mode == "walk":
-        return np.full(n, float(settings.walk_speed_kph))
-    if mode == "bike":
-        return np.full(n, float(settings.bike_speed_kph))
+    spec = TRAVEL_MODES[mode]
+    if not spec.speed_by_class:
+        return np.full(n, spec.speed_kph(settings))
     # maxspeed values repeat a lot: parse each distinct value once
     raw = tags["maxspeed"].astype(object).where(tags["maxspeed"].notna(), None)
     parsed = {val: parse_maxspeed(val) for val in pd.unique(raw.dropna())}
@@ -388,7 +370,7 @@ def _speeds_kph(tags: pd.DataFrame, mode: str, settings: Settings) -> NDArray[np
     first_hwy = hwy.str.split(";").str[0].str.strip()
     by_class = first_hwy.map(DRIVE_SPEEDS_KPH)
     speed = (by_max.astype(float).fillna(by_class.astype(float))
-             .fillna(settings.drive_default_kph))
+             .fillna(spec.speed_kph(settings)))
     return speed.to_numpy(dtype=np.float64)
 
 

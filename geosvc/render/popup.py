@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 
 from geosvc import vocab
 from geosvc.coords import from_wgs84
+from geosvc.modes import TRAVEL_MODES
 
 __all__ = [
     "CHANNEL_LABELS",
@@ -31,10 +32,6 @@ __all__ = [
 KIND_LABELS: dict[str, tuple[str, str]] = {str(k.code): k.labels for k in vocab.KINDS}
 LEVEL_LABELS: dict[str, tuple[str, str]] = {str(t.code): t.labels for t in vocab.LEVELS}
 CHANNEL_LABELS: dict[str, tuple[str, str]] = {str(t.code): t.labels for t in vocab.CHANNELS}
-_MODE_OSM = {
-    "walk": "fossgis_osrm_foot", "bike": "fossgis_osrm_bike", "drive": "fossgis_osrm_car"
-}
-_MODE_AMAP = {"walk": "walk", "bike": "ride", "drive": "car"}
 
 
 def bilingual(pair: tuple[str, str]) -> str:
@@ -65,7 +62,8 @@ def osm_directions_url(lon: float, lat: float, *, origin: tuple[float, float] | 
     'https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot&route=60.16%2C24.93%3B60.17%2C24.94'
     """
     start = f"{origin[1]:.6g},{origin[0]:.6g}" if origin else ""
-    query = urlencode({"engine": _MODE_OSM.get(mode, _MODE_OSM["walk"]),
+    spec = TRAVEL_MODES.get(mode, TRAVEL_MODES["walk"])
+    query = urlencode({"engine": spec.osrm_engine,
                        "route": f"{start};{lat:.6g},{lon:.6g}"})
     return f"https://www.openstreetmap.org/directions?{query}"
 
@@ -84,7 +82,7 @@ def amap_uri(lon: float, lat: float, name: str, *, mode: str = "walk") -> str:
     glon, glat = from_wgs84(lon, lat, "gcj02")
     query = urlencode({
         "to": f"{glon:.6f},{glat:.6f},{name}",
-        "mode": _MODE_AMAP.get(mode, "walk"),
+        "mode": TRAVEL_MODES.get(mode, TRAVEL_MODES["walk"]).amap_mode,
         "coordinate": "gaode",
         "callnative": "1",
     }, quote_via=quote)

@@ -25,6 +25,8 @@ from typing import Any
 from branca.element import MacroElement
 from jinja2 import Template
 
+from geosvc.modes import TRAVEL_MODES, mode_labels
+
 __all__ = ["MODE_LABELS", "PHONE_QUERY", "PageLayout", "PageStyle", "format_distance",
            "results_panel_html", "results_summary_html"]
 
@@ -34,13 +36,9 @@ FIT_ATTR = "gs_fit"
 
 #: Media query of the phone layout (CSS pixels of the page or iframe).
 PHONE_QUERY = "(max-width: 640px)"
-#: (Chinese, English) label of each travel mode, as in "8 分钟步行 · 8 min walk".
-MODE_LABELS: dict[str, tuple[str, str]] = {
-    "walk": ("步行", "walk"),
-    "bike": ("骑行", "by bike"),
-    "drive": ("驾车", "by car"),
-    "straight": ("直线", "straight-line"),
-}
+#: (Chinese, English) label of each travel mode, as in "8 分钟步行 · 8 min walk"
+#: (from the travel-mode registry, :mod:`geosvc.modes`).
+MODE_LABELS: dict[str, tuple[str, str]] = mode_labels()
 
 _FONT = ('"Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","PingFang SC",'
          '"Microsoft YaHei",system-ui,sans-serif')
@@ -307,7 +305,8 @@ def results_panel_html(features: Sequence[Mapping[str, Any]], *, mode: str,
         name = str(props.get("name") or feat.get("id") or "")
         meta = []
         minutes = props.get("travel_time_min")
-        if minutes is not None and mode != "straight":
+        timed = mode in TRAVEL_MODES and TRAVEL_MODES[mode].open_on_arrival
+        if minutes is not None and timed:
             mins = max(1, round(float(minutes)))
             meta.append(f'{mins} 分钟{escape(zh_mode)} '
                         f'<span class="en">{mins} min {escape(en_mode)}</span>')

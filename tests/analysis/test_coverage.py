@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import shapely
 
-from geosvc.analysis._geometry import buffer_pieces, pass_pieces
 from geosvc.analysis.coverage import compute_coverage
 from geosvc.analysis.demand import build_demand, grid_areas
 from geosvc.analysis.output import coverage_document
@@ -19,6 +18,7 @@ from geosvc.formats import COVERAGE, Output, write_output
 from geosvc.model import PopulationCell
 from geosvc.network.nearest import TravelEngine
 from geosvc.network.synthetic import grid_network, synthetic_city
+from geosvc.routing._geometry import buffer_pieces, pass_pieces
 
 W = 4.5 / 3.6
 

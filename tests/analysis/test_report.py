@@ -12,7 +12,6 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from geosvc.analysis._geometry import buffer_pieces, forward_pieces
 from geosvc.analysis.coverage import compute_coverage
 from geosvc.analysis.curves import share_curves, shares_by_minutes
 from geosvc.analysis.demand import build_demand, demand_inputs
@@ -22,6 +21,7 @@ from geosvc.config import Settings
 from geosvc.network.nearest import TravelEngine
 from geosvc.network.paths import times_from_point
 from geosvc.network.snap import snap_points
+from geosvc.routing._geometry import buffer_pieces, forward_pieces
 from geosvc.store import open_store
 from geosvc.store.base import Batch
 

@@ -107,7 +107,11 @@ def test_minutes_bands_and_single() -> None:
     too_many = ",".join(str(i) for i in range(1, MAX_BANDS + 2))
     assert bad_names("isochrones", {"lon": "1", "lat": "2", "minutes": too_many}) == ["minutes"]
     assert bad_names("isochrones", {"lon": "1", "lat": "2", "minutes": "5,121"}) == ["minutes"]
-    assert bad_names("isochrones", {"lon": "1", "lat": "2", "mode": "straight"}) == ["mode"]
+    assert bad_names("isochrones", {"lon": "1", "lat": "2", "mode": "boat"}) == ["mode"]
+    # straight lines need no road network: isochrones and coverage accept them too
+    assert parse_query("isochrones", {"lon": "1", "lat": "2", "mode": "straight"},
+                       CTX).mode == "straight"
+    assert parse_query("coverage", {"mode": "Straight"}, CTX).mode == "straight"
     assert parse_query("coverage", {"minutes": "12.5"}, CTX).minutes == (12.5,)
     assert bad_names("coverage", {"minutes": "5,10"}) == ["minutes"]
     assert bad_names("nearest", {"lon": "1", "lat": "2", "max_minutes": "181"}) == [

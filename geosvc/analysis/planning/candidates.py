@@ -16,7 +16,9 @@ Three kinds of candidate set:
     ordered by descending cell population.  Only nodes of road components
     with at least ``min_component_nodes`` nodes are sites (the rule venues
     and demand snap by), so no site lands on a tiny clipped fragment.
-    Id = ``site-<node id>``.
+    Id = ``site-<node id>``.  A router without a road network (straight
+    lines) puts the site at the weighted centroid itself
+    (:func:`kiosk_point_candidates`); id ``site-<column>_<row>`` of the cell.
 supplied
     A GeoJSON FeatureCollection of points (or rows with ``id``, ``name``,
     ``lon``, ``lat``), e.g. parcels the city owns.  Id = the feature's ``id``,
@@ -26,6 +28,8 @@ All candidates snap by the rule of ``Settings.min_component_nodes`` (only to
 road components of at least that many nodes), like venues and demand.
 Candidates farther than ``snap_max_m`` from the network are not dropped
 silently: their ids are listed in :attr:`Candidates.off_network`.
+:func:`build_candidates` places every kind with the plan's router
+(:mod:`geosvc.routing`), so straight-line plans need no network.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from geosvc.errors import InvalidParameter
 if TYPE_CHECKING:
     from geosvc.analysis.demand import DemandSet
     from geosvc.network.graph import RoadNetwork
-    from geosvc.network.snap import Snapped
+    from geosvc.routing.base import Placement, Router
 
 __all__ = [
     "CANDIDATE_SETS",
@@ -55,9 +59,11 @@ __all__ = [
     "Candidates",
     "bank_outlet_candidates",
     "build_candidates",
+    "kiosk_point_candidates",
     "kiosk_site_candidates",
     "read_candidate_file",
     "supplied_candidates",
+    "supplied_points",
 ]
 
 #: Names of the built-in candidate sets.
@@ -70,7 +76,7 @@ KIOSK_SPACING_M = 250.0
 
 @dataclass(frozen=True, eq=False)
 class Candidates:
-    """Candidate sites, snapped to one network.
+    """Candidate sites, placed by one router (snapped to its network, if any).
 
     Attributes
     ----------
@@ -79,8 +85,9 @@ class Candidates:
     ids, names : tuple of str
     lon, lat : float64[C]
         WGS-84 degrees.
-    snapped : Snapped
-        Unsnappable candidates have ``edge == -1`` (never chosen).
+    snapped : Placement
+        As the router placed them; unplaced candidates (``ok`` False) are
+        never chosen.
     venue_pos : int64[C] or None
         Venue positions (``bank_outlets`` only).
     off_network : tuple of str
@@ -92,7 +99,7 @@ class Candidates:
     names: tuple[str, ...]
     lon: NDArray[np.float64]
     lat: NDArray[np.float64]
-    snapped: Snapped
+    snapped: Placement
     venue_pos: NDArray[np.int64] | None = None
     off_network: tuple[str, ...] = ()
 
@@ -104,19 +111,19 @@ class Candidates:
         return {cid: i for i, cid in enumerate(self.ids)}
 
 
-def _off(ids: Sequence[str], snapped: Snapped) -> tuple[str, ...]:
-    return tuple(ids[i] for i in np.flatnonzero(snapped.edge < 0).tolist())
+def _off(ids: Sequence[str], snapped: Placement) -> tuple[str, ...]:
+    return tuple(ids[int(i)] for i in np.flatnonzero(~snapped.ok))
 
 
 def bank_outlet_candidates(index: Any, engine: Any, *, exclude: NDArray[np.int64] | None = None,
                            ) -> Candidates:
-    """Bank outlets without a government channel yet, snapped by ``engine``.
+    """Bank outlets without a government channel yet, placed by ``engine``.
 
     Parameters
     ----------
     index : ServiceIndex
-    engine : TravelEngine
-        Its ``venues`` (snapped once) are reused.
+    engine : Router or TravelEngine
+        Its ``venues`` (placed once) are reused.
     exclude : int array, optional
         Venue positions that are fixed sites already (never candidates).
     """
@@ -162,10 +169,7 @@ def kiosk_site_candidates(net: RoadNetwork, demand: DemandSet, *,
 
     from geosvc.network.snap import snap_xy, snappable_edges
 
-    if not (isinstance(spacing_m, (int, float)) and not isinstance(spacing_m, bool)
-            and math.isfinite(spacing_m) and 10 <= spacing_m <= 10_000):
-        msg = f"must be a number of metres between 10 and 10000, not {spacing_m!r}"
-        raise InvalidParameter("site_spacing_m", msg)
+    _check_spacing(spacing_m)
     x, y, w = np.asarray(demand.x), np.asarray(demand.y), np.asarray(demand.count)
     use = (w > 0) & np.isfinite(x) & np.isfinite(y)
     ok = snappable_edges(net, min_component_nodes)
@@ -200,6 +204,59 @@ def kiosk_site_candidates(net: RoadNetwork, demand: DemandSet, *,
     return Candidates("kiosk_sites", ids, names, np.asarray(net.node_lon[nd], np.float64),
                       np.asarray(net.node_lat[nd], np.float64), snapped,
                       off_network=_off(ids, snapped))
+
+
+def kiosk_point_candidates(router: Router, demand: DemandSet, *,
+                           spacing_m: float = KIOSK_SPACING_M,
+                           max_sites: int = MAX_CANDIDATES) -> Candidates:
+    """Kiosk sites without a road network: each populated cell's weighted centroid.
+
+    The demand is binned into cells of ``spacing_m`` (the router's CRS,
+    aligned on multiples of ``spacing_m``) as in :func:`kiosk_site_candidates`;
+    the site is the cell's population-weighted centroid, placed by the
+    router; ordered by descending cell population (ties by cell).
+    Deterministic.
+
+    Raises
+    ------
+    InvalidParameter
+        ``spacing_m`` out of range (named ``site_spacing_m``).
+    """
+    _check_spacing(spacing_m)
+    x, y, w = np.asarray(demand.x), np.asarray(demand.y), np.asarray(demand.count)
+    use = (w > 0) & np.isfinite(x) & np.isfinite(y)
+    cols = np.zeros(0, np.int64)
+    rows = np.zeros(0, np.int64)
+    mx = my = np.zeros(0)
+    if use.any():
+        x, y, w = x[use], y[use], w[use]
+        cx = np.floor(x / spacing_m).astype(np.int64)
+        cy = np.floor(y / spacing_m).astype(np.int64)
+        keys, cell = np.unique(np.column_stack([cx, cy]), axis=0, return_inverse=True)
+        cell = cell.ravel()
+        pop = np.bincount(cell, weights=w)
+        order = np.lexsort((np.arange(len(pop)), -pop))[:max_sites]
+        mx = (np.bincount(cell, weights=w * x) / pop)[order]
+        my = (np.bincount(cell, weights=w * y) / pop)[order]
+        cols, rows = keys[order, 0], keys[order, 1]
+    import pyproj
+
+    inv = pyproj.Transformer.from_crs(router.crs, "EPSG:4326", always_xy=True)
+    lon, lat = inv.transform(mx, my)
+    lon = np.asarray(np.round(np.asarray(lon, np.float64), 7), dtype=np.float64)
+    lat = np.asarray(np.round(np.asarray(lat, np.float64), 7), dtype=np.float64)
+    placed = router.snap(lon, lat)
+    ids = tuple(f"site-{int(c)}_{int(r)}" for c, r in zip(cols, rows, strict=True))
+    names = tuple(f"7x24 station site {k + 1}" for k in range(len(ids)))
+    return Candidates("kiosk_sites", ids, names, lon, lat, placed,
+                      off_network=_off(ids, placed))
+
+
+def _check_spacing(spacing_m: float) -> None:
+    if not (isinstance(spacing_m, (int, float)) and not isinstance(spacing_m, bool)
+            and math.isfinite(spacing_m) and 10 <= spacing_m <= 10_000):
+        msg = f"must be a number of metres between 10 and 10000, not {spacing_m!r}"
+        raise InvalidParameter("site_spacing_m", msg)
 
 
 def _number(value: object) -> float | None:
@@ -240,24 +297,9 @@ def _rows_from_features(doc: Mapping[str, Any], name: str) -> list[dict[str, Any
     return rows
 
 
-def supplied_candidates(net: RoadNetwork, doc: Mapping[str, Any] | Sequence[Mapping[str, Any]],
-                        *, snap_max_m: float, name: str = "candidates",
-                        min_component_nodes: int | None = None) -> Candidates:
-    """Candidates from a FeatureCollection (or rows ``{id, name, lon, lat}``), WGS-84.
-
-    Points snap only to road components of at least ``min_component_nodes``
-    nodes (None = ``Settings.min_component_nodes`` default, 50; 0 or 1 = any
-    edge), as venues and demand do.
-
-    Raises
-    ------
-    InvalidParameter
-        Named ``name``: not a FeatureCollection of points, bad coordinates
-        (the feature numbers are given), duplicate ids, none at all, or more
-        than :data:`MAX_CANDIDATES`.
-    """
-    from geosvc.network.snap import snap_points
-
+def _parse_points(doc: Mapping[str, Any] | Sequence[Mapping[str, Any]], name: str,
+                  ) -> tuple[list[str], list[str], NDArray[np.float64], NDArray[np.float64]]:
+    """Ids, names, lon, lat of supplied candidate points (validated, see below)."""
     rows = _rows_from_features(doc, name) if isinstance(doc, Mapping) else list(doc)
     if not rows:
         msg = "holds no candidate point"
@@ -287,11 +329,47 @@ def supplied_candidates(net: RoadNetwork, doc: Mapping[str, Any] | Sequence[Mapp
     if dup:
         msg = f"has duplicate ids: {', '.join(dup[:10])}"
         raise InvalidParameter(name, msg)
-    lo, la = np.array(lon, np.float64), np.array(lat, np.float64)
+    return ids, names, np.array(lon, np.float64), np.array(lat, np.float64)
+
+
+def supplied_candidates(net: RoadNetwork, doc: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+                        *, snap_max_m: float, name: str = "candidates",
+                        min_component_nodes: int | None = None) -> Candidates:
+    """Candidates from a FeatureCollection (or rows ``{id, name, lon, lat}``), WGS-84.
+
+    Points snap only to road components of at least ``min_component_nodes``
+    nodes (None = ``Settings.min_component_nodes`` default, 50; 0 or 1 = any
+    edge), as venues and demand do.
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``name``: not a FeatureCollection of points, bad coordinates
+        (the feature numbers are given), duplicate ids, none at all, or more
+        than :data:`MAX_CANDIDATES`.
+    """
+    from geosvc.network.snap import snap_points
+
+    ids, names, lo, la = _parse_points(doc, name)
     snapped = snap_points(net, lo, la, max_dist_m=snap_max_m,
                           min_component_nodes=min_component_nodes)
     return Candidates("supplied", tuple(ids), tuple(names), lo, la, snapped,
                       off_network=_off(ids, snapped))
+
+
+def supplied_points(router: Router, doc: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+                    *, name: str = "candidates") -> Candidates:
+    """Supplied candidates placed by any router (:meth:`Router.snap`).
+
+    Raises
+    ------
+    InvalidParameter
+        As :func:`supplied_candidates`.
+    """
+    ids, names, lo, la = _parse_points(doc, name)
+    placed = router.snap(lo, la)
+    return Candidates("supplied", tuple(ids), tuple(names), lo, la, placed,
+                      off_network=_off(ids, placed))
 
 
 def read_candidate_file(path: str | Path) -> dict[str, Any] | list[dict[str, Any]]:
@@ -333,7 +411,10 @@ def build_candidates(spec: str | Mapping[str, Any] | Sequence[Mapping[str, Any]]
                      spacing_m: float | None = None) -> Candidates:
     """Return the candidate set named by ``spec`` (a set name, a FeatureCollection or rows).
 
-    Bank outlets that match ``flt`` (fixed sites, e.g. with
+    ``engine`` is the plan's router (or a TravelEngine): road routers snap
+    by their network's rule (``settings.min_component_nodes``), routers
+    without a network (straight lines) place points as they are.  Bank
+    outlets that match ``flt`` (fixed sites, e.g. with
     ``include_candidates``) are never candidates.
 
     Raises
@@ -341,17 +422,28 @@ def build_candidates(spec: str | Mapping[str, Any] | Sequence[Mapping[str, Any]]
     InvalidParameter
         Named ``candidates``: an unknown set name or bad points.
     """
-    rule = engine.settings.min_component_nodes  # venues are snapped by this rule too
+    from geosvc.routing import as_router
+
+    router = as_router(engine)
+    net = router.network
     if isinstance(spec, str):
         if spec == "bank_outlets":
             exclude = np.flatnonzero(index.mask(flt)) if flt is not None else None
-            return bank_outlet_candidates(index, engine, exclude=exclude)
+            return bank_outlet_candidates(index, router, exclude=exclude)
         if spec == "kiosk_sites":
-            return kiosk_site_candidates(engine.net, demand,
+            if net is None:
+                return kiosk_point_candidates(router, demand,
+                                              spacing_m=spacing_m or KIOSK_SPACING_M)
+            return kiosk_site_candidates(net, demand,
                                          spacing_m=spacing_m or KIOSK_SPACING_M,
-                                         min_component_nodes=rule)
+                                         min_component_nodes=_rule(router))
         msg = (f"must be one of {' | '.join(CANDIDATE_SETS)} or a FeatureCollection, "
                f"not {spec!r}")
         raise InvalidParameter("candidates", msg)
-    return supplied_candidates(engine.net, spec, snap_max_m=engine.settings.snap_max_m,
-                               min_component_nodes=rule)
+    return supplied_points(router, spec)
+
+
+def _rule(router: Router) -> int | None:
+    """Return the snapping rule a road router's venues follow (its settings), else None."""
+    settings = getattr(router, "settings", None)
+    return getattr(settings, "min_component_nodes", None)

@@ -5,8 +5,10 @@
 the same multi-source pass over the venues matching the filters, the same
 trip model TO the venue), removes the demand the fixed sites (existing
 venues matching the filters) already cover, builds the sparse coverage sets
-of the candidates over the rest (:func:`~geosvc.analysis.planning.sets.coverage_sets`)
-and solves.
+of the candidates over the rest (:meth:`Router.reach_sets`; on roads
+:func:`~geosvc.network.reach.coverage_sets`, on straight lines the sites
+within the circle) and solves.  Any router works: road networks or straight
+lines (:mod:`geosvc.routing`).
 
 Solver choice (``solver="auto"``), on the reduced instance (demand rows no
 candidate reaches dropped, rows with the same candidate set merged):
@@ -32,7 +34,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geosvc.analysis.planning.candidates import Candidates
-from geosvc.analysis.planning.sets import coverage_sets
 from geosvc.analysis.planning.solvers import (
     Solution,
     exact_max_cover,
@@ -42,12 +43,13 @@ from geosvc.analysis.planning.solvers import (
     reduce_instance,
 )
 from geosvc.errors import InvalidParameter
-from geosvc.network.paths import point_times
+from geosvc.routing import as_router
 
 if TYPE_CHECKING:
     from geosvc.analysis.demand import DemandSet
     from geosvc.analysis.planning.solvers import Reduced
     from geosvc.model import VenueFilter
+    from geosvc.routing.base import Router
 
 __all__ = [
     "EXACT_MAX_CANDIDATES",
@@ -152,19 +154,19 @@ def _fixed_positions(index: Any, flt: VenueFilter) -> NDArray[np.int64]:
     return np.flatnonzero(index.mask(flt)).astype(np.int64)
 
 
-def covered_by_fixed(engine: Any, demand: DemandSet, positions: NDArray[np.int64],
+def covered_by_fixed(engine: Router | Any, demand: DemandSet, positions: NDArray[np.int64],
                      cutoff_s: float, *, key: Any = None) -> NDArray[np.bool_]:
     """Per demand point: reaches one of the venues at ``positions`` within ``cutoff_s``.
 
-    The same pass (``engine.pass_for``, cached under ``key`` as
+    The same pass (:meth:`Router.pass_for`, cached under ``key`` as
     ``/api/v1/coverage`` does) and the same test as
     :func:`~geosvc.analysis.coverage.compute_coverage`: time <= limit and a
-    venue reached.
+    venue reached.  ``engine`` is a router (or a TravelEngine).
     """
     if len(positions) == 0 or len(demand) == 0:
         return np.zeros(len(demand), dtype=bool)
-    nt = engine.pass_for(positions, key)
-    t, src = point_times(engine.net, demand.snapped, nt, walk_speed_mps=engine.walk_speed_mps)
+    router = as_router(engine)
+    t, src = router.pass_for(positions, key).times_at(demand.snapped)
     return (t <= cutoff_s) & (src >= 0)
 
 
@@ -204,7 +206,7 @@ def _solve(kind: str, red: Any, *, k: int | None, need: float | None) -> tuple[S
 
 
 def plan_sites(
-    engine: Any,
+    engine: Router | Any,
     demand: DemandSet,
     index: Any,
     flt: VenueFilter,
@@ -224,16 +226,17 @@ def plan_sites(
 
     Parameters
     ----------
-    engine : TravelEngine
-        Of the mode planned for (its network and venue snapping).
+    engine : Router or TravelEngine
+        Of the mode planned for (road network or straight lines); an engine
+        is wrapped as a road router.
     demand : DemandSet
-        The coverage demand of that network.
+        The coverage demand placed for that router.
     index : ServiceIndex
         Venues; those matching ``flt`` are fixed sites.
     flt : VenueFilter
         The coverage filters (the same as ``/api/v1/coverage``).
     candidates : Candidates
-        Snapped to ``engine.net``.
+        Placed by the same router (:func:`build_candidates`).
     minutes : float
         Service-circle size, minutes.
     k : int, optional
@@ -257,16 +260,16 @@ def plan_sites(
         candidates, solver=solver, k=k, target_share=target_share, add=add
     )
     t0 = time.perf_counter()
+    router = as_router(engine)
     cutoff_s = float(minutes) * 60.0
     fixed = _fixed_positions(index, flt)
     key = flt.cache_key() if flt.open_at is None else None  # as /api/v1/coverage
-    before = covered_by_fixed(engine, demand, fixed, cutoff_s, key=key)
+    before = covered_by_fixed(router, demand, fixed, cutoff_s, key=key)
     count = np.asarray(demand.count, dtype=np.float64)
     total = float(count.sum())
     before_pop = float(count[before].sum())
     open_rows = np.flatnonzero(~before & (count > 0) & demand.snapped.ok)
-    mat = coverage_sets(engine.net, demand.snapped, candidates.snapped, cutoff_s,
-                        walk_speed_mps=engine.walk_speed_mps, rows=open_rows)
+    mat = router.reach_sets(demand.snapped, candidates.snapped, cutoff_s, rows=open_rows)
     weight = np.where(before, 0.0, count)
     red = reduce_instance(mat, weight)
     build_s = time.perf_counter() - t0
@@ -289,7 +292,7 @@ def plan_sites(
         hit = np.asarray(mat[:, sol.selected].sum(axis=1)).ravel() > 0
         after |= hit
     return PlanResult(
-        problem=problem, mode=engine.net.mode, minutes=float(minutes), candidates=candidates,
+        problem=problem, mode=router.mode, minutes=float(minutes), candidates=candidates,
         total_population=total, before_population=before_pop, after_population=after_pop,
         selected=list(sol.selected), gains=list(sol.gains), solver=sol.solver,
         optimal=sol.optimal, solve_time_s=sol.solve_time_s, build_time_s=build_s,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -237,8 +237,20 @@ def buffer_pieces(pieces: Pieces, buffer_m: float, *, quad_segs: int = 4,
     return geom
 
 
-def to_lonlat(net: RoadNetwork, geom: Geometry) -> Geometry:
-    """Project a geometry from ``net.crs`` to WGS-84 lon/lat (coordinates rounded to 1e-7)."""
+class Projected(Protocol):
+    """Anything with a projected CRS and its inverse transformer (networks, routers)."""
+
+    @property
+    def transformer_inverse(self) -> Any:
+        """Return the pyproj Transformer from the projected CRS to WGS-84 lon/lat."""
+        ...
+
+
+def to_lonlat(net: Projected, geom: Geometry) -> Geometry:
+    """Project a geometry from ``net.crs`` to WGS-84 lon/lat (coordinates rounded to 1e-7).
+
+    ``net`` is a :class:`RoadNetwork` or a router holding ``transformer_inverse``.
+    """
     import shapely
 
     if geom is None or geom.is_empty:

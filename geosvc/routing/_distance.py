@@ -1,6 +1,6 @@
 """Buffers of street pieces from a distance field (isochrone bands, fast and nested).
 
-The vector buffer (:func:`geosvc.analysis._geometry.buffer_pieces`) spends
+The vector buffer (:func:`geosvc.routing._geometry.buffer_pieces`) spends
 almost all its time in GEOS unioning ~10^3 overlapping buffers.  Here:
 
 1. sample the pieces every ``cell / 2`` metres (vertices and ends included);
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from contourpy._contourpy import FillReturn_OuterOffset
     from shapely import Geometry
 
-    from geosvc.analysis._geometry import Pieces
+    from geosvc.routing._geometry import Pieces
 
 #: Grid cell as a fraction of the buffer.
 CELL_PER_BUFFER = 0.1

@@ -1,0 +1,368 @@
+"""Use cases of the travel queries: nearest venues, isochrones, coverage, site plans.
+
+Each use case takes the service, the snapshot a request holds and a typed,
+already validated request (a frozen dataclass), asks the mode's router
+(:meth:`geosvc.app.service.GeoService.travel`, typed as
+:class:`~geosvc.routing.base.Router`) and returns a typed result.  The
+framework-free handlers of :mod:`geosvc.api` parse query strings into these
+requests and serialise the results; the CLI, batch jobs and page builders
+can call the same functions.
+
+Modes come from the registry (:mod:`geosvc.modes`).  A mode whose answers
+carry travel times (``open_on_arrival``: walk, bike, drive) ranks venues by
+time and checks ``open_at`` on arrival; ``straight`` ranks by great-circle
+distance and checks opening at departure.  Every result of a straight-line
+mode says so (:attr:`IsochronesResult.straight_line` ...): the speed used
+and the registry's note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from geosvc.model import VenueFilter
+from geosvc.modes import get_mode
+
+if TYPE_CHECKING:
+    from geosvc.analysis.coverage import CoverageResult
+    from geosvc.analysis.isochrone import Isochrone
+    from geosvc.analysis.planning import PlanResult
+    from geosvc.app.service import GeoService, Snapshot
+
+__all__ = [
+    "CoverageRequest",
+    "CoverageResultSet",
+    "IsochronesRequest",
+    "IsochronesResult",
+    "NearestRequest",
+    "NearestResult",
+    "NearestVenue",
+    "Opening",
+    "PlanRequest",
+    "PlanResultSet",
+    "StraightLine",
+    "find_nearest",
+    "find_isochrones",
+    "measure_coverage",
+    "plan_new_sites",
+]
+
+
+# --------------------------------------------------------------------------- shared
+
+
+@dataclass(frozen=True, slots=True)
+class StraightLine:
+    """How a straight-line answer was measured (added to its JSON as ``straight_line``).
+
+    Attributes
+    ----------
+    speed_kph : float
+        Speed along the great circle, km/h.
+    note : str
+        The registry's one-line explanation.
+    """
+
+    speed_kph: float
+    note: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"speed_kph", "note"}``."""
+        return {"speed_kph": self.speed_kph, "note": self.note}
+
+
+def straight_line(service: GeoService, mode: str) -> StraightLine | None:
+    """Return the :class:`StraightLine` label of ``mode`` (None for road modes)."""
+    spec = get_mode(mode)
+    if spec.needs_network:
+        return None
+    return StraightLine(speed_kph=spec.speed_kph(service.settings), note=spec.note)
+
+
+# --------------------------------------------------------------------------- nearest
+
+
+@dataclass(frozen=True, slots=True)
+class NearestRequest:
+    """The ``k`` best venues from a point.
+
+    Attributes
+    ----------
+    lon, lat : float
+        WGS-84 degrees.
+    at : datetime
+        Departure time (aware): opening is evaluated at arrival (timed
+        modes) or at departure (straight).
+    mode : str
+        A mode of :mod:`geosvc.modes`.
+    k : int
+    filter : VenueFilter
+        ``open_at`` set = only venues open then (on arrival for timed modes).
+    max_minutes : float, optional
+        Only venues reached within this many minutes (straight: within
+        ``speed x max_minutes``).
+    route : bool
+        Add each trip's polyline.
+    """
+
+    lon: float
+    lat: float
+    at: datetime
+    mode: str = "straight"
+    k: int = 5
+    filter: VenueFilter = field(default_factory=VenueFilter)
+    max_minutes: float | None = None
+    route: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """Opening state of a venue at an instant: open, next opening, closing (aware times)."""
+
+    open: bool | None
+    next_open: datetime | None
+    closes_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NearestVenue:
+    """One ranked venue of :func:`find_nearest`.
+
+    ``travel_time_s`` and ``arrives_at`` are None for modes that rank by
+    distance (straight); ``opening`` is then at departure, else at arrival.
+    """
+
+    pos: int
+    rank: int
+    distance_m: float
+    travel_time_s: float | None
+    arrives_at: datetime | None
+    opening: Opening
+    route_lonlat: tuple[tuple[float, float], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NearestResult:
+    """The ranked venues of a :class:`NearestRequest`."""
+
+    request: NearestRequest
+    venues: tuple[NearestVenue, ...]
+
+
+def _opening(snap: Snapshot, pos: int, at: datetime,
+             memo: dict[tuple[int, datetime], Opening]) -> Opening:
+    """Return the opening of venue ``pos`` at ``at`` (memoised per schedule and instant)."""
+    schedule = snap.index.schedule(pos)
+    key = (id(schedule), at)
+    hit = memo.get(key)
+    if hit is not None:
+        return hit
+    if not schedule.known:
+        out = Opening(None, None, None)
+    elif schedule.is_open(at):  # next_open is `at` itself when open
+        out = Opening(True, at, schedule.next_close(at))
+    else:
+        out = Opening(False, schedule.next_open(at), None)
+    memo[key] = out
+    return out
+
+
+def find_nearest(service: GeoService, snap: Snapshot, request: NearestRequest) -> NearestResult:
+    """Rank the venues quickest (or nearest, for straight lines) to reach from a point.
+
+    Raises
+    ------
+    ModeUnavailable
+        A mode that needs a road network without one loaded.
+    OutsideNetwork
+        The point is farther than the snapping limit from the network.
+    """
+    spec = get_mode(request.mode)
+    router = service.travel(request.mode, snap)
+    flt = request.filter
+    depart = request.at
+    memo: dict[tuple[int, datetime], Opening] = {}
+    out: list[NearestVenue] = []
+    if not spec.open_on_arrival:
+        hits = router.nearest(request.lon, request.lat, candidates=flt, k=request.k,
+                              max_minutes=request.max_minutes, route=request.route)
+        for rank, hit in enumerate(hits, 1):
+            out.append(NearestVenue(
+                pos=hit.pos, rank=rank, distance_m=float(hit.distance_m), travel_time_s=None,
+                arrives_at=None, opening=_opening(snap, hit.pos, depart, memo),
+                route_lonlat=_route(hit.route_lonlat)))
+        return NearestResult(request, tuple(out))
+    index = snap.index
+    static = flt.without_time()
+    accept = None
+    if flt.open_at is not None:
+        margin = service.settings.open_margin_min
+
+        def accept(pos: int, time_s: float) -> bool:
+            return index.schedule(pos).open_for(depart + timedelta(seconds=time_s), margin)
+
+    hits = router.nearest(request.lon, request.lat, candidates=static, k=request.k,
+                          key=static.cache_key(), max_minutes=request.max_minutes,
+                          accept=accept, route=request.route)
+    for rank, hit in enumerate(hits, 1):
+        arrival = depart + timedelta(seconds=float(hit.time_s))
+        out.append(NearestVenue(
+            pos=hit.pos, rank=rank, distance_m=float(hit.distance_m),
+            travel_time_s=float(hit.time_s), arrives_at=arrival,
+            opening=_opening(snap, hit.pos, arrival, memo),
+            route_lonlat=_route(hit.route_lonlat)))
+    return NearestResult(request, tuple(out))
+
+
+def _route(lonlat: list[tuple[float, float]] | None) -> tuple[tuple[float, float], ...] | None:
+    return None if lonlat is None else tuple((float(x), float(y)) for x, y in lonlat)
+
+
+# --------------------------------------------------------------------------- isochrones
+
+
+@dataclass(frozen=True, slots=True)
+class IsochronesRequest:
+    """Areas reached from a point within each band of ``minutes`` (ascending)."""
+
+    lon: float
+    lat: float
+    mode: str = "walk"
+    minutes: tuple[float, ...] = (5.0, 10.0, 15.0)
+
+
+@dataclass(frozen=True, slots=True)
+class IsochronesResult:
+    """The bands (smallest first) with their area and residents."""
+
+    request: IsochronesRequest
+    bands: tuple[Isochrone, ...]
+    straight_line: StraightLine | None = None
+
+
+def find_isochrones(service: GeoService, snap: Snapshot,
+                    request: IsochronesRequest) -> IsochronesResult:
+    """Build the isochrone bands of a point (streets reached, or geodesic circles).
+
+    ``population`` of a band counts the dataset's demand inside it (None
+    when the dataset has no residents).
+
+    Raises
+    ------
+    ModeUnavailable, OutsideNetwork, InvalidParameter
+    """
+    from geosvc.analysis.isochrone import isochrones
+
+    router = service.travel(request.mode, snap)
+    demand = service.demand(request.mode, snap)
+    bands = isochrones(router, request.lon, request.lat, list(request.minutes),
+                       demand=demand if len(demand) else None)
+    return IsochronesResult(request, tuple(bands), straight_line(service, request.mode))
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageRequest:
+    """Share of residents within ``minutes`` of the venues matching ``filter``."""
+
+    mode: str = "walk"
+    minutes: float = 10.0
+    filter: VenueFilter = field(default_factory=VenueFilter)
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageResultSet:
+    """The coverage of a :class:`CoverageRequest` (shares, areas, gaps, catchments)."""
+
+    request: CoverageRequest
+    result: CoverageResult
+    straight_line: StraightLine | None = None
+
+
+def measure_coverage(service: GeoService, snap: Snapshot,
+                     request: CoverageRequest) -> CoverageResultSet:
+    """Measure coverage with one multi-source pass of the mode's router.
+
+    The pass is cached per filter set (by its cache key; with a time, by the
+    venue positions).  Demand is built once per mode and data revision.
+
+    Raises
+    ------
+    ModeUnavailable, InvalidParameter
+    """
+    from geosvc.analysis.coverage import compute_coverage
+
+    router = service.travel(request.mode, snap)
+    demand = service.demand(request.mode, snap)
+    index = snap.index
+    flt = request.filter
+    candidates = index.mask(flt)
+    key = flt.cache_key() if flt.open_at is None else None  # a time: key by positions
+    result = compute_coverage(
+        router, demand, candidates=candidates, minutes=request.minutes, key=key,
+        venue_labels=[(v.code, v.name) for v in index.venues],
+    )
+    return CoverageResultSet(request, result, straight_line(service, request.mode))
+
+
+# --------------------------------------------------------------------------- plans
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    """Choose new sites among candidates that raise coverage most.
+
+    Exactly one problem: ``add`` (what-if), else ``target_share`` (fewest
+    sites), else ``k`` (maximal covering).  ``candidates`` is
+    ``"bank_outlets"``, ``"kiosk_sites"`` or a FeatureCollection of points;
+    ``filter`` selects the fixed sites (as coverage).
+    """
+
+    mode: str = "walk"
+    minutes: float = 10.0
+    k: int | None = 10
+    target_share: float | None = None
+    add: tuple[str, ...] | None = None
+    candidates: Any = "bank_outlets"
+    solver: str = "auto"
+    site_spacing_m: float | None = None
+    filter: VenueFilter = field(default_factory=VenueFilter)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResultSet:
+    """The plan of a :class:`PlanRequest`."""
+
+    request: PlanRequest
+    result: PlanResult
+    straight_line: StraightLine | None = None
+
+
+def plan_new_sites(service: GeoService, snap: Snapshot, request: PlanRequest) -> PlanResultSet:
+    """Solve the site-planning problem of ``request`` with the mode's router.
+
+    Raises
+    ------
+    InvalidParameter
+        ``k`` above the number of candidates, unknown or unplaced ``add``
+        ids, an empty candidate set.
+    ModeUnavailable
+        A mode that needs a road network without one loaded.
+    """
+    from geosvc.analysis.planning import build_candidates, plan_sites
+
+    router = service.travel(request.mode, snap)
+    demand = service.demand(request.mode, snap)
+    cands = build_candidates(request.candidates, index=snap.index, engine=router,
+                             demand=demand, flt=request.filter,
+                             spacing_m=request.site_spacing_m)
+    result = plan_sites(router, demand, snap.index, request.filter, cands,
+                        minutes=request.minutes, k=request.k,
+                        target_share=request.target_share,
+                        add=list(request.add) if request.add is not None else None,
+                        solver=request.solver)
+    return PlanResultSet(request, result, straight_line(service, request.mode))
