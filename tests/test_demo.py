@@ -196,11 +196,6 @@ def test_build_refuses_a_missing_extract(tmp_path):
         build_demo_layers(tmp_path / "nope.osm.pbf", tmp_path / "out")
 
 
-@pytest.fixture(scope="session")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return ensure_demo_db(tmp_path_factory.mktemp("demo-db") / "demo.sqlite")
-
-
 def test_ensure_demo_db_reads_back_the_layers(demo_db):
     from geosvc.store import open_store
 

@@ -14,31 +14,13 @@ from geosvc.web import create_app
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo city plus a population layer estimated from the extract's buildings."""
-    from geosvc.analysis.demand import estimate_population_from_osm
-    from geosvc.demo import demo_osm_path, ensure_demo_db
-    from geosvc.store import open_store
-    from geosvc.store.base import Batch
-
-    path = ensure_demo_db(tmp_path_factory.mktemp("plan-demo") / "demo.sqlite")
-    cells = estimate_population_from_osm(demo_osm_path())
-    store = open_store(str(path))
-    try:
-        store.write(Batch(population=cells, replace_population=True))
-    finally:
-        store.close()
-    return path
-
-
-@pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("plan-cache")
 
 
 @pytest.fixture(scope="session")
-def client(demo_db, helsinki_pbf, cache_dir):
-    app = create_app({"TESTING": True, "db": str(demo_db), "osm": str(helsinki_pbf),
+def client(estimated_demo_db, helsinki_pbf, cache_dir):
+    app = create_app({"TESTING": True, "db": str(estimated_demo_db), "osm": str(helsinki_pbf),
                       "modes": "walk", "cache_dir": str(cache_dir)})
     return app.test_client()
 
@@ -170,9 +152,9 @@ def test_unloaded_mode_is_422(client):
     assert resp.get_json(force=True)["type"].endswith("mode-unavailable")
 
 
-def test_cli_outputs(demo_db, helsinki_pbf, cache_dir, tmp_path):
+def test_cli_outputs(estimated_demo_db, helsinki_pbf, cache_dir, tmp_path):
     runner = CliRunner()
-    base = ["plan", "--db", str(demo_db), "--osm", str(helsinki_pbf), "--minutes", "3",
+    base = ["plan", "--db", str(estimated_demo_db), "--osm", str(helsinki_pbf), "--minutes", "3",
             "--kind", "hall", "--cache-dir", str(cache_dir)]
     out_json = tmp_path / "p.json"
     r = runner.invoke(main, [*base, "--k", "3", "--candidates", "kiosk_sites",
@@ -221,7 +203,7 @@ def test_openapi_plan_schema_describes_every_returned_member(client):
             assert set(row) <= set(schema["selected"]["items"]["properties"])
 
 
-def test_cli_candidate_file_with_huge_integer_coordinate(demo_db, helsinki_pbf, cache_dir,
+def test_cli_candidate_file_with_huge_integer_coordinate(estimated_demo_db, helsinki_pbf, cache_dir,
                                                          tmp_path):
     """A 400-digit coordinate in a candidate file is a readable error, not an OverflowError."""
     sites = tmp_path / "sites.geojson"
@@ -229,7 +211,7 @@ def test_cli_candidate_file_with_huge_integer_coordinate(demo_db, helsinki_pbf, 
         {"type": "Feature", "id": "A", "properties": {},
          "geometry": {"type": "Point", "coordinates": [int("9" * 400), 60.17]}}]}),
         encoding="utf-8")
-    r = CliRunner().invoke(main, ["plan", "--db", str(demo_db), "--osm", str(helsinki_pbf),
+    r = CliRunner().invoke(main, ["plan", "--db", str(estimated_demo_db), "--osm", str(helsinki_pbf),
                                   "--cache-dir", str(cache_dir), "--minutes", "3", "--k", "1",
                                   "--candidates", str(sites),
                                   "--out", str(tmp_path / "x.json")])
