@@ -154,8 +154,8 @@ def test_unloaded_mode_is_422(client):
 
 def test_cli_outputs(estimated_demo_db, helsinki_pbf, cache_dir, tmp_path):
     runner = CliRunner()
-    base = ["plan", "--db", str(estimated_demo_db), "--osm", str(helsinki_pbf), "--minutes", "3",
-            "--kind", "hall", "--cache-dir", str(cache_dir)]
+    base = ["plan", "--db", str(estimated_demo_db), "--osm", str(helsinki_pbf),
+            "--minutes", "3", "--kind", "hall", "--cache-dir", str(cache_dir)]
     out_json = tmp_path / "p.json"
     r = runner.invoke(main, [*base, "--k", "3", "--candidates", "kiosk_sites",
                              "--out", str(out_json)])
@@ -203,15 +203,16 @@ def test_openapi_plan_schema_describes_every_returned_member(client):
             assert set(row) <= set(schema["selected"]["items"]["properties"])
 
 
-def test_cli_candidate_file_with_huge_integer_coordinate(estimated_demo_db, helsinki_pbf, cache_dir,
-                                                         tmp_path):
+def test_cli_candidate_file_with_huge_integer_coordinate(estimated_demo_db, helsinki_pbf,
+                                                         cache_dir, tmp_path):
     """A 400-digit coordinate in a candidate file is a readable error, not an OverflowError."""
     sites = tmp_path / "sites.geojson"
     sites.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": "A", "properties": {},
          "geometry": {"type": "Point", "coordinates": [int("9" * 400), 60.17]}}]}),
         encoding="utf-8")
-    r = CliRunner().invoke(main, ["plan", "--db", str(estimated_demo_db), "--osm", str(helsinki_pbf),
+    r = CliRunner().invoke(main, ["plan", "--db", str(estimated_demo_db),
+                                  "--osm", str(helsinki_pbf),
                                   "--cache-dir", str(cache_dir), "--minutes", "3", "--k", "1",
                                   "--candidates", str(sites),
                                   "--out", str(tmp_path / "x.json")])
