@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
 
 from geosvc.errors import ConfigError
 from geosvc.modes import TRAVEL_MODES, network_modes
@@ -131,7 +134,6 @@ class Settings:
 
 
 def _is_zone(name: str) -> bool:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
         ZoneInfo(name)
@@ -146,7 +148,6 @@ def _read_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         msg = f"cannot read settings file `{path}`: {exc.strerror}"
         raise ConfigError(msg) from exc
-    import yaml
 
     try:
         if path.suffix.lower() == ".json":

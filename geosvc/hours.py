@@ -50,6 +50,7 @@ from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import opening_hours
+from chinese_calendar import constants
 
 from geosvc.errors import InvalidParameter
 
@@ -145,7 +146,6 @@ def _as_date(d: date) -> date:
 
 @lru_cache(maxsize=1)
 def _chinese_calendar() -> HolidayCalendar:
-    from chinese_calendar import constants
 
     years = sorted({d.year for d in constants.holidays} | {d.year for d in constants.workdays})
     # constants.holidays holds only the days of official breaks (ordinary

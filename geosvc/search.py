@@ -116,7 +116,10 @@ def _normalise(text: str) -> str:
 
 def _slots(name: str) -> tuple[tuple[str, ...], ...]:
     """Pinyin syllable slots of ``name``: per syllable, the readings accepted."""
-    from pypinyin import Style, pinyin
+    from pypinyin import (  # lazy: pypinyin takes ~0.15 s to import; only this path needs it
+        Style,
+        pinyin,
+    )
 
     out: list[tuple[str, ...]] = []
     readings = pinyin(name, style=Style.NORMAL, heteronym=True, errors="default")

@@ -41,6 +41,7 @@ Vectorised throughout; about 1-2 s for 2,000 venues on a 250k-node network.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -50,6 +51,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from geosvc.errors import InvalidParameter
+from geosvc.network.graph import RoadNetwork as _Net
+from geosvc.network.paths import DEFAULT_WALK_SPEED_MPS, times_to_sources
+from geosvc.network.snap import snap_points
 from geosvc.routing import RoadPass, Router, SourcePass, as_router
 from geosvc.routing._geometry import Raster, to_lonlat
 from geosvc.routing.road import default_buffer_m
@@ -120,7 +124,7 @@ class CoverageResult:
     @cached_property
     def covered_geometry(self) -> Geometry:
         """The service-circle polygon (WGS-84, holes kept); built on first use."""
-        import shapely
+        import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
         if self._raster is None or self._covered_mask is None or self._to_lonlat is None:
             return shapely.MultiPolygon()
@@ -191,9 +195,6 @@ def _bare_pass(net: RoadNetwork, candidates: ArrayLike | None,
                venues: tuple[ArrayLike, ArrayLike] | None, walk_speed_mps: float | None,
                min_component_nodes: int | None, demand: DemandSet) -> RoadPass:
     """Snap ``venues`` to a bare network and run their multi-source pass."""
-    from geosvc.network.paths import DEFAULT_WALK_SPEED_MPS, times_to_sources
-    from geosvc.network.snap import snap_points
-
     w = DEFAULT_WALK_SPEED_MPS if walk_speed_mps is None else float(walk_speed_mps)
     if venues is None:
         msg = "must give the venues' (lon, lat) arrays when a bare network is passed"
@@ -317,8 +318,6 @@ def compute_coverage(
     >>> res.covered_population, res.total_population, len(res.gaps)
     (10.0, 30.0, 2)
     """
-    import time
-
     step = progress or (lambda _s: None)
     minutes = _check_minutes(minutes)
     for name, val in (("buffer_m", buffer_m), ("cell_m", cell_m),
@@ -327,7 +326,6 @@ def compute_coverage(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     step("pass")
-    from geosvc.network.graph import RoadNetwork as _Net
 
     if isinstance(engine_or_net, _Net):
         net = engine_or_net
@@ -424,8 +422,8 @@ def _gaps(back: Callable[[Geometry], Geometry], raster: Raster,
           covered_mask: NDArray[np.bool_], demand: DemandSet,
           uncovered: NDArray[np.bool_], radius_m: float) -> list[dict[str, Any]]:
     """Gap features: uncovered demand grouped by ``radius_m``, minus the covered area."""
-    import shapely
-    from scipy import ndimage
+    import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
+    from scipy import ndimage  # lazy: scipy takes ~0.2 s to import; only this path needs it
 
     sel = np.flatnonzero(uncovered & (demand.count > 0))
     if not len(sel):

@@ -41,14 +41,16 @@ import threading
 import warnings
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from geosvc.coords import valid_lonlat
+from geosvc.coords import utm_crs, valid_lonlat
 from geosvc.errors import InvalidParameter
 from geosvc.model import Area, Level, PopulationCell
+from geosvc.network.snap import default_min_component_nodes, snap_xy
 
 if TYPE_CHECKING:
     import os
@@ -179,8 +181,6 @@ def estimate_population_from_osm(
     InvalidParameter
         ``floor_area_per_person_m2`` not > 0, or the file is missing / unreadable.
     """
-    from pathlib import Path
-
     if not (isinstance(floor_area_per_person_m2, (int, float))
             and math.isfinite(floor_area_per_person_m2) and floor_area_per_person_m2 > 0):
         msg = f"must be a number of m² > 0, not {floor_area_per_person_m2!r}"
@@ -193,9 +193,8 @@ def estimate_population_from_osm(
     buildings, landuse = _read_osm(path)
     if buildings is None or len(buildings) == 0:
         return []
-    import shapely
+    import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
-    from geosvc.coords import utm_crs
 
     geoms = shapely.make_valid(np.asarray(buildings.geometry.values))
     kinds = buildings["building"].astype("string").fillna("yes").str.strip().str.lower()
@@ -221,7 +220,7 @@ def estimate_population_from_osm(
         return []
     bounds = buildings.total_bounds
     crs = utm_crs((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
-    import pyproj
+    import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
 
     fwd = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     projected = shapely.transform(geoms[keep], lambda xy: np.column_stack(
@@ -282,7 +281,7 @@ def _read_osm(path: object) -> tuple[Any, Any]:
 
     Either may be None (pyrosm's answer for an extract without such features).
     """
-    import pyrosm
+    import pyrosm  # lazy: pyrosm takes ~0.04 s to import; only this path needs it
 
     try:
         with warnings.catch_warnings():
@@ -298,7 +297,7 @@ def _read_osm(path: object) -> tuple[Any, Any]:
 
 def _inside_residential(landuse: Any, x: NDArray[np.float64],
                         y: NDArray[np.float64]) -> NDArray[np.bool_]:
-    import shapely
+    import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
     if landuse is None or len(landuse) == 0 or "landuse" not in landuse:
         return np.zeros(len(x), dtype=bool)
@@ -513,7 +512,7 @@ def _cell_points(fwd: Any, cells: Sequence[PopulationCell], sample_m: float,
 
     ``fwd`` is the pyproj transformer from WGS-84 to the projected CRS.
     """
-    import shapely
+    import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
     n = len(cells)
     lon = np.fromiter((c.lon for c in cells), np.float64, n)
@@ -603,8 +602,6 @@ def build_demand(
         (``population``), an unreadable area boundary (``areas``), or
         ``min_component_nodes`` not an integer >= 0.
     """
-    from geosvc.network.snap import default_min_component_nodes, snap_xy
-
     if not (math.isfinite(sample_m) and sample_m > 0):
         raise InvalidParameter("sample_m", f"must be a number of metres > 0, not {sample_m!r}")
     if not max_snap_m > 0:
@@ -629,7 +626,7 @@ def build_demand(
 def _area_of(lon: NDArray[np.float64], lat: NDArray[np.float64],
              areas: Sequence[Area]) -> NDArray[np.int64]:
     """Index of the first area holding each point (-1 = none)."""
-    import shapely
+    import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
     area = np.full(len(lon), -1, dtype=np.int64)
     if areas and len(lon):
@@ -683,7 +680,7 @@ def build_point_demand(
     >>> len(ds), ds.total, bool(ds.snapped.ok[0]), ds.crs
     (1, 10.0, True, 'EPSG:32650')
     """
-    import pyproj
+    import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
 
     if not (math.isfinite(sample_m) and sample_m > 0):
         raise InvalidParameter("sample_m", f"must be a number of metres > 0, not {sample_m!r}")

@@ -41,6 +41,8 @@ import numpy as np
 
 from geosvc.errors import InvalidParameter
 from geosvc.modes import TRAVEL_MODES
+from geosvc.network.snap import Snapped as _Snapped
+from geosvc.network.snap import check_snapped, snap_points
 from geosvc.routing._geometry import area_km2, to_lonlat
 from geosvc.routing.road import default_buffer_m, isochrone_xy
 
@@ -82,7 +84,7 @@ class Isochrone:
 
     def to_feature(self) -> dict[str, Any]:
         """GeoJSON Feature with properties ``minutes``, ``area_km2``, ``population``."""
-        import shapely
+        import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
         geom = None if self.geometry.is_empty else shapely.geometry.mapping(self.geometry)
         return {
@@ -174,9 +176,6 @@ def isochrone_polygons(
     OutsideNetwork
         The start is farther than ``max_snap_m`` from the network.
     """
-    from geosvc.network.snap import Snapped as _Snapped
-    from geosvc.network.snap import check_snapped, snap_points
-
     bands = parse_minutes(minutes)
     if buffer_m is None:
         buffer_m = default_buffer_m(net.mode)
@@ -244,7 +243,7 @@ def _bands(bands: Sequence[float], geoms: Sequence[Geometry],
 
 def population_inside(geom_xy: Geometry, demand: DemandSet) -> float:
     """Residents of ``demand`` whose point lies inside a projected polygon."""
-    import shapely
+    import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
     if geom_xy is None or geom_xy.is_empty or not len(demand):
         return 0.0

@@ -66,7 +66,9 @@ def coverage(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
 
 def _circles(result: CoverageResult, minutes: float, area_km2: float) -> dict[str, Any]:
     """Return the service-circle polygon of ``result`` as a FeatureCollection (WGS-84)."""
-    from shapely.geometry import mapping
+    from shapely.geometry import (
+        mapping,  # lazy: shapely takes ~0.12 s to import; only this path needs it
+    )
 
     geom = result.covered_geometry
     features = []

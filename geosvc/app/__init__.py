@@ -6,28 +6,6 @@ queries (nearest, isochrones, coverage, plans): :mod:`geosvc.app.travel`;
 the venue and item catalogue: :mod:`geosvc.app.venues`; imports:
 :mod:`geosvc.app.importing`; the service and its snapshots:
 :mod:`geosvc.app.service`; one dataset read whole: :mod:`geosvc.app.dataset`.
+Import from the modules: this package imports nothing, so the CLI can load one
+use case without the others.
 """
-
-from __future__ import annotations
-
-from geosvc.app.travel import (
-    CoverageRequest,
-    IsochronesRequest,
-    NearestRequest,
-    PlanRequest,
-    find_isochrones,
-    find_nearest,
-    measure_coverage,
-    plan_new_sites,
-)
-
-__all__ = [
-    "CoverageRequest",
-    "IsochronesRequest",
-    "NearestRequest",
-    "PlanRequest",
-    "find_isochrones",
-    "find_nearest",
-    "measure_coverage",
-    "plan_new_sites",
-]

@@ -24,11 +24,22 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from geosvc.analysis.demand import (
+    build_demand,
+    build_point_demand,
+    demand_inputs,
+    estimate_population_from_osm,
+)
 from geosvc.app.dataset import build_index, dataset_zone
 from geosvc.app.records import base_properties
 from geosvc.coords import valid_lonlat
 from geosvc.errors import ConfigError, ModeUnavailable
 from geosvc.modes import TRAVEL_MODES
+from geosvc.network.cache import load_network
+from geosvc.routing import build_router
+from geosvc.search import ItemSearch
 from geosvc.store import local_path, open_store
 
 if TYPE_CHECKING:
@@ -137,7 +148,6 @@ class GeoService:
             store.close()
 
     def _build_snapshot(self) -> Snapshot:
-        from geosvc.search import ItemSearch
 
         store = self.open_store()
         try:
@@ -211,7 +221,6 @@ class GeoService:
         if not osm.is_file():
             msg = f"`osm` file {settings.osm!r} does not exist"
             raise ConfigError(msg)
-        from geosvc.network.cache import load_network
 
         return {
             mode: load_network(osm, mode, settings=settings, cache_dir=Path(settings.cache_dir))
@@ -252,7 +261,6 @@ class GeoService:
         snap = snapshot or self._snapshot
 
         def build() -> Router:
-            from geosvc.routing import build_router
 
             return build_router(mode, snap.index.lon, snap.index.lat, settings=self.settings,
                                 index=snap.index, network=net)
@@ -314,7 +322,6 @@ class GeoService:
         snap = snapshot or self._snapshot
 
         def build() -> Any:
-            from geosvc.analysis.demand import build_demand, demand_inputs
 
             population, areas = self._population_layers(snap)
             cells, areas, notes = demand_inputs(
@@ -335,9 +342,7 @@ class GeoService:
         router = self.travel(mode, snap)
 
         def build() -> Any:
-            import numpy as np
 
-            from geosvc.analysis.demand import build_point_demand, demand_inputs
 
             population, areas = self._population_layers(snap)
             lon = [c.lon for c in population] + snap.index.lon.tolist()
@@ -403,8 +408,6 @@ class GeoService:
 
     def _osm_population(self, osm: str, floor_area_per_person_m2: float) -> list[Any]:
         """Estimate residents from ``osm`` once per service (called under ``_lock``)."""
-        from geosvc.analysis.demand import estimate_population_from_osm
-
         key = (osm, floor_area_per_person_m2)
         if key not in self._osm_cells:
             self._osm_cells[key] = estimate_population_from_osm(

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from geosvc.analysis.coverage import compute_coverage
+from geosvc.analysis.isochrone import isochrones
+from geosvc.analysis.planning import build_candidates, plan_sites
 from geosvc.model import VenueFilter
 from geosvc.modes import get_mode
 
@@ -253,8 +256,6 @@ def find_isochrones(service: GeoService, snap: Snapshot,
     ------
     ModeUnavailable, OutsideNetwork, InvalidParameter
     """
-    from geosvc.analysis.isochrone import isochrones
-
     router = service.travel(request.mode, snap)
     demand = service.demand(request.mode, snap)
     bands = isochrones(router, request.lon, request.lat, list(request.minutes),
@@ -294,8 +295,6 @@ def measure_coverage(service: GeoService, snap: Snapshot,
     ------
     ModeUnavailable, InvalidParameter
     """
-    from geosvc.analysis.coverage import compute_coverage
-
     router = service.travel(request.mode, snap)
     demand = service.demand(request.mode, snap)
     index = snap.index
@@ -353,8 +352,6 @@ def plan_new_sites(service: GeoService, snap: Snapshot, request: PlanRequest) ->
     ModeUnavailable
         A mode that needs a road network without one loaded.
     """
-    from geosvc.analysis.planning import build_candidates, plan_sites
-
     router = service.travel(request.mode, snap)
     demand = service.demand(request.mode, snap)
     cands = build_candidates(request.candidates, index=snap.index, engine=router,

@@ -45,8 +45,14 @@ from geosvc.errors import GeosvcError, InvalidParameter
 def command(jobs_file: str, out_dir: str, scheduler: str, workers: int | None,
             cache_dir: str | None, config_file: str | None) -> None:
     """Coverage for many datasets at once, fanned out over Dask; writes a summary."""
-    from geosvc.config import Settings
-    from geosvc.distributed import load_jobs, run_batch, write_summary
+    from geosvc.config import (
+        Settings,  # lazy: verb engine (fast CLI start)
+    )
+    from geosvc.distributed import (  # lazy: verb engine (fast CLI start)
+        load_jobs,
+        run_batch,
+        write_summary,
+    )
 
     if scheduler not in ("local", "inline") and "://" not in scheduler:
         msg = (f"must be local, inline or a Dask address such as tcp://host:8786, "

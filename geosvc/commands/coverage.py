@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 
 from geosvc.errors import GeosvcError, InvalidParameter
 from geosvc.formats import (
@@ -79,9 +80,11 @@ def command(db: str, osm: str, mode: str, minutes: str, kind: str | None, level:
             out: str, tables: str | None, title: str | None, gap_radius_m: float,
             cache_dir: str | None, config_file: str | None) -> None:
     """Share of residents within N minutes of a matching venue, per area, with gaps."""
-    from tqdm import tqdm
+    from tqdm import tqdm  # lazy: tqdm takes ~0.04 s to import; only this path needs it
 
-    from geosvc.analysis.output import coverage_document
+    from geosvc.analysis.output import (
+        coverage_document,  # lazy: verb engine (fast CLI start)
+    )
 
     out_path = Path(out)
     fmt = _out_format(out_path)
@@ -174,12 +177,25 @@ def _run(db: str, osm: str, params: dict[str, str], cache_dir: str | None,
 
     Returns ``{result, notes, index, filter, candidates, engine, demand}``.
     """
-    from geosvc.analysis.coverage import compute_coverage
-    from geosvc.analysis.demand import build_demand, demand_inputs
-    from geosvc.api import load_dataset
-    from geosvc.config import Settings
-    from geosvc.network.cache import load_network
-    from geosvc.network.nearest import TravelEngine
+    from geosvc.analysis.coverage import (
+        compute_coverage,  # lazy: verb engine (fast CLI start)
+    )
+    from geosvc.analysis.demand import (  # lazy: verb engine (fast CLI start)
+        build_demand,
+        demand_inputs,
+    )
+    from geosvc.api import (
+        load_dataset,  # lazy: verb engine (fast CLI start)
+    )
+    from geosvc.config import (
+        Settings,  # lazy: verb engine (fast CLI start)
+    )
+    from geosvc.network.cache import (
+        load_network,  # lazy: verb engine (fast CLI start)
+    )
+    from geosvc.network.nearest import (
+        TravelEngine,  # lazy: verb engine (fast CLI start)
+    )
 
     notes: list[str] = []
     settings = Settings.load(file=config_file)
@@ -217,8 +233,6 @@ def _heat_points(demand: Any, max_points: int = 20_000) -> list[tuple[float, flo
     Bins of 0.001°, 0.002°, 0.004° ... (about 100 m, 200 m ...) until at
     most ``max_points`` remain, so a city-wide heat layer stays light.
     """
-    import numpy as np
-
     keep = demand.count > 0
     lon, lat, n = demand.lon[keep], demand.lat[keep], demand.count[keep]
     step_deg = 0.001
@@ -241,12 +255,20 @@ _CURVE_ALL = "all venues"
 
 def _report_extra(run: dict[str, Any], title: str | None, step) -> dict[str, Any]:
     """Return the map context of a report (``MAP``): venues, population, curves, title."""
-    import numpy as np
-
-    from geosvc.analysis.curves import CURVE_MINUTES, share_curves
-    from geosvc.app.dataset import filter_positions
-    from geosvc.app.records import base_properties
-    from geosvc.model import VenueFilter, VenueKind
+    from geosvc.analysis.curves import (  # lazy: verb engine (fast CLI start)
+        CURVE_MINUTES,
+        share_curves,
+    )
+    from geosvc.app.dataset import (
+        filter_positions,  # lazy: verb engine (fast CLI start)
+    )
+    from geosvc.app.records import (
+        base_properties,  # lazy: verb engine (fast CLI start)
+    )
+    from geosvc.model import (  # lazy: verb engine (fast CLI start)
+        VenueFilter,
+        VenueKind,
+    )
 
     step("curves")
     idx, flt, result = run["index"], run["filter"], run["result"]

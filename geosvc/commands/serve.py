@@ -43,8 +43,12 @@ def report_off_network(service: GeoService, *, limit: int = 10) -> None:
 
 def run(config: dict, *, host: str, port: int, workers: int) -> None:
     """Build the app from ``config`` and serve it; errors become click errors."""
-    from geosvc.web import create_app
-    from geosvc.web.server import serve_app
+    from geosvc.web import (
+        create_app,  # lazy: verb engine (fast CLI start)
+    )
+    from geosvc.web.server import (
+        serve_app,  # lazy: verb engine (fast CLI start)
+    )
 
     try:
         app = create_app(config)

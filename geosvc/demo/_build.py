@@ -13,6 +13,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from geosvc.demo._rules import (
     unit_hash,
 )
 from geosvc.demo.catalog import CATALOG
+from geosvc.hours import hours_problem
 from geosvc.model import Area, Channel, Level, Link, PopulationCell, Venue, VenueKind
 
 __all__ = ["POPULATION_COLUMNS", "VENUE_COLUMNS", "build_layers", "grid_areas"]
@@ -63,12 +65,6 @@ layers:
 
 def _hours_problem(expr: str) -> str | None:
     """Why ``expr`` is not valid OSM opening_hours, else None."""
-    try:
-        from geosvc.hours import hours_problem
-    except ImportError:  # geosvc.hours not there yet: same parser underneath
-        import opening_hours
-
-        return None if opening_hours.validate(expr) else "not valid opening_hours"
     return hours_problem(expr)
 
 
@@ -108,7 +104,7 @@ def grid_areas(bounds: Sequence[float]) -> list[Area]:
 
 
 def _area_of(areas: Sequence[Area], lon: float, lat: float) -> Area | None:
-    import shapely
+    import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
     point = shapely.Point(lon, lat)
     for area in areas:
@@ -252,7 +248,7 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 
 
 def _write_areas(path: Path, areas: Sequence[Area]) -> None:
-    import shapely
+    import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
     features = []
     for a in areas:
@@ -276,8 +272,6 @@ def _area_population(areas: Sequence[Area], cells: Sequence[PopulationCell]) -> 
     A cell on a shared edge counts in the first area that covers it, as
     :func:`geosvc.analysis.demand.build_demand` assigns demand points.
     """
-    from dataclasses import replace
-
     totals = dict.fromkeys((a.code for a in areas), 0.0)
     for cell in cells:
         area = _area_of(areas, cell.lon, cell.lat)

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from geosvc.coords import geodesic_distance_m
 from geosvc.demo._osm import OsmFeature
 from geosvc.demo.catalog import CATALOG, CatalogItem
 from geosvc.model import Channel, Level, Link, Venue, VenueKind
@@ -142,7 +143,6 @@ def classify(features: Iterable[OsmFeature]) -> list[Draft]:
 
 
 def _dist_m(a: OsmFeature, b: OsmFeature) -> float:
-    from geosvc.coords import geodesic_distance_m
 
     return float(geodesic_distance_m(a.lon, a.lat, b.lon, b.lat))
 

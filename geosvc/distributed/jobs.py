@@ -45,7 +45,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import yaml
+
+from geosvc.api.params import ParseContext, parse_query
 from geosvc.errors import InvalidParameter
 from geosvc.modes import network_modes
 
@@ -132,8 +136,6 @@ def load_jobs(path: str | Path, *, out_dir: str | Path | None = None) -> list[Ba
         An unreadable file (``jobs``), or every problem of every job, each
         named ``jobs[i].field`` (``i`` from 0, in file order).
     """
-    import yaml
-
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -315,10 +317,6 @@ def _minutes(value: Any) -> tuple[float, ...] | str:
 
 def _filters(value: Any, bad: _Report) -> tuple[tuple[str, str], ...]:
     """Return the filters as API query strings, checked with the coverage endpoint's parsers."""
-    from zoneinfo import ZoneInfo
-
-    from geosvc.api.params import ParseContext, parse_query
-
     if not isinstance(value, Mapping):
         bad("", f"must be a mapping of filter names to values, not {value!r}")
         return ()

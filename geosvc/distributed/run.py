@@ -18,10 +18,15 @@ Needs the ``distributed`` extra (``pip install geosvc[distributed]``) unless
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import json
+import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geosvc.distributed.task import SUMMARY_FIELDS, error_rows, run_job
@@ -106,9 +111,8 @@ def _progress(progress: bool | Callable[[int, int], None],
               total: int) -> Callable[[int | None], None]:
     """Return ``tick(n)`` (n jobs done; None = finished) for ``progress``."""
     if progress is True:
-        import sys
 
-        from tqdm import tqdm
+        from tqdm import tqdm  # lazy: tqdm takes ~0.04 s to import; only this path needs it
 
         bar = tqdm(total=total, unit="dataset", desc="batch", file=sys.stderr, leave=False)
 
@@ -132,7 +136,7 @@ def _run_dask(specs: list[dict[str, Any]], cfg: dict[str, Any], scheduler: Any,
               tick: Callable[[int | None], None]) -> dict[int, list[dict[str, Any]]]:
     """Submit one task per dataset and gather the rows as tasks complete."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client, as_completed  # lazy: extra `distributed`
     except ImportError as exc:
         msg = "needs Dask: pip install 'geosvc[distributed]' (or use scheduler='inline')"
         raise ConfigError(f"`scheduler` {msg}") from exc
@@ -174,9 +178,7 @@ def _failure(name: str, fut: Any) -> str:
 def _connect(scheduler: Any, workers: int | None, n_jobs: int,
              timeout_s: float) -> tuple[Any, Any]:
     """Return ``(client, cluster or None)`` for ``scheduler`` (a LocalCluster for local)."""
-    import os
-
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster  # lazy: extra `distributed`
 
     if scheduler is None or scheduler == "local":
         n = workers or max(1, min(n_jobs, os.cpu_count() or 1))
@@ -203,10 +205,6 @@ def write_summary(rows: Sequence[dict[str, Any]], out_dir: str | Path) -> list[P
 
     Returns the two paths.  Files are written under temporary names and renamed.
     """
-    import csv
-    import json
-    from pathlib import Path
-
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = d / "summary.csv", d / "summary.json"

@@ -19,11 +19,24 @@ fails that mode's rows.
 
 from __future__ import annotations
 
+import csv
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from geosvc.analysis.coverage import compute_coverage
+from geosvc.analysis.curves import CURVE_MINUTES, share_curves
+from geosvc.analysis.demand import build_demand, demand_inputs, estimate_population_from_osm
+from geosvc.analysis.output import coverage_document
+from geosvc.api import load_dataset
+from geosvc.app.dataset import filter_positions
+from geosvc.config import Settings
+from geosvc.distributed.jobs import BatchJob
 from geosvc.errors import GeosvcError
+from geosvc.formats import COVERAGE, Output, write_output
+from geosvc.model import VenueFilter, VenueKind
+from geosvc.network.cache import load_network
+from geosvc.network.nearest import TravelEngine
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -82,9 +95,6 @@ def run_job(job: Mapping[str, Any], settings: Mapping[str, Any]) -> list[dict[st
         carries loading the network and snapping the demand; the first row
         of the job also reading the store).  ``error`` is None on success.
     """
-    from geosvc.config import Settings
-    from geosvc.distributed.jobs import BatchJob
-
     spec = BatchJob.from_dict(job)
     started = time.perf_counter()
     try:
@@ -114,21 +124,12 @@ def _reason(spec: BatchJob, exc: BaseException, mode: str | None = None) -> str:
 
 def _load_dataset(spec: BatchJob, cfg: Settings) -> dict[str, Any]:
     """Read the store, build the index, parse the filters (once per dataset; the CLI's)."""
-    from geosvc.api import load_dataset
-
     return {**load_dataset(spec.db, cfg, dict(spec.filters)), "osm_cells": {}}
 
 
 def _run_mode(spec: BatchJob, cfg: Settings, data: dict[str, Any], mode: str,
               lead: float) -> list[dict[str, Any]]:
     """Load the ``mode`` network, snap the demand, compute and write every ``minutes``."""
-    from geosvc.analysis.coverage import compute_coverage
-    from geosvc.analysis.demand import build_demand, demand_inputs, estimate_population_from_osm
-    from geosvc.analysis.output import coverage_document
-    from geosvc.formats import COVERAGE, Output, write_output
-    from geosvc.network.cache import load_network
-    from geosvc.network.nearest import TravelEngine
-
     t0 = time.perf_counter()
     idx, flt = data["index"], data["filter"]
     memo: dict[tuple[str, float], Any] = data["osm_cells"]
@@ -183,12 +184,6 @@ def _write_curves(spec: BatchJob, engine: Any, demand: Any, idx: Any, flt: Any,
     (the filter's time and candidate options apply to every set, as in the
     coverage report's chart).
     """
-    import csv
-
-    from geosvc.analysis.curves import CURVE_MINUTES, share_curves
-    from geosvc.app.dataset import filter_positions
-    from geosvc.model import VenueFilter, VenueKind
-
     sets: dict[str, tuple[Any, Any]] = {}
     for label, kinds in [*((str(k), (k,)) for k in VenueKind), ("all", ())]:
         f = VenueFilter(kinds=kinds, open_at=flt.open_at,

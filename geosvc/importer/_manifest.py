@@ -28,11 +28,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import yaml
+
 from geosvc.coords import parse_crs
 from geosvc.errors import ImportRejected, InvalidParameter, RowProblem
 from geosvc.hours import get_calendar
 from geosvc.importer._file import WHAT, ImportReport, batch_of, parse_rows, report_of
 from geosvc.importer._read import read_table
+from geosvc.importer._rows import Parsed
 from geosvc.model import DatasetInfo
 
 if TYPE_CHECKING:
@@ -87,8 +90,6 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
         Naming every bad entry (``path``, ``dataset.timezone``,
         ``layers[2].what``, ...).
     """
-    import yaml
-
     p = Path(path)
     try:
         doc = yaml.safe_load(p.read_text(encoding="utf-8"))
@@ -242,7 +243,6 @@ def _merge(what: str, layers: list[tuple[LayerSpec, Parsed]],
     """Combine layers of the same kind, reporting keys that appear in two of them."""
     if len(layers) == 1:
         return layers[0][1]
-    from geosvc.importer._rows import Parsed
 
     merged = Parsed(what)
     owner: dict[Any, str] = {}

@@ -252,10 +252,16 @@ def parse_links(rows: list[dict[str, Any]], *, crs: str,  # noqa: ARG001
 
 def _geometry(r: RowReader, field_name: str, *, crs: str, required: bool):
     """Read a (Multi)Polygon from WKT text or a GeoJSON object, in WGS-84; None if bad."""
-    import shapely
-    from shapely import wkt as shapely_wkt
-    from shapely.errors import ShapelyError
-    from shapely.geometry import shape
+    import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
+    from shapely import (
+        wkt as shapely_wkt,  # lazy: shapely takes ~0.12 s to import; only this path needs it
+    )
+    from shapely.errors import (
+        ShapelyError,  # lazy: shapely takes ~0.12 s to import; only this path needs it
+    )
+    from shapely.geometry import (
+        shape,  # lazy: shapely takes ~0.12 s to import; only this path needs it
+    )
 
     raw = r.data.get(field_name)
     if raw is None or (isinstance(raw, str) and not raw.strip()):

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geosvc.errors import InvalidParameter
+from geosvc.hours import compile_schedule, get_calendar
 
 if TYPE_CHECKING:
     from geosvc.hours import HolidayCalendar, Schedule
@@ -115,7 +116,6 @@ class HoursTable:
 
     def _compile(self, sid: int) -> Schedule:
         # geosvc.hours pulls in the opening-hours parser: loaded on the first schedule only.
-        from geosvc.hours import compile_schedule, get_calendar
 
         expr, official = self._keys[sid]
         with self._lock:

@@ -13,8 +13,9 @@ Public names (see docs/architecture.md, "network"):
 from __future__ import annotations
 
 from geosvc.network.cache import load_network
-from geosvc.network.graph import MODES, RoadNetwork, build_network
+from geosvc.network.graph import MODES, RoadNetwork
 from geosvc.network.nearest import NearestHit, TravelEngine
+from geosvc.network.osm import build_network
 from geosvc.network.paths import (
     NodeTimes,
     point_times,

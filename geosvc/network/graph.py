@@ -18,8 +18,6 @@ are dropped: they can never shorten a trip.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -27,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
+from scipy.sparse.csgraph import connected_components
 
 from geosvc.errors import InvalidParameter
 from geosvc.modes import network_modes
@@ -34,9 +33,8 @@ from geosvc.modes import network_modes
 if TYPE_CHECKING:
     import pyproj
 
-    from geosvc.config import Settings
 
-__all__ = ["MODES", "RoadNetwork", "build_network", "check_mode", "edge_twins", "make_network"]
+__all__ = ["MODES", "RoadNetwork", "check_mode", "edge_twins", "make_network"]
 
 #: The travel modes a network can be built for (the road modes of :mod:`geosvc.modes`).
 MODES = network_modes()
@@ -76,7 +74,7 @@ _ARRAY_FIELDS = (
 class RoadNetwork:
     """A directed road network of one travel mode, as numpy arrays.
 
-    Build with :func:`geosvc.network.build_network` / :func:`load_network`, or
+    Build with :func:`geosvc.network.osm.build_network` / :func:`load_network`, or
     :func:`geosvc.network.synthetic.grid_network` in tests.  Immutable: the
     arrays are flagged read-only; derived structures (``csr``, the edge
     index used for snapping, the coordinate transformer) are computed once on
@@ -222,14 +220,14 @@ class RoadNetwork:
     @cached_property
     def transformer(self) -> pyproj.Transformer:
         """WGS-84 lon/lat -> projected ``crs`` transformer (always_xy)."""
-        import pyproj
+        import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
 
         return pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
 
     @cached_property
     def transformer_inverse(self) -> pyproj.Transformer:
         """Projected ``crs`` -> WGS-84 lon/lat transformer (always_xy)."""
-        import pyproj
+        import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
 
         return pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
 
@@ -240,8 +238,6 @@ class RoadNetwork:
         Weak connectivity ignores edge directions: a one-way dead end belongs
         to the street network it hangs off.  Computed once, read-only.
         """
-        from scipy.sparse.csgraph import connected_components
-
         _, labels = connected_components(self.csr, directed=True, connection="weak")
         labels = np.ascontiguousarray(labels, dtype=np.int32)
         labels.flags.writeable = False
@@ -381,21 +377,3 @@ def make_network(
         meta=dict(meta or {}),
         **arrays,
     )
-
-
-def build_network(
-    osm_path: str | os.PathLike[str],
-    mode: str,
-    *,
-    settings: Settings,
-    progress: Callable[[str], None] | None = None,
-) -> RoadNetwork:
-    """Build the ``mode`` network of an OSM extract (``.osm.pbf``, ``.osm``, ``.osm.xml``).
-
-    Thin entry point; the reading and the speed rules live in
-    :mod:`geosvc.network.osm` (see :func:`geosvc.network.osm.build_network`).
-    No caching: use :func:`geosvc.network.cache.load_network` for that.
-    """
-    from geosvc.network.osm import build_network as _build
-
-    return _build(osm_path, mode, settings=settings, progress=progress)

@@ -45,7 +45,7 @@ def _assemble(
     mode: str,
     source_hash: str,
 ) -> RoadNetwork:
-    import pyproj
+    import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
 
     inv = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     lon, lat = inv.transform(x, y)
@@ -70,7 +70,7 @@ def _assemble(
 
 
 def _origin_xy(origin_lonlat: tuple[float, float]) -> tuple[str, float, float]:
-    import pyproj
+    import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
 
     lon0, lat0 = origin_lonlat
     crs = utm_crs(lon0, lat0)

@@ -26,6 +26,7 @@ from geosvc.render.layers import (
 )
 from geosvc.render.popup import venue_popup_html, venue_tooltip_html
 from geosvc.render.tiles import BASEMAPS, Basemap, shift_geojson, shift_points
+from geosvc.render.ui import MODE_LABELS
 
 __all__ = ["GAP_COLOURS", "coverage_headline_html", "coverage_map", "coverage_summary_html",
            "gap_colour", "gap_scale_html", "isochrones_legend_html", "isochrones_map"]
@@ -101,8 +102,6 @@ def coverage_headline_html(result: Mapping[str, Any]) -> str:
     >>> coverage_headline_html({"minutes": 10, "mode": "walk", "covered_share": 0.808})
     '10 分钟步行圈 · 覆盖 80.8% <span class="en">10-min walk circle: 80.8% covered</span>'
     """
-    from geosvc.render.ui import MODE_LABELS
-
     share = result.get("covered_share")
     share_txt = f"{100 * float(share):.1f}%" if share is not None else "–"
     minutes = _fmt_int(result.get("minutes"))

@@ -13,7 +13,6 @@ Every page publishes its Leaflet objects as ``window.geosvc`` (``map``,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping, Sequence
 from html import escape
 from typing import Any
@@ -26,7 +25,7 @@ from jinja2 import Template
 from geosvc import vocab
 from geosvc.errors import InvalidParameter
 from geosvc.render.popup import bilingual
-from geosvc.render.ui import PHONE_QUERY, PageStyle
+from geosvc.render.ui import PHONE_QUERY, PageStyle, js_json
 
 __all__ = [
     "HtmlBox",
@@ -52,19 +51,6 @@ CHANNEL_COLOURS: dict[str | None, str] = {
 #: Marker colour of kiosks: round the clock, or limited hours.
 KIOSK_COLOURS = {True: vocab.KINDS["kiosk"].colour, False: vocab.KINDS["kiosk"].colour_alt}
 _GLYPH = {str(k.code): k.glyph for k in vocab.KINDS}
-
-
-def js_json(obj: Any) -> str:
-    r"""Serialise ``obj`` as a JavaScript literal that is safe inside ``<script>``.
-
-    Examples
-    --------
-    >>> js_json({"name": "</script><img src=x onerror=alert(1)>"})
-    '{"name":"\\u003c/script\\u003e\\u003cimg src=x onerror=alert(1)\\u003e"}'
-    """
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 def venue_style(props: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -296,7 +296,9 @@ def write_report(result: Mapping[str, Any], path: str | os.PathLike[str], *,
             p.write_text("\ufeff" + csv_text(header, rows), encoding="utf-8")
             written.append(p)
     if "xlsx" in tables:
-        from openpyxl import Workbook
+        from openpyxl import (
+            Workbook,  # lazy: openpyxl takes ~0.15 s to import; only this path needs it
+        )
 
         wb = Workbook()
         wb.remove(wb.active)

@@ -98,7 +98,7 @@ def add_basemap(fmap: Any, basemap: Basemap, *, key: str | None = None) -> None:
     ``key`` is the Tianditu API key; without one the Tianditu layer is
     requested with an empty key (tiles are refused, the page still works).
     """
-    import folium
+    import folium  # lazy: folium takes ~0.5 s to import; only this path needs it
 
     if basemap.url is None:
         return

@@ -17,6 +17,7 @@ The results list is built and escaped here in Python, like popups.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from html import escape
@@ -215,9 +216,21 @@ class PageLayout(MacroElement):
         self._name = "PageLayout"
         self.fmap = fmap
         self.phone_query = PHONE_QUERY
-        from geosvc.render.layers import js_json
 
         self.fit = js_json(getattr(fmap, FIT_ATTR, None))
+
+
+def js_json(obj: Any) -> str:
+    r"""Serialise ``obj`` as a JavaScript literal that is safe inside ``<script>``.
+
+    Examples
+    --------
+    >>> js_json({"name": "</script><img src=x onerror=alert(1)>"})
+    '{"name":"\\u003c/script\\u003e\\u003cimg src=x onerror=alert(1)\\u003e"}'
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 def format_distance(metres: float) -> str:

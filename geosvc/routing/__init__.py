@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from geosvc.errors import InvalidParameter
 from geosvc.modes import ROAD, STRAIGHT, TravelMode, get_mode
+from geosvc.network.nearest import TravelEngine
 from geosvc.routing.base import Candidates, NearestHit, Placement, Router, SourcePass
 from geosvc.routing.road import RoadPass, RoadRouter, as_road_router
 from geosvc.routing.straight import Placed, StraightPass, StraightRouter
@@ -61,7 +62,6 @@ def _road(mode: TravelMode, venue_lon: ArrayLike, venue_lat: ArrayLike, *,
     if network is None:
         msg = f"is needed by mode {mode.name} (a road network built from OSM)"
         raise InvalidParameter("network", msg)
-    from geosvc.network.nearest import TravelEngine
 
     return RoadRouter(TravelEngine(network, venue_lon, venue_lat, settings=settings), index)
 
@@ -111,8 +111,6 @@ def as_router(obj: Any, index: ServiceIndex | None = None) -> Router:
     Lets analysis functions keep accepting the engines callers built before
     the protocol existed (the wrapper shares the engine's pass cache).
     """
-    from geosvc.network.nearest import TravelEngine
-
     if isinstance(obj, TravelEngine):
         return as_road_router(obj, index)
     if isinstance(obj, (RoadRouter, StraightRouter)) or isinstance(obj, Router):

@@ -58,7 +58,7 @@ class Pieces:
 
     def lines(self) -> NDArray[np.object_]:
         """Shapely LineStrings (pieces of one vertex are doubled)."""
-        import shapely
+        import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
         n = np.diff(self.offsets)
         single = np.flatnonzero(n == 1)
@@ -219,7 +219,7 @@ def pass_pieces(net: RoadNetwork, nt: NodeTimes, limit_s: float,
 def buffer_pieces(pieces: Pieces, buffer_m: float, *, quad_segs: int = 4,
                   extra: list[Geometry] | None = None) -> Geometry:
     """Return the buffered pieces united with ``extra`` polygons (projected, holes kept)."""
-    import shapely
+    import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
     lines = pieces.lines()
     if not len(lines):
@@ -251,7 +251,7 @@ def to_lonlat(net: Projected, geom: Geometry) -> Geometry:
 
     ``net`` is a :class:`RoadNetwork` or a router holding ``transformer_inverse``.
     """
-    import shapely
+    import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
     if geom is None or geom.is_empty:
         return geom
@@ -352,7 +352,7 @@ class Raster:
         street meshes comes out 2-8 % below the exact vector buffer.  With
         ``points`` (marks of single points) the disk is ``radius_m / cell``.
         """
-        from scipy import ndimage
+        from scipy import ndimage  # lazy: scipy takes ~0.2 s to import; only this path needs it
 
         k = radius_m / self.cell - (0.0 if points else 0.5)
         r = int(math.floor(k))
@@ -364,8 +364,8 @@ class Raster:
 
     def polygons(self, mask: NDArray[np.bool_]) -> list[Geometry]:
         """Polygons (holes kept) of the True region, by marching squares (contourpy)."""
-        import contourpy
-        import shapely
+        import contourpy  # lazy: contourpy takes ~0.06 s to import; only this path needs it
+        import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
         if not mask.any():
             return []

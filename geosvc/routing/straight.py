@@ -133,7 +133,9 @@ class StraightPass:
     """
 
     def __init__(self, router: StraightRouter, positions: NDArray[np.int64]) -> None:
-        from scipy.spatial import cKDTree
+        from scipy.spatial import (
+            cKDTree,  # lazy: scipy takes ~0.2 s to import; only this path needs it
+        )
 
         self.router = router
         self._ids = positions
@@ -197,7 +199,7 @@ class StraightPass:
         a cell counts when its centre lies within the radius of a marked
         source cell's centre (exact Euclidean distance transform).
         """
-        from scipy import ndimage
+        from scipy import ndimage  # lazy: scipy takes ~0.2 s to import; only this path needs it
 
         radius = float(limit_s) * self.router.speed_mps
         cell = cell_m or max(buffer_m / 2.5, radius / _CELLS_PER_RADIUS)
@@ -245,7 +247,7 @@ class StraightRouter:
     def __init__(self, venue_lon: ArrayLike, venue_lat: ArrayLike, *, speed_kph: float,
                  index: ServiceIndex | None = None, mode: str = "straight",
                  crs: str | None = None) -> None:
-        import pyproj
+        import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
 
         if not (isinstance(speed_kph, (int, float)) and math.isfinite(speed_kph)
                 and speed_kph > 0):
@@ -451,7 +453,7 @@ class StraightRouter:
     def isochrone(self, lon: float, lat: float, minutes: Sequence[float], *,
                   buffer_m: float | None = None) -> list[Geometry]:
         """One geodesic circle per band (radius = speed x minutes), projected."""
-        import shapely
+        import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
         lo, la = self._check_point(lon, lat)
         out = []
@@ -464,8 +466,10 @@ class StraightRouter:
     def reach_sets(self, points: Any, sites: Any, cutoff_s: float, *,
                    rows: ArrayLike | None = None) -> sp.csr_matrix:
         """Points x sites within ``speed x cutoff_s`` along the great circle (bool CSR)."""
-        import scipy.sparse as sp
-        from scipy.spatial import cKDTree
+        import scipy.sparse as sp  # lazy: scipy takes ~0.2 s to import; only this path needs it
+        from scipy.spatial import (
+            cKDTree,  # lazy: scipy takes ~0.2 s to import; only this path needs it
+        )
 
         if not (np.isfinite(cutoff_s) and cutoff_s >= 0):
             msg = f"must be a finite number of seconds >= 0, not {cutoff_s!r}"

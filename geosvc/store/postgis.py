@@ -42,7 +42,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from geosvc.errors import ConfigError, InvalidParameter, StorageUnavailable
-from geosvc.model import Area, DatasetInfo, PopulationCell
+from geosvc.model import Area, DatasetInfo, Level, PopulationCell
 from geosvc.store import migrations
 from geosvc.store._postgis_schema import (
     AREA_SELECT,
@@ -299,8 +299,6 @@ class PostGISStore(SQLStore):
 
     def areas(self) -> list[Area]:
         """Return every area (WKT, WGS-84) in insertion order."""
-        from geosvc.model import Level
-
         return [Area(code, name, wkt_of(wkb, single=single), Level(level), pop)
                 for code, name, level, wkb, single, pop
                 in self._rows(f"SELECT {AREA_SELECT} FROM areas ORDER BY seq")]

@@ -19,6 +19,7 @@ from flask_cors import CORS
 
 from geosvc.app.service import GeoService
 from geosvc.config import Settings
+from geosvc.web import problems
 
 __all__ = ["create_app"]
 
@@ -57,7 +58,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     service = app.extensions["geosvc"] = GeoService(settings)
 
-    from geosvc.web import problems
 
     problems.register(app)
     for name in _BLUEPRINTS:

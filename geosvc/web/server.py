@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.serving import make_server
 
 __all__ = ["serve_app"]
 
@@ -43,7 +44,6 @@ def serve_app(
         More gunicorn settings.
     """
     if importlib.util.find_spec("gunicorn") is None:
-        from werkzeug.serving import make_server
 
         server = make_server(host, port, app, threaded=True)
         if on_ready is not None:
@@ -56,7 +56,7 @@ def serve_app(
             server.server_close()
         return
 
-    from gunicorn.app.base import BaseApplication
+    from gunicorn.app.base import BaseApplication  # lazy: server only
 
     settings: dict[str, Any] = {
         "bind": f"{host}:{port}",

@@ -47,6 +47,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geosvc.errors import InvalidParameter
+from geosvc.network.snap import snap_points, snap_xy, snappable_edges
+from geosvc.routing import as_router
 
 if TYPE_CHECKING:
     from geosvc.analysis.demand import DemandSet
@@ -165,9 +167,10 @@ def kiosk_site_candidates(net: RoadNetwork, demand: DemandSet, *,
     InvalidParameter
         ``spacing_m`` or ``min_component_nodes`` out of range.
     """
-    from scipy.spatial import cKDTree
+    from scipy.spatial import (
+        cKDTree,  # lazy: scipy takes ~0.2 s to import; only this path needs it
+    )
 
-    from geosvc.network.snap import snap_xy, snappable_edges
 
     _check_spacing(spacing_m)
     x, y, w = np.asarray(demand.x), np.asarray(demand.y), np.asarray(demand.count)
@@ -239,7 +242,7 @@ def kiosk_point_candidates(router: Router, demand: DemandSet, *,
         mx = (np.bincount(cell, weights=w * x) / pop)[order]
         my = (np.bincount(cell, weights=w * y) / pop)[order]
         cols, rows = keys[order, 0], keys[order, 1]
-    import pyproj
+    import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
 
     inv = pyproj.Transformer.from_crs(router.crs, "EPSG:4326", always_xy=True)
     lon, lat = inv.transform(mx, my)
@@ -348,8 +351,6 @@ def supplied_candidates(net: RoadNetwork, doc: Mapping[str, Any] | Sequence[Mapp
         (the feature numbers are given), duplicate ids, none at all, or more
         than :data:`MAX_CANDIDATES`.
     """
-    from geosvc.network.snap import snap_points
-
     ids, names, lo, la = _parse_points(doc, name)
     snapped = snap_points(net, lo, la, max_dist_m=snap_max_m,
                           min_component_nodes=min_component_nodes)
@@ -422,8 +423,6 @@ def build_candidates(spec: str | Mapping[str, Any] | Sequence[Mapping[str, Any]]
     InvalidParameter
         Named ``candidates``: an unknown set name or bad points.
     """
-    from geosvc.routing import as_router
-
     router = as_router(engine)
     net = router.network
     if isinstance(spec, str):

@@ -310,7 +310,7 @@ def order_by_gain(instance: Reduced | tuple[sp.spmatrix, ArrayLike],
 
 
 def _pulp_solver(time_limit_s: float):  # noqa: ANN202 - pulp solver object
-    import pulp
+    import pulp  # lazy: pulp takes ~0.04 s to import; only this path needs it
 
     if "HiGHS" in pulp.listSolvers(onlyAvailable=True):
         return pulp.HiGHS(msg=False, timeLimit=time_limit_s, threads=1), "highs"
@@ -319,7 +319,7 @@ def _pulp_solver(time_limit_s: float):  # noqa: ANN202 - pulp solver object
 
 def _sparse_model(red: Reduced, *, k: int | None, need: float | None):  # noqa: ANN202
     """Sparse pulp model: max cover (``k``) or min sites (``need``)."""
-    import pulp
+    import pulp  # lazy: pulp takes ~0.04 s to import; only this path needs it
 
     a = red.matrix.tocsr()
     m = a.shape[1]
@@ -342,7 +342,7 @@ def _sparse_model(red: Reduced, *, k: int | None, need: float | None):  # noqa: 
 
 
 def _finish(red: Reduced, prob, x, solver_name: str, t0: float) -> Solution:  # noqa: ANN001
-    import pulp
+    import pulp  # lazy: pulp takes ~0.04 s to import; only this path needs it
 
     status = pulp.LpStatus[prob.status]
     chosen = [j for j, var in enumerate(x) if (var.value() or 0.0) > 0.5]
@@ -396,7 +396,9 @@ def exact_max_cover(
     solver, sname = _pulp_solver(time_limit_s)
     cells = red.matrix.shape[0] * m
     if backend == "spopt" or (backend == "auto" and cells <= SPOPT_MAX_CELLS):
-        from spopt.locate import MCLP
+        from spopt.locate import (
+            MCLP,  # lazy: spopt takes ~2.1 s to import; only this path needs it
+        )
 
         cost = np.where(red.matrix.toarray(), 0.0, 2.0)
         model = MCLP.from_cost_matrix(cost, red.weight, service_radius=1.0, p_facilities=k)
