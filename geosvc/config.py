@@ -134,7 +134,6 @@ class Settings:
 
 
 def _is_zone(name: str) -> bool:
-
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -146,7 +146,6 @@ def _as_date(d: date) -> date:
 
 @lru_cache(maxsize=1)
 def _chinese_calendar() -> HolidayCalendar:
-
     years = sorted({d.year for d in constants.holidays} | {d.year for d in constants.workdays})
     # constants.holidays holds only the days of official breaks (ordinary
     # weekends are not in it); constants.workdays only the make-up working days.

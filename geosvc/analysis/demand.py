@@ -697,6 +697,35 @@ def build_point_demand(
                      snapped=placed, crs=router.crs, key=key, min_component_nodes=None)
 
 
+def point_demand_inputs(
+    population: Sequence[PopulationCell],
+    areas: Sequence[Area],
+    venue_lon: NDArray[np.float64],
+    venue_lat: NDArray[np.float64],
+    *,
+    osm: str | os.PathLike[str] | None = None,
+    floor_area_per_person_m2: float = 35.0,
+    estimate: Callable[[str, float], Sequence[PopulationCell]] | None = None,
+) -> tuple[list[PopulationCell], list[Area], list[str]]:
+    """Return :func:`demand_inputs` for a mode without a network (``straight``).
+
+    The fallback 3 x 2 area grid spans the residents and the venues (there is
+    no network to span); the OSM estimate is used only when ``osm`` is given.
+    """
+    lon = np.concatenate([np.asarray([c.lon for c in population], dtype=float),
+                          np.asarray(venue_lon, dtype=float)])
+    lat = np.concatenate([np.asarray([c.lat for c in population], dtype=float),
+                          np.asarray(venue_lat, dtype=float)])
+    good = valid_lonlat(lon, lat)
+    bounds = None
+    if good.any():
+        lo, la = lon[good], lat[good]
+        bounds = (float(lo.min()), float(la.min()), float(lo.max()), float(la.max()))
+    return demand_inputs(population, areas, None, osm=osm,
+                         floor_area_per_person_m2=floor_area_per_person_m2,
+                         estimate=estimate, bounds_lonlat=bounds)
+
+
 class DemandCache:
     """Keeps the last :class:`DemandSet` per (network, mode, revision); thread-safe.
 

@@ -24,17 +24,15 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from geosvc.analysis.demand import (
     build_demand,
     build_point_demand,
     demand_inputs,
     estimate_population_from_osm,
+    point_demand_inputs,
 )
 from geosvc.app.dataset import build_index, dataset_zone
 from geosvc.app.records import base_properties
-from geosvc.coords import valid_lonlat
 from geosvc.errors import ConfigError, ModeUnavailable
 from geosvc.modes import TRAVEL_MODES
 from geosvc.network.cache import load_network
@@ -148,7 +146,6 @@ class GeoService:
             store.close()
 
     def _build_snapshot(self) -> Snapshot:
-
         store = self.open_store()
         try:
             contents = store.read()  # revision, info, venues, items, links: consistent
@@ -261,7 +258,6 @@ class GeoService:
         snap = snapshot or self._snapshot
 
         def build() -> Router:
-
             return build_router(mode, snap.index.lon, snap.index.lat, settings=self.settings,
                                 index=snap.index, network=net)
 
@@ -322,7 +318,6 @@ class GeoService:
         snap = snapshot or self._snapshot
 
         def build() -> Any:
-
             population, areas = self._population_layers(snap)
             cells, areas, notes = demand_inputs(
                 population, areas, net, osm=self.settings.osm,
@@ -342,20 +337,11 @@ class GeoService:
         router = self.travel(mode, snap)
 
         def build() -> Any:
-
-
             population, areas = self._population_layers(snap)
-            lon = [c.lon for c in population] + snap.index.lon.tolist()
-            lat = [c.lat for c in population] + snap.index.lat.tolist()
-            good = valid_lonlat(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
-            bounds = None
-            if good.any():
-                lo, la = np.asarray(lon)[good], np.asarray(lat)[good]
-                bounds = (float(lo.min()), float(la.min()), float(lo.max()), float(la.max()))
-            cells, areas, notes = demand_inputs(
-                population, areas, None, osm=self.settings.osm,
+            cells, areas, notes = point_demand_inputs(
+                population, areas, snap.index.lon, snap.index.lat, osm=self.settings.osm,
                 floor_area_per_person_m2=self.settings.floor_area_per_person_m2,
-                estimate=self._osm_population, bounds_lonlat=bounds)
+                estimate=self._osm_population)
             for note in notes:
                 log.info("demand (%s): %s", mode, note)
             return build_point_demand(router, cells, areas, key=(mode, snap.revision))

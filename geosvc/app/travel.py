@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from geosvc.analysis.isochrone import Isochrone
     from geosvc.analysis.planning import PlanResult
     from geosvc.app.service import GeoService, Snapshot
+    from geosvc.config import Settings
 
 __all__ = [
     "CoverageRequest",
@@ -76,12 +77,12 @@ class StraightLine:
         return {"speed_kph": self.speed_kph, "note": self.note}
 
 
-def straight_line(service: GeoService, mode: str) -> StraightLine | None:
-    """Return the :class:`StraightLine` label of ``mode`` (None for road modes)."""
+def straight_line(settings: Settings, mode: str) -> StraightLine | None:
+    """Return the :class:`StraightLine` label of ``mode`` under ``settings`` (None on roads)."""
     spec = get_mode(mode)
     if spec.needs_network:
         return None
-    return StraightLine(speed_kph=spec.speed_kph(service.settings), note=spec.note)
+    return StraightLine(speed_kph=spec.speed_kph(settings), note=spec.note)
 
 
 # --------------------------------------------------------------------------- nearest
@@ -260,7 +261,8 @@ def find_isochrones(service: GeoService, snap: Snapshot,
     demand = service.demand(request.mode, snap)
     bands = isochrones(router, request.lon, request.lat, list(request.minutes),
                        demand=demand if len(demand) else None)
-    return IsochronesResult(request, tuple(bands), straight_line(service, request.mode))
+    label = straight_line(service.settings, request.mode)
+    return IsochronesResult(request, tuple(bands), label)
 
 
 # --------------------------------------------------------------------------- coverage
@@ -305,7 +307,7 @@ def measure_coverage(service: GeoService, snap: Snapshot,
         router, demand, candidates=candidates, minutes=request.minutes, key=key,
         venue_labels=[(v.code, v.name) for v in index.venues],
     )
-    return CoverageResultSet(request, result, straight_line(service, request.mode))
+    return CoverageResultSet(request, result, straight_line(service.settings, request.mode))
 
 
 # --------------------------------------------------------------------------- plans
@@ -362,4 +364,4 @@ def plan_new_sites(service: GeoService, snap: Snapshot, request: PlanRequest) ->
                         target_share=request.target_share,
                         add=list(request.add) if request.add is not None else None,
                         solver=request.solver)
-    return PlanResultSet(request, result, straight_line(service, request.mode))
+    return PlanResultSet(request, result, straight_line(service.settings, request.mode))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from geosvc.formats import (
     format_for_path,
 )
 from geosvc.formats import formats as output_formats
+from geosvc.modes import TRAVEL_MODES, mode_names, network_modes
 
 #: API parameter name -> CLI option.
 _OPTION = {"mode": "--mode", "minutes": "--minutes", "kind": "--kind", "level": "--level",
@@ -49,9 +51,12 @@ _OPTION = {"mode": "--mode", "minutes": "--minutes", "kind": "--kind", "level": 
 @click.command()
 @click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="Dataset store (SQLite file or URL).")
-@click.option("--osm", required=True, type=click.Path(dir_okay=False, path_type=str),
-              help="OSM extract (.osm.pbf / .osm) of the road network.")
-@click.option("--mode", default="walk", show_default=True, help="walk, bike or drive.")
+@click.option("--osm", default=None, type=click.Path(dir_okay=False, path_type=str),
+              help="OSM extract (.osm.pbf / .osm) of the road network; required by the "
+                   f"modes on roads ({', '.join(network_modes())}).")
+@click.option("--mode", default="walk", show_default=True,
+              help=f"Travel mode: {', '.join(mode_names())} (straight: great-circle "
+                   "distance at walking speed, no road network needed).")
 @click.option("--minutes", default="10", show_default=True,
               help="Service-circle size, minutes.")
 @click.option("--kind", default=None, help="Venue kinds, comma list: hall, bank_outlet, kiosk.")
@@ -75,27 +80,47 @@ _OPTION = {"mode": "--mode", "minutes": "--minutes", "kind": "--kind", "level": 
               help="Directory of cached networks (default: settings cache_dir).")
 @click.option("--config", "config_file", default=None, type=click.Path(dir_okay=False),
               help="Settings file (YAML/JSON); GEOSVC_* variables apply too.")
-def command(db: str, osm: str, mode: str, minutes: str, kind: str | None, level: str | None,
-            item: str | None, channel: str | None, open_at: str | None, accessible: bool,
-            out: str, tables: str | None, title: str | None, gap_radius_m: float,
-            cache_dir: str | None, config_file: str | None) -> None:
+def command(db: str, osm: str | None, mode: str, minutes: str, kind: str | None,
+            level: str | None, item: str | None, channel: str | None, open_at: str | None,
+            accessible: bool, out: str, tables: str | None, title: str | None,
+            gap_radius_m: float, cache_dir: str | None, config_file: str | None) -> None:
     """Share of residents within N minutes of a matching venue, per area, with gaps."""
+    out_path = Path(out)
+    fmt = _out_format(out_path)
+    table_formats = _parse_tables(tables, fmt)
+    _check_osm(osm, mode)
+    if not gap_radius_m > 0:
+        raise click.BadParameter("must be a number of metres > 0", param_hint="--gap-radius-m")
+    raw = {"mode": mode, "minutes": minutes, "kind": kind, "level": level, "item": item,
+           "channel": channel, "open_at": open_at, "accessible": "true" if accessible else None}
+    params = {k: v for k, v in raw.items() if v is not None}
+    try:
+        run, written = _compute_and_write(
+            fmt, out_path, table_formats, title,
+            lambda step: _run(db, osm, params, cache_dir, config_file, gap_radius_m, step))
+    except InvalidParameter as exc:
+        bad = [p["name"] for p in exc.invalid_params]
+        if bad and all(n in _OPTION for n in bad):
+            msg = "; ".join(f"invalid value for {_OPTION[p['name']]}: {p['reason']}"
+                            for p in exc.invalid_params)
+            raise click.UsageError(msg) from exc
+        raise click.ClickException(exc.detail) from exc
+    except GeosvcError as exc:
+        raise click.ClickException(exc.detail) from exc
+    _summary(run, written)
+
+
+def _compute_and_write(fmt: OutputFormat, out_path: Path, table_formats: tuple[str, ...],
+                       title: str | None,
+                       compute: Callable[[Callable[[str], None]], dict[str, Any]],
+                       ) -> tuple[dict[str, Any], list[Path]]:
+    """Run ``compute`` under a progress bar, then write ``--out`` in ``fmt``."""
     from tqdm import tqdm  # lazy: tqdm takes ~0.04 s to import; only this path needs it
 
     from geosvc.analysis.output import (
         coverage_document,  # lazy: verb engine (fast CLI start)
     )
 
-    out_path = Path(out)
-    fmt = _out_format(out_path)
-    table_formats = _parse_tables(tables, fmt)
-    if not Path(osm).is_file():
-        raise click.BadParameter(f"{osm!r} does not exist or is not a file", param_hint="--osm")
-    if not gap_radius_m > 0:
-        raise click.BadParameter("must be a number of metres > 0", param_hint="--gap-radius-m")
-    raw = {"mode": mode, "minutes": minutes, "kind": kind, "level": level, "item": item,
-           "channel": channel, "open_at": open_at, "accessible": "true" if accessible else None}
-    params = {k: v for k, v in raw.items() if v is not None}
     steps = ["store", "network", "demand", "pass", "area", "gaps"]
     if MAP in fmt.needs:
         steps.append("curves")
@@ -109,28 +134,25 @@ def command(db: str, osm: str, mode: str, minutes: str, kind: str | None, level:
                 bar.update(steps.index(name) - bar.n)
                 bar.set_postfix_str(name)
 
-        try:
-            run = _run(db, osm, params, cache_dir, config_file, gap_radius_m, step)
-            result = run["result"]
-            extra: dict[str, Any] = _report_extra(run, title, step) if MAP in fmt.needs else {}
-            if table_formats:
-                extra["tables"] = table_formats
-            step("circles")
-            doc = coverage_document(result, circles=CIRCLES in fmt.needs)
-            step("write")
-            written = fmt.write(Output(COVERAGE, doc, extra), out_path)
-            bar.update(len(steps) - bar.n)
-        except InvalidParameter as exc:
-            bad = [p["name"] for p in exc.invalid_params]
-            if bad and all(n in _OPTION for n in bad):
-                msg = "; ".join(f"invalid value for {_OPTION[p['name']]}: {p['reason']}"
-                                for p in exc.invalid_params)
-                raise click.UsageError(msg) from exc
-            raise click.ClickException(exc.detail) from exc
-        except GeosvcError as exc:
-            raise click.ClickException(exc.detail) from exc
+        run = compute(step)
+        extra: dict[str, Any] = _report_extra(run, title, step) if MAP in fmt.needs else {}
+        if table_formats:
+            extra["tables"] = table_formats
+        step("circles")
+        doc = coverage_document(run["result"], circles=CIRCLES in fmt.needs)
+        if run["straight_line"] is not None:
+            doc["straight_line"] = run["straight_line"].to_dict()
+        step("write")
+        written = fmt.write(Output(COVERAGE, doc, extra), out_path)
+        bar.update(len(steps) - bar.n)
+    return run, written
+
+
+def _summary(run: dict[str, Any], written: list[Path]) -> None:
+    """Print the notes (stderr) and the headline, largest gap and per-area table (stdout)."""
     for note in run["notes"]:
         click.echo(note, err=True)
+    result = run["result"]
     d = result.to_dict(catchments=False)
     click.echo(f"{d['mode']} {d['minutes']} min: {d['covered_population']:,.0f} of "
                f"{d['total_population']:,.0f} residents covered ({d['covered_share']:.1%}) "
@@ -144,6 +166,19 @@ def command(db: str, osm: str, mode: str, minutes: str, kind: str | None, level:
                    f"{row['covered_population']:>10,.0f} / {row['total_population']:>10,.0f}"
                    f"  {row['covered_share']:.1%}")
     click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+def _check_osm(osm: str | None, mode: str) -> None:
+    """Refuse a missing ``--osm`` file, or none for a mode that needs a road network."""
+    spec = TRAVEL_MODES.get(mode.strip().lower())
+    if osm is None:
+        if spec is None or not spec.needs_network:
+            return  # straight needs none; an unknown mode is named by the filter check
+        msg = (f"is required for --mode {spec.name} (a road network); without an extract "
+               "use --mode straight")
+        raise click.BadParameter(msg, param_hint="--osm")
+    if not Path(osm).is_file():
+        raise click.BadParameter(f"{osm!r} does not exist or is not a file", param_hint="--osm")
 
 
 def _out_format(path: Path) -> OutputFormat:
@@ -171,7 +206,7 @@ def _parse_tables(tables: str | None, fmt: OutputFormat) -> tuple[str, ...]:
     return formats
 
 
-def _run(db: str, osm: str, params: dict[str, str], cache_dir: str | None,
+def _run(db: str, osm: str | None, params: dict[str, str], cache_dir: str | None,
          config_file: str | None, gap_radius_m: float, step) -> dict[str, Any]:
     """Load everything and compute the coverage.
 
@@ -180,15 +215,40 @@ def _run(db: str, osm: str, params: dict[str, str], cache_dir: str | None,
     from geosvc.analysis.coverage import (
         compute_coverage,  # lazy: verb engine (fast CLI start)
     )
-    from geosvc.analysis.demand import (  # lazy: verb engine (fast CLI start)
-        build_demand,
-        demand_inputs,
-    )
     from geosvc.api import (
         load_dataset,  # lazy: verb engine (fast CLI start)
     )
+    from geosvc.app.travel import (
+        straight_line,  # lazy: verb engine (fast CLI start)
+    )
     from geosvc.config import (
         Settings,  # lazy: verb engine (fast CLI start)
+    )
+
+    settings = Settings.load(file=config_file)
+    step("store")
+    data = load_dataset(db, settings, params)
+    idx, q, flt, candidates = data["index"], data["query"], data["filter"], data["candidates"]
+    if TRAVEL_MODES[q.mode].needs_network:
+        engine, demand, notes = _on_roads(data, osm, settings, cache_dir, step)
+    else:
+        engine, demand, notes = _straight_lines(data, osm, settings, step)
+    labels = [(v.code, v.name) for v in idx.venues]
+    key = ("cli", flt.cache_key(), flt.open_at)
+    result = compute_coverage(engine, demand, candidates=candidates, minutes=q.minutes[0],
+                              key=key, venue_labels=labels, gap_radius_m=gap_radius_m,
+                              progress=step)
+    return {"result": result, "notes": notes, "index": idx, "filter": flt, "key": key,
+            "candidates": candidates, "engine": engine, "demand": demand,
+            "straight_line": straight_line(settings, q.mode)}
+
+
+def _on_roads(data: dict[str, Any], osm: str | None, settings: Any, cache_dir: str | None,
+              step) -> tuple[Any, Any, list[str]]:
+    """Return the travel engine, the snapped demand and notes of a mode on roads."""
+    from geosvc.analysis.demand import (  # lazy: verb engine (fast CLI start)
+        build_demand,
+        demand_inputs,
     )
     from geosvc.network.cache import (
         load_network,  # lazy: verb engine (fast CLI start)
@@ -197,16 +257,15 @@ def _run(db: str, osm: str, params: dict[str, str], cache_dir: str | None,
         TravelEngine,  # lazy: verb engine (fast CLI start)
     )
 
-    notes: list[str] = []
-    settings = Settings.load(file=config_file)
-    step("store")
-    data = load_dataset(db, settings, params)
-    idx, q, flt, candidates = data["index"], data["query"], data["filter"], data["candidates"]
+    idx, mode = data["index"], data["query"].mode
+    if osm is None:  # _check_osm refuses this before anything is read
+        msg = f"is required for --mode {mode} (a road network)"
+        raise click.BadParameter(msg, param_hint="--osm")
     step("network")
     started = time.perf_counter()
-    net = load_network(osm, q.mode, settings=settings, cache_dir=cache_dir)
-    notes.append(f"{net.describe()} ({'cache' if net.meta.get('from_cache') else 'built'}, "
-                 f"{time.perf_counter() - started:.1f} s)")
+    net = load_network(osm, mode, settings=settings, cache_dir=cache_dir)
+    notes = [f"{net.describe()} ({'cache' if net.meta.get('from_cache') else 'built'}, "
+             f"{time.perf_counter() - started:.1f} s)"]
     step("demand")
     cells, areas, more = demand_inputs(
         data["population"], data["areas"], net, osm=osm,
@@ -216,15 +275,34 @@ def _run(db: str, osm: str, params: dict[str, str], cache_dir: str | None,
                           min_component_nodes=settings.min_component_nodes)
     engine = TravelEngine(net, idx.lon, idx.lat, settings=settings)
     if len(engine.unsnappable):
-        notes.append(f"{len(engine.unsnappable)} venue(s) too far from the {q.mode} network "
+        notes.append(f"{len(engine.unsnappable)} venue(s) too far from the {mode} network "
                      f"are not counted")
-    labels = [(v.code, v.name) for v in idx.venues]
-    key = ("cli", flt.cache_key(), flt.open_at)
-    result = compute_coverage(engine, demand, candidates=candidates, minutes=q.minutes[0],
-                              key=key, venue_labels=labels, gap_radius_m=gap_radius_m,
-                              progress=step)
-    return {"result": result, "notes": notes, "index": idx, "filter": flt, "key": key,
-            "candidates": candidates, "engine": engine, "demand": demand}
+    return engine, demand, notes
+
+
+def _straight_lines(data: dict[str, Any], osm: str | None, settings: Any,
+                    step) -> tuple[Any, Any, list[str]]:
+    """Return the straight-line router, the demand points and notes (no network)."""
+    from geosvc.analysis.demand import (  # lazy: verb engine (fast CLI start)
+        build_point_demand,
+        point_demand_inputs,
+    )
+    from geosvc.routing import (
+        build_router,  # lazy: verb engine (fast CLI start)
+    )
+
+    idx, mode = data["index"], data["query"].mode
+    step("network")
+    router = build_router(mode, idx.lon, idx.lat, settings=settings, index=idx)
+    speed = TRAVEL_MODES[mode].speed_kph(settings)
+    notes = [f"straight-line analysis: great-circle distance at {speed:g} km/h "
+             "(no road network)"]
+    step("demand")
+    cells, areas, more = point_demand_inputs(
+        data["population"], data["areas"], idx.lon, idx.lat, osm=osm,
+        floor_area_per_person_m2=settings.floor_area_per_person_m2)
+    notes += more
+    return router, build_point_demand(router, cells, areas, key=("cli", mode)), notes
 
 
 def _heat_points(demand: Any, max_points: int = 20_000) -> list[tuple[float, float, float]]:

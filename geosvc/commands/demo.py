@@ -6,6 +6,7 @@ import os
 
 import click
 
+from geosvc.commands._modes import check_modes, modes_option
 from geosvc.commands.serve import run
 from geosvc.errors import GeosvcError
 
@@ -18,8 +19,7 @@ from geosvc.errors import GeosvcError
 @click.option("--rebuild", is_flag=True, help="Rebuild the demo database even if it exists.")
 @click.option("--db", default=lambda: os.environ.get("GEOSVC_DB") or "var/demo.sqlite",
               show_default="var/demo.sqlite or $GEOSVC_DB", help="Demo database file.")
-@click.option("--modes", default="walk,bike,drive", show_default=True,
-              help="Travel modes to load from the demo's OSM extract ('' = none).")
+@modes_option("Travel modes to load from the demo's OSM extract ('' = none)")
 @click.option("--cache-dir", default=".geosvc-cache", show_default=True,
               help="Directory of cached road networks.")
 def command(host: str, port: int, workers: int, rebuild: bool, db: str, modes: str,
@@ -30,10 +30,7 @@ def command(host: str, port: int, workers: int, rebuild: bool, db: str, modes: s
         ensure_demo_db,
     )
 
-    bad = {m.strip() for m in modes.split(",") if m.strip()} - {"walk", "bike", "drive"}
-    if bad:
-        msg = f"`--modes` has unknown modes {', '.join(sorted(bad))}; use walk,bike,drive"
-        raise click.BadParameter(msg, param_hint="--modes")
+    check_modes(modes)
     try:
         existed = os.path.exists(db)
         path = ensure_demo_db(db, rebuild=rebuild)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from geosvc.commands._modes import modes_option
 from geosvc.errors import GeosvcError
 
 if TYPE_CHECKING:
@@ -23,8 +24,7 @@ def command() -> None:
 
 @command.command("build")
 @click.argument("osm_file", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--modes", default="walk,bike,drive", show_default=True,
-              help="Comma list of travel modes: walk, bike, drive.")
+@modes_option("Travel modes to build")
 @click.option("--cache-dir", default=None, type=click.Path(file_okay=False, path_type=str),
               help="Directory of cached networks (default: settings cache_dir).")
 @click.option("--config", "config_file", default=None, type=click.Path(dir_okay=False),

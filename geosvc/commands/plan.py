@@ -1,4 +1,4 @@
-"""`geosvc plan --db FILE --osm FILE --k 10 [...] --out FILE.html|.json|.csv`.
+"""`geosvc plan --db FILE [--osm FILE] --k 10 [...] --out FILE.html|.json|.csv`.
 
 ``--out`` is written in the registered output format its suffix names
 (:mod:`geosvc.formats`); a format that draws the map (``MAP``) gets the
@@ -13,19 +13,22 @@ import click
 
 from geosvc.errors import GeosvcError, InvalidParameter
 from geosvc.formats import MAP, PLAN, Output, OutputFormat, format_for_path
+from geosvc.modes import TRAVEL_MODES, mode_names, network_modes
 
 
 @click.command()
 @click.option("--db", envvar="GEOSVC_DB", required=True, metavar="FILE",
               help="SQLite dataset (from `geosvc import` or `geosvc demo`).")
-@click.option("--osm", envvar="GEOSVC_OSM", required=True, metavar="FILE",
-              help="OSM extract (.osm.pbf / .osm) of the road network.")
+@click.option("--osm", envvar="GEOSVC_OSM", default=None, metavar="FILE",
+              help="OSM extract (.osm.pbf / .osm) of the road network; required by the "
+                   f"modes on roads ({', '.join(network_modes())}).")
 @click.option("--k", "k", type=int, default=None,
               help="Sites to choose (maximal covering); default 10.")
 @click.option("--candidates", default="bank_outlets", show_default=True,
               help="bank_outlets | kiosk_sites | a GeoJSON / CSV (id,name,lon,lat) file.")
-@click.option("--mode", default="walk", show_default=True,
-              type=click.Choice(["walk", "bike", "drive"]))
+@click.option("--mode", default="walk", show_default=True, type=click.Choice(mode_names()),
+              help="Travel mode (straight: great-circle distance at walking speed, no road "
+                   "network needed).")
 @click.option("--minutes", default=10.0, show_default=True, type=float,
               help="Service-circle size, minutes.")
 @click.option("--target-share", type=float, default=None,
@@ -44,7 +47,7 @@ from geosvc.formats import MAP, PLAN, Output, OutputFormat, format_for_path
               help="Directory of cached road networks.")
 @click.option("--out", required=True, metavar="FILE.html|.json|.csv",
               help="Output file; its suffix picks the format (any registered output format).")
-def command(db: str, osm: str, k: int | None, candidates: str, mode: str, minutes: float,
+def command(db: str, osm: str | None, k: int | None, candidates: str, mode: str, minutes: float,
             target_share: float | None, add: str | None, solver: str,
             site_spacing_m: float | None, kind: str | None, level: str | None,
             item: str | None, channel: str | None, cache_dir: str, out: str) -> None:
@@ -57,8 +60,12 @@ def command(db: str, osm: str, k: int | None, candidates: str, mode: str, minute
         fmt = format_for_path(out, PLAN)
     except InvalidParameter as exc:
         raise click.BadParameter(exc.invalid_params[0]["reason"], param_hint="--out") from exc
+    if osm is None and TRAVEL_MODES[mode].needs_network:
+        msg = (f"is required for --mode {mode} (a road network); without an extract use "
+               "--mode straight")
+        raise click.BadParameter(msg, param_hint="--osm")
     for name, path in (("--db", db), ("--osm", osm)):
-        if "://" not in path and not Path(path).is_file():
+        if path is not None and "://" not in path and not Path(path).is_file():
             raise click.BadParameter(f"`{name}` {path} does not exist", param_hint=name)
     body: dict = {"mode": mode, "minutes": minutes, "solver": solver}
     if k is not None:
@@ -77,12 +84,10 @@ def command(db: str, osm: str, k: int | None, candidates: str, mode: str, minute
         raise click.ClickException(exc.detail) from exc
 
 
-def _run(db: str, osm: str, mode: str, cache_dir: str, candidates: str, body: dict,
+def _run(db: str, osm: str | None, mode: str, cache_dir: str, candidates: str, body: dict,
          out: str, fmt: OutputFormat) -> None:
-    from geosvc.analysis.planning import (  # lazy: verb engine (fast CLI start)
-        build_candidates,
-        plan_sites,
-        read_candidate_file,
+    from geosvc.analysis.planning import (
+        read_candidate_file,  # lazy: verb engine (fast CLI start)
     )
     from geosvc.analysis.planning.output import (
         plan_map_data,  # lazy: verb engine (fast CLI start)
@@ -96,6 +101,10 @@ def _run(db: str, osm: str, mode: str, cache_dir: str, candidates: str, body: di
     from geosvc.app.service import (
         GeoService,  # lazy: verb engine (fast CLI start)
     )
+    from geosvc.app.travel import (  # lazy: verb engine (fast CLI start)
+        PlanRequest,
+        plan_new_sites,
+    )
     from geosvc.config import (
         Settings,  # lazy: verb engine (fast CLI start)
     )
@@ -105,27 +114,37 @@ def _run(db: str, osm: str, mode: str, cache_dir: str, candidates: str, body: di
     else:
         body["candidates"] = {"type": "FeatureCollection", "features": []}  # checked below
     values, flt_params = parse_plan_body(body)
-    settings = Settings.load(overrides={"db": db, "osm": osm, "modes": mode,
+    on_roads = TRAVEL_MODES[mode].needs_network
+    settings = Settings.load(overrides={"db": db, "osm": osm if on_roads else None,
+                                        "modes": mode if on_roads else "",
                                         "cache_dir": cache_dir})
     service = GeoService(settings)
     snap = service.snapshot
     query = parse(service, snap, "coverage",
                   {**flt_params, "mode": mode, "minutes": f"{values['minutes']!r}"})
-    engine = service.travel(mode, snap)
-    demand = service.demand(mode, snap)
     spec = candidates if candidates in ("bank_outlets", "kiosk_sites") else \
         read_candidate_file(candidates)
-    cands = build_candidates(spec, index=snap.index, engine=engine, demand=demand,
-                             flt=query.filter, spacing_m=values["site_spacing_m"])
-    result = plan_sites(engine, demand, snap.index, query.filter, cands,
-                        minutes=query.minutes[0], k=values["k"],
-                        target_share=values["target_share"], add=values["add"],
-                        solver=values["solver"])
-    doc = result.to_dict()
-    extra = plan_map_data(result, demand) if MAP in fmt.needs else {}
+    add = values["add"]
+    request = PlanRequest(mode=mode, minutes=query.minutes[0], k=values["k"],
+                          target_share=values["target_share"],
+                          add=tuple(add) if add is not None else None, candidates=spec,
+                          solver=values["solver"], site_spacing_m=values["site_spacing_m"],
+                          filter=query.filter)
+    answer = plan_new_sites(service, snap, request)
+    doc = answer.result.to_dict()
+    if answer.straight_line is not None:
+        doc["straight_line"] = answer.straight_line.to_dict()
+    extra = plan_map_data(answer.result, service.demand(mode, snap)) if MAP in fmt.needs else {}
     written = fmt.write(Output(PLAN, doc, extra), Path(out))
+    _summary(doc, written)
+
+
+def _summary(doc: dict, written: list[Path]) -> None:
+    """Print the plan's headline, solver and chosen sites."""
     click.echo(f"{doc['problem']}: {len(doc['selected'])} of {doc['candidates_count']} "
                f"{doc['candidates']} candidates, {doc['minutes']:g} min {doc['mode']}")
+    if "straight_line" in doc:
+        click.echo(f"straight-line analysis: {doc['straight_line']['note']}")
     click.echo(f"covered share {doc['before_share']:.4f} -> {doc['after_share']:.4f} "
                f"(+{doc['gain_population']:.0f} of {doc['total_population']:.0f} residents)")
     click.echo(f"solver {doc['solver']} in {doc['solve_time_s']:.3f} s "

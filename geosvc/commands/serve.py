@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from geosvc.commands._modes import check_modes, modes_option
 from geosvc.errors import GeosvcError
 
 if TYPE_CHECKING:
@@ -66,8 +67,7 @@ def run(config: dict, *, host: str, port: int, workers: int) -> None:
                    "(from `geosvc import` or `geosvc demo`).")
 @click.option("--osm", "osm", envvar="GEOSVC_OSM", default=None, metavar="FILE",
               help="OSM extract (.osm.pbf / .osm) for walk / bike / drive travel times.")
-@click.option("--modes", default="walk,bike,drive", show_default=True,
-              help="Travel modes to load from --osm.")
+@modes_option("Travel modes to load from --osm")
 @click.option("--cache-dir", default=".geosvc-cache", show_default=True,
               help="Directory of cached road networks.")
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -83,9 +83,6 @@ def command(db: str, osm: str | None, modes: str, cache_dir: str, host: str, por
     if osm is not None and not Path(osm).is_file():
         msg = f"`--osm` {osm} does not exist"
         raise click.BadParameter(msg, param_hint="--osm")
-    bad = {m.strip() for m in modes.split(",") if m.strip()} - {"walk", "bike", "drive"}
-    if bad:
-        msg = f"`--modes` has unknown modes {', '.join(sorted(bad))}; use walk,bike,drive"
-        raise click.BadParameter(msg, param_hint="--modes")
+    check_modes(modes)
     config = {"db": db, "osm": osm, "modes": modes, "cache_dir": cache_dir}
     run(config, host=host, port=port, workers=workers)

@@ -143,7 +143,6 @@ def classify(features: Iterable[OsmFeature]) -> list[Draft]:
 
 
 def _dist_m(a: OsmFeature, b: OsmFeature) -> float:
-
     return float(geodesic_distance_m(a.lon, a.lat, b.lon, b.lat))
 
 

@@ -168,7 +168,6 @@ def _is_pair(value: Any) -> bool:
 
 
 def _read_xlsx(p: Path) -> list[dict[str, Any]]:
-
     import openpyxl  # lazy: openpyxl takes ~0.15 s to import; only this path needs it
 
     try:

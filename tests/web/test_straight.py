@@ -154,3 +154,41 @@ def test_network_modes_still_need_a_network(client) -> None:
     bad = client.post("/api/v1/plans", json={"mode": "boat", "k": 1}).get_json()
     assert bad["invalid_params"][0] == {
         "name": "mode", "reason": "must be one of walk | bike | drive | straight"}
+
+
+def test_cli_coverage_straight_without_an_extract(city_db, tmp_path) -> None:
+    """`geosvc coverage --mode straight` needs no --osm and gives the API's figures."""
+    from click.testing import CliRunner
+
+    from geosvc.cli import main
+
+    out = tmp_path / "c.json"
+    r = CliRunner().invoke(main, ["coverage", "--db", str(city_db), "--mode", "straight",
+                                  "--minutes", "7", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    import json
+
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["mode"] == "straight" and doc["covered_population"] == 800.0  # P1 + P3
+    assert doc["straight_line"]["speed_kph"] == 4.5
+    assert "straight-line analysis" in r.output
+    # a road mode without an extract is a usage error naming --osm
+    r = CliRunner().invoke(main, ["coverage", "--db", str(city_db), "--mode", "walk",
+                                  "--out", str(out)])
+    assert r.exit_code == 2 and "--osm" in r.output and "--mode straight" in r.output
+
+
+def test_cli_plan_straight_without_an_extract(city_db, tmp_path) -> None:
+    """`geosvc plan --mode straight` needs no --osm and gives the API's plan."""
+    from click.testing import CliRunner
+
+    from geosvc.cli import main
+
+    out = tmp_path / "p.csv"
+    r = CliRunner().invoke(main, ["plan", "--db", str(city_db), "--mode", "straight",
+                                  "--minutes", "7", "--k", "1", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "0.4000 -> 0.7500" in r.output and "XC-B-03" in out.read_text(encoding="utf-8-sig")
+    r = CliRunner().invoke(main, ["plan", "--db", str(city_db), "--k", "1",
+                                  "--out", str(out)])
+    assert r.exit_code == 2 and "--osm" in r.output
