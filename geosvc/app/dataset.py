@@ -8,20 +8,44 @@ The one recipe behind every way a dataset is opened: the server's snapshots
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
+
+from geosvc.analysis.demand import (
+    DemandSet,
+    build_demand,
+    build_point_demand,
+    demand_inputs,
+    point_demand_inputs,
+)
+from geosvc.errors import InvalidParameter
 from geosvc.index import ServiceIndex
+from geosvc.modes import get_mode
+from geosvc.network.cache import load_network
+from geosvc.routing import build_router
 from geosvc.store import open_store
 
 if TYPE_CHECKING:
     from geosvc.config import Settings
     from geosvc.model import Area, DatasetInfo, PopulationCell, VenueFilter
+    from geosvc.routing.base import Router
     from geosvc.store.base import Contents
 
-__all__ = ["Dataset", "build_index", "dataset_zone", "filter_positions", "read_dataset"]
+__all__ = [
+    "Dataset",
+    "TravelInputs",
+    "build_index",
+    "dataset_zone",
+    "filter_positions",
+    "read_dataset",
+    "travel_inputs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -115,3 +139,72 @@ def filter_positions(idx: ServiceIndex, flt: VenueFilter) -> Any:
     if flt.open_at is not None:
         positions = positions[idx.mask(flt, at=flt.open_at)[positions]]
     return positions
+
+
+@dataclass(frozen=True, slots=True)
+class TravelInputs:
+    """What a coverage or plan run of one mode needs besides the venues.
+
+    Attributes
+    ----------
+    router : Router
+        The mode's router over the dataset's venues (road or straight line).
+    demand : DemandSet
+        The residents, placed for that router.
+    notes : tuple of str
+        What was used (network loaded or built, demand fallbacks, venues off
+        the network), for a CLI's stderr or a log.
+    """
+
+    router: Router
+    demand: DemandSet
+    notes: tuple[str, ...]
+
+
+def travel_inputs(index: ServiceIndex, population: Sequence[PopulationCell],
+                  areas: Sequence[Area], mode: str, *, settings: Settings,
+                  osm: str | None = None, cache_dir: str | None = None,
+                  estimate: Callable[[str, float], Sequence[PopulationCell]] | None = None,
+                  ) -> TravelInputs:
+    """Build the router and the demand of ``mode`` for a dataset read whole (offline runs).
+
+    Road modes load (or build and cache) the ``mode`` network of ``osm`` and
+    snap the residents to it; ``straight`` needs no network and keeps them
+    as they are.  Demand fallbacks are :func:`geosvc.analysis.demand.demand_inputs`'s
+    (as the server's).  Shared by ``geosvc coverage`` and ``geosvc batch``.
+
+    Raises
+    ------
+    InvalidParameter
+        ``osm`` missing for a mode on roads (named ``osm``), bad data.
+    """
+    spec = get_mode(mode)
+    if not spec.needs_network:
+        router = build_router(mode, index.lon, index.lat, settings=settings, index=index)
+        speed = spec.speed_kph(settings)
+        notes = [f"straight-line analysis: great-circle distance at {speed:g} km/h "
+                 "(no road network)"]
+        cells, areas_used, more = point_demand_inputs(
+            population, areas, index.lon, index.lat, osm=osm,
+            floor_area_per_person_m2=settings.floor_area_per_person_m2, estimate=estimate)
+        demand = build_point_demand(router, cells, areas_used, key=("offline", mode))
+        return TravelInputs(router, demand, (*notes, *more))
+    if osm is None:
+        msg = f"is required for mode {mode} (a road network); without one use mode straight"
+        raise InvalidParameter("osm", msg)
+    started = time.perf_counter()
+    net = load_network(osm, mode, settings=settings, cache_dir=cache_dir)
+    notes = [f"{net.describe()} ({'cache' if net.meta.get('from_cache') else 'built'}, "
+             f"{time.perf_counter() - started:.1f} s)"]
+    cells, areas_used, more = demand_inputs(
+        population, areas, net, osm=osm,
+        floor_area_per_person_m2=settings.floor_area_per_person_m2, estimate=estimate)
+    demand = build_demand(net, cells, areas_used, max_snap_m=settings.snap_max_m,
+                          min_component_nodes=settings.min_component_nodes)
+    router = build_router(mode, index.lon, index.lat, settings=settings, index=index,
+                          network=net)
+    placed = np.asarray(router.venues.ok, dtype=bool)
+    off = int(placed.size - np.count_nonzero(placed))
+    if off:
+        more.append(f"{off} venue(s) too far from the {mode} network are not counted")
+    return TravelInputs(router, demand, (*notes, *more))

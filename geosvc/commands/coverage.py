@@ -21,7 +21,6 @@ data or storage problem.  No matching venue still gives a valid report
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -218,6 +217,9 @@ def _run(db: str, osm: str | None, params: dict[str, str], cache_dir: str | None
     from geosvc.api import (
         load_dataset,  # lazy: verb engine (fast CLI start)
     )
+    from geosvc.app.dataset import (
+        travel_inputs,  # lazy: verb engine (fast CLI start)
+    )
     from geosvc.app.travel import (
         straight_line,  # lazy: verb engine (fast CLI start)
     )
@@ -229,10 +231,11 @@ def _run(db: str, osm: str | None, params: dict[str, str], cache_dir: str | None
     step("store")
     data = load_dataset(db, settings, params)
     idx, q, flt, candidates = data["index"], data["query"], data["filter"], data["candidates"]
-    if TRAVEL_MODES[q.mode].needs_network:
-        engine, demand, notes = _on_roads(data, osm, settings, cache_dir, step)
-    else:
-        engine, demand, notes = _straight_lines(data, osm, settings, step)
+    step("network")
+    inputs = travel_inputs(idx, data["population"], data["areas"], q.mode, settings=settings,
+                           osm=osm, cache_dir=cache_dir)
+    step("demand")
+    engine, demand, notes = inputs.router, inputs.demand, list(inputs.notes)
     labels = [(v.code, v.name) for v in idx.venues]
     key = ("cli", flt.cache_key(), flt.open_at)
     result = compute_coverage(engine, demand, candidates=candidates, minutes=q.minutes[0],
@@ -241,68 +244,6 @@ def _run(db: str, osm: str | None, params: dict[str, str], cache_dir: str | None
     return {"result": result, "notes": notes, "index": idx, "filter": flt, "key": key,
             "candidates": candidates, "engine": engine, "demand": demand,
             "straight_line": straight_line(settings, q.mode)}
-
-
-def _on_roads(data: dict[str, Any], osm: str | None, settings: Any, cache_dir: str | None,
-              step) -> tuple[Any, Any, list[str]]:
-    """Return the travel engine, the snapped demand and notes of a mode on roads."""
-    from geosvc.analysis.demand import (  # lazy: verb engine (fast CLI start)
-        build_demand,
-        demand_inputs,
-    )
-    from geosvc.network.cache import (
-        load_network,  # lazy: verb engine (fast CLI start)
-    )
-    from geosvc.network.nearest import (
-        TravelEngine,  # lazy: verb engine (fast CLI start)
-    )
-
-    idx, mode = data["index"], data["query"].mode
-    if osm is None:  # _check_osm refuses this before anything is read
-        msg = f"is required for --mode {mode} (a road network)"
-        raise click.BadParameter(msg, param_hint="--osm")
-    step("network")
-    started = time.perf_counter()
-    net = load_network(osm, mode, settings=settings, cache_dir=cache_dir)
-    notes = [f"{net.describe()} ({'cache' if net.meta.get('from_cache') else 'built'}, "
-             f"{time.perf_counter() - started:.1f} s)"]
-    step("demand")
-    cells, areas, more = demand_inputs(
-        data["population"], data["areas"], net, osm=osm,
-        floor_area_per_person_m2=settings.floor_area_per_person_m2)
-    notes += more
-    demand = build_demand(net, cells, areas, max_snap_m=settings.snap_max_m,
-                          min_component_nodes=settings.min_component_nodes)
-    engine = TravelEngine(net, idx.lon, idx.lat, settings=settings)
-    if len(engine.unsnappable):
-        notes.append(f"{len(engine.unsnappable)} venue(s) too far from the {mode} network "
-                     f"are not counted")
-    return engine, demand, notes
-
-
-def _straight_lines(data: dict[str, Any], osm: str | None, settings: Any,
-                    step) -> tuple[Any, Any, list[str]]:
-    """Return the straight-line router, the demand points and notes (no network)."""
-    from geosvc.analysis.demand import (  # lazy: verb engine (fast CLI start)
-        build_point_demand,
-        point_demand_inputs,
-    )
-    from geosvc.routing import (
-        build_router,  # lazy: verb engine (fast CLI start)
-    )
-
-    idx, mode = data["index"], data["query"].mode
-    step("network")
-    router = build_router(mode, idx.lon, idx.lat, settings=settings, index=idx)
-    speed = TRAVEL_MODES[mode].speed_kph(settings)
-    notes = [f"straight-line analysis: great-circle distance at {speed:g} km/h "
-             "(no road network)"]
-    step("demand")
-    cells, areas, more = point_demand_inputs(
-        data["population"], data["areas"], idx.lon, idx.lat, osm=osm,
-        floor_area_per_person_m2=settings.floor_area_per_person_m2)
-    notes += more
-    return router, build_point_demand(router, cells, areas, key=("cli", mode)), notes
 
 
 def _heat_points(demand: Any, max_points: int = 20_000) -> list[tuple[float, float, float]]:

@@ -26,17 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 from geosvc.analysis.coverage import compute_coverage
 from geosvc.analysis.curves import CURVE_MINUTES, share_curves
-from geosvc.analysis.demand import build_demand, demand_inputs, estimate_population_from_osm
+from geosvc.analysis.demand import estimate_population_from_osm
 from geosvc.analysis.output import coverage_document
 from geosvc.api import load_dataset
-from geosvc.app.dataset import filter_positions
+from geosvc.app.dataset import filter_positions, travel_inputs
 from geosvc.config import Settings
 from geosvc.distributed.jobs import BatchJob
 from geosvc.errors import GeosvcError
 from geosvc.formats import COVERAGE, Output, write_output
 from geosvc.model import VenueFilter, VenueKind
-from geosvc.network.cache import load_network
-from geosvc.network.nearest import TravelEngine
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -129,7 +127,7 @@ def _load_dataset(spec: BatchJob, cfg: Settings) -> dict[str, Any]:
 
 def _run_mode(spec: BatchJob, cfg: Settings, data: dict[str, Any], mode: str,
               lead: float) -> list[dict[str, Any]]:
-    """Load the ``mode`` network, snap the demand, compute and write every ``minutes``."""
+    """Build the ``mode`` router and demand, compute and write every ``minutes``."""
     t0 = time.perf_counter()
     idx, flt = data["index"], data["filter"]
     memo: dict[tuple[str, float], Any] = data["osm_cells"]
@@ -140,13 +138,9 @@ def _run_mode(spec: BatchJob, cfg: Settings, data: dict[str, Any], mode: str,
                 path, floor_area_per_person_m2=floor_area)
         return memo[path, floor_area]
 
-    net = load_network(spec.osm, mode, settings=cfg)
-    cells, areas, _notes = demand_inputs(
-        data["population"], data["areas"], net, osm=spec.osm,
-        floor_area_per_person_m2=cfg.floor_area_per_person_m2, estimate=estimate)
-    demand = build_demand(net, cells, areas, max_snap_m=cfg.snap_max_m,
-                          min_component_nodes=cfg.min_component_nodes)
-    engine = TravelEngine(net, idx.lon, idx.lat, settings=cfg)
+    inputs = travel_inputs(idx, data["population"], data["areas"], mode, settings=cfg,
+                           osm=spec.osm, estimate=estimate)
+    engine, demand = inputs.router, inputs.demand
     labels = [(v.code, v.name) for v in idx.venues]
     key = ("batch", flt.cache_key(), flt.open_at)
     prefix = Path(spec.out)
