@@ -181,10 +181,7 @@ def estimate_population_from_osm(
     InvalidParameter
         ``floor_area_per_person_m2`` not > 0, or the file is missing / unreadable.
     """
-    if not (isinstance(floor_area_per_person_m2, (int, float))
-            and math.isfinite(floor_area_per_person_m2) and floor_area_per_person_m2 > 0):
-        msg = f"must be a number of m² > 0, not {floor_area_per_person_m2!r}"
-        raise InvalidParameter("floor_area_per_person_m2", msg)
+    _check_floor_area(floor_area_per_person_m2)
     path = Path(osm_path)
     if not path.is_file():
         msg = f"{str(path)!r} does not exist or is not a file"
@@ -195,57 +192,110 @@ def estimate_population_from_osm(
         return []
     import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
-
     geoms = shapely.make_valid(np.asarray(buildings.geometry.values))
-    kinds = buildings["building"].astype("string").fillna("yes").str.strip().str.lower()
-    kinds = np.asarray(kinds.to_numpy(dtype=object), dtype=object)
-    tags = [_tags(t) for t in buildings.get("tags", [None] * len(buildings))]
-    none = [None] * len(buildings)
-    cols = {k: buildings[k].to_numpy(dtype=object) if k in buildings else none
-            for k in (*_NON_RESIDENTIAL_KEYS, "building:levels", "building:min_level",
-                      "height")}
-    rep = shapely.point_on_surface(geoms)
-    rx, ry = shapely.get_x(rep), shapely.get_y(rep)
-    typed = np.isin(kinds, list(RESIDENTIAL_TYPES))
-    generic = kinds == "yes"
-    if generic.any():
-        other = np.array([
-            any(_present(cols[k][i]) or _present(tags[i].get(k)) for k in _NON_RESIDENTIAL_KEYS)
-            for i in range(len(kinds))
-        ], dtype=bool)
-        generic &= ~other
-        generic &= _inside_residential(landuse, rx, ry)
-    keep = typed | generic
+    table = _Buildings.read(buildings, geoms)
+    keep = table.homes(landuse)
     if not keep.any():
         return []
-    bounds = buildings.total_bounds
-    crs = utm_crs((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
-    import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
-
-    fwd = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    projected = shapely.transform(geoms[keep], lambda xy: np.column_stack(
-        fwd.transform(xy[:, 0], xy[:, 1])))
-    area = shapely.area(projected)
-    idx = np.flatnonzero(keep)
-    osm_type = buildings["osm_type"].to_numpy(dtype=object) if "osm_type" in buildings else None
-    osm_id = buildings["id"].to_numpy() if "id" in buildings else np.arange(len(buildings))
+    area = _footprint_areas(buildings.total_bounds, geoms[keep])
     cells: list[tuple[tuple[str, int], PopulationCell]] = []
-    for j, i in enumerate(idx):
+    for j, i in enumerate(np.flatnonzero(keep)):
         if not area[j] >= MIN_FOOTPRINT_M2:
             continue
-        kind = str(kinds[i])
-        lv = _levels(_first(cols["building:levels"][i], tags[i].get("building:levels")),
-                     _first(cols["building:min_level"][i], tags[i].get("building:min_level")),
-                     _first(cols["height"][i], tags[i].get("height")),
-                     levels_by_type.get(kind, levels_by_type["yes"]))
-        count = float(area[j]) * lv / float(floor_area_per_person_m2)
-        t = str(osm_type[i]) if osm_type is not None else "way"
-        oid = int(osm_id[i])
-        cells.append(((t, oid), PopulationCell(lon=round(float(rx[i]), 7),
-                                               lat=round(float(ry[i]), 7),
-                                               count=round(count, 2), code=f"osm:{t}/{oid}")))
+        cells.append(table.cell(int(i), float(area[j]), levels_by_type,
+                                floor_area_per_person_m2))
     cells.sort(key=lambda c: c[0])
     return [c for _, c in cells]
+
+
+def _check_floor_area(value: float) -> None:
+    """Raise InvalidParameter unless ``value`` (m² per resident) is a finite number > 0."""
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        msg = f"must be a number of m² > 0, not {value!r}"
+        raise InvalidParameter("floor_area_per_person_m2", msg)
+
+
+@dataclass(frozen=True)
+class _Buildings:
+    """The columns of pyrosm's buildings that the estimate reads, one entry per building."""
+
+    #: ``building`` values, stripped and lower-case ("yes" when absent).
+    kinds: NDArray[np.object_]
+    #: Each building's tags without their own column.
+    tags: list[dict[str, object]]
+    #: Column values (None when pyrosm gave no such column) of the keys read.
+    cols: dict[str, Any]
+    #: Representative points (WGS-84).
+    rx: NDArray[np.float64]
+    ry: NDArray[np.float64]
+    #: OSM element types (None: all ways) and ids.
+    osm_type: NDArray[np.object_] | None
+    osm_id: NDArray[Any]
+
+    @classmethod
+    def read(cls, buildings: Any, geoms: NDArray[np.object_]) -> _Buildings:
+        """Read the buildings' table (a GeoDataFrame) and their valid ``geoms``."""
+        import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
+
+        kinds = buildings["building"].astype("string").fillna("yes").str.strip().str.lower()
+        none = [None] * len(buildings)
+        rep = shapely.point_on_surface(geoms)
+        return cls(
+            kinds=np.asarray(kinds.to_numpy(dtype=object), dtype=object),
+            tags=[_tags(t) for t in buildings.get("tags", none)],
+            cols={k: buildings[k].to_numpy(dtype=object) if k in buildings else none
+                  for k in (*_NON_RESIDENTIAL_KEYS, "building:levels", "building:min_level",
+                            "height")},
+            rx=shapely.get_x(rep), ry=shapely.get_y(rep),
+            osm_type=(buildings["osm_type"].to_numpy(dtype=object)
+                      if "osm_type" in buildings else None),
+            osm_id=(buildings["id"].to_numpy() if "id" in buildings
+                    else np.arange(len(buildings))),
+        )
+
+    def homes(self, landuse: Any) -> NDArray[np.bool_]:
+        """Return which buildings count as homes (the first rule of the estimate)."""
+        typed = np.isin(self.kinds, list(RESIDENTIAL_TYPES))
+        generic = self.kinds == "yes"
+        if generic.any():
+            other = np.array([
+                any(_present(self.cols[k][i]) or _present(self.tags[i].get(k))
+                    for k in _NON_RESIDENTIAL_KEYS)
+                for i in range(len(self.kinds))
+            ], dtype=bool)
+            generic &= ~other
+            generic &= _inside_residential(landuse, self.rx, self.ry)
+        return typed | generic
+
+    def cell(self, i: int, area_m2: float, levels_by_type: dict[str, float],
+             floor_area_per_person_m2: float) -> tuple[tuple[str, int], PopulationCell]:
+        """Return building ``i``'s sort key (OSM type, id) and its population cell."""
+        lv = _levels(self._tag(i, "building:levels"), self._tag(i, "building:min_level"),
+                     self._tag(i, "height"),
+                     levels_by_type.get(str(self.kinds[i]), levels_by_type["yes"]))
+        count = area_m2 * lv / float(floor_area_per_person_m2)
+        t = str(self.osm_type[i]) if self.osm_type is not None else "way"
+        oid = int(self.osm_id[i])
+        return (t, oid), PopulationCell(lon=round(float(self.rx[i]), 7),
+                                        lat=round(float(self.ry[i]), 7),
+                                        count=round(count, 2), code=f"osm:{t}/{oid}")
+
+    def _tag(self, i: int, key: str) -> object:
+        """Return building ``i``'s ``key`` from its column, else from its other tags."""
+        return _first(self.cols[key][i], self.tags[i].get(key))
+
+
+def _footprint_areas(bounds: Sequence[float],
+                     geoms: NDArray[np.object_]) -> NDArray[np.float64]:
+    """Return the areas (m²) of ``geoms`` (WGS-84) in the UTM zone of the ``bounds`` centre."""
+    import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
+    import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
+
+    crs = utm_crs((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
+    fwd = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    projected = shapely.transform(geoms, lambda xy: np.column_stack(
+        fwd.transform(xy[:, 0], xy[:, 1])))
+    return shapely.area(projected)
 
 
 def _first(*values: object) -> object:

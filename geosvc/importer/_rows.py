@@ -7,7 +7,7 @@ caller decides to write them only when there is no problem at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -99,6 +99,16 @@ def _start(what: str, rows: list[dict[str, Any]]) -> tuple[Parsed, set[str]]:
     return parsed, absent
 
 
+def _readers(parsed: Parsed, rows: list[dict[str, Any]],
+             absent: set[str]) -> Iterator[RowReader]:
+    """Yield a reader of each non-blank row (numbered from 1), counted in ``parsed.rows``."""
+    for n, data in enumerate(rows, start=1):
+        if is_blank(data):
+            continue
+        parsed.rows += 1
+        yield RowReader(n, data, parsed.problems, absent)
+
+
 def _duplicate(r: RowReader, parsed: Parsed, key: Any, field_name: str, what: str) -> bool:
     first = parsed.keys.get(key)
     if first is not None:
@@ -131,66 +141,88 @@ def parse_venues(rows: list[dict[str, Any]], *, crs: str) -> Parsed:
     """Validate venue rows (see the importer's module docstring for columns)."""
     parsed, absent = _start("venues", rows)
     good: list[tuple[dict[str, Any], tuple[float, float]]] = []
-    for n, data in enumerate(rows, start=1):
-        if is_blank(data):
-            continue
-        parsed.rows += 1
-        r = RowReader(n, data, parsed.problems, absent)
-        code = r.code("code")
-        if code is not None:
-            parsed.venue_channels[code] = None
-            if _duplicate(r, parsed, code, "code", "venue code"):
-                code = None
-        name = r.text("name", required=True)
-        kind = r.choice("kind", KINDS, required=True)
-        point = _coordinates(r)
-        level = r.choice("level", LEVELS)
-        channels = r.channels("channels")
-        if (kind is not None and vocab.KINDS[kind].requires_level and level is None
-                and r.text("level") is None):
-            r.problem("level", f"is required for a {kind} "
-                               f"(one of {', '.join(Level)})")
-        if kind is not None and channels is not None:
-            allowed = KIND_CHANNELS[kind]
-            if not channels <= allowed:
-                bad = ", ".join(sorted(channels - allowed))
-                r.problem("channels", f"a {kind} can only offer {', '.join(sorted(allowed))} "
-                                      f"(got {bad})")
-        hours = r.text("opening_hours")
-        if hours is not None:
-            r.check("opening_hours", partial(hours_problem, hours))
-        machines = r.number("machines", lo=0, integer=True)
-        values: dict[str, Any] = dict(
-            area_code=r.text("area_code"), area_name=r.text("area_name"),
-            address=r.text("address"), phone=r.text("phone", max_len=100),
-            official_calendar=r.boolean("official_calendar", default=True),
-            accessible=r.boolean("accessible", default=False),
-            cross_province=r.boolean("cross_province", default=False),
-            regional=r.boolean("regional", default=False),
-            bank=r.text("bank"), name_en=r.text("name_en"), source=r.text("source"),
-        )
-        if not r.ok or code is None or kind is None or point is None:
-            continue
-        chosen = DEFAULT_CHANNELS[kind] if channels is None else channels
-        parsed.venue_channels[code] = chosen
-        values.update(code=code, name=name, kind=kind, level=level, channels=chosen,
-                      opening_hours=hours,
-                      machines=None if machines is None else int(machines))
-        good.append((values, point))
+    for r in _readers(parsed, rows, absent):
+        row = _venue_row(r, parsed)
+        if row is not None:
+            good.append(row)
     points = _to_wgs84([p for _, p in good], crs)
     parsed.records = [Venue(lon=lon, lat=lat, **values)
                       for (values, _), (lon, lat) in zip(good, points, strict=True)]
     return parsed
 
 
+def _venue_row(r: RowReader,
+               parsed: Parsed) -> tuple[dict[str, Any], tuple[float, float]] | None:
+    """Read one venue row: its Venue fields and lon/lat (file CRS); None when it is bad."""
+    code = _venue_code(r, parsed)
+    name = r.text("name", required=True)
+    kind = r.choice("kind", KINDS, required=True)
+    point = _coordinates(r)
+    level = r.choice("level", LEVELS)
+    channels = r.channels("channels")
+    _check_level(r, kind, level)
+    _check_kind_channels(r, kind, channels)
+    hours = r.text("opening_hours")
+    if hours is not None:
+        r.check("opening_hours", partial(hours_problem, hours))
+    machines = r.number("machines", lo=0, integer=True)
+    values = _venue_details(r)
+    if not r.ok or code is None or kind is None or point is None:
+        return None
+    chosen = DEFAULT_CHANNELS[kind] if channels is None else channels
+    parsed.venue_channels[code] = chosen
+    values.update(code=code, name=name, kind=kind, level=level, channels=chosen,
+                  opening_hours=hours,
+                  machines=None if machines is None else int(machines))
+    return values, point
+
+
+def _venue_code(r: RowReader, parsed: Parsed) -> str | None:
+    """Read the venue code (known from now on, without channels); None if bad or repeated."""
+    code = r.code("code")
+    if code is not None:
+        parsed.venue_channels[code] = None
+        if _duplicate(r, parsed, code, "code", "venue code"):
+            code = None
+    return code
+
+
+def _check_level(r: RowReader, kind: VenueKind | None, level: Level | None) -> None:
+    """Report a missing level of a kind that requires one (not when the level cell is bad)."""
+    if (kind is not None and vocab.KINDS[kind].requires_level and level is None
+            and r.text("level") is None):
+        r.problem("level", f"is required for a {kind} "
+                           f"(one of {', '.join(Level)})")
+
+
+def _check_kind_channels(r: RowReader, kind: VenueKind | None,
+                         channels: frozenset[Channel] | None) -> None:
+    """Report channels a venue of ``kind`` cannot offer."""
+    if kind is not None and channels is not None:
+        allowed = KIND_CHANNELS[kind]
+        if not channels <= allowed:
+            bad = ", ".join(sorted(channels - allowed))
+            r.problem("channels", f"a {kind} can only offer {', '.join(sorted(allowed))} "
+                                  f"(got {bad})")
+
+
+def _venue_details(r: RowReader) -> dict[str, Any]:
+    """Read the optional descriptive fields of a venue row."""
+    return dict(
+        area_code=r.text("area_code"), area_name=r.text("area_name"),
+        address=r.text("address"), phone=r.text("phone", max_len=100),
+        official_calendar=r.boolean("official_calendar", default=True),
+        accessible=r.boolean("accessible", default=False),
+        cross_province=r.boolean("cross_province", default=False),
+        regional=r.boolean("regional", default=False),
+        bank=r.text("bank"), name_en=r.text("name_en"), source=r.text("source"),
+    )
+
+
 def parse_items(rows: list[dict[str, Any]], *, crs: str) -> Parsed:  # noqa: ARG001
     """Validate service-item rows."""
     parsed, absent = _start("items", rows)
-    for n, data in enumerate(rows, start=1):
-        if is_blank(data):
-            continue
-        parsed.rows += 1
-        r = RowReader(n, data, parsed.problems, absent)
+    for r in _readers(parsed, rows, absent):
         code = r.code("code")
         if code is not None and _duplicate(r, parsed, code, "code", "item code"):
             code = None
@@ -216,38 +248,47 @@ def parse_links(rows: list[dict[str, Any]], *, crs: str,  # noqa: ARG001
     accepted here (its problem is reported where it is).
     """
     parsed, absent = _start("links", rows)
-    for n, data in enumerate(rows, start=1):
-        if is_blank(data):
-            continue
-        parsed.rows += 1
-        r = RowReader(n, data, parsed.problems, absent)
+    for r in _readers(parsed, rows, absent):
         venue = r.code("venue_code")
         item = r.code("item_code")
         channels = r.channels("channels")
-        offered = None
-        if venue is not None:
-            if venue not in venues:
-                r.problem("venue_code", f"unknown venue {shown(venue)} (import venues first)")
-            else:
-                offered = venues[venue]
+        offered = _offered(r, venue, venues)
         if item is not None and item not in items:
             r.problem("item_code", f"unknown item {shown(item)} (import items first)")
         if venue is not None and item is not None:
             _duplicate(r, parsed, (venue, item), "item_code", "link")
         if offered is not None:
-            if channels is None:
-                channels = offered
-                if not offered:
-                    r.problem("channels", f"venue {shown(venue)} offers no government channel "
-                                          "yet; give the venue channels first")
-            elif not channels <= offered:
-                has = ", ".join(sorted(offered)) or "none"
-                bad = ", ".join(sorted(channels - offered))
-                r.problem("channels", f"venue {shown(venue)} does not offer {bad} "
-                                      f"(it offers {has})")
+            channels = _link_channels(r, venue, offered, channels)
         if r.ok and venue is not None and item is not None and channels:
             parsed.records.append(Link(venue, item, channels))
     return parsed
+
+
+def _offered(r: RowReader, venue: str | None,
+             venues: Mapping[str, frozenset[Channel] | None]) -> frozenset[Channel] | None:
+    """Return the channels ``venue`` offers (None if unknown, reported, or its row was bad)."""
+    if venue is None:
+        return None
+    if venue not in venues:
+        r.problem("venue_code", f"unknown venue {shown(venue)} (import venues first)")
+        return None
+    return venues[venue]
+
+
+def _link_channels(r: RowReader, venue: str | None, offered: frozenset[Channel],
+                   channels: frozenset[Channel] | None) -> frozenset[Channel]:
+    """Return a link's channels (default: all the venue offers); report any it does not."""
+    if channels is None:
+        if not offered:
+            r.problem("channels", f"venue {shown(venue)} offers no government channel "
+                                  "yet; give the venue channels first")
+        return offered
+    if not channels <= offered:
+        has = ", ".join(sorted(offered)) or "none"
+        bad = ", ".join(sorted(channels - offered))
+        r.problem("channels", f"venue {shown(venue)} does not offer {bad} "
+                              f"(it offers {has})")
+    return channels
 
 
 def _geometry(r: RowReader, field_name: str, *, crs: str, required: bool):
@@ -298,34 +339,15 @@ def parse_population(rows: list[dict[str, Any]], *, crs: str) -> Parsed:
     """Validate population rows: ``count`` at lon/lat, or over a polygon."""
     parsed, absent = _start("population", rows)
     good: list[tuple[dict[str, Any], tuple[float, float] | None]] = []
-    for n, data in enumerate(rows, start=1):
-        if is_blank(data):
-            continue
-        parsed.rows += 1
-        r = RowReader(n, data, parsed.problems, absent)
+    for r in _readers(parsed, rows, absent):
         code = r.text("code", max_len=100)
         if code is not None and _duplicate(r, parsed, code, "code", "cell code"):
             code = None
         count = r.number("count", required=True, lo=0)
         geom = _geometry(r, "geometry", crs=crs, required=False)
-        has_point = r.text("lon") is not None or r.text("lat") is not None
-        point = None
-        if has_point:
-            point = _coordinates(r)
-        elif geom is None and r.text("geometry") is None:
-            r.problem("lon", "needs lon and lat, or a polygon geometry")
-        if not r.ok or count is None:
-            continue
-        wkt = None
-        if geom is not None:
-            wkt = geom.wkt
-            if point is None:
-                centre = geom.centroid
-                centre = centre if geom.contains(centre) else geom.representative_point()
-                point_wgs = (centre.x, centre.y)
-                good.append((dict(count=count, wkt=wkt, code=code, wgs=point_wgs), None))
-                continue
-        good.append((dict(count=count, wkt=wkt, code=code), point))
+        point = _cell_point(r, geom)
+        if r.ok and count is not None:
+            good.append(_cell_values(count, code, geom, point))
     converted = iter(_to_wgs84([p for _, p in good if p is not None], crs))
     for values, point in good:
         lon, lat = values.pop("wgs") if point is None else next(converted)
@@ -333,14 +355,37 @@ def parse_population(rows: list[dict[str, Any]], *, crs: str) -> Parsed:
     return parsed
 
 
+def _cell_point(r: RowReader, geom: Any) -> tuple[float, float] | None:
+    """Read a population cell's lon/lat (None without them); report when it has no place."""
+    has_point = r.text("lon") is not None or r.text("lat") is not None
+    if has_point:
+        return _coordinates(r)
+    if geom is None and r.text("geometry") is None:
+        r.problem("lon", "needs lon and lat, or a polygon geometry")
+    return None
+
+
+def _cell_values(count: float, code: str | None, geom: Any,
+                 point: tuple[float, float] | None
+                 ) -> tuple[dict[str, Any], tuple[float, float] | None]:
+    """Return a good cell's PopulationCell fields, and its lon/lat in the file's CRS.
+
+    A polygon cell without lon/lat is placed at its centroid, else (a centroid
+    outside it) at a representative point, already in WGS-84 (``wgs``; no
+    lon/lat returned).
+    """
+    wkt = None if geom is None else geom.wkt
+    if geom is None or point is not None:
+        return dict(count=count, wkt=wkt, code=code), point
+    centre = geom.centroid
+    centre = centre if geom.contains(centre) else geom.representative_point()
+    return dict(count=count, wkt=wkt, code=code, wgs=(centre.x, centre.y)), None
+
+
 def parse_areas(rows: list[dict[str, Any]], *, crs: str) -> Parsed:
     """Validate area rows: code, name, (Multi)Polygon geometry, level, population."""
     parsed, absent = _start("areas", rows)
-    for n, data in enumerate(rows, start=1):
-        if is_blank(data):
-            continue
-        parsed.rows += 1
-        r = RowReader(n, data, parsed.problems, absent)
+    for r in _readers(parsed, rows, absent):
         code = r.code("code")
         if code is not None and _duplicate(r, parsed, code, "code", "area code"):
             code = None

@@ -151,30 +151,43 @@ def _shape(geometry: Mapping[str, Any], style: Mapping[str, Any], tooltip: str |
 
 def _catchment_shapes(catchments: Any, crs: str) -> list[dict[str, Any]]:
     """Catchments as shapes: polygons when given, else circles sized by population."""
-    if isinstance(catchments, Mapping):
-        entries = [{**(f.get("properties") or {}), "geometry": f.get("geometry")}
-                   for f in catchments.get("features", [])]
-    else:
-        entries = [dict(c) for c in catchments or []]
+    entries = _catchment_entries(catchments)
     if not entries:
         return []
     largest = max(float(e.get("population") or 0) for e in entries) or 1.0
     shapes = []
     for e in entries:
-        pop = float(e.get("population") or 0)
-        name = e.get("name") or e.get("venue_id") or e.get("id") or ""
-        tip = f"{escape(str(name))}: {_fmt_int(pop)} 人 residents"
-        geometry = e.get("geometry")
-        if geometry:
-            shapes.append(_shape(shift_geojson(geometry, crs),
-                                 {"color": "#2166ac", "weight": 1, "fillOpacity": 0.08,
-                                  "dashArray": "4 3"}, tip))
-        elif e.get("lon") is not None and e.get("lat") is not None:
-            x, y = shift_points([float(e["lon"])], [float(e["lat"])], crs)
-            shapes.append(_shape({"type": "Point", "coordinates": [float(x[0]), float(y[0])]},
-                                 {"radius": 4 + 16 * (pop / largest) ** 0.5, "color": "#2166ac",
-                                  "weight": 1, "fillOpacity": 0.25}, tip))
+        shape = _catchment_shape(e, largest, crs)
+        if shape is not None:
+            shapes.append(shape)
     return shapes
+
+
+def _catchment_entries(catchments: Any) -> list[dict[str, Any]]:
+    """Return catchment rows from a list of rows or a FeatureCollection (``geometry`` key)."""
+    if isinstance(catchments, Mapping):
+        return [{**(f.get("properties") or {}), "geometry": f.get("geometry")}
+                for f in catchments.get("features", [])]
+    return [dict(c) for c in catchments or []]
+
+
+def _catchment_shape(entry: Mapping[str, Any], largest: float,
+                     crs: str) -> dict[str, Any] | None:
+    """Return one catchment's polygon, else its circle at lon/lat; None without either."""
+    pop = float(entry.get("population") or 0)
+    name = entry.get("name") or entry.get("venue_id") or entry.get("id") or ""
+    tip = f"{escape(str(name))}: {_fmt_int(pop)} 人 residents"
+    geometry = entry.get("geometry")
+    if geometry:
+        return _shape(shift_geojson(geometry, crs),
+                      {"color": "#2166ac", "weight": 1, "fillOpacity": 0.08,
+                       "dashArray": "4 3"}, tip)
+    if entry.get("lon") is not None and entry.get("lat") is not None:
+        x, y = shift_points([float(entry["lon"])], [float(entry["lat"])], crs)
+        return _shape({"type": "Point", "coordinates": [float(x[0]), float(y[0])]},
+                      {"radius": 4 + 16 * (pop / largest) ** 0.5, "color": "#2166ac",
+                       "weight": 1, "fillOpacity": 0.25}, tip)
+    return None
 
 
 def coverage_map(
@@ -206,51 +219,16 @@ def coverage_map(
     """
     fmap = new_map(basemap, title=title, tianditu_key=tianditu_key, compact=compact)
     crs = basemap.crs
-    pts: list[tuple[float, float]] = []
-
-    pop = [(float(x), float(y), float(c)) for x, y, c in population]
-    if pop:
-        xs, ys = shift_points([p[0] for p in pop], [p[1] for p in pop], crs)
-        largest = max(p[2] for p in pop) or 1.0
-        weights = [
-            [float(y), float(x), p[2] / largest] for x, y, p in zip(xs, ys, pop, strict=True)
-        ]
-        heat = HeatMap(weights,
-                       name="人口 Population", radius=18, blur=14, min_opacity=0.25, show=False)
-        heat.add_to(fmap)
-
-    circles = result.get("circles")
-    if isinstance(circles, Mapping) and circles.get("features"):
-        group = folium.FeatureGroup(name="服务圈 Service circles").add_to(fmap)
-        shapes = [_shape(shift_geojson(f.get("geometry"), crs),
-                         {"color": "#1a9850", "weight": 1, "fillColor": "#1a9850",
-                          "fillOpacity": 0.18},
-                         escape(f"{_fmt_int(result.get('minutes'))} 分钟服务圈 service circle"))
-                  for f in circles["features"] if f.get("geometry")]
-        fmap.add_child(ShapeLayer(fmap, group, "circles", shapes))
-
+    _add_population(fmap, population, crs)
+    _add_circles(fmap, result, crs)
     gaps = list((result.get("gaps") or {}).get("features", []))
-    if gaps:
-        group = folium.FeatureGroup(name="服务缺口 Gaps").add_to(fmap)
-        largest = max(float((g.get("properties") or {}).get("uncovered_population") or 0)
-                      for g in gaps)
-        shapes = []
-        for i, g in enumerate(gaps):
-            props = g.get("properties") or {}
-            value = float(props.get("uncovered_population") or 0)
-            tip = (f"{escape(_gap_label(props, i))}: 未覆盖 {_fmt_int(value)} 人 "
-                   f"<span class='en'>uncovered residents</span>")
-            shapes.append(_shape(shift_geojson(g.get("geometry"), crs),
-                                 {"color": "#7f0000", "weight": 1,
-                                  "fillColor": gap_colour(value, largest), "fillOpacity": 0.6,
-                                  "radius": 8}, tip))
-        fmap.add_child(ShapeLayer(fmap, group, "gaps", shapes))
-
+    _add_gaps(fmap, gaps, crs)
     catch = _catchment_shapes(result.get("catchments"), crs)
     if catch:
         group = folium.FeatureGroup(name="服务范围人口 Catchments", show=False).add_to(fmap)
         fmap.add_child(ShapeLayer(fmap, group, "catchments", catch))
 
+    pts: list[tuple[float, float]] = []
     records = _venue_records(venues, crs)
     if records:
         group = folium.FeatureGroup(name=f"服务场所 Venues ({len(records)})").add_to(fmap)
@@ -271,6 +249,55 @@ def coverage_map(
     Layers(collapsed=compact).add_to(fmap)
     fit(fmap, pts, max_zoom=16)
     return fmap
+
+
+def _add_population(fmap: folium.Map, population: Iterable[Sequence[float]], crs: str) -> None:
+    """Add the demand points ``(lon, lat, count)`` as a heat layer (hidden at first)."""
+    pop = [(float(x), float(y), float(c)) for x, y, c in population]
+    if not pop:
+        return
+    xs, ys = shift_points([p[0] for p in pop], [p[1] for p in pop], crs)
+    largest = max(p[2] for p in pop) or 1.0
+    weights = [
+        [float(y), float(x), p[2] / largest] for x, y, p in zip(xs, ys, pop, strict=True)
+    ]
+    heat = HeatMap(weights,
+                   name="人口 Population", radius=18, blur=14, min_opacity=0.25, show=False)
+    heat.add_to(fmap)
+
+
+def _add_circles(fmap: folium.Map, result: Mapping[str, Any], crs: str) -> None:
+    """Add the service-circle polygons of ``result`` (when it has any)."""
+    circles = result.get("circles")
+    if not (isinstance(circles, Mapping) and circles.get("features")):
+        return
+    group = folium.FeatureGroup(name="服务圈 Service circles").add_to(fmap)
+    shapes = [_shape(shift_geojson(f.get("geometry"), crs),
+                     {"color": "#1a9850", "weight": 1, "fillColor": "#1a9850",
+                      "fillOpacity": 0.18},
+                     escape(f"{_fmt_int(result.get('minutes'))} 分钟服务圈 service circle"))
+              for f in circles["features"] if f.get("geometry")]
+    fmap.add_child(ShapeLayer(fmap, group, "circles", shapes))
+
+
+def _add_gaps(fmap: folium.Map, gaps: Sequence[Mapping[str, Any]], crs: str) -> None:
+    """Add the gap features, shaded by uncovered population (when there are any)."""
+    if not gaps:
+        return
+    group = folium.FeatureGroup(name="服务缺口 Gaps").add_to(fmap)
+    largest = max(float((g.get("properties") or {}).get("uncovered_population") or 0)
+                  for g in gaps)
+    shapes = []
+    for i, g in enumerate(gaps):
+        props = g.get("properties") or {}
+        value = float(props.get("uncovered_population") or 0)
+        tip = (f"{escape(_gap_label(props, i))}: 未覆盖 {_fmt_int(value)} 人 "
+               f"<span class='en'>uncovered residents</span>")
+        shapes.append(_shape(shift_geojson(g.get("geometry"), crs),
+                             {"color": "#7f0000", "weight": 1,
+                              "fillColor": gap_colour(value, largest), "fillOpacity": 0.6,
+                              "radius": 8}, tip))
+    fmap.add_child(ShapeLayer(fmap, group, "gaps", shapes))
 
 
 def _points(geometry: Mapping[str, Any] | None) -> Iterable[tuple[float, float]]:

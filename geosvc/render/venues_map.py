@@ -8,6 +8,7 @@ the map shifts everything to the base map's CRS itself (GCJ-02 for Amap).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
@@ -90,24 +91,66 @@ def venues_map(
     features = list(venues.get("features", []))
     ranked = any(f.get("properties", {}).get("rank") is not None for f in features)
     shown = shift_geojson({"type": "FeatureCollection", "features": features}, crs)["features"]
-    items = items or {}
+    markers = _markers(features, shown, ranked=ranked, items=items or {}, origin=origin,
+                       mode=mode)
 
-    records = []
-    pins = []
-    used: set[tuple[str, str]] = set()
-    counts: dict[str, int] = {}
+    targets: dict[str, Any] = {}
+    pts: list[tuple[float, float]] = []
+    if ranked:
+        pts.extend(_add_ranked_layers(fmap, shown, targets))
+    else:
+        _add_kind_clusters(fmap, markers.counts, targets)
+    fmap.add_child(VenueMarkers(fmap, markers.records, targets))
+
+    pts += [(r["lon"], r["lat"]) for r in markers.records]
+    if origin is not None:
+        pts.append(_add_query_point(fmap, origin, crs))
+    if ranked:
+        fmap.add_child(_results_box(features, mode=mode, pins=markers.pins, at=at))
+    if not compact and markers.used:
+        fmap.add_child(HtmlBox(legend_html(markers.used), css_class="gs-legend",
+                               box_id="gs-legend", title="图例 <span class='en'>Legend</span>",
+                               position="bottomleft", phone_position="topright",
+                               phone_open=False))
+    if note:
+        fmap.add_child(HtmlBox(escape(note), css_class="gs-note", box_id="gs-note",
+                               position="bottomright"))
+    Layers(collapsed=compact).add_to(fmap)
+    fit(fmap, pts)
+    return fmap
+
+
+@dataclass
+class _Markers:
+    """The venue markers of a map and what the layers and boxes need to know of them."""
+
+    #: VenueMarkers records, in feature order.
+    records: list[dict[str, Any]] = field(default_factory=list)
+    #: Rank pins of the ranked venues (results list), in feature order.
+    pins: list[str] = field(default_factory=list)
+    #: (colour, glyph) styles drawn (legend).
+    used: set[tuple[str, str]] = field(default_factory=set)
+    #: Venues per style group (cluster layer labels).
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _markers(features: Sequence[Mapping[str, Any]], shown: Sequence[Mapping[str, Any]], *,
+             ranked: bool, items: Mapping[str, Sequence[Mapping[str, Any]]],
+             origin: tuple[float, float] | None, mode: str) -> _Markers:
+    """Return the markers of ``features`` (WGS-84) drawn at ``shown`` (base-map CRS)."""
+    markers = _Markers()
     for raw, feat in zip(features, shown, strict=True):
         props = raw.get("properties") or {}
         lon, lat = raw["geometry"]["coordinates"][:2]
         x, y = feat["geometry"]["coordinates"][:2]
         group, colour, glyph = venue_style(props)
-        counts[group] = counts.get(group, 0) + 1
-        used.add((colour, glyph))
+        markers.counts[group] = markers.counts.get(group, 0) + 1
+        markers.used.add((colour, glyph))
         code = str(raw.get("id", ""))
         rank = props.get("rank")
         if rank is not None:
-            pins.append(pin_html(colour, str(int(rank))))  # not .gs-ranked: that is the markers
-        records.append({
+            markers.pins.append(pin_html(colour, str(int(rank))))  # not .gs-ranked: markers
+        markers.records.append({
             "code": code,
             "lon": x,
             "lat": y,
@@ -119,72 +162,78 @@ def venues_map(
             "tooltip": venue_tooltip_html(props),
             "title": str(props.get("name") or code),
         })
+    return markers
 
-    targets: dict[str, Any] = {}
+
+def _add_ranked_layers(fmap: folium.Map, shown: Sequence[Mapping[str, Any]],
+                       targets: dict[str, Any]) -> list[tuple[float, float]]:
+    """Add the results and routes layers of a nearest search; return the routes' vertices."""
+    results = folium.FeatureGroup(name="查询结果 Nearest results", show=True)
+    results.add_to(fmap)
+    targets["nearest"] = results
+    routes = folium.FeatureGroup(name="路线 Routes", show=True)
+    routes.add_to(fmap)
+    route_feats = []
     pts: list[tuple[float, float]] = []
-    if ranked:
-        results = folium.FeatureGroup(name="查询结果 Nearest results", show=True)
-        results.add_to(fmap)
-        targets["nearest"] = results
-        routes = folium.FeatureGroup(name="路线 Routes", show=True)
-        routes.add_to(fmap)
-        route_feats = []
-        for i, feat in enumerate(shown):
-            route = feat.get("route")
-            if not route:
-                continue
-            props = feat.get("properties") or {}
-            minutes = props.get("travel_time_min")
-            label = f"{int(props.get('rank', i + 1))}. {props.get('name', '')}"
-            if minutes is not None:
-                label += f" · {float(minutes):.0f} 分钟 min"
-            route_feats.append({
-                "type": "Feature", "geometry": route,
-                "properties": {"style": {"color": _ROUTE_COLOURS[i % len(_ROUTE_COLOURS)],
-                                         "weight": 5, "opacity": 0.8},
-                               "tooltip": escape(label), "popup": None},
-            })
-            pts.extend(_vertices(route))
-        fmap.add_child(ShapeLayer(fmap, routes, "routes", route_feats))
-    else:
-        for kind in vocab.KINDS.codes():
-            if counts.get(kind):
-                cluster = MarkerCluster(name=_layer_label(kind, counts[kind]),
-                                        options={"maxClusterRadius": 40,
-                                                 "disableClusteringAtZoom": 18})
-                cluster.add_to(fmap)
-                targets[kind] = cluster
-    fmap.add_child(VenueMarkers(fmap, records, targets))
+    for i, feat in enumerate(shown):
+        route = feat.get("route")
+        if not route:
+            continue
+        route_feats.append({
+            "type": "Feature", "geometry": route,
+            "properties": {"style": {"color": _ROUTE_COLOURS[i % len(_ROUTE_COLOURS)],
+                                     "weight": 5, "opacity": 0.8},
+                           "tooltip": escape(_route_label(feat.get("properties") or {}, i)),
+                           "popup": None},
+        })
+        pts.extend(_vertices(route))
+    fmap.add_child(ShapeLayer(fmap, routes, "routes", route_feats))
+    return pts
 
-    pts += [(r["lon"], r["lat"]) for r in records]
-    if origin is not None:
-        ox, oy = shift_points([origin[0]], [origin[1]], crs)
-        query = folium.FeatureGroup(name="查询位置 Query point", show=True).add_to(fmap)
-        folium.Marker(
-            [float(oy[0]), float(ox[0])],
-            icon=folium.DivIcon(html='<div class="gs-query"></div>', icon_size=(22, 22),
-                                icon_anchor=(11, 11), class_name="gs-icon"),
-            tooltip="查询位置 Search point", z_index_offset=1000,
-        ).add_to(query)
-        pts.append((float(ox[0]), float(oy[0])))
-    if ranked:
-        ranked_feats = [f for f in features if f.get("properties", {}).get("rank") is not None]
-        fmap.add_child(HtmlBox(
-            results_panel_html(ranked_feats, mode=mode, pins=pins, at=at),
-            css_class="gs-results-box", box_id="gs-results",
-            title=results_summary_html(len(ranked_feats), mode),
-            position="topleft", phone_position="bottomleft"))
-    if not compact and used:
-        fmap.add_child(HtmlBox(legend_html(used), css_class="gs-legend", box_id="gs-legend",
-                               title="图例 <span class='en'>Legend</span>",
-                               position="bottomleft", phone_position="topright",
-                               phone_open=False))
-    if note:
-        fmap.add_child(HtmlBox(escape(note), css_class="gs-note", box_id="gs-note",
-                               position="bottomright"))
-    Layers(collapsed=compact).add_to(fmap)
-    fit(fmap, pts)
-    return fmap
+
+def _route_label(props: Mapping[str, Any], i: int) -> str:
+    """Return the plain label of the ``i``-th route: "1. name · 5 分钟 min"."""
+    label = f"{int(props.get('rank', i + 1))}. {props.get('name', '')}"
+    minutes = props.get("travel_time_min")
+    if minutes is not None:
+        label += f" · {float(minutes):.0f} 分钟 min"
+    return label
+
+
+def _add_kind_clusters(fmap: folium.Map, counts: Mapping[str, int],
+                       targets: dict[str, Any]) -> None:
+    """Add one marker cluster layer per venue kind drawn, in vocabulary order."""
+    for kind in vocab.KINDS.codes():
+        if counts.get(kind):
+            cluster = MarkerCluster(name=_layer_label(kind, counts[kind]),
+                                    options={"maxClusterRadius": 40,
+                                             "disableClusteringAtZoom": 18})
+            cluster.add_to(fmap)
+            targets[kind] = cluster
+
+
+def _results_box(features: Sequence[Mapping[str, Any]], *, mode: str, pins: Sequence[str],
+                 at: str | None) -> HtmlBox:
+    """Return the box listing the ranked venues of a nearest search."""
+    ranked_feats = [f for f in features if f.get("properties", {}).get("rank") is not None]
+    return HtmlBox(results_panel_html(ranked_feats, mode=mode, pins=pins, at=at),
+                   css_class="gs-results-box", box_id="gs-results",
+                   title=results_summary_html(len(ranked_feats), mode),
+                   position="topleft", phone_position="bottomleft")
+
+
+def _add_query_point(fmap: folium.Map, origin: tuple[float, float],
+                     crs: str) -> tuple[float, float]:
+    """Draw the query point ``origin`` (WGS-84); return where it is drawn (``crs``)."""
+    ox, oy = shift_points([origin[0]], [origin[1]], crs)
+    query = folium.FeatureGroup(name="查询位置 Query point", show=True).add_to(fmap)
+    folium.Marker(
+        [float(oy[0]), float(ox[0])],
+        icon=folium.DivIcon(html='<div class="gs-query"></div>', icon_size=(22, 22),
+                            icon_anchor=(11, 11), class_name="gs-icon"),
+        tooltip="查询位置 Search point", z_index_offset=1000,
+    ).add_to(query)
+    return float(ox[0]), float(oy[0])
 
 
 def _vertices(geometry: Mapping[str, Any]) -> list[tuple[float, float]]:

@@ -19,6 +19,7 @@ It sits in the web layer (above ``api`` and ``render``) but needs no Flask;
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from geosvc.api._common import parse
@@ -103,46 +104,76 @@ def map_page(service: GeoService, params: Mapping[str, str], *, compact: bool = 
     return page_html(fmap, base=base)
 
 
+@dataclass(frozen=True)
+class _Found:
+    """The venues a venue page shows, and what the map says about the search."""
+
+    fc: dict[str, Any]
+    note: str | None = None
+    origin: tuple[float, float] | None = None
+    at: str | None = None
+
+
 def _venues(service: GeoService, params: Mapping[str, str], basemap: Basemap, compact: bool,
             tianditu_key: str | None) -> Any:
-
+    """Return the map of the ``venues`` layer: a nearest search with a point, else a list."""
     crs = _request_crs(params)
-    origin = None
-    note = None
-    at = None
     mode = (params.get("mode") or "walk").strip().lower()
     has_point = bool((params.get("lon") or "").strip() or (params.get("lat") or "").strip())
     if has_point:
-        query = dict(params)
-        query.setdefault("route", "true")
-        fc = nearest(service, query)
-        px, py = fc["query"]["point"]
-        ox, oy = shift_points([px], [py], "wgs84", source=crs)
-        origin = (float(ox[0]), float(oy[0]))
-        at = fc["query"].get("at")
-        mode = str(fc.get("mode") or mode)
-        if not fc["features"]:
-            note = "附近没有符合条件的场所 No venue matches nearby"
+        found = _nearest_venues(service, params, crs)
+        mode = str(found.fc.get("mode") or mode)
     else:
-        query = dict(params)
-        if not (query.get("limit") or "").strip():
-            query["limit"] = str(service.settings.max_limit)
-        fc = list_venues(service, query)
-        if fc["numberMatched"] > fc["numberReturned"]:
-            note = (f"显示 {fc['numberReturned']} / {fc['numberMatched']} 个场所 "
-                    f"Showing {fc['numberReturned']} of {fc['numberMatched']} venues")
-        elif not fc["features"]:
-            note = "没有符合条件的场所 No venue matches the filters"
-    fc = _to_wgs84(fc, crs)
-    # Item lists, next opening time: as the venue handler gives them, at the same
-    # time (``open_at``, else now), without building each venue's feature again.
+        found = _listed_venues(service, params)
+    fc = _to_wgs84(found.fc, crs)
+    items, features = _with_details(service, params, fc["features"])
+    return venues_map({"type": "FeatureCollection", "features": features}, items=items,
+                      origin=found.origin, mode=mode, basemap=basemap, compact=compact,
+                      tianditu_key=tianditu_key, note=found.note, at=found.at)
+
+
+def _nearest_venues(service: GeoService, params: Mapping[str, str], crs: str) -> _Found:
+    """Return the nearest venues to ``lon``/``lat`` with their routes, and the query point."""
+    query = dict(params)
+    query.setdefault("route", "true")
+    fc = nearest(service, query)
+    px, py = fc["query"]["point"]
+    ox, oy = shift_points([px], [py], "wgs84", source=crs)
+    note = None if fc["features"] else "附近没有符合条件的场所 No venue matches nearby"
+    return _Found(fc, note=note, origin=(float(ox[0]), float(oy[0])),
+                  at=fc["query"].get("at"))
+
+
+def _listed_venues(service: GeoService, params: Mapping[str, str]) -> _Found:
+    """Return the venues matching the filters (up to the service's ``max_limit`` by default)."""
+    query = dict(params)
+    if not (query.get("limit") or "").strip():
+        query["limit"] = str(service.settings.max_limit)
+    fc = list_venues(service, query)
+    note = None
+    if fc["numberMatched"] > fc["numberReturned"]:
+        note = (f"显示 {fc['numberReturned']} / {fc['numberMatched']} 个场所 "
+                f"Showing {fc['numberReturned']} of {fc['numberMatched']} venues")
+    elif not fc["features"]:
+        note = "没有符合条件的场所 No venue matches the filters"
+    return _Found(fc, note=note)
+
+
+def _with_details(service: GeoService, params: Mapping[str, str],
+                  shown: list[dict[str, Any]]) -> tuple[dict[str, list[dict[str, Any]]],
+                                                        list[dict[str, Any]]]:
+    """Return each venue's item list, and the features with their next opening times.
+
+    As the venue handler gives them, at the same time (``open_at``, else now),
+    without building each venue's feature again.
+    """
     detail_params = {k: params[k] for k in ("open_at",) if (params.get(k) or "").strip()}
     snap = service.snapshot
     detail_at = parse(service, snap, "venue", detail_params).at
     items: dict[str, list[dict[str, Any]]] = {}
     features = []
     wanted = {c.strip() for c in (params.get("item") or "").split(",") if c.strip()}
-    for feat in fc["features"]:
+    for feat in shown:
         detail = venue_details(snap, venue_position(snap, str(feat["id"])), detail_at)
         # The items searched for first: the popup caps its list.
         items[str(feat["id"])] = sorted(detail.get("items") or [],
@@ -151,9 +182,7 @@ def _venues(service: GeoService, params: Mapping[str, str], basemap: Basemap, co
         for key in ("next_open", "closes_at"):
             props.setdefault(key, detail.get(key))
         features.append({**feat, "properties": props})
-    return venues_map({"type": "FeatureCollection", "features": features}, items=items,
-                      origin=origin, mode=mode, basemap=basemap, compact=compact,
-                      tianditu_key=tianditu_key, note=note, at=at)
+    return items, features
 
 
 def _coverage(service: GeoService, params: Mapping[str, str], basemap: Basemap, compact: bool,
