@@ -43,7 +43,6 @@ from numpy.typing import ArrayLike, NDArray
 from geosvc.coords import valid_lonlat
 from geosvc.errors import InvalidParameter
 from geosvc.modes import TRAVEL_MODES
-from geosvc.network import _dijkstra
 from geosvc.network.paths import (
     NodeTimes,
     entries,
@@ -147,7 +146,9 @@ class TravelEngine:
             for i in self.unsnappable
         ]
         self._snapped_ok = edge >= 0
-        # numba (~50 MB, ~0.3 s to import) only in processes that build an engine
+        from geosvc.network import (
+            _dijkstra,  # lazy: numba kernels (~57 MB, ~0.3 s): only processes with an engine
+        )
 
         self._dj = _dijkstra
         self._entries = _dijkstra.VenueEntries.build(
