@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from geosvc.coords import utm_crs, valid_lonlat
+from geosvc.coords import local_projection, projection, valid_lonlat
 from geosvc.errors import InvalidParameter
 from geosvc.model import Area, Level, PopulationCell
 from geosvc.network.snap import default_min_component_nodes, snap_xy
@@ -288,11 +288,9 @@ class _Buildings:
 def _footprint_areas(bounds: Sequence[float],
                      geoms: NDArray[np.object_]) -> NDArray[np.float64]:
     """Return the areas (m²) of ``geoms`` (WGS-84) in the UTM zone of the ``bounds`` centre."""
-    import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
     import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
-    crs = utm_crs((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
-    fwd = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    fwd = local_projection(bounds).forward
     projected = shapely.transform(geoms, lambda xy: np.column_stack(
         fwd.transform(xy[:, 0], xy[:, 1])))
     return shapely.area(projected)
@@ -730,14 +728,12 @@ def build_point_demand(
     >>> len(ds), ds.total, bool(ds.snapped.ok[0]), ds.crs
     (1, 10.0, True, 'EPSG:32650')
     """
-    import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
-
     if not (math.isfinite(sample_m) and sample_m > 0):
         raise InvalidParameter("sample_m", f"must be a number of metres > 0, not {sample_m!r}")
     cells = list(cells)
     areas = tuple(areas)
-    fwd = pyproj.Transformer.from_crs("EPSG:4326", router.crs, always_xy=True)
-    inv = pyproj.Transformer.from_crs(router.crs, "EPSG:4326", always_xy=True)
+    proj = projection(router.crs)
+    fwd, inv = proj.forward, proj.inverse
     x, y, count, cell = _cell_points(fwd, cells, float(sample_m))
     lon, lat = inv.transform(x, y)
     lon, lat = np.asarray(lon, np.float64), np.asarray(lat, np.float64)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from geosvc.coords import utm_crs
+from geosvc.coords import local_projection
 from geosvc.errors import ConfigError
 
 __all__ = ["OsmFeature", "StreetNamer", "read_features"]
@@ -144,22 +144,19 @@ class StreetNamer:
 
     def __init__(self, osm_path: Path) -> None:
         import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
-        from pyproj import (
-            Transformer,  # lazy: pyproj takes ~0.08 s to import; only this path needs it
-        )
 
 
         edges = _open(osm_path).get_network("all")
         bounds = edges.total_bounds
         self.bounds = tuple(float(b) for b in bounds)
         named = edges[edges["name"].notna()]
-        self._crs = utm_crs(float((bounds[0] + bounds[2]) / 2),
-                            float((bounds[1] + bounds[3]) / 2))
+        proj = local_projection([float(b) for b in bounds])
+        self._crs = proj.crs
         projected = named.to_crs(self._crs)
         self._names = [str(n) for n in projected["name"]]
         self._geoms = list(projected.geometry)
         self._tree = shapely.STRtree(self._geoms)
-        self._to_utm = Transformer.from_crs("EPSG:4326", self._crs, always_xy=True)
+        self._to_utm = proj.forward
 
     def nearest(self, lon: float, lat: float, *, max_dist_m: float = 150.0) -> str | None:
         """Return the nearest street name within ``max_dist_m`` metres, or None."""

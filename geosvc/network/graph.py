@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.sparse.csgraph import connected_components
 
+from geosvc.coords import projection
 from geosvc.errors import InvalidParameter
 from geosvc.modes import network_modes
 
@@ -220,16 +221,12 @@ class RoadNetwork:
     @cached_property
     def transformer(self) -> pyproj.Transformer:
         """WGS-84 lon/lat -> projected ``crs`` transformer (always_xy)."""
-        import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
-
-        return pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+        return projection(self.crs).forward
 
     @cached_property
     def transformer_inverse(self) -> pyproj.Transformer:
         """Projected ``crs`` -> WGS-84 lon/lat transformer (always_xy)."""
-        import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
-
-        return pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        return projection(self.crs).inverse
 
     @cached_property
     def component_labels(self) -> NDArray[np.int32]:

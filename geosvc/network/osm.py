@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from geosvc.coords import geodesic_distance_m, utm_crs
+from geosvc.coords import geodesic_distance_m, local_projection
 from geosvc.errors import InvalidParameter
 from geosvc.modes import TRAVEL_MODES
 from geosvc.network.graph import RoadNetwork, check_mode, make_network
@@ -376,8 +376,6 @@ def _speeds_kph(tags: pd.DataFrame, mode: str, settings: Settings) -> NDArray[np
 
 
 def _assemble(seg: _Segments, mode: str, settings: Settings, source_hash: str) -> RoadNetwork:
-    import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
-
     keep = seg.u != seg.v
     if not keep.all():
         seg = _subset(seg, np.flatnonzero(keep))
@@ -393,8 +391,8 @@ def _assemble(seg: _Segments, mode: str, settings: Settings, source_hash: str) -
     new_pos = np.cumsum(used) - 1
     lon, lat = seg.node_lon[used], seg.node_lat[used]
     bounds = (lon.min(), lat.min(), lon.max(), lat.max())
-    crs = utm_crs((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
-    tr = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    proj = local_projection(bounds)
+    crs, tr = proj.crs, proj.forward
     x, y = tr.transform(lon, lat)
     gx, gy = tr.transform(seg.geom_lon, seg.geom_lat)
     gx, gy = np.asarray(gx), np.asarray(gy)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 from numpy.typing import NDArray
 
-from geosvc.coords import utm_crs
+from geosvc.coords import projection, utm_crs
 from geosvc.errors import InvalidParameter
 from geosvc.network.graph import RoadNetwork, check_mode, make_network
 
@@ -45,9 +45,7 @@ def _assemble(
     mode: str,
     source_hash: str,
 ) -> RoadNetwork:
-    import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
-
-    inv = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    inv = projection(crs).inverse
     lon, lat = inv.transform(x, y)
     length, offsets, gx, gy = _straight_edges(x, y, u, v)
     return make_network(
@@ -70,12 +68,9 @@ def _assemble(
 
 
 def _origin_xy(origin_lonlat: tuple[float, float]) -> tuple[str, float, float]:
-    import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
-
     lon0, lat0 = origin_lonlat
     crs = utm_crs(lon0, lat0)
-    fwd = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    x0, y0 = fwd.transform(lon0, lat0)
+    x0, y0 = projection(crs).forward.transform(lon0, lat0)
     return crs, float(x0), float(y0)
 
 

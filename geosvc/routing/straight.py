@@ -35,7 +35,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from geosvc.coords import EARTH_RADIUS_M, geodesic_distance_m, utm_crs, valid_lonlat
+from geosvc.coords import (
+    EARTH_RADIUS_M,
+    geodesic_distance_m,
+    local_projection,
+    projection,
+    valid_lonlat,
+)
 from geosvc.errors import InvalidParameter, NoRoute
 from geosvc.model import VenueFilter
 from geosvc.network.nearest import NearestHit
@@ -247,8 +253,6 @@ class StraightRouter:
     def __init__(self, venue_lon: ArrayLike, venue_lat: ArrayLike, *, speed_kph: float,
                  index: ServiceIndex | None = None, mode: str = "straight",
                  crs: str | None = None) -> None:
-        import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
-
         if not (isinstance(speed_kph, (int, float)) and math.isfinite(speed_kph)
                 and speed_kph > 0):
             msg = f"must be a number of km/h > 0, not {speed_kph!r}"
@@ -263,16 +267,15 @@ class StraightRouter:
         self.speed_kph = float(speed_kph)
         good = valid_lonlat(lon, lat)
         if crs is None:
-            if good.any():
-                crs = utm_crs(float((lon[good].min() + lon[good].max()) / 2),
-                              float((lat[good].min() + lat[good].max()) / 2))
-            else:
-                crs = utm_crs(0.0, 0.0)
-        self._crs = crs
-        self.transformer: pyproj.Transformer = pyproj.Transformer.from_crs(
-            "EPSG:4326", crs, always_xy=True)
-        self.transformer_inverse: pyproj.Transformer = pyproj.Transformer.from_crs(
-            crs, "EPSG:4326", always_xy=True)
+            bounds = ((float(lon[good].min()), float(lat[good].min()),
+                       float(lon[good].max()), float(lat[good].max()))
+                      if good.any() else (0.0, 0.0, 0.0, 0.0))
+            proj = local_projection(bounds)
+        else:
+            proj = projection(crs)
+        self._crs = proj.crs
+        self.transformer: pyproj.Transformer = proj.forward
+        self.transformer_inverse: pyproj.Transformer = proj.inverse
         self._venues = self.snap(lon, lat)
 
     # -- properties -----------------------------------------------------------------

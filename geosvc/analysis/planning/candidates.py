@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from geosvc.coords import projection
 from geosvc.errors import InvalidParameter
 from geosvc.network.snap import snap_points, snap_xy, snappable_edges
 from geosvc.routing import as_router
@@ -242,9 +243,7 @@ def kiosk_point_candidates(router: Router, demand: DemandSet, *,
         mx = (np.bincount(cell, weights=w * x) / pop)[order]
         my = (np.bincount(cell, weights=w * y) / pop)[order]
         cols, rows = keys[order, 0], keys[order, 1]
-    import pyproj  # lazy: pyproj takes ~0.08 s to import; only this path needs it
-
-    inv = pyproj.Transformer.from_crs(router.crs, "EPSG:4326", always_xy=True)
+    inv = projection(router.crs).inverse
     lon, lat = inv.transform(mx, my)
     lon = np.asarray(np.round(np.asarray(lon, np.float64), 7), dtype=np.float64)
     lat = np.asarray(np.round(np.asarray(lat, np.float64), 7), dtype=np.float64)
