@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from geosvc.importer import ImportReport, ManifestReport, import_file, import_manifest
+from geosvc.importer import (
+    ImportReport,
+    ManifestReport,
+    import_file,
+    import_manifest,
+    osm_venues,
+)
+from geosvc.importer.osm_venues import OsmVenuesReport
 from geosvc.store import open_store
 
-__all__ = ["ImportRequest", "import_layers"]
+__all__ = ["ImportRequest", "OsmVenuesRequest", "import_layers", "import_osm_venues"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +75,42 @@ def import_layers(request: ImportRequest) -> ImportReport | ManifestReport:
                            replace_links=request.replace_links,
                            append_population=request.append_population,
                            encoding=request.encoding)
+
+
+@dataclass(frozen=True, slots=True)
+class OsmVenuesRequest:
+    """Build a starter venue layer from an OSM extract (``geosvc import osm-venues``).
+
+    Attributes
+    ----------
+    db : str
+        Store path or URL (created when missing).
+    extract : str
+        ``.osm.pbf`` or OSM XML (``.osm``, ``.osm.xml``, ``.gz``/``.bz2``).
+    dry_run : bool
+        Validate and count; write nothing to the store.
+    out : str or None
+        Also write the starter rows to this CSV.
+    """
+
+    db: str
+    extract: str
+    dry_run: bool = False
+    out: str | None = None
+
+
+def import_osm_venues(request: OsmVenuesRequest) -> OsmVenuesReport:
+    """Upsert the starter venues of ``request.extract`` by code (one transaction).
+
+    Rules: :mod:`geosvc.importer.osm_venues`.
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``extract``: missing or unreadable extract.
+    StorageUnavailable
+        The store cannot be opened or written.
+    """
+    with open_store(request.db) as store:
+        return osm_venues.import_osm_venues(store, request.extract, dry_run=request.dry_run,
+                                            out=request.out)

@@ -18,20 +18,25 @@ from pathlib import Path
 from typing import Any
 
 from geosvc.analysis.demand import estimate_population_from_osm
-from geosvc.demo._osm import StreetNamer, read_features
+from geosvc.demo._osm import StreetNamer
 from geosvc.demo._rules import (
-    _IGNORE_HOURS_TAG,
     DEFAULT_HOURS,
-    Draft,
+    DEMO_ROLES,
     bank_channels,
-    classify,
-    dedupe_halls,
     links_for,
     self_service_areas,
     unit_hash,
 )
 from geosvc.demo.catalog import CATALOG
+from geosvc.errors import ConfigError
 from geosvc.hours import hours_problem
+from geosvc.importer.osm_venues import (
+    IGNORE_HOURS_TAG,
+    Draft,
+    classify,
+    dedupe_halls,
+    read_features,
+)
 from geosvc.model import Area, Channel, Level, Link, PopulationCell, Venue, VenueKind
 
 __all__ = ["POPULATION_COLUMNS", "VENUE_COLUMNS", "build_layers", "grid_areas"]
@@ -145,7 +150,7 @@ def _name_en(d: Draft, name: str) -> str | None:
 
 def _hours(d: Draft, stats: Counter[str]) -> str:
     tag = d.feature.tag("opening_hours")
-    if tag and d.role not in _IGNORE_HOURS_TAG and d.role != "self_service_area":
+    if tag and d.role not in IGNORE_HOURS_TAG and d.role != "self_service_area":
         if _hours_problem(tag) is None:
             stats["hours_from_osm"] += 1
             return tag
@@ -287,8 +292,11 @@ def _write_population(path: Path, cells: Sequence[PopulationCell]) -> None:
 
 def build_layers(osm_path: Path, out_dir: Path) -> dict[str, Any]:
     """Build every demo layer from ``osm_path`` into ``out_dir``; return stats."""
+    if not osm_path.is_file():
+        msg = f"`osm_path` {osm_path} is not a file"
+        raise ConfigError(msg)
     pois, buildings = read_features(osm_path)
-    drafts = dedupe_halls(classify([*pois, *buildings]))
+    drafts = dedupe_halls(classify([*pois, *buildings], roles=DEMO_ROLES))
     drafts += self_service_areas(drafts)
     namer = StreetNamer(osm_path)
     lons = [d.feature.lon for d in drafts] + [namer.bounds[0], namer.bounds[2]]
