@@ -74,6 +74,8 @@ class Parsed:
     keys: dict[Any, int] = field(default_factory=dict)
     #: venues only: code -> channels of each good venue row (None for a bad row)
     venue_channels: dict[str, frozenset[Channel] | None] = field(default_factory=dict)
+    #: how each file of the layer was mapped (a MappingReport per file)
+    mappings: tuple[Any, ...] = ()
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
