@@ -164,6 +164,10 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
     """
     _check_options(what, crs, encoding, id_field, replace_links, append_population)
     mapping = _mapping(what, maps, sets)
+    if mapping is not None and id_field != "code" and any(
+            r.target == "code" for r in mapping.rules):
+        msg = "--id-field and --map code=... cannot be used together (keep --map)"
+        raise click.UsageError(msg)
     settings = given_settings(timezone=timezone, calendar=calendar, country=country)
     request = ImportRequest(db=db, what=what, path=file, crs=crs.lower(), dry_run=dry_run,
                             id_field=id_field, replace_links=replace_links,

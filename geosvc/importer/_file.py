@@ -224,6 +224,9 @@ def import_file(
     """
     check_what(what)
     crs = parse_crs(crs)
+    if mapping is not None and id_field != "code" and any(
+            r.target == "code" for r in mapping.rules):
+        raise InvalidParameter("id_field", "and a mapping of `code` cannot be used together")
     if replace_links and what != "links":
         raise InvalidParameter("replace_links", "applies only to links")
     if append_population and what != "population":
