@@ -17,6 +17,7 @@ _COMMANDS = {
     "demo": "demo",
     "serve": "serve",
     "importing": "import",
+    "dataset": "dataset",
     "network": "network",
     "coverage": "coverage",
     "plan": "plan",

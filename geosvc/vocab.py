@@ -6,6 +6,11 @@ traditional), the store's constraints, the API's parameter checks and OpenAPI
 enums, the OGC collections, map styles, legends and popups all derive from
 these tables (``tests/test_vocab.py`` checks that they agree).
 
+Import column headers have their own table, :data:`HEADERS`: the header
+aliases (simplified and traditional Chinese, English) the importer renames to
+its column names; README and docs/api.md show it as a table that
+``tests/test_vocab.py`` checks.
+
 Adding a venue kind is one :class:`KindSpec` in :data:`KINDS` (and one member
 of :class:`VenueKind`, in this file); the stores' ``venue_kinds`` table follows
 the registry from the next venue write, so no store migration is needed (see
@@ -33,17 +38,20 @@ from typing import Generic, Protocol, TypeVar
 __all__ = [
     "CATEGORIES",
     "CHANNELS",
+    "HEADERS",
     "KINDS",
     "LEVELS",
     "SCOPES",
     "Category",
     "Channel",
+    "HeaderSpec",
     "KindSpec",
     "Level",
     "Registry",
     "Scope",
     "Term",
     "VenueKind",
+    "header_aliases",
     "normalise_label",
 ]
 
@@ -343,3 +351,110 @@ CATEGORIES: Registry[Term[Category]] = _check_enum(Registry("category", (
     Term(Category.PERSON, "个人", "person", ("个人", "自然人"), ("個人",)),
     Term(Category.BUSINESS, "法人", "business", ("法人", "企业"), ("企業",)),
 )), Category)
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderSpec:
+    """The header aliases of one import column.
+
+    Attributes
+    ----------
+    column : str
+        The importer's column name (see the :mod:`geosvc.importer` docstring).
+    hans, hant, en : tuple of str
+        Headers renamed to ``column``: simplified Chinese, traditional Chinese,
+        English (matched case-insensitively, ``-`` and spaces as ``_``).
+    layers : tuple of str
+        Layers (``venues``, ``items``, ``links``, ``population``, ``areas``)
+        where the aliases apply; empty = every layer.
+    """
+
+    column: str
+    hans: tuple[str, ...] = ()
+    hant: tuple[str, ...] = ()
+    en: tuple[str, ...] = ()
+    layers: tuple[str, ...] = ()
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """Every alias, simplified, then traditional, then English, without repeats."""
+        return tuple(dict.fromkeys((*self.hans, *self.hant, *self.en)))
+
+
+#: Header aliases of the importer, one entry per column (and layer group).
+HEADERS: tuple[HeaderSpec, ...] = (
+    HeaderSpec("code", ("编码", "代码", "编号"), ("編碼", "代碼", "編號"), ("ref",)),
+    HeaderSpec("name", ("名称", "网点名称", "机构名称", "场所名称", "事项名称"),
+               ("名稱", "網點名稱", "機構名稱", "場所名稱", "事項名稱"), ("title",)),
+    HeaderSpec("kind", ("类型", "场所类型", "网点类型"), ("類型", "場所類型", "網點類型"),
+               ("type", "venue_type"), ("venues",)),
+    HeaderSpec("lon", ("经度",), ("經度",), ("longitude", "lng", "long"),
+               ("venues", "population")),
+    HeaderSpec("lat", ("纬度",), ("緯度",), ("latitude",), ("venues", "population")),
+    HeaderSpec("level", ("层级", "级别"), ("層級", "級別"), ("admin_level",),
+               ("venues", "areas")),
+    HeaderSpec("channels", ("渠道", "办理渠道"), ("辦理渠道",), ("channel",),
+               ("venues", "links")),
+    HeaderSpec("area_code", ("区划代码", "行政区划代码"), ("區劃代碼", "行政區劃代碼"),
+               ("district_code", "county_code"), ("venues",)),
+    HeaderSpec("area_name", ("所属区县", "区县", "行政区"), ("所屬區縣", "區縣", "行政區"),
+               ("district", "county"), ("venues",)),
+    HeaderSpec("address", ("地址", "详细地址"), ("詳細地址",), ("addr", "street_address"),
+               ("venues",)),
+    HeaderSpec("phone", ("电话", "联系电话"), ("電話", "聯絡電話", "聯繫電話"),
+               ("telephone", "tel"), ("venues",)),
+    HeaderSpec("opening_hours", ("开放时间", "办公时间", "营业时间"),
+               ("開放時間", "辦公時間", "營業時間"), ("hours", "open_hours"), ("venues",)),
+    HeaderSpec("accessible", ("无障碍",), ("無障礙",), ("barrier_free",), ("venues",)),
+    HeaderSpec("bank", ("银行", "所属银行"), ("銀行", "所屬銀行"), ("bank_name",),
+               ("venues",)),
+    HeaderSpec("machines", ("设备数量", "机器数量"), ("設備數量", "機器數量"),
+               ("machine_count",), ("venues",)),
+    HeaderSpec("name_en", ("英文名称",), ("英文名稱",), ("english_name",)),
+    HeaderSpec("source", ("来源", "数据来源"), ("來源", "數據來源", "資料來源"), (),
+               ("venues",)),
+    HeaderSpec("venue_code", ("场所编码", "网点编码"), ("場所編碼", "網點編碼"),
+               ("venue", "venue_id"), ("links",)),
+    HeaderSpec("item_code", ("事项编码", "事项代码"), ("事項編碼", "事項代碼"),
+               ("item", "item_id"), ("links",)),
+    HeaderSpec("department", ("部门", "主管部门", "办理部门"), ("部門", "主管部門", "辦理部門"),
+               ("dept", "agency"), ("items",)),
+    HeaderSpec("category", ("类别", "服务对象"), ("類別", "服務對象"), (), ("items",)),
+    HeaderSpec("scope", ("通办范围",), ("通辦範圍",), (), ("items",)),
+    HeaderSpec("high_frequency", ("高频", "高频事项"), ("高頻", "高頻事項"), ("frequent",),
+               ("items",)),
+    HeaderSpec("description", ("描述", "说明", "事项说明"), ("說明", "事項說明"), (),
+               ("items",)),
+    HeaderSpec("geometry", ("几何", "边界"), ("幾何", "邊界"), ("wkt", "geom", "the_geom"),
+               ("areas", "population")),
+    HeaderSpec("count", ("人口", "人数", "常住人口"), ("人數",), ("population", "pop"),
+               ("population",)),
+    HeaderSpec("population", ("人口", "常住人口"), (), ("pop",), ("areas",)),
+)
+
+
+def header_aliases(layer: str | None = None) -> dict[str, str]:
+    """Return ``{normalised header alias: column}`` of :data:`HEADERS` for ``layer``.
+
+    ``layer=None`` gives the aliases that apply to every layer only.
+
+    Examples
+    --------
+    >>> header_aliases("venues")["經度"], header_aliases("population")["人口"]
+    ('lon', 'count')
+    >>> header_aliases("areas")["人口"]
+    'population'
+    """
+    table: dict[str, str] = {}
+    for spec in HEADERS:
+        if spec.layers and layer not in spec.layers:
+            continue
+        for alias in spec.aliases:
+            key = normalise_label(alias)
+            other = table.get(key)
+            if other is not None and other != spec.column:
+                msg = f"header alias {alias!r} names both {other} and {spec.column} in {layer}"
+                raise ValueError(msg)
+            table[key] = spec.column
+    return table
+

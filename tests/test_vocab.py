@@ -17,7 +17,7 @@ from geosvc import vocab
 from geosvc.api.ogc import COLLECTIONS
 from geosvc.api.openapi import build_openapi
 from geosvc.errors import InvalidParameter
-from geosvc.importer import _fields
+from geosvc.importer import WHAT, _fields, known_columns
 from geosvc.model import KIND_CHANNELS, Venue
 from geosvc.render.layers import legend_html, venue_style
 from geosvc.render.popup import CHANNEL_LABELS, KIND_LABELS, LEVEL_LABELS
@@ -70,6 +70,18 @@ def test_openapi_filter_parameters_equal_registries(openapi: dict[str, Any], pat
     levels = _param_schema(openapi, path, "level")
     assert _pattern_values(levels["pattern"]) == list(vocab.LEVELS.codes())
     assert _param_schema(openapi, path, "channel")["enum"] == list(vocab.CHANNELS.codes())
+
+
+@pytest.mark.parametrize("path", ["/api/v1/venues", "/api/v1/nearest", "/api/v1/coverage"])
+def test_openapi_filter_labels_equal_registries(openapi: dict[str, Any], path: str) -> None:
+    """`x-labels` of each filter lists every alias of the registry, mapped to its code."""
+    for name in ("kind", "level", "channel"):
+        registry = REGISTRIES[name]
+        labels = _param_schema(openapi, path, name)["x-labels"]
+        assert labels == {a: str(e.code) for e in registry for a in (*e.aliases,
+                                                                     *e.aliases_hant)}
+        assert set(labels) == set(registry.aliases())
+        assert all(registry.lookup(label).code == code for label, code in labels.items())
 
 
 def test_openapi_schemas_equal_registries(openapi: dict[str, Any]) -> None:
@@ -164,3 +176,45 @@ def test_registry_lookup_and_errors() -> None:
     with pytest.raises(ValueError, match="names both"):
         vocab.Registry("t", (vocab.Term(vocab.Scope.CITY, "a", "a", ("x",)),
                              vocab.Term(vocab.Scope.COUNTY, "b", "b", ("x",))))
+
+
+# --------------------------------------------------------------------------- header aliases
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _header_table() -> list[str]:
+    """The rows README and docs/api.md must show: one per entry of vocab.HEADERS."""
+    def cell(words: tuple[str, ...]) -> str:
+        return ", ".join(words) or "–"
+
+    return [f"| `{h.column}` | {', '.join(h.layers) or 'all'} | {cell(h.hans)} | "
+            f"{cell(h.hant)} | {cell(h.en)} |" for h in vocab.HEADERS]
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/api.md"])
+def test_header_alias_tables_equal_the_registry(doc: str) -> None:
+    """The documented alias table is exactly :data:`geosvc.vocab.HEADERS`, in order."""
+    lines = (ROOT / doc).read_text(encoding="utf-8").splitlines()
+    head = "| column | layers | simplified Chinese | traditional Chinese | English |"
+    assert head in lines, f"{doc} has no header-alias table ({head})"
+    start = lines.index(head) + 2
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")),
+               len(lines))
+    assert lines[start:end] == _header_table(), (
+        f"{doc}: the header-alias table differs from geosvc/vocab.py HEADERS; expected:\n"
+        + "\n".join(_header_table()))
+
+
+def test_header_aliases_name_real_columns_and_never_shadow_one() -> None:
+    """Each alias names a column of each layer it applies to and is not itself one."""
+    for spec in vocab.HEADERS:
+        assert set(spec.layers) <= set(WHAT), spec
+        assert spec.hans or spec.hant or spec.en, spec
+    for what in WHAT:
+        columns = known_columns(what)
+        table = vocab.header_aliases(what)
+        assert not set(table) & set(columns), what
+        for alias, column in table.items():
+            assert column in columns or not any(
+                spec.layers for spec in vocab.HEADERS if spec.column == column), (what, alias)

@@ -15,6 +15,9 @@ __all__ = ["health"]
 def health(service: GeoService) -> dict[str, Any]:
     """Return ``{status, venues, items, network, version, ...}`` of docs/api.md.
 
+    ``dataset``, ``timezone``, ``calendar`` (``cn`` or None) and ``country``
+    are the dataset's settings (``geosvc dataset show``).
+
     ``network`` maps each loaded travel mode to its number of nodes, or is
     None when no road network is loaded (straight-line only).
     ``off_network_venues`` counts, per mode whose travel engine is built,
@@ -31,6 +34,8 @@ def health(service: GeoService) -> dict[str, Any]:
         "version": __version__,
         "dataset": snap.info.name,
         "timezone": str(snap.tz),
+        "calendar": snap.info.calendar,
+        "country": snap.info.country,
         "revision": snap.revision,
         "built_at": snap.built_at.isoformat(timespec="seconds"),
         "off_network_venues": {mode: len(rows) for mode, rows in

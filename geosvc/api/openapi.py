@@ -387,6 +387,9 @@ def _schemas() -> dict[str, Any]:
                         "additionalProperties": {"type": "integer"}},
             "version": {"type": "string"},
             "dataset": {"type": "string"}, "timezone": {"type": "string"},
+            "calendar": {"type": "string", "nullable": True,
+                         "description": "holiday calendar: cn, or null for none"},
+            "country": {"type": "string", "description": "ISO 3166 country code"},
             "revision": {"type": "integer"},
             "built_at": {"type": "string", "format": "date-time"},
             "off_network_venues": {"type": "object", "description":

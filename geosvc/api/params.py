@@ -24,13 +24,12 @@ import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from enum import Enum
 from typing import Any
 
-from geosvc import formats
+from geosvc import formats, vocab
 from geosvc.coords import parse_crs, to_wgs84
 from geosvc.errors import InvalidParameter
-from geosvc.model import Channel, Level, VenueFilter, VenueKind
+from geosvc.model import VenueFilter
 from geosvc.modes import mode_names, network_modes
 
 __all__ = [
@@ -234,18 +233,25 @@ def _words(raw: str) -> list[str]:
     return [w.strip() for w in raw.split(",") if w.strip()]
 
 
-def _vocabulary(enum: type[Enum], *, many: bool) -> Callable[[str, ParseContext], Any]:
-    allowed = [m.value for m in enum]
+def _vocabulary(registry: vocab.Registry[Any], *,
+                many: bool) -> Callable[[str, ParseContext], Any]:
+    """Parse codes or Chinese labels (simplified, traditional) of ``registry``.
+
+    Each word goes through :meth:`geosvc.vocab.Registry.lookup`, the table the
+    importer reads labels by, so ``level=县`` is ``level=county``.
+    """
+    allowed = list(registry.codes())
 
     def parse(raw: str, ctx: ParseContext) -> Any:
         words = _words(raw)
-        bad = [w for w in words if w.lower() not in allowed]
+        found = [registry.lookup(w) for w in words]
+        bad = [w for w, entry in zip(words, found, strict=True) if entry is None]
         if bad or not words:
             msg = f"must be {'a comma list of ' if many else 'one of '}{' | '.join(allowed)}"
             if bad:
                 msg += f"; unknown {', '.join(repr(b[:40]) for b in bad[:5])}"
             raise _Reject(msg)
-        values = tuple(dict.fromkeys(enum(w.lower()) for w in words))
+        values = tuple(dict.fromkeys(entry.code for entry in found if entry is not None))
         if not many:
             if len(values) > 1:
                 msg = f"takes one value, one of {' | '.join(allowed)}"
@@ -355,11 +361,25 @@ def _text(max_chars: int) -> Callable[[str, ParseContext], str]:
     return parse
 
 
-def _enum_schema(enum: type[Enum], *, many: bool) -> dict[str, Any]:
-    values = [m.value for m in enum]
+def _vocab_schema(registry: vocab.Registry[Any], *, many: bool) -> dict[str, Any]:
+    """Return the schema of a vocabulary parameter: the codes, and the labels accepted too.
+
+    ``pattern`` (comma list) or ``enum`` (one value) hold the codes only, the
+    canonical spelling; ``x-labels`` maps each Chinese label (simplified and
+    traditional) the parser also accepts to its code.
+    """
+    values = list(registry.codes())
+    labels = {alias: str(e.code) for e in registry for alias in (*e.aliases, *e.aliases_hant)}
+    schema: dict[str, Any]
     if many:
-        return {"type": "string", "pattern": f"^({'|'.join(values)})(,({'|'.join(values)}))*$"}
-    return {"type": "string", "enum": values}
+        alternatives = "|".join(values)
+        schema = {"type": "string", "pattern": f"^({alternatives})(,({alternatives}))*$"}
+    else:
+        schema = {"type": "string", "enum": values}
+    return {**schema, "x-labels": labels}
+
+
+_LABELS_NOTE = " Chinese labels (simplified or traditional, listed in `x-labels`) work too."
 
 
 _BOOL = {"type": "boolean"}
@@ -384,14 +404,15 @@ PARAMS: dict[str, Param] = {
         Param("offset", "Number of results to skip (paging).",
               {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}, _offset,
               "0"),
-        Param("kind", "Venue kinds, comma list (any of them).",
-              _enum_schema(VenueKind, many=True), _vocabulary(VenueKind, many=True),
+        Param("kind", "Venue kinds, comma list (any of them)." + _LABELS_NOTE,
+              _vocab_schema(vocab.KINDS, many=True), _vocabulary(vocab.KINDS, many=True),
               "hall,kiosk"),
-        Param("level", "Administrative levels, comma list (any of them).",
-              _enum_schema(Level, many=True), _vocabulary(Level, many=True), "township"),
-        Param("channel", "Channel through which the venue (and each `item`) is handled.",
-              _enum_schema(Channel, many=False), _vocabulary(Channel, many=False),
-              "self_service"),
+        Param("level", "Administrative levels, comma list (any of them)." + _LABELS_NOTE,
+              _vocab_schema(vocab.LEVELS, many=True), _vocabulary(vocab.LEVELS, many=True),
+              "township"),
+        Param("channel", "Channel through which the venue (and each `item`) is handled."
+              + _LABELS_NOTE, _vocab_schema(vocab.CHANNELS, many=False),
+              _vocabulary(vocab.CHANNELS, many=False), "self_service"),
         Param("item", "Service item codes, comma list: venues must handle all of them. "
               "An unknown code is a 400 naming it.", {"type": "string"}, _items, None),
         Param("open_at", "ISO 8601 time; only venues open then (and for the server's open "

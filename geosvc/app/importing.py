@@ -1,20 +1,30 @@
-"""Use case: import one layer file, or a layers manifest, into a dataset (all rows or none)."""
+"""Use cases: import a layer file or a layers manifest (all rows or none); dataset settings."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from geosvc.importer import (
     ImportReport,
     ManifestReport,
+    check_settings,
     import_file,
     import_manifest,
+    merge_settings,
     osm_venues,
 )
 from geosvc.importer.osm_venues import OsmVenuesReport
 from geosvc.store import open_store
+from geosvc.store.base import Batch
 
-__all__ = ["ImportRequest", "OsmVenuesRequest", "import_layers", "import_osm_venues"]
+if TYPE_CHECKING:
+    from geosvc.importer import FieldMap
+    from geosvc.model import DatasetInfo
+
+__all__ = ["DatasetSettings", "ImportRequest", "OsmVenuesRequest", "change_settings",
+           "import_layers", "import_osm_venues", "read_settings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +52,12 @@ class ImportRequest:
         population: add the cells instead of replacing the layer.
     encoding : str or None
         Text encoding of a CSV file.
+    mapping : FieldMap or None
+        Where columns come from (``--map``/``--set``); not for a manifest.
+    settings : mapping
+        Dataset settings stored with the rows (``name``, ``timezone``,
+        ``calendar``, ``country``); for a manifest they override its
+        ``dataset`` entry.  Settings not given keep their stored values.
     """
 
     db: str
@@ -53,6 +69,8 @@ class ImportRequest:
     replace_links: bool = False
     append_population: bool = False
     encoding: str | None = None
+    mapping: FieldMap | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 def import_layers(request: ImportRequest) -> ImportReport | ManifestReport:
@@ -63,18 +81,70 @@ def import_layers(request: ImportRequest) -> ImportReport | ManifestReport:
     ImportRejected
         Every bad row (row, field, reason); nothing was written.
     InvalidParameter
-        A file-level problem (missing file, bad extension or encoding).
+        A file-level problem (missing file, bad extension or encoding), a bad
+        setting, or a mapping rule naming a column the file lacks.
     StorageUnavailable
         The store cannot be opened or written.
     """
     with open_store(request.db) as store:
         if request.what == "manifest":
-            return import_manifest(store, request.path, dry_run=request.dry_run)
+            return import_manifest(store, request.path, dry_run=request.dry_run,
+                                   settings=request.settings)
         return import_file(store, request.what, request.path, crs=request.crs,
                            dry_run=request.dry_run, id_field=request.id_field,
                            replace_links=request.replace_links,
                            append_population=request.append_population,
-                           encoding=request.encoding)
+                           encoding=request.encoding, mapping=request.mapping,
+                           settings=request.settings)
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetSettings:
+    """A dataset's settings as stored, and what a change did.
+
+    Attributes
+    ----------
+    info : DatasetInfo
+        Name, time zone, holiday calendar, country (after the change).
+    revision : int
+        Store revision (after the change).
+    changed : bool
+        Whether the change altered anything (False for a read).
+    """
+
+    info: DatasetInfo
+    revision: int
+    changed: bool = False
+
+
+def read_settings(db: str) -> DatasetSettings:
+    """Return the settings of the dataset at ``db`` (which must exist).
+
+    Raises
+    ------
+    StorageUnavailable
+        The store is missing or cannot be read.
+    """
+    with open_store(db, create=False) as store:
+        return DatasetSettings(store.info(), store.revision())
+
+
+def change_settings(db: str, changes: Mapping[str, Any], *,
+                    dry_run: bool = False) -> DatasetSettings:
+    """Change some settings of the dataset at ``db`` (one transaction); keep the others.
+
+    Raises
+    ------
+    InvalidParameter
+        A bad setting (named as its key: ``timezone``, ``calendar``, ...).
+    StorageUnavailable
+        The store is missing or cannot be written.
+    """
+    checked = check_settings(changes)
+    with open_store(db, create=False) as store:
+        info = merge_settings(store.info(), checked)
+        result = store.write(Batch(info=info), dry_run=dry_run)
+        return DatasetSettings(info, result.revision, result.info_changed)
 
 
 @dataclass(frozen=True, slots=True)

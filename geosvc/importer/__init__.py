@@ -39,6 +39,13 @@ reported in :attr:`ImportReport.ignored_columns`):
     GeoJSON feature geometry); optional ``level`` (default county),
     ``population``.
 
+Headers are also recognised by the aliases of :data:`geosvc.vocab.HEADERS`
+(simplified and traditional Chinese, English; e.g. ``名称``/``名稱`` ->
+``name``, ``經度`` -> ``lon``).  A file with other headers is mapped by a
+:class:`FieldMap` (:func:`mapping_of`: ``--map``/``--set`` of ``geosvc
+import``, ``fields:``/``set:`` of a manifest layer): a column from a source
+column, a template of columns (``{銀行牌子} {sub區}``) or a constant.
+
 Values: lists (``channels``) separated by ``,`` ``;`` ``|`` or ``、``;
 booleans true/false, 1/0, yes/no, y/n, 是/否 (empty = default); vocabularies
 take the enum values or common Chinese labels (市/县/区/乡镇/街道/村/社区;
@@ -48,16 +55,27 @@ stored as WGS-84; (0, 0) is refused as a missing coordinate.  Codes may not
 contain whitespace or ``/ ? # % \\`` (they appear in URLs).
 """
 
-from geosvc.importer._file import WHAT, ImportReport, import_file
+from geosvc.importer._file import WHAT, ImportReport, import_file, known_columns, mapping_of
 from geosvc.importer._manifest import ManifestReport, import_manifest, load_manifest
+from geosvc.importer._mapping import FieldMap, MappingReport, split_assignments
 from geosvc.importer._read import read_table
+from geosvc.importer._settings import SETTINGS, check_setting, check_settings, merge_settings
 
 __all__ = [
+    "SETTINGS",
     "WHAT",
+    "FieldMap",
     "ImportReport",
     "ManifestReport",
+    "MappingReport",
+    "check_setting",
+    "check_settings",
     "import_file",
     "import_manifest",
+    "known_columns",
     "load_manifest",
+    "mapping_of",
+    "merge_settings",
     "read_table",
+    "split_assignments",
 ]

@@ -8,25 +8,15 @@ that every problem of every row is collected.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from geosvc import vocab
 from geosvc.errors import RowProblem
-from geosvc.vocab import Category, Channel, Level, Registry, Scope, VenueKind
+from geosvc.vocab import Category, Channel, Level, Registry, Scope, VenueKind, normalise_label
 
 E = TypeVar("E", bound=StrEnum)
-
-#: Header aliases (lower-cased) -> canonical column name.
-HEADER_ALIASES = {
-    "编码": "code", "代码": "code", "名称": "name", "类型": "kind", "经度": "lon",
-    "纬度": "lat", "longitude": "lon", "lng": "lon", "latitude": "lat", "层级": "level",
-    "级别": "level", "渠道": "channels", "办理渠道": "channels", "地址": "address",
-    "电话": "phone", "联系电话": "phone", "开放时间": "opening_hours",
-    "办公时间": "opening_hours", "wkt": "geometry", "人口": "population",
-}
-
 
 def _vocab(registry: Registry[Any]) -> dict[str, Any]:
     """``{code or label: enum member}`` of a registry, codes first, then its aliases."""
@@ -255,13 +245,41 @@ def is_blank(data: Mapping[str, Any]) -> bool:
     return all(v is None or (isinstance(v, str) and not v.strip()) for v in data.values())
 
 
-def normalise_header(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return rows whose keys are canonical names (lower-cased, aliases resolved)."""
-    out = []
-    for row in rows:
-        new: dict[str, Any] = {}
-        for key, value in row.items():
-            k = key.strip().lower()
-            new[HEADER_ALIASES.get(k, k)] = value
-        out.append(new)
+def header_renames(headers: Iterable[str], what: str | None = None,
+                   known: Collection[str] = ()) -> dict[str, str]:
+    """Return ``{header: column}``: the importer's column name of each header of a file.
+
+    Headers are matched case-insensitively (``-`` and spaces as ``_``) against
+    the ``known`` column names and the aliases of :data:`geosvc.vocab.HEADERS`
+    that apply to layer ``what``.  A header never takes a column another
+    header already names exactly (``名称`` stays ``名称`` beside ``name``); of
+    two aliases of one column the first wins.  Other headers are kept,
+    lower-cased.
+
+    Examples
+    --------
+    >>> header_renames(["Code", "名稱", "經度", "緯度", "颜色"], "venues")
+    {'Code': 'code', '名稱': 'name', '經度': 'lon', '緯度': 'lat', '颜色': '颜色'}
+    >>> header_renames(["name", "名称", "Opening Hours"], "venues", known=["opening_hours"])
+    {'name': 'name', '名称': '名称', 'Opening Hours': 'opening_hours'}
+    """
+    aliases = vocab.header_aliases(what)
+    headers = list(headers)
+    plain = [h.strip().lower() for h in headers]
+    out: dict[str, str] = {}
+    taken = {p for p in plain if p not in aliases}
+    for header, low in zip(headers, plain, strict=True):
+        key = normalise_label(header)
+        target = aliases.get(key) or (key if key in known else low)
+        if target != low and target in taken:
+            target = low
+        taken.add(target)
+        out[header] = target
     return out
+
+
+def normalise_header(rows: list[dict[str, Any]], what: str | None = None,
+                     known: Collection[str] = ()) -> list[dict[str, Any]]:
+    """Return rows whose keys are the importer's column names (:func:`header_renames`)."""
+    renames = header_renames(dict.fromkeys(k for row in rows for k in row), what, known)
+    return [{renames[k]: v for k, v in row.items()} for row in rows]

@@ -8,20 +8,23 @@ vocabularies and row numbering: the :mod:`geosvc.importer` docstring.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from geosvc.coords import parse_crs
-from geosvc.errors import ImportRejected, InvalidParameter
-from geosvc.importer._fields import normalise_header
+from geosvc.errors import ImportRejected, InvalidParameter, RowProblem
+from geosvc.importer._mapping import FieldMap, MappingReport, map_rows
 from geosvc.importer._read import read_table
-from geosvc.importer._rows import PARSERS, Parsed
+from geosvc.importer._rows import COLUMNS, PARSERS, Parsed
+from geosvc.importer._settings import check_settings, merge_settings
 from geosvc.store.base import Batch, WriteResult
 
 if TYPE_CHECKING:
     from geosvc.store.base import Store
 
-__all__ = ["WHAT", "ImportReport", "batch_of", "import_file", "parse_rows", "report_of"]
+__all__ = ["WHAT", "ImportReport", "batch_of", "import_file", "known_columns", "mapping_of",
+           "parse_rows", "report_of"]
 
 #: Layer kinds, in dependency order (links need venues and items).
 WHAT: tuple[str, ...] = ("items", "venues", "links", "areas", "population")
@@ -41,6 +44,8 @@ class ImportReport:
     dry_run: bool = False
     revision: int = 0
     ignored_columns: tuple[str, ...] = ()
+    #: How each file of the layer was mapped (``--map``/``--set``, aliases; first rows).
+    mappings: tuple[MappingReport, ...] = ()
 
     def summary(self) -> str:
         """One line, e.g. ``venues: 120 rows, 118 created, 2 updated, 0 unchanged``."""
@@ -61,18 +66,62 @@ def check_what(what: str) -> str:
     return what
 
 
+def known_columns(what: str) -> tuple[str, ...]:
+    """Return the columns the importer reads for layer kind ``what`` (required first)."""
+    required, optional = COLUMNS[what]
+    return required + optional
+
+
+def mapping_of(what: str, *, fields: Mapping[str, Any] | None = None,
+               constants: Mapping[str, Any] | None = None, fields_option: str = "fields",
+               constants_option: str = "set") -> FieldMap | None:
+    """Build the field mapping of a layer (None when there is none); see :class:`FieldMap`.
+
+    Raises
+    ------
+    InvalidParameter
+        Naming ``fields_option`` / ``constants_option`` for each bad rule.
+    """
+    if not fields and not constants:
+        return None
+    return FieldMap.build(what, known_columns(check_what(what)), fields=fields,
+                          constants=constants, fields_option=fields_option,
+                          constants_option=constants_option)
+
+
 def parse_rows(what: str, rows: list[dict], *, crs: str, store: Store | None = None,
-               id_field: str = "code", pending: dict[str, Parsed] | None = None) -> Parsed:
+               id_field: str = "code", pending: dict[str, Parsed] | None = None,
+               mapping: FieldMap | None = None, layer: str | None = None) -> Parsed:
     """Validate raw rows of one layer (no writing).
 
-    ``store`` and ``pending`` (already parsed venues/items of the same
-    manifest) are where links look their venues and items up.
+    ``mapping`` and the built-in header aliases are applied first
+    (:func:`~geosvc.importer._mapping.map_rows`); a problem of a mapped
+    column says where its value came from.  ``store`` and ``pending``
+    (already parsed venues/items of the same manifest) are where links look
+    their venues and items up.
+
+    Raises
+    ------
+    InvalidParameter
+        A rule of ``mapping`` names a column the file lacks.
     """
-    rows = normalise_header(rows)
+    rows, mapped = map_rows(what, rows, known_columns(what), mapping, layer=layer)
     id_key = id_field.strip().lower()
     if id_key != "code" and what != "links":
         rows = [{("code" if k == id_key else k): v for k, v in row.items()
                  if not (k == "code" and id_key in row)} for row in rows]
+    parsed = _parse(what, rows, crs=crs, store=store, pending=pending)
+    parsed.mappings = (mapped,)
+    if mapping is not None:
+        origin = {r.target: r.describe() for r in mapping.rules}
+        parsed.problems = [
+            RowProblem(p.row, p.field, f"{p.reason} [from {origin[p.field]}]")
+            if p.field in origin else p for p in parsed.problems]
+    return parsed
+
+
+def _parse(what: str, rows: list[dict], *, crs: str, store: Store | None,
+           pending: dict[str, Parsed] | None) -> Parsed:
     if what != "links":
         return PARSERS[what](rows, crs=crs)
     pending = pending or {}
@@ -110,7 +159,7 @@ def report_of(parsed: Parsed, result: WriteResult, *, source: str) -> ImportRepo
         what=parsed.what, source=source, rows=parsed.rows, created=counts.created,
         updated=counts.updated, unchanged=counts.unchanged, deleted=counts.deleted,
         dry_run=result.dry_run, revision=result.revision,
-        ignored_columns=parsed.ignored_columns,
+        ignored_columns=parsed.ignored_columns, mappings=parsed.mappings,
     )
 
 
@@ -125,6 +174,8 @@ def import_file(
     replace_links: bool = False,
     append_population: bool = False,
     encoding: str | None = None,
+    mapping: FieldMap | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> ImportReport:
     """Validate every row of ``path`` and write them all in one transaction.
 
@@ -149,6 +200,12 @@ def import_file(
         Population only: add the cells instead of replacing the layer.
     encoding : str, optional
         Text encoding of a CSV file (default UTF-8, BOM allowed).
+    mapping : FieldMap, optional
+        Where columns come from (source columns, templates, constants; see
+        :func:`mapping_of`); other headers go through the built-in aliases.
+    settings : mapping, optional
+        Dataset settings to store with the rows (``name``, ``timezone``,
+        ``calendar``, ``country``); the others keep their stored values.
 
     Returns
     -------
@@ -159,22 +216,29 @@ def import_file(
     ImportRejected
         Any row has any problem; ``problems`` lists every one; nothing written.
     InvalidParameter
-        ``what``, ``crs``, ``path`` (missing, unreadable, malformed) or an
-        option that does not apply.
+        ``what``, ``crs``, ``path`` (missing, unreadable, malformed), an
+        option that does not apply, a bad setting, or a mapping rule naming a
+        column the file lacks (named as the rule's option, e.g. ``--map``).
     StorageUnavailable
         The store cannot be written.
     """
     check_what(what)
     crs = parse_crs(crs)
+    if mapping is not None and id_field != "code" and any(
+            r.target == "code" for r in mapping.rules):
+        raise InvalidParameter("id_field", "and a mapping of `code` cannot be used together")
     if replace_links and what != "links":
         raise InvalidParameter("replace_links", "applies only to links")
     if append_population and what != "population":
         raise InvalidParameter("append_population", "applies only to population")
+    changes = check_settings(settings or {})
     rows = read_table(path, encoding=encoding)
-    parsed = parse_rows(what, rows, crs=crs, store=store, id_field=id_field)
+    parsed = parse_rows(what, rows, crs=crs, store=store, id_field=id_field, mapping=mapping)
     if parsed.problems:
         raise ImportRejected(parsed.problems, source=str(path))
     batch = batch_of({what: parsed}, replace_links=replace_links,
                      append_population=append_population)
+    if changes:
+        batch = replace(batch, info=merge_settings(store.info(), changes))
     result = store.write(batch, dry_run=dry_run)
     return report_of(parsed, result, source=str(path))

@@ -8,10 +8,18 @@ A manifest is YAML::
       - {name: venues, what: venues, path: venues.csv, crs: gcj02, id_field: code}
       - {name: links,  what: links,  path: links.csv}
       - {name: areas,  what: areas,  path: areas.geojson}
+      - name: banks
+        what: venues
+        path: 銀行.geojson
+        fields: {code: ID, name: "{銀行牌子} {sub區}"}
+        set: {kind: bank_outlet, channels: window}
 
 ``path`` is relative to the manifest's directory; ``crs`` defaults to wgs84,
 ``id_field`` to ``code``, ``name`` to ``what``; ``encoding`` may name a CSV's
-text encoding.  Layers are validated in dependency order (items, venues,
+text encoding; ``fields`` maps columns to source columns or templates and
+``set`` gives columns a constant (as ``--map``/``--set`` of ``geosvc
+import``, :mod:`geosvc.importer._mapping`).  ``dataset`` settings not given
+keep their stored values.  Layers are validated in dependency order (items, venues,
 links, areas, population; links may name venues and items of the same
 manifest), then written with one :meth:`Store.write` together with the
 dataset's settings.  A population layer replaces the stored population.
@@ -23,19 +31,27 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from geosvc.coords import parse_crs
 from geosvc.errors import ImportRejected, InvalidParameter, RowProblem
-from geosvc.hours import get_calendar
-from geosvc.importer._file import WHAT, ImportReport, batch_of, parse_rows, report_of
+from geosvc.importer._file import (
+    WHAT,
+    ImportReport,
+    batch_of,
+    mapping_of,
+    parse_rows,
+    report_of,
+)
+from geosvc.importer._mapping import FieldMap
 from geosvc.importer._read import read_table
 from geosvc.importer._rows import Parsed
+from geosvc.importer._settings import SETTINGS, check_settings, merge_settings
 from geosvc.model import DatasetInfo
 
 if TYPE_CHECKING:
@@ -43,7 +59,7 @@ if TYPE_CHECKING:
     from geosvc.store.base import Store
 
 _LAYER_KEYS = {"name", "what", "path", "crs", "id_field", "encoding", "title",
-               "description", "backend"}
+               "description", "backend", "fields", "set"}
 
 
 @dataclass(frozen=True)
@@ -56,14 +72,19 @@ class LayerSpec:
     crs: str = "wgs84"
     id_field: str = "code"
     encoding: str | None = None
+    mapping: FieldMap | None = None
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """A parsed layers manifest."""
+    """A parsed layers manifest.
+
+    ``dataset`` holds the settings the manifest gives (checked, stored form);
+    None when it has no ``dataset`` entry.
+    """
 
     path: Path
-    dataset: DatasetInfo | None
+    dataset: dict[str, Any] | None
     layers: tuple[LayerSpec, ...]
 
 
@@ -121,38 +142,21 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
     return Manifest(p, info, tuple(layers))
 
 
-def _dataset(raw: Any, problems: list[tuple[str, str]]) -> DatasetInfo | None:
+def _dataset(raw: Any, problems: list[tuple[str, str]]) -> dict[str, Any] | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
         problems.append(("dataset", "must be a mapping of name, timezone, calendar, country"))
         return None
-    info = DatasetInfo()
-    unknown = set(raw) - {"name", "timezone", "calendar", "country"}
+    unknown = set(raw) - set(SETTINGS)
     if unknown:
         problems.append(("dataset", f"has unknown keys {', '.join(sorted(map(str, unknown)))}"))
-    changes: dict[str, Any] = {}
-    for key in ("name", "timezone", "country"):
-        if key in raw:
-            if not isinstance(raw[key], str) or not raw[key].strip():
-                problems.append((f"dataset.{key}", "must be non-empty text"))
-            else:
-                changes[key] = raw[key].strip()
-    if "timezone" in changes:
-        try:
-            ZoneInfo(changes["timezone"])
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(("dataset.timezone",
-                             f"is not a known time zone (got {changes['timezone']!r})"))
-    if "calendar" in raw:
-        try:
-            get_calendar(raw["calendar"])
-            cal = raw["calendar"]
-            changes["calendar"] = None if cal is None or str(cal).strip().lower() in (
-                "", "none") else str(cal).strip().lower()
-        except InvalidParameter as exc:
-            problems.append(("dataset.calendar", exc.invalid_params[0]["reason"]))
-    return replace(info, **changes)
+    try:
+        return check_settings({k: v for k, v in raw.items() if k in SETTINGS},
+                              prefix="dataset.")
+    except InvalidParameter as exc:
+        problems += [(p["name"], p["reason"]) for p in exc.invalid_params]
+        return None
 
 
 def _layer(entry: Any, where: str, base: Path,
@@ -185,16 +189,47 @@ def _layer(entry: Any, where: str, base: Path,
     id_field = entry.get("id_field") or "code"
     if not isinstance(id_field, str):
         problems.append((f"{where}.id_field", "must be a column name"))
+    mapping = _mapping(entry, where, what, problems)
     if len(problems) > start or path is None or not isinstance(what, str):
         return None
     name = str(entry.get("name") or what)
     return LayerSpec(name=name, what=what, path=path, crs=crs, id_field=id_field,
-                     encoding=entry.get("encoding"))
+                     encoding=entry.get("encoding"), mapping=mapping)
+
+
+def _mapping(entry: dict[str, Any], where: str, what: Any,
+             problems: list[tuple[str, str]]) -> FieldMap | None:
+    """Build the ``fields``/``set`` mapping of a layer entry, recording problems."""
+    given = {}
+    for key in ("fields", "set"):
+        value = entry.get(key)
+        if value is not None and not isinstance(value, dict):
+            problems.append((f"{where}.{key}", "must be a mapping of column: source"
+                             if key == "fields" else "must be a mapping of column: value"))
+        else:
+            given[key] = value
+    if what not in WHAT or not (given.get("fields") or given.get("set")):
+        return None
+    try:
+        return mapping_of(what, fields=given.get("fields"), constants=given.get("set"),
+                          fields_option=f"{where}.fields", constants_option=f"{where}.set")
+    except InvalidParameter as exc:
+        problems += [(p["name"], p["reason"]) for p in exc.invalid_params]
+        return None
+
+
+def _after_layer(name: str) -> str:
+    """``layers[2].fields.name`` -> ``fields.name`` (the layer is named otherwise)."""
+    return name.split(".", 1)[1] if name.startswith("layers[") and "." in name else name
 
 
 def import_manifest(store: Store, manifest_path: str | os.PathLike[str], *,
-                    dry_run: bool = False) -> ManifestReport:
+                    dry_run: bool = False,
+                    settings: Mapping[str, Any] | None = None) -> ManifestReport:
     """Import every layer of a manifest and the dataset's settings in ONE transaction.
+
+    ``settings`` (name, timezone, calendar, country) override the manifest's
+    ``dataset`` entry; settings neither gives keep their stored values.
 
     Raises
     ------
@@ -204,6 +239,7 @@ def import_manifest(store: Store, manifest_path: str | os.PathLike[str], *,
         Any row of any layer has a problem (fields prefixed ``<layer>:``);
         nothing is written.
     """
+    overrides = check_settings(settings or {})
     manifest = load_manifest(manifest_path)
     order = sorted(manifest.layers, key=lambda spec: WHAT.index(spec.what))
     problems: list[RowProblem] = []
@@ -218,8 +254,14 @@ def import_manifest(store: Store, manifest_path: str | os.PathLike[str], *,
         except InvalidParameter as exc:
             problems.append(RowProblem(0, f"{spec.name}:file", exc.detail))
             continue
-        parsed = parse_rows(spec.what, rows, crs=spec.crs, store=store,
-                            id_field=spec.id_field, pending=pending)
+        try:
+            parsed = parse_rows(spec.what, rows, crs=spec.crs, store=store,
+                                id_field=spec.id_field, pending=pending,
+                                mapping=spec.mapping, layer=spec.name)
+        except InvalidParameter as exc:
+            problems += [RowProblem(0, f"{spec.name}:{_after_layer(p['name'])}", p["reason"])
+                         for p in exc.invalid_params]
+            continue
         problems += [RowProblem(p.row, f"{spec.name}:{p.field}", p.reason)
                      for p in parsed.problems]
         parsed_by_what[spec.what].append((spec, parsed))
@@ -228,14 +270,17 @@ def import_manifest(store: Store, manifest_path: str | os.PathLike[str], *,
         pending[last] = _merge(last, parsed_by_what[last], problems)
     if problems:
         raise ImportRejected(problems, source=str(manifest.path))
-    batch = replace(batch_of(pending), info=manifest.dataset)
+    changes = {**(manifest.dataset or {}), **overrides}
+    info = merge_settings(store.info(), changes) if manifest.dataset is not None or changes \
+        else None
+    batch = replace(batch_of(pending), info=info)
     result = store.write(batch, dry_run=dry_run)
     reports = tuple(
         report_of(pending[what], result,
                   source=", ".join(str(s.path) for s, _ in parsed_by_what[what]))
         for what in WHAT if what in pending
     )
-    return ManifestReport(reports, manifest.dataset, result.revision, dry_run)
+    return ManifestReport(reports, info, result.revision, dry_run)
 
 
 def _merge(what: str, layers: list[tuple[LayerSpec, Parsed]],
@@ -259,4 +304,5 @@ def _merge(what: str, layers: list[tuple[LayerSpec, Parsed]],
         merged.records += parsed.records
         merged.venue_channels.update(parsed.venue_channels)
         merged.ignored_columns += parsed.ignored_columns
+        merged.mappings += parsed.mappings
     return merged

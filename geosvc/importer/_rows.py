@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +41,9 @@ from geosvc.model import (
     Venue,
     VenueKind,
 )
+
+if TYPE_CHECKING:
+    from geosvc.importer._mapping import MappingReport
 
 #: Columns per layer: (required, optional).
 COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -74,6 +77,8 @@ class Parsed:
     keys: dict[Any, int] = field(default_factory=dict)
     #: venues only: code -> channels of each good venue row (None for a bad row)
     venue_channels: dict[str, frozenset[Channel] | None] = field(default_factory=dict)
+    #: how each file of the layer was mapped (one report per file)
+    mappings: tuple[MappingReport, ...] = ()
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:

@@ -65,6 +65,30 @@ def test_vocabularies() -> None:
     assert bad_names("venues", {"channel": "window,self_service"}) == ["channel"]
 
 
+@pytest.mark.parametrize(("label", "code"), [
+    ({"level": "县"}, {"level": "county"}),
+    ({"level": "縣,鄉鎮"}, {"level": "county,township"}),
+    ({"kind": "便民服務中心"}, {"kind": "hall"}),
+    ({"kind": "便民服务中心,自助終端"}, {"kind": "hall,kiosk"}),
+    ({"kind": "銀行網點"}, {"kind": "bank_outlet"}),
+    ({"channel": "窗口"}, {"channel": "window"}),
+    ({"channel": "智慧櫃員機"}, {"channel": "smart_teller"}),
+])
+def test_vocabulary_filters_take_the_importers_chinese_labels(label, code) -> None:
+    """Simplified and traditional labels mean their code, as in the importer."""
+    assert parse_query("venues", label, CTX).filter == parse_query("venues", code, CTX).filter
+
+
+def test_an_unknown_label_is_still_a_400_naming_the_parameter() -> None:
+    with pytest.raises(InvalidParameter) as info:
+        parse_query("venues", {"level": "县,省", "kind": "医院", "channel": "窗口,自助"}, CTX)
+    assert {p["name"]: p["reason"] for p in info.value.invalid_params} == {
+        "level": "must be a comma list of city | county | township | village; unknown '省'",
+        "kind": "must be a comma list of hall | bank_outlet | kiosk; unknown '医院'",
+        "channel": "takes one value, one of window | self_service | smart_teller",
+    }
+
+
 def test_unknown_item_code_is_named() -> None:
     with pytest.raises(InvalidParameter) as info:
         parse_query("venues", {"item": "SB-01,NOPE-9"}, CTX)

@@ -83,6 +83,19 @@ def test_repeated_parameters_are_joined(client) -> None:
     assert doc["numberMatched"] == 5
 
 
+def test_chinese_labels_filter_like_their_codes(client) -> None:
+    """`level=县` answers as `level=county`, `kind=便民服務中心` as `kind=hall`."""
+    for label, code in (("level=县", "level=county"), ("kind=便民服務中心", "kind=hall"),
+                        ("kind=自助终端&level=鄉鎮", "kind=kiosk&level=township"),
+                        ("channel=窗口", "channel=window")):
+        by_label = client.get(f"/api/v1/venues?{label}").get_json()
+        assert by_label == client.get(f"/api/v1/venues?{code}").get_json(), label
+        assert by_label["numberMatched"] > 0 or "kiosk" in code, label
+    resp = client.get("/api/v1/venues?level=省")
+    assert resp.status_code == 400
+    assert [p["name"] for p in resp.get_json(force=True)["invalid_params"]] == ["level"]
+
+
 def test_ogc_paging_links_are_absolute_and_work(client) -> None:
     doc = client.get("/ogc/collections/venues/items?limit=4").get_json(force=True)
     nxt = next(link["href"] for link in doc["links"] if link["rel"] == "next")
