@@ -86,6 +86,10 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
                          "carries `straight_line`."),
     "/api/v1/plans": ("planners", "Plan new sites",
                       "Greedy / maximal-covering choice of `k` new sites among `candidates`. "
+                      "Only candidates that would offer the filtered kind / channel / level "
+                      "count (the others are listed in `candidates_not_offering`; none left "
+                      "is a 400 naming `candidates`); each selected site states its "
+                      "`offers`. "
                       "`mode=straight` plans by great-circle distance (no road network "
                       "needed; the answer carries `straight_line`)."),
     "/map": ("maps", "Full-page map", "Folium map with the same filters; `lon`/`lat` centre a "
@@ -386,6 +390,10 @@ def _schemas() -> dict[str, Any]:
             "candidates": {"type": "string"},
             "candidates_count": {"type": "integer"},
             "candidates_off_network": {"type": "array", "items": {"type": "string"}},
+            "candidates_not_offering": {
+                "type": "array", "items": {"type": "string"},
+                "description": "candidate ids left out: they would not offer the filtered "
+                               "kind / channel / level (never chosen)"},
             "fixed_sites": {"type": "integer"},
             "total_population": {"type": "number"},
             "before_population": {"type": "number"}, "before_share": share,
@@ -399,7 +407,14 @@ def _schemas() -> dict[str, Any]:
                 "lon": {"type": "number"}, "lat": {"type": "number"},
                 "gain_population": {"type": "number"},
                 "cumulative_population": {"type": "number"},
-                "cumulative_share": share}}},
+                "cumulative_share": share,
+                "offers": {"type": "object", "description":
+                           "what the new site offers in this plan (null: not stated)",
+                           "properties": {
+                               "kind": {"type": "string", "nullable": True,
+                                        "enum": list(vocab.KINDS.codes())},
+                               "channels": {"type": "array", "nullable": True,
+                                            "items": _CHANNEL}}}}}},
             "solver": {"type": "string"}, "optimal": {"type": "boolean"},
             "solve_time_s": {"type": "number"}, "build_time_s": {"type": "number"},
             "status": {"type": "string"},
