@@ -46,7 +46,8 @@ from tests.web._demo_app import build_demo_app
 #: The HTTP request of each result kind: (method, path, JSON body or None).
 REQUESTS = {
     COVERAGE: ("GET", "/api/v1/coverage?minutes=5&kind=hall", None),
-    PLAN: ("POST", "/api/v1/plans", {"k": 2, "minutes": 5, "filters": {"kind": "hall"},
+    PLAN: ("POST", "/api/v1/plans", {"k": 2, "minutes": 5,
+                                     "filters": {"kind": "hall,bank_outlet"},
                                      "solver": "greedy"}),
     FEATURES: ("GET", "/api/v1/venues?kind=hall&limit=20&open_at=2026-05-06T10:30", None),
 }
@@ -54,7 +55,7 @@ REQUESTS = {
 DEFAULTS = {COVERAGE: "json", PLAN: "json", FEATURES: "geojson"}
 #: The same query through the CLI (venues have no CLI verb).
 CLI_ARGS = {COVERAGE: ["coverage", "--minutes", "5", "--kind", "hall"],
-            PLAN: ["plan", "--minutes", "5", "--kind", "hall", "--k", "2",
+            PLAN: ["plan", "--minutes", "5", "--kind", "hall,bank_outlet", "--k", "2",
                    "--solver", "greedy"]}
 HOSTILE = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
 #: Measured durations of a plan: they differ between two runs.

@@ -9,8 +9,10 @@ Three sources of demand, in order of preference:
    polygon's representative point when it is smaller than one lattice cell
    or no lattice point falls inside;
 2. an estimate from OpenStreetMap residential buildings
-   (:func:`estimate_population_from_osm`, rules in its docstring);
-3. nothing: coverage then reports zero population.
+   (:func:`estimate_population_from_osm`, rules in its docstring) of an
+   ``.osm.pbf`` or OSM XML extract;
+3. nothing: coverage then gives null population figures and a
+   ``no-population`` warning (never a fake 0 %).
 
 Areas (county / district) come from the store; without any,
 :func:`grid_areas` splits the network's extent into a documented grid
@@ -47,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from geosvc.analysis._osm_xml import is_osm_xml, read_osm_xml
 from geosvc.coords import local_projection, projection, valid_lonlat
 from geosvc.errors import InvalidParameter
 from geosvc.model import Area, Level, PopulationCell
@@ -159,13 +162,16 @@ def estimate_population_from_osm(
     * the cell sits at the footprint's representative point (WGS-84), code
       ``osm:<type>/<id>``.
 
-    Cost: dominated by pyrosm reading the buildings (about 3 s for the
-    Helsinki extract).
+    Cost: dominated by reading the buildings (pyrosm: about 3 s for the
+    Helsinki extract; XML: a streaming pass, more for multipolygons).
 
     Parameters
     ----------
     osm_path : path
-        ``.osm.pbf`` extract (read with pyrosm).
+        ``.osm.pbf`` extract (read with pyrosm), or OSM XML: ``.osm``,
+        ``.osm.xml`` (also ``.gz`` / ``.bz2`` compressed), read by
+        :mod:`geosvc.analysis._osm_xml` into the same tables, so both give
+        the same cells for the same data.
     floor_area_per_person_m2 : float
         Residential floor area per resident, m² (> 0).
     default_levels : dict, optional
@@ -324,11 +330,13 @@ def _tags(raw: object) -> dict[str, object]:
     return {}
 
 
-def _read_osm(path: object) -> tuple[Any, Any]:
-    """Read the buildings and landuse GeoDataFrames of an extract (pyrosm, quietly).
+def _read_osm(path: Path) -> tuple[Any, Any]:
+    """Read the buildings and landuse GeoDataFrames of an extract (pyrosm, quietly; or XML).
 
     Either may be None (pyrosm's answer for an extract without such features).
     """
+    if is_osm_xml(path):
+        return read_osm_xml(path)
     import pyrosm  # lazy: pyrosm takes ~0.04 s to import; only this path needs it
 
     try:
@@ -425,8 +433,10 @@ def demand_inputs(
     """Return the demand cells and areas to use, applying the documented fallbacks.
 
     * population: the store's layer when it has any cell; else, when ``osm``
-      is an ``.osm.pbf`` file, :func:`estimate_population_from_osm` of it
-      with ``floor_area_per_person_m2``; else none (coverage reports 0);
+      is an ``.osm.pbf`` or OSM XML (``.osm``, ``.osm.xml``, ``.gz`` /
+      ``.bz2``) file, :func:`estimate_population_from_osm` of it with
+      ``floor_area_per_person_m2``; else none (coverage then gives null
+      population figures and the ``no-population`` warning);
     * areas: the store's when it has any; else :func:`grid_areas` of the
       network's extent (without a network: of ``bounds_lonlat``, e.g. the
       venues' and residents' extent of a straight-line analysis) with
@@ -460,7 +470,7 @@ def demand_inputs(
     notes: list[str] = []
     cells = list(population)
     if not cells and osm is not None:
-        if str(osm).lower().endswith(".pbf"):
+        if str(osm).lower().endswith(".pbf") or is_osm_xml(str(osm)):
             run = estimate or (lambda path, fa: estimate_population_from_osm(
                 path, floor_area_per_person_m2=fa))
             cells = list(run(str(osm), float(floor_area_per_person_m2)))
@@ -468,8 +478,12 @@ def demand_inputs(
                          f"{sum(c.count for c in cells):,.0f} residents from "
                          f"{len(cells)} OSM residential buildings")
         else:
-            notes.append("no population layer imported and the extract is not .osm.pbf: "
-                         "population is 0 (import one with `geosvc import population`)")
+            notes.append("no population layer imported and the extract is neither .osm.pbf "
+                         "nor OSM XML: no residents (import them with "
+                         "`geosvc import population`)")
+    elif not cells:
+        notes.append("no population layer imported and no OSM extract: no residents "
+                     "(import them with `geosvc import population`)")
     out_areas = list(areas)
     extent = None
     if net is not None:

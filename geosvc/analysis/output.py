@@ -23,7 +23,8 @@ __all__ = ["AREA_FIELDS", "CATCHMENT_FIELDS", "area_rows", "catchment_rows", "ci
            "coverage_document", "coverage_geojson"]
 
 #: Columns of the per-area table (the last row is ``area_id = TOTAL``).
-AREA_FIELDS = ("area_id", "name", "total_population", "covered_population", "covered_share")
+AREA_FIELDS = ("area_id", "name", "total_population", "covered_population", "covered_share",
+               "covered_area_share")
 #: Columns of the catchment table (``venue`` = position in the dataset, when known).
 CATCHMENT_FIELDS = ("venue", "code", "name", "population", "share")
 
@@ -89,13 +90,17 @@ def area_rows(doc: Mapping[str, Any]) -> list[list[Any]]:
     Examples
     --------
     >>> area_rows({"by_area": [{"area_id": "A", "name": "x", "total_population": 10.0,
-    ...            "covered_population": 5.0, "covered_share": 0.5}],
-    ...            "total_population": 10.0, "covered_population": 5.0, "covered_share": 0.5})
-    [['A', 'x', 10.0, 5.0, 0.5], ['TOTAL', '', 10.0, 5.0, 0.5]]
+    ...            "covered_population": 5.0, "covered_share": 0.5,
+    ...            "covered_area_share": 0.25}],
+    ...            "total_population": 10.0, "covered_population": 5.0, "covered_share": 0.5,
+    ...            "covered_area_share": 0.25})
+    [['A', 'x', 10.0, 5.0, 0.5, 0.25], ['TOTAL', '', 10.0, 5.0, 0.5, 0.25]]
+
+    Without residents the population cells are empty (None), not 0.
     """
     rows = [[r.get(f) for f in AREA_FIELDS] for r in doc.get("by_area") or []]
     rows.append(["TOTAL", "", doc.get("total_population"), doc.get("covered_population"),
-                 doc.get("covered_share")])
+                 doc.get("covered_share"), doc.get("covered_area_share")])
     return rows
 
 

@@ -24,7 +24,9 @@ __all__ = ["isochrones", "isochrones_document"]
 def isochrones_document(result: IsochronesResult, crs: str) -> dict[str, Any]:
     """Serialise an :class:`IsochronesResult` as a FeatureCollection in ``crs``.
 
-    Straight-line answers add ``straight_line: {speed_kph, note}``.
+    Straight-line answers add ``straight_line: {speed_kph, note}``; every
+    answer has ``warnings`` (``[{code, message}]``, e.g. ``no-population``
+    when the bands' ``population`` is null).
     """
     req = result.request
     features = []
@@ -36,6 +38,7 @@ def isochrones_document(result: IsochronesResult, crs: str) -> dict[str, Any]:
                              query={"point": point(req.lon, req.lat, crs), "crs": crs})
     if result.straight_line is not None:
         doc["straight_line"] = result.straight_line.to_dict()
+    doc["warnings"] = [dict(w) for w in result.warnings]
     return doc
 
 
@@ -43,11 +46,11 @@ def isochrones(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]
     """One (Multi)Polygon Feature per band, smallest first.
 
     Properties: ``minutes``, ``area_km2``, ``population`` (residents inside
-    the band, from the dataset's population layer; null when the dataset has
-    none).  Road modes: bands follow the streets reached (buffered), not
-    circles; ``mode=straight``: geodesic circles of radius walking speed x
-    minutes (no road network needed).  Output coordinates in the request's
-    ``crs``.
+    the band, from the dataset's population layer; null when the dataset
+    counts nobody, and ``warnings`` then holds ``no-population``).  Road
+    modes: bands follow the streets reached (buffered), not circles;
+    ``mode=straight``: geodesic circles of radius walking speed x minutes
+    (no road network needed).  Output coordinates in the request's ``crs``.
 
     Raises
     ------

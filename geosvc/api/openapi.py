@@ -67,20 +67,29 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
                         "`open_at`/`open_now`, network modes keep only venues open on arrival "
                         "(and for the server's open margin after it)."),
     "/api/v1/isochrones": ("citizens", "Service circles around a point",
-                           "One (Multi)Polygon per band: `minutes`, `area_km2`, `population`. "
+                           "One (Multi)Polygon per band: `minutes`, `area_km2`, `population` "
+                           "(null when the dataset counts no residents; `warnings` says why). "
                            "Network modes follow the streets reached; `mode=straight` draws "
                            "geodesic circles (walking speed x minutes, no road network "
                            "needed) and the answer carries `straight_line`."),
     "/api/v1/coverage": ("planners", "Coverage of the service circles",
                          "`{mode, minutes, total_population, covered_population, "
                          "covered_share, "
-                         "covered_area_km2, venues_used, by_area, gaps}`; gap features carry "
-                         "`uncovered_population`, largest first. With `mode=straight` a "
+                         "covered_area_km2, covered_area_share, venues_used, by_area, gaps, "
+                         "warnings}`; gap features carry "
+                         "`uncovered_population`, largest first. Without residents the "
+                         "population figures and shares are null and `warnings` holds "
+                         "`no-population`; `covered_area_share` (share of the areas' km² "
+                         "inside the circles) is always given. With `mode=straight` a "
                          "resident is covered within walking speed x minutes of a venue "
                          "along the great circle (no road network needed) and the answer "
                          "carries `straight_line`."),
     "/api/v1/plans": ("planners", "Plan new sites",
                       "Greedy / maximal-covering choice of `k` new sites among `candidates`. "
+                      "Only candidates that would offer the filtered kind / channel / level "
+                      "count (the others are listed in `candidates_not_offering`; none left "
+                      "is a 400 naming `candidates`); each selected site states its "
+                      "`offers`. "
                       "`mode=straight` plans by great-circle distance (no road network "
                       "needed; the answer carries `straight_line`)."),
     "/map": ("maps", "Full-page map", "Folium map with the same filters; `lon`/`lat` centre a "
@@ -275,8 +284,22 @@ def _schemas() -> dict[str, Any]:
         "venues_by_kind": {"type": "object", "additionalProperties": {"type": "integer"},
                            "description": "one item only"}}}
     share = {"type": "number", "minimum": 0, "maximum": 1}
+    share_or_null = {**share, "nullable": True,
+                     "description": "null when the dataset counts no residents "
+                                    "(see `warnings`)"}
+    people = {"type": "number", "nullable": True,
+              "description": "residents; null when the dataset counts none (see `warnings`)"}
+    area_share = {**share, "nullable": True,
+                  "description": "share of the areas' km² inside the service circles "
+                                 "(land, not residents); null without areas"}
     straight = {"$ref": _REF + "StraightLine"}
+    warnings = {"type": "array", "items": {"$ref": _REF + "Warning"},
+                "description": "why figures are missing and how to fix it (empty: none)"}
     return {
+        "Warning": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string", "enum": ["no-population"]},
+                           "message": {"type": "string"}}},
         "StraightLine": {
             "type": "object", "required": ["speed_kph", "note"],
             "description": "Present only in answers of `mode=straight`: distances are "
@@ -308,7 +331,10 @@ def _schemas() -> dict[str, Any]:
                                                "items": {"$ref": _REF + "Feature"}},
                                   "numberMatched": {"type": "integer"},
                                   "numberReturned": {"type": "integer"},
-                                  "straight_line": straight}},
+                                  "straight_line": straight,
+                                  "warnings": {**warnings, "description":
+                                               "/api/v1/isochrones: why the bands' "
+                                               "`population` is null (empty: none)"}}},
         "Item": item,
         "ItemSearch": {"type": "object", "properties": {
             "items": {"type": "array", "items": {"$ref": _REF + "Item"}},
@@ -316,16 +342,20 @@ def _schemas() -> dict[str, Any]:
             "offset": {"type": "integer"}}},
         "Coverage": {"type": "object", "properties": {
             "mode": {"type": "string", "enum": list(MODES)},
-            "minutes": {"type": "number"}, "total_population": {"type": "number"},
-            "covered_population": {"type": "number"}, "covered_share": share,
-            "covered_area_km2": {"type": "number"}, "venues_used": {"type": "integer"},
+            "minutes": {"type": "number"}, "total_population": people,
+            "covered_population": people, "covered_share": share_or_null,
+            "covered_area_km2": {"type": "number"},
+            "covered_area_share": area_share,
+            "venues_used": {"type": "integer"},
             "by_area": {"type": "array", "items": {"type": "object", "properties": {
                 "area_id": {"type": "string"}, "name": {"type": "string"},
-                "total_population": {"type": "number"},
-                "covered_population": {"type": "number"}, "covered_share": share}}},
+                "total_population": people,
+                "covered_population": people, "covered_share": share_or_null,
+                "covered_area_share": area_share}}},
             "gaps": {"$ref": _REF + "FeatureCollection"},
-            "off_network_population": {"type": "number", "description":
+            "off_network_population": {"type": "number", "nullable": True, "description":
                                        "residents too far from every road to be reached"},
+            "warnings": warnings,
             "catchments": {"type": "array", "items": {"type": "object", "properties": {
                 "code": {"type": "string"}, "name": {"type": "string"},
                 "population": {"type": "number"}, "share": share}}},
@@ -360,6 +390,10 @@ def _schemas() -> dict[str, Any]:
             "candidates": {"type": "string"},
             "candidates_count": {"type": "integer"},
             "candidates_off_network": {"type": "array", "items": {"type": "string"}},
+            "candidates_not_offering": {
+                "type": "array", "items": {"type": "string"},
+                "description": "candidate ids left out: they would not offer the filtered "
+                               "kind / channel / level (never chosen)"},
             "fixed_sites": {"type": "integer"},
             "total_population": {"type": "number"},
             "before_population": {"type": "number"}, "before_share": share,
@@ -373,7 +407,14 @@ def _schemas() -> dict[str, Any]:
                 "lon": {"type": "number"}, "lat": {"type": "number"},
                 "gain_population": {"type": "number"},
                 "cumulative_population": {"type": "number"},
-                "cumulative_share": share}}},
+                "cumulative_share": share,
+                "offers": {"type": "object", "description":
+                           "what the new site offers in this plan (null: not stated)",
+                           "properties": {
+                               "kind": {"type": "string", "nullable": True,
+                                        "enum": list(vocab.KINDS.codes())},
+                               "channels": {"type": "array", "nullable": True,
+                                            "items": _CHANNEL}}}}}},
             "solver": {"type": "string"}, "optimal": {"type": "boolean"},
             "solve_time_s": {"type": "number"}, "build_time_s": {"type": "number"},
             "status": {"type": "string"},

@@ -16,6 +16,14 @@ the same table; the venues matching them are the fixed sites, so
 ``before_share`` equals ``/api/v1/coverage``'s ``covered_share`` for the same
 ``mode``, ``minutes`` and filters.  Supplied candidate points are WGS-84.
 Every bad member is named in one 400 (``filters.kind`` for a bad filter).
+Candidates keep the filters' meaning
+(:func:`~geosvc.analysis.planning.candidates.offering`): only sites that
+would offer the filtered kind / channel / level count, the others are listed
+in ``candidates_not_offering``, none left is a 400 naming ``candidates``
+(e.g. ``kiosk_sites`` with ``channel=window``: a kiosk offers only
+self-service); each selected site states ``offers: {kind, channels}``.
+Supplied points may state ``kind`` / ``channels`` / ``level`` in their
+properties.
 Problem precedence: ``add`` (what-if), else ``target_share`` (minimum
 sites), else ``k`` (maximal covering, default 10).
 """

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from geosvc.analysis.coverage import compute_coverage
+from geosvc.analysis.coverage import compute_coverage, population_warnings
 from geosvc.analysis.isochrone import isochrones
 from geosvc.analysis.planning import build_candidates, plan_sites
 from geosvc.model import VenueFilter
@@ -239,19 +239,26 @@ class IsochronesRequest:
 
 @dataclass(frozen=True, slots=True)
 class IsochronesResult:
-    """The bands (smallest first) with their area and residents."""
+    """The bands (smallest first) with their area and residents.
+
+    ``warnings`` (``{code, message}``) says why the bands' ``population`` is
+    None (the dataset counts nobody), as coverage's ``warnings`` do.
+    """
 
     request: IsochronesRequest
     bands: tuple[Isochrone, ...]
     straight_line: StraightLine | None = None
+    warnings: tuple[dict[str, str], ...] = ()
 
 
 def find_isochrones(service: GeoService, snap: Snapshot,
                     request: IsochronesRequest) -> IsochronesResult:
     """Build the isochrone bands of a point (streets reached, or geodesic circles).
 
-    ``population`` of a band counts the dataset's demand inside it (None
-    when the dataset has no residents).
+    ``population`` of a band counts the dataset's demand inside it: None
+    when the dataset counts nobody (no population layer nor building
+    estimate, or a layer of zeros), exactly when coverage's population
+    figures are null; ``warnings`` then says so.
 
     Raises
     ------
@@ -259,10 +266,12 @@ def find_isochrones(service: GeoService, snap: Snapshot,
     """
     router = service.travel(request.mode, snap)
     demand = service.demand(request.mode, snap)
+    known = demand.total > 0
     bands = isochrones(router, request.lon, request.lat, list(request.minutes),
-                       demand=demand if len(demand) else None)
+                       demand=demand if known else None)
     label = straight_line(service.settings, request.mode)
-    return IsochronesResult(request, tuple(bands), label)
+    notes = tuple(population_warnings(len(demand), demand.total))
+    return IsochronesResult(request, tuple(bands), label, notes)
 
 
 # --------------------------------------------------------------------------- coverage

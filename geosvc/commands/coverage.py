@@ -15,7 +15,9 @@ the map context (venues, population, curves).
 Demand fallbacks are :func:`geosvc.analysis.demand.demand_inputs` (shared
 with the server).  Exit 2 for a bad option (the message names it), 1 for a
 data or storage problem.  No matching venue still gives a valid report
-(0 covered).
+(0 covered).  Without residents the figures are null, not 0: the summary
+prints the ``no-population`` warning (with its fix) and the covered share of
+the areas' km² instead, and the report has no share chart.
 """
 
 from __future__ import annotations
@@ -153,18 +155,35 @@ def _summary(run: dict[str, Any], written: list[Path]) -> None:
         click.echo(note, err=True)
     result = run["result"]
     d = result.to_dict(catchments=False)
-    click.echo(f"{d['mode']} {d['minutes']} min: {d['covered_population']:,.0f} of "
-               f"{d['total_population']:,.0f} residents covered ({d['covered_share']:.1%}) "
-               f"by {d['venues_used']} venues; covered area {d['covered_area_km2']:.2f} km²; "
-               f"{len(result.gaps)} gaps")
+    for w in d["warnings"]:
+        click.echo(f"warning ({w['code']}): {w['message']}", err=True)
+    area = _pct(d["covered_area_share"])
+    if d["total_population"] is None:
+        click.echo(f"{d['mode']} {d['minutes']} min: no residents, so no covered share "
+                   f"(see the warning); by {d['venues_used']} venues; covered area "
+                   f"{d['covered_area_km2']:.2f} km², {area} of the areas' km² (land, not "
+                   "residents)")
+    else:
+        click.echo(f"{d['mode']} {d['minutes']} min: {d['covered_population']:,.0f} of "
+                   f"{d['total_population']:,.0f} residents covered "
+                   f"({d['covered_share']:.1%}) by {d['venues_used']} venues; covered area "
+                   f"{d['covered_area_km2']:.2f} km² ({area} of the areas' km²); "
+                   f"{len(result.gaps)} gaps")
     if result.gaps:
         top = result.gaps[0]["properties"]["uncovered_population"]
         click.echo(f"largest gap: {top:,.0f} residents uncovered")
-    for row in result.by_area:
-        click.echo(f"  {row['area_id'] or '-':<12} {row['name']:<20} "
-                   f"{row['covered_population']:>10,.0f} / {row['total_population']:>10,.0f}"
-                   f"  {row['covered_share']:.1%}")
+    for row in d["by_area"]:
+        people = ("residents unknown" if row["total_population"] is None else
+                  f"{row['covered_population']:>10,.0f} / {row['total_population']:>10,.0f}"
+                  f"  {row['covered_share']:.1%}")
+        click.echo(f"  {row['area_id'] or '-':<12} {row['name']:<20} {people}"
+                   f"  area {_pct(row['covered_area_share'])}")
     click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+def _pct(share: float | None) -> str:
+    """Return ``share`` as a percentage, or "–" when unknown."""
+    return "–" if share is None else f"{share:.1%}"
 
 
 def _check_osm(osm: str | None, mode: str) -> None:
@@ -301,7 +320,9 @@ def _report_extra(run: dict[str, Any], title: str | None, step) -> dict[str, Any
     chosen = np.asarray(run["candidates"])
     if not any(np.array_equal(chosen, c) for c, _ in sets.values()):
         sets["selection"] = (chosen, run["key"])  # the headline's pass, cached
-    curves = share_curves(run["engine"], run["demand"], sets, CURVE_MINUTES)
+    # without residents every share is unknown: no chart (not a chart of zeros)
+    curves = (share_curves(run["engine"], run["demand"], sets, CURVE_MINUTES)
+              if result.has_population else {})
     props = base_properties(idx)
     feats = [{"type": "Feature", "id": idx.venues[p].code,
               "geometry": {"type": "Point",

@@ -151,7 +151,13 @@ def _summary(doc: dict, written: list[Path]) -> None:
                f"(coverage sets {doc['build_time_s']:.3f} s)")
     if doc["candidates_off_network"]:
         click.echo(f"off the network (ignored): {', '.join(doc['candidates_off_network'])}")
+    if doc.get("candidates_not_offering"):
+        click.echo("not offering what the filters ask (ignored): "
+                   + ", ".join(doc["candidates_not_offering"]))
     for s in doc["selected"]:
+        offers = s.get("offers") or {}
+        what = " ".join(filter(None, [offers.get("kind"),
+                                      ",".join(offers.get("channels") or [])]))
         click.echo(f"  {s['rank']:>3}. {s['id']}  {s['name']}  +{s['gain_population']:.0f}  "
-                   f"-> {s['cumulative_share']:.4f}")
+                   f"-> {s['cumulative_share']:.4f}" + (f"  [{what}]" if what else ""))
     click.echo("wrote " + ", ".join(str(p) for p in written))

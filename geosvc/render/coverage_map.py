@@ -29,12 +29,56 @@ from geosvc.render.tiles import BASEMAPS, Basemap, shift_geojson, shift_points
 from geosvc.render.ui import MODE_LABELS
 
 __all__ = ["GAP_COLOURS", "coverage_headline_html", "coverage_map", "coverage_summary_html",
-           "gap_colour", "gap_scale_html", "isochrones_legend_html", "isochrones_map"]
+           "gap_colour", "gap_scale_html", "isochrones_legend_html", "isochrones_map",
+           "warnings_banner_html"]
 
 #: Gap shading, light to dark, by uncovered population (YlOrRd).
 GAP_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 #: Isochrone band colours, nearest band first.
 BAND_COLOURS = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027")
+
+
+#: Chinese text of each warning code of an answer (the English is the answer's message).
+WARNING_TEXT_ZH = {
+    "no-population": ("无人口数据，覆盖率无法计算（不是 0%）。请导入人口图层"
+                      "（geosvc import population 文件），或提供含住宅建筑的 OSM 数据"
+                      "（.osm.pbf 或 .osm）以估算人口。“面积覆盖率”是服务圈内面积占各区"
+                      "面积的比例：衡量土地，不是人口。"),
+}
+
+#: Inline style of the banner (visible on any page: the map's and the report's).
+_BANNER_STYLE = ("background:#fff3cd;border:1px solid #d9822b;border-left:6px solid #d9822b;"
+                 "color:#4a2c00;padding:8px 12px;margin:6px 0;max-width:640px;"
+                 "font:13px/1.45 sans-serif")
+
+
+def warnings_banner_html(result: Mapping[str, Any]) -> str:
+    """Return the escaped bilingual banner of the answer's ``warnings`` ("" when none).
+
+    Each warning gives its Chinese text (:data:`WARNING_TEXT_ZH`, by code)
+    and the answer's English ``message``; all of it written as text.
+
+    Examples
+    --------
+    >>> warnings_banner_html({"warnings": []})
+    ''
+    >>> html = warnings_banner_html({"warnings": [{"code": "x", "message": "<b>"}]})
+    >>> "&lt;b&gt;" in html and "<b>" not in html
+    True
+    """
+    rows = []
+    for w in result.get("warnings") or []:
+        if not isinstance(w, Mapping):
+            continue
+        code = str(w.get("code") or "")
+        zh = WARNING_TEXT_ZH.get(code, "注意")
+        rows.append(f'<p style="margin:2px 0" data-gs-warning="{escape(code)}">'
+                    f"<b>⚠ {escape(zh)}</b><br><span class='en' lang='en'>"
+                    f"{escape(str(w.get('message') or code))}</span></p>")
+    if not rows:
+        return ""
+    return (f'<div class="gs-warnings" role="alert" style="{_BANNER_STYLE}">'
+            + "".join(rows) + "</div>")
 
 
 def gap_colour(value: float, largest: float) -> str:
@@ -77,8 +121,12 @@ def coverage_summary_html(result: Mapping[str, Any], *, top: int = 5) -> str:
         ("覆盖人口", "covered population", f"{_fmt_int(covered)} / {_fmt_int(total)}"),
         ("未覆盖人口", "uncovered population", _fmt_int(uncovered)),
         ("覆盖面积", "covered area", f"{float(result.get('covered_area_km2') or 0):.2f} km²"),
-        ("参与场所", "venues used", _fmt_int(result.get("venues_used"))),
     ]
+    area_share = result.get("covered_area_share")
+    if area_share is not None:
+        rows.append(("面积覆盖率", "share of the areas' km² (land, not residents)",
+                     f"{100 * float(area_share):.1f}%"))
+    rows.append(("参与场所", "venues used", _fmt_int(result.get("venues_used"))))
     head = (f"<b>{escape(_fmt_int(result.get('minutes')))} 分钟服务圈 "
             f"<span class='en'>{escape(_fmt_int(result.get('minutes')))}-minute circle, "
             f"{escape(str(result.get('mode', '')))}</span></b>")
@@ -236,6 +284,10 @@ def coverage_map(
         pts += [(r["lon"], r["lat"]) for r in records]
     for g in gaps:
         pts += list(_points(shift_geojson(g.get("geometry"), crs)))
+    banner = warnings_banner_html(result)
+    if banner:  # always open (no title), above the summary: the share is missing
+        fmap.add_child(HtmlBox(banner, css_class="gs-warning-box", box_id="gs-warnings",
+                               position="topleft"))
     summary = coverage_summary_html(result) + (gap_scale_html() if gaps else "")
     fmap.add_child(HtmlBox(summary, css_class="gs-summary", box_id="gs-summary",
                            title=coverage_headline_html(result), position="topleft",
@@ -354,6 +406,10 @@ def isochrones_map(
                                           class_name="gs-icon"),
                       tooltip="起点 Start", z_index_offset=1000).add_to(fmap)
         pts.append((float(ox[0]), float(oy[0])))
+    banner = warnings_banner_html(bands)
+    if banner:
+        fmap.add_child(HtmlBox(banner, css_class="gs-warning-box", box_id="gs-warnings",
+                               position="topleft"))
     if feats:
         fmap.add_child(HtmlBox(isochrones_legend_html(bands), css_class="gs-legend-bands",
                                box_id="gs-bands",

@@ -22,7 +22,11 @@ from urllib.parse import quote
 from geosvc.errors import InvalidParameter
 from geosvc.formats.builtin import FORMULA_START, csv_text
 from geosvc.render.base import page_html
-from geosvc.render.coverage_map import coverage_map, coverage_summary_html
+from geosvc.render.coverage_map import (
+    coverage_map,
+    coverage_summary_html,
+    warnings_banner_html,
+)
 from geosvc.render.tiles import BASEMAPS
 
 __all__ = ["locate_catchments", "report_html", "report_tables", "share_chart_svg",
@@ -40,10 +44,11 @@ def report_tables(result: Mapping[str, Any]) -> dict[str, tuple[list[str], list[
     >>> t = report_tables({"by_area": [{"area_id": "A", "name": "x", "total_population": 10,
     ...                    "covered_population": 5, "covered_share": 0.5}]})
     >>> t["areas"][1]
-    [['A', 'x', 10, 5, 0.5]]
+    [['A', 'x', 10, 5, 0.5, None]]
     """
     areas = [[a.get("area_id"), a.get("name"), a.get("total_population"),
-              a.get("covered_population"), a.get("covered_share")]
+              a.get("covered_population"), a.get("covered_share"),
+              a.get("covered_area_share")]
              for a in result.get("by_area") or []]
     gaps = []
     for i, g in enumerate((result.get("gaps") or {}).get("features", [])):
@@ -62,7 +67,7 @@ def report_tables(result: Mapping[str, Any]) -> dict[str, tuple[list[str], list[
                    c.get("population")] for c in catch]
     return {
         "areas": (["area_id", "name", "total_population", "covered_population",
-                   "covered_share"], areas),
+                   "covered_share", "covered_area_share"], areas),
         "gaps": (["gap", "name", "uncovered_population", "lon", "lat"], gaps),
         "catchments": (["venue_id", "name", "kind", "population"], catchments),
     }
@@ -224,6 +229,8 @@ def report_html(result: Mapping[str, Any], *, extra: Mapping[str, Any] | None = 
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<header><h1>{escape(title)}</h1>",
         f"<p class='en'>{escape(str(extra.get('subtitle') or ''))}</p></header><main>",
+        f"<section id='gs-warnings'>{warnings_banner_html(result)}</section>"
+        if result.get("warnings") else "",
         f"<section id='gs-headline'>{coverage_summary_html(result, top=10)}</section>",
         f"<h2>覆盖地图 <span class='en'>Coverage map</span></h2>"
         "<div class='gs-report-map'><iframe title='coverage map' "

@@ -245,7 +245,8 @@ def test_write_outputs(grid9, tmp_path):
     assert doc["covered_share"] == round(res.covered_share, 4)
     table, side = write_output(out, tmp_path / "c.csv")
     lines = table.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0] == "area_id,name,total_population,covered_population,covered_share"
+    assert lines[0] == ("area_id,name,total_population,covered_population,covered_share,"
+                        "covered_area_share")
     assert lines[-1].startswith("TOTAL,") and len(lines) == 2 + 4
     assert "中心大厅" in side.read_text(encoding="utf-8-sig")
     [g] = write_output(out, tmp_path / "c.geojson")

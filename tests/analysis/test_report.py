@@ -138,8 +138,13 @@ def test_demand_inputs_fallbacks(helsinki_walk, helsinki_pbf, helsinki_populatio
     cells, _, notes = demand_inputs([], areas, helsinki_walk, osm=helsinki_pbf,
                                     estimate=lambda p, fa: calls.append((p, fa)) or [])
     assert calls == [(str(helsinki_pbf), 35.0)] and "estimated 0 residents" in notes[0]
-    cells, _, notes = demand_inputs([], areas, helsinki_walk, osm="city.osm")
-    assert cells == [] and "not .osm.pbf" in notes[0]
+    # OSM XML runs the estimate too (issue 9); another file gives no residents, said so
+    calls.clear()
+    cells, _, notes = demand_inputs([], areas, helsinki_walk, osm="city.osm",
+                                    estimate=lambda p, fa: calls.append((p, fa)) or [])
+    assert calls == [("city.osm", 35.0)] and "estimated 0 residents" in notes[0]
+    cells, _, notes = demand_inputs([], areas, helsinki_walk, osm="city.shp")
+    assert cells == [] and "neither .osm.pbf nor OSM XML" in notes[0]
 
 
 def test_service_demand_falls_back_like_the_cli(no_population_db, venues_only_db, helsinki_pbf,

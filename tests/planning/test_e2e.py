@@ -29,18 +29,27 @@ def post(client, body):
     return client.post("/api/v1/plans", json=body)
 
 
-@pytest.mark.parametrize("filters, query", [
-    ({}, ""),
-    ({"kind": ["hall"]}, "&kind=hall"),
+#: Supplied sites that state nothing: they count for any filter (issue 9 item 10).
+SITES = {"type": "FeatureCollection", "features": [
+    {"type": "Feature", "id": f"S{i}", "properties": {},
+     "geometry": {"type": "Point", "coordinates": [lon, lat]}}
+    for i, (lon, lat) in enumerate([(24.9365, 60.1655), (24.95, 60.176), (24.945, 60.17)])]}
+
+
+@pytest.mark.parametrize("filters, query, candidates", [
+    ({}, "", "bank_outlets"),
+    ({"kind": ["hall"]}, "&kind=hall", SITES),
     (
         {"kind": "hall,bank_outlet", "level": "township"},
         "&kind=hall,bank_outlet&level=township",
+        SITES,
     ),
 ])
-def test_before_share_equals_coverage_endpoint(client, filters, query):
+def test_before_share_equals_coverage_endpoint(client, filters, query, candidates):
     cov = client.get(f"/api/v1/coverage?mode=walk&minutes=5{query}")
     assert cov.status_code == 200, cov.get_data(as_text=True)
-    resp = post(client, {"mode": "walk", "minutes": 5, "k": 2, "filters": filters})
+    resp = post(client, {"mode": "walk", "minutes": 5, "k": 2, "filters": filters,
+                         "candidates": candidates})
     assert resp.status_code == 200, resp.get_data(as_text=True)
     doc = resp.get_json()
     c = cov.get_json()
@@ -63,8 +72,9 @@ def test_before_equals_compute_coverage_unrounded(client, kinds):
     flt = VenueFilter(kinds=tuple(VenueKind(k) for k in kinds))
     cov = compute_coverage(engine, demand, candidates=snap.index.mask(flt), minutes=4,
                            key=flt.cache_key())
-    cands = build_candidates("kiosk_sites", index=snap.index, engine=engine, demand=demand,
-                             flt=flt)
+    # kiosk sites count only where kiosks do; supplied sites that state nothing anywhere
+    spec = SITES if kinds == ("hall",) else "kiosk_sites"
+    cands = build_candidates(spec, index=snap.index, engine=engine, demand=demand, flt=flt)
     res = plan_sites(engine, demand, snap.index, flt, cands, minutes=4, k=1)
     assert res.before_population == cov.covered_population
     assert res.total_population == cov.total_population
@@ -72,7 +82,7 @@ def test_before_equals_compute_coverage_unrounded(client, kinds):
 
 def test_plan_and_what_if_on_the_demo(client):
     doc = post(client, {"mode": "walk", "minutes": 3, "k": 4, "candidates": "kiosk_sites",
-                        "filters": {"kind": "hall"}}).get_json()
+                        "filters": {"kind": "hall,kiosk"}}).get_json()
     assert doc["problem"] == "max_cover" and doc["candidates"] == "kiosk_sites"
     assert 1 <= len(doc["selected"]) <= 4
     assert doc["solver"] and doc["solve_time_s"] >= 0
@@ -81,25 +91,27 @@ def test_plan_and_what_if_on_the_demo(client):
     assert all(s["gain_population"] > 0 for s in sel)
     assert sel[-1]["cumulative_share"] == pytest.approx(doc["after_share"], abs=1e-6)
     ids = [s["id"] for s in sel]
+    assert all(s["offers"] == {"kind": "kiosk", "channels": ["self_service"]} for s in sel)
     wi = post(client, {"mode": "walk", "minutes": 3, "candidates": "kiosk_sites",
-                       "filters": {"kind": "hall"}, "add": ids}).get_json()
+                       "filters": {"kind": "hall,kiosk"}, "add": ids}).get_json()
     assert wi["problem"] == "what_if"
     assert wi["after_share"] == pytest.approx(doc["after_share"], abs=1e-9)
     # fixed sites are never selected: venue codes never appear
-    banks = post(client, {"minutes": 5, "k": 3, "filters": {"kind": "hall"}}).get_json()
+    banks = post(client, {"minutes": 5, "k": 3,
+                          "filters": {"kind": "hall,bank_outlet"}}).get_json()
     assert all(s["id"].startswith("HEL-B-") for s in banks["selected"])
 
 
 def test_min_sites_on_the_demo(client):
     base = post(client, {"minutes": 3, "k": 10, "candidates": "kiosk_sites",
-                         "filters": {"kind": "hall"}}).get_json()
+                         "filters": {"kind": "hall,kiosk"}}).get_json()
     target = round((base["before_share"] + base["after_share"]) / 2, 4)
     doc = post(client, {"minutes": 3, "target_share": target, "candidates": "kiosk_sites",
-                        "filters": {"kind": "hall"}}).get_json()
+                        "filters": {"kind": "hall,kiosk"}}).get_json()
     assert doc["problem"] == "min_sites" and doc["target_reached"] is True
     assert doc["after_share"] >= target
     un = post(client, {"minutes": 3, "target_share": 1.0, "candidates": "bank_outlets",
-                       "filters": {"kind": "hall"}}).get_json()
+                       "filters": {"kind": "hall,bank_outlet"}}).get_json()
     assert un["target_reached"] is False and un["status"] == "unreachable"
 
 
@@ -155,7 +167,7 @@ def test_unloaded_mode_is_422(client):
 def test_cli_outputs(estimated_demo_db, helsinki_pbf, cache_dir, tmp_path):
     runner = CliRunner()
     base = ["plan", "--db", str(estimated_demo_db), "--osm", str(helsinki_pbf),
-            "--minutes", "3", "--kind", "hall", "--cache-dir", str(cache_dir)]
+            "--minutes", "3", "--kind", "hall,kiosk,bank_outlet", "--cache-dir", str(cache_dir)]
     out_json = tmp_path / "p.json"
     r = runner.invoke(main, [*base, "--k", "3", "--candidates", "kiosk_sites",
                              "--out", str(out_json)])

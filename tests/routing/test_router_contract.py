@@ -152,7 +152,8 @@ def test_reach_sets_agree_with_the_pass(router, demand, demo_service) -> None:
 
 def test_plan_never_lowers_the_share(router, demand, demo_service) -> None:
     snap = demo_service.snapshot
-    flt = VenueFilter(kinds=(VenueKind.HALL,))
+    # new kiosks count for halls-or-kiosks coverage (issue 9: not for halls alone)
+    flt = VenueFilter(kinds=(VenueKind.HALL, VenueKind.KIOSK))
     cands = build_candidates("kiosk_sites", index=snap.index, engine=router, demand=demand,
                              flt=flt, spacing_m=400)
     assert len(cands) > 3

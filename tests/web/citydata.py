@@ -104,12 +104,15 @@ POPULATION = [
 ]
 
 
-def build_city_db(path: Path) -> Path:
-    """Write the city to a new SQLite file at ``path`` (real store, one transaction)."""
+def build_city_db(path: Path, *, population: bool = True) -> Path:
+    """Write the city to a new SQLite file at ``path`` (real store, one transaction).
+
+    ``population=False`` leaves the population layer out (a city without residents).
+    """
     store = open_store(str(path))
     try:
         store.write(Batch(venues=VENUES, items=ITEMS, links=LINKS, areas=AREAS,
-                          population=POPULATION, info=INFO))
+                          population=POPULATION if population else [], info=INFO))
     finally:
         store.close()
     return path

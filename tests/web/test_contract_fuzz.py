@@ -125,7 +125,7 @@ def test_point_operations_inside_the_city(api_schema, path: str) -> None:
 
 @pytest.mark.parametrize("body", [
     {"k": 2, "candidates": "kiosk_sites"},
-    {"target_share": 1, "candidates": "bank_outlets", "filters": {"kind": "hall"}},
+    {"target_share": 1, "candidates": "bank_outlets", "filters": {"kind": "hall,bank_outlet"}},
     {"k": 1, "minutes": 5, "solver": "greedy", "candidates": {
         "type": "FeatureCollection", "features": [
             {"type": "Feature", "id": "c1", "properties": {"name": "a"},

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from geosvc.analysis.planning.candidates import (
     Candidates,
+    Offer,
     bank_outlet_candidates,
     build_candidates,
     kiosk_site_candidates,
+    offering,
     read_candidate_file,
     supplied_candidates,
 )
@@ -28,10 +30,12 @@ from geosvc.analysis.planning.solvers import (
 
 __all__ = [
     "Candidates",
+    "Offer",
     "PlanResult",
     "bank_outlet_candidates",
     "build_candidates",
     "kiosk_site_candidates",
+    "offering",
     "plan_sites",
     "read_candidate_file",
     "supplied_candidates",

@@ -24,6 +24,31 @@ supplied
     ``lon``, ``lat``), e.g. parcels the city owns.  Id = the feature's ``id``,
     else ``properties.id`` / ``properties.code``, else ``cand-<n>`` (1-based).
 
+What a site offers
+------------------
+A plan keeps the filter's meaning: its ``after_share`` is what
+``/api/v1/coverage`` with the same filters would answer once the chosen
+sites exist.  So a candidate counts only if it would offer what the
+``kind`` / ``channel`` / ``level`` filters ask (:class:`Offer`): a kiosk site
+is a ``kiosk`` offering only ``self_service`` (``vocab.KINDS``), with no
+level; a bank-outlet candidate is a ``bank_outlet`` that can be given any
+channel of its kind, at its stored level; a supplied point offers what its
+properties ``kind`` / ``channels`` / ``level`` say (a kind alone allows that
+kind's channels), and an unstated property matches any filter.  Items,
+hours and accessibility are not checked: a new site is assumed to be set up
+for them.
+
+Decision: :func:`build_candidates` **filters** the candidates and reports
+the ids it left out (:attr:`Candidates.not_offering`, the answer's
+``candidates_not_offering``), the way off-network candidates are kept out
+of the choice but listed; when **none** is left the request contradicts
+itself (e.g. ``kiosk_sites`` with ``channel=window``) and it is refused
+with a 400 naming ``candidates`` that says what the set offers and what the
+filter asks.  Filtering rather than refusing every partial mismatch keeps
+the built-in sets usable (bank outlets differ in level; the user cannot
+edit the set), while a set that can never serve the filter is an error,
+not a plan of zero gain.
+
 All candidates snap by the rule of ``Settings.min_component_nodes`` (only to
 road components of at least that many nodes), like venues and demand.
 Candidates farther than ``snap_max_m`` from the network are not dropped
@@ -39,13 +64,14 @@ import json
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from geosvc import vocab
 from geosvc.coords import projection
 from geosvc.errors import InvalidParameter
 from geosvc.network.snap import snap_points, snap_xy, snappable_edges
@@ -53,6 +79,7 @@ from geosvc.routing import as_router
 
 if TYPE_CHECKING:
     from geosvc.analysis.demand import DemandSet
+    from geosvc.model import VenueFilter
     from geosvc.network.graph import RoadNetwork
     from geosvc.routing.base import Placement, Router
 
@@ -60,6 +87,7 @@ __all__ = [
     "CANDIDATE_SETS",
     "MAX_CANDIDATES",
     "Candidates",
+    "Offer",
     "bank_outlet_candidates",
     "build_candidates",
     "kiosk_point_candidates",
@@ -75,6 +103,44 @@ CANDIDATE_SETS = ("bank_outlets", "kiosk_sites")
 MAX_CANDIDATES = 20_000
 #: Default spacing of kiosk sites, metres.
 KIOSK_SPACING_M = 250.0
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """What a candidate site would offer (None = not stated: matches any filter).
+
+    Attributes
+    ----------
+    kind : str or None
+        A venue kind code (``vocab.KINDS``).
+    channels : tuple of str or None
+        Channel codes the site offers (or could be given), in
+        ``vocab.CHANNELS`` order.
+    level : str or None
+        Hall level code.
+    """
+
+    kind: str | None = None
+    channels: tuple[str, ...] | None = None
+    level: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{kind, channels}`` (the answer's ``offers`` of a selected site)."""
+        return {"kind": self.kind,
+                "channels": None if self.channels is None else list(self.channels)}
+
+
+def _channel_codes(channels: Any) -> tuple[str, ...]:
+    """Return channel codes in the registry's order."""
+    wanted = {str(c) for c in channels}
+    return tuple(str(t.code) for t in vocab.CHANNELS if str(t.code) in wanted)
+
+
+def _kind_offer(kind: Any, level: Any = None) -> Offer:
+    """Return the offer of a new site of ``kind``: any channel its kind allows."""
+    spec = vocab.KINDS[str(kind)]
+    return Offer(str(spec.code), _channel_codes(spec.channels),
+                 None if level is None else str(level))
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,6 +161,11 @@ class Candidates:
         Venue positions (``bank_outlets`` only).
     off_network : tuple of str
         Ids of candidates farther than the snapping limit from the network.
+    offers : tuple of Offer
+        What each candidate would offer (empty: nothing stated for any);
+        after :func:`offering`, what it offers in the plan.
+    not_offering : tuple of str
+        Ids left out because they would not offer what the filters ask.
     """
 
     source: str
@@ -105,6 +176,12 @@ class Candidates:
     snapped: Placement
     venue_pos: NDArray[np.int64] | None = None
     off_network: tuple[str, ...] = ()
+    offers: tuple[Offer, ...] = ()
+    not_offering: tuple[str, ...] = ()
+
+    def offer(self, i: int) -> Offer:
+        """Return what candidate ``i`` offers (an unstated :class:`Offer` when unknown)."""
+        return self.offers[i] if self.offers else Offer()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -136,9 +213,10 @@ def bank_outlet_candidates(index: Any, engine: Any, *, exclude: NDArray[np.int64
     ids = tuple(index.venues[i].code for i in pos)
     names = tuple(index.venues[i].name for i in pos)
     snapped = engine.venues.take(pos)
+    offers = tuple(_kind_offer(index.venues[i].kind, index.venues[i].level) for i in pos)
     return Candidates("bank_outlets", ids, names, np.asarray(index.lon)[pos],
                       np.asarray(index.lat)[pos], snapped, venue_pos=pos,
-                      off_network=_off(ids, snapped))
+                      off_network=_off(ids, snapped), offers=offers)
 
 
 def kiosk_site_candidates(net: RoadNetwork, demand: DemandSet, *,
@@ -207,7 +285,8 @@ def kiosk_site_candidates(net: RoadNetwork, demand: DemandSet, *,
     names = tuple(f"7x24 station site {k + 1}" for k in range(len(nd)))
     return Candidates("kiosk_sites", ids, names, np.asarray(net.node_lon[nd], np.float64),
                       np.asarray(net.node_lat[nd], np.float64), snapped,
-                      off_network=_off(ids, snapped))
+                      off_network=_off(ids, snapped),
+                      offers=(_kind_offer(vocab.VenueKind.KIOSK),) * len(ids))
 
 
 def kiosk_point_candidates(router: Router, demand: DemandSet, *,
@@ -251,7 +330,8 @@ def kiosk_point_candidates(router: Router, demand: DemandSet, *,
     ids = tuple(f"site-{int(c)}_{int(r)}" for c, r in zip(cols, rows, strict=True))
     names = tuple(f"7x24 station site {k + 1}" for k in range(len(ids)))
     return Candidates("kiosk_sites", ids, names, lon, lat, placed,
-                      off_network=_off(ids, placed))
+                      off_network=_off(ids, placed),
+                      offers=(_kind_offer(vocab.VenueKind.KIOSK),) * len(ids))
 
 
 def _check_spacing(spacing_m: float) -> None:
@@ -295,13 +375,50 @@ def _rows_from_features(doc: Mapping[str, Any], name: str) -> list[dict[str, Any
             msg = f"feature {n} is not a GeoJSON Point feature"
             raise InvalidParameter(name, msg)
         fid = feat.get("id", props.get("id", props.get("code")))
-        rows.append({"id": fid, "name": props.get("name"), "lon": coords[0], "lat": coords[1]})
+        rows.append({"id": fid, "name": props.get("name"), "lon": coords[0], "lat": coords[1],
+                     **{k: props[k] for k in ("kind", "channels", "level") if k in props}})
     return rows
 
 
+def _stated_offer(row: Mapping[str, Any], n: int, name: str) -> Offer:
+    """Return what a supplied point's ``kind`` / ``channels`` / ``level`` say it offers.
+
+    Labels are looked up in the vocabulary (codes, Chinese labels); a kind
+    without channels allows its kind's channels.
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``name``: an unknown kind, channel or level (feature ``n``).
+    """
+    def blank(v: object) -> bool:
+        return v is None or (isinstance(v, str) and not v.strip())
+
+    def code(registry: Any, what: str, value: object) -> str:
+        entry = registry.lookup(str(value).strip())
+        if entry is None:
+            msg = (f"point {n} has an unknown {what} {value!r}; one of "
+                   f"{', '.join(registry.codes())}")
+            raise InvalidParameter(name, msg)
+        return str(entry.code)
+
+    kind_v, chan_v, level_v = row.get("kind"), row.get("channels"), row.get("level")
+    kind = None if blank(kind_v) else code(vocab.KINDS, "kind", kind_v)
+    level = None if blank(level_v) else code(vocab.LEVELS, "level", level_v)
+    channels: tuple[str, ...] | None
+    if blank(chan_v):
+        channels = None if kind is None else _kind_offer(kind).channels
+    else:
+        parts = chan_v if isinstance(chan_v, list) else str(chan_v).split(",")
+        channels = _channel_codes(code(vocab.CHANNELS, "channel", c)
+                                  for c in parts if str(c).strip())
+    return Offer(kind, channels, level)
+
+
 def _parse_points(doc: Mapping[str, Any] | Sequence[Mapping[str, Any]], name: str,
-                  ) -> tuple[list[str], list[str], NDArray[np.float64], NDArray[np.float64]]:
-    """Ids, names, lon, lat of supplied candidate points (validated, see below)."""
+                  ) -> tuple[list[str], list[str], NDArray[np.float64], NDArray[np.float64],
+                             tuple[Offer, ...]]:
+    """Ids, names, lon, lat and offers of supplied candidate points (validated, see below)."""
     rows = _rows_from_features(doc, name) if isinstance(doc, Mapping) else list(doc)
     if not rows:
         msg = "holds no candidate point"
@@ -310,6 +427,7 @@ def _parse_points(doc: Mapping[str, Any] | Sequence[Mapping[str, Any]], name: st
         msg = f"holds {len(rows)} points; at most {MAX_CANDIDATES} are accepted"
         raise InvalidParameter(name, msg)
     ids, names, lon, lat, bad = [], [], [], [], []
+    offers = tuple(_stated_offer(row, n, name) for n, row in enumerate(rows, start=1))
     for n, row in enumerate(rows, start=1):
         x, y = _number(row.get("lon")), _number(row.get("lat"))
         if x is None or y is None or abs(x) > 180 or abs(y) > 90:
@@ -331,7 +449,7 @@ def _parse_points(doc: Mapping[str, Any] | Sequence[Mapping[str, Any]], name: st
     if dup:
         msg = f"has duplicate ids: {', '.join(dup[:10])}"
         raise InvalidParameter(name, msg)
-    return ids, names, np.array(lon, np.float64), np.array(lat, np.float64)
+    return ids, names, np.array(lon, np.float64), np.array(lat, np.float64), offers
 
 
 def supplied_candidates(net: RoadNetwork, doc: Mapping[str, Any] | Sequence[Mapping[str, Any]],
@@ -350,11 +468,11 @@ def supplied_candidates(net: RoadNetwork, doc: Mapping[str, Any] | Sequence[Mapp
         (the feature numbers are given), duplicate ids, none at all, or more
         than :data:`MAX_CANDIDATES`.
     """
-    ids, names, lo, la = _parse_points(doc, name)
+    ids, names, lo, la, offers = _parse_points(doc, name)
     snapped = snap_points(net, lo, la, max_dist_m=snap_max_m,
                           min_component_nodes=min_component_nodes)
     return Candidates("supplied", tuple(ids), tuple(names), lo, la, snapped,
-                      off_network=_off(ids, snapped))
+                      off_network=_off(ids, snapped), offers=offers)
 
 
 def supplied_points(router: Router, doc: Mapping[str, Any] | Sequence[Mapping[str, Any]],
@@ -366,10 +484,10 @@ def supplied_points(router: Router, doc: Mapping[str, Any] | Sequence[Mapping[st
     InvalidParameter
         As :func:`supplied_candidates`.
     """
-    ids, names, lo, la = _parse_points(doc, name)
+    ids, names, lo, la, offers = _parse_points(doc, name)
     placed = router.snap(lo, la)
     return Candidates("supplied", tuple(ids), tuple(names), lo, la, placed,
-                      off_network=_off(ids, placed))
+                      off_network=_off(ids, placed), offers=offers)
 
 
 def read_candidate_file(path: str | Path) -> dict[str, Any] | list[dict[str, Any]]:
@@ -402,8 +520,10 @@ def read_candidate_file(path: str | Path) -> dict[str, Any] | list[dict[str, Any
         msg = f"CSV file {str(p)!r} needs columns lon and lat (and optionally id, name)"
         raise InvalidParameter("candidates", msg)
     idf = fields.get("id", fields.get("code"))
+    stated = [k for k in ("kind", "channels", "level") if k in fields]
     return [{"id": r.get(idf) if idf else None, "name": r.get(fields.get("name", "")),
-             "lon": r.get(fields["lon"]), "lat": r.get(fields["lat"])} for r in reader]
+             "lon": r.get(fields["lon"]), "lat": r.get(fields["lat"]),
+             **{k: r.get(fields[k]) for k in stated}} for r in reader]
 
 
 def build_candidates(spec: str | Mapping[str, Any] | Sequence[Mapping[str, Any]], *, index: Any,
@@ -427,18 +547,87 @@ def build_candidates(spec: str | Mapping[str, Any] | Sequence[Mapping[str, Any]]
     if isinstance(spec, str):
         if spec == "bank_outlets":
             exclude = np.flatnonzero(index.mask(flt)) if flt is not None else None
-            return bank_outlet_candidates(index, router, exclude=exclude)
-        if spec == "kiosk_sites":
+            cands = bank_outlet_candidates(index, router, exclude=exclude)
+        elif spec == "kiosk_sites":
             if net is None:
-                return kiosk_point_candidates(router, demand,
-                                              spacing_m=spacing_m or KIOSK_SPACING_M)
-            return kiosk_site_candidates(net, demand,
-                                         spacing_m=spacing_m or KIOSK_SPACING_M,
-                                         min_component_nodes=_rule(router))
-        msg = (f"must be one of {' | '.join(CANDIDATE_SETS)} or a FeatureCollection, "
-               f"not {spec!r}")
+                cands = kiosk_point_candidates(router, demand,
+                                               spacing_m=spacing_m or KIOSK_SPACING_M)
+            else:
+                cands = kiosk_site_candidates(net, demand,
+                                              spacing_m=spacing_m or KIOSK_SPACING_M,
+                                              min_component_nodes=_rule(router))
+        else:
+            msg = (f"must be one of {' | '.join(CANDIDATE_SETS)} or a FeatureCollection, "
+                   f"not {spec!r}")
+            raise InvalidParameter("candidates", msg)
+    else:
+        cands = supplied_points(router, spec)
+    return offering(cands, flt) if flt is not None else cands
+
+
+def _mismatch(offer: Offer, flt: VenueFilter) -> str | None:
+    """Return why a site offering ``offer`` would not count for ``flt`` (None: it counts)."""
+    kinds = [str(k) for k in flt.kinds]
+    if kinds and offer.kind is not None and offer.kind not in kinds:
+        return f"a {offer.kind} site is not of kind {', '.join(kinds)}"
+    if (flt.channel is not None and offer.channels is not None
+            and str(flt.channel) not in offer.channels):
+        return (f"{'a ' + offer.kind + ' site' if offer.kind else 'the site'} offers only "
+                f"{', '.join(offer.channels) or 'no channel'}, not channel {flt.channel}")
+    levels = [str(lv) for lv in flt.levels]
+    if levels and offer.level not in levels:
+        no_level = offer.kind is not None and not vocab.KINDS[offer.kind].requires_level
+        if offer.level is not None or no_level:
+            return (f"{'a ' + offer.kind + ' site' if offer.kind else 'the site'} has level "
+                    f"{offer.level or 'none'}, not {', '.join(levels)}")
+    return None
+
+
+def offering(cands: Candidates, flt: VenueFilter) -> Candidates:
+    """Keep the candidates that would offer what ``flt`` asks; state what each offers.
+
+    See "What a site offers" in the module docstring: the others are left
+    out and listed in :attr:`Candidates.not_offering`; each kept offer is
+    narrowed to the plan (``channels`` = the filter's channel when one is
+    asked; an unstated ``kind`` = the filter's kind when it names one).
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``candidates``: no candidate would offer what the filters ask.
+    """
+    keep: list[int] = []
+    offers: list[Offer] = []
+    reasons: dict[str, list[str]] = {}
+    for i in range(len(cands)):
+        offer = cands.offer(i)
+        why = _mismatch(offer, flt)
+        if why is not None:
+            reasons.setdefault(why, []).append(cands.ids[i])
+            continue
+        keep.append(i)
+        kind = offer.kind if offer.kind is not None or len(flt.kinds) != 1 \
+            else str(flt.kinds[0])
+        channels = (str(flt.channel),) if flt.channel is not None else offer.channels
+        offers.append(Offer(kind, channels, offer.level))
+    if not reasons:
+        return replace(cands, offers=tuple(offers))
+    if not keep:
+        why = "; ".join(f"{r} ({len(ids)} candidates)" for r, ids in reasons.items())
+        msg = (f"none of the {len(cands)} candidates of {cands.source!r} would offer what "
+               f"the filters ask, so none could raise that coverage: {why}. Plan with "
+               "candidates that offer it (supplied points whose `kind` / `channels` / "
+               "`level` say so, or the other candidate set), or change the filters")
         raise InvalidParameter("candidates", msg)
-    return supplied_points(router, spec)
+    rows = np.asarray(keep, dtype=np.int64)
+    dropped = tuple(cid for ids in reasons.values() for cid in ids)
+    kept_ids = tuple(cands.ids[i] for i in keep)
+    return Candidates(
+        cands.source, kept_ids, tuple(cands.names[i] for i in keep), cands.lon[rows],
+        cands.lat[rows], cands.snapped.take(rows),
+        venue_pos=None if cands.venue_pos is None else cands.venue_pos[rows],
+        off_network=tuple(c for c in cands.off_network if c in set(kept_ids)),
+        offers=tuple(offers), not_offering=dropped)
 
 
 def _rule(router: Router) -> int | None:

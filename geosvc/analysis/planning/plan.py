@@ -20,6 +20,12 @@ candidate reaches dropped, rows with the same candidate set merged):
   greedy is then run too and its gap to the optimum reported;
 * greedy (CELF) otherwise.
 
+Candidates keep the filter's meaning (:func:`~geosvc.analysis.planning.candidates.offering`):
+only sites that would offer the filtered kind / channel / level are
+candidates, so ``after_share`` is what ``/api/v1/coverage`` with the same
+filters would answer once the chosen sites exist; each selected site states
+what it offers (``offers: {kind, channels}``).
+
 An exact solve that hits :data:`EXACT_TIME_LIMIT_S` keeps the better of its
 incumbent and the greedy answer and says ``optimal: false``.
 """
@@ -117,6 +123,7 @@ class PlanResult:
                 "gain_population": round(g, 2),
                 "cumulative_population": round(cum, 2),
                 "cumulative_share": round(self.share(cum), 6),
+                "offers": c.offer(j).to_dict(),
             })
         doc: dict[str, Any] = {
             "problem": self.problem,
@@ -125,6 +132,7 @@ class PlanResult:
             "candidates": c.source,
             "candidates_count": len(c),
             "candidates_off_network": list(c.off_network),
+            "candidates_not_offering": list(c.not_offering),
             "fixed_sites": self.fixed_sites,
             "total_population": round(self.total_population, 2),
             "before_population": round(self.before_population, 2),
@@ -367,6 +375,11 @@ def _check_add(candidates: Candidates, add: list[str]) -> None:
         Named ``add``.
     """
     pos = candidates.position()
+    refused = set(candidates.not_offering).intersection(add)
+    if refused:
+        msg = (f"candidates that would not offer what the filters ask: "
+               f"{', '.join(a for a in add if a in refused)}")
+        raise InvalidParameter("add", msg)
     unknown = [a for a in add if a not in pos]
     if unknown:
         msg = f"unknown candidate ids: {', '.join(map(str, unknown[:20]))}"
