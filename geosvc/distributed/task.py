@@ -156,10 +156,12 @@ def _run_mode(spec: BatchJob, cfg: Settings, data: dict[str, Any], mode: str,
         output = Output(COVERAGE, coverage_document(result))
         for suffix in (".json", ".csv"):
             write_output(output, prefix.with_name(stem + suffix))
+        known = result.has_population  # no residents: null shares, never a fake 0 %
         rows.append({"dataset": spec.name, "mode": mode, "minutes": _num(minutes),
-                     "total_population": round(result.total_population, 1),
-                     "covered_population": round(result.covered_population, 1),
-                     "covered_share": round(result.covered_share, 4),
+                     "total_population": round(result.total_population, 1) if known else None,
+                     "covered_population": (round(result.covered_population, 1)
+                                            if known else None),
+                     "covered_share": round(result.covered_share, 4) if known else None,
                      "venues_used": int(result.venues_used), "gaps": len(result.gaps),
                      "seconds": round(setup + time.perf_counter() - t1, 3), "error": None})
         setup = 0.0
