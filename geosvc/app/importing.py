@@ -22,7 +22,8 @@ class ImportRequest:
         ``venues``, ``items``, ``links``, ``population``, ``areas`` or
         ``manifest`` (a layers manifest, one transaction).
     path : str
-        The file (CSV, GeoJSON, .xlsx; YAML for a manifest).
+        The file (CSV, GeoJSON, .xlsx; a GeoTIFF for population; YAML for a
+        manifest).
     crs : str
         Coordinate system of the file (``wgs84``, ``gcj02``, ``bd09``).
     dry_run : bool
@@ -35,6 +36,9 @@ class ImportRequest:
         population: add the cells instead of replacing the layer.
     encoding : str or None
         Text encoding of a CSV file.
+    bbox : (min_lon, min_lat, max_lon, max_lat) or None
+        population raster: the WGS-84 extent to read (default: the dataset's
+        venues and areas + 5 km, or the whole raster).
     """
 
     db: str
@@ -46,6 +50,7 @@ class ImportRequest:
     replace_links: bool = False
     append_population: bool = False
     encoding: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
 
 
 def import_layers(request: ImportRequest) -> ImportReport | ManifestReport:
@@ -67,4 +72,4 @@ def import_layers(request: ImportRequest) -> ImportReport | ManifestReport:
                            dry_run=request.dry_run, id_field=request.id_field,
                            replace_links=request.replace_links,
                            append_population=request.append_population,
-                           encoding=request.encoding)
+                           encoding=request.encoding, bbox=request.bbox)

@@ -5,6 +5,7 @@
     geosvc import {venues|items|links|population|areas} FILE --db FILE
                   [--crs wgs84|gcj02|bd09] [--dry-run] [--encoding ENC]
                   [--replace] [--append] [--id-field COLUMN]
+    geosvc import population FILE.tif --db FILE [--bbox W,S,E,N] [--append] [--dry-run]
     geosvc import manifest FILE.yaml --db FILE [--dry-run]
 
 Exit 0 with a one-line summary per table on stdout when every row was taken;
@@ -20,7 +21,7 @@ import click
 
 from geosvc.app.importing import ImportRequest, import_layers
 from geosvc.errors import GeosvcError, ImportRejected, RowProblem
-from geosvc.importer import ManifestReport
+from geosvc.importer import ManifestReport, parse_bbox
 
 _WHAT = ("venues", "items", "links", "population", "areas", "manifest")
 
@@ -52,14 +53,19 @@ def format_problem(problem: RowProblem) -> str:
               help="links: the file replaces the whole link set of each venue it names.")
 @click.option("--append", "append_population", is_flag=True,
               help="population: add the cells instead of replacing the layer.")
+@click.option("--bbox", default=None, metavar="W,S,E,N",
+              help="population raster (.tif): the WGS-84 extent to read (default: the "
+                   "dataset's venues and areas + 5 km, or the whole raster).")
 def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: str | None,
-            id_field: str, replace_links: bool, append_population: bool) -> None:
+            id_field: str, replace_links: bool, append_population: bool,
+            bbox: str | None) -> None:
     """Import FILE (CSV, GeoJSON or .xlsx) into the dataset, all rows or none.
 
     WHAT is venues, items, links, population or areas (import venues and
     items before links), or `manifest` for a layers manifest (YAML) imported
     in one transaction.  Rows are numbered from 1 = the line after the header
-    (the first feature of a GeoJSON).
+    (the first feature of a GeoJSON).  Population may also be a GeoTIFF
+    (.tif): its cells inside the extent become points at the cell centres.
     """
     if replace_links and what != "links":
         msg = "--replace applies only to links"
@@ -71,9 +77,17 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
         msg = "--crs, --encoding and --id-field do not apply to a manifest (set them per layer)"
         raise click.UsageError(msg)
 
+    if bbox is not None and what != "population":
+        msg = "--bbox applies only to population (a .tif raster)"
+        raise click.UsageError(msg)
+    try:
+        extent = None if bbox is None else parse_bbox(bbox)
+    except GeosvcError as exc:
+        raise click.BadParameter(exc.detail, param_hint="--bbox") from None
     request = ImportRequest(db=db, what=what, path=file, crs=crs.lower(), dry_run=dry_run,
                             id_field=id_field, replace_links=replace_links,
-                            append_population=append_population, encoding=encoding)
+                            append_population=append_population, encoding=encoding,
+                            bbox=extent)
     try:
         report = import_layers(request)
     except ImportRejected as exc:

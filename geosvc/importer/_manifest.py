@@ -11,12 +11,14 @@ A manifest is YAML::
 
 ``path`` is relative to the manifest's directory; ``crs`` defaults to wgs84,
 ``id_field`` to ``code``, ``name`` to ``what``; ``encoding`` may name a CSV's
-text encoding.  Layers are validated in dependency order (items, venues,
-links, areas, population; links may name venues and items of the same
-manifest), then written with one :meth:`Store.write` together with the
-dataset's settings.  A population layer replaces the stored population.
-Problems are reported with the field prefixed by the layer's name
-(``venues:lat``).
+text encoding.  A population layer may be a GeoTIFF (``path: pop.tif``,
+optional ``bbox: [min_lon, min_lat, max_lon, max_lat]``; default extent: the
+manifest's and the store's venues and areas + 5 km).  Layers are validated in
+dependency order (items, venues, links, areas, population; links may name
+venues and items of the same manifest), then written with one
+:meth:`Store.write` together with the dataset's settings.  A population
+layer replaces the stored population.  Problems are reported with the field
+prefixed by the layer's name (``venues:lat``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from geosvc.coords import parse_crs
 from geosvc.errors import ImportRejected, InvalidParameter, RowProblem
 from geosvc.hours import get_calendar
 from geosvc.importer._file import WHAT, ImportReport, batch_of, parse_rows, report_of
+from geosvc.importer._raster import Bbox, is_raster, parse_bbox, raster_layer
 from geosvc.importer._read import read_table
 from geosvc.importer._rows import Parsed
 from geosvc.model import DatasetInfo
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
     from geosvc.store.base import Store
 
 _LAYER_KEYS = {"name", "what", "path", "crs", "id_field", "encoding", "title",
-               "description", "backend"}
+               "description", "backend", "bbox"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class LayerSpec:
     crs: str = "wgs84"
     id_field: str = "code"
     encoding: str | None = None
+    bbox: Bbox | None = None
 
 
 @dataclass(frozen=True)
@@ -185,11 +189,28 @@ def _layer(entry: Any, where: str, base: Path,
     id_field = entry.get("id_field") or "code"
     if not isinstance(id_field, str):
         problems.append((f"{where}.id_field", "must be a column name"))
+    bbox = _layer_bbox(entry.get("bbox"), f"{where}.bbox", path, problems)
     if len(problems) > start or path is None or not isinstance(what, str):
         return None
     name = str(entry.get("name") or what)
     return LayerSpec(name=name, what=what, path=path, crs=crs, id_field=id_field,
-                     encoding=entry.get("encoding"))
+                     encoding=entry.get("encoding"), bbox=bbox)
+
+
+def _layer_bbox(raw: Any, where: str, path: Path | None,
+                problems: list[tuple[str, str]]) -> Bbox | None:
+    """Read a layer's ``bbox`` (a raster's extent): four numbers or ``"W,S,E,N"``."""
+    if raw is None:
+        return None
+    if path is not None and not is_raster(path):
+        problems.append((where, "applies only to a population raster (.tif)"))
+        return None
+    text = ",".join(map(str, raw)) if isinstance(raw, list) else str(raw)
+    try:
+        return parse_bbox(text)
+    except InvalidParameter as exc:
+        problems.append((where, exc.invalid_params[0]["reason"]))
+        return None
 
 
 def import_manifest(store: Store, manifest_path: str | os.PathLike[str], *,
@@ -214,12 +235,17 @@ def import_manifest(store: Store, manifest_path: str | os.PathLike[str], *,
             prev = order[n - 1].what
             pending[prev] = _merge(prev, parsed_by_what[prev], problems)
         try:
-            rows = read_table(spec.path, encoding=spec.encoding)
+            parsed: Parsed
+            if is_raster(spec.path):
+                parsed = raster_layer(spec.what, spec.path, crs=spec.crs, bbox=spec.bbox,
+                                      store=store, pending=pending)
+            else:
+                rows = read_table(spec.path, encoding=spec.encoding)
+                parsed = parse_rows(spec.what, rows, crs=spec.crs, store=store,
+                                    id_field=spec.id_field, pending=pending)
         except InvalidParameter as exc:
             problems.append(RowProblem(0, f"{spec.name}:file", exc.detail))
             continue
-        parsed = parse_rows(spec.what, rows, crs=spec.crs, store=store,
-                            id_field=spec.id_field, pending=pending)
         problems += [RowProblem(p.row, f"{spec.name}:{p.field}", p.reason)
                      for p in parsed.problems]
         parsed_by_what[spec.what].append((spec, parsed))
