@@ -33,6 +33,7 @@ the raster's size.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -81,6 +82,9 @@ CHUNK_CELLS = 1 << 20
 Bbox = tuple[float, float, float, float]
 
 _METRES_PER_DEGREE = 111_320.0
+
+#: Values turned into Python floats at a time (iteration, exact sum).
+_ITER_CHUNK = 1 << 16
 
 #: Two coordinate arrays (x and y, or lon and lat).
 _XY = tuple["NDArray[np.float64]", "NDArray[np.float64]"]
@@ -227,9 +231,11 @@ class CellArray(Sequence[PopulationCell]):
                               float(self.counts[index]))
 
     def __iter__(self) -> Iterator[PopulationCell]:
-        for x, y, c in zip(self.lons.tolist(), self.lats.tolist(), self.counts.tolist(),
-                           strict=True):
-            yield PopulationCell(x, y, c)
+        for start in range(0, len(self.counts), _ITER_CHUNK):  # no 3 x N list of floats
+            part = slice(start, start + _ITER_CHUNK)
+            for x, y, c in zip(self.lons[part].tolist(), self.lats[part].tolist(),
+                               self.counts[part].tolist(), strict=True):
+                yield PopulationCell(x, y, c)
 
     def __repr__(self) -> str:
         return f"CellArray({len(self)} cells)"
@@ -343,7 +349,7 @@ def _read(ds: Any, *, bbox: Bbox | None, extent_source: str, crs: str) -> Raster
                    + ",".join(f"{v:.4f}" for v in bbox))
             parsed.problems.append(RowProblem(0, "bbox", msg))
             return parsed
-    acc = _Accumulator(nodata=ds.nodata)
+    acc = _Accumulator(grid, nodata=ds.nodata)
     for row_off, chunk in _chunks(ds, window):
         acc.add(chunk, row_off, window[0])
     if acc.negative:
@@ -352,14 +358,12 @@ def _read(ds: Any, *, bbox: Bbox | None, extent_source: str, crs: str) -> Raster
                f"{r}, column {c}); a population count cannot be negative. If that is the "
                f"file's nodata value, declare it: rio edit-info --nodata {acc.minimum:g} FILE")
         parsed.problems.append(RowProblem(0, "count", msg))
-    rows, cols, counts = acc.arrays()
-    lon, lat = grid.centres(rows, cols)
-    bad = ~valid_lonlat(lon, lat)
-    if bad.any():
-        i = int(np.argmax(bad))
-        msg = (f"{int(bad.sum())} cell centre(s) do not map to WGS-84 lon/lat (first at row "
-               f"{rows[i]}, column {cols[i]}); check the raster's CRS")
+    if acc.misplaced:
+        r, c = acc.first_misplaced
+        msg = (f"{acc.misplaced} cell centre(s) do not map to WGS-84 lon/lat (first at row "
+               f"{r}, column {c}); check the raster's CRS")
         parsed.problems.append(RowProblem(0, "crs", msg))
+    lon, lat, counts = acc.arrays()
     if not len(counts) and not parsed.problems:
         parsed.problems.append(RowProblem(0, "count", "no populated cell (value > 0) inside "
                                                       "the extent read"))
@@ -367,11 +371,17 @@ def _read(ds: Any, *, bbox: Bbox | None, extent_source: str, crs: str) -> Raster
     parsed.rows = len(counts)
     parsed.raster = RasterSummary(
         cells_read=window[2] * window[3], cells_kept=len(counts),
-        total=math.fsum(counts.tolist()), nodata_cells=acc.nodata_cells,
+        total=_exact_sum(counts), nodata_cells=acc.nodata_cells,
         zero_cells=acc.zero_cells, extent=bbox,
         extent_source="whole raster" if bbox is None else extent_source,
         window=window, shape=(ds.width, ds.height), crs=grid.name)
     return parsed
+
+
+def _exact_sum(values: NDArray[np.float64]) -> float:
+    """Return the correctly rounded sum of ``values`` (``math.fsum``, chunk by chunk)."""
+    return math.fsum(itertools.chain.from_iterable(
+        values[i:i + _ITER_CHUNK].tolist() for i in range(0, len(values), _ITER_CHUNK)))
 
 
 @dataclass(frozen=True)
@@ -415,7 +425,7 @@ class _Grid:
         lon, lat = projection(self.wkt).inverse.transform(x, y)
         return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
-    def centres(self, rows: NDArray[np.int64], cols: NDArray[np.int64]) -> _XY:
+    def centres(self, rows: NDArray[np.intp], cols: NDArray[np.intp]) -> _XY:
         """Return the WGS-84 lon/lat of the centres of cells (row, col) (vectorised)."""
         t = self.transform
         c = cols.astype(np.float64) + 0.5
@@ -487,20 +497,23 @@ def _chunks(ds: Any, window: tuple[int, int, int, int]) -> Iterator[tuple[int, A
 
 
 class _Accumulator:
-    """Collect the kept cells of each chunk and count the skipped ones."""
+    """Collect the kept cells of each chunk (WGS-84 centres, values); count the others."""
 
-    def __init__(self, *, nodata: float | None) -> None:
+    def __init__(self, grid: _Grid, *, nodata: float | None) -> None:
+        self.grid = grid
         self.nodata = nodata
-        self.rows: list[NDArray[np.int64]] = []
-        self.cols: list[NDArray[np.int64]] = []
-        self.counts: list[NDArray[np.float64]] = []
+        #: lon, lat and value arrays of each chunk's kept cells
+        self.parts: tuple[list[NDArray[np.float64]], ...] = ([], [], [])
         self.nodata_cells = 0
         self.zero_cells = 0
         self.negative = 0
         self.minimum = 0.0
         self.first_negative = (0, 0)
+        self.misplaced = 0
+        self.first_misplaced = (0, 0)
 
     def add(self, chunk: Any, row_off: int, col_off: int) -> None:
+        """Take the cells of one chunk whose first cell is (``row_off``, ``col_off``)."""
         values = np.asarray(chunk)
         valid = np.ones(values.shape, dtype=bool)
         if values.dtype.kind == "f":
@@ -518,14 +531,21 @@ class _Accumulator:
             self.negative += n_neg
             self.minimum = min(self.minimum, float(values[negative].min()))
         rows, cols = np.nonzero(valid & (values > 0))
-        self.rows.append(rows.astype(np.int64) + row_off)
-        self.cols.append(cols.astype(np.int64) + col_off)
-        self.counts.append(values[rows, cols].astype(np.float64))
+        counts = values[rows, cols].astype(np.float64)
+        lon, lat = self.grid.centres(rows + row_off, cols + col_off)
+        bad = ~valid_lonlat(lon, lat)
+        if bad.any():
+            if not self.misplaced:
+                i = int(np.argmax(bad))
+                self.first_misplaced = (int(rows[i]) + row_off, int(cols[i]) + col_off)
+            self.misplaced += int(bad.sum())
+        for part, array in zip(self.parts, (lon, lat, counts), strict=True):
+            part.append(array)
 
-    def arrays(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-        """Rows, columns and values of every kept cell, in raster order."""
-        if not self.counts:
-            empty = np.empty(0, dtype=np.int64)
-            return empty, empty.copy(), np.empty(0, dtype=np.float64)
-        return (np.concatenate(self.rows), np.concatenate(self.cols),
-                np.concatenate(self.counts))
+    def arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Return lon, lat and value of every kept cell, in raster order (once)."""
+        out = []
+        for part in self.parts:  # one at a time: the chunks of each are freed in turn
+            out.append(np.concatenate(part) if part else np.empty(0, dtype=np.float64))
+            part.clear()
+        return out[0], out[1], out[2]
