@@ -201,7 +201,7 @@ class RasterSummary:
                  + ",".join(f"{v:.5f}" for v in self.extent))
         return (f"raster: {self.cells_read} cells read ({width} x {height} of "
                 f"{self.shape[0]} x {self.shape[1]}, {self.crs}), {self.cells_kept} kept, "
-                f"sum {self.total:.6g}, {self.nodata_cells} nodata, {self.zero_cells} zero; "
+                f"sum {self.total:.1f}, {self.nodata_cells} nodata, {self.zero_cells} zero; "
                 f"{where}")
 
 
