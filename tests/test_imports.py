@@ -28,13 +28,13 @@ PACKAGE = ROOT / "geosvc"
 
 #: Third-party packages that may be imported on first use: measured import
 #: cost >= ~100 ms (spopt 2.1 s, folium 0.5 s, geopandas 0.4 s, dask 0.4 s,
-#: numba 0.3 s, scipy 0.2 s, psycopg 0.2 s, openpyxl 0.15 s, pypinyin 0.15 s,
-#: shapely 0.12 s), or optional extras (psycopg, dask, gunicorn, pandana) and
+#: numba 0.3 s, scipy 0.2 s, psycopg 0.2 s, rasterio 0.18 s, openpyxl 0.15 s,
+#: pypinyin 0.15 s, shapely 0.12 s), or optional extras (psycopg, dask, gunicorn, pandana) and
 #: readers of one input kind (pyrosm, osmnx, contourpy, pulp, tqdm).
 LAZY_PACKAGES = frozenset({
     "spopt", "pulp", "folium", "branca", "geopandas", "pyrosm", "osmnx", "distributed",
     "dask", "numba", "scipy", "psycopg", "openpyxl", "pypinyin", "shapely", "contourpy",
-    "gunicorn", "tqdm", "pandana", "pyproj", "networkx", "highspy",
+    "gunicorn", "tqdm", "pandana", "pyproj", "networkx", "highspy", "rasterio",
 })
 #: Modules where a verb may load its engine on first use.
 LAZY_INTERNAL = ("cli.py", "commands/")

@@ -39,7 +39,8 @@ class ImportRequest:
         ``venues``, ``items``, ``links``, ``population``, ``areas`` or
         ``manifest`` (a layers manifest, one transaction).
     path : str
-        The file (CSV, GeoJSON, .xlsx; YAML for a manifest).
+        The file (CSV, GeoJSON, .xlsx; a GeoTIFF for population; YAML for a
+        manifest).
     crs : str
         Coordinate system of the file (``wgs84``, ``gcj02``, ``bd09``).
     dry_run : bool
@@ -58,6 +59,9 @@ class ImportRequest:
         Dataset settings stored with the rows (``name``, ``timezone``,
         ``calendar``, ``country``); for a manifest they override its
         ``dataset`` entry.  Settings not given keep their stored values.
+    bbox : (min_lon, min_lat, max_lon, max_lat) or None
+        population raster: the WGS-84 extent to read (default: the dataset's
+        venues and areas + 5 km, or the whole raster).
     """
 
     db: str
@@ -71,6 +75,7 @@ class ImportRequest:
     encoding: str | None = None
     mapping: FieldMap | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
+    bbox: tuple[float, float, float, float] | None = None
 
 
 def import_layers(request: ImportRequest) -> ImportReport | ManifestReport:
@@ -95,7 +100,7 @@ def import_layers(request: ImportRequest) -> ImportReport | ManifestReport:
                            replace_links=request.replace_links,
                            append_population=request.append_population,
                            encoding=request.encoding, mapping=request.mapping,
-                           settings=request.settings)
+                           settings=request.settings, bbox=request.bbox)
 
 
 @dataclass(frozen=True, slots=True)

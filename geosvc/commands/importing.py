@@ -7,6 +7,7 @@
                   [--replace] [--append] [--id-field COLUMN]
                   [--map COLUMN=SOURCE]... [--set COLUMN=VALUE]...
                   [--timezone ZONE] [--calendar cn|none] [--country CC]
+    geosvc import population FILE.tif --db FILE [--bbox W,S,E,N] [--append] [--dry-run]
     geosvc import manifest FILE.yaml --db FILE [--dry-run] [--timezone ...]
     geosvc import osm-venues EXTRACT --db FILE [--dry-run] [--out venues.csv]
 
@@ -38,6 +39,7 @@ from geosvc.importer import (
     ManifestReport,
     check_setting,
     mapping_of,
+    parse_bbox,
     split_assignments,
 )
 
@@ -113,6 +115,19 @@ def _check_options(what: str, crs: str, encoding: str | None, id_field: str,
         raise click.UsageError(msg)
 
 
+def _extent(bbox: str | None, what: str) -> tuple[float, float, float, float] | None:
+    """Return the ``--bbox`` extent (population rasters only); exit 2 naming it if bad."""
+    if bbox is None:
+        return None
+    if what != "population":
+        msg = "--bbox applies only to population (a .tif raster)"
+        raise click.UsageError(msg)
+    try:
+        return parse_bbox(bbox)
+    except GeosvcError as exc:
+        raise click.BadParameter(exc.detail, param_hint="--bbox") from None
+
+
 def _run(request: ImportRequest, file: str) -> ImportReport | ManifestReport:
     """Import; bad rows -> exit 1 listing each, a bad option -> exit 2, else exit 1."""
     try:
@@ -156,13 +171,17 @@ def _run(request: ImportRequest, file: str) -> ImportReport | ManifestReport:
 @click.option("--set", "sets", multiple=True, metavar="COLUMN=VALUE",
               help="Give COLUMN the value VALUE on every row (kind=bank_outlet); "
                    "repeatable.")
+@click.option("--bbox", default=None, metavar="W,S,E,N",
+              help="population raster (.tif): the WGS-84 extent to read (default: the "
+                   "dataset's venues and areas + 5 km, or the whole raster).")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               help="osm-venues: also write the starter venues to this CSV.")
 @setting_options
 def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: str | None,
             id_field: str, replace_links: bool, append_population: bool,
-            maps: tuple[str, ...], sets: tuple[str, ...], out: str | None,
-            timezone: str | None, calendar: str | None, country: str | None) -> None:
+            maps: tuple[str, ...], sets: tuple[str, ...], bbox: str | None,
+            out: str | None, timezone: str | None, calendar: str | None,
+            country: str | None) -> None:
     """Import FILE (CSV, GeoJSON or .xlsx) into the dataset, all rows or none.
 
     WHAT is venues, items, links, population or areas (import venues and
@@ -173,9 +192,9 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
     and kiosks coded OSM-N123, upserted by code.
     """
     if what == "osm-venues":
-        if maps or sets or any(v is not None for v in (timezone, calendar, country)):
-            msg = ("--map, --set, --timezone, --calendar and --country do not apply to "
-                   "osm-venues")
+        if maps or sets or any(v is not None for v in (bbox, timezone, calendar, country)):
+            msg = ("--map, --set, --bbox, --timezone, --calendar and --country do not "
+                   "apply to osm-venues")
             raise click.UsageError(msg)
         _osm_venues(file, db=db, dry_run=dry_run, out=out, crs=crs, encoding=encoding,
                     id_field=id_field, replace_links=replace_links,
@@ -194,7 +213,7 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
     request = ImportRequest(db=db, what=what, path=file, crs=crs.lower(), dry_run=dry_run,
                             id_field=id_field, replace_links=replace_links,
                             append_population=append_population, encoding=encoding,
-                            mapping=mapping, settings=settings)
+                            mapping=mapping, settings=settings, bbox=_extent(bbox, what))
     report = _run(request, file)
     reports = report.reports if isinstance(report, ManifestReport) else (report,)
     for rep in reports:

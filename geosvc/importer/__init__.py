@@ -34,6 +34,9 @@ reported in :attr:`ImportReport.ignored_columns`):
 ``population``
     ``count`` (>= 0) with ``lon, lat`` or a polygon ``geometry``; optional
     ``code``.  By default an import replaces the whole population layer.
+    Or a GeoTIFF (``.tif``): people per cell in band 1, read inside the
+    dataset's extent (or ``bbox``); each populated cell becomes a point at its
+    centre (:mod:`geosvc.importer._raster`).
 ``areas``
     required ``code, name, geometry`` (WKT (Multi)Polygon text, or the
     GeoJSON feature geometry); optional ``level`` (default county),
@@ -58,6 +61,7 @@ contain whitespace or ``/ ? # % \\`` (they appear in URLs).
 from geosvc.importer._file import WHAT, ImportReport, import_file, known_columns, mapping_of
 from geosvc.importer._manifest import ManifestReport, import_manifest, load_manifest
 from geosvc.importer._mapping import FieldMap, MappingReport, split_assignments
+from geosvc.importer._raster import RasterSummary, parse_bbox
 from geosvc.importer._read import read_table
 from geosvc.importer._settings import SETTINGS, check_setting, check_settings, merge_settings
 
@@ -70,12 +74,14 @@ __all__ = [
     "MappingReport",
     "check_setting",
     "check_settings",
+    "RasterSummary",
     "import_file",
     "import_manifest",
     "known_columns",
     "load_manifest",
     "mapping_of",
     "merge_settings",
+    "parse_bbox",
     "read_table",
     "split_assignments",
 ]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from geosvc.coords import parse_crs
 from geosvc.errors import ImportRejected, InvalidParameter, RowProblem
 from geosvc.importer._mapping import FieldMap, MappingReport, map_rows
+from geosvc.importer._raster import Bbox, RasterParsed, RasterSummary, is_raster, raster_layer
 from geosvc.importer._read import read_table
 from geosvc.importer._rows import COLUMNS, PARSERS, Parsed
 from geosvc.importer._settings import check_settings, merge_settings
@@ -46,15 +47,22 @@ class ImportReport:
     ignored_columns: tuple[str, ...] = ()
     #: How each file of the layer was mapped (``--map``/``--set``, aliases; first rows).
     mappings: tuple[MappingReport, ...] = ()
+    #: a population raster: what was read and kept (cells, sum, extent)
+    raster: RasterSummary | None = None
 
     def summary(self) -> str:
-        """One line, e.g. ``venues: 120 rows, 118 created, 2 updated, 0 unchanged``."""
+        """One line, e.g. ``venues: 120 rows, 118 created, 2 updated, 0 unchanged``.
+
+        A population raster adds a second line (:meth:`RasterSummary.summary`).
+        """
         text = (f"{self.what}: {self.rows} rows, {self.created} created, "
                 f"{self.updated} updated, {self.unchanged} unchanged")
         if self.deleted:
             text += f", {self.deleted} deleted"
         if self.dry_run:
             text += " (dry run, nothing written)"
+        if self.raster is not None:
+            text += "\n" + self.raster.summary()
         return text
 
 
@@ -160,6 +168,7 @@ def report_of(parsed: Parsed, result: WriteResult, *, source: str) -> ImportRepo
         updated=counts.updated, unchanged=counts.unchanged, deleted=counts.deleted,
         dry_run=result.dry_run, revision=result.revision,
         ignored_columns=parsed.ignored_columns, mappings=parsed.mappings,
+        raster=parsed.raster if isinstance(parsed, RasterParsed) else None,
     )
 
 
@@ -176,6 +185,7 @@ def import_file(
     encoding: str | None = None,
     mapping: FieldMap | None = None,
     settings: Mapping[str, Any] | None = None,
+    bbox: Bbox | None = None,
 ) -> ImportReport:
     """Validate every row of ``path`` and write them all in one transaction.
 
@@ -187,9 +197,11 @@ def import_file(
         ``venues``, ``items``, ``links``, ``population`` or ``areas``.
     path : path
         A ``.csv``, ``.geojson``/``.json`` or ``.xlsx`` file (see the module
-        docstring for its columns).
+        docstring for its columns); for population also a GeoTIFF (``.tif``,
+        see :mod:`geosvc.importer._raster`).
     crs : str
-        System of the file's coordinates: ``wgs84``, ``gcj02`` or ``bd09``.
+        System of the file's coordinates: ``wgs84``, ``gcj02`` or ``bd09``
+        (a raster with a CRS of its own: ``wgs84``).
     dry_run : bool
         Validate and count what would be created/updated; write nothing.
     id_field : str
@@ -206,6 +218,9 @@ def import_file(
     settings : mapping, optional
         Dataset settings to store with the rows (``name``, ``timezone``,
         ``calendar``, ``country``); the others keep their stored values.
+    bbox : (min_lon, min_lat, max_lon, max_lat), optional
+        Population raster only: the WGS-84 extent to read (default: the
+        dataset's venues and areas + 5 km, or the whole raster).
 
     Returns
     -------
@@ -232,8 +247,14 @@ def import_file(
     if append_population and what != "population":
         raise InvalidParameter("append_population", "applies only to population")
     changes = check_settings(settings or {})
-    rows = read_table(path, encoding=encoding)
-    parsed = parse_rows(what, rows, crs=crs, store=store, id_field=id_field, mapping=mapping)
+    if is_raster(path) or bbox is not None:
+        if mapping is not None:
+            raise InvalidParameter("mapping", "does not apply to a population raster")
+        parsed: Parsed = raster_layer(what, path, crs=crs, bbox=bbox, store=store)
+    else:
+        rows = read_table(path, encoding=encoding)
+        parsed = parse_rows(what, rows, crs=crs, store=store, id_field=id_field,
+                            mapping=mapping)
     if parsed.problems:
         raise ImportRejected(parsed.problems, source=str(path))
     batch = batch_of({what: parsed}, replace_links=replace_links,

@@ -19,12 +19,14 @@ A manifest is YAML::
 text encoding; ``fields`` maps columns to source columns or templates and
 ``set`` gives columns a constant (as ``--map``/``--set`` of ``geosvc
 import``, :mod:`geosvc.importer._mapping`).  ``dataset`` settings not given
-keep their stored values.  Layers are validated in dependency order (items, venues,
-links, areas, population; links may name venues and items of the same
-manifest), then written with one :meth:`Store.write` together with the
-dataset's settings.  A population layer replaces the stored population.
-Problems are reported with the field prefixed by the layer's name
-(``venues:lat``).
+keep their stored values.  A population layer may be a GeoTIFF (``path:
+pop.tif``, optional ``bbox: [min_lon, min_lat, max_lon, max_lat]``; default
+extent: the manifest's and the store's venues and areas + 5 km).  Layers are
+validated in dependency order (items, venues, links, areas, population; links
+may name venues and items of the same manifest), then written with one
+:meth:`Store.write` together with the dataset's settings.  A population
+layer replaces the stored population.  Problems are reported with the field
+prefixed by the layer's name (``venues:lat``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from geosvc.importer._file import (
     report_of,
 )
 from geosvc.importer._mapping import FieldMap
+from geosvc.importer._raster import Bbox, is_raster, parse_bbox, raster_layer
 from geosvc.importer._read import read_table
 from geosvc.importer._rows import Parsed
 from geosvc.importer._settings import SETTINGS, check_settings, merge_settings
@@ -59,7 +62,7 @@ if TYPE_CHECKING:
     from geosvc.store.base import Store
 
 _LAYER_KEYS = {"name", "what", "path", "crs", "id_field", "encoding", "title",
-               "description", "backend", "fields", "set"}
+               "description", "backend", "fields", "set", "bbox"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class LayerSpec:
     id_field: str = "code"
     encoding: str | None = None
     mapping: FieldMap | None = None
+    bbox: Bbox | None = None
 
 
 @dataclass(frozen=True)
@@ -190,11 +194,12 @@ def _layer(entry: Any, where: str, base: Path,
     if not isinstance(id_field, str):
         problems.append((f"{where}.id_field", "must be a column name"))
     mapping = _mapping(entry, where, what, problems)
+    bbox = _layer_bbox(entry.get("bbox"), f"{where}.bbox", path, problems)
     if len(problems) > start or path is None or not isinstance(what, str):
         return None
     name = str(entry.get("name") or what)
     return LayerSpec(name=name, what=what, path=path, crs=crs, id_field=id_field,
-                     encoding=entry.get("encoding"), mapping=mapping)
+                     encoding=entry.get("encoding"), mapping=mapping, bbox=bbox)
 
 
 def _mapping(entry: dict[str, Any], where: str, what: Any,
@@ -223,6 +228,22 @@ def _after_layer(name: str) -> str:
     return name.split(".", 1)[1] if name.startswith("layers[") and "." in name else name
 
 
+def _layer_bbox(raw: Any, where: str, path: Path | None,
+                problems: list[tuple[str, str]]) -> Bbox | None:
+    """Read a layer's ``bbox`` (a raster's extent): four numbers or ``"W,S,E,N"``."""
+    if raw is None:
+        return None
+    if path is not None and not is_raster(path):
+        problems.append((where, "applies only to a population raster (.tif)"))
+        return None
+    text = ",".join(map(str, raw)) if isinstance(raw, list) else str(raw)
+    try:
+        return parse_bbox(text)
+    except InvalidParameter as exc:
+        problems.append((where, exc.invalid_params[0]["reason"]))
+        return None
+
+
 def import_manifest(store: Store, manifest_path: str | os.PathLike[str], *,
                     dry_run: bool = False,
                     settings: Mapping[str, Any] | None = None) -> ManifestReport:
@@ -249,19 +270,26 @@ def import_manifest(store: Store, manifest_path: str | os.PathLike[str], *,
         if n and order[n - 1].what != spec.what:  # the previous kind is complete
             prev = order[n - 1].what
             pending[prev] = _merge(prev, parsed_by_what[prev], problems)
+        parsed: Parsed
+        rows: list[dict[str, Any]] | None = None
         try:
-            rows = read_table(spec.path, encoding=spec.encoding)
+            if is_raster(spec.path):
+                parsed = raster_layer(spec.what, spec.path, crs=spec.crs, bbox=spec.bbox,
+                                      store=store, pending=pending)
+            else:
+                rows = read_table(spec.path, encoding=spec.encoding)
         except InvalidParameter as exc:
             problems.append(RowProblem(0, f"{spec.name}:file", exc.detail))
             continue
-        try:
-            parsed = parse_rows(spec.what, rows, crs=spec.crs, store=store,
-                                id_field=spec.id_field, pending=pending,
-                                mapping=spec.mapping, layer=spec.name)
-        except InvalidParameter as exc:
-            problems += [RowProblem(0, f"{spec.name}:{_after_layer(p['name'])}", p["reason"])
-                         for p in exc.invalid_params]
-            continue
+        if rows is not None:
+            try:
+                parsed = parse_rows(spec.what, rows, crs=spec.crs, store=store,
+                                    id_field=spec.id_field, pending=pending,
+                                    mapping=spec.mapping, layer=spec.name)
+            except InvalidParameter as exc:
+                problems += [RowProblem(0, f"{spec.name}:{_after_layer(p['name'])}",
+                                        p["reason"]) for p in exc.invalid_params]
+                continue
         problems += [RowProblem(p.row, f"{spec.name}:{p.field}", p.reason)
                      for p in parsed.problems]
         parsed_by_what[spec.what].append((spec, parsed))

@@ -60,6 +60,8 @@ def read_table(
     fmt = FORMATS.get(p.suffix.lower())
     if fmt is None:
         hint = " (save it as .xlsx)" if p.suffix.lower() in (".xls", ".ods") else ""
+        if p.suffix.lower() in (".tif", ".tiff"):
+            hint = " (a GeoTIFF can only be imported as population)"
         raise _bad_file(p, f"has an unknown extension {p.suffix or '(none)'!r}{hint}; "
                            "use .csv, .geojson, .json or .xlsx")
     if not p.exists():

@@ -353,20 +353,27 @@ class SQLiteStore(SQLStore):
 
     @staticmethod
     def _write_population(conn: sqlite3.Connection, batch: Batch) -> TableCounts:
-        rows = [_pop_row(p) for p in batch.population]
+        # rows are streamed, never listed: a population raster may have millions of cells
+        cells = batch.population
         insert: Callable[[], object] = lambda: conn.executemany(  # noqa: E731
-            f"INSERT INTO population ({', '.join(_POP_COLS)}) VALUES (?, ?, ?, ?, ?)", rows)
+            f"INSERT INTO population ({', '.join(_POP_COLS)}) VALUES (?, ?, ?, ?, ?)",
+            map(_pop_row, cells))
         if not batch.replace_population:
-            if rows:
+            if cells:
                 insert()
-            return TableCounts(created=len(rows))
-        old = conn.execute(
-            f"SELECT {', '.join(_POP_COLS)} FROM population ORDER BY id").fetchall()
-        if old == rows:
-            return TableCounts(unchanged=len(rows))
+            return TableCounts(created=len(cells))
+        n_old = conn.execute("SELECT count(*) FROM population").fetchone()[0]
+        if n_old == len(cells):
+            old = conn.execute(f"SELECT {', '.join(_POP_COLS)} FROM population ORDER BY id")
+            try:
+                same = all(a == b for a, b in zip(old, map(_pop_row, cells), strict=True))
+            finally:
+                old.close()
+            if same:
+                return TableCounts(unchanged=n_old)
         conn.execute("DELETE FROM population")
         insert()
-        return TableCounts(created=len(rows), deleted=len(old))
+        return TableCounts(created=len(cells), deleted=n_old)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
