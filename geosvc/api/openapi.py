@@ -15,6 +15,7 @@ from typing import Any
 
 from geosvc import __version__, formats, vocab
 from geosvc.api.params import ENDPOINT_PARAMS, MODES, PARAMS, REQUIRED, Param
+from geosvc.app.travel import EMPTY_REASONS
 from geosvc.modes import network_modes
 
 __all__ = ["PATH_ENDPOINTS", "build_openapi"]
@@ -308,7 +309,11 @@ def _schemas() -> dict[str, Any]:
                                                "items": {"$ref": _REF + "Feature"}},
                                   "numberMatched": {"type": "integer"},
                                   "numberReturned": {"type": "integer"},
-                                  "straight_line": straight}},
+                                  "straight_line": straight,
+                                  "empty_reason": {
+                                      "type": "string", "enum": list(EMPTY_REASONS),
+                                      "description": "nearest only, and only when no venue "
+                                                     "is returned: why"}}},
         "Item": item,
         "ItemSearch": {"type": "object", "properties": {
             "items": {"type": "array", "items": {"$ref": _REF + "Item"}},
