@@ -151,7 +151,7 @@ def _nearest_venues(service: GeoService, params: Mapping[str, str], crs: str) ->
     px, py = fc["query"]["point"]
     ox, oy = shift_points([px], [py], "wgs84", source=crs)
     note = None if fc["features"] else _EMPTY_NOTES.get(
-        fc.get("empty_reason"), "附近没有符合条件的场所 No venue matches nearby")
+        str(fc.get("empty_reason")), "附近没有符合条件的场所 No venue matches nearby")
     return _Found(fc, note=note, origin=(float(ox[0]), float(oy[0])),
                   at=fc["query"].get("at"))
 
