@@ -46,10 +46,11 @@ class Settings:
     drive_default_kph: float = TRAVEL_MODES["drive"].default_speed_kph
     #: Farthest a query point may lie from the network, metres.
     snap_max_m: float = 1000.0
-    #: Points (queries, venues, demand) snap only to edges of weakly connected
-    #: components with at least this many nodes, or of the largest component when
-    #: none is that big; 0 or 1 = snap to any edge.  Keeps points off the tiny
-    #: fragments an extract's clipping leaves behind.
+    #: Points (queries, venues, demand) snap only to edges inside a travel core (the
+    #: largest strongly connected component of a weak component) with at least this
+    #: many nodes, or of the largest core when none is that big; 0 or 1 = snap to any
+    #: edge.  Keeps points off the tiny fragments an extract's clipping leaves behind
+    #: and off one-way traps (see geosvc.network.snap).
     min_component_nodes: int = 50
     #: A venue must stay open this long after arrival to count as open, minutes.
     open_margin_min: float = 30.0

@@ -8,7 +8,8 @@ or ``open_now``, a venue counts only if it is open when the citizen arrives
 (departure + travel time) and stays open for the server's ``open_margin_min``.
 There, ``open``, ``next_open`` and ``closes_at`` are evaluated at arrival.
 For ``straight``, ``max_minutes`` limits the straight-line distance a walker
-covers at ``walk_speed_kph`` in that time.
+covers at ``walk_speed_kph`` in that time.  An answer with no venue says why
+in ``empty_reason`` (:data:`~geosvc.app.travel.EMPTY_REASONS`).
 
 The handler parses the query into a :class:`~geosvc.app.travel.NearestRequest`,
 runs :func:`~geosvc.app.travel.find_nearest` and serialises its result.
@@ -60,11 +61,11 @@ def nearest_document(snap: Snapshot, result: NearestResult, crs: str) -> dict[st
         if hit.route_lonlat is not None:
             feature["route"] = line(hit.route_lonlat, crs)
         features.append(feature)
-    return feature_collection(
-        features,
-        mode=req.mode,
-        query={"point": point(req.lon, req.lat, crs), "crs": crs, "at": iso(req.at, snap.tz)},
-    )
+    query = {"point": point(req.lon, req.lat, crs), "crs": crs, "at": iso(req.at, snap.tz)}
+    members: dict[str, Any] = {"mode": req.mode, "query": query}
+    if result.empty_reason is not None:  # only in empty answers: never an unexplained []
+        members["empty_reason"] = result.empty_reason
+    return feature_collection(features, **members)
 
 
 def nearest(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:

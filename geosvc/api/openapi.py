@@ -15,6 +15,7 @@ from typing import Any
 
 from geosvc import __version__, formats, vocab
 from geosvc.api.params import ENDPOINT_PARAMS, MODES, PARAMS, REQUIRED, Param
+from geosvc.app.travel import EMPTY_REASONS
 from geosvc.modes import network_modes
 
 __all__ = ["PATH_ENDPOINTS", "build_openapi"]
@@ -334,7 +335,11 @@ def _schemas() -> dict[str, Any]:
                                   "straight_line": straight,
                                   "warnings": {**warnings, "description":
                                                "/api/v1/isochrones: why the bands' "
-                                               "`population` is null (empty: none)"}}},
+                                               "`population` is null (empty: none)"},
+                                  "empty_reason": {
+                                      "type": "string", "enum": list(EMPTY_REASONS),
+                                      "description": "nearest only, and only when no venue "
+                                                     "is returned: why"}}},
         "Item": item,
         "ItemSearch": {"type": "object", "properties": {
             "items": {"type": "array", "items": {"$ref": _REF + "Item"}},

@@ -18,6 +18,7 @@ and the registry's note.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -29,11 +30,14 @@ from geosvc.model import VenueFilter
 from geosvc.modes import get_mode
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable
+
     from geosvc.analysis.coverage import CoverageResult
     from geosvc.analysis.isochrone import Isochrone
     from geosvc.analysis.planning import PlanResult
     from geosvc.app.service import GeoService, Snapshot
     from geosvc.config import Settings
+    from geosvc.routing.base import Router
 
 __all__ = [
     "CoverageRequest",
@@ -43,6 +47,7 @@ __all__ = [
     "NearestRequest",
     "NearestResult",
     "NearestVenue",
+    "EMPTY_REASONS",
     "Opening",
     "PlanRequest",
     "PlanResultSet",
@@ -147,12 +152,28 @@ class NearestVenue:
     route_lonlat: tuple[tuple[float, float], ...] | None = None
 
 
+#: Why a nearest answer holds no venue (:attr:`NearestResult.empty_reason`), in the
+#: order they are checked.
+EMPTY_REASONS: tuple[str, ...] = (
+    "no_venue_offers_item",  # the filters name items and no venue matches them all
+    "no_venue_matches",  # no venue matches the other filters
+    "unreachable",  # venues match, none can be reached from the point
+    "beyond_max_minutes",  # the quickest reachable one takes longer than `max_minutes`
+    "closed",  # matching venues are reached in time, none is open (on arrival)
+)
+
+
 @dataclass(frozen=True, slots=True)
 class NearestResult:
-    """The ranked venues of a :class:`NearestRequest`."""
+    """The ranked venues of a :class:`NearestRequest`.
+
+    ``empty_reason`` is set exactly when ``venues`` is empty: one of
+    :data:`EMPTY_REASONS`.
+    """
 
     request: NearestRequest
     venues: tuple[NearestVenue, ...]
+    empty_reason: str | None = None
 
 
 def _opening(snap: Snapshot, pos: int, at: datetime,
@@ -197,7 +218,7 @@ def find_nearest(service: GeoService, snap: Snapshot, request: NearestRequest) -
                 pos=hit.pos, rank=rank, distance_m=float(hit.distance_m), travel_time_s=None,
                 arrives_at=None, opening=_opening(snap, hit.pos, depart, memo),
                 route_lonlat=_route(hit.route_lonlat)))
-        return NearestResult(request, tuple(out))
+        return _nearest_result(snap, router, request, out, key=None)
     index = snap.index
     static = flt.without_time()
     accept = None
@@ -217,7 +238,39 @@ def find_nearest(service: GeoService, snap: Snapshot, request: NearestRequest) -
             travel_time_s=float(hit.time_s), arrives_at=arrival,
             opening=_opening(snap, hit.pos, arrival, memo),
             route_lonlat=_route(hit.route_lonlat)))
-    return NearestResult(request, tuple(out))
+    return _nearest_result(snap, router, request, out, key=static.cache_key())
+
+
+def _nearest_result(snap: Snapshot, router: Router, request: NearestRequest,
+                    out: list[NearestVenue], *, key: Hashable | None) -> NearestResult:
+    """Return the result of ``out``, with :func:`empty_reason` when it is empty."""
+    if out:
+        return NearestResult(request, tuple(out))
+    return NearestResult(request, (), empty_reason(snap, router, request, key=key))
+
+
+def empty_reason(snap: Snapshot, router: Router, request: NearestRequest, *,
+                 key: Hashable | None = None) -> str:
+    """Say why ``request`` found no venue (one of :data:`EMPTY_REASONS`).
+
+    Cheap: the filter masks are cached by the index, and at most one more
+    search runs (``k=1``, no time limit, no opening condition, with the
+    same pass-cache ``key``), and only when the request had a time limit
+    or an opening condition.  Call it only for an empty answer.
+    """
+    flt = request.filter
+    static = flt.without_time()
+    if not len(snap.index.candidate_positions(static)):
+        return "no_venue_offers_item" if flt.items else "no_venue_matches"
+    if request.max_minutes is None and flt.open_at is None:
+        return "unreachable"
+    hits = router.nearest(request.lon, request.lat, candidates=static, k=1, key=key)
+    if not hits:
+        return "unreachable"
+    if flt.open_at is None:
+        return "beyond_max_minutes"
+    limit_s = math.inf if request.max_minutes is None else request.max_minutes * 60.0
+    return "beyond_max_minutes" if hits[0].time_s > limit_s * (1 + 1e-9) else "closed"
 
 
 def _route(lonlat: list[tuple[float, float]] | None) -> tuple[tuple[float, float], ...] | None:

@@ -9,9 +9,11 @@ a network pickles, saves to ``.npz`` without pickled objects
 
 Disconnected parts of the road graph are KEPT: a venue on an island is simply
 unreachable from the mainland (infinite time).  Snapping
-(:mod:`geosvc.network.snap`) skips tiny fragments, though: points snap only to
-components of at least ``min_component_nodes`` nodes (see
-:attr:`RoadNetwork.component_labels`).
+(:mod:`geosvc.network.snap`) skips tiny fragments and one-way traps, though:
+points snap only to edges inside the main strongly connected component of a
+weak component, when that has at least ``min_component_nodes`` nodes (see
+:attr:`RoadNetwork.component_labels`, :attr:`RoadNetwork.strong_labels` and
+:attr:`RoadNetwork.main_strong`).
 Self-loops (a way that starts and ends at the same node with no node between)
 are dropped: they can never shorten a trip.
 """
@@ -250,6 +252,48 @@ class RoadNetwork:
     def components(self) -> int:
         """Return the number of weakly connected components (isolated nodes count)."""
         return int(self.component_sizes.shape[0])
+
+    @cached_property
+    def strong_labels(self) -> NDArray[np.int32]:
+        """Strongly connected component of each node, ``int32[N]`` (labels 0..S-1).
+
+        Two nodes share a label when each can be reached from the other.
+        Walk networks (every street both ways) have the weak components;
+        drive networks add a single-node component for every node of a
+        one-way dead end or a one-way street leaving the extract.  Computed
+        once, read-only.
+        """
+        _, labels = connected_components(self.csr, directed=True, connection="strong")
+        labels = np.ascontiguousarray(labels, dtype=np.int32)
+        labels.flags.writeable = False
+        return labels
+
+    @cached_property
+    def strong_sizes(self) -> NDArray[np.int64]:
+        """Node count of each strongly connected component, ``int64[S]`` (read-only)."""
+        sizes = np.bincount(self.strong_labels, minlength=0).astype(np.int64)
+        sizes.flags.writeable = False
+        return sizes
+
+    @cached_property
+    def main_strong(self) -> NDArray[np.bool_]:
+        """Per strongly connected component: True for the largest of its weak component.
+
+        ``bool[S]``, exactly one True per weak component (ties go to the lower
+        label).  The travel core of a weak component: every node of it can
+        reach and be reached from every other.  Read-only.
+        """
+        ssize = self.strong_sizes
+        n_scc = len(ssize)
+        scc_weak = np.zeros(n_scc, dtype=np.int64)
+        scc_weak[self.strong_labels] = self.component_labels  # one weak label per SCC
+        order = np.lexsort((np.arange(n_scc), -ssize, scc_weak))
+        first = np.ones(n_scc, dtype=bool)
+        first[1:] = scc_weak[order[1:]] != scc_weak[order[:-1]]
+        main = np.zeros(n_scc, dtype=bool)
+        main[order[first]] = True
+        main.flags.writeable = False
+        return main
 
     def describe(self) -> str:
         """One line: mode, nodes, edges, CRS."""

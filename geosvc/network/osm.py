@@ -8,11 +8,25 @@ Sources
     no motorways for walking, no footways/steps for driving...).  With
     ``nodes=True`` every way is split into its node-to-node segments, so each
     edge is one straight segment between two OSM nodes and node ids are OSM ids.
-``.osm`` / ``.osm.xml``
+``.osm`` / ``.osm.xml``, also compressed (``.osm.gz``, ``.osm.bz2``, ``.osm.xml.gz``...)
     Parsed with the standard library (``xml.etree.ElementTree.iterparse``),
     split into the same segments and filtered with the OSMnx way filters
     written out in :data:`WAY_FILTERS`.  (osmnx ``graph_from_xml`` loads every
     way regardless of the mode and drops ``oneway:bicycle``, so it is not used.)
+    gzip and bzip2 are recognised by their first bytes (whatever the name says)
+    and decompressed while parsing: no temporary file.
+
+Clipped extracts
+----------------
+An extract cut out of a bigger map keeps ways that cross its border with
+references to nodes it does not contain.  Those ways are split at the
+missing nodes (the segments between two present nodes are kept) and
+counted: :func:`build_network` records a build report in ``net.meta["build"]``
+(:data:`BUILD_REPORT_KEYS`): the ways read for the mode, how many of them
+are clipped and how many node references are missing, the segments dropped,
+and the nodes, edges and components kept.  (From ``.osm.pbf``, pyrosm drops
+missing references itself: ``clipped_ways`` and ``missing_refs`` are then
+None.)
 
 Directions
 ----------
@@ -40,6 +54,8 @@ are dropped; disconnected parts are kept.
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import hashlib
 import math
 import os
@@ -48,10 +64,10 @@ import time
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -65,7 +81,14 @@ from geosvc.network.graph import RoadNetwork, check_mode, make_network
 if TYPE_CHECKING:
     from geosvc.config import Settings
 
-__all__ = ["DRIVE_SPEEDS_KPH", "WAY_FILTERS", "build_network", "file_sha256", "parse_maxspeed"]
+__all__ = [
+    "BUILD_REPORT_KEYS",
+    "DRIVE_SPEEDS_KPH",
+    "WAY_FILTERS",
+    "build_network",
+    "file_sha256",
+    "parse_maxspeed",
+]
 
 #: Driving speed by ``highway`` class when a way has no usable ``maxspeed``, km/h.
 DRIVE_SPEEDS_KPH: Mapping[str, float] = {
@@ -92,7 +115,23 @@ DRIVE_SPEEDS_KPH: Mapping[str, float] = {
 WAY_FILTERS: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
     {m.name: m.way_filter for m in TRAVEL_MODES.values() if m.needs_network})
 
+#: Members of ``net.meta["build"]``, the build report of :func:`build_network`.
+BUILD_REPORT_KEYS: tuple[str, ...] = (
+    "ways",  # ways of the mode read from the extract
+    "clipped_ways",  # of those, ways with node references missing from the extract
+    "missing_refs",  # node references of those ways that the extract does not contain
+    "segments_dropped",  # node-to-node segments dropped for a missing end node
+    "nodes",  # nodes kept (used by an edge of the mode)
+    "edges",  # directed edges kept
+    "components",  # weakly connected components
+    "largest_component_nodes",  # nodes of the largest one
+    "strong_components",  # strongly connected components
+    "core_nodes",  # nodes of the largest travel core (see geosvc.network.snap)
+)
+
 _TAGS = ("highway", "oneway", "oneway:bicycle", "junction", "maxspeed")
+_GZIP_MAGIC, _BZIP2_MAGIC = b"\x1f\x8b", b"BZh"  # first bytes of the compressed streams
+_COMPRESSED = (".gz", ".bz2")
 _MIN_LENGTH_M = 0.01
 _MPH = 1.609344
 
@@ -142,6 +181,8 @@ class _Segments:
     geom_offsets: NDArray[np.int64]  # lon/lat vertices per segment, u first
     geom_lon: NDArray[np.float64]
     geom_lat: NDArray[np.float64]
+    #: ways / clipped_ways / missing_refs / segments_dropped (see BUILD_REPORT_KEYS)
+    report: dict[str, int | None] = field(default_factory=dict)
 
 
 def build_network(
@@ -154,10 +195,13 @@ def build_network(
 ) -> RoadNetwork:
     """Build the ``mode`` network of an OSM extract; see the module notes for the rules.
 
+    ``net.meta["build"]`` holds the build report (:data:`BUILD_REPORT_KEYS`).
+
     Parameters
     ----------
     osm_path : path
-        ``.osm.pbf``, ``.osm`` or ``.osm.xml`` file.
+        ``.osm.pbf``, ``.osm`` or ``.osm.xml`` file; the XML ones also
+        compressed with gzip (``.gz``) or bzip2 (``.bz2``).
     mode : str
         A mode of :mod:`geosvc.modes` that needs a road network.
     settings : Settings
@@ -177,24 +221,80 @@ def build_network(
     path = Path(osm_path)
     if not path.is_file():
         raise InvalidParameter("osm_path", f"{str(path)!r} does not exist or is not a file")
-    name = path.name.lower()
+    kind = extract_kind(path)
     step = progress or (lambda _s: None)
     started = time.perf_counter()
     step(f"reading {mode} roads")
-    if name.endswith(".pbf"):
-        seg = _read_pbf(path, mode)
-    elif name.endswith((".osm", ".osm.xml", ".xml")):
-        seg = _read_xml(path, mode)
-    else:
-        msg = f"{path.name!r} is neither .osm.pbf nor .osm/.osm.xml"
-        raise InvalidParameter("osm_path", msg)
+    seg = _read_pbf(path, mode) if kind == "pbf" else _read_xml(path, mode)
     if len(seg.u) == 0:
         msg = f"{path.name!r} has no {mode} roads"
         raise InvalidParameter("osm_path", msg)
     step("directing and timing edges")
     net = _assemble(seg, mode, settings, source_hash or file_sha256(path))
-    net.meta.update(source=str(path), build_s=round(time.perf_counter() - started, 3))
+    net.meta.update(source=str(path), build_s=round(time.perf_counter() - started, 3),
+                    build=build_report(net, seg.report))
     return net
+
+
+def extract_kind(path: str | os.PathLike[str]) -> str:
+    """Return ``"pbf"`` or ``"xml"`` for an OSM extract's file name (compression allowed).
+
+    Raises
+    ------
+    InvalidParameter
+        A name of no known kind, or a compressed ``.pbf`` (named ``osm_path``).
+
+    Examples
+    --------
+    >>> [extract_kind(n) for n in ("a.osm.pbf", "a.osm", "a.osm.xml.gz", "a.OSM.BZ2")]
+    ['pbf', 'xml', 'xml', 'xml']
+    """
+    name = Path(path).name
+    base = name.lower()
+    packed = base.endswith(_COMPRESSED)
+    if packed:
+        base = base.rsplit(".", 1)[0]
+    if base.endswith(".pbf"):
+        if packed:
+            msg = (f"{name!r}: an .osm.pbf is compressed inside already and cannot be read "
+                   "compressed again; unpack it first")
+            raise InvalidParameter("osm_path", msg)
+        return "pbf"
+    if base.endswith((".osm", ".xml")):
+        return "xml"
+    msg = (f"{name!r} is not an OSM extract: expected .osm.pbf, .osm or .osm.xml (the XML "
+           "also as .gz or .bz2)")
+    raise InvalidParameter("osm_path", msg)
+
+
+def build_report(net: RoadNetwork, read: Mapping[str, int | None]) -> dict[str, int | None]:
+    """Return the build report of ``net`` (:data:`BUILD_REPORT_KEYS`) from the reader's counts.
+
+    The component counts are computed here (and stay cached on ``net``).
+    """
+    core = net.main_strong[net.strong_labels]
+    core_sizes = np.where(net.main_strong, net.strong_sizes, 0)
+    out: dict[str, int | None] = {key: read.get(key) for key in BUILD_REPORT_KEYS[:4]}
+    out.update(
+        nodes=net.n_nodes,
+        edges=net.n_edges,
+        components=net.components(),
+        largest_component_nodes=int(net.component_sizes.max()) if net.n_nodes else 0,
+        strong_components=int(len(net.strong_sizes)),
+        core_nodes=int(core_sizes.max()) if core.any() else 0,
+    )
+    return out
+
+
+def _open_xml(path: Path) -> IO[bytes]:
+    """Open an XML extract for reading, decompressing gzip / bzip2 on the fly (by magic)."""
+    with open(path, "rb") as fh:
+        head = fh.read(3)
+    if head.startswith(_GZIP_MAGIC):
+        return cast("IO[bytes]", gzip.open(path, "rb"))
+    if head.startswith(_BZIP2_MAGIC):
+        return cast("IO[bytes]", bz2.open(path, "rb"))
+    return open(path, "rb")  # noqa: SIM115 - the caller closes it
 
 
 def _read_pbf(path: Path, mode: str) -> _Segments:
@@ -236,7 +336,13 @@ def _read_pbf(path: Path, mode: str) -> _Segments:
         length = edges["length"].to_numpy(dtype=np.float64)
     else:
         length = _polyline_length(offsets, coords[:, 0], coords[:, 1])
-    seg = _Segments(node_id, lon, lat, u, v, length, tags, offsets, coords[:, 0], coords[:, 1])
+    report: dict[str, int | None] = {
+        "ways": int(edges["id"].nunique()) if "id" in edges else None,
+        "clipped_ways": None, "missing_refs": None,  # pyrosm drops them unseen
+        "segments_dropped": int((~ok).sum()),
+    }
+    seg = _Segments(node_id, lon, lat, u, v, length, tags, offsets, coords[:, 0], coords[:, 1],
+                    report)
     return _subset(seg, np.flatnonzero(ok)) if not ok.all() else seg
 
 
@@ -246,21 +352,34 @@ def _read_xml(path: Path, mode: str) -> _Segments:
     lats: list[float] = []
     ways: list[tuple[list[int], dict[str, str]]] = []
     try:
-        for _event, el in ET.iterparse(path, events=("end",)):
-            if el.tag == "node":
-                node_ids.append(int(el.attrib["id"]))
-                lons.append(float(el.attrib["lon"]))
-                lats.append(float(el.attrib["lat"]))
-                el.clear()
-            elif el.tag == "way":
-                tags = {t.attrib["k"]: t.attrib["v"] for t in el.iter("tag")}
-                refs = [int(nd.attrib["ref"]) for nd in el.iter("nd")]
-                if "highway" in tags and _keep_way(tags, mode):
-                    ways.append((refs, tags))
-                el.clear()
-    except (ET.ParseError, KeyError, ValueError, OSError) as exc:
+        with _open_xml(path) as stream:
+            _parse_xml(stream, mode, node_ids, lons, lats, ways)
+    except (ET.ParseError, KeyError, ValueError, OSError, EOFError) as exc:
         msg = f"{path.name!r} cannot be read as OSM XML: {exc}"
         raise InvalidParameter("osm_path", msg) from exc
+    return _xml_segments(node_ids, lons, lats, ways)
+
+
+def _parse_xml(stream: IO[bytes], mode: str, node_ids: list[int], lons: list[float],
+               lats: list[float], ways: list[tuple[list[int], dict[str, str]]]) -> None:
+    """Stream the nodes and the ``mode``'s highway ways of an OSM XML document."""
+    for _event, el in ET.iterparse(stream, events=("end",)):
+        if el.tag == "node":
+            node_ids.append(int(el.attrib["id"]))
+            lons.append(float(el.attrib["lon"]))
+            lats.append(float(el.attrib["lat"]))
+            el.clear()
+        elif el.tag == "way":
+            tags = {t.attrib["k"]: t.attrib["v"] for t in el.iter("tag")}
+            refs = [int(nd.attrib["ref"]) for nd in el.iter("nd")]
+            if "highway" in tags and _keep_way(tags, mode):
+                ways.append((refs, tags))
+            el.clear()
+
+
+def _xml_segments(node_ids: list[int], lons: list[float], lats: list[float],
+                  ways: list[tuple[list[int], dict[str, str]]]) -> _Segments:
+    """Split the parsed ways into node-to-node segments (missing nodes counted, skipped)."""
     if not ways:
         return _empty_segments()
     all_id = np.asarray(node_ids, dtype=np.int64)
@@ -280,6 +399,8 @@ def _read_xml(path: Path, mode: str) -> _Segments:
     ui = _positions(all_id, uid)
     vi = _positions(all_id, vid)
     ok = (ui >= 0) & (vi >= 0)
+    report = _missing_refs(all_id, ways)
+    report["segments_dropped"] = int((~ok).sum())
     uid, vid, ui, vi = uid[ok], vid[ok], ui[ok], vi[ok]
     row = np.asarray(rows, dtype=np.int64)[ok]
     used = np.unique(np.concatenate([uid, vid]))
@@ -295,7 +416,20 @@ def _read_xml(path: Path, mode: str) -> _Segments:
     glat[0::2], glat[1::2] = node_lat[u], node_lat[v]
     length = np.asarray(geodesic_distance_m(node_lon[u], node_lat[u], node_lon[v], node_lat[v]))
     offsets = np.arange(0, 2 * len(u) + 1, 2, dtype=np.int64)
-    return _Segments(used, node_lon, node_lat, u, v, length, tags_df, offsets, glon, glat)
+    return _Segments(used, node_lon, node_lat, u, v, length, tags_df, offsets, glon, glat,
+                     report)
+
+
+def _missing_refs(all_id: NDArray[np.int64],
+                  ways: list[tuple[list[int], dict[str, str]]]) -> dict[str, int | None]:
+    """Count the ways, the clipped ones and their node references absent from ``all_id``."""
+    counts = np.fromiter((len(refs) for refs, _ in ways), dtype=np.int64, count=len(ways))
+    flat = np.fromiter((r for refs, _ in ways for r in refs), dtype=np.int64,
+                       count=int(counts.sum()))
+    missing = _positions(all_id, flat) < 0
+    way_of = np.repeat(np.arange(len(ways)), counts)
+    return {"ways": len(ways), "clipped_ways": int(len(np.unique(way_of[missing]))),
+            "missing_refs": int(missing.sum())}
 
 
 def _keep_way(tags: Mapping[str, str], mode: str) -> bool:
@@ -308,7 +442,8 @@ def _empty_segments() -> _Segments:
     z = np.zeros(0, dtype=np.int64)
     f = np.zeros(0)
     return _Segments(z, f, f, z, z, f, pd.DataFrame(columns=list(_TAGS)), np.zeros(1, np.int64),
-                     f, f)
+                     f, f, {"ways": 0, "clipped_ways": 0, "missing_refs": 0,
+                            "segments_dropped": 0})
 
 
 def _positions(sorted_ids: NDArray[np.int64], ids: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -336,7 +471,7 @@ def _subset(seg: _Segments, rows: NDArray[np.int64]) -> _Segments:
         seg.node_id, seg.node_lon, seg.node_lat, seg.u[rows], seg.v[rows], seg.length_m[rows],
         seg.tags.iloc[rows].reset_index(drop=True),
         np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-        seg.geom_lon[vert], seg.geom_lat[vert],
+        seg.geom_lon[vert], seg.geom_lat[vert], seg.report,
     )
 
 

@@ -132,6 +132,17 @@ def _venues(service: GeoService, params: Mapping[str, str], basemap: Basemap, co
                       tianditu_key=tianditu_key, note=found.note, at=found.at)
 
 
+#: The map's note for a nearest search without venues, by ``empty_reason`` (docs/api.md).
+_EMPTY_NOTES = {
+    "no_venue_offers_item": "没有场所办理所选事项 No venue handles the chosen item(s)",
+    "no_venue_matches": "没有符合条件的场所 No venue matches the filters",
+    "unreachable": "从此处无法到达符合条件的场所 No matching venue can be reached from here",
+    "beyond_max_minutes": "限定时间内无法到达符合条件的场所 "
+                          "No matching venue within the time limit",
+    "closed": "到达时没有开放的场所 No matching venue is open on arrival",
+}
+
+
 def _nearest_venues(service: GeoService, params: Mapping[str, str], crs: str) -> _Found:
     """Return the nearest venues to ``lon``/``lat`` with their routes, and the query point."""
     query = dict(params)
@@ -139,7 +150,8 @@ def _nearest_venues(service: GeoService, params: Mapping[str, str], crs: str) ->
     fc = nearest(service, query)
     px, py = fc["query"]["point"]
     ox, oy = shift_points([px], [py], "wgs84", source=crs)
-    note = None if fc["features"] else "附近没有符合条件的场所 No venue matches nearby"
+    note = None if fc["features"] else _EMPTY_NOTES.get(
+        str(fc.get("empty_reason")), "附近没有符合条件的场所 No venue matches nearby")
     return _Found(fc, note=note, origin=(float(ox[0]), float(oy[0])),
                   at=fc["query"].get("at"))
 

@@ -131,7 +131,7 @@ def test_helsinki_cache_load_is_fast(helsinki_pbf, helsinki_walk, settings, netw
     (b"not a pbf at all" * 8, "bad.osm.pbf", "cannot be read as OSM PBF"),
     (b"<osm><node id='1' lat='x'", "bad.osm", "cannot be read as OSM XML"),
     (b"<osm></osm>", "empty.osm", "has no walk roads"),
-    (b"whatever", "data.csv", "neither .osm.pbf nor"),
+    (b"whatever", "data.csv", "is not an OSM extract: expected .osm.pbf"),
 ])
 def test_bad_files(tmp_path, settings, content, name, match):
     path = tmp_path / name

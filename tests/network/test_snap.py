@@ -27,16 +27,24 @@ def test_snap_points_lonlat_roundtrip(grid5):
 def test_far_point_outside_network(grid5):
     s = snap_xy(grid5, grid5.node_x[:1] - 1300.0, grid5.node_y[:1])
     assert s.dist_m[0] == pytest.approx(1300)
-    msg = r"`lon`/`lat`: point is 1.3 km from the nearest walk road; limit 1 km"
+    msg = r"`lon`/`lat`: point is 1,300 m from the nearest walk road; the limit is 1,000 m"
     with pytest.raises(OutsideNetwork, match=msg):
         check_snapped(s, 1000.0, mode="walk")
     check_snapped(s, 2000.0)  # within a larger limit: no error
 
 
+def test_just_over_the_limit_says_exact_metres(grid5):
+    # issue 9: "1 km from the nearest road; limit 1 km" hid a 12 m difference
+    s = snap_xy(grid5, grid5.node_x[:1] - 1012.4, grid5.node_y[:1])
+    with pytest.raises(OutsideNetwork) as err:
+        check_snapped(s, 1000.0, mode="walk")
+    assert "1,012 m from the nearest walk road; the limit is 1,000 m" in err.value.detail
+
+
 def test_search_radius_leaves_point_unsnapped(grid5):
     s = snap_xy(grid5, grid5.node_x[:1] - 5000.0, grid5.node_y[:1], max_dist_m=1000)
     assert s.edge[0] == -1 and np.isinf(s.dist_m[0])
-    with pytest.raises(OutsideNetwork, match="no road within 1 km"):
+    with pytest.raises(OutsideNetwork, match="no road within the limit of 1,000 m"):
         check_snapped(s, 1000.0)
 
 

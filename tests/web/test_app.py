@@ -158,3 +158,10 @@ def test_ogc_feature_self_link_fetches_the_feature(client) -> None:
     self_href = next(link["href"] for link in doc["links"] if link["rel"] == "self")
     again = client.get(self_href.removeprefix("http://localhost")).get_json(force=True)
     assert again["id"] == "XC-H-01"
+
+
+def test_map_says_why_a_nearest_search_found_nothing(client) -> None:
+    # issue 9: an empty nearest answer carries `empty_reason`; the map shows it in words
+    resp = client.get("/map?lon=118.76&lat=30.94&mode=straight&kind=kiosk&max_minutes=0.01")
+    assert resp.status_code == 200
+    assert "No matching venue within the time limit" in resp.get_data(as_text=True)
