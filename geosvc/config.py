@@ -29,7 +29,7 @@ class Settings:
 
     #: SQLite file (or store URL, e.g. ``sqlite:///x.sqlite``) of the dataset.
     db: str = "var/demo.sqlite"
-    #: OSM extract (.osm.pbf / .osm) of the road network; None = straight-line only.
+    #: OSM extract (.pbf / .osm / .gz) of the road network; None = straight-line only.
     osm: str | None = None
     #: Travel modes to load from ``osm`` (modes of :mod:`geosvc.modes` that need a
     #: road network; ``straight`` needs none and is always available).

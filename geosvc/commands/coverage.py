@@ -53,7 +53,7 @@ _OPTION = {"mode": "--mode", "minutes": "--minutes", "kind": "--kind", "level": 
 @click.option("--db", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="Dataset store (SQLite file or URL).")
 @click.option("--osm", default=None, type=click.Path(dir_okay=False, path_type=str),
-              help="OSM extract (.osm.pbf / .osm) of the road network; required by the "
+              help="OSM extract (.pbf / .osm / .gz) of the road network; required by the "
                    f"modes on roads ({', '.join(network_modes())}).")
 @click.option("--mode", default="walk", show_default=True,
               help=f"Travel mode: {', '.join(mode_names())} (straight: great-circle "

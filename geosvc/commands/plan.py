@@ -20,7 +20,7 @@ from geosvc.modes import TRAVEL_MODES, mode_names, network_modes
 @click.option("--db", envvar="GEOSVC_DB", required=True, metavar="FILE",
               help="SQLite dataset (from `geosvc import` or `geosvc demo`).")
 @click.option("--osm", envvar="GEOSVC_OSM", default=None, metavar="FILE",
-              help="OSM extract (.osm.pbf / .osm) of the road network; required by the "
+              help="OSM extract (.pbf / .osm / .gz) of the road network; required by the "
                    f"modes on roads ({', '.join(network_modes())}).")
 @click.option("--k", "k", type=int, default=None,
               help="Sites to choose (maximal covering); default 10.")

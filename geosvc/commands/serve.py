@@ -66,7 +66,7 @@ def run(config: dict, *, host: str, port: int, workers: int) -> None:
               help="SQLite file or postgresql:// URL of the dataset "
                    "(from `geosvc import` or `geosvc demo`).")
 @click.option("--osm", "osm", envvar="GEOSVC_OSM", default=None, metavar="FILE",
-              help="OSM extract (.osm.pbf / .osm) for walk / bike / drive travel times.")
+              help="OSM extract (.pbf / .osm / .gz) for walk / bike / drive travel times.")
 @modes_option("Travel modes to load from --osm")
 @click.option("--cache-dir", default=".geosvc-cache", show_default=True,
               help="Directory of cached road networks.")
