@@ -398,9 +398,12 @@ def check_duplicates(inp: DoctorInput, today: date) -> list[Finding]:
     shared = [g for g in groups.values() if len(g) > 1]
     if not shared:
         return []
-    same_kind = [g for g in shared if len({v.kind for v in g}) < len(g)]
+    same_kind: list[list[Venue]] = []
+    mixed: list[list[Venue]] = []
+    for group in shared:
+        (same_kind if len({v.kind for v in group}) < len(group) else mixed).append(group)
     venues = sum(len(g) for g in shared)
-    first = same_kind + [g for g in shared if g not in same_kind]  # suspicious ones first
+    first = same_kind + mixed  # suspicious ones first
     labels = [f"{g[0].lon},{g[0].lat}: " + ", ".join(v.code for v in g) for g in first]
     if same_kind:
         severity: Severity = "warning"
