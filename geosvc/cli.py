@@ -18,6 +18,7 @@ _COMMANDS = {
     "serve": "serve",
     "importing": "import",
     "dataset": "dataset",
+    "doctor": "doctor",
     "network": "network",
     "coverage": "coverage",
     "plan": "plan",

@@ -420,6 +420,20 @@ def _fmt(v: float) -> str:
     return f"{v:.7f}".rstrip("0").rstrip(".")
 
 
+def estimate_applies(osm: str | os.PathLike[str] | None) -> bool:
+    """Say whether the population fallback (the OSM building estimate) can run on ``osm``.
+
+    It runs on an ``.osm.pbf`` extract and on OSM XML (``.osm``, ``.osm.xml``,
+    ``.gz`` / ``.bz2``); :func:`demand_inputs` and ``geosvc doctor`` share this rule.
+
+    Examples
+    --------
+    >>> estimate_applies("city.osm.pbf"), estimate_applies(None), estimate_applies("x.csv")
+    (True, False, False)
+    """
+    return osm is not None and (str(osm).lower().endswith(".pbf") or is_osm_xml(str(osm)))
+
+
 def demand_inputs(
     population: Sequence[PopulationCell],
     areas: Sequence[Area],
@@ -470,7 +484,7 @@ def demand_inputs(
     notes: list[str] = []
     cells = list(population)
     if not cells and osm is not None:
-        if str(osm).lower().endswith(".pbf") or is_osm_xml(str(osm)):
+        if estimate_applies(osm):
             run = estimate or (lambda path, fa: estimate_population_from_osm(
                 path, floor_area_per_person_m2=fa))
             cells = list(run(str(osm), float(floor_area_per_person_m2)))

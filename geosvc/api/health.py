@@ -1,10 +1,13 @@
-"""`GET /healthz`: liveness and what is loaded."""
+"""`GET /healthz`: liveness and what is loaded; with ``details=true`` the dataset's check."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from geosvc import __version__
+from geosvc.api._common import parse
+from geosvc.app.doctor import diagnose_service
 
 if TYPE_CHECKING:
     from geosvc.app.service import GeoService
@@ -12,8 +15,12 @@ if TYPE_CHECKING:
 __all__ = ["health"]
 
 
-def health(service: GeoService) -> dict[str, Any]:
+def health(service: GeoService, params: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return ``{status, venues, items, network, version, ...}`` of docs/api.md.
+
+    ``details=true`` adds ``doctor``, the report of
+    :func:`geosvc.app.doctor.diagnose_service` (building the travel engines
+    not built yet); without it the answer is unchanged and cheap.
 
     ``dataset``, ``timezone``, ``calendar`` (``cn`` or None) and ``country``
     are the dataset's settings (``geosvc dataset show``).
@@ -22,11 +29,19 @@ def health(service: GeoService) -> dict[str, Any]:
     None when no road network is loaded (straight-line only).
     ``off_network_venues`` counts, per mode whose travel engine is built,
     the venues too far from that mode's roads to ever be returned (a data
-    problem to fix); it never builds an engine itself.
+    problem to fix); it never builds an engine itself (``details=true`` does,
+    first, so the counts then cover every loaded mode).
+
+    Raises
+    ------
+    InvalidParameter
+        ``details`` is not true or false.
     """
     snap = service.snapshot
+    query = parse(service, snap, "health", params or {})
+    doctor = diagnose_service(service).to_dict() if query.details else None
     networks = service.networks
-    return {
+    answer: dict[str, Any] = {
         "status": "ok",
         "venues": len(snap.index.venues),
         "items": len(snap.index.items),
@@ -41,3 +56,6 @@ def health(service: GeoService) -> dict[str, Any]:
         "off_network_venues": {mode: len(rows) for mode, rows in
                                service.off_network_venues(build=False).items()},
     }
+    if doctor is not None:
+        answer["doctor"] = doctor
+    return answer

@@ -42,7 +42,7 @@ PATH_ENDPOINTS: dict[tuple[str, str], str | None] = {
     ("/ogc/collections/{collectionId}", "get"): None,
     ("/ogc/collections/{collectionId}/items", "get"): "ogc_items",
     ("/ogc/collections/{collectionId}/items/{featureId}", "get"): None,
-    ("/healthz", "get"): None,
+    ("/healthz", "get"): "health",
     ("/openapi.json", "get"): None,
     ("/docs", "get"): None,
 }
@@ -107,7 +107,8 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
                                               "Paged with `limit`/`offset`, `next`/`prev` "
                                               "links, `numberMatched`, `numberReturned`."),
     "/ogc/collections/{collectionId}/items/{featureId}": ("ogc", "One feature", ""),
-    "/healthz": ("operations", "Health", "`{status, venues, items, network, version}`."),
+    "/healthz": ("operations", "Health", "`{status, venues, items, network, version}`; "
+                 "with `details=true` also `doctor`, the dataset's check report."),
     "/openapi.json": ("operations", "This document", ""),
     "/docs": ("operations", "The HTML reference", ""),
 }
@@ -221,7 +222,7 @@ def _problem_responses(path: str, *, negotiated: bool) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     problem = {"content": {"application/problem+json": {"schema": _PROBLEM}}}
     if ("{" in path or path.startswith(("/api/v1/", "/ogc/collections/"))
-            or path in _MAP_PATHS):
+            or path in (*_MAP_PATHS, "/healthz")):
         responses["400"] = {"description": "Invalid parameter(s), all named in "
                                            "`invalid_params`",
                             **problem}
@@ -441,7 +442,30 @@ def _schemas() -> dict[str, Any]:
             "off_network_venues": {"type": "object", "description":
                                    "per mode (engines built so far): venues too far from "
                                    "that mode's roads to be returned",
-                                   "additionalProperties": {"type": "integer"}}}},
+                                   "additionalProperties": {"type": "integer"}},
+            "doctor": {"$ref": _REF + "Doctor"}}},
+        "Doctor": {
+            "type": "object",
+            "description": "With `details=true` only: the dataset's check report "
+                           "(`geosvc doctor --json`).",
+            "properties": {
+                "ok": {"type": "boolean", "description": "no finding is an error"},
+                "dataset": {"type": "string"}, "revision": {"type": "integer"},
+                "modes": {"type": "array", "items": {"type": "string"},
+                          "description": "modes with a road network loaded"},
+                "today": {"type": "string", "format": "date"},
+                "errors": {"type": "integer"}, "warnings": {"type": "integer"},
+                "infos": {"type": "integer"},
+                "findings": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["code", "severity", "message", "fix", "count", "examples"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "severity": {"type": "string",
+                                     "enum": ["error", "warning", "info"]},
+                        "message": {"type": "string"}, "fix": {"type": "string"},
+                        "count": {"type": "integer"},
+                        "examples": {"type": "array", "items": {"type": "string"}}}}}}},
     }
 
 

@@ -125,6 +125,7 @@ class Query:
     minutes: tuple[float, ...] = ()
     route: bool = False
     circles: bool = False
+    details: bool = False
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
     time_given: bool = False
     filter: VenueFilter = field(default_factory=VenueFilter)
@@ -438,6 +439,9 @@ PARAMS: dict[str, Param] = {
         Param("circles", "`true`: the answer also carries `circles`, a FeatureCollection "
               "with the service-circle polygon (the area reached within `minutes`).",
               _BOOL, _bool, "true"),
+        Param("details", "`true`: the answer also carries `doctor`, the dataset's check "
+              "report (as `geosvc doctor --json`): what it lacks or gets wrong, each with "
+              "its fix. Builds the travel engines not built yet.", _BOOL, _bool, "true"),
         Param("q", f"Search text (Chinese, pinyin or pinyin initials for items; name for "
               f"venues), at most {MAX_Q_CHARS} characters.",
               {"type": "string", "maxLength": MAX_Q_CHARS}, _text(MAX_Q_CHARS), "社保"),
@@ -525,6 +529,7 @@ ENDPOINT_PARAMS: dict[str, tuple[Param, ...]] = {
                  format_param(formats.COVERAGE, "json")),
     "plans": (format_param(formats.PLAN, "json"),),  # the query string of the POST
     "ogc_items": _pick("bbox", "limit", "offset"),
+    "health": _pick("details"),
 }
 #: Parameters an endpoint requires.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -645,6 +650,7 @@ def _build(endpoint: str, values: dict[str, Any], ctx: ParseContext) -> Query:
         minutes=values.get("minutes", _DEFAULT_MINUTES.get(endpoint, ())),
         route=bool(values.get("route", False)),
         circles=bool(values.get("circles", False)),
+        details=bool(values.get("details", False)),
         at=at,
         time_given=time_given,
         filter=flt,
