@@ -68,8 +68,9 @@ def status_problem(kind: VenueKind | str, channels: frozenset[Channel],
 
     Examples
     --------
-    >>> status_problem(VenueKind.BANK_OUTLET, frozenset(), Status.IN_SERVICE)
-    'a bank_outlet with no channel cannot be in_service; give its channels (e.g. window) or status=candidate'
+    >>> print(status_problem(VenueKind.BANK_OUTLET, frozenset(), Status.IN_SERVICE))
+    a bank_outlet with no channel cannot be in_service; give its channels (e.g. window) or
+    status=candidate
     >>> status_problem(VenueKind.BANK_OUTLET, frozenset(), Status.PLANNED) is None
     True
     """
@@ -151,8 +152,10 @@ class Venue:
 
     @property
     def is_candidate(self) -> bool:
-        """True for a planning candidate (``status`` candidate: by default a bank
-        outlet with no government channel yet)."""
+        """True for a planning candidate.
+
+        ``status`` candidate: by default a bank outlet with no government channel yet.
+        """
         return self.status is Status.CANDIDATE
 
     @property

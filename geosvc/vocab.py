@@ -1,4 +1,4 @@
-"""The vocabulary of geosvc: venue kinds, channels, hall levels, statuses, item scopes, categories.
+"""The vocabulary of geosvc: venue kinds, channels, levels, statuses, item scopes, categories.
 
 Everything a user can name is one entry in one registry here, and the rest of
 the code looks it up: the importer's Chinese labels (simplified and
@@ -84,7 +84,7 @@ class Channel(StrEnum):
 
 
 class Status(StrEnum):
-    """Whether a venue serves citizens now (only ``in_service`` venues answer service queries)."""
+    """Whether a venue serves now (only ``in_service`` venues answer service queries)."""
 
     IN_SERVICE = "in_service"  # open for service 运营中
     CANDIDATE = "candidate"  # planning candidate, e.g. a bank outlet without a window 候选
@@ -354,7 +354,7 @@ LEVELS: Registry[Term[Level]] = _check_enum(Registry("level", (
 #: ``in_service`` (:func:`geosvc.model.derived_status`).
 STATUSES: Registry[Term[Status]] = _check_enum(Registry("status", (
     Term(Status.IN_SERVICE, "运营中", "in service",
-         ("运营中", "在用", "营业中", "正常", "开放"), ("運營中", "營業中", "開放")),
+         ("运营中", "在用", "营业中", "正常"), ("運營中", "營業中")),
     Term(Status.CANDIDATE, "候选", "planning candidate", ("候选", "候选点", "备选"),
          ("候選", "候選點", "備選")),
     Term(Status.PLANNED, "规划", "planned", ("规划", "规划中", "筹建", "筹建中", "在建"),
