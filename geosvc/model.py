@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from geosvc.vocab import KINDS, Category, Channel, Level, Scope, VenueKind
+from geosvc.vocab import KINDS, Category, Channel, Level, Scope, Status, VenueKind
 
 __all__ = [
+    "CANDIDATE_KINDS",
     "KIND_CHANNELS",
     "Area",
     "Category",
@@ -25,13 +26,59 @@ __all__ = [
     "PopulationCell",
     "Scope",
     "ServiceItem",
+    "Status",
     "Venue",
     "VenueFilter",
     "VenueKind",
+    "derived_status",
+    "status_problem",
 ]
 
 #: Channels a venue of each kind may offer (from :data:`geosvc.vocab.KINDS`).
 KIND_CHANNELS: dict[VenueKind, frozenset[Channel]] = {k.code: k.channels for k in KINDS}
+#: Kinds whose venues without a channel are planning candidates (``KindSpec.candidate``).
+CANDIDATE_KINDS: frozenset[str] = frozenset(str(k.code) for k in KINDS if k.candidate)
+
+
+def derived_status(kind: VenueKind | str, channels: frozenset[Channel]) -> Status:
+    """Return the status of a venue that states none.
+
+    ``candidate`` when the kind's :attr:`~geosvc.vocab.KindSpec.candidate`
+    rule applies (a bank outlet) and the venue offers no channel, else
+    ``in_service`` (the rule of schema versions before 3).
+
+    Examples
+    --------
+    >>> derived_status(VenueKind.BANK_OUTLET, frozenset())
+    <Status.CANDIDATE: 'candidate'>
+    >>> derived_status(VenueKind.BANK_OUTLET, frozenset({Channel.WINDOW}))
+    <Status.IN_SERVICE: 'in_service'>
+    """
+    if not channels and str(kind) in CANDIDATE_KINDS:
+        return Status.CANDIDATE
+    return Status.IN_SERVICE
+
+
+def status_problem(kind: VenueKind | str, channels: frozenset[Channel],
+                   status: Status) -> str | None:
+    """Return why ``status`` does not fit a venue, or None when it does.
+
+    A venue ``in_service`` must offer a channel when its kind's candidate
+    rule applies (a bank outlet with no channel serves no government item).
+
+    Examples
+    --------
+    >>> print(status_problem(VenueKind.BANK_OUTLET, frozenset(), Status.IN_SERVICE))
+    a bank_outlet with no channel cannot be in_service; give its channels (e.g. window) or
+    status=candidate
+    >>> status_problem(VenueKind.BANK_OUTLET, frozenset(), Status.PLANNED) is None
+    True
+    """
+    if status is Status.IN_SERVICE and not channels and str(kind) in CANDIDATE_KINDS:
+        example = next((str(c) for c in Channel if c in KINDS[kind].channels), "window")
+        return (f"a {kind} with no channel cannot be in_service; give its channels "
+                f"(e.g. {example}) or status=candidate")
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +100,7 @@ class Venue:
         level of the area a bank outlet or kiosk serves).
     channels : frozenset of Channel
         Government channels the venue offers.  A bank outlet with none is a
-        planning candidate, not a service point.
+        planning candidate, not a service point (unless ``status`` says otherwise).
     area_code, area_name : str or None
         The county / district the venue belongs to (for county-scoped items).
     opening_hours : str or None
@@ -68,6 +115,13 @@ class Venue:
         Has a cross-province (跨省通办) window.
     regional : bool
         Has a regional one-network (e.g. 长三角一网通办) window.
+    status : Status
+        ``in_service`` (answers service queries), ``candidate`` (only with
+        ``include_candidates``), ``planned`` or ``closed`` (never; listed by
+        a ``statuses`` filter).  None on construction means derived from the
+        kind and channels (:func:`derived_status`); it is never None after.
+        :func:`dataclasses.replace` keeps it: pass ``status=None`` to derive
+        it again from new channels.
     """
 
     code: str
@@ -90,11 +144,24 @@ class Venue:
     machines: int | None = None
     name_en: str | None = None
     source: str | None = None  # provenance, e.g. "osm:node/123"
+    status: Status | None = None
+
+    def __post_init__(self) -> None:
+        if self.status is None:
+            object.__setattr__(self, "status", derived_status(self.kind, self.channels))
 
     @property
     def is_candidate(self) -> bool:
-        """True for a bank outlet with no government channel yet."""
-        return self.kind is VenueKind.BANK_OUTLET and not self.channels
+        """True for a planning candidate.
+
+        ``status`` candidate: by default a bank outlet with no government channel yet.
+        """
+        return self.status is Status.CANDIDATE
+
+    @property
+    def in_service(self) -> bool:
+        """True when the venue answers service queries (``status`` in_service)."""
+        return self.status is Status.IN_SERVICE
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +220,11 @@ class VenueFilter:
     ``home_area`` is the citizen's county / district code: county-scoped
     items then only match venues of that area.
     ``open_at`` must be timezone-aware.
+
+    Only ``in_service`` venues match, and ``candidate`` ones too with
+    ``include_candidates``; ``statuses`` (non-empty) replaces ``in_service``
+    by the statuses it lists (``include_candidates`` still adds candidates),
+    so ``statuses=(Status.PLANNED,)`` lists the planned venues.
     """
 
     kinds: tuple[VenueKind, ...] = ()
@@ -163,10 +235,30 @@ class VenueFilter:
     accessible: bool | None = None
     home_area: str | None = None
     include_candidates: bool = False
+    statuses: tuple[Status, ...] = ()
+
+    def allowed_statuses(self) -> frozenset[Status]:
+        """Return the statuses a matching venue may have.
+
+        Examples
+        --------
+        >>> sorted(VenueFilter(include_candidates=True).allowed_statuses())
+        [<Status.CANDIDATE: 'candidate'>, <Status.IN_SERVICE: 'in_service'>]
+        >>> sorted(VenueFilter(statuses=(Status.PLANNED,)).allowed_statuses())
+        [<Status.PLANNED: 'planned'>]
+        """
+        allowed = {Status(s) for s in self.statuses} or {Status.IN_SERVICE}
+        if self.include_candidates:
+            allowed.add(Status.CANDIDATE)
+        return frozenset(allowed)
 
     def cache_key(self) -> tuple:
-        """Return a hashable key of everything except ``open_at`` (for pass caches)."""
-        return (
+        """Return a hashable key of everything except ``open_at`` (for pass caches).
+
+        Without ``statuses`` the key is the one of versions before statuses
+        (caches keyed by it stay valid).
+        """
+        key: tuple = (
             tuple(sorted(self.kinds)),
             tuple(sorted(self.levels)),
             tuple(sorted(self.items)),
@@ -175,6 +267,9 @@ class VenueFilter:
             self.home_area,
             self.include_candidates,
         )
+        if self.statuses:
+            key += (tuple(sorted(set(self.statuses))),)
+        return key
 
     def without_time(self) -> VenueFilter:
         """Return a copy with ``open_at`` cleared."""
@@ -187,6 +282,7 @@ class VenueFilter:
             accessible=self.accessible,
             home_area=self.home_area,
             include_candidates=self.include_candidates,
+            statuses=self.statuses,
         )
 
 

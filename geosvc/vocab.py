@@ -1,4 +1,4 @@
-"""The vocabulary of geosvc: venue kinds, channels, hall levels, item scopes, categories.
+"""The vocabulary of geosvc: venue kinds, channels, levels, statuses, item scopes, categories.
 
 Everything a user can name is one entry in one registry here, and the rest of
 the code looks it up: the importer's Chinese labels (simplified and
@@ -42,6 +42,7 @@ __all__ = [
     "KINDS",
     "LEVELS",
     "SCOPES",
+    "STATUSES",
     "Category",
     "Channel",
     "HeaderSpec",
@@ -49,6 +50,7 @@ __all__ = [
     "Level",
     "Registry",
     "Scope",
+    "Status",
     "Term",
     "VenueKind",
     "header_aliases",
@@ -79,6 +81,15 @@ class Channel(StrEnum):
     WINDOW = "window"  # staffed window 窗口
     SELF_SERVICE = "self_service"  # government self-service machine 自助一体机
     SMART_TELLER = "smart_teller"  # the bank's own smart teller 智慧柜员机
+
+
+class Status(StrEnum):
+    """Whether a venue serves now (only ``in_service`` venues answer service queries)."""
+
+    IN_SERVICE = "in_service"  # open for service 运营中
+    CANDIDATE = "candidate"  # planning candidate, e.g. a bank outlet without a window 候选
+    PLANNED = "planned"  # decided or being built, not open yet 规划 / 筹建
+    CLOSED = "closed"  # no longer serving 关闭 / 停用
 
 
 class Scope(StrEnum):
@@ -338,6 +349,20 @@ LEVELS: Registry[Term[Level]] = _check_enum(Registry("level", (
          "#f1a340"),
 )), Level)
 
+#: Venue statuses.  A venue without an explicit status is ``candidate`` when its
+#: kind's :attr:`KindSpec.candidate` rule applies and it has no channel, else
+#: ``in_service`` (:func:`geosvc.model.derived_status`).
+STATUSES: Registry[Term[Status]] = _check_enum(Registry("status", (
+    Term(Status.IN_SERVICE, "运营中", "in service",
+         ("运营中", "在用", "营业中", "正常"), ("運營中", "營業中")),
+    Term(Status.CANDIDATE, "候选", "planning candidate", ("候选", "候选点", "备选"),
+         ("候選", "候選點", "備選")),
+    Term(Status.PLANNED, "规划", "planned", ("规划", "规划中", "筹建", "筹建中", "在建"),
+         ("規劃", "規劃中", "籌建", "籌建中")),
+    Term(Status.CLOSED, "关闭", "closed", ("关闭", "已关闭", "停用", "撤销", "已撤销"),
+         ("關閉", "已關閉", "撤銷", "已撤銷")),
+)), Status)
+
 #: Where an item may be handled.
 SCOPES: Registry[Term[Scope]] = _check_enum(Registry("scope", (
     Term(Scope.CITY, "全市通办", "city-wide", ("全市通办",), ("全市通辦",)),
@@ -395,6 +420,8 @@ HEADERS: tuple[HeaderSpec, ...] = (
                ("venues", "areas")),
     HeaderSpec("channels", ("渠道", "办理渠道"), ("辦理渠道",), ("channel",),
                ("venues", "links")),
+    HeaderSpec("status", ("状态", "运营状态", "营业状态"), ("狀態", "運營狀態", "營業狀態"),
+               ("state", "venue_status"), ("venues",)),
     HeaderSpec("area_code", ("区划代码", "行政区划代码"), ("區劃代碼", "行政區劃代碼"),
                ("district_code", "county_code"), ("venues",)),
     HeaderSpec("area_name", ("所属区县", "区县", "行政区"), ("所屬區縣", "區縣", "行政區"),

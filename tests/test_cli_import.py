@@ -39,7 +39,8 @@ def test_import_creates_db_and_prints_summary(runner, tmp_path):
     res = run(runner, "venues", DATA / "venues.csv", "--db", db, "--crs", "gcj02")
     assert res.exit_code == 0 and res.stdout.startswith("venues: 4 rows, 4 created")
     res = run(runner, "venues", DATA / "venues.csv", "--db", db, "--crs", "gcj02")
-    assert res.stdout.strip() == "venues: 4 rows, 0 created, 0 updated, 4 unchanged"
+    assert res.stdout.strip() == ("venues: 4 rows, 0 created, 0 updated, 4 unchanged; "
+                                  "status: 3 in_service, 1 candidate")
     res = run(runner, "links", DATA / "links.csv", "--db", db, "--dry-run")
     assert res.exit_code == 0
     assert res.stdout.strip() == (

@@ -62,7 +62,8 @@ def test_bureau_geojson_in_one_command(tmp_path):
     res = run("import", "venues", bank_geojson(tmp_path / "銀行.geojson"), "--db", db,
               *MAP_ARGS)
     assert res.exit_code == 0, res.output
-    assert res.stdout.strip() == "venues: 3 rows, 3 created, 0 updated, 0 unchanged"
+    assert res.stdout.strip() == ("venues: 3 rows, 3 created, 0 updated, 0 unchanged; "
+                                  "status: 3 in_service")
     assert "ignored unknown column(s) 18區, 我們的分類" in res.stderr
     with open_store(str(db)) as store:
         venues = {v.code: v for v in store.venues()}
@@ -88,8 +89,8 @@ def test_dry_run_prints_the_mapping_and_first_rows(tmp_path):
     assert "first 3 row(s) mapped:" in lines
     assert any(line.startswith("  row 1: code='HK-B-001', name='中國銀行 灣仔', "
                                "kind='bank_outlet'") for line in lines)
-    assert lines[-1] == ("venues: 3 rows, 3 created, 0 updated, 0 unchanged "
-                         "(dry run, nothing written)")
+    assert lines[-1] == ("venues: 3 rows, 3 created, 0 updated, 0 unchanged; "
+                         "status: 3 in_service (dry run, nothing written)")
     assert state(db)[0]["venues"] == 0
 
 

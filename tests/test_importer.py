@@ -65,7 +65,12 @@ def test_csv_items_and_venues(store):
     assert by_code["SB-01"].category is Category.PERSON and by_code["SB-01"].high_frequency
     assert by_code["GS-01"].category is Category.BUSINESS and by_code["GS-01"].scope is Scope.COUNTY
     report = import_file(store, "venues", DATA / "venues.csv")
-    assert report.summary() == "venues: 4 rows, 4 created, 0 updated, 0 unchanged"
+    assert report.summary() == ("venues: 4 rows, 4 created, 0 updated, 0 unchanged; "
+                                "status: 3 in_service, 1 candidate")
+    assert report.warnings == (
+        "1 bank outlet without a channel stored as a planning candidate (status=candidate); "
+        "give channels=window,... to make it a service point (or status=candidate to keep "
+        "it so without this warning)",)
     v = {x.code: x for x in store.venues()}
     hall = v["XC-H-001"]
     assert hall.kind is VenueKind.HALL and hall.level is Level.CITY

@@ -218,3 +218,56 @@ def test_header_aliases_name_real_columns_and_never_shadow_one() -> None:
         for alias, column in table.items():
             assert column in columns or not any(
                 spec.layers for spec in vocab.HEADERS if spec.column == column), (what, alias)
+
+
+# --------------------------------------------------------------------------- venue statuses
+
+def test_status_registry_agrees_with_importer_store_and_openapi(
+        openapi: dict[str, Any], tmp_path: Path) -> None:
+    """Statuses: one registry; the importer, the store CHECK and OpenAPI derive or match it."""
+    from geosvc.store.migrations import STATUS_CODES_V3
+
+    registry = vocab.STATUSES
+    assert registry.codes() == tuple(str(s) for s in vocab.Status)
+    # importer: every code and alias (simplified, traditional), nothing else
+    assert set(map(str, _fields.STATUSES.values())) == set(registry.codes())
+    for entry in registry:
+        for label in (str(entry.code), *entry.aliases, *entry.aliases_hant):
+            assert _fields.STATUSES[label] is entry.code, label
+    assert "status" in known_columns("venues")
+    # the words the issue names are labels of the right status
+    for label, code in {"运营中": "in_service", "在用": "in_service", "候选": "candidate",
+                        "候選": "candidate", "规划": "planned", "筹建": "planned",
+                        "籌建": "planned", "关闭": "closed", "停用": "closed",
+                        "已关闭": "closed", "已關閉": "closed"}.items():
+        assert registry.lookup(label).code == code, label
+    # store: migration 3's CHECK list is the registry (a new status needs a migration)
+    assert STATUS_CODES_V3 == registry.codes(), (
+        "a status was added to vocab.STATUSES: write a store migration widening the CHECK "
+        "of venues.status (STATUS_CODES_V3 is released and never edited)")
+    store = open_store(str(tmp_path / "s.sqlite"))
+    try:
+        venues = [Venue(f"V-{code}", code, vocab.VenueKind.HALL, 117.0, 31.0,
+                        level=vocab.Level.CITY, status=vocab.Status(code))
+                  for code in registry.codes()]
+        assert store.write(Batch(venues=venues))["venues"].created == len(registry)
+        with pytest.raises(InvalidParameter, match="constraint"):
+            store.write(Batch(venues=[Venue("V-x", "x", vocab.VenueKind.HALL, 117.0, 31.0,
+                                            level=vocab.Level.CITY,
+                                            status="open")]))  # type: ignore[arg-type]
+    finally:
+        store.close()
+    # OpenAPI: the venues filter and the feature property
+    schema = _param_schema(openapi, "/api/v1/venues", "status")
+    assert _pattern_values(schema["pattern"]) == list(registry.codes())
+    assert schema["x-labels"] == {a: str(e.code) for e in registry
+                                  for a in (*e.aliases, *e.aliases_hant)}
+    props = openapi["components"]["schemas"]["VenueProperties"]["properties"]
+    assert props["status"]["enum"] == list(registry.codes())
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nearest", "/api/v1/coverage"])
+def test_service_queries_take_no_status_filter(openapi: dict[str, Any], path: str) -> None:
+    """Planned and closed venues never answer service queries: no `status` there."""
+    names = [_resolve(openapi, p)["name"] for p in openapi["paths"][path]["get"]["parameters"]]
+    assert "status" not in names and "include_candidates" in names

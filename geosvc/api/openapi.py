@@ -262,7 +262,13 @@ def _schemas() -> dict[str, Any]:
             "cross_province": {"type": "boolean"}, "regional": {"type": "boolean"},
             "bank": nullable_str, "machines": {"type": "integer", "nullable": True},
             "area_code": nullable_str, "area_name": nullable_str,
-            "candidate": {"type": "boolean"},
+            "candidate": {"type": "boolean",
+                          "description": "`status` is `candidate` (kept for compatibility)"},
+            "status": {"type": "string", "enum": list(vocab.STATUSES.codes()),
+                       "description": "Only `in_service` venues answer service queries; "
+                                      "`candidate` ones with `include_candidates=true`; "
+                                      "`planned` and `closed` ones are listed by "
+                                      "`/api/v1/venues?status=...` only"},
             "rank": {"type": "integer", "description": "nearest only"},
             "distance_m": {"type": "number", "description": "nearest only"},
             "travel_time_min": {"type": "number", "nullable": True,

@@ -428,6 +428,12 @@ PARAMS: dict[str, Param] = {
               _text(64), None),
         Param("include_candidates", "`true`: also list bank outlets without a government "
               "channel yet (planning candidates).", _BOOL, _bool, "false"),
+        Param("status", "Venue statuses, comma list (any of them): `in_service`, "
+              "`candidate` (planning candidates), `planned`, `closed`. Replaces the default "
+              "`in_service` (`include_candidates=true` still adds `candidate`); the only way "
+              "to list `planned` and `closed` venues, which never answer service queries."
+              + _LABELS_NOTE, _vocab_schema(vocab.STATUSES, many=True),
+              _vocabulary(vocab.STATUSES, many=True), "planned"),
         Param("mode", "Travel mode; `straight` ranks by straight-line distance and needs no "
               "road network.", {"type": "string", "enum": list(MODES)}, _mode, "walk"),
         Param("max_minutes", f"Only venues reachable within this many minutes "
@@ -518,7 +524,7 @@ def _pick(*names: str) -> tuple[Param, ...]:
 
 #: The query parameters each endpoint accepts (by handler name).
 ENDPOINT_PARAMS: dict[str, tuple[Param, ...]] = {
-    "venues": (*_pick("crs", "bbox", "q", "limit", "offset", *_FILTERS),
+    "venues": (*_pick("crs", "bbox", "q", "limit", "offset", *_FILTERS, "status"),
                format_param(formats.FEATURES, "geojson")),
     "venue": _pick("crs", "open_at"),
     "items": _pick("q", "limit", "offset"),
@@ -635,6 +641,7 @@ def _build(endpoint: str, values: dict[str, Any], ctx: ParseContext) -> Query:
         accessible=values.get("accessible"),
         home_area=values.get("home_area"),
         include_candidates=bool(values.get("include_candidates", False)),
+        statuses=values.get("status", ()),
     )
     return Query(
         crs=crs,

@@ -40,5 +40,6 @@ def base_properties(index: ServiceIndex) -> tuple[dict[str, Any], ...]:
             "area_code": v.area_code,
             "area_name": v.area_name,
             "candidate": v.is_candidate,
+            "status": str(v.status),
         })
     return tuple(props)

@@ -13,8 +13,10 @@
 
 Exit 0 with a one-line summary per table on stdout when every row was taken
 (with ``--dry-run`` and a mapping, the mapping and the first rows mapped
-first); exit 1 with one line per problem on stderr (``row 7, field lat: must
-be between -90 and 90 (got 91.2)``) and a last line saying nothing was
+first; venues add their count by status, ``; status: 3 in_service, 2
+candidate``, and warnings, e.g. bank outlets stored as candidates, go to
+stderr); exit 1 with one line per problem on stderr (``row 7, field lat:
+must be between -90 and 90 (got 91.2)``) and a last line saying nothing was
 written.  Other errors (missing file, unwritable database) exit 1 with one
 readable line; a bad option (a ``--map`` naming a column the file lacks, an
 unknown ``--timezone``) exits 2 naming it.  ``--db`` is created when missing.
@@ -223,6 +225,8 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
         for mapped in rep.mappings:
             if dry_run and mapped.mapped:
                 click.echo("\n".join(mapped.lines()))
+        for warning in rep.warnings:
+            click.echo(f"warning: {rep.what}: {warning}", err=True)
     click.echo(report.summary())
     if settings:
         shown = ", ".join(f"{k} {v if v is not None else 'none'}" for k, v in settings.items())

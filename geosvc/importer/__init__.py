@@ -19,9 +19,13 @@ reported in :attr:`ImportReport.ignored_columns`):
     a hall), ``channels``, ``area_code, area_name, address, phone,
     opening_hours`` (OSM syntax), ``official_calendar`` (default true),
     ``accessible, cross_province, regional`` (default false), ``bank``,
-    ``machines`` (whole number >= 0), ``name_en, source``.  Empty ``channels``
-    means ``window`` for a hall, ``self_service`` for a kiosk and none for a
-    bank outlet (a planning candidate).  A kiosk can only offer self_service,
+    ``machines`` (whole number >= 0), ``name_en, source``, ``status``
+    (in_service | candidate | planned | closed, or a Chinese label such as
+    运营中, 候选, 筹建, 停用).  Empty ``channels`` means ``window`` for a hall,
+    ``self_service`` for a kiosk and none for a bank outlet.  An empty
+    ``status`` is ``candidate`` for a bank outlet without channels (reported
+    as a warning), else ``in_service``; ``in_service`` for a bank outlet
+    without channels is a row problem.  A kiosk can only offer self_service,
     a hall window and self_service.
 ``items``
     required ``code, name``; optional ``name_en, department, category``

@@ -14,7 +14,16 @@ from typing import Any, TypeVar
 
 from geosvc import vocab
 from geosvc.errors import RowProblem
-from geosvc.vocab import Category, Channel, Level, Registry, Scope, VenueKind, normalise_label
+from geosvc.vocab import (
+    Category,
+    Channel,
+    Level,
+    Registry,
+    Scope,
+    Status,
+    VenueKind,
+    normalise_label,
+)
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -35,6 +44,7 @@ LEVELS: dict[str, Level] = _vocab(vocab.LEVELS)
 CHANNELS: dict[str, Channel] = _vocab(vocab.CHANNELS)
 CATEGORIES: dict[str, Category] = _vocab(vocab.CATEGORIES)
 SCOPES: dict[str, Scope] = _vocab(vocab.SCOPES)
+STATUSES: dict[str, Status] = _vocab(vocab.STATUSES)
 
 _TRUE = {"true", "1", "yes", "y", "t", "是", "有"}
 _FALSE = {"false", "0", "no", "n", "f", "否", "无"}

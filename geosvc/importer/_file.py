@@ -49,16 +49,23 @@ class ImportReport:
     mappings: tuple[MappingReport, ...] = ()
     #: a population raster: what was read and kept (cells, sum, extent)
     raster: RasterSummary | None = None
+    #: Venues only: ``(status, rows)`` of each status the file's venues have.
+    statuses: tuple[tuple[str, int], ...] = ()
+    #: Things to tell the user although every row was taken (the CLI: stderr).
+    warnings: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """One line, e.g. ``venues: 120 rows, 118 created, 2 updated, 0 unchanged``.
 
         A population raster adds a second line (:meth:`RasterSummary.summary`).
+        Venues add their count by status: ``; status: 117 in_service, 3 candidate``.
         """
         text = (f"{self.what}: {self.rows} rows, {self.created} created, "
                 f"{self.updated} updated, {self.unchanged} unchanged")
         if self.deleted:
             text += f", {self.deleted} deleted"
+        if self.statuses:
+            text += "; status: " + ", ".join(f"{n} {code}" for code, n in self.statuses)
         if self.dry_run:
             text += " (dry run, nothing written)"
         if self.raster is not None:
@@ -169,6 +176,7 @@ def report_of(parsed: Parsed, result: WriteResult, *, source: str) -> ImportRepo
         dry_run=result.dry_run, revision=result.revision,
         ignored_columns=parsed.ignored_columns, mappings=parsed.mappings,
         raster=parsed.raster if isinstance(parsed, RasterParsed) else None,
+        statuses=tuple(parsed.statuses.items()), warnings=tuple(parsed.warnings),
     )
 
 

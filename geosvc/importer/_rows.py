@@ -7,6 +7,7 @@ caller decides to write them only when there is no problem at all.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -23,6 +24,7 @@ from geosvc.importer._fields import (
     KINDS,
     LEVELS,
     SCOPES,
+    STATUSES,
     RowReader,
     as_text,
     is_blank,
@@ -38,8 +40,10 @@ from geosvc.model import (
     PopulationCell,
     Scope,
     ServiceItem,
+    Status,
     Venue,
     VenueKind,
+    status_problem,
 )
 
 if TYPE_CHECKING:
@@ -50,7 +54,7 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "venues": (("code", "name", "kind", "lon", "lat"),
                ("level", "channels", "area_code", "area_name", "address", "phone",
                 "opening_hours", "official_calendar", "accessible", "cross_province",
-                "regional", "bank", "machines", "name_en", "source")),
+                "regional", "bank", "machines", "name_en", "source", "status")),
     "items": (("code", "name"),
               ("name_en", "department", "category", "high_frequency", "scope", "description")),
     "links": (("venue_code", "item_code"), ("channels",)),
@@ -79,6 +83,10 @@ class Parsed:
     venue_channels: dict[str, frozenset[Channel] | None] = field(default_factory=dict)
     #: how each file of the layer was mapped (one report per file)
     mappings: tuple[MappingReport, ...] = ()
+    #: venues only: status -> number of good rows with it, in registry order
+    statuses: dict[str, int] = field(default_factory=dict)
+    #: things the user should know although every row is valid (one line each)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
@@ -153,7 +161,34 @@ def parse_venues(rows: list[dict[str, Any]], *, crs: str) -> Parsed:
     points = _to_wgs84([p for _, p in good], crs)
     parsed.records = [Venue(lon=lon, lat=lat, **values)
                       for (values, _), (lon, lat) in zip(good, points, strict=True)]
+    _count_statuses(parsed, [values["status"] is None for values, _ in good])
     return parsed
+
+
+def _count_statuses(parsed: Parsed, derived: list[bool]) -> None:
+    """Count the venues of each status; warn about candidates nobody asked for.
+
+    A venue whose status cell is empty and whose kind makes it a candidate
+    without channels (a bank outlet) is most likely a service point whose
+    channels the file forgot: say how many, per kind, and how to fix it.
+    """
+    venues: list[Venue] = parsed.records
+    counts = Counter(str(v.status) for v in venues)
+    parsed.statuses = {code: counts[code] for code in vocab.STATUSES.codes() if counts[code]}
+    implicit = Counter(v.kind for v, d in zip(venues, derived, strict=True)
+                       if d and v.status is Status.CANDIDATE)
+    for spec in vocab.KINDS:
+        n = implicit[spec.code]
+        if n:
+            example = next(str(c) for c in Channel if c in spec.channels)
+            many = n != 1
+            them = "them" if many else "it"
+            parsed.warnings.append(
+                f"{n} {spec.en.lower()}{'s' if many else ''} without a channel stored as "
+                f"{'' if many else 'a '}planning candidate{'s' if many else ''} "
+                f"(status=candidate); give channels={example},... to make {them} "
+                f"{'' if many else 'a '}service point{'s' if many else ''} "
+                f"(or status=candidate to keep {them} so without this warning)")
 
 
 def _venue_row(r: RowReader,
@@ -172,14 +207,25 @@ def _venue_row(r: RowReader,
         r.check("opening_hours", partial(hours_problem, hours))
     machines = r.number("machines", lo=0, integer=True)
     values = _venue_details(r)
-    if not r.ok or code is None or kind is None or point is None:
+    status = r.choice("status", STATUSES)
+    chosen = None if kind is None else DEFAULT_CHANNELS[kind] if channels is None else channels
+    _check_status(r, kind, chosen, status)
+    if not r.ok or code is None or kind is None or chosen is None or point is None:
         return None
-    chosen = DEFAULT_CHANNELS[kind] if channels is None else channels
     parsed.venue_channels[code] = chosen
     values.update(code=code, name=name, kind=kind, level=level, channels=chosen,
-                  opening_hours=hours,
+                  opening_hours=hours, status=status,
                   machines=None if machines is None else int(machines))
     return values, point
+
+
+def _check_status(r: RowReader, kind: VenueKind | None, channels: frozenset[Channel] | None,
+                  status: Status | None) -> None:
+    """Report an explicit status that does not fit the venue (an empty cell is derived)."""
+    if status is not None and kind is not None and channels is not None:
+        problem = status_problem(kind, channels, status)
+        if problem is not None:
+            r.problem("status", problem)
 
 
 def _venue_code(r: RowReader, parsed: Parsed) -> str | None:

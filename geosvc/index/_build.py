@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geosvc.errors import InvalidParameter
-from geosvc.index._filters import KIND_CODE, LEVEL_CODE, channel_bits
+from geosvc.index._filters import KIND_CODE, LEVEL_CODE, STATUS_CODE, channel_bits
 from geosvc.model import Link, ServiceItem, Venue, VenueKind
 
 _T = TypeVar("_T", bound=np.generic)
@@ -84,7 +84,7 @@ class VenueColumns(NamedTuple):
     level: NDArray[np.int8]  #: code of the level (``LEVEL_CODE``), -1 without one
     chan: NDArray[np.uint8]  #: channel bits (``channel_bits``)
     access: NDArray[np.bool_]  #: has a green channel
-    cand: NDArray[np.bool_]  #: bank-outlet candidate
+    status: NDArray[np.int8]  #: code of the status (``STATUS_CODE``; in_service is 0)
     area: NDArray[np.int32]  #: id of ``area_code`` in ``area_ids``, -1 without one
     area_ids: dict[str, int]  #: area code -> id
 
@@ -98,7 +98,7 @@ def venue_columns(venues: Sequence[Venue]) -> VenueColumns:
     )
     chan = np.fromiter((channel_bits(v.channels) for v in venues), np.uint8, n)
     access = np.fromiter((bool(v.accessible) for v in venues), bool, n)
-    cand = np.fromiter((v.is_candidate for v in venues), bool, n)
+    status = np.fromiter((STATUS_CODE[v.status] for v in venues), np.int8, n)  # type: ignore[index]
     area_ids: dict[str, int] = {}
     area = np.fromiter(
         (
@@ -113,7 +113,7 @@ def venue_columns(venues: Sequence[Venue]) -> VenueColumns:
         readonly(level),
         readonly(chan),
         readonly(access),
-        readonly(cand),
+        readonly(status),
         readonly(area),
         area_ids,
     )

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from geosvc.errors import InvalidParameter
 from geosvc.index._cache import LRU
-from geosvc.model import Channel, Level, VenueFilter, VenueKind
+from geosvc.model import Channel, Level, Status, VenueFilter, VenueKind
 
 if TYPE_CHECKING:
     from geosvc.index._build import LinkTables, VenueColumns
@@ -28,6 +28,8 @@ _T = TypeVar("_T", bound=np.generic)
 KIND_CODE: Final = {k: i for i, k in enumerate(VenueKind)}
 LEVEL_CODE: Final = {lv: i for i, lv in enumerate(Level)}
 CHANNEL_BIT: Final = {c: 1 << i for i, c in enumerate(Channel)}
+#: Code of each status (``in_service`` is 0).
+STATUS_CODE: Final = {s: i for i, s in enumerate(Status)}
 #: The filter matching every service point (``flt=None``).
 NO_FILTER: Final = VenueFilter()
 #: frozenset of channels of every bit pattern (index = bits).
@@ -69,6 +71,9 @@ class FilterEntry:
     rarest_item : int or None
         Index of the filter's item handled at the fewest venues (the best
         per-item sub-index), None without items.
+    service_only : bool
+        Only ``in_service`` venues can match (the filter admits no other status),
+        so the tree of service points holds every match.
     """
 
     mask: NDArray[np.bool_]
@@ -76,6 +81,7 @@ class FilterEntry:
     count: int
     everything: bool
     rarest_item: int | None
+    service_only: bool = True
 
 
 def _readonly(a: NDArray[_T]) -> NDArray[_T]:
@@ -89,9 +95,18 @@ def _attribute_mask(flt: VenueFilter, cols: VenueColumns) -> tuple[NDArray[np.bo
     Raises
     ------
     InvalidParameter
-        ``kind``, ``level`` or ``channel`` holds a value that is not one of the enums.
+        ``kind``, ``level``, ``channel`` or ``status`` holds a value that is not one of
+        the enums.
     """
-    mask = np.ones(len(cols.kind), dtype=bool) if flt.include_candidates else ~cols.cand
+    try:
+        allowed = flt.allowed_statuses()
+    except ValueError:
+        msg = f"must be among {', '.join(Status)} (got {list(flt.statuses)!r})"
+        raise InvalidParameter("status", msg) from None
+    if allowed == {Status.IN_SERVICE}:
+        mask = cols.status == STATUS_CODE[Status.IN_SERVICE]
+    else:
+        mask = np.isin(cols.status, [STATUS_CODE[s] for s in allowed])
     if flt.kinds:
         try:
             codes = [KIND_CODE[VenueKind(k)] for k in flt.kinds]
@@ -176,6 +191,7 @@ def compile_filter(
         count=len(positions),
         everything=len(positions) == n,
         rarest_item=rarest,
+        service_only=flt.allowed_statuses() == {Status.IN_SERVICE},
     )
 
 

@@ -157,8 +157,8 @@ class SpatialSearch:
     ----------
     lon, lat : numpy.ndarray of float64
         WGS-84 degrees by venue position (read-only; shared with the index).
-    candidate : numpy.ndarray of bool
-        Bank-outlet candidates (not in the tree of service points).
+    service : numpy.ndarray of bool
+        The venues ``in_service`` (the tree of service points holds these).
     links : LinkTables
         The venue-item link tables (for per-item sub-trees).
     """
@@ -187,7 +187,7 @@ class SpatialSearch:
         self,
         lon: NDArray[np.float64],
         lat: NDArray[np.float64],
-        candidate: NDArray[np.bool_],
+        service: NDArray[np.bool_],
         links: LinkTables,
     ) -> None:
         n = len(lon)
@@ -203,9 +203,9 @@ class SpatialSearch:
         self._lon_t: tuple[float, ...] = tuple(self._lon_r.tolist())
         self._lat_t: tuple[float, ...] = tuple(self._lat_r.tolist())
         self._cos_t: tuple[float, ...] = tuple(self._cos_lat.tolist())
-        # the tree of service points (every venue but bank-outlet candidates)
+        # the tree of service points (the venues in service)
         self._tree = SphereTree(
-            self._xyz[~candidate], np.flatnonzero(~candidate).astype(np.int64)
+            self._xyz[service], np.flatnonzero(service).astype(np.int64)
         )
         self._strtree = shapely.STRtree(shapely.points(lon, lat))
         if n:  # force the GEOS tree to be built now, not inside a reader
@@ -393,7 +393,8 @@ class SpatialSearch:
         """Choose the smallest tree holding ``entry``'s venues; True if the mask is needed.
 
         Candidates, smallest wins: the tree of all service points (built
-        eagerly; or of every venue, lazily, with ``include_candidates``), the
+        eagerly; or of every venue, lazily, when the filter admits other
+        statuses, e.g. ``include_candidates``), the
         tree of the filter's rarest item, the tree of exactly the filter's
         venues (built on the filter's second use when the others hold at
         least twice as many venues).
@@ -401,7 +402,7 @@ class SpatialSearch:
         sub = self.subtrees.get(("filter", key))
         if sub is not None:
             return sub, False
-        if key[-1]:  # include_candidates (the last field of VenueFilter.cache_key())
+        if not entry.service_only:
             best = self.subtrees.get_or_build(
                 ("all",), lambda: self._subtree(np.arange(self._n, dtype=np.intp))
             )

@@ -30,7 +30,13 @@ from geosvc.index._build import (
     readonly,
     venue_columns,
 )
-from geosvc.index._filters import CHANNEL_SETS, KIND_CODE, NO_FILTER, FilterCache
+from geosvc.index._filters import (
+    CHANNEL_SETS,
+    KIND_CODE,
+    NO_FILTER,
+    STATUS_CODE,
+    FilterCache,
+)
 from geosvc.index._hours import HoursTable, check_time
 from geosvc.index._search import (
     SpatialSearch,
@@ -45,6 +51,7 @@ from geosvc.model import (
     Link,
     Scope,
     ServiceItem,
+    Status,
     Venue,
     VenueFilter,
     VenueKind,
@@ -90,8 +97,11 @@ class ServiceIndex:
       count as closed).  Straight-line queries have no travel time, so this is
       "open at ``open_at``"; the network engine applies open-on-arrival with
       :meth:`open_on_arrival`.
-    * ``include_candidates`` - bank outlets without a government channel
-      (:attr:`Venue.is_candidate`) are excluded unless this is True.
+    * status - only ``in_service`` venues match; ``include_candidates`` adds
+      the ``candidate`` ones (by default bank outlets without a government
+      channel, :attr:`Venue.is_candidate`); ``statuses`` replaces
+      ``in_service`` by the statuses it lists (``planned`` and ``closed``
+      venues match only that way).
 
     **Speed.** Nearest searches run on an ``rtree`` of 3-D unit vectors: chord
     order equals great-circle order everywhere on the globe (poles and
@@ -203,7 +213,9 @@ class ServiceIndex:
             self._cols, self._links, self._item_index, item_county, maxsize=_FILTER_CACHE
         )
         self._hours = HoursTable(vs, info)
-        self._search = SpatialSearch(self.lon, self.lat, self._cols.cand, self._links)
+        self._search = SpatialSearch(
+            self.lon, self.lat, self._cols.status == STATUS_CODE[Status.IN_SERVICE], self._links
+        )
         self._frozen = True
         return self
 

@@ -44,7 +44,7 @@ WKB = "ST_GeomFromWKB(%s, 4326)"
 #: Columns of the venues table as written (``geom`` takes two parameters, lon and lat).
 VENUE_COLS = ("code", "name", "kind", "geom", "level", "channels", "area_code", "area_name",
               "address", "phone", "opening_hours", "official_calendar", "accessible",
-              "cross_province", "regional", "bank", "machines", "name_en", "source")
+              "cross_province", "regional", "bank", "machines", "name_en", "source", "status")
 #: SELECT lists giving rows in the form of :func:`geosvc.store._rows.venue_row`,
 #: ``(code, name, level, wkb, single, population)`` and ``(code, lon, lat, count, wkb)``.
 VENUE_SELECT = ", ".join("ST_X(geom), ST_Y(geom)" if c == "geom" else c for c in VENUE_COLS)

@@ -29,6 +29,7 @@ from geosvc.model import (
     PopulationCell,
     Scope,
     ServiceItem,
+    Status,
     Venue,
     VenueKind,
 )
@@ -47,6 +48,7 @@ KINDS: Final = {k.value: k for k in VenueKind}
 LEVELS: Final = {lv.value: lv for lv in Level}
 CATEGORIES: Final = {c.value: c for c in Category}
 SCOPES: Final = {s.value: s for s in Scope}
+STATUSES: Final = {s.value: s for s in Status}
 
 
 # ---------------------------------------------------------------------- channels
@@ -116,7 +118,7 @@ def venue_row(
             None if v.level is None else str(v.level), channels(v.channels),
             v.area_code, v.area_name, v.address, v.phone, v.opening_hours,
             flag(v.official_calendar), flag(v.accessible), flag(v.cross_province),
-            flag(v.regional), v.bank, v.machines, v.name_en, v.source)
+            flag(v.regional), v.bank, v.machines, v.name_en, v.source, str(v.status))
 
 
 def item_row(i: ServiceItem, *, flag: Callable[[Any], Any] = int) -> tuple:
@@ -149,16 +151,16 @@ def pop_row(p: PopulationCell, cell: Any) -> tuple:
 # ---------------------------------------------------------------------- rows -> records
 def venues_from(rows: Iterable[Sequence[Any]]) -> list[Venue]:
     """Build venues from rows in :func:`venue_row` order (either encoding)."""
-    kinds, levels, chans = KINDS, LEVELS, ChannelSets()
+    kinds, levels, statuses, chans = KINDS, LEVELS, STATUSES, ChannelSets()
     return [
         Venue(code, name, kinds[kind], lon, lat,
               None if level is None else levels[level], chans(channels),
               area_code, area_name, address, phone, hours, bool(official),
               bool(accessible), bool(cross), bool(regional), bank, machines,
-              name_en, source)
+              name_en, source, statuses[status])
         for (code, name, kind, lon, lat, level, channels, area_code, area_name,
              address, phone, hours, official, accessible, cross, regional, bank,
-             machines, name_en, source) in rows
+             machines, name_en, source, status) in rows
     ]
 
 

@@ -51,7 +51,7 @@ from geosvc.store.base import Batch, Contents, TableCounts, WriteResult
 _VENUE_COLS = ("code", "name", "kind", "lon", "lat", "level", "channels", "area_code",
                "area_name", "address", "phone", "opening_hours", "official_calendar",
                "accessible", "cross_province", "regional", "bank", "machines", "name_en",
-               "source")
+               "source", "status")
 _AREA_COLS = ("code", "name", "level", "wkt", "population")
 _POP_COLS = ("code", "lon", "lat", "count", "wkt")
 
@@ -168,7 +168,7 @@ class SQLiteStore(SQLStore):
         """Create the schema or bring it to the latest version, in one transaction.
 
         Foreign keys are off meanwhile (a table rebuild must not cascade; the
-        pragma is a no-op inside a transaction) and checked before the commit.
+        pragma is a no-op inside a transaction) and checked after each migration.
         ``BEGIN IMMEDIATE`` queues concurrent openers; the version is read
         again under it, so only the first one migrates.
         """
@@ -191,11 +191,12 @@ class SQLiteStore(SQLStore):
                         migrations.run_steps(conn, migration.sqlite)
                     except sqlite3.Error as exc:
                         self._fail(self._migration_failed(version, migration, exc), exc)
-                if todo:
+                    # checked after each migration, so that the error names the one at fault
                     bad = conn.execute("PRAGMA foreign_key_check").fetchall()
                     if bad:
                         self._fail(self._migration_failed(
-                            version, todo[-1], f"foreign keys broken after it: {bad[:3]}"))
+                            version, migration, f"foreign keys broken after it: {bad[:3]}"))
+                if todo:
                     migrations.record(conn, backend="sqlite", before=version, applied=todo,
                                       now=datetime.now(UTC).isoformat(timespec="seconds"))
                     conn.execute(f"PRAGMA user_version = {latest}")

@@ -40,7 +40,7 @@ nav a{margin-right:1rem}
 def _examples(snap: Snapshot) -> dict[str, str]:
     index = snap.index
     out: dict[str, str] = {}
-    venues = [v for v in index.venues if not v.is_candidate] or list(index.venues)
+    venues = [v for v in index.venues if v.in_service] or list(index.venues)
     if venues:
         lons = sorted(v.lon for v in venues)
         lats = sorted(v.lat for v in venues)

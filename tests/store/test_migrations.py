@@ -34,6 +34,17 @@ def _kind_venue(kind: str, code: str) -> Venue:
                  level=vocab.Level.CITY)
 
 
+def _with_status(rows: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+    """Return v1 rows as migration 3 leaves them: ``status`` appended to each venue row.
+
+    Back-filled by the old rule: the one bank outlet without channels (B2) is a
+    candidate, every other venue in service.
+    """
+    venues = [(*row, "candidate" if row[1] == "B2" else "in_service")
+              for row in rows["venues"]]
+    return {**rows, "venues": venues}
+
+
 def _extra(*steps: Any, description: str = "test migration") -> tuple[Migration, ...]:
     """Return MIGRATIONS plus one migration running ``steps`` on both backends."""
     return (*MIGRATIONS, Migration(LATEST + 1, description, sqlite=steps, postgis=steps))
@@ -49,7 +60,11 @@ def test_v1_fixture_is_migrated_in_place_with_every_row_intact(harness: Harness)
     with open_store(url, create=False) as store:
         assert read_all(store) == expected()
         assert harness.version(url) == LATEST
-        assert harness.rows(url) == rows  # every stored row, in storage order
+        # every stored row, in storage order; venues gained `status` (migration 3)
+        assert harness.rows(url) == _with_status(rows)
+        assert [v.status for v in store.venues()] == [
+            "in_service", "in_service", "in_service", "candidate", "in_service",
+            "in_service"]
         assert harness.log(url) == V1_LOG
         venues = [_kind_venue(code, f"N-{code}") for code in vocab.KINDS.codes()]
         result = store.write(Batch(venues=venues))

@@ -311,3 +311,27 @@ def test_a_kind_added_to_the_registry_needs_no_migration(
     # back to the real registry: kiosks are accepted again
     assert store.write(Batch(venues=[_kind_venue("kiosk", "K")]))["venues"].created == 1
     assert store.counts()["venues"] == 5
+
+
+# ---------------------------------------------------------------------- venue statuses
+
+def test_every_status_round_trips_and_an_update_of_status_counts(store: Store) -> None:
+    """Each status of vocab.STATUSES is stored and read back; changing it is an update."""
+    venues = [Venue(f"S-{code}", code, vocab.VenueKind.BANK_OUTLET, 117.0, 31.0,
+                    status=vocab.Status(code)) for code in vocab.STATUSES.codes()]
+    assert store.write(Batch(venues=venues))["venues"].created == len(vocab.STATUSES)
+    assert store.venues() == venues
+    assert [v.status for v in store.venues()] == list(vocab.Status)
+    closed = replace(venues[0], status=vocab.Status.CLOSED)
+    result = store.write(Batch(venues=[closed]))
+    assert result["venues"].updated == 1
+    assert store.venues()[0].status is vocab.Status.CLOSED
+
+
+def test_status_default_is_derived_from_kind_and_channels(store: Store) -> None:
+    """Without a status a bank outlet with no channel is stored as a candidate."""
+    bare = Venue("B", "b", vocab.VenueKind.BANK_OUTLET, 117.0, 31.0)
+    served = Venue("B2", "b2", vocab.VenueKind.BANK_OUTLET, 117.0, 31.0,
+                   channels=frozenset({W}))
+    store.write(Batch(venues=[bare, served]))
+    assert [v.status for v in store.venues()] == ["candidate", "in_service"]

@@ -54,6 +54,17 @@ needs the same rights on ``venue_kinds`` (the schema's owner has them).  Until
 the first venue write after a registry change, other clients see the old list.
 Levels, categories and scopes have no constraint in either schema (and channels are stored as
 lists), so there was nothing else spelt out to derive.
+
+Venue statuses (migration 3)
+----------------------------
+Migration 3 adds ``venues.status`` (``in_service``, ``candidate``,
+``planned``, ``closed``: :data:`geosvc.vocab.STATUSES`), default
+``in_service``, and back-fills it by the rule that decided before, in both
+backends: a ``bank_outlet`` with no channel is a ``candidate``.  Unlike the
+kinds, the statuses are a closed life cycle, so the column has a ``CHECK``
+list, written out in the migration (never edited; ``tests/test_vocab.py``
+fails when the registry and :data:`STATUS_CODES_V3` part, and then a new
+migration has to widen the list).
 """
 
 from __future__ import annotations
@@ -68,6 +79,7 @@ from geosvc.store.migrations import _v1
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "STATUS_CODES_V3",
     "Migration",
     "Step",
     "latest",
@@ -231,6 +243,10 @@ CREATE TABLE venues (
 )
 """
 
+#: The statuses the ``CHECK`` of migration 3 allows (as released; never edit).
+STATUS_CODES_V3 = ("in_service", "candidate", "planned", "closed")
+_STATUS_CHECK_V3 = f"CHECK (status IN ({', '.join(repr(c) for c in STATUS_CODES_V3)}))"
+
 #: The schema history, oldest first.  Append; never edit a released entry.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -247,6 +263,18 @@ MIGRATIONS: tuple[Migration, ...] = (
                  "ALTER TABLE venues DROP CONSTRAINT venues_kind_check; "
                  "ALTER TABLE venues ADD CONSTRAINT venues_kind_fkey FOREIGN KEY (kind) "
                  "REFERENCES venue_kinds (code)"),
+    ),
+    Migration(
+        3, "venue status (in_service, candidate, planned, closed): column venues.status, "
+           "back-filled: a bank_outlet without channels is a candidate",
+        sqlite=(f"ALTER TABLE venues ADD COLUMN status TEXT NOT NULL DEFAULT 'in_service' "
+                f"{_STATUS_CHECK_V3}; "
+                "UPDATE venues SET status = 'candidate' "
+                "WHERE kind = 'bank_outlet' AND channels = ''",),
+        postgis=(f"ALTER TABLE venues ADD COLUMN status text NOT NULL DEFAULT 'in_service' "
+                 f"{_STATUS_CHECK_V3}; "
+                 "UPDATE venues SET status = 'candidate' "
+                 "WHERE kind = 'bank_outlet' AND cardinality(channels) = 0",),
     ),
 )
 
