@@ -35,6 +35,7 @@ PATH_ENDPOINTS: dict[tuple[str, str], str | None] = {
     ("/api/v1/plans", "post"): "plans",
     ("/map", "get"): "map",
     ("/embed", "get"): "map",
+    ("/venues/{id}", "get"): "venue",
     ("/static/geosvc-widget.js", "get"): None,
     ("/ogc", "get"): None,
     ("/ogc/conformance", "get"): None,
@@ -96,6 +97,10 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
     "/map": ("maps", "Full-page map", "Folium map with the same filters; `lon`/`lat` centre a "
              "nearest search; `layer=coverage|isochrones`; `tiles=osm|amap|tianditu|none`."),
     "/embed": ("maps", "Embeddable widget page", "Minimal page for an `<iframe>`."),
+    "/venues/{id}": ("maps", "Venue page",
+                     "One venue for citizens (HTML): address, phone, hours in words, the "
+                     "next 7 days, items by channel, directions links (Amap GCJ-02, Baidu "
+                     "BD-09, OpenStreetMap WGS-84). Errors are HTML pages."),
     "/static/geosvc-widget.js": ("maps", "Widget script",
                                  "Draws a widget from the JSON API into a host "
                                  "page's element."),
@@ -121,6 +126,8 @@ _PATH_PARAMS = {
 }
 
 _MAP_PATHS = ("/map", "/embed")
+#: HTML pages: their errors are HTML pages too (geosvc.web.problems.PAGE_PATHS).
+_PAGE_PATHS = (*_MAP_PATHS, "/venues/{id}")
 #: Paths answering in every registered output format of a result kind (``f``, ``Accept``).
 _PATH_KINDS = {"/api/v1/venues": formats.FEATURES, "/api/v1/coverage": formats.COVERAGE,
                "/api/v1/plans": formats.PLAN}
@@ -208,7 +215,7 @@ def _ok_body(path: str) -> tuple[dict[str, Any], str]:
              "/api/v1/coverage": "Coverage", "/api/v1/plans": "Plan", "/healthz": "Health"}
     if path in named:
         return {"$ref": _REF + named[path]}, "application/json"
-    if path in ("/map", "/embed", "/docs"):
+    if path in (*_PAGE_PATHS, "/docs"):
         return {"type": "string"}, "text/html"
     if path == "/openapi.json":
         return {"type": "object"}, "application/vnd.oai.openapi+json"
@@ -218,9 +225,14 @@ def _ok_body(path: str) -> tuple[dict[str, Any], str]:
 
 
 def _problem_responses(path: str, *, negotiated: bool) -> dict[str, Any]:
-    """Return the problem+json answers (400, 404, 406, 422, 503) that ``path`` can give."""
+    """Return the problem+json answers (400, 404, 406, 422, 503) that ``path`` can give.
+
+    On the HTML pages (:data:`_PAGE_PATHS`) the same errors are HTML pages.
+    """
     responses: dict[str, Any] = {}
     problem = {"content": {"application/problem+json": {"schema": _PROBLEM}}}
+    if path in _PAGE_PATHS:
+        problem = {"content": {"text/html": {"schema": {"type": "string"}}}}
     if ("{" in path or path.startswith(("/api/v1/", "/ogc/collections/"))
             or path in (*_MAP_PATHS, "/healthz")):
         responses["400"] = {"description": "Invalid parameter(s), all named in "

@@ -1,4 +1,10 @@
-"""Errors as ``application/problem+json`` (RFC 9457), in one place.
+"""Errors as ``application/problem+json`` (RFC 9457), in one place; HTML on page paths.
+
+On the pages a citizen opens in a browser tab (``/map``, ``/embed``,
+``/venues/...``: :func:`is_page_path`) the same problem is answered as an
+HTML page that says why and what to try, in Chinese and English, with the
+same status (:func:`geosvc.render.venue_page.error_page_html`).  The choice
+is by path, never by ``Accept``: the API paths keep problem+json.
 
 One handler for :class:`~geosvc.errors.GeosvcError`, one for werkzeug's
 :class:`~werkzeug.exceptions.HTTPException` (unknown paths, wrong methods),
@@ -15,16 +21,45 @@ from flask import Response, request
 from werkzeug.exceptions import HTTPException
 
 from geosvc.errors import GeosvcError
+from geosvc.render.venue_page import error_page_html
 from geosvc.web._respond import json_response
 
 if TYPE_CHECKING:
     from flask import Flask
 
-__all__ = ["PROBLEM_JSON", "register"]
+__all__ = ["PAGE_PATHS", "PROBLEM_JSON", "is_page_path", "register"]
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+#: Paths of the HTML pages (exact, or a prefix ending in ``/``): their errors are pages.
+PAGE_PATHS = ("/map", "/embed", "/venues/")
+
+
+def is_page_path(path: str) -> bool:
+    """Return True when ``path`` is an HTML page a browser tab shows (errors as HTML).
+
+    Examples
+    --------
+    >>> is_page_path("/map"), is_page_path("/venues/X-1"), is_page_path("/api/v1/venues/X-1")
+    (True, True, False)
+    """
+    return any(path.startswith(p) if p.endswith("/") else path == p for p in PAGE_PATHS)
+
+
+def _answer(doc: dict[str, object], status: int) -> Response:
+    """Answer the problem ``doc`` as problem+json, or as an HTML page on a page path."""
+    if not is_page_path(request.path):
+        return json_response(doc, status=status, mimetype=PROBLEM_JSON, max_age=None)
+    slug = str(doc.get("type", "")).rsplit("/", 1)[-1]
+    params = doc.get("invalid_params")
+    html = error_page_html(status, slug, str(doc.get("detail") or ""),
+                           params if isinstance(params, list) else ())
+    resp = Response(html, status=status, mimetype="text/html")
+    resp.headers["Content-Type"] = "text/html; charset=utf-8"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 def _geosvc_error(err: GeosvcError) -> Response:
@@ -33,7 +68,7 @@ def _geosvc_error(err: GeosvcError) -> Response:
     else:
         log.info("%s %s: %s", request.method, request.path, err.log_message)
     doc = err.to_problem(instance=request.full_path.rstrip("?"))
-    return json_response(doc, status=err.status, mimetype=PROBLEM_JSON, max_age=None)
+    return _answer(doc, err.status)
 
 
 def _http_error(err: HTTPException) -> Response:
@@ -54,7 +89,7 @@ def _http_error(err: HTTPException) -> Response:
         "detail": detail,
         "instance": request.full_path.rstrip("?"),
     }
-    resp = json_response(doc, status=status, mimetype=PROBLEM_JSON, max_age=None)
+    resp = _answer(doc, status)
     for key, value in err.get_headers():
         if key.lower() not in {"content-type", "content-length"}:
             resp.headers[key] = value
@@ -70,7 +105,7 @@ def _internal_error(err: Exception) -> Response:
         "detail": "the server failed to answer this request; the error was logged",
         "instance": request.full_path.rstrip("?"),
     }
-    return json_response(doc, status=500, mimetype=PROBLEM_JSON, max_age=None)
+    return _answer(doc, 500)
 
 
 def register(app: Flask) -> None:
