@@ -81,9 +81,10 @@ def test_map_filters_and_bad_parameter(page: Any, app_url: str) -> None:
     assert _marker_count(pg) == 2
     resp = pg.goto(f"{app_url}/map?kind=castle&tiles=google")
     assert resp.status == 400
-    assert resp.headers["content-type"].startswith("application/problem+json")
-    doc = resp.json()
-    assert {p["name"] for p in doc["invalid_params"]} >= {"tiles"}
+    # issue 10: a page's error is an HTML page naming each bad parameter
+    assert resp.headers["content-type"].startswith("text/html")
+    names = pg.locator("main li code").all_inner_texts()
+    assert set(names) >= {"tiles"}
     assert log.page_errors == []
 
 
@@ -139,15 +140,18 @@ def test_amap_tiles_shift_markers_to_gcj02(page: Any, app_url: str) -> None:
     ("lon=200&lat=30", 400, {"lon"}),
     ("layer=coverage&mode=walk", 422, None),  # no road network loaded: ModeUnavailable
 ])
-def test_map_errors_are_problem_json(app_url: str, query: str, status: int,
-                                     names: set[str] | None) -> None:
+def test_map_errors_are_html_pages(app_url: str, query: str, status: int,
+                                   names: set[str] | None) -> None:
+    # issue 10: never problem+json in a browser tab; the status is kept
+    import re
     import urllib.error
 
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(f"{app_url}/map?{query}", timeout=10)
     err = info.value
     assert err.code == status
-    assert err.headers["Content-Type"].startswith("application/problem+json")
-    doc = json.loads(err.read().decode("utf-8"))
+    assert err.headers["Content-Type"] == "text/html; charset=utf-8"
+    html = err.read().decode("utf-8")
+    assert '<a href="/map">' in html
     if names is not None:
-        assert {p["name"] for p in doc["invalid_params"]} == names
+        assert set(re.findall(r"<li><code>([^<]+)</code>", html)) == names

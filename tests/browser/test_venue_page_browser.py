@@ -1,0 +1,62 @@
+"""The venue page and an error page in real headless Chromium, offline (issue 10)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from geosvc.coords import from_wgs84
+from tests.browser.conftest import CENTRE, XSS_NAME
+
+pytestmark = pytest.mark.browser
+
+
+def test_venue_page_reads_and_links(page: Any, app_url: str, shots: Path) -> None:
+    pg, log = page
+    resp = pg.goto(f"{app_url}/venues/XC-H-0001?open_at=2026-09-28T10:00", wait_until="load")
+    assert resp.status == 200
+    assert pg.evaluate("document.documentElement.lang") == "zh-CN"
+    assert pg.locator("main").count() == 1
+    assert pg.locator("h1").all_inner_texts() == ["宣城市政务服务中心"]
+    text = pg.locator("main").inner_text()
+    assert "午休 12:00–13:30" in text and "lunch break 12:00–13:30" in text
+    assert pg.locator("table.week tbody tr").count() == 7
+    amap = pg.get_by_role("link", name="高德地图导航 Amap directions").get_attribute("href")
+    glon, glat = from_wgs84(CENTRE[0], CENTRE[1], "gcj02")
+    assert parse_qs(urlparse(amap).query)["to"][0].startswith(f"{glon:.6f},{glat:.6f},")
+    shots.mkdir(exist_ok=True)
+    pg.screenshot(path=str(shots / "venue_page.png"), full_page=True)
+    assert log.problems() == [] and log.blocked == []  # nothing leaves the host
+
+
+def test_hostile_venue_page_runs_nothing(page: Any, app_url: str) -> None:
+    pg, log = page
+    pg.goto(f"{app_url}/venues/XC-K-0002", wait_until="load")
+    assert pg.locator("h1").inner_text() == XSS_NAME
+    assert pg.locator("img").count() == 0
+    assert '"><script>alert(2)</script>' in pg.locator("main").inner_text()
+    pg.wait_for_timeout(200)
+    assert log.dialogs == [] and log.problems() == []
+
+
+@pytest.mark.parametrize(("path", "status", "says"), [
+    ("/venues/NOPE", 404, "没有找到"),
+    ("/map?item=NOPE", 400, "请检查下列参数"),
+])
+def test_error_page_explains_and_leads_back(page: Any, app_url: str, shots: Path,
+                                            path: str, status: int, says: str) -> None:
+    pg, log = page
+    resp = pg.goto(f"{app_url}{path}", wait_until="load")
+    assert resp.status == status
+    assert resp.headers["content-type"] == "text/html; charset=utf-8"
+    assert pg.locator("h1").count() == 1 and pg.locator("main").count() == 1
+    assert says in pg.locator("main").inner_text()
+    shots.mkdir(exist_ok=True)
+    pg.screenshot(path=str(shots / f"error_{status}.png"), full_page=True)
+    pg.get_by_role("link", name="返回地图 Back to the map").click()
+    pg.wait_for_function("() => window.geosvc && window.geosvc.map", timeout=10_000)
+    assert urlparse(pg.url).path == "/map"
+    assert log.page_errors == [] and log.dialogs == []
