@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from geosvc.analysis.demand import area_geometries
 from geosvc.coords import projection
 from geosvc.errors import InvalidParameter
 from geosvc.network.graph import RoadNetwork as _Net
@@ -490,16 +491,8 @@ def _area_shares(areas: Sequence[Area], crs: str, raster: Raster,
     cx = raster.x0 + (cols + 0.5) * raster.cell
     cy = raster.y0 + (rows + 0.5) * raster.cell
     cell_m2 = raster.cell * raster.cell
-    geoms = []
-    for a in areas:
-        try:
-            g = shapely.from_wkt(a.wkt)
-        except shapely.errors.GEOSException:
-            msg = f"area `{a.code}` has an unreadable boundary (WKT)"
-            raise InvalidParameter("areas", msg) from None
-        g = shapely.make_valid(g) if not g.is_valid else g
-        geoms.append(shapely.transform(
-            g, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1]))))
+    geoms = [shapely.transform(g, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
+             for g in area_geometries(areas)]
 
     def share(g: Geometry) -> float | None:
         area = float(g.area)

@@ -699,6 +699,27 @@ def build_demand(
                                           else int(min_component_nodes)))
 
 
+def area_geometries(areas: Sequence[Area]) -> list[Any]:
+    """Return the valid shapely geometries of ``areas`` (WGS-84), in order.
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``areas``: an area whose WKT boundary cannot be read.
+    """
+    import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
+
+    geoms = []
+    for a in areas:
+        try:
+            g = shapely.from_wkt(a.wkt)
+        except shapely.errors.GEOSException:
+            msg = f"area `{a.code}` has an unreadable boundary (WKT)"
+            raise InvalidParameter("areas", msg) from None
+        geoms.append(g if g.is_valid else shapely.make_valid(g))
+    return geoms
+
+
 def _area_of(lon: NDArray[np.float64], lat: NDArray[np.float64],
              areas: Sequence[Area]) -> NDArray[np.int64]:
     """Index of the first area holding each point (-1 = none)."""
@@ -706,17 +727,7 @@ def _area_of(lon: NDArray[np.float64], lat: NDArray[np.float64],
 
     area = np.full(len(lon), -1, dtype=np.int64)
     if areas and len(lon):
-        geoms = []
-        for a in areas:
-            try:
-                g = shapely.from_wkt(a.wkt)
-            except shapely.errors.GEOSException:
-                msg = f"area `{a.code}` has an unreadable boundary (WKT)"
-                raise InvalidParameter("areas", msg) from None
-            if not g.is_valid:
-                g = shapely.make_valid(g)
-            geoms.append(g)
-        tree = shapely.STRtree(geoms)
+        tree = shapely.STRtree(area_geometries(areas))
         pi, ai = tree.query(shapely.points(lon, lat), predicate="intersects")
         order = np.lexsort((ai, pi))
         pi, ai = pi[order], ai[order]
