@@ -190,7 +190,7 @@ class ServiceItem:
 
     @property
     def has_guide(self) -> bool:
-        """True when any guide field is given (materials, conditions, fee, limits, URL, flags)."""
+        """True when any guide field is set (materials, conditions, fee, limits, URL, flags)."""
         return bool(self.materials or self.conditions or self.fee or self.apply_url
                     or self.legal_days is not None or self.promised_days is not None
                     or self.can_do_online or self.by_post or self.at_kiosk)

@@ -169,7 +169,7 @@ def bundle_rows(b: Bundle) -> tuple[tuple, list[tuple[str, int, str]]]:
 
 def bundles_from(rows: Iterable[Sequence[Any]],
                  item_rows: Iterable[Sequence[Any]]) -> list[Bundle]:
-    """Build bundles from bundle rows and ``(bundle_code, item_code)`` rows in position order."""
+    """Build bundles from bundle rows and ``(bundle_code, item_code)`` rows (by position)."""
     members: dict[str, list[str]] = {}
     for bundle_code, item_code in item_rows:
         members.setdefault(bundle_code, []).append(item_code)

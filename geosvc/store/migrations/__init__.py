@@ -286,8 +286,8 @@ _GUIDE_V4 = {
                 "ADD COLUMN at_kiosk boolean NOT NULL DEFAULT false; "
                 "CREATE TABLE bundles (code text PRIMARY KEY, name text NOT NULL, "
                 "name_en text NOT NULL DEFAULT '', description text NOT NULL DEFAULT ''); "
-                "CREATE TABLE bundle_items (bundle_code text NOT NULL REFERENCES bundles (code) "
-                "ON DELETE CASCADE, position integer NOT NULL, "
+                "CREATE TABLE bundle_items (bundle_code text NOT NULL "
+                "REFERENCES bundles (code) ON DELETE CASCADE, position integer NOT NULL, "
                 "item_code text NOT NULL REFERENCES items (code), "
                 "PRIMARY KEY (bundle_code, position)); "
                 "CREATE INDEX bundle_items_item ON bundle_items (item_code)"),
