@@ -18,6 +18,7 @@ __all__ = [
     "CANDIDATE_KINDS",
     "KIND_CHANNELS",
     "Area",
+    "Bundle",
     "Category",
     "Channel",
     "DatasetInfo",
@@ -175,6 +176,34 @@ class ServiceItem:
     category: Category = Category.PERSON
     high_frequency: bool = False
     scope: Scope = Scope.CITY
+    description: str = ""
+    # the service guide (办事指南); empty / None / False when unknown
+    materials: tuple[str, ...] = ()
+    conditions: str = ""
+    fee: str = ""
+    legal_days: int | None = None
+    promised_days: int | None = None
+    apply_url: str = ""
+    can_do_online: bool = False
+    by_post: bool = False
+    at_kiosk: bool = False
+
+    @property
+    def has_guide(self) -> bool:
+        """True when any guide field is set (materials, conditions, fee, limits, URL, flags)."""
+        return bool(self.materials or self.conditions or self.fee or self.apply_url
+                    or self.legal_days is not None or self.promised_days is not None
+                    or self.can_do_online or self.by_post or self.at_kiosk)
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """A 一件事 bundle: one life event made of several service items (in order)."""
+
+    code: str
+    name: str
+    items: tuple[str, ...]
+    name_en: str = ""
     description: str = ""
 
 

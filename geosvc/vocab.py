@@ -390,7 +390,7 @@ class HeaderSpec:
         Headers renamed to ``column``: simplified Chinese, traditional Chinese,
         English (matched case-insensitively, ``-`` and spaces as ``_``).
     layers : tuple of str
-        Layers (``venues``, ``items``, ``links``, ``population``, ``areas``)
+        Layers (``venues``, ``items``, ``links``, ``population``, ``areas``, ``bundles``)
         where the aliases apply; empty = every layer.
     """
 
@@ -451,7 +451,27 @@ HEADERS: tuple[HeaderSpec, ...] = (
     HeaderSpec("high_frequency", ("高频", "高频事项"), ("高頻", "高頻事項"), ("frequent",),
                ("items",)),
     HeaderSpec("description", ("描述", "说明", "事项说明"), ("說明", "事項說明"), (),
+               ("items", "bundles")),
+    HeaderSpec("materials", ("申请材料", "所需材料", "办理材料"),
+               ("申請材料", "所需材料", "辦理材料"), ("required_documents",), ("items",)),
+    HeaderSpec("conditions", ("办理条件", "受理条件", "申请条件"),
+               ("辦理條件", "受理條件", "申請條件"), (), ("items",)),
+    HeaderSpec("fee", ("收费标准", "收费", "是否收费"), ("收費標準", "收費", "是否收費"),
+               ("fees", "charge"), ("items",)),
+    HeaderSpec("legal_days", ("法定时限", "法定办结时限"), ("法定時限", "法定辦結時限"),
+               ("legal_time_limit",), ("items",)),
+    HeaderSpec("promised_days", ("承诺时限", "承诺办结时限"), ("承諾時限", "承諾辦結時限"),
+               ("promised_time_limit",), ("items",)),
+    HeaderSpec("apply_url", ("网上办理地址", "在线办理地址", "办理网址"),
+               ("網上辦理地址", "線上辦理地址", "辦理網址"), ("online_url", "url"), ("items",)),
+    HeaderSpec("can_do_online", ("可网办", "网上可办", "全程网办"),
+               ("可網辦", "網上可辦", "全程網辦"), ("online",), ("items",)),
+    HeaderSpec("by_post", ("可邮寄", "邮寄办理"), ("可郵寄", "郵寄辦理"), ("post",),
                ("items",)),
+    HeaderSpec("at_kiosk", ("可自助", "自助办理"), ("可自助", "自助辦理"), ("kiosk",),
+               ("items",)),
+    HeaderSpec("items", ("包含事项", "事项清单", "事项编码"),
+               ("包含事項", "事項清單", "事項編碼"), ("item_codes",), ("bundles",)),
     HeaderSpec("geometry", ("几何", "边界"), ("幾何", "邊界"), ("wkt", "geom", "the_geom"),
                ("areas", "population")),
     HeaderSpec("count", ("人口", "人数", "常住人口"), ("人數",), ("population", "pop"),

@@ -136,4 +136,5 @@ def test_installed_console_script(tmp_path):
     assert bad.returncode == 1
     assert "row 4, field lat: must be between -90 and 90 (got 91.2)" in bad.stderr
     assert "nothing was written" in bad.stderr.splitlines()[-1]
-    assert counts(db)[0] == {"items": 3, "venues": 0, "links": 0, "areas": 0, "population": 0}
+    assert counts(db)[0] == {"items": 3, "venues": 0, "links": 0, "areas": 0, "population": 0,
+                             "bundles": 0}

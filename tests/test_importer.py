@@ -345,7 +345,8 @@ def test_manifest_imports_everything_in_dependency_order(store, tmp_path):
     path = make_manifest(tmp_path, LAYERS, DATASET)
     report = import_manifest(store, path)
     assert [r.what for r in report.reports] == ["items", "venues", "links", "areas", "population"]
-    assert store.counts() == {"items": 3, "venues": 4, "links": 5, "areas": 2, "population": 3}
+    assert store.counts() == {"items": 3, "venues": 4, "links": 5, "areas": 2, "population": 3,
+                              "bundles": 0}
     assert store.info().name == "宣城" and store.info().calendar == "cn"
     assert report.revision == store.revision() == 1
     again = import_manifest(store, path)

@@ -11,8 +11,14 @@ For ``straight``, ``max_minutes`` limits the straight-line distance a walker
 covers at ``walk_speed_kph`` in that time.  An answer with no venue says why
 in ``empty_reason`` (:data:`~geosvc.app.travel.EMPTY_REASONS`).
 
+With ``bundle`` (a 一件事 bundle code) venues must handle every item of the
+bundle; when none does, the answer carries ``two_stop``: the quickest pair of
+venues that together handle them (:func:`~geosvc.app.bundles.two_stop_plan`),
+with both legs.
+
 The handler parses the query into a :class:`~geosvc.app.travel.NearestRequest`,
-runs :func:`~geosvc.app.travel.find_nearest` and serialises its result.
+runs :func:`~geosvc.app.travel.find_nearest` (or
+:func:`~geosvc.app.bundles.find_bundle_nearest`) and serialises its result.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from geosvc.api._common import parse
 from geosvc.api.features import feature_collection, iso, line, point, venue_feature
+from geosvc.app.bundles import TwoStop, bundle_of, find_bundle_nearest
 from geosvc.app.travel import NearestRequest, NearestResult, find_nearest
 from geosvc.errors import InvalidParameter
 
@@ -82,5 +89,36 @@ def nearest(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
     """
     snap = service.snapshot
     query = parse(service, snap, "nearest", params)
-    result = find_nearest(service, snap, nearest_request(query))
-    return nearest_document(snap, result, query.crs)
+    if query.bundle is None:
+        result = find_nearest(service, snap, nearest_request(query))
+        return nearest_document(snap, result, query.crs)
+    bundle = bundle_of(snap, query.bundle, field="bundle")
+    found = find_bundle_nearest(service, snap, nearest_request(query), bundle)
+    doc = nearest_document(snap, found.result, query.crs)
+    doc["bundle"] = {"code": bundle.code, "name": bundle.name, "items": list(bundle.items)}
+    if found.two_stop is not None:
+        doc["two_stop"] = two_stop_document(snap, found.two_stop, query.crs)
+    return doc
+
+
+def two_stop_document(snap: Snapshot, plan: TwoStop, crs: str) -> dict[str, Any]:
+    """Serialise a two-stop trip: ``{total_time_min, stops: [venue Feature, ...]}``.
+
+    Each stop is a venue Feature whose properties add ``stop`` (1, 2),
+    ``items`` done there (``bundle_items``), the leg's ``travel_time_min``,
+    ``arrives_at`` and the opening then; ``route`` (with ``route=true``) is
+    the leg's line.
+    """
+    stops = []
+    for n, stop in enumerate(plan.stops, 1):
+        schedule = snap.index.schedule(stop.pos)
+        is_open = schedule.is_open(stop.arrives_at) if schedule.known else None
+        extra: dict[str, Any] = {
+            "stop": n, "bundle_items": list(stop.items),
+            "travel_time_min": round(stop.travel_time_s / 60.0, 2),
+            "arrives_at": iso(stop.arrives_at, snap.tz), "open": is_open}
+        feature = venue_feature(snap, stop.pos, crs=crs, at=None, extra=extra)
+        if stop.route_lonlat is not None:
+            feature["route"] = line(stop.route_lonlat, crs)
+        stops.append(feature)
+    return {"total_time_min": round(plan.total_time_s / 60.0, 2), "stops": stops}

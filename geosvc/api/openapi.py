@@ -29,6 +29,7 @@ PATH_ENDPOINTS: dict[tuple[str, str], str | None] = {
     ("/api/v1/venues/{id}", "get"): "venue",
     ("/api/v1/items", "get"): "items",
     ("/api/v1/items/{code}", "get"): "item",
+    ("/api/v1/bundles/{bundle}", "get"): "bundle",
     ("/api/v1/nearest", "get"): "nearest",
     ("/api/v1/isochrones", "get"): "isochrones",
     ("/api/v1/coverage", "get"): "coverage",
@@ -58,16 +59,24 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
                             "`next_open` and `closes_at`."),
     "/api/v1/items": ("citizens", "Search service items",
                       "Item search by Chinese text, pinyin or pinyin initials "
-                      "(`社保`, `shebao`, `sb`). Returns `{items, total}`."),
+                      "(`社保`, `shebao`, `sb`). Returns `{items, total}`, and the 一件事 "
+                      "bundles matching `q` in `bundles` (`bundles_total`)."),
     "/api/v1/items/{code}": ("citizens", "One service item",
-                             "One item with `venues_count` and `venues_by_kind`."),
+                             "One item with `venues_count`, `venues_by_kind`, its service "
+                             "guide (`guide`) and the codes of the bundles naming it."),
+    "/api/v1/bundles/{bundle}": ("citizens", "One 一件事 bundle",
+                                 "A bundle (life event) with its items in order, each with "
+                                 "`venues_count` and `has_guide`. Find venues for all of them "
+                                 "with `/api/v1/nearest?bundle=`."),
     "/api/v1/nearest": ("citizens", "Nearest venues",
                         "The `k` best venues ranked by travel time ("
                         + ", ".join(f"`{m}`" for m in network_modes()) + "; "
                         "needs a loaded road network, else 422 mode-unavailable) or by "
                         "straight-line distance (`straight`, `travel_time_min` null). With "
                         "`open_at`/`open_now`, network modes keep only venues open on arrival "
-                        "(and for the server's open margin after it)."),
+                        "(and for the server's open margin after it). With `bundle`, venues "
+                        "must handle every item of the bundle; when none does, `two_stop` "
+                        "gives the quickest pair of venues that together handle them."),
     "/api/v1/isochrones": ("citizens", "Service circles around a point",
                            "One (Multi)Polygon per band: `minutes`, `area_km2`, `population` "
                            "(null when the dataset counts no residents; `warnings` says why). "
@@ -121,6 +130,7 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
 _PATH_PARAMS = {
     "id": ("Venue code.", "venue"),
     "code": ("Item code.", "item"),
+    "bundle": ("Bundle (一件事) code.", "bundle"),
     "collectionId": ("One of venues, halls, bank_outlets, kiosks.", "collection"),
     "featureId": ("Venue code.", "venue"),
 }
@@ -212,6 +222,7 @@ def _ok_body(path: str) -> tuple[dict[str, Any], str]:
     if path in ("/api/v1/venues/{id}", "/ogc/collections/{collectionId}/items/{featureId}"):
         return {"$ref": _REF + "Feature"}, "application/geo+json"
     named = {"/api/v1/items": "ItemSearch", "/api/v1/items/{code}": "Item",
+             "/api/v1/bundles/{bundle}": "Bundle",
              "/api/v1/coverage": "Coverage", "/api/v1/plans": "Plan", "/healthz": "Health"}
     if path in named:
         return {"$ref": _REF + named[path]}, "application/json"
@@ -290,9 +301,27 @@ def _schemas() -> dict[str, Any]:
             "arrives_at": {"type": "string", "format": "date-time"},
             "items": {"type": "array", "items": {"type": "object", "properties": {
                 "code": {"type": "string"}, "name": {"type": "string"},
-                "channels": {"type": "array", "items": _CHANNEL}}}},
+                "channels": {"type": "array", "items": _CHANNEL},
+                "has_guide": {"type": "boolean",
+                              "description": "the item has a service guide"}}}},
+            "stop": {"type": "integer", "description": "two_stop only: 1 or 2"},
+            "bundle_items": {"type": "array", "items": {"type": "string"},
+                             "description": "two_stop only: bundle items done there"},
         },
     }
+    guide = {"type": "object", "description": "The service guide (办事指南); empty when "
+                                              "unknown. `apply_url` is text, never a link.",
+             "properties": {
+                 "materials": {"type": "array", "items": {"type": "string"}},
+                 "conditions": {"type": "string"}, "fee": {"type": "string"},
+                 "legal_days": {"type": "integer", "nullable": True},
+                 "promised_days": {"type": "integer", "nullable": True},
+                 "apply_url": {"type": "string"}, "can_do_online": {"type": "boolean"},
+                 "by_post": {"type": "boolean"}, "at_kiosk": {"type": "boolean"}}}
+    bundle_brief = {"type": "object", "properties": {
+        "code": {"type": "string"}, "name": {"type": "string"},
+        "name_en": {"type": "string"}, "items": {"type": "array",
+                                                 "items": {"type": "string"}}}}
     item = {"type": "object", "properties": {
         "code": {"type": "string"}, "name": {"type": "string"}, "name_en": {"type": "string"},
         "department": {"type": "string"},
@@ -302,7 +331,10 @@ def _schemas() -> dict[str, Any]:
         "venues_count": {"type": "integer"},
         "description": {"type": "string", "nullable": True, "description": "one item only"},
         "venues_by_kind": {"type": "object", "additionalProperties": {"type": "integer"},
-                           "description": "one item only"}}}
+                           "description": "one item only"},
+        "guide": {**guide, "description": "one item only: the service guide"},
+        "bundles": {"type": "array", "items": {"type": "string"},
+                    "description": "one item only: codes of the bundles naming it"}}}
     share = {"type": "number", "minimum": 0, "maximum": 1}
     share_or_null = {**share, "nullable": True,
                      "description": "null when the dataset counts no residents "
@@ -358,12 +390,33 @@ def _schemas() -> dict[str, Any]:
                                   "empty_reason": {
                                       "type": "string", "enum": list(EMPTY_REASONS),
                                       "description": "nearest only, and only when no venue "
-                                                     "is returned: why"}}},
+                                                     "is returned: why"},
+                                  "bundle": {**bundle_brief, "description":
+                                             "nearest with `bundle` only"},
+                                  "two_stop": {
+                                      "type": "object", "description":
+                                      "nearest with `bundle` only, when no venue handles "
+                                      "every item: two stops (venue Features with `stop`, "
+                                      "`bundle_items`, the leg's `travel_time_min`, "
+                                      "`arrives_at`, `open`, `route`)",
+                                      "properties": {
+                                          "total_time_min": {"type": "number"},
+                                          "stops": {"type": "array", "items":
+                                                    {"$ref": _REF + "Feature"}}}}}},
         "Item": item,
         "ItemSearch": {"type": "object", "properties": {
             "items": {"type": "array", "items": {"$ref": _REF + "Item"}},
             "total": {"type": "integer"}, "limit": {"type": "integer"},
-            "offset": {"type": "integer"}}},
+            "offset": {"type": "integer"},
+            "bundles": {"type": "array", "items": bundle_brief},
+            "bundles_total": {"type": "integer"}}},
+        "Bundle": {"type": "object", "properties": {
+            "code": {"type": "string"}, "name": {"type": "string"},
+            "name_en": {"type": "string"}, "description": {"type": "string"},
+            "items": {"type": "array", "items": {"type": "object", "properties": {
+                "code": {"type": "string"}, "name": {"type": "string", "nullable": True},
+                "name_en": {"type": "string", "nullable": True},
+                "venues_count": {"type": "integer"}, "has_guide": {"type": "boolean"}}}}}},
         "Coverage": {"type": "object", "properties": {
             "mode": {"type": "string", "enum": list(MODES)},
             "minutes": {"type": "number"}, "total_population": people,

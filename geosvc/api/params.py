@@ -120,6 +120,7 @@ class Query:
     limit: int = 50
     offset: int = 0
     q: str | None = None
+    bundle: str | None = None
     mode: str = "straight"
     max_minutes: float | None = None
     minutes: tuple[float, ...] = ()
@@ -448,6 +449,10 @@ PARAMS: dict[str, Param] = {
         Param("details", "`true`: the answer also carries `doctor`, the dataset's check "
               "report (as `geosvc doctor --json`): what it lacks or gets wrong, each with "
               "its fix. Builds the travel engines not built yet.", _BOOL, _bool, "true"),
+        Param("bundle", "A 一件事 bundle code: venues must handle every item of the bundle "
+              "(added to `item`); when none is found, the answer carries `two_stop`, the "
+              "quickest pair of venues that together handle them all. An unknown code is a "
+              "400.", {"type": "string", "maxLength": 100}, _text(100), None),
         Param("q", f"Search text (Chinese, pinyin or pinyin initials for items; name for "
               f"venues), at most {MAX_Q_CHARS} characters.",
               {"type": "string", "maxLength": MAX_Q_CHARS}, _text(MAX_Q_CHARS), "社保"),
@@ -529,7 +534,9 @@ ENDPOINT_PARAMS: dict[str, tuple[Param, ...]] = {
     "venue": _pick("crs", "open_at"),
     "items": _pick("q", "limit", "offset"),
     "item": (),
-    "nearest": _pick("lon", "lat", "crs", "k", "mode", "max_minutes", "route", *_FILTERS),
+    "bundle": (),
+    "nearest": _pick("lon", "lat", "crs", "k", "mode", "max_minutes", "route", "bundle",
+                     *_FILTERS),
     "isochrones": (*_pick("lon", "lat", "crs"), MODE_ANALYSIS, MINUTES_BANDS),
     "coverage": (*_pick("crs"), MODE_ANALYSIS, MINUTES_ONE, *_pick(*_FILTERS, "circles"),
                  format_param(formats.COVERAGE, "json")),
@@ -652,6 +659,7 @@ def _build(endpoint: str, values: dict[str, Any], ctx: ParseContext) -> Query:
         limit=values.get("limit", ctx.default_limit),
         offset=values.get("offset", 0),
         q=values.get("q"),
+        bundle=values.get("bundle"),
         mode=values.get("mode", _DEFAULT_MODE.get(endpoint, "straight")),
         max_minutes=values.get("max_minutes"),
         minutes=values.get("minutes", _DEFAULT_MINUTES.get(endpoint, ())),

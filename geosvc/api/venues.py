@@ -55,6 +55,7 @@ def venue_details(snap: Snapshot, pos: int, at: datetime | None) -> dict[str, An
         "name": item.name if item is not None else None,
         "name_en": item.name_en if item is not None else None,
         "channels": sorted(str(c) for c in channels),
+        "has_guide": item is not None and item.has_guide,
     } for code, item, channels in detail.items]
     return {"items": items, "next_open": iso(detail.next_open, snap.tz),
             "closes_at": iso(detail.closes_at, snap.tz)}

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from geosvc.analysis.demand import (
     estimate_population_from_osm,
     point_demand_inputs,
 )
+from geosvc.app.bundles import bundle_text_search
 from geosvc.app.dataset import build_index, dataset_zone
 from geosvc.app.records import base_properties
 from geosvc.errors import ConfigError, ModeUnavailable
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
     from geosvc.config import Settings
     from geosvc.index import ServiceIndex
-    from geosvc.model import DatasetInfo, PopulationCell
+    from geosvc.model import Bundle, DatasetInfo, PopulationCell
     from geosvc.network.graph import RoadNetwork
     from geosvc.routing.base import Router
     from geosvc.search import ItemSearch
@@ -77,6 +78,10 @@ class Snapshot:
     venue_props : tuple of dict
         Per venue position, the time-independent GeoJSON properties (shared,
         read-only: copy before changing).
+    bundles : tuple of Bundle
+        The 一件事 bundles, by code.
+    bundle_search : ItemSearch
+        Text search over ``bundles`` (positions into that tuple).
     """
 
     index: ServiceIndex
@@ -86,6 +91,8 @@ class Snapshot:
     built_at: datetime
     tz: tzinfo
     venue_props: tuple[dict[str, Any], ...]
+    bundles: tuple[Bundle, ...] = ()
+    bundle_search: ItemSearch = field(default_factory=lambda: ItemSearch(()))
 
 
 class GeoService:
@@ -161,6 +168,8 @@ class GeoService:
             built_at=datetime.now(UTC),
             tz=dataset_zone(info.timezone, self.settings.timezone),
             venue_props=base_properties(index),
+            bundles=tuple(contents.bundles),
+            bundle_search=bundle_text_search(contents.bundles),
         )
 
     def maybe_reload(self, now: float | None = None) -> bool:

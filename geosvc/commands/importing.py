@@ -45,7 +45,8 @@ from geosvc.importer import (
     split_assignments,
 )
 
-_WHAT = ("venues", "items", "links", "population", "areas", "manifest", "osm-venues")
+_WHAT = ("venues", "items", "links", "population", "areas", "bundles", "manifest",
+         "osm-venues")
 
 
 def format_problem(problem: RowProblem) -> str:
@@ -186,12 +187,12 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
             country: str | None) -> None:
     """Import FILE (CSV, GeoJSON or .xlsx) into the dataset, all rows or none.
 
-    WHAT is venues, items, links, population or areas (import venues and
-    items before links), or `manifest` for a layers manifest (YAML) imported
-    in one transaction.  Rows are numbered from 1 = the line after the header
-    (the first feature of a GeoJSON).  `osm-venues` builds starter venues from
-    an OSM extract (.osm.pbf, .osm, .osm.xml, .gz/.bz2): halls, bank outlets
-    and kiosks coded OSM-N123, upserted by code.
+    WHAT is venues, items, links, population, areas or bundles (import venues
+    and items before links, items before bundles), or `manifest` for a layers
+    manifest (YAML) imported in one transaction.  Rows are numbered from 1 =
+    the line after the header (the first feature of a GeoJSON).  `osm-venues`
+    builds starter venues from an OSM extract (.osm.pbf, .osm, .osm.xml,
+    .gz/.bz2): halls, bank outlets and kiosks coded OSM-N123, upserted by code.
     """
     if what == "osm-venues":
         if maps or sets or any(v is not None for v in (bbox, timezone, calendar, country)):

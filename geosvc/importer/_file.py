@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["WHAT", "ImportReport", "batch_of", "import_file", "known_columns", "mapping_of",
            "parse_rows", "report_of"]
 
-#: Layer kinds, in dependency order (links need venues and items).
-WHAT: tuple[str, ...] = ("items", "venues", "links", "areas", "population")
+#: Layer kinds, in dependency order (links need venues and items, bundles items).
+WHAT: tuple[str, ...] = ("items", "venues", "links", "areas", "population", "bundles")
 
 
 @dataclass(frozen=True)
@@ -137,18 +137,21 @@ def parse_rows(what: str, rows: list[dict], *, crs: str, store: Store | None = N
 
 def _parse(what: str, rows: list[dict], *, crs: str, store: Store | None,
            pending: dict[str, Parsed] | None) -> Parsed:
-    if what != "links":
+    if what not in ("links", "bundles"):
         return PARSERS[what](rows, crs=crs)
     pending = pending or {}
-    venues: dict = {}
     items: dict = {}
     if store is not None:
-        venues.update((v.code, v.channels) for v in store.venues())
         items.update((i.code, True) for i in store.items())
-    if "venues" in pending:
-        venues.update(pending["venues"].venue_channels)
     if "items" in pending:
         items.update(dict.fromkeys(pending["items"].keys, True))
+    if what == "bundles":
+        return PARSERS["bundles"](rows, crs=crs, items=items)
+    venues: dict = {}
+    if store is not None:
+        venues.update((v.code, v.channels) for v in store.venues())
+    if "venues" in pending:
+        venues.update(pending["venues"].venue_channels)
     return PARSERS["links"](rows, crs=crs, venues=venues, items=items)
 
 
@@ -164,6 +167,7 @@ def batch_of(layers: dict[str, Parsed], *, replace_links: bool = False,
         areas=records("areas"), population=records("population"),
         replace_population="population" in layers and not append_population,
         replace_links_for=sorted({k.venue_code for k in links}) if replace_links else (),
+        bundles=records("bundles"),
     )
 
 
@@ -202,7 +206,7 @@ def import_file(
     store : Store
         Where to write; links are checked against the venues and items in it.
     what : str
-        ``venues``, ``items``, ``links``, ``population`` or ``areas``.
+        ``venues``, ``items``, ``links``, ``population``, ``areas`` or ``bundles``.
     path : path
         A ``.csv``, ``.geojson``/``.json`` or ``.xlsx`` file (see the module
         docstring for its columns); for population also a GeoTIFF (``.tif``,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from geosvc.importer._fields import (
 from geosvc.model import (
     KIND_CHANNELS,
     Area,
+    Bundle,
     Category,
     Channel,
     Level,
@@ -56,11 +58,25 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "opening_hours", "official_calendar", "accessible", "cross_province",
                 "regional", "bank", "machines", "name_en", "source", "status")),
     "items": (("code", "name"),
-              ("name_en", "department", "category", "high_frequency", "scope", "description")),
+              ("name_en", "department", "category", "high_frequency", "scope", "description",
+               "materials", "conditions", "fee", "legal_days", "promised_days", "apply_url",
+               "can_do_online", "by_post", "at_kiosk")),
     "links": (("venue_code", "item_code"), ("channels",)),
     "population": (("count",), ("code", "lon", "lat", "geometry")),
     "areas": (("code", "name", "geometry"), ("level", "population")),
+    "bundles": (("code", "name", "items"), ("name_en", "description")),
 }
+
+#: Separators of the materials list (commas and 、 may be part of a material's name).
+MATERIAL_SEPARATORS = (";", "；", "|", "\n")
+#: Separators of a bundle's item codes.
+CODE_SEPARATORS = (*MATERIAL_SEPARATORS, ",", "，", "、")
+
+#: URL schemes an ``apply_url`` may have (anything else is a row problem).
+URL_SCHEMES = ("http", "https")
+
+#: The longest time limit accepted, days.
+MAX_DAYS = 3650
 
 #: Channels a venue of each kind gets when its ``channels`` cell is empty (a bank
 #: outlet gets none: a planning candidate); from :data:`geosvc.vocab.KINDS`.
@@ -284,9 +300,78 @@ def parse_items(rows: list[dict[str, Any]], *, crs: str) -> Parsed:  # noqa: ARG
             high_frequency=r.boolean("high_frequency", default=False),
             scope=r.choice("scope", SCOPES) or Scope.CITY,
             description=r.text("description", max_len=10000) or "",
+            materials=_text_list(r, "materials", MATERIAL_SEPARATORS),
+            conditions=r.text("conditions", max_len=10000) or "",
+            fee=r.text("fee") or "",
+            legal_days=_days(r, "legal_days"), promised_days=_days(r, "promised_days"),
+            apply_url=_url(r, "apply_url") or "",
+            can_do_online=r.boolean("can_do_online", default=False),
+            by_post=r.boolean("by_post", default=False),
+            at_kiosk=r.boolean("at_kiosk", default=False),
         )
         if r.ok and code is not None:
             parsed.records.append(item)
+    return parsed
+
+
+def _text_list(r: RowReader, field_name: str, separators: tuple[str, ...]) -> tuple[str, ...]:
+    """Read a list cell: a list value, or text split at ``separators`` (blanks dropped)."""
+    raw = r.data.get(field_name)
+    if isinstance(raw, list | tuple):
+        parts = [as_text(v) for v in raw]
+        return tuple(p for p in parts if p)
+    text = r.text(field_name, max_len=10000)
+    if text is None:
+        return ()
+    for sep in separators:
+        text = text.replace(sep, "\n")
+    return tuple(p.strip() for p in text.split("\n") if p.strip())
+
+
+def _days(r: RowReader, field_name: str) -> int | None:
+    """Read a time limit in whole days (0 .. :data:`MAX_DAYS`); None when empty."""
+    value = r.number(field_name, lo=0, hi=MAX_DAYS, integer=True)
+    return None if value is None else int(value)
+
+
+def _url(r: RowReader, field_name: str) -> str | None:
+    """Read an http(s) URL with a host; anything else is a problem of the row."""
+    text = r.text(field_name, max_len=2000)
+    if text is None:
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in URL_SCHEMES or not parts.netloc \
+            or any(c.isspace() for c in text):
+        r.problem(field_name, f"must be an http:// or https:// address (got {shown(text)})")
+        return None
+    return text
+
+
+def parse_bundles(rows: list[dict[str, Any]], *, crs: str,  # noqa: ARG001
+                  items: Mapping[str, Any]) -> Parsed:
+    """Validate 一件事 bundle rows against the known item codes (``items``)."""
+    parsed, absent = _start("bundles", rows)
+    for r in _readers(parsed, rows, absent):
+        code = r.code("code")
+        if code is not None and _duplicate(r, parsed, code, "code", "bundle code"):
+            code = None
+        name = r.text("name", required=True)
+        members = _text_list(r, "items", CODE_SEPARATORS)
+        if not members and "items" not in absent:
+            r.problem("items", "is required (item codes separated by commas)")
+        unknown = [m for m in members if m not in items]
+        if unknown:
+            r.problem("items", f"unknown item {', '.join(shown(m) for m in unknown)} "
+                               "(import items first)")
+        repeated = sorted({m for m in members if members.count(m) > 1})
+        if repeated:
+            r.problem("items", f"names {', '.join(shown(m) for m in repeated)} twice")
+        if r.ok and code is not None and name is not None:
+            parsed.records.append(Bundle(code, name, members, r.text("name_en") or "",
+                                         r.text("description", max_len=10000) or ""))
     return parsed
 
 
@@ -458,4 +543,5 @@ PARSERS: dict[str, Callable[..., Parsed]] = {
     "links": parse_links,
     "areas": parse_areas,
     "population": parse_population,
+    "bundles": parse_bundles,
 }

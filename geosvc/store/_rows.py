@@ -15,12 +15,14 @@ by key, which gives the created / updated / unchanged counts of
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 from geosvc.errors import InvalidParameter
 from geosvc.model import (
     Area,
+    Bundle,
     Category,
     Channel,
     DatasetInfo,
@@ -42,7 +44,8 @@ INFO_KEYS: Final = ("name", "timezone", "calendar", "country")
 
 #: Columns of the items table (the :class:`ServiceItem` fields, both backends).
 ITEM_COLS: Final = ("code", "name", "name_en", "department", "category", "high_frequency",
-                    "scope", "description")
+                    "scope", "description", "materials", "conditions", "fee", "legal_days",
+                    "promised_days", "apply_url", "can_do_online", "by_post", "at_kiosk")
 
 KINDS: Final = {k.value: k for k in VenueKind}
 LEVELS: Final = {lv.value: lv for lv in Level}
@@ -124,7 +127,54 @@ def venue_row(
 def item_row(i: ServiceItem, *, flag: Callable[[Any], Any] = int) -> tuple:
     """Return a service item as a row (``flag`` encodes ``high_frequency``)."""
     return (i.code, i.name, i.name_en, i.department, str(i.category),
-            flag(i.high_frequency), str(i.scope), i.description)
+            flag(i.high_frequency), str(i.scope), i.description, materials_text(i.materials),
+            i.conditions, i.fee, i.legal_days, i.promised_days, i.apply_url,
+            flag(i.can_do_online), flag(i.by_post), flag(i.at_kiosk))
+
+
+def materials_text(materials: Sequence[str]) -> str:
+    """Return the materials list as stored: compact JSON text, non-ASCII kept.
+
+    Examples
+    --------
+    >>> materials_text(("身份证", "户口簿"))
+    '["身份证","户口簿"]'
+    >>> materials_text(())
+    '[]'
+    """
+    return json.dumps(list(materials), ensure_ascii=False, separators=(",", ":"))
+
+
+def materials_from(text: str | None) -> tuple[str, ...]:
+    """Return the materials of stored JSON text (empty for NULL or ``[]``).
+
+    Examples
+    --------
+    >>> materials_from('["身份证"]'), materials_from(None)
+    (('身份证',), ())
+    """
+    if not text:
+        return ()
+    return tuple(str(m) for m in json.loads(text))
+
+
+def bundle_rows(b: Bundle) -> tuple[tuple, list[tuple[str, int, str]]]:
+    """Return a bundle as ``(code, name, name_en, description)`` and its item rows.
+
+    Item rows are ``(bundle_code, position, item_code)``, positions from 0.
+    """
+    return ((b.code, b.name, b.name_en, b.description),
+            [(b.code, n, code) for n, code in enumerate(b.items)])
+
+
+def bundles_from(rows: Iterable[Sequence[Any]],
+                 item_rows: Iterable[Sequence[Any]]) -> list[Bundle]:
+    """Build bundles from bundle rows and ``(bundle_code, item_code)`` rows (by position)."""
+    members: dict[str, list[str]] = {}
+    for bundle_code, item_code in item_rows:
+        members.setdefault(bundle_code, []).append(item_code)
+    return [Bundle(code, name, tuple(members.get(code, ())), name_en, description)
+            for code, name, name_en, description in rows]
 
 
 def link_row(
@@ -167,8 +217,10 @@ def venues_from(rows: Iterable[Sequence[Any]]) -> list[Venue]:
 def items_from(rows: Iterable[Sequence[Any]]) -> list[ServiceItem]:
     """Build service items from rows in :func:`item_row` order."""
     return [ServiceItem(code, name, name_en, dept, CATEGORIES[cat], bool(hf),
-                        SCOPES[scope], desc)
-            for code, name, name_en, dept, cat, hf, scope, desc in rows]
+                        SCOPES[scope], desc, materials_from(materials), conditions, fee,
+                        legal, promised, url, bool(online), bool(post), bool(kiosk))
+            for (code, name, name_en, dept, cat, hf, scope, desc, materials, conditions, fee,
+                 legal, promised, url, online, post, kiosk) in rows]
 
 
 def links_from(rows: Iterable[Sequence[Any]]) -> list[Link]:
@@ -239,6 +291,7 @@ def check_batch(batch: Batch) -> None:
     check_unique("venue code", [v.code for v in batch.venues])
     check_unique("link", [(k.venue_code, k.item_code) for k in batch.links])
     check_unique("area code", [a.code for a in batch.areas])
+    check_unique("bundle code", [b.code for b in batch.bundles])
 
 
 def split_changes(

@@ -15,9 +15,55 @@ from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from geosvc.model import DatasetInfo, Link, ServiceItem, Venue
-from geosvc.store._rows import info_from, items_from, links_from, venues_from
-from geosvc.store.base import TABLES, Batch, Contents, Store
+from geosvc.model import Bundle, DatasetInfo, Link, ServiceItem, Venue
+from geosvc.store._rows import (
+    bundle_rows,
+    bundles_from,
+    info_from,
+    items_from,
+    links_from,
+    venues_from,
+)
+from geosvc.store.base import TABLES, Batch, Contents, Store, TableCounts
+
+_BUNDLES_SQL = "SELECT code, name, name_en, description FROM bundles ORDER BY code"
+_BUNDLE_ITEMS_SQL = ("SELECT bundle_code, item_code FROM bundle_items "
+                     "ORDER BY bundle_code, position")
+
+
+def write_bundles(conn: Any, bundles: Sequence[Bundle], *, param: str) -> TableCounts:
+    """Upsert ``bundles`` with their item lists inside the caller's transaction.
+
+    A bundle whose row or item list differs from the stored one is updated
+    (its ``bundle_items`` rows replaced); ``param`` is the driver's
+    placeholder (``?`` or ``%s``).  Works on any DB-API connection with
+    ``execute`` (sqlite3, psycopg).
+    """
+    if not bundles:
+        return TableCounts()
+    stored = {b.code: b for b in bundles_from(conn.execute(_BUNDLES_SQL).fetchall(),
+                                              conn.execute(_BUNDLE_ITEMS_SQL).fetchall())}
+    created = updated = 0
+    p4 = ", ".join([param] * 4)
+    for bundle in bundles:
+        old = stored.get(bundle.code)
+        if old == bundle:
+            continue
+        row, members = bundle_rows(bundle)
+        if old is None:
+            conn.execute(f"INSERT INTO bundles (code, name, name_en, description) "
+                         f"VALUES ({p4})", row)
+            created += 1
+        else:
+            conn.execute(f"UPDATE bundles SET name = {param}, name_en = {param}, "
+                         f"description = {param} WHERE code = {param}", (*row[1:], row[0]))
+            conn.execute(f"DELETE FROM bundle_items WHERE bundle_code = {param}", (row[0],))
+            updated += 1
+        for member in members:
+            conn.execute("INSERT INTO bundle_items (bundle_code, position, item_code) "
+                         f"VALUES ({param}, {param}, {param})", member)
+    return TableCounts(created=created, updated=updated,
+                       unchanged=len(bundles) - created - updated)
 
 
 class SQLStore(Store):
@@ -58,13 +104,19 @@ class SQLStore(Store):
         """Return every link in insertion order."""
         return links_from(self._rows(self._LINKS_SQL))
 
+    def bundles(self) -> list[Bundle]:
+        """Return every bundle by code, with its items in order."""
+        return bundles_from(self._rows(_BUNDLES_SQL), self._rows(_BUNDLE_ITEMS_SQL))
+
     def _contents(self, q: Callable[[str], list[tuple]]) -> Contents:
         """Read :class:`Contents` with ``q`` (a query inside the caller's transaction)."""
         meta = q("SELECT key, value FROM meta")
         venues = venues_from(q(self._VENUES_SQL))
         items = items_from(q(self._ITEMS_SQL))
         links = links_from(q(self._LINKS_SQL))
-        return Contents(int(dict(meta)["revision"]), info_from(meta), venues, items, links)
+        bundles = bundles_from(q(_BUNDLES_SQL), q(_BUNDLE_ITEMS_SQL))
+        return Contents(int(dict(meta)["revision"]), info_from(meta), venues, items, links,
+                        bundles)
 
     def counts(self) -> dict[str, int]:
         """Return the number of rows per table."""

@@ -18,10 +18,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from geosvc.model import Area, DatasetInfo, Link, PopulationCell, ServiceItem, Venue
+from geosvc.model import Area, Bundle, DatasetInfo, Link, PopulationCell, ServiceItem, Venue
 
 #: Table names, in the order a batch is applied (dependencies first).
-TABLES: tuple[str, ...] = ("items", "venues", "links", "areas", "population")
+TABLES: tuple[str, ...] = ("items", "venues", "links", "areas", "population", "bundles")
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ class Batch:
         (links of those venues absent from the batch are deleted).
     info : DatasetInfo or None
         When given, the dataset's settings are replaced in the same transaction.
+    bundles : sequence of Bundle
+        Upserted by ``code``, each with its whole item list (replaced when it
+        differs); every item must exist in the store or in this batch.
     """
 
     venues: Sequence[Venue] = ()
@@ -55,6 +58,7 @@ class Batch:
     replace_population: bool = False
     replace_links_for: Collection[str] = ()
     info: DatasetInfo | None = None
+    bundles: Sequence[Bundle] = ()
 
 
 @dataclass(frozen=True)
@@ -105,13 +109,14 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class Contents:
-    """Venues, items, links and info of one revision, read consistently."""
+    """Venues, items, links, bundles and info of one revision, read consistently."""
 
     revision: int
     info: DatasetInfo
     venues: list[Venue]
     items: list[ServiceItem]
     links: list[Link]
+    bundles: list[Bundle] = field(default_factory=list)
 
 
 class Store(ABC):
@@ -145,6 +150,10 @@ class Store(ABC):
     @abstractmethod
     def links(self) -> list[Link]:
         """Return every venue-item link, in a stable order."""
+
+    @abstractmethod
+    def bundles(self) -> list[Bundle]:
+        """Return every 一件事 bundle (by code) with its items in order."""
 
     @abstractmethod
     def areas(self) -> list[Area]:
@@ -188,7 +197,8 @@ class Store(ABC):
         for _ in range(5):
             before = self.revision()
             contents = Contents(
-                before, self.info(), self.venues(), self.items(), self.links()
+                before, self.info(), self.venues(), self.items(), self.links(),
+                self.bundles()
             )
             if self.revision() == before:
                 return contents

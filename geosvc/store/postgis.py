@@ -69,7 +69,7 @@ from geosvc.store._rows import (
     stale_links,
     venue_row,
 )
-from geosvc.store._sql import SQLStore
+from geosvc.store._sql import SQLStore, write_bundles
 from geosvc.store.base import Batch, Contents, TableCounts, WriteResult
 
 #: PostgreSQL schema of a dataset when the URL names none.
@@ -331,7 +331,7 @@ class PostGISStore(SQLStore):
     def write(self, batch: Batch, *, dry_run: bool = False) -> WriteResult:
         """Apply ``batch`` in one transaction (see :meth:`Store.write`).
 
-        Order: info, items, venues, links, areas, population (a batch with
+        Order: info, items, venues, links, areas, population, bundles (a batch with
         venues first brings ``venue_kinds`` in line with the vocabulary).  The
         transaction starts by locking ``meta``'s revision row, so concurrent writers queue;
         readers keep seeing the last committed state.  With ``dry_run`` it runs
@@ -394,6 +394,7 @@ class PostGISStore(SQLStore):
                                   convert=lambda r: (*r[:3], wkt_of(r[3], single=r[4]),
                                                      *r[4:])),
             "population": self._write_population(conn, batch, cells),
+            "bundles": write_bundles(conn, batch.bundles, param="%s"),
         }
         return WriteResult(tables=tables, info_changed=info_changed)
 

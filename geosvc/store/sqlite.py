@@ -45,7 +45,7 @@ from geosvc.store._rows import (
     stale_links,
     venue_row,
 )
-from geosvc.store._sql import SQLStore
+from geosvc.store._sql import SQLStore, write_bundles
 from geosvc.store.base import Batch, Contents, TableCounts, WriteResult
 
 _VENUE_COLS = ("code", "name", "kind", "lon", "lat", "level", "channels", "area_code",
@@ -262,7 +262,7 @@ class SQLiteStore(SQLStore):
     def write(self, batch: Batch, *, dry_run: bool = False) -> WriteResult:
         """Apply ``batch`` in one ``BEGIN IMMEDIATE`` transaction.
 
-        Order: info, items, venues, links, areas, population; a batch with
+        Order: info, items, venues, links, areas, population, bundles; a batch with
         venues first brings ``venue_kinds`` in line with the vocabulary
         (:func:`~geosvc.store.migrations.sync_venue_kinds`).  With ``dry_run``
         the transaction runs to the end (constraints included) and is rolled
@@ -306,6 +306,7 @@ class SQLiteStore(SQLStore):
             "areas": self._upsert(conn, "areas", _AREA_COLS, ("code",),
                                   [_area_row(a) for a in batch.areas]),
             "population": self._write_population(conn, batch),
+            "bundles": write_bundles(conn, batch.bundles, param="?"),
         }
         return WriteResult(tables=tables, info_changed=info_changed)
 

@@ -82,7 +82,7 @@ def test_venue_properties_and_crs_round_trip(service) -> None:
     sb = next(i for i in p["items"] if i["code"] == "SB-01")
     assert sb == {"code": "SB-01", "name": "社会保障卡申领",
                   "name_en": "Social security card application",
-                  "channels": ["self_service", "window"]}
+                  "channels": ["self_service", "window"], "has_guide": False}
     lon, lat = to_wgs84(*doc["geometry"]["coordinates"], "gcj02")
     assert (lon, lat) == pytest.approx((118.7580, 30.9400), abs=1e-6)
     assert doc["geometry"]["coordinates"] != [118.758, 30.94]

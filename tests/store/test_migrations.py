@@ -45,6 +45,16 @@ def _with_status(rows: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
     return {**rows, "venues": venues}
 
 
+#: What migration 4 appends to every item row: an empty guide (flags 0 / false).
+GUIDE_V4 = ("[]", "", "", None, None, "", 0, 0, 0)
+
+
+def _as_migrated(rows: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+    """Return v1 rows as the latest migration leaves them: statuses (3), empty guides (4)."""
+    rows = _with_status(rows)
+    return {**rows, "items": [(*row, *GUIDE_V4) for row in rows["items"]]}
+
+
 def _extra(*steps: Any, description: str = "test migration") -> tuple[Migration, ...]:
     """Return MIGRATIONS plus one migration running ``steps`` on both backends."""
     return (*MIGRATIONS, Migration(LATEST + 1, description, sqlite=steps, postgis=steps))
@@ -60,8 +70,9 @@ def test_v1_fixture_is_migrated_in_place_with_every_row_intact(harness: Harness)
     with open_store(url, create=False) as store:
         assert read_all(store) == expected()
         assert harness.version(url) == LATEST
-        # every stored row, in storage order; venues gained `status` (migration 3)
-        assert harness.rows(url) == _with_status(rows)
+        # every stored row, in storage order; venues gained `status` (migration 3),
+        # items an empty guide (migration 4)
+        assert harness.rows(url) == _as_migrated(rows)
         assert [v.status for v in store.venues()] == [
             "in_service", "in_service", "in_service", "candidate", "in_service",
             "in_service"]

@@ -38,7 +38,8 @@ def test_schema_created_with_wal_and_version(store):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
-    assert store.counts() == {"items": 0, "venues": 0, "links": 0, "areas": 0, "population": 0}
+    assert store.counts() == {"items": 0, "venues": 0, "links": 0, "areas": 0, "population": 0,
+                              "bundles": 0}
     assert store.revision() == 0
     assert store.info() == DatasetInfo()
 

@@ -22,6 +22,7 @@ from geosvc import vocab
 from geosvc.errors import InvalidParameter, StorageUnavailable
 from geosvc.model import (
     Area,
+    Bundle,
     Channel,
     DatasetInfo,
     Level,
@@ -64,7 +65,8 @@ def test_the_suite_covers_every_registered_backend() -> None:
 
 def test_empty_store(store: Store) -> None:
     """A new store is empty, at revision 0, with default settings."""
-    assert store.counts() == {"items": 0, "venues": 0, "links": 0, "areas": 0, "population": 0}
+    assert store.counts() == {"items": 0, "venues": 0, "links": 0, "areas": 0, "population": 0,
+                              "bundles": 0}
     assert store.revision() == 0 and store.info() == DatasetInfo()
     assert store.read().venues == [] and store.read().revision == 0
 
@@ -335,3 +337,39 @@ def test_status_default_is_derived_from_kind_and_channels(store: Store) -> None:
                    channels=frozenset({W}))
     store.write(Batch(venues=[bare, served]))
     assert [v.status for v in store.venues()] == ["candidate", "in_service"]
+
+
+# ---------------------------------------------------------------------- guides and bundles
+
+GUIDED = ServiceItem("G1", "出生登记", materials=("出生医学证明", "父母身份证"),
+                     conditions="新生儿出生后一个月内", fee="免费", legal_days=20,
+                     promised_days=1, apply_url="https://zwfw.example.cn/g1",
+                     can_do_online=True, by_post=False, at_kiosk=True)
+
+
+def test_item_guides_round_trip_and_count_as_unchanged(store: Store) -> None:
+    """Every guide field comes back as written; writing it again changes nothing."""
+    first = store.write(Batch(items=[GUIDED, ServiceItem("G2", "plain")]))
+    assert first["items"].created == 2
+    assert store.items() == [GUIDED, ServiceItem("G2", "plain")]
+    assert store.write(Batch(items=[GUIDED]))["items"].unchanged == 1
+    changed = replace(GUIDED, materials=("出生医学证明",), legal_days=None)
+    assert store.write(Batch(items=[changed]))["items"].updated == 1
+    assert store.items()[0] == changed
+
+
+def test_bundles_round_trip_update_and_need_their_items(store: Store) -> None:
+    """Bundles keep their item order; a changed list replaces the old one; items must exist."""
+    items = [ServiceItem(c, c) for c in ("A", "B", "C")]
+    bundle = Bundle("X1", "新生儿出生一件事", ("C", "A"), name_en="Newborn", description="d")
+    result = store.write(Batch(items=items, bundles=[bundle]))
+    assert result["bundles"].created == 1 and store.counts()["bundles"] == 1
+    assert store.bundles() == [bundle] and store.read().bundles == [bundle]
+    assert store.write(Batch(bundles=[bundle]))["bundles"].unchanged == 1
+    longer = replace(bundle, items=("C", "A", "B"))
+    assert store.write(Batch(bundles=[longer]))["bundles"].updated == 1
+    assert store.bundles() == [longer]
+    revision = store.revision()
+    with pytest.raises(InvalidParameter, match="constraint"):
+        store.write(Batch(bundles=[Bundle("X2", "bad", ("NOPE",))]))
+    assert store.revision() == revision and store.bundles() == [longer]

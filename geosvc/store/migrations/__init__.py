@@ -65,6 +65,17 @@ kinds, the statuses are a closed life cycle, so the column has a ``CHECK``
 list, written out in the migration (never edited; ``tests/test_vocab.py``
 fails when the registry and :data:`STATUS_CODES_V3` part, and then a new
 migration has to widen the list).
+
+Service guide and 一件事 bundles (migration 4)
+---------------------------------------------
+Migration 4 adds the guide columns to ``items`` (``materials``: a JSON list of
+strings as text in both backends; ``conditions``, ``fee``, ``apply_url``: text,
+default ``''``; ``legal_days``, ``promised_days``: whole days or NULL;
+``can_do_online``, ``by_post``, ``at_kiosk``: flags, default false) and two
+tables: ``bundles (code, name, name_en, description)`` and ``bundle_items
+(bundle_code, position, item_code)``, the ordered items of each bundle
+(deleted with their bundle; an item that a bundle names cannot be deleted).
+Existing items get empty guides; there are no bundles yet.
 """
 
 from __future__ import annotations
@@ -247,6 +258,41 @@ CREATE TABLE venues (
 STATUS_CODES_V3 = ("in_service", "candidate", "planned", "closed")
 _STATUS_CHECK_V3 = f"CHECK (status IN ({', '.join(repr(c) for c in STATUS_CODES_V3)}))"
 
+_GUIDE_V4 = {
+    "sqlite": ("ALTER TABLE items ADD COLUMN materials TEXT NOT NULL DEFAULT '[]'; "
+               "ALTER TABLE items ADD COLUMN conditions TEXT NOT NULL DEFAULT ''; "
+               "ALTER TABLE items ADD COLUMN fee TEXT NOT NULL DEFAULT ''; "
+               "ALTER TABLE items ADD COLUMN legal_days INTEGER CHECK (legal_days >= 0); "
+               "ALTER TABLE items ADD COLUMN promised_days INTEGER CHECK (promised_days >= 0); "
+               "ALTER TABLE items ADD COLUMN apply_url TEXT NOT NULL DEFAULT ''; "
+               "ALTER TABLE items ADD COLUMN can_do_online INTEGER NOT NULL DEFAULT 0; "
+               "ALTER TABLE items ADD COLUMN by_post INTEGER NOT NULL DEFAULT 0; "
+               "ALTER TABLE items ADD COLUMN at_kiosk INTEGER NOT NULL DEFAULT 0; "
+               "CREATE TABLE bundles (code TEXT PRIMARY KEY, name TEXT NOT NULL, "
+               "name_en TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT ''); "
+               "CREATE TABLE bundle_items (bundle_code TEXT NOT NULL REFERENCES bundles (code) "
+               "ON DELETE CASCADE, position INTEGER NOT NULL, "
+               "item_code TEXT NOT NULL REFERENCES items (code), "
+               "PRIMARY KEY (bundle_code, position)); "
+               "CREATE INDEX bundle_items_item ON bundle_items (item_code)"),
+    "postgis": ("ALTER TABLE items ADD COLUMN materials text NOT NULL DEFAULT '[]', "
+                "ADD COLUMN conditions text NOT NULL DEFAULT '', "
+                "ADD COLUMN fee text NOT NULL DEFAULT '', "
+                "ADD COLUMN legal_days integer CHECK (legal_days >= 0), "
+                "ADD COLUMN promised_days integer CHECK (promised_days >= 0), "
+                "ADD COLUMN apply_url text NOT NULL DEFAULT '', "
+                "ADD COLUMN can_do_online boolean NOT NULL DEFAULT false, "
+                "ADD COLUMN by_post boolean NOT NULL DEFAULT false, "
+                "ADD COLUMN at_kiosk boolean NOT NULL DEFAULT false; "
+                "CREATE TABLE bundles (code text PRIMARY KEY, name text NOT NULL, "
+                "name_en text NOT NULL DEFAULT '', description text NOT NULL DEFAULT ''); "
+                "CREATE TABLE bundle_items (bundle_code text NOT NULL "
+                "REFERENCES bundles (code) ON DELETE CASCADE, position integer NOT NULL, "
+                "item_code text NOT NULL REFERENCES items (code), "
+                "PRIMARY KEY (bundle_code, position)); "
+                "CREATE INDEX bundle_items_item ON bundle_items (item_code)"),
+}
+
 #: The schema history, oldest first.  Append; never edit a released entry.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -275,6 +321,12 @@ MIGRATIONS: tuple[Migration, ...] = (
                  f"{_STATUS_CHECK_V3}; "
                  "UPDATE venues SET status = 'candidate' "
                  "WHERE kind = 'bank_outlet' AND cardinality(channels) = 0",),
+    ),
+    Migration(
+        4, "service guide columns of items (materials, conditions, fee, time limits, "
+           "apply_url, can_do_online, by_post, at_kiosk); tables bundles and bundle_items",
+        sqlite=(_GUIDE_V4["sqlite"],),
+        postgis=(_GUIDE_V4["postgis"],),
     ),
 )
 
