@@ -98,7 +98,7 @@ def test_manifest_verb(runner, tmp_path):
     # one summary line per layer, in dependency order (items before venues before links)
     names = [ln.split(":")[0] for ln in lines]
     assert names[:3] == ["items", "venues", "links"]
-    assert set(names[3:]) <= {"areas", "population"} and "areas" in names
+    assert set(names[3:]) <= {"areas", "population", "bundles"} and "areas" in names
     assert counts(db)[0]["venues"] > 100
 
 

@@ -20,7 +20,7 @@ from geosvc.model import KIND_CHANNELS, Channel, Scope, VenueKind
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "layers" / "demo"
 FILES = ("venues.csv", "items.csv", "links.csv", "areas.geojson", "population.csv",
-         "manifest.yaml")
+         "bundles.csv", "manifest.yaml")
 
 
 @pytest.fixture(scope="session")
@@ -177,7 +177,7 @@ def test_manifest_declares_helsinki_time_and_no_calendar(built):
     assert manifest["dataset"] == {"name": "Helsinki demo city", "timezone": "Europe/Helsinki",
                                    "calendar": None, "country": "FI"}
     whats = [layer["what"] for layer in manifest["layers"]]
-    assert whats == ["items", "venues", "links", "areas", "population"]
+    assert whats == ["items", "venues", "links", "areas", "population", "bundles"]
     for layer in manifest["layers"]:
         assert (built[0] / layer["path"]).is_file()
 

@@ -27,7 +27,7 @@ from geosvc.demo._rules import (
     self_service_areas,
     unit_hash,
 )
-from geosvc.demo.catalog import CATALOG
+from geosvc.demo.catalog import BUNDLES, CATALOG
 from geosvc.errors import ConfigError
 from geosvc.hours import hours_problem
 from geosvc.importer.osm_venues import (
@@ -65,6 +65,7 @@ layers:
   - {name: links, what: links, path: links.csv}
   - {name: areas, what: areas, path: areas.geojson, crs: wgs84, id_field: code}
   - {name: population, what: population, path: population.csv, crs: wgs84}
+  - {name: bundles, what: bundles, path: bundles.csv}
 """
 
 
@@ -318,6 +319,9 @@ def build_layers(osm_path: Path, out_dir: Path) -> dict[str, Any]:
                [[getattr(c.item, col) for col in ITEM_COLUMNS] for c in CATALOG])
     _write_csv(out_dir / "links.csv", LINK_COLUMNS,
                [[link.venue_code, link.item_code, link.channels] for link in links])
+    _write_csv(out_dir / "bundles.csv", ("code", "name", "name_en", "items", "description"),
+               [[code, name, name_en, ",".join(items), desc]
+                for code, name, name_en, items, desc in BUNDLES])
     _write_areas(out_dir / "areas.geojson", areas)
     _write_population(out_dir / "population.csv", cells)
     (out_dir / "manifest.yaml").write_text(MANIFEST, encoding="utf-8")
@@ -326,6 +330,7 @@ def build_layers(osm_path: Path, out_dir: Path) -> dict[str, Any]:
     roles = Counter(role for _, role in venues)
     return {
         "venues": len(venues), "items": len(CATALOG), "links": len(links),
+        "bundles": len(BUNDLES),
         "areas": len(areas),
         "population_cells": len(cells),
         "population_total": round(sum(c.count for c in cells), 2),

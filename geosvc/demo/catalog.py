@@ -315,3 +315,19 @@ def catalog_items() -> list[ServiceItem]:
     ('BDC-01', '市自然资源和规划局（不动产登记中心）')
     """
     return [c.item for c in CATALOG]
+
+
+#: 一件事 bundles of the demo: a life event as the items handled together
+#: ``(code, name, name_en, item codes, description)``; modelled on the seeds'
+#: "one thing" packages (birth, opening a restaurant, primary-school entry).
+BUNDLES: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
+    ("B-CS", "新生儿出生一件事", "Newborn: one thing",
+     ("WJ-01", "GA-02", "YB-01", "RS-01"),
+     "出生医学证明、户口登记、医保参保、社保卡申领一次办"),
+    ("B-CY", "开办餐馆一件事", "Opening a restaurant: one thing",
+     ("SC-01", "SC-06", "SW-05"),
+     "个体工商户登记、食品经营许可、税务登记一次办"),
+    ("B-RX", "小学新生入学一件事", "Primary-school entry: one thing",
+     ("GA-06", "GA-05", "BDC-01"),
+     "户籍证明、居住证签注、不动产登记信息查询一次办"),
+)

@@ -82,6 +82,11 @@ REQUESTS: list[tuple[str, str, Any]] = [
     ("POST", "/api/v1/plans", {"add": ["HEL-B-0001", "HEL-B-0002"], "minutes": 5,
                                "filters": {"kind": "hall"}}),
     ("POST", "/api/v1/plans", {"k": 0, "mode": "boat", "filters": {"kind": "castle"}}),
+    ("GET", f"/api/v1/nearest?lon={P[0]}&lat={P[1]}&k=3&mode=walk&bundle=B-CS"
+            f"&open_at={AT}", None),
+    ("GET", f"/api/v1/nearest?lon={P[0]}&lat={P[1]}&k=3&mode=walk&bundle=B-CY&route=true"
+            f"&open_at={AT}", None),
+    ("GET", "/api/v1/bundles/B-RX", None),
     ("GET", "/ogc", None),
     ("GET", "/ogc/conformance", None),
     ("GET", "/ogc/collections", None),
