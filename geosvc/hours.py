@@ -44,7 +44,7 @@ import numbers
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache, lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -58,7 +58,9 @@ __all__ = [
     "HolidayCalendar",
     "Schedule",
     "compile_schedule",
+    "calendar_named",
     "get_calendar",
+    "holiday_warnings",
     "hours_problem",
 ]
 
@@ -120,6 +122,18 @@ class HolidayCalendar:
 
     def __repr__(self) -> str:
         return f"HolidayCalendar({self.name!r}, years={self.years})"
+
+    @property
+    def last_day(self) -> date | None:
+        """The last date with holiday data (31 December of the last year), or None.
+
+        After it, statutory holidays and make-up working days are unknown:
+        every day is evaluated as an ordinary weekday.
+
+        >>> HolidayCalendar("x", [date(2026, 5, 1)], []).last_day
+        datetime.date(2026, 12, 31)
+        """
+        return None if self.years is None else date(self.years[1], 12, 31)
 
     def is_holiday(self, d: date) -> bool:
         """Return True if ``d`` is a statutory holiday (``PH`` rules apply)."""
@@ -186,6 +200,68 @@ def get_calendar(name: str | None) -> HolidayCalendar | None:
         return _chinese_calendar()
     msg = f"must be one of cn, none (got {name!r})"
     raise InvalidParameter("calendar", msg)
+
+
+def calendar_named(name: str | None) -> HolidayCalendar | None:
+    """Return :func:`get_calendar` of ``name``, or None when the name is unknown.
+
+    For reports about a stored dataset (``geosvc doctor`` names a bad
+    calendar itself); request parsing uses :func:`get_calendar`.
+
+    >>> calendar_named("cn").name, calendar_named("nope")
+    ('cn', None)
+    """
+    try:
+        return get_calendar(name)
+    except InvalidParameter:
+        return None
+
+
+#: The ``code`` of the warning an answer carries when a time lies beyond the holiday data.
+HOLIDAYS_UNKNOWN: Final = "holidays-unknown"
+
+
+def holiday_warnings(
+    calendar: HolidayCalendar | None, times: Iterable[datetime | date | None],
+    *, tz: tzinfo | None = None,
+) -> list[dict[str, str]]:
+    """Return ``[{code, message}]`` when one of ``times`` lies beyond the holiday data.
+
+    An answer evaluated after :attr:`HolidayCalendar.last_day` (local dates)
+    treats every statutory holiday as an ordinary day, silently; the warning
+    says so.  Empty list when every time is covered, ``calendar`` is None or
+    ``times`` holds only None.
+
+    Parameters
+    ----------
+    calendar : HolidayCalendar or None
+        The dataset's calendar.
+    times : iterable of datetime, date or None
+        The times the answer judged opening hours at (departure, arrivals).
+    tz : tzinfo, optional
+        The dataset's time zone: aware datetimes are dated in it.
+
+    Examples
+    --------
+    >>> cn = get_calendar("cn")
+    >>> holiday_warnings(cn, [date(2026, 10, 1)])
+    []
+    >>> holiday_warnings(cn, [None, date(2027, 10, 1)])[0]["code"]
+    'holidays-unknown'
+    """
+    end = None if calendar is None else calendar.last_day
+    if calendar is None or end is None:
+        return []
+    days = (_as_date(t.astimezone(tz) if tz is not None and isinstance(t, datetime)
+                     and t.tzinfo is not None else t) for t in times if t is not None)
+    beyond = [d for d in days if d > end]
+    if not beyond:
+        return []
+    first = min(beyond)
+    msg = (f"the {calendar.name} holiday data ends on {end.isoformat()}: statutory "
+           f"holidays and make-up working days on {first.isoformat()} are unknown, so "
+           "opening states are those of an ordinary day and may be wrong")
+    return [{"code": HOLIDAYS_UNKNOWN, "message": msg}]
 
 
 # --------------------------------------------------------------------------- parsing

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from geosvc.api._common import parse
 from geosvc.api._geometry import convert_geometry
 from geosvc.app.travel import CoverageRequest, CoverageResultSet, measure_coverage
+from geosvc.hours import calendar_named, holiday_warnings
 
 if TYPE_CHECKING:
     from geosvc.analysis.coverage import CoverageResult
@@ -61,7 +62,10 @@ def coverage(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
     query = parse(service, snap, "coverage", params)
     request = CoverageRequest(mode=query.mode, minutes=query.minutes[0], filter=query.filter)
     answer = measure_coverage(service, snap, request)
-    return coverage_document(answer, crs=query.crs, circles=query.circles)
+    doc = coverage_document(answer, crs=query.crs, circles=query.circles)
+    doc["warnings"] += holiday_warnings(calendar_named(snap.info.calendar),
+                                        [query.filter.open_at], tz=snap.tz)
+    return doc
 
 
 def _circles(result: CoverageResult, minutes: float, area_km2: float) -> dict[str, Any]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from geosvc import __version__
 from geosvc.api._common import parse
-from geosvc.app.doctor import diagnose_service
+from geosvc.app.doctor import HOLIDAY_HORIZON_DAYS, diagnose_service
+from geosvc.hours import calendar_named
 
 if TYPE_CHECKING:
     from geosvc.app.service import GeoService
@@ -25,6 +27,11 @@ def health(service: GeoService, params: Mapping[str, str] | None = None) -> dict
     ``dataset``, ``timezone``, ``calendar`` (``cn`` or None) and ``country``
     are the dataset's settings (``geosvc dataset show``).
 
+    ``calendar_ends`` is the last date with holiday data (None without a
+    calendar); when today (dataset time zone) is within
+    :data:`~geosvc.app.doctor.HOLIDAY_HORIZON_DAYS` days of it, or past it,
+    ``warnings`` holds ``{code: "holidays-ending", message}``.
+
     ``network`` maps each loaded travel mode to its number of nodes, or is
     None when no road network is loaded (straight-line only).
     ``off_network_venues`` counts, per mode whose travel engine is built,
@@ -41,6 +48,8 @@ def health(service: GeoService, params: Mapping[str, str] | None = None) -> dict
     query = parse(service, snap, "health", params or {})
     doctor = diagnose_service(service).to_dict() if query.details else None
     networks = service.networks
+    calendar = calendar_named(snap.info.calendar)
+    end = None if calendar is None else calendar.last_day
     answer: dict[str, Any] = {
         "status": "ok",
         "venues": len(snap.index.venues),
@@ -50,12 +59,21 @@ def health(service: GeoService, params: Mapping[str, str] | None = None) -> dict
         "dataset": snap.info.name,
         "timezone": str(snap.tz),
         "calendar": snap.info.calendar,
+        "calendar_ends": None if end is None else end.isoformat(),
         "country": snap.info.country,
         "revision": snap.revision,
         "built_at": snap.built_at.isoformat(timespec="seconds"),
         "off_network_venues": {mode: len(rows) for mode, rows in
                                service.off_network_venues(build=False).items()},
     }
+    today = datetime.now(UTC).astimezone(snap.tz).date()
+    if end is not None and end - today <= timedelta(days=HOLIDAY_HORIZON_DAYS):
+        since = "since" if end < today else "from"
+        msg = (f"the {snap.info.calendar} holiday data ends on {end.isoformat()}: {since} "
+               f"{end.year + 1}-01-01 statutory holidays and make-up working days are "
+               "unknown; upgrade the calendar package (`pip install -U chinese-calendar`) "
+               "once they are published, then restart")
+        answer["warnings"] = [{"code": "holidays-ending", "message": msg}]
     if doctor is not None:
         answer["doctor"] = doctor
     return answer

@@ -31,6 +31,7 @@ from geosvc.api.features import feature_collection, iso, line, point, venue_feat
 from geosvc.app.bundles import TwoStop, bundle_of, find_bundle_nearest
 from geosvc.app.travel import NearestRequest, NearestResult, find_nearest
 from geosvc.errors import InvalidParameter
+from geosvc.hours import calendar_named, holiday_warnings
 
 if TYPE_CHECKING:
     from geosvc.api.params import Query
@@ -72,6 +73,10 @@ def nearest_document(snap: Snapshot, result: NearestResult, crs: str) -> dict[st
     members: dict[str, Any] = {"mode": req.mode, "query": query}
     if result.empty_reason is not None:  # only in empty answers: never an unexplained []
         members["empty_reason"] = result.empty_reason
+    times = [req.at, *(hit.arrives_at for hit in result.venues)]
+    notes = holiday_warnings(calendar_named(snap.info.calendar), times, tz=snap.tz)
+    if notes:  # only beyond the holiday data: other answers keep their members
+        members["warnings"] = notes
     return feature_collection(features, **members)
 
 

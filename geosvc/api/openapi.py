@@ -375,7 +375,11 @@ def _schemas() -> dict[str, Any]:
                                    "id": {"type": "string"},
                                    "geometry": {"$ref": _REF + "Geometry"},
                                    "properties": {"$ref": _REF + "VenueProperties"},
-                                   "route": {"$ref": _REF + "Geometry"}}},
+                                   "route": {"$ref": _REF + "Geometry"},
+                                   "warnings": {**warnings, "description":
+                                                "/api/v1/venues/{id}: only when `open_at` "
+                                                "lies beyond the holiday data "
+                                                "(`holidays-unknown`)"}}},
         "FeatureCollection": {"type": "object", "required": ["type", "features"],
                               "properties": {
                                   "type": {"type": "string", "enum": ["FeatureCollection"]},
@@ -386,7 +390,10 @@ def _schemas() -> dict[str, Any]:
                                   "straight_line": straight,
                                   "warnings": {**warnings, "description":
                                                "/api/v1/isochrones: why the bands' "
-                                               "`population` is null (empty: none)"},
+                                               "`population` is null (empty: none); "
+                                               "nearest and venues: only when a time "
+                                               "lies beyond the holiday data "
+                                               "(`holidays-unknown`)"},
                                   "empty_reason": {
                                       "type": "string", "enum": list(EMPTY_REASONS),
                                       "description": "nearest only, and only when no venue "
@@ -510,6 +517,11 @@ def _schemas() -> dict[str, Any]:
             "country": {"type": "string", "description": "ISO 3166 country code"},
             "revision": {"type": "integer"},
             "built_at": {"type": "string", "format": "date-time"},
+            "calendar_ends": {"type": "string", "format": "date", "nullable": True,
+                              "description": "last date with holiday data (null: no "
+                                             "calendar)"},
+            "warnings": {**warnings, "description": "only when the holiday data ends "
+                                                    "within 90 days (`holidays-ending`)"},
             "off_network_venues": {"type": "object", "description":
                                    "per mode (engines built so far): venues too far from "
                                    "that mode's roads to be returned",

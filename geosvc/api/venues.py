@@ -13,6 +13,7 @@ from geosvc.app.venues import (
     venue_detail,
     venue_position,
 )
+from geosvc.hours import calendar_named, holiday_warnings
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -39,7 +40,16 @@ def list_venues(service: GeoService, params: Mapping[str, str]) -> dict[str, Any
     query = parse(service, snap, "venues", params)
     page = find_venues(snap, venue_search(query))
     features = [venue_feature(snap, p, crs=query.crs, at=query.at) for p in page.positions]
-    return feature_collection(features, matched=page.matched)
+    doc = feature_collection(features, matched=page.matched)
+    return _warn(snap, doc, query.at)
+
+
+def _warn(snap: Snapshot, doc: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """Add ``warnings`` to ``doc`` when ``at`` lies beyond the holiday data (else unchanged)."""
+    notes = holiday_warnings(calendar_named(snap.info.calendar), [at], tz=snap.tz)
+    if notes:
+        doc["warnings"] = notes
+    return doc
 
 
 def venue_details(snap: Snapshot, pos: int, at: datetime | None) -> dict[str, Any]:
@@ -71,4 +81,5 @@ def get_venue(service: GeoService, code: str, params: Mapping[str, str]) -> dict
     query = parse(service, snap, "venue", params)
     pos = venue_position(snap, code)
     extra = venue_details(snap, pos, query.at)
-    return venue_feature(snap, pos, crs=query.crs, at=query.at, extra=extra)
+    return _warn(snap, venue_feature(snap, pos, crs=query.crs, at=query.at, extra=extra),
+                 query.at)

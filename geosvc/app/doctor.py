@@ -425,10 +425,10 @@ def check_calendar(inp: DoctorInput, today: date) -> list[Finding]:
             f"holiday calendar {info.calendar!r} is unknown: the service cannot build "
             "opening-hours schedules", "`geosvc dataset set --db FILE --calendar cn` (or "
             "`none`)", 1, (str(info.calendar),))]
-    if calendar is None or calendar.years is None:
+    end = None if calendar is None else calendar.last_day
+    if calendar is None or calendar.years is None or end is None:
         return out
-    last = calendar.years[1]
-    end = date(last, 12, 31)
+    last = end.year
     if end - today > timedelta(days=HOLIDAY_HORIZON_DAYS):
         return out
     following = sum(v.official_calendar for v in inp.venues)

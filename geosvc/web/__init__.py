@@ -19,7 +19,7 @@ from flask_cors import CORS
 
 from geosvc.app.service import GeoService
 from geosvc.config import Settings
-from geosvc.web import problems
+from geosvc.web import _respond, problems
 
 __all__ = ["create_app"]
 
@@ -69,6 +69,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # at most one revision read per `reload_interval_s`; a changed store is
         # rebuilt into a new snapshot and swapped in whole (see GeoService.reload)
         service.maybe_reload()
+
+    # ETag, 304 and gzip of successful GET answers (see geosvc.web._respond.finish)
+    app.after_request(_respond.finish)
 
     origins = settings.cors_origins
     origins_list: str | list[str] = origins if origins == "*" else [

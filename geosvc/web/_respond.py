@@ -9,11 +9,27 @@ one with :func:`negotiate` and answers with :func:`format_response`:
   specific match first); the endpoint's default on a tie, and when there is
   no ``Accept``.  ``*/*`` and ``application/json`` thus keep today's
   answers; an ``Accept`` no format satisfies is a 406.
+
+Every successful GET passes :func:`finish` (an ``after_request`` hook):
+
+* **ETag.** A cacheable answer (``Cache-Control`` not ``no-store``) without
+  one gets a strong ETag, the hash of its body (static files keep werkzeug's
+  own, from file name, size and time); a gzip'd answer's ETag ends in
+  ``-gz``, so the two representations never share one;
+* **304.** ``If-None-Match`` naming the ETag answers 304 without a body;
+* **gzip.** Text-like bodies of at least :data:`GZIP_MIN_BYTES` carry
+  ``Vary: Accept-Encoding`` and are gzip'd when the client accepts it
+  (compressed bodies are kept in a small LRU keyed by ETag, so a repeated
+  page or asset is compressed once).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import gzip
+import hashlib
+import threading
+from collections import OrderedDict
+from typing import Any, Final
 
 from flask import Response, request
 from werkzeug.exceptions import NotAcceptable
@@ -21,7 +37,18 @@ from werkzeug.exceptions import NotAcceptable
 from geosvc.formats import Output, OutputFormat, format_named, formats
 from geosvc.formats.builtin import json_bytes
 
-__all__ = ["args", "dumps", "format_response", "json_response", "negotiate"]
+__all__ = ["args", "dumps", "finish", "format_response", "json_response", "negotiate"]
+
+#: Smallest body gzip'd; below it the header overhead outweighs the gain.
+GZIP_MIN_BYTES: Final = 1024
+#: Media types worth compressing (besides ``text/*``).
+_COMPRESSIBLE: Final = frozenset({
+    "application/json", "application/geo+json", "application/problem+json",
+    "application/javascript", "application/vnd.oai.openapi+json", "image/svg+xml",
+    "application/xml"})
+#: Compressed bodies kept (by ETag), and their total size cap in bytes.
+_GZ_ENTRIES: Final = 64
+_GZ_MAX_BYTES: Final = 16 * 1024 * 1024
 
 
 def dumps(doc: Any) -> bytes:
@@ -110,4 +137,99 @@ def format_response(fmt: OutputFormat, output: Output, *, status: int = 200,
         stem = request.path.rstrip("/").rsplit("/", 1)[-1] or output.kind
         resp.headers["Content-Disposition"] = (
             f'{fmt.disposition}; filename="{stem}{fmt.suffixes[0]}"')
+    return resp
+
+
+def body_etag(body: bytes) -> str:
+    """Return a strong ETag value (without quotes) for ``body``: 32 hex digits of BLAKE2b."""
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+class _GzipCache:
+    """A thread-safe LRU of gzip'd bodies by ETag, bounded in entries and bytes."""
+
+    def __init__(self, entries: int, max_bytes: int) -> None:
+        self._entries = entries
+        self._max_bytes = max_bytes
+        self._data: OrderedDict[str, bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def compress(self, etag: str, body: bytes) -> bytes:
+        """Return ``body`` gzip'd (``mtime=0``: same bytes every time), cached by ``etag``."""
+        with self._lock:
+            hit = self._data.get(etag)
+            if hit is not None:
+                self._data.move_to_end(etag)
+                return hit
+        packed = gzip.compress(body, compresslevel=6, mtime=0)
+        with self._lock:
+            if etag not in self._data and len(packed) <= self._max_bytes:
+                self._data[etag] = packed
+                self._bytes += len(packed)
+                while len(self._data) > self._entries or self._bytes > self._max_bytes:
+                    _, old = self._data.popitem(last=False)
+                    self._bytes -= len(old)
+        return packed
+
+
+_GZ = _GzipCache(_GZ_ENTRIES, _GZ_MAX_BYTES)
+
+
+def _compressible(resp: Response) -> bool:
+    media = resp.mimetype or ""
+    return (media.startswith("text/") or media in _COMPRESSIBLE) and (
+        "Content-Encoding" not in resp.headers)
+
+
+def _body(resp: Response, *, read: bool = True) -> bytes:
+    """Return the body; a streamed file (``send_file``) is read whole and closed.
+
+    ``read=False`` closes a streamed file unread (a 304 drops the body).
+    Assets are small, so reading them whole is cheap.
+    """
+    if not resp.direct_passthrough:
+        return resp.get_data()
+    stream = resp.response
+    data = b"".join(stream) if read else b""  # type: ignore[arg-type]
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
+    resp.direct_passthrough = False
+    resp.set_data(data)
+    return data
+
+
+def finish(resp: Response) -> Response:
+    """Add ETag, answer 304 and gzip a successful GET answer (the ``after_request`` hook).
+
+    Only 200 answers to GET / HEAD are touched; ``no-store`` answers
+    (health, errors) get no ETag but may still be gzip'd.
+    """
+    if request.method not in ("GET", "HEAD") or resp.status_code != 200:
+        return resp
+    length = resp.content_length if resp.direct_passthrough else len(resp.get_data())
+    zipped = _compressible(resp) and (length or 0) >= GZIP_MIN_BYTES
+    if zipped:
+        resp.vary.add("Accept-Encoding")
+        zipped = request.accept_encodings["gzip"] > 0
+    cacheable = "no-store" not in (resp.headers.get("Cache-Control") or "")
+    tag, weak = resp.get_etag()
+    if cacheable:
+        if tag is None:
+            tag, weak = body_etag(_body(resp)), False
+        if zipped:
+            tag = f"{tag}-gz"
+        resp.set_etag(tag, weak=bool(weak))
+        wanted = request.if_none_match
+        if wanted and wanted.contains_weak(tag):  # If-None-Match compares weakly (RFC 9110)
+            resp.status_code = 304
+            _body(resp, read=False)
+            resp.set_data(b"")  # entity headers are dropped by werkzeug for a 304
+            return resp
+    if zipped:
+        body = _body(resp)
+        packed = _GZ.compress(tag, body) if cacheable and tag else gzip.compress(body, mtime=0)
+        resp.set_data(packed)
+        resp.headers["Content-Encoding"] = "gzip"
     return resp

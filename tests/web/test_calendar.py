@@ -10,10 +10,12 @@ The same data without a calendar treats Oct 1 as an ordinary Thursday.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from pathlib import Path
 
 import pytest
 
+from geosvc.hours import get_calendar
 from geosvc.store import Batch, open_store
 from geosvc.web import create_app
 from tests.web.citydata import AREAS, INFO, ITEMS, LINKS, POPULATION, VENUES
@@ -88,3 +90,47 @@ def test_open_at_filter_and_nearest_follow_the_calendar(cn):
     # the township hall has no PH rule: ordinary weekday hours apply (OSM semantics)
     assert ids == ["XC-H-03"]
     assert all(f["properties"]["open"] for f in holiday["features"])
+
+
+# --------------------------------------------------------------------------- honest time
+
+_BEYOND = "2027-10-01T10:00"  # National Day 2027: not in chinese-calendar 1.11's data
+_NEAR = "lon=118.7581&lat=30.9401&mode=straight&kind=hall&k=3"
+
+
+def _codes(doc):
+    return [w["code"] for w in doc.get("warnings", [])]
+
+
+@pytest.mark.parametrize("path", [
+    f"/api/v1/nearest?{_NEAR}&open_at={_BEYOND}",
+    f"/api/v1/venues?kind=hall&open_at={_BEYOND}",
+    f"/api/v1/venues/XC-H-01?open_at={_BEYOND}",
+    f"/api/v1/coverage?mode=straight&minutes=10&open_at={_BEYOND}",
+])
+def test_answers_beyond_the_holiday_data_say_so(cn, plain, path):
+    """2027-10-01 answers as an ordinary Friday; the answer warns instead of lying silently."""
+    if get_calendar("cn").last_day >= datetime.date(2027, 10, 1):
+        pytest.skip("the installed chinese-calendar covers 2027")
+    doc = cn.get(path).get_json()
+    assert _codes(doc) == ["holidays-unknown"]
+    assert "2026-12-31" in doc["warnings"][0]["message"]
+    assert _codes(plain.get(path).get_json()) == []  # no calendar: nothing to warn about
+
+
+@pytest.mark.parametrize("path", [
+    f"/api/v1/nearest?{_NEAR}&open_at=2026-10-01T10:00",
+    "/api/v1/venues?kind=hall&open_at=2026-10-01T10:00",
+    "/api/v1/venues/XC-H-01?open_at=2026-10-01T10:00",
+])
+def test_answers_within_the_holiday_data_have_no_warnings_member(cn, path):
+    assert "warnings" not in cn.get(path).get_json()
+
+
+def test_healthz_names_the_end_of_the_holiday_data(cn, plain):
+    end = get_calendar("cn").last_day
+    doc = cn.get("/healthz").get_json()
+    assert doc["calendar_ends"] == end.isoformat()
+    soon = (end - datetime.date.today()).days <= 90
+    assert ("holidays-ending" in _codes(doc)) is soon
+    assert plain.get("/healthz").get_json()["calendar_ends"] is None
