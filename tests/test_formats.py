@@ -214,26 +214,34 @@ def test_unknown_names_and_suffixes_list_the_allowed_ones() -> None:
 
 def test_malformed_or_clashing_formats_are_refused() -> None:
     """Registration checks the class and refuses a second name or a taken suffix."""
-    class NoKinds(OutputFormat):
+    class Renders(OutputFormat):
+        def render(self, output: Output) -> bytes:
+            return b""
+
+    class NoKinds(Renders):
         name, media_type, suffixes, kinds = "nokinds", "text/plain", (".txt",), frozenset()
 
-    class Clash(OutputFormat):
+    class Clash(Renders):
         name, media_type, suffixes = "clash", "text/plain", (".csv",)
         kinds = frozenset({PLAN})
 
-    class SameName(OutputFormat):
+    class SameName(Renders):
         name, media_type, suffixes = "csv", "text/plain", (".csv2",)
         kinds = frozenset({PLAN})
 
-    class BadMedia(OutputFormat):
+    class BadMedia(Renders):
         name, media_type, suffixes = "bad", "text/plain; charset=utf-8", (".bad",)
         kinds = frozenset({PLAN})
 
+    class NoRender(OutputFormat):
+        name, media_type, suffixes = "norender", "text/plain", (".norender",)
+        kinds = frozenset({PLAN})
+
     for cls, words in ((NoKinds, "kinds"), (Clash, ".csv"), (SameName, "already"),
-                       (BadMedia, "media_type")):
+                       (BadMedia, "media_type"), (NoRender, "render")):
         with pytest.raises(ConfigError, match=words):
             register_format(cls)
-    assert "clash" not in names(PLAN) and "bad" not in names(PLAN)
+    assert not {"clash", "bad", "norender"} & set(names(PLAN))
 
 
 # --------------------------------------------------------------------------- CSV safety

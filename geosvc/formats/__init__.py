@@ -35,9 +35,11 @@ This module imports neither, so nothing below ``render/`` imports ``render/``.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import re
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,7 +118,7 @@ class Output:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-class OutputFormat:
+class OutputFormat(ABC):
     """Base class of an output format; subclass it and :func:`register_format` it.
 
     Class attributes
@@ -153,9 +155,9 @@ class OutputFormat:
     disposition: ClassVar[str | None] = None
     description: ClassVar[str] = ""
 
+    @abstractmethod
     def render(self, output: Output) -> bytes:
         """Return ``output`` in this format (the HTTP body; the file's content)."""
-        raise NotImplementedError
 
     def write(self, output: Output, path: Path) -> list[Path]:
         """Write ``output`` to ``path`` (and any side files); return the files written.
@@ -217,6 +219,8 @@ def _check_format(cls: type[OutputFormat]) -> None:
     kinds = getattr(cls, "kinds", None)
     if not isinstance(kinds, frozenset) or not kinds or not kinds <= set(KINDS):
         problems.append(f"kinds {kinds!r} are not a non-empty set of {', '.join(KINDS)}")
+    if inspect.isabstract(cls):
+        problems.append("render() is not implemented")
     if problems:
         msg = f"output format {cls.__name__}: {'; '.join(problems)}"
         raise ConfigError(msg)
