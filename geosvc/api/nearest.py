@@ -34,6 +34,8 @@ from geosvc.errors import InvalidParameter
 from geosvc.hours import calendar_named, holiday_warnings
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from geosvc.api.params import Query
     from geosvc.app.service import GeoService, Snapshot
 
@@ -54,6 +56,14 @@ def nearest_request(query: Query) -> NearestRequest:
 def nearest_document(snap: Snapshot, result: NearestResult, crs: str) -> dict[str, Any]:
     """Serialise a :class:`NearestResult` as the ranked FeatureCollection of docs/api.md."""
     req = result.request
+    memo: dict[datetime | None, str | None] = {}
+
+    def when(dt: datetime | None) -> str | None:
+        # most hits share their opening times: format each instant once per answer
+        if dt not in memo:
+            memo[dt] = iso(dt, snap.tz)
+        return memo[dt]
+
     features = []
     for hit in result.venues:
         extra: dict[str, Any] = {"rank": hit.rank, "distance_m": round(hit.distance_m, 1)}
@@ -61,15 +71,15 @@ def nearest_document(snap: Snapshot, result: NearestResult, crs: str) -> dict[st
             extra["travel_time_min"] = None
         else:
             extra["travel_time_min"] = round(hit.travel_time_s / 60.0, 2)
-            extra["arrives_at"] = iso(hit.arrives_at, snap.tz)
+            extra["arrives_at"] = when(hit.arrives_at)
         op = hit.opening
-        extra.update({"open": op.open, "next_open": iso(op.next_open, snap.tz),
-                      "closes_at": iso(op.closes_at, snap.tz)})
+        extra.update({"open": op.open, "next_open": when(op.next_open),
+                      "closes_at": when(op.closes_at)})
         feature = venue_feature(snap, hit.pos, crs=crs, at=None, extra=extra)
         if hit.route_lonlat is not None:
             feature["route"] = line(hit.route_lonlat, crs)
         features.append(feature)
-    query = {"point": point(req.lon, req.lat, crs), "crs": crs, "at": iso(req.at, snap.tz)}
+    query = {"point": point(req.lon, req.lat, crs), "crs": crs, "at": when(req.at)}
     members: dict[str, Any] = {"mode": req.mode, "query": query}
     if result.empty_reason is not None:  # only in empty answers: never an unexplained []
         members["empty_reason"] = result.empty_reason

@@ -177,9 +177,14 @@ _GZ = _GzipCache(_GZ_ENTRIES, _GZ_MAX_BYTES)
 
 
 def _compressible(resp: Response) -> bool:
-    media = resp.mimetype or ""
+    media = (resp.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
     return (media.startswith("text/") or media in _COMPRESSIBLE) and (
         "Content-Encoding" not in resp.headers)
+
+
+def _accepts_gzip() -> bool:
+    """Whether the request's ``Accept-Encoding`` admits gzip (parsed only when present)."""
+    return bool(request.headers.get("Accept-Encoding")) and request.accept_encodings["gzip"] > 0
 
 
 def _body(resp: Response, *, read: bool = True) -> bytes:
@@ -208,25 +213,29 @@ def finish(resp: Response) -> Response:
     """
     if request.method not in ("GET", "HEAD") or resp.status_code != 200:
         return resp
+    # Hot path of every API answer: read raw headers, parse only what is present.
     length = resp.content_length if resp.direct_passthrough else len(resp.get_data())
-    zipped = _compressible(resp) and (length or 0) >= GZIP_MIN_BYTES
+    zipped = (length or 0) >= GZIP_MIN_BYTES and _compressible(resp)
     if zipped:
         resp.vary.add("Accept-Encoding")
-        zipped = request.accept_encodings["gzip"] > 0
+        zipped = _accepts_gzip()
     cacheable = "no-store" not in (resp.headers.get("Cache-Control") or "")
-    tag, weak = resp.get_etag()
     if cacheable:
+        tag, weak = resp.get_etag() if "ETag" in resp.headers else (None, None)
         if tag is None:
             tag, weak = body_etag(_body(resp)), False
         if zipped:
             tag = f"{tag}-gz"
         resp.set_etag(tag, weak=bool(weak))
-        wanted = request.if_none_match
-        if wanted and wanted.contains_weak(tag):  # If-None-Match compares weakly (RFC 9110)
-            resp.status_code = 304
-            _body(resp, read=False)
-            resp.set_data(b"")  # entity headers are dropped by werkzeug for a 304
-            return resp
+        if "If-None-Match" in request.headers:
+            wanted = request.if_none_match
+            if wanted.contains_weak(tag):  # If-None-Match compares weakly (RFC 9110)
+                resp.status_code = 304
+                _body(resp, read=False)
+                resp.set_data(b"")  # entity headers are dropped by werkzeug for a 304
+                return resp
+    else:
+        tag = None
     if zipped:
         body = _body(resp)
         packed = _GZ.compress(tag, body) if cacheable and tag else gzip.compress(body, mtime=0)
