@@ -7,6 +7,7 @@ Precedence, lowest first: the defaults below, an optional YAML/JSON file,
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from collections.abc import Mapping
@@ -68,6 +69,11 @@ class Settings:
     tianditu_key: str | None = None
     #: CORS origins allowed for GET on the public API.
     cors_origins: str = "*"
+    #: Other origins (comma list, e.g. ``https://portal.example.gov.cn``) whose pages
+    #: may send writes (``POST`` ...) to the API; the server's own origin always may.
+    write_origins: str = ""
+    #: Largest request body accepted, bytes (larger: 413 before parsing).
+    max_body_bytes: int = 1_000_000
     #: Testing mode (Flask).
     testing: bool = False
 
@@ -86,6 +92,8 @@ class Settings:
             problems.append("`open_margin_min` must be >= 0")
         if self.min_component_nodes < 0:
             problems.append("`min_component_nodes` must be >= 0")
+        if self.max_body_bytes < 1024:
+            problems.append("`max_body_bytes` must be >= 1024")
         if self.pass_cache_size < 1:
             problems.append("`pass_cache_size` must be >= 1")
         if not 1 <= self.default_limit <= self.max_limit:
@@ -115,23 +123,67 @@ class Settings:
         ('walk', 'drive')
         """
         values: dict[str, Any] = {}
+        names = {f.name for f in fields(cls)}
         if file is not None:
             values.update(_read_file(Path(file)))
+            _check_names(names, values, where=f"settings file `{file}`")
         env = os.environ if env is None else env
-        names = {f.name for f in fields(cls)}
         for key, raw in env.items():
             if key.startswith(ENV_PREFIX):
                 name = key[len(ENV_PREFIX):].lower()
                 if name in names:
                     values[name] = raw
+                elif _close_to(name, names):  # other GEOSVC_* variables are not settings
+                    _check_names(names, {name: raw}, where="the environment", prefix=ENV_PREFIX)
         for key, value in (overrides or {}).items():
             if key.lower() in names:
                 values[key.lower()] = value
+            elif key.islower():  # upper-case keys are Flask's (TESTING, ...)
+                _check_names(names, {key: value}, where="the overrides")
         return cls(**{k: _coerce(cls, k, v) for k, v in values.items()})
 
     def with_(self, **changes: Any) -> Settings:
-        """Return a copy with ``changes`` applied (validated)."""
+        """Return a copy with ``changes`` applied (validated).
+
+        Raises
+        ------
+        ConfigError
+            A name is not a setting (the message suggests the nearest one).
+        """
+        _check_names({f.name for f in fields(self)}, changes, where="the changes")
         return replace(self, **{k: _coerce(type(self), k, v) for k, v in changes.items()})
+
+
+def _close_to(name: str, names: set[str]) -> list[str]:
+    return difflib.get_close_matches(name, sorted(names), n=1, cutoff=0.75)
+
+
+def _check_names(names: set[str], values: Mapping[str, Any], *, where: str,
+                 prefix: str = "") -> None:
+    """Raise ConfigError naming every key of ``values`` that is no setting.
+
+    Examples
+    --------
+    >>> _check_names({"walk_speed_kph", "db"}, {"walk_sped_kph": 5}, where="x.yaml")
+    Traceback (most recent call last):
+    ...
+    geosvc.errors.ConfigError: unknown setting `walk_sped_kph` in x.yaml (did you mean \
+`walk_speed_kph`?)
+    """
+    problems = []
+    for key in values:
+        if key in names:
+            continue
+        def spelt(name: str) -> str:
+            return f"{prefix}{name.upper()}" if prefix else name
+
+        near = _close_to(str(key).lower(), names)
+        hint = (f" (did you mean `{spelt(near[0])}`?)" if near
+                else "; settings are: " + ", ".join(sorted(names)))
+        problems.append(f"unknown setting `{spelt(str(key))}` in {where}{hint}")
+    if problems:
+        msg = "; ".join(problems)
+        raise ConfigError(msg)
 
 
 def _is_zone(name: str) -> bool:

@@ -171,11 +171,32 @@ class ImportRejected(GeosvcError):
 
 
 class StorageUnavailable(GeosvcError):
-    """The store cannot be reached or read (HTTP 503)."""
+    """The store cannot be reached or read (HTTP 503).
+
+    ``detail`` names the store (a file path, a host) for the operator at the
+    command line and in the log; over HTTP the problem says only that the
+    data store cannot be read, so no path or host reaches a client.
+
+    Examples
+    --------
+    >>> err = StorageUnavailable("the database '/srv/geo/x.sqlite' is locked")
+    >>> err.to_problem()["detail"]
+    'the data store cannot be read at the moment; try again shortly'
+    >>> "/srv" in err.log_message
+    True
+    """
 
     status = 503
     type = "storage-unavailable"  # noqa: A003
     title = "Storage unavailable"
+    #: What a client is told (the store's location stays in the log).
+    public_detail = "the data store cannot be read at the moment; try again shortly"
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        """Return the problem document, with :attr:`public_detail` as its ``detail``."""
+        doc = super().to_problem(instance)
+        doc["detail"] = self.public_detail
+        return doc
 
 
 class ConfigError(GeosvcError):

@@ -236,7 +236,7 @@ def _ok_body(path: str) -> tuple[dict[str, Any], str]:
 
 
 def _problem_responses(path: str, *, negotiated: bool) -> dict[str, Any]:
-    """Return the problem+json answers (400, 404, 406, 422, 503) that ``path`` can give.
+    """Return the problem+json answers (400, 403, 404, 406, 413, 415, 422, 503) of ``path``.
 
     On the HTML pages (:data:`_PAGE_PATHS`) the same errors are HTML pages.
     """
@@ -258,6 +258,13 @@ def _problem_responses(path: str, *, negotiated: bool) -> dict[str, Any]:
                 *_MAP_PATHS):
         responses["422"] = {"description": "Mode unavailable, point outside the network, "
                                            "or no route", **problem}
+    if path == "/api/v1/plans":  # writes and bodies: geosvc.web._guard
+        responses["403"] = {"description": "A cross-origin request from an origin not in "
+                                           "`write_origins`", **problem}
+        responses["413"] = {"description": "The body is larger than `max_body_bytes`",
+                            **problem}
+        responses["415"] = {"description": "A body that is not `application/json`",
+                            **problem}
     # every request may pick up a new data revision first (GeoService.maybe_reload)
     responses["503"] = {"description": "The data store cannot be read", **problem}
     return responses

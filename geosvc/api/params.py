@@ -21,6 +21,7 @@ converted to WGS-84 here; handlers convert output back with
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -148,12 +149,32 @@ class Query:
 # --------------------------------------------------------------------------- parsers
 
 
+#: Numbers as a query may spell them: no spaces, underscores, hex, ``inf`` or ``nan``
+#: (Python's float() and int() accept ``1_0``, `` 24.9`` and more).
+_NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_INT_RE = re.compile(r"[-+]?\d+")
+#: Schema types whose values are parsed as sent (not stripped of spaces).
+_STRICT_TYPES = frozenset({"number", "integer"})
+#: Longest number accepted, characters (int() refuses more than 4,300 digits).
+_MAX_DIGITS = 64
+
+
 def _number(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
+    """Parse a decimal number strictly.
+
+    Examples
+    --------
+    >>> _number("24.9"), _number("-1e3"), _number(".5")
+    (24.9, -1000.0, 0.5)
+    >>> _number("1_0")
+    Traceback (most recent call last):
+    ...
+    geosvc.api.params._Reject: must be a number, got '1_0'
+    """
+    if len(raw) > _MAX_DIGITS or not _NUMBER_RE.fullmatch(raw):
         msg = f"must be a number, got {raw[:40]!r}"
-        raise _Reject(msg) from None
+        raise _Reject(msg)
+    value = float(raw)
     if not math.isfinite(value):
         msg = "must be a finite number"
         raise _Reject(msg)
@@ -205,11 +226,10 @@ def _bbox(raw: str, ctx: ParseContext) -> tuple[float, float, float, float]:
 
 def _int_between(low: int, high: int | None) -> Callable[[str], int]:
     def parse(raw: str) -> int:
-        try:
-            value = int(raw)
-        except ValueError:
+        if len(raw) > _MAX_DIGITS or not _INT_RE.fullmatch(raw):
             msg = f"must be an integer, got {raw[:40]!r}"
-            raise _Reject(msg) from None
+            raise _Reject(msg)
+        value = int(raw)
         if value < low or (high is not None and value > high):
             bound = f"between {low} and {high}" if high is not None else f">= {low}"
             msg = f"must be an integer {bound}"
@@ -598,9 +618,10 @@ def parse_query(endpoint: str, params: Mapping[str, str], ctx: ParseContext) -> 
         if not isinstance(raw, str):
             problems.append((spec.name, "must be a string"))
             continue
-        raw = raw.strip()
-        if raw == "":
+        if raw.strip() == "":
             continue
+        if spec.schema.get("type") not in _STRICT_TYPES:  # numbers: no padding either
+            raw = raw.strip()
         try:
             values[spec.name] = spec.parse(raw, ctx)
         except _Reject as exc:

@@ -19,7 +19,7 @@ from flask_cors import CORS
 
 from geosvc.app.service import GeoService
 from geosvc.config import Settings
-from geosvc.web import _respond, problems
+from geosvc.web import _guard, _respond, problems
 
 __all__ = ["create_app"]
 
@@ -72,6 +72,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     # ETag, 304 and gzip of successful GET answers (see geosvc.web._respond.finish)
     app.after_request(_respond.finish)
+    # body limit, JSON-only same-site writes, nosniff / framing / referrer headers;
+    # registered before CORS so that it runs after it (see geosvc.web._guard.install)
+    _guard.install(app, settings)
 
     origins = settings.cors_origins
     origins_list: str | list[str] = origins if origins == "*" else [
@@ -80,7 +83,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app,
         resources={r"/api/*": {}, r"/ogc*": {}, r"/openapi.json": {}},
         origins=origins_list,
-        methods=["GET", "HEAD", "OPTIONS"],
+        methods=["GET", "HEAD", "OPTIONS"],  # writes: only `write_origins` (web._guard)
         expose_headers=["Content-Type"],
         send_wildcard=origins == "*",
         vary_header=origins != "*",

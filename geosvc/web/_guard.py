@@ -1,0 +1,129 @@
+"""Limits on requests and protective headers on every answer (issue 11, first part).
+
+* **Body size.** ``MAX_CONTENT_LENGTH`` is :attr:`Settings.max_body_bytes
+  <geosvc.config.Settings.max_body_bytes>` (1 MB): a larger declared body is
+  a 413 problem before anything is read or parsed; a chunked body is cut at
+  the same size (werkzeug limits the stream).
+* **Writes are JSON and same-site.** A request that changes or computes
+  from a body (``POST`` ``PUT`` ``PATCH`` ``DELETE``) with a body must say
+  ``Content-Type: application/json`` (else 415; no body: the endpoint's
+  400): a web page on another site can only send such a request after a
+  CORS preflight, which names the
+  methods and origins allowed.  A write carrying an ``Origin`` other than
+  the server's own and not listed in :attr:`Settings.write_origins` is a 403,
+  and its answer carries no ``Access-Control-Allow-Origin`` (reads stay
+  open to :attr:`Settings.cors_origins`).
+* **Headers.** Every answer: ``X-Content-Type-Options: nosniff`` and
+  ``Referrer-Policy: strict-origin-when-cross-origin``; every answer but
+  ``/embed``: ``X-Frame-Options: DENY`` and, when the view set no
+  Content-Security-Policy, ``frame-ancestors 'none'`` (no page may be framed
+  by another site except the embeddable map).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING, Final
+
+from flask import Response, request
+from werkzeug.exceptions import Forbidden, RequestEntityTooLarge, UnsupportedMediaType
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from geosvc.config import Settings
+
+__all__ = ["install"]
+
+_WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Paths other sites may frame.
+_FRAMEABLE: Final = ("/embed",)
+
+
+def _origins(raw: str) -> frozenset[str]:
+    return frozenset(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+
+
+def _buffer_chunked(limit: int) -> None:
+    """Read a chunked body (at most ``limit`` bytes, else 413) and give it a length.
+
+    werkzeug cuts a chunked body at ``MAX_CONTENT_LENGTH`` silently; reading it
+    here first turns an oversized one into the same 413 as a declared length.
+    """
+    environ = request.environ
+    body = environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        msg = f"the body is larger than the limit of {limit} bytes"
+        raise RequestEntityTooLarge(msg)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("wsgi.input_terminated", None)  # request.headers reads environ live
+
+
+class _Guard:
+    """The write check and the header hook of one app (its body limit and writer origins)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.limit = settings.max_body_bytes
+        self.writers = _origins(settings.write_origins)
+
+    def foreign_origin(self) -> str | None:
+        """Return the request's ``Origin`` if another site not allowed to write, else None."""
+        origin = request.headers.get("Origin")
+        if not origin or origin.rstrip("/") == request.host_url.rstrip("/"):
+            return None
+        return None if origin.rstrip("/") in self.writers else origin
+
+    def check_write(self) -> None:
+        """``before_request``: refuse foreign writes (403) and non-JSON bodies (415)."""
+        if request.method not in _WRITES or request.routing_exception is not None:
+            return  # reads, and unknown paths / methods (their 404 / 405 come first)
+        origin = self.foreign_origin()
+        if origin is not None:
+            msg = (f"writes from the origin {origin[:80]!r} are not allowed; "
+                   "the server admits cross-origin writes only from its `write_origins`")
+            raise Forbidden(msg)
+        if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            _buffer_chunked(self.limit)
+        if request.content_length and request.mimetype != "application/json":
+            shown = request.mimetype or "none"
+            msg = f"the body must be `Content-Type: application/json`, not {shown[:60]!r}"
+            raise UnsupportedMediaType(msg)
+
+    def preflight(self, resp: Response) -> None:
+        """Let a preflight from a listed writer origin approve the write it asks for."""
+        asked = request.headers.get("Access-Control-Request-Method", "").upper()
+        origin = (request.headers.get("Origin") or "").rstrip("/")
+        if asked in _WRITES and origin in self.writers and request.path.startswith("/api/"):
+            resp.headers["Access-Control-Allow-Origin"] = origin
+            resp.headers["Access-Control-Allow-Methods"] = f"GET, HEAD, OPTIONS, {asked}"
+            resp.headers["Access-Control-Allow-Headers"] = "Content-Type"
+            resp.vary.add("Origin")
+
+    def headers(self, resp: Response) -> Response:
+        """``after_request``: protective headers; no CORS grant on a refused write."""
+        headers = resp.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if request.method in _WRITES and self.foreign_origin() is not None:
+            headers.pop("Access-Control-Allow-Origin", None)
+            headers.pop("Access-Control-Allow-Credentials", None)
+        elif request.method == "OPTIONS":
+            self.preflight(resp)
+        if request.path not in _FRAMEABLE:
+            headers.setdefault("X-Frame-Options", "DENY")
+            if "Content-Security-Policy" not in headers:
+                headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+        return resp
+
+
+def install(app: Flask, settings: Settings) -> None:
+    """Set the body limit and register the write check and the header hook on ``app``.
+
+    Register before CORS: Flask runs ``after_request`` hooks last-registered
+    first, so the header hook sees (and may drop) what flask-cors added.
+    """
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    guard = _Guard(settings)
+    app.before_request(guard.check_write)
+    app.after_request(guard.headers)

@@ -1,0 +1,45 @@
+"""A real server on loopback over the small test city, for the hostile-client tests (issue 11).
+
+The app is the real ``create_app`` served by werkzeug's threaded server on a
+free port; requests go through real sockets (``http.client`` and raw
+``socket``), so limits are checked as a client meets them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from geosvc.web import create_app
+from tests.web.citydata import build_city_db
+
+#: Another site's origin (pages there must not write to the API).
+FOREIGN = "https://evil.example"
+#: An origin the server admits writes from (`write_origins`).
+PORTAL = "https://portal.example.gov.cn"
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Serve the small city (straight-line only, 4 KB body limit) on 127.0.0.1."""
+    db = build_city_db(tmp_path_factory.mktemp("security") / "city.sqlite")
+    app = create_app({"TESTING": True, "db": str(db), "osm": None,
+                      "max_body_bytes": 4096, "write_origins": PORTAL})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def city_file(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second copy of the small city for tests that break their store."""
+    return build_city_db(tmp_path_factory.mktemp("security-broken") / "city.sqlite")
