@@ -315,6 +315,10 @@ def _schemas() -> dict[str, Any]:
             "stop": {"type": "integer", "description": "two_stop only: 1 or 2"},
             "bundle_items": {"type": "array", "items": {"type": "string"},
                              "description": "two_stop only: bundle items done there"},
+            "item_channels": {"type": "array", "items": _CHANNEL,
+                              "description": "nearest with `item`/`bundle` only: the "
+                                             "channels through which the venue handles "
+                                             "all the items asked"},
         },
     }
     guide = {"type": "object", "description": "The service guide (办事指南); empty when "
