@@ -74,6 +74,11 @@ class Settings:
     write_origins: str = ""
     #: Largest request body accepted, bytes (larger: 413 before parsing).
     max_body_bytes: int = 1_000_000
+    #: A request body must arrive within this many seconds (else 408; `geosvc serve`).
+    body_timeout_s: float = 30.0
+    #: Threads per server process running requests (`geosvc serve`; the network is
+    #: read by an asyncio loop, so slow clients hold no thread).
+    server_threads: int = 4
     #: Testing mode (Flask).
     testing: bool = False
 
@@ -92,6 +97,10 @@ class Settings:
             problems.append("`open_margin_min` must be >= 0")
         if self.min_component_nodes < 0:
             problems.append("`min_component_nodes` must be >= 0")
+        if not self.body_timeout_s > 0:
+            problems.append("`body_timeout_s` must be > 0")
+        if not 1 <= self.server_threads <= 64:
+            problems.append("`server_threads` must be between 1 and 64")
         if self.max_body_bytes < 1024:
             problems.append("`max_body_bytes` must be >= 1024")
         if self.pass_cache_size < 1:

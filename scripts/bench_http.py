@@ -132,7 +132,8 @@ def main(duration: int, workers: int) -> None:
         env = {"GEOSVC_DB": str(db), "GEOSVC_OSM": str(demo_osm_path()),
                "GEOSVC_MODES": "walk", "GEOSVC_CACHE_DIR": str(tmp / "cache")}
         log = tmp / "geosvc.log"
-        base = servers.start("geosvc.web:create_app()", env, workers=workers, log=log)
+        base = servers.start("geosvc.web.asgi:create_asgi_app()", env, workers=workers,
+                             log=log, asgi=True)
         wait_ready(base + "/healthz", servers.procs[-1], log)
         gz_html, html_bytes, assets, external = first_view(base)
         total = gz_html + sum(n for _, n in assets)

@@ -357,8 +357,13 @@ class Servers:
         workers: int,
         pythonpath: str | None = None,
         log: Path,
+        asgi: bool = False,
     ) -> str:
-        """Start gunicorn serving ``app`` on a free port; return its base URL."""
+        """Start gunicorn serving ``app`` on a free port; return its base URL.
+
+        ``asgi``: gunicorn's asyncio worker (as ``geosvc serve`` runs geosvc), for an
+        app such as ``geosvc.web.asgi:create_asgi_app()``; else the sync worker.
+        """
         port = free_port()
         cmd = [
             sys.executable,
@@ -375,6 +380,8 @@ class Servers:
         ]
         if pythonpath:
             cmd += ["--pythonpath", pythonpath]
+        if asgi:
+            cmd += ["-k", "asgi", "--asgi-lifespan", "off", "--preload"]
         cmd.append(app)
         with open(log, "wb") as fh:
             proc = subprocess.Popen(
@@ -499,7 +506,7 @@ def bench_http(
             apps.append(
                 (
                     "geosvc",
-                    "geosvc.web:create_app()",
+                    "geosvc.web.asgi:create_asgi_app()",
                     {"GEOSVC_DB": str(db), "GEOSVC_CACHE_DIR": str(tmp / "cache")},
                     None,
                 )
@@ -507,7 +514,8 @@ def bench_http(
         figures = {}
         for name, app, env, path in apps:
             log = tmp / f"{name}.log"
-            url = servers.start(app, env, workers=workers, pythonpath=path, log=log)
+            url = servers.start(app, env, workers=workers, pythonpath=path, log=log,
+                                asgi=app.startswith("geosvc."))
             wait_ready(url + probe, servers.procs[-1], log)
             with urllib.request.urlopen(url + probe, timeout=10) as resp:
                 sample = resp.read()

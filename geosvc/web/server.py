@@ -1,8 +1,13 @@
-"""Run the app: gunicorn (preforked workers) when installed, else werkzeug.
+"""Run the app: gunicorn (preforked asyncio workers) when installed, else werkzeug.
 
 Used by ``geosvc serve`` and ``geosvc demo``.  The app (and its snapshot and
 road networks) is built once in the parent process and forked into the
 workers (gunicorn ``preload_app``), so N workers share the loaded arrays.
+Each worker is gunicorn's ``asgi`` worker: an asyncio loop reads every
+connection, and only complete requests reach the Flask app, which runs in
+``server_threads`` threads (:mod:`geosvc.web.asgi`).  Half-open or trickling
+connections thus cost a coroutine each and cannot starve the service (the
+sync worker held a whole process per slow client until its timeout).
 Ctrl-C (SIGINT) or SIGTERM stops the server cleanly.
 """
 
@@ -14,6 +19,8 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.serving import make_server
+
+from geosvc.web.asgi import asgi_app
 
 __all__ = ["serve_app"]
 
@@ -58,14 +65,24 @@ def serve_app(
 
     from gunicorn.app.base import BaseApplication  # lazy: server only
 
+    conf = app.extensions["geosvc"].settings
+    served = asgi_app(app, max_body_bytes=conf.max_body_bytes,
+                      body_timeout_s=conf.body_timeout_s, threads=conf.server_threads)
     settings: dict[str, Any] = {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "sync",
+        "worker_class": "asgi",
+        "asgi_lifespan": "off",
+        "worker_connections": 1000,
         "preload_app": True,
-        "timeout": 300,
+        # the loop answers heartbeats while threads work: a long analysis does not
+        # get its worker killed, a wedged loop does within this time
+        "timeout": 120,
         "graceful_timeout": 5,
         "keepalive": 5,
+        "limit_request_line": 8190,
+        "limit_request_fields": 100,
+        "limit_request_field_size": 8190,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
@@ -80,7 +97,7 @@ def serve_app(
             for key, value in settings.items():
                 self.cfg.set(key, value)
 
-        def load(self) -> Flask:
-            return app
+        def load(self) -> Any:
+            return served
 
     _Gunicorn().run()

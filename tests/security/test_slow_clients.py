@@ -1,0 +1,132 @@
+"""Slow and half-open clients against a real `geosvc serve` (gunicorn, 2 workers) on loopback.
+
+Issue 11, finding 1: a client that sends half a header (``X-a: ``) or 8 bytes
+of a 1000-byte body and waits held a sync worker until gunicorn's timeout;
+two such connections stopped ``/healthz`` for 296 s.  Now each connection is
+read by an asyncio loop and only complete requests take a thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.web.citydata import build_city_db
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str, timeout: float = 10.0) -> tuple[int, bytes, float]:
+    started = time.monotonic()
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return resp.status, resp.read(), time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """`geosvc serve --workers 2` over the small city, 3 s body timeout."""
+    db = build_city_db(tmp_path_factory.mktemp("slow") / "city.sqlite")
+    port = _free_port()
+    env = {**os.environ, "GEOSVC_BODY_TIMEOUT_S": "3", "GEOSVC_MAX_BODY_BYTES": "100000"}
+    log = db.with_suffix(".log")
+    geosvc = Path(sys.executable).with_name("geosvc")  # the console script of this venv
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [str(geosvc), "serve", "--db", str(db), "--port", str(port), "--workers", "2"],
+            env=env, stdout=subprocess.DEVNULL, stderr=err)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                _get(base + "/healthz", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(log.read_text(errors="replace"))
+                time.sleep(0.2)
+        yield base, port
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def _half_open(port: int, n: int) -> list[socket.socket]:
+    socks = []
+    for i in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        if i % 2:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-a: ")
+        else:
+            s.sendall(b"POST /api/v1/plans HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                      b"application/json\r\nContent-Length: 1000\r\n\r\n{\"mode\":")
+        socks.append(s)
+    return socks
+
+
+def test_32_half_open_connections_do_not_delay_answers(served: tuple[str, int]) -> None:
+    base, port = served
+    socks = _half_open(port, 32)
+    try:
+        time.sleep(0.5)
+        worst = 0.0
+        for _ in range(10):
+            status, _, took = _get(base + "/healthz")
+            assert status == 200
+            worst = max(worst, took)
+            status, body, took = _get(base + "/api/v1/nearest?lon=118.76&lat=30.94&k=3")
+            assert status == 200 and len(json.loads(body)["features"]) == 3
+            worst = max(worst, took)
+        assert worst < 1.0, f"an answer took {worst:.2f} s with 32 slow clients connected"
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_a_body_that_never_completes_is_answered_408(served: tuple[str, int]) -> None:
+    _, port = served
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as s:
+        s.sendall(b"POST /api/v1/plans HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"mode\":")
+        started = time.monotonic()
+        answer = s.recv(65536)
+        waited = time.monotonic() - started
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split()[1] == b"408" and b"application/problem+json" in head
+    assert json.loads(body)["type"] == "/problems/request-timeout"
+    assert 2.0 < waited < 10.0  # the 3 s body timeout, not gunicorn's
+
+
+def test_a_declared_oversized_body_is_refused_at_once(served: tuple[str, int]) -> None:
+    _, port = served
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"POST /api/v1/plans HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                  b"\r\nContent-Length: 400000000\r\n\r\n{")
+        answer = s.recv(65536)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split()[1] == b"413"
+    assert json.loads(body)["type"] == "/problems/request-entity-too-large"
+
+
+def test_a_plan_still_works_through_the_asyncio_front(served: tuple[str, int]) -> None:
+    base, _ = served
+    req = urllib.request.Request(
+        base + "/api/v1/plans", method="POST",
+        data=json.dumps({"mode": "straight", "minutes": 10, "k": 1}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.status == 200 and json.loads(resp.read())["selected"]
