@@ -54,7 +54,7 @@ def test_network_build_reports_unreachable_venues(helsinki_pbf, demo_db, tmp_pat
     ok = runner.invoke(main, ["network", "build", str(helsinki_pbf), "--modes", "walk",
                               "--cache-dir", cache, "--db", str(demo_db)])
     assert ok.exit_code == 0, ok.output
-    assert "walk: all 155 venues are within 1000 m of the network" in ok.output
+    assert "walk: all 74 venues are within 1000 m of the network" in ok.output
     db = _db_with_far_venue(demo_db, tmp_path / "sea.sqlite")
     bad = runner.invoke(main, ["network", "build", str(helsinki_pbf), "--modes", "walk",
                                "--cache-dir", cache, "--db", str(db)])
