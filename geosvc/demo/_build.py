@@ -22,6 +22,7 @@ from geosvc.demo._osm import StreetNamer, read_kiosk_hosts
 from geosvc.demo._rules import (
     DEFAULT_HOURS,
     DEMO_ROLES,
+    TERMINAL_SPACING_M,
     TERMINALS,
     KioskSite,
     bank_channels,
@@ -222,6 +223,12 @@ def _bank(d: Draft) -> str | None:
     return f.tag("brand") or f.tag("operator") or f.tag("name")
 
 
+def _terminal_offset_deg(d: Draft, site: KioskSite, lat: float) -> float:
+    """Degrees east of the host for the n-th terminal of its site (0 for the first)."""
+    n = [key for key, _ in site.terminals].index(d.role)
+    return n * TERMINAL_SPACING_M / (111_320.0 * math.cos(math.radians(lat)))
+
+
 #: A kiosk's site, its machines and its host hall (None: the host is no hall).
 _KioskInfo = tuple[KioskSite, int, Draft | None]
 
@@ -234,13 +241,14 @@ def _venues(drafts: Sequence[Draft], kiosks: dict[str, _KioskInfo], areas: Seque
         for n, d in enumerate(mine, start=1):
             f = d.feature
             site, machines, host = kiosks.get(d.source) or (None, None, None)
+            lon = f.lon + (_terminal_offset_deg(d, site, f.lat) if site else 0.0)
             name = _name(d, namer, site)
             channels = _channels(d)
             area = _area_of(areas, f.lon, f.lat)
             cross, regional = _cross_regional(d)
             venue = Venue(
                 code=f"HEL-{prefix}-{n:04d}", name=name, kind=kind,
-                lon=round(f.lon, 7), lat=round(f.lat, 7), level=d.level, channels=channels,
+                lon=round(lon, 7), lat=round(f.lat, 7), level=d.level, channels=channels,
                 area_code=area.code if area else None, area_name=area.name if area else None,
                 address=_address(d), phone=f.tag("phone") or f.tag("contact:phone"),
                 opening_hours=_hours(d, stats, site, host),

@@ -37,6 +37,7 @@ __all__ = [
     "KIOSK_SITES",
     "SPECIAL_MACHINES",
     "TERMINALS",
+    "TERMINAL_SPACING_M",
     "KioskSite",
     "Terminal",
     "host_role",
@@ -157,6 +158,11 @@ class KioskSite:
     terminals: tuple[tuple[str, int], ...]
     default_hours: str | None = None
 
+
+#: Terminals of one site stand this far apart, eastwards from the host's point
+#: in the order of :attr:`KioskSite.terminals` (the first at the point), so no
+#: two machines share a position.
+TERMINAL_SPACING_M = 3.0
 
 _AREA = ("7×24小时自助服务区", "24/7 self-service area")
 _STATION = ("7×24小时自助服务站", "24/7 self-service station")

@@ -59,7 +59,7 @@ def test_network_build_reports_unreachable_venues(helsinki_pbf, demo_db, tmp_pat
     bad = runner.invoke(main, ["network", "build", str(helsinki_pbf), "--modes", "walk",
                                "--cache-dir", cache, "--db", str(db)])
     assert bad.exit_code == 1
-    assert "walk: 1 of 156 venues cannot be reached" in bad.stderr
+    assert "walk: 1 of 75 venues cannot be reached" in bad.stderr
     assert "SEA-1 Kiosk at sea: farther than 1000 m from any walk road" in bad.stderr
     missing = runner.invoke(main, ["network", "build", str(helsinki_pbf), "--modes", "walk",
                                    "--cache-dir", cache, "--db", str(tmp_path / "nope.sqlite")])
