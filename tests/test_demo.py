@@ -184,6 +184,7 @@ def test_kiosk_selection_on_the_extract(helsinki_pbf, extract_tags):
     # the selection given every feature of the extract still picks only the allowed hosts
     placed = kiosk_drafts(halls, [*everything, *read_kiosk_hosts(helsinki_pbf)])
     roles = Counter(site.role for _, site, _ in placed)
+    assert len({d.source for d, _, _ in placed}) == len(placed)
     assert set(roles) <= set(KIOSK_SITES)
     assert roles["townhall"] == len(KIOSK_SITES["townhall"].terminals)
     assert roles["station"] == len(KIOSK_SITES["station"].terminals)  # one station

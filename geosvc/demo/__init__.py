@@ -138,8 +138,10 @@ def build_demo_layers(osm_path: str | os.PathLike[str], out_dir: str | os.PathLi
     dict
         Counts: ``venues``, ``items``, ``links``, ``areas``,
         ``population_cells``, ``population_total`` (residents), ``by_kind``,
-        ``by_role``, ``candidates`` (bank outlets without a channel),
-        ``always_open`` (24/7 venues) and how opening hours were chosen.
+        ``by_role``, ``kiosks_by_terminal``, ``kiosks_by_site`` (the host's
+        role), ``kiosk_machines``, ``candidates`` (bank outlets without a
+        channel), ``always_open`` (24/7 venues) and how opening hours were
+        chosen.
 
     Raises
     ------

@@ -156,7 +156,7 @@ def _tag_hours(d: Draft) -> str | None:
 
 def _hours(d: Draft, stats: Counter[str], site: KioskSite | None,
            host: Draft | None) -> str:
-    """Hours: a hall or bank outlet its valid tag, else the default of its kind.
+    """Return the opening hours: a hall's or bank outlet's valid tag, else its kind's default.
 
     A kiosk: 24/7 at an always-open site; else its host's hours (a hall's
     as above, another host's valid tag, else the site's default).
@@ -244,7 +244,7 @@ def _venues(drafts: Sequence[Draft], kiosks: dict[str, _KioskInfo], areas: Seque
             lon = f.lon + (_terminal_offset_deg(d, site, f.lat) if site else 0.0)
             name = _name(d, namer, site)
             channels = _channels(d)
-            area = _area_of(areas, f.lon, f.lat)
+            area = _area_of(areas, lon, f.lat)
             cross, regional = _cross_regional(d)
             venue = Venue(
                 code=f"HEL-{prefix}-{n:04d}", name=name, kind=kind,

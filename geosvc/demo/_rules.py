@@ -123,7 +123,7 @@ def _tax_office_only(c: CatalogItem) -> bool:
 
 
 def terminal_handles(terminal: Terminal, c: CatalogItem) -> bool:
-    """Whether a terminal of this type handles the catalog item ``c``.
+    """Return whether a terminal of this type handles the catalog item ``c``.
 
     Examples
     --------
@@ -230,16 +230,19 @@ def kiosk_drafts(halls: Sequence[Draft], extra: Sequence[OsmFeature], *,
     ``halls`` are the hall drafts (one per hall after
     :func:`~geosvc.importer.osm_venues.dedupe_halls`); a hall whose role is
     in :data:`KIOSK_SITES` hosts that site's terminals.  ``extra`` are the
-    extract's other features; those :func:`host_role` names host theirs, a
-    station mapped twice (stations within ``within_m`` metres: the railway
+    extract's other features (each object once); those :func:`host_role`
+    names host theirs, a station mapped twice (stations within ``within_m`` metres: the railway
     station node and its building) once, the polygon.  Each terminal's
     draft is the host feature with ``role`` = the terminal key and
     ``suffix`` = ``#<key>``.
     """
     hosts = [(d.feature, d.role) for d in halls if d.kind is _H and d.role in KIOSK_SITES]
-    others = [(f, r) for f in extra if (r := host_role(f)) is not None]
     taken = {f.source for f, _ in hosts}
-    hosts += _stations_once([h for h in others if h[0].source not in taken], within_m)
+    others: dict[str, tuple[OsmFeature, str]] = {}
+    for f in extra:
+        if f.source not in taken and (r := host_role(f)) is not None:
+            others.setdefault(f.source, (f, r))
+    hosts += _stations_once(others.values(), within_m)
     out = []
     for f, role in hosts:
         site = KIOSK_SITES[role]
