@@ -99,7 +99,7 @@ def test_manifest_verb(runner, tmp_path):
     names = [ln.split(":")[0] for ln in lines]
     assert names[:3] == ["items", "venues", "links"]
     assert set(names[3:]) <= {"areas", "population", "bundles"} and "areas" in names
-    assert counts(db)[0]["venues"] > 100
+    assert counts(db)[0]["venues"] > 60
 
 
 def test_manifest_problems_name_the_layer(runner, tmp_path):

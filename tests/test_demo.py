@@ -70,10 +70,10 @@ def test_stats_match_files(built, venues, items, links):
 
 
 def test_venues_cover_all_kinds_and_some_are_always_open(venues):
-    assert len(venues) >= 100
+    assert len(venues) >= 60
     kinds = Counter(v["kind"] for v in venues)
     assert set(kinds) == {"hall", "bank_outlet", "kiosk"}
-    assert kinds["hall"] >= 20 and kinds["bank_outlet"] >= 10
+    assert kinds["hall"] >= 20 and kinds["bank_outlet"] >= 10 and kinds["kiosk"] >= 30
     assert sum(v["opening_hours"] == "24/7" for v in venues) >= 10
     assert any(v["opening_hours"] != "24/7" for v in venues if v["kind"] == "kiosk")
     levels = Counter(v["level"] for v in venues if v["kind"] == "hall")
@@ -105,14 +105,152 @@ def test_every_opening_hours_parses(venues):
     assert {k: p for k, p in bad.items() if p} == {}
 
 
-def test_real_osm_hours_are_kept_and_parking_periods_ignored(venues):
+def test_real_osm_hours_are_kept_and_kiosks_keep_their_hosts_hours(venues):
     by_source = {v["source"]: v for v in venues}
     # Nordea Pankki Hakaniemi carries opening_hours=Mo-Fr 10:00-16:30 in OSM
     assert by_source["osm:node/495761527"]["opening_hours"] == "Mo-Fr 10:00-16:30"
-    # a parking machine's tag is the charging period, not its availability
-    assert by_source["osm:node/438659065"]["opening_hours"] == "24/7"
     # the town hall has no tag: the documented city-hall default
     assert by_source["osm:way/24337154"]["opening_hours"] == "Mo-Fr 08:00-16:15; PH off"
+    # its 7x24 self-service area is open 24/7
+    assert by_source["osm:way/24337154#social"]["opening_hours"] == "24/7"
+    # a terminal inside a library keeps the library's OSM hours
+    library = by_source["osm:node/1380779190"]
+    assert library["opening_hours"].startswith("Mo-Th 09:00-20:00")
+    assert by_source["osm:node/1380779190#general"]["opening_hours"] == library[
+        "opening_hours"]
+
+
+def _allowed_host(tags: dict[str, str]) -> bool:
+    """OSM tags a kiosk's host may carry (the demo's placement rules, restated)."""
+    return (tags.get("amenity") in {"townhall", "library", "community_centre", "police"}
+            or tags.get("office") == "tax" or tags.get("government") == "tax"
+            or tags.get("building") == "train_station"
+            or (tags.get("railway") == "station" and tags.get("station") != "subway")
+            or tags.get("shop") == "mall")
+
+
+def _machine(tags: dict[str, str]) -> bool:
+    return ("parking_tickets" in tags.get("vending", "")
+            or tags.get("amenity", "").startswith("parking")
+            or tags.get("amenity") in {"atm", "vending_machine", "ticket_validator",
+                                       "parcel_locker", "luggage_locker", "tickets"})
+
+
+@pytest.fixture(scope="session")
+def extract_tags(helsinki_pbf: Path) -> dict[str, dict[str, str]]:
+    """Tags of every venue candidate and kiosk host of the extract, by source."""
+    from geosvc.demo._osm import read_kiosk_hosts
+    from geosvc.importer.osm_venues import read_features
+
+    pois, buildings = read_features(helsinki_pbf)
+    tags: dict[str, dict[str, str]] = {}
+    for f in [*pois, *buildings, *read_kiosk_hosts(helsinki_pbf)]:
+        tags.setdefault(f.source, {}).update(f.tags)
+    return tags
+
+
+def test_kiosks_are_government_terminals_at_allowed_osm_features(venues, extract_tags):
+    from geosvc.demo._rules import TERMINALS
+
+    kiosks = [v for v in venues if v["kind"] == "kiosk"]
+    assert 30 <= len(kiosks) <= 60
+    parking = {s for s, t in extract_tags.items() if _machine(t)}
+    assert len(parking) >= 80  # the extract's machines are there, and left out
+    labels = {t.zh: key for key, t in TERMINALS.items()}
+    for v in kiosks:
+        host, _, terminal = v["source"].partition("#")
+        assert host in extract_tags, v
+        assert host not in parking and not _machine(extract_tags[host]), v
+        assert _allowed_host(extract_tags[host]), (v, extract_tags[host])
+        label, _, place = v["name"].partition("（")
+        assert labels.get(label) == terminal, v
+        assert place.rstrip("）").startswith(extract_tags[host]["name"]), v
+        assert int(v["machines"]) >= 1 and v["channels"] == "self_service", v
+        assert v["opening_hours"] == "24/7" or "7×24" not in v["name"], v
+    assert {v["source"].partition("#")[2] for v in kiosks} == set(TERMINALS)
+    sources = {v["source"] for v in venues}
+    assert not sources & parking
+
+
+def test_kiosk_selection_on_the_extract(helsinki_pbf, extract_tags):
+    from geosvc.demo._osm import read_kiosk_hosts
+    from geosvc.demo._rules import DEMO_ROLES, KIOSK_SITES, host_role, kiosk_drafts
+    from geosvc.importer.osm_venues import classify, dedupe_halls, read_features
+
+    pois, buildings = read_features(helsinki_pbf)
+    halls = [d for d in dedupe_halls(classify([*pois, *buildings], roles=DEMO_ROLES))
+             if d.kind is VenueKind.HALL]
+    everything = [*pois, *buildings]
+    # the selection given every feature of the extract still picks only the allowed hosts
+    placed = kiosk_drafts(halls, [*everything, *read_kiosk_hosts(helsinki_pbf)])
+    roles = Counter(site.role for _, site, _ in placed)
+    assert len({d.source for d, _, _ in placed}) == len(placed)
+    assert set(roles) <= set(KIOSK_SITES)
+    assert roles["townhall"] == len(KIOSK_SITES["townhall"].terminals)
+    assert roles["station"] == len(KIOSK_SITES["station"].terminals)  # one station
+    assert roles["mall"] >= 4 and roles["library"] >= 5
+    for draft, _, machines in placed:
+        assert machines >= 1
+        assert _allowed_host(dict(draft.feature.tags)), draft
+        assert not _machine(dict(draft.feature.tags)), draft
+    assert not any(host_role(f) for f in everything if _machine(dict(f.tags)))
+
+
+def test_kiosk_links_follow_their_terminal_type(venues, links):
+    from geosvc.demo._rules import SPECIAL_MACHINES
+
+    kiosk_terminal = {v["code"]: v["source"].partition("#")[2]
+                      for v in venues if v["kind"] == "kiosk"}
+    handled: dict[str, set[str]] = {}
+    for link in links:
+        if link["venue_code"] in kiosk_terminal:
+            assert link["channels"] == "self_service", link
+            handled.setdefault(link["venue_code"], set()).add(link["item_code"])
+    by_code = {c.item.code: c for c in CATALOG}
+    for code, terminal in kiosk_terminal.items():
+        items = handled[code]
+        assert all(by_code[i].self_service for i in items), code
+        depts = {i.split("-")[0] for i in items}
+        if terminal == "social":
+            assert {"RS-01", "RS-02", "RS-04", "YB-01"} <= items and depts == {"RS", "YB"}
+        elif terminal == "general":
+            assert not items & set(SPECIAL_MACHINES) and len(items) >= 30
+        elif terminal == "fund":
+            assert depts == {"GJJ"}
+        elif terminal == "tax":
+            assert depts == {"SW"}
+        elif terminal == "public_security":
+            assert depts == {"GA", "CRJ", "JJ"} and {"CRJ-02", "JJ-04"} <= items
+        else:
+            assert terminal == "print" and all(by_code[i].locker for i in items)
+
+
+def test_social_security_cards_come_from_halls_and_social_terminals(venues, links):
+    by_code = {v["code"]: v for v in venues}
+    at = {by_code[link["venue_code"]]["kind"] for link in links if link["item_code"] == "RS-01"}
+    assert at == {"hall", "kiosk"}
+    for link in links:
+        v = by_code[link["venue_code"]]
+        if link["item_code"] == "RS-01" and v["kind"] == "kiosk":
+            assert v["source"].endswith("#social") and v["name"].startswith("社保自助服务终端")
+    teller_items = {c.item.code for c in CATALOG if c.smart_teller or c.payment}
+    assert "RS-01" not in teller_items and {"RS-03", "GJJ-07", "JJ-02"} <= teller_items
+    for link in links:
+        if "smart_teller" in link["channels"]:
+            assert link["item_code"] in teller_items, link
+
+
+def test_tax_office_handles_the_tax_items(venues, links):
+    tax = next(v for v in venues if v["source"] == "osm:node/6262954048")
+    assert tax["level"] == "county"
+    handled = {link["item_code"] for link in links if link["venue_code"] == tax["code"]}
+    assert handled == {c.item.code for c in CATALOG if c.item.code.startswith("SW-")}
+    city = next(v for v in venues if v["level"] == "city")
+    other_county = [v["code"] for v in venues
+                    if v["level"] == "county" and v["code"] != tax["code"]]
+    sw05 = {link["venue_code"] for link in links if link["item_code"] == "SW-05"}
+    assert sw05 == {tax["code"], city["code"]}
+    assert not sw05 & set(other_county)
 
 
 def test_banks_split_into_service_points_and_candidates(venues, links):

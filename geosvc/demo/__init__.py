@@ -9,9 +9,9 @@ every run.  The demo
 declares its own time zone (Europe/Helsinki) and no holiday calendar.
 
 Venue rules: those of :mod:`geosvc.importer.osm_venues` (the public
-``geosvc import osm-venues``), limited to the demo's roles
-(:data:`geosvc.demo._rules.DEMO_ROLES`; first match wins; nodes and
-polygons, polygons reduced to a representative point):
+``geosvc import osm-venues``) for halls and bank outlets, limited to the
+demo's roles (:data:`geosvc.demo._rules.DEMO_ROLES`; first match wins;
+nodes and polygons, polygons reduced to a representative point):
 
 =====================================================  ===========  ========
 OSM tags                                               kind         level
@@ -26,24 +26,26 @@ amenity=library | social_facility | public_building;   hall         village
 named building=public|civic|government with no
 amenity/office/shop/tourism tag
 amenity=bank                                           bank_outlet  -
-amenity=atm; vending=parking_tickets |                 kiosk        -
-public_transport_tickets | parcel_*;
-amenity=ticket_validator | parcel_locker |
-luggage_locker | tickets
 =====================================================  ===========  ========
 
 A hall mapped twice (same rule and name within 300 m) is kept once (the
-polygon).  The city hall and about half of the county halls
-(``unit_hash(source, "area") < 0.5``) also get a co-located
-"7×24自助服务区" kiosk open 24/7.
+polygon).  No machine of the extract (ATM, parking, ticket or parcel
+machine) becomes a venue.  Kiosks are government self-service terminals
+(:data:`geosvc.demo._rules.TERMINALS`: 政务服务一体机, 社保, 公积金, 税务,
+公安 terminals, a certificate printer) placed at real features by their
+tags (:data:`geosvc.demo._rules.KIOSK_SITES`): the 7×24 self-service areas
+of the city hall and the tax office, community centres, libraries, police
+stations, the main railway station (``building=train_station`` or a
+``railway=station`` that is no metro stop) and shopping centres
+(``shop=mall``); ``source`` is the host's ``osm:<type>/<id>`` plus
+``#<terminal>``, the name "<terminal>（<host>[ 7×24小时自助服务区]）".
 
 Codes: ``HEL-H-0001`` (halls), ``HEL-B-0001`` (bank outlets),
-``HEL-K-0001`` (kiosks), numbered by OSM type (node, way, relation) and id;
-``source`` is ``osm:<type>/<id>`` (plus ``#self-service`` for the
-co-located areas).  Names are the OSM ``name``; unnamed machines get
+``HEL-K-0001`` (kiosks), numbered by OSM type (node, way, relation), id
+and suffix.  Names are the OSM ``name``; an unnamed bank gets
 "<label> (<brand or operator>) <street>" (street from ``addr:street`` or
 the nearest named street within 150 m).  ``name_en`` is ``name:en`` when
-it differs.
+it differs (kiosks: "<terminal>, <host>[, 24/7 self-service area]").
 
 Population: one point cell per residential building, from
 :func:`geosvc.analysis.demand.estimate_population_from_osm` with its
@@ -51,9 +53,9 @@ defaults (footprint x storeys / 35 m² per resident; rules in its
 docstring), in ``population.csv`` (``code, lon, lat, count``); each area's
 ``population`` is the sum of the cells inside it.
 
-Opening hours: the OSM tag when valid, except on parking and ticket
-machines (where it states the charging period); otherwise the defaults of
-:data:`geosvc.demo._rules.DEFAULT_HOURS`.  Channels, links, accessibility
+Opening hours: the OSM tag when valid, otherwise the defaults of
+:data:`geosvc.demo._rules.DEFAULT_HOURS`; a kiosk is open 24/7 in a 7×24
+area or station, else it keeps its host's hours.  Channels, links, accessibility
 and cross-province/regional windows: see ``layers/demo/README.md`` and
 :mod:`geosvc.demo._rules`.
 """
@@ -136,8 +138,10 @@ def build_demo_layers(osm_path: str | os.PathLike[str], out_dir: str | os.PathLi
     dict
         Counts: ``venues``, ``items``, ``links``, ``areas``,
         ``population_cells``, ``population_total`` (residents), ``by_kind``,
-        ``by_role``, ``candidates`` (bank outlets without a channel),
-        ``always_open`` (24/7 venues) and how opening hours were chosen.
+        ``by_role``, ``kiosks_by_terminal``, ``kiosks_by_site`` (the host's
+        role), ``kiosk_machines``, ``candidates`` (bank outlets without a
+        channel), ``always_open`` (24/7 venues) and how opening hours were
+        chosen.
 
     Raises
     ------

@@ -18,25 +18,22 @@ from pathlib import Path
 from typing import Any
 
 from geosvc.analysis.demand import estimate_population_from_osm
-from geosvc.demo._osm import StreetNamer
+from geosvc.demo._osm import StreetNamer, read_kiosk_hosts
 from geosvc.demo._rules import (
     DEFAULT_HOURS,
     DEMO_ROLES,
+    TERMINAL_SPACING_M,
+    TERMINALS,
+    KioskSite,
     bank_channels,
+    kiosk_drafts,
     links_for,
-    self_service_areas,
     unit_hash,
 )
 from geosvc.demo.catalog import BUNDLES, CATALOG
 from geosvc.errors import ConfigError
 from geosvc.hours import hours_problem
-from geosvc.importer.osm_venues import (
-    IGNORE_HOURS_TAG,
-    Draft,
-    classify,
-    dedupe_halls,
-    read_features,
-)
+from geosvc.importer.osm_venues import Draft, classify, dedupe_halls, read_features
 from geosvc.model import Area, Channel, Level, Link, PopulationCell, Venue, VenueKind
 
 __all__ = ["POPULATION_COLUMNS", "VENUE_COLUMNS", "build_layers", "grid_areas"]
@@ -127,11 +124,12 @@ def _address(d: Draft) -> str | None:
     return street
 
 
-def _name(d: Draft, namer: StreetNamer) -> str:
+def _name(d: Draft, namer: StreetNamer, site: KioskSite | None) -> str:
     f = d.feature
     name = f.tag("name")
-    if d.role == "self_service_area":
-        return f"{name or d.label} 7×24自助服务区"
+    if site is not None:
+        place = name or f.tag("addr:street") or namer.nearest(f.lon, f.lat) or "?"
+        return f"{d.label_zh}（{place}{' ' + site.place_zh if site.place_zh else ''}）"
     if name:
         return name
     who = f.tag("brand") or f.tag("operator")
@@ -142,16 +140,36 @@ def _name(d: Draft, namer: StreetNamer) -> str:
     return " ".join(parts)
 
 
-def _name_en(d: Draft, name: str) -> str | None:
-    if d.role == "self_service_area":
-        return f"{d.feature.tag('name') or d.label}, 24/7 self-service area"
+def _name_en(d: Draft, name: str, site: KioskSite | None) -> str | None:
     en = d.feature.tag("name:en")
+    if site is not None:
+        place = en or d.feature.tag("name") or name
+        return ", ".join(p for p in (d.label, place, site.place_en) if p)
     return en if en and en != name else None
 
 
-def _hours(d: Draft, stats: Counter[str]) -> str:
+def _tag_hours(d: Draft) -> str | None:
+    """Return the feature's ``opening_hours`` tag when it is valid, else None."""
     tag = d.feature.tag("opening_hours")
-    if tag and d.role not in IGNORE_HOURS_TAG and d.role != "self_service_area":
+    return tag if tag and _hours_problem(tag) is None else None
+
+
+def _hours(d: Draft, stats: Counter[str], site: KioskSite | None,
+           host: Draft | None) -> str:
+    """Return the opening hours: a hall's or bank outlet's valid tag, else its kind's default.
+
+    A kiosk: 24/7 at an always-open site; else its host's hours (a hall's
+    as above, another host's valid tag, else the site's default).
+    """
+    if site is not None:
+        stats["kiosk_hours_24_7" if site.always_open else "kiosk_hours_of_host"] += 1
+        if site.always_open:
+            return DEFAULT_HOURS[(VenueKind.KIOSK, None)]
+        if host is not None:
+            return _tag_hours(host) or DEFAULT_HOURS[(VenueKind.HALL, host.level)]
+        return _tag_hours(d) or site.default_hours or DEFAULT_HOURS[(VenueKind.KIOSK, None)]
+    tag = d.feature.tag("opening_hours")
+    if tag:
         if _hours_problem(tag) is None:
             stats["hours_from_osm"] += 1
             return tag
@@ -176,8 +194,6 @@ def _machines(d: Draft, channels: frozenset[Channel]) -> int | None:
         return None
     if d.kind is VenueKind.HALL:
         return 4 if d.level is Level.CITY else 2
-    if d.role == "self_service_area":
-        return 5 if d.feature.tag("amenity") == "townhall" else 3
     return 1
 
 
@@ -201,33 +217,45 @@ def _cross_regional(d: Draft) -> tuple[bool, bool]:
 
 
 def _bank(d: Draft) -> str | None:
-    if d.role not in {"bank", "atm"}:
+    if d.role != "bank":
         return None
     f = d.feature
-    return f.tag("brand") or f.tag("operator") or (f.tag("name") if d.role == "bank" else None)
+    return f.tag("brand") or f.tag("operator") or f.tag("name")
 
 
-def _venues(drafts: Sequence[Draft], areas: Sequence[Area], namer: StreetNamer,
-            stats: Counter[str]) -> list[tuple[Venue, str]]:
+def _terminal_offset_deg(d: Draft, site: KioskSite, lat: float) -> float:
+    """Degrees east of the host for the n-th terminal of its site (0 for the first)."""
+    n = [key for key, _ in site.terminals].index(d.role)
+    return n * TERMINAL_SPACING_M / (111_320.0 * math.cos(math.radians(lat)))
+
+
+#: A kiosk's site, its machines and its host hall (None: the host is no hall).
+_KioskInfo = tuple[KioskSite, int, Draft | None]
+
+
+def _venues(drafts: Sequence[Draft], kiosks: dict[str, _KioskInfo], areas: Sequence[Area],
+            namer: StreetNamer, stats: Counter[str]) -> list[tuple[Venue, str]]:
     out: list[tuple[Venue, str]] = []
     for kind, prefix in _KIND_PREFIX.items():
         mine = sorted((d for d in drafts if d.kind is kind), key=lambda d: d.sort_key)
         for n, d in enumerate(mine, start=1):
             f = d.feature
-            name = _name(d, namer)
+            site, machines, host = kiosks.get(d.source) or (None, None, None)
+            lon = f.lon + (_terminal_offset_deg(d, site, f.lat) if site else 0.0)
+            name = _name(d, namer, site)
             channels = _channels(d)
-            area = _area_of(areas, f.lon, f.lat)
+            area = _area_of(areas, lon, f.lat)
             cross, regional = _cross_regional(d)
             venue = Venue(
                 code=f"HEL-{prefix}-{n:04d}", name=name, kind=kind,
-                lon=round(f.lon, 7), lat=round(f.lat, 7), level=d.level, channels=channels,
+                lon=round(lon, 7), lat=round(f.lat, 7), level=d.level, channels=channels,
                 area_code=area.code if area else None, area_name=area.name if area else None,
                 address=_address(d), phone=f.tag("phone") or f.tag("contact:phone"),
-                opening_hours=_hours(d, stats),
+                opening_hours=_hours(d, stats, site, host),
                 official_calendar=kind is not VenueKind.KIOSK,
                 accessible=_accessible(d), cross_province=cross, regional=regional,
-                bank=_bank(d), machines=_machines(d, channels),
-                name_en=_name_en(d, name), source=d.source,
+                bank=_bank(d), machines=machines or _machines(d, channels),
+                name_en=_name_en(d, name, site), source=d.source,
             )
             out.append((venue, d.role))
     return out
@@ -298,13 +326,17 @@ def build_layers(osm_path: Path, out_dir: Path) -> dict[str, Any]:
         raise ConfigError(msg)
     pois, buildings = read_features(osm_path)
     drafts = dedupe_halls(classify([*pois, *buildings], roles=DEMO_ROLES))
-    drafts += self_service_areas(drafts)
+    halls = {d.feature.source: d for d in drafts if d.kind is VenueKind.HALL}
+    placed = kiosk_drafts(list(halls.values()), read_kiosk_hosts(osm_path))
+    kiosks = {d.source: (site, machines, halls.get(d.feature.source))
+              for d, site, machines in placed}
+    drafts += [d for d, _, _ in placed]
     namer = StreetNamer(osm_path)
     lons = [d.feature.lon for d in drafts] + [namer.bounds[0], namer.bounds[2]]
     lats = [d.feature.lat for d in drafts] + [namer.bounds[1], namer.bounds[3]]
     areas = grid_areas((min(lons), min(lats), max(lons), max(lats)))
     stats: Counter[str] = Counter()
-    venues = _venues(drafts, areas, namer, stats)
+    venues = _venues(drafts, kiosks, areas, namer, stats)
     links: list[Link] = []
     for venue, role in venues:
         links += links_for(venue, role)
@@ -328,6 +360,8 @@ def build_layers(osm_path: Path, out_dir: Path) -> dict[str, Any]:
 
     kinds = Counter(str(v.kind) for v, _ in venues)
     roles = Counter(role for _, role in venues)
+    terminals = Counter(role for v, role in venues if v.kind is VenueKind.KIOSK)
+    sites = Counter(site.role for site, _, _ in kiosks.values())
     return {
         "venues": len(venues), "items": len(CATALOG), "links": len(links),
         "bundles": len(BUNDLES),
@@ -335,6 +369,9 @@ def build_layers(osm_path: Path, out_dir: Path) -> dict[str, Any]:
         "population_cells": len(cells),
         "population_total": round(sum(c.count for c in cells), 2),
         "by_kind": dict(sorted(kinds.items())), "by_role": dict(sorted(roles.items())),
+        "kiosks_by_terminal": {t: terminals[t] for t in TERMINALS if terminals[t]},
+        "kiosks_by_site": dict(sorted(sites.items())),
+        "kiosk_machines": sum(m for _, m, _ in kiosks.values()),
         "candidates": sum(1 for v, _ in venues if v.is_candidate),
         "always_open": sum(1 for v, _ in venues if v.opening_hours == "24/7"),
         **dict(sorted(stats.items())),

@@ -1,4 +1,4 @@
-"""The named streets of the demo extract, for describing unnamed machines.
+"""The demo extract's named streets and the kiosk hosts that are not halls.
 
 Reading the candidate POIs is :func:`geosvc.importer.osm_venues.read_features`
 (the same reader ``geosvc import osm-venues`` uses).
@@ -9,9 +9,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from geosvc.coords import local_projection
-from geosvc.importer.osm_venues import open_pbf
+from geosvc.demo._rules import HOST_FILTER
+from geosvc.importer._osm import read_pbf_pois
+from geosvc.importer.osm_venues import OsmFeature, open_pbf
 
-__all__ = ["StreetNamer"]
+__all__ = ["StreetNamer", "read_kiosk_hosts"]
+
+
+def read_kiosk_hosts(osm_path: Path) -> list[OsmFeature]:
+    """Read the stations and shopping centres of the extract (:data:`HOST_FILTER`).
+
+    Which of them host kiosks is :func:`geosvc.demo._rules.host_role`.
+    """
+    return read_pbf_pois(osm_path, HOST_FILTER)
 
 
 class StreetNamer:

@@ -12,17 +12,21 @@ Besides the :class:`~geosvc.model.ServiceItem` fields, every entry says
     (``city`` < ``county`` < ``township`` < ``village``): a hall of level L
     handles every item whose ``lowest_level`` is L or below it in that order;
 ``self_service``
-    doable at a government self-service machine (自助一体机);
+    doable at a government self-service machine (自助一体机); which machine
+    (a general 政务服务一体机, a 社保 terminal with a card printer, ...) is
+    the demo's rule, :mod:`geosvc.demo._rules`;
 ``smart_teller``
-    reachable on a bank's own smart teller machine (智慧柜员机);
+    a bank-adjacent service on a bank's own smart teller machine (智慧柜员机):
+    社保卡 loss report and release, 社保 and 公积金 records, the 医保 e-voucher
+    (the payments below go there too);
 ``bank_window``
     handled at a staffed government window inside a bank outlet (政银通办
     人工窗口; the seeds quote 30 such items);
 ``payment``
-    a payment or a query that a ticket / parking machine's payment terminal
-    can take;
+    a payment (premiums, fines, fund payments) that a smart teller takes;
 ``locker``
-    a pickup that a parcel or luggage locker can serve (证照寄递领取).
+    a printed certificate or a pickup that needs a certificate printer or
+    pickup cabinet (证照打印 / 寄递领取).
 """
 
 from __future__ import annotations
@@ -114,9 +118,9 @@ def _i(
 CATALOG: tuple[CatalogItem, ...] = tuple(sorted((
     # 人力资源和社会保障 -------------------------------------------------------
     _i("RS-01", "社会保障卡申领", "Social security card application",
-       _P, _XP, "township", "stb", hf=True),
+       _P, _XP, "township", "s", hf=True),
     _i("RS-02", "社会保障卡补换", "Social security card replacement",
-       _P, _XP, "township", "stb"),
+       _P, _XP, "township", "s"),
     _i("RS-03", "社会保障卡挂失与解挂", "Social security card loss report and release",
        _P, _XP, "village", "stb", hf=True),
     _i("RS-04", "个人社保权益记录查询打印", "Printing of personal social insurance records",
@@ -124,7 +128,7 @@ CATALOG: tuple[CatalogItem, ...] = tuple(sorted((
     _i("RS-05", "城乡居民养老保险参保登记", "Urban and rural resident pension enrolment",
        _P, _CITY, "village", "b"),
     _i("RS-06", "养老保险待遇资格认证", "Pension eligibility authentication (养老认证)",
-       _P, _XP, "village", "stb", hf=True),
+       _P, _XP, "village", "sb", hf=True),
     _i("RS-07", "灵活就业人员参保登记",
        "Social insurance enrolment of flexibly employed persons",
        _P, _CITY, "township", "sb"),
@@ -133,11 +137,11 @@ CATALOG: tuple[CatalogItem, ...] = tuple(sorted((
     _i("RS-09", "就业登记", "Employment registration", _P, _CITY, "township", "s"),
     _i("RS-10", "就业失业登记证明打印",
        "Printing of employment and unemployment registration certificates",
-       _P, _CITY, "township", "st"),
+       _P, _CITY, "township", "s"),
     _i("RS-11", "创业担保贷款申请", "Start-up guaranteed loan application (就业创业)",
        _P, _CITY, "county", "b"),
     _i("RS-12", "职业技能等级证书查询", "Vocational skill certificate lookup",
-       _P, _CITY, "county", "st"),
+       _P, _CITY, "county", "s"),
     _i("RS-13", "养老保险关系转移接续", "Transfer of pension insurance relations",
        _P, _XP, "county", "s"),
     _i("RS-14", "单位参保登记", "Employer social insurance registration",
@@ -145,12 +149,12 @@ CATALOG: tuple[CatalogItem, ...] = tuple(sorted((
     _i("RS-15", "工伤认定申请", "Work injury recognition", _P, _COUNTY, "county"),
     # 医疗保障 ---------------------------------------------------------------
     _i("YB-01", "城乡居民医保参保登记", "Resident medical insurance enrolment",
-       _P, _CITY, "village", "stb", hf=True),
+       _P, _CITY, "village", "sb", hf=True),
     _i("YB-02", "城乡居民医保缴费", "Resident medical insurance payment",
-       _P, _CITY, "village", "stbp", hf=True),
+       _P, _CITY, "village", "sbp", hf=True),
     _i("YB-03", "异地就医备案",
        "Registration for medical treatment in another province (医保异地)",
-       _P, _XP, "township", "stb", hf=True),
+       _P, _XP, "township", "sb", hf=True),
     _i("YB-04", "医保关系转移接续", "Transfer of medical insurance relations",
        _P, _XP, "county", "s"),
     _i("YB-05", "医保电子凭证激活", "Activation of the medical insurance e-voucher",
@@ -160,14 +164,14 @@ CATALOG: tuple[CatalogItem, ...] = tuple(sorted((
     _i("YB-07", "医疗费用手工报销", "Manual reimbursement of medical expenses",
        _P, _CITY, "county", "b"),
     _i("YB-08", "医保参保缴费凭证打印", "Printing of medical insurance payment certificates",
-       _P, _CITY, "township", "stb"),
+       _P, _CITY, "township", "sb"),
     _i("YB-09", "生育保险待遇申领", "Maternity insurance benefit claim",
        _P, _CITY, "county", "s"),
     # 住房公积金 -------------------------------------------------------------
     _i("GJJ-01", "住房公积金缴存证明打印", "Housing provident fund deposit certificate",
        _P, _CITY, "township", "stb", hf=True),
     _i("GJJ-02", "住房公积金提取（租房）", "Housing provident fund withdrawal for rent",
-       _P, _CITY, "county", "stb"),
+       _P, _CITY, "county", "sb"),
     _i("GJJ-03", "住房公积金提取（购房）",
        "Housing provident fund withdrawal for a home purchase",
        _P, _CITY, "county", "b"),
@@ -182,7 +186,7 @@ CATALOG: tuple[CatalogItem, ...] = tuple(sorted((
        _P, _CITY, "village", "stbp"),
     # 不动产与住建 -----------------------------------------------------------
     _i("BDC-01", "不动产登记信息查询", "Real-estate registration information query",
-       _P, _CITY, "township", "stb"),
+       _P, _CITY, "county", "sb"),
     _i("BDC-02", "不动产抵押权登记", "Real-estate mortgage registration",
        _P, _CITY, "county", "b"),
     _i("BDC-03", "不动产转移登记（二手房）",
@@ -221,7 +225,7 @@ CATALOG: tuple[CatalogItem, ...] = tuple(sorted((
     _i("JJ-01", "交通违法处理", "Handling of traffic violations",
        _P, _CITY, "county", "sb", hf=True),
     _i("JJ-02", "交通违法罚款缴纳", "Payment of traffic fines",
-       _P, _CITY, "township", "stbp", hf=True),
+       _P, _CITY, "township", "sbp", hf=True),
     _i("JJ-03", "驾驶证期满换证", "Driving licence renewal", _P, _XP, "county", "s"),
     _i("JJ-04", "驾驶证补证", "Driving licence replacement", _P, _XP, "county", "sl"),
     _i("JJ-05", "机动车检验标志核发", "Vehicle inspection mark issuance",
@@ -229,15 +233,15 @@ CATALOG: tuple[CatalogItem, ...] = tuple(sorted((
     _i("JJ-06", "机动车注册登记", "Motor vehicle registration", _P, _COUNTY, "county"),
     # 税务 -----------------------------------------------------------------
     _i("SW-01", "个人所得税纳税记录开具", "Individual income tax record",
-       _P, _CITY, "township", "stb", hf=True),
-    _i("SW-02", "完税证明开具", "Tax payment certificate", _P, _CITY, "county", "stb"),
+       _P, _CITY, "township", "sb", hf=True),
+    _i("SW-02", "完税证明开具", "Tax payment certificate", _P, _CITY, "county", "sb"),
     _i("SW-03", "代开增值税发票", "Issuance of VAT invoices on behalf of taxpayers",
        _B, _CITY, "county", "s"),
     _i("SW-04", "个体工商户定期定额申报", "Fixed-quota tax filing of individual businesses",
        _B, _CITY, "county", "s"),
     _i("SW-05", "税务登记", "Tax registration", _B, _COUNTY, "county"),
     _i("SW-06", "城乡居民社会保险费缴纳", "Payment of resident social insurance contributions",
-       _P, _CITY, "village", "stbp"),
+       _P, _CITY, "village", "sbp"),
     _i("SW-07", "车辆购置税申报", "Vehicle purchase tax declaration", _P, _CITY, "county"),
     # 市场主体登记 ---------------------------------------------------------
     _i("SC-01", "个体工商户设立登记", "Registration of an individual business",

@@ -41,6 +41,7 @@ __all__ = [
     "bad_extract",
     "open_pbf",
     "read_features",
+    "read_pbf_pois",
 ]
 
 #: The tag values read from a ``.pbf`` (a superset of what the rules keep).
@@ -182,6 +183,29 @@ def _read_pbf(path: Path) -> tuple[list[OsmFeature], list[OsmFeature]]:
     except (PBFException, OSError, ValueError, RuntimeError, zlib.error) as exc:
         raise bad_extract(path, f"cannot be read as .osm.pbf ({exc})") from exc
     return pois, buildings
+
+
+def read_pbf_pois(path: Path, custom_filter: Mapping[str, list[str]]) -> list[OsmFeature]:
+    """Read the POIs of the ``.osm.pbf`` ``path`` that pass ``custom_filter``.
+
+    The same reduction as :func:`read_features` (polygons to their
+    representative point), with a caller's pyrosm tag filter; sorted by
+    (OSM type, id).
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``extract``, when the file cannot be read.
+    """
+    from pyrosm.exceptions import (
+        PBFException,  # lazy: pyrosm takes ~0.04 s to import; only this path needs it
+    )
+
+    try:
+        frame = open_pbf(path).get_pois(custom_filter=dict(custom_filter))
+    except (PBFException, OSError, ValueError, RuntimeError, zlib.error) as exc:
+        raise bad_extract(path, f"cannot be read as .osm.pbf ({exc})") from exc
+    return sorted(_frame_features(frame), key=lambda f: f.sort_key)
 
 
 # --------------------------------------------------------------------- xml

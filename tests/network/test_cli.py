@@ -56,12 +56,12 @@ def test_network_build_reports_unreachable_venues(helsinki_pbf, demo_db, tmp_pat
     ok = runner.invoke(main, ["network", "build", str(helsinki_pbf), "--modes", "walk",
                               "--cache-dir", cache, "--db", str(demo_db)])
     assert ok.exit_code == 0, ok.output
-    assert "walk: all 155 venues are within 1000 m of the network" in ok.output
+    assert "walk: all 74 venues are within 1000 m of the network" in ok.output
     db = _db_with_far_venue(demo_db, tmp_path / "sea.sqlite")
     bad = runner.invoke(main, ["network", "build", str(helsinki_pbf), "--modes", "walk",
                                "--cache-dir", cache, "--db", str(db)])
     assert bad.exit_code == 1
-    assert "walk: 1 of 156 venues cannot be reached" in bad.stderr
+    assert "walk: 1 of 75 venues cannot be reached" in bad.stderr
     assert "SEA-1 Kiosk at sea: farther than 1000 m from any walk road" in bad.stderr
     missing = runner.invoke(main, ["network", "build", str(helsinki_pbf), "--modes", "walk",
                                    "--cache-dir", cache, "--db", str(tmp_path / "nope.sqlite")])

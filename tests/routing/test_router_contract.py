@@ -39,7 +39,7 @@ def test_router_satisfies_the_protocol(router, mode: str) -> None:
     assert TRAVEL_MODES[mode].router in ROUTERS
     assert (router.network is not None) == TRAVEL_MODES[mode].needs_network
     assert isinstance(router.venues, Placement)
-    assert len(router.venues) == 155
+    assert len(router.venues) == 74
     assert router.speed_mps == pytest.approx(4.5 / 3.6)
 
 

@@ -73,7 +73,7 @@ def test_import_manifest_gives_the_same_dataset(demo_pair):
     path, url, reports = demo_pair
     assert reports["sqlite"].summary() == reports["postgis"].summary()
     with open_store(path) as lite, open_store(url) as pg:
-        assert pg.counts() == lite.counts() and pg.counts()["venues"] > 100
+        assert pg.counts() == lite.counts() and pg.counts()["venues"] > 60
         assert pg.venues() == lite.venues()
         assert pg.items() == lite.items() and pg.links() == lite.links()
         assert pg.areas() == lite.areas() and pg.info() == lite.info()
