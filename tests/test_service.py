@@ -101,8 +101,14 @@ def test_app_serves_new_import_without_restart(tmp_path):
     add_venue(db, _extra_kiosk())
     import time as _time
 
-    _time.sleep(0.05)
-    assert client.get("/healthz").get_json()["venues"] == n0 + 1
+    # the background reloader builds the new snapshot off the request path: requests
+    # keep answering meanwhile, and the import shows within the interval + build time
+    deadline = _time.monotonic() + 10
+    seen = n0
+    while seen == n0 and _time.monotonic() < deadline:
+        _time.sleep(0.02)
+        seen = client.get("/healthz").get_json()["venues"]
+    assert seen == n0 + 1
 
 
 def _extra_kiosk() -> Venue:
@@ -141,3 +147,30 @@ def test_population_is_read_once_per_revision(city: Path) -> None:
 def test_bad_timezone_setting_is_a_config_error():
     with pytest.raises(ConfigError, match="`timezone` 'Mars/Base'"):
         Settings.load(env={"GEOSVC_TIMEZONE": "Mars/Base"})
+
+
+def test_a_reload_warms_the_routers_in_use_before_the_swap(tmp_path: Path) -> None:
+    """Issue 11 finding 3: after an import, the first request paid for the rebuild."""
+    import time as _time
+
+    from geosvc.web import create_app
+
+    db = build_city_db(tmp_path / "city.sqlite")
+    app = create_app({"TESTING": True, "db": str(db), "reload_interval_s": 0.02})
+    svc = app.extensions["geosvc"]
+    client = app.test_client()
+    assert client.get("/api/v1/nearest?lon=118.76&lat=30.94").status_code == 200
+    old = svc.snapshot
+    add_venue(db, _extra_kiosk())
+    deadline = _time.monotonic() + 10
+    while svc.snapshot is old and _time.monotonic() < deadline:
+        _time.sleep(0.01)  # no request meanwhile: the background thread does the work
+    new = svc.snapshot
+    assert new.revision == old.revision + 1 and svc.last_reload_s is not None
+    # the straight router the old snapshot used was built for the new one before the swap
+    assert (new.revision, "straight") in svc._engines
+    assert svc.travel("straight", new) is svc._engines[(new.revision, "straight")]
+    ids = [f["id"] for f in client.get(
+        "/api/v1/nearest?lon=118.762&lat=30.944&k=1").get_json()["features"]]
+    assert ids == ["XC-K-99"]
+    svc.stop_reloader()

@@ -6,9 +6,11 @@ R-tree index, the item search and the dataset info of one store revision) and
 loads one road network per travel mode.
 
 Concurrency model: :attr:`GeoService.snapshot` is a plain attribute read (no
-lock).  :meth:`GeoService.reload` builds a whole new snapshot off to the side
-and swaps the attribute in one assignment, so a request that took the old
-snapshot keeps using it consistently until it finishes.  Lazily built
+lock).  :meth:`GeoService.reload` builds a whole new snapshot off to the side,
+warms its routers, search and demand sets, and swaps the attribute in one
+assignment, so a request that took the old snapshot keeps using it
+consistently until it finishes.  In a server the reload runs in a background
+thread per process (:meth:`GeoService.ensure_reloader`), never in a request.  Lazily built
 per-snapshot routers (:mod:`geosvc.routing`: road routers with the venues
 snapped once, straight-line routers) and demand sets for coverage are keyed
 by ``(revision, mode)`` and built under a lock.
@@ -17,8 +19,10 @@ by ``(revision, mode)`` and built under a lock.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -35,7 +39,7 @@ from geosvc.app.bundles import bundle_text_search
 from geosvc.app.dataset import build_index, dataset_zone
 from geosvc.app.finder import Finder, build_finder
 from geosvc.app.records import base_properties
-from geosvc.errors import ConfigError, ModeUnavailable
+from geosvc.errors import ConfigError, GeosvcError, ModeUnavailable
 from geosvc.modes import TRAVEL_MODES
 from geosvc.network.cache import load_network
 from geosvc.network.places import load_places
@@ -57,6 +61,27 @@ if TYPE_CHECKING:
 __all__ = ["GeoService", "Snapshot"]
 
 log = logging.getLogger(__name__)
+
+
+def _reload_loop(ref: weakref.ref[GeoService], stopping: threading.Event, pid: int) -> None:
+    """Body of the reloader thread: holds the service weakly, ends with it (or a fork)."""
+    while True:
+        service = ref()
+        if service is None or os.getpid() != pid:
+            return
+        interval = service.settings.reload_interval_s
+        del service  # sleep without keeping the service alive
+        if stopping.wait(interval):
+            return
+        service = ref()
+        if service is None:
+            return
+        try:
+            service.maybe_reload()
+        except GeosvcError as exc:  # e.g. StorageUnavailable: keep serving what we have
+            log.warning("reload failed, still serving revision %s: %s",
+                        service.snapshot.revision, exc.log_message)
+        del service
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +154,13 @@ class GeoService:
         self._layers: dict[int, tuple[list[Any], list[Any]]] = {}  # see _population_layers
         self._osm_cells: dict[tuple[str, float], list[Any]] = {}  # see _osm_population
         self._finders: dict[tuple[int, str], Any] = {}  # see finder
+        self._reload_lock = threading.Lock()  # one rebuild at a time
+        self._next: Snapshot | None = None  # the snapshot being built and warmed
+        self._reloader: threading.Thread | None = None
+        self._reloader_pid = 0
+        self._stopping = threading.Event()
+        #: Seconds the last reload took to build and warm the new snapshot.
+        self.last_reload_s: float | None = None
         self._snapshot = self._build_snapshot()
         #: The extract's named places (streets, POIs, neighbourhoods); empty without one.
         self.places: list[Place] = []
@@ -185,7 +217,8 @@ class GeoService:
         Cheap when nothing changed (one revision read, about a millisecond,
         at most once per interval).  Never blocks: if another thread is
         already checking or rebuilding, this call returns at once and the
-        caller keeps serving the current snapshot.
+        caller keeps serving the current snapshot.  Servers call it from the
+        background reloader (:meth:`ensure_reloader`), never from a request.
 
         Returns
         -------
@@ -204,26 +237,82 @@ class GeoService:
         finally:
             self._check_lock.release()
 
+    def ensure_reloader(self) -> None:
+        """Start this process's background reloader thread unless it runs (cheap; per request).
+
+        The thread wakes every ``reload_interval_s`` seconds and calls
+        :meth:`maybe_reload`; a new import is built, with its routers,
+        search and demand sets warmed, off the request path and swapped in
+        whole.  Started lazily so that each forked server worker gets its own
+        (threads do not survive ``fork``); restarted if it died.  A store that
+        cannot be read is logged and the current snapshot kept.
+        """
+        if self.settings.reload_interval_s <= 0:
+            return
+        thread = self._reloader
+        if thread is not None and thread.is_alive() and self._reloader_pid == os.getpid():
+            return
+        with self._check_lock:
+            if (self._reloader is not None and self._reloader.is_alive()
+                    and self._reloader_pid == os.getpid()):
+                return
+            self._reloader_pid = os.getpid()
+            self._reloader = threading.Thread(
+                target=_reload_loop, args=(weakref.ref(self), self._stopping, os.getpid()),
+                name="geosvc-reload", daemon=True)
+            self._reloader.start()
+
+    def stop_reloader(self) -> None:
+        """Stop the background reloader (tests, shutdown)."""
+        self._stopping.set()
+
     def reload(self, *, force: bool = False) -> bool:
         """Rebuild the snapshot if the store changed (or ``force``) and swap it in.
 
-        Readers holding the previous snapshot are unaffected.
+        The new snapshot's routers (for the modes in use), item/place search
+        and coverage demand sets (when built for the current one) are built
+        before the swap, so no request after it pays for them.  Readers
+        holding the previous snapshot are unaffected.
 
         Returns
         -------
         bool
             True when a new snapshot was swapped in.
         """
-        with self._lock:
-            if not force and self._revision() == self._snapshot.revision:
+        with self._reload_lock:
+            current = self._snapshot
+            if not force and self._revision() == current.revision:
                 return False
+            started = time.perf_counter()
             snap = self._build_snapshot()
-            self._snapshot = snap
-            self._engines = {k: v for k, v in self._engines.items() if k[0] == snap.revision}
-            self._demand = {k: v for k, v in self._demand.items() if k[0] == snap.revision}
-            self._layers = {k: v for k, v in self._layers.items() if k == snap.revision}
-            self._finders = {k: v for k, v in self._finders.items() if k[0] == snap.revision}
+            self._next = snap
+            try:
+                self._warm(snap, current)
+            finally:
+                self._next = None
+            with self._lock:
+                self._snapshot = snap
+                keep = snap.revision
+                self._engines = {k: v for k, v in self._engines.items() if k[0] == keep}
+                self._demand = {k: v for k, v in self._demand.items() if k[0] == keep}
+                self._layers = {k: v for k, v in self._layers.items() if k == keep}
+                self._finders = {k: v for k, v in self._finders.items() if k[0] == keep}
+            self.last_reload_s = time.perf_counter() - started
+            log.info("revision %s swapped in (built and warmed in %.2f s)", snap.revision,
+                     self.last_reload_s)
             return True
+
+    def _warm(self, snap: Snapshot, current: Snapshot) -> None:
+        """Build for ``snap`` what requests of ``current`` have built (see :meth:`reload`)."""
+        if snap.revision == current.revision:
+            return  # a forced rebuild of the same revision: its caches stay valid
+        modes = sorted({m for r, m in self._engines if r == current.revision})
+        for mode in modes:
+            self.travel(mode, snap)
+        if any(r == current.revision for r, _ in self._finders):
+            self.finder(snap)
+        for mode in sorted({m for r, m in self._demand if r == current.revision}):
+            self.demand(mode, snap)
 
     # ------------------------------------------------------------------ networks
 
@@ -403,7 +492,7 @@ class GeoService:
             hit = cache.get(key)
             if hit is None:
                 hit = build()
-                if snap is self._snapshot:
+                if snap is self._snapshot or snap is self._next:
                     cache[key] = hit
         return hit
 

@@ -66,9 +66,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.before_request
     def _pick_up_new_imports() -> None:
-        # at most one revision read per `reload_interval_s`; a changed store is
-        # rebuilt into a new snapshot and swapped in whole (see GeoService.reload)
-        service.maybe_reload()
+        # a background thread per process reads the revision every `reload_interval_s`
+        # and builds + warms a changed store's snapshot off the request path, then
+        # swaps it in whole (GeoService.ensure_reloader / reload); this only starts it
+        service.ensure_reloader()
 
     # ETag, 304 and gzip of successful GET answers (see geosvc.web._respond.finish)
     app.after_request(_respond.finish)
