@@ -47,6 +47,7 @@ PATH_ENDPOINTS: dict[tuple[str, str], str | None] = {
     ("/ogc/collections/{collectionId}/items", "get"): "ogc_items",
     ("/ogc/collections/{collectionId}/items/{featureId}", "get"): None,
     ("/healthz", "get"): "health",
+    ("/metrics", "get"): None,
     ("/openapi.json", "get"): None,
     ("/docs", "get"): None,
 }
@@ -131,6 +132,10 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
     "/ogc/collections/{collectionId}/items/{featureId}": ("ogc", "One feature", ""),
     "/healthz": ("operations", "Health", "`{status, venues, items, network, version}`; "
                  "with `details=true` also `doctor`, the dataset's check report."),
+    "/metrics": ("operations", "Prometheus metrics",
+                 "Requests by route, method and status; latency histograms by route; "
+                 "snapshot revision and venues; last reload time; cache look-ups "
+                 "(text format 0.0.4, all server workers summed)."),
     "/openapi.json": ("operations", "This document", ""),
     "/docs": ("operations", "The HTML reference", ""),
 }
@@ -240,6 +245,8 @@ def _ok_body(path: str) -> tuple[dict[str, Any], str]:
         return {"type": "object"}, "application/vnd.oai.openapi+json"
     if path == "/static/geosvc-widget.js":
         return {"type": "string"}, "text/javascript"
+    if path == "/metrics":
+        return {"type": "string"}, "text/plain"
     return {"type": "object"}, "application/json"
 
 

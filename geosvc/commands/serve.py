@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import logging
+import os
+import shutil
+import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -42,10 +47,53 @@ def report_off_network(service: GeoService, *, limit: int = 10) -> None:
                    err=True)
 
 
-def run(config: dict, *, host: str, port: int, workers: int) -> None:
-    """Build the app from ``config`` and serve it; errors become click errors."""
+#: ``--log-level`` choices (the access log is written at ``info``).
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class _LogFormatter(logging.Formatter):
+    """Access-log lines (already JSON) as they are; other records with time and level."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format one record."""
+        if record.name == "geosvc.access":
+            return record.getMessage()
+        return super().format(record)
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr at ``level``: JSON access lines at ``info``, warnings and errors."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(_LogFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def log_level_option(func: Any) -> Any:
+    """Add the ``--log-level`` option of the serving verbs to ``func``."""
+    return click.option(
+        "--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True,
+        help="Log level on stderr; `info` writes one JSON access-log line per request, "
+             "`warning` and above leave it out.")(func)
+
+
+def run(config: dict, *, host: str, port: int, workers: int, log_level: str = "info") -> None:
+    """Build the app from ``config`` and serve it; errors become click errors.
+
+    Sets ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary directory, removed
+    at exit) before the app is built, so ``/metrics`` sums every worker.
+    """
+    setup_logging(log_level)
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        metrics_dir = tempfile.mkdtemp(prefix="geosvc-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
     from geosvc.web import (
-        create_app,  # lazy: verb engine (fast CLI start)
+        create_app,  # lazy: verb engine (fast CLI start); after the metrics directory is set
     )
     from geosvc.web.server import (
         serve_app,  # lazy: verb engine (fast CLI start)
@@ -58,7 +106,8 @@ def run(config: dict, *, host: str, port: int, workers: int) -> None:
     service = app.extensions["geosvc"]
     report_off_network(service)
     serve_app(app, host=host, port=port, workers=workers,
-              on_ready=lambda: print_urls(host, port, networks=bool(service.networks)))
+              on_ready=lambda: print_urls(host, port, networks=bool(service.networks)),
+              options={"loglevel": log_level})
 
 
 @click.command()
@@ -74,8 +123,9 @@ def run(config: dict, *, host: str, port: int, workers: int) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="gunicorn worker processes.")
+@log_level_option
 def command(db: str, osm: str | None, modes: str, cache_dir: str, host: str, port: int,
-            workers: int) -> None:
+            workers: int, log_level: str) -> None:
     """Serve a dataset: JSON/GeoJSON API, OGC API - Features, maps, widget."""
     if "://" not in db and not Path(db).is_file():
         msg = f"`--db` {db} does not exist; create it with `geosvc import ...`"
@@ -85,4 +135,4 @@ def command(db: str, osm: str | None, modes: str, cache_dir: str, host: str, por
         raise click.BadParameter(msg, param_hint="--osm")
     check_modes(modes)
     config = {"db": db, "osm": osm, "modes": modes, "cache_dir": cache_dir}
-    run(config, host=host, port=port, workers=workers)
+    run(config, host=host, port=port, workers=workers, log_level=log_level)

@@ -19,7 +19,7 @@ from flask_cors import CORS
 
 from geosvc.app.service import GeoService
 from geosvc.config import Settings
-from geosvc.web import _guard, _respond, problems
+from geosvc.web import _guard, _ops, _respond, problems
 
 __all__ = ["create_app"]
 
@@ -60,6 +60,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
     problems.register(app)
+    # request ids, the JSON access log and /metrics; its hooks run first / last
+    _ops.install(app, service)
     for name in _BLUEPRINTS:
         module = importlib.import_module(f"geosvc.web.{name}")
         app.register_blueprint(module.bp)

@@ -14,10 +14,12 @@ Ctrl-C (SIGINT) or SIGTERM stops the server cleanly.
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask
+from prometheus_client.multiprocess import mark_process_dead
 from werkzeug.serving import make_server
 
 from geosvc.web.asgi import asgi_app
@@ -90,6 +92,8 @@ def serve_app(
     }
     if on_ready is not None:
         settings["when_ready"] = lambda server: on_ready()
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # /metrics sums the live workers
+        settings["child_exit"] = lambda server, worker: mark_process_dead(worker.pid)
     settings.update(options or {})
 
     class _Gunicorn(BaseApplication):

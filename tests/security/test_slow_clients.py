@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.web.citydata import build_city_db
 
@@ -38,7 +39,7 @@ def _get(url: str, timeout: float = 10.0) -> tuple[int, bytes, float]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, Path]]:
     """`geosvc serve --workers 2` over the small city, 3 s body timeout."""
     db = build_city_db(tmp_path_factory.mktemp("slow") / "city.sqlite")
     port = _free_port()
@@ -59,7 +60,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
                 if proc.poll() is not None:
                     pytest.fail(log.read_text(errors="replace"))
                 time.sleep(0.2)
-        yield base, port
+        yield base, port, log
     finally:
         proc.terminate()
         proc.wait(20)
@@ -79,7 +80,7 @@ def _half_open(port: int, n: int) -> list[socket.socket]:
 
 
 def test_32_half_open_connections_do_not_delay_answers(served: tuple[str, int]) -> None:
-    base, port = served
+    base, port, _ = served
     socks = _half_open(port, 32)
     try:
         time.sleep(0.5)
@@ -98,7 +99,7 @@ def test_32_half_open_connections_do_not_delay_answers(served: tuple[str, int]) 
 
 
 def test_a_body_that_never_completes_is_answered_408(served: tuple[str, int]) -> None:
-    _, port = served
+    _, port, _ = served
     with socket.create_connection(("127.0.0.1", port), timeout=15) as s:
         s.sendall(b"POST /api/v1/plans HTTP/1.1\r\nHost: x\r\n"
                   b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"mode\":")
@@ -112,7 +113,7 @@ def test_a_body_that_never_completes_is_answered_408(served: tuple[str, int]) ->
 
 
 def test_a_declared_oversized_body_is_refused_at_once(served: tuple[str, int]) -> None:
-    _, port = served
+    _, port, _ = served
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(b"POST /api/v1/plans HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
                   b"\r\nContent-Length: 400000000\r\n\r\n{")
@@ -123,10 +124,33 @@ def test_a_declared_oversized_body_is_refused_at_once(served: tuple[str, int]) -
 
 
 def test_a_plan_still_works_through_the_asyncio_front(served: tuple[str, int]) -> None:
-    base, _ = served
+    base, _, _ = served
     req = urllib.request.Request(
         base + "/api/v1/plans", method="POST",
         data=json.dumps({"mode": "straight", "minutes": 10, "k": 1}).encode(),
         headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=30) as resp:
         assert resp.status == 200 and json.loads(resp.read())["selected"]
+
+
+def test_metrics_sum_both_workers_and_the_access_log_is_json(
+        served: tuple[str, int, Path]) -> None:
+    base, _, log = served
+    route = "/api/v1/venues/<path:code>"
+    for i in range(40):  # new connections: both workers answer some
+        req = urllib.request.Request(base + "/api/v1/venues/XC-H-01",
+                                     headers={"X-Request-Id": f"ops-{i}"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.headers["X-Request-Id"] == f"ops-{i}"
+    _, text, _ = _get(base + "/metrics")
+    counted = {}
+    for family in text_string_to_metric_families(text.decode()):
+        for sample in family.samples:
+            if sample.name == "geosvc_requests_total" and sample.labels["route"] == route:
+                counted[sample.labels["status"]] = sample.value
+    assert counted.get("200", 0) >= 40
+    lines = [json.loads(line) for line in log.read_text().splitlines()
+             if line.startswith("{")]
+    ours = [x for x in lines if str(x.get("request_id", "")).startswith("ops-")]
+    assert len(ours) == 40 and {x["status"] for x in ours} == {200}
+    assert len({x["pid"] for x in ours}) == 2  # both worker processes logged
