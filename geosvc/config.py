@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from limits import parse_many
 
 from geosvc.errors import ConfigError
 from geosvc.modes import TRAVEL_MODES, network_modes
@@ -74,6 +75,12 @@ class Settings:
     write_origins: str = ""
     #: Largest request body accepted, bytes (larger: 413 before parsing).
     max_body_bytes: int = 1_000_000
+    #: Requests per client address to the heavy analyses (coverage, isochrones,
+    #: plans), e.g. ``60/minute`` (limits syntax; "" = no limit); beyond: 429.
+    heavy_rate_limit: str = "60/minute"
+    #: Where the rate-limit counts live: ``memory://`` counts per server process
+    #: (with N workers a client gets up to N times the limit); ``redis://host`` shares.
+    rate_limit_storage: str = "memory://"
     #: A request body must arrive within this many seconds (else 408; `geosvc serve`).
     body_timeout_s: float = 30.0
     #: Threads per server process running requests (`geosvc serve`; the network is
@@ -91,22 +98,21 @@ class Settings:
         if not _is_zone(self.timezone):
             problems.append(f"`timezone` {self.timezone!r} is not an IANA time zone "
                             "(e.g. Asia/Shanghai)")
-        if self.reload_interval_s < 0:
-            problems.append("`reload_interval_s` must be >= 0")
-        if self.open_margin_min < 0:
-            problems.append("`open_margin_min` must be >= 0")
-        if self.min_component_nodes < 0:
-            problems.append("`min_component_nodes` must be >= 0")
-        if not self.body_timeout_s > 0:
-            problems.append("`body_timeout_s` must be > 0")
-        if not 1 <= self.server_threads <= 64:
-            problems.append("`server_threads` must be between 1 and 64")
-        if self.max_body_bytes < 1024:
-            problems.append("`max_body_bytes` must be >= 1024")
-        if self.pass_cache_size < 1:
-            problems.append("`pass_cache_size` must be >= 1")
-        if not 1 <= self.default_limit <= self.max_limit:
-            problems.append("`default_limit` must be between 1 and `max_limit`")
+        rate = self.heavy_rate_limit.strip()
+        checks = [
+            (self.reload_interval_s >= 0, "`reload_interval_s` must be >= 0"),
+            (self.open_margin_min >= 0, "`open_margin_min` must be >= 0"),
+            (self.min_component_nodes >= 0, "`min_component_nodes` must be >= 0"),
+            (not rate or _valid_rate(rate), f"`heavy_rate_limit` {rate!r} is not a rate "
+                                            "such as 60/minute or 10 per second"),
+            (self.body_timeout_s > 0, "`body_timeout_s` must be > 0"),
+            (1 <= self.server_threads <= 64, "`server_threads` must be between 1 and 64"),
+            (self.max_body_bytes >= 1024, "`max_body_bytes` must be >= 1024"),
+            (self.pass_cache_size >= 1, "`pass_cache_size` must be >= 1"),
+            (1 <= self.default_limit <= self.max_limit,
+             "`default_limit` must be between 1 and `max_limit`"),
+        ]
+        problems += [msg for ok, msg in checks if not ok]
         bad_modes = set(self.modes) - set(network_modes())
         if bad_modes:
             problems.append(f"`modes` has unknown modes {sorted(bad_modes)}")
@@ -193,6 +199,15 @@ def _check_names(names: set[str], values: Mapping[str, Any], *, where: str,
     if problems:
         msg = "; ".join(problems)
         raise ConfigError(msg)
+
+
+def _valid_rate(text: str) -> bool:
+    """Tell whether ``text`` is a rate the limits library reads (``60/minute``)."""
+    try:
+        parse_many(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_zone(name: str) -> bool:

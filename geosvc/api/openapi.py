@@ -280,6 +280,10 @@ def _problem_responses(path: str, *, negotiated: bool) -> dict[str, Any]:
                             **problem}
         responses["415"] = {"description": "A body that is not `application/json`",
                             **problem}
+    if path in ("/api/v1/coverage", "/api/v1/isochrones", "/api/v1/plans"):
+        responses["429"] = {"description": "Too many requests from this address to the heavy "
+                                           "analyses (`heavy_rate_limit`); see Retry-After",
+                            **problem}
     # every request may pick up a new data revision first (GeoService.maybe_reload)
     responses["503"] = {"description": "The data store cannot be read", **problem}
     return responses

@@ -65,6 +65,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for name in _BLUEPRINTS:
         module = importlib.import_module(f"geosvc.web.{name}")
         app.register_blueprint(module.bp)
+    # per-client limits on coverage, isochrones and plans (429 + Retry-After)
+    _guard.install_rate_limits(app, settings)
 
     @app.before_request
     def _pick_up_new_imports() -> None:

@@ -23,9 +23,11 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from flask import Response, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge, UnsupportedMediaType
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
     from geosvc.config import Settings
 
-__all__ = ["install"]
+__all__ = ["HEAVY", "install", "install_rate_limits"]
 
 _WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Paths other sites may frame.
@@ -115,6 +117,30 @@ class _Guard:
             if "Content-Security-Policy" not in headers:
                 headers["Content-Security-Policy"] = "frame-ancestors 'none'"
         return resp
+
+
+#: Blueprints of the heavy analyses, limited per client by ``heavy_rate_limit``.
+HEAVY: Final = ("coverage", "isochrones", "plans")
+
+
+def install_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
+    """Limit each client address's requests to the heavy analyses (429 beyond).
+
+    Call after the blueprints are registered.  The 429 is a problem+json
+    (``geosvc.web.problems``) with ``Retry-After``; answers within the limit
+    carry ``X-RateLimit-*`` headers.  Behind a reverse proxy the client
+    address is the proxy's unless the proxy is trusted (``ProxyFix``).
+    """
+    rate = settings.heavy_rate_limit.strip()
+    if not rate:
+        return None
+    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.rate_limit_storage,
+                      headers_enabled=True, default_limits=[])
+    message = (f"too many requests to the heavy analyses from this address "
+               f"(at most {rate}); retry after the time in Retry-After")
+    for name in HEAVY:
+        limiter.limit(rate, error_message=message)(cast("Any", app.blueprints[name]))
+    return limiter
 
 
 def install(app: Flask, settings: Settings) -> None:

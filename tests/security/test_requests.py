@@ -19,6 +19,7 @@ from geosvc.config import Settings
 from geosvc.errors import ConfigError
 from geosvc.web import create_app
 from tests.security.conftest import FOREIGN, PORTAL
+from tests.web.citydata import build_city_db
 
 PROBLEM = "application/problem+json"
 PLAN = json.dumps({"mode": "straight", "minutes": 10, "k": 1}).encode()
@@ -204,3 +205,29 @@ def test_a_misspelt_settings_key_names_the_setting_meant(tmp_path: Path) -> None
         create_app({"TESTING": True, "cors_origin": "*"})
     # other GEOSVC_* variables (GEOSVC_CONFIG ...) are not settings and are left alone
     assert Settings.load(env={"GEOSVC_CONFIG": "x", "GEOSVC_RECORD_GOLDEN": "1"}).db
+
+
+# ------------------------------------------------------------- 2: heavy-analysis rate limit
+
+def test_heavy_analyses_are_rate_limited_per_client(tmp_path: Path) -> None:
+    db = build_city_db(tmp_path / "city.sqlite")
+    app = create_app({"TESTING": True, "db": str(db), "osm": None,
+                      "heavy_rate_limit": "3/minute"})
+    client = app.test_client()
+    url = "/api/v1/isochrones?lon=118.76&lat=30.94&mode=straight&minutes=5"
+    answers = [client.get(url) for _ in range(4)]
+    assert [r.status_code for r in answers] == [200, 200, 200, 429]
+    assert answers[2].headers["X-RateLimit-Remaining"] == "0"
+    refused = answers[3]
+    doc = refused.get_json()
+    assert refused.mimetype == PROBLEM and doc["type"] == "/problems/too-many-requests"
+    assert "3/minute" in doc["detail"] and int(refused.headers["Retry-After"]) > 0
+    # another client address has its own count; cheap endpoints are not limited
+    other = client.get(url, environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other.status_code == 200
+    assert all(client.get("/api/v1/venues").status_code == 200 for _ in range(5))
+
+
+def test_a_bad_rate_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="heavy_rate_limit"):
+        Settings.load(env={}, overrides={"heavy_rate_limit": "lots"})
