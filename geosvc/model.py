@@ -23,7 +23,9 @@ __all__ = [
     "Channel",
     "DatasetInfo",
     "Level",
+    "PLACE_KINDS",
     "Link",
+    "Place",
     "PopulationCell",
     "Scope",
     "ServiceItem",
@@ -225,6 +227,25 @@ class Area:
     wkt: str
     level: Level = Level.COUNTY
     population: float | None = None
+
+
+#: Kinds of :class:`Place`, in the order a search lists equally good matches.
+PLACE_KINDS: tuple[str, ...] = ("district", "street", "poi")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A named place a citizen may type as a start: a district, a street or a POI.
+
+    ``lon``/``lat`` are WGS-84: a point inside the district, on the street,
+    or the POI itself.  ``code`` is the district's area code ('' otherwise).
+    """
+
+    name: str
+    kind: str
+    lon: float
+    lat: float
+    code: str = ""
 
 
 @dataclass(frozen=True, slots=True)

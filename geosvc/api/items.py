@@ -20,10 +20,11 @@ if TYPE_CHECKING:
     from geosvc.app.service import GeoService, Snapshot
     from geosvc.model import Bundle, ServiceItem
 
-__all__ = ["bundle_dict", "get_bundle", "get_item", "guide_dict", "search_items"]
+__all__ = ["bundle_dict", "get_bundle", "get_item", "guide_dict", "item_dict", "search_items"]
 
 
-def _item_dict(snap: Snapshot, item: ServiceItem) -> dict[str, Any]:
+def item_dict(snap: Snapshot, item: ServiceItem) -> dict[str, Any]:
+    """Return an item as a search lists it (with `venues_count`)."""
     return {
         "code": item.code,
         "name": item.name,
@@ -74,7 +75,7 @@ def search_items(service: GeoService, params: Mapping[str, str]) -> dict[str, An
     page = find_items(snap, ItemSearch(q=query.q, limit=query.limit, offset=query.offset))
     bundles = search_bundles(snap, query.q, limit=query.limit)
     return {
-        "items": [_item_dict(snap, item) for item in page.items],
+        "items": [item_dict(snap, item) for item in page.items],
         "total": page.total,
         "limit": query.limit,
         "offset": query.offset,
@@ -88,7 +89,7 @@ def get_item(service: GeoService, code: str, params: Mapping[str, str]) -> dict[
     snap = service.snapshot
     parse(service, snap, "item", params)
     detail = item_detail(snap, code)
-    doc = _item_dict(snap, detail.item)
+    doc = item_dict(snap, detail.item)
     doc["description"] = detail.item.description
     doc["venues_by_kind"] = detail.venues_by_kind
     doc["guide"] = guide_dict(detail.item)

@@ -30,6 +30,7 @@ from geosvc.api._common import parse
 from geosvc.api.features import feature_collection, iso, line, point, venue_feature
 from geosvc.app.bundles import TwoStop, bundle_of, find_bundle_nearest
 from geosvc.app.travel import NearestRequest, NearestResult, find_nearest
+from geosvc.app.venues import item_channels
 from geosvc.errors import InvalidParameter
 from geosvc.hours import calendar_named, holiday_warnings
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
     from geosvc.api.params import Query
     from geosvc.app.service import GeoService, Snapshot
+    from geosvc.vocab import Channel
 
 __all__ = ["nearest", "nearest_request", "nearest_document"]
 
@@ -75,6 +77,9 @@ def nearest_document(snap: Snapshot, result: NearestResult, crs: str) -> dict[st
         op = hit.opening
         extra.update({"open": op.open, "next_open": when(op.next_open),
                       "closes_at": when(op.closes_at)})
+        if req.filter.items:  # the channels the citizen would use there for the items asked
+            extra["item_channels"] = item_channels(snap, hit.pos, req.filter.items,
+                                                   req.filter.channel)
         feature = venue_feature(snap, hit.pos, crs=crs, at=None, extra=extra)
         if hit.route_lonlat is not None:
             feature["route"] = line(hit.route_lonlat, crs)
@@ -112,15 +117,18 @@ def nearest(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
     doc = nearest_document(snap, found.result, query.crs)
     doc["bundle"] = {"code": bundle.code, "name": bundle.name, "items": list(bundle.items)}
     if found.two_stop is not None:
-        doc["two_stop"] = two_stop_document(snap, found.two_stop, query.crs)
+        doc["two_stop"] = two_stop_document(snap, found.two_stop, query.crs,
+                                            channel=query.filter.channel)
     return doc
 
 
-def two_stop_document(snap: Snapshot, plan: TwoStop, crs: str) -> dict[str, Any]:
+def two_stop_document(snap: Snapshot, plan: TwoStop, crs: str, *,
+                      channel: Channel | None = None) -> dict[str, Any]:
     """Serialise a two-stop trip: ``{total_time_min, stops: [venue Feature, ...]}``.
 
     Each stop is a venue Feature whose properties add ``stop`` (1, 2),
-    ``items`` done there (``bundle_items``), the leg's ``travel_time_min``,
+    ``items`` done there (``bundle_items``) and through which channels
+    (``item_channels``, within ``channel`` when given), the leg's ``travel_time_min``,
     ``arrives_at`` and the opening then; ``route`` (with ``route=true``) is
     the leg's line.
     """
@@ -131,7 +139,8 @@ def two_stop_document(snap: Snapshot, plan: TwoStop, crs: str) -> dict[str, Any]
         extra: dict[str, Any] = {
             "stop": n, "bundle_items": list(stop.items),
             "travel_time_min": round(stop.travel_time_s / 60.0, 2),
-            "arrives_at": iso(stop.arrives_at, snap.tz), "open": is_open}
+            "arrives_at": iso(stop.arrives_at, snap.tz), "open": is_open,
+            "item_channels": item_channels(snap, stop.pos, stop.items, channel)}
         feature = venue_feature(snap, stop.pos, crs=crs, at=None, extra=extra)
         if stop.route_lonlat is not None:
             feature["route"] = line(stop.route_lonlat, crs)

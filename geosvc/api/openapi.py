@@ -16,6 +16,7 @@ from typing import Any
 from geosvc import __version__, formats, vocab
 from geosvc.api.params import ENDPOINT_PARAMS, MODES, PARAMS, REQUIRED, Param
 from geosvc.app.travel import EMPTY_REASONS
+from geosvc.model import PLACE_KINDS
 from geosvc.modes import network_modes
 
 __all__ = ["PATH_ENDPOINTS", "build_openapi"]
@@ -30,6 +31,7 @@ PATH_ENDPOINTS: dict[tuple[str, str], str | None] = {
     ("/api/v1/items", "get"): "items",
     ("/api/v1/items/{code}", "get"): "item",
     ("/api/v1/bundles/{bundle}", "get"): "bundle",
+    ("/api/v1/search", "get"): "search",
     ("/api/v1/nearest", "get"): "nearest",
     ("/api/v1/isochrones", "get"): "isochrones",
     ("/api/v1/coverage", "get"): "coverage",
@@ -70,6 +72,12 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
                                  "A bundle (life event) with its items in order, each with "
                                  "`venues_count` and `has_guide`. Find venues for all of them "
                                  "with `/api/v1/nearest?bundle=`."),
+    "/api/v1/search": ("citizens", "Search box",
+                       "One search over service items (Chinese, pinyin, initials, code, "
+                       "English), 一件事 bundles, venues by name and places (districts, and "
+                       "with a road network the extract's named streets and POIs), at most "
+                       "`limit` per group, best first; with `lon`/`lat`, venues and places "
+                       "matching equally well come nearer first."),
     "/api/v1/nearest": ("citizens", "Nearest venues",
                         "The `k` best venues ranked by travel time ("
                         + ", ".join(f"`{m}`" for m in network_modes()) + "; "
@@ -246,7 +254,7 @@ def _ok_body(path: str) -> tuple[dict[str, Any], str]:
     if path in ("/api/v1/venues/{id}", "/ogc/collections/{collectionId}/items/{featureId}"):
         return {"$ref": _REF + "Feature"}, "application/geo+json"
     named = {"/api/v1/items": "ItemSearch", "/api/v1/items/{code}": "Item",
-             "/api/v1/bundles/{bundle}": "Bundle",
+             "/api/v1/bundles/{bundle}": "Bundle", "/api/v1/search": "Search",
              "/api/v1/coverage": "Coverage", "/api/v1/plans": "Plan", "/healthz": "Health"}
     if path in named:
         return {"$ref": _REF + named[path]}, "application/json"
@@ -334,6 +342,10 @@ def _schemas() -> dict[str, Any]:
             "stop": {"type": "integer", "description": "two_stop only: 1 or 2"},
             "bundle_items": {"type": "array", "items": {"type": "string"},
                              "description": "two_stop only: bundle items done there"},
+            "item_channels": {"type": "array", "items": _CHANNEL,
+                              "description": "nearest with `item`/`bundle` only: the "
+                                             "channels through which the venue handles "
+                                             "all the items asked"},
         },
     }
     guide = {"type": "object", "description": "The service guide (办事指南); empty when "
@@ -444,6 +456,21 @@ def _schemas() -> dict[str, Any]:
             "offset": {"type": "integer"},
             "bundles": {"type": "array", "items": bundle_brief},
             "bundles_total": {"type": "integer"}}},
+        "Search": {"type": "object", "properties": {
+            "q": {"type": "string", "description": "the search text, as read"},
+            "items": {"type": "array", "items": {"$ref": _REF + "Item"}},
+            "bundles": {"type": "array", "items": bundle_brief},
+            "venues": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "string"}, "name": {"type": "string"},
+                "name_en": nullable_str,
+                "kind": {"type": "string", "enum": list(vocab.KINDS.codes())},
+                "address": nullable_str, "area_name": nullable_str,
+                "lon": {"type": "number"}, "lat": {"type": "number"}}}},
+            "places": {"type": "array", "items": {"type": "object", "properties": {
+                "name": {"type": "string"},
+                "kind": {"type": "string", "enum": list(PLACE_KINDS)},
+                "lon": {"type": "number"}, "lat": {"type": "number"},
+                "code": {**nullable_str, "description": "districts: the area code"}}}}}},
         "Bundle": {"type": "object", "properties": {
             "code": {"type": "string"}, "name": {"type": "string"},
             "name_en": {"type": "string"}, "description": {"type": "string"},

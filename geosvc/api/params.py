@@ -47,6 +47,9 @@ __all__ = [
 MODES = mode_names()
 #: Longest ``q`` accepted, characters.
 MAX_Q_CHARS = 100
+#: Largest ``limit`` of the search box (per group), and its default.
+MAX_SEARCH_LIMIT = 50
+DEFAULT_SEARCH_LIMIT = 8
 #: Largest ``k`` of nearest queries.
 MAX_K = 100
 #: Largest ``max_minutes`` of nearest queries, minutes.
@@ -225,6 +228,10 @@ def _k(raw: str, ctx: ParseContext) -> int:
 
 def _limit(raw: str, ctx: ParseContext) -> int:
     return _int_between(1, ctx.max_limit)(raw)
+
+
+def _search_limit(raw: str, ctx: ParseContext) -> int:
+    return _int_between(1, MAX_SEARCH_LIMIT)(raw)
 
 
 def _offset(raw: str, ctx: ParseContext) -> int:
@@ -475,6 +482,16 @@ MODE_ANALYSIS = Param(
     "`straight_line`).",
     {"type": "string", "enum": list(MODES), "default": "walk"}, _mode, "walk")
 
+SEARCH_LIMIT = Param(
+    "limit", f"Results per group (items, bundles, venues, places), 1..{MAX_SEARCH_LIMIT}.",
+    {"type": "integer", "minimum": 1, "maximum": MAX_SEARCH_LIMIT,
+     "default": DEFAULT_SEARCH_LIMIT}, _search_limit, str(DEFAULT_SEARCH_LIMIT))
+SEARCH_Q = Param(
+    "q", f"Search text, 1..{MAX_Q_CHARS} characters: Chinese, pinyin or initials (items, "
+    "bundles, Chinese names), names of venues, districts, streets and places "
+    "(case and accents ignored), codes.",
+    {"type": "string", "minLength": 1, "maxLength": MAX_Q_CHARS}, _text(MAX_Q_CHARS), "sb")
+
 _FILTERS = ("kind", "level", "item", "channel", "open_at", "open_now", "accessible",
             "home_area", "include_candidates")
 
@@ -533,6 +550,7 @@ ENDPOINT_PARAMS: dict[str, tuple[Param, ...]] = {
                format_param(formats.FEATURES, "geojson")),
     "venue": _pick("crs", "open_at"),
     "items": _pick("q", "limit", "offset"),
+    "search": (SEARCH_Q, SEARCH_LIMIT, *_pick("lon", "lat", "crs")),
     "item": (),
     "bundle": (),
     "nearest": _pick("lon", "lat", "crs", "k", "mode", "max_minutes", "route", "bundle",
@@ -548,7 +566,9 @@ ENDPOINT_PARAMS: dict[str, tuple[Param, ...]] = {
 REQUIRED: dict[str, tuple[str, ...]] = {
     "nearest": ("lon", "lat"),
     "isochrones": ("lon", "lat"),
+    "search": ("q",),
 }
+_DEFAULT_LIMIT = {"search": DEFAULT_SEARCH_LIMIT}
 _DEFAULT_MODE = {"nearest": "straight", "isochrones": "walk", "coverage": "walk"}
 _DEFAULT_MINUTES = {"isochrones": (5.0, 10.0, 15.0), "coverage": (10.0,)}
 
@@ -656,7 +676,7 @@ def _build(endpoint: str, values: dict[str, Any], ctx: ParseContext) -> Query:
         lat=lat,
         bbox=bbox,
         k=values.get("k", 5),
-        limit=values.get("limit", ctx.default_limit),
+        limit=values.get("limit", _DEFAULT_LIMIT.get(endpoint, ctx.default_limit)),
         offset=values.get("offset", 0),
         q=values.get("q"),
         bundle=values.get("bundle"),

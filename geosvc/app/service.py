@@ -33,10 +33,12 @@ from geosvc.analysis.demand import (
 )
 from geosvc.app.bundles import bundle_text_search
 from geosvc.app.dataset import build_index, dataset_zone
+from geosvc.app.finder import Finder, build_finder
 from geosvc.app.records import base_properties
 from geosvc.errors import ConfigError, ModeUnavailable
 from geosvc.modes import TRAVEL_MODES
 from geosvc.network.cache import load_network
+from geosvc.network.places import load_places
 from geosvc.routing import build_router
 from geosvc.search import ItemSearch
 from geosvc.store import local_path, open_store
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
 
     from geosvc.config import Settings
     from geosvc.index import ServiceIndex
-    from geosvc.model import Bundle, DatasetInfo, PopulationCell
+    from geosvc.model import Bundle, DatasetInfo, Place, PopulationCell
     from geosvc.network.graph import RoadNetwork
     from geosvc.routing.base import Router
     from geosvc.search import ItemSearch
@@ -126,7 +128,12 @@ class GeoService:
         self._demand: dict[tuple[int, str], Any] = {}
         self._layers: dict[int, tuple[list[Any], list[Any]]] = {}  # see _population_layers
         self._osm_cells: dict[tuple[str, float], list[Any]] = {}  # see _osm_population
+        self._finders: dict[tuple[int, str], Any] = {}  # see finder
         self._snapshot = self._build_snapshot()
+        #: The extract's named places (streets, POIs, neighbourhoods); empty without one.
+        self.places: list[Place] = []
+        #: How they were loaded: ``{cache_path, from_cache, load_s, places}`` ({} without).
+        self.places_meta: dict[str, Any] = {}
         self.networks: dict[str, RoadNetwork] = self._load_networks()
 
     # ------------------------------------------------------------------ snapshot
@@ -215,6 +222,7 @@ class GeoService:
             self._engines = {k: v for k, v in self._engines.items() if k[0] == snap.revision}
             self._demand = {k: v for k, v in self._demand.items() if k[0] == snap.revision}
             self._layers = {k: v for k, v in self._layers.items() if k == snap.revision}
+            self._finders = {k: v for k, v in self._finders.items() if k[0] == snap.revision}
             return True
 
     # ------------------------------------------------------------------ networks
@@ -228,10 +236,15 @@ class GeoService:
             msg = f"`osm` file {settings.osm!r} does not exist"
             raise ConfigError(msg)
 
-        return {
+        networks = {
             mode: load_network(osm, mode, settings=settings, cache_dir=Path(settings.cache_dir))
             for mode in settings.modes
         }
+        # The search box's places come from the same extract, cached beside the networks.
+        source_hash = next((net.source_hash for net in networks.values()), None)
+        self.places, self.places_meta = load_places(osm, cache_dir=Path(settings.cache_dir),
+                                                    source_hash=source_hash)
+        return networks
 
     def network(self, mode: str) -> RoadNetwork:
         """Return the road network of ``mode``; raise :class:`ModeUnavailable`."""
@@ -271,6 +284,25 @@ class GeoService:
                                 index=snap.index, network=net)
 
         return self._once(self._engines, (snap.revision, mode), snap, build)
+
+    def finder(self, snapshot: Snapshot | None = None) -> Finder:
+        """Return the venue and place search of ``snapshot`` (built once per revision).
+
+        Places are the dataset's areas (districts) and, with an extract
+        loaded, :attr:`places`.
+        """
+        snap = snapshot or self._snapshot
+
+        def build() -> Finder:
+            store = self.open_store()
+            try:
+                areas = store.areas()
+            finally:
+                store.close()
+            return build_finder(snap, areas, self.places)
+
+        found: Finder = self._once(self._finders, (snap.revision, "finder"), snap, build)
+        return found
 
     def off_network_venues(self, *, build: bool = True) -> dict[str, list[dict[str, Any]]]:
         """Venues no query of a mode can reach, per loaded mode.

@@ -33,6 +33,7 @@ __all__ = [
     "VenuePage",
     "VenueSearch",
     "find_venues",
+    "item_channels",
     "item_detail",
     "search_items",
     "select_venues",
@@ -168,6 +169,25 @@ def venue_detail(snap: Snapshot, pos: int, at: datetime | None) -> VenueDetail:
         if schedule.is_open(at):
             closes_at = schedule.next_close(at)
     return VenueDetail(position=pos, items=items, next_open=next_open, closes_at=closes_at)
+
+
+def item_channels(snap: Snapshot, pos: int, items: tuple[str, ...],
+                  channel: Channel | None = None) -> list[str]:
+    """Return the channels through which venue ``pos`` handles *every* one of ``items``.
+
+    In the registry's order (:data:`geosvc.vocab.CHANNELS`); restricted to
+    ``channel`` when given; empty when the venue lacks one of the items.
+    """
+    by_item = dict(snap.index.venue_items(pos))
+    common: set[str] | None = None
+    for code in items:
+        have = {str(c) for c in by_item.get(code, ())}
+        common = have if common is None else common & have
+    if not common:
+        return []
+    if channel is not None:
+        common &= {str(channel)}
+    return [str(c) for c in vocab.CHANNELS.codes() if str(c) in common]
 
 
 def search_items(snap: Snapshot, request: ItemSearch) -> ItemPage:

@@ -4,13 +4,16 @@ EXTRACT is an ``.osm.pbf``, ``.osm`` or ``.osm.xml`` file, the XML ones also
 compressed (``.osm.gz``, ``.osm.bz2``...).  Each mode prints one summary line
 and its build report (:data:`geosvc.network.osm.BUILD_REPORT_KEYS`): ways
 read, clipped ways and missing node references, nodes, edges, components
-and the travel core points snap to.
+and the travel core points snap to.  Then the extract's named places (the
+search box's streets, POIs and neighbourhoods) are read or loaded once and
+cached beside the networks.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import click
@@ -68,6 +71,7 @@ def build(osm_file: str, modes: str, cache_dir: str | None, config_file: str | N
     venues = _read_venues(db) if db else None
     failed = 0
     off_network = 0
+    last_hash: str | None = None
     with tqdm(total=len(wanted), unit="mode", desc="networks", leave=False) as bar:
         for mode in wanted:
             bar.set_postfix_str(mode)
@@ -81,6 +85,7 @@ def build(osm_file: str, modes: str, cache_dir: str | None, config_file: str | N
                 bar.update(1)
                 continue
             elapsed = time.perf_counter() - started
+            last_hash = net.source_hash
             how = "loaded from cache" if net.meta.get("from_cache") else "built"
             tqdm.write(
                 f"{mode}: {net.n_nodes:,} nodes, {net.n_edges:,} edges, "
@@ -92,6 +97,8 @@ def build(osm_file: str, modes: str, cache_dir: str | None, config_file: str | N
             if venues:
                 off_network += _report_venues(net, venues, settings)
             bar.update(1)
+    if not failed:
+        _build_places(osm_file, settings, cache_dir, nets_hash=last_hash)
     if failed:
         msg = f"{failed} of {len(wanted)} mode(s) failed"
         raise click.ClickException(msg)
@@ -99,6 +106,25 @@ def build(osm_file: str, modes: str, cache_dir: str | None, config_file: str | N
         msg = (f"{off_network} venue/mode pair(s) cannot be reached (listed above); "
                "fix their coordinates or raise `snap_max_m`")
         raise click.ClickException(msg)
+
+
+def _build_places(osm_file: str, settings: Settings, cache_dir: str | None,
+                  nets_hash: str | None) -> None:
+    """Read (or load from the cache) the extract's named places and print one line."""
+    from geosvc.network.places import (
+        load_places,  # lazy: verb engine (fast CLI start)
+    )
+
+    try:
+        places, meta = load_places(osm_file, cache_dir=cache_dir or settings.cache_dir,
+                                   source_hash=nets_hash)
+    except GeosvcError as exc:
+        raise click.ClickException(exc.detail) from exc
+    kinds = Counter(p.kind for p in places)
+    how = "loaded from cache" if meta["from_cache"] else "read"
+    click.echo(f"places: {kinds['street']:,} streets, {kinds['poi']:,} POIs, "
+               f"{kinds['district']:,} neighbourhoods (search box), {how} in "
+               f"{meta['load_s']:.2f} s, cache {meta['cache_path']}")
 
 
 def report_lines(net: RoadNetwork, settings: Settings) -> list[str]:

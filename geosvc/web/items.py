@@ -1,10 +1,11 @@
-"""`GET /api/v1/items`, `GET /api/v1/items/<code>` and `GET /api/v1/bundles/<code>`."""
+"""`GET /api/v1/items`, `/api/v1/items/<code>`, `/api/v1/bundles/<code>`, `/api/v1/search`."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response
 
 from geosvc.api.items import get_bundle, get_item, search_items
+from geosvc.api.search import search
 from geosvc.web._respond import args, json_response
 from geosvc.web._service import service
 
@@ -27,3 +28,9 @@ def item(code: str) -> Response:
 def bundle_detail(bundle: str) -> Response:
     """One 一件事 bundle with its items."""
     return json_response(get_bundle(service(), bundle, args()))
+
+
+@bp.get("/search")
+def search_box() -> Response:
+    """Search items, bundles, venues and places (the citizens' search box)."""
+    return json_response(search(service(), args()))

@@ -17,7 +17,9 @@ def test_network_build_cli(helsinki_pbf, tmp_path):
     assert "drive:" in res.output and "components" in res.output
     assert len(list(tmp_path.glob("Helsinki-*.npz"))) == 2
     res2 = runner.invoke(main, args)
-    assert res2.exit_code == 0 and res2.output.count("loaded from cache") == 2
+    assert res2.exit_code == 0 and res2.output.count("loaded from cache") == 3
+    assert "places: 100 streets, 1,207 POIs, 6 neighbourhoods" in res.output
+    assert len(list(tmp_path.glob("Helsinki-places-*.json"))) == 1
 
 
 def test_network_build_cli_errors(tmp_path):
