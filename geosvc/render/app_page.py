@@ -62,6 +62,9 @@ STRINGS: Final[Mapping[str, tuple[str, str]]] = {
     "kind_bundle": ("一件事", "Life event"),
     "kind_venue": ("场所", "Venue"),
     "kind_place": ("地点", "Place"),
+    "place_district": ("行政区", "district"),
+    "place_street": ("街道", "street"),
+    "place_poi": ("地标", "landmark"),
     "start_legend": ("出发地点", "Start from"),
     "use_location": ("使用我的位置", "Use my location"),
     "locating": ("正在获取您的位置…", "Finding your location…"),
@@ -71,6 +74,7 @@ STRINGS: Final[Mapping[str, tuple[str, str]]] = {
     "start_map_centre": ("地图中心", "the map centre"),
     "start_my_location": ("我的位置", "my location"),
     "start_tapped": ("地图上选的点", "the point picked on the map"),
+    "start_picked": ("搜索选中的地点", "the place picked in the search"),
     "start_prefix": ("出发：", "Start: "),
     "mode_legend": ("出行方式", "Travel by"),
     "mode_walk": ("步行", "Walk"),
@@ -96,7 +100,7 @@ STRINGS: Final[Mapping[str, tuple[str, str]]] = {
     "km": ("{n} 公里", "{n} km"),
     "straight_distance": ("直线 {d}", "{d} in a straight line"),
     "open_until": ("营业中，至 {t}", "open until {t}"),
-    "open_no_close": ("营业中", "open"),
+    "open_no_close": ("营业中", "open now"),
     "closed_opens": ("已关闭，{d} {t} 开门", "closed, opens {d} {t}"),
     "closed": ("已关闭", "closed"),
     "hours_unknown": ("营业时间未知", "opening hours unknown"),
@@ -196,9 +200,6 @@ class AppData:
         Network travel modes the server loaded (empty: straight-line only).
     items_count, venues_count : int
         Items of the catalogue, venues in service.
-    search_api : bool
-        Whether ``GET /api/v1/search`` exists (else the app asks
-        ``/api/v1/items`` and ``/api/v1/venues``).
     tianditu_key : str, optional
         Key of the Tianditu base map (offered only with one).
     """
@@ -209,7 +210,6 @@ class AppData:
     modes: tuple[str, ...]
     items_count: int
     venues_count: int
-    search_api: bool = False
     tianditu_key: str | None = None
 
 
@@ -278,7 +278,6 @@ def page_data(data: AppData, prefs: Prefs) -> dict[str, Any]:
         "modes": modes or ["straight"],
         "items_count": data.items_count,
         "venues_count": data.venues_count,
-        "search_api": data.search_api,
         "basemaps": _basemaps(data.tianditu_key),
         "nav": {name: {"amap": m.amap_mode, "osrm": m.osrm_engine,
                        "baidu": _BAIDU_MODES.get(name, "walking")}

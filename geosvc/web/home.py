@@ -76,7 +76,6 @@ def _app_data() -> AppData:
     else:  # an empty dataset: the demo city's centre
         centre = (24.9384, 60.1699)
         bounds = (*centre, *centre)
-    rules = {r.rule for r in current_app.url_map.iter_rules()}
     return AppData(
         dataset=snap.info.name or "geosvc",
         centre=centre,
@@ -84,7 +83,6 @@ def _app_data() -> AppData:
         modes=tuple(svc.networks),
         items_count=len(index.items),
         venues_count=int(serving.sum()),
-        search_api="/api/v1/search" in rules,
         tianditu_key=svc.settings.tianditu_key,
     )
 

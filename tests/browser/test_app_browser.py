@@ -180,14 +180,9 @@ def test_search_item_guide_route_and_links(open_page: Opener, demo_url: str, sho
     card = pg.locator("#gs-list > li").first
     facts = card.locator(".gs-facts").inner_text()
     assert f"{max(1, round(first['properties']['travel_time_min']))} 分钟" in facts
-    detail = _api(pg, demo_url, f"/api/v1/venues/{first['id']}")
-    channels = next(i["channels"] for i in detail["properties"]["items"]
-                    if i["code"] == item["code"])
     labels = _data(pg)["channels"]
-    pg.wait_for_function("() => document.querySelector('#gs-list .gs-channel-text')"
-                         ".textContent.startsWith('办理渠道')")
     assert card.locator(".gs-channel-text").inner_text() == (
-        "办理渠道：" + "、".join(labels[c] for c in channels))
+        "办理渠道：" + "、".join(labels[c] for c in first["properties"]["item_channels"]))
     # the service guide, from /api/v1/items/{code}
     guide = pg.locator("#gs-guide")
     assert guide.is_visible()
@@ -281,6 +276,33 @@ def test_geolocation_sets_the_start(open_page: Opener, demo_url: str, shots: Pat
     assert pg.locator(".leaflet-overlay-pane path.gs-start-marker").count() == 1
     assert pg.locator("#gs-results-h").inner_text() == "附近的政务服务大厅"
     _shot(pg, shots, f"geolocation_{size}")
+    assert log.problems() == []
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_place_from_search_sets_the_start(open_page: Opener, demo_url: str, shots: Path,
+                                          size: str) -> None:
+    pg, log = open_page(size)
+    pg.goto(f"{demo_url}/")
+    _wait_results(pg)
+    data = _data(pg)
+    lon, lat = data["centre"]
+    places = _api(pg, demo_url, "/api/v1/search", q="tie", lon=f"{lon:.6f}",
+                  lat=f"{lat:.6f}", limit=5)["places"]
+    assert places, "the demo extract names streets"
+    place = places[0]
+    pg.locator("#gs-q").fill(place["name"])
+    option = pg.locator("#gs-suggest [role=option][data-kind=place]",
+                        has_text=place["name"]).first
+    option.wait_for()
+    with pg.expect_request("**/api/v1/nearest?*") as req:
+        option.click()
+    query = parse_qs(urlparse(req.value.url).query)
+    assert (float(query["lon"][0]), float(query["lat"][0])) == pytest.approx(
+        (place["lon"], place["lat"]), abs=1e-6)
+    _wait_results(pg)
+    assert pg.locator("#gs-start-text").inner_text() == f"出发：{place['name']}"
+    _shot(pg, shots, f"place_{size}")
     assert log.problems() == []
 
 

@@ -296,7 +296,11 @@
 
   function isSelected(f) { return state.selected !== null && f === state.selected; }
 
-  function setStatus(text) { $("gs-status").textContent = text; }
+  function setStatus(text) {
+    var status = $("gs-status");
+    status.textContent = text;
+    status.classList.remove("gs-visually-hidden"); // showEmpty hides it: the box says it
+  }
 
   function resetResults() {
     clear($("gs-list"));
@@ -321,20 +325,21 @@
     if (advice) { box.appendChild(el("p", "gs-empty-try", advice)); }
     if (detail) { box.appendChild(el("p", "gs-empty-detail", S.details + detail)); }
     box.hidden = false;
+    $("gs-status").classList.add("gs-visually-hidden");
   }
 
   function showProblem(err) {
     var p = err && err.problem;
     if (!p) {
-      showEmpty(S.error_network, "");
       setStatus(S.error_network);
+      showEmpty(S.error_network, "");
       return;
     }
     var slug = String(p.type || "").split("/").pop();
     var title = S["error_" + slug] || S.error_other;
     var advice = S["try_" + slug] || S.try_error;
-    showEmpty(title, advice, D.lang === "en" ? p.detail : "");
     setStatus(title);
+    showEmpty(title, advice, D.lang === "en" ? p.detail : "");
   }
 
   function resultItem(f, i, ref) {
@@ -415,23 +420,6 @@
     box.hidden = false;
   }
 
-  // Before /api/v1/search gives item_channels: the venues' own item lists.
-  function fillItemChannels(features, seq) {
-    if (!state.item) { return; }
-    var code = state.item.code;
-    features.forEach(function (f) {
-      if (Array.isArray(f.properties.item_channels)) { return; }
-      api("/api/v1/venues/" + encodeURIComponent(f.id)).then(function (v) {
-        if (seq !== state.seq) { return; }
-        var found = (v.properties.items || []).filter(function (it) { return it.code === code; });
-        if (found.length) {
-          f.properties.item_channels = found[0].channels;
-          renderList(state.ref);
-        }
-      }, function () { /* the list keeps the venue's channels */ });
-    });
-  }
-
   function nearestQuery() {
     var q = {lon: state.start[0].toFixed(6), lat: state.start[1].toFixed(6),
              mode: mode(), route: "true", k: K};
@@ -477,15 +465,14 @@
       state.selected = features.length ? features[0] : null;
       if (!features.length) {
         var reason = fc.empty_reason || "other";
-        showEmpty(S["empty_" + reason] || S.empty_other, S["try_" + reason] || S.try_other);
         setStatus(S["empty_" + reason] || S.empty_other);
+        showEmpty(S["empty_" + reason] || S.empty_other, S["try_" + reason] || S.try_other);
       } else {
         setStatus(features.length === 1 ? S.count_one : fmt("count", {n: features.length}));
       }
       renderList(state.ref);
       drawResults();
       showNav(state.selected);
-      fillItemChannels(features, seq);
     }, function (err) {
       if (seq !== state.seq) { return; }
       $("gs-list").removeAttribute("aria-busy");
@@ -501,7 +488,8 @@
     state.start = [lonlat[0], lonlat[1]];
     state.startKind = kind;
     if (kind !== "centre") { state.landing = false; }
-    var words = {centre: S.start_map_centre, tapped: S.start_tapped, located: S.start_my_location};
+    var words = {centre: S.start_map_centre, tapped: S.start_tapped, located: S.start_my_location,
+                 picked: S.start_picked};
     $("gs-start-text").textContent = S.start_prefix + (words[kind] || kind) + " (" +
       lonlat[1].toFixed(5) + ", " + lonlat[0].toFixed(5) + ")";
     drawStart();
@@ -625,21 +613,7 @@
 
   function lookup(q) {
     var near = state.start ? {lon: state.start[0].toFixed(6), lat: state.start[1].toFixed(6)} : {};
-    if (D.search_api) {
-      return api("/api/v1/search", Object.assign({q: q, limit: 8}, near)).then(normalise);
-    }
-    return Promise.all([
-      api("/api/v1/items", {q: q, limit: 6}),
-      api("/api/v1/venues", {q: q, limit: 4})
-    ]).then(function (res) {
-      var venues = (res[1].features || []).map(function (f) {
-        return {id: f.id, name: f.properties.name, name_en: f.properties.name_en,
-                kind: f.properties.kind, address: f.properties.address,
-                lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1]};
-      });
-      return normalise({items: res[0].items, bundles: (res[0].bundles || []).slice(0, 4),
-                        venues: venues});
-    });
+    return api("/api/v1/search", Object.assign({q: q, limit: 5}, near)).then(normalise);
   }
 
   function optionNode(o, i) {
@@ -652,7 +626,8 @@
     li.appendChild(el("span", "gs-tag", S["kind_" + o.kind]));
     li.appendChild(el("span", "gs-option-name", localName(o.data)));
     var more = o.kind === "venue" ? (o.data.address || D.kinds[o.data.kind] || "")
-      : o.kind === "item" ? (o.data.department || "") : "";
+      : o.kind === "item" ? (o.data.department || "")
+      : o.kind === "place" ? (S["place_" + o.data.kind] || "") : "";
     if (more) { li.appendChild(el("span", "gs-option-more", more)); }
     li.addEventListener("mousedown", function (e) { e.preventDefault(); });
     li.addEventListener("click", function () { pick(i); });
