@@ -159,7 +159,8 @@ STRINGS: Final[Mapping[str, tuple[str, str]]] = {
     "error_not-found": ("找不到该事项或场所。", "That service or venue does not exist."),
     "error_outside-network": ("出发地点离道路太远，无法规划路线。",
                               "The start is too far from any road to plan a route."),
-    "try_outside-network": ("请在地图上选一个靠近道路的位置。", "Pick a point close to a road."),
+    "try_outside-network": ("请在地图上选一个靠近道路的位置。",
+                            "Pick a point close to a road."),
     "error_no-route": ("从出发地点无法到达。", "No route leads there from the start."),
     "try_no-route": ("请换一个出发地点或出行方式。", "Pick another start or travel mode."),
     "error_mode-unavailable": ("该出行方式暂不可用。", "This travel mode is not available."),
@@ -298,8 +299,8 @@ def _switch_links(prefs: Prefs) -> str:
     elder_text = s["elder_off"] if prefs.elder else s["elder_on"]
     elder = (f'<a id="gs-elder" class="gs-switch" href="/?elder={elder_to}">'
              f"{escape(elder_text)}</a>")
-    return f'<nav class="gs-switches" aria-label="{escape(prefs.t("页面设置", "Page settings"))}">' \
-           f"{lang}{elder}</nav>"
+    label = escape(prefs.t("页面设置", "Page settings"))
+    return f'<nav class="gs-switches" aria-label="{label}">{lang}{elder}</nav>'
 
 
 def _controls(data: AppData, prefs: Prefs) -> str:
@@ -360,8 +361,8 @@ def app_page_html(data: AppData, prefs: Prefs, *,
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<title>{escape(s["title"])} · {escape(data.dataset)}</title>'
         f"{head_links}{head_scripts}"
-        f'<script type="application/json" id="{_DATA_ID}">{json_for_html(page_data(data, prefs))}'
-        "</script></head>"
+        f'<script type="application/json" id="{_DATA_ID}">'
+        f"{json_for_html(page_data(data, prefs))}</script></head>"
         f'<body class="{body_class}">'
         f'<header class="gs-header"><div class="gs-titles"><h1>{escape(s["title"])}</h1>'
         f'<p class="gs-tagline">{escape(s["tagline"])}</p></div>{_switch_links(prefs)}</header>'

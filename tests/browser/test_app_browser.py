@@ -99,7 +99,7 @@ def _item_code(pg: Any, base: str) -> str:
 
 
 def _pick_item(pg: Any, size: str, code: str) -> None:
-    """Type ``sb`` and pick 社会保障卡申领: by keyboard on the desktop, by touch on the phone."""
+    """Type ``sb`` and pick 社会保障卡申领: keyboard on the desktop, touch on the phone."""
     box = pg.locator("#gs-q")
     box.click()
     box.type("sb", delay=30)
@@ -250,7 +250,8 @@ def test_bundle_search_answers_one_or_two_stops(open_page: Opener, demo_url: str
         assert pg.locator(".gs-stop").all_inner_texts() == ["第 1 站", "第 2 站"]
         assert pg.locator(".leaflet-overlay-pane path.gs-route").count() >= 2
     # the bundle's items are listed with their names
-    names = [i["name"] for i in _api(pg, demo_url, f"/api/v1/bundles/{bundle['code']}")["items"]]
+    detail = _api(pg, demo_url, f"/api/v1/bundles/{bundle['code']}")
+    names = [i["name"] for i in detail["items"]]
     pg.wait_for_function("() => !document.getElementById('gs-guide').hidden")
     assert pg.locator("#gs-guide .gs-bundle-items li").all_inner_texts() == names
     assert axe_problems(pg) == []
@@ -446,7 +447,7 @@ def test_bad_lang_is_an_html_page(open_page: Opener, demo_url: str) -> None:
 
 
 def test_hostile_names_are_text_and_amap_tiles_shift(open_page: Opener, app_url: str) -> None:
-    """On the Xuancheng data (China): no script runs; with Amap tiles the pins move to GCJ-02."""
+    """On the Xuancheng data (China): no script runs; Amap tiles move the pins to GCJ-02."""
     pg, log = open_page("desktop")
     pg.goto(f"{app_url}/?tiles=amap")
     _wait_results(pg)
