@@ -383,8 +383,8 @@ def app_page_html(data: AppData, prefs: Prefs, *,
         f'<h2 id="gs-results-h">{escape(s["results_heading"])}</h2>'
         '<p id="gs-status" class="gs-status" role="status" aria-live="polite"></p>'
         '<div id="gs-empty" class="gs-empty" hidden></div>'
+        '<p id="gs-two-stop" class="gs-two-stop" hidden></p>'
         '<ol id="gs-list" class="gs-list"></ol>'
-        '<div id="gs-two-stop" class="gs-two-stop" hidden></div>'
         "</section>"
         '<section id="gs-nav" class="gs-nav" aria-labelledby="gs-nav-h" hidden>'
         '<h2 id="gs-nav-h"></h2><p id="gs-nav-links" class="gs-nav-links"></p></section>'

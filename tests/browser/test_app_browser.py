@@ -281,6 +281,30 @@ def test_geolocation_sets_the_start(open_page: Opener, demo_url: str, shots: Pat
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_tap_on_the_map_sets_the_start(open_page: Opener, demo_url: str, shots: Path,
+                                       size: str) -> None:
+    pg, log = open_page(size)
+    pg.goto(f"{demo_url}/")
+    _wait_results(pg)
+    box = pg.locator("#gs-map").bounding_box()
+    x, y = round(box["width"] * 0.8), round(box["height"] * 0.3)
+    want = pg.evaluate(f"() => {{ const p = geosvcApp.map.containerPointToLatLng([{x}, {y}]);"
+                       " return [p.lng, p.lat]; }")
+    with pg.expect_request("**/api/v1/nearest?*") as req:
+        if size == "phone":
+            pg.locator("#gs-map").tap(position={"x": x, "y": y})
+        else:
+            pg.locator("#gs-map").click(position={"x": x, "y": y})
+    query = parse_qs(urlparse(req.value.url).query)
+    assert (float(query["lon"][0]), float(query["lat"][0])) == pytest.approx(want, abs=2e-6)
+    _wait_results(pg)
+    assert pg.locator("#gs-start-text").inner_text().startswith("出发：地图上选的点")
+    assert pg.locator("#gs-results-h").inner_text() == "附近的政务服务大厅"
+    _shot(pg, shots, f"tap_{size}")
+    assert log.problems() == []
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_place_from_search_sets_the_start(open_page: Opener, demo_url: str, shots: Path,
                                           size: str) -> None:
     pg, log = open_page(size)

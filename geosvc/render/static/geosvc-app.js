@@ -221,7 +221,9 @@
       }
     });
     if (pts.length > 1) {
-      map.fitBounds(L.latLngBounds(pts), {padding: [32, 32], maxZoom: 17, animate: false});
+      // the top-left corner holds the zoom buttons: keep pins clear of them
+      map.fitBounds(L.latLngBounds(pts), {paddingTopLeft: [56, 40], paddingBottomRight: [32, 32],
+                                          maxZoom: 17, animate: false});
     } else if (pts.length === 1) {
       map.setView(pts[0], Math.max(map.getZoom(), 15), {animate: false});
     }
@@ -513,6 +515,7 @@
     api("/api/v1/items/" + encodeURIComponent(code)).then(function (item) {
       if (!state.item || state.item.code !== code) { return; }
       state.item.name = item.name; state.item.name_en = item.name_en;
+      if (!input.value) { input.value = localName(item); } // restored from the hash
       $("gs-results-h").textContent = heading();
       $("gs-guide-h").textContent = fmt("guide_heading", {name: localName(item)});
       clear(body);
@@ -566,6 +569,7 @@
     api("/api/v1/bundles/" + encodeURIComponent(code)).then(function (bundle) {
       if (!state.bundle || state.bundle.code !== code) { return; }
       state.bundle.name = bundle.name; state.bundle.name_en = bundle.name_en;
+      if (!input.value) { input.value = localName(bundle); }
       $("gs-guide-h").textContent = localName(bundle);
       clear(body);
       if (bundle.description) { body.appendChild(el("p", "", bundle.description)); }
