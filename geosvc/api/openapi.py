@@ -211,6 +211,11 @@ def _query_params(endpoint: str | None, examples: Mapping[str, str]) -> list[dic
             {"name": "elder", "in": "query", "required": False,
              "description": "`1`: the large-print mode 长辈版 (remembered in a cookie).",
              "schema": {"type": "boolean"}},
+            {"name": "tiles", "in": "query", "required": False,
+             "description": "Base map, read by the page's script (`amap` is GCJ-02: every "
+                            "overlay is shifted with it; `tianditu` needs a key); an "
+                            "unknown value falls back to osm.",
+             "schema": {"type": "string", "enum": ["osm", "amap", "tianditu"]}},
         ]
     if endpoint == "map":
         specs = [PARAMS[n] for n in _MAP_PARAMS]

@@ -59,7 +59,8 @@ def _answer(doc: dict[str, object], status: int) -> Response:
     slug = str(doc.get("type", "")).rsplit("/", 1)[-1]
     params = doc.get("invalid_params")
     html = error_page_html(status, slug, str(doc.get("detail") or ""),
-                           params if isinstance(params, list) else ())
+                           params if isinstance(params, list) else (),
+                           map_link="/" if request.path == "/" else "/map")
     resp = Response(html, status=status, mimetype="text/html")
     resp.headers["Content-Type"] = "text/html; charset=utf-8"
     resp.headers["Cache-Control"] = "no-store"

@@ -211,7 +211,11 @@ def test_search_item_guide_route_and_links(open_page: Opener, demo_url: str, sho
     assert pg.get_by_role("link", name="高德地图导航").is_visible()
     # picking another result moves the route and the links
     if len(answer["features"]) > 1:
-        pg.locator("#gs-list > li").nth(1).locator("button.gs-route-button").click()
+        button = pg.locator("#gs-list > li").nth(1).locator("button.gs-route-button")
+        button.focus()
+        pg.keyboard.press("Enter")
+        assert button.get_attribute("aria-pressed") == "true"
+        assert pg.evaluate("document.activeElement.classList.contains('gs-route-button')")
         second = answer["features"][1]
         assert pg.locator("#gs-list > li").nth(1).get_attribute("class") == \
             "gs-result gs-selected"
@@ -509,3 +513,38 @@ def test_js_coordinates_match_geosvc_coords(open_page: Opener, app_url: str) -> 
         assert bd == pytest.approx(from_wgs84(lon, lat, "bd09"), abs=1e-9)
         back = pg.evaluate(f"geosvcApp.gcjToWgs({gcj[0]}, {gcj[1]})")
         assert back == pytest.approx([lon, lat], abs=1e-8)
+
+
+def test_choices_go_into_the_query_and_escape_closes(open_page: Opener, demo_url: str) -> None:
+    pg, log = open_page("desktop")
+    pg.goto(f"{demo_url}/")
+    _wait_results(pg)
+    code = _item_code(pg, demo_url)
+    _pick_item(pg, "desktop", code)
+    with pg.expect_request("**/api/v1/nearest?*") as req:
+        pg.get_by_label("只看营业中").check()
+    query = parse_qs(urlparse(req.value.url).query)
+    assert query["open_now"] == ["true"] and query["item"] == [code]
+    _wait_results(pg)
+    with pg.expect_request("**/api/v1/nearest?*") as req:
+        pg.get_by_label("办理渠道").select_option("window")
+    query = parse_qs(urlparse(req.value.url).query)
+    assert query["channel"] == ["window"] and query["open_now"] == ["true"]
+    _wait_results(pg)
+    for card in pg.locator("#gs-list .gs-channel-text").all_inner_texts():
+        assert card == "办理渠道：窗口"
+    # the modes the server loaded, and only those
+    data = _data(pg)
+    assert pg.locator("input[name=mode]").evaluate_all(
+        "els => els.map(e => e.value)") == data["modes"]
+    box = pg.locator("#gs-q")
+    box.fill("")
+    box.type("sb", delay=30)
+    pg.locator("#gs-suggest [role=option]").first.wait_for()
+    box.press("ArrowDown")
+    assert box.get_attribute("aria-activedescendant") == "gs-opt-0"
+    box.press("Escape")
+    assert box.get_attribute("aria-expanded") == "false"
+    assert pg.locator("#gs-suggest").is_hidden()
+    assert box.get_attribute("aria-activedescendant") is None
+    assert log.problems() == []

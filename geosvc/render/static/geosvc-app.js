@@ -400,7 +400,15 @@
 
   function select(f) {
     state.selected = f;
-    renderList(state.ref);
+    // mark the choice in place: a re-drawn list would lose the keyboard focus
+    var cards = $("gs-list").children;
+    state.features.forEach(function (g, i) {
+      var card = cards[i];
+      if (!card) { return; }
+      card.classList.toggle("gs-selected", g === f);
+      var btn = card.querySelector(".gs-route-button");
+      if (btn) { btn.setAttribute("aria-pressed", g === f ? "true" : "false"); }
+    });
     drawResults();
     showNav(f);
   }
