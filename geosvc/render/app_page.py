@@ -127,6 +127,7 @@ STRINGS: Final[Mapping[str, tuple[str, str]]] = {
     "guide_legal": ("法定 {n} 个工作日", "legal limit {n} working days"),
     "guide_promised": ("承诺 {n} 个工作日", "promised {n} working days"),
     "guide_apply": ("网上办理地址", "Apply online at"),
+    "guide_ways": ("办理方式", "Ways to apply"),
     "guide_online": ("可网上办理", "can be done online"),
     "guide_post": ("可邮寄办理", "can be done by post"),
     "guide_kiosk": ("可在自助终端办理", "can be done at a self-service kiosk"),

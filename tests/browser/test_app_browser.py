@@ -224,6 +224,8 @@ def test_search_item_guide_route_and_links(open_page: Opener, demo_url: str, sho
                                 second["properties"]["name"], mode=mode)
     assert axe_problems(pg) == []
     _shot(pg, shots, f"item_{size}")
+    pg.locator("#gs-nav").scroll_into_view_if_needed()
+    _shot(pg, shots, f"item_guide_{size}")
     assert log.problems() == [] and log.dialogs == []
 
 
@@ -548,3 +550,69 @@ def test_choices_go_into_the_query_and_escape_closes(open_page: Opener, demo_url
     assert pg.locator("#gs-suggest").is_hidden()
     assert box.get_attribute("aria-activedescendant") is None
     assert log.problems() == []
+
+
+GUIDE = {"materials": ("居民身份证原件", "<b>近期一寸白底照片</b>"), "conditions": "本市参保人员",
+         "fee": "免费", "legal_days": 20, "promised_days": 5,
+         "apply_url": "https://zwfw.example.gov.cn/apply?item=SB-001&x=<y>",
+         "can_do_online": True, "at_kiosk": True}
+
+
+@pytest.fixture(scope="module")
+def guide_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Xuancheng data with a full service guide on 社会保障卡申领 (SB-001)."""
+    import dataclasses
+
+    from geosvc.model import DatasetInfo
+    from geosvc.store import open_store
+    from geosvc.store.base import Batch
+    from geosvc.web import create_app
+    from tests.browser.conftest import _items, _links, _Server, _venues
+
+    path = tmp_path_factory.mktemp("guide-data") / "guide.sqlite"
+    items = [dataclasses.replace(i, **GUIDE) if i.code == "SB-001" else i for i in _items()]
+    store = open_store(str(path))
+    try:
+        store.write(Batch(info=DatasetInfo(name="宣城 guide", timezone="Asia/Shanghai",
+                                           country="CN"),
+                          venues=_venues(), items=items, links=_links()))
+    finally:
+        store.close()
+    server = _Server(create_app({"db": str(path), "osm": None, "TESTING": True,
+                                 "cache_dir": str(tmp_path_factory.mktemp("guide-cache"))}))
+    yield server.url
+    server.close()
+
+
+@pytest.mark.parametrize(("size", "lang"), [("desktop", "zh"), ("phone", "en")])
+def test_service_guide_shows_every_field_as_text(open_page: Opener, guide_url: str,
+                                                 shots: Path, size: str, lang: str) -> None:
+    pg, log = open_page(size)
+    pg.goto(f"{guide_url}/?lang={lang}#item=SB-001")
+    pg.wait_for_function("() => !document.getElementById('gs-guide').hidden")
+    guide = pg.locator("#gs-guide")
+    item = _api(pg, guide_url, "/api/v1/items/SB-001")
+    assert guide.locator("ul li").all_inner_texts()[:2] == list(item["guide"]["materials"])
+    assert guide.locator("b").count() == 0  # markup in the data stays text
+    assert guide.locator(".gs-url").inner_text() == item["guide"]["apply_url"]
+    assert guide.locator("a").count() == 0  # the apply URL is never a link
+    text = guide.inner_text()
+    if lang == "zh":
+        assert guide.locator("h2").inner_text() == "办事指南：社会保障卡申领"
+        for part in ("本市参保人员", "免费", "法定 20 个工作日；承诺 5 个工作日", "可网上办理",
+                     "可在自助终端办理"):
+            assert part in text
+        assert "可邮寄办理" not in text
+    else:
+        assert guide.locator("h2").inner_text() == \
+            "Service guide: Apply for a social-security card"
+        for part in ("legal limit 20 working days; promised 5 working days",
+                     "can be done online", "can be done at a self-service kiosk", "Fee"):
+            assert part in text
+    assert "暂无" not in text and "No service guide" not in text
+    _wait_results(pg)
+    assert axe_problems(pg) == []
+    guide.scroll_into_view_if_needed()
+    _shot(pg, shots, f"guide_{lang}_{size}")
+    pg.wait_for_timeout(200)
+    assert log.problems() == [] and log.dialogs == []

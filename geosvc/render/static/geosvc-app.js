@@ -557,7 +557,7 @@
       if (g.can_do_online) { flags.push(S.guide_online); }
       if (g.by_post) { flags.push(S.guide_post); }
       if (g.at_kiosk) { flags.push(S.guide_kiosk); }
-      if (flags.length) { row("", flags); }
+      if (flags.length) { row(S.guide_ways, flags); }
       if (g.apply_url) {
         dl.appendChild(el("dt", "", S.guide_apply));
         var dd = el("dd");
