@@ -89,6 +89,8 @@ STRINGS: Final[Mapping[str, tuple[str, str]]] = {
     "results_heading": ("查询结果", "Results"),
     "landing_heading": ("离地图中心最近的营业中政务服务大厅",
                         "Nearest open service hall to the map centre"),
+    "landing_closed_heading": ("离地图中心最近的政务服务大厅（现在都已关闭）",
+                               "Nearest service hall to the map centre (all are closed now)"),
     "results_for": ("办理“{name}”的地点", "Places for “{name}”"),
     "results_for_bundle": ("一件事“{name}”的办理地点", "Places for the life event “{name}”"),
     "halls_near": ("附近的政务服务大厅", "Service halls nearby"),

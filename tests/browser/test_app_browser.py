@@ -137,21 +137,26 @@ def test_landing_shows_the_nearest_open_hall(open_page: Opener, demo_url: str, s
     _wait_results(pg)
     data = _data(pg)
     lon, lat = data["centre"]
-    answer = _api(pg, demo_url, "/api/v1/nearest", lon=f"{lon:.6f}", lat=f"{lat:.6f}",
-                  kind="hall", open_now="true", k=1, mode=data["modes"][0])
+    query = {"lon": f"{lon:.6f}", "lat": f"{lat:.6f}", "kind": "hall", "k": 1,
+             "mode": data["modes"][0]}
+    answer = _api(pg, demo_url, "/api/v1/nearest", open_now="true", **query)
     assert pg.locator("h1").count() == 1 and pg.locator("main").count() == 1
-    assert pg.locator("#gs-results-h").inner_text() == "离地图中心最近的营业中政务服务大厅"
+    first = pg.locator("#gs-list > li").first
     if answer["features"]:
-        feature = answer["features"][0]
-        assert _results(pg) == [feature["id"]]
-        first = pg.locator("#gs-list > li").first
-        link = first.locator("a.gs-venue-link")
-        assert link.inner_text() == feature["properties"]["name"]
-        assert link.get_attribute("href") == f"/venues/{feature['id']}"
+        expect(pg.locator("#gs-results-h")).to_have_text("离地图中心最近的营业中政务服务大厅")
         assert "营业中" in first.locator(".gs-open").inner_text()
-        assert pg.locator("#gs-status").inner_text() == "找到 1 个地点"
-    else:  # the demo clock says every hall is closed: the empty state says why
-        assert pg.locator("#gs-empty").is_visible()
+    else:  # the demo's clock says every hall is closed: the nearest one and when it opens
+        assert answer["empty_reason"] == "closed"
+        expect(pg.locator("#gs-results-h")).to_have_text(
+            "离地图中心最近的政务服务大厅（现在都已关闭）")
+        answer = _api(pg, demo_url, "/api/v1/nearest", **query)
+        assert first.locator(".gs-open").inner_text().startswith("已关闭")
+    feature = answer["features"][0]
+    assert _results(pg) == [feature["id"]]
+    link = first.locator("a.gs-venue-link")
+    assert link.inner_text() == feature["properties"]["name"]
+    assert link.get_attribute("href") == f"/venues/{feature['id']}"
+    assert pg.locator("#gs-status").inner_text() == "找到 1 个地点"
     assert axe_problems(pg) == []
     _shot(pg, shots, f"landing_{size}")
     assert log.problems() == [] and log.dialogs == []
@@ -616,3 +621,30 @@ def test_service_guide_shows_every_field_as_text(open_page: Opener, guide_url: s
     _shot(pg, shots, f"guide_{lang}_{size}")
     pg.wait_for_timeout(200)
     assert log.problems() == [] and log.dialogs == []
+
+
+def test_landing_without_road_network_is_straight(open_page: Opener, app_url: str,
+                                                  shots: Path) -> None:
+    """The Xuancheng data has no road network: no mode choice, straight-line distances."""
+    pg, log = open_page("phone")
+    pg.goto(f"{app_url}/")
+    _wait_results(pg)
+    data = _data(pg)
+    assert data["modes"] == ["straight"]
+    assert pg.locator("input[name=mode]").count() == 0
+    assert pg.locator("#gs-straight").inner_text() == "服务器未加载道路网络，按直线距离排序。"
+    lon, lat = data["centre"]
+    query = {"lon": f"{lon:.6f}", "lat": f"{lat:.6f}", "kind": "hall", "k": 1}
+    answer = _api(pg, app_url, "/api/v1/nearest", open_now="true", **query)
+    if not answer["features"]:
+        expect(pg.locator("#gs-results-h")).to_have_text(
+            "离地图中心最近的政务服务大厅（现在都已关闭）")
+        answer = _api(pg, app_url, "/api/v1/nearest", **query)
+        words = pg.locator("#gs-list .gs-open").first.inner_text()
+        assert words.startswith("已关闭，") and words.endswith("开门")
+    assert _results(pg) == [answer["features"][0]["id"]]
+    facts = pg.locator("#gs-list .gs-facts").first.inner_text()
+    assert facts.startswith("直线 ")
+    assert axe_problems(pg) == []
+    _shot(pg, shots, "straight_phone")
+    assert log.problems() == []

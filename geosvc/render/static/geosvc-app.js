@@ -133,6 +133,7 @@
     bundle: null,       // {code, name, name_en, items: [codes]}
     bundleNames: {},    // item code -> name
     landing: true,
+    landingAll: false,  // the landing state found no open hall and shows the nearest one
     features: [],
     selected: null,
     seq: 0
@@ -314,7 +315,7 @@
   }
 
   function heading() {
-    if (state.landing) { return S.landing_heading; }
+    if (state.landing) { return state.landingAll ? S.landing_closed_heading : S.landing_heading; }
     if (state.bundle) { return fmt("results_for_bundle", {name: localName(state.bundle)}); }
     if (state.item) { return fmt("results_for", {name: localName(state.item)}); }
     return S.halls_near;
@@ -434,7 +435,8 @@
     var q = {lon: state.start[0].toFixed(6), lat: state.start[1].toFixed(6),
              mode: mode(), route: "true", k: K};
     if (state.landing) {
-      q.kind = "hall"; q.open_now = "true"; q.k = 1;
+      q.kind = "hall"; q.k = 1;
+      if (!state.landingAll) { q.open_now = "true"; }
       return q;
     }
     if (openNow()) { q.open_now = "true"; }
@@ -458,6 +460,11 @@
       $("gs-list").removeAttribute("aria-busy");
       state.ref = fc.query && fc.query.at;
       var features = fc.features || [];
+      if (state.landing && !state.landingAll && !features.length && fc.empty_reason === "closed") {
+        state.landingAll = true; // every hall is closed now: the nearest one, and when it opens
+        run();
+        return;
+      }
       features.forEach(function (f, i) { f.label = i + 1; });
       var two = fc.two_stop;
       if (!features.length && two && two.stops && two.stops.length) {
