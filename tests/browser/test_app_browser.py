@@ -569,8 +569,8 @@ def test_choices_go_into_the_query_and_escape_closes(open_page: Opener, demo_url
     assert log.problems() == []
 
 
-GUIDE = {"materials": ("居民身份证原件", "<b>近期一寸白底照片</b>"), "conditions": "本市参保人员",
-         "fee": "免费", "legal_days": 20, "promised_days": 5,
+GUIDE = {"materials": ("居民身份证原件", "<b>近期一寸白底照片</b>"),
+         "conditions": "本市参保人员", "fee": "免费", "legal_days": 20, "promised_days": 5,
          "apply_url": "https://zwfw.example.gov.cn/apply?item=SB-001&x=<y>",
          "can_do_online": True, "at_kiosk": True}
 
