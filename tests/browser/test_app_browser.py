@@ -506,6 +506,8 @@ def test_hostile_names_are_text_and_amap_tiles_shift(open_page: Opener, app_url:
     option.click()
     _wait_results(pg)
     assert pg.locator("#gs-list img, #gs-suggest img").count() == 0
+    assert pg.locator("#gs-start-text").inner_text() == f"出发：{XSS_NAME} · 场所详情"
+    assert pg.locator("#gs-start-text a").get_attribute("href") == "/venues/XC-K-0002"
     pins = pg.evaluate("""() => {
         const out = [];
         geosvcApp.map.eachLayer(l => { if (l.options && l.options.icon && l.getLatLng) {

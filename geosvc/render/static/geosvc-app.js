@@ -697,7 +697,14 @@
       showBundle(o.data.code);
     } else {
       setStart([Number(o.data.lon), Number(o.data.lat)], "picked");
-      $("gs-start-text").textContent = S.start_prefix + localName(o.data);
+      var startText = $("gs-start-text");
+      startText.textContent = S.start_prefix + localName(o.data);
+      if (o.kind === "venue") { // the venue itself: its page is one step away
+        var a = el("a", "gs-start-venue", S.venue_page);
+        a.href = "/venues/" + encodeURIComponent(o.data.id);
+        startText.appendChild(document.createTextNode(" · "));
+        startText.appendChild(a);
+      }
       state.landing = false;
     }
     run();
