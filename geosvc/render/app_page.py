@@ -24,20 +24,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from html import escape
 from typing import Any, Final
 
-from geosvc.modes import TRAVEL_MODES
+from geosvc.modes import TRAVEL_MODES, network_modes
 from geosvc.render.assets import STATIC_DIR, vendor_url
 from geosvc.render.i18n import Prefs
 from geosvc.render.popup import CHANNEL_LABELS, KIND_LABELS
 from geosvc.render.tiles import BASEMAPS
 
-__all__ = ["APP_ASSETS", "AppData", "STRINGS", "app_page_html", "asset_digest", "asset_url",
-           "json_for_html"]
+__all__ = ["APP_ASSETS", "STRINGS", "AppData", "app_page_html", "asset_digest", "asset_url",
+           "json_for_html", "page_data"]
 
 #: The app's own static files (under ``render/static/``), served with a digest in the URL.
 APP_ASSETS: Final = ("geosvc-app.js", "geosvc-app.css")
@@ -185,7 +185,6 @@ STRINGS: Final[Mapping[str, tuple[str, str]]] = {
 _DATA_ID: Final = "geosvc-app-data"
 #: Baidu Maps' ``mode`` per travel mode (as geosvc.render.venue_page.baidu_uri sends it).
 _BAIDU_MODES: Final = {"walk": "walking", "bike": "riding", "drive": "driving"}
-_MODE_ORDER: Final = ("walk", "bike", "drive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +271,7 @@ def _basemaps(key: str | None) -> dict[str, dict[str, Any]]:
 
 def page_data(data: AppData, prefs: Prefs) -> dict[str, Any]:
     """Return the JSON the page embeds for its script (one language)."""
-    modes = [m for m in _MODE_ORDER if m in data.modes]
+    modes = [m for m in network_modes() if m in data.modes]
     return {
         "lang": prefs.lang,
         "elder": prefs.elder,
@@ -290,6 +289,13 @@ def page_data(data: AppData, prefs: Prefs) -> dict[str, Any]:
         "channels": {k: prefs.t(*v) for k, v in CHANNEL_LABELS.items()},
         "strings": {k: prefs.t(*v) for k, v in STRINGS.items()},
     }
+
+
+def _mode_label(mode: str, prefs: Prefs) -> str:
+    """Return the app's own word for a travel mode, else the mode registry's label."""
+    own = STRINGS.get(f"mode_{mode}")
+    spec = TRAVEL_MODES[mode]
+    return prefs.t(*own) if own else prefs.t(spec.label_zh, spec.label_en)
 
 
 def _switch_links(prefs: Prefs) -> str:
@@ -310,7 +316,7 @@ def _controls(data: AppData, prefs: Prefs) -> str:
     """Return the travel choices: start, mode, open now, channel (not in the elder mode)."""
     t = prefs.t
     s = {k: prefs.t(*v) for k, v in STRINGS.items()}
-    modes = [m for m in _MODE_ORDER if m in data.modes]
+    modes = [m for m in network_modes() if m in data.modes]
     parts = [
         f'<div class="gs-start"><button type="button" id="gs-locate" class="gs-button">'
         f'{escape(s["use_location"])}</button> <span class="gs-hint">'
@@ -320,7 +326,7 @@ def _controls(data: AppData, prefs: Prefs) -> str:
     if modes:
         radios = "".join(
             f'<label class="gs-radio"><input type="radio" name="mode" value="{m}"'
-            f'{" checked" if i == 0 else ""}> {escape(s["mode_" + m])}</label>'
+            f'{" checked" if i == 0 else ""}> {escape(_mode_label(m, prefs))}</label>'
             for i, m in enumerate(modes))
         parts.append(f'<fieldset class="gs-modes"><legend>{escape(s["mode_legend"])}</legend>'
                      f"{radios}</fieldset>")
@@ -337,9 +343,11 @@ def _controls(data: AppData, prefs: Prefs) -> str:
     return '<div class="gs-controls">' + "".join(parts) + "</div>"
 
 
-def app_page_html(data: AppData, prefs: Prefs, *,
-                  stylesheets: Sequence[str] = (), scripts: Sequence[str] = ()) -> str:
+def app_page_html(data: AppData, prefs: Prefs) -> str:
     """Return the HTML of the app shell in ``prefs``' language.
+
+    Leaflet's files (vendored) and the app's (by digest) are linked; the
+    scripts are deferred, so they run once the document is parsed.
 
     Parameters
     ----------
@@ -347,12 +355,17 @@ def app_page_html(data: AppData, prefs: Prefs, *,
         The dataset facts the page starts from.
     prefs : Prefs
         Language and elder mode.
-    stylesheets, scripts : sequence of str
-        Extra URLs (tests); the app's and Leaflet's are always linked.
+
+    Examples
+    --------
+    >>> data = AppData("demo", (24.9, 60.2), (24.9, 60.1, 25.0, 60.2), ("walk",), 3, 4)
+    >>> html = app_page_html(data, Prefs("en", elder=True))
+    >>> '<html lang="en">' in html, 'class="gs-app gs-elder"' in html, html.count("<h1>")
+    (True, True, 1)
     """
     s = {k: prefs.t(*v) for k, v in STRINGS.items()}
-    css = [vendor_url("leaflet/leaflet.css"), asset_url("geosvc-app.css"), *stylesheets]
-    js = [vendor_url("leaflet/leaflet.js"), asset_url("geosvc-app.js"), *scripts]
+    css = [vendor_url("leaflet/leaflet.css"), asset_url("geosvc-app.css")]
+    js = [vendor_url("leaflet/leaflet.js"), asset_url("geosvc-app.js")]
     head_links = "".join(f'<link rel="stylesheet" href="{escape(u)}">' for u in css)
     head_scripts = "".join(f'<script src="{escape(u)}" defer></script>' for u in js)
     footer = s["footer"].format(name=data.dataset, items=data.items_count,
