@@ -15,6 +15,7 @@ are aborted.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,11 @@ def _api(pg: Any, base: str, path: str, **query: Any) -> Any:
     """GET a JSON API answer from inside the page's context (same cookies, same host)."""
     resp = pg.request.get(f"{base}{path}", params={k: str(v) for k, v in query.items()})
     return resp.json()
+
+
+def _js_round(x: float) -> int:
+    """JavaScript's Math.round (halves up; Python's round() rounds halves to even)."""
+    return math.floor(x + 0.5)
 
 
 def _data(pg: Any) -> dict[str, Any]:
@@ -194,7 +200,7 @@ def test_search_item_guide_route_and_links(open_page: Opener, demo_url: str, sho
     first = answer["features"][0]
     card = pg.locator("#gs-list > li").first
     facts = card.locator(".gs-facts").inner_text()
-    assert f"{max(1, round(first['properties']['travel_time_min']))} 分钟" in facts
+    assert f"{max(1, _js_round(first['properties']['travel_time_min']))} 分钟" in facts
     labels = _data(pg)["channels"]
     assert card.locator(".gs-channel-text").inner_text() == (
         "办理渠道：" + "、".join(labels[c] for c in first["properties"]["item_channels"]))
@@ -579,10 +585,13 @@ GUIDE = {"materials": ("居民身份证原件", "<b>近期一寸白底照片</b>
 
 @pytest.fixture(scope="module")
 def guide_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The Xuancheng data with a full service guide on 社会保障卡申领 (SB-001)."""
+    """The Xuancheng data with a full service guide on 社会保障卡申领 (SB-001).
+
+    And a bundle (B-TWO) that no single venue handles: a two-stop answer.
+    """
     import dataclasses
 
-    from geosvc.model import DatasetInfo
+    from geosvc.model import Bundle, DatasetInfo, Link, ServiceItem, VenueKind
     from geosvc.store import open_store
     from geosvc.store.base import Batch
     from geosvc.web import create_app
@@ -590,11 +599,18 @@ def guide_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     path = tmp_path_factory.mktemp("guide-data") / "guide.sqlite"
     items = [dataclasses.replace(i, **GUIDE) if i.code == "SB-001" else i for i in _items()]
+    # a bank-only item: with the hall-only YB-002 no single venue covers the bundle
+    items.append(ServiceItem("BK-004", "银行代发社保待遇", "Benefit paid through a bank",
+                             "人社局"))
+    venues = _venues()
+    links = _links() + [Link(v.code, "BK-004", frozenset(v.channels)) for v in venues
+                        if v.kind is VenueKind.BANK_OUTLET]
+    bundle = Bundle("B-TWO", "退休一件事", ("YB-002", "BK-004"), name_en="Retiring: one thing")
     store = open_store(str(path))
     try:
         store.write(Batch(info=DatasetInfo(name="宣城 guide", timezone="Asia/Shanghai",
                                            country="CN"),
-                          venues=_venues(), items=items, links=_links()))
+                          venues=venues, items=items, links=links, bundles=[bundle]))
     finally:
         store.close()
     server = _Server(create_app({"db": str(path), "osm": None, "TESTING": True,
@@ -662,3 +678,38 @@ def test_landing_without_road_network_is_straight(open_page: Opener, app_url: st
     assert axe_problems(pg) == []
     _shot(pg, shots, "straight_phone")
     assert log.problems() == []
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_bundle_two_stops_show_both_legs(open_page: Opener, guide_url: str, shots: Path,
+                                         size: str) -> None:
+    pg, log = open_page(size)
+    pg.goto(f"{guide_url}/")
+    _wait_results(pg)
+    pg.locator("#gs-q").fill("退休")
+    option = pg.locator("#gs-suggest [role=option][data-kind=bundle][data-code=B-TWO]")
+    option.wait_for()
+    option.click()
+    pg.wait_for_function("() => document.querySelectorAll('#gs-list .gs-stop').length == 2")
+    data = _data(pg)
+    lon, lat = data["centre"]
+    answer = _api(pg, guide_url, "/api/v1/nearest", lon=f"{lon:.6f}", lat=f"{lat:.6f}",
+                  bundle="B-TWO", k=5, mode="straight")
+    assert answer["features"] == [] and answer["empty_reason"] == "no_venue_offers_item"
+    stops = answer["two_stop"]["stops"]
+    assert _results(pg) == [f["id"] for f in stops]
+    expect(pg.locator("#gs-results-h")).to_have_text("一件事“退休一件事”的办理地点")
+    total = _js_round(answer["two_stop"]["total_time_min"])
+    assert pg.locator("#gs-two-stop").inner_text() == f"需要跑两处，共约 {total} 分钟"
+    assert pg.locator(".gs-stop").all_inner_texts() == ["第 1 站", "第 2 站"]
+    names = {"YB-002": "医保参保信息查询", "BK-004": "银行代发社保待遇"}
+    for card, stop in zip(pg.locator("#gs-list > li").all(), stops, strict=True):
+        done = "、".join(names[c] for c in stop["properties"]["bundle_items"])
+        expect(card.locator(".gs-stop-items")).to_have_text(f"在此办理：{done}")
+    for fact in pg.locator("#gs-list .gs-facts").all_inner_texts():
+        assert fact.endswith("分钟") or fact.endswith("米")  # nothing dangles
+    # both legs are drawn
+    assert pg.locator(".leaflet-overlay-pane path.gs-route").count() == 2
+    assert axe_problems(pg) == []
+    _shot(pg, shots, f"two_stops_{size}")
+    assert log.problems() == [] and log.dialogs == []

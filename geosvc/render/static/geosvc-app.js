@@ -371,7 +371,7 @@
     } else {
       facts.push(fmt("straight_distance", {d: distanceWords(p.distance_m)}));
     }
-    li.appendChild(el("p", "gs-facts", facts.join(" · ")));
+    li.appendChild(el("p", "gs-facts", facts.filter(Boolean).join(" · ")));
     var words = openWords(p, p.arrives_at || ref);
     var open = el("p", "gs-open " + (words.open === true ? "gs-is-open"
       : words.open === false ? "gs-is-closed" : "gs-is-unknown"), words.text);
