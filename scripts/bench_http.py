@@ -2,13 +2,16 @@
 """Benchmark the citizen-facing HTTP answers of the demo city (issue 10, speed).
 
 Serves ``geosvc.web:create_app()`` over the demo city (walking network) and a
-bare Flask app answering a static HTML page of the same size as the map page,
-each under gunicorn with 2 workers on 127.0.0.1, and reports in one run:
+bare Flask app answering static HTML pages of the same sizes as the app shell
+(``/``) and the map page (``/map``), each under gunicorn with 2 workers on
+127.0.0.1, and reports in one run:
 
-* ``/map`` requests/s vs the bare static page (target >= 0.5x), both with
-  and without ``Accept-Encoding: gzip``;
-* first-view bytes of ``/map`` with gzip: the HTML plus the vendored JS/CSS
-  it loads from this server (map tiles excluded; target <= 250 KB);
+* the citizens' app shell ``/`` and ``/map``: requests/s vs the bare static
+  page of the same size (target >= 0.5x), with and without
+  ``Accept-Encoding: gzip``;
+* first-view bytes with gzip: the HTML plus the JS/CSS it loads from this
+  server (map tiles excluded; target <= 250 KB), for ``/`` also the landing
+  state's API answer (the nearest open hall);
 * ``/api/v1/nearest?mode=walk`` p50 / p99 at points near the demo's venues.
 
 Reuses the server and wrk helpers of ``scripts/bench_index.py``.
@@ -41,20 +44,32 @@ from bench_index import Servers, parse_wrk, wait_ready  # noqa: E402
 
 #: The map page benchmarked: the default page (every venue of the demo), as the issue measured.
 MAP_QUERY = "/map"
+#: The citizens' app shell.
+APP_QUERY = "/"
 GZ = {"Accept-Encoding": "gzip"}
 
 
 def bare_page_app():
-    """Return a bare Flask app serving ``BENCH_PAGE_BYTES`` of static HTML (gunicorn)."""
+    """Return a bare Flask app serving static HTML pages (gunicorn).
+
+    ``BENCH_PAGE_BYTES`` bytes at ``/map``, ``BENCH_SHELL_BYTES`` at ``/``.
+    """
     from flask import Flask, Response  # lazy: only in the bare server process
 
-    page = b"<!doctype html><title>x</title>" + b"x" * max(
-        0, int(os.environ.get("BENCH_PAGE_BYTES", "650000")) - 31)
+    def page(env: str, default: str) -> bytes:
+        return b"<!doctype html><title>x</title>" + b"x" * max(
+            0, int(os.environ.get(env, default)) - 31)
+
+    map_page, shell = page("BENCH_PAGE_BYTES", "650000"), page("BENCH_SHELL_BYTES", "10000")
     app = Flask("bench_bare_page")
 
     @app.get("/map")
     def static_page():
-        return Response(page, mimetype="text/html")
+        return Response(map_page, mimetype="text/html")
+
+    @app.get("/")
+    def static_shell():
+        return Response(shell, mimetype="text/html")
 
     return app
 
@@ -66,9 +81,14 @@ def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[bytes, dict[
         return resp.read(), dict(resp.headers)
 
 
-def first_view(base: str) -> tuple[int, int, list[tuple[str, int]], list[str]]:
-    """Return (HTML gzip bytes, HTML identity bytes, [(asset, gzip bytes)], external URLs)."""
-    raw, head = fetch(base + MAP_QUERY, GZ)
+def first_view(base: str, path: str = MAP_QUERY
+               ) -> tuple[int, int, list[tuple[str, int]], list[str]]:
+    """Return (HTML gzip bytes, HTML identity bytes, [(asset, gzip bytes)], external URLs).
+
+    For the app shell (``/``) the assets include the landing state's API
+    answer (the nearest open hall to the centre in the page's data).
+    """
+    raw, head = fetch(base + path, GZ)
     html = gzip.decompress(raw) if head.get("Content-Encoding") == "gzip" else raw
     refs = re.findall(rb'(?:src|href)="([^"]+\.(?:js|css))"', html)
     assets, external = [], []
@@ -78,6 +98,15 @@ def first_view(base: str) -> tuple[int, int, list[tuple[str, int]], list[str]]:
             assets.append((ref, len(body)))
         else:
             external.append(ref)
+    data = re.search(rb'<script type="application/json" id="geosvc-app-data">(.*?)</script>',
+                     html, re.S)
+    if data is not None:
+        page = json.loads(data.group(1))
+        lon, lat = page["centre"]
+        landing = (f"/api/v1/nearest?lon={lon:.6f}&lat={lat:.6f}&mode={page['modes'][0]}"
+                   "&route=true&k=1&kind=hall&open_now=true")
+        body, _ = fetch(base + landing, GZ)
+        assets.append((landing, len(body)))
     return len(raw), len(html), assets, external
 
 
@@ -135,29 +164,36 @@ def main(duration: int, workers: int) -> None:
         base = servers.start("geosvc.web.asgi:create_asgi_app()", env, workers=workers,
                              log=log, asgi=True)
         wait_ready(base + "/healthz", servers.procs[-1], log)
-        gz_html, html_bytes, assets, external = first_view(base)
-        total = gz_html + sum(n for _, n in assets)
-        click.echo(f"/map HTML: {html_bytes:,} bytes, {gz_html:,} gzip'd")
-        for ref, n in assets:
-            click.echo(f"  asset {ref}: {n:,} bytes as sent")
-        if external:
-            click.echo(f"  external (not counted, loaded from elsewhere): {external}")
+        sizes, totals = {}, {}
+        for path in (APP_QUERY, MAP_QUERY):
+            gz_html, html_bytes, assets, external = first_view(base, path)
+            sizes[path] = html_bytes
+            totals[path] = gz_html + sum(n for _, n in assets)
+            click.echo(f"{path} HTML: {html_bytes:,} bytes, {gz_html:,} gzip'd; first view "
+                       f"{totals[path]:,} bytes")
+            for ref, n in assets:
+                click.echo(f"  {ref}: {n:,} bytes as sent")
+            if external:
+                click.echo(f"  external (not counted, loaded from elsewhere): {external}")
         script = tmp / "nearest.lua"
         nearest_script(script, base)
         figures = {}
         wrk(base + "/api/v1/nearest?lon=24.94&lat=60.17&mode=walk", 2, script=script)  # warm
         figures["nearest walk"] = wrk(base, duration, script=script)
-        wrk(base + MAP_QUERY, 2)  # warm both workers' page caches
-        figures["geosvc /map"] = wrk(base + MAP_QUERY, duration)
-        figures["geosvc /map (gzip)"] = wrk(base + MAP_QUERY, duration, headers=GZ)
+        for path in (APP_QUERY, MAP_QUERY):
+            wrk(base + path, 2)  # warm both workers' page caches
+            figures[f"geosvc {path}"] = wrk(base + path, duration)
+            figures[f"geosvc {path} (gzip)"] = wrk(base + path, duration, headers=GZ)
         servers.stop()
         log = tmp / "bare.log"
         bare = servers.start("bench_http:bare_page_app()",
-                             {"BENCH_PAGE_BYTES": str(html_bytes)}, workers=workers,
+                             {"BENCH_PAGE_BYTES": str(sizes[MAP_QUERY]),
+                              "BENCH_SHELL_BYTES": str(sizes[APP_QUERY])}, workers=workers,
                              pythonpath=str(Path(__file__).resolve().parent), log=log)
         wait_ready(bare + "/map", servers.procs[-1], log)
-        wrk(bare + "/map", 2)
-        figures["bare Flask static page"] = wrk(bare + "/map", duration)
+        for path in (APP_QUERY, MAP_QUERY):
+            wrk(bare + path, 2)
+            figures[f"bare Flask static {path}"] = wrk(bare + path, duration)
     finally:
         servers.stop()
         signal.signal(signal.SIGTERM, previous)
@@ -165,12 +201,17 @@ def main(duration: int, workers: int) -> None:
     click.echo(f"\ngunicorn -w {workers}, wrk -t2 -c8 -d{duration}s, 127.0.0.1")
     for name, f in figures.items():
         click.echo(_line(name, f))
-    ratio = figures["geosvc /map"]["rps"] / figures["bare Flask static page"]["rps"]
     walk = figures["nearest walk"]
-    checks = [
-        (f"/map vs bare static page of the same size >= 0.5x ({ratio:.2f}x)", ratio >= 0.5),
-        (f"first-view bytes <= 250 KB gzip, tiles excluded ({total / 1024:.0f} KB)",
-         total <= 250 * 1024),
+    checks = []
+    for path in (APP_QUERY, MAP_QUERY):
+        ratio = figures[f"geosvc {path}"]["rps"] / figures[f"bare Flask static {path}"]["rps"]
+        checks += [
+            (f"{path} vs bare static page of the same size >= 0.5x ({ratio:.2f}x)",
+             ratio >= 0.5),
+            (f"{path} first-view bytes <= 250 KB gzip, tiles excluded "
+             f"({totals[path] / 1024:.0f} KB)", totals[path] <= 250 * 1024),
+        ]
+    checks += [
         (f"/api/v1/nearest?mode=walk p99 {walk['p99_ms']:.2f} ms "
          f"(non-2xx {walk['non2xx']:.0f})", True),
     ]

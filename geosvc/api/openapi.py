@@ -36,6 +36,8 @@ PATH_ENDPOINTS: dict[tuple[str, str], str | None] = {
     ("/api/v1/isochrones", "get"): "isochrones",
     ("/api/v1/coverage", "get"): "coverage",
     ("/api/v1/plans", "post"): "plans",
+    ("/", "get"): "app",
+    ("/static/app/{digest}/{name}", "get"): None,
     ("/map", "get"): "map",
     ("/embed", "get"): "map",
     ("/venues/{id}", "get"): "venue",
@@ -112,6 +114,16 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
                       "`offers`. "
                       "`mode=straight` plans by great-circle distance (no road network "
                       "needed; the answer carries `straight_line`)."),
+    "/": ("maps", "The citizens' app",
+          "Search a service item, 一件事 bundle, venue or place; read the service guide; "
+          "the nearest venues by travel time with the route and directions links. One "
+          "language per page (`lang`, else the remembered cookie, else Accept-Language); "
+          "`elder=1` is the large-print mode. A cached shell: data comes from the JSON API. "
+          "Errors are HTML pages."),
+    "/static/app/{digest}/{name}": ("maps", "The app's script and style sheet",
+                                    "`geosvc-app.js`, `geosvc-app.css`; `digest` is the "
+                                    "file's content hash (the shell names the current "
+                                    "one): cached for a year."),
     "/map": ("maps", "Full-page map", "Folium map with the same filters; `lon`/`lat` centre a "
              "nearest search; `layer=coverage|isochrones`; `tiles=osm|amap|tianditu|none`."),
     "/embed": ("maps", "Embeddable widget page", "Minimal page for an `<iframe>`."),
@@ -146,11 +158,13 @@ _PATH_PARAMS = {
     "bundle": ("Bundle (一件事) code.", "bundle"),
     "collectionId": ("One of venues, halls, bank_outlets, kiosks.", "collection"),
     "featureId": ("Venue code.", "venue"),
+    "digest": ("Content hash of the file (12 hex digits).", "digest"),
+    "name": ("`geosvc-app.js` or `geosvc-app.css`.", "asset"),
 }
 
 _MAP_PATHS = ("/map", "/embed")
 #: HTML pages: their errors are HTML pages too (geosvc.web.problems.PAGE_PATHS).
-_PAGE_PATHS = (*_MAP_PATHS, "/venues/{id}")
+_PAGE_PATHS = ("/", *_MAP_PATHS, "/venues/{id}")
 #: Paths answering in every registered output format of a result kind (``f``, ``Accept``).
 _PATH_KINDS = {"/api/v1/venues": formats.FEATURES, "/api/v1/coverage": formats.COVERAGE,
                "/api/v1/plans": formats.PLAN}
@@ -193,6 +207,21 @@ def _param_doc(p: Param, examples: Mapping[str, str]) -> dict[str, Any]:
 def _query_params(endpoint: str | None, examples: Mapping[str, str]) -> list[dict[str, Any]]:
     if endpoint is None:
         return []
+    if endpoint == "app":
+        return [
+            {"name": "lang", "in": "query", "required": False,
+             "description": "Page language (remembered in a cookie); else the cookie, "
+                            "else Accept-Language, else zh.",
+             "schema": {"type": "string", "enum": ["zh", "en"]}},
+            {"name": "elder", "in": "query", "required": False,
+             "description": "`1`: the large-print mode 长辈版 (remembered in a cookie).",
+             "schema": {"type": "boolean"}},
+            {"name": "tiles", "in": "query", "required": False,
+             "description": "Base map, read by the page's script (`amap` is GCJ-02: every "
+                            "overlay is shifted with it; `tianditu` needs a key); an "
+                            "unknown value falls back to osm.",
+             "schema": {"type": "string", "enum": ["osm", "amap", "tianditu"]}},
+        ]
     if endpoint == "map":
         specs = [PARAMS[n] for n in _MAP_PARAMS]
         extra = [
@@ -247,6 +276,8 @@ def _ok_body(path: str) -> tuple[dict[str, Any], str]:
         return {"type": "string"}, "text/javascript"
     if path == "/metrics":
         return {"type": "string"}, "text/plain"
+    if path == "/static/app/{digest}/{name}":
+        return {"type": "string"}, "text/javascript"
     return {"type": "object"}, "application/json"
 
 
@@ -259,8 +290,9 @@ def _problem_responses(path: str, *, negotiated: bool) -> dict[str, Any]:
     problem = {"content": {"application/problem+json": {"schema": _PROBLEM}}}
     if path in _PAGE_PATHS:
         problem = {"content": {"text/html": {"schema": {"type": "string"}}}}
-    if ("{" in path or path.startswith(("/api/v1/", "/ogc/collections/"))
-            or path in (*_MAP_PATHS, "/healthz")):
+    if (("{" in path and not path.startswith("/static/"))
+            or path.startswith(("/api/v1/", "/ogc/collections/"))
+            or path in ("/", *_MAP_PATHS, "/healthz")):
         responses["400"] = {"description": "Invalid parameter(s), all named in "
                                            "`invalid_params`",
                             **problem}

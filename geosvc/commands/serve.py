@@ -20,10 +20,11 @@ if TYPE_CHECKING:
 
 
 def print_urls(host: str, port: int, *, networks: bool) -> None:
-    """Print where the API docs, the map, the widget and /healthz are."""
+    """Print where the app, the API docs, the map, the widget and /healthz are."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     base = f"http://{shown}:{port}"
     click.echo(f"geosvc is serving on {base}  (Ctrl-C stops it)")
+    click.echo(f"  app      : {base}/   (长辈版: {base}/?elder=1)")
     click.echo(f"  API docs : {base}/docs   (OpenAPI: {base}/openapi.json)")
     click.echo(f"  map      : {base}/map")
     click.echo(f"  widget   : {base}/embed")

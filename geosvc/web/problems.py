@@ -1,7 +1,7 @@
 """Errors as ``application/problem+json`` (RFC 9457), in one place; HTML on page paths.
 
-On the pages a citizen opens in a browser tab (``/map``, ``/embed``,
-``/venues/...``: :func:`is_page_path`) the same problem is answered as an
+On the pages a citizen opens in a browser tab (the app at ``/``, ``/map``,
+``/embed``, ``/venues/...``: :func:`is_page_path`) the same problem is answered as an
 HTML page that says why and what to try, in Chinese and English, with the
 same status (:func:`geosvc.render.venue_page.error_page_html`).  The choice
 is by path, never by ``Accept``: the API paths keep problem+json.
@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
-#: Paths of the HTML pages (exact, or a prefix ending in ``/``): their errors are pages.
-PAGE_PATHS = ("/map", "/embed", "/venues/")
+#: Paths of the HTML pages (exact, or a prefix ending in ``/``; ``/`` itself is exact):
+#: their errors are pages.
+PAGE_PATHS = ("/", "/map", "/embed", "/venues/")
 
 
 def is_page_path(path: str) -> bool:
@@ -44,8 +45,11 @@ def is_page_path(path: str) -> bool:
     --------
     >>> is_page_path("/map"), is_page_path("/venues/X-1"), is_page_path("/api/v1/venues/X-1")
     (True, True, False)
+    >>> is_page_path("/"), is_page_path("/nope")
+    (True, False)
     """
-    return any(path.startswith(p) if p.endswith("/") else path == p for p in PAGE_PATHS)
+    return any(path.startswith(p) if p.endswith("/") and p != "/" else path == p
+               for p in PAGE_PATHS)
 
 
 def _answer(doc: dict[str, object], status: int) -> Response:
@@ -55,7 +59,8 @@ def _answer(doc: dict[str, object], status: int) -> Response:
     slug = str(doc.get("type", "")).rsplit("/", 1)[-1]
     params = doc.get("invalid_params")
     html = error_page_html(status, slug, str(doc.get("detail") or ""),
-                           params if isinstance(params, list) else ())
+                           params if isinstance(params, list) else (),
+                           map_link="/" if request.path == "/" else "/map")
     resp = Response(html, status=status, mimetype="text/html")
     resp.headers["Content-Type"] = "text/html; charset=utf-8"
     resp.headers["Cache-Control"] = "no-store"

@@ -29,6 +29,7 @@ from geosvc.model import (
     Venue,
     VenueKind,
 )
+from tests.web._demo_app import build_demo_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -136,6 +137,18 @@ def app_url(china_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     app = create_app({"db": str(china_db), "osm": None, "cache_dir": str(cache),
                       "TESTING": True})
     server = _Server(app)
+    yield server.url
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def demo_url(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of the real app over the demo city with its walking network (issue 10).
+
+    Built by :func:`tests.web._demo_app.build_demo_app`, which shares the
+    session's network cache with the web tests.
+    """
+    server = _Server(build_demo_app(demo_db, tmp_path_factory))
     yield server.url
     server.close()
 
