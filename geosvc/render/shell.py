@@ -34,8 +34,9 @@ justify-content:space-between;padding-top:.5rem}
 .gs-switch a{display:inline-block;padding:.35rem .7rem;border:1px solid #1554a0;
 border-radius:1rem;text-decoration:none;color:#1554a0;font-weight:600}
 .gs-switch a:focus,.gs-switch a:hover{background:#e8f0fb}
-h1{font-size:1.5rem;margin:1rem 0 .25rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
-h3{font-size:1.02rem;margin:1rem 0 .3rem}
+h1{font-size:1.5em;margin:1rem 0 .25rem}h2{font-size:1.2em;margin:1.5rem 0 .5rem}
+h3{font-size:1.05em;margin:1rem 0 .3rem}.t{white-space:nowrap}
+.week-list{list-style:none;padding:0}.week-list li{padding:.4rem 0;border-bottom:2px solid #555}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5rem;
 border-bottom:1px solid #ddd;vertical-align:top}
 .open{color:#0a6b2b;font-weight:600}.closed{color:#a01c1c;font-weight:600}
@@ -55,7 +56,7 @@ details.guide dd{margin:0 0 .3rem 0}
 .flags li{padding:0 .4rem;border:1px solid #777;border-radius:.3rem}
 body.elder{font-size:22px;line-height:1.6;color:#000}
 body.elder header,body.elder main{max-width:40rem}
-body.elder h1{font-size:1.6rem}body.elder h2{font-size:1.3rem}
+body.elder h1{font-size:1.5em}body.elder h2{font-size:1.25em}body.elder h3{font-size:1.1em}
 body.elder a{color:#0033a0;text-decoration:underline}
 body.elder .gs-switch a,body.elder .nav a{border:2px solid #0033a0;color:#0033a0;
 padding:.5rem 1rem}

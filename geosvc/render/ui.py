@@ -34,6 +34,7 @@ from jinja2 import Template
 
 from geosvc.modes import TRAVEL_MODES, mode_labels
 from geosvc.render.i18n import Prefs
+from geosvc.render.words import when_text
 
 __all__ = ["MODE_LABELS", "PHONE_QUERY", "PageLayout", "PageStyle", "format_distance",
            "results_panel_html", "results_summary_html"]
@@ -122,7 +123,8 @@ html,body,.leaflet-container{font-family:%(font)s}
 .gs-elder .en{color:#000;font-size:100%}
 .gs-elder .gs-result-name{font-size:21px}.gs-elder .gs-result{min-height:56px}
 .gs-elder .gs-result .gs-pin{width:32px;height:32px;line-height:32px;font-size:17px}
-.gs-elder #gs-results{width:420px}.gs-elder .gs-box{max-width:440px}
+.gs-elder:not(.gs-phone) #gs-results{width:420px}
+.gs-elder:not(.gs-phone) .gs-box{max-width:440px}
 .gs-elder .gs-legend,.gs-elder .leaflet-control-layers{display:none}
 .gs-elder .gs-nav a,.gs-elder .gs-switch a{border-width:2px;padding:8px 14px}
 .gs-elder .leaflet-bar a{width:44px;height:44px;line-height:44px;font-size:26px}
@@ -304,7 +306,7 @@ def _status_html(props: Mapping[str, Any], ref: Any, prefs: Prefs) -> str:
             return f'<b class="gs-open">{escape(said)}</b>'
         return f'<b class="gs-open">{escape(t("营业中", "open now"))}</b>'
     if is_open is False:
-        when = _clock(props.get("next_open"), ref)
+        when = when_text(props.get("next_open"), prefs, ref=ref)
         if when:
             said = t(f"已关闭，{when} 开门", f"closed, opens {when}")
             return f'<b class="gs-closed">{escape(said)}</b>'

@@ -139,17 +139,24 @@ def _day_row(day: DayHours, prefs: Prefs) -> str:
         marks.append(f'<span class="mark">{escape(t("调休上班", "make-up working day"))}'
                      "</span>")
     if day.intervals:
-        hours = ", ".join(f"{a}–{b}" for a, b in day.intervals)
+        hours = ", ".join(f'<span class="t">{a}–{b}</span>' for a, b in day.intervals)
     else:
         hours = escape(t("休息", "closed"))
-    return (f'<tr><td>{day.day.isoformat()}</td>'
-            f'<td>{escape(weekday(day.day.weekday(), prefs))}</td>'
+    wd = escape(weekday(day.day.weekday(), prefs))
+    if prefs.elder:  # one column: "周一 09-28  09:00–12:00 · 法定节假日"
+        return (f'<li><b>{wd} {day.day.strftime("%m-%d")}</b> {hours} '
+                f'{" ".join(marks)}</li>')
+    return (f'<tr><td>{day.day.isoformat()}</td><td>{wd}</td>'
             f'<td>{hours}</td><td>{" ".join(marks)}</td></tr>')
 
 
 def _week_table(week: VenueWeek, prefs: Prefs) -> str:
     if not week.known:
         return ""
+    if prefs.elder:
+        items = "".join(_day_row(d, prefs) for d in week.days)
+        return (f'<h3>{escape(prefs.t("未来 7 天", "The next 7 days"))}</h3>'
+                f'<ol class="week-list">{items}</ol>')
     head = "".join(f'<th scope="col">{escape(prefs.t(zh, en))}</th>' for zh, en in (
         ("日期", "Date"), ("星期", "Weekday"), ("开放时间", "Open"), ("备注", "Note")))
     rows = "".join(_day_row(d, prefs) for d in week.days)

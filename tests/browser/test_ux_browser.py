@@ -132,7 +132,7 @@ def test_results_panel_minutes_status_and_click(page: Any, app_url: str,
     texts = [rows.nth(i).inner_text() for i in range(5)]
     assert "5 min walk" in texts[0] and "400 m" in texts[0] and "分钟" not in texts[0]
     assert "open until 17:00" in texts[0]
-    assert "closed, opens 05-07 09:00" in texts[2]
+    assert "closed, opens Thu 05-07 09:00" in texts[2]
     rows.nth(3).click()
     content = pg.locator(".leaflet-popup-content")
     content.wait_for()
@@ -146,7 +146,7 @@ def test_results_panel_minutes_status_and_click(page: Any, app_url: str,
     assert "5 分钟步行" in texts[0] and "400 m" in texts[0] and "min walk" not in texts[0]
     assert "26 分钟步行" in texts[4] and "2.0 km" in texts[4]
     assert "营业中，至 17:00" in texts[0] and "open until" not in texts[0]
-    assert "已关闭，05-07 09:00 开门" in texts[2]
+    assert "已关闭，周四 05-07 09:00 开门" in texts[2]
     # Desk: list and legend open, layers expanded, nothing covers a result marker.
     assert pg.locator(".leaflet-control-layers-expanded").count() == 1
     rects = pg.evaluate(_RECTS)

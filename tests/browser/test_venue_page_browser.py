@@ -76,3 +76,26 @@ def test_error_page_explains_and_leads_back(page: Any, app_url: str, shots: Path
     pg.wait_for_function("() => window.geosvc && window.geosvc.map", timeout=10_000)
     assert urlparse(pg.url).path == "/map"
     assert log.page_errors == [] and log.dialogs == []
+
+
+def test_item_guide_opens_and_url_is_text(page: Any, app_url: str, shots: Path) -> None:
+    """The service guide of an item: a <details> that opens by keyboard; its URL is text."""
+    pg, log = page
+    for lang, summary, materials in (("zh", "办事指南", "所需材料"),
+                                     ("en", "Service guide", "Materials to bring")):
+        pg.goto(f"{app_url}/venues/XC-H-0001?lang={lang}", wait_until="load")
+        guide = pg.locator("details.guide")
+        assert guide.count() == 1
+        assert not guide.locator("dl").is_visible()
+        guide.locator("summary").focus()
+        pg.keyboard.press("Enter")
+        assert guide.locator("dl").is_visible()
+        text = guide.inner_text()
+        assert summary in text and materials in text
+        assert "近期一寸免冠照片<b>1</b>张" in text  # data shown as text
+        assert "https://zwfw.example.gov.cn/sb?item=SB-001&x=<i>" in text
+        assert guide.locator("a").count() == 0 and guide.locator("b, i").count() == 0
+        shots.mkdir(exist_ok=True)
+        guide.scroll_into_view_if_needed()
+        pg.screenshot(path=str(shots / f"venue_guide_{lang}.png"))
+    assert log.problems() == [] and log.dialogs == []
