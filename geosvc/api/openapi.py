@@ -143,6 +143,24 @@ _PATH_KINDS = {"/api/v1/venues": formats.FEATURES, "/api/v1/coverage": formats.C
                "/api/v1/plans": formats.PLAN}
 _MAP_PARAMS = ("lon", "lat", "crs", "kind", "level", "item", "channel", "open_at",
                "open_now", "accessible", "mode")
+_LANG_DOC: dict[str, Any] = {
+    "name": "lang", "in": "query", "required": False,
+    "description": "Language of the page: `zh` or `en`; without it the remembered cookie "
+                   "(`geosvc_lang`), else `Accept-Language`, else `zh`. Remembered in the "
+                   "cookie; answers carry `Vary: Accept-Language, Cookie`.",
+    "schema": {"type": "string", "enum": ["zh", "en"]}}
+_ELDER_DOC: dict[str, Any] = {
+    "name": "elder", "in": "query", "required": False,
+    "description": "Elder-friendly mode (长辈版): large type, high contrast, one column, "
+                   "fewer choices. Remembered in the `geosvc_elder` cookie.",
+    "schema": {"type": "boolean"}}
+#: Page parameters of each path: the language, and on citizens' pages the elder mode.
+#: (The ``html`` answers of coverage and plans also follow ``lang``; documented in
+#: docs/api.md "Output formats", not here: ``ENDPOINT_PARAMS`` is their validation table.)
+_PREFS_PARAMS: dict[str, tuple[dict[str, Any], ...]] = {
+    **{path: (_LANG_DOC, _ELDER_DOC) for path in _PAGE_PATHS},
+    "/docs": (_LANG_DOC,),
+}
 
 
 def _oas30(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -590,6 +608,7 @@ def build_openapi(
                     doc["example"] = examples[key]
                 params.append(doc)
         params += _query_params(endpoint, examples)
+        params += [dict(p) for p in _PREFS_PARAMS.get(path, ())]
         op: dict[str, Any] = {
             "tags": [tag], "summary": summary, "description": description,
             "operationId": (method + path).replace("/", "_").replace("{", "").replace("}", "")
