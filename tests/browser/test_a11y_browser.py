@@ -94,8 +94,10 @@ def context_for(browser: Any) -> Iterator[Any]:
         context.close()
 
 
-@pytest.mark.parametrize(("name", "lang", "layout", "elder"), CASES,
-                         ids=[f"{n}-{la}-{lo}{'-elder' if e else ''}" for n, la, lo, e in CASES])
+IDS = [f"{n}-{la}-{lo}{'-elder' if e else ''}" for n, la, lo, e in CASES]
+
+
+@pytest.mark.parametrize(("name", "lang", "layout", "elder"), CASES, ids=IDS)
 def test_page_has_no_serious_axe_violation(context_for: Any, app_url: str, host_site: Any,
                                            shots: Path, name: str, lang: str, layout: str,
                                            elder: bool) -> None:

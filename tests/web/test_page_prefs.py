@@ -1,4 +1,4 @@
-"""Every page in one language chosen per request: ``lang``, the remembered cookie, ``Accept-Language``.
+"""Every page in one language per request: ``lang``, remembered cookie, ``Accept-Language``.
 
 Pages: ``/map``, ``/embed``, ``/venues/{id}``, ``/docs``, the HTML error pages and
 the planner's HTML answers (``/api/v1/coverage?f=html``, ``/api/v1/plans?f=html``).

@@ -171,7 +171,8 @@ def test_next_seven_days_follow_the_official_calendar(client) -> None:
     for lang, (mon, closed, holiday, makeup) in (
             ("zh", ("周一", "休息", "法定节假日", "调休上班")),
             ("en", ("Mon", "closed", "public holiday", "make-up working day"))):
-        page = _parse(_html(client.get(f"/venues/XC-H-01?open_at=2026-09-28T08:00&lang={lang}")))
+        url = f"/venues/XC-H-01?lang={lang}&open_at="
+        page = _parse(_html(client.get(url + "2026-09-28T08:00")))
         rows = {r[0]: r for r in page.rows if r}
         assert list(rows) == [f"2026-09-{d}" for d in (28, 29, 30)] + [
             f"2026-10-0{d}" for d in range(1, 5)]
@@ -179,7 +180,7 @@ def test_next_seven_days_follow_the_official_calendar(client) -> None:
         assert rows["2026-10-01"][2:] == [closed, holiday]
         assert rows["2026-10-03"][2].startswith(closed)  # a Saturday inside the break: PH off
         # make-up working Saturday 2026-10-10 opens with Monday's hours
-        page = _parse(_html(client.get(f"/venues/XC-H-01?open_at=2026-10-08T08:00&lang={lang}")))
+        page = _parse(_html(client.get(url + "2026-10-08T08:00")))
         rows = {r[0]: r for r in page.rows if r}
         assert rows["2026-10-10"][2:] == ["09:00–12:00, 13:30–17:00", makeup]
         assert rows["2026-10-11"][2] == closed
