@@ -48,6 +48,7 @@ color:#5a3500;font-size:.9em}
 a{color:#1554a0}
 a:focus-visible,summary:focus-visible{outline:3px solid #1554a0;outline-offset:2px}
 .sub{color:#444;margin:0}
+.warn{background:#fff3cd;border-left:6px solid #b35c00;color:#3d2400;padding:.4rem .7rem}
 details.guide{margin:.2rem 0 .6rem}details.guide summary{cursor:pointer;color:#1554a0}
 details.guide dl{margin:.3rem 0 .3rem 1rem}details.guide dt{font-weight:600}
 details.guide dd{margin:0 0 .3rem 0}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -97,12 +97,21 @@ def _state_html(props: Mapping[str, Any], prefs: Prefs) -> str:
     return f'<span class="closed">{escape(said)}</span>'
 
 
-def _hours_section(props: Mapping[str, Any], week: VenueWeek, prefs: Prefs) -> str:
+def _hours_section(props: Mapping[str, Any], week: VenueWeek, prefs: Prefs,
+                   holidays_end: date | None) -> str:
     t = prefs.t
     expr = props.get("opening_hours")
     out = ['<section aria-labelledby="h-hours"><h2 id="h-hours">'
            f'{escape(t("办公时间", "Opening hours"))}</h2>',
            f"<p>{_state_html(props, prefs)}</p>"]
+    if holidays_end is not None:
+        end = holidays_end.isoformat()
+        said = t(f"注意：节假日数据只到 {end}，此后的法定节假日和调休未知，"
+                 "下列时间按普通日期计算，可能有误。",
+                 f"Note: the holiday data ends on {end}; statutory holidays and make-up "
+                 "working days after it are unknown, so the hours below are those of an "
+                 "ordinary day and may be wrong.")
+        out.append(f'<p class="warn" role="note">{escape(said)}</p>')
     words = hours_in_words(expr)
     if words:
         out.append("<ul>" + "".join(f"<li>{escape(t(zh, en))}</li>" for zh, en in words)
@@ -303,7 +312,7 @@ def _facts(props: Mapping[str, Any], shown: tuple[float, float, str] | None,
 def venue_page_html(feature: Mapping[str, Any], week: VenueWeek, *,
                     shown: tuple[float, float, str] | None = None,
                     map_link: str = "/map", prefs: Prefs | None = None,
-                    nav: str = "") -> str:
+                    nav: str = "", holidays_end: date | None = None) -> str:
     """Return the HTML of one venue's page.
 
     Parameters
@@ -322,6 +331,9 @@ def venue_page_html(feature: Mapping[str, Any], week: VenueWeek, *,
         Language and elder mode (default: Chinese, standard).
     nav : str
         Ready HTML of the page switches (:func:`geosvc.render.shell.switch_nav_html`).
+    holidays_end : date, optional
+        The last day of the holiday data when some of the days shown lie beyond
+        it: the page then warns that their holidays are unknown.
     """
     prefs = prefs or Prefs()
     t = prefs.t
@@ -340,7 +352,7 @@ def venue_page_html(feature: Mapping[str, Any], week: VenueWeek, *,
     body = (f'<header><a href="{escape(map_link)}">← {back}</a>{nav}</header>'
             f"<main>{heading}"
             + _facts(props, shown, prefs)
-            + _hours_section(props, week, prefs)
+            + _hours_section(props, week, prefs, holidays_end)
             + _nav_section(name, lon, lat, prefs)
             + _items_section(props.get("items") or [], prefs)
             + "</main>")

@@ -156,13 +156,19 @@ def _venues(service: GeoService, params: Mapping[str, str], look: _Look) -> Any:
 
 #: The map's note for a nearest search without venues, by ``empty_reason`` (docs/api.md).
 _EMPTY_NOTES = {
-    "no_venue_offers_item": ("没有场所办理所选事项", "No venue handles the chosen item(s)"),
-    "no_venue_matches": ("没有符合条件的场所", "No venue matches the filters"),
-    "unreachable": ("从此处无法到达符合条件的场所",
-                    "No matching venue can be reached from here"),
-    "beyond_max_minutes": ("限定时间内无法到达符合条件的场所",
-                           "No matching venue within the time limit"),
-    "closed": ("到达时没有开放的场所", "No matching venue is open on arrival"),
+    "no_venue_offers_item": ("没有场所办理所选事项。请换一个事项，或在网上办理。",
+                             "No venue handles the chosen item(s). Choose another item, "
+                             "or apply online."),
+    "no_venue_matches": ("没有符合条件的场所。请放宽筛选条件。",
+                         "No venue matches the filters. Relax the filters."),
+    "unreachable": ("从此处无法到达符合条件的场所。请换一个出发点或出行方式。",
+                    "No matching venue can be reached from here. Try another start or "
+                    "travel mode."),
+    "beyond_max_minutes": ("限定时间内无法到达符合条件的场所。请放宽时间限制。",
+                           "No matching venue within the time limit. Allow more minutes."),
+    "closed": ("到达时没有开放的场所。请换个时间，或不限“营业中”。",
+               "No matching venue is open on arrival. Try another time, or drop the "
+               "open-now filter."),
 }
 
 

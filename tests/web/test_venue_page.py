@@ -186,6 +186,15 @@ def test_next_seven_days_follow_the_official_calendar(client) -> None:
         assert rows["2026-10-11"][2] == closed
 
 
+def test_days_beyond_the_holiday_data_are_flagged(client) -> None:
+    html = _html(client.get("/venues/XC-H-01?open_at=2027-09-28T10:00&lang=zh"))
+    assert "注意：节假日数据只到" in html
+    html = _html(client.get("/venues/XC-H-01?open_at=2027-09-28T10:00&lang=en"))
+    assert "Note: the holiday data ends on" in html
+    html = _html(client.get("/venues/XC-H-01?open_at=2026-09-28T10:00&lang=en"))
+    assert "holiday data ends" not in html
+
+
 def test_closed_state_names_the_next_opening(client) -> None:
     html = _html(client.get("/venues/XC-H-01?open_at=2026-10-01T10:00&lang=zh"))
     assert "已关闭，周四 10-08 09:00 开门" in html
