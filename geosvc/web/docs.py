@@ -77,6 +77,23 @@ def openapi() -> Response:
     return json_response(_document(), mimetype="application/vnd.oai.openapi+json", max_age=300)
 
 
+#: Chinese summary of each path and name of each tag (the OpenAPI document is English).
+_SUMMARIES_ZH = {
+    "/api/v1/venues": "场所列表", "/api/v1/venues/{id}": "单个场所",
+    "/api/v1/items": "搜索事项", "/api/v1/items/{code}": "单个事项（含办事指南）",
+    "/api/v1/bundles/{bundle}": "一件事", "/api/v1/nearest": "最近的场所",
+    "/api/v1/isochrones": "等时圈", "/api/v1/coverage": "服务圈覆盖",
+    "/api/v1/plans": "新网点选址", "/map": "全屏地图", "/embed": "可嵌入的地图页",
+    "/venues/{id}": "场所页面", "/static/geosvc-widget.js": "小部件脚本",
+    "/ogc": "OGC API - Features 首页", "/ogc/conformance": "一致性类别",
+    "/ogc/collections": "集合", "/ogc/collections/{collectionId}": "单个集合",
+    "/ogc/collections/{collectionId}/items": "集合中的要素",
+    "/ogc/collections/{collectionId}/items/{featureId}": "单个要素",
+    "/healthz": "健康状态", "/openapi.json": "本文档（OpenAPI）", "/docs": "HTML 接口参考",
+}
+_TAGS_ZH = {"citizens": "市民", "planners": "规划", "maps": "地图", "ogc": "OGC",
+            "operations": "运维"}
+
 _EXAMPLE_PARAMS = {"lon", "lat", "q", "item", "kind", "open_at", "mode", "minutes", "k"}
 
 
@@ -103,6 +120,18 @@ def _example_url(path: str, op: dict[str, Any]) -> str | None:
     return f"{url}?{urlencode(query)}" if query else url
 
 
+def _tag(name: str, prefs: Prefs) -> str:
+    return prefs.t(_TAGS_ZH.get(name, name), name)
+
+
+def _summary(path: str, op: dict[str, Any], prefs: Prefs) -> str:
+    """Return the operation's summary (escaped): Chinese on a Chinese page when known."""
+    if prefs.lang == "zh" and path in _SUMMARIES_ZH:
+        return escape(_SUMMARIES_ZH[path])
+    marked = ' lang="en"' if prefs.lang != "en" else ""
+    return f"<span{marked}>{escape(op['summary'])}</span>"
+
+
 def _render(doc: dict[str, Any], prefs: Prefs, nav: str = "") -> str:
     e = escape
     t = prefs.t
@@ -125,7 +154,8 @@ def _render(doc: dict[str, Any], prefs: Prefs, nav: str = "") -> str:
         "<a href='/openapi.json'>openapi.json</a></p>",
         f"<p>{e(intro)}</p><p{en}>{e(doc['info']['description'])}</p>",
         f"<nav aria-label='{e(t('接口分组', 'Endpoint groups'))}'>"
-        + "".join(f"<a href='#{e(t_['name'])}'>{e(t_['name'])}</a>" for t_ in doc["tags"])
+        + "".join(f"<a href='#{e(t_['name'])}'>{e(_tag(t_['name'], prefs))}</a>"
+                  for t_ in doc["tags"])
         + "</nav>",
     ]
     by_tag: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
@@ -136,11 +166,11 @@ def _render(doc: dict[str, Any], prefs: Prefs, nav: str = "") -> str:
         ("参数", "parameter"), ("位置", "in"), ("类型", "type"), ("说明", "description"),
         ("示例", "example")))
     for tag in (t_["name"] for t_ in doc["tags"]):
-        parts.append(f"<h2 id='{e(tag)}'>{e(tag)}</h2>")
+        parts.append(f"<h2 id='{e(tag)}'>{e(_tag(tag, prefs))}</h2>")
         for path, method, op in by_tag.get(tag, []):
             parts.append(f"<div class='op' id='{e(op['operationId'])}'>")
             parts.append(f"<h3><span class='m {e(method)}'>{e(method.upper())}</span>"
-                         f"<code>{e(path)}</code> — <span{en}>{e(op['summary'])}</span></h3>")
+                         f"<code>{e(path)}</code> — {_summary(path, op, prefs)}</h3>")
             if op["description"]:
                 parts.append(f"<p{en}>{e(op['description'])}</p>")
             if op["parameters"]:

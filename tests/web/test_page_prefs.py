@@ -148,3 +148,17 @@ def test_switch_links_keep_the_query(client) -> None:
             in html)
     assert ('href="/venues/XC-H-01?open_at=2026-09-28T10%3A00&amp;crs=gcj02&amp;elder=1"'
             in html)
+
+
+def test_docs_page_speaks_the_language(client, app) -> None:
+    """Headings, tags and summaries of /docs in Chinese; every path has a Chinese summary."""
+    from geosvc.web.docs import _SUMMARIES_ZH
+
+    html = client.get("/docs?lang=zh").get_data(as_text=True)
+    assert "<h2 id='citizens'>市民</h2>" in html and "最近的场所" in html
+    assert "<th scope='col'>参数</th>" in html
+    spec = client.get("/openapi.json").get_json()
+    assert set(spec["paths"]) == set(_SUMMARIES_ZH)
+    html = client.get("/docs?lang=en").get_data(as_text=True)
+    assert "<h2 id='citizens'>citizens</h2>" in html and "Nearest venues" in html
+    assert "最近的场所" not in html and "参数" not in html
