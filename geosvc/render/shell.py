@@ -196,7 +196,8 @@ def error_page_html(status: int, problem_type: str, detail: str,
     title = prefs.t(*_TITLES.get(status, ("出错了", "Something went wrong")))
     advice = prefs.t(*_ADVICE.get(problem_type, _DEFAULT_ADVICE))
     foreign = ' lang="en"' if prefs.lang != "en" else ""
-    params = "".join(f"<li><code>{escape(str(p.get('name', '')))}</code>: "
+    bad = escape(prefs.t("取值有误", "wrong value"))
+    params = "".join(f"<li><code>{escape(str(p.get('name', '')))}</code> {bad}: "
                      f"<span{foreign}>{escape(str(p.get('reason', '')))}</span></li>"
                      for p in invalid_params)
     back = prefs.t("返回地图", "Back to the map")
