@@ -129,16 +129,16 @@ def coverage_summary_html(result: Mapping[str, Any], *, top: int = 5,
     if total is not None and covered is not None:
         uncovered = float(total) - float(covered)
     rows = [
-        ("覆盖率", "covered share", share_txt),
-        ("覆盖人口", "covered population", f"{_fmt_int(covered)} / {_fmt_int(total)}"),
-        ("未覆盖人口", "uncovered population", _fmt_int(uncovered)),
-        ("覆盖面积", "covered area", f"{float(result.get('covered_area_km2') or 0):.2f} km²"),
+        ("覆盖率", "Covered share", share_txt),
+        ("覆盖人口", "Covered population", f"{_fmt_int(covered)} / {_fmt_int(total)}"),
+        ("未覆盖人口", "Uncovered population", _fmt_int(uncovered)),
+        ("覆盖面积", "Covered area", f"{float(result.get('covered_area_km2') or 0):.2f} km²"),
     ]
     area_share = result.get("covered_area_share")
     if area_share is not None:
-        rows.append(("面积覆盖率", "share of the areas' km² (land, not residents)",
+        rows.append(("面积覆盖率", "Share of the areas' km² (land, not residents)",
                      f"{100 * float(area_share):.1f}%"))
-    rows.append(("参与场所", "venues used", _fmt_int(result.get("venues_used"))))
+    rows.append(("参与场所", "Venues used", _fmt_int(result.get("venues_used"))))
     minutes = _fmt_int(result.get("minutes"))
     mode = str(result.get("mode", ""))
     mode_name = t(*MODE_LABELS.get(mode, (mode, mode)))

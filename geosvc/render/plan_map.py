@@ -25,6 +25,7 @@ import folium
 from geosvc.render.base import fit, new_map, page_html
 from geosvc.render.i18n import DEFAULT_LANG, choose_prefs
 from geosvc.render.tiles import parse_tiles
+from geosvc.render.ui import MODE_LABELS
 
 __all__ = ["plan_map_html"]
 
@@ -89,9 +90,10 @@ def plan_map_html(doc: Mapping[str, Any], *,
         folium.Marker([s["lat"], s["lon"]], icon=icon, tooltip=tip).add_to(chosen)
     chosen.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    n, minutes, mode = len(selected), f"{float(doc['minutes']):g}", str(doc["mode"])
+    n, minutes = len(selected), f"{float(doc['minutes']):g}"
+    mode = t(*MODE_LABELS.get(str(doc["mode"]), (str(doc["mode"]), str(doc["mode"]))))
     before, after = f"{100 * doc['before_share']:.1f}", f"{100 * doc['after_share']:.1f}"
-    said = t(f"{n} 个场所，{minutes} 分钟 {mode}；覆盖率 {before} % → {after} %",
+    said = t(f"{n} 个场所，{minutes} 分钟{mode}；覆盖率 {before} % → {after} %",
              f"{n} sites, {minutes} min {mode}; covered {before} % → {after} %")
     headline = (f"<div style='position:fixed;bottom:24px;left:10px;z-index:1000;"
                 f"background:#fff;color:#111;padding:6px 10px;font:14px sans-serif;"

@@ -166,27 +166,27 @@ def venue_popup_html(
     kind_html = _label(KIND_LABELS, kind, prefs)
     if props.get("level"):
         kind_html += " · " + _label(LEVEL_LABELS, props["level"], prefs)
-    rows.append(_row(("类型", "kind"), kind_html, prefs))
+    rows.append(_row(("类型", "Kind"), kind_html, prefs))
     if props.get("address"):
-        rows.append(_row(("地址", "address"), escape(str(props["address"])), prefs))
-    rows.append(_row(("时间", "hours"), _hours_html(props, prefs), prefs))
+        rows.append(_row(("地址", "Address"), escape(str(props["address"])), prefs))
+    rows.append(_row(("时间", "Hours"), _hours_html(props, prefs), prefs))
     channels = props.get("channels") or []
     if channels:
         names = t("、", ", ").join(_label(CHANNEL_LABELS, c, prefs) for c in channels)
-        rows.append(_row(("渠道", "channels"), names, prefs))
+        rows.append(_row(("渠道", "Channels"), names, prefs))
     access = props.get("accessible")
     if access is not None:
-        rows.append(_row(("绿色通道", "priority service"),
+        rows.append(_row(("绿色通道", "Priority service"),
                          escape(t("有", "yes") if access else t("无", "no")), prefs))
     if props.get("phone"):
-        rows.append(_row(("电话", "phone"), escape(str(props["phone"])), prefs))
+        rows.append(_row(("电话", "Phone"), escape(str(props["phone"])), prefs))
     if props.get("travel_time_min") is not None:
         minutes = f"{float(props['travel_time_min']):.0f}"
-        rows.append(_row(("路程", "travel"),
+        rows.append(_row(("路程", "Travel"),
                          f"{escape(t(f'{minutes} 分钟', f'{minutes} min'))} · "
                          f"{float(props.get('distance_m') or 0):.0f} m", prefs))
     elif props.get("distance_m") is not None:
-        rows.append(_row(("直线距离", "straight-line"),
+        rows.append(_row(("直线距离", "Straight-line"),
                          f"{float(props['distance_m']):.0f} m", prefs))
     rank = props.get("rank")
     title = f"{int(rank)}. " if rank is not None else ""

@@ -41,7 +41,7 @@ PAGES: dict[str, tuple[str, bool, bool]] = {
     "plan": ("/plan.html", False, True),  # POST /api/v1/plans?f=html, served by a host site
 }
 #: Pages whose screenshots are kept (and reviewed).
-SHOTS = {"map", "map-nearest", "venue", "error", "docs"}
+SHOTS = {"map", "map-nearest", "map-coverage", "embed", "venue", "error", "docs", "plan"}
 LAYOUTS = {"desk": {"viewport": {"width": 1280, "height": 800}},
            "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
                      "is_mobile": True, "has_touch": True}}
@@ -54,9 +54,9 @@ CASES = [(name, lang, layout, elder)
 def _plan_html(app_url: str, lang: str) -> str:
     sites = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": f"S{i}", "properties": {"name": f"候选点 {i}"},
-         "geometry": {"type": "Point", "coordinates": [X + 0.03 * i, Y - 0.02 * i]}}
-        for i in (1, 2)]}
-    body = json.dumps({"mode": "straight", "minutes": 5, "k": 1, "candidates": sites})
+         "geometry": {"type": "Point", "coordinates": [X + dx, Y - 0.012]}}
+        for i, dx in ((1, -0.012), (2, 0.012))]}
+    body = json.dumps({"mode": "straight", "minutes": 2, "k": 2, "candidates": sites})
     req = urllib.request.Request(f"{app_url}/api/v1/plans?f=html&lang={lang}",
                                  data=body.encode("utf-8"), method="POST",
                                  headers={"Content-Type": "application/json"})

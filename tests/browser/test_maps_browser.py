@@ -92,6 +92,8 @@ def test_map_markers_popup_and_no_errors(page: Any, app_url: str, shots: Path) -
     assert "Mo-Fr" not in text and "政务服务大厅" not in text
     assert popup.get_by_role("link", name="Details").get_attribute("href") == \
         "/venues/XC-H-0001"
+    pg.wait_for_timeout(300)
+    pg.screenshot(path=str(shots / "map_en.png"))
     assert log.problems() == []
 
 
