@@ -21,7 +21,7 @@ from geosvc.render.assets import inline_assets, localize
 from geosvc.render.i18n import Prefs
 from geosvc.render.layers import HtmlBox, PageStyle
 from geosvc.render.tiles import Basemap, add_basemap
-from geosvc.render.ui import FIT_ATTR, PageLayout
+from geosvc.render.ui import FIT_ATTR, PREFS_ATTR, PageLayout
 
 __all__ = ["fit", "new_map", "page_html"]
 
@@ -32,8 +32,6 @@ _VIEWPORT = ('<meta name="viewport" '
 
 #: Where a map with no data is centred (lat, lon): the demo city.
 DEFAULT_CENTRE = (60.1699, 24.9384)
-#: Attribute of a ``folium.Map`` holding its page's Prefs (read by :func:`page_html`).
-PREFS_ATTR = "gs_prefs"
 
 
 def new_map(basemap: Basemap, *, title: str, tianditu_key: str | None = None,

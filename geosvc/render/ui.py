@@ -42,6 +42,9 @@ __all__ = ["MODE_LABELS", "PHONE_QUERY", "PageLayout", "PageStyle", "format_dist
 #: Attribute of a ``folium.Map`` holding the bounds the page fits to
 #: (set by :func:`geosvc.render.base.fit`, read by :class:`PageLayout`).
 FIT_ATTR = "gs_fit"
+#: Attribute of a ``folium.Map`` holding its page's Prefs (set by
+#: :func:`geosvc.render.base.new_map`; read by :class:`PageLayout` and ``page_html``).
+PREFS_ATTR = "gs_prefs"
 
 #: Media query of the phone layout (CSS pixels of the page or iframe).
 PHONE_QUERY = "(max-width: 640px)"
@@ -178,6 +181,19 @@ class PageLayout(MacroElement):
   });
   L.control.scale({imperial: false, position: phone ? "topleft" : "bottomright"})
     .addTo(map);
+  var labels = {{ this.labels }};
+  Object.keys(labels).forEach(function (sel) {
+    if (sel === "close") { return; }
+    Array.prototype.forEach.call(document.querySelectorAll(sel), function (el) {
+      el.title = labels[sel];
+      el.setAttribute("aria-label", labels[sel]);
+    });
+  });
+  map.on("popupopen", function (e) {
+    var btn = e.popup.getElement() &&
+      e.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (btn) { btn.setAttribute("aria-label", labels.close); btn.title = labels.close; }
+  });
   var rows = document.querySelectorAll("#gs-results [data-code]");
   Array.prototype.forEach.call(rows, function (b) {
     b.addEventListener("click", function () {
@@ -253,6 +269,14 @@ class PageLayout(MacroElement):
         self.phone_query = PHONE_QUERY
 
         self.fit = js_json(getattr(fmap, FIT_ATTR, None))
+        t = (getattr(fmap, PREFS_ATTR, None) or Prefs()).t
+        # Leaflet names its controls in English; the page's language instead.
+        self.labels = js_json({
+            ".leaflet-control-zoom-in": t("放大", "Zoom in"),
+            ".leaflet-control-zoom-out": t("缩小", "Zoom out"),
+            ".leaflet-control-layers-toggle": t("图层", "Layers"),
+            "close": t("关闭", "Close"),
+        })
 
 
 def js_json(obj: Any) -> str:

@@ -152,10 +152,18 @@ def test_map_controls_and_query_marker_have_names(context_for: Any, app_url: str
     pg.wait_for_function("() => window.geosvc && window.geosvc.map")
     assert pg.get_by_role("button", name="Search point").count() == 1
     assert pg.get_by_role("button", name="Zoom in").count() == 1
+    assert pg.locator(".leaflet-control-layers-toggle").get_attribute("aria-label") == "Layers"
     assert pg.locator(".leaflet-marker-icon[role=button]:not([title])").count() == 0
     # The results list is reachable by keyboard and opens the venue's popup
     pg.locator("#gs-results .gs-result").first.focus()
     pg.keyboard.press("Enter")
     pg.locator(".leaflet-popup-content").wait_for()
     assert "Details" in pg.locator(".leaflet-popup-content").inner_text()
+    assert pg.get_by_role("button", name="Close", exact=True).count() == 1
+    # In Chinese the controls are named in Chinese
+    pg.goto(f"{app_url}{path}&lang=zh", wait_until="load")
+    pg.wait_for_function("() => window.geosvc && window.geosvc.map")
+    assert pg.get_by_role("button", name="查询位置").count() == 1
+    assert pg.get_by_role("button", name="放大").count() == 1
+    assert pg.get_by_role("button", name="缩小").count() == 1
     assert log.page_errors == []
