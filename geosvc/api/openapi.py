@@ -256,14 +256,14 @@ def _ok_body(path: str) -> tuple[dict[str, Any], str]:
 def _problem_responses(path: str, *, negotiated: bool) -> dict[str, Any]:
     """Return the problem+json answers (400, 404, 406, 422, 503) that ``path`` can give.
 
-    On the HTML pages (:data:`_PAGE_PATHS`) the same errors are HTML pages.
+    On the HTML pages (:data:`_PAGE_PATHS`, ``/docs``) the same errors are HTML pages.
     """
     responses: dict[str, Any] = {}
     problem = {"content": {"application/problem+json": {"schema": _PROBLEM}}}
-    if path in _PAGE_PATHS:
+    if path in (*_PAGE_PATHS, "/docs"):
         problem = {"content": {"text/html": {"schema": {"type": "string"}}}}
     if ("{" in path or path.startswith(("/api/v1/", "/ogc/collections/"))
-            or path in (*_MAP_PATHS, "/healthz")):
+            or path in (*_MAP_PATHS, "/healthz", "/docs")):
         responses["400"] = {"description": "Invalid parameter(s), all named in "
                                            "`invalid_params`",
                             **problem}

@@ -187,13 +187,15 @@ def _cell(value: Any, header: str) -> str:
 
 
 def _table_html(name: str, title: str, header: list[str], rows: list[list[Any]],
-                limit: int = 200) -> str:
+                limit: int = 200, prefs: Prefs | None = None) -> str:
     if not rows:
         return ""
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(_cell(v, h) for v, h in zip(r, header, strict=True))
                    + "</tr>" for r in rows[:limit])
-    more = f"<p>… {len(rows) - limit} more rows in the CSV</p>" if len(rows) > limit else ""
+    rest = len(rows) - limit
+    said = (prefs or Prefs()).t(f"…… 另有 {rest} 行见 CSV", f"… {rest} more rows in the CSV")
+    more = f"<p>{escape(said)}</p>" if rest > 0 else ""
     href = "data:text/csv;charset=utf-8," + quote("\ufeff" + csv_text(header, rows))
     return (f'<section id="gs-table-{escape(name)}"><h2>{title}</h2>'
             f'<p><a download="{escape(name)}.csv" href="{escape(href)}">CSV</a></p>'
@@ -250,11 +252,13 @@ def report_html(result: Mapping[str, Any], *, extra: Mapping[str, Any] | None = 
     if chart:
         heading = escape(t("覆盖率与时间", "Covered share by minutes"))
         parts.append(f"<section id='gs-chart'><h2>{heading}</h2>{chart}</section>")
-    parts.append(_table_html("areas", escape(t("分区覆盖", "By area")), *tables["areas"]))
-    parts.append(_table_html("gaps", escape(t("最大缺口", "Largest gaps")), *tables["gaps"]))
+    parts.append(_table_html("areas", escape(t("分区覆盖", "By area")), *tables["areas"],
+                             prefs=prefs))
+    parts.append(_table_html("gaps", escape(t("最大缺口", "Largest gaps")), *tables["gaps"],
+                             prefs=prefs))
     parts.append(_table_html("catchments",
                              escape(t("场所服务人口", "Catchment population per venue")),
-                             *tables["catchments"]))
+                             *tables["catchments"], prefs=prefs))
     parts.append("</main></body></html>")
     return "".join(parts)
 
