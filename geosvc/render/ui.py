@@ -133,6 +133,7 @@ html,body,.leaflet-container{font-family:%(font)s}
 .gs-elder .leaflet-bar a{width:44px;height:44px;line-height:44px;font-size:26px}
 .gs-elder .gs-open{color:#0b5d1e}.gs-elder .gs-closed{color:#8a0d1c}
 .gs-phone.gs-elder #gs-results{max-height:45vh}
+.gs-elder .leaflet-marker-pane .gs-pin{transform:scale(1.35)}
 a:focus-visible,.gs-box summary:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
 </style>
 """.replace("%%", "%").replace("%(font)s", _FONT)
