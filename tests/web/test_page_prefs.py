@@ -162,3 +162,11 @@ def test_docs_page_speaks_the_language(client, app) -> None:
     html = client.get("/docs?lang=en").get_data(as_text=True)
     assert "<h2 id='citizens'>citizens</h2>" in html and "Nearest venues" in html
     assert "最近的场所" not in html and "参数" not in html
+
+
+@pytest.mark.parametrize("path", ["/map", "/venues/XC-H-01", "/venues/NOPE", "/docs"])
+def test_switch_links_escape_the_request(client, path: str) -> None:
+    """A hostile query value reaches the switch links only URL-encoded (never as markup)."""
+    html = client.get(_url(path, 'x="><script>alert(1)</script>')).get_data(as_text=True)
+    assert "<script>alert(1)" not in html and '"><script' not in html
+    assert "x=%22%3E%3Cscript%3Ealert%281%29%3C%2Fscript%3E" in html
