@@ -81,6 +81,10 @@ class Settings:
     #: Where the rate-limit counts live: ``memory://`` counts per server process
     #: (with N workers a client gets up to N times the limit); ``redis://host`` shares.
     rate_limit_storage: str = "memory://"
+    #: Reverse proxies in front of the server whose ``X-Forwarded-For`` / ``-Proto`` /
+    #: ``-Host`` are trusted (0 = none: the client address is the socket's).  Set it
+    #: to 1 behind one nginx, or every client shares the proxy's rate-limit count.
+    trusted_proxies: int = 0
     #: A request body must arrive within this many seconds (else 408; `geosvc serve`).
     body_timeout_s: float = 30.0
     #: Threads per server process running requests (`geosvc serve`; the network is
@@ -106,6 +110,7 @@ class Settings:
             (not rate or _valid_rate(rate), f"`heavy_rate_limit` {rate!r} is not a rate "
                                             "such as 60/minute or 10 per second"),
             (self.body_timeout_s > 0, "`body_timeout_s` must be > 0"),
+            (0 <= self.trusted_proxies <= 5, "`trusted_proxies` must be between 0 and 5"),
             (1 <= self.server_threads <= 64, "`server_threads` must be between 1 and 64"),
             (self.max_body_bytes >= 1024, "`max_body_bytes` must be >= 1024"),
             (self.pass_cache_size >= 1, "`pass_cache_size` must be >= 1"),

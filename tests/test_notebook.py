@@ -111,9 +111,14 @@ def test_tables_show_districts_gaps_and_the_plan(executed):
     assert re.search(r"HEL-B-\d{4}", pages)
 
 
+def _layer_key(name: str) -> str:
+    """A layer name as the layer control's script writes it (a JSON string, ASCII-escaped)."""
+    return json.dumps(name)
+
+
 def _has_gaps_layer(page: str) -> bool:
-    """True when the map's layer control lists a gaps overlay (name ends in "Gaps")."""
-    return re.search(r'"[^"]*Gaps"\s*:', page) is not None
+    """True when the layer control lists a gaps overlay (the maps are Chinese: 服务缺口)."""
+    return re.search(re.escape(_layer_key("服务缺口")) + r"\s*:", page) is not None
 
 
 def test_maps_are_inline_and_offline(executed):
@@ -126,11 +131,12 @@ def test_maps_are_inline_and_offline(executed):
         assert not re.search(r'<script[^>]+src="https?:', page)
         assert not re.search(r'<link[^>]+href="https?:', page)
     text = _stdout(executed)
-    assert "Service circles" in maps[0] and "Service circles" in maps[1]
+    # the notebook's maps are in the default language, Chinese (English: tests/render)
+    assert _layer_key("服务圈") in maps[0] and _layer_key("服务圈") in maps[1]
     # a gaps layer exactly where the coverage result has gaps
     assert _has_gaps_layer(maps[0]) == (_figure(text, "gaps10_count") > 0)
     assert _figure(text, "gaps5_count") > 0 and _has_gaps_layer(maps[1])
-    assert "chosen sites" in maps[3]
+    assert _layer_key("选定场所") in maps[3]
 
 
 def test_gaps_add_up_and_fragments_are_not_gaps(executed):

@@ -19,6 +19,7 @@ from geosvc.api.openapi import build_openapi
 from geosvc.errors import InvalidParameter
 from geosvc.importer import WHAT, _fields, known_columns
 from geosvc.model import KIND_CHANNELS, Venue
+from geosvc.render.i18n import Prefs
 from geosvc.render.layers import legend_html, venue_style
 from geosvc.render.popup import CHANNEL_LABELS, KIND_LABELS, LEVEL_LABELS
 from geosvc.store import open_store
@@ -136,9 +137,9 @@ def test_labels_legend_and_styles_equal_registries() -> None:
     assert KIND_LABELS == {k: vocab.KINDS[k].labels for k in vocab.KINDS.codes()}
     assert LEVEL_LABELS == {k: vocab.LEVELS[k].labels for k in vocab.LEVELS.codes()}
     assert CHANNEL_LABELS == {k: vocab.CHANNELS[k].labels for k in vocab.CHANNELS.codes()}
-    legend = legend_html()
+    legend, legend_en = legend_html(), legend_html(prefs=Prefs("en"))
     for spec in vocab.KINDS:
-        assert spec.zh in legend and spec.en in legend
+        assert spec.zh in legend and spec.en in legend_en
         group, colour, glyph = venue_style({"kind": str(spec.code)})
         assert group == spec.code
         assert glyph in (spec.glyph, "24")

@@ -170,6 +170,24 @@ _PATH_KINDS = {"/api/v1/venues": formats.FEATURES, "/api/v1/coverage": formats.C
                "/api/v1/plans": formats.PLAN}
 _MAP_PARAMS = ("lon", "lat", "crs", "kind", "level", "item", "channel", "open_at",
                "open_now", "accessible", "mode")
+_LANG_DOC: dict[str, Any] = {
+    "name": "lang", "in": "query", "required": False,
+    "description": "Language of the page: `zh` or `en`; without it the remembered cookie "
+                   "(`geosvc_lang`), else `Accept-Language`, else `zh`. Remembered in the "
+                   "cookie; answers carry `Vary: Accept-Language, Cookie`.",
+    "schema": {"type": "string", "enum": ["zh", "en"]}}
+_ELDER_DOC: dict[str, Any] = {
+    "name": "elder", "in": "query", "required": False,
+    "description": "Elder-friendly mode (长辈版): large type, high contrast, one column, "
+                   "fewer choices. Remembered in the `geosvc_elder` cookie.",
+    "schema": {"type": "boolean"}}
+#: Page parameters of each path: the language, and on citizens' pages the elder mode.
+#: (The ``html`` answers of coverage and plans also follow ``lang``; documented in
+#: docs/api.md "Output formats", not here: ``ENDPOINT_PARAMS`` is their validation table.)
+_PREFS_PARAMS: dict[str, tuple[dict[str, Any], ...]] = {
+    **{path: (_LANG_DOC, _ELDER_DOC) for path in _PAGE_PATHS},
+    "/docs": (_LANG_DOC,),
+}
 
 
 def _oas30(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -284,15 +302,15 @@ def _ok_body(path: str) -> tuple[dict[str, Any], str]:
 def _problem_responses(path: str, *, negotiated: bool) -> dict[str, Any]:
     """Return the problem+json answers (400, 403, 404, 406, 413, 415, 422, 503) of ``path``.
 
-    On the HTML pages (:data:`_PAGE_PATHS`) the same errors are HTML pages.
+    On the HTML pages (:data:`_PAGE_PATHS`, ``/docs``) the same errors are HTML pages.
     """
     responses: dict[str, Any] = {}
     problem = {"content": {"application/problem+json": {"schema": _PROBLEM}}}
-    if path in _PAGE_PATHS:
+    if path in (*_PAGE_PATHS, "/docs"):
         problem = {"content": {"text/html": {"schema": {"type": "string"}}}}
     if (("{" in path and not path.startswith("/static/"))
             or path.startswith(("/api/v1/", "/ogc/collections/"))
-            or path in ("/", *_MAP_PATHS, "/healthz")):
+            or path in ("/", *_MAP_PATHS, "/healthz", "/docs")):
         responses["400"] = {"description": "Invalid parameter(s), all named in "
                                            "`invalid_params`",
                             **problem}
@@ -667,6 +685,7 @@ def build_openapi(
                     doc["example"] = examples[key]
                 params.append(doc)
         params += _query_params(endpoint, examples)
+        params += [dict(p) for p in _PREFS_PARAMS.get(path, ())]
         op: dict[str, Any] = {
             "tags": [tag], "summary": summary, "description": description,
             "operationId": (method + path).replace("/", "_").replace("{", "").replace("}", "")

@@ -75,6 +75,8 @@ _OPTION = {"mode": "--mode", "minutes": "--minutes", "kind": "--kind", "level": 
               help="With a report format (.html): also write its tables, comma list of "
                    "csv, xlsx.")
 @click.option("--title", default=None, help="Title of the .html report.")
+@click.option("--lang", default="zh", show_default=True, type=click.Choice(["zh", "en"]),
+              help="Language of the .html report.")
 @click.option("--gap-radius-m", default=100.0, show_default=True, type=float,
               help="Radius grouping uncovered residents into gap polygons, metres.")
 @click.option("--cache-dir", default=None, type=click.Path(file_okay=False, path_type=str),
@@ -83,7 +85,7 @@ _OPTION = {"mode": "--mode", "minutes": "--minutes", "kind": "--kind", "level": 
               help="Settings file (YAML/JSON); GEOSVC_* variables apply too.")
 def command(db: str, osm: str | None, mode: str, minutes: str, kind: str | None,
             level: str | None, item: str | None, channel: str | None, open_at: str | None,
-            accessible: bool, out: str, tables: str | None, title: str | None,
+            accessible: bool, out: str, tables: str | None, title: str | None, lang: str,
             gap_radius_m: float, cache_dir: str | None, config_file: str | None) -> None:
     """Share of residents within N minutes of a matching venue, per area, with gaps."""
     out_path = Path(out)
@@ -97,7 +99,7 @@ def command(db: str, osm: str | None, mode: str, minutes: str, kind: str | None,
     params = {k: v for k, v in raw.items() if v is not None}
     try:
         run, written = _compute_and_write(
-            fmt, out_path, table_formats, title,
+            fmt, out_path, table_formats, title, lang,
             lambda step: _run(db, osm, params, cache_dir, config_file, gap_radius_m, step))
     except InvalidParameter as exc:
         bad = [p["name"] for p in exc.invalid_params]
@@ -112,7 +114,7 @@ def command(db: str, osm: str | None, mode: str, minutes: str, kind: str | None,
 
 
 def _compute_and_write(fmt: OutputFormat, out_path: Path, table_formats: tuple[str, ...],
-                       title: str | None,
+                       title: str | None, lang: str,
                        compute: Callable[[Callable[[str], None]], dict[str, Any]],
                        ) -> tuple[dict[str, Any], list[Path]]:
     """Run ``compute`` under a progress bar, then write ``--out`` in ``fmt``."""
@@ -136,7 +138,10 @@ def _compute_and_write(fmt: OutputFormat, out_path: Path, table_formats: tuple[s
                 bar.set_postfix_str(name)
 
         run = compute(step)
-        extra: dict[str, Any] = _report_extra(run, title, step) if MAP in fmt.needs else {}
+        extra: dict[str, Any] = (_report_extra(run, title, step, lang=lang)
+                                 if MAP in fmt.needs else {})
+        if "lang" in fmt.options:
+            extra["lang"] = lang
         if table_formats:
             extra["tables"] = table_formats
         step("circles")
@@ -291,7 +296,8 @@ def _heat_points(demand: Any, max_points: int = 20_000) -> list[tuple[float, flo
 _CURVE_ALL = "all venues"
 
 
-def _report_extra(run: dict[str, Any], title: str | None, step) -> dict[str, Any]:
+def _report_extra(run: dict[str, Any], title: str | None, step, *,
+                  lang: str = "zh") -> dict[str, Any]:
     """Return the map context of a report (``MAP``): venues, population, curves, title."""
     from geosvc.analysis.curves import (  # lazy: verb engine (fast CLI start)
         CURVE_MINUTES,
@@ -331,9 +337,11 @@ def _report_extra(run: dict[str, Any], title: str | None, step) -> dict[str, Any
     population = _heat_points(run["demand"])
     minutes = result.minutes
     return {
-        "title": title or f"服务圈覆盖分析 {minutes:g}-minute {result.mode} coverage",
-        "subtitle": f"{len(chosen)} venues; covered share by minutes: "
-                    f"{', '.join(sets)}",
+        "title": title or (f"{minutes:g} 分钟服务圈覆盖分析（{result.mode}）" if lang == "zh"
+                           else f"{minutes:g}-minute {result.mode} coverage"),
+        "subtitle": (f"{len(chosen)} 个场所；覆盖率与时间：{'、'.join(sets)}" if lang == "zh"
+                     else f"{len(chosen)} venues; covered share by minutes: "
+                          f"{', '.join(sets)}"),
         "venues": {"type": "FeatureCollection", "features": feats},
         "population": population,
         "curves": curves,

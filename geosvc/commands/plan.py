@@ -47,10 +47,13 @@ from geosvc.modes import TRAVEL_MODES, mode_names, network_modes
               help="Directory of cached road networks.")
 @click.option("--out", required=True, metavar="FILE.html|.json|.csv",
               help="Output file; its suffix picks the format (any registered output format).")
+@click.option("--lang", default="zh", show_default=True, type=click.Choice(["zh", "en"]),
+              help="Language of the .html map.")
 def command(db: str, osm: str | None, k: int | None, candidates: str, mode: str, minutes: float,
             target_share: float | None, add: str | None, solver: str,
             site_spacing_m: float | None, kind: str | None, level: str | None,
-            item: str | None, channel: str | None, cache_dir: str, out: str) -> None:
+            item: str | None, channel: str | None, cache_dir: str, out: str,
+            lang: str) -> None:
     """Choose bank outlets or kiosk sites that close the coverage gaps.
 
     Prints a summary; writes the plan to --out (JSON document, CSV of the
@@ -79,13 +82,13 @@ def command(db: str, osm: str | None, k: int | None, candidates: str, mode: str,
     body["filters"] = {n: v for n, v in (("kind", kind), ("level", level), ("item", item),
                                          ("channel", channel)) if v}
     try:
-        _run(db, osm, mode, cache_dir, candidates, body, out, fmt)
+        _run(db, osm, mode, cache_dir, candidates, body, out, fmt, lang=lang)
     except GeosvcError as exc:
         raise click.ClickException(exc.detail) from exc
 
 
 def _run(db: str, osm: str | None, mode: str, cache_dir: str, candidates: str, body: dict,
-         out: str, fmt: OutputFormat) -> None:
+         out: str, fmt: OutputFormat, *, lang: str = "zh") -> None:
     from geosvc.analysis.planning import (
         read_candidate_file,  # lazy: verb engine (fast CLI start)
     )
@@ -135,6 +138,8 @@ def _run(db: str, osm: str | None, mode: str, cache_dir: str, candidates: str, b
     if answer.straight_line is not None:
         doc["straight_line"] = answer.straight_line.to_dict()
     extra = plan_map_data(answer.result, service.demand(mode, snap)) if MAP in fmt.needs else {}
+    if "lang" in fmt.options:
+        extra = {**extra, "lang": lang}
     written = fmt.write(Output(PLAN, doc, extra), Path(out))
     _summary(doc, written)
 

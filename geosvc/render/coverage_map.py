@@ -3,6 +3,7 @@
 Built from plain data: the dict of ``/api/v1/coverage`` (or
 ``compute_coverage(...).to_dict()``) and the FeatureCollection of
 ``/api/v1/isochrones``, in WGS-84; shifted to the base map's CRS here.
+Every text is in the page's language (:class:`~geosvc.render.i18n.Prefs`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import folium
 from folium.plugins import HeatMap
 
 from geosvc.render.base import fit, new_map
+from geosvc.render.i18n import Prefs
 from geosvc.render.layers import (
     HtmlBox,
     Layers,
@@ -52,11 +54,12 @@ _BANNER_STYLE = ("background:#fff3cd;border:1px solid #d9822b;border-left:6px so
                  "font:13px/1.45 sans-serif")
 
 
-def warnings_banner_html(result: Mapping[str, Any]) -> str:
-    """Return the escaped bilingual banner of the answer's ``warnings`` ("" when none).
+def warnings_banner_html(result: Mapping[str, Any], prefs: Prefs | None = None) -> str:
+    """Return the escaped banner of the answer's ``warnings`` ("" when none).
 
-    Each warning gives its Chinese text (:data:`WARNING_TEXT_ZH`, by code)
-    and the answer's English ``message``; all of it written as text.
+    Each warning gives its Chinese text (:data:`WARNING_TEXT_ZH`, by code) on
+    a Chinese page, the answer's English ``message`` on an English one; all
+    of it written as text.
 
     Examples
     --------
@@ -66,15 +69,21 @@ def warnings_banner_html(result: Mapping[str, Any]) -> str:
     >>> "&lt;b&gt;" in html and html.count("<b>") == 1  # the data stays text
     True
     """
+    prefs = prefs or Prefs()
     rows = []
     for w in result.get("warnings") or []:
         if not isinstance(w, Mapping):
             continue
         code = str(w.get("code") or "")
-        zh = WARNING_TEXT_ZH.get(code, "注意")
-        rows.append(f'<p style="margin:2px 0" data-gs-warning="{escape(code)}">'
-                    f"<b>⚠ {escape(zh)}</b><br><span class='en' lang='en'>"
-                    f"{escape(str(w.get('message') or code))}</span></p>")
+        message = str(w.get("message") or code)
+        zh = WARNING_TEXT_ZH.get(code)
+        if prefs.lang == "en":
+            text = f"<b>⚠ {escape(message)}</b>"
+        elif zh:
+            text = f"<b>⚠ {escape(zh)}</b>"
+        else:  # no Chinese text for this code: the message, marked as English
+            text = f"<b>⚠ 注意</b><br><span lang='en'>{escape(message)}</span>"
+        rows.append(f'<p style="margin:2px 0" data-gs-warning="{escape(code)}">{text}</p>')
     if not rows:
         return ""
     return (f'<div class="gs-warnings" role="alert" style="{_BANNER_STYLE}">'
@@ -107,8 +116,11 @@ def _gap_label(props: Mapping[str, Any], i: int) -> str:
     return str(name)
 
 
-def coverage_summary_html(result: Mapping[str, Any], *, top: int = 5) -> str:
+def coverage_summary_html(result: Mapping[str, Any], *, top: int = 5,
+                          prefs: Prefs | None = None) -> str:
     """Return the escaped summary box of a coverage result: headline figures and top gaps."""
+    prefs = prefs or Prefs()
+    t = prefs.t
     share = result.get("covered_share")
     share_txt = f"{100 * float(share):.1f}%" if share is not None else "–"
     total = result.get("total_population")
@@ -117,59 +129,66 @@ def coverage_summary_html(result: Mapping[str, Any], *, top: int = 5) -> str:
     if total is not None and covered is not None:
         uncovered = float(total) - float(covered)
     rows = [
-        ("覆盖率", "covered share", share_txt),
-        ("覆盖人口", "covered population", f"{_fmt_int(covered)} / {_fmt_int(total)}"),
-        ("未覆盖人口", "uncovered population", _fmt_int(uncovered)),
-        ("覆盖面积", "covered area", f"{float(result.get('covered_area_km2') or 0):.2f} km²"),
+        ("覆盖率", "Covered share", share_txt),
+        ("覆盖人口", "Covered population", f"{_fmt_int(covered)} / {_fmt_int(total)}"),
+        ("未覆盖人口", "Uncovered population", _fmt_int(uncovered)),
+        ("覆盖面积", "Covered area", f"{float(result.get('covered_area_km2') or 0):.2f} km²"),
     ]
     area_share = result.get("covered_area_share")
     if area_share is not None:
-        rows.append(("面积覆盖率", "share of the areas' km² (land, not residents)",
+        rows.append(("面积覆盖率", "Share of the areas' km² (land, not residents)",
                      f"{100 * float(area_share):.1f}%"))
-    rows.append(("参与场所", "venues used", _fmt_int(result.get("venues_used"))))
-    head = (f"<b>{escape(_fmt_int(result.get('minutes')))} 分钟服务圈 "
-            f"<span class='en'>{escape(_fmt_int(result.get('minutes')))}-minute circle, "
-            f"{escape(str(result.get('mode', '')))}</span></b>")
-    body = "".join(f"<tr><th>{escape(zh)} <span class='en'>{escape(en)}</span></th>"
+    rows.append(("参与场所", "Venues used", _fmt_int(result.get("venues_used"))))
+    minutes = _fmt_int(result.get("minutes"))
+    mode = str(result.get("mode", ""))
+    mode_name = t(*MODE_LABELS.get(mode, (mode, mode)))
+    said = t(f"{minutes} 分钟{mode_name}服务圈", f"{minutes}-minute circle, {mode_name}")
+    head = f"<b>{escape(said)}</b>"
+    body = "".join(f"<tr><th scope='row'>{escape(t(zh, en))}</th>"
                    f"<td>{escape(v)}</td></tr>" for zh, en, v in rows)
     gaps = list((result.get("gaps") or {}).get("features", []))[:top]
     gap_rows = "".join(
         f"<li>{escape(_gap_label(g.get('properties') or {}, i))}: "
         f"{escape(_fmt_int((g.get('properties') or {}).get('uncovered_population')))}</li>"
         for i, g in enumerate(gaps))
-    gaps_html = (f"<div><b>最大缺口 <span class='en'>largest gaps</span></b>"
+    gaps_html = (f"<div><b>{escape(t('最大缺口', 'Largest gaps'))}</b>"
                  f"<ol id='gs-top-gaps'>{gap_rows}</ol></div>") if gaps else ""
     return f"{head}<table id='gs-summary-table'>{body}</table>{gaps_html}"
 
 
-def coverage_headline_html(result: Mapping[str, Any]) -> str:
+def coverage_headline_html(result: Mapping[str, Any], prefs: Prefs | None = None) -> str:
     """Return one escaped line: "10 分钟步行圈 · 覆盖 80.8%" (the folded summary box).
 
     Examples
     --------
     >>> coverage_headline_html({"minutes": 10, "mode": "walk", "covered_share": 0.808})
-    '10 分钟步行圈 · 覆盖 80.8% <span class="en">10-min walk circle: 80.8% covered</span>'
+    '10 分钟步行圈 · 覆盖 80.8%'
+    >>> coverage_headline_html({"minutes": 10, "mode": "walk", "covered_share": 0.808},
+    ...                        Prefs("en"))
+    '10-min walk circle: 80.8% covered'
     """
+    prefs = prefs or Prefs()
     share = result.get("covered_share")
     share_txt = f"{100 * float(share):.1f}%" if share is not None else "–"
     minutes = _fmt_int(result.get("minutes"))
     mode = str(result.get("mode", ""))
     zh, en = MODE_LABELS.get(mode, (mode, mode))
-    return (f'{escape(minutes)} 分钟{escape(zh)}圈 · 覆盖 {escape(share_txt)} '
-            f'<span class="en">{escape(minutes)}-min {escape(en)} circle: '
-            f'{escape(share_txt)} covered</span>')
+    return escape(prefs.t(f"{minutes} 分钟{zh}圈 · 覆盖 {share_txt}",
+                          f"{minutes}-min {en} circle: {share_txt} covered"))
 
 
-def gap_scale_html() -> str:
+def gap_scale_html(prefs: Prefs | None = None) -> str:
     """Return the colour scale of gaps (static HTML): light few, dark many uncovered."""
+    t = (prefs or Prefs()).t
     bar = "".join(f'<span style="background:{c}"></span>' for c in GAP_COLOURS)
-    return ("<div class='gs-gap-scale'><b>服务缺口 <span class='en'>gaps</span></b>"
+    return (f"<div class='gs-gap-scale'><b>{escape(t('服务缺口', 'Gaps'))}</b>"
             f"<div class='gs-scale'>{bar}</div><div class='gs-scale-labels'>"
-            "<span>未覆盖人口少 <span class='en'>fewer</span></span>"
-            "<span>多 <span class='en'>more uncovered</span></span></div></div>")
+            f"<span>{escape(t('未覆盖人口少', 'fewer uncovered'))}</span>"
+            f"<span>{escape(t('多', 'more uncovered'))}</span></div></div>")
 
 
-def _venue_records(venues: Mapping[str, Any] | None, crs: str) -> list[dict[str, Any]]:
+def _venue_records(venues: Mapping[str, Any] | None, crs: str,
+                   prefs: Prefs) -> list[dict[str, Any]]:
     if not venues:
         return []
     features = list(venues.get("features", []))
@@ -185,8 +204,8 @@ def _venue_records(venues: Mapping[str, Any] | None, crs: str) -> list[dict[str,
             "style": (colour, glyph),
             # Small pins: the circles and gaps underneath are what a planner reads.
             "icon": pin_html(colour, glyph, small=True),
-            "popup": venue_popup_html(props, lon, lat),
-            "tooltip": venue_tooltip_html(props), "title": str(props.get("name") or ""),
+            "popup": venue_popup_html(props, lon, lat, prefs=prefs),
+            "tooltip": venue_tooltip_html(props, prefs), "title": str(props.get("name") or ""),
         })
     return records
 
@@ -197,7 +216,7 @@ def _shape(geometry: Mapping[str, Any], style: Mapping[str, Any], tooltip: str |
             "properties": {"style": dict(style), "tooltip": tooltip, "popup": popup}}
 
 
-def _catchment_shapes(catchments: Any, crs: str) -> list[dict[str, Any]]:
+def _catchment_shapes(catchments: Any, crs: str, prefs: Prefs) -> list[dict[str, Any]]:
     """Catchments as shapes: polygons when given, else circles sized by population."""
     entries = _catchment_entries(catchments)
     if not entries:
@@ -205,7 +224,7 @@ def _catchment_shapes(catchments: Any, crs: str) -> list[dict[str, Any]]:
     largest = max(float(e.get("population") or 0) for e in entries) or 1.0
     shapes = []
     for e in entries:
-        shape = _catchment_shape(e, largest, crs)
+        shape = _catchment_shape(e, largest, crs, prefs)
         if shape is not None:
             shapes.append(shape)
     return shapes
@@ -220,11 +239,12 @@ def _catchment_entries(catchments: Any) -> list[dict[str, Any]]:
 
 
 def _catchment_shape(entry: Mapping[str, Any], largest: float,
-                     crs: str) -> dict[str, Any] | None:
+                     crs: str, prefs: Prefs) -> dict[str, Any] | None:
     """Return one catchment's polygon, else its circle at lon/lat; None without either."""
     pop = float(entry.get("population") or 0)
     name = entry.get("name") or entry.get("venue_id") or entry.get("id") or ""
-    tip = f"{escape(str(name))}: {_fmt_int(pop)} 人 residents"
+    people = _fmt_int(pop)
+    tip = f"{escape(str(name))}: {escape(prefs.t(f'{people} 人', f'{people} residents'))}"
     geometry = entry.get("geometry")
     if geometry:
         return _shape(shift_geojson(geometry, crs),
@@ -244,9 +264,11 @@ def coverage_map(
     venues: Mapping[str, Any] | None = None,
     population: Iterable[Sequence[float]] = (),
     basemap: Basemap = BASEMAPS["osm"],
-    title: str = "服务圈覆盖 Service-circle coverage",
+    title: str | None = None,
     compact: bool = False,
     tianditu_key: str | None = None,
+    prefs: Prefs | None = None,
+    nav: str = "",
 ) -> folium.Map:
     """Build the planner's coverage map.
 
@@ -262,40 +284,47 @@ def coverage_map(
         The venues used (markers, not clustered).
     population : iterable of (lon, lat, count)
         Demand points, drawn as a heat layer.
-    basemap, title, compact, tianditu_key
+    basemap, title, compact, tianditu_key, prefs, nav
         As for :func:`geosvc.render.venues_map.venues_map`.
     """
-    fmap = new_map(basemap, title=title, tianditu_key=tianditu_key, compact=compact)
+    prefs = prefs or Prefs()
+    t = prefs.t
+    title = title or t("服务圈覆盖", "Service-circle coverage")
+    fmap = new_map(basemap, title=title, tianditu_key=tianditu_key, compact=compact,
+                   prefs=prefs, nav=nav)
     crs = basemap.crs
-    _add_population(fmap, population, crs)
-    _add_circles(fmap, result, crs)
+    _add_population(fmap, population, crs, prefs)
+    _add_circles(fmap, result, crs, prefs)
     gaps = list((result.get("gaps") or {}).get("features", []))
-    _add_gaps(fmap, gaps, crs)
-    catch = _catchment_shapes(result.get("catchments"), crs)
+    _add_gaps(fmap, gaps, crs, prefs)
+    catch = _catchment_shapes(result.get("catchments"), crs, prefs)
     if catch:
-        group = folium.FeatureGroup(name="服务范围人口 Catchments", show=False).add_to(fmap)
+        group = folium.FeatureGroup(name=t("服务范围人口", "Catchments"), show=False)
+        group.add_to(fmap)
         fmap.add_child(ShapeLayer(fmap, group, "catchments", catch))
 
     pts: list[tuple[float, float]] = []
-    records = _venue_records(venues, crs)
+    records = _venue_records(venues, crs, prefs)
     if records:
-        group = folium.FeatureGroup(name=f"服务场所 Venues ({len(records)})").add_to(fmap)
+        group = folium.FeatureGroup(name=f"{t('服务场所', 'Venues')} ({len(records)})")
+        group.add_to(fmap)
         fmap.add_child(VenueMarkers(fmap, records, {"venues": group}))
         pts += [(r["lon"], r["lat"]) for r in records]
     for g in gaps:
         pts += list(_points(shift_geojson(g.get("geometry"), crs)))
-    banner = warnings_banner_html(result)
+    banner = warnings_banner_html(result, prefs)
     if banner:  # always open (no title), above the summary: the share is missing
         fmap.add_child(HtmlBox(banner, css_class="gs-warning-box", box_id="gs-warnings",
                                position="topleft"))
-    summary = coverage_summary_html(result) + (gap_scale_html() if gaps else "")
+    summary = (coverage_summary_html(result, prefs=prefs)
+               + (gap_scale_html(prefs) if gaps else ""))
     fmap.add_child(HtmlBox(summary, css_class="gs-summary", box_id="gs-summary",
-                           title=coverage_headline_html(result), position="topleft",
+                           title=coverage_headline_html(result, prefs), position="topleft",
                            phone_open=False))
     if not compact and records:
         used = {r["style"] for r in records}
-        fmap.add_child(HtmlBox(legend_html(used), css_class="gs-legend", box_id="gs-legend",
-                               title="图例 <span class='en'>Legend</span>",
+        fmap.add_child(HtmlBox(legend_html(used, prefs), css_class="gs-legend",
+                               box_id="gs-legend", title=escape(t("图例", "Legend")),
                                position="bottomleft", phone_position="topright",
                                phone_open=False))
     Layers(collapsed=compact).add_to(fmap)
@@ -303,7 +332,8 @@ def coverage_map(
     return fmap
 
 
-def _add_population(fmap: folium.Map, population: Iterable[Sequence[float]], crs: str) -> None:
+def _add_population(fmap: folium.Map, population: Iterable[Sequence[float]], crs: str,
+                    prefs: Prefs) -> None:
     """Add the demand points ``(lon, lat, count)`` as a heat layer (hidden at first)."""
     pop = [(float(x), float(y), float(c)) for x, y, c in population]
     if not pop:
@@ -313,38 +343,42 @@ def _add_population(fmap: folium.Map, population: Iterable[Sequence[float]], crs
     weights = [
         [float(y), float(x), p[2] / largest] for x, y, p in zip(xs, ys, pop, strict=True)
     ]
-    heat = HeatMap(weights,
-                   name="人口 Population", radius=18, blur=14, min_opacity=0.25, show=False)
+    heat = HeatMap(weights, name=prefs.t("人口", "Population"), radius=18, blur=14,
+                   min_opacity=0.25, show=False)
     heat.add_to(fmap)
 
 
-def _add_circles(fmap: folium.Map, result: Mapping[str, Any], crs: str) -> None:
+def _add_circles(fmap: folium.Map, result: Mapping[str, Any], crs: str, prefs: Prefs) -> None:
     """Add the service-circle polygons of ``result`` (when it has any)."""
     circles = result.get("circles")
     if not (isinstance(circles, Mapping) and circles.get("features")):
         return
-    group = folium.FeatureGroup(name="服务圈 Service circles").add_to(fmap)
+    group = folium.FeatureGroup(name=prefs.t("服务圈", "Service circles")).add_to(fmap)
+    minutes = _fmt_int(result.get("minutes"))
     shapes = [_shape(shift_geojson(f.get("geometry"), crs),
                      {"color": "#1a9850", "weight": 1, "fillColor": "#1a9850",
                       "fillOpacity": 0.18},
-                     escape(f"{_fmt_int(result.get('minutes'))} 分钟服务圈 service circle"))
+                     escape(prefs.t(f"{minutes} 分钟服务圈",
+                                    f"{minutes}-minute service circle")))
               for f in circles["features"] if f.get("geometry")]
     fmap.add_child(ShapeLayer(fmap, group, "circles", shapes))
 
 
-def _add_gaps(fmap: folium.Map, gaps: Sequence[Mapping[str, Any]], crs: str) -> None:
+def _add_gaps(fmap: folium.Map, gaps: Sequence[Mapping[str, Any]], crs: str,
+              prefs: Prefs) -> None:
     """Add the gap features, shaded by uncovered population (when there are any)."""
     if not gaps:
         return
-    group = folium.FeatureGroup(name="服务缺口 Gaps").add_to(fmap)
+    group = folium.FeatureGroup(name=prefs.t("服务缺口", "Gaps")).add_to(fmap)
     largest = max(float((g.get("properties") or {}).get("uncovered_population") or 0)
                   for g in gaps)
     shapes = []
     for i, g in enumerate(gaps):
         props = g.get("properties") or {}
         value = float(props.get("uncovered_population") or 0)
-        tip = (f"{escape(_gap_label(props, i))}: 未覆盖 {_fmt_int(value)} 人 "
-               f"<span class='en'>uncovered residents</span>")
+        count = _fmt_int(value)
+        tip = (f"{escape(_gap_label(props, i))}: "
+               f"{escape(prefs.t(f'未覆盖 {count} 人', f'{count} uncovered residents'))}")
         shapes.append(_shape(shift_geojson(g.get("geometry"), crs),
                              {"color": "#7f0000", "weight": 1,
                               "fillColor": gap_colour(value, largest), "fillOpacity": 0.6,
@@ -370,16 +404,22 @@ def isochrones_map(
     *,
     origin: tuple[float, float] | None = None,
     basemap: Basemap = BASEMAPS["osm"],
-    title: str = "等时圈 Isochrones",
+    title: str | None = None,
     compact: bool = False,
     tianditu_key: str | None = None,
+    prefs: Prefs | None = None,
+    nav: str = "",
 ) -> folium.Map:
     """Build a map of isochrone bands (``/api/v1/isochrones``) around ``origin``.
 
     Bands are drawn largest first so the nearest band stays on top; each has
     a tooltip with its minutes, area and population.
     """
-    fmap = new_map(basemap, title=title, tianditu_key=tianditu_key, compact=compact)
+    prefs = prefs or Prefs()
+    t = prefs.t
+    title = title or t("等时圈", "Isochrones")
+    fmap = new_map(basemap, title=title, tianditu_key=tianditu_key, compact=compact,
+                   prefs=prefs, nav=nav)
     crs = basemap.crs
     feats = sorted(bands.get("features", []),
                    key=lambda f: -float((f.get("properties") or {}).get("minutes") or 0))
@@ -389,14 +429,12 @@ def isochrones_map(
     for i, f in enumerate(feats):
         props = f.get("properties") or {}
         colour = BAND_COLOURS[min(n - 1 - i, len(BAND_COLOURS) - 1)]
-        tip = (f"{_fmt_int(props.get('minutes'))} 分钟 min · "
-               f"{float(props.get('area_km2') or 0):.2f} km² · "
-               f"{_fmt_int(props.get('population'))} 人 residents")
+        tip = _band_text(props, prefs, bound="")
         geom = shift_geojson(f.get("geometry"), crs)
         pts += list(_points(geom))
         shapes.append(_shape(geom, {"color": colour, "weight": 1, "fillColor": colour,
                                     "fillOpacity": 0.35}, escape(tip)))
-    group = folium.FeatureGroup(name="等时圈 Isochrone bands").add_to(fmap)
+    group = folium.FeatureGroup(name=t("等时圈", "Isochrone bands")).add_to(fmap)
     fmap.add_child(ShapeLayer(fmap, group, "isochrones", shapes))
     if origin is not None:
         ox, oy = shift_points([origin[0]], [origin[1]], crs)
@@ -404,37 +442,47 @@ def isochrones_map(
                       icon=folium.DivIcon(html='<div class="gs-query"></div>',
                                           icon_size=(22, 22), icon_anchor=(11, 11),
                                           class_name="gs-icon"),
-                      tooltip="起点 Start", z_index_offset=1000).add_to(fmap)
+                      tooltip=escape(t("起点", "Start")), title=t("起点", "Start"),
+                      z_index_offset=1000).add_to(fmap)
         pts.append((float(ox[0]), float(oy[0])))
-    banner = warnings_banner_html(bands)
+    banner = warnings_banner_html(bands, prefs)
     if banner:
         fmap.add_child(HtmlBox(banner, css_class="gs-warning-box", box_id="gs-warnings",
                                position="topleft"))
     if feats:
-        fmap.add_child(HtmlBox(isochrones_legend_html(bands), css_class="gs-legend-bands",
-                               box_id="gs-bands",
-                               title="等时圈 <span class='en'>Isochrones</span>",
+        fmap.add_child(HtmlBox(isochrones_legend_html(bands, prefs),
+                               css_class="gs-legend-bands", box_id="gs-bands",
+                               title=escape(t("等时圈", "Isochrones")),
                                position="bottomleft"))
     Layers(collapsed=compact).add_to(fmap)
     fit(fmap, pts, max_zoom=16)
     return fmap
 
 
-def isochrones_legend_html(bands: Mapping[str, Any]) -> str:
+def _band_text(props: Mapping[str, Any], prefs: Prefs, *, bound: str) -> str:
+    """"≤ 10 分钟 · 1.20 km² · 300 人" / "≤ 10 min · 1.20 km² · 300 residents" (plain)."""
+    minutes = _fmt_int(props.get("minutes"))
+    text = (f"{bound}{prefs.t(f'{minutes} 分钟', f'{minutes} min')} · "
+            f"{float(props.get('area_km2') or 0):.2f} km²")
+    if props.get("population") is not None:
+        people = _fmt_int(props.get("population"))
+        text += f" · {prefs.t(f'{people} 人', f'{people} residents')}"
+    return text
+
+
+def isochrones_legend_html(bands: Mapping[str, Any], prefs: Prefs | None = None) -> str:
     """Return the escaped legend of isochrone bands, nearest first, with area and residents.
 
     Colours match :func:`isochrones_map` (nearest band darkest green).
     """
+    prefs = prefs or Prefs()
     feats = sorted(bands.get("features", []),
                    key=lambda f: float((f.get("properties") or {}).get("minutes") or 0))
     rows = []
     for i, f in enumerate(feats):
         props = f.get("properties") or {}
         colour = BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)]
-        text = (f"≤ {_fmt_int(props.get('minutes'))} 分钟 min · "
-                f"{float(props.get('area_km2') or 0):.2f} km²")
-        if props.get("population") is not None:
-            text += f" · {_fmt_int(props.get('population'))} 人 residents"
+        text = _band_text(props, prefs, bound="≤ ")
         rows.append(f'<div><span class="gs-swatch" style="background:{colour}"></span>'
                     f"{escape(text)}</div>")
     return "".join(rows)

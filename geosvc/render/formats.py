@@ -8,6 +8,10 @@ extension; loaded by the registry on first use (``BUILTIN_MODULES``).
   Excel when ``extra["tables"]`` asks);
 * plan - :func:`geosvc.render.plan_map.plan_map_html`.
 
+``extra["lang"]`` (``zh`` default, or ``en``) is the page's language; over
+HTTP the web layer sets it from the request (``lang``, cookie,
+``Accept-Language``).
+
 The renderers take WGS-84: a document answered in another ``crs`` is
 shifted back first.
 """
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from geosvc.formats import CIRCLES, COVERAGE, MAP, PLAN, Output, OutputFormat, register_format
+from geosvc.render.i18n import DEFAULT_LANG
 from geosvc.render.plan_map import plan_map_html
 from geosvc.render.report import report_html, write_report
 from geosvc.render.tiles import shift_geojson
@@ -44,7 +49,7 @@ class HtmlFormat(OutputFormat):
     suffixes = (".html", ".htm")
     kinds = frozenset({COVERAGE, PLAN})
     needs = frozenset({CIRCLES, MAP})
-    options = frozenset({"tables"})
+    options = frozenset({"tables", "lang"})
     description = "self-contained HTML: the coverage report or the plan map"
 
     def render(self, output: Output) -> bytes:
@@ -53,7 +58,8 @@ class HtmlFormat(OutputFormat):
         if output.kind == COVERAGE:
             return report_html(_wgs84(output.doc), extra=extra).encode("utf-8")
         return plan_map_html(output.doc, demand_points=extra.get("demand_points", ()),
-                             fixed_sites=extra.get("fixed_sites", ())).encode("utf-8")
+                             fixed_sites=extra.get("fixed_sites", ()),
+                             lang=str(extra.get("lang") or DEFAULT_LANG)).encode("utf-8")
 
     def write(self, output: Output, path: Path) -> list[Path]:
         """Write the page; a coverage report also writes its ``tables`` (csv, xlsx)."""

@@ -24,7 +24,7 @@ from jinja2 import Template
 
 from geosvc import vocab
 from geosvc.errors import InvalidParameter
-from geosvc.render.popup import bilingual
+from geosvc.render.i18n import Prefs
 from geosvc.render.ui import PHONE_QUERY, PageStyle, js_json
 
 __all__ = [
@@ -125,33 +125,39 @@ def pin_html(colour: str, glyph: str, *, ranked: bool = False, small: bool = Fal
             f"{escape(glyph)}</div>")
 
 
-def _legend_rows(spec: vocab.KindSpec) -> list[tuple[str, str, str]]:
+def _legend_rows(spec: vocab.KindSpec, prefs: Prefs) -> list[tuple[str, str, str]]:
     """Return the legend rows ``(colour, glyph, label HTML)`` of one venue kind."""
+    t = prefs.t
     if spec.marker == "level":
-        return [(LEVEL_COLOURS[str(t.code)], spec.glyph, bilingual(t.labels))
-                for t in vocab.LEVELS]
+        return [(LEVEL_COLOURS[str(c.code)], spec.glyph, escape(t(*c.labels)))
+                for c in vocab.LEVELS]
     if spec.marker == "channel":
-        rows = [(CHANNEL_COLOURS[str(t.code)], spec.glyph, bilingual(t.labels))
-                for t in vocab.CHANNELS]
+        rows = [(CHANNEL_COLOURS[str(c.code)], spec.glyph, escape(t(*c.labels)))
+                for c in vocab.CHANNELS]
         if spec.candidate:
-            rows.append((spec.colour, spec.glyph, "候选网点 <span class='en'>candidate</span>"))
+            rows.append((spec.colour, spec.glyph, escape(t("候选网点", "candidate"))))
         return rows
     if spec.marker == "hours":
-        return [(spec.colour, "24", "7×24 小时 <span class='en'>open 24/7</span>"),
-                (spec.colour_alt, spec.glyph, "定时开放 <span class='en'>set hours</span>")]
-    return [(spec.colour, spec.glyph, bilingual(spec.labels))]
+        return [(spec.colour, "24", escape(t("7×24 小时", "open 24/7"))),
+                (spec.colour_alt, spec.glyph, escape(t("定时开放", "set hours")))]
+    return [(spec.colour, spec.glyph, escape(t(*spec.labels)))]
 
 
-def legend_html(used: Collection[tuple[str, str]] | None = None) -> str:
-    """Return the bilingual legend of venue colours (static text).
+def legend_html(used: Collection[tuple[str, str]] | None = None,
+                prefs: Prefs | None = None) -> str:
+    """Return the legend of venue colours (static text) in the page's language.
 
     Parameters
     ----------
     used : collection of (colour, glyph), optional
         The marker styles on the map (from :func:`venue_style`); only those
         rows are shown.  None shows every row.
+    prefs : Prefs, optional
+        The page's language (default Chinese).
     """
-    groups = [(bilingual(spec.labels), _legend_rows(spec)) for spec in vocab.KINDS]
+    prefs = prefs or Prefs()
+    groups = [(escape(prefs.t(*spec.labels)), _legend_rows(spec, prefs))
+              for spec in vocab.KINDS]
     out = []
     for head, rows in groups:
         shown = [r for r in rows if used is None or (r[0], r[1]) in used]
@@ -188,6 +194,8 @@ class HtmlBox(MacroElement):
         The corner on a phone (default ``position``).
     phone_open : bool
         Whether a foldable box starts open on a phone (always open on a desk).
+    first : bool
+        Put the box first in its corner (the page's title bar).
     """
 
     _template = Template(
@@ -195,12 +203,12 @@ class HtmlBox(MacroElement):
         "{% if this.title %}"
         '<details id="{{ this.box_id }}" class="gs-box {{ this.css_class }}" open'
         ' data-gs-pos="{{ this.position }}" data-gs-phone-pos="{{ this.phone_position }}"'
-        ' data-gs-phone-open="{{ this.phone_open }}">'
+        ' data-gs-phone-open="{{ this.phone_open }}"{{ this.first }}>'
         "<summary>{{ this.title }}</summary>{{ this.content }}</details>"
         "{% else %}"
         '<div id="{{ this.box_id }}" class="gs-box {{ this.css_class }}"'
-        ' data-gs-pos="{{ this.position }}" data-gs-phone-pos="{{ this.phone_position }}">'
-        "{{ this.content }}</div>"
+        ' data-gs-pos="{{ this.position }}" data-gs-phone-pos="{{ this.phone_position }}"'
+        "{{ this.first }}>{{ this.content }}</div>"
         "{% endif %}"
         "{% endmacro %}"
     )
@@ -209,7 +217,7 @@ class HtmlBox(MacroElement):
 
     def __init__(self, html: str, *, css_class: str, box_id: str, title: str | None = None,
                  position: str = "topleft", phone_position: str | None = None,
-                 phone_open: bool = True) -> None:
+                 phone_open: bool = True, first: bool = False) -> None:
         super().__init__()
         self._name = "HtmlBox"
         for name, corner in (("position", position), ("phone_position", phone_position)):
@@ -223,6 +231,7 @@ class HtmlBox(MacroElement):
         self.position = position
         self.phone_position = phone_position or position
         self.phone_open = "true" if phone_open else "false"
+        self.first = " data-gs-first" if first else ""
 
 
 class Layers(folium.LayerControl):  # folium's Template: it has the tojavascript filter

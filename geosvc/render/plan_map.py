@@ -10,7 +10,8 @@ Built with the page helpers of :mod:`geosvc.render.base` and draws:
   tooltip of their gain and cumulative share.
 
 Over HTTP only the plan document is at hand: the page then shows the
-selected sites and the headline.
+selected sites and the headline.  The page is in one language (``lang``:
+``zh``, the default, or ``en``).
 """
 
 from __future__ import annotations
@@ -22,18 +23,21 @@ from typing import Any
 import folium
 
 from geosvc.render.base import fit, new_map, page_html
+from geosvc.render.i18n import DEFAULT_LANG, choose_prefs
 from geosvc.render.tiles import parse_tiles
+from geosvc.render.ui import MODE_LABELS
 
 __all__ = ["plan_map_html"]
 
 _COLOURS = {"before": "#7f7f7f", "new": "#2ca02c", "none": "#d62728"}
-_LAYERS = {"before": "covered before", "new": "newly covered", "none": "still uncovered"}
+_LAYERS = {"before": ("此前已覆盖", "covered before"), "new": ("新覆盖", "newly covered"),
+           "none": ("仍未覆盖", "still uncovered")}
 
 
 def plan_map_html(doc: Mapping[str, Any], *,
                   demand_points: Sequence[Sequence[Any]] = (),
                   fixed_sites: Sequence[Sequence[float]] = (),
-                  title: str = "geosvc plan") -> str:
+                  title: str | None = None, lang: str = DEFAULT_LANG) -> str:
     """Return the self-contained HTML map of a plan document (see the module docstring).
 
     Parameters
@@ -43,24 +47,34 @@ def plan_map_html(doc: Mapping[str, Any], *,
     demand_points : sequence of [lon, lat, residents, state]
         State ``before``, ``new`` or ``none``.
     fixed_sites : sequence of [lon, lat]
-    title : str
-        The page's ``<title>``.
+    title : str, optional
+        The page's ``<title>`` and ``h1`` (default "选址方案" / "Site plan").
+    lang : str
+        The page's language, ``zh`` or ``en``.
+
+    Raises
+    ------
+    InvalidParameter
+        ``lang`` is not ``zh`` or ``en``.
     """
-    fmap = new_map(parse_tiles("osm"), title=title)
-    layers = {state: folium.FeatureGroup(name=name) for state, name in _LAYERS.items()}
+    prefs = choose_prefs(lang=lang)
+    t = prefs.t
+    fmap = new_map(parse_tiles("osm"), title=title or t("选址方案", "Site plan"), prefs=prefs)
+    layers = {state: folium.FeatureGroup(name=t(*name)) for state, name in _LAYERS.items()}
     for lon, lat, count, state in demand_points:
         key = state if state in layers else "none"
+        people = f"{float(count):.0f}"
+        tip = t(f"{people} 人", f"{people} residents")
         folium.CircleMarker([float(lat), float(lon)], radius=3, color=_COLOURS[key], fill=True,
-                            fill_opacity=0.6, weight=0,
-                            tooltip=f"{float(count):.0f} residents").add_to(layers[key])
+                            fill_opacity=0.6, weight=0, tooltip=tip).add_to(layers[key])
     for group in layers.values():
         group.add_to(fmap)
-    fixed = folium.FeatureGroup(name="existing sites")
+    fixed = folium.FeatureGroup(name=t("现有场所", "existing sites"))
     for lon, lat in fixed_sites:
         folium.CircleMarker([float(lat), float(lon)], radius=4, color="#222", fill=True,
                             fill_opacity=0.9).add_to(fixed)
     fixed.add_to(fmap)
-    chosen = folium.FeatureGroup(name="chosen sites")
+    chosen = folium.FeatureGroup(name=t("选定场所", "chosen sites"))
     selected = list(doc.get("selected") or [])
     for s in selected:
         label = html.escape(str(s["rank"]))
@@ -68,17 +82,22 @@ def plan_map_html(doc: Mapping[str, Any], *,
             '<div style="background:#1f77b4;color:#fff;border-radius:50%;width:22px;'
             'height:22px;line-height:22px;text-align:center;font:bold 12px sans-serif;'
             f'border:2px solid #fff">{label}</div>'), icon_size=(22, 22), icon_anchor=(11, 11))
+        gain, share = f"{s['gain_population']:.0f}", f"{100 * s['cumulative_share']:.1f}"
         tip = (f"{html.escape(str(s['rank']))}. {html.escape(str(s['name']))} "
-               f"({html.escape(str(s['id']))}): +{s['gain_population']:.0f} residents, "
-               f"cumulative {100 * s['cumulative_share']:.1f} %")
+               f"({html.escape(str(s['id']))}): "
+               + html.escape(t(f"新增覆盖 {gain} 人，累计 {share} %",
+                               f"+{gain} residents, cumulative {share} %")))
         folium.Marker([s["lat"], s["lon"]], icon=icon, tooltip=tip).add_to(chosen)
     chosen.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    headline = (f"<div style='position:fixed;top:10px;left:50px;z-index:1000;background:#fff;"
-                f"padding:6px 10px;font:14px sans-serif;border-radius:4px'>"
-                f"{html.escape(str(doc['problem']))}: {len(selected)} sites, "
-                f"{float(doc['minutes']):g} min {html.escape(str(doc['mode']))}; covered "
-                f"{100 * doc['before_share']:.1f} % &rarr; {100 * doc['after_share']:.1f} % "
+    n, minutes = len(selected), f"{float(doc['minutes']):g}"
+    mode = t(*MODE_LABELS.get(str(doc["mode"]), (str(doc["mode"]), str(doc["mode"]))))
+    before, after = f"{100 * doc['before_share']:.1f}", f"{100 * doc['after_share']:.1f}"
+    said = t(f"{n} 个场所，{minutes} 分钟{mode}；覆盖率 {before} % → {after} %",
+             f"{n} sites, {minutes} min {mode}; covered {before} % → {after} %")
+    headline = (f"<div style='position:fixed;bottom:24px;left:10px;z-index:1000;"
+                f"background:#fff;color:#111;padding:6px 10px;font:14px sans-serif;"
+                f"border-radius:4px'>{html.escape(str(doc['problem']))}: {html.escape(said)} "
                 f"({html.escape(str(doc['solver']))})</div>")
     page: Any = fmap.get_root()  # a branca Figure (typed as its base Element)
     page.html.add_child(folium.Element(headline))

@@ -1,14 +1,16 @@
-"""Bilingual (Chinese, English) labels and the HTML of venue popups.
+"""Labels (Chinese, English) and the HTML of venue popups, in the page's language.
 
-Every text that comes from data (names, addresses, item names, hours) is
-escaped with :func:`html.escape` here, once, before it reaches a page; the
-map scripts insert the finished HTML and never build markup from data.
+Popups are written in one language (:class:`~geosvc.render.i18n.Prefs`);
+hours are said in words (:func:`geosvc.render.words.hours_text`), not in
+raw ``opening_hours`` syntax.  Every text that comes from data (names,
+addresses, item names, hours) is escaped with :func:`html.escape` here,
+once, before it reaches a page; the map scripts insert the finished HTML and
+never build markup from data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -16,6 +18,8 @@ from urllib.parse import quote, urlencode
 from geosvc import vocab
 from geosvc.coords import from_wgs84
 from geosvc.modes import TRAVEL_MODES
+from geosvc.render.i18n import Prefs
+from geosvc.render.words import hours_text, when_text
 
 __all__ = [
     "CHANNEL_LABELS",
@@ -46,10 +50,10 @@ def bilingual(pair: tuple[str, str]) -> str:
     return f'{escape(zh)} <span class="en">{escape(en)}</span>'
 
 
-def _label(table: Mapping[str, tuple[str, str]], value: Any) -> str:
+def _label(table: Mapping[str, tuple[str, str]], value: Any, prefs: Prefs) -> str:
     if value is None:
         return ""
-    return bilingual(table.get(str(value), (str(value), "")))
+    return escape(prefs.t(*table.get(str(value), (str(value), str(value)))))
 
 
 def osm_directions_url(lon: float, lat: float, *, origin: tuple[float, float] | None = None,
@@ -89,37 +93,33 @@ def amap_uri(lon: float, lat: float, name: str, *, mode: str = "walk") -> str:
     return f"https://uri.amap.com/navigation?{query}"
 
 
-def _hours_html(props: Mapping[str, Any]) -> str:
-    hours = props.get("opening_hours")
-    parts = [escape(str(hours)) if hours else '未知 <span class="en">unknown</span>']
+def _hours_html(props: Mapping[str, Any], prefs: Prefs) -> str:
+    t = prefs.t
+    said = hours_text(props.get("opening_hours"), prefs)
+    parts = [escape(said) if said else escape(t("未知", "unknown"))]
     is_open = props.get("open")
     if is_open is True:
-        parts.append('<b class="gs-open">营业中 <span class="en">open now</span></b>')
+        parts.append(f'<b class="gs-open">{escape(t("营业中", "open now"))}</b>')
     elif is_open is False:
-        nxt = props.get("next_open")
-        when = _short_time(nxt) if nxt else None
+        when = when_text(props.get("next_open"), prefs)
         if when:
-            parts.append(f'<b class="gs-closed">已关闭，{escape(when)} 开门 '
-                         f'<span class="en">closed, opens at {escape(when)}</span></b>')
+            parts.append(f'<b class="gs-closed">'
+                         f'{escape(t(f"已关闭，{when} 开门", f"closed, opens {when}"))}</b>')
         else:
-            parts.append('<b class="gs-closed">已关闭 <span class="en">closed</span></b>')
+            parts.append(f'<b class="gs-closed">{escape(t("已关闭", "closed"))}</b>')
     return " · ".join(parts)
 
 
-def _short_time(value: Any) -> str | None:
-    """``2026-05-06T09:00:00+08:00`` -> ``05-06 09:00`` (the venue's local time)."""
-    if isinstance(value, datetime):
-        dt = value
-    else:
-        try:
-            dt = datetime.fromisoformat(str(value))
-        except ValueError:
-            return str(value)
-    return dt.strftime("%m-%d %H:%M")
+def _row(label: tuple[str, str], value_html: str, prefs: Prefs) -> str:
+    return f'<tr><th scope="row">{escape(prefs.t(*label))}</th><td>{value_html}</td></tr>'
 
 
-def _row(label: tuple[str, str], value_html: str) -> str:
-    return f"<tr><th>{bilingual(label)}</th><td>{value_html}</td></tr>"
+def _venue_name(props: Mapping[str, Any], prefs: Prefs) -> str:
+    """Return the venue's name in the page's language (``name_en`` on English pages)."""
+    name = str(props.get("name") or props.get("id") or "")
+    if prefs.lang == "en" and props.get("name_en"):
+        return str(props["name_en"])
+    return name
 
 
 def venue_popup_html(
@@ -131,6 +131,8 @@ def venue_popup_html(
     origin: tuple[float, float] | None = None,
     mode: str = "walk",
     max_items: int = 8,
+    prefs: Prefs | None = None,
+    venue_url: str | None = None,
 ) -> str:
     """Return the escaped HTML of one venue's popup.
 
@@ -151,87 +153,109 @@ def venue_popup_html(
         Travel mode of the directions links.
     max_items : int
         Longest item list shown; the rest is summarised as a count.
+    prefs : Prefs, optional
+        The page's language (default Chinese).
+    venue_url : str, optional
+        Link to the venue's page (``/venues/{id}``), shown as "场所详情".
     """
+    prefs = prefs or Prefs()
+    t = prefs.t
     name = str(props.get("name") or props.get("id") or "")
     rows = []
     kind = props.get("kind")
-    kind_html = _label(KIND_LABELS, kind)
+    kind_html = _label(KIND_LABELS, kind, prefs)
     if props.get("level"):
-        kind_html += " · " + _label(LEVEL_LABELS, props["level"])
-    rows.append(_row(("类型", "kind"), kind_html))
+        kind_html += " · " + _label(LEVEL_LABELS, props["level"], prefs)
+    rows.append(_row(("类型", "Kind"), kind_html, prefs))
     if props.get("address"):
-        rows.append(_row(("地址", "address"), escape(str(props["address"]))))
-    rows.append(_row(("时间", "hours"), _hours_html(props)))
+        rows.append(_row(("地址", "Address"), escape(str(props["address"])), prefs))
+    rows.append(_row(("时间", "Hours"), _hours_html(props, prefs), prefs))
     channels = props.get("channels") or []
     if channels:
-        names = "、".join(_label(CHANNEL_LABELS, c) for c in channels)
-        rows.append(_row(("渠道", "channels"), names))
+        names = t("、", ", ").join(_label(CHANNEL_LABELS, c, prefs) for c in channels)
+        rows.append(_row(("渠道", "Channels"), names, prefs))
     access = props.get("accessible")
     if access is not None:
-        rows.append(_row(("绿色通道", "accessible"),
-                         '有 <span class="en">yes</span>' if access
-                         else '无 <span class="en">no</span>'))
+        rows.append(_row(("绿色通道", "Priority service"),
+                         escape(t("有", "yes") if access else t("无", "no")), prefs))
     if props.get("phone"):
-        rows.append(_row(("电话", "phone"), escape(str(props["phone"]))))
+        rows.append(_row(("电话", "Phone"), escape(str(props["phone"])), prefs))
     if props.get("travel_time_min") is not None:
-        rows.append(_row(("路程", "travel"),
-                         f"{float(props['travel_time_min']):.0f} 分钟 min · "
-                         f"{float(props.get('distance_m') or 0):.0f} m"))
+        minutes = f"{float(props['travel_time_min']):.0f}"
+        rows.append(_row(("路程", "Travel"),
+                         f"{escape(t(f'{minutes} 分钟', f'{minutes} min'))} · "
+                         f"{float(props.get('distance_m') or 0):.0f} m", prefs))
     elif props.get("distance_m") is not None:
-        rows.append(_row(("直线距离", "straight-line"), f"{float(props['distance_m']):.0f} m"))
+        rows.append(_row(("直线距离", "Straight-line"),
+                         f"{float(props['distance_m']):.0f} m", prefs))
     rank = props.get("rank")
     title = f"{int(rank)}. " if rank is not None else ""
-    out = [f'<div class="gs-popup"><h4>{escape(title + name)}</h4>']
-    if props.get("name_en"):
-        out.append(f'<div class="en">{escape(str(props["name_en"]))}</div>')
+    shown = _venue_name(props, prefs)
+    out = [f'<div class="gs-popup"><h4>{escape(title + shown)}</h4>']
+    if shown != name:  # the Chinese name people will see on the building
+        out.append(f'<div class="en" lang="zh-CN">{escape(name)}</div>')
     out.append(f'<table>{"".join(rows)}</table>')
     nav_name = name[:60]
     # Directions first: on a phone they must not hide below a long item list.
-    out.append(
-        '<div class="gs-nav">'
-        f'<a href="{escape(osm_directions_url(lon, lat, origin=origin, mode=mode))}" '
-        'target="_blank" rel="noopener noreferrer">OSM 路线 directions</a>'
-        f'<a href="{escape(amap_uri(lon, lat, nav_name, mode=mode))}" '
-        'target="_blank" rel="noopener noreferrer">高德导航 Amap</a></div>'
-    )
-    out.append(_items_html(items, props.get("items_count"), max_items))
+    links = []
+    if venue_url:
+        links.append(f'<a href="{escape(venue_url)}">{escape(t("场所详情", "Details"))}</a>')
+    links.append(f'<a href="{escape(amap_uri(lon, lat, nav_name, mode=mode))}" '
+                 'target="_blank" rel="noopener noreferrer">'
+                 f'{escape(t("高德导航", "Amap directions"))}</a>')
+    links.append(f'<a href="{escape(osm_directions_url(lon, lat, origin=origin, mode=mode))}" '
+                 'target="_blank" rel="noopener noreferrer">'
+                 f'{escape(t("OSM 路线", "OSM directions"))}</a>')
+    out.append(f'<div class="gs-nav">{"".join(links)}</div>')
+    out.append(_items_html(items, props.get("items_count"), max_items, prefs))
     out.append("</div>")
     return "".join(out)
 
 
-def _items_html(items: Iterable[Mapping[str, Any]] | None, count: Any, max_items: int) -> str:
+def _items_html(items: Iterable[Mapping[str, Any]] | None, count: Any, max_items: int,
+                prefs: Prefs) -> str:
+    t = prefs.t
     if items is None:
         if count is None:
             return ""
-        return (f'<div class="gs-items-count">可办事项 {int(count)} 项 '
-                '<span class="en">items</span></div>')
+        n = int(count)
+        said = t(f"可办事项 {n} 项", f"{n} items")
+        return f'<div class="gs-items-count">{escape(said)}</div>'
     items = list(items)
-    head = (f'<div class="gs-items-head">可办事项 <span class="en">items handled here</span> '
+    head = (f'<div class="gs-items-head">{escape(t("可办事项", "Items handled here"))} '
             f"({len(items)})</div>")
     lis = []
     for item in items[:max_items]:
-        chans = "、".join(_label(CHANNEL_LABELS, c) for c in item.get("channels") or [])
-        en = item.get("name_en")
-        en_html = f' <span class="en">{escape(str(en))}</span>' if en else ""
-        lis.append(f'<li><span class="gs-item">{escape(str(item.get("name", "")))}</span>'
-                   f'{en_html}<span class="gs-chan"> — {chans}</span></li>')
+        chans = t("、", ", ").join(_label(CHANNEL_LABELS, c, prefs)
+                                   for c in item.get("channels") or [])
+        name = str(item.get("name", ""))
+        if prefs.lang == "en" and item.get("name_en"):
+            name_html = escape(str(item["name_en"]))
+        elif prefs.lang == "en":
+            name_html = f'<span lang="zh-CN">{escape(name)}</span>'
+        else:
+            name_html = escape(name)
+        lis.append(f'<li><span class="gs-item">{name_html}</span>'
+                   f'<span class="gs-chan"> — {chans}</span></li>')
     more = ""
     if len(items) > max_items:
         rest = len(items) - max_items
-        more = (f'<li class="gs-more">……还有 {rest} 项 '
-                f'<span class="en">and {rest} more</span></li>')
+        more = f'<li class="gs-more">{escape(t(f"……还有 {rest} 项", f"and {rest} more"))}</li>'
     return f'{head}<ul class="gs-items">{"".join(lis)}{more}</ul>'
 
 
-def venue_tooltip_html(props: Mapping[str, Any]) -> str:
+def venue_tooltip_html(props: Mapping[str, Any], prefs: Prefs | None = None) -> str:
     """Return the escaped one-line tooltip of a venue (rank, name, kind).
 
     Examples
     --------
     >>> venue_tooltip_html({"name": "<b>x</b>", "kind": "kiosk"})
     '&lt;b&gt;x&lt;/b&gt; · 自助服务终端'
+    >>> venue_tooltip_html({"name": "x", "kind": "kiosk"}, Prefs("en"))
+    'x · Self-service kiosk'
     """
+    prefs = prefs or Prefs()
     rank = props.get("rank")
     prefix = f"{int(rank)}. " if rank is not None else ""
-    zh = KIND_LABELS.get(str(props.get("kind")), ("", ""))[0]
-    return escape(prefix + str(props.get("name") or "")) + (f" · {escape(zh)}" if zh else "")
+    kind = prefs.t(*KIND_LABELS.get(str(props.get("kind")), ("", "")))
+    return escape(prefix + _venue_name(props, prefs)) + (f" · {escape(kind)}" if kind else "")

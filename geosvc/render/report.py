@@ -27,6 +27,7 @@ from geosvc.render.coverage_map import (
     coverage_summary_html,
     warnings_banner_html,
 )
+from geosvc.render.i18n import DEFAULT_LANG, Prefs, choose_prefs
 from geosvc.render.tiles import BASEMAPS
 
 __all__ = ["locate_catchments", "report_html", "report_tables", "share_chart_svg",
@@ -116,7 +117,7 @@ def locate_catchments(result: Mapping[str, Any],
 
 
 def share_chart_svg(curves: Mapping[str, Sequence[Sequence[float]]], *, width: int = 560,
-                    height: int = 300) -> str:
+                    height: int = 300, prefs: Prefs | None = None) -> str:
     """Return an inline SVG chart of covered share (0..1) by minutes, one line per series.
 
     Parameters
@@ -124,6 +125,7 @@ def share_chart_svg(curves: Mapping[str, Sequence[Sequence[float]]], *, width: i
     curves : mapping of label to [(minutes, share), ...]
         E.g. ``{"hall": [(5, 0.2), (10, 0.5), ...], "kiosk": [...]}``.
     """
+    t = (prefs or Prefs()).t
     pad_l, pad_r, pad_t, pad_b = 48, 130, 14, 36
     pts = [(float(m), float(s)) for series in curves.values() for m, s in series]
     if not pts:
@@ -140,7 +142,8 @@ def share_chart_svg(curves: Mapping[str, Sequence[Sequence[float]]], *, width: i
         return pad_t + h * (1 - max(0.0, min(1.0, s)))
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="gs-chart" width="{width}" '
-           f'height="{height}" role="img" aria-label="covered share by minutes">']
+           f'height="{height}" role="img" '
+           f'aria-label="{escape(t("覆盖率与时间", "covered share by minutes"))}">']
     for tick in (0, 0.25, 0.5, 0.75, 1.0):
         y = sy(tick)
         out.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{y:.1f}" y2="{y:.1f}" '
@@ -152,7 +155,7 @@ def share_chart_svg(curves: Mapping[str, Sequence[Sequence[float]]], *, width: i
         out.append(f'<text x="{sx(m):.1f}" y="{pad_t + h + 16}" text-anchor="middle" '
                    f'font-size="11">{m:g}</text>')
     out.append(f'<text x="{pad_l + w / 2:.1f}" y="{height - 4}" text-anchor="middle" '
-               'font-size="11">分钟 minutes</text>')
+               f'font-size="11">{escape(t("分钟", "minutes"))}</text>')
     for i, (label, series) in enumerate(curves.items()):
         colour = _SERIES_COLOURS[i % len(_SERIES_COLOURS)]
         coords = " ".join(f"{sx(float(m)):.1f},{sy(float(s)):.1f}" for m, s in sorted(
@@ -184,13 +187,15 @@ def _cell(value: Any, header: str) -> str:
 
 
 def _table_html(name: str, title: str, header: list[str], rows: list[list[Any]],
-                limit: int = 200) -> str:
+                limit: int = 200, prefs: Prefs | None = None) -> str:
     if not rows:
         return ""
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(_cell(v, h) for v, h in zip(r, header, strict=True))
                    + "</tr>" for r in rows[:limit])
-    more = f"<p>… {len(rows) - limit} more rows in the CSV</p>" if len(rows) > limit else ""
+    rest = len(rows) - limit
+    said = (prefs or Prefs()).t(f"…… 另有 {rest} 行见 CSV", f"… {rest} more rows in the CSV")
+    more = f"<p>{escape(said)}</p>" if rest > 0 else ""
     href = "data:text/csv;charset=utf-8," + quote("\ufeff" + csv_text(header, rows))
     return (f'<section id="gs-table-{escape(name)}"><h2>{title}</h2>'
             f'<p><a download="{escape(name)}.csv" href="{escape(href)}">CSV</a></p>'
@@ -201,7 +206,7 @@ _CSS = """
 body{font:14px/1.45 sans-serif;margin:0;color:#222}
 header,main{max-width:1100px;margin:0 auto;padding:8px 16px}
 h1{font-size:22px;margin:12px 0 4px}h2{font-size:17px;margin:22px 0 6px}
-.en{color:#666;font-size:90%}
+.en,.sub{color:#555;font-size:90%}
 .gs-report-map{height:560px;border:1px solid #ccc}
 .gs-report-map iframe{width:100%;height:100%;border:0}
 table{border-collapse:collapse}
@@ -212,39 +217,48 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 
 
 def report_html(result: Mapping[str, Any], *, extra: Mapping[str, Any] | None = None) -> str:
-    """Return the self-contained HTML of the coverage report (see :func:`write_report`)."""
+    """Return the self-contained HTML of the coverage report (see :func:`write_report`).
+
+    ``extra["lang"]`` (``zh``, the default, or ``en``) is the report's language.
+    """
     extra = dict(extra or {})
+    prefs = choose_prefs(lang=str(extra.get("lang") or DEFAULT_LANG))
+    t = prefs.t
     result = locate_catchments(result, extra.get("venues"))
-    title = str(extra.get("title") or "服务圈覆盖分析 Service-circle coverage report")
+    title = str(extra.get("title") or t("服务圈覆盖分析", "Service-circle coverage report"))
     basemap = BASEMAPS[str(extra.get("tiles") or "osm")]
     fmap = coverage_map(result, venues=extra.get("venues"),
-                        population=extra.get("population") or (), basemap=basemap, title=title)
+                        population=extra.get("population") or (), basemap=basemap, title=title,
+                        prefs=prefs)
     # The map page goes in an iframe's srcdoc: its scripts and styles stay separate.
     map_page = page_html(fmap, inline=True)
     tables = report_tables(result)
     curves = extra.get("curves") or {}
-    chart = share_chart_svg(curves)
+    chart = share_chart_svg(curves, prefs=prefs)
     parts = [
-        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",
+        f"<!DOCTYPE html><html lang='{prefs.html_lang}'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<header><h1>{escape(title)}</h1>",
-        f"<p class='en'>{escape(str(extra.get('subtitle') or ''))}</p></header><main>",
-        f"<section id='gs-warnings'>{warnings_banner_html(result)}</section>"
+        f"<p class='sub'>{escape(str(extra.get('subtitle') or ''))}</p></header><main>",
+        f"<section id='gs-warnings'>{warnings_banner_html(result, prefs)}</section>"
         if result.get("warnings") else "",
-        f"<section id='gs-headline'>{coverage_summary_html(result, top=10)}</section>",
-        f"<h2>覆盖地图 <span class='en'>Coverage map</span></h2>"
-        "<div class='gs-report-map'><iframe title='coverage map' "
+        f"<section id='gs-headline'>{coverage_summary_html(result, top=10, prefs=prefs)}"
+        "</section>",
+        f"<h2>{escape(t('覆盖地图', 'Coverage map'))}</h2>"
+        f"<div class='gs-report-map'><iframe title='{escape(t('覆盖地图', 'Coverage map'))}' "
         f"srcdoc=\"{escape(map_page)}\"></iframe></div>",
     ]
     if chart:
-        parts.append("<section id='gs-chart'><h2>覆盖率与时间 <span class='en'>Covered share "
-                     f"by minutes</span></h2>{chart}</section>")
-    parts.append(_table_html("areas", "分区覆盖 <span class='en'>By area</span>",
-                             *tables["areas"]))
-    parts.append(_table_html("gaps", "最大缺口 <span class='en'>Largest gaps</span>",
-                             *tables["gaps"]))
-    parts.append(_table_html("catchments", "场所服务人口 <span class='en'>Catchment population "
-                             "per venue</span>", *tables["catchments"]))
+        heading = escape(t("覆盖率与时间", "Covered share by minutes"))
+        parts.append(f"<section id='gs-chart'><h2>{heading}</h2>{chart}</section>")
+    parts.append(_table_html("areas", escape(t("分区覆盖", "By area")), *tables["areas"],
+                             prefs=prefs))
+    parts.append(_table_html("gaps", escape(t("最大缺口", "Largest gaps")), *tables["gaps"],
+                             prefs=prefs))
+    parts.append(_table_html("catchments",
+                             escape(t("场所服务人口", "Catchment population per venue")),
+                             *tables["catchments"], prefs=prefs))
     parts.append("</main></body></html>")
     return "".join(parts)
 

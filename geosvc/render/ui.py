@@ -12,7 +12,13 @@ Phones and desks get one page; the layout script decides at load time
   padding on the sides the boxes cover, so no result hides under a box;
 * tapping a row of the results list opens that venue's popup.
 
-The results list is built and escaped here in Python, like popups.
+The page's title bar (``#gs-bar``: the ``h1`` and the language / elder
+switches) goes first into its corner.  The elder-friendly mode (``gs-elder``
+on ``<html>``) enlarges type to 20 px and more, raises contrast and hides the
+legend and the layer control (fewer choices).
+
+The results list is built and escaped here in Python, like popups, in the
+page's language (:class:`~geosvc.render.i18n.Prefs`).
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from geosvc.modes import TRAVEL_MODES, mode_labels
+from geosvc.render.i18n import Prefs
+from geosvc.render.words import when_text
 
 __all__ = ["MODE_LABELS", "PHONE_QUERY", "PageLayout", "PageStyle", "format_distance",
            "results_panel_html", "results_summary_html"]
@@ -34,6 +42,9 @@ __all__ = ["MODE_LABELS", "PHONE_QUERY", "PageLayout", "PageStyle", "format_dist
 #: Attribute of a ``folium.Map`` holding the bounds the page fits to
 #: (set by :func:`geosvc.render.base.fit`, read by :class:`PageLayout`).
 FIT_ATTR = "gs_fit"
+#: Attribute of a ``folium.Map`` holding its page's Prefs (set by
+#: :func:`geosvc.render.base.new_map`; read by :class:`PageLayout` and ``page_html``).
+PREFS_ATTR = "gs_prefs"
 
 #: Media query of the phone layout (CSS pixels of the page or iframe).
 PHONE_QUERY = "(max-width: 640px)"
@@ -99,6 +110,31 @@ html,body,.leaflet-container{font-family:%(font)s}
 .gs-phone .gs-note{max-width:60vw}
 .gs-phone .leaflet-bottom.leaflet-left .leaflet-control:last-child{margin-bottom:26px}
 .gs-compact .gs-legend{display:none}
+#gs-main{position:absolute;top:0;right:0;bottom:0;left:0}
+.gs-sr{position:absolute!important;width:1px;height:1px;margin:-1px;padding:0;
+ overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
+.gs-bar h1{font-size:15px;margin:0 0 4px;line-height:1.3}
+.gs-switch{display:flex;flex-wrap:wrap;gap:6px}
+.gs-switch a{display:inline-block;padding:4px 10px;border:1px solid #0b57d0;border-radius:14px;
+ color:#0b57d0;text-decoration:none;font-weight:bold;background:#fff}
+.gs-switch a:hover,.gs-switch a:focus-visible{background:#eef3fd}
+.gs-compact .gs-bar{padding:3px 6px}.gs-compact .gs-switch a{padding:2px 8px}
+.gs-elder .gs-box,.gs-elder .gs-popup{font-size:20px;line-height:1.5;color:#000}
+.gs-elder .gs-popup{max-height:min(460px,60vh)}
+.gs-elder .gs-popup h4,.gs-elder .gs-bar h1{font-size:22px}
+.gs-elder .gs-popup th{color:#000}
+.gs-elder .en{color:#000;font-size:100%}
+.gs-elder .gs-result-name{font-size:21px}.gs-elder .gs-result{min-height:56px}
+.gs-elder .gs-result .gs-pin{width:32px;height:32px;line-height:32px;font-size:17px}
+.gs-elder:not(.gs-phone) #gs-results{width:420px}
+.gs-elder:not(.gs-phone) .gs-box{max-width:440px}
+.gs-elder .gs-legend,.gs-elder .leaflet-control-layers{display:none}
+.gs-elder .gs-nav a,.gs-elder .gs-switch a{border-width:2px;padding:8px 14px}
+.gs-elder .leaflet-bar a{width:44px;height:44px;line-height:44px;font-size:26px}
+.gs-elder .gs-open{color:#0b5d1e}.gs-elder .gs-closed{color:#8a0d1c}
+.gs-phone.gs-elder #gs-results{max-height:45vh}
+.gs-elder .leaflet-marker-pane .gs-pin{transform:scale(1.35)}
+a:focus-visible,.gs-box summary:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
 </style>
 """.replace("%%", "%").replace("%(font)s", _FONT)
 
@@ -140,9 +176,25 @@ class PageLayout(MacroElement):
     L.DomEvent.disableScrollPropagation(el);
     var Box = L.Control.extend({onAdd: function () { return el; }});
     new Box({position: pos}).addTo(map);
+    if (el.hasAttribute("data-gs-first")) {
+      el.parentNode.insertBefore(el, el.parentNode.firstChild);
+    }
   });
   L.control.scale({imperial: false, position: phone ? "topleft" : "bottomright"})
     .addTo(map);
+  var labels = {{ this.labels }};
+  Object.keys(labels).forEach(function (sel) {
+    if (sel === "close") { return; }
+    Array.prototype.forEach.call(document.querySelectorAll(sel), function (el) {
+      el.title = labels[sel];
+      el.setAttribute("aria-label", labels[sel]);
+    });
+  });
+  map.on("popupopen", function (e) {
+    var btn = e.popup.getElement() &&
+      e.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (btn) { btn.setAttribute("aria-label", labels.close); btn.title = labels.close; }
+  });
   var rows = document.querySelectorAll("#gs-results [data-code]");
   Array.prototype.forEach.call(rows, function (b) {
     b.addEventListener("click", function () {
@@ -218,6 +270,14 @@ class PageLayout(MacroElement):
         self.phone_query = PHONE_QUERY
 
         self.fit = js_json(getattr(fmap, FIT_ATTR, None))
+        t = (getattr(fmap, PREFS_ATTR, None) or Prefs()).t
+        # Leaflet names its controls in English; the page's language instead.
+        self.labels = js_json({
+            ".leaflet-control-zoom-in": t("放大", "Zoom in"),
+            ".leaflet-control-zoom-out": t("缩小", "Zoom out"),
+            ".leaflet-control-layers-toggle": t("图层", "Layers"),
+            "close": t("关闭", "Close"),
+        })
 
 
 def js_json(obj: Any) -> str:
@@ -259,45 +319,48 @@ def _clock(value: Any, ref: Any) -> str | None:
     return when.strftime("%H:%M" if same_day else "%m-%d %H:%M")
 
 
-def _status_html(props: Mapping[str, Any], ref: Any) -> str:
+def _status_html(props: Mapping[str, Any], ref: Any, prefs: Prefs) -> str:
+    t = prefs.t
     is_open = props.get("open")
     if is_open is True:
         if str(props.get("opening_hours") or "").strip() == "24/7":
-            return '<b class="gs-open">24 小时 <span class="en">open 24/7</span></b>'
+            return f'<b class="gs-open">{escape(t("24 小时开放", "open 24/7"))}</b>'
         until = _clock(props.get("closes_at"), ref)
         if until:
-            return (f'<b class="gs-open">营业中，至 {escape(until)} '
-                    f'<span class="en">open until {escape(until)}</span></b>')
-        return '<b class="gs-open">营业中 <span class="en">open now</span></b>'
+            said = t(f"营业中，至 {until}", f"open until {until}")
+            return f'<b class="gs-open">{escape(said)}</b>'
+        return f'<b class="gs-open">{escape(t("营业中", "open now"))}</b>'
     if is_open is False:
-        when = _clock(props.get("next_open"), ref)
+        when = when_text(props.get("next_open"), prefs, ref=ref)
         if when:
-            return (f'<b class="gs-closed">已关闭，{escape(when)} 开门 '
-                    f'<span class="en">closed, opens {escape(when)}</span></b>')
-        return '<b class="gs-closed">已关闭 <span class="en">closed</span></b>'
+            said = t(f"已关闭，{when} 开门", f"closed, opens {when}")
+            return f'<b class="gs-closed">{escape(said)}</b>'
+        return f'<b class="gs-closed">{escape(t("已关闭", "closed"))}</b>'
     return ""
 
 
-def results_summary_html(count: int, mode: str) -> str:
+def results_summary_html(count: int, mode: str, prefs: Prefs | None = None) -> str:
     """Return the (escaped) title line of the results list: "最近 5 个场所 · 步行".
 
     Examples
     --------
     >>> results_summary_html(5, "walk")
-    '最近 5 个场所 · 步行 <span class="en">5 nearest, walk</span>'
+    '最近 5 个场所 · 步行'
+    >>> results_summary_html(5, "walk", Prefs("en"))
+    '5 nearest, walk'
     """
+    prefs = prefs or Prefs()
     zh, en = MODE_LABELS.get(mode, (mode, mode))
-    return (f'最近 {int(count)} 个场所 · {escape(zh)} '
-            f'<span class="en">{int(count)} nearest, {escape(en)}</span>')
+    return escape(prefs.t(f"最近 {int(count)} 个场所 · {zh}", f"{int(count)} nearest, {en}"))
 
 
 def results_panel_html(features: Sequence[Mapping[str, Any]], *, mode: str,
-                       pins: Sequence[str], at: Any = None) -> str:
+                       pins: Sequence[str], at: Any = None, prefs: Prefs | None = None) -> str:
     """Return the escaped HTML of the ranked results list of a nearest search.
 
-    One button per venue, in rank order: "1. name" over "8 分钟步行 8 min walk ·
-    650 m · 营业中，至 17:00 open until 17:00".  Tapping a row opens the
-    venue's popup (see :class:`PageLayout`).
+    One button per venue, in rank order: "1. name" over "8 分钟步行 · 650 m ·
+    营业中，至 17:00" (or "8 min walk · 650 m · open until 17:00").  Tapping a
+    row opens the venue's popup (see :class:`PageLayout`).
 
     Parameters
     ----------
@@ -310,23 +373,27 @@ def results_panel_html(features: Sequence[Mapping[str, Any]], *, mode: str,
         The marker icon HTML of each feature (constants only), same order.
     at : str, optional
         ISO time of the query; closing times on that day show as ``HH:MM``.
+    prefs : Prefs, optional
+        The page's language (default Chinese).
     """
-    zh_mode, en_mode = MODE_LABELS.get(mode, (mode, mode))
+    prefs = prefs or Prefs()
+    mode_name = prefs.t(*MODE_LABELS.get(mode, (mode, mode)))
     rows = []
     for feat, pin in zip(features, pins, strict=True):
         props = feat.get("properties") or {}
         name = str(props.get("name") or feat.get("id") or "")
+        if prefs.lang == "en" and props.get("name_en"):
+            name = str(props["name_en"])
         meta = []
         minutes = props.get("travel_time_min")
         timed = mode in TRAVEL_MODES and TRAVEL_MODES[mode].open_on_arrival
         if minutes is not None and timed:
             mins = max(1, round(float(minutes)))
-            meta.append(f'{mins} 分钟{escape(zh_mode)} '
-                        f'<span class="en">{mins} min {escape(en_mode)}</span>')
+            meta.append(escape(prefs.t(f"{mins} 分钟{mode_name}", f"{mins} min {mode_name}")))
         if props.get("distance_m") is not None:
             dist = format_distance(float(props["distance_m"]))
-            meta.append(escape(dist) if meta else f"{escape(zh_mode)} {escape(dist)}")
-        status = _status_html(props, at)
+            meta.append(escape(dist) if meta else f"{escape(mode_name)} {escape(dist)}")
+        status = _status_html(props, at, prefs)
         if status:
             meta.append(status)
         rows.append(

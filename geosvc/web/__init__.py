@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Flask
 from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from geosvc.app.service import GeoService
 from geosvc.config import Settings
@@ -65,8 +66,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for name in _BLUEPRINTS:
         module = importlib.import_module(f"geosvc.web.{name}")
         app.register_blueprint(module.bp)
-    # per-client limits on coverage, isochrones and plans (429 + Retry-After)
-    _guard.install_rate_limits(app, settings)
+    # per-client limits on coverage, isochrones and plans (429 + Retry-After); test apps
+    # (TESTING) have none unless their config names `heavy_rate_limit`
+    if not app.testing or "heavy_rate_limit" in config:
+        _guard.install_rate_limits(app, settings)
 
     @app.before_request
     def _pick_up_new_imports() -> None:
@@ -80,6 +83,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # body limit, JSON-only same-site writes, nosniff / framing / referrer headers;
     # registered before CORS so that it runs after it (see geosvc.web._guard.install)
     _guard.install(app, settings)
+
+    if settings.trusted_proxies:  # client address, scheme and host as the proxy saw them
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     origins = settings.cors_origins
     origins_list: str | list[str] = origins if origins == "*" else [

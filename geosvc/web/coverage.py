@@ -1,4 +1,8 @@
-"""`GET /api/v1/coverage` (``f=json|geojson|csv|html`` or ``Accept``)."""
+"""`GET /api/v1/coverage` (``f=json|geojson|csv|html`` or ``Accept``).
+
+The ``html`` answer (the coverage report) is in the request's language:
+``lang=zh|en``, else the remembered cookie, else ``Accept-Language``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from flask import Blueprint, Response
 
 from geosvc.api.coverage import coverage as coverage_handler
 from geosvc.formats import CIRCLES, COVERAGE, Output
+from geosvc.web._prefs import page_prefs, remember
 from geosvc.web._respond import args, format_response, negotiate
 from geosvc.web._service import service
 
@@ -19,5 +24,9 @@ def coverage() -> Response:
     params = args()
     if CIRCLES in fmt.needs:  # the format draws the service-circle polygon
         params["circles"] = "true"
-    return format_response(fmt, Output(COVERAGE, coverage_handler(service(), params)),
-                           max_age=300)
+    if fmt.media_type != "text/html":
+        return format_response(fmt, Output(COVERAGE, coverage_handler(service(), params)),
+                               max_age=300)
+    prefs = page_prefs()
+    output = Output(COVERAGE, coverage_handler(service(), params), {"lang": prefs.lang})
+    return remember(format_response(fmt, output, max_age=300), prefs)

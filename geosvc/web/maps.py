@@ -5,8 +5,11 @@ Thin views over :func:`geosvc.web.pages.map_page`; errors are raised as
 :mod:`geosvc.web.problems`.  ``/embed`` may be framed by any site (no
 ``X-Frame-Options``; ``Content-Security-Policy: frame-ancestors *``).
 
-Rendered pages are kept in a small LRU per (dataset revision, page, query)
-for :data:`PAGE_TTL_S` seconds (their ``open`` states depend on the clock),
+Pages are in the request's language and mode (``lang`` / ``elder``, cookies,
+``Accept-Language``: :func:`geosvc.web._prefs.page_prefs`), and answer with
+``Vary: Accept-Language, Cookie``.  Rendered pages are kept in a small LRU
+per (dataset revision, page, language and mode, query) for
+:data:`PAGE_TTL_S` seconds (their ``open`` states depend on the clock),
 so a repeated request costs a dictionary look-up; the ETag is the page's
 hash and :func:`geosvc.web._respond.finish` serves it gzip'd.
 """
@@ -18,9 +21,12 @@ import time
 from collections import OrderedDict
 from typing import Final
 
-from flask import Blueprint, Response, current_app, send_from_directory
+from flask import Blueprint, Response, current_app, request, send_from_directory
 
 from geosvc.render.assets import STATIC_DIR
+from geosvc.render.i18n import Prefs
+from geosvc.render.shell import switch_nav_html
+from geosvc.web._prefs import page_prefs, remember
 from geosvc.web._respond import args, body_etag
 from geosvc.web._service import service
 from geosvc.web.pages import map_page
@@ -32,11 +38,11 @@ _HTML = "text/html; charset=utf-8"
 PAGE_CACHE_SIZE: Final = 32
 PAGE_TTL_S: Final = 60.0
 
-_PageKey = tuple[int, bool, tuple[tuple[str, str], ...]]
+_PageKey = tuple[int, bool, tuple[str, bool], tuple[tuple[str, str], ...]]
 
 
 class _PageCache:
-    """Rendered pages of one app by (revision, compact, query): an LRU with a time limit."""
+    """Rendered pages by (revision, compact, prefs, query): an LRU with a time limit."""
 
     def __init__(self) -> None:
         self.pages: OrderedDict[_PageKey, tuple[float, bytes, str]] = OrderedDict()
@@ -58,33 +64,35 @@ class _PageCache:
                 self.pages.popitem(last=False)
 
 
-def _rendered(*, compact: bool) -> tuple[bytes, str]:
+def _rendered(*, compact: bool, prefs: Prefs) -> tuple[bytes, str]:
     """Return the page's UTF-8 HTML and its ETag, from the app's cache when fresh."""
     svc = service()
     params = args()
     cache = current_app.extensions.setdefault("geosvc.map_pages", _PageCache())
-    key = (svc.snapshot.revision, compact, tuple(sorted(params.items())))
+    key = (svc.snapshot.revision, compact, prefs.key, tuple(sorted(params.items())))
     now = time.monotonic()
     hit = cache.get(key, now)
     if hit is not None:
         return hit
     # Settings.tianditu_key: GEOSVC_TIANDITU_KEY or the settings file, read at start-up
-    html = map_page(svc, params, compact=compact,
-                    tianditu_key=svc.settings.tianditu_key).encode("utf-8")
+    nav = switch_nav_html(prefs, request.path, params)
+    html = map_page(svc, params, compact=compact, tianditu_key=svc.settings.tianditu_key,
+                    prefs=prefs, nav=nav).encode("utf-8")
     tag = body_etag(html)
     cache.put(key, now, html, tag)
     return html, tag
 
 
 def _page(*, compact: bool) -> Response:
-    html, tag = _rendered(compact=compact)
+    prefs = page_prefs()
+    html, tag = _rendered(compact=compact, prefs=prefs)
     resp = Response(html, mimetype="text/html")
     resp.headers["Content-Type"] = _HTML
     resp.set_etag(tag)
     resp.headers["Cache-Control"] = "public, max-age=30"
     if compact:
         resp.headers["Content-Security-Policy"] = "frame-ancestors *"
-    return resp
+    return remember(resp, prefs)
 
 
 @bp.get("/map")

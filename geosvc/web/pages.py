@@ -14,6 +14,10 @@ It sits in the web layer (above ``api`` and ``render``) but needs no Flask;
   defaults to true).
 * ``coverage`` -- service circles and gaps (``/api/v1/coverage`` parameters).
 * ``isochrones`` -- bands around ``lon``/``lat`` (``/api/v1/isochrones``).
+
+Every page is in the language of its :class:`~geosvc.render.i18n.Prefs`
+(``lang``, ``elder``: read by the view, passed in here with the ready HTML of
+the page switches).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from geosvc.coords import parse_crs
 from geosvc.errors import InvalidParameter
 from geosvc.render.base import page_html
 from geosvc.render.coverage_map import coverage_map, isochrones_map
+from geosvc.render.i18n import Prefs
 from geosvc.render.tiles import Basemap, parse_tiles, shift_geojson, shift_points
 from geosvc.render.venues_map import venues_map
 
@@ -61,8 +66,20 @@ def _to_wgs84(doc: Any, crs: str) -> Any:
     return doc if crs == "wgs84" else shift_geojson(doc, "wgs84", source=crs)
 
 
+@dataclass(frozen=True)
+class _Look:
+    """How a map page is drawn: base map, embedding, language and switches."""
+
+    basemap: Basemap
+    compact: bool
+    tianditu_key: str | None
+    prefs: Prefs
+    nav: str
+
+
 def map_page(service: GeoService, params: Mapping[str, str], *, compact: bool = False,
-             base: str = "", tianditu_key: str | None = None) -> str:
+             base: str = "", tianditu_key: str | None = None, prefs: Prefs | None = None,
+             nav: str = "") -> str:
     """Return the HTML of the map page for the query ``params``.
 
     Parameters
@@ -77,6 +94,10 @@ def map_page(service: GeoService, params: Mapping[str, str], *, compact: bool = 
         URL prefix of asset links ('' = same origin).
     tianditu_key : str, optional
         Key of the Tianditu base map.
+    prefs : Prefs, optional
+        Language and elder mode (default Chinese, standard).
+    nav : str
+        Ready HTML of the page switches (title bar).
 
     Raises
     ------
@@ -95,12 +116,13 @@ def map_page(service: GeoService, params: Mapping[str, str], *, compact: bool = 
         problems += exc.invalid_params
     if problems or basemap is None:  # (parse_tiles returns a Basemap or raises)
         raise InvalidParameter.many((p["name"], p["reason"]) for p in problems)
+    look = _Look(basemap, compact, tianditu_key, prefs or Prefs(), nav)
     if layer == "coverage":
-        fmap = _coverage(service, params, basemap, compact, tianditu_key)
+        fmap = _coverage(service, params, look)
     elif layer == "isochrones":
-        fmap = _isochrones(service, params, basemap, compact, tianditu_key)
+        fmap = _isochrones(service, params, look)
     else:
-        fmap = _venues(service, params, basemap, compact, tianditu_key)
+        fmap = _venues(service, params, look)
     return page_html(fmap, base=base)
 
 
@@ -114,49 +136,57 @@ class _Found:
     at: str | None = None
 
 
-def _venues(service: GeoService, params: Mapping[str, str], basemap: Basemap, compact: bool,
-            tianditu_key: str | None) -> Any:
+def _venues(service: GeoService, params: Mapping[str, str], look: _Look) -> Any:
     """Return the map of the ``venues`` layer: a nearest search with a point, else a list."""
     crs = _request_crs(params)
     mode = (params.get("mode") or "walk").strip().lower()
     has_point = bool((params.get("lon") or "").strip() or (params.get("lat") or "").strip())
     if has_point:
-        found = _nearest_venues(service, params, crs)
+        found = _nearest_venues(service, params, crs, look.prefs)
         mode = str(found.fc.get("mode") or mode)
     else:
-        found = _listed_venues(service, params)
+        found = _listed_venues(service, params, look.prefs)
     fc = _to_wgs84(found.fc, crs)
     items, features = _with_details(service, params, fc["features"])
     return venues_map({"type": "FeatureCollection", "features": features}, items=items,
-                      origin=found.origin, mode=mode, basemap=basemap, compact=compact,
-                      tianditu_key=tianditu_key, note=found.note, at=found.at)
+                      origin=found.origin, mode=mode, basemap=look.basemap,
+                      compact=look.compact, tianditu_key=look.tianditu_key, note=found.note,
+                      at=found.at, prefs=look.prefs, nav=look.nav, venue_pages=True)
 
 
 #: The map's note for a nearest search without venues, by ``empty_reason`` (docs/api.md).
 _EMPTY_NOTES = {
-    "no_venue_offers_item": "没有场所办理所选事项 No venue handles the chosen item(s)",
-    "no_venue_matches": "没有符合条件的场所 No venue matches the filters",
-    "unreachable": "从此处无法到达符合条件的场所 No matching venue can be reached from here",
-    "beyond_max_minutes": "限定时间内无法到达符合条件的场所 "
-                          "No matching venue within the time limit",
-    "closed": "到达时没有开放的场所 No matching venue is open on arrival",
+    "no_venue_offers_item": ("没有场所办理所选事项。请换一个事项，或在网上办理。",
+                             "No venue handles the chosen item(s). Choose another item, "
+                             "or apply online."),
+    "no_venue_matches": ("没有符合条件的场所。请放宽筛选条件。",
+                         "No venue matches the filters. Relax the filters."),
+    "unreachable": ("从此处无法到达符合条件的场所。请换一个出发点或出行方式。",
+                    "No matching venue can be reached from here. Try another start or "
+                    "travel mode."),
+    "beyond_max_minutes": ("限定时间内无法到达符合条件的场所。请放宽时间限制。",
+                           "No matching venue within the time limit. Allow more minutes."),
+    "closed": ("到达时没有开放的场所。请换个时间，或不限“营业中”。",
+               "No matching venue is open on arrival. Try another time, or drop the "
+               "open-now filter."),
 }
 
 
-def _nearest_venues(service: GeoService, params: Mapping[str, str], crs: str) -> _Found:
+def _nearest_venues(service: GeoService, params: Mapping[str, str], crs: str,
+                    prefs: Prefs) -> _Found:
     """Return the nearest venues to ``lon``/``lat`` with their routes, and the query point."""
     query = dict(params)
     query.setdefault("route", "true")
     fc = nearest(service, query)
     px, py = fc["query"]["point"]
     ox, oy = shift_points([px], [py], "wgs84", source=crs)
-    note = None if fc["features"] else _EMPTY_NOTES.get(
-        str(fc.get("empty_reason")), "附近没有符合条件的场所 No venue matches nearby")
+    note = None if fc["features"] else prefs.t(*_EMPTY_NOTES.get(
+        str(fc.get("empty_reason")), ("附近没有符合条件的场所", "No venue matches nearby")))
     return _Found(fc, note=note, origin=(float(ox[0]), float(oy[0])),
                   at=fc["query"].get("at"))
 
 
-def _listed_venues(service: GeoService, params: Mapping[str, str]) -> _Found:
+def _listed_venues(service: GeoService, params: Mapping[str, str], prefs: Prefs) -> _Found:
     """Return the venues matching the filters (up to the service's ``max_limit`` by default)."""
     query = dict(params)
     if not (query.get("limit") or "").strip():
@@ -164,10 +194,11 @@ def _listed_venues(service: GeoService, params: Mapping[str, str]) -> _Found:
     fc = list_venues(service, query)
     note = None
     if fc["numberMatched"] > fc["numberReturned"]:
-        note = (f"显示 {fc['numberReturned']} / {fc['numberMatched']} 个场所 "
-                f"Showing {fc['numberReturned']} of {fc['numberMatched']} venues")
+        shown, matched = fc["numberReturned"], fc["numberMatched"]
+        note = prefs.t(f"显示 {shown} / {matched} 个场所",
+                       f"Showing {shown} of {matched} venues")
     elif not fc["features"]:
-        note = "没有符合条件的场所 No venue matches the filters"
+        note = prefs.t(*_EMPTY_NOTES["no_venue_matches"])
     return _Found(fc, note=note)
 
 
@@ -197,8 +228,7 @@ def _with_details(service: GeoService, params: Mapping[str, str],
     return items, features
 
 
-def _coverage(service: GeoService, params: Mapping[str, str], basemap: Basemap, compact: bool,
-              tianditu_key: str | None) -> Any:
+def _coverage(service: GeoService, params: Mapping[str, str], look: _Look) -> Any:
 
     crs = _request_crs(params)
     result = coverage(service, {**params, "circles": "true"})
@@ -213,7 +243,8 @@ def _coverage(service: GeoService, params: Mapping[str, str], basemap: Basemap, 
     venues = list_venues(service, venue_params)
     result = {**result, "catchments": _locate_catchments(result.get("catchments"), venues)}
     return coverage_map(result, venues=venues, population=_population(service),
-                        basemap=basemap, compact=compact, tianditu_key=tianditu_key)
+                        basemap=look.basemap, compact=look.compact,
+                        tianditu_key=look.tianditu_key, prefs=look.prefs, nav=look.nav)
 
 
 def _locate_catchments(catchments: Any, venues: Mapping[str, Any]) -> Any:
@@ -234,12 +265,12 @@ def _population(service: GeoService) -> list[tuple[float, float, float]]:
     return [(c.lon, c.lat, c.count) for c in service.population()]
 
 
-def _isochrones(service: GeoService, params: Mapping[str, str], basemap: Basemap, compact: bool,
-                tianditu_key: str | None) -> Any:
+def _isochrones(service: GeoService, params: Mapping[str, str], look: _Look) -> Any:
 
     crs = _request_crs(params)
     fc = _to_wgs84(isochrones(service, params), crs)
     lon, lat = float(params["lon"]), float(params["lat"])
     ox, oy = shift_points([lon], [lat], "wgs84", source=crs)
-    return isochrones_map(fc, origin=(float(ox[0]), float(oy[0])), basemap=basemap,
-                          compact=compact, tianditu_key=tianditu_key)
+    return isochrones_map(fc, origin=(float(ox[0]), float(oy[0])), basemap=look.basemap,
+                          compact=look.compact, tianditu_key=look.tianditu_key,
+                          prefs=look.prefs, nav=look.nav)

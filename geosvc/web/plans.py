@@ -1,6 +1,8 @@
 """`POST /api/v1/plans` (``?f=json|csv|html`` or ``Accept``).
 
-The blueprint over :func:`geosvc.api.plans.create_plan`.
+The blueprint over :func:`geosvc.api.plans.create_plan`.  The ``html`` answer
+(the plan map) is in the request's language (``lang``, cookie,
+``Accept-Language``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from flask import Blueprint, Response, request
 from geosvc.api.plans import create_plan
 from geosvc.errors import InvalidParameter
 from geosvc.formats import PLAN, Output
+from geosvc.web._prefs import page_prefs, remember
 from geosvc.web._respond import format_response, negotiate
 from geosvc.web._service import service
 
@@ -45,4 +48,8 @@ def plans() -> Response:
         msg = ("must be a JSON object {mode, minutes, k, candidates, filters} "
                "(the body is missing, not JSON, or not an object)")
         raise InvalidParameter("body", msg)
-    return format_response(fmt, Output(PLAN, create_plan(service(), body)), max_age=None)
+    if fmt.media_type != "text/html":
+        return format_response(fmt, Output(PLAN, create_plan(service(), body)), max_age=None)
+    prefs = page_prefs()
+    output = Output(PLAN, create_plan(service(), body), {"lang": prefs.lang})
+    return remember(format_response(fmt, output, max_age=None), prefs)

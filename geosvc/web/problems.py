@@ -1,10 +1,13 @@
 """Errors as ``application/problem+json`` (RFC 9457), in one place; HTML on page paths.
 
 On the pages a citizen opens in a browser tab (the app at ``/``, ``/map``,
-``/embed``, ``/venues/...``: :func:`is_page_path`) the same problem is answered as an
-HTML page that says why and what to try, in Chinese and English, with the
-same status (:func:`geosvc.render.venue_page.error_page_html`).  The choice
-is by path, never by ``Accept``: the API paths keep problem+json.
+``/embed``, ``/venues/...``, ``/docs``: :func:`is_page_path`) the same problem is answered
+as an HTML page that says why and what to try, with the same status
+(:func:`geosvc.render.shell.error_page_html`), in the request's language and
+mode (``lang`` / ``elder``, cookies, ``Accept-Language``; a bad ``lang`` is
+itself such a 400 page, written in the language the rest of the request
+picks).  The choice is by path, never by ``Accept``: the API paths keep
+problem+json.
 
 One handler for :class:`~geosvc.errors.GeosvcError`, one for werkzeug's
 :class:`~werkzeug.exceptions.HTTPException` (unknown paths, wrong methods),
@@ -16,13 +19,16 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from flask import Response, request
 from werkzeug.exceptions import HTTPException
 
-from geosvc.errors import GeosvcError
-from geosvc.render.venue_page import error_page_html
-from geosvc.web._respond import json_response
+from geosvc.errors import GeosvcError, InvalidParameter
+from geosvc.render.i18n import ELDER_COOKIE, LANG_COOKIE, Prefs, choose_prefs
+from geosvc.render.shell import error_page_html, switch_nav_html
+from geosvc.web._prefs import page_prefs, remember
+from geosvc.web._respond import args, json_response
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -35,7 +41,7 @@ PROBLEM_JSON = "application/problem+json"
 
 #: Paths of the HTML pages (exact, or a prefix ending in ``/``; ``/`` itself is exact):
 #: their errors are pages.
-PAGE_PATHS = ("/", "/map", "/embed", "/venues/")
+PAGE_PATHS = ("/", "/map", "/embed", "/venues/", "/docs")
 
 
 def is_page_path(path: str) -> bool:
@@ -45,6 +51,8 @@ def is_page_path(path: str) -> bool:
     --------
     >>> is_page_path("/map"), is_page_path("/venues/X-1"), is_page_path("/api/v1/venues/X-1")
     (True, True, False)
+    >>> is_page_path("/docs"), is_page_path("/docs/x")
+    (True, False)
     >>> is_page_path("/"), is_page_path("/nope")
     (True, False)
     """
@@ -58,13 +66,31 @@ def _answer(doc: dict[str, object], status: int) -> Response:
         return json_response(doc, status=status, mimetype=PROBLEM_JSON, max_age=None)
     slug = str(doc.get("type", "")).rsplit("/", 1)[-1]
     params = doc.get("invalid_params")
+    prefs, chosen = _error_prefs()
+    query = {k: v for k, v in args().items() if chosen or k not in ("lang", "elder")}
+    nav = switch_nav_html(prefs, quote(request.path), query)
     html = error_page_html(status, slug, str(doc.get("detail") or ""),
-                           params if isinstance(params, list) else (),
+                           params if isinstance(params, list) else (), prefs=prefs, nav=nav,
                            map_link="/" if request.path == "/" else "/map")
     resp = Response(html, status=status, mimetype="text/html")
     resp.headers["Content-Type"] = "text/html; charset=utf-8"
     resp.headers["Cache-Control"] = "no-store"
+    if chosen:
+        return remember(resp, prefs)
+    resp.vary.add("Accept-Language")
+    resp.vary.add("Cookie")
     return resp
+
+
+def _error_prefs() -> tuple[Prefs, bool]:
+    """Return the error page's language and mode, and False when ``lang``/``elder`` were bad."""
+    try:
+        return page_prefs(), True
+    except InvalidParameter:
+        prefs = choose_prefs(lang_cookie=request.cookies.get(LANG_COOKIE),
+                             elder_cookie=request.cookies.get(ELDER_COOKIE),
+                             accept=request.headers.get("Accept-Language"))
+        return prefs, False
 
 
 def _geosvc_error(err: GeosvcError) -> Response:

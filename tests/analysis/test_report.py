@@ -89,7 +89,14 @@ def test_html_report_end_to_end(demo_db, helsinki_pbf, cache_dir, tmp_path):
         assert f">{label}</text>" in chart
     # the all-venues curve at 10 minutes is the headline share (same pass, same rule)
     assert f"all venues 10 min: {100 * doc['covered_share']:.1f}%" in chart
-    assert "service circle" in html
+    assert "分钟服务圈" in html and "service circle" not in html  # Chinese by default
+    assert "<html lang='zh-CN'>" in html
+    en = tmp_path / "en" / "report.html"
+    en.parent.mkdir()
+    _coverage_cli(demo_db, helsinki_pbf, en, cache_dir, "--lang", "en")
+    html_en = en.read_text(encoding="utf-8")
+    assert "service circle" in html_en and "<html lang='en'>" in html_en
+    assert "分钟服务圈" not in html_en
     names = {p.name for p in tmp_path.iterdir()}
     assert {"report_areas.csv", "report_gaps.csv", "report_catchments.csv",
             "report.xlsx"} <= names

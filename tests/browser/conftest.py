@@ -72,7 +72,11 @@ def _venues() -> list[Venue]:
 def _items() -> list[ServiceItem]:
     return [
         ServiceItem("SB-001", "社会保障卡申领", "Apply for a social-security card", "人社局",
-                    high_frequency=True),
+                    high_frequency=True,
+                    materials=("居民身份证原件", "近期一寸免冠照片<b>1</b>张"),
+                    conditions="本市参保人员", fee="免费", legal_days=20, promised_days=5,
+                    apply_url="https://zwfw.example.gov.cn/sb?item=SB-001&x=<i>",
+                    can_do_online=True, at_kiosk=True),
         ServiceItem("YB-002", "医保参保信息查询", "Medical-insurance record", "医保局"),
         ServiceItem("GJJ-003", "住房公积金提取${alert(3)}", "Housing-fund withdrawal",
                     "公积金中心"),

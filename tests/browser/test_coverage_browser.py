@@ -13,6 +13,7 @@ import pytest
 
 from geosvc.render.base import page_html
 from geosvc.render.coverage_map import coverage_map
+from geosvc.render.i18n import Prefs
 from geosvc.render.report import write_report
 from tests.render.coverage_data import CURVES, X, Y, coverage_result
 
@@ -38,11 +39,23 @@ def test_coverage_map_page(page: Any, app_url: str, host_site: Any, shots: Path)
     colours = pg.evaluate("window.geosvc.layers.gaps.getLayers().map(l => l.options.fillColor)")
     assert colours[0] == "#bd0026"
     # Population heat layer is in the layer control; switch it on.
-    pg.get_by_text("人口 Population").click()
+    pg.get_by_text("人口", exact=True).click()
     pg.wait_for_timeout(300)
     assert pg.locator("canvas.leaflet-heatmap-layer").count() == 1
     shots.mkdir(exist_ok=True)
     pg.screenshot(path=str(shots / "coverage.png"))
+    assert log.dialogs == [] and log.problems() == []
+    # The same map in English: its layer control and summary speak English only
+    fmap = coverage_map(coverage_result(), population=pop, prefs=Prefs("en"))
+    site.pages["/coverage-en.html"] = page_html(fmap, base=app_url)
+    pg.goto(f"{host_url}/coverage-en.html")
+    pg.wait_for_function("() => window.geosvc && window.geosvc.layers.gaps")
+    assert pg.evaluate("document.documentElement.lang") == "en"
+    pg.get_by_text("Population", exact=True).click()
+    pg.wait_for_timeout(300)
+    assert pg.locator("canvas.leaflet-heatmap-layer").count() == 1
+    summary = pg.locator("#gs-summary").inner_text()
+    assert "80.8%" in summary and "Largest gaps" in summary and "覆盖率" not in summary
     assert log.dialogs == [] and log.problems() == []
 
 

@@ -65,14 +65,36 @@ def test_map_markers_popup_and_no_errors(page: Any, app_url: str, shots: Path) -
     popup.wait_for()
     text = popup.inner_text()
     assert "宣城市政务服务中心" in text and "社会保障卡申领" in text and "窗口" in text
-    assert "Service hall" in text
+    assert "政务服务大厅" in text and "Service hall" not in text
+    # hours in words, not OSM syntax
+    assert "周一至周五 09:00–12:00, 13:30–17:00（午休 12:00–13:30）" in text
+    assert "Mo-Fr" not in text
     assert "uri.amap.com" in popup.locator("a").nth(1).get_attribute("href")
+    assert popup.get_by_role("link", name="场所详情").get_attribute("href") == \
+        "/venues/XC-H-0001"
     assert pg.locator("#gs-legend").is_visible()
     shots.mkdir(exist_ok=True)
     pg.wait_for_timeout(300)  # let the popup fade in
     pg.screenshot(path=str(shots / "map.png"))
     assert log.problems() == []
     assert log.blocked, "the OSM tile requests should have been attempted and aborted"
+    # The same popup in English
+    _open(pg, f"{app_url}/map?lang=en")
+    pg.evaluate("window.geosvc.map.setView(window.geosvc.markers['XC-H-0001'].getLatLng(), 18,"
+                " {animate: false})")
+    pg.wait_for_timeout(200)
+    pg.locator('.leaflet-marker-icon[title="宣城市政务服务中心"]').click()
+    popup.wait_for()
+    text = popup.inner_text()
+    assert "Xuancheng Government Service Centre" in text and "Service hall" in text
+    assert "Apply for a social-security card" in text and "staffed window" in text.lower()
+    assert "Mon–Fri 09:00–12:00, 13:30–17:00 (lunch break 12:00–13:30)" in text
+    assert "Mo-Fr" not in text and "政务服务大厅" not in text
+    assert popup.get_by_role("link", name="Details").get_attribute("href") == \
+        "/venues/XC-H-0001"
+    pg.wait_for_timeout(300)
+    pg.screenshot(path=str(shots / "map_en.png"))
+    assert log.problems() == []
 
 
 def test_map_filters_and_bad_parameter(page: Any, app_url: str) -> None:

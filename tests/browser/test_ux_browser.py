@@ -15,6 +15,7 @@ import pytest
 
 from geosvc.render.base import page_html
 from geosvc.render.coverage_map import coverage_map
+from geosvc.render.i18n import Prefs
 from geosvc.render.venues_map import venues_map
 from tests.browser.conftest import CENTRE
 from tests.render.coverage_data import coverage_result
@@ -121,20 +122,31 @@ def test_results_panel_minutes_status_and_click(page: Any, app_url: str,
     """Rows read "1. name, 5 min walk, 400 m, open until 17:00"; a click opens the popup."""
     site, host_url = host_site
     fc, items = _ranked_fc(items=20)
-    fmap = venues_map(fc, items=items, origin=CENTRE, mode="walk",
-                      at="2026-05-06T10:00:00+08:00")
-    site.pages["/ranked.html"] = page_html(fmap, base=app_url)
+    for lang in ("zh", "en"):
+        fmap = venues_map(fc, items=items, origin=CENTRE, mode="walk",
+                          at="2026-05-06T10:00:00+08:00", prefs=Prefs(lang))
+        site.pages[f"/ranked-{lang}.html"] = page_html(fmap, base=app_url)
     pg, log = page
-    _open(pg, f"{host_url}/ranked.html")
+    _open(pg, f"{host_url}/ranked-en.html")
+    rows = pg.locator("#gs-results .gs-result")
+    texts = [rows.nth(i).inner_text() for i in range(5)]
+    assert "5 min walk" in texts[0] and "400 m" in texts[0] and "分钟" not in texts[0]
+    assert "open until 17:00" in texts[0]
+    assert "closed, opens Thu 05-07 09:00" in texts[2]
+    rows.nth(3).click()
+    content = pg.locator(".leaflet-popup-content")
+    content.wait_for()
+    assert "and 12 more" in content.inner_text()
+    _open(pg, f"{host_url}/ranked-zh.html")
     rows = pg.locator("#gs-results .gs-result")
     assert rows.count() == 5
     texts = [rows.nth(i).inner_text() for i in range(5)]
     assert texts[0].startswith("1") and "<i>场所</i> 1" in texts[0]  # data shown as text
     assert pg.locator("#gs-results i").count() == 0
-    assert "5 分钟步行" in texts[0] and "5 min walk" in texts[0] and "400 m" in texts[0]
+    assert "5 分钟步行" in texts[0] and "400 m" in texts[0] and "min walk" not in texts[0]
     assert "26 分钟步行" in texts[4] and "2.0 km" in texts[4]
-    assert "open until 17:00" in texts[0] and "营业中，至 17:00" in texts[0]
-    assert "closed, opens 05-07 09:00" in texts[2]
+    assert "营业中，至 17:00" in texts[0] and "open until" not in texts[0]
+    assert "已关闭，周四 05-07 09:00 开门" in texts[2]
     # Desk: list and legend open, layers expanded, nothing covers a result marker.
     assert pg.locator(".leaflet-control-layers-expanded").count() == 1
     rects = pg.evaluate(_RECTS)
@@ -147,7 +159,7 @@ def test_results_panel_minutes_status_and_click(page: Any, app_url: str,
     text = content.inner_text()
     assert "4. <i>场所</i> 4" in text
     assert pg.locator(".leaflet-popup-content .gs-items > li:not(.gs-more)").count() == 8
-    assert "and 12 more" in text and "还有 12 项" in text
+    assert "还有 12 项" in text and "and 12 more" not in text
     assert log.problems() == [] and log.dialogs == []
 
 

@@ -187,7 +187,11 @@ def test_cli_outputs(estimated_demo_db, helsinki_pbf, cache_dir, tmp_path):
     assert r.exit_code == 0, r.output
     page = out_html.read_text(encoding="utf-8")
     assert "leaflet" in page.lower() and "unpkg.com" not in page and "cdn.jsdelivr" not in page
-    assert "covered" in page
+    assert "覆盖率" in page and "covered" not in page  # Chinese by default
+    r = runner.invoke(main, [*base, "--k", "2", "--out", str(out_html), "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    page = out_html.read_text(encoding="utf-8")
+    assert "covered" in page and "覆盖率" not in page
     # supplied CSV candidates
     sites = tmp_path / "sites.csv"
     sites.write_text("id,name,lon,lat\nA,one,24.9365,60.1655\nB,two,24.95,60.176\n",

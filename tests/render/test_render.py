@@ -13,6 +13,7 @@ from folium.plugins import HeatMap, MarkerCluster
 from geosvc.errors import InvalidParameter
 from geosvc.render.base import page_html
 from geosvc.render.coverage_map import coverage_map, isochrones_map
+from geosvc.render.i18n import Prefs
 from geosvc.render.popup import venue_popup_html
 from geosvc.render.report import report_tables, write_report
 from geosvc.render.tiles import BASEMAPS, parse_tiles, shift_geojson
@@ -36,6 +37,29 @@ def test_popup_escapes_every_data_text() -> None:
     html = venue_popup_html(_fc()["features"][0]["properties"], X, Y, items=items)
     assert "<img" not in html and "<script" not in html and "<b>x" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;b&gt;x&lt;/b&gt;${y}" in html
+    html_en = venue_popup_html(_fc()["features"][0]["properties"], X, Y, items=items,
+                               prefs=Prefs("en"))
+    assert "<img" not in html_en and "<script" not in html_en and "<b>x" not in html_en
+    assert "&lt;b&gt;x&lt;/b&gt;${y}" in html_en
+
+
+@pytest.mark.parametrize(("lang", "says", "not_says"), [
+    ("zh", ["类型", "自助服务终端", "全天 24 小时开放", "营业中", "可办事项", "高德导航"],
+     ["Kind", "open now", "Amap directions", "24/7"]),
+    ("en", ["Kind", "Self-service kiosk", "open 24 hours, every day", "open now",
+            "Items handled here", "Amap directions"],
+     ["类型", "营业中", "可办事项", "高德导航", "24/7"]),
+])
+def test_popup_speaks_one_language(lang: str, says: list[str], not_says: list[str]) -> None:
+    props = {**_fc("站")["features"][0]["properties"], "address": "路 1 号"}
+    items = [{"code": "I", "name": "事项", "name_en": "Item", "channels": ["window"]}]
+    html = venue_popup_html(props, X, Y, items=items, prefs=Prefs(lang),
+                            venue_url="/venues/V1")
+    for text in says:
+        assert text in html, text
+    for text in not_says:
+        assert text not in html, text
+    assert 'href="/venues/V1"' in html
 
 
 def test_page_has_no_raw_data_markup_and_only_local_assets() -> None:

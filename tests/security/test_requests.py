@@ -231,3 +231,17 @@ def test_heavy_analyses_are_rate_limited_per_client(tmp_path: Path) -> None:
 def test_a_bad_rate_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="heavy_rate_limit"):
         Settings.load(env={}, overrides={"heavy_rate_limit": "lots"})
+
+
+def test_behind_a_trusted_proxy_clients_are_counted_apart(tmp_path: Path) -> None:
+    db = build_city_db(tmp_path / "city.sqlite")
+    url = "/api/v1/isochrones?lon=118.76&lat=30.94&mode=straight&minutes=5"
+    for proxies, expected in ((1, 200), (0, 429)):
+        app = create_app({"TESTING": True, "db": str(db), "osm": None,
+                          "heavy_rate_limit": "2/minute", "trusted_proxies": proxies})
+        client = app.test_client()
+        for ip in ("203.0.113.1", "203.0.113.1"):
+            assert client.get(url, headers={"X-Forwarded-For": ip}).status_code == 200
+        # a second citizen behind the same proxy: own count only if the proxy is trusted
+        got = client.get(url, headers={"X-Forwarded-For": "203.0.113.2"}).status_code
+        assert got == expected, proxies

@@ -162,6 +162,10 @@ def test_ogc_feature_self_link_fetches_the_feature(client) -> None:
 
 def test_map_says_why_a_nearest_search_found_nothing(client) -> None:
     # issue 9: an empty nearest answer carries `empty_reason`; the map shows it in words
-    resp = client.get("/map?lon=118.76&lat=30.94&mode=straight&kind=kiosk&max_minutes=0.01")
+    url = "/map?lon=118.76&lat=30.94&mode=straight&kind=kiosk&max_minutes=0.01"
+    resp = client.get(url + "&lang=zh")
+    assert resp.status_code == 200
+    assert "限定时间内无法到达符合条件的场所" in resp.get_data(as_text=True)
+    resp = client.get(url + "&lang=en")
     assert resp.status_code == 200
     assert "No matching venue within the time limit" in resp.get_data(as_text=True)

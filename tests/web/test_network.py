@@ -129,16 +129,19 @@ def test_coverage_map_draws_circles_and_catchments(net_client) -> None:
     import json
     import re
 
-    html = net_client.get("/map?layer=coverage&mode=walk&minutes=5").get_data(as_text=True)
     doc = net_client.get("/api/v1/coverage?mode=walk&minutes=5").get_json()
-    assert '"circles"' in html and "5 分钟服务圈 service circle" in html
-    assert '"catchments"' in html
-    # one catchment marker per venue in the answer, its tooltip "name: N 人 residents"
-    tips = re.findall(r": [\d,]+ 人 residents", html)
-    assert len(tips) == len(doc["catchments"]) > 0
-    for row in doc["catchments"]:
-        name = row["name"]
-        assert name in html or json.dumps(name)[1:-1] in html, name
+    for lang, circle, tip in (("zh", "5 分钟服务圈", r": [\d,]+ 人\""),
+                              ("en", "5-minute service circle", r": [\d,]+ residents\"")):
+        url = f"/map?layer=coverage&mode=walk&minutes=5&lang={lang}"
+        html = net_client.get(url).get_data(as_text=True)
+        assert '"circles"' in html and circle in html
+        assert '"catchments"' in html
+        # one catchment marker per venue in the answer, its tooltip "name: N 人" / "N residents"
+        tips = re.findall(tip, html)
+        assert len(tips) == len(doc["catchments"]) > 0
+        for row in doc["catchments"]:
+            name = row["name"]
+            assert name in html or json.dumps(name)[1:-1] in html, name
 
 
 def test_plan_with_supplied_candidates(net_client) -> None:

@@ -149,8 +149,9 @@ def test_every_operation_documents_503(spec) -> None:
     # any request may first reload the store, which raises StorageUnavailable (503)
     for path, methods in spec["paths"].items():
         for method, op in methods.items():
-            # the HTML pages (/, /map, /embed, /venues/{id}) answer their errors as HTML pages
-            media = "text/html" if path in ("/", "/map", "/embed", "/venues/{id}") else PROBLEM
+            # the HTML pages (/, /map, /embed, /venues/{id}, /docs) answer their errors as pages
+            pages = ("/", "/map", "/embed", "/venues/{id}", "/docs")
+            media = "text/html" if path in pages else PROBLEM
             assert media in op["responses"]["503"]["content"], (method, path)
 
 
