@@ -24,7 +24,7 @@ PAGES = {
                      "Service-circle coverage"),
     "embed": ("/embed", "政务服务地图", "Government service map"),
     "venue": ("/venues/XC-H-01", "办公时间", "Opening hours"),
-    "docs": ("/docs", "接口参考", "API reference"),
+    "docs": ("/docs", "接口参考", "API · reference"),
     "error": ("/venues/NOPE", "没有找到", "Not found"),
     "report": ("/api/v1/coverage?f=html&mode=straight&minutes=10", "服务圈覆盖分析",
                "Service-circle coverage report"),
