@@ -37,7 +37,7 @@ from geosvc.render.i18n import Prefs
 from geosvc.render.words import when_text
 
 __all__ = ["MODE_LABELS", "PHONE_QUERY", "PageLayout", "PageStyle", "format_distance",
-           "results_panel_html", "results_summary_html"]
+           "landing_html", "results_panel_html", "results_summary_html"]
 
 #: Attribute of a ``folium.Map`` holding the bounds the page fits to
 #: (set by :func:`geosvc.render.base.fit`, read by :class:`PageLayout`).
@@ -402,3 +402,43 @@ def results_panel_html(features: Sequence[Mapping[str, Any]], *, mode: str,
             f'<span><span class="gs-result-name">{escape(name)}</span>'
             f'<span class="gs-result-meta">{" · ".join(meta)}</span></span></button></li>')
     return f'<ol class="gs-results">{"".join(rows)}</ol>'
+
+
+def landing_html(hall: Mapping[str, Any] | None, prefs: Prefs | None = None, *,
+                 venue_url: str | None = None, at: Any = None) -> str:
+    """Return the escaped landing box: the nearest open hall to the map's centre, or why none.
+
+    Parameters
+    ----------
+    hall : GeoJSON Feature, optional
+        The nearest open hall (``/api/v1/nearest`` feature: ``name``,
+        ``closes_at``, ``opening_hours``); None when no hall is open now.
+    prefs : Prefs, optional
+        The page's language.
+    venue_url : str, optional
+        Link to the hall's page.
+    at : str, optional
+        ISO time the hall was found open at; its closing time that day shows as ``HH:MM``.
+
+    Examples
+    --------
+    >>> landing_html(None, Prefs("en"))[:60]
+    '<b>No service hall is open right now.</b> Tap a hall on the '
+    """
+    prefs = prefs or Prefs()
+    t = prefs.t
+    if hall is None:
+        why = t("现在没有营业中的政务服务大厅。", "No service hall is open right now.")
+        hint = t("点击地图上的大厅，查看办公时间。",
+                 "Tap a hall on the map to see its opening hours.")
+        return f"<b>{escape(why)}</b> {escape(hint)}"
+    props = hall.get("properties") or {}
+    name = str(props.get("name") or hall.get("id") or "")
+    if prefs.lang == "en" and props.get("name_en"):
+        name = str(props["name_en"])
+    name_html = (f'<a href="{escape(venue_url)}">{escape(name)}</a>' if venue_url
+                 else escape(name))
+    head = escape(t("离地图中心最近的营业中大厅",
+                    "Nearest open service hall to the map centre"))
+    return f"<b>{head}</b><br>{name_html} · {_status_html(props, at, prefs)}"
+

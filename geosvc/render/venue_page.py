@@ -185,7 +185,8 @@ def _items_section(items: Sequence[Mapping[str, Any]], prefs: Prefs) -> str:
     for channel in vocab.CHANNELS.codes():
         here = [it for it in items if str(channel) in (it.get("channels") or [])]
         if here:
-            groups.append(f"<h3>{_label(CHANNEL_LABELS, channel, prefs)}</h3><ul>"
+            label = _label(CHANNEL_LABELS, channel, prefs)
+            groups.append(f"<h3>{label[:1].upper()}{label[1:]}</h3><ul>"
                           + "".join(_item_li(it, prefs, guided) for it in here) + "</ul>")
     rest = [it for it in items if not it.get("channels")]
     if rest:

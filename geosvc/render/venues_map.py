@@ -31,7 +31,7 @@ from geosvc.render.layers import (
 )
 from geosvc.render.popup import KIND_LABELS, venue_popup_html, venue_tooltip_html
 from geosvc.render.tiles import BASEMAPS, Basemap, shift_geojson, shift_points
-from geosvc.render.ui import results_panel_html, results_summary_html
+from geosvc.render.ui import landing_html, results_panel_html, results_summary_html
 
 __all__ = ["venues_map"]
 
@@ -57,6 +57,7 @@ def venues_map(
     prefs: Prefs | None = None,
     nav: str = "",
     venue_pages: bool = False,
+    landing: Mapping[str, Any] | bool | None = None,
 ) -> folium.Map:
     """Build the venue map.
 
@@ -91,6 +92,10 @@ def venues_map(
         Ready HTML of the page switches, shown in the title bar.
     venue_pages : bool
         Popups link to the venue pages (``/venues/{id}`` on the same server).
+    landing : Feature or bool, optional
+        The landing state of a map without a search: the nearest open hall to
+        the map's centre (a ``/api/v1/nearest`` feature), or True when no hall
+        is open (the box says so); None shows no landing box.
 
     Returns
     -------
@@ -129,6 +134,14 @@ def venues_map(
     if note:
         fmap.add_child(HtmlBox(escape(note), css_class="gs-note", box_id="gs-note",
                                position="bottomright"))
+    if landing is not None:
+        hall = landing if isinstance(landing, Mapping) else None
+        url = (f"/venues/{quote(str(hall.get('id', '')), safe='')}"
+               if hall is not None and venue_pages else None)
+        fmap.add_child(HtmlBox(landing_html(hall, prefs, venue_url=url, at=at),
+                               css_class="gs-landing",
+                               box_id="gs-landing", position="topleft",
+                               phone_position="bottomleft"))
     Layers(collapsed=compact).add_to(fmap)
     fit(fmap, pts)
     return fmap

@@ -38,12 +38,14 @@ header{display:flex;justify-content:flex-end}
 border-radius:1rem;text-decoration:none;color:#1554a0;font-weight:600}
 h1{margin-bottom:.2rem} h2{margin-top:2.2rem;border-bottom:2px solid #d7dee6}
 .op{border:1px solid #d7dee6;border-radius:6px;margin:1rem 0;padding:.6rem 1rem}
+.tw{overflow-x:auto} code{overflow-wrap:anywhere}
 .m{display:inline-block;min-width:3.5rem;font-weight:700;color:#fff;background:#2f6fb0;
 border-radius:4px;text-align:center;margin-right:.5rem;padding:0 .4rem}
 .m.post{background:#2a6b38} code{background:#f1f4f7;padding:0 .25rem;border-radius:3px}
 table{border-collapse:collapse;width:100%;font-size:14px} td,th{border-top:1px solid #e5e9ee;
 padding:.25rem .5rem;text-align:left;vertical-align:top} .req{color:#b0302f}
 nav a{margin-right:1rem}
+@media (max-width:640px){body{padding:.75rem}h1{font-size:1.4rem}}
 """
 
 
@@ -151,7 +153,7 @@ def _render(doc: dict[str, Any], prefs: Prefs, nav: str = "") -> str:
         f"<title>{e(title)} · {e(t('接口参考', 'reference'))}</title>"
         f"<style>{_CSS}</style></head><body>",
         f"<header>{nav}</header><main>",
-        f"<h1>{e(title)} · {e(t('接口参考', 'API reference'))}</h1>"
+        f"<h1>{e(title)} · {e(t('接口参考', 'reference'))}</h1>"
         f"<p>{e(t('版本', 'version'))} {e(doc['info']['version'])} · "
         "<a href='/openapi.json'>openapi.json</a></p>",
         f"<p>{e(intro)}</p><p{en}>{e(doc['info']['description'])}</p>",
@@ -176,7 +178,9 @@ def _render(doc: dict[str, Any], prefs: Prefs, nav: str = "") -> str:
             if op["description"]:
                 parts.append(f"<p{en}>{e(op['description'])}</p>")
             if op["parameters"]:
-                parts.append(f"<table><tr>{head}</tr>")
+                label = e(t("参数", "Parameters"))
+                parts.append(f"<div class='tw' tabindex='0' role='region' "
+                             f"aria-label='{label}'><table><tr>{head}</tr>")
                 for p in op["parameters"]:
                     schema = p.get("schema", {})
                     kind = schema.get("type", "")
@@ -188,7 +192,7 @@ def _render(doc: dict[str, Any], prefs: Prefs, nav: str = "") -> str:
                         f"<tr><td><code>{e(p['name'])}</code>{req}</td><td>{e(p['in'])}</td>"
                         f"<td>{e(kind)}</td><td{en}>{e(p.get('description', ''))}</td>"
                         f"<td>{e(str(p.get('example', '')))}</td></tr>")
-                parts.append("</table>")
+                parts.append("</table></div>")
             if "requestBody" in op:
                 body = op["requestBody"]["content"]["application/json"]["example"]
                 body_json = json.dumps(body, ensure_ascii=False)  # not Python's repr

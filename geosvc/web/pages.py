@@ -141,17 +141,50 @@ def _venues(service: GeoService, params: Mapping[str, str], look: _Look) -> Any:
     crs = _request_crs(params)
     mode = (params.get("mode") or "walk").strip().lower()
     has_point = bool((params.get("lon") or "").strip() or (params.get("lat") or "").strip())
+    landing: Any = None
+    at = None
     if has_point:
         found = _nearest_venues(service, params, crs, look.prefs)
         mode = str(found.fc.get("mode") or mode)
     else:
         found = _listed_venues(service, params, look.prefs)
     fc = _to_wgs84(found.fc, crs)
+    if not has_point and not look.compact and set(params) <= _LANDING_PARAMS:
+        landing, at = _nearest_open_hall(service, params, fc["features"])
     items, features = _with_details(service, params, fc["features"])
     return venues_map({"type": "FeatureCollection", "features": features}, items=items,
                       origin=found.origin, mode=mode, basemap=look.basemap,
                       compact=look.compact, tianditu_key=look.tianditu_key, note=found.note,
-                      at=found.at, prefs=look.prefs, nav=look.nav, venue_pages=True)
+                      at=found.at or at, prefs=look.prefs, nav=look.nav, venue_pages=True,
+                      landing=landing)
+
+
+#: Parameters of a map without a search or filter: it opens in its landing state.
+_LANDING_PARAMS = frozenset({"lang", "elder", "tiles", "open_at", "layer"})
+
+
+def _nearest_open_hall(service: GeoService, params: Mapping[str, str],
+                       shown: list[dict[str, Any]]) -> tuple[Any, str | None]:
+    """Return the open hall nearest the centre of ``shown`` and the time it was judged at.
+
+    The hall is a ``/api/v1/nearest`` feature; True when none is open, None
+    when there is no venue at all.
+
+    The centre is the median venue position (WGS-84); "open" is at ``open_at``
+    (default now), by straight-line distance, as ``/api/v1/nearest`` answers.
+    """
+    if not shown:
+        return None, None
+    lons = sorted(float(f["geometry"]["coordinates"][0]) for f in shown)
+    lats = sorted(float(f["geometry"]["coordinates"][1]) for f in shown)
+    query = {"lon": f"{lons[len(lons) // 2]:.6f}", "lat": f"{lats[len(lats) // 2]:.6f}",
+             "kind": "hall", "k": "1", "mode": "straight"}
+    if (params.get("open_at") or "").strip():
+        query["open_at"] = params["open_at"]
+    else:
+        query["open_now"] = "true"
+    fc = nearest(service, query)
+    return (fc["features"][0] if fc["features"] else True), fc["query"].get("at")
 
 
 #: The map's note for a nearest search without venues, by ``empty_reason`` (docs/api.md).

@@ -28,6 +28,7 @@ X, Y = CENTRE
 #: name -> (path, elder mode offered, a map page)
 PAGES: dict[str, tuple[str, bool, bool]] = {
     "map": ("/map", True, True),
+    "map-landing": ("/map?open_at=2026-09-28T10:00", True, True),
     "map-nearest": (f"/map?lon={X + 0.0005}&lat={Y + 0.0005}&mode=straight&k=3&item=SB-001",
                     True, True),
     "map-coverage": ("/map?layer=coverage&mode=straight&minutes=10", True, True),
@@ -41,7 +42,8 @@ PAGES: dict[str, tuple[str, bool, bool]] = {
     "plan": ("/plan.html", False, True),  # POST /api/v1/plans?f=html, served by a host site
 }
 #: Pages whose screenshots are kept (and reviewed).
-SHOTS = {"map", "map-nearest", "map-coverage", "embed", "venue", "error", "docs", "plan"}
+SHOTS = {"map", "map-landing", "map-nearest", "map-coverage", "embed", "venue", "error",
+         "docs", "plan"}
 LAYOUTS = {"desk": {"viewport": {"width": 1280, "height": 800}},
            "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
                      "is_mobile": True, "has_touch": True}}

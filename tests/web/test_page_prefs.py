@@ -24,7 +24,7 @@ PAGES = {
                      "Service-circle coverage"),
     "embed": ("/embed", "政务服务地图", "Government service map"),
     "venue": ("/venues/XC-H-01", "办公时间", "Opening hours"),
-    "docs": ("/docs", "接口参考", "API reference"),
+    "docs": ("/docs", "接口参考", "API · reference"),
     "error": ("/venues/NOPE", "没有找到", "Not found"),
     "report": ("/api/v1/coverage?f=html&mode=straight&minutes=10", "服务圈覆盖分析",
                "Service-circle coverage report"),
@@ -170,3 +170,21 @@ def test_switch_links_escape_the_request(client, path: str) -> None:
     html = client.get(_url(path, 'x="><script>alert(1)</script>')).get_data(as_text=True)
     assert "<script>alert(1)" not in html and '"><script' not in html
     assert "x=%22%3E%3Cscript%3Ealert%281%29%3C%2Fscript%3E" in html
+
+
+def test_map_landing_names_the_nearest_open_hall(client) -> None:
+    """A map without a search opens with the open hall nearest its centre, or says none is."""
+    html = client.get("/map?open_at=2026-09-28T10:00&lang=zh").get_data(as_text=True)
+    assert 'id="gs-landing"' in html and "离地图中心最近的营业中大厅" in html
+    hall = r'<a href="/venues/XC-H-0\d">宣[^<]+</a> · <b class="gs-open">营业中'
+    assert re.search(hall, html)
+    html = client.get("/map?open_at=2026-09-28T10:00&lang=en").get_data(as_text=True)
+    assert "Nearest open service hall to the map centre" in html
+    assert re.search(r"open until \d\d:\d\d<", html)  # the time of that day, no date
+    # at night every hall is closed: the box says so and what to do
+    html = client.get("/map?open_at=2026-09-28T23:00&lang=en").get_data(as_text=True)
+    assert "No service hall is open right now." in html and "Tap a hall" in html
+    # a search or a filter is no landing state; nor is the embedded map
+    for url in ("/map?kind=kiosk", "/map?lon=118.758&lat=30.94&mode=straight",
+                "/embed?open_at=2026-09-28T10:00"):
+        assert 'id="gs-landing"' not in client.get(url).get_data(as_text=True), url
