@@ -26,7 +26,6 @@ __all__ = [
     "KIND_LABELS",
     "LEVEL_LABELS",
     "amap_uri",
-    "bilingual",
     "osm_directions_url",
     "venue_popup_html",
     "venue_tooltip_html",
@@ -36,18 +35,6 @@ __all__ = [
 KIND_LABELS: dict[str, tuple[str, str]] = {str(k.code): k.labels for k in vocab.KINDS}
 LEVEL_LABELS: dict[str, tuple[str, str]] = {str(t.code): t.labels for t in vocab.LEVELS}
 CHANNEL_LABELS: dict[str, tuple[str, str]] = {str(t.code): t.labels for t in vocab.CHANNELS}
-
-
-def bilingual(pair: tuple[str, str]) -> str:
-    """Return ``"中文 English"`` as escaped HTML.
-
-    Examples
-    --------
-    >>> bilingual(("窗口", "staffed window"))
-    '窗口 <span class="en">staffed window</span>'
-    """
-    zh, en = pair
-    return f'{escape(zh)} <span class="en">{escape(en)}</span>'
 
 
 def _label(table: Mapping[str, tuple[str, str]], value: Any, prefs: Prefs) -> str:

@@ -6,7 +6,8 @@ cookies and ``Accept-Language`` (rules: :mod:`geosvc.render.i18n`).
 named ``lang`` or ``elder`` it stores the choice in a cookie (one year,
 ``SameSite=Lax``, readable by the page's own script so the app can keep its
 switch in step), and it marks the answer ``Vary: Accept-Language, Cookie``
-so shared caches keep the languages apart.
+so shared caches keep the languages apart; an answer that sets a cookie is
+made ``private`` (never stored by a shared cache).
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ def remember(resp: Response, prefs: Prefs) -> Response:
     if "elder" in request.args:
         resp.set_cookie(ELDER_COOKIE, "1" if prefs.elder else "0", max_age=_YEAR_S,
                         samesite="Lax")
+    if "Set-Cookie" in resp.headers and resp.cache_control.public:
+        # a shared cache must not hand this visitor's cookie to the next one
+        resp.cache_control.public = False
+        resp.cache_control.private = True
     resp.vary.add("Accept-Language")
     resp.vary.add("Cookie")
     return resp

@@ -71,7 +71,7 @@ def _answer(doc: dict[str, object], status: int) -> Response:
     nav = switch_nav_html(prefs, quote(request.path), query)
     html = error_page_html(status, slug, str(doc.get("detail") or ""),
                            params if isinstance(params, list) else (), prefs=prefs, nav=nav,
-                           map_link="/" if request.path == "/" else "/map")
+                           map_link="/map" if request.path in ("/map", "/embed") else "/")
     resp = Response(html, status=status, mimetype="text/html")
     resp.headers["Content-Type"] = "text/html; charset=utf-8"
     resp.headers["Cache-Control"] = "no-store"

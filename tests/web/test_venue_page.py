@@ -250,13 +250,15 @@ def test_page_errors_are_html_pages(client, url: str, status: int, says: str,
     page = _parse(html)
     assert says in html
     assert [t for t, _ in page.tags].count("h1") == 1 and ("main", {}) in page.tags
-    assert page.links["返回地图"] == "/map"
+    # back to the page the citizen came from: the planner's map, else the app at /
+    back = "/map" if url.startswith(("/map", "/embed")) else "/"
+    assert page.links["返回地图"] == back
     assert client.get(url).headers["Cache-Control"] == "no-store"
     # The same page in English (Accept-Language: a bad `lang` is ignored for the page)
     html = _html(client.get(url, headers={"Accept-Language": "en-GB,en;q=0.9"}), status)
     page = _parse(html)
     assert says_en in html and ("html", {"lang": "en"}) in page.tags
-    assert page.links["Back to the map"] == "/map"
+    assert page.links["Back to the map"] == back
     assert "返回地图" not in html
 
 
