@@ -1,9 +1,11 @@
 #!/usr/bin/env python
 """Benchmark the citizen-facing HTTP answers of the demo city (issue 10, speed).
 
-Serves ``geosvc.web:create_app()`` over the demo city (walking network) and a
-bare Flask app answering static HTML pages of the same sizes as the app shell
-(``/``) and the map page (``/map``), each under gunicorn with 2 workers on
+Serves geosvc over the demo city (walking network) as ``geosvc serve`` does
+(gunicorn, 2 asgi workers: ``geosvc.web.asgi:create_asgi_app()``) and a bare
+Flask app answering static HTML pages of the same sizes as the app shell
+(``/``) and the map page (``/map``), once behind the same asyncio front (the
+like-for-like peer of the target) and once on gunicorn's sync worker, all on
 127.0.0.1, and reports in one run:
 
 * the citizens' app shell ``/`` and ``/map``: requests/s vs the bare static
@@ -74,11 +76,19 @@ def bare_page_app():
     return app
 
 
+def bare_page_asgi():
+    """The bare app behind the same asyncio front as ``geosvc serve`` (like for like)."""
+    from geosvc.web.asgi import asgi_app  # lazy: only in the bare server process
+
+    return asgi_app(bare_page_app(), max_body_bytes=1_000_000, body_timeout_s=30, threads=4)
+
+
 def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[bytes, dict[str, str]]:
     """GET ``url``; return the bytes as transferred and the headers."""
     req = urllib.request.Request(url, headers=headers or {})
     with urllib.request.urlopen(req, timeout=60) as resp:
-        return resp.read(), dict(resp.headers)
+        # header names case-folded: the asgi worker sends them in lower case
+        return resp.read(), {k.title(): v for k, v in resp.headers.items()}
 
 
 def first_view(base: str, path: str = MAP_QUERY
@@ -185,15 +195,19 @@ def main(duration: int, workers: int) -> None:
             figures[f"geosvc {path}"] = wrk(base + path, duration)
             figures[f"geosvc {path} (gzip)"] = wrk(base + path, duration, headers=GZ)
         servers.stop()
-        log = tmp / "bare.log"
-        bare = servers.start("bench_http:bare_page_app()",
-                             {"BENCH_PAGE_BYTES": str(sizes[MAP_QUERY]),
-                              "BENCH_SHELL_BYTES": str(sizes[APP_QUERY])}, workers=workers,
-                             pythonpath=str(Path(__file__).resolve().parent), log=log)
-        wait_ready(bare + "/map", servers.procs[-1], log)
-        for path in (APP_QUERY, MAP_QUERY):
-            wrk(bare + path, 2)
-            figures[f"bare Flask static {path}"] = wrk(bare + path, duration)
+        bare_env = {"BENCH_PAGE_BYTES": str(sizes[MAP_QUERY]),
+                    "BENCH_SHELL_BYTES": str(sizes[APP_QUERY])}
+        here = str(Path(__file__).resolve().parent)
+        for label, app, asgi in (("asgi", "bench_http:bare_page_asgi()", True),
+                                 ("sync", "bench_http:bare_page_app()", False)):
+            log = tmp / f"bare-{label}.log"
+            bare = servers.start(app, bare_env, workers=workers, pythonpath=here, log=log,
+                                 asgi=asgi)
+            wait_ready(bare + "/map", servers.procs[-1], log)
+            for path in (APP_QUERY, MAP_QUERY):
+                wrk(bare + path, 2)
+                figures[f"bare Flask {path} ({label})"] = wrk(bare + path, duration)
+            servers.stop()
     finally:
         servers.stop()
         signal.signal(signal.SIGTERM, previous)
@@ -204,9 +218,11 @@ def main(duration: int, workers: int) -> None:
     walk = figures["nearest walk"]
     checks = []
     for path in (APP_QUERY, MAP_QUERY):
-        ratio = figures[f"geosvc {path}"]["rps"] / figures[f"bare Flask static {path}"]["rps"]
+        ratio = figures[f"geosvc {path}"]["rps"] / figures[f"bare Flask {path} (asgi)"]["rps"]
+        sync = figures[f"geosvc {path}"]["rps"] / figures[f"bare Flask {path} (sync)"]["rps"]
         checks += [
-            (f"{path} vs bare static page of the same size >= 0.5x ({ratio:.2f}x)",
+            (f"{path} vs a bare static page of the same size, same server >= 0.5x "
+             f"({ratio:.2f}x; vs the bare page on gunicorn's sync worker {sync:.2f}x)",
              ratio >= 0.5),
             (f"{path} first-view bytes <= 250 KB gzip, tiles excluded "
              f"({totals[path] / 1024:.0f} KB)", totals[path] <= 250 * 1024),

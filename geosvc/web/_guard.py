@@ -23,12 +23,20 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any, Final, cast
+import math
+import time
+from typing import TYPE_CHECKING, Final
 
-from flask import Response, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from werkzeug.exceptions import Forbidden, RequestEntityTooLarge, UnsupportedMediaType
+from flask import Response, g, request
+from limits import parse_many
+from limits.storage import storage_from_string
+from limits.strategies import SlidingWindowCounterRateLimiter
+from werkzeug.exceptions import (
+    Forbidden,
+    RequestEntityTooLarge,
+    TooManyRequests,
+    UnsupportedMediaType,
+)
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -123,24 +131,56 @@ class _Guard:
 HEAVY: Final = ("coverage", "isochrones", "plans")
 
 
-def install_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
+class _HeavyLimit:
+    """Per-client-address request counts for the heavy blueprints (the limits library)."""
+
+    def __init__(self, settings: Settings, rate: str) -> None:
+        self.rate = rate
+        self.items = parse_many(rate)
+        self.window = SlidingWindowCounterRateLimiter(
+            storage_from_string(settings.rate_limit_storage))
+
+    def check(self) -> None:
+        """``before_request`` of a heavy blueprint: count the hit, 429 beyond the rate."""
+        key = request.remote_addr or "-"
+        for item in self.items:
+            if not self.window.hit(item, "heavy", key):
+                stats = self.window.get_window_stats(item, "heavy", key)
+                retry = max(1, math.ceil(stats.reset_time - time.time()))
+                msg = (f"too many requests to the heavy analyses from this address "
+                       f"(at most {self.rate}); retry after {retry} s")
+                raise TooManyRequests(msg, retry_after=retry)
+        g.heavy_limit = [(item, self.window.get_window_stats(item, "heavy", key))
+                         for item in self.items[:1]]
+
+    @staticmethod
+    def headers(resp: Response) -> Response:
+        """``after_request`` of a heavy blueprint: ``X-RateLimit-*`` of the first rate."""
+        for item, stats in g.get("heavy_limit", ()):
+            resp.headers["X-RateLimit-Limit"] = str(item.amount)
+            resp.headers["X-RateLimit-Remaining"] = str(max(0, stats.remaining))
+            resp.headers["X-RateLimit-Reset"] = str(math.ceil(stats.reset_time))
+        return resp
+
+
+def install_rate_limits(app: Flask, settings: Settings) -> None:
     """Limit each client address's requests to the heavy analyses (429 beyond).
 
-    Call after the blueprints are registered.  The 429 is a problem+json
-    (``geosvc.web.problems``) with ``Retry-After``; answers within the limit
-    carry ``X-RateLimit-*`` headers.  Behind a reverse proxy the client
-    address is the proxy's unless the proxy is trusted (``ProxyFix``).
+    Call after the blueprints are registered.  The check runs only on the
+    heavy blueprints (other requests pay nothing); counts live in
+    ``rate_limit_storage`` (``memory://``: per process).  The 429 is a
+    problem+json (``geosvc.web.problems``) with ``Retry-After``; answers
+    within the limit carry ``X-RateLimit-*`` headers.  Behind a reverse
+    proxy the client address is the proxy's unless the proxy is trusted
+    (``trusted_proxies``).
     """
     rate = settings.heavy_rate_limit.strip()
     if not rate:
-        return None
-    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.rate_limit_storage,
-                      headers_enabled=True, default_limits=[])
-    message = (f"too many requests to the heavy analyses from this address "
-               f"(at most {rate}); retry after the time in Retry-After")
+        return
+    limit = _HeavyLimit(settings, rate)
     for name in HEAVY:
-        limiter.limit(rate, error_message=message)(cast("Any", app.blueprints[name]))
-    return limiter
+        app.before_request_funcs.setdefault(name, []).append(limit.check)
+        app.after_request_funcs.setdefault(name, []).append(limit.headers)
 
 
 def install(app: Flask, settings: Settings) -> None:
