@@ -26,7 +26,7 @@ import uuid
 from typing import TYPE_CHECKING, Final
 
 import orjson
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from geosvc.app.service import GeoService
 
-__all__ = ["Metrics", "install"]
+__all__ = ["Metrics", "count_cache", "install"]
 
 access_log = logging.getLogger("geosvc.access")
 
@@ -82,6 +82,13 @@ class Metrics:
             multiprocess.MultiProcessCollector(registry)
             return generate_latest(registry)
         return generate_latest(self.registry)
+
+
+def count_cache(cache: str, *, hit: bool) -> None:
+    """Count one look-up of ``cache`` (``map_pages``, ``app_shell``, ``gzip``) by the app."""
+    metrics = current_app.extensions.get("geosvc.metrics")
+    if metrics is not None:
+        metrics.cache.labels(cache, "hit" if hit else "miss").inc()
 
 
 def _request_id() -> str:

@@ -36,6 +36,7 @@ from werkzeug.exceptions import NotAcceptable
 
 from geosvc.formats import Output, OutputFormat, format_named, formats
 from geosvc.formats.builtin import json_bytes
+from geosvc.web._ops import count_cache
 
 __all__ = ["args", "dumps", "finish", "format_response", "json_response", "negotiate"]
 
@@ -161,7 +162,9 @@ class _GzipCache:
             hit = self._data.get(etag)
             if hit is not None:
                 self._data.move_to_end(etag)
-                return hit
+        count_cache("gzip", hit=hit is not None)
+        if hit is not None:
+            return hit
         packed = gzip.compress(body, compresslevel=6, mtime=0)
         with self._lock:
             if etag not in self._data and len(packed) <= self._max_bytes:

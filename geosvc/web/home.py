@@ -24,6 +24,7 @@ from geosvc.model import Status
 from geosvc.render.app_page import APP_ASSETS, AppData, app_page_html, asset_digest
 from geosvc.render.assets import STATIC_DIR
 from geosvc.render.i18n import Prefs
+from geosvc.web._ops import count_cache
 from geosvc.web._prefs import page_prefs, remember
 from geosvc.web._respond import body_etag
 from geosvc.web._service import service
@@ -93,6 +94,7 @@ def _shell(prefs: Prefs) -> tuple[bytes, str]:
     cache = current_app.extensions.setdefault(_EXTENSION_KEY, _ShellCache())
     key = (svc.snapshot.revision, *prefs.key)
     hit = cache.get(key)
+    count_cache("app_shell", hit=hit is not None)
     if hit is not None:
         return hit
     html = app_page_html(_app_data(), prefs).encode("utf-8")

@@ -26,6 +26,7 @@ from flask import Blueprint, Response, current_app, request, send_from_directory
 from geosvc.render.assets import STATIC_DIR
 from geosvc.render.i18n import Prefs
 from geosvc.render.shell import switch_nav_html
+from geosvc.web._ops import count_cache
 from geosvc.web._prefs import page_prefs, remember
 from geosvc.web._respond import args, body_etag
 from geosvc.web._service import service
@@ -72,6 +73,7 @@ def _rendered(*, compact: bool, prefs: Prefs) -> tuple[bytes, str]:
     key = (svc.snapshot.revision, compact, prefs.key, tuple(sorted(params.items())))
     now = time.monotonic()
     hit = cache.get(key, now)
+    count_cache("map_pages", hit=hit is not None)
     if hit is not None:
         return hit
     # Settings.tianditu_key: GEOSVC_TIANDITU_KEY or the settings file, read at start-up

@@ -66,3 +66,25 @@ def test_metrics_count_requests_by_route_and_status(app, n: int) -> None:
     svc = app.extensions["geosvc"]
     assert _sample(text, "geosvc_snapshot_revision") == svc.snapshot.revision
     assert _sample(text, "geosvc_venues") == len(svc.snapshot.index.venues)
+
+
+def test_metrics_count_cache_hits_and_misses(app) -> None:
+    client = app.test_client()
+
+    def lookups(cache: str, result: str) -> float:
+        text = client.get("/metrics").get_data(as_text=True)
+        try:
+            return _sample(text, "geosvc_cache_lookups_total", cache=cache, result=result)
+        except AssertionError:
+            return 0.0
+
+    before = {r: lookups("map_pages", r) for r in ("hit", "miss")}
+    url = "/map?kind=kiosk&lang=en&x=cache-test"
+    client.get(url)
+    client.get(url)
+    assert lookups("map_pages", "miss") == before["miss"] + 1
+    assert lookups("map_pages", "hit") == before["hit"] + 1
+    gz = {"Accept-Encoding": "gzip"}
+    client.get(url, headers=gz)
+    client.get(url, headers=gz)
+    assert lookups("gzip", "hit") >= 1
