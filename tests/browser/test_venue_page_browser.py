@@ -73,8 +73,11 @@ def test_error_page_explains_and_leads_back(page: Any, app_url: str, shots: Path
     shots.mkdir(exist_ok=True)
     pg.screenshot(path=str(shots / f"error_{status}_{lang}.png"), full_page=True)
     pg.get_by_role("link", name=back).click()
-    pg.wait_for_function("() => window.geosvc && window.geosvc.map", timeout=10_000)
-    assert urlparse(pg.url).path == "/map"
+    # back to where the citizen came from: the planner's map, else the app at /
+    home = "/map" if path.startswith("/map") else "/"
+    pg.wait_for_url(lambda url: urlparse(url).path == home, timeout=10_000)
+    pg.wait_for_load_state("load")
+    assert pg.locator("h1").count() == 1
     assert log.page_errors == [] and log.dialogs == []
 
 
