@@ -25,7 +25,7 @@ __all__ = ["create_app"]
 
 #: Blueprint modules of this package, registered in this order.
 _BLUEPRINTS = ("health", "venues", "items", "nearest", "isochrones", "coverage",
-               "plans", "ogc", "docs", "maps", "venue_pages")
+               "plans", "imports", "ogc", "docs", "maps", "venue_pages")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
