@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from geosvc.store import Store
     from geosvc.store.access import ApiKey
 
-__all__ = ["ENDPOINT", "FORM_FIELDS", "LAYERS", "SUFFIXES", "import_upload", "version"]
+__all__ = ["ENDPOINT", "FORM_FIELDS", "LAYERS", "PATH", "SCHEMAS", "SECURITY_SCHEMES",
+           "SUFFIXES", "import_upload", "openapi_operation", "version"]
 
 ENDPOINT = "POST /api/v1/imports"
 #: The layers an upload may fill (a manifest names files: command line only).
@@ -164,3 +165,103 @@ def import_upload(service: GeoService, store: Store, key: ApiKey, *,
         msg = "an upload imports one layer"
         raise TypeError(msg)
     return _report(report, before=before)
+
+
+# ---------------------------------------------------------------------- OpenAPI
+
+PATH = "/api/v1/imports"
+_REF = "#/components/schemas/"
+
+#: ``components.securitySchemes`` of the document: how a write presents its key.
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer",
+               "description": "An API key `gsk_<id>_<secret>` (`geosvc keys create`)."},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+               "description": "The same key in `X-API-Key`."},
+}
+
+#: Schemas of the answers (``components.schemas``).
+SCHEMAS: dict[str, Any] = {
+    "DatasetVersion": {"type": "object", "required": ["revision", "etag", "counts", "layers"],
+                       "properties": {
+                           "revision": {"type": "integer"}, "etag": {"type": "string"},
+                           "counts": {"type": "object",
+                                      "additionalProperties": {"type": "integer"}},
+                           "layers": {"type": "array", "items": {"type": "string",
+                                                                 "enum": list(LAYERS)}}}},
+    "ImportReport": {"type": "object", "required": [
+        "layer", "rows", "created", "updated", "unchanged", "deleted", "dry_run",
+        "revision_before", "revision", "etag", "ignored_columns", "warnings", "summary"],
+        "properties": {
+            "layer": {"type": "string", "enum": list(LAYERS)},
+            **{n: {"type": "integer"} for n in ("rows", "created", "updated", "unchanged",
+                                                  "deleted", "revision_before", "revision")},
+            "dry_run": {"type": "boolean"}, "etag": {"type": "string"},
+            "ignored_columns": {"type": "array", "items": {"type": "string"}},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+            "summary": {"type": "string"}}},
+}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {
+        "application/problem+json": {"schema": {"$ref": _REF + "Problem"}}}}
+
+
+def openapi_operation(method: str) -> dict[str, Any]:
+    """Return the OpenAPI members of ``GET`` or ``POST /api/v1/imports`` that differ."""
+    etag = {"ETag": {"description": "The dataset's version (`If-Match` of the next write)",
+                     "schema": {"type": "string"}}}
+    unavailable = {"503": _problem("The data store cannot be read")}
+    if method == "get":
+        return {"responses": {"200": {"description": "The current version", "headers": etag,
+                                      "content": {"application/json": {"schema": {
+                                          "$ref": _REF + "DatasetVersion"}}}},
+                              **unavailable}}
+    fields: dict[str, Any] = {
+        "file": {"type": "string", "format": "binary",
+                 "description": "The layer file (" + ", ".join(SUFFIXES) + ")."},
+        "layer": {"type": "string", "enum": list(LAYERS)},
+        "crs": {"type": "string", "enum": list(_CRS), "default": "wgs84"},
+        "encoding": {"type": "string"}, "dry_run": {"type": "boolean", "default": False},
+        "id_field": {"type": "string", "default": "code"},
+        "replace": {"type": "boolean", "default": False},
+        "append": {"type": "boolean", "default": False},
+        "map": {"type": "array", "items": {"type": "string"}},
+        "set": {"type": "array", "items": {"type": "string"}},
+    }
+    for name, text in FORM_FIELDS.items():
+        fields[name]["description"] = text
+    return {
+        "summary": "Import one layer file (key with scope `import`)",
+        "description": "The command line's import over HTTP: every row checked, all "
+                       "written in one transaction or none, the same report. Needs a key "
+                       "with the scope `import` (or `admin`). `If-Match` with the ETag of "
+                       "`GET /api/v1/imports` makes the write conditional (412 when another "
+                       "write came first); without it the write proceeds. Logged in the "
+                       "audit log (`geosvc keys audit`).",
+        "security": [{"bearer": []}, {"apiKey": []}],
+        "parameters": [{"name": "If-Match", "in": "header", "required": False,
+                        "description": "The ETag the client read (`\"rev-<n>\"`) or `*`",
+                        "schema": {"type": "string"}}],
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file", "layer"], "properties": fields}}}},
+        "responses": {
+            "200": {"description": "Imported (or checked, with `dry_run`): the report",
+                    "headers": etag, "content": {"application/json": {"schema": {
+                        "$ref": _REF + "ImportReport"}}}},
+            "400": _problem("Bad form fields or an unreadable file, all named in "
+                            "`invalid_params`"),
+            "401": {**_problem("No key, or an unknown or revoked one"), "headers": {
+                "WWW-Authenticate": {"schema": {"type": "string"}}}},
+            "403": _problem("The key lacks the scope `import` (`scope` names it), or a "
+                            "cross-origin write from an origin not in `write_origins`"),
+            "412": _problem("`If-Match` names another version (`current_etag`)"),
+            "413": _problem("The body is larger than `max_body_bytes`"),
+            "415": _problem("A body that is neither `multipart/form-data` nor "
+                            "`application/json`"),
+            "422": _problem("Rows are bad: every one in `problems` (row, field, reason); "
+                            "nothing was written"),
+            **unavailable,
+        },
+    }

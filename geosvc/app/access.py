@@ -13,7 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from geosvc.errors import InsufficientScope, PreconditionFailed, StorageUnavailable, Unauthorized
+from geosvc.errors import (
+    InsufficientScope,
+    PreconditionFailed,
+    StorageUnavailable,
+    Unauthorized,
+)
 from geosvc.store import open_store
 from geosvc.store.access import KeyTables, etag_of, grants
 
@@ -123,10 +128,11 @@ def expected_revision(if_match: str | None, current: int) -> int | None:
     --------
     >>> expected_revision(None, 3), expected_revision("*", 3), expected_revision('"rev-3"', 3)
     (None, None, 3)
-    >>> expected_revision('"rev-2"', 3)
-    Traceback (most recent call last):
-    ...
-    geosvc.errors.PreconditionFailed: `If-Match` names '"rev-2"' but the dataset is now at "rev-3"; read it again (GET) and retry with its ETag
+    >>> try:
+    ...     expected_revision('"rev-2", W/"rev-3"', 3)
+    ... except PreconditionFailed as err:
+    ...     print(err.status, err.current_etag)
+    412 "rev-3"
     """
     if if_match is None or not if_match.strip() or if_match.strip() == "*":
         return None

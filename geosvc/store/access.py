@@ -164,8 +164,10 @@ def grants(scopes: Iterable[str], needed: str) -> bool:
 
     Examples
     --------
-    >>> grants(("import",), "import"), grants(("admin",), "venue:X"), grants(("venue:A",), "import")
-    (True, True, False)
+    >>> grants(("import",), "import"), grants(("admin",), "venue:X")
+    (True, True)
+    >>> grants(("venue:A",), "import")
+    False
     """
     have = set(scopes)
     return "admin" in have or needed in have

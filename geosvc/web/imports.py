@@ -26,7 +26,7 @@ bp = Blueprint("imports", __name__)
 
 @bp.get("/api/v1/imports")
 def current_version() -> Response:
-    """The dataset's revision, its ETag (the version `If-Match` names) and row counts."""
+    """Answer the dataset's revision, its ETag (what `If-Match` names) and row counts."""
     doc, etag = version(service())
     resp = json_response(doc, max_age=None)
     resp.headers["ETag"] = etag
