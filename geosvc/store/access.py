@@ -289,15 +289,28 @@ class AuditEntry:
 
 
 def _iso(value: Any) -> str | None:
-    """ISO 8601 UTC text of a stored time (SQLite: text already; PostgreSQL: datetime)."""
-    if value is None or isinstance(value, str):
-        return value
+    """ISO 8601 UTC text, whole seconds, of a stored time (SQLite: text; PostgreSQL: datetime).
+
+    Stored times keep microseconds (so keys list in creation order); shown
+    times are whole seconds.
+
+    Examples
+    --------
+    >>> _iso("2026-11-30T13:11:52.123456Z"), _iso(None)
+    ('2026-11-30T13:11:52Z', None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value[:19] + "Z"
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _now(backend: str) -> Any:
-    now = datetime.now(UTC).replace(microsecond=0)
-    return now if backend == "postgis" else now.isoformat().replace("+00:00", "Z")
+    now = datetime.now(UTC)
+    if backend == "postgis":
+        return now
+    return now.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 _KEY_COLS = "id, name, scopes, created_at, revoked_at, last_used_at"
