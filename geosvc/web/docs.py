@@ -131,10 +131,18 @@ def _render(doc: dict[str, Any]) -> str:
                         f"<td>{e(kind)}</td><td>{e(p.get('description', ''))}</td>"
                         f"<td>{e(str(p.get('example', '')))}</td></tr>")
                 parts.append("</table>")
-            if "requestBody" in op:
-                body = op["requestBody"]["content"]["application/json"]["example"]
+            content = op.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                body = content["application/json"]["example"]
                 body_json = json.dumps(body, ensure_ascii=False)  # not Python's repr
                 parts.append(f"<p>JSON body, e.g. <code>{e(body_json)}</code></p>")
+            elif "multipart/form-data" in content:  # an upload: its form fields
+                fields = content["multipart/form-data"]["schema"]["properties"]
+                parts.append("<p>multipart/form-data body, fields: "
+                             + ", ".join(f"<code>{e(n)}</code>" for n in fields) + "</p>")
+            if "security" in op:
+                parts.append("<p>needs an API key: <code>Authorization: Bearer &lt;key&gt;"
+                             "</code> or <code>X-API-Key</code></p>")
             codes = ", ".join(op["responses"])
             parts.append(f"<p>responses: {e(codes)} (errors are application/problem+json)</p>")
             if method == "get":

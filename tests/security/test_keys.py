@@ -127,7 +127,7 @@ def _audit(db: Path) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------- the command line
 
 def test_keys_are_created_listed_revoked_and_never_stored_in_clear(tmp_path: Path) -> None:
-    """create prints the key once; list shows no secret; the file holds no secret byte."""
+    """`keys create` prints the key once, `list` no secret; the file holds no secret byte."""
     db = build_city_db(tmp_path / "city.sqlite")
     token = _key(db, "import robot", "import", "venue:XC-H-01")
     assert token.startswith("gsk_") and len(token) == 4 + 12 + 1 + 43

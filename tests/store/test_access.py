@@ -18,8 +18,6 @@ from geosvc.vocab import Level, VenueKind
 from .harness import Harness
 from .v1_fixture import expected, read_all
 
-GUARD = WriteGuard(Actor("k1", "tester"), "import", "POST /api/v1/imports", layer="venues")
-
 
 def _venue(code: str) -> Venue:
     return Venue(code=code, name=code, kind=VenueKind.HALL, lon=117.0, lat=31.0,
