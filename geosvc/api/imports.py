@@ -158,7 +158,7 @@ def import_upload(service: GeoService, store: Store, key: ApiKey, *,
         raise ImportRejected(exc.problems, source=filename[:100]) from None
     except InvalidParameter as exc:
         problems = [("file" if p["name"] == "path" else p["name"],
-                     p["reason"].replace(where, "").replace(path.name, filename[:100]))
+                     p["reason"].replace(str(path), filename[:100]).replace(where, "."))
                     for p in exc.invalid_params]
         raise InvalidParameter.many(problems) from None
     if not isinstance(report, ImportReport):  # a layer, never a manifest

@@ -284,6 +284,9 @@ def test_bad_form_fields_are_400_naming_each(served: Served) -> None:
                                                          "replace"}
     status, _, doc = _upload(served, {"X-API-Key": token}, file=None)
     assert status == 400 and doc["invalid_params"][0]["name"] == "file"
+    status, _, doc = _upload(served, {"X-API-Key": token}, file=("book.xlsx", b"not a zip"))
+    assert status == 400 and doc["invalid_params"][0]["name"] == "file"
+    assert "'book.xlsx'" in doc["detail"] and "upload" not in doc["detail"]
     status, _, doc = _upload(served, {"X-API-Key": token}, map=["nope={missing}"])
     assert status == 400 and doc["invalid_params"][0]["name"].startswith("map")
 
