@@ -109,6 +109,8 @@ def audit(db: str, limit: int, as_json: bool) -> None:
             continue
         who = f"{entry.key_name} ({entry.key_id})" if entry.key_id else entry.key_name
         what = entry.action + (f" {entry.layer}" if entry.layer else "")
+        if entry.action.startswith("key.") and "key_id" in entry.summary:
+            what += f" {entry.summary['key_id']} ({entry.summary.get('name', '')})"
         rows = f", {entry.rows} rows" if entry.rows is not None else ""
         revs = (f", revision {entry.revision_before} -> {entry.revision_after}"
                 if entry.revision_before is not None else "")
