@@ -71,6 +71,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     finally:
         server.shutdown()
         thread.join(5)
+        # the background reloader would keep opening (and migrating) the file for the
+        # tests that follow, some of which patch the migrations
+        service = app.extensions["geosvc"]
+        service.stop_reloader()
+        if service._reloader is not None:
+            service._reloader.join(10)
 
 
 def _request(url: str, method: str, path: str, body: bytes | None = None,
