@@ -7,9 +7,12 @@ what is (and is not) stored.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from geosvc.errors import InvalidParameter, NotFound, PreconditionFailed
+from geosvc.app.importing import ImportRequest, import_layers
+from geosvc.errors import ImportRejected, InvalidParameter, NotFound, PreconditionFailed
 from geosvc.model import Venue
 from geosvc.store import Batch, migrations, open_store
 from geosvc.store.access import Actor, WriteGuard, parse_token
@@ -111,3 +114,26 @@ def test_if_match_is_checked_under_the_write_lock(harness: Harness) -> None:
         assert [e.revision_after for e in store.audit_log()] == [2]
         store.write(Batch(venues=[_venue("C")]))  # the guard ended with its block
         assert store.revision() == 3
+
+
+def test_the_importer_writes_through_the_guard(harness: Harness) -> None:
+    """import_layers with a guard (the HTTP path): audited on success, nothing on rejection."""
+    data = Path(__file__).parents[1] / "data" / "import"
+    url = harness.fresh_url()
+    guard = WriteGuard(Actor(None, "uploader"), "import", "POST /api/v1/imports",
+                       layer="venues", expect_revision=0)
+    with pytest.raises(ImportRejected) as err:
+        import_layers(ImportRequest(db=url, what="venues", path=str(data / "bad_venues.csv"),
+                                    guard=guard))
+    assert len(err.value.problems) == 13
+    report = import_layers(ImportRequest(db=url, what="venues", path=str(data / "venues.csv"),
+                                         guard=guard))
+    assert (report.created, report.revision) == (4, 1)
+    with open_store(url) as store:
+        (entry,) = store.audit_log()
+        assert (entry.key_name, entry.layer, entry.rows, entry.revision_before,
+                entry.revision_after) == ("uploader", "venues", 4, 0, 1)
+        assert store.counts()["venues"] == 4
+    with pytest.raises(PreconditionFailed):  # the guard expected revision 0
+        import_layers(ImportRequest(db=url, what="venues", path=str(data / "venues.csv"),
+                                    guard=guard))
