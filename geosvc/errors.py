@@ -33,6 +33,10 @@ class GeosvcError(Exception):
         self.log_message = log_message or detail
         self.extensions: dict[str, Any] = dict(extensions or {})
 
+    def headers(self) -> dict[str, str]:
+        """Return the HTTP headers the answer carries besides the problem (none here)."""
+        return {}
+
     def to_problem(self, instance: str | None = None) -> dict[str, Any]:
         """Return the RFC 9457 problem document of this error."""
         doc: dict[str, Any] = {
@@ -204,3 +208,66 @@ class ConfigError(GeosvcError):
 
     type = "config-error"  # noqa: A003
     title = "Configuration error"
+
+
+# ---------------------------------------------------------------- keys, scopes, versions
+
+class Unauthorized(GeosvcError):
+    """A write without a key, or with an unknown or revoked one (HTTP 401).
+
+    The answer carries ``WWW-Authenticate: Bearer`` (RFC 6750), with
+    ``error="invalid_token"`` when a key was given but not accepted.
+    """
+
+    status = 401
+    type = "unauthorized"  # noqa: A003
+    title = "Authentication required"
+
+    def __init__(self, detail: str, *, key_given: bool = False) -> None:
+        super().__init__(detail)
+        self.key_given = key_given
+
+    def headers(self) -> dict[str, str]:
+        """Return ``WWW-Authenticate`` (RFC 6750)."""
+        value = 'Bearer realm="geosvc"'
+        if self.key_given:
+            value += ', error="invalid_token"'
+        return {"WWW-Authenticate": value}
+
+
+class InsufficientScope(GeosvcError):
+    """A valid key without the scope the operation needs (HTTP 403); names the scope."""
+
+    status = 403
+    type = "insufficient-scope"  # noqa: A003
+    title = "Insufficient scope"
+
+    def __init__(self, scope: str, *, key_id: str) -> None:
+        detail = f"this operation needs a key with the scope `{scope}` (or `admin`)"
+        super().__init__(detail, f"key {key_id} lacks the scope {scope}",
+                         extensions={"scope": scope})
+        self.scope = scope
+
+    def headers(self) -> dict[str, str]:
+        """Return ``WWW-Authenticate`` with ``error="insufficient_scope"`` (RFC 6750)."""
+        return {"WWW-Authenticate":
+                f'Bearer realm="geosvc", error="insufficient_scope", scope="{self.scope}"'}
+
+
+class PreconditionFailed(GeosvcError):
+    """``If-Match`` names a version other than the current one (HTTP 412): a lost update.
+
+    The problem carries the current version (``current_etag``, ``revision``).
+    """
+
+    status = 412
+    type = "precondition-failed"  # noqa: A003
+    title = "Precondition failed"
+
+    def __init__(self, *, wanted: str, current_etag: str, revision: int) -> None:
+        detail = (f"`If-Match` names {wanted[:80]!r} but the dataset is now at "
+                  f"{current_etag}; read it again (GET) and retry with its ETag")
+        super().__init__(detail, extensions={"current_etag": current_etag,
+                                             "revision": revision})
+        self.current_etag = current_etag
+        self.revision = revision

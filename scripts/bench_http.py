@@ -77,7 +77,7 @@ def bare_page_app():
 
 
 def bare_page_asgi():
-    """The bare app behind the same asyncio front as ``geosvc serve`` (like for like)."""
+    """Return the bare app behind the same asyncio front as ``geosvc serve`` (like for like)."""
     from geosvc.web.asgi import asgi_app  # lazy: only in the bare server process
 
     return asgi_app(bare_page_app(), max_body_bytes=1_000_000, body_timeout_s=30, threads=4)

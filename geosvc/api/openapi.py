@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from geosvc import __version__, formats, vocab
+from geosvc.api import imports
 from geosvc.api.params import ENDPOINT_PARAMS, MODES, PARAMS, REQUIRED, Param
 from geosvc.app.travel import EMPTY_REASONS
 from geosvc.model import PLACE_KINDS
@@ -38,6 +39,8 @@ PATH_ENDPOINTS: dict[tuple[str, str], str | None] = {
     ("/api/v1/plans", "post"): "plans",
     ("/", "get"): "app",
     ("/static/app/{digest}/{name}", "get"): None,
+    (imports.PATH, "get"): None,  # keys and audit: geosvc.api.imports
+    (imports.PATH, "post"): None,
     ("/map", "get"): "map",
     ("/embed", "get"): "map",
     ("/venues/{id}", "get"): "venue",
@@ -124,6 +127,9 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
                                     "`geosvc-app.js`, `geosvc-app.css`; `digest` is the "
                                     "file's content hash (the shell names the current "
                                     "one): cached for a year."),
+    imports.PATH: ("operations", "The dataset's version (ETag)",
+                   "`{revision, etag, counts, layers}`; the `ETag` header is the version "
+                   "that `If-Match` of `POST /api/v1/imports` names."),
     "/map": ("maps", "Full-page map", "Folium map with the same filters; `lon`/`lat` centre a "
              "nearest search; `layer=coverage|isochrones`; `tiles=osm|amap|tianditu|none`."),
     "/embed": ("maps", "Embeddable widget page", "Minimal page for an `<iframe>`."),
@@ -693,7 +699,10 @@ def build_openapi(
             "parameters": params,
             "responses": _responses(path),
         }
-        if method == "post":
+        if path == imports.PATH:  # keyed write (multipart) and its version
+            op.update(imports.openapi_operation(method))
+            op["parameters"] = params + op["parameters"] if method == "post" else params
+        elif method == "post":
             op["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": {"$ref": _REF + "PlanRequest"},
                 "example": {"mode": "walk", "minutes": 10, "k": 5,
@@ -713,5 +722,6 @@ def build_openapi(
         "servers": [{"url": "/"}],
         "tags": [{"name": t} for t in ("citizens", "planners", "maps", "ogc", "operations")],
         "paths": paths,
-        "components": {"schemas": _schemas()},
+        "components": {"schemas": {**_schemas(), **imports.SCHEMAS},
+                       "securitySchemes": imports.SECURITY_SCHEMES},
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from geosvc.store.base import Batch
 if TYPE_CHECKING:
     from geosvc.importer import FieldMap
     from geosvc.model import DatasetInfo
+    from geosvc.store.access import WriteGuard
 
 __all__ = ["DatasetSettings", "ImportRequest", "OsmVenuesRequest", "change_settings",
            "import_layers", "import_osm_venues", "read_settings"]
@@ -62,6 +64,10 @@ class ImportRequest:
     bbox : (min_lon, min_lat, max_lon, max_lat) or None
         population raster: the WGS-84 extent to read (default: the dataset's
         venues and areas + 5 km, or the whole raster).
+    guard : WriteGuard or None
+        A write through the API: the revision ``If-Match`` expects (checked
+        under the write lock) and who writes (one ``audit_log`` row in the
+        write's transaction); see :mod:`geosvc.store.access`.
     """
 
     db: str
@@ -76,6 +82,7 @@ class ImportRequest:
     mapping: FieldMap | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     bbox: tuple[float, float, float, float] | None = None
+    guard: WriteGuard | None = None
 
 
 def import_layers(request: ImportRequest) -> ImportReport | ManifestReport:
@@ -88,10 +95,14 @@ def import_layers(request: ImportRequest) -> ImportReport | ManifestReport:
     InvalidParameter
         A file-level problem (missing file, bad extension or encoding), a bad
         setting, or a mapping rule naming a column the file lacks.
+    PreconditionFailed
+        ``request.guard`` expects another revision; nothing was written.
     StorageUnavailable
         The store cannot be opened or written.
     """
-    with open_store(request.db) as store:
+    with open_store(request.db) as store, ExitStack() as stack:
+        if request.guard is not None:
+            stack.enter_context(store.guarded(request.guard))
         if request.what == "manifest":
             return import_manifest(store, request.path, dry_run=request.dry_run,
                                    settings=request.settings)

@@ -24,6 +24,7 @@ from geosvc.store._rows import (
     links_from,
     venues_from,
 )
+from geosvc.store.access import KeyTables
 from geosvc.store.base import TABLES, Batch, Contents, Store, TableCounts
 
 _BUNDLES_SQL = "SELECT code, name, name_en, description FROM bundles ORDER BY code"
@@ -66,8 +67,8 @@ def write_bundles(conn: Any, bundles: Sequence[Bundle], *, param: str) -> TableC
                        unchanged=len(bundles) - created - updated)
 
 
-class SQLStore(Store):
-    """A :class:`Store` over SQL tables ``meta`` and :data:`TABLES`."""
+class SQLStore(KeyTables, Store):
+    """A :class:`Store` over SQL tables ``meta`` and :data:`TABLES`; keys and audit log."""
 
     _lock: threading.Lock
     _local: threading.local

@@ -14,11 +14,16 @@ something, so a server can tell when to rebuild its in-memory snapshot.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from geosvc.model import Area, Bundle, DatasetInfo, Link, PopulationCell, ServiceItem, Venue
+
+if TYPE_CHECKING:
+    from geosvc.store.access import WriteGuard
 
 #: Table names, in the order a batch is applied (dependencies first).
 TABLES: tuple[str, ...] = ("items", "venues", "links", "areas", "population", "bundles")
@@ -130,6 +135,24 @@ class Store(ABC):
 
     #: Human-readable location (a path or a URL without password).
     location: str = ""
+    #: Set by :meth:`guarded`: what the next writes check and log.
+    _write_guard: WriteGuard | None = None
+
+    @contextmanager
+    def guarded(self, guard: WriteGuard) -> Iterator[Store]:
+        """Make the writes inside the ``with`` block check and log ``guard``.
+
+        Each :meth:`write` then checks ``guard.expect_revision`` under its
+        write lock (:class:`~geosvc.errors.PreconditionFailed`, nothing
+        written) and, unless a dry run, logs one ``audit_log`` row in its own
+        transaction (:mod:`geosvc.store.access`).  Use the store from one
+        thread while guarded.
+        """
+        self._write_guard = guard
+        try:
+            yield self
+        finally:
+            self._write_guard = None
 
     @abstractmethod
     def info(self) -> DatasetInfo:

@@ -32,7 +32,7 @@ import math
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -70,7 +70,8 @@ from geosvc.store._rows import (
     venue_row,
 )
 from geosvc.store._sql import SQLStore, write_bundles
-from geosvc.store.base import Batch, Contents, TableCounts, WriteResult
+from geosvc.store.access import record_write, table_counts
+from geosvc.store.base import TABLES, Batch, Contents, TableCounts, WriteResult
 
 #: PostgreSQL schema of a dataset when the URL names none.
 DEFAULT_SCHEMA = "geosvc"
@@ -137,6 +138,7 @@ class PostGISStore(SQLStore):
         never the password.
     """
 
+    _BACKEND = "postgis"
     _VENUES_SQL = f"SELECT {VENUE_SELECT} FROM venues ORDER BY seq"
     _ITEMS_SQL = f"SELECT {', '.join(ITEM_COLS)} FROM items ORDER BY seq"
     _LINKS_SQL = "SELECT venue_code, item_code, channels FROM links ORDER BY seq"
@@ -288,6 +290,15 @@ class PostGISStore(SQLStore):
         conn.execute("SELECT set_config('search_path', %s, true)",
                      (f'"{self.schema}", public',))
 
+    def _transaction(self, work: Callable[[psycopg.Connection], Any]) -> Any:
+        """Run ``work(conn)`` in one transaction; return its result."""
+        conn = self._conn()
+        try:
+            with conn.transaction():
+                return work(conn)
+        except psycopg.Error as exc:
+            self._fail(f"cannot be written ({self._why(exc)}); nothing was written", exc)
+
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         try:
             return self._conn().execute(sql, params).fetchall()
@@ -349,18 +360,26 @@ class PostGISStore(SQLStore):
         areas = [area_rows(a) for a in batch.areas]
         cells = [pop_rows(p) for p in batch.population]
         conn = self._conn()
+        guard = self._write_guard
         try:
             with conn.transaction(force_rollback=dry_run):
                 row = conn.execute(
                     "SELECT value FROM meta WHERE key = 'revision' FOR UPDATE").fetchone()
                 if row is None:
                     self._fail("has no revision in its meta table; nothing was written")
-                revision = int(row[0])
+                revision = before = int(row[0])
+                if guard is not None:
+                    guard.check(revision)  # If-Match, under the revision row's lock
+                    counts = table_counts(conn, TABLES)
                 result = self._apply(conn, batch, areas, cells)
                 if result.changed and not dry_run:
                     revision += 1
                     conn.execute("UPDATE meta SET value = %s WHERE key = 'revision'",
                                  (str(revision),))
+                if guard is not None and not dry_run:
+                    record_write(conn, "postgis", guard, before=before, after=revision,
+                                 result=result, counts_before=counts,
+                                 counts_after=table_counts(conn, TABLES))
         except (psycopg.IntegrityError, psycopg.DataError) as exc:
             msg = (f"violates a constraint of the store ({self._why(exc)}); "
                    "nothing was written")

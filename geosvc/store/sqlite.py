@@ -46,7 +46,8 @@ from geosvc.store._rows import (
     venue_row,
 )
 from geosvc.store._sql import SQLStore, write_bundles
-from geosvc.store.base import Batch, Contents, TableCounts, WriteResult
+from geosvc.store.access import record_write, table_counts
+from geosvc.store.base import TABLES, Batch, Contents, TableCounts, WriteResult
 
 _VENUE_COLS = ("code", "name", "kind", "lon", "lat", "level", "channels", "area_code",
                "area_name", "address", "phone", "opening_hours", "official_calendar",
@@ -83,6 +84,7 @@ class SQLiteStore(SQLStore):
         SQLite database, is not a geosvc dataset, or has a newer schema.
     """
 
+    _BACKEND = "sqlite"
     _VENUES_SQL = f"SELECT {', '.join(_VENUE_COLS)} FROM venues ORDER BY rowid"
     _ITEMS_SQL = f"SELECT {', '.join(ITEM_COLS)} FROM items ORDER BY rowid"
     _LINKS_SQL = "SELECT venue_code, item_code, channels FROM links ORDER BY rowid"
@@ -221,6 +223,21 @@ class SQLiteStore(SQLStore):
         kept = "" if version == 0 else f"; it was left unchanged at version {version}"
         return f"{what}, {migration.description!r}, failed: {why}){kept}"
 
+    def _transaction(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``work(conn)`` in one ``BEGIN IMMEDIATE`` transaction; return its result."""
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                out = work(conn)
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            self._fail(f"cannot be written ({exc}); nothing was written", exc)
+        return out
+
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         try:
             return self._conn().execute(sql, params).fetchall()
@@ -270,16 +287,24 @@ class SQLiteStore(SQLStore):
         """
         check_batch(batch)
         conn = self._conn()
+        guard = self._write_guard
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                result = self._apply(conn, batch)
-                revision = int(conn.execute(
+                revision = before = int(conn.execute(
                     "SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
+                if guard is not None:
+                    guard.check(revision)  # If-Match, under the write lock
+                    counts = table_counts(conn, TABLES)
+                result = self._apply(conn, batch)
                 if result.changed and not dry_run:
                     revision += 1
                     conn.execute("UPDATE meta SET value = ? WHERE key = 'revision'",
                                  (str(revision),))
+                if guard is not None and not dry_run:
+                    record_write(conn, "sqlite", guard, before=before, after=revision,
+                                 result=result, counts_before=counts,
+                                 counts_after=table_counts(conn, TABLES))
                 conn.execute("ROLLBACK" if dry_run else "COMMIT")
             finally:
                 if conn.in_transaction:

@@ -26,7 +26,7 @@ __all__ = ["create_app"]
 
 #: Blueprint modules of this package, registered in this order.
 _BLUEPRINTS = ("health", "venues", "items", "nearest", "isochrones", "coverage",
-               "plans", "ogc", "docs", "maps", "venue_pages", "home")
+               "plans", "imports", "ogc", "docs", "maps", "venue_pages", "home")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -71,12 +71,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.testing or "heavy_rate_limit" in config:
         _guard.install_rate_limits(app, settings)
 
-    @app.before_request
-    def _pick_up_new_imports() -> None:
-        # a background thread per process reads the revision every `reload_interval_s`
-        # and builds + warms a changed store's snapshot off the request path, then
-        # swaps it in whole (GeoService.ensure_reloader / reload); this only starts it
-        service.ensure_reloader()
+    # a background thread per process reads the revision every `reload_interval_s`
+    # and builds + warms a changed store's snapshot off the request path, then swaps
+    # it in whole (GeoService.ensure_reloader / reload); the hook only starts it.  Test
+    # apps (TESTING) reload only when their config names `reload_interval_s`: dozens of
+    # session apps polling their files would race tests that migrate or rewrite stores
+    if not app.testing or "reload_interval_s" in config:
+        app.before_request(service.ensure_reloader)
 
     # ETag, 304 and gzip of successful GET answers (see geosvc.web._respond.finish)
     app.after_request(_respond.finish)

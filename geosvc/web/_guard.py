@@ -7,7 +7,10 @@
 * **Writes are JSON and same-site.** A request that changes or computes
   from a body (``POST`` ``PUT`` ``PATCH`` ``DELETE``) with a body must say
   ``Content-Type: application/json`` (else 415; no body: the endpoint's
-  400): a web page on another site can only send such a request after a
+  400; the upload paths :data:`_UPLOAD_PATHS` also take
+  ``multipart/form-data``, which a page on another site can send without a
+  preflight, hence the ``Origin`` rule below and the key they require): a
+  web page on another site can only send a JSON request after a
   CORS preflight, which names the
   methods and origins allowed.  A write carrying an ``Origin`` other than
   the server's own and not listed in :attr:`Settings.write_origins` is a 403,
@@ -48,6 +51,8 @@ __all__ = ["HEAVY", "install", "install_rate_limits"]
 _WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Paths other sites may frame.
 _FRAMEABLE: Final = ("/embed",)
+#: Writes that also take ``multipart/form-data`` (file uploads; a key is required).
+_UPLOAD_PATHS: Final = ("/api/v1/imports",)
 
 
 def _origins(raw: str) -> frozenset[str]:
@@ -95,9 +100,13 @@ class _Guard:
             raise Forbidden(msg)
         if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
             _buffer_chunked(self.limit)
-        if request.content_length and request.mimetype != "application/json":
-            shown = request.mimetype or "none"
-            msg = f"the body must be `Content-Type: application/json`, not {shown[:60]!r}"
+        mimetype = request.mimetype
+        if request.content_length and mimetype != "application/json" and not (
+                mimetype == "multipart/form-data" and request.path in _UPLOAD_PATHS):
+            shown = mimetype or "none"
+            also = (" or `multipart/form-data`" if request.path in _UPLOAD_PATHS else "")
+            msg = (f"the body must be `Content-Type: application/json`{also}, "
+                   f"not {shown[:60]!r}")
             raise UnsupportedMediaType(msg)
 
     def preflight(self, resp: Response) -> None:
@@ -107,7 +116,8 @@ class _Guard:
         if asked in _WRITES and origin in self.writers and request.path.startswith("/api/"):
             resp.headers["Access-Control-Allow-Origin"] = origin
             resp.headers["Access-Control-Allow-Methods"] = f"GET, HEAD, OPTIONS, {asked}"
-            resp.headers["Access-Control-Allow-Headers"] = "Content-Type"
+            resp.headers["Access-Control-Allow-Headers"] = (
+                "Content-Type, Authorization, X-API-Key, If-Match")
             resp.vary.add("Origin")
 
     def headers(self, resp: Response) -> Response:

@@ -94,6 +94,7 @@ _SUMMARIES_ZH = {
     "/healthz": "健康状态", "/openapi.json": "本文档（OpenAPI）", "/docs": "HTML 接口参考",
     "/": "市民办事地图（应用）", "/static/app/{digest}/{name}": "应用的脚本与样式",
     "/api/v1/search": "搜索（事项、一件事、场所、地点）", "/metrics": "运行指标（Prometheus）",
+    "/api/v1/imports": "数据版本与导入（需 API 密钥）",
 }
 _TAGS_ZH = {"citizens": "市民", "planners": "规划", "maps": "地图", "ogc": "OGC",
             "operations": "运维"}
@@ -193,11 +194,22 @@ def _render(doc: dict[str, Any], prefs: Prefs, nav: str = "") -> str:
                         f"<td>{e(kind)}</td><td{en}>{e(p.get('description', ''))}</td>"
                         f"<td>{e(str(p.get('example', '')))}</td></tr>")
                 parts.append("</table></div>")
-            if "requestBody" in op:
-                body = op["requestBody"]["content"]["application/json"]["example"]
+            content = op.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                body = content["application/json"]["example"]
                 body_json = json.dumps(body, ensure_ascii=False)  # not Python's repr
                 parts.append(f"<p>{e(t('JSON 请求体，例如', 'JSON body, e.g.'))} "
                              f"<code>{e(body_json)}</code></p>")
+            elif "multipart/form-data" in content:  # an upload: its form fields
+                fields = content["multipart/form-data"]["schema"]["properties"]
+                label = t("multipart/form-data 请求体，字段：",
+                          "multipart/form-data body, fields: ")
+                parts.append(f"<p>{e(label)}"
+                             + ", ".join(f"<code>{e(n)}</code>" for n in fields) + "</p>")
+            if "security" in op:
+                parts.append(f"<p>{e(t('需要 API 密钥：', 'needs an API key: '))}"
+                             "<code>Authorization: Bearer &lt;key&gt;</code>"
+                             f"{e(t(' 或 ', ' or '))}<code>X-API-Key</code></p>")
             codes = ", ".join(op["responses"])
             errors = t("错误为 application/problem+json", "errors are application/problem+json")
             parts.append(f"<p>{e(t('响应', 'responses'))}: {e(codes)} ({e(errors)})</p>")

@@ -99,7 +99,9 @@ def _geosvc_error(err: GeosvcError) -> Response:
     else:
         log.info("%s %s: %s", request.method, request.path, err.log_message)
     doc = err.to_problem(instance=request.full_path.rstrip("?"))
-    return _answer(doc, err.status)
+    resp = _answer(doc, err.status)
+    resp.headers.update(err.headers())  # e.g. WWW-Authenticate of a 401
+    return resp
 
 
 def _http_error(err: HTTPException) -> Response:

@@ -76,6 +76,17 @@ tables: ``bundles (code, name, name_en, description)`` and ``bundle_items
 (bundle_code, position, item_code)``, the ordered items of each bundle
 (deleted with their bundle; an item that a bundle names cannot be deleted).
 Existing items get empty guides; there are no bundles yet.
+
+API keys and the audit log (migration 5)
+----------------------------------------
+Migration 5 adds ``api_keys (id, name, hash, scopes, created_at, revoked_at,
+last_used_at)``, which holds a salted SHA-256 of each key's secret and never
+the secret, and ``audit_log (id, at, key_id, key_name, action, endpoint,
+layer, rows, revision_before, revision_after, summary)``, one row per write
+through the API (:mod:`geosvc.store.access`).  Times are ``timestamptz`` in
+PostgreSQL and ISO 8601 UTC text in SQLite; ``summary`` is JSON text in both.
+Existing datasets start with no keys: writes over HTTP need one created with
+``geosvc keys create``.
 """
 
 from __future__ import annotations
@@ -293,6 +304,28 @@ _GUIDE_V4 = {
                 "CREATE INDEX bundle_items_item ON bundle_items (item_code)"),
 }
 
+#: Migration 5: API keys and the audit log (geosvc.store.access), as released.
+_ACCESS_V5 = {
+    "sqlite": (
+        "CREATE TABLE api_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL, "
+        "scopes TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT, last_used_at TEXT); "
+        "CREATE TABLE audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, "
+        "key_id TEXT REFERENCES api_keys (id), key_name TEXT NOT NULL, "
+        "action TEXT NOT NULL, endpoint TEXT NOT NULL, layer TEXT, rows INTEGER, "
+        "revision_before INTEGER, revision_after INTEGER, summary TEXT NOT NULL DEFAULT '{}'); "
+        "CREATE INDEX audit_log_key ON audit_log (key_id)"),
+    "postgis": (
+        "CREATE TABLE api_keys (id text PRIMARY KEY, name text NOT NULL, hash text NOT NULL, "
+        "scopes text NOT NULL, created_at timestamptz NOT NULL, revoked_at timestamptz, "
+        "last_used_at timestamptz); "
+        "CREATE TABLE audit_log (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+        "at timestamptz NOT NULL, key_id text REFERENCES api_keys (id), "
+        "key_name text NOT NULL, action text NOT NULL, endpoint text NOT NULL, layer text, "
+        "rows integer, revision_before integer, revision_after integer, "
+        "summary text NOT NULL DEFAULT '{}'); "
+        "CREATE INDEX audit_log_key ON audit_log (key_id)"),
+}
+
 #: The schema history, oldest first.  Append; never edit a released entry.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -327,6 +360,12 @@ MIGRATIONS: tuple[Migration, ...] = (
            "apply_url, can_do_online, by_post, at_kiosk); tables bundles and bundle_items",
         sqlite=(_GUIDE_V4["sqlite"],),
         postgis=(_GUIDE_V4["postgis"],),
+    ),
+    Migration(
+        5, "API keys and the audit log of writes: tables api_keys (salted hashes, scopes, "
+           "revoked_at, last_used_at) and audit_log",
+        sqlite=(_ACCESS_V5["sqlite"],),
+        postgis=(_ACCESS_V5["postgis"],),
     ),
 )
 
