@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from geosvc.api._common import parse
+from geosvc.api.params import MODES
 from geosvc.api.coverage import coverage
 from geosvc.api.isochrones import isochrones
 from geosvc.api.nearest import nearest
@@ -139,7 +140,10 @@ class _Found:
 def _venues(service: GeoService, params: Mapping[str, str], look: _Look) -> Any:
     """Return the map of the ``venues`` layer: a nearest search with a point, else a list."""
     crs = _request_crs(params)
-    mode = (params.get("mode") or "walk").strip().lower()
+    mode = (params.get("mode") or "").strip().lower() or "walk"
+    if mode not in MODES:  # the list of venues reads no mode: the page's links do
+        msg = f"must be one of {' | '.join(MODES)}"
+        raise InvalidParameter("mode", msg)
     has_point = bool((params.get("lon") or "").strip() or (params.get("lat") or "").strip())
     if has_point:
         found = _nearest_venues(service, params, crs, look.prefs)
