@@ -237,8 +237,9 @@ def _query_params(endpoint: str | None, examples: Mapping[str, str]) -> list[dic
             {"name": "tiles", "in": "query", "required": False,
              "description": "Base map, read by the page's script: `osm`, `amap` (GCJ-02: "
                             "every overlay is shifted with it) or `tianditu` (needs a key); "
-                            "any other value falls back to osm (the server does not read it).",
-             "schema": {"type": "string"}},
+                            "any other value falls back to osm. The server does not read it: "
+                            "any value is accepted (hence no schema).",
+             "schema": {}},
         ])
     if endpoint == "map":
         specs = [PARAMS[n] for n in _MAP_PARAMS]
@@ -573,7 +574,8 @@ def _schemas() -> dict[str, Any]:
             "candidates": {"description": '"bank_outlets" (default), "kiosk_sites" or a '
                                           "FeatureCollection of candidate points (WGS-84)",
                            "default": "bank_outlets",
-                           "oneOf": [{"type": "string", "enum": ["bank_outlets", "kiosk_sites"]},
+                           "oneOf": [{"type": "string",
+                                      "enum": ["bank_outlets", "kiosk_sites"]},
                                      {"$ref": _REF + "CandidateCollection"}]},
             "filters": {"type": "object", "description":
                         "the venue filters of /api/v1/coverage (kind, level, item, ...): "

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from geosvc.api._common import parse
-from geosvc.api.params import MODES
 from geosvc.api.coverage import coverage
 from geosvc.api.isochrones import isochrones
 from geosvc.api.nearest import nearest
+from geosvc.api.params import MODES
 from geosvc.api.venues import list_venues, venue_details, venue_position
 from geosvc.coords import parse_crs
 from geosvc.errors import InvalidParameter
