@@ -246,7 +246,7 @@ def _query_params(endpoint: str | None, examples: Mapping[str, str]) -> list[dic
         extra = [
             {"name": "layer", "in": "query", "required": False,
              "description": "`coverage` shows service circles and gaps; `isochrones` "
-                            "the bands around `lon`/`lat`.",
+                            "the bands around `lon`/`lat` (required with it: else a 400).",
              "schema": {"type": "string", "enum": ["venues", "coverage", "isochrones"]}},
             {"name": "tiles", "in": "query", "required": False, "description": "Base map.",
              "schema": {"type": "string", "enum": ["osm", "amap", "tianditu", "none"]}},

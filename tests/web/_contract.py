@@ -130,6 +130,10 @@ def _fix_query(case: Any, query: dict[str, Any]) -> None:
     pair = {"lon", "lat"} & given
     if len(pair) == 1:  # "with `lat`" / "`lon` is required together with `lat`"
         query.pop(pair.pop())
+        given -= {"lon", "lat"}
+    if (str(query.get("layer", "")).strip().lower() == "isochrones"
+            and not {"lon", "lat"} <= given):  # "isochrones: around lon/lat (required)"
+        query.update(lon=_example(case, "lon"), lat=_example(case, "lat"))
     if "open_at" in given and str(query.get("open_now", "")).lower() in {"true", "1", "yes",
                                                                             "on"}:
         query.pop("open_now")  # "Not together with `open_at`"
