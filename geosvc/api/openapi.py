@@ -232,7 +232,7 @@ def _query_params(endpoint: str | None, examples: Mapping[str, str]) -> list[dic
     if endpoint is None:
         return []
     if endpoint == "app":
-        return [
+        return _empty_is_absent([
             {"name": "lang", "in": "query", "required": False,
              "description": "Page language (remembered in a cookie); else the cookie, "
                             "else Accept-Language, else zh.",
@@ -241,17 +241,18 @@ def _query_params(endpoint: str | None, examples: Mapping[str, str]) -> list[dic
              "description": "`1`: the large-print mode 长辈版 (remembered in a cookie).",
              "schema": {"type": "boolean"}},
             {"name": "tiles", "in": "query", "required": False,
-             "description": "Base map, read by the page's script (`amap` is GCJ-02: every "
-                            "overlay is shifted with it; `tianditu` needs a key); an "
-                            "unknown value falls back to osm.",
-             "schema": {"type": "string", "enum": ["osm", "amap", "tianditu"]}},
-        ]
+             "description": "Base map, read by the page's script: `osm`, `amap` (GCJ-02: "
+                            "every overlay is shifted with it) or `tianditu` (needs a key); "
+                            "any other value falls back to osm. The server does not read it: "
+                            "any value is accepted (hence no schema).",
+             "schema": {}},
+        ])
     if endpoint == "map":
         specs = [PARAMS[n] for n in _MAP_PARAMS]
         extra = [
             {"name": "layer", "in": "query", "required": False,
              "description": "`coverage` shows service circles and gaps; `isochrones` "
-                            "the bands around `lon`/`lat`.",
+                            "the bands around `lon`/`lat` (required with it: else a 400).",
              "schema": {"type": "string", "enum": ["venues", "coverage", "isochrones"]}},
             {"name": "tiles", "in": "query", "required": False, "description": "Base map.",
              "schema": {"type": "string", "enum": ["osm", "amap", "tianditu", "none"]}},
@@ -262,7 +263,19 @@ def _query_params(endpoint: str | None, examples: Mapping[str, str]) -> list[dic
     for doc in out:
         if doc["name"] in REQUIRED.get(endpoint, ()):
             doc["required"] = True
-    return out + extra
+    return _empty_is_absent(out + extra)
+
+
+def _empty_is_absent(params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mark optional query parameters ``allowEmptyValue``: an empty value counts as absent.
+
+    docs/api.md "Common rules": ``kind=`` is the same request as no ``kind``;
+    a required parameter sent empty is missing (400).
+    """
+    for doc in params:
+        if doc["in"] == "query" and not doc["required"]:
+            doc["allowEmptyValue"] = True
+    return params
 
 
 def _responses(path: str) -> dict[str, Any]:
@@ -565,10 +578,36 @@ def _schemas() -> dict[str, Any]:
                                "description":
                                "kiosk_sites: one candidate per populated cell of this size"},
             "candidates": {"description": '"bank_outlets" (default), "kiosk_sites" or a '
-                                          "FeatureCollection of candidate points",
-                           "default": "bank_outlets"},
+                                          "FeatureCollection of candidate points (WGS-84)",
+                           "default": "bank_outlets",
+                           "oneOf": [{"type": "string",
+                                      "enum": ["bank_outlets", "kiosk_sites"]},
+                                     {"$ref": _REF + "CandidateCollection"}]},
             "filters": {"type": "object", "description":
-                        "the venue filters of /api/v1/coverage (kind, level, item, ...)"}}},
+                        "the venue filters of /api/v1/coverage (kind, level, item, ...): "
+                        "strings as in the query, or booleans, numbers, lists of strings",
+                        "additionalProperties": {"oneOf": [
+                            {"type": "string"}, {"type": "number"}, {"type": "boolean"},
+                            {"type": "array", "items": {"type": "string"}}]}}}},
+        "CandidateCollection": {
+            "type": "object", "required": ["type", "features"],
+            "description": "candidate sites: Point features, `id` (or `properties.id`) the "
+                           "candidate's id; `properties` may state `name`, `kind`, "
+                           "`channels`, `level`",
+            "properties": {
+                "type": {"type": "string", "enum": ["FeatureCollection"]},
+                "features": {"type": "array", "minItems": 1, "items": {
+                    "type": "object", "required": ["type", "geometry"],
+                    "properties": {
+                        "type": {"type": "string", "enum": ["Feature"]},
+                        "id": {"type": "string"},
+                        "properties": {"type": "object"},
+                        "geometry": {"type": "object", "required": ["type", "coordinates"],
+                                     "properties": {
+                                         "type": {"type": "string", "enum": ["Point"]},
+                                         "coordinates": {
+                                             "type": "array", "minItems": 2, "maxItems": 2,
+                                             "items": {"type": "number"}}}}}}}}},
         "Plan": {"type": "object", "properties": {
             "problem": {"type": "string", "enum": ["max_cover", "min_sites", "what_if"]},
             "mode": {"type": "string"}, "minutes": {"type": "number"},
@@ -691,7 +730,7 @@ def build_openapi(
                     doc["example"] = examples[key]
                 params.append(doc)
         params += _query_params(endpoint, examples)
-        params += [dict(p) for p in _PREFS_PARAMS.get(path, ())]
+        params += _empty_is_absent([dict(p) for p in _PREFS_PARAMS.get(path, ())])
         op: dict[str, Any] = {
             "tags": [tag], "summary": summary, "description": description,
             "operationId": (method + path).replace("/", "_").replace("{", "").replace("}", "")

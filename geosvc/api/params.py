@@ -65,6 +65,18 @@ MAX_OFFSET = 1_000_000_000
 #: :class:`datetime` can hold, for zone conversion, arrival times and the
 #: one-year search of the next opening.
 OPEN_AT_RANGE = (datetime(2, 1, 1, tzinfo=UTC), datetime(9998, 1, 1, tzinfo=UTC))
+#: ``open_at`` as accepted: a date, a time to the minute (seconds and up to 6 fraction
+#: digits optional), ``T`` or one space between them, and an optional offset in whole
+#: minutes or ``Z`` (RFC 3339 without its required seconds and offset; the OpenAPI
+#: ``pattern`` of ``open_at``).  The date must exist (no 02-30).
+DATETIME_PATTERN = (r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt ]([01]\d|2[0-3])"
+                    r":[0-5]\d(:[0-5]\d(\.\d{1,6})?)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)?$")
+_DATETIME_RE = re.compile(DATETIME_PATTERN)
+#: The OpenAPI ``pattern`` of a number as :func:`_number` reads it.
+NUMBER_PATTERN = r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
+_UNSIGNED = r"\+?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
+#: The OpenAPI ``pattern`` of free text: no control characters (below U+0020).
+NO_CONTROL_PATTERN = r"^[^\u0000-\u001F]*$"
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
@@ -316,10 +328,25 @@ def _bool(raw: str, ctx: ParseContext) -> bool:
 
 
 def _datetime(raw: str, ctx: ParseContext) -> datetime:
+    """Parse ``open_at``: exactly :data:`DATETIME_PATTERN`, then a real date and time.
+
+    Examples
+    --------
+    >>> from zoneinfo import ZoneInfo
+    >>> ctx = ParseContext(max_limit=1, default_limit=1, tz=ZoneInfo("Asia/Shanghai"))
+    >>> _datetime("2026-05-06 10:30", ctx).isoformat()
+    '2026-05-06T10:30:00+08:00'
+    >>> _datetime("2026-05-06T10:30+01:39:49", ctx)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geosvc.api.params._Reject: must be an ISO 8601 date-time, e.g. 2026-05-06T10:30 or ...
+    """
     text = raw.replace(" ", "T", 1) if "T" not in raw and " " in raw else raw
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
+        if not _DATETIME_RE.fullmatch(raw):
+            raise ValueError(raw)  # fromisoformat also reads 20260506, weeks, odd offsets
         value = datetime.fromisoformat(text)
     except ValueError:
         msg = "must be an ISO 8601 date-time, e.g. 2026-05-06T10:30 or 2026-05-06T10:30+08:00"
@@ -424,8 +451,12 @@ PARAMS: dict[str, Param] = {
         Param("crs", "Coordinate system of the request's and the response's coordinates.",
               {"type": "string", "enum": ["wgs84", "gcj02", "bd09"], "default": "wgs84"},
               _crs, "wgs84"),
-        Param("bbox", "Bounding box `minLon,minLat,maxLon,maxLat` in `crs`.",
-              {"type": "string"}, _bbox, "24.92,60.16,24.96,60.18"),
+        Param("bbox", "Bounding box `minLon,minLat,maxLon,maxLat` in `crs`: longitudes "
+              "-180..180, latitudes -90..90, minLat < maxLat, minLon != maxLon (minLon > "
+              "maxLon crosses the antimeridian).",
+              {"type": "string",
+               "pattern": f"^ *{NUMBER_PATTERN}( *, *{NUMBER_PATTERN}){{3}} *$"},
+              _bbox, "24.92,60.16,24.96,60.18"),
         Param("k", f"Number of venues to return (1..{MAX_K}).",
               {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5}, _k, "5"),
         Param("limit", "Page size (default 50, at most the server's `max_limit`, 1000).",
@@ -444,15 +475,17 @@ PARAMS: dict[str, Param] = {
               _vocabulary(vocab.CHANNELS, many=False), "self_service"),
         Param("item", "Service item codes, comma list: venues must handle all of them. "
               "An unknown code is a 400 naming it.", {"type": "string"}, _items, None),
-        Param("open_at", "ISO 8601 time; only venues open then (and for the server's open "
-              "margin after it). Without offset: the dataset's time zone.",
-              {"type": "string", "format": "date-time"}, _datetime, "2026-05-06T10:30"),
+        Param("open_at", "ISO 8601 time (`2026-05-06T10:30`, seconds and offset optional, "
+              "the offset in whole minutes, years 2..9997); only venues open then (and for the "
+              "server's open margin after it). Without offset: the dataset's time zone.",
+              {"type": "string", "pattern": DATETIME_PATTERN}, _datetime, "2026-05-06T10:30"),
         Param("open_now", "`true`: only venues open now. Not together with `open_at`.",
               _BOOL, _bool, "true"),
         Param("accessible", "`true`: only venues with a green channel for the elderly and "
               "disabled; `false`: only those without.", _BOOL, _bool, "true"),
         Param("home_area", "The citizen's county / district code: county-scoped items only "
-              "match venues of that area.", {"type": "string", "maxLength": 64},
+              "match venues of that area.",
+              {"type": "string", "maxLength": 64, "pattern": NO_CONTROL_PATTERN},
               _text(64), None),
         Param("include_candidates", "`true`: also list bank outlets without a government "
               "channel yet (planning candidates).", _BOOL, _bool, "false"),
@@ -479,17 +512,22 @@ PARAMS: dict[str, Param] = {
         Param("bundle", "A 一件事 bundle code: venues must handle every item of the bundle "
               "(added to `item`); when none is found, the answer carries `two_stop`, the "
               "quickest pair of venues that together handle them all. An unknown code is a "
-              "400.", {"type": "string", "maxLength": 100}, _text(100), None),
+              "400.", {"type": "string", "maxLength": 100, "pattern": NO_CONTROL_PATTERN},
+              _text(100), None),
         Param("q", f"Search text (Chinese, pinyin or pinyin initials for items; name for "
               f"venues), at most {MAX_Q_CHARS} characters.",
-              {"type": "string", "maxLength": MAX_Q_CHARS}, _text(MAX_Q_CHARS), "社保"),
+              {"type": "string", "maxLength": MAX_Q_CHARS, "pattern": NO_CONTROL_PATTERN},
+              _text(MAX_Q_CHARS), "社保"),
     )
 }
 
 #: ``minutes`` differs by endpoint: bands for isochrones, one value for coverage.
 MINUTES_BANDS = Param(
     "minutes", f"Band limits in minutes, comma list (each > 0 and <= {MAX_MINUTES_BAND:g}, "
-    f"at most {MAX_BANDS}).", {"type": "string", "default": "5,10,15"}, _bands, "5,10,15")
+    f"at most {MAX_BANDS}).",
+    {"type": "string", "default": "5,10,15",
+     "pattern": f"^ *{_UNSIGNED}( *, *{_UNSIGNED}){{0,{MAX_BANDS - 1}}} *$"},
+    _bands, "5,10,15")
 MINUTES_ONE = Param(
     "minutes", f"Service-circle size in minutes (> 0 and <= {MAX_MINUTES_BAND:g}).",
     {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_MINUTES_BAND, "default": 10},
@@ -510,7 +548,8 @@ SEARCH_Q = Param(
     "q", f"Search text, 1..{MAX_Q_CHARS} characters: Chinese, pinyin or initials (items, "
     "bundles, Chinese names), names of venues, districts, streets and places "
     "(case and accents ignored), codes.",
-    {"type": "string", "minLength": 1, "maxLength": MAX_Q_CHARS}, _text(MAX_Q_CHARS), "sb")
+    {"type": "string", "minLength": 1, "maxLength": MAX_Q_CHARS, "pattern": NO_CONTROL_PATTERN},
+    _text(MAX_Q_CHARS), "sb")
 
 _FILTERS = ("kind", "level", "item", "channel", "open_at", "open_now", "accessible",
             "home_area", "include_candidates")
@@ -638,10 +677,10 @@ def parse_query(endpoint: str, params: Mapping[str, str], ctx: ParseContext) -> 
         if not isinstance(raw, str):
             problems.append((spec.name, "must be a string"))
             continue
-        if raw.strip() == "":
+        if raw.strip(" ") == "":
             continue
         if spec.schema.get("type") not in _STRICT_TYPES:  # numbers: no padding either
-            raw = raw.strip()
+            raw = raw.strip(" ")  # spaces only: a control character stays and is refused
         try:
             values[spec.name] = spec.parse(raw, ctx)
         except _Reject as exc:

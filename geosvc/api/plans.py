@@ -25,7 +25,9 @@ self-service); each selected site states ``offers: {kind, channels}``.
 Supplied points may state ``kind`` / ``channels`` / ``level`` in their
 properties.
 Problem precedence: ``add`` (what-if), else ``target_share`` (minimum
-sites), else ``k`` (maximal covering, default 10).
+sites), else ``k`` (maximal covering, default 10, or every candidate when
+fewer: ``{}`` is a valid body).  A member is either left out or given a
+value: ``null`` is a 400 naming it (the schema's members are not nullable).
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ _SOLVERS = ("auto", "exact", "greedy")
 MAX_MINUTES = 120.0
 #: Largest ``k`` and most ids in one what-if.
 MAX_K = 1000
+#: The members of a request body (others are ignored).
+_MEMBERS = ("mode", "minutes", "k", "target_share", "add", "candidates", "solver",
+            "site_spacing_m", "filters")
 
 
 def _is_number(v: object) -> bool:
@@ -75,10 +80,14 @@ def _check_body(body: object) -> tuple[dict[str, Any], dict[str, str], list[tupl
     if not isinstance(body, Mapping):
         msg = "must be a JSON object {mode, minutes, k, candidates, filters}"
         raise InvalidParameter("body", msg)
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str]] = [
+        (name, "must not be null (leave the member out for its default)")
+        for name in _MEMBERS if name in body and body[name] is None]
 
     def member(name: str, default: object, ok: Callable[[Any], bool], reason: str) -> Any:
         value = body.get(name, default)
+        if value is None and name in body:
+            return default  # named above
         if not ok(value):
             problems.append((name, reason))
         return value
@@ -102,11 +111,17 @@ def _check_body(body: object) -> tuple[dict[str, Any], dict[str, str], list[tupl
         "site_spacing_m", None, lambda v: v is None or (_is_number(v) and 10 <= v <= 10_000),
         "must be a number of metres between 10 and 10000",
     )
-    return out, _check_filters(body.get("filters") or {}, problems), problems
+    filters = body.get("filters")
+    return out, _check_filters({} if filters is None else filters, problems), problems
 
 
 def _check_problem(body: Mapping[str, Any], problems: list[tuple[str, str]]) -> dict[str, Any]:
-    """Return ``k``, ``target_share`` and ``add`` (``k`` = 10 when none is given)."""
+    """Return ``k``, ``target_share`` and ``add`` (None when not given).
+
+    Without any of them the problem is maximal covering with the planner's
+    default ``k`` (:data:`~geosvc.analysis.planning.plan.DEFAULT_K`, or every
+    candidate when fewer).
+    """
     k = body.get("k")
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K):
         problems.append(("k", f"must be an integer between 1 and {MAX_K}"))
@@ -117,8 +132,6 @@ def _check_problem(body: Mapping[str, Any], problems: list[tuple[str, str]]) -> 
     if add is not None and not (isinstance(add, list) and add and len(add) <= MAX_K
                                 and all(isinstance(a, str) and a for a in add)):
         problems.append(("add", f"must be a list of 1 to {MAX_K} candidate ids (strings)"))
-    if k is None and target is None and add is None:
-        k = 10
     return {"k": k, "target_share": target, "add": add}
 
 

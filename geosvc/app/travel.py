@@ -387,7 +387,7 @@ class PlanRequest:
 
     mode: str = "walk"
     minutes: float = 10.0
-    k: int | None = 10
+    k: int | None = None  # maximal covering: 10, or every candidate when fewer
     target_share: float | None = None
     add: tuple[str, ...] | None = None
     candidates: Any = "bank_outlets"

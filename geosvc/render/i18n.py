@@ -160,7 +160,11 @@ def choose_prefs(*, lang: str | None = None, elder: str | None = None,
     Prefs(lang='en', elder=False)
     >>> choose_prefs()
     Prefs(lang='zh', elder=False)
+    >>> choose_prefs(lang="", elder="", lang_cookie="en")  # empty counts as absent
+    Prefs(lang='en', elder=False)
     """
+    lang = lang.strip() or None if lang is not None else None
+    elder = elder.strip() or None if elder is not None else None
     if lang is not None and lang not in LANGS:
         reason = f"must be one of {', '.join(LANGS)}, not {lang[:20]!r}"
         raise InvalidParameter("lang", reason)

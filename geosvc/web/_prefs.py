@@ -42,9 +42,9 @@ def page_prefs() -> Prefs:
 
 def remember(resp: Response, prefs: Prefs) -> Response:
     """Store the request's explicit choices in cookies and mark the answer's variance."""
-    if "lang" in request.args:
+    if request.args.get("lang", "").strip():  # an empty value counts as absent
         resp.set_cookie(LANG_COOKIE, prefs.lang, max_age=_YEAR_S, samesite="Lax")
-    if "elder" in request.args:
+    if request.args.get("elder", "").strip():
         resp.set_cookie(ELDER_COOKIE, "1" if prefs.elder else "0", max_age=_YEAR_S,
                         samesite="Lax")
     if "Set-Cookie" in resp.headers and resp.cache_control.public:

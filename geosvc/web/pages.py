@@ -30,6 +30,7 @@ from geosvc.api._common import parse
 from geosvc.api.coverage import coverage
 from geosvc.api.isochrones import isochrones
 from geosvc.api.nearest import nearest
+from geosvc.api.params import MODES
 from geosvc.api.venues import list_venues, venue_details, venue_position
 from geosvc.coords import parse_crs
 from geosvc.errors import InvalidParameter
@@ -139,7 +140,10 @@ class _Found:
 def _venues(service: GeoService, params: Mapping[str, str], look: _Look) -> Any:
     """Return the map of the ``venues`` layer: a nearest search with a point, else a list."""
     crs = _request_crs(params)
-    mode = (params.get("mode") or "walk").strip().lower()
+    mode = (params.get("mode") or "").strip().lower() or "walk"
+    if mode not in MODES:  # the list of venues reads no mode: the page's links do
+        msg = f"must be one of {' | '.join(MODES)}"
+        raise InvalidParameter("mode", msg)
     has_point = bool((params.get("lon") or "").strip() or (params.get("lat") or "").strip())
     landing: Any = None
     at = None

@@ -7,6 +7,7 @@ a 500, and an OpenAPI document that describes what the server really sends.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +169,99 @@ def test_plan_request_schema_matches_the_checks(client, spec) -> None:
     spacing = req["properties"]["site_spacing_m"]
     assert (spacing["minimum"], spacing["maximum"]) == (10, 10_000)
     _bad(client.post("/api/v1/plans", json={"site_spacing_m": 9}), "site_spacing_m")
+
+
+# -- issue 11: every schemathesis check ---------------------------------------
+
+
+@pytest.mark.parametrize("member", ["filters", "k", "target_share", "add", "mode",
+                                    "candidates", "site_spacing_m"])
+def test_plan_member_null_is_a_400(client, member: str) -> None:
+    # was: {"filters": null} (and null k, target_share, add, site_spacing_m) read
+    # as absent and answered 200; the schema's members are not nullable
+    body = {"k": 1, "candidates": "kiosk_sites", member: None}
+    _bad(client.post("/api/v1/plans", json=body), member)
+
+
+def test_plan_empty_body_is_a_valid_request(client, spec) -> None:
+    # was: {} a 400, "`k` must be at most the number of candidates (9) ..., not 10"
+    # although every member of the schema is optional: k defaults to 10, or to
+    # every candidate when there are fewer
+    assert not spec["components"]["schemas"]["PlanRequest"].get("required")
+    resp = client.post("/api/v1/plans", json={})
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    plan = resp.get_json()
+    assert plan["problem"] == "max_cover"
+    assert plan["k"] == min(10, plan["candidates_count"])
+    assert 1 <= len(plan["selected"]) <= plan["k"]  # sites adding no one are not chosen
+
+
+@pytest.mark.parametrize("value", ["2026-05-06T10:30+01:39:49", "20260506T1030",
+                                   "2026-W19-3T10:30", "2026-05-06", "2026-02-30T10:30",
+                                   "2026-05-06T24:00", "2026-05-06T10:30:00.1234567"])
+def test_open_at_outside_its_pattern_is_a_400(client, spec, value: str) -> None:
+    # was: any form datetime.fromisoformat reads (week dates, no dashes, offsets
+    # with seconds) accepted while the document said RFC 3339 date-time
+    _bad(client.get("/api/v1/venues", query_string={"open_at": value}), "open_at")
+    param = next(p for p in spec["paths"]["/api/v1/venues"]["get"]["parameters"]
+                 if p["name"] == "open_at")
+    assert re.fullmatch(param["schema"]["pattern"].strip("^$"), value) is None or \
+        value == "2026-02-30T10:30"  # a day the pattern admits but the calendar lacks
+
+
+@pytest.mark.parametrize("value", ["2026-05-06T10:30", "2026-05-06 10:30",
+                                   "2026-05-06T10:30:15.5Z", "2026-05-06T10:30+08:00"])
+def test_open_at_forms_of_the_pattern_are_read(client, value: str) -> None:
+    resp = client.get("/api/v1/venues", query_string={"open_at": value, "limit": "1"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+
+
+def test_empty_optional_query_parameters_are_documented_as_absent(client, spec) -> None:
+    # was: open_at= (empty) accepted while the schema (date-time) refused ""
+    # (docs/api.md: an empty value counts as absent); the document now says so
+    for methods in spec["paths"].values():
+        for op in methods.values():
+            for param in op.get("parameters", []):
+                if param["in"] == "query":
+                    assert bool(param.get("allowEmptyValue")) is not param["required"], param
+    assert client.get("/api/v1/venues?open_at=&limit=1").status_code == 200
+    _bad(client.get("/api/v1/nearest?lon=&lat=60.17"), "lon")
+
+
+@pytest.mark.parametrize("path", ["/", "/map", "/venues/HEL-H-0001", "/docs"])
+def test_empty_lang_on_a_page_counts_as_absent(client, path: str) -> None:
+    # was: /map?lang= a 400 page, "`lang` must be one of zh, en, not ''"
+    resp = client.get(f"{path}?lang=&elder=")
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    assert "geosvc_lang" not in resp.headers.get("Set-Cookie", "")
+
+
+@pytest.mark.parametrize("path", ["/map", "/embed"])
+def test_map_page_without_a_point_checks_mode(client, path: str) -> None:
+    # was: /map?mode=-58800 a 200 page (the venue list reads no mode; the page's
+    # links carried it)
+    resp = client.get(f"{path}?mode=-58800")
+    assert resp.status_code == 400
+    assert resp.mimetype == "text/html"
+    assert client.get(f"{path}?mode=straight").status_code == 200
+
+
+def test_app_tiles_is_documented_as_free(client, spec) -> None:
+    # was: documented as an enum while the page's script reads any value (the
+    # server never does) and falls back to osm: /?tiles=AAA a 200
+    tiles = next(p for p in spec["paths"]["/"]["get"]["parameters"] if p["name"] == "tiles")
+    assert "enum" not in tiles["schema"]
+    assert client.get("/?tiles=AAA").status_code == 200
+
+
+@pytest.mark.parametrize(("url", "name"), [("/api/v1/venues?home_area=a%01b", "home_area"),
+                                           ("/api/v1/items?q=%1Fx", "q"),
+                                           ("/api/v1/items?q=a%09b", "q")])
+def test_free_text_documents_no_control_characters(client, spec, url: str,
+                                                   name: str) -> None:
+    # was: refused with a 400 ("must not contain control characters") that the
+    # schema (a plain string) did not announce
+    _bad(client.get(url), name)
+    path = url.split("?")[0]
+    param = next(p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == name)
+    assert re.fullmatch(param["schema"]["pattern"].strip("^$"), "a\x01b") is None

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from geosvc.routing.base import Router
 
 __all__ = [
+    "DEFAULT_K",
     "EXACT_MAX_CANDIDATES",
     "EXACT_MAX_NONZEROS",
     "EXACT_TIME_LIMIT_S",
@@ -74,6 +75,8 @@ EXACT_MAX_NONZEROS = 60_000
 EXACT_TIME_LIMIT_S = 30.0
 #: Largest ``k`` accepted.
 MAX_K = 1000
+#: Sites chosen by maximal covering when ``k`` is not given (every candidate when fewer).
+DEFAULT_K = 10
 SOLVERS = ("auto", "exact", "greedy")
 
 
@@ -248,7 +251,8 @@ def plan_sites(
     minutes : float
         Service-circle size, minutes.
     k : int, optional
-        Sites to open (maximal covering), 1 .. min(number of candidates, 1000).
+        Sites to open (maximal covering), 1 .. min(number of candidates, 1000);
+        None: :data:`DEFAULT_K` (10), or every candidate when there are fewer.
     target_share : float, optional
         Covered share to reach, 0 .. 1 (minimum sites).
     add : list of str, optional
@@ -348,6 +352,8 @@ def _check_problem(
         share = float(target_share)
     else:
         problem = "max_cover"
+        if k is None:  # not asked for: DEFAULT_K, or every candidate when fewer
+            k = max(1, min(DEFAULT_K, n_cand))
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             msg = f"must be an integer >= 1, not {k!r}"
             raise InvalidParameter("k", msg)
