@@ -14,6 +14,9 @@ points snap only to edges inside the main strongly connected component of a
 weak component, when that has at least ``min_component_nodes`` nodes (see
 :attr:`RoadNetwork.component_labels`, :attr:`RoadNetwork.strong_labels` and
 :attr:`RoadNetwork.main_strong`).
+Each edge records whether it runs below, on or above the ground
+(:attr:`RoadNetwork.edge_layer`, from the ``tunnel`` / ``bridge`` / ``layer`` /
+``level`` tags): points snap to ground edges first.
 Self-loops (a way that starts and ends at the same node with no node between)
 are dropped: they can never shorten a trip.
 """
@@ -37,7 +40,8 @@ if TYPE_CHECKING:
     import pyproj
 
 
-__all__ = ["ABOVE", "BELOW", "GROUND", "MODES", "RoadNetwork", "check_mode", "edge_twins", "make_network"]
+__all__ = ["ABOVE", "BELOW", "GROUND", "MODES", "RoadNetwork", "check_mode", "edge_twins",
+           "make_network"]
 
 #: The travel modes a network can be built for (the road modes of :mod:`geosvc.modes`).
 MODES = network_modes()

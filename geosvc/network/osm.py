@@ -44,6 +44,14 @@ everywhere.  ``drive``: the way's ``maxspeed`` when parseable (``50``,
 :data:`DRIVE_SPEEDS_KPH` by ``highway`` class, else
 ``settings.drive_default_kph``.
 
+Layers
+------
+Every edge is classed below the ground (``tunnel``, a negative ``layer`` or
+``level``), on it, or above it (``bridge``, a positive ``layer`` or
+``level``) by :func:`edge_layers`; ``tunnel=building_passage`` and
+``covered=yes`` are on the ground.  Routes use every edge alike; snapping
+prefers the ground (:mod:`geosvc.network.snap`).
+
 The per-mode rules are looked up in the travel-mode registry
 (:mod:`geosvc.modes`): ``network_type`` (pyrosm), ``way_filter`` (XML),
 ``oneway`` (the direction rule) and ``speed_setting`` / ``speed_by_class``.

@@ -88,3 +88,18 @@ def test_each_bundle_has_a_two_stop_answer_from_some_point(client, code, point, 
     assert sorted(done) == sorted(doc["bundle"]["items"])
     for s in stops:
         assert s["properties"]["kind"] in {"hall", "bank_outlet"}
+
+
+def test_walk_from_a_street_above_the_service_tunnel(client):
+    # was: HEL-K-0006 (Galleria Esplanad, 103 m south of the point) at 1,459 m /
+    # 19.5 min, the route east to 24.9525 and back: the point snapped into the
+    # service tunnel 13 m below (tunnel=yes, layer=-4) and walked out of a portal.
+    doc = _nearest(client, (24.94645, 60.16909), "k=5&mode=walk&item=RS-01&route=true")
+    feats = {f["id"]: f for f in doc["features"]}
+    kiosk = feats["HEL-K-0006"]
+    props = kiosk["properties"]
+    assert props["distance_m"] < 2.5 * 103.5
+    assert props["travel_time_min"] < 4
+    assert max(lon for lon, _lat in kiosk["route"]["coordinates"]) < 24.948
+    for f in doc["features"]:  # venues 250-360 m away came out at ~1,500 m
+        assert f["properties"]["distance_m"] < 600
