@@ -35,7 +35,7 @@ __all__ = ["FORMAT_VERSION", "cache_key", "cache_path", "load_network", "read_np
 
 #: Bump when the arrays or the build rules change.  2: ``meta["build"]``, the build
 #: report (clipped ways, missing references, components); compressed XML extracts.
-#: 3: ``edge_layer`` (below / on / above the ground: tunnels, bridges).
+#: 3: ``edge_layer`` (below / on / above the ground: underground ways, bridges).
 FORMAT_VERSION = 3
 
 

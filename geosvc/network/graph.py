@@ -15,8 +15,8 @@ weak component, when that has at least ``min_component_nodes`` nodes (see
 :attr:`RoadNetwork.component_labels`, :attr:`RoadNetwork.strong_labels` and
 :attr:`RoadNetwork.main_strong`).
 Each edge records whether it runs below, on or above the ground
-(:attr:`RoadNetwork.edge_layer`, from the ``tunnel`` / ``bridge`` / ``layer`` /
-``level`` tags): points snap to ground edges first.
+(:attr:`RoadNetwork.edge_layer`, from the ``bridge`` / ``layer`` / ``level``
+tags): points snap to ground edges first.
 Self-loops (a way that starts and ends at the same node with no node between)
 are dropped: they can never shorten a trip.
 """
@@ -77,8 +77,8 @@ _ARRAY_FIELDS = (
     "edge_layer",
 )
 
-#: Values of :attr:`RoadNetwork.edge_layer`: below the ground (tunnels,
-#: underground levels), on the ground, above it (bridges, upper levels).
+#: Values of :attr:`RoadNetwork.edge_layer`: below the ground (tunnels with a
+#: negative layer, underground levels), on the ground, above it (bridges, upper levels).
 BELOW, GROUND, ABOVE = -1, 0, 1
 
 
@@ -116,8 +116,8 @@ class RoadNetwork:
         Edge ``e``'s vertices are ``geom_x/geom_y[geom_offsets[e]:geom_offsets[e+1]]``,
         first = node u, last = node v (projected metres).
     edge_layer : int8[E]
-        Where the edge runs: :data:`BELOW` the ground (-1: ``tunnel``, negative
-        ``layer`` or ``level``), on the :data:`GROUND` (0) or :data:`ABOVE` it
+        Where the edge runs: :data:`BELOW` the ground (-1: a negative ``layer``
+        or ``level``), on the :data:`GROUND` (0) or :data:`ABOVE` it
         (1: ``bridge``, positive ``layer`` or ``level``); see
         :func:`geosvc.network.osm.edge_layers`.  Points (which carry no layer)
         snap to ground edges first (:mod:`geosvc.network.snap`).

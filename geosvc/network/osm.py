@@ -46,11 +46,13 @@ everywhere.  ``drive``: the way's ``maxspeed`` when parseable (``50``,
 
 Layers
 ------
-Every edge is classed below the ground (``tunnel``, a negative ``layer`` or
-``level``), on it, or above it (``bridge``, a positive ``layer`` or
-``level``) by :func:`edge_layers`; ``tunnel=building_passage`` and
-``covered=yes`` are on the ground.  Routes use every edge alike; snapping
-prefers the ground (:mod:`geosvc.network.snap`).
+Every edge is classed below the ground (a negative ``layer`` or ``level``),
+on it, or above it (a ``bridge``, a positive ``layer`` or ``level``) by
+:func:`edge_layers`.  ``tunnel`` alone does not say how deep: ground-level
+arcades through a block are often tagged ``tunnel=yes`` without a layer
+(Helsinki's City-käytävä), real underground ways carry one (its service
+tunnels ``layer=-4``).  Routes use every edge alike; snapping prefers the
+ground (:mod:`geosvc.network.snap`).
 
 The per-mode rules are looked up in the travel-mode registry
 (:mod:`geosvc.modes`): ``network_type`` (pyrosm), ``way_filter`` (XML),
@@ -92,7 +94,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BUILD_REPORT_KEYS",
     "DRIVE_SPEEDS_KPH",
-    "GROUND_TUNNELS",
+    "GROUND_BRIDGES",
     "WAY_FILTERS",
     "build_network",
     "edge_layers",
@@ -139,13 +141,13 @@ BUILD_REPORT_KEYS: tuple[str, ...] = (
     "core_nodes",  # nodes of the largest travel core (see geosvc.network.snap)
 )
 
-_TAGS = ("highway", "oneway", "oneway:bicycle", "junction", "maxspeed", "tunnel", "bridge",
-         "layer", "level")
+_TAGS = ("highway", "oneway", "oneway:bicycle", "junction", "maxspeed", "bridge", "layer",
+         "level")
 #: The tags of :func:`edge_layers`, asked of pyrosm besides its defaults.
-_LAYER_TAGS = ("tunnel", "bridge", "layer", "level")
-#: ``tunnel`` values of ways that run at ground level all the same (a passage
-#: through a building, a roofed gallery): every other value but ``no`` is underground.
-GROUND_TUNNELS: tuple[str, ...] = ("no", "building_passage", "avalanche_protector", "covered")
+_LAYER_TAGS = ("bridge", "layer", "level")
+#: ``bridge`` values of ways that run on the ground all the same (``boardwalk``:
+#: planks laid on marshy ground); every other value is above the ground.
+GROUND_BRIDGES: tuple[str, ...] = ("no", "boardwalk")
 _GZIP_MAGIC, _BZIP2_MAGIC = b"\x1f\x8b", b"BZh"  # first bytes of the compressed streams
 _COMPRESSED = (".gz", ".bz2")
 _MIN_LENGTH_M = 0.01
@@ -513,30 +515,29 @@ def edge_layers(tags: pd.DataFrame) -> NDArray[np.int8]:
     """Classify way segments as below (-1), on (0) or above (1) the ground.
 
     The values are :data:`~geosvc.network.graph.BELOW`, ``GROUND`` and ``ABOVE``.
-
-    Below: ``tunnel`` other than :data:`GROUND_TUNNELS` (``tunnel=yes``,
-    ``culvert``...), or a negative ``layer``, or ``level`` values all
-    negative.  Above: ``bridge`` other than ``no``, or a positive ``layer``,
-    or ``level`` values all positive.  A tunnel is below whatever its layer
-    says.  Everything else (no tag, ``layer=0``, ``tunnel=building_passage``,
-    ``covered=yes``, ``level=0``, ``level=-1;0``) is on the ground.  The
-    first number of a ``;``-list is the ``layer``; unparseable values count as
-    absent.  Each distinct value is parsed once.
+    Below: a negative ``layer`` (its first number: ``"-1;0"`` is -1), or
+    ``level`` values all negative.  Above: a ``bridge`` other than
+    :data:`GROUND_BRIDGES`, a positive ``layer``, or ``level`` values all
+    positive.  Below wins over above.  Everything else is on the ground: no
+    tag, ``layer=0``, ``level=0`` or ``-1;0``, and a ``tunnel`` without a
+    negative layer or level (see the module notes: ``tunnel=yes`` alone is
+    often a ground-level arcade; ``building_passage`` always is).
+    Unparseable values count as absent.  Each distinct value is parsed once.
 
     Parameters
     ----------
     tags : DataFrame
-        Columns ``tunnel``, ``bridge``, ``layer``, ``level`` (missing columns
-        and None / NaN values count as absent).
+        Columns ``bridge``, ``layer``, ``level`` (missing columns and None /
+        NaN values count as absent; ``tunnel`` is not read).
 
     Examples
     --------
-    >>> t = pd.DataFrame({"tunnel": ["yes", "building_passage", None, None, None, None],
+    >>> t = pd.DataFrame({"tunnel": ["yes", "yes", None, None, None, None],
     ...                   "bridge": [None, None, "yes", None, None, None],
-    ...                   "layer": ["-4", None, "1", "-1", None, "0"],
+    ...                   "layer": ["-4", None, None, "1", None, "0"],
     ...                   "level": [None, None, None, None, "-1;-2", "0"]})
     >>> edge_layers(t).tolist()
-    [-1, 0, 1, -1, -1, 0]
+    [-1, 0, 1, 1, -1, 0]
     """
     n = len(tags)
 
@@ -546,20 +547,19 @@ def edge_layers(tags: pd.DataFrame) -> NDArray[np.int8]:
         col = tags[name].astype(object)
         return col.where(col.notna(), "").astype(str).str.strip().str.lower()
 
-    tunnel, bridge = column("tunnel"), column("bridge")
-    layer_col, level_col = column("layer"), column("level")
+    bridge, layer_col, level_col = column("bridge"), column("layer"), column("level")
     layers = {val: _layer_number(val) for val in pd.unique(layer_col)}
     levels = {val: _level_range(val) for val in pd.unique(level_col)}
     layer = layer_col.map(layers).to_numpy(dtype=np.float64)
     lvl_lo = level_col.map({k: r[0] for k, r in levels.items()}).to_numpy(dtype=np.float64)
     lvl_hi = level_col.map({k: r[1] for k, r in levels.items()}).to_numpy(dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        below = (((tunnel != "") & ~tunnel.isin(GROUND_TUNNELS)).to_numpy()
-                 | (layer < 0) | (lvl_hi < 0))
-        above = (((bridge != "") & (bridge != "no")).to_numpy() | (layer > 0) | (lvl_lo > 0))
+        below = (layer < 0) | (lvl_hi < 0)
+        on_bridge = ((bridge != "") & ~bridge.isin(GROUND_BRIDGES)).to_numpy()
+        above = on_bridge | (layer > 0) | (lvl_lo > 0)
     out = np.zeros(n, dtype=np.int8)
     out[above] = 1
-    out[below] = -1  # a tunnel under a bridge deck is still a tunnel
+    out[below] = -1
     return out
 
 

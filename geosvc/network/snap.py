@@ -36,13 +36,15 @@ components, so for them the rule is the size threshold alone.
 
 Ground first.  A point (a venue, a resident, a query) carries no layer: it is
 taken to be on the ground.  Of the snappable edges, those on the ground
-(:attr:`RoadNetwork.edge_layer` 0) are searched first; tunnels, underground
-levels and bridges only for the points with no ground edge within the search
-radius ``max_dist_m`` (when None: only when the network has no ground edge at
-all).  What it prevents: central Helsinki lies above a service tunnel
-(``tunnel=yes``, ``layer=-4``, portals a kilometre apart); a street corner
-14 m above it snapped into the tunnel and walked 1,459 m (19.5 min) to a
-kiosk 103 m away, which the street reaches in 207 m.  Both directions of a
+(:attr:`RoadNetwork.edge_layer` 0) are searched first; underground ways (a
+negative ``layer`` or ``level``) and bridges only for the points with no
+ground edge within the search radius ``max_dist_m`` (when None: only when the
+network has no ground edge at all).  Routes still use every edge: a point
+next to an underground passage walks to its entrance.  What it prevents:
+central Helsinki lies above a service tunnel (``tunnel=yes``, ``layer=-4``,
+portals a kilometre apart); a street corner 13 m above it snapped into the
+tunnel and walked 1,459 m (19.5 min) to a kiosk 103 m away, which the street
+reaches in 207 m.  Both directions of a
 two-way street share their layer, so twins stay in or out together.
 """
 
@@ -331,8 +333,8 @@ def snap_points(
     core of at least ``min_component_nodes`` nodes) are candidates, so a
     point next to a tiny fragment or a one-way trap snaps to the nearest edge
     of the main network even when the fragment is nearer.  Of those, edges
-    on the ground come first: a point snaps to a tunnel or a bridge only when
-    no ground edge lies within ``max_dist_m`` (see the module notes).
+    on the ground come first: a point snaps to an underground way or a bridge
+    only when no ground edge lies within ``max_dist_m`` (see the module notes).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Points snap to the ground first: tunnels and bridges only when no ground road is near.
+"""Points snap to the ground first: underground ways, bridges only when no ground road is near.
 
 The bug: a street corner in central Helsinki (24.94645, 60.16909) lies 13 m
 above a service tunnel (``tunnel=yes``, ``layer=-4``) and 19 m from the
@@ -31,16 +31,17 @@ from geosvc.network.snap import snap_points
 
 @pytest.mark.parametrize("tags,want", [
     ({}, GROUND),
-    ({"tunnel": "yes"}, BELOW),
-    ({"tunnel": "yes", "layer": "-4"}, BELOW),
-    ({"tunnel": "culvert"}, BELOW),
-    ({"tunnel": "yes", "layer": "1"}, BELOW),  # a tunnel is a tunnel whatever its layer
+    ({"tunnel": "yes", "layer": "-4"}, BELOW),  # the service tunnel of the bug
+    ({"tunnel": "yes", "level": "-1"}, BELOW),
+    # tunnel=yes alone: Helsinki's ground-level arcades (City-käytävä) are tagged so
+    ({"tunnel": "yes"}, GROUND),
+    ({"tunnel": "yes", "layer": "0"}, GROUND),
     ({"tunnel": "building_passage"}, GROUND),
-    ({"tunnel": "avalanche_protector"}, GROUND),
-    ({"tunnel": "no"}, GROUND),
+    ({"tunnel": "yes", "layer": "1"}, ABOVE),
     ({"bridge": "yes"}, ABOVE),
     ({"bridge": "viaduct", "layer": "2"}, ABOVE),
     ({"bridge": "no"}, GROUND),
+    ({"bridge": "boardwalk"}, GROUND),
     ({"layer": "-1"}, BELOW),
     ({"layer": "1"}, ABOVE),
     ({"layer": "0"}, GROUND),
@@ -52,7 +53,7 @@ from geosvc.network.snap import snap_points
     ({"level": "0"}, GROUND),
     ({"level": "2;3"}, ABOVE),
     ({"level": "1-2"}, ABOVE),
-    ({"tunnel": "yes", "bridge": "yes"}, BELOW),
+    ({"bridge": "yes", "layer": "-1"}, BELOW),  # below wins
 ])
 def test_edge_layers(tags, want):
     cols = {k: [tags.get(k)] for k in ("tunnel", "bridge", "layer", "level")}
@@ -97,7 +98,7 @@ def _extract() -> str:
     return "\n".join([
         "<?xml version='1.0' encoding='UTF-8'?>", '<osm version="0.6">', *nodes,
         _way(20, [1, 3, 2], highway="residential", name="Katu"),
-        _way(21, [10, 12, 11], highway="service", tunnel="yes", layer="-1"),
+        _way(21, [10, 12, 11], highway="service", tunnel="yes", layer="-4"),
         _way(22, [1, 10], highway="service"),
         _way(23, [2, 11], highway="service"),
         "</osm>", "",
@@ -174,7 +175,8 @@ class IndependentWalk:
     networkx Dijkstra over the undirected node-to-node segments (projected
     lengths); a point enters at the nearest segment of the largest component
     that is on the ground (no tunnel but a building passage, no bridge, no
-    layer but 0, no level but 0), by the perpendicular, and walks along it.
+    layer but 0, no level but 0: stricter than geosvc's rule), by the
+    perpendicular, and walks along it.
     """
 
     def __init__(self, pbf) -> None:
@@ -274,5 +276,5 @@ def test_random_demo_pairs_equal_the_independent_walk(helsinki_walk, independent
 def test_demo_walk_network_knows_its_tunnels(helsinki_walk):
     below = int((helsinki_walk.edge_layer == BELOW).sum())
     above = int((helsinki_walk.edge_layer == ABOVE).sum())
-    assert below > 500 and above > 0  # central Helsinki's passages and service tunnels
-    assert below + above < helsinki_walk.n_edges // 5
+    assert below > 300 and above > 0  # central Helsinki's service tunnels, metro passages
+    assert below + above < helsinki_walk.n_edges // 10
