@@ -27,8 +27,8 @@ def _convert(coords: Any, crs: str) -> Any:
         return [round(float(lon), 7), round(float(lat), 7)]
     if len(coords) and isinstance(coords[0][0], Real):  # a list of positions
         arr = np.asarray(coords, dtype=float)
-        lon, lat = from_wgs84(arr[:, 0], arr[:, 1], crs)
-        return np.round(np.column_stack([lon, lat]), 7).tolist()
+        lons, lats = from_wgs84(arr[:, 0], arr[:, 1], crs)
+        return np.round(np.column_stack([lons, lats]), 7).tolist()
     return [_convert(part, crs) for part in coords]
 
 
