@@ -19,7 +19,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from geosvc.analysis.demand import build_demand
+from geosvc.analysis.planning import kiosk_site_candidates
 from geosvc.config import Settings
+from geosvc.model import PopulationCell
 from geosvc.network.cache import load_network
 from geosvc.network.graph import ABOVE, BELOW, GROUND
 from geosvc.network.nearest import TravelEngine
@@ -153,6 +156,16 @@ def test_tunnel_only_when_no_ground_road_within_the_limit(trap_walk):
     far = snap_points(trap_walk, *R, max_dist_m=100.0)
     assert _layer_of(trap_walk, far) == GROUND
     assert far.dist_m[0] == pytest.approx(60.0, rel=0.01)
+
+
+def test_residents_and_kiosk_sites_stay_on_the_ground(trap_walk):
+    net = trap_walk
+    # residents right above the tunnel's middle node (12 at x = 500, y = 20)
+    demand = build_demand(net, [PopulationCell(*_ll(500, 21), 50.0)])
+    assert _layer_of(net, demand.snapped) == GROUND
+    sites = kiosk_site_candidates(net, demand, spacing_m=400)
+    assert sites.ids and all(s != "site-12" for s in sites.ids)  # never the tunnel's node
+    assert (net.edge_layer[sites.snapped.edge] == GROUND).all()
 
 
 def test_edge_layer_survives_the_cache(trap, tmp_path):
