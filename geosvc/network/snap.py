@@ -393,8 +393,9 @@ def snap_xy(
     sy = np.full(m, np.nan)
     if m:
         # ground edges first; points with none within the radius try every edge
-        ground = edge_index(net, min_component_nodes, ground_only=True)
-        every = edge_index(net, min_component_nodes)
+        t = _threshold(min_component_nodes)
+        ground = edge_index(net, t, ground_only=True)
+        every = edge_index(net, t)
         todo = np.arange(m)
         for idx in (every,) if ground is every else (ground, every):
             if not len(todo) or not len(idx.seg_edge):
