@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -13,13 +14,21 @@ __all__ = ["convert_geometry"]
 
 
 def _convert(coords: Any, crs: str) -> Any:
-    arr = np.asarray(coords, dtype=float)
-    if arr.ndim == 1:
-        lon, lat = from_wgs84(arr[0], arr[1], crs)
+    """Convert a position, a list of positions, or nested lists of them (rings of any length).
+
+    Examples
+    --------
+    >>> holed = [[[0, 0], [1, 0], [1, 1], [0, 0]], [[.2, .2], [.3, .2], [.2, .2]]]
+    >>> [len(r) for r in _convert(holed, "wgs84")]  # rings of unequal length
+    [4, 3]
+    """
+    if len(coords) and isinstance(coords[0], Real):  # a position
+        lon, lat = from_wgs84(float(coords[0]), float(coords[1]), crs)
         return [round(float(lon), 7), round(float(lat), 7)]
-    if arr.ndim == 2:
-        lon, lat = from_wgs84(arr[:, 0], arr[:, 1], crs)
-        return np.round(np.column_stack([lon, lat]), 7).tolist()
+    if len(coords) and isinstance(coords[0][0], Real):  # a list of positions
+        arr = np.asarray(coords, dtype=float)
+        lons, lats = from_wgs84(arr[:, 0], arr[:, 1], crs)
+        return np.round(np.column_stack([lons, lats]), 7).tolist()
     return [_convert(part, crs) for part in coords]
 
 

@@ -168,6 +168,11 @@ def report_lines(net: RoadNetwork, settings: Settings) -> list[str]:
     lines.append(f"travel core {len(core):,} nodes ({share:.1f} %); points snap to "
                  f"{int(ok.sum()):,} of {net.n_edges:,} edges (min_component_nodes "
                  f"{settings.min_component_nodes})")
+    below, above = int((net.edge_layer < 0).sum()), int((net.edge_layer > 0).sum())
+    if below or above:
+        lines.append(f"{below:,} edges below the ground (tunnels), {above:,} above it "
+                     "(bridges): points snap to them only with no ground-level road within "
+                     "the limit")
     return lines
 
 

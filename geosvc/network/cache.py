@@ -35,7 +35,8 @@ __all__ = ["FORMAT_VERSION", "cache_key", "cache_path", "load_network", "read_np
 
 #: Bump when the arrays or the build rules change.  2: ``meta["build"]``, the build
 #: report (clipped ways, missing references, components); compressed XML extracts.
-FORMAT_VERSION = 2
+#: 3: ``edge_layer`` (below / on / above the ground: underground ways, bridges).
+FORMAT_VERSION = 3
 
 
 def cache_key(source_hash: str, mode: str, settings: Settings) -> str:

@@ -14,6 +14,9 @@ points snap only to edges inside the main strongly connected component of a
 weak component, when that has at least ``min_component_nodes`` nodes (see
 :attr:`RoadNetwork.component_labels`, :attr:`RoadNetwork.strong_labels` and
 :attr:`RoadNetwork.main_strong`).
+Each edge records whether it runs below, on or above the ground
+(:attr:`RoadNetwork.edge_layer`, from the ``bridge`` / ``layer`` / ``level``
+tags): points snap to ground edges first.
 Self-loops (a way that starts and ends at the same node with no node between)
 are dropped: they can never shorten a trip.
 """
@@ -37,7 +40,8 @@ if TYPE_CHECKING:
     import pyproj
 
 
-__all__ = ["MODES", "RoadNetwork", "check_mode", "edge_twins", "make_network"]
+__all__ = ["ABOVE", "BELOW", "GROUND", "MODES", "RoadNetwork", "check_mode", "edge_twins",
+           "make_network"]
 
 #: The travel modes a network can be built for (the road modes of :mod:`geosvc.modes`).
 MODES = network_modes()
@@ -70,7 +74,12 @@ _ARRAY_FIELDS = (
     "geom_offsets",
     "geom_x",
     "geom_y",
+    "edge_layer",
 )
+
+#: Values of :attr:`RoadNetwork.edge_layer`: below the ground (tunnels with a
+#: negative layer, underground levels), on the ground, above it (bridges, upper levels).
+BELOW, GROUND, ABOVE = -1, 0, 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,6 +115,12 @@ class RoadNetwork:
     geom_offsets : int64[E+1]
         Edge ``e``'s vertices are ``geom_x/geom_y[geom_offsets[e]:geom_offsets[e+1]]``,
         first = node u, last = node v (projected metres).
+    edge_layer : int8[E]
+        Where the edge runs: :data:`BELOW` the ground (-1: a negative ``layer``
+        or ``level``), on the :data:`GROUND` (0) or :data:`ABOVE` it
+        (1: ``bridge``, positive ``layer`` or ``level``); see
+        :func:`geosvc.network.osm.edge_layers`.  Points (which carry no layer)
+        snap to ground edges first (:mod:`geosvc.network.snap`).
     """
 
     mode: str
@@ -124,6 +139,7 @@ class RoadNetwork:
     geom_offsets: NDArray[np.int64]
     geom_x: NDArray[np.float64]
     geom_y: NDArray[np.float64]
+    edge_layer: NDArray[np.int8]
     #: Free-form build facts (build seconds, source path...); not part of equality.
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -360,9 +376,12 @@ def make_network(
     geom_x: NDArray[np.floating],
     geom_y: NDArray[np.floating],
     edge_twin: NDArray[np.integer] | None = None,
+    edge_layer: NDArray[np.integer] | None = None,
     meta: dict[str, Any] | None = None,
 ) -> RoadNetwork:
     """Validate arrays and assemble a :class:`RoadNetwork` (twins computed if absent).
+
+    ``edge_layer`` defaults to every edge on the ground (:data:`GROUND`).
 
     Raises
     ------
@@ -386,12 +405,14 @@ def make_network(
         "geom_offsets": np.ascontiguousarray(geom_offsets, dtype=np.int64),
         "geom_x": np.ascontiguousarray(geom_x, dtype=np.float64),
         "geom_y": np.ascontiguousarray(geom_y, dtype=np.float64),
+        "edge_layer": (np.zeros(e, dtype=np.int8) if edge_layer is None
+                       else np.ascontiguousarray(edge_layer, dtype=np.int8)),
     }
     for name in ("node_id", "node_lon", "node_lat", "node_y"):
         if len(arrays[name]) != n:
             msg = f"has {len(arrays[name])} entries, expected {n} (one per node)"
             raise InvalidParameter(name, msg)
-    for name in ("edge_v", "edge_length_m", "edge_time_s"):
+    for name in ("edge_v", "edge_length_m", "edge_time_s", "edge_layer"):
         if len(arrays[name]) != e:
             msg = f"has {len(arrays[name])} entries, expected {e} (one per edge)"
             raise InvalidParameter(name, msg)

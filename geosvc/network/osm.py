@@ -44,6 +44,16 @@ everywhere.  ``drive``: the way's ``maxspeed`` when parseable (``50``,
 :data:`DRIVE_SPEEDS_KPH` by ``highway`` class, else
 ``settings.drive_default_kph``.
 
+Layers
+------
+Every edge is classed below the ground (a negative ``layer`` or ``level``),
+on it, or above it (a ``bridge``, a positive ``layer`` or ``level``) by
+:func:`edge_layers`.  ``tunnel`` alone does not say how deep: ground-level
+arcades through a block are often tagged ``tunnel=yes`` without a layer
+(Helsinki's City-käytävä), real underground ways carry one (its service
+tunnels ``layer=-4``).  Routes use every edge alike; snapping prefers the
+ground (:mod:`geosvc.network.snap`).
+
 The per-mode rules are looked up in the travel-mode registry
 (:mod:`geosvc.modes`): ``network_type`` (pyrosm), ``way_filter`` (XML),
 ``oneway`` (the direction rule) and ``speed_setting`` / ``speed_by_class``.
@@ -84,8 +94,10 @@ if TYPE_CHECKING:
 __all__ = [
     "BUILD_REPORT_KEYS",
     "DRIVE_SPEEDS_KPH",
+    "GROUND_BRIDGES",
     "WAY_FILTERS",
     "build_network",
+    "edge_layers",
     "file_sha256",
     "parse_maxspeed",
 ]
@@ -129,10 +141,17 @@ BUILD_REPORT_KEYS: tuple[str, ...] = (
     "core_nodes",  # nodes of the largest travel core (see geosvc.network.snap)
 )
 
-_TAGS = ("highway", "oneway", "oneway:bicycle", "junction", "maxspeed")
+_TAGS = ("highway", "oneway", "oneway:bicycle", "junction", "maxspeed", "bridge", "layer",
+         "level")
+#: The tags of :func:`edge_layers`, asked of pyrosm besides its defaults.
+_LAYER_TAGS = ("bridge", "layer", "level")
+#: ``bridge`` values of ways that run on the ground all the same (``boardwalk``:
+#: planks laid on marshy ground); every other value is above the ground.
+GROUND_BRIDGES: tuple[str, ...] = ("no", "boardwalk")
 _GZIP_MAGIC, _BZIP2_MAGIC = b"\x1f\x8b", b"BZh"  # first bytes of the compressed streams
 _COMPRESSED = (".gz", ".bz2")
 _MIN_LENGTH_M = 0.01
+_LEVEL = re.compile(r"([+-]?\d+(?:\.\d+)?)(?:-([+-]?\d+(?:\.\d+)?))?")
 _MPH = 1.609344
 
 
@@ -309,7 +328,7 @@ def _read_pbf(path: Path, mode: str) -> _Segments:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pyrosm's own chatter (e.g. missing columns)
             got = osm.get_network(network_type=TRAVEL_MODES[mode].network_type, nodes=True,
-                                  extra_attributes=["junction"])
+                                  extra_attributes=["junction", *_LAYER_TAGS])
     except (PBFException, ValueError, OSError) as exc:
         msg = f"{path.name!r} cannot be read as OSM PBF: {exc}"
         raise InvalidParameter("osm_path", msg) from exc
@@ -492,6 +511,83 @@ def _directions(tags: pd.DataFrame, mode: str) -> tuple[NDArray[np.bool_], NDArr
     return ~against, ~along
 
 
+def edge_layers(tags: pd.DataFrame) -> NDArray[np.int8]:
+    """Classify way segments as below (-1), on (0) or above (1) the ground.
+
+    The values are :data:`~geosvc.network.graph.BELOW`, ``GROUND`` and ``ABOVE``.
+    Below: a negative ``layer`` (its first number: ``"-1;0"`` is -1), or
+    ``level`` values all negative.  Above: a ``bridge`` other than
+    :data:`GROUND_BRIDGES`, a positive ``layer``, or ``level`` values all
+    positive.  Below wins over above.  Everything else is on the ground: no
+    tag, ``layer=0``, ``level=0`` or ``-1;0``, and a ``tunnel`` without a
+    negative layer or level (see the module notes: ``tunnel=yes`` alone is
+    often a ground-level arcade; ``building_passage`` always is).
+    Unparseable values count as absent.  Each distinct value is parsed once.
+
+    Parameters
+    ----------
+    tags : DataFrame
+        Columns ``bridge``, ``layer``, ``level`` (missing columns and None /
+        NaN values count as absent; ``tunnel`` is not read).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"tunnel": ["yes", "yes", None, None, None, None],
+    ...                   "bridge": [None, None, "yes", None, None, None],
+    ...                   "layer": ["-4", None, None, "1", None, "0"],
+    ...                   "level": [None, None, None, None, "-1;-2", "0"]})
+    >>> edge_layers(t).tolist()
+    [-1, 0, 1, 1, -1, 0]
+    """
+    n = len(tags)
+
+    def column(name: str) -> pd.Series:
+        if name not in tags:
+            return pd.Series([""] * n, dtype=object)
+        col = tags[name].astype(object)
+        return col.where(col.notna(), "").astype(str).str.strip().str.lower()
+
+    bridge, layer_col, level_col = column("bridge"), column("layer"), column("level")
+    layers = {val: _layer_number(val) for val in pd.unique(layer_col)}
+    levels = {val: _level_range(val) for val in pd.unique(level_col)}
+    layer = layer_col.map(layers).to_numpy(dtype=np.float64)
+    lvl_lo = level_col.map({k: r[0] for k, r in levels.items()}).to_numpy(dtype=np.float64)
+    lvl_hi = level_col.map({k: r[1] for k, r in levels.items()}).to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        below = (layer < 0) | (lvl_hi < 0)
+        on_bridge = ((bridge != "") & ~bridge.isin(GROUND_BRIDGES)).to_numpy()
+        above = on_bridge | (layer > 0) | (lvl_lo > 0)
+    out = np.zeros(n, dtype=np.int8)
+    out[above] = 1
+    out[below] = -1
+    return out
+
+
+def _layer_number(value: str) -> float:
+    """First number of a ``layer`` value, NaN if none (``"-1;0"`` -> -1.0)."""
+    m = re.match(r"\s*([+-]?\d+(?:\.\d+)?)", value)
+    return float(m.group(1)) if m else np.nan
+
+
+def _level_range(value: str) -> tuple[float, float]:
+    """(lowest, highest) number of a ``level`` value, NaN if none.
+
+    ``;``-lists and ranges (``"-1;0"``, ``"0-2"``, ``"-2--1"``) are read;
+    parts that are not numbers are skipped.
+
+    Examples
+    --------
+    >>> _level_range("-1;0"), _level_range("0-2"), _level_range("-2--1"), _level_range("roof")
+    ((-1.0, 0.0), (0.0, 2.0), (-2.0, -1.0), (nan, nan))
+    """
+    nums: list[float] = []
+    for part in value.split(";"):
+        m = _LEVEL.fullmatch(part.strip())
+        if m:
+            nums.extend(float(g) for g in m.groups() if g is not None)
+    return (min(nums), max(nums)) if nums else (np.nan, np.nan)
+
+
 def _speeds_kph(tags: pd.DataFrame, mode: str, settings: Settings) -> NDArray[np.float64]:
     """Per segment speed, km/h: the mode's setting, or by ``maxspeed`` / highway class."""
     n = len(tags)
@@ -567,6 +663,7 @@ def _assemble(seg: _Segments, mode: str, settings: Settings, source_hash: str) -
         geom_x=gx[vert],
         geom_y=gy[vert],
         edge_twin=twin,
+        edge_layer=edge_layers(seg.tags)[rows],
     )
 
 

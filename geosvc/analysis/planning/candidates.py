@@ -15,7 +15,9 @@ Three kinds of candidate set:
     that lies within ``spacing_m`` of it; sites are deduplicated by node and
     ordered by descending cell population.  Only nodes of road components
     with at least ``min_component_nodes`` nodes are sites (the rule venues
-    and demand snap by), so no site lands on a tiny clipped fragment.
+    and demand snap by), so no site lands on a tiny clipped fragment; and
+    only nodes of ground-level streets when the network has any (no site in
+    a tunnel or on a bridge: :attr:`~geosvc.network.graph.RoadNetwork.edge_layer`).
     Id = ``site-<node id>``.  A router without a road network (straight
     lines) puts the site at the weighted centroid itself
     (:func:`kiosk_point_candidates`); id ``site-<column>_<row>`` of the cell.
@@ -74,6 +76,7 @@ from numpy.typing import NDArray
 from geosvc import vocab
 from geosvc.coords import projection
 from geosvc.errors import InvalidParameter
+from geosvc.network.graph import GROUND
 from geosvc.network.snap import snap_points, snap_xy, snappable_edges
 from geosvc.routing import as_router
 
@@ -255,6 +258,9 @@ def kiosk_site_candidates(net: RoadNetwork, demand: DemandSet, *,
     x, y, w = np.asarray(demand.x), np.asarray(demand.y), np.asarray(demand.count)
     use = (w > 0) & np.isfinite(x) & np.isfinite(y)
     ok = snappable_edges(net, min_component_nodes)
+    on_ground = ok & (net.edge_layer == GROUND)
+    if on_ground.any():
+        ok = on_ground
     site_nodes = np.unique(np.concatenate([net.edge_u[ok], net.edge_v[ok]]))
     nodes: list[int] = []
     if use.any() and len(site_nodes):
