@@ -25,8 +25,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import math
+import re
 import time
 from typing import TYPE_CHECKING, Final
 
@@ -46,13 +49,42 @@ if TYPE_CHECKING:
 
     from geosvc.config import Settings
 
-__all__ = ["HEAVY", "install", "install_rate_limits"]
+__all__ = ["HEAVY", "html_csp", "install", "install_rate_limits"]
 
 _WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Paths other sites may frame.
 _FRAMEABLE: Final = ("/embed",)
 #: Writes that also take ``multipart/form-data`` (file uploads; a key is required).
 _UPLOAD_PATHS: Final = ("/api/v1/imports",)
+
+
+_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
+
+
+def html_csp(body: bytes, ancestors: str = "frame-ancestors 'none'") -> str:
+    """Return a Content-Security-Policy for an HTML page that lets exactly its own scripts run.
+
+    Scripts load from this origin or are the page's inline blocks, named by
+    their SHA-256 (so an injected script, even inline, does not run); no
+    plugins, no ``<base>``; images from this origin, ``data:`` and https
+    tile servers; styles may be inline (Leaflet positions by style
+    attributes); fetches to this origin only.
+
+    Examples
+    --------
+    >>> p = html_csp(b"<p>x</p><script>go()</script><script src='/a.js'></script>")
+    >>> "'sha256-" in p and "'unsafe-inline'" not in p.split("style-src")[0]
+    True
+    >>> html_csp(b"<p>no script</p>").split("; ")[1]
+    "script-src 'none'"
+    """
+    hashes = sorted({"'sha256-" + base64.b64encode(hashlib.sha256(block).digest()).decode()
+                     + "'" for block in _INLINE_SCRIPT.findall(body)})
+    scripts = " ".join(["'self'", *hashes]) if b"<script" in body else "'none'"
+    return "; ".join([
+        "default-src 'self'", f"script-src {scripts}", "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: https:", "connect-src 'self'", "font-src 'self' data:",
+        "object-src 'none'", "base-uri 'none'", "form-action 'self'", ancestors])
 
 
 def _origins(raw: str) -> frozenset[str]:
@@ -81,6 +113,7 @@ class _Guard:
     def __init__(self, settings: Settings) -> None:
         self.limit = settings.max_body_bytes
         self.writers = _origins(settings.write_origins)
+        self.csp_cache: dict[tuple[str, str], str] = {}
 
     def foreign_origin(self) -> str | None:
         """Return the request's ``Origin`` if another site not allowed to write, else None."""
@@ -130,11 +163,33 @@ class _Guard:
             headers.pop("Access-Control-Allow-Credentials", None)
         elif request.method == "OPTIONS":
             self.preflight(resp)
-        if request.path not in _FRAMEABLE:
+        framed = request.path in _FRAMEABLE
+        if not framed:
             headers.setdefault("X-Frame-Options", "DENY")
-            if "Content-Security-Policy" not in headers:
-                headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+        csp = headers.get("Content-Security-Policy", "")
+        if not csp or csp.startswith("frame-ancestors") and ";" not in csp:
+            ancestors = csp or ("frame-ancestors *" if framed else "frame-ancestors 'none'")
+            if resp.mimetype == "text/html" and not resp.is_streamed:
+                headers["Content-Security-Policy"] = self.page_csp(resp, ancestors)
+            else:
+                headers["Content-Security-Policy"] = ancestors
         return resp
+
+    def page_csp(self, resp: Response, ancestors: str) -> str:
+        """Return the policy of an HTML page: its own inline scripts by hash, nothing else.
+
+        Kept per ETag (pages served from a cache are hashed once).
+        """
+        tag = resp.headers.get("ETag", "")
+        hit = self.csp_cache.get((tag, ancestors)) if tag else None
+        if hit is not None:
+            return hit
+        policy = html_csp(resp.get_data(), ancestors)
+        if tag:
+            if len(self.csp_cache) >= 256:
+                self.csp_cache.clear()
+            self.csp_cache[(tag, ancestors)] = policy
+        return policy
 
 
 #: Blueprints of the heavy analyses, limited per client by ``heavy_rate_limit``.

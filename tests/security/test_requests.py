@@ -245,3 +245,28 @@ def test_behind_a_trusted_proxy_clients_are_counted_apart(tmp_path: Path) -> Non
         # a second citizen behind the same proxy: own count only if the proxy is trusted
         got = client.get(url, headers={"X-Forwarded-For": "203.0.113.2"}).status_code
         assert got == expected, proxies
+
+
+# ------------------------------------------------ finding 6: CSP on every HTML page
+
+@pytest.mark.parametrize("path", ["/map", "/embed", "/venues/XC-H-01", "/docs", "/venues/NOPE",
+                                  "/api/v1/coverage?mode=straight&f=html"])
+def test_every_html_page_runs_only_its_own_scripts(server_url: str, path: str) -> None:
+    import base64
+    import hashlib
+    import re
+
+    _, headers, body = _request(server_url, "GET", path)
+    assert headers["content-type"].startswith("text/html")
+    policy = {d.split()[0]: d.split()[1:] for d in
+              (p.strip() for p in headers["content-security-policy"].split(";")) if d}
+    assert policy["object-src"] == ["'none'"] and policy["base-uri"] == ["'none'"]
+    assert "'unsafe-inline'" not in policy["script-src"]
+    assert "'unsafe-eval'" not in policy["script-src"]
+    inline = re.findall(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", body, re.S)
+    for block in inline:  # each inline script is allowed by its hash, nothing else is
+        digest = base64.b64encode(hashlib.sha256(block).digest()).decode()
+        assert f"'sha256-{digest}'" in policy["script-src"]
+    if b"<script" not in body:
+        assert policy["script-src"] == ["'none'"]
+    assert policy["frame-ancestors"] == (["*"] if path == "/embed" else ["'none'"])
