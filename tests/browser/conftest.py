@@ -213,10 +213,9 @@ def _local(url: str) -> bool:
     return url.startswith(("data:", "about:", "blob:", "file:")) or local
 
 
-@pytest.fixture
-def page(browser: Any, tmp_path: Path) -> Iterator[tuple[Any, PageLog]]:
-    """A fresh page; requests off 127.0.0.1 are aborted; errors and dialogs recorded."""
-    context = browser.new_context(viewport={"width": 1100, "height": 800}, locale="zh-CN")
+def offline_context(browser: Any, **options: Any) -> tuple[Any, PageLog]:
+    """Open a browser context whose requests off 127.0.0.1 abort (listed in the log)."""
+    context = browser.new_context(**options)
     log = PageLog()
 
     def route(r: Any) -> None:
@@ -227,9 +226,23 @@ def page(browser: Any, tmp_path: Path) -> Iterator[tuple[Any, PageLog]]:
             r.abort()
 
     context.route("**/*", route)
-    pg = context.new_page()
-    pg.set_default_timeout(10_000)
+    return context, log
+
+
+def watch_page(pg: Any, log: PageLog, *, timeout_ms: int = 10_000) -> Any:
+    """Record ``pg``'s uncaught errors and dialogs (dismissed) in ``log``; return ``pg``."""
+    pg.set_default_timeout(timeout_ms)
     pg.on("pageerror", lambda exc: log.page_errors.append(str(exc)))
+    pg.on("dialog", lambda d: (log.dialogs.append(d.message), d.dismiss()))
+    return pg
+
+
+@pytest.fixture
+def page(browser: Any, tmp_path: Path) -> Iterator[tuple[Any, PageLog]]:
+    """A fresh page; requests off 127.0.0.1 are aborted; errors and dialogs recorded."""
+    context, log = offline_context(browser, viewport={"width": 1100, "height": 800},
+                                   locale="zh-CN")
+    pg = watch_page(context.new_page(), log)
 
     def console(msg: Any) -> None:
         if msg.type != "error":
@@ -241,12 +254,6 @@ def page(browser: Any, tmp_path: Path) -> Iterator[tuple[Any, PageLog]]:
         log.console_errors.append(f"{msg.text} @ {where}")
 
     pg.on("console", console)
-
-    def dialog(d: Any) -> None:
-        log.dialogs.append(d.message)
-        d.dismiss()
-
-    pg.on("dialog", dialog)
     yield pg, log
     context.close()
 
@@ -260,21 +267,9 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def phone(browser: Any) -> Iterator[tuple[Any, PageLog]]:
     """Open a fresh phone page (390 x 844 CSS px, scale 2, touch); off-host requests abort."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                  is_mobile=True, has_touch=True, locale="zh-CN")
-    log = PageLog()
-
-    def route(r: Any) -> None:
-        if _local(r.request.url):
-            r.continue_()
-        else:
-            log.blocked.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
-    pg = context.new_page()
-    pg.set_default_timeout(10_000)
-    pg.on("pageerror", lambda exc: log.page_errors.append(str(exc)))
-    pg.on("dialog", lambda d: (log.dialogs.append(d.message), d.dismiss()))
+    context, log = offline_context(browser, viewport={"width": 390, "height": 844},
+                                   device_scale_factor=2, is_mobile=True, has_touch=True,
+                                   locale="zh-CN")
+    pg = watch_page(context.new_page(), log)
     yield pg, log
     context.close()

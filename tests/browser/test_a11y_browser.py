@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tests.browser._axe import axe_problems
-from tests.browser.conftest import CENTRE, PageLog, _local
+from tests.browser.conftest import CENTRE, PageLog, offline_context, watch_page
 
 pytestmark = pytest.mark.browser
 
@@ -74,22 +74,9 @@ def context_for(browser: Any) -> Iterator[Any]:
 
     def make(layout: str, lang: str) -> tuple[Any, PageLog]:
         locale = "zh-CN" if lang == "zh" else "en-GB"
-        context = browser.new_context(locale=locale, **LAYOUTS[layout])
+        context, log = offline_context(browser, locale=locale, **LAYOUTS[layout])
         opened.append(context)
-        log = PageLog()
-
-        def route(r: Any) -> None:
-            if _local(r.request.url):
-                r.continue_()
-            else:
-                log.blocked.append(r.request.url)
-                r.abort()
-
-        context.route("**/*", route)
-        pg = context.new_page()
-        pg.set_default_timeout(15_000)
-        pg.on("pageerror", lambda exc: log.page_errors.append(str(exc)))
-        return pg, log
+        return watch_page(context.new_page(), log, timeout_ms=15_000), log
 
     yield make
     for context in opened:

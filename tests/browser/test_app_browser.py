@@ -28,7 +28,14 @@ from geosvc.coords import from_wgs84
 from geosvc.render.popup import amap_uri, osm_directions_url
 from geosvc.render.venue_page import baidu_uri
 from tests.browser._axe import axe_problems
-from tests.browser.conftest import CENTRE, XSS_NAME, PageLog, _local
+from tests.browser.conftest import (
+    CENTRE,
+    XSS_NAME,
+    PageLog,
+    _local,
+    offline_context,
+    watch_page,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -51,22 +58,9 @@ def open_page(browser: Any) -> Iterator[Opener]:
         if geolocation is not None:
             options["geolocation"] = {"longitude": geolocation[0], "latitude": geolocation[1]}
             options["permissions"] = ["geolocation"]
-        context = browser.new_context(**options)
+        context, log = offline_context(browser, **options)
         contexts.append(context)
-        log = PageLog()
-
-        def route(r: Any) -> None:
-            if _local(r.request.url):
-                r.continue_()
-            else:
-                log.blocked.append(r.request.url)
-                r.abort()
-
-        context.route("**/*", route)
-        pg = context.new_page()
-        pg.set_default_timeout(15_000)
-        pg.on("pageerror", lambda exc: log.page_errors.append(str(exc)))
-        pg.on("dialog", lambda d: (log.dialogs.append(d.message), d.dismiss()))
+        pg = watch_page(context.new_page(), log, timeout_ms=15_000)
 
         def console(msg: Any) -> None:
             # a Content-Security-Policy violation is a console error; so is a failed

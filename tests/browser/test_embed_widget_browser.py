@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.browser._axe import axe_problems
-from tests.browser.conftest import CENTRE, XSS_NAME, PageLog, _local
+from tests.browser.conftest import CENTRE, XSS_NAME, PageLog, offline_context, watch_page
 
 pytestmark = pytest.mark.browser
 
@@ -119,24 +119,12 @@ def _host_page(site: Any, app_url: str, name: str, extra: str = "") -> str:
 
 def _context(browser: Any, **kw: Any) -> tuple[Any, PageLog]:
     """A browser context like the `page` fixture's: off-host requests abort, errors logged."""
-    context = browser.new_context(**kw)
-    log = PageLog()
-
-    def route(r: Any) -> None:
-        if _local(r.request.url):
-            r.continue_()
-        else:
-            log.blocked.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
+    context, log = offline_context(browser, **kw)
 
     def watch(pg: Any) -> None:
-        pg.set_default_timeout(10_000)
-        pg.on("pageerror", lambda exc: log.page_errors.append(str(exc)))
+        watch_page(pg, log)
         pg.on("console", lambda m: log.console_errors.append(m.text)
               if m.type == "error" and "Failed to load resource" not in m.text else None)
-        pg.on("dialog", lambda d: (log.dialogs.append(d.message), d.dismiss()))
 
     context.on("page", watch)
     return context, log
