@@ -58,6 +58,9 @@ class Settings:
     open_margin_min: float = 30.0
     #: Number of multi-source passes kept in memory per mode.
     pass_cache_size: int = 64
+    #: Memory for whole answers of coverage, isochrones and plans kept per data
+    #: revision in each server process, MB (0 = keep none; see geosvc.web._answers).
+    answer_cache_mb: float = 64.0
     #: Residents per m² of residential floor area when estimating population.
     floor_area_per_person_m2: float = 35.0
     #: Default and maximum page size of feature lists.
@@ -114,6 +117,7 @@ class Settings:
             (1 <= self.server_threads <= 64, "`server_threads` must be between 1 and 64"),
             (self.max_body_bytes >= 1024, "`max_body_bytes` must be >= 1024"),
             (self.pass_cache_size >= 1, "`pass_cache_size` must be >= 1"),
+            (self.answer_cache_mb >= 0, "`answer_cache_mb` must be >= 0"),
             (1 <= self.default_limit <= self.max_limit,
              "`default_limit` must be between 1 and `max_limit`"),
         ]

@@ -84,7 +84,7 @@ def _reload_loop(ref: weakref.ref[GeoService], stopping: threading.Event, pid: i
         del service
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Snapshot:
     """Everything a request reads, for one revision of the store; never changed.
 

@@ -10,6 +10,7 @@ from flask import Blueprint, Response
 
 from geosvc.api.coverage import coverage as coverage_handler
 from geosvc.formats import CIRCLES, COVERAGE, Output
+from geosvc.web._answers import cached_answer
 from geosvc.web._prefs import page_prefs, remember
 from geosvc.web._respond import args, format_response, negotiate
 from geosvc.web._service import service
@@ -25,8 +26,13 @@ def coverage() -> Response:
     if CIRCLES in fmt.needs:  # the format draws the service-circle polygon
         params["circles"] = "true"
     if fmt.media_type != "text/html":
-        return format_response(fmt, Output(COVERAGE, coverage_handler(service(), params)),
-                               max_age=300)
+        return cached_answer(lambda: format_response(
+            fmt, Output(COVERAGE, coverage_handler(service(), params)), max_age=300),
+            variant=fmt.name)
     prefs = page_prefs()
-    output = Output(COVERAGE, coverage_handler(service(), params), {"lang": prefs.lang})
-    return remember(format_response(fmt, output, max_age=300), prefs)
+
+    def report() -> Response:
+        output = Output(COVERAGE, coverage_handler(service(), params), {"lang": prefs.lang})
+        return format_response(fmt, output, max_age=300)
+
+    return remember(cached_answer(report, variant=f"{fmt.name}:{prefs.lang}"), prefs)

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, request
 from geosvc.api.plans import create_plan
 from geosvc.errors import InvalidParameter
 from geosvc.formats import PLAN, Output
+from geosvc.web._answers import cached_answer
 from geosvc.web._prefs import page_prefs, remember
 from geosvc.web._respond import format_response, negotiate
 from geosvc.web._service import service
@@ -49,7 +50,12 @@ def plans() -> Response:
                "(the body is missing, not JSON, or not an object)")
         raise InvalidParameter("body", msg)
     if fmt.media_type != "text/html":
-        return format_response(fmt, Output(PLAN, create_plan(service(), body)), max_age=None)
+        return cached_answer(lambda: format_response(
+            fmt, Output(PLAN, create_plan(service(), body)), max_age=None), variant=fmt.name)
     prefs = page_prefs()
-    output = Output(PLAN, create_plan(service(), body), {"lang": prefs.lang})
-    return remember(format_response(fmt, output, max_age=None), prefs)
+
+    def plan_map() -> Response:
+        output = Output(PLAN, create_plan(service(), body), {"lang": prefs.lang})
+        return format_response(fmt, output, max_age=None)
+
+    return remember(cached_answer(plan_map, variant=f"{fmt.name}:{prefs.lang}"), prefs)
