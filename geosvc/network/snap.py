@@ -1,8 +1,9 @@
 """Snap points to the nearest road EDGE (not node) of a network.
 
-The index is a shapely ``STRtree`` over the straight segments of the edge
-polylines in the network's projected CRS, built once per network and
-component threshold (cached on the network object).  Of two twin edges (the
+The index is a grid of the straight segments of the edge polylines in the
+network's projected CRS (:mod:`geosvc.network._segindex`: flat arrays, an
+exact compiled nearest-segment search, about 50 bytes a segment), built once
+per network and component threshold (cached on the network object).  Of two twin edges (the
 two directions of a two-way street share one line) only one is indexed; the
 pass functions use the twin for the other direction.  A point snapped to a
 one-way edge can only leave it towards its end node.
@@ -51,18 +52,17 @@ two-way street share their layer, so twins stay in or out together.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from geosvc.config import Settings
 from geosvc.errors import InvalidParameter, OutsideNetwork
+from geosvc.network._segindex import SegmentGrid, build_grid, nearest_segments
 from geosvc.network.graph import GROUND
 
 if TYPE_CHECKING:
-    import shapely
-
     from geosvc.network.graph import RoadNetwork
 
 __all__ = [
@@ -126,16 +126,27 @@ _FIELDS = ("edge", "frac", "dist_m", "x", "y", "px", "py", "lon", "lat")
 
 @dataclass(frozen=True, eq=False)
 class EdgeIndex:
-    """STRtree over the straight segments of the network's edge polylines."""
+    """The straight segments of the snappable edges' polylines, on a grid.
 
-    tree: shapely.STRtree
+    One index serves both searches of :func:`snap_xy` (ground edges first,
+    then every snappable edge) through the per-segment ``seg_ground`` mask.
+    """
+
+    grid: SegmentGrid  # segment ends and their grid cells (geosvc.network._segindex)
     seg_edge: NDArray[np.int64]  # edge of each segment
-    seg_ax: NDArray[np.float64]
-    seg_ay: NDArray[np.float64]
-    seg_bx: NDArray[np.float64]
-    seg_by: NDArray[np.float64]
     seg_start_m: NDArray[np.float64]  # polyline length before the segment
+    seg_ground: NDArray[np.bool_]  # the segment's edge is on the ground
     edge_geom_len: NDArray[np.float64]  # projected polyline length per edge
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the index's arrays."""
+        return self.grid.nbytes + sum(a.nbytes for a in (
+            self.seg_edge, self.seg_start_m, self.seg_ground, self.edge_geom_len))
+
+
+#: ``Settings().min_component_nodes``, read once (building Settings validates every field).
+_DEFAULT_MIN_COMPONENT_NODES: Final = Settings().min_component_nodes
 
 
 def default_min_component_nodes() -> int:
@@ -146,7 +157,7 @@ def default_min_component_nodes() -> int:
     >>> default_min_component_nodes()
     50
     """
-    return Settings().min_component_nodes
+    return _DEFAULT_MIN_COMPONENT_NODES
 
 
 def _threshold(min_component_nodes: int | None) -> int:
@@ -223,35 +234,26 @@ def snappable_edges(
     return ok
 
 
-def edge_index(net: RoadNetwork, min_component_nodes: int | None = None, *,
-               ground_only: bool = False) -> EdgeIndex:
+def edge_index(net: RoadNetwork, min_component_nodes: int | None = None) -> EdgeIndex:
     """Return the (cached) segment index of ``net``'s snappable edges; built on first use.
 
-    With ``ground_only``, only the snappable edges on the ground
-    (:attr:`RoadNetwork.edge_layer` 0).  One index per distinct threshold and
-    flag, cached on the network (vectorised build; see :func:`snappable_edges`
-    for ``min_component_nodes``).
+    One index per distinct threshold, cached on the network (vectorised
+    build; see :func:`snappable_edges` for ``min_component_nodes``); it marks
+    the segments on the ground (:attr:`RoadNetwork.edge_layer` 0).
     """
     t = _threshold(min_component_nodes)
     cache = net.__dict__.get("_edge_index")
     if not isinstance(cache, dict):
         cache = {}
         net.__dict__["_edge_index"] = cache
-    idx = cache.get((t, ground_only))
+    idx = cache.get(t)
     if idx is None:
-        ok = snappable_edges(net, t)
-        on_ground = ok & (net.edge_layer == GROUND)
-        if ground_only and (on_ground == ok).all():
-            idx = edge_index(net, t)  # every snappable edge is on the ground: one index
-        else:
-            idx = _build_edge_index(net, on_ground if ground_only else ok)
-        cache[(t, ground_only)] = idx
+        idx = _build_edge_index(net, snappable_edges(net, t))
+        cache[t] = idx
     return idx
 
 
 def _build_edge_index(net: RoadNetwork, eligible: NDArray[np.bool_]) -> EdgeIndex:
-    import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
-
     off = net.geom_offsets
     nverts = np.diff(off)
     gx, gy = net.geom_x, net.geom_y
@@ -279,18 +281,12 @@ def _build_edge_index(net: RoadNetwork, eligible: NDArray[np.bool_]) -> EdgeInde
         if len(seg_edge_all)
         else np.zeros(0, np.int64)
     )
-    ax, ay, bx, by = gx[sel], gy[sel], gx[sel + 1], gy[sel + 1]
-    coords = np.stack([np.stack([ax, ay], axis=1), np.stack([bx, by], axis=1)], axis=1)
-    lines = shapely.linestrings(coords) if len(sel) else np.empty(0, dtype=object)
-    tree = shapely.STRtree(lines)
+    seg_edge = seg_edge_all[sel]
     return EdgeIndex(
-        tree=tree,
-        seg_edge=seg_edge_all[sel],
-        seg_ax=ax,
-        seg_ay=ay,
-        seg_bx=bx,
-        seg_by=by,
+        grid=build_grid(gx[sel], gy[sel], gx[sel + 1], gy[sel + 1]),
+        seg_edge=seg_edge,
         seg_start_m=seg_start_all[sel],
+        seg_ground=np.asarray(net.edge_layer == GROUND)[seg_edge],
         edge_geom_len=edge_geom_len,
     )
 
@@ -391,16 +387,15 @@ def snap_xy(
     dist = np.full(m, np.inf)
     sx = np.full(m, np.nan)
     sy = np.full(m, np.nan)
-    if m:
+    idx = edge_index(net, min_component_nodes)
+    if m and len(idx.seg_edge):
         # ground edges first; points with none within the radius try every edge
-        t = _threshold(min_component_nodes)
-        ground = edge_index(net, t, ground_only=True)
-        every = edge_index(net, t)
         todo = np.arange(m)
-        for idx in (every,) if ground is every else (ground, every):
-            if not len(todo) or not len(idx.seg_edge):
-                continue
-            qi, e, f, d, x, y = _nearest_on(idx, px[todo], py[todo], max_dist_m)
+        every_on_ground = bool(idx.seg_ground.all())
+        for only in (None,) if every_on_ground else (idx.seg_ground, None):
+            if not len(todo):
+                break
+            qi, e, f, d, x, y = _nearest_on(idx, px[todo], py[todo], max_dist_m, only)
             qi = todo[qi]
             edge[qi], frac[qi], dist[qi], sx[qi], sy[qi] = e, f, d, x, y
             todo = todo[edge[todo] < 0]
@@ -409,33 +404,29 @@ def snap_xy(
 
 
 def _nearest_on(
-    idx: EdgeIndex, px: NDArray[np.float64], py: NDArray[np.float64], max_dist_m: float | None
+    idx: EdgeIndex, px: NDArray[np.float64], py: NDArray[np.float64], max_dist_m: float | None,
+    eligible: NDArray[np.bool_] | None,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64],
            NDArray[np.float64], NDArray[np.float64]]:
     """Nearest indexed segment of each point within ``max_dist_m`` (None: unbounded).
 
-    Returns ``(point, edge, frac, dist_m, x, y)`` of the points that found one.
+    Only the segments ``eligible`` marks (None: all).  Returns
+    ``(point, edge, frac, dist_m, x, y)`` of the points that found one.
     """
-    import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
-
-    pts = shapely.points(px, py)
-    kw = {} if max_dist_m is None else {"max_distance": float(max_dist_m)}
-    qi, si = idx.tree.query_nearest(pts, all_matches=False, **kw)
-    ax, ay = idx.seg_ax[si], idx.seg_ay[si]
-    dx, dy = idx.seg_bx[si] - ax, idx.seg_by[si] - ay
-    seg_len2 = dx * dx + dy * dy
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = ((px[qi] - ax) * dx + (py[qi] - ay) * dy) / seg_len2
-    t = np.clip(np.nan_to_num(t, nan=0.0), 0.0, 1.0)
+    si, d, t = nearest_segments(idx.grid, px, py, max_dist=max_dist_m, eligible=eligible)
+    qi = np.flatnonzero(si >= 0)
+    si, d, t = si[qi], d[qi], t[qi]
+    g = idx.grid
+    ax, ay = g.ax[si], g.ay[si]
+    dx, dy = g.bx[si] - ax, g.by[si] - ay
     x = ax + t * dx
     y = ay + t * dy
     e = idx.seg_edge[si]
     glen = idx.edge_geom_len[e]
-    along = idx.seg_start_m[si] + t * np.sqrt(seg_len2)
+    along = idx.seg_start_m[si] + t * np.hypot(dx, dy)
     with np.errstate(invalid="ignore", divide="ignore"):
         f = np.where(glen > 0, along / glen, 0.0)
-    return (qi.astype(np.int64), e, np.clip(f, 0.0, 1.0), np.hypot(px[qi] - x, py[qi] - y),
-            x, y)
+    return qi.astype(np.int64), e, np.clip(f, 0.0, 1.0), d, x, y
 
 
 def check_snapped(

@@ -37,8 +37,8 @@ def _app(db: Path, **config):
 
 def _lookups(client, result: str) -> float:
     text = client.get("/metrics").get_data(as_text=True)
-    m = re.search(r'geosvc_cache_lookups_total\{cache="answers",result="%s"\} ([0-9.e+]+)'
-                  % result, text)
+    pattern = r'geosvc_cache_lookups_total\{cache="answers",result="' + result + r'"\} (\S+)'
+    m = re.search(pattern, text)
     return float(m.group(1)) if m else 0.0
 
 
@@ -100,8 +100,8 @@ def test_isochrones_and_plans_are_kept_per_request(city: Path) -> None:
     assert plan.status_code == 200
     assert [s["id"] for s in plan.get_json()["selected"]] == ["XC-B-03"]
     assert client.post("/api/v1/plans", json=PLAN).get_data() == plan.get_data()
-    kiosks = client.post("/api/v1/plans", json={**PLAN, "minutes": 5, "k": 2,
-                                                 "candidates": "kiosk_sites", "solver": "greedy"})
+    kiosks = client.post("/api/v1/plans", json={
+        **PLAN, "minutes": 5, "k": 2, "candidates": "kiosk_sites", "solver": "greedy"})
     assert kiosks.status_code == 200  # another body: another answer
     assert kiosks.get_json()["candidates"] == "kiosk_sites"
     assert len(app.extensions["geosvc.answers"]) == 3
@@ -134,7 +134,8 @@ def test_the_budget_bounds_the_memory(city: Path) -> None:
     app = _app(city, answer_cache_mb=0.05)  # 52 KB: a 13 KB cap per answer
     client = app.test_client()
     for minutes in range(1, 40):
-        assert client.get(f"/api/v1/coverage?mode=straight&minutes={minutes}").status_code == 200
+        resp = client.get(f"/api/v1/coverage?mode=straight&minutes={minutes}")
+        assert resp.status_code == 200
     cache = app.extensions["geosvc.answers"]
     used = cache.bytes_used()
     assert 0 < used <= cache.max_bytes
