@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from geosvc.api._common import parse
 from geosvc.app.travel import PlanRequest, plan_new_sites
+from geosvc.budget import Deadline
 from geosvc.errors import InvalidParameter
 from geosvc.modes import mode_names
 
@@ -200,7 +201,11 @@ def create_plan(service: GeoService, body: Mapping[str, Any]) -> dict[str, Any]:
         No road network is loaded for a ``mode`` that needs one (``straight``
         needs none: coverage sets by great-circle distance, and the answer
         carries ``straight_line``).
+    BudgetExceeded
+        Beyond ``analysis_budget_s`` (:mod:`geosvc.budget`): refused up front
+        (candidates x demand cells) or stopped between phases.
     """
+    deadline = Deadline.start(service.settings.analysis_budget_s, what="plan")
     values, flt, problems = _check_body(body)
     snap = service.snapshot
     query = _filter_query(service, snap, values, flt, problems)
@@ -212,7 +217,7 @@ def create_plan(service: GeoService, body: Mapping[str, Any]) -> dict[str, Any]:
         target_share=values["target_share"], add=tuple(add) if add is not None else None,
         candidates=values["candidates"], solver=values["solver"],
         site_spacing_m=values["site_spacing_m"], filter=query.filter)
-    answer = plan_new_sites(service, snap, request)
+    answer = plan_new_sites(service, snap, request, deadline=deadline)
     doc = answer.result.to_dict()
     if answer.straight_line is not None:
         doc["straight_line"] = answer.straight_line.to_dict()
