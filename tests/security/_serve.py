@@ -53,13 +53,15 @@ def geosvc_serve(db: Path, *, env: Mapping[str, str], workers: int = 2,
             env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=err)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
+        deadline = time.monotonic() + 90  # a busy machine starts it slowly
+        while True:
             try:
                 get(base + "/healthz", timeout=1)
                 break
             except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(log.read_text(errors="replace"))
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("geosvc serve did not start:\n"
+                                + log.read_text(errors="replace")[-3000:])
                 time.sleep(0.2)
         yield base, port, log
     finally:
