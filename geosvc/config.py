@@ -90,6 +90,11 @@ class Settings:
     trusted_proxies: int = 0
     #: A request body must arrive within this many seconds (else 408; `geosvc serve`).
     body_timeout_s: float = 30.0
+    #: Time budget of one heavy analysis over HTTP (coverage, plans, isochrones and the
+    #: pages built on them), seconds: work estimated above it is refused at once and
+    #: an analysis still running at it is stopped between phases; either way a 503
+    #: with ``Retry-After`` (0 = no budget; the CLI has none).
+    analysis_budget_s: float = 20.0
     #: Threads per server process running requests (`geosvc serve`; the network is
     #: read by an asyncio loop, so slow clients hold no thread).
     server_threads: int = 4
@@ -113,6 +118,8 @@ class Settings:
             (not rate or _valid_rate(rate), f"`heavy_rate_limit` {rate!r} is not a rate "
                                             "such as 60/minute or 10 per second"),
             (self.body_timeout_s > 0, "`body_timeout_s` must be > 0"),
+            (0 <= self.analysis_budget_s <= 3600,
+             "`analysis_budget_s` must be between 0 (no budget) and 3600 seconds"),
             (0 <= self.trusted_proxies <= 5, "`trusted_proxies` must be between 0 and 5"),
             (1 <= self.server_threads <= 64, "`server_threads` must be between 1 and 64"),
             (self.max_body_bytes >= 1024, "`max_body_bytes` must be >= 1024"),

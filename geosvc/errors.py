@@ -9,6 +9,7 @@ turns them into ``application/problem+json`` (RFC 9457) in one place.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -201,6 +202,44 @@ class StorageUnavailable(GeosvcError):
         doc = super().to_problem(instance)
         doc["detail"] = self.public_detail
         return doc
+
+
+class BudgetExceeded(GeosvcError):
+    """An analysis would take, or took, longer than the server's time budget (HTTP 503).
+
+    Raised by :class:`geosvc.budget.Deadline`: either up front, when a cheap
+    estimate of the work (``estimate``: its name, value and the most the
+    budget admits) is obviously too big, or between the phases of an
+    analysis that ran out of time (``phase``: the last phase finished).  The
+    analysis has stopped; the answer carries ``Retry-After``.  The command
+    line (``geosvc coverage``, ``geosvc plan``) runs without a budget.
+
+    Examples
+    --------
+    >>> err = BudgetExceeded("it ran out of time", budget_s=20.0, phase="solve")
+    >>> err.status, err.headers(), err.to_problem()["budget_s"]
+    (503, {'Retry-After': '20'}, 20.0)
+    """
+
+    status = 503
+    type = "analysis-budget-exceeded"  # noqa: A003
+    title = "Analysis time budget exceeded"
+
+    def __init__(self, detail: str, *, budget_s: float, phase: str | None = None,
+                 estimate: Mapping[str, Any] | None = None) -> None:
+        ext: dict[str, Any] = {"budget_s": budget_s}
+        if phase is not None:
+            ext["phase"] = phase
+        if estimate is not None:
+            ext["estimate"] = dict(estimate)
+        super().__init__(detail, extensions=ext)
+        self.budget_s = budget_s
+        self.phase = phase
+        self.estimate = dict(estimate) if estimate is not None else None
+
+    def headers(self) -> dict[str, str]:
+        """Return ``Retry-After``: the budget in whole seconds (at least 1)."""
+        return {"Retry-After": str(max(1, math.ceil(self.budget_s)))}
 
 
 class ConfigError(GeosvcError):

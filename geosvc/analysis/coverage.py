@@ -61,6 +61,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from geosvc.analysis.demand import area_geometries
+from geosvc.budget import UNLIMITED
 from geosvc.coords import projection
 from geosvc.errors import InvalidParameter
 from geosvc.network.graph import RoadNetwork as _Net
@@ -74,6 +75,7 @@ if TYPE_CHECKING:
     from shapely import Geometry
 
     from geosvc.analysis.demand import DemandSet
+    from geosvc.budget import Deadline
     from geosvc.model import Area
     from geosvc.network.graph import RoadNetwork
     from geosvc.network.nearest import TravelEngine
@@ -312,6 +314,7 @@ def compute_coverage(
     gap_radius_m: float = DEFAULT_GAP_RADIUS_M,
     progress: Callable[[str], None] | None = None,
     min_component_nodes: int | None = None,
+    deadline: Deadline = UNLIMITED,
 ) -> CoverageResult:
     """Compute the coverage of ``demand`` by ``candidates`` within ``minutes`` (see module).
 
@@ -355,6 +358,9 @@ def compute_coverage(
         built with, so venues and demand follow one rule.  With an engine
         its ``settings.min_component_nodes`` is used (a different value is
         refused); build ``demand`` with that setting too.
+    deadline : Deadline, optional
+        Checked before each phase after the pass (demand, area, gaps): a
+        phase is not started once it has passed (:mod:`geosvc.budget`).
 
     Returns
     -------
@@ -366,6 +372,8 @@ def compute_coverage(
         Bad ``minutes`` / ``candidates`` / distances /
         ``min_component_nodes``, or a demand set built for another network
         (``demand``).
+    BudgetExceeded
+        ``deadline`` passed between two phases.
 
     Examples
     --------
@@ -406,6 +414,7 @@ def compute_coverage(
         msg = "was built for another network; build it with this network"
         raise InvalidParameter("demand", msg)
     timings["pass"] = time.perf_counter() - t0
+    deadline.check("pass")
     limit = minutes * 60.0
     buffer_m = float(buffer_m if buffer_m is not None else default_buffer_m(mode))
 
@@ -421,6 +430,7 @@ def compute_coverage(
     by_area = _by_area(demand, covered, known=total > 0)
     catchments = _catchments(venue, covered, count, covered_pop, venue_labels)
     timings["demand"] = time.perf_counter() - t0
+    deadline.check("demand")
 
     t0 = time.perf_counter()
     step("area")
@@ -433,6 +443,7 @@ def compute_coverage(
     for row in by_area[len(per_area):]:
         row["covered_area_share"] = None  # the row outside every area
     timings["area"] = time.perf_counter() - t0
+    deadline.check("area")
 
     t0 = time.perf_counter()
     step("gaps")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from geosvc.api._common import parse
 from geosvc.api._geometry import convert_geometry
 from geosvc.app.travel import CoverageRequest, CoverageResultSet, measure_coverage
+from geosvc.budget import UNLIMITED, Deadline
 from geosvc.hours import calendar_named, holiday_warnings
 
 if TYPE_CHECKING:
@@ -21,12 +22,17 @@ if TYPE_CHECKING:
 __all__ = ["coverage", "coverage_document"]
 
 
-def coverage_document(answer: CoverageResultSet, *, crs: str, circles: bool) -> dict[str, Any]:
-    """Serialise a coverage answer as the docs/api.md document (geometries in ``crs``)."""
+def coverage_document(answer: CoverageResultSet, *, crs: str, circles: bool,
+                      deadline: Deadline = UNLIMITED) -> dict[str, Any]:
+    """Serialise a coverage answer as the docs/api.md document (geometries in ``crs``).
+
+    The circles' polygon is not started once ``deadline`` has passed.
+    """
     result = answer.result
     minutes = answer.request.minutes
     doc = result.to_dict()
     if circles:
+        deadline.check("gaps")
         doc["circles"] = _circles(result, minutes, doc["covered_area_km2"])
     if crs != "wgs84":
         for fc in (doc["gaps"], doc.get("circles", {"features": []})):
@@ -54,15 +60,19 @@ def coverage(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
     circles of radius walking speed x minutes, and the answer carries
     ``straight_line``).  Gap and circle coordinates are in ``crs``.
 
+    The analysis runs under a :class:`~geosvc.budget.Deadline` of
+    ``analysis_budget_s`` (503 ``analysis-budget-exceeded`` beyond it).
+
     Raises
     ------
-    InvalidParameter, ModeUnavailable
+    InvalidParameter, ModeUnavailable, BudgetExceeded
     """
+    deadline = Deadline.start(service.settings.analysis_budget_s, what="coverage")
     snap = service.snapshot
     query = parse(service, snap, "coverage", params)
     request = CoverageRequest(mode=query.mode, minutes=query.minutes[0], filter=query.filter)
-    answer = measure_coverage(service, snap, request)
-    doc = coverage_document(answer, crs=query.crs, circles=query.circles)
+    answer = measure_coverage(service, snap, request, deadline=deadline)
+    doc = coverage_document(answer, crs=query.crs, circles=query.circles, deadline=deadline)
     doc["warnings"] += holiday_warnings(calendar_named(snap.info.calendar),
                                         [query.filter.open_at], tz=snap.tz)
     return doc

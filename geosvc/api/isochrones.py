@@ -13,6 +13,7 @@ from geosvc.api._common import parse
 from geosvc.api._geometry import convert_geometry
 from geosvc.api.features import feature_collection, point
 from geosvc.app.travel import IsochronesRequest, IsochronesResult, find_isochrones
+from geosvc.budget import Deadline
 from geosvc.errors import InvalidParameter
 
 if TYPE_CHECKING:
@@ -54,8 +55,10 @@ def isochrones(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]
 
     Raises
     ------
-    InvalidParameter, ModeUnavailable, OutsideNetwork
+    InvalidParameter, ModeUnavailable, OutsideNetwork, BudgetExceeded
+        The last beyond ``analysis_budget_s`` (:mod:`geosvc.budget`).
     """
+    deadline = Deadline.start(service.settings.analysis_budget_s, what="isochrone request")
     snap = service.snapshot
     query = parse(service, snap, "isochrones", params)
     if query.lon is None or query.lat is None:  # parse_query requires them: not reached
@@ -63,4 +66,5 @@ def isochrones(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]
         raise InvalidParameter("lon", msg, more=[("lat", msg)])
     request = IsochronesRequest(lon=query.lon, lat=query.lat, mode=query.mode,
                                 minutes=tuple(query.minutes))
-    return isochrones_document(find_isochrones(service, snap, request), query.crs)
+    answer = find_isochrones(service, snap, request, deadline=deadline)
+    return isochrones_document(answer, query.crs)

@@ -319,7 +319,7 @@ def _ok_body(path: str) -> tuple[dict[str, Any], str]:
 
 
 def _problem_responses(path: str, *, negotiated: bool) -> dict[str, Any]:
-    """Return the problem+json answers (400, 403, 404, 406, 413, 415, 422, 503) of ``path``.
+    """Return the problem answers (400, 403, 404, 406, 413, 415, 422, 429, 503) of ``path``.
 
     On the HTML pages (:data:`_PAGE_PATHS`, ``/docs``) the same errors are HTML pages.
     """
@@ -355,6 +355,14 @@ def _problem_responses(path: str, *, negotiated: bool) -> dict[str, Any]:
                             **problem}
     # every request may pick up a new data revision first (GeoService.maybe_reload)
     responses["503"] = {"description": "The data store cannot be read", **problem}
+    if path in ("/api/v1/coverage", "/api/v1/isochrones", "/api/v1/plans", *_MAP_PATHS):
+        responses["503"] = {  # geosvc.budget
+            "description": "The data store cannot be read, or the analysis would take or "
+                           "took longer than `analysis_budget_s` "
+                           "(`analysis-budget-exceeded`); see Retry-After",
+            "headers": {"Retry-After": {"description": "Seconds to wait (the budget)",
+                                        "schema": {"type": "integer", "minimum": 1}}},
+            **problem}
     return responses
 
 

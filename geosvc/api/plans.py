@@ -32,19 +32,24 @@ value: ``null`` is a 400 naming it (the schema's members are not nullable).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import ijson
+
+from geosvc.analysis.planning.candidates import MAX_CANDIDATES
 from geosvc.api._common import parse
 from geosvc.app.travel import PlanRequest, plan_new_sites
+from geosvc.budget import Deadline
 from geosvc.errors import InvalidParameter
 from geosvc.modes import mode_names
 
 if TYPE_CHECKING:
     from geosvc.app.service import GeoService
 
-__all__ = ["create_plan", "parse_plan_body"]
+__all__ = ["create_plan", "parse_plan_body", "read_plan_body"]
 
 _SOLVERS = ("auto", "exact", "greedy")
 #: Longest service circle of a plan, minutes (as coverage).
@@ -54,6 +59,67 @@ MAX_K = 1000
 #: The members of a request body (others are ignored).
 _MEMBERS = ("mode", "minutes", "k", "target_share", "add", "candidates", "solver",
             "site_spacing_m", "filters")
+
+
+#: Longest JSON integer literal kept exact; longer ones are read as floats
+#: (``inf`` beyond float range), which the body checks reject as non-finite.
+_MAX_INT_DIGITS = 18
+
+
+def _json_int(text: str) -> int | float:
+    digits = len(text) - text.startswith("-")
+    return int(text) if digits <= _MAX_INT_DIGITS else float(text)
+
+
+def _count_candidates(data: bytes) -> None:
+    """Stream over ``data`` counting ``candidates.features`` items; stop past the limit.
+
+    Each item is built alone (ijson, C backend: ~40 ms for 20,000 points) and
+    dropped; at the item after :data:`MAX_CANDIDATES` reading stops, so an
+    oversized body costs the time and memory of the limit, not of its size.
+    A body that is not JSON is left to :func:`json.loads`.
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``candidates``: more than :data:`MAX_CANDIDATES` items.
+    """
+    count = 0
+    try:
+        for _ in ijson.items(data, "candidates.features.item", use_float=True):
+            count += 1
+            if count > MAX_CANDIDATES:
+                break
+    except (ijson.JSONError, ValueError, RecursionError):
+        return  # not JSON (or too deep): json.loads refuses it
+    if count > MAX_CANDIDATES:
+        msg = (f"holds more than {MAX_CANDIDATES} points; at most {MAX_CANDIDATES} "
+               "are accepted (the body was read no further)")
+        raise InvalidParameter("candidates", msg)
+
+
+def read_plan_body(data: bytes) -> Any:
+    """Decode a plan request body; None when it is missing, not JSON or nested too deeply.
+
+    Supplied candidates are counted while the body is streamed, before it is
+    decoded (:func:`_count_candidates`): more than :data:`MAX_CANDIDATES`
+    is a 400 naming ``candidates`` without the rest of the body being read.
+
+    Examples
+    --------
+    >>> read_plan_body(b'{"k": 3}'), read_plan_body(b"{nope") is None
+    ({'k': 3}, True)
+    >>> big = b'{"candidates": {"features": [' + b",".join([b"{}"] * 20001) + b"]}}"
+    >>> read_plan_body(big)
+    Traceback (most recent call last):
+    ...
+    geosvc.errors.InvalidParameter: `candidates` holds more than 20000 points; ...
+    """
+    _count_candidates(data)
+    try:
+        return json.loads(data, parse_int=_json_int)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
 
 
 def _is_number(v: object) -> bool:
@@ -200,7 +266,11 @@ def create_plan(service: GeoService, body: Mapping[str, Any]) -> dict[str, Any]:
         No road network is loaded for a ``mode`` that needs one (``straight``
         needs none: coverage sets by great-circle distance, and the answer
         carries ``straight_line``).
+    BudgetExceeded
+        Beyond ``analysis_budget_s`` (:mod:`geosvc.budget`): refused up front
+        (candidates x demand cells) or stopped between phases.
     """
+    deadline = Deadline.start(service.settings.analysis_budget_s, what="plan")
     values, flt, problems = _check_body(body)
     snap = service.snapshot
     query = _filter_query(service, snap, values, flt, problems)
@@ -212,7 +282,7 @@ def create_plan(service: GeoService, body: Mapping[str, Any]) -> dict[str, Any]:
         target_share=values["target_share"], add=tuple(add) if add is not None else None,
         candidates=values["candidates"], solver=values["solver"],
         site_spacing_m=values["site_spacing_m"], filter=query.filter)
-    answer = plan_new_sites(service, snap, request)
+    answer = plan_new_sites(service, snap, request, deadline=deadline)
     doc = answer.result.to_dict()
     if answer.straight_line is not None:
         doc["straight_line"] = answer.straight_line.to_dict()

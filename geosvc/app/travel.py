@@ -14,11 +14,18 @@ time and checks ``open_at`` on arrival; ``straight`` ranks by great-circle
 distance and checks opening at departure.  Every result of a straight-line
 mode says so (:attr:`IsochronesResult.straight_line` ...): the speed used
 and the registry's note.
+
+The heavy use cases (:func:`find_isochrones`, :func:`measure_coverage`,
+:func:`plan_new_sites`) take a ``deadline`` (:class:`geosvc.budget.Deadline`):
+the API handlers pass one of ``analysis_budget_s``, the CLI none
+(:data:`~geosvc.budget.UNLIMITED`).  Beyond it they raise
+:class:`~geosvc.errors.BudgetExceeded` and the analysis stops.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -26,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 from geosvc.analysis.coverage import compute_coverage, population_warnings
 from geosvc.analysis.isochrone import isochrones
 from geosvc.analysis.planning import build_candidates, plan_sites
+from geosvc.analysis.planning.plan import admit_plan
+from geosvc.budget import UNLIMITED
 from geosvc.model import VenueFilter
 from geosvc.modes import get_mode
 
@@ -36,6 +45,7 @@ if TYPE_CHECKING:
     from geosvc.analysis.isochrone import Isochrone
     from geosvc.analysis.planning import PlanResult
     from geosvc.app.service import GeoService, Snapshot
+    from geosvc.budget import Deadline
     from geosvc.config import Settings
     from geosvc.routing.base import Router
 
@@ -48,12 +58,14 @@ __all__ = [
     "NearestResult",
     "NearestVenue",
     "EMPTY_REASONS",
+    "ISOCHRONE_NODE_BANDS_PER_S",
     "Opening",
     "PlanRequest",
     "PlanResultSet",
     "StraightLine",
     "find_nearest",
     "find_isochrones",
+    "isochrone_estimate",
     "measure_coverage",
     "plan_new_sites",
 ]
@@ -304,8 +316,8 @@ class IsochronesResult:
     warnings: tuple[dict[str, str], ...] = ()
 
 
-def find_isochrones(service: GeoService, snap: Snapshot,
-                    request: IsochronesRequest) -> IsochronesResult:
+def find_isochrones(service: GeoService, snap: Snapshot, request: IsochronesRequest,
+                    *, deadline: Deadline = UNLIMITED) -> IsochronesResult:
     """Build the isochrone bands of a point (streets reached, or geodesic circles).
 
     ``population`` of a band counts the dataset's demand inside it: None
@@ -313,18 +325,52 @@ def find_isochrones(service: GeoService, snap: Snapshot,
     estimate, or a layer of zeros), exactly when coverage's population
     figures are null; ``warnings`` then says so.
 
+    The bands are refused up front when :func:`isochrone_estimate` (nodes
+    reached x bands) is beyond what ``deadline`` admits, and not started
+    once it has passed.
+
     Raises
     ------
-    ModeUnavailable, OutsideNetwork, InvalidParameter
+    ModeUnavailable, OutsideNetwork, InvalidParameter, BudgetExceeded
     """
     router = service.travel(request.mode, snap)
+    deadline.admit("reached_node_bands", isochrone_estimate(router, request.minutes),
+                   per_s=ISOCHRONE_NODE_BANDS_PER_S, unit="network nodes x bands")
     demand = service.demand(request.mode, snap)
+    deadline.check("demand")
     known = demand.total > 0
     bands = isochrones(router, request.lon, request.lat, list(request.minutes),
                        demand=demand if known else None)
     label = straight_line(service.settings, request.mode)
     notes = tuple(population_warnings(len(demand), demand.total))
     return IsochronesResult(request, tuple(bands), label, notes)
+
+
+#: Network nodes x bands an isochrone request gets through per second (measured
+#: about 70,000 on the demo city's walking network, 2026-11; set higher so that
+#: only obviously too big requests are refused up front).
+ISOCHRONE_NODE_BANDS_PER_S = 250_000.0
+
+
+def isochrone_estimate(router: Router, minutes: tuple[float, ...]) -> float:
+    """Return an upper estimate of the network nodes the bands reach, summed over bands.
+
+    Per band: the nodes of the network times the share of its bounding box
+    a disc of radius (fastest edge speed x minutes) covers, at most all of
+    them.  Vectorised over the network's arrays (a few ms at a million
+    edges); 0 for routers without a network (straight lines: circles).
+    """
+    net = router.network
+    if net is None or not len(net.node_x):
+        return 0.0
+    width = float(net.node_x.max() - net.node_x.min())
+    height = float(net.node_y.max() - net.node_y.min())
+    times = net.edge_time_s
+    fastest = float((net.edge_length_m[times > 0] / times[times > 0]).max(initial=1.0))
+    box = max(width * height, 1.0)
+    nodes = len(net.node_x)
+    return float(sum(nodes * min(1.0, math.pi * (fastest * m * 60.0) ** 2 / box)
+                     for m in minutes))
 
 
 # --------------------------------------------------------------------------- coverage
@@ -348,26 +394,29 @@ class CoverageResultSet:
     straight_line: StraightLine | None = None
 
 
-def measure_coverage(service: GeoService, snap: Snapshot,
-                     request: CoverageRequest) -> CoverageResultSet:
+def measure_coverage(service: GeoService, snap: Snapshot, request: CoverageRequest,
+                     *, deadline: Deadline = UNLIMITED) -> CoverageResultSet:
     """Measure coverage with one multi-source pass of the mode's router.
 
     The pass is cached per filter set (by its cache key; with a time, by the
     venue positions).  Demand is built once per mode and data revision.
+    ``deadline`` is checked after the demand set and between the phases of
+    :func:`~geosvc.analysis.coverage.compute_coverage`.
 
     Raises
     ------
-    ModeUnavailable, InvalidParameter
+    ModeUnavailable, InvalidParameter, BudgetExceeded
     """
     router = service.travel(request.mode, snap)
     demand = service.demand(request.mode, snap)
+    deadline.check("demand")
     index = snap.index
     flt = request.filter
     candidates = index.mask(flt)
     key = flt.cache_key() if flt.open_at is None else None  # a time: key by positions
     result = compute_coverage(
         router, demand, candidates=candidates, minutes=request.minutes, key=key,
-        venue_labels=[(v.code, v.name) for v in index.venues],
+        venue_labels=[(v.code, v.name) for v in index.venues], deadline=deadline,
     )
     return CoverageResultSet(request, result, straight_line(service.settings, request.mode))
 
@@ -405,7 +454,8 @@ class PlanResultSet:
     straight_line: StraightLine | None = None
 
 
-def plan_new_sites(service: GeoService, snap: Snapshot, request: PlanRequest) -> PlanResultSet:
+def plan_new_sites(service: GeoService, snap: Snapshot, request: PlanRequest,
+                   *, deadline: Deadline = UNLIMITED) -> PlanResultSet:
     """Solve the site-planning problem of ``request`` with the mode's router.
 
     Raises
@@ -415,15 +465,24 @@ def plan_new_sites(service: GeoService, snap: Snapshot, request: PlanRequest) ->
         ids, an empty candidate set.
     ModeUnavailable
         A mode that needs a road network without one loaded.
+    BudgetExceeded
+        Over ``deadline``: refused up front (candidates x demand cells, see
+        :func:`~geosvc.analysis.planning.plan.plan_sites`) or stopped
+        between phases.
     """
     router = service.travel(request.mode, snap)
     demand = service.demand(request.mode, snap)
+    deadline.check("demand")
+    supplied = request.candidates
+    if isinstance(supplied, Mapping) and isinstance(supplied.get("features"), list):
+        admit_plan(deadline, len(supplied["features"]), len(demand))  # before snapping them
     cands = build_candidates(request.candidates, index=snap.index, engine=router,
                              demand=demand, flt=request.filter,
                              spacing_m=request.site_spacing_m)
+    deadline.check("candidates")
     result = plan_sites(router, demand, snap.index, request.filter, cands,
                         minutes=request.minutes, k=request.k,
                         target_share=request.target_share,
                         add=list(request.add) if request.add is not None else None,
-                        solver=request.solver)
+                        solver=request.solver, deadline=deadline)
     return PlanResultSet(request, result, straight_line(service.settings, request.mode))

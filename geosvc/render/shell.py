@@ -148,6 +148,10 @@ _ADVICE: Final[dict[str, tuple[str, str]]] = {
                          "Use straight-line distance (mode=straight)."),
     "storage-unavailable": ("数据暂时无法读取，请稍后再试。",
                             "The data cannot be read right now; try again later."),
+    "analysis-budget-exceeded": ("这次分析需要的时间超过了服务器允许的时长。请缩小范围"
+                                 "（更短的时间、更少的条件）或稍后再试。",
+                                 "This analysis needs longer than the server allows. Ask for "
+                                 "less (fewer minutes, narrower filters) or try again later."),
 }
 _DEFAULT_ADVICE: Final = ("请回到地图重新查询。", "Go back to the map and search again.")
 _TITLES: Final[dict[int, tuple[str, str]]] = {

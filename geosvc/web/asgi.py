@@ -164,7 +164,8 @@ def create_asgi_app(config: Mapping[str, Any] | None = None) -> BufferedBody:
 
     For gunicorn directly (settings from ``GEOSVC_*``)::
 
-        gunicorn -k asgi --asgi-lifespan off -w 2 --preload 'geosvc.web.asgi:create_asgi_app()'
+        gunicorn -k geosvc.web.worker.ProblemASGIWorker --asgi-lifespan off -w 2 \
+            --preload 'geosvc.web.asgi:create_asgi_app()'
     """
     app = create_app(config)
     conf = app.extensions["geosvc"].settings

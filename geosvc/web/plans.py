@@ -7,12 +7,11 @@ The blueprint over :func:`geosvc.api.plans.create_plan`.  The ``html`` answer
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, request
 
-from geosvc.api.plans import create_plan
+from geosvc.api.plans import create_plan, read_plan_body
 from geosvc.errors import InvalidParameter
 from geosvc.formats import PLAN, Output
 from geosvc.web._answers import cached_answer
@@ -22,22 +21,9 @@ from geosvc.web._service import service
 
 bp = Blueprint("plans", __name__)
 
-#: Longest JSON integer literal kept exact; longer ones are read as floats
-#: (``inf`` beyond float range), which the body checks reject as non-finite.
-_MAX_INT_DIGITS = 18
-
-
-def _json_int(text: str) -> int | float:
-    digits = len(text) - text.startswith("-")
-    return int(text) if digits <= _MAX_INT_DIGITS else float(text)
-
-
 def _body() -> Any:
-    """Decode the JSON body; None when it is missing, not JSON or nested too deeply."""
-    try:
-        return json.loads(request.get_data(cache=True), parse_int=_json_int)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return None
+    """Decode the JSON body (:func:`~geosvc.api.plans.read_plan_body`: candidates counted)."""
+    return read_plan_body(request.get_data(cache=True))
 
 
 @bp.post("/api/v1/plans")

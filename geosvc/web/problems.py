@@ -24,7 +24,7 @@ from urllib.parse import quote
 from flask import Response, request
 from werkzeug.exceptions import HTTPException
 
-from geosvc.errors import GeosvcError, InvalidParameter
+from geosvc.errors import BudgetExceeded, GeosvcError, InvalidParameter
 from geosvc.render.i18n import ELDER_COOKIE, LANG_COOKIE, Prefs, choose_prefs
 from geosvc.render.shell import error_page_html, switch_nav_html
 from geosvc.web._prefs import page_prefs, remember
@@ -94,7 +94,9 @@ def _error_prefs() -> tuple[Prefs, bool]:
 
 
 def _geosvc_error(err: GeosvcError) -> Response:
-    if err.status >= 500:
+    if isinstance(err, BudgetExceeded):  # the server's own limit working: not a fault
+        log.warning("%s %s: %s", request.method, request.path, err.log_message)
+    elif err.status >= 500:
         log.error("%s %s: %s", request.method, request.path, err.log_message)
     else:
         log.info("%s %s: %s", request.method, request.path, err.log_message)

@@ -73,7 +73,7 @@ def serve_app(
     settings: dict[str, Any] = {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "asgi",
+        "worker_class": "geosvc.web.worker.ProblemASGIWorker",  # refusals as problems
         "asgi_lifespan": "off",
         "worker_connections": 1000,
         "preload_app": True,

@@ -15,6 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from geosvc.web import create_app
+from tests.security._serve import geosvc_serve
 from tests.web.citydata import build_city_db
 
 #: Another site's origin (pages there must not write to the API).
@@ -43,3 +44,15 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def city_file(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A second copy of the small city for tests that break their store."""
     return build_city_db(tmp_path_factory.mktemp("security-broken") / "city.sqlite")
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, Path]]:
+    """`geosvc serve --workers 2` over the small city (3 s body timeout, 100 kB bodies).
+
+    (base URL, port, the server's stderr log).
+    """
+    db = build_city_db(tmp_path_factory.mktemp("served") / "city.sqlite")
+    env = {"GEOSVC_BODY_TIMEOUT_S": "3", "GEOSVC_MAX_BODY_BYTES": "100000"}
+    with geosvc_serve(db, env=env) as where:
+        yield where

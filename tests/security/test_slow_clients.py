@@ -9,61 +9,17 @@ read by an asyncio loop and only complete requests take a thread.
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.web.citydata import build_city_db
+from tests.security._serve import get as _get
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get(url: str, timeout: float = 10.0) -> tuple[int, bytes, float]:
-    started = time.monotonic()
-    with urllib.request.urlopen(url, timeout=timeout) as resp:
-        return resp.status, resp.read(), time.monotonic() - started
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, Path]]:
-    """`geosvc serve --workers 2` over the small city, 3 s body timeout."""
-    db = build_city_db(tmp_path_factory.mktemp("slow") / "city.sqlite")
-    port = _free_port()
-    env = {**os.environ, "GEOSVC_BODY_TIMEOUT_S": "3", "GEOSVC_MAX_BODY_BYTES": "100000"}
-    log = db.with_suffix(".log")
-    geosvc = Path(sys.executable).with_name("geosvc")  # the console script of this venv
-    with log.open("wb") as err:
-        proc = subprocess.Popen(
-            [str(geosvc), "serve", "--db", str(db), "--port", str(port), "--workers", "2"],
-            env=env, stdout=subprocess.DEVNULL, stderr=err)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                _get(base + "/healthz", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(log.read_text(errors="replace"))
-                time.sleep(0.2)
-        yield base, port, log
-    finally:
-        proc.terminate()
-        proc.wait(20)
 
 
 def _half_open(port: int, n: int) -> list[socket.socket]:

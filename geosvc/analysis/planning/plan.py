@@ -28,6 +28,14 @@ what it offers (``offers: {kind, channels}``).
 
 An exact solve that hits :data:`EXACT_TIME_LIMIT_S` keeps the better of its
 incumbent and the greedy answer and says ``optimal: false``.
+
+Under a time budget (``deadline``, :mod:`geosvc.budget`) a plan whose
+candidates x demand cells exceed what the time left admits at
+:data:`PLAN_PAIRS_PER_S` is refused before any reach set is built; the
+phases (fixed sites, reach sets, solve) are not started once it has passed;
+the exact solver gets at most 80 % of the time left (then keeps its
+incumbent or the greedy answer, ``optimal: false``), and without a second
+left for it the greedy answer is given (``solver`` says so).
 """
 
 from __future__ import annotations
@@ -48,12 +56,14 @@ from geosvc.analysis.planning.solvers import (
     greedy_min_sites,
     reduce_instance,
 )
+from geosvc.budget import UNLIMITED
 from geosvc.errors import InvalidParameter
 from geosvc.routing import as_router
 
 if TYPE_CHECKING:
     from geosvc.analysis.demand import DemandSet
     from geosvc.analysis.planning.solvers import Reduced
+    from geosvc.budget import Deadline
     from geosvc.model import VenueFilter
     from geosvc.routing.base import Router
 
@@ -63,7 +73,9 @@ __all__ = [
     "EXACT_MAX_NONZEROS",
     "EXACT_TIME_LIMIT_S",
     "MAX_K",
+    "PLAN_PAIRS_PER_S",
     "PlanResult",
+    "admit_plan",
     "plan_sites",
 ]
 
@@ -78,6 +90,12 @@ MAX_K = 1000
 #: Sites chosen by maximal covering when ``k`` is not given (every candidate when fewer).
 DEFAULT_K = 10
 SOLVERS = ("auto", "exact", "greedy")
+#: Candidate x demand-cell pairs whose reach sets a plan builds per second (about
+#: 2.5e7 measured: 2,000 candidates on the demo city's building demand in
+#: 0.36-0.48 s, docs/benchmarks.md); the up-front estimate of a budgeted plan.
+PLAN_PAIRS_PER_S = 2.5e7
+#: The exact solver is skipped (greedy answer) with less time left than this, s.
+MIN_EXACT_TIME_S = 1.0
 
 
 @dataclass
@@ -181,6 +199,16 @@ def covered_by_fixed(engine: Router | Any, demand: DemandSet, positions: NDArray
     return (t <= cutoff_s) & (src >= 0)
 
 
+def admit_plan(deadline: Deadline, candidates: int, cells: int) -> None:
+    """Refuse a plan of ``candidates`` x ``cells`` pairs the time left cannot build.
+
+    The estimate ``candidate_demand_pairs`` at :data:`PLAN_PAIRS_PER_S`
+    (:meth:`Deadline.admit <geosvc.budget.Deadline.admit>`).
+    """
+    deadline.admit("candidate_demand_pairs", float(candidates) * cells,
+                   per_s=PLAN_PAIRS_PER_S, unit="candidate x demand-cell pairs")
+
+
 def _choose(kind: str, red: Any, *, k: int | None, need: float | None) -> str:
     if kind != "auto":
         return kind
@@ -189,15 +217,21 @@ def _choose(kind: str, red: Any, *, k: int | None, need: float | None) -> str:
     return "exact" if small else "greedy"
 
 
-def _solve(kind: str, red: Any, *, k: int | None, need: float | None) -> tuple[Solution, dict]:
+def _solve(kind: str, red: Any, *, k: int | None, need: float | None,
+           deadline: Deadline = UNLIMITED) -> tuple[Solution, dict]:
     choice = _choose(kind, red, k=k, need=need)
-    greedy = greedy_max_cover(red, k) if k is not None else greedy_min_sites(red, need or 0.0)
+    greedy = (greedy_max_cover(red, k, deadline=deadline) if k is not None
+              else greedy_min_sites(red, need or 0.0, deadline=deadline))
     if choice == "greedy":
         return greedy, {}
+    limit_s = deadline.time_limit_s(EXACT_TIME_LIMIT_S)
+    if limit_s < MIN_EXACT_TIME_S:
+        greedy.solver = "greedy (no time left for the exact solver within the budget)"
+        return greedy, {}
     if k is not None:
-        exact = exact_max_cover(red, k, time_limit_s=EXACT_TIME_LIMIT_S)
+        exact = exact_max_cover(red, k, time_limit_s=limit_s)
     else:
-        exact = exact_min_sites(red, need or 0.0, time_limit_s=EXACT_TIME_LIMIT_S)
+        exact = exact_min_sites(red, need or 0.0, time_limit_s=limit_s)
     comparison: dict[str, Any] = {"greedy_solve_time_s": round(greedy.solve_time_s, 4)}
     if k is not None:
         comparison["greedy_gain_population"] = round(greedy.covered, 2)
@@ -228,6 +262,7 @@ def plan_sites(
     target_share: float | None = None,
     add: list[str] | None = None,
     solver: str = "auto",
+    deadline: Deadline = UNLIMITED,
 ) -> PlanResult:
     """Choose sites among ``candidates`` that raise coverage within ``minutes``.
 
@@ -258,6 +293,8 @@ def plan_sites(
     add : list of str, optional
         Candidate ids of a what-if.
     solver : {"auto", "exact", "greedy"}
+    deadline : Deadline, optional
+        The time budget (see the module; default none).
 
     Returns
     -------
@@ -267,6 +304,9 @@ def plan_sites(
     ------
     InvalidParameter
         Named ``k``, ``target_share``, ``add``, ``solver`` or ``candidates``.
+    BudgetExceeded
+        Candidates x demand cells beyond what ``deadline`` admits, or a phase
+        reached after it.
     """
     problem, k_sites, share = _check_problem(
         candidates, solver=solver, k=k, target_share=target_share, add=add
@@ -276,7 +316,9 @@ def plan_sites(
     cutoff_s = float(minutes) * 60.0
     fixed = _fixed_positions(index, flt)
     key = flt.cache_key() if flt.open_at is None else None  # as /api/v1/coverage
+    admit_plan(deadline, len(candidates), len(demand))
     before = covered_by_fixed(router, demand, fixed, cutoff_s, key=key)
+    deadline.check("fixed sites")
     count = np.asarray(demand.count, dtype=np.float64)
     total = float(count.sum())
     before_pop = float(count[before].sum())
@@ -285,6 +327,7 @@ def plan_sites(
     weight = np.where(before, 0.0, count)
     red = reduce_instance(mat, weight)
     build_s = time.perf_counter() - t0
+    deadline.check("reach sets")
 
     comparison: dict[str, Any] = {}
     if add is not None:
@@ -294,9 +337,9 @@ def plan_sites(
         if need <= 0:
             sol = Solution([], [], 0.0, "none (target already reached)", True, 0.0, "ok")
         else:
-            sol, comparison = _solve(solver, red, k=None, need=need)
+            sol, comparison = _solve(solver, red, k=None, need=need, deadline=deadline)
     else:
-        sol, comparison = _solve(solver, red, k=k_sites, need=None)
+        sol, comparison = _solve(solver, red, k=k_sites, need=None, deadline=deadline)
     status = sol.status if problem == "min_sites" else "ok"
     after_pop = before_pop + sol.covered
     after = before.copy()

@@ -40,6 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
+from geosvc.budget import UNLIMITED, Deadline
 from geosvc.errors import InvalidParameter
 
 __all__ = [
@@ -58,6 +59,8 @@ __all__ = [
 SPOPT_MAX_CELLS = 400_000
 #: Relative tolerance when comparing covered weights with a target.
 _REL_TOL = 1e-9
+#: The greedy loop checks its deadline every this many heap steps.
+_CHECK_EVERY = 256
 
 
 @dataclass(frozen=True)
@@ -206,12 +209,14 @@ def _check_k(k: int, m: int) -> int:
 
 
 def _celf(red: Reduced, *, k: int | None, need: float | None,
-          fixed_order: list[int] | None = None) -> tuple[list[int], list[float], float]:
+          fixed_order: list[int] | None = None,
+          deadline: Deadline = UNLIMITED) -> tuple[list[int], list[float], float]:
     """Lazy greedy: pick columns by marginal gain until ``k`` or ``need`` is met.
 
     Ties are broken by the lower column index (deterministic).  Stops early
     when no column adds anything.  With ``fixed_order`` the columns are those
-    given (in greedy order among them).
+    given (in greedy order among them).  ``deadline`` is checked every
+    :data:`_CHECK_EVERY` heap steps.
     """
     a = red.matrix
     w = red.weight
@@ -227,7 +232,11 @@ def _celf(red: Reduced, *, k: int | None, need: float | None,
     gains: list[float] = []
     total = 0.0
     rnd = 0
+    steps = 0
     while heap:
+        steps += 1
+        if not steps % _CHECK_EVERY:
+            deadline.check("greedy")
         if k is not None and len(selected) >= k:
             break
         if need is not None and total >= need * (1 - _REL_TOL):
@@ -250,7 +259,8 @@ def _celf(red: Reduced, *, k: int | None, need: float | None,
     return selected, gains, total
 
 
-def greedy_max_cover(instance: Reduced | tuple[sp.spmatrix, ArrayLike], k: int) -> Solution:
+def greedy_max_cover(instance: Reduced | tuple[sp.spmatrix, ArrayLike], k: int, *,
+                     deadline: Deadline = UNLIMITED) -> Solution:
     """Choose up to ``k`` candidates greedily (CELF) to maximise covered weight.
 
     Fewer than ``k`` are returned when the remaining candidates add nothing.
@@ -268,12 +278,13 @@ def greedy_max_cover(instance: Reduced | tuple[sp.spmatrix, ArrayLike], k: int) 
     if red.n_candidates == 0:
         return Solution([], [], 0.0, "greedy", False, 0.0, "greedy")
     k = _check_k(k, red.n_candidates)
-    sel, gains, total = _celf(red, k=k, need=None)
+    sel, gains, total = _celf(red, k=k, need=None, deadline=deadline)
     return Solution(sel, gains, total, "greedy", False, time.perf_counter() - t0, "greedy")
 
 
 def greedy_min_sites(
-    instance: Reduced | tuple[sp.spmatrix, ArrayLike], need: float
+    instance: Reduced | tuple[sp.spmatrix, ArrayLike], need: float, *,
+    deadline: Deadline = UNLIMITED,
 ) -> Solution:
     """Add candidates greedily until the covered weight reaches ``need``.
 
@@ -291,7 +302,7 @@ def greedy_min_sites(
     """
     red = _as_reduced(instance)
     t0 = time.perf_counter()
-    sel, gains, total = _celf(red, k=None, need=float(need))
+    sel, gains, total = _celf(red, k=None, need=float(need), deadline=deadline)
     status = "ok" if total >= need * (1 - _REL_TOL) else "unreachable"
     return Solution(sel, gains, total, "greedy", False, time.perf_counter() - t0, status)
 
