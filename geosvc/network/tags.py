@@ -295,10 +295,11 @@ def parse_duration_s(value: object) -> float | None:
         return float(h * 3600 + mi * 60 + s)
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
         return float(text) * 60.0
-    m = re.fullmatch(r"PT(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?", text)
-    if m and any(m.groups()):
-        h, mi, s = (float(g or 0) for g in m.groups())
-        return h * 3600 + mi * 60 + s
+    iso = re.fullmatch(r"PT(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?",
+                       text)
+    if iso and any(iso.groups()):
+        hours, minutes, seconds = (float(g or 0) for g in iso.groups())
+        return hours * 3600 + minutes * 60 + seconds
     return None
 
 

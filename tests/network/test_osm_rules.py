@@ -342,7 +342,8 @@ def test_ferries(tmp_path: Path) -> None:
     untimed = way_edges(net, 1)
     length = sum(m for (a, b), (m, _t, _l) in untimed.items() if a < b)
     total = sum(t for (a, b), (_m, t, _l) in untimed.items() if a < b)
-    assert total == pytest.approx(length / (rules.ferry_speed_kph / 3.6) + rules.ferry_penalty_s)
+    ferry_mps = rules.ferry_speed_kph / 3.6
+    assert total == pytest.approx(length / ferry_mps + rules.ferry_penalty_s)
     assert directions(net, 2) == "none" and directions(net, 3) == "none"
     assert net.meta["build"]["ways_unused"] == 1  # the foot=no ferry (a bus route is no way)
     drive = tmp_path / "drive"
@@ -427,3 +428,41 @@ def test_demo_rules_on_real_data() -> None:
     assert net.meta["build"]["ways"] > 2400
     assert net.meta["build"]["ways_unused"] > 0
     assert net.components() < 62  # the cycleways join fragments the old filter left apart
+
+
+# -- docs/osm-rules.md states the registry ------------------------------------------
+
+def _doc_cells(rules) -> dict[str, list[str]]:
+    """The table's cells of one mode, as the registry says them (backticked tokens)."""
+    return {
+        "access keys (most specific first)": list(rules.access_keys),
+        "classes never used": sorted(rules.highways_never),
+        "classes used only when allowed": sorted(rules.highways_if_granted),
+        "also allowed by": [f"{k}={'|'.join(sorted(v))}" for k, v in rules.granted_by],
+        "areas kept (`area=yes`)": sorted(rules.area_highways),
+        "one-way keys (most specific first)": list(rules.oneway_keys),
+        "one-way junctions": sorted(rules.oneway_junctions),
+        "two-way despite oneway": [f"{k}~{rx}" for k, rx in rules.oneway_exempt],
+        "class times (speed factor, penalty per way)":
+            [f"{c} x{f:g} +{p:g}s" for c, f, p in rules.class_time],
+        "ferries (speed without `duration`, wait)":
+            [f"{rules.ferry_speed_kph:g} km/h", f"+{rules.ferry_penalty_s:g} s"]
+            if rules.ferry else [],
+    }
+
+
+def test_docs_table_equals_the_registry() -> None:
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "osm-rules.md").read_text("utf-8")
+    rows = {}
+    for line in text.splitlines():
+        if line.startswith("| ") and not line.startswith("| rule"):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            rows[cells[0]] = cells[1:]
+    modes = ["walk", "bike", "drive"]
+    for col, mode in enumerate(modes):
+        for name, want in _doc_cells(OSM_RULES[mode]).items():
+            assert name in rows, f"docs/osm-rules.md lacks the row {name!r}"
+            got = [t.replace("\\|", "|") for t in re.findall(r"`([^`]*)`", rows[name][col])]
+            assert got == want, (mode, name)
