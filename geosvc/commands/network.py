@@ -153,17 +153,18 @@ def report_lines(net: RoadNetwork, settings: Settings) -> list[str]:
     if ways is not None:
         clipped, missing = build.get("clipped_ways"), build.get("missing_refs")
         text = f"read {ways:,} {net.mode} ways"
-        unused = build.get("ways_unused")
-        if unused:
-            text += (f" ({unused:,} other highway / ferry ways left out by the {net.mode} "
-                     "rules: docs/osm-rules.md)")
         if clipped is None:
             text += "; clipped ways not counted (.osm.pbf)"
         else:
             text += (f", {clipped:,} clipped ({missing:,} node references missing from "
                      "the extract; split there)")
         dropped = build.get("segments_dropped") or 0
-        lines.append(text + (f"; {dropped:,} segments dropped" if dropped else ""))
+        text += f"; {dropped:,} segments dropped" if dropped else ""
+        unused = build.get("ways_unused")
+        if unused:
+            text += (f"; {unused:,} other highway / ferry way{'s' if unused != 1 else ''} "
+                     f"left out by the {net.mode} rules (docs/osm-rules.md)")
+        lines.append(text)
     n_comp = net.components()
     largest = int(net.component_sizes.max()) if net.n_nodes else 0
     lines.append(f"kept {net.n_nodes:,} nodes, {net.n_edges:,} directed edges; "
