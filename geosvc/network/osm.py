@@ -305,8 +305,9 @@ def _read_pbf(path: Path, mode: str) -> _Segments:
     unique_ids, first_row, way_of_row = np.unique(way_ids, return_index=True,
                                                   return_inverse=True)
     rules = OSM_RULES[mode]
-    records = tags.iloc[first_row].to_dict("records")
-    uses_all = [way_use(rec, rules) for rec in records]
+    cols = list(tags.columns)
+    uses_all = [way_use(dict(zip(cols, row, strict=True)), rules)
+                for row in tags.to_numpy(dtype=object)[first_row]]
     kept_way = np.array([u is not None for u in uses_all], dtype=bool)
     new_index = np.cumsum(kept_way) - 1
     uses = [u for u in uses_all if u is not None]
