@@ -3,9 +3,10 @@
 Each :class:`TravelMode` says how the mode is named and labelled, how fast it
 goes (and which :class:`~geosvc.config.Settings` field overrides the speed),
 which router serves it (``"road"`` needs a road network built from OSM,
-``"straight"`` needs none), and, for road modes, how the network is built
-from OpenStreetMap (the pyrosm network type and the osmnx-style way filter
-of ``.osm`` XML, the one-way rule, speeds by highway class).  Isochrone
+``"straight"`` needs none), and, for road modes, how OpenStreetMap tags are
+read (:class:`OsmRules`: access keys, highway classes, one-way keys and
+exceptions, sidewalks, pedestrian areas, steps, ferries; applied by
+:mod:`geosvc.network.tags`, the table is in ``docs/osm-rules.md``).  Isochrone
 buffers, snapping limits, map colours and the labels of maps and answers
 come from here too.
 
@@ -35,6 +36,9 @@ from typing import Any, Final, Literal
 from geosvc.errors import InvalidParameter
 
 __all__ = [
+    "ACCESS_DENIED",
+    "ACCESS_GRANTED",
+    "OsmRules",
     "ROAD",
     "STRAIGHT",
     "TRAVEL_MODES",
@@ -49,6 +53,88 @@ __all__ = [
 ROAD: Final = "road"
 #: Router kind of modes that measure great-circle distance (no network).
 STRAIGHT: Final = "straight"
+
+#: Access values that close a way to a mode (the way's most specific key of the
+#: mode decides; one of several ``;``-separated values is enough).
+ACCESS_DENIED: Final = frozenset({"no", "private", "use_sidepath", "agricultural",
+                                  "forestry", "emergency", "military"})
+#: Values of a mode's own keys that open a class the mode uses only when allowed
+#: (:attr:`OsmRules.highways_if_granted`).
+ACCESS_GRANTED: Final = frozenset({"yes", "designated", "permissive", "destination"})
+#: Highway values no mode uses: not built (yet or any more), not a street.
+_NOT_STREETS: Final = frozenset({"abandoned", "construction", "no", "planned", "platform",
+                                 "proposed", "raceway", "razed", "rest_area", "services"})
+_SIDEWALK_KEYS: Final = ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right")
+_SIDEWALK_YES: Final = frozenset({"both", "left", "right", "yes"})
+
+
+@dataclass(frozen=True, slots=True)
+class OsmRules:
+    """How a road mode reads OpenStreetMap tags: data, applied by :mod:`geosvc.network.tags`.
+
+    A way is used when it has a ``highway`` (its first ``;`` value) or is a
+    ferry (``route=ferry`` without ``highway``), and:
+
+    - its class is not in :attr:`highways_never`;
+    - ``area=yes`` only for the classes of :attr:`area_highways` (kept as their
+      outline ring);
+    - a class of :attr:`highways_if_granted` only when the mode's own keys
+      (:attr:`access_keys` without ``access``) say one of :data:`ACCESS_GRANTED`
+      or a tag of :attr:`granted_by` is set (a trunk with a sidewalk);
+    - and the most specific of :attr:`access_keys` present is not one of
+      :data:`ACCESS_DENIED` (``foot=yes`` beats ``access=no``).
+
+    Attributes
+    ----------
+    access_keys : tuple of str
+        The mode's access keys, most specific first, ``access`` last.
+    highways_never : frozenset of str
+        ``highway`` values the mode never uses, whatever the access tags say.
+    highways_if_granted : frozenset of str
+        Values used only when granted (see above); every other value is used
+        unless its access tags deny it.
+    granted_by : tuple of (str, frozenset of str)
+        Other tags that grant those classes (``sidewalk=both`` on a trunk).
+    area_highways : frozenset of str
+        Classes whose ``area=yes`` ways are kept (walked around their outline).
+    oneway_keys : tuple of str
+        One-way keys, most specific first (``oneway:bicycle`` before ``oneway``);
+        empty: every way both ways.  Values ``yes``/``true``/``1`` (along the
+        way), ``-1``/``reverse`` (against it), anything else both ways.
+    oneway_junctions : frozenset of str
+        ``junction`` values one-way along the way when no one-way key is set.
+    oneway_exempt : tuple of (str, str)
+        ``(tag, regex)``: a way one-way by the generic ``oneway`` key only
+        (the last of :attr:`oneway_keys`) is two-way for the mode when a tag
+        matches (``cycleway=opposite``: a contraflow lane).
+    class_time : tuple of (str, float, float)
+        ``(highway, speed factor, penalty s per way)``: steps at half pace.  The
+        penalty is spread over the way's segments by length.
+    ferry : bool
+        Whether the mode boards ferries (``route=ferry``).
+    ferry_speed_kph, ferry_penalty_s : float
+        A ferry's speed when it has no ``duration`` tag, and the wait added
+        per crossing (spread over its segments by length).
+    """
+
+    access_keys: tuple[str, ...]
+    highways_never: frozenset[str]
+    highways_if_granted: frozenset[str] = frozenset()
+    granted_by: tuple[tuple[str, frozenset[str]], ...] = ()
+    area_highways: frozenset[str] = frozenset()
+    oneway_keys: tuple[str, ...] = ()
+    oneway_junctions: frozenset[str] = frozenset()
+    oneway_exempt: tuple[tuple[str, str], ...] = ()
+    class_time: tuple[tuple[str, float, float], ...] = ()
+    ferry: bool = True
+    ferry_speed_kph: float = 15.0
+    ferry_penalty_s: float = 300.0
+
+    @property
+    def mode_keys(self) -> tuple[str, ...]:
+        """The access keys of the mode itself (without the general ``access``)."""
+        return tuple(k for k in self.access_keys if k != "access")
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +154,9 @@ class TravelMode:
         (for ``drive`` the speed of roads without ``maxspeed`` and class).
     default_speed_kph : float
         The default of that setting.
-    network_type : str or None
-        pyrosm's ``network_type`` of ``.osm.pbf`` extracts (road modes).
-    way_filter : tuple of (tag, regex)
-        osmnx-style filter of ``.osm`` XML ways (``osmnx._overpass``): a way
-        with ``highway`` is dropped when any ``tag`` matches its ``regex``.
-    oneway : {"none", "oneway", "bicycle"}
-        How one-way tags apply: ignored (walking), ``oneway`` (and
-        roundabouts), or ``oneway:bicycle`` overriding ``oneway``.
+    osm : OsmRules or None
+        How the mode reads OSM tags (road modes): which ways, which directions,
+        time penalties.  Both readers (``.osm.pbf``, ``.osm`` XML) apply it.
     speed_by_class : bool
         Edge speed = ``maxspeed``, else the highway-class table
         (:data:`geosvc.network.osm.DRIVE_SPEEDS_KPH`), else the setting;
@@ -109,9 +190,7 @@ class TravelMode:
     osrm_engine: str
     amap_mode: str
     buffer_m: float = 30.0
-    network_type: str | None = None
-    way_filter: tuple[tuple[str, str], ...] = ()
-    oneway: Literal["none", "oneway", "bicycle"] = "none"
+    osm: OsmRules | None = None
     speed_by_class: bool = False
     snap_max_m: float | None = None
     open_on_arrival: bool = True
@@ -136,50 +215,59 @@ class TravelMode:
         return float(self.snap_max_m if self.snap_max_m is not None else settings.snap_max_m)
 
 
+_WALK_RULES = OsmRules(
+    access_keys=("foot", "access"),
+    highways_never=_NOT_STREETS | {"bus_guideway", "busway"},
+    # drive-only roads and cycleways: with foot=yes/designated/permissive, or a sidewalk
+    highways_if_granted=frozenset({"cycleway", "motorway", "motorway_link", "trunk",
+                                   "trunk_link"}),
+    granted_by=tuple((key, _SIDEWALK_YES) for key in _SIDEWALK_KEYS),
+    area_highways=frozenset({"pedestrian", "footway", "path"}),
+    oneway_keys=("oneway:foot",),
+    class_time=(("steps", 0.5, 0.0),),
+)
+_BIKE_RULES = OsmRules(
+    access_keys=("bicycle", "vehicle", "access"),
+    highways_never=_NOT_STREETS | {"bus_guideway", "busway", "corridor", "elevator",
+                                   "escalator", "motorway", "motorway_link"},
+    highways_if_granted=frozenset({"footway", "pedestrian", "steps", "trunk", "trunk_link"}),
+    granted_by=(("ramp:bicycle", frozenset({"yes"})),),
+    oneway_keys=("oneway:bicycle", "oneway"),
+    oneway_junctions=frozenset({"roundabout", "circular"}),
+    oneway_exempt=(("cycleway", r"^opposite"),
+                   ("cycleway:both", r"^opposite"),
+                   ("cycleway:left", r"^opposite"),
+                   ("cycleway:right", r"^opposite")),
+    class_time=(("steps", 0.25, 0.0),),  # pushing the bike up a ramp
+)
+_DRIVE_RULES = OsmRules(
+    access_keys=("motorcar", "motor_vehicle", "vehicle", "access"),
+    highways_never=_NOT_STREETS | {"bridleway", "bus_guideway", "busway", "corridor",
+                                   "cycleway", "elevator", "escalator", "footway", "ladder",
+                                   "path", "pedestrian", "service", "steps", "track",
+                                   "trail"},
+    oneway_keys=("oneway:motor_vehicle", "oneway"),
+    oneway_junctions=frozenset({"roundabout", "circular"}),
+)
+
 _ENTRIES = (
     TravelMode(
         name="walk", label_zh="步行", label_en="walk", router=ROAD,
         speed_setting="walk_speed_kph", default_speed_kph=4.5, colour="#1a9850",
         osrm_engine="fossgis_osrm_foot", amap_mode="walk", buffer_m=30.0,
-        network_type="walking", oneway="none",
-        way_filter=(
-            ("area", "yes"),
-            ("access", "private"),
-            ("highway", "abandoned|bus_guideway|construction|cycleway|motor|no|planned"
-                        "|platform|proposed|raceway|razed"),
-            ("foot", "no"),
-            ("service", "private"),
-        ),
+        osm=_WALK_RULES,
     ),
     TravelMode(
         name="bike", label_zh="骑行", label_en="by bike", router=ROAD,
         speed_setting="bike_speed_kph", default_speed_kph=15.0, colour="#2166ac",
         osrm_engine="fossgis_osrm_bike", amap_mode="ride", buffer_m=40.0,
-        network_type="cycling", oneway="bicycle",
-        way_filter=(
-            ("area", "yes"),
-            ("access", "private"),
-            ("highway", "abandoned|bus_guideway|construction|corridor|elevator|escalator"
-                        "|footway|motor|no|planned|platform|proposed|raceway|razed|steps"),
-            ("bicycle", "no"),
-            ("service", "private"),
-        ),
+        osm=_BIKE_RULES,
     ),
     TravelMode(
         name="drive", label_zh="驾车", label_en="by car", router=ROAD,
         speed_setting="drive_default_kph", default_speed_kph=30.0, colour="#b2182b",
         osrm_engine="fossgis_osrm_car", amap_mode="car", buffer_m=50.0,
-        network_type="driving", oneway="oneway", speed_by_class=True,
-        way_filter=(
-            ("area", "yes"),
-            ("highway", "abandoned|bridleway|bus_guideway|construction|corridor|cycleway"
-                        "|elevator|escalator|footway|no|path|pedestrian|planned|platform"
-                        "|proposed|raceway|razed|service|steps|track"),
-            ("motor_vehicle", "no"),
-            ("motorcar", "no"),
-            ("access", "private"),
-            ("service", "alley|driveway|emergency_access|parking|parking_aisle|private"),
-        ),
+        speed_by_class=True, osm=_DRIVE_RULES,
     ),
     TravelMode(
         name="straight", label_zh="直线", label_en="straight-line", router=STRAIGHT,

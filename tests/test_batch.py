@@ -308,12 +308,17 @@ def test_load_jobs_places_outputs_under_the_out_dir(tmp_path: Path) -> None:
 
 def test_settings_reach_the_workers(cluster, demo_db: Path, osm: str, settings: Settings,
                                     tmp_path: Path) -> None:
-    """The snapping rule changes the demo's 10-minute walk share; the workers must use it."""
-    jobs = parse_jobs([{"name": "any-edge", "db": str(demo_db), "osm": osm}],
+    """The snapping limit changes the demo's 10-minute walk share; the workers must use it.
+
+    (It was ``min_component_nodes=1``, which stranded a 348-resident block on a
+    fragment; since the walking rules of issue 12 join that fragment to the
+    city, the snapping limit is the setting that shows.)
+    """
+    jobs = parse_jobs([{"name": "near-roads", "db": str(demo_db), "osm": osm}],
                       out_dir=tmp_path)
-    loose = settings.with_(min_component_nodes=1)
-    (row,) = run_batch(jobs, scheduler=cluster, settings=loose)
-    want = _direct(str(demo_db), osm, loose, {}, 10)
+    tight = settings.with_(snap_max_m=5.0)
+    (row,) = run_batch(jobs, scheduler=cluster, settings=tight)
+    want = _direct(str(demo_db), osm, tight, {}, 10)
     assert row["covered_share"] == want["covered_share"]
     (default,) = run_batch(jobs, scheduler=cluster, settings=settings)
     assert row["covered_share"] != default["covered_share"]

@@ -1,7 +1,7 @@
 """The travel-mode registry and everything derived from it agree.
 
 Every list of modes (API parameter enums, the OpenAPI document, the settings'
-network modes, the OSM way filters, map labels, isochrone buffers, batch
+network modes, the OSM rules, map labels, isochrone buffers, batch
 jobs) is looked up in :data:`geosvc.modes.TRAVEL_MODES`; adding a mode there
 (and its router, when new) must be the whole change.
 """
@@ -29,9 +29,9 @@ def test_every_mode_is_complete() -> None:
         assert mode.colour.startswith("#") and len(mode.colour) == 7
         assert mode.buffer_m > 0
         if mode.needs_network:
-            assert mode.network_type and mode.way_filter and mode.open_on_arrival
+            assert mode.osm is not None and mode.osm.access_keys and mode.open_on_arrival
         else:
-            assert mode.note and not mode.open_on_arrival
+            assert mode.note and not mode.open_on_arrival and mode.osm is None
     assert get_mode("walk") is TRAVEL_MODES["walk"]
     with pytest.raises(InvalidParameter):
         get_mode("teleport")
@@ -41,10 +41,10 @@ def test_settings_and_network_follow_the_registry() -> None:
     from geosvc.analysis.isochrone import DEFAULT_BUFFER_M
     from geosvc.distributed.jobs import MODES as JOB_MODES
     from geosvc.network.graph import MODES as NETWORK_MODES
-    from geosvc.network.osm import WAY_FILTERS
+    from geosvc.network.osm import OSM_RULES
 
     assert Settings().modes == network_modes() == NETWORK_MODES == JOB_MODES
-    assert set(WAY_FILTERS) == set(network_modes())
+    assert set(OSM_RULES) == set(network_modes())
     assert DEFAULT_BUFFER_M == {m: TRAVEL_MODES[m].buffer_m for m in network_modes()}
     with pytest.raises(Exception, match="unknown modes"):
         Settings(modes=("walk", "straight"))  # straight needs no network to load

@@ -128,6 +128,9 @@ class CoverageResult:
     covered_area_km2 : float
     venues_used : int
         Candidate venues that could be placed on the network.
+    venues_off_network : int
+        Candidate venues that could not be placed (too far from every road
+        they may snap to): counted here, left out of the pass.
     by_area : list of dict
         ``{area_id, name, total_population, covered_population, covered_share,
         covered_area_share}`` (population members None without residents;
@@ -164,6 +167,7 @@ class CoverageResult:
     venue: NDArray[np.int64]
     off_network_population: float
     covered_area_share: float | None = None
+    venues_off_network: int = 0
     warnings: tuple[dict[str, str], ...] = ()
     timings_s: dict[str, float] = field(default_factory=dict)
     _raster: Raster | None = None
@@ -200,7 +204,8 @@ class CoverageResult:
     def to_dict(self, *, catchments: bool = True) -> dict[str, Any]:
         """Return the docs/api.md ``/api/v1/coverage`` document.
 
-        Plus ``catchments`` (unless False) and ``off_network_population``.
+        Plus ``catchments`` (unless False), ``off_network_population`` and
+        ``venues_off_network``.
         Without residents (:attr:`has_population` False) every population
         figure and share is None, and ``warnings`` says why.
         """
@@ -215,6 +220,7 @@ class CoverageResult:
             "covered_area_share": (None if self.covered_area_share is None
                                    else round(self.covered_area_share, 4)),
             "venues_used": int(self.venues_used),
+            "venues_off_network": int(self.venues_off_network),
             "by_area": [dict(r) for r in self.by_area],
             "gaps": self.gaps_geojson(),
             "off_network_population": _round(self.off_network_population) if known else None,
@@ -453,6 +459,7 @@ def compute_coverage(
         mode=mode, minutes=minutes, total_population=total,
         covered_population=covered_pop, covered_area_km2=raster.area_m2(covered_mask) / 1e6,
         venues_used=npass.sources_placed, by_area=by_area, gaps=gaps,
+        venues_off_network=len(npass.source_ids) - npass.sources_placed,
         catchments=catchments, time_s=time_s, venue=venue,
         off_network_population=float(count[~demand.snapped.ok].sum()),
         covered_area_share=area_share,

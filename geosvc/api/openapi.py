@@ -100,8 +100,8 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
     "/api/v1/coverage": ("planners", "Coverage of the service circles",
                          "`{mode, minutes, total_population, covered_population, "
                          "covered_share, "
-                         "covered_area_km2, covered_area_share, venues_used, by_area, gaps, "
-                         "warnings}`; gap features carry "
+                         "covered_area_km2, covered_area_share, venues_used, "
+                         "venues_off_network, by_area, gaps, warnings}`; gap features carry "
                          "`uncovered_population`, largest first. Without residents the "
                          "population figures and shares are null and `warnings` holds "
                          "`no-population`; `covered_area_share` (share of the areas' km² "
@@ -553,6 +553,8 @@ def _schemas() -> dict[str, Any]:
             "covered_area_km2": {"type": "number"},
             "covered_area_share": area_share,
             "venues_used": {"type": "integer"},
+            "venues_off_network": {"type": "integer", "description":
+                                   "matching venues too far from every road to be placed"},
             "by_area": {"type": "array", "items": {"type": "object", "properties": {
                 "area_id": {"type": "string"}, "name": {"type": "string"},
                 "total_population": people,

@@ -174,6 +174,10 @@ def _summary(run: dict[str, Any], written: list[Path]) -> None:
                    f"({d['covered_share']:.1%}) by {d['venues_used']} venues; covered area "
                    f"{d['covered_area_km2']:.2f} km² ({area} of the areas' km²); "
                    f"{len(result.gaps)} gaps")
+    off_venues, off_people = d["venues_off_network"], d["off_network_population"]
+    if off_venues or off_people:
+        click.echo(f"off the network (not placed): {off_venues} venue(s), "
+                   f"{off_people or 0:,.0f} residents (never covered)", err=True)
     if result.gaps:
         top = result.gaps[0]["properties"]["uncovered_population"]
         click.echo(f"largest gap: {top:,.0f} residents uncovered")

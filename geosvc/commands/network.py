@@ -23,6 +23,8 @@ from geosvc.commands._modes import modes_option
 from geosvc.errors import GeosvcError
 
 if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
     from geosvc.config import Settings
     from geosvc.model import Venue
     from geosvc.network.graph import RoadNetwork
@@ -139,6 +141,7 @@ def report_lines(net: RoadNetwork, settings: Settings) -> list[str]:
     ...     print(line)
     kept 6 nodes, 10 directed edges; 1 component (largest 6 nodes), 2 strongly connected
     travel core 5 nodes (83.3 %); points snap to 9 of 10 edges (min_component_nodes 2)
+    not snapped to: 1 edge of one-way traps, 0 on fragments (core < 2 nodes)
     """
     from geosvc.network.snap import (
         snappable_edges,  # lazy: verb engine (fast CLI start)
@@ -156,7 +159,12 @@ def report_lines(net: RoadNetwork, settings: Settings) -> list[str]:
             text += (f", {clipped:,} clipped ({missing:,} node references missing from "
                      "the extract; split there)")
         dropped = build.get("segments_dropped") or 0
-        lines.append(text + (f"; {dropped:,} segments dropped" if dropped else ""))
+        text += f"; {dropped:,} segments dropped" if dropped else ""
+        unused = build.get("ways_unused")
+        if unused:
+            text += (f"; {unused:,} other highway / ferry way{'s' if unused != 1 else ''} "
+                     f"left out by the {net.mode} rules (docs/osm-rules.md)")
+        lines.append(text)
     n_comp = net.components()
     largest = int(net.component_sizes.max()) if net.n_nodes else 0
     lines.append(f"kept {net.n_nodes:,} nodes, {net.n_edges:,} directed edges; "
@@ -168,12 +176,32 @@ def report_lines(net: RoadNetwork, settings: Settings) -> list[str]:
     lines.append(f"travel core {len(core):,} nodes ({share:.1f} %); points snap to "
                  f"{int(ok.sum()):,} of {net.n_edges:,} edges (min_component_nodes "
                  f"{settings.min_component_nodes})")
+    if not ok.all():
+        trap, fragment = _skipped_edges(net, ok, settings.min_component_nodes)
+        lines.append(f"not snapped to: {trap:,} edge{'s' if trap != 1 else ''} of one-way "
+                     f"traps, {fragment:,} on fragments (core < "
+                     f"{settings.min_component_nodes} nodes)")
     below, above = int((net.edge_layer < 0).sum()), int((net.edge_layer > 0).sum())
     if below or above:
         lines.append(f"{below:,} edges below the ground (tunnels), {above:,} above it "
                      "(bridges): points snap to them only with no ground-level road within "
                      "the limit")
     return lines
+
+
+def _skipped_edges(net: RoadNetwork, ok: NDArray[np.bool_], threshold: int) -> tuple[int, int]:
+    """Split the edges points do not snap to: (one-way traps, fragments).
+
+    A trap edge lies in a weak component whose travel core is big enough but
+    does not have both ends in it; the others lie in components whose core is
+    smaller than ``threshold`` nodes.
+    """
+    in_main = net.main_strong[net.strong_labels]
+    node_core = np.where(in_main, net.strong_sizes[net.strong_labels], 0)
+    comp_core = np.zeros(len(net.component_sizes), dtype=np.int64)
+    np.maximum.at(comp_core, net.component_labels, node_core)
+    big = comp_core[net.component_labels[net.edge_u]] >= threshold
+    return int((~ok & big).sum()), int((~ok & ~big).sum())
 
 
 def _read_venues(db: str) -> list[Venue]:

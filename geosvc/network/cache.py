@@ -36,7 +36,10 @@ __all__ = ["FORMAT_VERSION", "cache_key", "cache_path", "load_network", "read_np
 #: Bump when the arrays or the build rules change.  2: ``meta["build"]``, the build
 #: report (clipped ways, missing references, components); compressed XML extracts.
 #: 3: ``edge_layer`` (below / on / above the ground: underground ways, bridges).
-FORMAT_VERSION = 3
+#: 4: the OSM rules of each mode (:class:`geosvc.modes.OsmRules`: access overrides,
+#: cycleways with ``foot=designated``, pedestrian areas, steps, ferries, one-way
+#: exceptions, maxspeed zones), the same in both readers; geodesic lengths from .pbf.
+FORMAT_VERSION = 4
 
 
 def cache_key(source_hash: str, mode: str, settings: Settings) -> str:

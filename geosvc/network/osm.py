@@ -2,19 +2,26 @@
 
 Sources
 -------
+Which ways a mode uses, in which directions and how fast is decided by
+:func:`geosvc.network.tags.way_use` from the mode's rules in the registry
+(:class:`geosvc.modes.OsmRules`; the table is ``docs/osm-rules.md``), on the
+same tags whichever reader produced them:
+
 ``.osm.pbf``
-    pyrosm ``OSM(path).get_network(network_type=..., nodes=True)`` with its
-    walking / cycling / driving way filters (which follow OSMnx's closely:
-    no motorways for walking, no footways/steps for driving...).  With
+    pyrosm ``OSM(path).get_network(custom_filter=[highway, route=ferry],
+    nodes=True)``: every way with a ``highway`` and every ferry, with the tags
+    of :data:`~geosvc.network.tags.TAG_KEYS`; our rules pick the mode's ways
+    (pyrosm's own walking / cycling / driving filters are not used).  With
     ``nodes=True`` every way is split into its node-to-node segments, so each
     edge is one straight segment between two OSM nodes and node ids are OSM ids.
 ``.osm`` / ``.osm.xml``, also compressed (``.osm.gz``, ``.osm.bz2``, ``.osm.xml.gz``...)
     Parsed with the standard library (``xml.etree.ElementTree.iterparse``),
-    split into the same segments and filtered with the OSMnx way filters
-    written out in :data:`WAY_FILTERS`.  (osmnx ``graph_from_xml`` loads every
+    split into the same segments.  (osmnx ``graph_from_xml`` loads every
     way regardless of the mode and drops ``oneway:bicycle``, so it is not used.)
     gzip and bzip2 are recognised by their first bytes (whatever the name says)
     and decompressed while parsing: no temporary file.
+
+Segment lengths are geodesic (WGS-84) in both readers.
 
 Clipped extracts
 ----------------
@@ -28,21 +35,12 @@ and the nodes, edges and components kept.  (From ``.osm.pbf``, pyrosm drops
 missing references itself: ``clipped_ways`` and ``missing_refs`` are then
 None.)
 
-Directions
-----------
-``walk``: every segment both ways.  ``bike``: ``oneway:bicycle`` overrides
-``oneway`` where set (``oneway=yes`` + ``oneway:bicycle=no`` is two-way for
-bikes).  ``drive``: ``oneway``.  One-way values: ``yes``/``true``/``1`` (along
-the way), ``-1``/``reverse`` (against it); ``junction=roundabout`` is one-way
-along the way unless the effective oneway tag says ``no``.
-
-Speeds
-------
-``walk`` / ``bike``: ``settings.walk_speed_kph`` / ``settings.bike_speed_kph``
-everywhere.  ``drive``: the way's ``maxspeed`` when parseable (``50``,
-``50 km/h``, ``30 mph``; several values ``;``-separated are averaged), else
-:data:`DRIVE_SPEEDS_KPH` by ``highway`` class, else
-``settings.drive_default_kph``.
+Directions and speeds
+---------------------
+By the mode's one-way keys (``oneway:foot`` for walking, ``oneway:bicycle``
+then ``oneway`` for bikes, with the contraflow exceptions ``cycleway=opposite*``),
+roundabouts, and speeds by setting or ``maxspeed`` / class with steps and
+ferry times: see :mod:`geosvc.network.tags`.
 
 Layers
 ------
@@ -55,8 +53,8 @@ tunnels ``layer=-4``).  Routes use every edge alike; snapping prefers the
 ground (:mod:`geosvc.network.snap`).
 
 The per-mode rules are looked up in the travel-mode registry
-(:mod:`geosvc.modes`): ``network_type`` (pyrosm), ``way_filter`` (XML),
-``oneway`` (the direction rule) and ``speed_setting`` / ``speed_by_class``.
+(:mod:`geosvc.modes`): ``osm`` (:class:`~geosvc.modes.OsmRules`) and
+``speed_setting`` / ``speed_by_class``.
 
 Segments shorter than 1 cm are given 1 cm (so every time is > 0); self-loops
 are dropped; disconnected parts are kept.
@@ -67,7 +65,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import hashlib
-import math
 import os
 import re
 import time
@@ -85,8 +82,16 @@ from numpy.typing import NDArray
 
 from geosvc.coords import geodesic_distance_m, local_projection
 from geosvc.errors import InvalidParameter
-from geosvc.modes import TRAVEL_MODES
+from geosvc.modes import TRAVEL_MODES, OsmRules
 from geosvc.network.graph import RoadNetwork, check_mode, make_network
+from geosvc.network.tags import (
+    DRIVE_SPEEDS_KPH,
+    TAG_KEYS,
+    WayUse,
+    parse_maxspeed,
+    segment_times_s,
+    way_use,
+)
 
 if TYPE_CHECKING:
     from geosvc.config import Settings
@@ -95,41 +100,21 @@ __all__ = [
     "BUILD_REPORT_KEYS",
     "DRIVE_SPEEDS_KPH",
     "GROUND_BRIDGES",
-    "WAY_FILTERS",
+    "OSM_RULES",
     "build_network",
     "edge_layers",
     "file_sha256",
     "parse_maxspeed",
 ]
 
-#: Driving speed by ``highway`` class when a way has no usable ``maxspeed``, km/h.
-DRIVE_SPEEDS_KPH: Mapping[str, float] = {
-    "motorway": 100.0,
-    "motorway_link": 60.0,
-    "trunk": 80.0,
-    "trunk_link": 50.0,
-    "primary": 60.0,
-    "primary_link": 40.0,
-    "secondary": 50.0,
-    "secondary_link": 40.0,
-    "tertiary": 40.0,
-    "tertiary_link": 30.0,
-    "unclassified": 30.0,
-    "residential": 30.0,
-    "living_street": 10.0,
-    "service": 20.0,
-    "road": 30.0,
-}
-
-#: OSMnx way filters (``osmnx._overpass._get_network_filter``) used for ``.osm`` XML:
-#: per road mode, (tag, regex) pairs that must NOT match (``!~``) and ways need
-#: ``highway``.  Looked up from the travel-mode registry (:mod:`geosvc.modes`).
-WAY_FILTERS: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
-    {m.name: m.way_filter for m in TRAVEL_MODES.values() if m.needs_network})
+#: The OSM rules of every road mode (:class:`geosvc.modes.OsmRules`), from the registry.
+OSM_RULES: Mapping[str, OsmRules] = MappingProxyType(
+    {m.name: m.osm for m in TRAVEL_MODES.values() if m.osm is not None})
 
 #: Members of ``net.meta["build"]``, the build report of :func:`build_network`.
 BUILD_REPORT_KEYS: tuple[str, ...] = (
     "ways",  # ways of the mode read from the extract
+    "ways_unused",  # highway / ferry ways the mode's rules leave out (access, class...)
     "clipped_ways",  # of those, ways with node references missing from the extract
     "missing_refs",  # node references of those ways that the extract does not contain
     "segments_dropped",  # node-to-node segments dropped for a missing end node
@@ -141,10 +126,9 @@ BUILD_REPORT_KEYS: tuple[str, ...] = (
     "core_nodes",  # nodes of the largest travel core (see geosvc.network.snap)
 )
 
-_TAGS = ("highway", "oneway", "oneway:bicycle", "junction", "maxspeed", "bridge", "layer",
-         "level")
-#: The tags of :func:`edge_layers`, asked of pyrosm besides its defaults.
-_LAYER_TAGS = ("bridge", "layer", "level")
+_TAGS = TAG_KEYS
+#: pyrosm filter of the ways the rules look at: every highway and every ferry.
+_PBF_FILTER = ['["highway"]', '["route"="ferry"]']
 #: ``bridge`` values of ways that run on the ground all the same (``boardwalk``:
 #: planks laid on marshy ground); every other value is above the ground.
 GROUND_BRIDGES: tuple[str, ...] = ("no", "boardwalk")
@@ -152,7 +136,6 @@ _GZIP_MAGIC, _BZIP2_MAGIC = b"\x1f\x8b", b"BZh"  # first bytes of the compressed
 _COMPRESSED = (".gz", ".bz2")
 _MIN_LENGTH_M = 0.01
 _LEVEL = re.compile(r"([+-]?\d+(?:\.\d+)?)(?:-([+-]?\d+(?:\.\d+)?))?")
-_MPH = 1.609344
 
 
 def file_sha256(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
@@ -162,28 +145,6 @@ def file_sha256(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
-
-
-def parse_maxspeed(value: object) -> float | None:
-    """Parse an OSM ``maxspeed`` value to km/h, None if unusable.
-
-    Examples
-    --------
-    >>> parse_maxspeed("50"), parse_maxspeed("30 mph"), parse_maxspeed("40;60")
-    (50.0, 48.28032, 50.0)
-    >>> parse_maxspeed("FI:urban"), parse_maxspeed(None), parse_maxspeed("none")
-    (None, None, None)
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    speeds = []
-    for part in str(value).split(";"):
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(km/h|kmh|kph|mph)?\s*", part.lower())
-        if m:
-            kph = float(m.group(1)) * (_MPH if m.group(2) == "mph" else 1.0)
-            if kph > 0:
-                speeds.append(kph)
-    return float(np.mean(speeds)) if speeds else None
 
 
 @dataclass
@@ -197,10 +158,12 @@ class _Segments:
     v: NDArray[np.int64]
     length_m: NDArray[np.float64]
     tags: pd.DataFrame  # columns _TAGS (object), one row per segment
+    way: NDArray[np.int64]  # each segment's way: an index into ``uses``
+    uses: list[WayUse]  # per way kept, how the mode uses it (geosvc.network.tags)
     geom_offsets: NDArray[np.int64]  # lon/lat vertices per segment, u first
     geom_lon: NDArray[np.float64]
     geom_lat: NDArray[np.float64]
-    #: ways / clipped_ways / missing_refs / segments_dropped (see BUILD_REPORT_KEYS)
+    #: ways / ways_unused / clipped_ways / missing_refs / segments_dropped (BUILD_REPORT_KEYS)
     report: dict[str, int | None] = field(default_factory=dict)
 
 
@@ -293,7 +256,7 @@ def build_report(net: RoadNetwork, read: Mapping[str, int | None]) -> dict[str, 
     """
     core = net.main_strong[net.strong_labels]
     core_sizes = np.where(net.main_strong, net.strong_sizes, 0)
-    out: dict[str, int | None] = {key: read.get(key) for key in BUILD_REPORT_KEYS[:4]}
+    out: dict[str, int | None] = {key: read.get(key) for key in BUILD_REPORT_KEYS[:5]}
     out.update(
         nodes=net.n_nodes,
         edges=net.n_edges,
@@ -327,61 +290,78 @@ def _read_pbf(path: Path, mode: str) -> _Segments:
         osm = pyrosm.OSM(str(path))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pyrosm's own chatter (e.g. missing columns)
-            got = osm.get_network(network_type=TRAVEL_MODES[mode].network_type, nodes=True,
-                                  extra_attributes=["junction", *_LAYER_TAGS])
+            got = osm.get_network(custom_filter=_PBF_FILTER, nodes=True,
+                                  tags_to_keep=list(_TAGS))
     except (PBFException, ValueError, OSError) as exc:
         msg = f"{path.name!r} cannot be read as OSM PBF: {exc}"
         raise InvalidParameter("osm_path", msg) from exc
     if got is None or got[1] is None or len(got[1]) == 0:
         return _empty_segments()
     nodes, edges = got
+    tags = pd.DataFrame({t: (edges[t].astype(object) if t in edges else None) for t in _TAGS},
+                        index=edges.index).reset_index(drop=True)
+    tags = tags.where(tags.notna(), None)
+    way_ids = edges["id"].to_numpy(dtype=np.int64)
+    unique_ids, first_row, way_of_row = np.unique(way_ids, return_index=True,
+                                                  return_inverse=True)
+    rules = OSM_RULES[mode]
+    cols = list(tags.columns)
+    uses_all = [way_use(dict(zip(cols, row, strict=True)), rules)
+                for row in tags.to_numpy(dtype=object)[first_row]]
+    kept_way = np.array([u is not None for u in uses_all], dtype=bool)
+    new_index = np.cumsum(kept_way) - 1
+    uses = [u for u in uses_all if u is not None]
     node_id = nodes["id"].to_numpy(dtype=np.int64)
     order = np.argsort(node_id, kind="stable")
     node_id = node_id[order]
     lon = nodes["lon"].to_numpy(dtype=np.float64)[order]
     lat = nodes["lat"].to_numpy(dtype=np.float64)[order]
-    uid = edges["u"].to_numpy(dtype=np.int64)
-    vid = edges["v"].to_numpy(dtype=np.int64)
-    u = _positions(node_id, uid)
-    v = _positions(node_id, vid)
+    u = _positions(node_id, edges["u"].to_numpy(dtype=np.int64))
+    v = _positions(node_id, edges["v"].to_numpy(dtype=np.int64))
     ok = (u >= 0) & (v >= 0)
+    keep = ok & kept_way[way_of_row]
     geoms = edges.geometry.to_numpy()
     coords, gidx = shapely.get_coordinates(geoms, return_index=True)
     counts = np.bincount(gidx, minlength=len(geoms))
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    tags = pd.DataFrame({t: (edges[t].astype(object) if t in edges else None) for t in _TAGS},
-                        index=edges.index).reset_index(drop=True)
-    if "length" in edges:
-        length = edges["length"].to_numpy(dtype=np.float64)
-    else:
-        length = _polyline_length(offsets, coords[:, 0], coords[:, 1])
+    length = _polyline_length(offsets, coords[:, 0], coords[:, 1])
     report: dict[str, int | None] = {
-        "ways": int(edges["id"].nunique()) if "id" in edges else None,
+        "ways": len(uses), "ways_unused": int(len(unique_ids) - len(uses)),
         "clipped_ways": None, "missing_refs": None,  # pyrosm drops them unseen
-        "segments_dropped": int((~ok).sum()),
+        "segments_dropped": int((~ok & kept_way[way_of_row]).sum()),
     }
-    seg = _Segments(node_id, lon, lat, u, v, length, tags, offsets, coords[:, 0], coords[:, 1],
-                    report)
-    return _subset(seg, np.flatnonzero(ok)) if not ok.all() else seg
+    seg = _Segments(node_id, lon, lat, u, v, length, tags,
+                    new_index[way_of_row].astype(np.int64), uses, offsets,
+                    coords[:, 0], coords[:, 1], report)
+    return _subset(seg, np.flatnonzero(keep))
 
 
 def _read_xml(path: Path, mode: str) -> _Segments:
     node_ids: list[int] = []
     lons: list[float] = []
     lats: list[float] = []
-    ways: list[tuple[list[int], dict[str, str]]] = []
+    ways: list[tuple[list[int], dict[str, str], WayUse]] = []
     try:
         with _open_xml(path) as stream:
-            _parse_xml(stream, mode, node_ids, lons, lats, ways)
+            unused = _parse_xml(stream, mode, node_ids, lons, lats, ways)
     except (ET.ParseError, KeyError, ValueError, OSError, EOFError) as exc:
         msg = f"{path.name!r} cannot be read as OSM XML: {exc}"
         raise InvalidParameter("osm_path", msg) from exc
-    return _xml_segments(node_ids, lons, lats, ways)
+    seg = _xml_segments(node_ids, lons, lats, ways)
+    seg.report["ways_unused"] = unused
+    return seg
 
 
 def _parse_xml(stream: IO[bytes], mode: str, node_ids: list[int], lons: list[float],
-               lats: list[float], ways: list[tuple[list[int], dict[str, str]]]) -> None:
-    """Stream the nodes and the ``mode``'s highway ways of an OSM XML document."""
+               lats: list[float], ways: list[tuple[list[int], dict[str, str], WayUse]],
+               ) -> int:
+    """Stream the nodes and the ``mode``'s ways of an OSM XML document; return the unused ways.
+
+    Ways with a ``highway`` or ``route=ferry`` that the mode's rules leave out
+    are counted, not kept.
+    """
+    rules = OSM_RULES[mode]
+    unused = 0
     for _event, el in ET.iterparse(stream, events=("end",)):
         if el.tag == "node":
             node_ids.append(int(el.attrib["id"]))
@@ -390,14 +370,18 @@ def _parse_xml(stream: IO[bytes], mode: str, node_ids: list[int], lons: list[flo
             el.clear()
         elif el.tag == "way":
             tags = {t.attrib["k"]: t.attrib["v"] for t in el.iter("tag")}
-            refs = [int(nd.attrib["ref"]) for nd in el.iter("nd")]
-            if "highway" in tags and _keep_way(tags, mode):
-                ways.append((refs, tags))
+            if "highway" in tags or "route" in tags:
+                use = way_use(tags, rules)
+                if use is not None:
+                    ways.append(([int(nd.attrib["ref"]) for nd in el.iter("nd")], tags, use))
+                elif "highway" in tags or tags["route"] == "ferry":
+                    unused += 1
             el.clear()
+    return unused
 
 
 def _xml_segments(node_ids: list[int], lons: list[float], lats: list[float],
-                  ways: list[tuple[list[int], dict[str, str]]]) -> _Segments:
+                  ways: list[tuple[list[int], dict[str, str], WayUse]]) -> _Segments:
     """Split the parsed ways into node-to-node segments (missing nodes counted, skipped)."""
     if not ways:
         return _empty_segments()
@@ -409,7 +393,7 @@ def _xml_segments(node_ids: list[int], lons: list[float], lats: list[float],
     us: list[int] = []
     vs: list[int] = []
     rows: list[int] = []
-    for w, (refs, _tags) in enumerate(ways):
+    for w, (refs, _tags, _use) in enumerate(ways):
         us.extend(refs[:-1])
         vs.extend(refs[1:])
         rows.extend([w] * max(len(refs) - 1, 0))
@@ -427,23 +411,26 @@ def _xml_segments(node_ids: list[int], lons: list[float], lats: list[float],
     node_lon, node_lat = all_lon[upos], all_lat[upos]
     u = _positions(used, uid)
     v = _positions(used, vid)
-    way_tags = pd.DataFrame([{t: tags.get(t) for t in _TAGS} for _, tags in ways], dtype=object)
+    way_tags = pd.DataFrame([{t: tags.get(t) for t in _TAGS} for _, tags, _ in ways],
+                            columns=list(_TAGS), dtype=object)
     tags_df = way_tags.iloc[row].reset_index(drop=True)
+    uses = [use for _, _, use in ways]
     glon = np.empty(2 * len(u))
     glat = np.empty(2 * len(u))
     glon[0::2], glon[1::2] = node_lon[u], node_lon[v]
     glat[0::2], glat[1::2] = node_lat[u], node_lat[v]
     length = np.asarray(geodesic_distance_m(node_lon[u], node_lat[u], node_lon[v], node_lat[v]))
     offsets = np.arange(0, 2 * len(u) + 1, 2, dtype=np.int64)
-    return _Segments(used, node_lon, node_lat, u, v, length, tags_df, offsets, glon, glat,
-                     report)
+    return _Segments(used, node_lon, node_lat, u, v, length, tags_df, row, uses, offsets,
+                     glon, glat, report)
 
 
 def _missing_refs(all_id: NDArray[np.int64],
-                  ways: list[tuple[list[int], dict[str, str]]]) -> dict[str, int | None]:
+                  ways: list[tuple[list[int], dict[str, str], WayUse]],
+                  ) -> dict[str, int | None]:
     """Count the ways, the clipped ones and their node references absent from ``all_id``."""
-    counts = np.fromiter((len(refs) for refs, _ in ways), dtype=np.int64, count=len(ways))
-    flat = np.fromiter((r for refs, _ in ways for r in refs), dtype=np.int64,
+    counts = np.fromiter((len(w[0]) for w in ways), dtype=np.int64, count=len(ways))
+    flat = np.fromiter((r for w in ways for r in w[0]), dtype=np.int64,
                        count=int(counts.sum()))
     missing = _positions(all_id, flat) < 0
     way_of = np.repeat(np.arange(len(ways)), counts)
@@ -451,18 +438,13 @@ def _missing_refs(all_id: NDArray[np.int64],
             "missing_refs": int(missing.sum())}
 
 
-def _keep_way(tags: Mapping[str, str], mode: str) -> bool:
-    return not any(
-        key in tags and re.search(pattern, tags[key]) for key, pattern in WAY_FILTERS[mode]
-    )
-
-
 def _empty_segments() -> _Segments:
     z = np.zeros(0, dtype=np.int64)
     f = np.zeros(0)
-    return _Segments(z, f, f, z, z, f, pd.DataFrame(columns=list(_TAGS)), np.zeros(1, np.int64),
-                     f, f, {"ways": 0, "clipped_ways": 0, "missing_refs": 0,
-                            "segments_dropped": 0})
+    return _Segments(z, f, f, z, z, f, pd.DataFrame(columns=list(_TAGS)), z, [],
+                     np.zeros(1, np.int64), f, f,
+                     {"ways": 0, "ways_unused": 0, "clipped_ways": 0, "missing_refs": 0,
+                      "segments_dropped": 0})
 
 
 def _positions(sorted_ids: NDArray[np.int64], ids: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -488,27 +470,10 @@ def _subset(seg: _Segments, rows: NDArray[np.int64]) -> _Segments:
     vert = np.repeat(shift, counts) + np.arange(counts.sum())
     return _Segments(
         seg.node_id, seg.node_lon, seg.node_lat, seg.u[rows], seg.v[rows], seg.length_m[rows],
-        seg.tags.iloc[rows].reset_index(drop=True),
+        seg.tags.iloc[rows].reset_index(drop=True), seg.way[rows], seg.uses,
         np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
         seg.geom_lon[vert], seg.geom_lat[vert], seg.report,
     )
-
-
-def _directions(tags: pd.DataFrame, mode: str) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """Per segment: (forward allowed, backward allowed), by the mode's one-way rule."""
-    n = len(tags)
-    rule = TRAVEL_MODES[mode].oneway
-    if rule == "none":
-        return np.ones(n, dtype=bool), np.ones(n, dtype=bool)
-    oneway = tags["oneway"].astype(object)
-    if rule == "bicycle":
-        override = tags["oneway:bicycle"].astype(object)
-        oneway = override.where(override.notna(), oneway)
-    ow = oneway.fillna("").astype(str).str.strip().str.lower().to_numpy()
-    junction = tags["junction"].fillna("").astype(str).str.lower().to_numpy()
-    along = np.isin(ow, ["yes", "true", "1"]) | ((junction == "roundabout") & (ow != "no"))
-    against = np.isin(ow, ["-1", "reverse"])
-    return ~against, ~along
 
 
 def edge_layers(tags: pd.DataFrame) -> NDArray[np.int8]:
@@ -588,31 +553,16 @@ def _level_range(value: str) -> tuple[float, float]:
     return (min(nums), max(nums)) if nums else (np.nan, np.nan)
 
 
-def _speeds_kph(tags: pd.DataFrame, mode: str, settings: Settings) -> NDArray[np.float64]:
-    """Per segment speed, km/h: the mode's setting, or by ``maxspeed`` / highway class."""
-    n = len(tags)
-    spec = TRAVEL_MODES[mode]
-    if not spec.speed_by_class:
-        return np.full(n, spec.speed_kph(settings))
-    # maxspeed values repeat a lot: parse each distinct value once
-    raw = tags["maxspeed"].astype(object).where(tags["maxspeed"].notna(), None)
-    parsed = {val: parse_maxspeed(val) for val in pd.unique(raw.dropna())}
-    by_max = raw.map(lambda x: parsed.get(x) if x is not None else None)
-    hwy = tags["highway"].fillna("").astype(str)
-    first_hwy = hwy.str.split(";").str[0].str.strip()
-    by_class = first_hwy.map(DRIVE_SPEEDS_KPH)
-    speed = (by_max.astype(float).fillna(by_class.astype(float))
-             .fillna(spec.speed_kph(settings)))
-    return speed.to_numpy(dtype=np.float64)
-
-
 def _assemble(seg: _Segments, mode: str, settings: Settings, source_hash: str) -> RoadNetwork:
     keep = seg.u != seg.v
     if not keep.all():
         seg = _subset(seg, np.flatnonzero(keep))
-    fwd, bwd = _directions(seg.tags, mode)
-    speed_mps = _speeds_kph(seg.tags, mode, settings) / 3.6
+    fwd = np.array([use.forward for use in seg.uses], dtype=bool)[seg.way]
+    bwd = np.array([use.backward for use in seg.uses], dtype=bool)[seg.way]
     length = np.maximum(np.nan_to_num(seg.length_m, nan=_MIN_LENGTH_M), _MIN_LENGTH_M)
+    time_s = segment_times_s(mode, settings, length_m=length, way=seg.way, uses=seg.uses,
+                             highway=seg.tags["highway"].to_numpy(dtype=object),
+                             maxspeed=seg.tags["maxspeed"].to_numpy(dtype=object))
     # keep only nodes used by a directed edge
     f_rows = np.flatnonzero(fwd)
     b_rows = np.flatnonzero(bwd)
@@ -658,7 +608,7 @@ def _assemble(seg: _Segments, mode: str, settings: Settings, source_hash: str) -
         edge_u=new_pos[u],
         edge_v=new_pos[v],
         edge_length_m=length[rows],
-        edge_time_s=length[rows] / speed_mps[rows],
+        edge_time_s=time_s[rows],
         geom_offsets=offsets,
         geom_x=gx[vert],
         geom_y=gy[vert],

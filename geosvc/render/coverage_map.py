@@ -139,6 +139,9 @@ def coverage_summary_html(result: Mapping[str, Any], *, top: int = 5,
         rows.append(("面积覆盖率", "Share of the areas' km² (land, not residents)",
                      f"{100 * float(area_share):.1f}%"))
     rows.append(("参与场所", "Venues used", _fmt_int(result.get("venues_used"))))
+    if result.get("venues_off_network"):
+        rows.append(("无法接入路网的场所", "Venues off the network (not counted)",
+                     _fmt_int(result.get("venues_off_network"))))
     minutes = _fmt_int(result.get("minutes"))
     mode = str(result.get("mode", ""))
     mode_name = t(*MODE_LABELS.get(mode, (mode, mode)))

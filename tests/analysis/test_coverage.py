@@ -220,6 +220,21 @@ def test_outside_areas_row_and_offnetwork_demand():
     assert rows[None]["total_population"] == 7.0 and rows[None]["covered_population"] == 0.0
 
 
+def test_venues_off_network_are_counted(grid9):
+    """A venue beyond the snapping limit is counted, not silently dropped."""
+    net, demand = grid9
+    lon, lat = venues_at(net, [10, 70])
+    far_lon = np.append(lon, float(net.node_lon[0]) - 0.05)  # ~2.4 km west of the grid
+    far_lat = np.append(lat, float(net.node_lat[0]))
+    res = compute_coverage(net, demand, venues=(far_lon, far_lat), minutes=3)
+    assert res.venues_used == 2 and res.venues_off_network == 1
+    d = res.to_dict()
+    assert d["venues_used"] == 2 and d["venues_off_network"] == 1
+    on = compute_coverage(net, demand, venues=(lon, lat), minutes=3)
+    assert on.venues_off_network == 0
+    assert on.covered_population == res.covered_population
+
+
 @pytest.mark.parametrize("minutes", [0, -1, float("nan"), 1000, True])
 def test_bad_minutes(grid9, minutes):
     net, demand = grid9

@@ -1,0 +1,468 @@
+"""The OSM rules of each mode (geosvc.modes.OsmRules), one small hand-written extract per rule.
+
+Each extract is written as ``.osm`` XML and, with pyrosm's PBF writer, as
+``.osm.pbf``; both are built and must give the same network (nodes, directed
+edges, times, layers), then the rule is checked on it: which edges exist, in
+which direction, how long they take.  Ways are laid out as separate straight
+lines (way ``i`` from node ``100 i`` eastwards), so an edge is named by its
+OSM node ids.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pyrosm.pbf_export import write_pbf_from_records
+
+from geosvc.config import Settings
+from geosvc.modes import TRAVEL_MODES
+from geosvc.network.graph import ABOVE, BELOW, GROUND, RoadNetwork
+from geosvc.network.osm import OSM_RULES, build_network
+from geosvc.network.tags import parse_duration_s, parse_maxspeed, way_use
+
+LAT0, LON0 = 60.2, 24.9
+M_LAT = 1 / 111_412.0  # metres -> degrees near latitude 60.2 (WGS-84)
+M_LON = 1 / (111_412.0 * math.cos(math.radians(LAT0)) * 1.0017)
+SEG_M = 100.0  # every segment of the hand-written ways is about 100 m
+SETTINGS = Settings()
+WALK_MPS = SETTINGS.walk_speed_kph / 3.6
+BIKE_MPS = SETTINGS.bike_speed_kph / 3.6
+
+Way = tuple[dict[str, str], int]  # tags, number of segments
+
+
+def _ll(x: float, y: float) -> tuple[float, float]:
+    return LON0 + x * M_LON, LAT0 + y * M_LAT
+
+
+def _layout(ways: list[Way]) -> tuple[dict[int, tuple[float, float]], list[list[int]]]:
+    """Node positions and node refs of each way: way i runs east from node 100 i."""
+    nodes: dict[int, tuple[float, float]] = {}
+    refs: list[list[int]] = []
+    for i, (_tags, n_seg) in enumerate(ways):
+        base = 100 * (i + 1)
+        ids = [base + k for k in range(n_seg + 1)]
+        for k, nid in enumerate(ids):
+            nodes[nid] = _ll(k * SEG_M, i * 50.0)
+        refs.append(ids)
+    return nodes, refs
+
+
+def write_extract(folder: Path, ways: list[Way], *, ring: dict[str, str] | None = None,
+                  ) -> tuple[Path, Path]:
+    """Write the ways as ``x.osm`` and ``x.osm.pbf``; ``ring``: one closed square way too."""
+    nodes, refs = _layout(ways)
+    tags = [t for t, _ in ways]
+    if ring is not None:
+        ids = [9001, 9002, 9003, 9004]
+        for nid, (x, y) in zip(ids, [(0, -100), (100, -100), (100, -200), (0, -200)],
+                               strict=True):
+            nodes[nid] = _ll(x, y)
+        refs.append([*ids, ids[0]])
+        tags.append(ring)
+    # 7 decimals: the precision of .osm.pbf (1e-7 degree), so both files hold the same
+    nodes = {k: (round(lon, 7), round(lat, 7)) for k, (lon, lat) in nodes.items()}
+    xml = ["<?xml version='1.0' encoding='UTF-8'?>", '<osm version="0.6">']
+    xml += [f'  <node id="{k}" lat="{lat:.7f}" lon="{lon:.7f}"/>'
+            for k, (lon, lat) in nodes.items()]
+    for w, (r, t) in enumerate(zip(refs, tags, strict=True)):
+        nds = "".join(f'<nd ref="{x}"/>' for x in r)
+        tg = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in t.items())
+        xml.append(f'  <way id="{w + 1}">{nds}{tg}</way>')
+    xml += ["</osm>", ""]
+    osm = folder / "x.osm"
+    osm.write_text("\n".join(xml), encoding="utf-8")
+    pbf = folder / "x.osm.pbf"
+    ids = np.array(list(nodes), dtype=np.int64)
+    lonlat = np.array(list(nodes.values()))
+    write_pbf_from_records(
+        {"id": ids, "lon": lonlat[:, 0], "lat": lonlat[:, 1],
+         "tags": np.array([None] * len(ids), dtype=object)},
+        [{"id": w + 1, "refs": r, "tags": t} for w, (r, t) in enumerate(zip(refs, tags,
+                                                                           strict=True))],
+        [], str(pbf), (lonlat[:, 0].min(), lonlat[:, 1].min(), lonlat[:, 0].max(),
+                       lonlat[:, 1].max()))
+    return osm, pbf
+
+
+def edges_of(net: RoadNetwork) -> dict[tuple[int, int], tuple[float, float, int]]:
+    """``{(osm u, osm v): (length m, time s, layer)}`` of every directed edge."""
+    u, v = net.node_id[net.edge_u], net.node_id[net.edge_v]
+    return {(int(a), int(b)): (float(m), float(t), int(lay)) for a, b, m, t, lay in
+            zip(u, v, net.edge_length_m, net.edge_time_s, net.edge_layer, strict=True)}
+
+
+def same_network(a: RoadNetwork, b: RoadNetwork) -> None:
+    """Assert two builds of the same data are the same network (order aside)."""
+    ea, eb = edges_of(a), edges_of(b)
+    assert sorted(ea) == sorted(eb)
+    for key, (m, t, lay) in ea.items():
+        assert eb[key][0] == pytest.approx(m, rel=1e-9)
+        assert eb[key][1] == pytest.approx(t, rel=1e-9)
+        assert eb[key][2] == lay
+    assert sorted(a.node_id.tolist()) == sorted(b.node_id.tolist())
+    assert a.meta["build"]["ways"] == b.meta["build"]["ways"]
+    assert a.meta["build"]["ways_unused"] == b.meta["build"]["ways_unused"]
+
+
+def build(tmp_path: Path, ways: list[Way], mode: str, *,
+          ring: dict[str, str] | None = None) -> RoadNetwork:
+    """Build ``mode`` from both files; assert they agree; return the XML one."""
+    osm, pbf = write_extract(tmp_path, ways, ring=ring)
+    net = build_network(osm, mode, settings=SETTINGS)
+    same_network(net, build_network(pbf, mode, settings=SETTINGS))
+    return net
+
+
+def way_edges(net: RoadNetwork, i: int) -> dict[tuple[int, int], tuple[float, float, int]]:
+    """The directed edges of way ``i`` (0-based, as laid out)."""
+    lo, hi = 100 * (i + 1), 100 * (i + 2)
+    return {k: v for k, v in edges_of(net).items() if lo <= k[0] < hi}
+
+
+def directions(net: RoadNetwork, i: int) -> str:
+    """``"both"``, ``"forward"``, ``"backward"`` or ``"none"`` for way ``i``'s first segment."""
+    first = 100 * (i + 1)
+    got = edges_of(net)
+    f, b = (first, first + 1) in got, (first + 1, first) in got
+    return {(True, True): "both", (True, False): "forward", (False, True): "backward",
+            (False, False): "none"}[(f, b)]
+
+
+# -- the registry -----------------------------------------------------------------
+
+def test_rules_are_registry_data() -> None:
+    assert set(OSM_RULES) == {m.name for m in TRAVEL_MODES.values() if m.needs_network}
+    for name, rules in OSM_RULES.items():
+        assert rules is TRAVEL_MODES[name].osm
+        assert rules.access_keys[-1] == "access"
+        assert not rules.highways_never & rules.highways_if_granted
+    assert OSM_RULES["walk"].access_keys == ("foot", "access")
+    assert OSM_RULES["bike"].access_keys == ("bicycle", "vehicle", "access")
+    assert OSM_RULES["drive"].access_keys == ("motorcar", "motor_vehicle", "vehicle", "access")
+
+
+# -- access and mode overrides ------------------------------------------------------
+
+RES = {"highway": "residential"}
+
+ACCESS_CASES: list[tuple[str, dict[str, str], bool]] = [
+    ("walk", {}, True),
+    ("walk", {"access": "no"}, False),
+    ("walk", {"access": "private"}, False),
+    ("walk", {"access": "no", "foot": "yes"}, True),  # most specific wins
+    ("walk", {"access": "private", "foot": "permissive"}, True),
+    ("walk", {"foot": "no"}, False),
+    ("walk", {"access": "yes", "foot": "private"}, False),
+    ("walk", {"access": "destination"}, True),
+    ("walk", {"motor_vehicle": "no"}, True),  # not a walking key
+    ("bike", {"access": "no", "bicycle": "designated"}, True),
+    ("bike", {"vehicle": "no"}, False),
+    ("bike", {"vehicle": "no", "bicycle": "yes"}, True),
+    ("bike", {"bicycle": "use_sidepath"}, False),
+    ("bike", {"foot": "no"}, True),
+    ("drive", {"access": "no"}, False),
+    ("drive", {"access": "no", "motorcar": "yes"}, True),
+    ("drive", {"access": "no", "motor_vehicle": "destination"}, True),
+    ("drive", {"motor_vehicle": "no"}, False),
+    ("drive", {"motor_vehicle": "no", "motorcar": "yes"}, True),
+    ("drive", {"vehicle": "no"}, False),
+    ("drive", {"access": "private;delivery"}, False),
+    ("drive", {"access": "agricultural"}, False),
+    ("drive", {"bicycle": "no", "foot": "no"}, True),
+]
+
+
+def test_access_overrides(tmp_path: Path) -> None:
+    """One extract per mode holding every case: each way is there exactly when allowed."""
+    for mode in ("walk", "bike", "drive"):
+        cases = [(extra, ok) for m, extra, ok in ACCESS_CASES if m == mode]
+        ways = [({**RES, **extra}, 1) for extra, _ in cases]
+        folder = tmp_path / mode
+        folder.mkdir()
+        net = build(folder, ways, mode)
+        for i, (extra, ok) in enumerate(cases):
+            assert (directions(net, i) != "none") is ok, (mode, extra)
+        assert net.meta["build"]["ways_unused"] == sum(not ok for _, ok in cases)
+
+
+@pytest.mark.parametrize(("mode", "tags", "ok"), ACCESS_CASES)
+def test_way_use_access(mode: str, tags: dict[str, str], ok: bool) -> None:
+    assert (way_use({**RES, **tags}, OSM_RULES[mode]) is not None) is ok
+
+
+# -- classes a mode uses only when allowed ----------------------------------------------
+
+CLASS_CASES: list[tuple[str, dict[str, str], bool]] = [
+    ("walk", {"highway": "cycleway"}, False),
+    ("walk", {"highway": "cycleway", "foot": "designated"}, True),  # 85 in the demo
+    ("walk", {"highway": "cycleway", "foot": "yes"}, True),
+    ("walk", {"highway": "cycleway", "foot": "permissive"}, True),
+    ("walk", {"highway": "cycleway", "foot": "no"}, False),
+    ("walk", {"highway": "cycleway", "access": "yes"}, False),  # access is not foot
+    ("walk", {"highway": "footway"}, True),
+    ("walk", {"highway": "motorway"}, False),
+    ("walk", {"highway": "trunk"}, False),
+    ("walk", {"highway": "trunk", "sidewalk": "both"}, True),
+    ("walk", {"highway": "trunk", "sidewalk": "left"}, True),
+    ("walk", {"highway": "trunk", "sidewalk:right": "yes"}, True),
+    ("walk", {"highway": "trunk", "sidewalk": "separate"}, False),
+    ("walk", {"highway": "trunk", "sidewalk": "both", "foot": "no"}, False),
+    ("walk", {"highway": "residential", "sidewalk": "no"}, True),  # no sidewalk: still walked
+    ("walk", {"highway": "residential", "sidewalk": "no", "foot": "no"}, False),
+    ("walk", {"highway": "construction"}, False),
+    ("walk", {"highway": "platform"}, False),
+    ("bike", {"highway": "footway"}, False),
+    ("bike", {"highway": "footway", "bicycle": "yes"}, True),
+    ("bike", {"highway": "footway", "bicycle": "designated"}, True),
+    ("bike", {"highway": "pedestrian"}, False),
+    ("bike", {"highway": "pedestrian", "bicycle": "yes"}, True),
+    ("bike", {"highway": "cycleway"}, True),
+    ("bike", {"highway": "steps"}, False),
+    ("bike", {"highway": "steps", "bicycle": "yes"}, True),
+    ("bike", {"highway": "steps", "ramp:bicycle": "yes"}, True),
+    ("bike", {"highway": "motorway", "bicycle": "yes"}, False),  # never
+    ("bike", {"highway": "trunk"}, False),
+    ("drive", {"highway": "footway"}, False),
+    ("drive", {"highway": "service"}, False),
+    ("drive", {"highway": "cycleway", "motorcar": "yes"}, False),  # never
+    ("drive", {"highway": "living_street"}, True),
+    ("drive", {"highway": "motorway"}, True),
+    ("drive", {"highway": "trunk", "foot": "no", "bicycle": "no"}, True),
+]
+
+
+def test_classes_and_grants(tmp_path: Path) -> None:
+    for mode in ("walk", "bike", "drive"):
+        cases = [(tags, ok) for m, tags, ok in CLASS_CASES if m == mode]
+        folder = tmp_path / mode
+        folder.mkdir()
+        net = build(folder, [(tags, 1) for tags, _ in cases], mode)
+        for i, (tags, ok) in enumerate(cases):
+            assert (directions(net, i) != "none") is ok, (mode, tags)
+
+
+@pytest.mark.parametrize(("mode", "tags", "ok"), CLASS_CASES)
+def test_way_use_classes(mode: str, tags: dict[str, str], ok: bool) -> None:
+    assert (way_use(tags, OSM_RULES[mode]) is not None) is ok
+
+
+# -- pedestrian areas ---------------------------------------------------------------
+
+def test_pedestrian_area_is_walked_around(tmp_path: Path) -> None:
+    """``highway=pedestrian`` + ``area=yes``: its outline ring, both ways; not by bike."""
+    square = {"highway": "pedestrian", "area": "yes", "name": "Tori"}
+    net = build(tmp_path, [(RES, 1)], "walk", ring=square)
+    ring = {k: v for k, v in edges_of(net).items() if k[0] > 9000}
+    assert len(ring) == 8  # 4 sides, both directions
+    assert {(9001, 9002), (9002, 9001), (9004, 9001), (9001, 9004)} <= set(ring)
+    parking = tmp_path / "parking"
+    parking.mkdir()
+    net = build(parking, [(RES, 1)], "walk",
+                ring={"highway": "service", "area": "yes"})
+    assert not [k for k in edges_of(net) if k[0] > 9000]
+    bike = tmp_path / "bike"
+    bike.mkdir()
+    net = build(bike, [(RES, 1)], "bike", ring=square)
+    assert not [k for k in edges_of(net) if k[0] > 9000]
+
+
+# -- one-way rules ------------------------------------------------------------------
+
+ONEWAY_CASES: list[tuple[str, dict[str, str], str]] = [
+    ("drive", {"oneway": "yes"}, "forward"),
+    ("drive", {"oneway": "-1"}, "backward"),
+    ("drive", {"oneway": "no"}, "both"),
+    ("drive", {"junction": "roundabout"}, "forward"),
+    ("drive", {"junction": "roundabout", "oneway": "no"}, "both"),
+    ("drive", {"oneway": "yes", "oneway:bicycle": "no"}, "forward"),
+    ("drive", {"oneway": "yes", "cycleway": "opposite"}, "forward"),
+    ("bike", {"oneway": "yes"}, "forward"),
+    ("bike", {"oneway": "yes", "oneway:bicycle": "no"}, "both"),
+    ("bike", {"oneway:bicycle": "yes"}, "forward"),
+    ("bike", {"oneway": "yes", "cycleway": "opposite"}, "both"),
+    ("bike", {"oneway": "yes", "cycleway": "opposite_lane"}, "both"),
+    ("bike", {"oneway": "yes", "cycleway:left": "opposite_lane"}, "both"),
+    ("bike", {"oneway": "yes", "cycleway:right": "opposite_track"}, "both"),
+    ("bike", {"oneway": "yes", "cycleway": "lane"}, "forward"),
+    ("bike", {"oneway": "yes", "oneway:bicycle": "yes", "cycleway": "opposite"}, "forward"),
+    ("bike", {"oneway": "-1", "cycleway": "opposite_lane"}, "both"),
+    ("bike", {"junction": "roundabout"}, "forward"),
+    ("walk", {"oneway": "yes"}, "both"),  # pedestrians ignore oneway
+    ("walk", {"junction": "roundabout"}, "both"),
+    ("walk", {"oneway:foot": "yes"}, "forward"),
+    ("walk", {"oneway": "yes", "oneway:foot": "-1"}, "backward"),
+]
+
+
+def test_oneway_and_exceptions(tmp_path: Path) -> None:
+    for mode in ("walk", "bike", "drive"):
+        cases = [(extra, want) for m, extra, want in ONEWAY_CASES if m == mode]
+        folder = tmp_path / mode
+        folder.mkdir()
+        net = build(folder, [({**RES, **extra}, 2) for extra, _ in cases], mode)
+        for i, (extra, want) in enumerate(cases):
+            assert directions(net, i) == want, (mode, extra)
+            n_edges = {"both": 4, "forward": 2, "backward": 2}[want]
+            assert len(way_edges(net, i)) == n_edges
+
+
+# -- steps and ferries: times ---------------------------------------------------------
+
+def test_steps_are_slower(tmp_path: Path) -> None:
+    net = build(tmp_path, [({"highway": "steps"}, 1), ({"highway": "footway"}, 1)], "walk")
+    (steps,) = {v for k, v in way_edges(net, 0).items() if k[0] < k[1]}
+    (foot,) = {v for k, v in way_edges(net, 1).items() if k[0] < k[1]}
+    assert steps[0] == pytest.approx(foot[0], rel=1e-4)  # ~100 m each
+    assert foot[1] == pytest.approx(foot[0] / WALK_MPS)
+    assert steps[1] == pytest.approx(2 * steps[0] / WALK_MPS)  # half pace on stairs
+    bike = tmp_path / "bike"
+    bike.mkdir()
+    net = build(bike, [({"highway": "steps", "ramp:bicycle": "yes"}, 1)], "bike")
+    (ramp,) = {v for k, v in way_edges(net, 0).items() if k[0] < k[1]}
+    assert ramp[1] == pytest.approx(4 * ramp[0] / BIKE_MPS)  # pushing the bike
+
+
+def test_ferries(tmp_path: Path) -> None:
+    """Ferry: its ``duration`` (or 15 km/h) + a 300 s wait, spread over its segments."""
+    rules = OSM_RULES["walk"]
+    ways = [({"route": "ferry", "duration": "00:10"}, 3),
+            ({"route": "ferry"}, 2),
+            ({"route": "ferry", "foot": "no"}, 1),
+            ({"route": "bus"}, 1)]
+    net = build(tmp_path, ways, "walk")
+    timed = way_edges(net, 0)
+    assert len(timed) == 6
+    forward = [t for (a, b), (_m, t, _l) in timed.items() if a < b]
+    assert sum(forward) == pytest.approx(600 + rules.ferry_penalty_s)
+    assert forward == pytest.approx([sum(forward) / 3] * 3, rel=1e-3)  # equal segments
+    untimed = way_edges(net, 1)
+    length = sum(m for (a, b), (m, _t, _l) in untimed.items() if a < b)
+    total = sum(t for (a, b), (_m, t, _l) in untimed.items() if a < b)
+    ferry_mps = rules.ferry_speed_kph / 3.6
+    assert total == pytest.approx(length / ferry_mps + rules.ferry_penalty_s)
+    assert directions(net, 2) == "none" and directions(net, 3) == "none"
+    assert net.meta["build"]["ways_unused"] == 1  # the foot=no ferry (a bus route is no way)
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    net = build(drive, [({"route": "ferry", "motor_vehicle": "no"}, 1),
+                        ({"route": "ferry", "motor_vehicle": "yes", "duration": "PT30M"}, 1)],
+                "drive")
+    assert directions(net, 0) == "none"
+    assert sum(t for (a, b), (_m, t, _l) in way_edges(net, 1).items() if a < b) == \
+        pytest.approx(1800 + OSM_RULES["drive"].ferry_penalty_s)
+
+
+# -- maxspeed -----------------------------------------------------------------------
+
+MAXSPEED_CASES: list[tuple[dict[str, str], float]] = [
+    ({"maxspeed": "50"}, 50.0),
+    ({"maxspeed": "50 km/h"}, 50.0),
+    ({"maxspeed": "30 mph"}, 30 * 1.609344),
+    ({"maxspeed": "20 knots"}, 20 * 1.852),
+    ({"maxspeed": "FI:urban"}, 50.0),
+    ({"maxspeed": "RU:urban"}, 60.0),
+    ({"maxspeed": "CN:urban"}, 50.0),
+    ({"maxspeed": "DE:zone30"}, 30.0),
+    ({"maxspeed": "RU:living_street"}, 20.0),
+    ({"maxspeed": "walk"}, 7.0),
+    ({"maxspeed": "none"}, 30.0),  # residential class speed
+    ({"maxspeed": "signals", "highway": "primary"}, 60.0),
+    ({"maxspeed": "30;50"}, 40.0),
+    ({}, 30.0),
+    ({"highway": "road", "maxspeed": "bogus"}, 30.0),
+]
+
+
+def test_maxspeed_units_and_zones(tmp_path: Path) -> None:
+    ways = [({**RES, **extra}, 1) for extra, _ in MAXSPEED_CASES]
+    net = build(tmp_path, ways, "drive")
+    for i, (extra, kph) in enumerate(MAXSPEED_CASES):
+        ((m, t, _l),) = {v for k, v in way_edges(net, i).items() if k[0] < k[1]}
+        assert m / t * 3.6 == pytest.approx(kph), extra
+
+
+@pytest.mark.parametrize(("value", "kph"), [
+    ("60", 60.0), ("60 kmh", 60.0), ("15mph", 15 * 1.609344), ("5 kn", 5 * 1.852),
+    ("GB:nsl_single", 60 * 1.609344), ("FI:rural", 80.0), ("XX:urban", 50.0),
+    ("FR:motorway", 130.0), ("DE:zone:20", 20.0), ("variable", None), ("", None),
+    ("0", None), (float("nan"), None), ("FI:nowhere", None),
+])
+def test_parse_maxspeed(value: object, kph: float | None) -> None:
+    got = parse_maxspeed(value)
+    assert got == (None if kph is None else pytest.approx(kph))
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("00:10", 600.0), ("1:30", 5400.0), ("00:00:45", 45.0), ("25", 1500.0),
+    ("PT45M", 2700.0), ("PT1H", 3600.0), ("PT", None), ("tbd", None), (None, None),
+])
+def test_parse_duration(value: object, seconds: float | None) -> None:
+    assert parse_duration_s(value) == seconds
+
+
+# -- layers, through both readers ------------------------------------------------------
+
+def test_layers_both_readers(tmp_path: Path) -> None:
+    ways = [({**RES, "tunnel": "yes", "layer": "-2"}, 1), ({**RES, "bridge": "yes"}, 1),
+            ({**RES, "tunnel": "building_passage"}, 1), ({**RES, "level": "-1"}, 1),
+            ({**RES, "bridge": "boardwalk"}, 1)]
+    net = build(tmp_path, ways, "walk")
+    want = [BELOW, ABOVE, GROUND, BELOW, GROUND]
+    for i, lay in enumerate(want):
+        assert {v[2] for v in way_edges(net, i).values()} == {lay}
+
+
+# -- the demo extract, both readers ----------------------------------------------------
+
+def test_demo_rules_on_real_data() -> None:
+    """The demo's walk network now includes the cycleways that allow walking."""
+    import geosvc.demo
+
+    net = build_network(geosvc.demo.demo_osm_path(), "walk", settings=SETTINGS)
+    rules = OSM_RULES["walk"]
+    assert way_use({"highway": "cycleway", "foot": "designated"}, rules) is not None
+    assert net.meta["build"]["ways"] > 2400
+    assert net.meta["build"]["ways_unused"] > 0
+    assert net.components() < 62  # the cycleways join fragments the old filter left apart
+
+
+# -- docs/osm-rules.md states the registry ------------------------------------------
+
+def _doc_cells(rules) -> dict[str, list[str]]:
+    """The table's cells of one mode, as the registry says them (backticked tokens)."""
+    return {
+        "access keys (most specific first)": list(rules.access_keys),
+        "classes never used": sorted(rules.highways_never),
+        "classes used only when allowed": sorted(rules.highways_if_granted),
+        "also allowed by": [f"{k}={'|'.join(sorted(v))}" for k, v in rules.granted_by],
+        "areas kept (`area=yes`)": sorted(rules.area_highways),
+        "one-way keys (most specific first)": list(rules.oneway_keys),
+        "one-way junctions": sorted(rules.oneway_junctions),
+        "two-way despite oneway": [f"{k}~{rx}" for k, rx in rules.oneway_exempt],
+        "class times (speed factor, penalty per way)":
+            [f"{c} x{f:g} +{p:g}s" for c, f, p in rules.class_time],
+        "ferries (speed without `duration`, wait)":
+            [f"{rules.ferry_speed_kph:g} km/h", f"+{rules.ferry_penalty_s:g} s"]
+            if rules.ferry else [],
+    }
+
+
+def test_docs_table_equals_the_registry() -> None:
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "osm-rules.md").read_text("utf-8")
+    rows = {}
+    for line in text.splitlines():
+        if line.startswith("| ") and not line.startswith("| rule"):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            rows[cells[0]] = cells[1:]
+    modes = ["walk", "bike", "drive"]
+    for col, mode in enumerate(modes):
+        for name, want in _doc_cells(OSM_RULES[mode]).items():
+            assert name in rows, f"docs/osm-rules.md lacks the row {name!r}"
+            got = [t.replace("\\|", "|") for t in re.findall(r"`([^`]*)`", rows[name][col])]
+            assert got == want, (mode, name)
