@@ -608,13 +608,15 @@ def bench_isochrones(rep: Report, router: Any, worker: Worker | None, name: str,
                 for lo, la in points]
         v_ans = worker.batch(name, "isochrone", reqs, reps)
         v_s = _per_query_median(v_ans["times_s"])
-    shapes = isochrone_shapes(router)
-    for shape in shapes:
+    shapes = []
+    for shape in isochrone_shapes(router):
         try:
             geosvc_isochrone(router, *points[0], shape)
         except (GeosvcError, TypeError, ValueError) as exc:
             rep.notes.append(f"isochrones {label}: shape={shape} refused ({exc})")
-            continue
+        else:
+            shapes.append(shape)
+    for shape in shapes:
         rounds = []
         polys: list[list[Any]] = []
         for _ in range(reps):
