@@ -14,10 +14,11 @@ Requests (``op``):
     of the same file (size + mtime + name recorded in ``DIR/source.json``)
     is there, then open an ``Actor`` on them under ``N``.  Answer:
     ``{"build_s": s or null, "config": PATH}``.
-``batch`` ``{"op": "batch", "name": N, "action": A, "requests": [...], "repeat": R}``
+``batch`` ``{"op": "batch", "name": N, "action": A, "requests": [...], "repeat": R,
+"clock": "wall" | "cpu"}``
     Call ``actor.A(request)`` (``matrix``, ``isochrone``, ``route``,
-    ``locate``) for each request, ``R`` times over; the clock runs around
-    the call only (no pipe, no JSON of the answer).  Answer:
+    ``locate``) for each request, ``R`` times over; the clock (wall or
+    process CPU time) runs around the call only (no pipe, no JSON of the answer).  Answer:
     ``{"answers": [... of the last round], "times_s": [[per request] per round],
     "errors": [message or null per request]}``.
 ``quit``
@@ -88,9 +89,14 @@ def open_tiles(pbf: Path, tile_dir: Path) -> tuple[valhalla.Actor, float | None,
     return valhalla.Actor(str(cfg_path)), build_s, cfg_path
 
 
-def run_batch(actor: valhalla.Actor, action: str, requests: list, repeat: int) -> dict:
-    """Call ``actor.<action>`` on every request, ``repeat`` rounds; time each call."""
+def run_batch(actor: valhalla.Actor, action: str, requests: list, repeat: int,
+              clock: str = "wall") -> dict:
+    """Call ``actor.<action>`` on every request, ``repeat`` rounds; time each call.
+
+    ``clock``: ``wall`` (``time.perf_counter``) or ``cpu`` (``time.process_time``).
+    """
     fn = getattr(actor, action)
+    now = time.process_time if clock == "cpu" else time.perf_counter
     texts = [json.dumps(r) for r in requests]
     times: list[list[float]] = []
     answers: list = [None] * len(texts)
@@ -98,15 +104,15 @@ def run_batch(actor: valhalla.Actor, action: str, requests: list, repeat: int) -
     for _ in range(max(1, repeat)):
         row = []
         for i, text in enumerate(texts):
-            t0 = time.perf_counter()
+            t0 = now()
             try:
                 out = fn(text)
             except (RuntimeError, ValueError, valhalla.ValhallaError) as exc:
-                row.append(time.perf_counter() - t0)
+                row.append(now() - t0)
                 errors[i] = str(exc)
                 answers[i] = None
                 continue
-            row.append(time.perf_counter() - t0)
+            row.append(now() - t0)
             answers[i] = out
         times.append(row)
     return {"answers": [json.loads(a) if a is not None else None for a in answers],
@@ -132,7 +138,7 @@ def main() -> None:
                        "version": valhalla.__version__}
             elif op == "batch":
                 ans = run_batch(actors[req["name"]], req["action"], req["requests"],
-                                int(req.get("repeat", 1)))
+                                int(req.get("repeat", 1)), req.get("clock", "wall"))
             else:
                 ans = {"error": f"unknown op {op!r}"}
         except (OSError, KeyError, subprocess.CalledProcessError, RuntimeError) as exc:

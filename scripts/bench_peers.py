@@ -112,6 +112,17 @@ BANDS_MIN = (5, 10, 15)
 #: Not the default: on the demo it agrees less (162 vs 170 same nearest of 200), as
 #: Helsinki tags many pedestrian underpasses and station ways ``tunnel=yes``.
 GROUND_FILTER = {"exclude_tunnel": True, "exclude_bridge": True}
+class _Clock:
+    """The clock of the in-process timings and of the worker: ``wall`` or ``cpu``."""
+
+    name = "wall"
+
+    def __call__(self) -> float:
+        return time.process_time() if self.name == "cpu" else time.perf_counter()
+
+
+#: Set once by ``main`` (``--clock``); HTTP timings are always wall-clock.
+CLOCK = _Clock()
 #: Extra members of every Valhalla location (set once by ``main``).
 LOCATION_EXTRA: dict[str, Any] = {}
 COVER_MIN = 10.0
@@ -198,7 +209,7 @@ class Worker:
               ) -> dict[str, Any]:
         """Time ``actor.<action>`` on each request, ``repeat`` rounds (see the worker)."""
         return self.call(op="batch", name=name, action=action, requests=requests,
-                         repeat=repeat)
+                         repeat=repeat, clock=CLOCK.name)
 
     def close(self) -> None:
         """Ask the worker to quit and wait for it."""
@@ -269,9 +280,9 @@ def _timed(fn: Any, reps: int) -> tuple[float, Any]:
     out = None
     times = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         out = fn()
-        times.append(time.perf_counter() - t0)
+        times.append(CLOCK() - t0)
     return statistics.median(times), out
 
 
@@ -462,9 +473,9 @@ def bench_nearest(rep: Report, router: Any, worker: Worker | None, olon: np.ndar
         row = []
         hits = []
         for lo, la in pts:
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             h = router.nearest(lo, la, candidates=None, k=5)
-            row.append(time.perf_counter() - t0)
+            row.append(CLOCK() - t0)
             hits.append(h)
         rounds.append(row)
     g_s = _per_query_median(rounds)
@@ -623,9 +634,9 @@ def bench_isochrones(rep: Report, router: Any, worker: Worker | None, name: str,
             row = []
             polys = []
             for lo, la in points:
-                t0 = time.perf_counter()
+                t0 = CLOCK()
                 polys.append(geosvc_isochrone(router, lo, la, shape))
-                row.append(time.perf_counter() - t0)
+                row.append(CLOCK() - t0)
             rounds.append(row)
         g_s = _per_query_median(rounds)
         what = f"isochrones 5/10/15 min, {label}" + (f", shape={shape}" if shape else "")
@@ -760,15 +771,19 @@ def origins_near_nodes_xy(net: Any, x: np.ndarray, y: np.ndarray,
 @click.option("--valhalla-snap", type=click.Choice(["default", "ground"]), default="default",
               show_default=True,
               help="ground: Valhalla's locations skip tunnels and bridges (geosvc's rule)")
+@click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall",
+              show_default=True,
+              help="cpu: process CPU time (steadier on a shared machine; HTTP stays wall)")
 @click.option("--no-http", is_flag=True, help="skip the HTTP measurements")
 @click.option("--write-md", type=click.Path(path_type=Path), default=None,
               help="write the table as markdown (for docs/benchmarks.md)")
 def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int,
          valhalla_python: str | None, cache_dir: Path | None, valhalla_snap: str,
-         no_http: bool,
+         clock: str, no_http: bool,
          write_md: Path | None) -> None:
     """Run geosvc and Valhalla side by side and print the table (see the module)."""
     reps = max(3, reps)
+    CLOCK.name = clock
     if valhalla_snap == "ground":
         LOCATION_EXTRA["search_filter"] = GROUND_FILTER
     if quick:
@@ -801,8 +816,8 @@ def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int
                                  f"{info['build_s']:.1f} s")
         rep.notes.insert(0, f"demo walk network {net.n_nodes:,} nodes, {len(router.venues)} "
                             f"venues; walk {router.speed_mps * 3.6:.1f} km/h both; {vinfo}; "
-                            f"Valhalla snapping: {valhalla_snap}; medians of {reps} "
-                            "repetitions")
+                            f"Valhalla snapping: {valhalla_snap}; {clock} clock; medians of "
+                            f"{reps} repetitions")
         http = None
         if not no_http:
             http = HttpServer({"db": service.settings.db, "osm": service.settings.osm,
