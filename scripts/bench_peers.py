@@ -4,7 +4,11 @@
 Usage::
 
     python scripts/bench_peers.py [--quick] [--reps 3] [--write-md FILE]
-                                  [--valhalla-python PY] [--cache-dir DIR]
+                                  [--clock wall|cpu] [--valhalla-snap default|ground]
+                                  [--valhalla-python PY] [--cache-dir DIR] [--no-http]
+
+``--clock cpu`` times both engines by process CPU time (the worker's too):
+on a machine shared with other jobs, wall-clock figures are mostly waiting.
 
 What it measures, in one run (medians of ``--reps`` >= 3 repetitions):
 
