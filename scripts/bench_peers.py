@@ -816,7 +816,7 @@ def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int
         click.echo("geosvc: demo city (walk)", err=True)
         service, router, demo_pbf = demo_router(cache)
         net = router.net
-        vinfo = ""
+        vinfo = "Valhalla skipped"
         if worker is not None:
             info = worker.call(op="open", name="walk", pbf=str(demo_pbf),
                                tile_dir=str(cache / "valhalla" / "tiles-demo"))
