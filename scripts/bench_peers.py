@@ -1,0 +1,884 @@
+#!/usr/bin/env python
+"""Benchmark geosvc side by side with Valhalla (issue 12, item 5); not part of ``make test``.
+
+Usage::
+
+    python scripts/bench_peers.py [--quick] [--reps 3] [--write-md FILE]
+                                  [--clock wall|cpu] [--valhalla-snap default|ground]
+                                  [--valhalla-python PY] [--cache-dir DIR] [--no-http]
+
+``--clock cpu`` times both engines by process CPU time (the worker's too):
+on a machine shared with other jobs, wall-clock figures are mostly waiting.
+
+What it measures, in one run (medians of ``--reps`` >= 3 repetitions):
+
+* **nearest** k=5 from 200 origins (network nodes of the demo's walk network,
+  moved 5-40 m off them, seeded) over the demo venues, walk: geosvc in-process
+  (``Router.nearest``, pass warm) and over HTTP (``GET /api/v1/nearest``, a
+  werkzeug server in this process, one keep-alive connection) vs Valhalla's
+  ``sources_to_targets`` (one source x every venue per origin, in-process);
+* **coverage** 10 min, the same 200 points x every venue: geosvc's
+  multi-source pass (``pass_for`` + ``times_at``) cold (points snapped, a new
+  pass) and cached (points snapped once and the pass kept, as the service
+  does), vs one Valhalla matrix (points x venues);
+* **isochrones** 5/10/15 min: walk on the demo city (in-process and over
+  HTTP) and drive on a synthetic >= 20k-node city with one-ways and turn
+  restriction relations (``scripts/make_synthetic_city.py``; geosvc and
+  Valhalla build from the same ``.osm.pbf``);
+* the answers: **same nearest venue** (counted the same when both engines
+  pick it, or when either engine's times to the two picks are within 1 s),
+  **|dt|** between the engines' quickest times p50 / p90 with geosvc's access
+  legs and without them (geosvc charges the walk from the point to the street
+  and from the street to the venue; Valhalla does not), **isochrone IoU and
+  area ratio** per band (polygons in the network's metric CRS), coverage
+  agreement, and on the drive city the ratio of quickest drive times;
+* targets met / missed: same nearest >= 190/200, p90 |dt| without access legs
+  <= 0.3 min, isochrone IoU >= 0.8, isochrone latency <= 1x Valhalla, nearest
+  and coverage >= 10x ahead of Valhalla.
+
+Robust to the engine changing under it: when ``Router.isochrone`` takes a
+``shape`` keyword (``shape=contour`` / ``shape=streets``), each shape it
+accepts gets its own rows (and the HTTP isochrones pass ``shape`` when
+``/openapi.json`` lists it); the IoU target is judged on ``contour`` when it
+exists, the latency target on the default shape.
+
+How Valhalla is set up
+----------------------
+pyvalhalla 3.9.1 wheels need Python >= 3.12, newer than the project's, so the
+benchmark makes its own virtual environment in ``<cache>/valhalla/venv``
+(interpreter: ``--valhalla-python``, else ``$GEOSVC_VALHALLA_PYTHON``, else
+``python3.13`` / ``python3.12`` on ``PATH``, else the newest 3.12+ of
+``$(pyenv root)/versions``; without one the Valhalla part is skipped with a
+message) and installs ``pyvalhalla==3.9.1`` and ``osmium`` (pyosmium: writes
+the synthetic city's ``.osm.pbf``) there, never in the project's venv.  The
+Valhalla side runs in a worker process of that venv
+(``scripts/_valhalla_worker.py``, JSON lines over pipes; its clock runs
+around the ``valhalla.Actor`` call only).
+
+* Tiles: the wheel ships the C++ executables in ``valhalla/bin``
+  (``valhalla_build_tiles``; the console script of the same name only finds
+  it with the venv's ``bin`` on ``PATH``).  Config from
+  ``valhalla.get_config(tile_extract="", tile_dir=DIR)`` with
+  ``mjolnir.admin`` / ``timezone`` / ``traffic_extract`` / ``landmarks``
+  emptied (no admin database: default country rules), ``concurrency`` 1,
+  then ``valhalla_build_tiles -c DIR/valhalla.json FILE.osm.pbf``: ~1.5 s
+  for the demo extract, a few s for the synthetic city; rebuilt when the
+  ``.pbf``'s size or mtime changes.
+* Service limits raised (``max_matrix_location_pairs``, ``max_locations``,
+  ``max_distance``; defaults 2,500 pairs / 50 pedestrian locations).
+* Costing: walk ``pedestrian`` with ``walking_speed`` = geosvc's
+  ``walk_speed_kph`` (4.5 km/h; Valhalla's default 5.1); drive ``auto``
+  with its defaults: every way of the synthetic city carries ``maxspeed``,
+  which Valhalla takes as the edge speed (and geosvc too), so the remaining
+  differences are turn / intersection costs and restrictions.
+* Snapping: Valhalla's defaults (``minimum_reachability`` 50, the nearest
+  edge of any layer, no access leg charged); ``--valhalla-snap ground`` adds
+  ``search_filter: {exclude_tunnel, exclude_bridge}`` to every location
+  (geosvc's ground-first rule).  The default agrees better on the demo: the
+  three largest |dt| there are surface points Valhalla snaps into the
+  ``layer=-3`` service tunnel (6 min detours), but excluding tunnels costs
+  more, Helsinki tagging many walkable underpasses ``tunnel=yes``.
+* Isochrones: ``contours`` 5/10/15 min, ``polygons: true`` (``denoise`` 1,
+  default ``generalize``).
+"""
+
+from __future__ import annotations
+
+import http.client
+import inspect
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT)]  # measure the checkout this script belongs to
+
+#: What the benchmark's own venv holds (never installed in the project's venv).
+VALHALLA_NEEDS = ("pyvalhalla==3.9.1", "osmium")
+#: Environment variable naming the Python (>= 3.12) of the benchmark's venv.
+PYTHON_ENV = "GEOSVC_VALHALLA_PYTHON"
+BANDS_MIN = (5, 10, 15)
+#: Valhalla ``search_filter`` of every location with ``--valhalla-snap ground``: points
+#: carry no layer, so like geosvc they go to a road that is neither a tunnel nor a bridge.
+#: Not the default: on the demo it agrees less (162 vs 170 same nearest of 200), as
+#: Helsinki tags many pedestrian underpasses and station ways ``tunnel=yes``.
+GROUND_FILTER = {"exclude_tunnel": True, "exclude_bridge": True}
+class _Clock:
+    """The clock of the in-process timings and of the worker: ``wall`` or ``cpu``."""
+
+    name = "wall"
+
+    def __call__(self) -> float:
+        return time.process_time() if self.name == "cpu" else time.perf_counter()
+
+
+#: Set once by ``main`` (``--clock``); with ``cpu`` an HTTP request's figure is this
+#: process's CPU time (client and server thread) while it is answered.
+CLOCK = _Clock()
+#: Extra members of every Valhalla location (set once by ``main``).
+LOCATION_EXTRA: dict[str, Any] = {}
+COVER_MIN = 10.0
+TIE_S = 1.0
+
+
+# --------------------------------------------------------------------------- venv / worker
+
+def _py_ok(python: str) -> bool:
+    try:
+        out = subprocess.run([python, "-c", "import sys;print(sys.version_info >= (3, 12))"],
+                             capture_output=True, text=True, timeout=30, check=False)
+    except OSError:
+        return False
+    return out.stdout.strip() == "True"
+
+
+def find_python(explicit: str | None) -> str | None:
+    """Return a Python >= 3.12 for the Valhalla venv, or None."""
+    named = explicit or os.environ.get(PYTHON_ENV)
+    if named:
+        return named if _py_ok(named) else None
+    for name in ("python3.13", "python3.12"):
+        exe = shutil.which(name)
+        if exe and _py_ok(exe):
+            return exe
+    roots = []
+    if shutil.which("pyenv"):
+        out = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False)
+        roots.append(Path(out.stdout.strip()))
+    roots.append(Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")))
+    found = []
+    for root in roots:
+        for d in (root / "versions").glob("3.*"):
+            m = re.fullmatch(r"3\.(\d+)\.(\d+)", d.name)
+            exe = d / "bin" / "python3"
+            if m and int(m.group(1)) >= 12 and exe.is_file():
+                found.append(((int(m.group(1)), int(m.group(2))), str(exe)))
+    for _, exe in sorted(found, reverse=True):
+        if _py_ok(exe):
+            return exe
+    return None
+
+
+def ensure_venv(python: str, venv: Path) -> Path:
+    """Create ``venv`` with ``python`` and install :data:`VALHALLA_NEEDS` unless present."""
+    py = venv / "bin" / "python"
+    if not py.is_file():
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    probe = ("import importlib.metadata as m, osmium, valhalla;"
+             "print(m.version('pyvalhalla'))")
+    have = subprocess.run([str(py), "-c", probe], capture_output=True, text=True, check=False)
+    want = VALHALLA_NEEDS[0].split("==")[1]
+    if have.returncode != 0 or have.stdout.strip() != want:
+        click.echo(f"installing {' '.join(VALHALLA_NEEDS)} into {venv}", err=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", *VALHALLA_NEEDS], check=True)
+    return py
+
+
+class Worker:
+    """The Valhalla worker process (``scripts/_valhalla_worker.py``) in the bench venv."""
+
+    def __init__(self, python: Path) -> None:
+        script = Path(__file__).with_name("_valhalla_worker.py")
+        self.proc = subprocess.Popen([str(python), str(script)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def call(self, **req: Any) -> dict[str, Any]:
+        """Send one request, return its answer (RuntimeError on a worker error)."""
+        if self.proc.stdin is None or self.proc.stdout is None:
+            raise RuntimeError("the Valhalla worker has no pipes")
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            msg = f"the Valhalla worker exited (code {self.proc.poll()})"
+            raise RuntimeError(msg)
+        ans = json.loads(line)
+        if isinstance(ans, dict) and "error" in ans:
+            raise RuntimeError(f"Valhalla worker: {ans['error']}")
+        return ans
+
+    def batch(self, name: str, action: str, requests: list[dict], repeat: int
+              ) -> dict[str, Any]:
+        """Time ``actor.<action>`` on each request, ``repeat`` rounds (see the worker)."""
+        return self.call(op="batch", name=name, action=action, requests=requests,
+                         repeat=repeat, clock=CLOCK.name)
+
+    def close(self) -> None:
+        """Ask the worker to quit and wait for it."""
+        if self.proc.poll() is None:
+            try:
+                self.call(op="quit")
+            except (RuntimeError, BrokenPipeError, OSError):
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+# --------------------------------------------------------------------------- results
+
+@dataclass
+class Row:
+    """One line of the table: a task, both figures, the ratio / figure and its target."""
+
+    task: str
+    geosvc: str
+    valhalla: str
+    figure: str
+    target: str = ""
+    met: bool | None = None
+
+
+@dataclass
+class Report:
+    """The rows and notes of one run."""
+
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, *args: Any, **kw: Any) -> None:
+        """Add a :class:`Row` (same arguments) and print it."""
+        self.rows.append(Row(*args, **kw))
+        r = self.rows[-1]
+        verdict = "" if r.met is None else ("  MET" if r.met else "  MISSED")
+        click.echo(f"  {r.task}: geosvc {r.geosvc} | Valhalla {r.valhalla} | {r.figure}"
+                   f"{'  [target ' + r.target + ']' if r.target else ''}{verdict}")
+
+    def markdown(self, header: str) -> str:
+        """Return the table and notes as markdown under ``header``."""
+        out = [f"### {header}", "",
+               "| task | geosvc | Valhalla | geosvc / Valhalla or figure | target |",
+               "|---|---|---|---|---|"]
+        for r in self.rows:
+            tgt = r.target + ("" if r.met is None else (" ✔" if r.met else " ✘"))
+            task = r.task.strip().replace("|", "\\|")
+            out.append(f"| {task} | {r.geosvc} | {r.valhalla} | {r.figure} | {tgt} |")
+        out.append("")
+        out.extend(f"- {n}" for n in self.notes)
+        return "\n".join(out) + "\n"
+
+
+def _ms(s: float) -> str:
+    return f"{s * 1e3:.2f} ms" if s < 0.1 else f"{s * 1e3:.0f} ms"
+
+
+def _per_query_median(rounds: list[list[float]]) -> float:
+    """Median over the repetitions of each repetition's median per-query time."""
+    return statistics.median(statistics.median(r) for r in rounds)
+
+
+def _timed(fn: Any, reps: int) -> tuple[float, Any]:
+    out = None
+    times = []
+    for _ in range(reps):
+        t0 = CLOCK()
+        out = fn()
+        times.append(CLOCK() - t0)
+    return statistics.median(times), out
+
+
+# --------------------------------------------------------------------------- geosvc side
+
+def demo_router(cache: Path) -> tuple[Any, Any, Path]:
+    """Return (service, walk router, demo .pbf) of the demo city, built under ``cache``."""
+    from geosvc.app.service import GeoService
+    from geosvc.config import Settings
+    from geosvc.demo import demo_osm_path, ensure_demo_db
+
+    pbf = demo_osm_path()
+    db = ensure_demo_db(cache / "demo.sqlite")
+    settings = Settings(db=str(db), osm=str(pbf), cache_dir=str(cache), modes=("walk",))
+    service = GeoService(settings)
+    return service, service.travel("walk"), pbf
+
+
+def origins_near_nodes(net: Any, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` WGS-84 points 5-40 m off random network nodes (seeded)."""
+    from pyproj import Transformer
+
+    rng = np.random.default_rng(seed)
+    nodes = rng.choice(net.n_nodes, size=n, replace=False)
+    ang = rng.uniform(0, 2 * np.pi, n)
+    r = rng.uniform(5, 40, n)
+    x = net.node_x[nodes] + r * np.cos(ang)
+    y = net.node_y[nodes] + r * np.sin(ang)
+    tf = Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True)
+    lon, lat = tf.transform(x, y)
+    return np.asarray(lon), np.asarray(lat)
+
+
+def isochrone_shapes(router: Any) -> list[str | None]:
+    """Shapes ``router.isochrone`` accepts: [None] (default) plus each known ``shape``."""
+    params = inspect.signature(router.isochrone).parameters
+    shapes: list[str | None] = [None]
+    if "shape" in params:
+        shapes += ["contour", "streets"]
+    return shapes
+
+
+def geosvc_isochrone(router: Any, lon: float, lat: float, shape: str | None) -> list[Any]:
+    """Return geosvc's 5/10/15-min bands (``shape`` passed only when given)."""
+    kw = {} if shape is None else {"shape": shape}
+    return list(router.isochrone(lon, lat, list(BANDS_MIN), **kw))
+
+
+class HttpServer:
+    """geosvc's Flask app behind werkzeug's threaded server on 127.0.0.1 (HTTP/1.1)."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        from geosvc.web import create_app
+
+        class Handler(WSGIRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_request(self, *args: Any, **kw: Any) -> None:
+                pass
+
+        self.app = create_app(config)
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True,
+                                  request_handler=Handler)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+
+    def get(self, path: str, params: dict[str, Any]) -> tuple[float, int, bytes]:
+        """GET ``path?params``: (seconds to the last byte, status, body).
+
+        With the ``cpu`` clock: the CPU time of this process meanwhile, the
+        server's thread included (it runs here).
+        """
+        url = path + "?" + urllib.parse.urlencode(params)
+        t0 = CLOCK()
+        self.conn.request("GET", url)
+        resp = self.conn.getresponse()
+        body = resp.read()
+        return CLOCK() - t0, resp.status, body
+
+    def query_params(self, path: str) -> set[str]:
+        """Names of the query parameters ``/openapi.json`` lists for ``GET path``."""
+        _, status, body = self.get("/openapi.json", {})
+        if status != 200:
+            return set()
+        op = json.loads(body).get("paths", {}).get(path, {}).get("get", {})
+        return {p.get("name") for p in op.get("parameters", []) if isinstance(p, dict)}
+
+    def close(self) -> None:
+        """Close the connection and stop the server."""
+        self.conn.close()
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------- comparisons
+
+def vloc(lon: float, lat: float) -> dict[str, Any]:
+    """Return a Valhalla location (with :data:`LOCATION_EXTRA`)."""
+    return {"lat": float(lat), "lon": float(lon), **LOCATION_EXTRA}
+
+
+def _valhalla_times(answer: dict | None, n: int) -> np.ndarray:
+    """Row 0 of a sources_to_targets answer as seconds (inf = not reached)."""
+    out = np.full(n, np.inf)
+    if not answer:
+        return out
+    for cell in answer["sources_to_targets"][0]:
+        if cell.get("time") is not None:
+            out[cell["to_index"]] = float(cell["time"])
+    return out
+
+
+def _valhalla_matrix(answer: dict | None, rows: int, cols: int) -> np.ndarray:
+    out = np.full((rows, cols), np.inf)
+    if not answer:
+        return out
+    for row in answer["sources_to_targets"]:
+        for cell in row:
+            if cell.get("time") is not None:
+                out[cell["from_index"], cell["to_index"]] = float(cell["time"])
+    return out
+
+
+def _valhalla_polygons(answer: dict | None, crs: str) -> dict[float, Any]:
+    """Band minutes -> polygon in ``crs`` from a Valhalla isochrone answer."""
+    import shapely
+    from pyproj import Transformer
+    from shapely.geometry import shape as to_shape
+
+    if not answer:
+        return {}
+    tf = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+
+    def project(xy: np.ndarray) -> np.ndarray:
+        x, y = tf.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    out = {}
+    for feat in answer.get("features", []):
+        geom = shapely.make_valid(to_shape(feat["geometry"]))
+        out[float(feat["properties"]["contour"])] = shapely.transform(geom, project)
+    return out
+
+
+def _iou(a: Any, b: Any) -> tuple[float, float]:
+    """(IoU, area a / area b) of two polygons."""
+    from shapely import make_valid
+
+    a, b = make_valid(a), make_valid(b)
+    union = a.union(b).area
+    iou = a.intersection(b).area / union if union > 0 else float("nan")
+    ratio = a.area / b.area if b.area > 0 else float("nan")
+    return iou, ratio
+
+
+def _pct(values: list[float] | np.ndarray, q: float) -> float:
+    arr = np.asarray(values, dtype=float)
+    arr = arr[np.isfinite(arr)]
+    return float(np.percentile(arr, q)) if len(arr) else float("nan")
+
+
+# --------------------------------------------------------------------------- sections
+
+def _http_median(http: HttpServer, path: str, queries: list[dict[str, Any]], reps: int
+                 ) -> float:
+    """Median per-request seconds of ``GET path`` over ``queries`` (200 answers only)."""
+    rounds = []
+    for _ in range(reps):
+        row = []
+        for q in queries:
+            dt, status, _ = http.get(path, q)
+            if status == 200:
+                row.append(dt)
+        rounds.append(row or [float("nan")])
+    return _per_query_median(rounds)
+
+
+def bench_nearest(rep: Report, router: Any, worker: Worker | None, olon: np.ndarray,
+                  olat: np.ndarray, reps: int, http: HttpServer | None) -> None:
+    """Nearest k=5: latency in-process and over HTTP, then the answers compared."""
+    venues = router.venues
+    n_o, n_v = len(olon), len(venues)
+    pts = list(zip(olon.tolist(), olat.tolist(), strict=True))
+    router.nearest(*pts[0], candidates=None, k=5)  # warm the pass
+    rounds = []
+    hits: list[list[Any]] = []
+    for _ in range(reps):
+        row = []
+        hits = []
+        for lo, la in pts:
+            t0 = CLOCK()
+            h = router.nearest(lo, la, candidates=None, k=5)
+            row.append(CLOCK() - t0)
+            hits.append(h)
+        rounds.append(row)
+    g_s = _per_query_median(rounds)
+    h_s = None
+    if http is not None:
+        h_s = _http_median(http, "/api/v1/nearest",
+                           [{"mode": "walk", "k": 5, "lon": lo, "lat": la} for lo, la in pts],
+                           reps)
+    task = f"nearest k=5, {n_o} origins x {n_v} venues, walk, in-process"
+    if worker is None:
+        rep.add(task, _ms(g_s), "skipped", "")
+        return
+    targets = [vloc(a, b) for a, b in
+               zip(venues.lon.tolist(), venues.lat.tolist(), strict=True)]
+    reqs = [{"sources": [vloc(lo, la)], "targets": targets,
+             "costing": "pedestrian",
+             "costing_options": {"pedestrian": {"walking_speed": router.speed_mps * 3.6}}}
+            for lo, la in pts]
+    ans = worker.batch("walk", "matrix", reqs, reps)
+    v_s = _per_query_median(ans["times_s"])
+    ratio = g_s / v_s
+    rep.add(task, _ms(g_s), _ms(v_s), f"{ratio:.3f}", "<= 0.1", ratio <= 0.1)
+    if h_s is not None:
+        rep.add("nearest, geosvc over HTTP (Valhalla in-process)", _ms(h_s), _ms(v_s),
+                f"{h_s / v_s:.3f}")
+    compare_nearest(rep, router, hits, ans["answers"], olon, olat)
+
+
+def compare_nearest(rep: Report, router: Any, hits: list[list[Any]], answers: list[Any],
+                    olon: np.ndarray, olat: np.ndarray) -> None:
+    """Count same nearest venues and |dt| (with / without geosvc's access legs)."""
+    from geosvc.errors import GeosvcError
+
+    venues = router.venues
+    n_o, n_v = len(olon), len(venues)
+    same = both_none = only_g = only_v = 0
+    d_with, d_without, d_signed = [], [], []
+    worst: list[tuple[float, int, int, int, float, float]] = []
+    q_snap = router.snap(olon, olat)
+    for i in range(n_o):
+        tv = _valhalla_times(answers[i], n_v)
+        try:
+            tg = np.asarray(router.times(float(olon[i]), float(olat[i])), dtype=float)
+        except GeosvcError:  # OutsideNetwork: counted as unreached
+            tg = np.full(n_v, np.inf)
+        g = hits[i][0].pos if hits[i] else None
+        v = int(np.argmin(tv)) if np.isfinite(tv).any() else None
+        if g is None or v is None:
+            both_none += g is None and v is None
+            same += g is None and v is None
+            only_v += g is None and v is not None
+            only_g += v is None and g is not None
+            continue
+        if g == v or abs(tv[g] - tv[v]) <= TIE_S or abs(tg[g] - tg[v]) <= TIE_S:
+            same += 1
+        t_g = hits[i][0].time_s
+        access = (q_snap.dist_m[i] + venues.dist_m[g]) / router.speed_mps
+        d_with.append(abs(t_g - tv[v]) / 60)
+        d_without.append(abs(t_g - access - tv[v]) / 60)
+        d_signed.append((t_g - access - tv[v]) / 60)
+        worst.append((d_without[-1], i, g, v, (t_g - access) / 60, tv[v] / 60))
+    rep.add(f"same nearest venue (ties within {TIE_S:.0f} s)", "", "",
+            f"{same}/{n_o}", f">= {int(0.95 * n_o)}/{n_o}", same >= 0.95 * n_o)
+    rep.notes.append(f"nearest: a venue reached by Valhalla only {only_v}, by geosvc only "
+                     f"{only_g}, by neither {both_none} (of {n_o} origins)")
+    rep.add("|dt| quickest venue, with access legs, p50 / p90 (min)", "", "",
+            f"{_pct(d_with, 50):.2f} / {_pct(d_with, 90):.2f}")
+    p90 = _pct(d_without, 90)
+    rep.add("|dt| quickest venue, without access legs, p50 / p90 (min)", "", "",
+            f"{_pct(d_without, 50):.2f} / {p90:.2f}", "p90 <= 0.3", p90 <= 0.3)
+    rep.notes.append(f"geosvc - Valhalla without access legs, median {_pct(d_signed, 50):+.2f}"
+                     f" min (p10 {_pct(d_signed, 10):+.2f}, p90 {_pct(d_signed, 90):+.2f})")
+    for d, i, g, v, tg_min, tv_min in sorted(worst, reverse=True)[:3]:
+        rep.notes.append(f"largest |dt| without access legs: {d:.1f} min from "
+                         f"({olon[i]:.5f}, {olat[i]:.5f}): geosvc {tg_min:.1f} min to venue "
+                         f"{g}, Valhalla {tv_min:.1f} min to venue {v}")
+
+
+def bench_coverage(rep: Report, router: Any, worker: Worker | None, olon: np.ndarray,
+                   olat: np.ndarray, reps: int) -> None:
+    """Coverage 10 min: points x venues, cold / cached vs one Valhalla matrix.
+
+    Cold: the points snapped and a new multi-source pass; cached: the points
+    snapped and the pass built before (as the service keeps its demand points
+    and passes).  Valhalla answers one ``sources_to_targets`` (points x venues).
+    """
+    venues = router.venues
+    n_o, n_v = len(olon), len(venues)
+    limit_s = COVER_MIN * 60
+    tag = [0]
+
+    def cold() -> np.ndarray:
+        tag[0] += 1
+        pts = router.snap(olon, olat)
+        t, _ = router.pass_for(None, key=("bench_peers cold", tag[0])).times_at(pts)
+        return np.asarray(t) <= limit_s
+
+    snapped = router.snap(olon, olat)
+
+    def cached() -> np.ndarray:  # as the service: demand snapped once, the pass cached
+        t, _ = router.pass_for(None, key="bench_peers cached").times_at(snapped)
+        return np.asarray(t) <= limit_s
+
+    cold()
+    cached()
+    c_s, covered = _timed(cold, reps)
+    w_s, _ = _timed(cached, reps)
+    task = f"coverage {COVER_MIN:.0f} min, {n_o} points x {n_v} venues (cold / cached)"
+    if worker is None:
+        rep.add(task, f"{_ms(c_s)} / {_ms(w_s)}", "skipped", "")
+        return
+    req = {"sources": [vloc(a, b) for a, b in
+                       zip(olon.tolist(), olat.tolist(), strict=True)],
+           "targets": [vloc(a, b) for a, b in
+                       zip(venues.lon.tolist(), venues.lat.tolist(), strict=True)],
+           "costing": "pedestrian",
+           "costing_options": {"pedestrian": {"walking_speed": router.speed_mps * 3.6}}}
+    ans = worker.batch("walk", "matrix", [req], reps)
+    v_s = statistics.median(r[0] for r in ans["times_s"])
+    mat = _valhalla_matrix(ans["answers"][0], n_o, n_v)
+    v_cov = mat.min(axis=1) <= limit_s
+    rc, rw = c_s / v_s, w_s / v_s
+    rep.add(task, f"{_ms(c_s)} / {_ms(w_s)}", _ms(v_s), f"{rc:.3f} / {rw:.2g}",
+            "<= 0.1", rc <= 0.1)
+    rep.notes.append(f"coverage {COVER_MIN:.0f} min: covered geosvc {int(covered.sum())}, "
+                     f"Valhalla {int(v_cov.sum())}, same verdict for "
+                     f"{int((covered == v_cov).sum())}/{n_o} points")
+
+
+def bench_isochrones(rep: Report, router: Any, worker: Worker | None, name: str,
+                     label: str, points: list[tuple[float, float]], costing: dict,
+                     reps: int, http: HttpServer | None = None) -> None:
+    """Isochrones 5/10/15 min from each point: latency, IoU and area ratio per band."""
+    from geosvc.errors import GeosvcError
+
+    v_ans = None
+    v_s = None
+    if worker is not None:
+        reqs = [{"locations": [vloc(lo, la)], **costing,
+                 "contours": [{"time": m} for m in BANDS_MIN], "polygons": True}
+                for lo, la in points]
+        v_ans = worker.batch(name, "isochrone", reqs, reps)
+        v_s = _per_query_median(v_ans["times_s"])
+    shapes = []
+    for shape in isochrone_shapes(router):
+        try:
+            geosvc_isochrone(router, *points[0], shape)
+        except (GeosvcError, TypeError, ValueError) as exc:
+            rep.notes.append(f"isochrones {label}: shape={shape} refused ({exc})")
+        else:
+            shapes.append(shape)
+    for shape in shapes:
+        rounds = []
+        polys: list[list[Any]] = []
+        for _ in range(reps):
+            row = []
+            polys = []
+            for lo, la in points:
+                t0 = CLOCK()
+                polys.append(geosvc_isochrone(router, lo, la, shape))
+                row.append(CLOCK() - t0)
+            rounds.append(row)
+        g_s = _per_query_median(rounds)
+        what = f"isochrones 5/10/15 min, {label}" + (f", shape={shape}" if shape else "")
+        if v_s is None or v_ans is None:
+            rep.add(what, _ms(g_s), "skipped", "")
+            continue
+        # latency judged on what callers get by default; IoU on contour when it exists
+        default = shape is None
+        rep.add(what, _ms(g_s), _ms(v_s), f"{g_s / v_s:.2f}", "<= 1" if default else "",
+                (g_s / v_s <= 1) if default else None)
+        judge_iou = shape == "contour" or (default and "contour" not in shapes)
+        band_agreement(rep, router.crs, polys, v_ans["answers"],
+                       f"{label}{', ' + shape if shape else ''}", judge=judge_iou)
+    if http is not None and v_s is not None:
+        http_shapes = [None] + (["contour", "streets"] if "shape" in
+                                http.query_params("/api/v1/isochrones") else [])
+        for shape in http_shapes:
+            qs = [{"mode": "walk", "lon": lo, "lat": la,
+                   "minutes": ",".join(str(m) for m in BANDS_MIN),
+                   **({"shape": shape} if shape else {})} for lo, la in points]
+            h_s = _http_median(http, "/api/v1/isochrones", qs, reps)
+            rep.add(f"isochrones 5/10/15 min, {label}, over HTTP"
+                    + (f", shape={shape}" if shape else ""), _ms(h_s), _ms(v_s),
+                    f"{h_s / v_s:.2f}", "<= 1" if shape is None else "",
+                    (h_s / v_s <= 1) if shape is None else None)
+
+
+def band_agreement(rep: Report, crs: str, polys: list[list[Any]], answers: list[Any],
+                   label: str, *, judge: bool) -> None:
+    """Median IoU and area ratio (geosvc / Valhalla) per band over the start points."""
+    for bi, minutes in enumerate(BANDS_MIN):
+        ious, ratios = [], []
+        for pi, bands in enumerate(polys):
+            vp = _valhalla_polygons(answers[pi], crs).get(float(minutes))
+            if vp is None or bi >= len(bands):
+                continue
+            iou, ar = _iou(bands[bi], vp)
+            ious.append(iou)
+            ratios.append(ar)
+        iou_m = statistics.median(ious) if ious else float("nan")
+        ar_m = statistics.median(ratios) if ratios else float("nan")
+        rep.add(f"  IoU / area ratio {minutes} min ({label})", "", "",
+                f"{iou_m:.2f} / {ar_m:.2f}", ">= 0.8" if judge else "",
+                (iou_m >= 0.8) if judge else None)
+
+
+def drive_city(cache: Path, vpy: Path, nodes: int) -> Path:
+    """Return the synthetic drive city's ``.osm.pbf`` (made with the bench venv's osmium)."""
+    n = int(np.ceil(np.sqrt(nodes)))
+    pbf = cache / f"city-{n}x{n}.osm.pbf"
+    if not pbf.is_file():
+        script = Path(__file__).with_name("make_synthetic_city.py")
+        subprocess.run([str(vpy), str(script), str(pbf), "--n", str(n)], check=True,
+                       stdout=sys.stderr)
+    return pbf
+
+
+def bench_drive(rep: Report, cache: Path, pbf: Path, worker: Worker | None, reps: int,
+                n_points: int, n_origins: int) -> None:
+    """Isochrones and quickest times on the synthetic drive city (both built from ``pbf``)."""
+    from geosvc.config import Settings
+    from geosvc.network.cache import load_network
+    from geosvc.routing import build_router
+
+    settings = Settings(cache_dir=str(cache))
+    net = load_network(pbf, "drive", settings=settings, cache_dir=cache)
+    rng = np.random.default_rng(20)
+    vnodes = rng.choice(net.n_nodes, size=40, replace=False)
+    router = build_router("drive", net.node_lon[vnodes], net.node_lat[vnodes],
+                          settings=settings, network=net)
+    rep.notes.append(f"drive city: {net.n_nodes:,} nodes, {net.n_edges:,} edges "
+                     f"({pbf.name}; restrictions and one-ways in the file)")
+    # isochrone origins: around the centre (the 15-min band stays inside the city)
+    cx, cy = np.median(net.node_x), np.median(net.node_y)
+    near = np.argsort(np.hypot(net.node_x - cx, net.node_y - cy))[:2000]
+    pick = rng.choice(near, size=n_points, replace=False)
+    lon, lat = origins_near_nodes_xy(net, net.node_x[pick], net.node_y[pick], rng)
+    points = list(zip(lon.tolist(), lat.tolist(), strict=True))
+    bench_isochrones(rep, router, worker, "drive", f"drive, {net.n_nodes // 1000}k-node city",
+                     points, {"costing": "auto"}, reps)
+    if worker is None:
+        return
+    # quickest drive times to the 40 venues: geosvc / Valhalla
+    olon, olat = origins_near_nodes(net, n_origins, seed=21)
+    targets = [vloc(a, b) for a, b in
+               zip(router.venues.lon.tolist(), router.venues.lat.tolist(), strict=True)]
+    reqs = [{"sources": [vloc(lo, la)], "targets": targets, "costing": "auto"}
+            for lo, la in zip(olon.tolist(), olat.tolist(), strict=True)]
+    ans = worker.batch("drive", "matrix", reqs, 1)
+    ratios = []
+    same = 0
+    for i in range(n_origins):
+        tv = _valhalla_times(ans["answers"][i], len(targets))
+        hits = router.nearest(float(olon[i]), float(olat[i]), candidates=None, k=1)
+        if not hits or not np.isfinite(tv).any():
+            continue
+        v = int(np.argmin(tv))
+        same += hits[0].pos == v or abs(tv[hits[0].pos] - tv[v]) <= TIE_S
+        ratios.append(hits[0].time_s / tv[v])
+    rep.add("drive quickest time geosvc / Valhalla, median (p10-p90)", "", "",
+            f"{_pct(ratios, 50):.2f} ({_pct(ratios, 10):.2f}-{_pct(ratios, 90):.2f})")
+    rep.add(f"drive same nearest venue ({len(ratios)} origins reached by both)", "", "",
+            f"{same}/{n_origins}")
+
+
+def origins_near_nodes_xy(net: Any, x: np.ndarray, y: np.ndarray,
+                          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """WGS-84 of points 5-30 m off the given projected node positions."""
+    from pyproj import Transformer
+
+    ang = rng.uniform(0, 2 * np.pi, len(x))
+    r = rng.uniform(5, 30, len(x))
+    tf = Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True)
+    lon, lat = tf.transform(x + r * np.cos(ang), y + r * np.sin(ang))
+    return np.asarray(lon), np.asarray(lat)
+
+
+# --------------------------------------------------------------------------- main
+
+@click.command()
+@click.option("--quick", is_flag=True, help="50 origins, 3 isochrone points (same networks)")
+@click.option("--reps", default=3, show_default=True, help="repetitions (medians; >= 3)")
+@click.option("--origins", default=200, show_default=True)
+@click.option("--iso-points", default=5, show_default=True,
+              help="isochrone start points per network")
+@click.option("--drive-nodes", default=22_500, show_default=True,
+              help="nodes of the synthetic drive city (>= 20k for the target)")
+@click.option("--valhalla-python", default=None,
+              help=f"Python >= 3.12 for the Valhalla venv (else ${PYTHON_ENV}, PATH, pyenv)")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
+              help="venv, tiles, demo database, synthetic city [.geosvc-cache/peers]")
+@click.option("--valhalla-snap", type=click.Choice(["default", "ground"]), default="default",
+              show_default=True,
+              help="ground: Valhalla's locations skip tunnels and bridges (geosvc's rule)")
+@click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall",
+              show_default=True,
+              help="cpu: process CPU time (steadier on a shared machine; HTTP: server thread "
+              "+ client)")
+@click.option("--no-http", is_flag=True, help="skip the HTTP measurements")
+@click.option("--write-md", type=click.Path(path_type=Path), default=None,
+              help="write the table as markdown (for docs/benchmarks.md)")
+def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int,
+         valhalla_python: str | None, cache_dir: Path | None, valhalla_snap: str,
+         clock: str, no_http: bool,
+         write_md: Path | None) -> None:
+    """Run geosvc and Valhalla side by side and print the table (see the module)."""
+    reps = max(3, reps)
+    CLOCK.name = clock
+    if valhalla_snap == "ground":
+        LOCATION_EXTRA["search_filter"] = GROUND_FILTER
+    if quick:
+        origins, iso_points = min(origins, 50), min(iso_points, 3)
+    cache = (cache_dir or ROOT / ".geosvc-cache" / "peers").resolve()
+    cache.mkdir(parents=True, exist_ok=True)
+    rep = Report()
+    load0 = os.getloadavg()[0]
+    worker = None
+    vpy = None
+    python = find_python(valhalla_python)
+    if python is None:
+        click.echo("SKIPPING Valhalla: no Python >= 3.12 found (pyvalhalla 3.9.1 wheels need "
+                   f"it); pass --valhalla-python or set {PYTHON_ENV}. geosvc figures only.",
+                   err=True)
+    else:
+        vpy = ensure_venv(python, cache / "valhalla" / "venv")
+        worker = Worker(vpy)
+    try:
+        click.echo("geosvc: demo city (walk)", err=True)
+        service, router, demo_pbf = demo_router(cache)
+        net = router.net
+        vinfo = "Valhalla skipped"
+        if worker is not None:
+            info = worker.call(op="open", name="walk", pbf=str(demo_pbf),
+                               tile_dir=str(cache / "valhalla" / "tiles-demo"))
+            vinfo = f"Valhalla {info['version']}"
+            if info["build_s"] is not None:
+                rep.notes.append(f"Valhalla tiles of the demo extract built in "
+                                 f"{info['build_s']:.1f} s")
+        rep.notes.insert(0, f"demo walk network {net.n_nodes:,} nodes, {len(router.venues)} "
+                            f"venues; walk {router.speed_mps * 3.6:.1f} km/h both; {vinfo}; "
+                            f"Valhalla snapping: {valhalla_snap}; {clock} clock; medians of "
+                            f"{reps} repetitions")
+        http = None
+        if not no_http:
+            http = HttpServer({"db": service.settings.db, "osm": service.settings.osm,
+                               "cache_dir": str(cache), "modes": "walk",
+                               "heavy_rate_limit": "1000000/minute"})
+        olon, olat = origins_near_nodes(net, origins, seed=12)
+        click.echo("nearest", err=True)
+        bench_nearest(rep, router, worker, olon, olat, reps, http)
+        click.echo("coverage", err=True)
+        bench_coverage(rep, router, worker, olon, olat, reps)
+        click.echo("isochrones (walk)", err=True)
+        rng = np.random.default_rng(13)
+        pick = rng.choice(len(olon), size=iso_points, replace=False)
+        points = [(float(olon[i]), float(olat[i])) for i in pick]
+        walk_cost = {"costing": "pedestrian", "costing_options": {
+            "pedestrian": {"walking_speed": router.speed_mps * 3.6}}}
+        bench_isochrones(rep, router, worker, "walk", "walk, Helsinki", points, walk_cost,
+                         reps, http)
+        if http is not None:
+            http.close()
+        click.echo("drive city", err=True)
+        if vpy is not None:
+            city = drive_city(cache, vpy, drive_nodes)
+            if worker is not None:
+                info = worker.call(op="open", name="drive", pbf=str(city),
+                                   tile_dir=str(cache / "valhalla" / f"tiles-{city.stem}"))
+                if info["build_s"] is not None:
+                    rep.notes.append(f"Valhalla tiles of the drive city built in "
+                                     f"{info['build_s']:.1f} s")
+            bench_drive(rep, cache, city, worker, reps, iso_points, min(origins, 50))
+        else:
+            rep.notes.append("drive city skipped: writing its .osm.pbf needs the bench venv "
+                             "(osmium)")
+    finally:
+        if worker is not None:
+            worker.close()
+    judged = [r for r in rep.rows if r.met is not None]
+    missed = [r.task.strip() for r in judged if not r.met]
+    click.echo(f"\ntargets met: {len(judged) - len(missed)}/{len(judged)}"
+               + (f"; missed: {'; '.join(missed)}" if missed else ""))
+    rep.notes.append("load average (1 min) at the start / end: "
+                     f"{load0:.1f} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+                     "(both engines ran in the same conditions, interleaved per section)")
+    for n in rep.notes:
+        click.echo(f"  note: {n}")
+    if write_md is not None:
+        head = (f"geosvc vs Valhalla ({time.strftime('%Y-%m-%d')}, "
+                f"`scripts/bench_peers.py{' --quick' if quick else ''}`)")
+        write_md.write_text(rep.markdown(head), encoding="utf-8")
+        click.echo(f"wrote {write_md}", err=True)
+
+
+if __name__ == "__main__":
+    main()
