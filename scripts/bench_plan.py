@@ -9,7 +9,10 @@ Instances:
   ``--demand`` random demand points and the same candidate counts.
 
 Prints, per instance and k: coverage-set build time, reduced size, exact and
-greedy solve times and covered population, the greedy gap and the time ratio.
+greedy solve times and covered population, the greedy gap and the time ratio;
+when ``highspy`` is installed also HiGHS on the same model (the peer the
+exact solver was chosen against: CBC, see
+:mod:`geosvc.analysis.planning.solvers`).
 
     python scripts/bench_plan.py [--synthetic] [--k 10,50] [--minutes 10]
 """
@@ -38,8 +41,19 @@ def _instance(net, demand, n_cand: int, minutes: float, seed: int):
     return red, build, time.perf_counter() - t0, mat.nnz
 
 
+def _highs_available() -> bool:
+    import pulp
+
+    return "HiGHS" in pulp.listSolvers(onlyAvailable=True)
+
+
 def _run(name: str, net, demand, counts, ks, minutes: float, time_limit: float) -> None:
-    from geosvc.analysis.planning.solvers import exact_max_cover, greedy_max_cover
+    from geosvc.analysis.planning.solvers import MIP_SOLVER, exact_max_cover, greedy_max_cover
+
+    highs = _highs_available()
+    if not highs:
+        click.echo(f"   (exact solver: {MIP_SOLVER}; the HiGHS peer is skipped: "
+                   "`pip install highspy` to time it)")
 
     total = float(demand.count.sum())
     click.echo(f"\n== {name}: {net.n_nodes:,} nodes, {len(demand):,} demand points, "
@@ -61,6 +75,14 @@ def _run(name: str, net, demand, counts, ks, minutes: float, time_limit: float) 
                 f"({e.solver}{'' if e.optimal else ', NOT proven optimal'}) | greedy "
                 f"{g.solve_time_s:7.4f} s share {g.covered / total:.4f} | greedy gap "
                 f"{100 * gap:.3f} % | exact/greedy time x{ratio:,.0f}")
+            if highs:
+                h = exact_max_cover(red, k, time_limit_s=time_limit, mip="HiGHS")
+                same = abs(h.covered - e.covered) <= 1e-6 * max(e.covered, 1.0)
+                click.echo(
+                    f"          peer HiGHS {h.solve_time_s:7.3f} s "
+                    f"share {h.covered / total:.4f}"
+                    f"{'' if h.optimal else ' (NOT proven optimal)'} | CBC/HiGHS time "
+                    f"{e.solve_time_s / h.solve_time_s:.2f}x | same optimum: {same}")
 
 
 @click.command()

@@ -15,7 +15,7 @@ candidate reaches dropped, rows with the same candidate set merged):
 
 * exact MIP when it has at most :data:`EXACT_MAX_CANDIDATES` useful
   candidates and :data:`EXACT_MAX_NONZEROS` coverage pairs (measured by
-  ``scripts/bench_plan.py``: 4-45k pairs solve in 0.1-3.5 s with HiGHS, while
+  ``scripts/bench_plan.py``: 4-45k pairs solve in 0.1-3.5 s with CBC, while
   118k pairs (2,000 candidates on a 40k-node synthetic city) took 24-53 s);
   greedy is then run too and its gap to the optimum reported;
 * greedy (CELF) otherwise.
