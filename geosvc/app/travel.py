@@ -288,6 +288,7 @@ class IsochronesRequest:
     lat: float
     mode: str = "walk"
     minutes: tuple[float, ...] = (5.0, 10.0, 15.0)
+    shape: str | None = None  # road outline: "contour" | "streets"; None = the default
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +322,7 @@ def find_isochrones(service: GeoService, snap: Snapshot,
     demand = service.demand(request.mode, snap)
     known = demand.total > 0
     bands = isochrones(router, request.lon, request.lat, list(request.minutes),
-                       demand=demand if known else None)
+                       demand=demand if known else None, shape=request.shape)
     label = straight_line(service.settings, request.mode)
     notes = tuple(population_warnings(len(demand), demand.total))
     return IsochronesResult(request, tuple(bands), label, notes)

@@ -31,7 +31,8 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-__all__ = ["Scratch", "VenueEntries", "bounded", "run", "start", "walk_back", "warm_up"]
+__all__ = ["Scratch", "VenueEntries", "bounded", "edges_bbox", "rasterise_edges", "run", "start",
+           "walk_back", "warm_up"]
 
 # state slots of a Scratch
 _HEAP = 0  # heap size
@@ -349,6 +350,92 @@ def bounded(csr: sp.csr_matrix, seeds: NDArray[np.int64], secs: NDArray[np.float
     return dist, pred
 
 
+@njit(nogil=True, cache=True)
+def _edges_bbox(geom_offsets, geom_x, geom_y, edges, out):  # pragma: no cover - compiled
+    x_lo, y_lo, x_hi, y_hi = np.inf, np.inf, -np.inf, -np.inf
+    for j in range(len(edges)):
+        e = edges[j]
+        for i in range(geom_offsets[e], geom_offsets[e + 1]):
+            x_lo = min(x_lo, geom_x[i])
+            x_hi = max(x_hi, geom_x[i])
+            y_lo = min(y_lo, geom_y[i])
+            y_hi = max(y_hi, geom_y[i])
+    out[0], out[1], out[2], out[3] = x_lo, y_lo, x_hi, y_hi
+
+
+@njit(nogil=True, cache=True)
+def _put(field, x, y, t, x0, y0, cell, nx, ny):  # pragma: no cover - compiled
+    c = min(max(int(np.rint((x - x0) / cell)), 0), nx - 1)
+    r = min(max(int(np.rint((y - y0) / cell)), 0), ny - 1)
+    k = r * nx + c
+    if t < field[k]:
+        field[k] = t
+
+
+@njit(nogil=True, cache=True)
+def _rasterise_edges(geom_offsets, geom_x, geom_y, edges, f0, f1, t0, dt, spacing,
+                     x0, y0, cell, nx, ny, field):  # pragma: no cover - compiled
+    for j in range(len(edges)):
+        e = edges[j]
+        a, b = geom_offsets[e], geom_offsets[e + 1]
+        length = 0.0
+        for i in range(a, b - 1):
+            length += np.hypot(geom_x[i + 1] - geom_x[i], geom_y[i + 1] - geom_y[i])
+        if length <= 0.0 or b - a < 2:
+            _put(field, geom_x[a], geom_y[a], t0[j], x0, y0, cell, nx, ny)
+            continue
+        d0, d1 = f0[j] * length, f1[j] * length
+        rate = dt[j] / length
+        cum = 0.0
+        for i in range(a, b - 1):
+            sl = np.hypot(geom_x[i + 1] - geom_x[i], geom_y[i + 1] - geom_y[i])
+            lo, hi = max(cum, d0), min(cum + sl, d1)
+            if lo <= hi:
+                m = max(int(np.ceil((hi - lo) / spacing)), 1)
+                for k in range(m + 1):
+                    d = lo + (hi - lo) * k / m
+                    w = (d - cum) / sl if sl > 0.0 else 0.0
+                    _put(field, geom_x[i] + w * (geom_x[i + 1] - geom_x[i]),
+                         geom_y[i] + w * (geom_y[i + 1] - geom_y[i]), t0[j] + (d - d0) * rate,
+                         x0, y0, cell, nx, ny)
+            cum += sl
+            if cum > d1:
+                break
+
+
+def edges_bbox(geom_offsets: NDArray[np.int64], geom_x: NDArray[np.float64],
+               geom_y: NDArray[np.float64], edges: NDArray[np.int64],
+               ) -> tuple[float, float, float, float]:
+    """Return ``(xmin, ymin, xmax, ymax)`` of the polylines of ``edges`` (inf if none)."""
+    out = np.zeros(4)
+    _edges_bbox(geom_offsets, geom_x, geom_y, np.ascontiguousarray(edges, dtype=np.int64), out)
+    return float(out[0]), float(out[1]), float(out[2]), float(out[3])
+
+
+def rasterise_edges(geom_offsets: NDArray[np.int64], geom_x: NDArray[np.float64],
+                    geom_y: NDArray[np.float64], edges: NDArray[np.int64],
+                    f0: NDArray[np.float64], f1: NDArray[np.float64], t0: NDArray[np.float64],
+                    dt: NDArray[np.float64], *, spacing: float, x0: float, y0: float,
+                    cell: float, field: NDArray[np.float64]) -> None:
+    """Write the earliest time of edge pieces into a grid, in place (a reach's time raster).
+
+    Piece ``j`` runs along edge ``edges[j]``'s polyline from fraction
+    ``f0[j]`` to ``f1[j]`` (by length); it is passed at ``t0[j]`` seconds at
+    ``f0`` and ``dt[j]`` seconds later at fraction 1.  Points every
+    ``spacing`` metres (ends and vertices included) update the grid node
+    nearest them (``field[row, col]``, node ``(x0 + col * cell,
+    y0 + row * cell)``, clipped to the grid) with ``min``.  Compiled; the
+    cost follows the pieces' length.
+    """
+    ny, nx = field.shape
+    _rasterise_edges(geom_offsets, geom_x, geom_y, np.ascontiguousarray(edges, dtype=np.int64),
+                     np.ascontiguousarray(f0, dtype=np.float64),
+                     np.ascontiguousarray(f1, dtype=np.float64),
+                     np.ascontiguousarray(t0, dtype=np.float64),
+                     np.ascontiguousarray(dt, dtype=np.float64), float(spacing), float(x0),
+                     float(y0), float(cell), nx, ny, field.reshape(-1))
+
+
 def warm_up() -> None:
     """Compile (or load from numba's disk cache) every kernel on a 2-node graph."""
     import scipy.sparse as sp  # lazy: scipy takes ~0.2 s to import; only this path needs it
@@ -362,3 +449,9 @@ def warm_up() -> None:
     walk_back(s, 1)
     s.reset()
     bounded(csr, np.array([0]), np.array([0.0]), limit_s=2.0)
+    go = np.array([0, 2], dtype=np.int64)
+    gx, gy = np.array([0.0, 3.0]), np.array([0.0, 4.0])
+    one = np.array([0], dtype=np.int64)
+    edges_bbox(go, gx, gy, one)
+    rasterise_edges(go, gx, gy, one, np.zeros(1), np.ones(1), np.zeros(1), np.ones(1),
+                    spacing=1.0, x0=0.0, y0=0.0, cell=1.0, field=np.full((5, 4), np.inf))

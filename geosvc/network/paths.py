@@ -381,8 +381,7 @@ def times_from_point(
     pred = np.full(n, -1, dtype=np.int32)
     _, node, sec = exits(net, point, walk_speed_mps)
     if len(node):
-        # lazy: numba (~0.3 s, ~57 MB) loads only where a single-source search runs
-        from geosvc.network._dijkstra import bounded
+        from geosvc.network._dijkstra import bounded  # lazy: numba (~0.3 s, ~57 MB)
 
         times, pred = bounded(net.csr, node, sec, limit_s=limit)
     return (times, pred) if return_predecessors else times
