@@ -373,8 +373,8 @@ def _put(field, x, y, t, x0, y0, cell, nx, ny):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, cache=True)
-def _rasterise_edges(geom_offsets, geom_x, geom_y, edges, f0, f1, t0, dt, spacing,
-                     x0, y0, cell, nx, ny, field):  # pragma: no cover - compiled
+def _rasterise_edges(geom_offsets, geom_x, geom_y, edges, f0, f1, t0, dt, back_t, back_dt,
+                     spacing, x0, y0, cell, nx, ny, field):  # pragma: no cover - compiled
     for j in range(len(edges)):
         e = edges[j]
         a, b = geom_offsets[e], geom_offsets[e + 1]
@@ -382,10 +382,11 @@ def _rasterise_edges(geom_offsets, geom_x, geom_y, edges, f0, f1, t0, dt, spacin
         for i in range(a, b - 1):
             length += np.hypot(geom_x[i + 1] - geom_x[i], geom_y[i + 1] - geom_y[i])
         if length <= 0.0 or b - a < 2:
-            _put(field, geom_x[a], geom_y[a], t0[j], x0, y0, cell, nx, ny)
+            _put(field, geom_x[a], geom_y[a], min(t0[j], back_t[j]), x0, y0, cell, nx, ny)
             continue
         d0, d1 = f0[j] * length, f1[j] * length
         rate = dt[j] / length
+        back_rate = back_dt[j] / length
         cum = 0.0
         for i in range(a, b - 1):
             sl = np.hypot(geom_x[i + 1] - geom_x[i], geom_y[i + 1] - geom_y[i])
@@ -395,9 +396,9 @@ def _rasterise_edges(geom_offsets, geom_x, geom_y, edges, f0, f1, t0, dt, spacin
                 for k in range(m + 1):
                     d = lo + (hi - lo) * k / m
                     w = (d - cum) / sl if sl > 0.0 else 0.0
+                    t = min(t0[j] + (d - d0) * rate, back_t[j] + (length - d) * back_rate)
                     _put(field, geom_x[i] + w * (geom_x[i + 1] - geom_x[i]),
-                         geom_y[i] + w * (geom_y[i + 1] - geom_y[i]), t0[j] + (d - d0) * rate,
-                         x0, y0, cell, nx, ny)
+                         geom_y[i] + w * (geom_y[i + 1] - geom_y[i]), t, x0, y0, cell, nx, ny)
             cum += sl
             if cum > d1:
                 break
@@ -415,13 +416,17 @@ def edges_bbox(geom_offsets: NDArray[np.int64], geom_x: NDArray[np.float64],
 def rasterise_edges(geom_offsets: NDArray[np.int64], geom_x: NDArray[np.float64],
                     geom_y: NDArray[np.float64], edges: NDArray[np.int64],
                     f0: NDArray[np.float64], f1: NDArray[np.float64], t0: NDArray[np.float64],
-                    dt: NDArray[np.float64], *, spacing: float, x0: float, y0: float,
+                    dt: NDArray[np.float64], back_t: NDArray[np.float64],
+                    back_dt: NDArray[np.float64], *, spacing: float, x0: float, y0: float,
                     cell: float, field: NDArray[np.float64]) -> None:
     """Write the earliest time of edge pieces into a grid, in place (a reach's time raster).
 
     Piece ``j`` runs along edge ``edges[j]``'s polyline from fraction
     ``f0[j]`` to ``f1[j]`` (by length); it is passed at ``t0[j]`` seconds at
-    ``f0`` and ``dt[j]`` seconds later at fraction 1.  Points every
+    ``f0`` and ``dt[j]`` seconds later at fraction 1, or (a two-way street
+    drawn once) at ``back_t[j]`` seconds at fraction 1 and ``back_dt[j]``
+    seconds later at fraction 0, whichever is earlier (``back_t = inf``:
+    one way only).  Points every
     ``spacing`` metres (ends and vertices included) update the grid node
     nearest them (``field[row, col]``, node ``(x0 + col * cell,
     y0 + row * cell)``, clipped to the grid) with ``min``.  Compiled; the
@@ -432,7 +437,9 @@ def rasterise_edges(geom_offsets: NDArray[np.int64], geom_x: NDArray[np.float64]
                      np.ascontiguousarray(f0, dtype=np.float64),
                      np.ascontiguousarray(f1, dtype=np.float64),
                      np.ascontiguousarray(t0, dtype=np.float64),
-                     np.ascontiguousarray(dt, dtype=np.float64), float(spacing), float(x0),
+                     np.ascontiguousarray(dt, dtype=np.float64),
+                     np.ascontiguousarray(back_t, dtype=np.float64),
+                     np.ascontiguousarray(back_dt, dtype=np.float64), float(spacing), float(x0),
                      float(y0), float(cell), nx, ny, field.reshape(-1))
 
 
@@ -454,4 +461,4 @@ def warm_up() -> None:
     one = np.array([0], dtype=np.int64)
     edges_bbox(go, gx, gy, one)
     rasterise_edges(go, gx, gy, one, np.zeros(1), np.ones(1), np.zeros(1), np.ones(1),
-                    spacing=1.0, x0=0.0, y0=0.0, cell=1.0, field=np.full((5, 4), np.inf))
+                    np.full(1, np.inf), np.ones(1), spacing=1.0, x0=0.0, y0=0.0, cell=1.0, field=np.full((5, 4), np.inf))

@@ -56,25 +56,36 @@ CELL_PER_BUFFER = 0.5
 #: bands closest to 1 on the demo city).
 DISC_PER_BUFFER = 1.0
 
+#: Spacing of the samples along the streets, in cells.
+SAMPLE_PER_CELL = 0.5
+
 #: Largest grid (nodes); the cell grows beyond it (long drives).
-MAX_NODES = 1_000_000
+MAX_NODES = 250_000
 
 
 def reached_pieces(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64],
-                   limit_s: float, walk_speed_mps: float,
-                   ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64],
-                              NDArray[np.float64]]:
-    """Return the edge pieces reached within ``limit_s``: ``(edge, f0, f1, t0)``.
+                   limit_s: float, walk_speed_mps: float) -> tuple[NDArray[np.int64], ...]:
+    """Return the edge pieces reached within ``limit_s``: ``(edge, f0, f1, t0, back_t)``.
 
-    Edge ``u -> v`` is reached from ``u`` (fraction 0, at ``t_u``) up to
-    ``(limit - t_u) / t_e`` of its length; the point's own edge and its
-    twin from the snapped position (at the access leg's time).  Times grow
-    by the edge's ``edge_time_s`` from fraction 0 to 1.
+    Edge ``u -> v`` is reached from ``u`` (fraction ``f0 = 0``, at ``t0 =
+    t_u``) up to ``f1 = (limit - t_u) / t_e`` of its length; the point's own
+    edge and its twin from the snapped position (at the access leg's time).
+    Times grow by the edge's ``edge_time_s`` from fraction 0 to 1.  A
+    two-way street reached in full both ways is listed once, with
+    ``back_t`` the time at its far end by the twin (inf elsewhere).
     """
     te = net.edge_time_s
     t_u = times_s[net.edge_u]
     sel = np.flatnonzero(t_u <= limit_s)
-    edges, f0, t0 = [sel], [np.zeros(len(sel))], [t_u[sel]]
+    back = np.full(len(sel), np.inf)
+    twin = net.edge_twin[sel]
+    full = t_u[sel] + te[sel] <= limit_s
+    both = full & (twin >= 0)
+    both[both] &= t_u[twin[both]] + te[twin[both]] <= limit_s
+    drop = both & (twin < sel)  # the twin of a kept edge, drawn with it
+    back[both] = t_u[twin[both]]
+    keep = ~drop
+    edges, f0, t0, backs = [sel[keep]], [np.zeros(int(keep.sum()))], [t_u[sel][keep]], [back[keep]]
     acc = float(point.dist_m[0]) / walk_speed_mps
     e = int(point.edge[0])
     if e >= 0 and acc <= limit_s:
@@ -84,13 +95,14 @@ def reached_pieces(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64
         edges.append(mine)
         f0.append(np.array([f, 1.0 - f])[: len(mine)])
         t0.append(np.full(len(mine), acc))
+        backs.append(np.full(len(mine), np.inf))
     all_e = np.concatenate(edges)
     all_f0 = np.concatenate(f0)
     all_t0 = np.concatenate(t0)
     t_e = te[all_e]
     with np.errstate(divide="ignore", invalid="ignore"):
         f1 = np.where(t_e > 0, np.minimum(all_f0 + (limit_s - all_t0) / t_e, 1.0), 1.0)
-    return all_e, all_f0, f1, all_t0
+    return all_e, all_f0, f1, all_t0, np.concatenate(backs)
 
 
 def contour_bands(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64],
@@ -129,7 +141,7 @@ def contour_bands(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64]
     )
 
     limit = float(bands_s[-1])
-    edges, f0, f1, t0 = reached_pieces(net, point, times_s, limit, walk_speed_mps)
+    edges, f0, f1, t0, back_t = reached_pieces(net, point, times_s, limit, walk_speed_mps)
     if not len(edges):
         return [shapely.Polygon() for _ in bands_s]
     x_lo, y_lo, x_hi, y_hi = edges_bbox(net.geom_offsets, net.geom_x, net.geom_y, edges)
@@ -147,9 +159,11 @@ def contour_bands(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64]
     ny = int(math.ceil((y_hi + pad - y0) / cell)) + 1
     unreached = 2.0 * limit + 60.0
     field = np.full((ny, nx), unreached)
+    tw = net.edge_twin[edges]
+    back_dt = np.where(tw >= 0, net.edge_time_s[np.maximum(tw, 0)], 0.0)
     rasterise_edges(net.geom_offsets, net.geom_x, net.geom_y, edges, f0, f1, t0,
-                    net.edge_time_s[edges], spacing=cell / 2.0, x0=x0, y0=y0, cell=cell,
-                    field=field)
+                    net.edge_time_s[edges], back_t, back_dt, spacing=cell * SAMPLE_PER_CELL,
+                    x0=x0, y0=y0, cell=cell, field=field)
     if leg:  # the access leg, from the original point (time 0) to the street
         acc = float(point.dist_m[0]) / walk_speed_mps
         s = np.linspace(0.0, 1.0, max(int(math.ceil(2 * float(point.dist_m[0]) / cell)), 1) + 1)
