@@ -327,7 +327,7 @@ ISO_BANDS = [5.0, 10.0, 15.0]
 
 
 def _iso_before(net: RoadNetwork, q: Snapped, walk_mps: float, buffer_m: float) -> list:
-    """The isochrone code before issue 12: scipy on an augmented copy + street bands."""
+    """Run the isochrone code before issue 12: scipy on an augmented copy + street bands."""
     from scipy.sparse.csgraph import dijkstra
 
     from geosvc.network.paths import augmented_graph, exits
@@ -415,7 +415,8 @@ def bench_isochrones_http(pbf: Path, *, n_points: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = ensure_demo_db(Path(tmp) / "demo.sqlite")
         app = create_app({"db": str(db), "osm": str(pbf), "modes": "walk,drive",
-                          "cache_dir": str(Path(tmp) / "cache"), "heavy_rate_limit": "100000/minute"})
+                          "cache_dir": str(Path(tmp) / "cache"),
+                          "heavy_rate_limit": "100000/minute"})
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

@@ -47,7 +47,13 @@ from geosvc.modes import TRAVEL_MODES
 from geosvc.network.snap import Snapped as _Snapped
 from geosvc.network.snap import check_snapped, snap_points
 from geosvc.routing._geometry import area_km2, to_lonlat
-from geosvc.routing.road import DEFAULT_SHAPE, SHAPES, check_shape, default_buffer_m, isochrone_xy
+from geosvc.routing.road import (
+    DEFAULT_SHAPE,
+    SHAPES,
+    check_shape,
+    default_buffer_m,
+    isochrone_xy,
+)
 
 if TYPE_CHECKING:
     from shapely import Geometry

@@ -31,8 +31,8 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-__all__ = ["Scratch", "VenueEntries", "bounded", "edges_bbox", "rasterise_edges", "run", "start",
-           "walk_back", "warm_up"]
+__all__ = ["Scratch", "VenueEntries", "bounded", "edges_bbox", "rasterise_edges", "run",
+           "start", "walk_back", "warm_up"]
 
 # state slots of a Scratch
 _HEAP = 0  # heap size
@@ -461,4 +461,5 @@ def warm_up() -> None:
     one = np.array([0], dtype=np.int64)
     edges_bbox(go, gx, gy, one)
     rasterise_edges(go, gx, gy, one, np.zeros(1), np.ones(1), np.zeros(1), np.ones(1),
-                    np.full(1, np.inf), np.ones(1), spacing=1.0, x0=0.0, y0=0.0, cell=1.0, field=np.full((5, 4), np.inf))
+                    np.full(1, np.inf), np.ones(1), spacing=1.0, x0=0.0, y0=0.0, cell=1.0,
+                    field=np.full((5, 4), np.inf))

@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 from numpy.typing import NDArray
 
-
 if TYPE_CHECKING:
     from types import ModuleType
 
@@ -64,7 +63,9 @@ MAX_NODES = 250_000
 
 
 def reached_pieces(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64],
-                   limit_s: float, walk_speed_mps: float) -> tuple[NDArray[np.int64], ...]:
+                   limit_s: float, walk_speed_mps: float) -> tuple[
+                       NDArray[np.int64], NDArray[np.float64], NDArray[np.float64],
+                       NDArray[np.float64], NDArray[np.float64]]:
     """Return the edge pieces reached within ``limit_s``: ``(edge, f0, f1, t0, back_t)``.
 
     Edge ``u -> v`` is reached from ``u`` (fraction ``f0 = 0``, at ``t0 =
@@ -85,7 +86,8 @@ def reached_pieces(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64
     drop = both & (twin < sel)  # the twin of a kept edge, drawn with it
     back[both] = t_u[twin[both]]
     keep = ~drop
-    edges, f0, t0, backs = [sel[keep]], [np.zeros(int(keep.sum()))], [t_u[sel][keep]], [back[keep]]
+    edges, f0, backs = [sel[keep]], [np.zeros(int(keep.sum()))], [back[keep]]
+    t0 = [t_u[sel][keep]]
     acc = float(point.dist_m[0]) / walk_speed_mps
     e = int(point.edge[0])
     if e >= 0 and acc <= limit_s:
@@ -96,13 +98,14 @@ def reached_pieces(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64
         f0.append(np.array([f, 1.0 - f])[: len(mine)])
         t0.append(np.full(len(mine), acc))
         backs.append(np.full(len(mine), np.inf))
-    all_e = np.concatenate(edges)
-    all_f0 = np.concatenate(f0)
-    all_t0 = np.concatenate(t0)
+    all_e = np.concatenate(edges).astype(np.int64)
+    all_f0 = np.concatenate(f0).astype(np.float64)
+    all_t0 = np.concatenate(t0).astype(np.float64)
     t_e = te[all_e]
     with np.errstate(divide="ignore", invalid="ignore"):
         f1 = np.where(t_e > 0, np.minimum(all_f0 + (limit_s - all_t0) / t_e, 1.0), 1.0)
-    return all_e, all_f0, f1, all_t0, np.concatenate(backs)
+    back_t = np.concatenate(backs).astype(np.float64)
+    return all_e, all_f0, f1.astype(np.float64), all_t0, back_t
 
 
 def contour_bands(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64],

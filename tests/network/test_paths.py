@@ -133,9 +133,8 @@ def test_times_from_point_equal_scipy_from_a_virtual_start(cutoff_s):
             cols.append(int(net.edge_u[e]))
             vals.append(f * net.edge_time_s[tw] + acc)
         base = net.csr.tocoo()
-        g = sp.csr_matrix((np.concatenate([base.data, vals]),
-                           (np.concatenate([base.row, rows]), np.concatenate([base.col, cols]))),
-                          shape=(n + 1, n + 1))
+        ij = (np.concatenate([base.row, rows]), np.concatenate([base.col, cols]))
+        g = sp.csr_matrix((np.concatenate([base.data, vals]), ij), shape=(n + 1, n + 1))
         limit = np.inf if cutoff_s is None else cutoff_s
         ref = dijkstra(g, indices=n, limit=limit)[:n]
         np.testing.assert_allclose(t, ref, rtol=1e-12, atol=1e-9)
