@@ -62,7 +62,7 @@ DISC_PER_BUFFER = 1.0
 SAMPLE_PER_CELL = 0.5
 
 #: Largest grid (nodes); the cell grows beyond it (long drives).
-MAX_NODES = 250_000
+MAX_NODES = 120_000
 
 
 def reached_pieces(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64],
