@@ -364,9 +364,10 @@ def _edges_bbox(geom_offsets, geom_x, geom_y, edges, out):  # pragma: no cover -
 
 
 @njit(nogil=True, cache=True)
-def _put(field, x, y, t, x0, y0, cell, nx, ny):  # pragma: no cover - compiled
-    c = min(max(int(np.rint((x - x0) / cell)), 0), nx - 1)
-    r = min(max(int(np.rint((y - y0) / cell)), 0), ny - 1)
+def _put(field, x, y, t, x0, y0, inv_cell, nx, ny):  # pragma: no cover - compiled
+    # nearest node: floor(v + 0.5) (v >= 0 inside the grid; clipped outside it)
+    c = min(max(int(np.floor((x - x0) * inv_cell + 0.5)), 0), nx - 1)
+    r = min(max(int(np.floor((y - y0) * inv_cell + 0.5)), 0), ny - 1)
     k = r * nx + c
     if t < field[k]:
         field[k] = t
@@ -375,6 +376,7 @@ def _put(field, x, y, t, x0, y0, cell, nx, ny):  # pragma: no cover - compiled
 @njit(nogil=True, cache=True)
 def _rasterise_edges(geom_offsets, geom_x, geom_y, edges, f0, f1, t0, dt, back_t, back_dt,
                      spacing, x0, y0, cell, nx, ny, field):  # pragma: no cover - compiled
+    inv_cell = 1.0 / cell
     for j in range(len(edges)):
         e = edges[j]
         a, b = geom_offsets[e], geom_offsets[e + 1]
@@ -382,7 +384,7 @@ def _rasterise_edges(geom_offsets, geom_x, geom_y, edges, f0, f1, t0, dt, back_t
         for i in range(a, b - 1):
             length += np.hypot(geom_x[i + 1] - geom_x[i], geom_y[i + 1] - geom_y[i])
         if length <= 0.0 or b - a < 2:
-            _put(field, geom_x[a], geom_y[a], min(t0[j], back_t[j]), x0, y0, cell, nx, ny)
+            _put(field, geom_x[a], geom_y[a], min(t0[j], back_t[j]), x0, y0, inv_cell, nx, ny)
             continue
         d0, d1 = f0[j] * length, f1[j] * length
         rate = dt[j] / length
@@ -393,12 +395,16 @@ def _rasterise_edges(geom_offsets, geom_x, geom_y, edges, f0, f1, t0, dt, back_t
             lo, hi = max(cum, d0), min(cum + sl, d1)
             if lo <= hi:
                 m = max(int(np.ceil((hi - lo) / spacing)), 1)
+                step = (hi - lo) / m
+                dx = geom_x[i + 1] - geom_x[i]
+                dy = geom_y[i + 1] - geom_y[i]
+                inv_sl = 1.0 / sl if sl > 0.0 else 0.0
                 for k in range(m + 1):
-                    d = lo + (hi - lo) * k / m
-                    w = (d - cum) / sl if sl > 0.0 else 0.0
+                    d = lo + step * k
+                    w = (d - cum) * inv_sl
                     t = min(t0[j] + (d - d0) * rate, back_t[j] + (length - d) * back_rate)
-                    _put(field, geom_x[i] + w * (geom_x[i + 1] - geom_x[i]),
-                         geom_y[i] + w * (geom_y[i + 1] - geom_y[i]), t, x0, y0, cell, nx, ny)
+                    _put(field, geom_x[i] + w * dx, geom_y[i] + w * dy, t, x0, y0, inv_cell,
+                         nx, ny)
             cum += sl
             if cum > d1:
                 break
