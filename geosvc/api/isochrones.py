@@ -49,7 +49,8 @@ def isochrones(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]
     Properties: ``minutes``, ``area_km2``, ``population`` (residents inside
     the band, from the dataset's population layer; null when the dataset
     counts nobody, and ``warnings`` then holds ``no-population``).  Road
-    modes: bands follow the streets reached (buffered), not circles;
+    modes: bands follow the streets reached, not circles (``shape``:
+    ``contour`` of a travel-time grid, the default, or ``streets``, buffered);
     ``mode=straight``: geodesic circles of radius walking speed x minutes
     (no road network needed).  Output coordinates in the request's ``crs``.
 
@@ -65,6 +66,6 @@ def isochrones(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]
         msg = "is required"
         raise InvalidParameter("lon", msg, more=[("lat", msg)])
     request = IsochronesRequest(lon=query.lon, lat=query.lat, mode=query.mode,
-                                minutes=tuple(query.minutes))
+                                minutes=tuple(query.minutes), shape=query.shape)
     answer = find_isochrones(service, snap, request, deadline=deadline)
     return isochrones_document(answer, query.crs)

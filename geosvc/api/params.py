@@ -32,6 +32,7 @@ from geosvc.coords import parse_crs, to_wgs84
 from geosvc.errors import InvalidParameter
 from geosvc.model import VenueFilter
 from geosvc.modes import mode_names, network_modes
+from geosvc.routing.road import DEFAULT_SHAPE, SHAPES
 
 __all__ = [
     "ENDPOINT_PARAMS",
@@ -143,6 +144,7 @@ class Query:
     route: bool = False
     circles: bool = False
     details: bool = False
+    shape: str | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
     time_given: bool = False
     filter: VenueFilter = field(default_factory=VenueFilter)
@@ -540,6 +542,21 @@ MODE_ANALYSIS = Param(
     "`straight_line`).",
     {"type": "string", "enum": list(MODES), "default": "walk"}, _mode, "walk")
 
+def _shape(raw: str, ctx: ParseContext) -> str:
+    low = raw.lower()
+    if low not in SHAPES:
+        msg = f"must be one of {' | '.join(SHAPES)}"
+        raise _Reject(msg)
+    return low
+
+
+SHAPE = Param(
+    "shape", f"Outline of road-mode bands: `contour` (default `{DEFAULT_SHAPE}`; one "
+    "travel-time grid of half the mode's street buffer, contoured at every band: fast, "
+    "outline generalised to the grid) or `streets` (the streets reached, buffered exactly; "
+    "slower). Ignored by `mode=straight` (circles).",
+    {"type": "string", "enum": list(SHAPES), "default": DEFAULT_SHAPE}, _shape, "streets")
+
 SEARCH_LIMIT = Param(
     "limit", f"Results per group (items, bundles, venues, places), 1..{MAX_SEARCH_LIMIT}.",
     {"type": "integer", "minimum": 1, "maximum": MAX_SEARCH_LIMIT,
@@ -614,7 +631,7 @@ ENDPOINT_PARAMS: dict[str, tuple[Param, ...]] = {
     "bundle": (),
     "nearest": _pick("lon", "lat", "crs", "k", "mode", "max_minutes", "route", "bundle",
                      *_FILTERS),
-    "isochrones": (*_pick("lon", "lat", "crs"), MODE_ANALYSIS, MINUTES_BANDS),
+    "isochrones": (*_pick("lon", "lat", "crs"), MODE_ANALYSIS, MINUTES_BANDS, SHAPE),
     "coverage": (*_pick("crs"), MODE_ANALYSIS, MINUTES_ONE, *_pick(*_FILTERS, "circles"),
                  format_param(formats.COVERAGE, "json")),
     "plans": (format_param(formats.PLAN, "json"),),  # the query string of the POST
@@ -743,6 +760,7 @@ def _build(endpoint: str, values: dict[str, Any], ctx: ParseContext) -> Query:
         mode=values.get("mode", _DEFAULT_MODE.get(endpoint, "straight")),
         max_minutes=values.get("max_minutes"),
         minutes=values.get("minutes", _DEFAULT_MINUTES.get(endpoint, ())),
+        shape=values.get("shape"),
         route=bool(values.get("route", False)),
         circles=bool(values.get("circles", False)),
         details=bool(values.get("details", False)),

@@ -300,6 +300,7 @@ class IsochronesRequest:
     lat: float
     mode: str = "walk"
     minutes: tuple[float, ...] = (5.0, 10.0, 15.0)
+    shape: str | None = None  # road outline: "contour" | "streets"; None = the default
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +341,7 @@ def find_isochrones(service: GeoService, snap: Snapshot, request: IsochronesRequ
     deadline.check("demand")
     known = demand.total > 0
     bands = isochrones(router, request.lon, request.lat, list(request.minutes),
-                       demand=demand if known else None)
+                       demand=demand if known else None, shape=request.shape)
     label = straight_line(service.settings, request.mode)
     notes = tuple(population_warnings(len(demand), demand.total))
     return IsochronesResult(request, tuple(bands), label, notes)

@@ -31,7 +31,8 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-__all__ = ["Scratch", "VenueEntries", "run", "start", "walk_back", "warm_up"]
+__all__ = ["Scratch", "VenueEntries", "bounded", "edges_bbox", "rasterise_edges", "run",
+           "start", "walk_back", "warm_up"]
 
 # state slots of a Scratch
 _HEAP = 0  # heap size
@@ -287,6 +288,167 @@ def walk_back(scratch: Scratch, node: int) -> list[int]:
     return out[:m][::-1].tolist()
 
 
+@njit(nogil=True, cache=True)
+def _bounded(indptr, indices, weights, seeds, secs, limit_s, dist, pred,
+             heap_t, heap_id):  # pragma: no cover - compiled
+    """Single-search Dijkstra from seeds; lazy-deletion heap sized for every push."""
+    size = 0
+    for j in range(len(seeds)):
+        x = seeds[j]
+        t = secs[j]
+        if t <= limit_s and t < dist[x]:
+            dist[x] = t
+            pred[x] = -1
+            size = _push(heap_t, heap_id, size, t, x)
+    settled = 0
+    while size > 0:
+        t = heap_t[0]
+        x = heap_id[0]
+        size = _pop(heap_t, heap_id, size)
+        if t > dist[x]:
+            continue  # a stale entry: x was settled earlier at a smaller time
+        settled += 1
+        for j in range(indptr[x], indptr[x + 1]):
+            y = indices[j]
+            ty = t + weights[j]
+            if ty < dist[y] and ty <= limit_s:
+                dist[y] = ty
+                pred[y] = x
+                size = _push(heap_t, heap_id, size, ty, y)
+    return settled
+
+
+def bounded(csr: sp.csr_matrix, seeds: NDArray[np.int64], secs: NDArray[np.float64], *,
+            limit_s: float = np.inf) -> tuple[NDArray[np.float64], NDArray[np.int32]]:
+    """Return every node's time from the nearest seed, cut at ``limit_s``, and predecessors.
+
+    One Dijkstra over a CSR (any graph: node-based or turn-expanded), started
+    at ``seeds`` at their times ``secs`` (seconds) instead of from a virtual
+    node, so the graph is never copied.  Nodes beyond ``limit_s`` or not
+    reached get inf and predecessor -1; a seed keeps -1 as predecessor when
+    its own time is its best.  Cost: O(N) to allocate the result plus the
+    search over the nodes within ``limit_s`` (log heap), in compiled code.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> g = sp.csr_matrix(([5.0, 1.0], [1, 2], [0, 1, 2, 2]), shape=(3, 3))
+    >>> t, p = bounded(g, np.array([0]), np.array([2.0]), limit_s=7.5)
+    >>> t.tolist(), p.tolist()
+    ([2.0, 7.0, inf], [-1, 0, -1])
+    """
+    n = csr.shape[0]
+    seeds = np.ascontiguousarray(seeds, dtype=np.int64)
+    secs = np.ascontiguousarray(secs, dtype=np.float64)
+    dist = np.full(n, np.inf)
+    pred = np.full(n, -1, dtype=np.int32)
+    if n == 0 or not len(seeds):
+        return dist, pred
+    cap = len(csr.indices) + len(seeds) + 1
+    _bounded(csr.indptr, csr.indices, csr.data, seeds, secs, float(limit_s), dist, pred,
+             np.empty(cap), np.empty(cap, dtype=np.int32))
+    return dist, pred
+
+
+@njit(nogil=True, cache=True)
+def _edges_bbox(geom_offsets, geom_x, geom_y, edges, out):  # pragma: no cover - compiled
+    x_lo, y_lo, x_hi, y_hi = np.inf, np.inf, -np.inf, -np.inf
+    for j in range(len(edges)):
+        e = edges[j]
+        for i in range(geom_offsets[e], geom_offsets[e + 1]):
+            x_lo = min(x_lo, geom_x[i])
+            x_hi = max(x_hi, geom_x[i])
+            y_lo = min(y_lo, geom_y[i])
+            y_hi = max(y_hi, geom_y[i])
+    out[0], out[1], out[2], out[3] = x_lo, y_lo, x_hi, y_hi
+
+
+@njit(nogil=True, cache=True)
+def _put(field, x, y, t, x0, y0, inv_cell, nx, ny):  # pragma: no cover - compiled
+    # nearest node: floor(v + 0.5) (v >= 0 inside the grid; clipped outside it)
+    c = min(max(int(np.floor((x - x0) * inv_cell + 0.5)), 0), nx - 1)
+    r = min(max(int(np.floor((y - y0) * inv_cell + 0.5)), 0), ny - 1)
+    k = r * nx + c
+    if t < field[k]:
+        field[k] = t
+
+
+@njit(nogil=True, cache=True)
+def _rasterise_edges(geom_offsets, geom_x, geom_y, edges, f0, f1, t0, dt, back_t, back_dt,
+                     spacing, x0, y0, cell, nx, ny, field):  # pragma: no cover - compiled
+    inv_cell = 1.0 / cell
+    for j in range(len(edges)):
+        e = edges[j]
+        a, b = geom_offsets[e], geom_offsets[e + 1]
+        length = 0.0
+        for i in range(a, b - 1):
+            length += np.hypot(geom_x[i + 1] - geom_x[i], geom_y[i + 1] - geom_y[i])
+        if length <= 0.0 or b - a < 2:
+            _put(field, geom_x[a], geom_y[a], min(t0[j], back_t[j]), x0, y0, inv_cell, nx, ny)
+            continue
+        d0, d1 = f0[j] * length, f1[j] * length
+        rate = dt[j] / length
+        back_rate = back_dt[j] / length
+        cum = 0.0
+        for i in range(a, b - 1):
+            sl = np.hypot(geom_x[i + 1] - geom_x[i], geom_y[i + 1] - geom_y[i])
+            lo, hi = max(cum, d0), min(cum + sl, d1)
+            if lo <= hi:
+                m = max(int(np.ceil((hi - lo) / spacing)), 1)
+                step = (hi - lo) / m
+                dx = geom_x[i + 1] - geom_x[i]
+                dy = geom_y[i + 1] - geom_y[i]
+                inv_sl = 1.0 / sl if sl > 0.0 else 0.0
+                for k in range(m + 1):
+                    d = lo + step * k
+                    w = (d - cum) * inv_sl
+                    t = min(t0[j] + (d - d0) * rate, back_t[j] + (length - d) * back_rate)
+                    _put(field, geom_x[i] + w * dx, geom_y[i] + w * dy, t, x0, y0, inv_cell,
+                         nx, ny)
+            cum += sl
+            if cum > d1:
+                break
+
+
+def edges_bbox(geom_offsets: NDArray[np.int64], geom_x: NDArray[np.float64],
+               geom_y: NDArray[np.float64], edges: NDArray[np.int64],
+               ) -> tuple[float, float, float, float]:
+    """Return ``(xmin, ymin, xmax, ymax)`` of the polylines of ``edges`` (inf if none)."""
+    out = np.zeros(4)
+    _edges_bbox(geom_offsets, geom_x, geom_y, np.ascontiguousarray(edges, dtype=np.int64), out)
+    return float(out[0]), float(out[1]), float(out[2]), float(out[3])
+
+
+def rasterise_edges(geom_offsets: NDArray[np.int64], geom_x: NDArray[np.float64],
+                    geom_y: NDArray[np.float64], edges: NDArray[np.int64],
+                    f0: NDArray[np.float64], f1: NDArray[np.float64], t0: NDArray[np.float64],
+                    dt: NDArray[np.float64], back_t: NDArray[np.float64],
+                    back_dt: NDArray[np.float64], *, spacing: float, x0: float, y0: float,
+                    cell: float, field: NDArray[np.float64]) -> None:
+    """Write the earliest time of edge pieces into a grid, in place (a reach's time raster).
+
+    Piece ``j`` runs along edge ``edges[j]``'s polyline from fraction
+    ``f0[j]`` to ``f1[j]`` (by length); it is passed at ``t0[j]`` seconds at
+    ``f0`` and ``dt[j]`` seconds later at fraction 1, or (a two-way street
+    drawn once) at ``back_t[j]`` seconds at fraction 1 and ``back_dt[j]``
+    seconds later at fraction 0, whichever is earlier (``back_t = inf``:
+    one way only).  Points every
+    ``spacing`` metres (ends and vertices included) update the grid node
+    nearest them (``field[row, col]``, node ``(x0 + col * cell,
+    y0 + row * cell)``, clipped to the grid) with ``min``.  Compiled; the
+    cost follows the pieces' length.
+    """
+    ny, nx = field.shape
+    _rasterise_edges(geom_offsets, geom_x, geom_y, np.ascontiguousarray(edges, dtype=np.int64),
+                     np.ascontiguousarray(f0, dtype=np.float64),
+                     np.ascontiguousarray(f1, dtype=np.float64),
+                     np.ascontiguousarray(t0, dtype=np.float64),
+                     np.ascontiguousarray(dt, dtype=np.float64),
+                     np.ascontiguousarray(back_t, dtype=np.float64),
+                     np.ascontiguousarray(back_dt, dtype=np.float64), float(spacing), float(x0),
+                     float(y0), float(cell), nx, ny, field.reshape(-1))
+
+
 def warm_up() -> None:
     """Compile (or load from numba's disk cache) every kernel on a 2-node graph."""
     import scipy.sparse as sp  # lazy: scipy takes ~0.2 s to import; only this path needs it
@@ -299,3 +461,11 @@ def warm_up() -> None:
     run(csr, ent, np.ones(1, dtype=np.bool_), s, need=1)
     walk_back(s, 1)
     s.reset()
+    bounded(csr, np.array([0]), np.array([0.0]), limit_s=2.0)
+    go = np.array([0, 2], dtype=np.int64)
+    gx, gy = np.array([0.0, 3.0]), np.array([0.0, 4.0])
+    one = np.array([0], dtype=np.int64)
+    edges_bbox(go, gx, gy, one)
+    rasterise_edges(go, gx, gy, one, np.zeros(1), np.ones(1), np.zeros(1), np.ones(1),
+                    np.full(1, np.inf), np.ones(1), spacing=1.0, x0=0.0, y0=0.0, cell=1.0,
+                    field=np.full((5, 4), np.inf))

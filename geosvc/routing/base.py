@@ -214,9 +214,13 @@ class Router(Protocol):
         """
         ...
 
-    def isochrone(self, lon: float, lat: float,
-                  minutes: Sequence[float]) -> list[Geometry]:
-        """Return the area reached within each band (ascending), nested, in :attr:`crs`."""
+    def isochrone(self, lon: float, lat: float, minutes: Sequence[float], *,
+                  shape: str | None = None) -> list[Geometry]:
+        """Return the area reached within each band (ascending), nested, in :attr:`crs`.
+
+        ``shape`` picks a road router's outline (``contour`` / ``streets``,
+        None = the default); routers with one outline ignore it.
+        """
         ...
 
     def reach_sets(self, points: Placement, sites: Placement, cutoff_s: float, *,

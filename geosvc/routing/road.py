@@ -37,6 +37,7 @@ from geosvc.network.paths import (
 )
 from geosvc.network.reach import coverage_sets
 from geosvc.network.snap import Snapped, snap_points
+from geosvc.routing._contour import contour_bands
 from geosvc.routing._distance import buffer_bands
 from geosvc.routing._geometry import Raster, forward_pieces, pass_pieces, to_lonlat
 
@@ -51,7 +52,25 @@ if TYPE_CHECKING:
     from geosvc.network.paths import NodeTimes
     from geosvc.routing.base import Candidates, Placement
 
-__all__ = ["RoadPass", "RoadRouter", "isochrone_xy", "pass_reached"]
+__all__ = ["DEFAULT_SHAPE", "SHAPES", "RoadPass", "RoadRouter", "check_shape", "isochrone_xy",
+           "pass_reached"]
+
+#: Isochrone outlines: ``contour`` (one travel-time grid contoured at every band;
+#: fast) and ``streets`` (the reached streets buffered through exact distance fields).
+SHAPES = ("contour", "streets")
+
+#: The outline drawn when none is asked for (docs/api.md says why).
+DEFAULT_SHAPE = "contour"
+
+
+def check_shape(shape: str | None) -> str:
+    """Return ``shape`` (None = :data:`DEFAULT_SHAPE`); InvalidParameter if unknown."""
+    if shape is None:
+        return DEFAULT_SHAPE
+    if shape not in SHAPES:
+        msg = f"must be one of {' | '.join(SHAPES)}, not {shape!r}"
+        raise InvalidParameter("shape", msg)
+    return shape
 
 
 def default_buffer_m(mode: str) -> float:
@@ -61,13 +80,18 @@ def default_buffer_m(mode: str) -> float:
 
 
 def isochrone_xy(net: RoadNetwork, point: Snapped, bands: Sequence[float], *,
-                 walk_speed_mps: float, buffer_m: float) -> list[Geometry]:
-    """Return the buffered streets reached from ``point`` within each band (projected).
+                 walk_speed_mps: float, buffer_m: float,
+                 shape: str | None = None) -> list[Geometry]:
+    """Return the area reached from ``point`` within each band (projected, nested).
 
-    One forward Dijkstra cut off at the largest band; every reached or
-    partly reached edge, the point's own edge and its access leg, buffered
-    by ``buffer_m`` through one distance field whose bands are min-combined
-    so they nest (see :mod:`geosvc.analysis.isochrone`).
+    One forward Dijkstra cut off at the largest band; then every reached or
+    partly reached edge, the point's own edge and its access leg, within
+    ``buffer_m``: ``shape="streets"`` buffers them through one distance
+    field per band, min-combined so they nest (see
+    :mod:`geosvc.analysis.isochrone`); ``shape="contour"`` (the default)
+    contours one travel-time grid of ``buffer_m / 2`` at every band
+    (:func:`geosvc.routing._contour.contour_bands`; several times faster,
+    outline generalised to the grid).
 
     Parameters
     ----------
@@ -80,9 +104,20 @@ def isochrone_xy(net: RoadNetwork, point: Snapped, bands: Sequence[float], *,
         Speed of the access leg, m/s.
     buffer_m : float
         Buffer around reached streets, metres.
+    shape : {"contour", "streets"}, optional
+        Outline (default :data:`DEFAULT_SHAPE`).
+
+    Raises
+    ------
+    InvalidParameter
+        Unknown ``shape``.
     """
+    shape = check_shape(shape)
     times = times_from_point(net, point, cutoff_s=bands[-1] * 60.0,
                              walk_speed_mps=walk_speed_mps)
+    if shape == "contour":
+        return contour_bands(net, point, times, [m * 60.0 for m in bands],
+                             walk_speed_mps=walk_speed_mps, buffer_m=float(buffer_m))
     pieces = [forward_pieces(net, point, times, m * 60.0, walk_speed_mps) for m in bands]
     return buffer_bands(pieces, float(buffer_m))
 
@@ -342,16 +377,18 @@ class RoadRouter:
         return hit.route_lonlat
 
     def isochrone(self, lon: float, lat: float, minutes: Sequence[float], *,
-                  buffer_m: float | None = None) -> list[Geometry]:
-        """Buffered streets reached within each band (:func:`isochrone_xy`), projected.
+                  buffer_m: float | None = None, shape: str | None = None) -> list[Geometry]:
+        """Area reached within each band (:func:`isochrone_xy`), projected.
 
         The start snaps as nearest queries do (OutsideNetwork beyond
-        ``snap_max_m``); the buffer defaults to the mode's (:mod:`geosvc.modes`).
+        ``snap_max_m``); the buffer defaults to the mode's (:mod:`geosvc.modes`),
+        the outline to :data:`DEFAULT_SHAPE`.
         """
+        shape = check_shape(shape)
         q = self.engine.snap_query(lon, lat)
         buf = default_buffer_m(self.mode) if buffer_m is None else buffer_m
         return isochrone_xy(self.net, q, list(minutes), walk_speed_mps=self.speed_mps,
-                            buffer_m=buf)
+                            buffer_m=buf, shape=shape)
 
     def reach_sets(self, points: Placement, sites: Placement, cutoff_s: float, *,
                    rows: ArrayLike | None = None) -> sp.csr_matrix:

@@ -454,8 +454,11 @@ class StraightRouter:
         return [(lo, la), (float(v.lon[pos]), float(v.lat[pos]))]
 
     def isochrone(self, lon: float, lat: float, minutes: Sequence[float], *,
-                  buffer_m: float | None = None) -> list[Geometry]:
-        """One geodesic circle per band (radius = speed x minutes), projected."""
+                  buffer_m: float | None = None, shape: str | None = None) -> list[Geometry]:
+        """One geodesic circle per band (radius = speed x minutes), projected.
+
+        ``shape`` is ignored: a circle has one outline.
+        """
         import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
         lo, la = self._check_point(lon, lat)

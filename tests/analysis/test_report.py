@@ -225,7 +225,7 @@ def test_helsinki_isochrone_matches_the_vector_buffer(helsinki_walk):
     net = helsinki_walk
     w = 4.5 / 3.6
     start = snap_points(net, 24.9414, 60.1699)
-    bands = isochrone_polygons(net, start, [5, 10, 15])
+    bands = isochrone_polygons(net, start, [5, 10, 15], shape="streets")
     times = times_from_point(net, start, cutoff_s=900, walk_speed_mps=w)
     for small, big in zip(bands, bands[1:], strict=False):
         assert small.geometry_xy.difference(big.geometry_xy).area < 1e-6

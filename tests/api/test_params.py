@@ -132,6 +132,10 @@ def test_minutes_bands_and_single() -> None:
     assert bad_names("isochrones", {"lon": "1", "lat": "2", "minutes": too_many}) == ["minutes"]
     assert bad_names("isochrones", {"lon": "1", "lat": "2", "minutes": "5,121"}) == ["minutes"]
     assert bad_names("isochrones", {"lon": "1", "lat": "2", "mode": "boat"}) == ["mode"]
+    assert q.shape is None  # the router's default outline
+    assert parse_query("isochrones", {"lon": "1", "lat": "2", "shape": "Streets"},
+                       CTX).shape == "streets"
+    assert bad_names("isochrones", {"lon": "1", "lat": "2", "shape": "hull"}) == ["shape"]
     # straight lines need no road network: isochrones and coverage accept them too
     assert parse_query("isochrones", {"lon": "1", "lat": "2", "mode": "straight"},
                        CTX).mode == "straight"

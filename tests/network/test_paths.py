@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
 
 from geosvc.errors import InvalidParameter
-from geosvc.network.paths import point_times, times_from_point, times_to_sources
+from geosvc.network.paths import (
+    entries,
+    point_times,
+    same_line_times,
+    times_from_point,
+    times_to_sources,
+)
 from geosvc.network.snap import snap_xy
-from geosvc.network.synthetic import grid_network
+from geosvc.network.synthetic import grid_network, synthetic_city
+
+from .conftest import reference_times
 
 EDGE_S = 80.0
 
@@ -100,3 +110,64 @@ def test_times_from_point_rejects_bad_input(grid5):
         times_from_point(grid5, pts)
     with pytest.raises(InvalidParameter, match="`cutoff_s`"):
         times_from_point(grid5, pts.take([0]), cutoff_s=-1)
+
+
+@pytest.mark.parametrize("cutoff_s", [None, 0.0, 300.0, 1500.0])
+def test_times_from_point_equal_scipy_from_a_virtual_start(cutoff_s):
+    """The seeded kernel gives scipy's answer on the graph with a start node appended."""
+    net = synthetic_city(3_000, seed=3)  # drive: one-way rows, missing streets, islands
+    rng = np.random.default_rng(7)
+    i = rng.integers(0, net.n_nodes, 25)
+    pts = snap_xy(net, net.node_x[i] + rng.uniform(-40, 40, 25),
+                  net.node_y[i] + rng.uniform(-40, 40, 25))
+    n = net.n_nodes
+    reached_some = False
+    for k in range(len(pts)):
+        q = pts.take([k])
+        t, pred = times_from_point(net, q, cutoff_s=cutoff_s, return_predecessors=True)
+        e, f, acc = int(q.edge[0]), float(q.frac[0]), float(q.dist_m[0]) / (4.5 / 3.6)
+        rows, cols, vals = [n], [int(net.edge_v[e])], [(1 - f) * net.edge_time_s[e] + acc]
+        tw = int(net.edge_twin[e])
+        if tw >= 0:
+            rows.append(n)
+            cols.append(int(net.edge_u[e]))
+            vals.append(f * net.edge_time_s[tw] + acc)
+        base = net.csr.tocoo()
+        ij = (np.concatenate([base.row, rows]), np.concatenate([base.col, cols]))
+        g = sp.csr_matrix((np.concatenate([base.data, vals]), ij), shape=(n + 1, n + 1))
+        limit = np.inf if cutoff_s is None else cutoff_s
+        ref = dijkstra(g, indices=n, limit=limit)[:n]
+        np.testing.assert_allclose(t, ref, rtol=1e-12, atol=1e-9)
+        assert (t[np.isfinite(t)] <= limit).all()
+        reached_some |= bool(np.isfinite(t).sum() > 1)
+        # predecessors are consistent: t[v] = t[p] + the edge p -> v
+        has = np.flatnonzero(pred >= 0)
+        eid = net.edge_between(pred[has].astype(np.int64), has.astype(np.int64))
+        assert (eid >= 0).all()
+        assert (t[has] >= t[pred[has]]).all()
+        starts = np.flatnonzero(np.isfinite(t) & (pred < 0))
+        assert set(starts.tolist()) <= set(cols)
+    assert reached_some or cutoff_s == 0.0
+
+
+def test_times_from_point_matches_networkx_on_helsinki(helsinki_walk):
+    """Random Helsinki points: node times from the point = an independent networkx search."""
+    net = helsinki_walk
+    rng = np.random.default_rng(11)
+    i = rng.integers(0, net.n_nodes, 6)
+    pts = snap_xy(net, net.node_x[i] + 15.0, net.node_y[i] - 10.0)
+    targets = snap_xy(net, net.node_x[i[::-1]], net.node_y[i[::-1]])
+    for k in range(len(pts)):
+        q = pts.take([k])
+        node_t = times_from_point(net, q, cutoff_s=900.0)
+        ref = reference_times(net, q, targets)
+        vi, vnode, vsec = entries(net, targets, 4.5 / 3.6)
+        got = np.full(len(targets), np.inf)
+        np.minimum.at(got, vi, node_t[vnode] + vsec)
+        _, si, sec = same_line_times(net, q, targets, 4.5 / 3.6)
+        np.minimum.at(got, si, sec)
+        ref = np.where(ref <= 900.0, ref, np.inf)
+        # beyond the cutoff a target can still be found through a node within it
+        ok = np.isfinite(ref)
+        np.testing.assert_allclose(got[ok], ref[ok], rtol=1e-9, atol=1e-6)
+        assert (got[~ok] > 900.0 - 1e-6).all()

@@ -26,6 +26,7 @@ CASES = [
      ["k", "mode", "max_minutes", "route"]),
     ("/api/v1/isochrones?lon=118&lat=30&minutes=0,5", ["minutes"]),
     ("/api/v1/isochrones?lat=30&mode=boat", ["lon", "mode"]),
+    ("/api/v1/isochrones?lon=118&lat=30&shape=hull", ["shape"]),
     ("/api/v1/coverage?minutes=500&kind=x", ["minutes", "kind"]),
     ("/ogc/collections/venues/items?bbox=a,b,c,d&limit=-1", ["bbox", "limit"]),
 ]

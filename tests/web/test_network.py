@@ -163,3 +163,28 @@ def test_plan_with_supplied_candidates(net_client) -> None:
     assert bad.status_code == 400
     names = [p["name"] for p in bad.get_json(force=True)["invalid_params"]]
     assert names == ["mode", "minutes", "k", "filters.kind"]
+
+
+def test_isochrones_shape_contour_and_streets_agree(net_client) -> None:
+    import shapely
+    from shapely.geometry import shape
+
+    docs = {}
+    for s in ("contour", "streets"):
+        resp = net_client.get(f"/api/v1/isochrones?{ORIGIN}&mode=walk&minutes=5,10&shape={s}")
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        docs[s] = resp.get_json()
+    default = net_client.get(f"/api/v1/isochrones?{ORIGIN}&mode=walk&minutes=5,10").get_json()
+    assert default == docs["contour"]
+    for fc, fs in zip(docs["contour"]["features"], docs["streets"]["features"], strict=True):
+        gc, gs = shape(fc["geometry"]), shape(fs["geometry"])
+        assert gc.is_valid and gs.is_valid
+        iou = shapely.intersection(gc, gs).area / shapely.union(gc, gs).area
+        assert iou > 0.85, (fc["properties"]["minutes"], iou)
+        assert fc["properties"]["area_km2"] == pytest.approx(fs["properties"]["area_km2"],
+                                                             rel=0.08)
+    resp = net_client.get(f"/api/v1/isochrones?{ORIGIN}&mode=walk&shape=blob")
+    assert resp.status_code == 400 and resp.mimetype == "application/problem+json"
+    doc = resp.get_json(force=True)
+    assert [p["name"] for p in doc["invalid_params"]] == ["shape"]
+    assert "contour | streets" in doc["invalid_params"][0]["reason"]
