@@ -498,12 +498,66 @@ def _settle(x, indptr, indices, weights, limit_s, inv, cur, ring, dist, src, pre
             if b == cur:
                 size = _hpush(heap_t, heap_s, heap_x, size, ty, s, y)
             elif dy == np.inf or np.int64(dy * inv) != b:  # else: y already listed at b
-                slot = b % ring
+                slot = b & (ring - 1)
                 ent_node[n_ent] = y
                 ent_next[n_ent] = head[slot]
                 head[slot] = n_ent
                 n_ent += 1
     return n_ent, size
+
+
+@njit(nogil=True, cache=True)
+def _by_id(buf, m, bits):  # pragma: no cover - compiled
+    """Sort ``buf[:m]`` (node ids) ascending, duplicates dropped; return the new length.
+
+    Through a bitmap of all nodes when the bucket is dense enough that
+    scanning it is cheap (cache-friendly, linear), else a sort; tiny
+    buckets are left as they are.
+    """
+    words = len(bits)
+    if m * 16 >= words:
+        for i in range(m):
+            x = buf[i]
+            bits[x >> 6] |= np.uint64(1) << np.uint64(x & 63)
+        k = 0
+        for w in range(words):
+            v = bits[w]
+            if v:
+                bits[w] = 0
+                base = w << 6
+                while v:
+                    low = v & (~v + np.uint64(1))  # lowest set bit
+                    buf[k] = base + _ctz(low)
+                    k += 1
+                    v ^= low
+        return k
+    if m > 32:
+        buf[:m].sort()
+    return m
+
+
+@njit(nogil=True, cache=True)
+def _ctz(low):  # pragma: no cover - compiled
+    """Index of the single set bit of ``low``."""
+    i = 0
+    if low >> np.uint64(32):
+        i += 32
+        low >>= np.uint64(32)
+    if low >> np.uint64(16):
+        i += 16
+        low >>= np.uint64(16)
+    if low >> np.uint64(8):
+        i += 8
+        low >>= np.uint64(8)
+    if low >> np.uint64(4):
+        i += 4
+        low >>= np.uint64(4)
+    if low >> np.uint64(2):
+        i += 2
+        low >>= np.uint64(2)
+    if low >> np.uint64(1):
+        i += 1
+    return i
 
 
 @njit(nogil=True, cache=True)
@@ -549,6 +603,8 @@ def _dial(indptr, indices, weights, short_in, seed_node, seed_t, seed_src, limit
     heap_s = np.empty(cap + n, dtype=np.int64)
     heap_x = np.empty(cap + n, dtype=np.int32)
     done = np.zeros(n, dtype=np.bool_)
+    buf = np.empty(cap, dtype=np.int32)  # one bucket's long-only nodes
+    bits = np.zeros((n + 63) >> 6, dtype=np.uint64)
     n_ent = 0  # entries ever listed
     taken = 0  # entries taken off the ring
     k = 0  # next seed (in time order)
@@ -559,7 +615,7 @@ def _dial(indptr, indices, weights, short_in, seed_node, seed_t, seed_src, limit
         nb = np.int64(-1)
         if taken < n_ent:
             b = cur + 1
-            while head[b % ring] < 0:
+            while head[b & (ring - 1)] < 0:
                 b += 1
             nb = b
         if k < n_seeds and seed_t[order[k]] <= limit_s:
@@ -569,14 +625,15 @@ def _dial(indptr, indices, weights, short_in, seed_node, seed_t, seed_src, limit
         if nb < 0:
             break
         cur = nb
-        slot = cur % ring
+        slot = cur & (ring - 1)
         k, n_ent = _seed(seed_node, seed_t, seed_src, order, k, limit_s, inv, cur, slot,
                          dist, src, pred, head, ent_node, ent_next, n_ent)
-        # settle the listed nodes no same-bucket node can improve, in any order;
-        # the others go to the bucket's heap
+        # the listed nodes no same-bucket node can improve are settled in any order:
+        # by id, for locality; the others go to the bucket's heap
         e = head[slot]
         head[slot] = -1
         size = 0
+        m = 0
         while e >= 0:
             x = ent_node[e]
             e = ent_next[e]
@@ -585,6 +642,13 @@ def _dial(indptr, indices, weights, short_in, seed_node, seed_t, seed_src, limit
                 continue
             if short_in[x]:
                 size = _hpush(heap_t, heap_s, heap_x, size, dist[x], src[x], x)
+            else:
+                buf[m] = x
+                m += 1
+        m = _by_id(buf, m, bits)
+        for i in range(m):
+            x = buf[i]
+            if done[x]:
                 continue
             done[x] = True
             settled += 1
@@ -654,8 +718,9 @@ def passes(csr: sp.csr_matrix, seeds: NDArray[np.int64], secs: NDArray[np.float6
       never improved within its bucket (that would need a short edge into
       it), so settling it before the heap loses nothing.
 
-    The ring has ``floor(min(max edge, limit_s) / width_s) + 2`` buckets:
-    every listed label lies within one edge of the current bucket.
+    The ring has at least ``floor(min(max edge, limit_s) / width_s) + 2``
+    buckets (a power of two): every listed label lies within one edge of
+    the current bucket.
     Tests: ``tests/network/test_passes.py`` (scipy and networkx on random
     graphs with non-integer, tiny and zero weights, multi-source with
     offsets, cutoffs, ties).
@@ -725,7 +790,8 @@ def passes(csr: sp.csr_matrix, seeds: NDArray[np.int64], secs: NDArray[np.float6
         raise ValueError(msg)
     width = facts.width if width_s is None else float(width_s)
     short = _short_in(facts, width)
-    ring = int(min(facts.max_w, float(limit_s)) / width) + 2
+    need = int(min(facts.max_w, float(limit_s)) / width) + 2
+    ring = 1 << (need - 1).bit_length()  # a power of two: slots by mask
     _dial(csr.indptr, csr.indices, csr.data, short, seeds, secs, seed_src, float(limit_s),
           width, ring, dist, source, pred)
     return dist, source, pred
