@@ -1,7 +1,8 @@
 """Coverage of demand by venues within N minutes: shares, areas, gaps, catchments.
 
 ONE multi-source pass of the router (:meth:`geosvc.routing.base.Router.pass_for`:
-on roads every node's travel time TO the nearest venue, turned into each
+on roads every node's travel time TO the nearest venue within ``minutes``
+(the pass stops there: nothing below needs a farther time), turned into each
 demand point's time by :func:`~geosvc.network.paths.point_times`; on
 straight lines the great-circle distance to the nearest venue at the
 mode's speed) gives each demand point its time to, and identity of, its

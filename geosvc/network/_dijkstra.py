@@ -595,12 +595,12 @@ def _dial(indptr, indices, weights, short_in, seed_node, seed_t, seed_src, limit
     inv = 1.0 / width
     n_seeds = len(seed_node)
     order = np.argsort(seed_t)
-    head = np.full(ring, -1, dtype=np.int64)
+    head = np.full(ring, -1, dtype=np.int32)
     cap = len(indices) + n_seeds + 1
     ent_node = np.empty(cap, dtype=np.int32)
-    ent_next = np.empty(cap, dtype=np.int64)
+    ent_next = np.empty(cap, dtype=np.int32)
     heap_t = np.empty(cap + n)
-    heap_s = np.empty(cap + n, dtype=np.int64)
+    heap_s = np.empty(cap + n, dtype=np.int32)
     heap_x = np.empty(cap + n, dtype=np.int32)
     done = np.zeros(n, dtype=np.bool_)
     buf = np.empty(cap, dtype=np.int32)  # one bucket's long-only nodes
@@ -774,16 +774,16 @@ def passes(csr: sp.csr_matrix, seeds: NDArray[np.int64], secs: NDArray[np.float6
     n = csr.shape[0]
     seeds = np.ascontiguousarray(seeds, dtype=np.int32)
     secs = np.ascontiguousarray(secs, dtype=np.float64)
-    seed_src = (np.arange(len(seeds), dtype=np.int64) if seed_src is None
-                else np.ascontiguousarray(seed_src, dtype=np.int64))
+    seed_src = (np.arange(len(seeds), dtype=np.int32) if seed_src is None
+                else np.ascontiguousarray(seed_src, dtype=np.int32))
     if len(secs) and not (np.isfinite(secs).all() and secs.min() >= 0):
         msg = "seed times must be finite and >= 0"
         raise ValueError(msg)
     dist = np.full(n, np.inf)
-    source = np.full(n, -1, dtype=np.int64)
+    source = np.full(n, -1, dtype=np.int32)
     pred = np.full(n, -1, dtype=np.int32)
     if n == 0 or not len(seeds):
-        return dist, source, pred
+        return dist, source.astype(np.int64), pred
     facts = _facts(csr)
     if not facts.ok:
         msg = "edge times must be finite and >= 0"
@@ -794,7 +794,7 @@ def passes(csr: sp.csr_matrix, seeds: NDArray[np.int64], secs: NDArray[np.float6
     ring = 1 << (need - 1).bit_length()  # a power of two: slots by mask
     _dial(csr.indptr, csr.indices, csr.data, short, seeds, secs, seed_src, float(limit_s),
           width, ring, dist, source, pred)
-    return dist, source, pred
+    return dist, source.astype(np.int64), pred
 
 
 @njit(nogil=True, cache=True)
