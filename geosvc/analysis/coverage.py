@@ -1,7 +1,8 @@
 """Coverage of demand by venues within N minutes: shares, areas, gaps, catchments.
 
 ONE multi-source pass of the router (:meth:`geosvc.routing.base.Router.pass_for`:
-on roads every node's travel time TO the nearest venue, turned into each
+on roads every node's travel time TO the nearest venue within ``minutes``
+(the pass stops there: nothing below needs a farther time), turned into each
 demand point's time by :func:`~geosvc.network.paths.point_times`; on
 straight lines the great-circle distance to the nearest venue at the
 mode's speed) gives each demand point its time to, and identity of, its
@@ -67,7 +68,7 @@ from geosvc.errors import InvalidParameter
 from geosvc.network.graph import RoadNetwork as _Net
 from geosvc.network.paths import DEFAULT_WALK_SPEED_MPS, times_to_sources
 from geosvc.network.snap import snap_points
-from geosvc.routing import RoadPass, Router, SourcePass, as_router
+from geosvc.routing import RoadPass, RoadRouter, Router, SourcePass, as_router
 from geosvc.routing._geometry import Raster, to_lonlat
 from geosvc.routing.road import default_buffer_m
 
@@ -143,6 +144,8 @@ class CoverageResult:
         caller's id), ``share`` its part of the covered population.
     time_s : float64[M]
         Each demand point's time to its nearest venue (inf = unreachable).
+        On roads the pass behind the figures stops at the limit; the first
+        access to ``time_s`` or ``venue`` runs (or reuses) the uncut pass.
     venue : int64[M]
         Each demand point's nearest venue (position / id; -1 = none).
     off_network_population : float
@@ -163,8 +166,6 @@ class CoverageResult:
     by_area: list[dict[str, Any]]
     gaps: list[dict[str, Any]]
     catchments: list[dict[str, Any]]
-    time_s: NDArray[np.float64]
-    venue: NDArray[np.int64]
     off_network_population: float
     covered_area_share: float | None = None
     venues_off_network: int = 0
@@ -173,6 +174,23 @@ class CoverageResult:
     _raster: Raster | None = None
     _covered_mask: NDArray[np.bool_] | None = None
     _to_lonlat: Callable[[Geometry], Geometry] | None = None
+    _nearest: Callable[[], tuple[NDArray[np.float64], NDArray[np.int64]]] | None = None
+
+    @cached_property
+    def _time_venue(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        if self._nearest is None:
+            return np.zeros(0), np.zeros(0, dtype=np.int64)
+        return self._nearest()
+
+    @property
+    def time_s(self) -> NDArray[np.float64]:
+        """Each demand point's time to its nearest venue, seconds (inf = unreachable)."""
+        return self._time_venue[0]
+
+    @property
+    def venue(self) -> NDArray[np.int64]:
+        """Each demand point's nearest venue (position / id; -1 = none)."""
+        return self._time_venue[1]
 
     @property
     def covered_share(self) -> float:
@@ -264,8 +282,12 @@ def _same_rule(a: int | None, b: int | None) -> bool:
 
 def _bare_pass(net: RoadNetwork, candidates: ArrayLike | None,
                venues: tuple[ArrayLike, ArrayLike] | None, walk_speed_mps: float | None,
-               min_component_nodes: int | None, demand: DemandSet) -> RoadPass:
-    """Snap ``venues`` to a bare network and run their multi-source pass."""
+               min_component_nodes: int | None, demand: DemandSet,
+               cutoff_s: float) -> tuple[RoadPass, Callable[[], SourcePass]]:
+    """Snap ``venues`` to a bare network and run their pass cut at ``cutoff_s``.
+
+    Returns the pass and a function running the uncut one.
+    """
     w = DEFAULT_WALK_SPEED_MPS if walk_speed_mps is None else float(walk_speed_mps)
     if venues is None:
         msg = "must give the venues' (lon, lat) arrays when a bare network is passed"
@@ -283,14 +305,23 @@ def _bare_pass(net: RoadNetwork, candidates: ArrayLike | None,
         else demand.min_component_nodes
     snapped = snap_points(net, lon[ids], lat[ids], max_dist_m=1000.0,
                           min_component_nodes=mcn)
-    nt = times_to_sources(net, snapped, walk_speed_mps=w, source_ids=ids)
-    return RoadPass(net, nt, w)
+    nt = times_to_sources(net, snapped, cutoff_s=cutoff_s, walk_speed_mps=w, source_ids=ids)
+
+    def uncut() -> SourcePass:
+        full = times_to_sources(net, snapped, walk_speed_mps=w, source_ids=ids)
+        return RoadPass(net, full, w)
+
+    return RoadPass(net, nt, w), uncut
 
 
 def _router_pass(router: Router, candidates: ArrayLike | None, key: Hashable | None,
-                 walk_speed_mps: float | None,
-                 min_component_nodes: int | None) -> SourcePass:
-    """Return the router's (cached) pass, refusing settings that contradict the router."""
+                 walk_speed_mps: float | None, min_component_nodes: int | None,
+                 cutoff_s: float) -> tuple[SourcePass, Callable[[], SourcePass]]:
+    """Return the router's (cached) pass, refusing settings that contradict the router.
+
+    A road router's pass is cut at ``cutoff_s`` (cached apart from the uncut
+    one); also returns a function giving the uncut pass.
+    """
     settings = getattr(router, "settings", None)
     rule = getattr(settings, "min_component_nodes", None)
     if rule is not None and not _same_rule(min_component_nodes, rule):
@@ -302,7 +333,13 @@ def _router_pass(router: Router, candidates: ArrayLike | None, key: Hashable | N
         msg = (f"must be the router's speed ({router.speed_mps:g} m/s) when a router is "
                f"passed, not {walk_speed_mps!r}")
         raise InvalidParameter("walk_speed_mps", msg)
-    return router.pass_for(candidates, key)
+    def uncut() -> SourcePass:
+        return router.pass_for(candidates, key)
+
+    if isinstance(router, RoadRouter):
+        return router.pass_for(candidates, key, cutoff_s=cutoff_s), uncut
+    npass = uncut()
+    return npass, lambda: npass
 
 
 def compute_coverage(
@@ -403,25 +440,27 @@ def compute_coverage(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     step("pass")
-
+    # every figure needs only the times up to the limit: the pass stops there
+    limit = minutes * 60.0
+    npass: SourcePass
     if isinstance(engine_or_net, _Net):
         net = engine_or_net
-        npass: SourcePass = _bare_pass(net, candidates, venues, walk_speed_mps,
-                                       min_component_nodes, demand)
+        npass, uncut = _bare_pass(net, candidates, venues, walk_speed_mps,
+                                  min_component_nodes, demand, limit)
         mode, crs = net.mode, net.crs
 
         def back(geom: Geometry) -> Geometry:
             return to_lonlat(net, geom)
     else:
         router = as_router(engine_or_net)
-        npass = _router_pass(router, candidates, key, walk_speed_mps, min_component_nodes)
+        npass, uncut = _router_pass(router, candidates, key, walk_speed_mps,
+                                    min_component_nodes, limit)
         mode, crs, back = router.mode, router.crs, router.to_lonlat
     if demand.crs != crs:
         msg = "was built for another network; build it with this network"
         raise InvalidParameter("demand", msg)
     timings["pass"] = time.perf_counter() - t0
     deadline.check("pass")
-    limit = minutes * 60.0
     buffer_m = float(buffer_m if buffer_m is not None else default_buffer_m(mode))
 
     t0 = time.perf_counter()
@@ -460,13 +499,32 @@ def compute_coverage(
         covered_population=covered_pop, covered_area_km2=raster.area_m2(covered_mask) / 1e6,
         venues_used=npass.sources_placed, by_area=by_area, gaps=gaps,
         venues_off_network=len(npass.source_ids) - npass.sources_placed,
-        catchments=catchments, time_s=time_s, venue=venue,
+        catchments=catchments,
         off_network_population=float(count[~demand.snapped.ok].sum()),
         covered_area_share=area_share,
         warnings=tuple(population_warnings(len(demand), total)),
         timings_s={k: round(v, 4) for k, v in timings.items()},
         _raster=raster, _covered_mask=covered_mask, _to_lonlat=back,
+        _nearest=(_nearest_of(uncut, demand) if _is_cut(npass) else lambda: (time_s, venue)),
     )
+
+
+def _is_cut(npass: SourcePass) -> bool:
+    """Tell whether a pass stops short of some nodes (a road pass with a finite cutoff)."""
+    return isinstance(npass, RoadPass) and bool(np.isfinite(npass.nt.cutoff_s))
+
+
+def _nearest_of(uncut: Callable[[], SourcePass], demand: DemandSet,
+                ) -> Callable[[], tuple[NDArray[np.float64], NDArray[np.int64]]]:
+    """Return a function giving each demand point's time to, and id of, its nearest venue."""
+    def nearest() -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        npass = uncut()
+        time_s, src = npass.times_at(demand.snapped)
+        venue = np.full(len(demand), -1, dtype=np.int64)
+        venue[src >= 0] = npass.source_ids[src[src >= 0]]
+        return time_s, venue
+
+    return nearest
 
 
 def _by_area(demand: DemandSet, covered: NDArray[np.bool_], *,

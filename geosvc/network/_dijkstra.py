@@ -21,8 +21,10 @@ The kernels are compiled by numba (``nogil``: threads with their own
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numba import njit
@@ -31,8 +33,8 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-__all__ = ["Scratch", "VenueEntries", "bounded", "edges_bbox", "rasterise_edges", "run",
-           "start", "walk_back", "warm_up"]
+__all__ = ["WIDTH_RANGE_S", "Scratch", "VenueEntries", "bounded", "edges_bbox", "passes",
+           "rasterise_edges", "run", "start", "walk_back", "warm_up"]
 
 # state slots of a Scratch
 _HEAP = 0  # heap size
@@ -350,6 +352,451 @@ def bounded(csr: sp.csr_matrix, seeds: NDArray[np.int64], secs: NDArray[np.float
     return dist, pred
 
 
+# -- multi-source pass: an exact bucket queue (Dial) ---------------------------------
+
+#: Bounds of the bucket width :func:`passes` picks by itself, seconds (powers of two).
+WIDTH_RANGE_S = (1.0, 64.0)
+
+#: Share of nodes whose cheapest in-edge may be shorter than the picked bucket width.
+_SHORT_SHARE = 0.02
+
+
+@dataclass(frozen=True, eq=False)
+class _Facts:
+    """What :func:`passes` reads once per CSR: cheapest in-edge per node, longest edge."""
+
+    csr: weakref.ref[Any]
+    min_in: NDArray[np.float64]
+    max_w: float
+    ok: bool
+    width: float
+    short: dict[float, NDArray[np.bool_]]
+
+
+_FACTS: dict[int, _Facts] = {}
+_FACTS_LOCK = threading.Lock()
+
+
+@njit(nogil=True, cache=True)
+def _min_in(indices, weights, out):  # pragma: no cover - compiled
+    for j in range(len(indices)):
+        y = indices[j]
+        if weights[j] < out[y]:
+            out[y] = weights[j]
+
+
+def _facts(csr: sp.csr_matrix) -> _Facts:
+    """Return the :class:`_Facts` of ``csr`` (computed once per CSR object: O(E), compiled).
+
+    The width picked is the largest power of two in :data:`WIDTH_RANGE_S` not
+    above the cheapest in-edge of all but :data:`_SHORT_SHARE` of the nodes:
+    then at most that share of the nodes goes through a bucket's heap.
+    """
+    key = id(csr)
+    with _FACTS_LOCK:
+        hit = _FACTS.get(key)
+    if hit is not None and hit.csr() is csr:
+        return hit
+    data = csr.data
+    n = csr.shape[0]
+    min_in = np.full(n, np.inf)
+    _min_in(csr.indices, data, min_in)
+    max_w = float(data.max()) if len(data) else 0.0
+    ok = bool(not len(data) or (np.isfinite(max_w) and data.min() >= 0))
+    width = WIDTH_RANGE_S[0]
+    entered = min_in[np.isfinite(min_in)]
+    if ok and len(entered):
+        q = float(np.quantile(entered, _SHORT_SHARE))
+        if q > width:
+            width = float(min(2.0 ** np.floor(np.log2(q)), WIDTH_RANGE_S[1]))
+    facts = _Facts(weakref.ref(csr), min_in, max_w, ok, width, {})
+    with _FACTS_LOCK:
+        for k in [k for k, v in _FACTS.items() if v.csr() is None]:
+            del _FACTS[k]
+        _FACTS[key] = facts
+    return facts
+
+
+def _short_in(facts: _Facts, width: float) -> NDArray[np.bool_]:
+    """Per node: some in-edge is shorter than ``width`` (cached per width)."""
+    short = facts.short.get(width)
+    if short is None:
+        short = facts.min_in < width
+        facts.short[width] = short
+    return short
+
+
+@njit(nogil=True, cache=True)
+def _hpush(heap_t, heap_s, heap_x, size, t, s, x):  # pragma: no cover - compiled
+    """Push ``(t, s, x)`` on a binary heap ordered by ``(t, -s)``; return the new size."""
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        pt = heap_t[parent]
+        if pt < t or (pt == t and heap_s[parent] >= s):
+            break
+        heap_t[i] = heap_t[parent]
+        heap_s[i] = heap_s[parent]
+        heap_x[i] = heap_x[parent]
+        i = parent
+    heap_t[i] = t
+    heap_s[i] = s
+    heap_x[i] = x
+    return size + 1
+
+
+@njit(nogil=True, cache=True)
+def _hpop(heap_t, heap_s, heap_x, size):  # pragma: no cover - compiled
+    """Remove the top of a ``(t, -s)`` heap; return the new size (the caller read the top)."""
+    size -= 1
+    t = heap_t[size]
+    s = heap_s[size]
+    x = heap_x[size]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and (heap_t[c + 1] < heap_t[c] or (
+                heap_t[c + 1] == heap_t[c] and heap_s[c + 1] > heap_s[c])):
+            c += 1
+        if heap_t[c] > t or (heap_t[c] == t and heap_s[c] <= s):
+            break
+        heap_t[i] = heap_t[c]
+        heap_s[i] = heap_s[c]
+        heap_x[i] = heap_x[c]
+        i = c
+    if size > 0:
+        heap_t[i] = t
+        heap_s[i] = s
+        heap_x[i] = x
+    return size
+
+
+@njit(nogil=True, cache=True)
+def _settle(x, indptr, indices, weights, limit_s, inv, cur, ring, dist, src, pred, done,
+            head, ent_node, ent_next, n_ent, heap_t, heap_s, heap_x, size):  # pragma: no cover
+    """Relax the out-edges of ``x``; return the new entry count and heap size."""
+    t = dist[x]
+    s = src[x]
+    for j in range(indptr[x], indptr[x + 1]):
+        y = indices[j]
+        ty = t + weights[j]
+        if ty > limit_s:
+            continue
+        dy = dist[y]
+        if ty == dy and s == src[y]:
+            # a tie: keep the seed, else the predecessor settled first in time, then by id
+            p = pred[y]
+            if p >= 0 and not done[y] and (t < dist[p] or (t == dist[p] and x < p)):
+                pred[y] = x
+        elif ty < dy or (ty == dy and s > src[y]):
+            dist[y] = ty
+            src[y] = s
+            pred[y] = x
+            b = np.int64(ty * inv)
+            if b == cur:
+                size = _hpush(heap_t, heap_s, heap_x, size, ty, s, y)
+            elif dy == np.inf or np.int64(dy * inv) != b:  # else: y already listed at b
+                slot = b & (ring - 1)
+                ent_node[n_ent] = y
+                ent_next[n_ent] = head[slot]
+                head[slot] = n_ent
+                n_ent += 1
+    return n_ent, size
+
+
+@njit(nogil=True, cache=True)
+def _by_id(buf, m, bits):  # pragma: no cover - compiled
+    """Sort ``buf[:m]`` (node ids) ascending, duplicates dropped; return the new length.
+
+    Through a bitmap of all nodes when the bucket is dense enough that
+    scanning it is cheap (cache-friendly, linear), else a sort; tiny
+    buckets are left as they are.
+    """
+    words = len(bits)
+    if m * 16 >= words:
+        for i in range(m):
+            x = buf[i]
+            bits[x >> 6] |= np.uint64(1) << np.uint64(x & 63)
+        k = 0
+        for w in range(words):
+            v = bits[w]
+            if v:
+                bits[w] = 0
+                base = w << 6
+                while v:
+                    low = v & (~v + np.uint64(1))  # lowest set bit
+                    buf[k] = base + _ctz(low)
+                    k += 1
+                    v ^= low
+        return k
+    if m > 32:
+        buf[:m].sort()
+    return m
+
+
+@njit(nogil=True, cache=True)
+def _ctz(low):  # pragma: no cover - compiled
+    """Index of the single set bit of ``low``."""
+    i = 0
+    if low >> np.uint64(32):
+        i += 32
+        low >>= np.uint64(32)
+    if low >> np.uint64(16):
+        i += 16
+        low >>= np.uint64(16)
+    if low >> np.uint64(8):
+        i += 8
+        low >>= np.uint64(8)
+    if low >> np.uint64(4):
+        i += 4
+        low >>= np.uint64(4)
+    if low >> np.uint64(2):
+        i += 2
+        low >>= np.uint64(2)
+    if low >> np.uint64(1):
+        i += 1
+    return i
+
+
+@njit(nogil=True, cache=True)
+def _seed(seed_node, seed_t, seed_src, order, k, limit_s, inv, cur, slot, dist, src, pred,
+          head, ent_node, ent_next, n_ent):  # pragma: no cover - compiled
+    """List the seeds of bucket ``cur`` (from the ``k``-th in time order) that set a label.
+
+    A seed wins a tie of ``(time, -source)``: as a virtual source node would,
+    it keeps predecessor -1.  Returns the next seed and the entry count.
+    """
+    while k < len(order):
+        j = order[k]
+        t = seed_t[j]
+        if t > limit_s or np.int64(t * inv) != cur:
+            break
+        k += 1
+        x = seed_node[j]
+        s = seed_src[j]
+        if t < dist[x] or (t == dist[x] and s >= src[x]):
+            dist[x] = t
+            src[x] = s
+            pred[x] = -1
+            ent_node[n_ent] = x
+            ent_next[n_ent] = head[slot]
+            head[slot] = n_ent
+            n_ent += 1
+    return k, n_ent
+
+
+@njit(nogil=True, cache=True)
+def _dial(indptr, indices, weights, short_in, seed_node, seed_t, seed_src, limit_s, width,
+          ring, dist, src, pred):  # pragma: no cover - compiled
+    """Exact multi-source Dijkstra on a bucket queue; see :func:`passes`."""
+    n = len(indptr) - 1
+    inv = 1.0 / width
+    n_seeds = len(seed_node)
+    order = np.argsort(seed_t)
+    head = np.full(ring, -1, dtype=np.int32)
+    cap = len(indices) + n_seeds + 1
+    ent_node = np.empty(cap, dtype=np.int32)
+    ent_next = np.empty(cap, dtype=np.int32)
+    heap_t = np.empty(cap + n)
+    heap_s = np.empty(cap + n, dtype=np.int32)
+    heap_x = np.empty(cap + n, dtype=np.int32)
+    done = np.zeros(n, dtype=np.bool_)
+    buf = np.empty(cap, dtype=np.int32)  # one bucket's long-only nodes
+    bits = np.zeros((n + 63) >> 6, dtype=np.uint64)
+    n_ent = 0  # entries ever listed
+    taken = 0  # entries taken off the ring
+    k = 0  # next seed (in time order)
+    cur = np.int64(-1)
+    settled = 0
+    while True:
+        # the next bucket: the first listed one after `cur`, or the next seed's if sooner
+        nb = np.int64(-1)
+        if taken < n_ent:
+            b = cur + 1
+            while head[b & (ring - 1)] < 0:
+                b += 1
+            nb = b
+        if k < n_seeds and seed_t[order[k]] <= limit_s:
+            sb = np.int64(seed_t[order[k]] * inv)
+            if nb < 0 or sb < nb:
+                nb = sb
+        if nb < 0:
+            break
+        cur = nb
+        slot = cur & (ring - 1)
+        k, n_ent = _seed(seed_node, seed_t, seed_src, order, k, limit_s, inv, cur, slot,
+                         dist, src, pred, head, ent_node, ent_next, n_ent)
+        # the listed nodes no same-bucket node can improve are settled in any order:
+        # by id, for locality; the others go to the bucket's heap
+        e = head[slot]
+        head[slot] = -1
+        size = 0
+        m = 0
+        while e >= 0:
+            x = ent_node[e]
+            e = ent_next[e]
+            taken += 1
+            if done[x]:
+                continue
+            if short_in[x]:
+                size = _hpush(heap_t, heap_s, heap_x, size, dist[x], src[x], x)
+            else:
+                buf[m] = x
+                m += 1
+        m = _by_id(buf, m, bits)
+        for i in range(m):
+            x = buf[i]
+            if done[x]:
+                continue
+            done[x] = True
+            settled += 1
+            n_ent, size = _settle(x, indptr, indices, weights, limit_s, inv, cur, ring, dist,
+                                  src, pred, done, head, ent_node, ent_next, n_ent, heap_t,
+                                  heap_s, heap_x, size)
+        # then the rest in exact (time, -source) order
+        while size > 0:
+            x = heap_x[0]
+            size = _hpop(heap_t, heap_s, heap_x, size)
+            if done[x]:
+                continue
+            done[x] = True
+            settled += 1
+            n_ent, size = _settle(x, indptr, indices, weights, limit_s, inv, cur, ring, dist,
+                                  src, pred, done, head, ent_node, ent_next, n_ent, heap_t,
+                                  heap_s, heap_x, size)
+    return settled
+
+
+def passes(csr: sp.csr_matrix, seeds: NDArray[np.int64], secs: NDArray[np.float64],
+           seed_src: NDArray[np.int64] | None = None, *, limit_s: float = np.inf,
+           width_s: float | None = None,
+           ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int32]]:
+    """Return every node's time from, and index of, its nearest seed source, and predecessors.
+
+    One exact multi-source Dijkstra over ``csr`` (any graph; zero-weight
+    edges allowed), started at the nodes ``seeds`` at times ``secs``
+    (seconds, >= 0: the partial edges of snapped sources) on behalf of the
+    sources ``seed_src`` (a source may have several seeds; default: seed
+    ``i`` is source ``i``), cut at ``limit_s``: nodes beyond it, or not
+    reached, get ``inf`` / -1 / -1.  Among equal times the HIGHEST source
+    index wins (what scipy's Dijkstra gives with one virtual node per
+    source: they settle in descending index order, so co-located sources
+    resolve as before), and the predecessor lies on that source's path: a seed
+    whose time equals the best keeps predecessor -1 (as a virtual source
+    node settled first would), else the tying predecessor with the smallest
+    time, then the smallest id (for positive weights this does not depend
+    on the bucket width).
+
+    The queue is a ring of buckets ``floor(t / width_s)`` (Dial) with an
+    exact order inside a bucket, so the times equal a binary-heap
+    Dijkstra's (scipy's) to the last bit.  Cost: O(N) for the result plus the search
+    over the nodes within ``limit_s``, in compiled code, and the buckets
+    spanned (``limit_s / width_s`` at most).
+
+    Exactness: the queue is a monotone priority queue (Dijkstra pops labels
+    in non-decreasing ``(time, -source)`` order; labels only fall; a settled
+    label is final), so it suffices that each bucket is settled in an order
+    that never settles a node before a label it depends on:
+
+    * ``width_s`` is a power of two, so ``t / width_s`` and the bucket
+      bounds ``b * width_s`` are exact in floating point;
+    * when bucket ``b`` (times in ``[b w, (b + 1) w)``) becomes current,
+      every seed of the bucket is applied; a node with no in-edge shorter
+      than ``w`` ("long-only") then holds its final label: the last edge of
+      its best path is >= ``w`` long, so it leaves a node whose time is
+      ``< b w``, which was settled, and relaxed that edge, in an earlier
+      bucket (rounding is monotone and ``(b + 1) w`` is representable, so
+      ``fl(t + w') >= (b + 1) w`` whenever ``t >= b w`` and ``w' >= w``);
+    * so the bucket's long-only nodes are settled first, in list order; the
+      other nodes of the bucket (those with a short in-edge, e.g. a
+      zero-weight turn edge) go to a binary heap ordered by ``(time,
+      -source)``, as does every label a settled node sets inside the current
+      bucket (only short edges do, and they lead to such nodes); the heap is
+      emptied in that order before the next bucket.  A long-only node is
+      never improved within its bucket (that would need a short edge into
+      it), so settling it before the heap loses nothing.
+
+    The ring has at least ``floor(min(max edge, limit_s) / width_s) + 2``
+    buckets (a power of two): every listed label lies within one edge of
+    the current bucket.
+    Tests: ``tests/network/test_passes.py`` (scipy and networkx on random
+    graphs with non-integer, tiny and zero weights, multi-source with
+    offsets, cutoffs, ties).
+
+    Parameters
+    ----------
+    csr : scipy.sparse.csr_matrix
+        Square, non-negative weights (seconds); every stored entry is an edge.
+    seeds : int array
+        Start nodes.
+    secs : float array
+        Time at each start node, seconds (>= 0).
+    seed_src : int array, optional
+        Source index of each seed (>= 0).
+    limit_s : float
+        Cutoff, seconds (nodes at exactly ``limit_s`` are kept).
+    width_s : float, optional
+        Bucket width, seconds: a power of two.  Default: picked once per CSR,
+        the largest power of two in :data:`WIDTH_RANGE_S` that at most 2 % of
+        the nodes have a cheaper in-edge than (1 s on street graphs with short
+        edges or zero-weight turn edges; up to 32 s on the synthetic walking city).
+
+    Returns
+    -------
+    dist : float64[N]
+    source : int64[N]
+        Index of the nearest source, -1 where not reached.
+    pred : int32[N]
+        Previous node on the best path from the source, -1 at its start.
+
+    Raises
+    ------
+    ValueError
+        A negative or non-finite edge or seed time, or a bad ``width_s``.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> g = sp.csr_matrix(([5.0, 0.0, 1.5], [1, 2, 3], [0, 1, 2, 3, 3]), shape=(4, 4))
+    >>> d, s, p = passes(g, np.array([0, 3]), np.array([0.25, 9.0]), np.array([0, 1]))
+    >>> d.tolist(), s.tolist(), p.tolist()
+    ([0.25, 5.25, 5.25, 6.75], [0, 0, 0, 0], [-1, 0, 1, 2])
+    >>> passes(g, np.array([0]), np.array([0.0]), limit_s=5.0)[0].tolist()
+    [0.0, 5.0, 5.0, inf]
+    """
+    if width_s is not None:
+        m, _ = np.frexp(width_s)
+        if not (np.isfinite(width_s) and width_s > 0 and m == 0.5):
+            msg = f"width_s must be a positive power of two, not {width_s!r}"
+            raise ValueError(msg)
+    n = csr.shape[0]
+    seeds = np.ascontiguousarray(seeds, dtype=np.int32)
+    secs = np.ascontiguousarray(secs, dtype=np.float64)
+    seed_src = (np.arange(len(seeds), dtype=np.int32) if seed_src is None
+                else np.ascontiguousarray(seed_src, dtype=np.int32))
+    if len(secs) and not (np.isfinite(secs).all() and secs.min() >= 0):
+        msg = "seed times must be finite and >= 0"
+        raise ValueError(msg)
+    dist = np.full(n, np.inf)
+    source = np.full(n, -1, dtype=np.int32)
+    pred = np.full(n, -1, dtype=np.int32)
+    if n == 0 or not len(seeds):
+        return dist, source.astype(np.int64), pred
+    facts = _facts(csr)
+    if not facts.ok:
+        msg = "edge times must be finite and >= 0"
+        raise ValueError(msg)
+    width = facts.width if width_s is None else float(width_s)
+    short = _short_in(facts, width)
+    need = int(min(facts.max_w, float(limit_s)) / width) + 2
+    ring = 1 << (need - 1).bit_length()  # a power of two: slots by mask
+    _dial(csr.indptr, csr.indices, csr.data, short, seeds, secs, seed_src, float(limit_s),
+          width, ring, dist, source, pred)
+    return dist, source.astype(np.int64), pred
+
+
 @njit(nogil=True, cache=True)
 def _edges_bbox(geom_offsets, geom_x, geom_y, edges, out):  # pragma: no cover - compiled
     x_lo, y_lo, x_hi, y_hi = np.inf, np.inf, -np.inf, -np.inf
@@ -462,6 +909,7 @@ def warm_up() -> None:
     walk_back(s, 1)
     s.reset()
     bounded(csr, np.array([0]), np.array([0.0]), limit_s=2.0)
+    passes(csr, np.array([0]), np.array([0.0]), limit_s=2.0)
     go = np.array([0, 2], dtype=np.int64)
     gx, gy = np.array([0.0, 3.0]), np.array([0.0, 4.0])
     one = np.array([0], dtype=np.int64)

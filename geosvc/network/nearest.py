@@ -13,7 +13,10 @@ venue by the node they leave from.  A query is answered in one of two ways:
   O(N) pass per candidate set (named by ``key``) gives every node its time to,
   and the identity of, the nearest candidate; passes are kept in an LRU of
   ``settings.pass_cache_size``.  With a cached pass, ``k == 1`` (nearest
-  accepted) and "nothing reachable" are answered by array look-ups.
+  accepted) and "nothing reachable" are answered by array look-ups.  A pass
+  asked with a cutoff (coverage within N minutes) settles only the nodes
+  within it and is cached under :class:`CutKey`; ``nearest`` only ever
+  uses uncut passes.
 
 ``nearest`` never builds a pass on the first request for a key.  It builds
 one only once the searches for that key that a pass would have answered by
@@ -61,9 +64,21 @@ if TYPE_CHECKING:
     from geosvc.network import _dijkstra
     from geosvc.network.graph import RoadNetwork
 
-__all__ = ["NearestHit", "TravelEngine"]
+__all__ = ["CutKey", "NearestHit", "TravelEngine"]
 
 _SEEN_PER_PASS = 4  # keys remembered without a pass, per LRU slot
+
+
+@dataclass(frozen=True, slots=True)
+class CutKey:
+    """LRU key of a pass of the candidate set ``key`` cut at ``cutoff_s`` seconds.
+
+    Kept apart from the uncut pass of ``key`` (which ``nearest`` reuses), so
+    a cut pass never answers a question that needs farther nodes.
+    """
+
+    key: Hashable
+    cutoff_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +197,8 @@ class TravelEngine:
         c = np.unique(c)
         return c[self._snapped_ok[c]]
 
-    def pass_for(self, candidates: ArrayLike | None, key: Hashable | None = None) -> NodeTimes:
+    def pass_for(self, candidates: ArrayLike | None, key: Hashable | None = None, *,
+                 cutoff_s: float | None = None) -> NodeTimes:
         """Return the (cached) multi-source pass to the nearest of ``candidates``.
 
         Parameters
@@ -192,15 +208,36 @@ class TravelEngine:
         key : hashable, optional
             Names the candidate set in the LRU (e.g. the normalised filters);
             default: a hash of the candidate positions.
+        cutoff_s : float, optional
+            Only times up to this many seconds are needed (coverage within N
+            minutes): a pass cut there costs the nodes within it, not N.
+            Cut passes are cached apart from uncut ones, under
+            ``CutKey(key, cutoff_s)``: an uncut pass of ``key``, or a cut one
+            reaching at least as far, answers a cut request; only uncut passes
+            answer uncut requests and ``nearest`` (whose answers need every
+            node).
 
         Returns
         -------
         NodeTimes
             ``source`` indexes ``sources`` / ``source_ids``; ``source_ids``
             holds VENUE POSITIONS (use ``nt.source_id()`` per node).
+            ``cutoff_s`` says how far it reaches (inf = uncut); within it,
+            the times equal an uncut pass's.
+
+        Raises
+        ------
+        InvalidParameter
+            Bad ``candidates``; ``cutoff_s`` < 0.
         """
+        limit = math.inf if cutoff_s is None else float(cutoff_s)
+        if not limit >= 0:
+            msg = f"must be >= 0 seconds, not {cutoff_s!r}"
+            raise InvalidParameter("cutoff_s", msg)
         cands = self._candidates(candidates)
         key = self._key(cands, key)
+        if limit < math.inf:
+            return self._cut_pass(cands, key, limit)
         with self._lock:
             nt = self._passes.get(key)
             if nt is not None:
@@ -214,14 +251,28 @@ class TravelEngine:
                 self.cache_misses += 1
         return self._build_pass(cands, key)
 
+    def _cut_pass(self, cands: NDArray[np.int64], key: Hashable, limit: float) -> NodeTimes:
+        """Return a cached pass of ``key`` reaching ``limit`` (uncut first), else build one."""
+        with self._lock:
+            found = [key] if key in self._passes else [
+                k for k, nt in self._passes.items()
+                if isinstance(k, CutKey) and k.key == key and nt.cutoff_s >= limit]
+            if found:
+                self._passes.move_to_end(found[0])
+                self.cache_hits += 1
+                return self._passes[found[0]]
+            self.cache_misses += 1
+        return self._build_pass(cands, CutKey(key, limit), cutoff_s=limit)
+
     @staticmethod
     def _key(cands: NDArray[np.int64], key: Hashable | None) -> Hashable:
         if key is None:
             return ("positions", hashlib.sha1(cands.tobytes()).hexdigest())
         return key
 
-    def _build_pass(self, cands: NDArray[np.int64], key: Hashable) -> NodeTimes:
-        nt = times_to_sources(self.net, self.venues.take(cands),
+    def _build_pass(self, cands: NDArray[np.int64], key: Hashable,
+                    cutoff_s: float | None = None) -> NodeTimes:
+        nt = times_to_sources(self.net, self.venues.take(cands), cutoff_s=cutoff_s,
                               walk_speed_mps=self.walk_speed_mps, source_ids=cands)
         with self._lock:
             self._passes[key] = nt

@@ -341,9 +341,14 @@ class RoadRouter:
         np.minimum.at(out, pos[si], sec)
         return out
 
-    def pass_for(self, candidates: Candidates, key: Hashable | None = None) -> RoadPass:
-        """Return the engine's cached pass of ``candidates`` (:meth:`TravelEngine.pass_for`)."""
-        nt = self.engine.pass_for(self._mask(candidates), key)
+    def pass_for(self, candidates: Candidates, key: Hashable | None = None, *,
+                 cutoff_s: float | None = None) -> RoadPass:
+        """Return the engine's cached pass of ``candidates`` (:meth:`TravelEngine.pass_for`).
+
+        With ``cutoff_s`` the pass may stop there (cached apart from the uncut
+        pass ``nearest`` reuses): times beyond it are inf.
+        """
+        nt = self.engine.pass_for(self._mask(candidates), key, cutoff_s=cutoff_s)
         return RoadPass(self.net, nt, self.speed_mps)
 
     def nearest(
