@@ -39,6 +39,7 @@ __all__ = [
     "STRAIGHT",
     "TRAVEL_MODES",
     "TravelMode",
+    "TurnCosts",
     "get_mode",
     "mode_labels",
     "mode_names",
@@ -49,6 +50,75 @@ __all__ = [
 ROAD: Final = "road"
 #: Router kind of modes that measure great-circle distance (no network).
 STRAIGHT: Final = "straight"
+
+
+@dataclass(frozen=True, slots=True)
+class TurnCosts:
+    """Turn restrictions and turn costs of a road mode (traffic drives on the right).
+
+    Applied by :mod:`geosvc.network.turns` when the mode's network is built:
+    the network is turn-expanded and each allowed turn at an intersection
+    costs the seconds below.  A mode with ``TravelMode.turns = None`` has
+    neither (walk, bike).  Documented in ``docs/routing.md``.
+
+    Attributes
+    ----------
+    angle_s : tuple of (max_degrees, right_s, left_s)
+        Seconds of a turn by its angle (0 = straight on, 180 = back), the
+        first band whose ``max_degrees`` is not exceeded; right turns are
+        cheaper than left ones, which cross the oncoming traffic.  Beyond
+        the last band the turn is a U-turn.
+    uturn_s : float
+        A U-turn (back along the same street, or an angle beyond the last
+        band).  U-turns are allowed only where nothing else is: at dead ends
+        (which cost ``dead_end_s``) and where every other way is forbidden.
+    dead_end_s : float
+        Turning round at a dead end.
+    signal_s : float
+        Passing a ``highway=traffic_signals`` node (at an intersection, or on
+        the approach to one within ``signal_reach_m``), added to the turn.
+    signal_reach_m : float
+        A signal node that is not an intersection stops the traffic heading
+        to an intersection this near (both directions when none is).
+    yield_s : float
+        Entering an intersection (without signals) from a road of a lower
+        class than another road there: stop or give way
+        (:data:`geosvc.network.turns.ROAD_CLASS_RANK`).
+    restriction_keys : tuple of str
+        Tags of ``type=restriction`` relations read, the first present wins
+        (``restriction:motorcar`` before ``restriction``).
+    exempt : tuple of str
+        Values of a restriction's ``except`` tag that exempt this mode.
+    """
+
+    angle_s: tuple[tuple[float, float, float], ...] = (
+        (25.0, 0.0, 0.0),  # straight on
+        (60.0, 1.0, 2.0),  # slight
+        (120.0, 3.0, 7.0),  # right / left
+        (165.0, 5.0, 9.0),  # sharp
+    )
+    uturn_s: float = 30.0
+    dead_end_s: float = 0.0
+    signal_s: float = 10.0
+    signal_reach_m: float = 30.0
+    yield_s: float = 3.0
+    restriction_keys: tuple[str, ...] = ("restriction:motorcar", "restriction")
+    exempt: tuple[str, ...] = ("motorcar", "motor_vehicle")
+
+    def angle_cost_s(self, degrees: float) -> float | None:
+        """Return the seconds of a turn of ``degrees`` (+ left, - right), None for a U-turn.
+
+        Examples
+        --------
+        >>> t = TurnCosts()
+        >>> t.angle_cost_s(0.0), t.angle_cost_s(-90.0), t.angle_cost_s(90.0), t.angle_cost_s(179)
+        (0.0, 3.0, 7.0, None)
+        """
+        a = abs(degrees)
+        for top, right_s, left_s in self.angle_s:
+            if a <= top:
+                return left_s if degrees > 0 else right_s
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +167,9 @@ class TravelMode:
         departure.
     note : str
         One line saying how the mode measures (added to straight-line answers).
+    turns : TurnCosts or None
+        Turn restrictions and turn costs of the mode's network (None = off:
+        every turn free, restrictions ignored).
     """
 
     name: str
@@ -116,6 +189,7 @@ class TravelMode:
     snap_max_m: float | None = None
     open_on_arrival: bool = True
     note: str = ""
+    turns: TurnCosts | None = None
 
     @property
     def needs_network(self) -> bool:
@@ -180,6 +254,7 @@ _ENTRIES = (
             ("access", "private"),
             ("service", "alley|driveway|emergency_access|parking|parking_aisle|private"),
         ),
+        turns=TurnCosts(),
     ),
     TravelMode(
         name="straight", label_zh="直线", label_en="straight-line", router=STRAIGHT,

@@ -1,7 +1,7 @@
 """On-disk cache of built networks: one uncompressed ``.npz`` per (file, mode, speeds).
 
 The key is the sha256 of the source file's bytes + the mode + the speed
-settings that shape the network + :data:`FORMAT_VERSION`, so editing the
+settings and the turn cost table that shape the network + :data:`FORMAT_VERSION`, so editing the
 extract, a speed or this code's format builds a new file; stale files are
 simply never read again.  Arrays are loaded with ``allow_pickle=False`` (no
 pickled objects in the cache).  Files are written to a temporary name and
@@ -36,7 +36,8 @@ __all__ = ["FORMAT_VERSION", "cache_key", "cache_path", "load_network", "read_np
 #: Bump when the arrays or the build rules change.  2: ``meta["build"]``, the build
 #: report (clipped ways, missing references, components); compressed XML extracts.
 #: 3: ``edge_layer`` (below / on / above the ground: underground ways, bridges).
-FORMAT_VERSION = 3
+#: 4: turn-expanded drive networks (restrictions, turn costs; ``meta["build"]["turns"]``).
+FORMAT_VERSION = 4
 
 
 def cache_key(source_hash: str, mode: str, settings: Settings) -> str:
@@ -53,7 +54,8 @@ def cache_key(source_hash: str, mode: str, settings: Settings) -> str:
     """
     spec = TRAVEL_MODES[check_mode(mode)]
     speed = {spec.speed_setting: getattr(settings, spec.speed_setting)}
-    blob = json.dumps({"src": source_hash, "mode": mode, "speed": speed,
+    turns = None if spec.turns is None else repr(spec.turns)  # the cost table shapes it too
+    blob = json.dumps({"src": source_hash, "mode": mode, "speed": speed, "turns": turns,
                        "format": FORMAT_VERSION}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
