@@ -111,8 +111,8 @@ class TurnCosts:
         Examples
         --------
         >>> t = TurnCosts()
-        >>> t.angle_cost_s(0.0), t.angle_cost_s(-90.0), t.angle_cost_s(90.0), t.angle_cost_s(179)
-        (0.0, 3.0, 7.0, None)
+        >>> [t.angle_cost_s(a) for a in (0.0, -90.0, 90.0, 179.0)]
+        [0.0, 3.0, 7.0, None]
         """
         a = abs(degrees)
         for top, right_s, left_s in self.angle_s:

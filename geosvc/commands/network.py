@@ -168,6 +168,15 @@ def report_lines(net: RoadNetwork, settings: Settings) -> list[str]:
     lines.append(f"travel core {len(core):,} nodes ({share:.1f} %); points snap to "
                  f"{int(ok.sum()):,} of {net.n_edges:,} edges (min_component_nodes "
                  f"{settings.min_component_nodes})")
+    turns = build.get("turns")
+    if turns:
+        skipped = turns["restrictions_skipped"]
+        why = ", ".join(f"{n:,} {reason}" for reason, n in skipped.items())
+        lines.append(f"turns: {turns['restrictions_applied']:,} of {turns['restrictions']:,} "
+                     f"restrictions applied" + (f" (skipped: {why})" if why else "")
+                     + f"; {turns['signals']:,} traffic signals; {turns['nodes_before']:,} "
+                     f"intersections and street nodes split into {net.n_nodes:,} nodes, "
+                     f"{turns['turn_edges']:,} turn edges")
     below, above = int((net.edge_layer < 0).sum()), int((net.edge_layer > 0).sum())
     if below or above:
         lines.append(f"{below:,} edges below the ground (tunnels), {above:,} above it "

@@ -280,7 +280,7 @@ class RoadNetwork:
         return labels
 
     def _places_per(self, labels: NDArray[np.int32]) -> NDArray[np.int64]:
-        """Distinct node ids (OSM nodes) per label: the ports of a turn-expanded node count once."""
+        """Distinct node ids per label: the ports of a turn-expanded node count once."""
         n_labels = int(labels.max()) + 1 if len(labels) else 0
         if len(np.unique(self.node_id)) == self.n_nodes:
             sizes = np.bincount(labels, minlength=n_labels).astype(np.int64)
@@ -320,7 +320,7 @@ class RoadNetwork:
 
     @cached_property
     def strong_sizes(self) -> NDArray[np.int64]:
-        """Node count (by id, as :attr:`component_sizes`) of each SCC, ``int64[S]`` (read-only)."""
+        """Node count (by id, as :attr:`component_sizes`) per SCC, ``int64[S]`` (read-only)."""
         return self._places_per(self.strong_labels)
 
     @cached_property

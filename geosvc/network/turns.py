@@ -67,6 +67,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import osmium
 from numpy.typing import NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -134,7 +135,8 @@ def _relation(rid: int, tags: Mapping[str, str], members: Iterable[tuple[str, in
     src.read += 1
     kind = next((tags[k] for k in turns.restriction_keys if k in tags), None)
     if kind is None:
-        src.skipped["conditional" if "restriction:conditional" in tags else "other_vehicle"] += 1
+        why = "conditional" if "restriction:conditional" in tags else "other_vehicle"
+        src.skipped[why] += 1
         return
     kind = kind.strip()
     exempt = {v.strip() for v in tags.get("except", "").split(";")}
@@ -175,12 +177,12 @@ def read_turn_source(path: str | os.PathLike[str], kind: str, turns: TurnCosts,
 
 
 def _read_pbf(path: Path, turns: TurnCosts) -> TurnSource:
-    import osmium  # lazy: pyosmium is needed only to read turn rules of .osm.pbf extracts
-
     src = TurnSource()
     rels = osmium.FileProcessor(str(path), osmium.osm.RELATION).with_filter(
         osmium.filter.TagFilter(("type", "restriction")))
     for r in rels:
+        if not isinstance(r, osmium.osm.Relation):
+            continue
         _relation(r.id, {t.k: t.v for t in r.tags},
                   [(m.type, m.ref, m.role) for m in r.members], turns, src)
     signals = osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(
@@ -190,7 +192,8 @@ def _read_pbf(path: Path, turns: TurnCosts) -> TurnSource:
     if wanted:
         ways = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
             osmium.filter.IdFilter(wanted))
-        src.way_refs = {w.id: tuple(n.ref for n in w.nodes) for w in ways}
+        src.way_refs = {w.id: tuple(n.ref for n in w.nodes) for w in ways
+                        if isinstance(w, osmium.osm.Way)}
     return src
 
 
@@ -206,7 +209,8 @@ def _read_xml(stream: IO[bytes], turns: TurnCosts) -> TurnSource:
             el.clear()
         elif el.tag == "way":
             if any(t.attrib.get("k") == "highway" for t in el.iter("tag")):
-                refs[int(el.attrib["id"])] = tuple(int(nd.attrib["ref"]) for nd in el.iter("nd"))
+                wid = int(el.attrib["id"])
+                refs[wid] = tuple(int(nd.attrib["ref"]) for nd in el.iter("nd"))
             el.clear()
         elif el.tag == "relation":
             tags = {t.attrib["k"]: t.attrib["v"] for t in el.iter("tag")}

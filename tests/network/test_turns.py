@@ -100,7 +100,8 @@ def trip(net: RoadNetwork, start: tuple[int, int], end: tuple[int, int],
         return None
     passed: list[int] = []
     for a, b in hits[0].route_lonlat:  # the route's vertices at OSM nodes, in order
-        at = np.flatnonzero((np.abs(net.node_lon - a) < 1e-7) & (np.abs(net.node_lat - b) < 1e-7))
+        at = np.flatnonzero((np.abs(net.node_lon - a) < 1e-7)
+                            & (np.abs(net.node_lat - b) < 1e-7))
         if len(at) and (not passed or passed[-1] != int(net.node_id[at[0]])):
             passed.append(int(net.node_id[at[0]]))
     return hits[0].time_s, passed
@@ -234,10 +235,11 @@ def test_u_turns_are_forbidden_at_junctions(tmp_path):
     pairs = {(int(ids[net.edge_u[e]]), int(ids[net.edge_v[e]])) for e in np.flatnonzero(turn)}
     assert all(a == b for a, b in pairs)  # turns stay inside one OSM node
     # no turn edge joins the in-port of 4->5 to the out-port of 5->4
-    e45 = [e for e in np.flatnonzero(~turn) if (ids[net.edge_u[e]], ids[net.edge_v[e]]) == (4, 5)]
-    e54 = [e for e in np.flatnonzero(~turn) if (ids[net.edge_u[e]], ids[net.edge_v[e]]) == (5, 4)]
-    assert net.edge_between(np.array([net.edge_v[e45[0]]]), np.array([net.edge_u[e54[0]]]))[0] \
-        == -1
+    ends = {(int(ids[net.edge_u[e]]), int(ids[net.edge_v[e]])): e
+            for e in np.flatnonzero(~turn)}
+    in_port, out_port = net.edge_v[ends[(4, 5)]], net.edge_u[ends[(5, 4)]]
+    assert in_port != out_port
+    assert net.edge_between(np.array([in_port]), np.array([out_port]))[0] == -1
 
 
 def test_walk_ignores_restrictions_and_turn_costs(tmp_path):
