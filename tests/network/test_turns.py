@@ -5,8 +5,8 @@ the north row), every street its own two-way residential way at 36 km/h
 (10 m/s, 10 s per edge), named by its ends (way 45 = nodes 4-5).  The trip
 starts in the middle of way 45 (the west arm of crossing 5, heading east)
 and ends in the middle of an arm of 5: straight on is way 56, left way 58,
-right way 25.  Turning left at 5 costs 7 s (the table's 90-degree band), right
-3 s; the way round a forbidden left turn is back west, right at 4, along 7-8
+right way 25.  Turning left at 5 costs 4 s (the table's 90-degree band), right
+2 s; the way round a forbidden left turn is back west, right at 4, along 7-8
 and right again at 8 (two right turns, 300 m).
 """
 
@@ -26,13 +26,15 @@ from geosvc.network.snap import snap_points, snap_xy
 from geosvc.network.turns import original_nodes
 
 TABLE = TurnCosts()
-LEFT, RIGHT, UTURN, SIGNAL, YIELD = 7.0, 3.0, TABLE.uturn_s, TABLE.signal_s, TABLE.yield_s
+LEFT, RIGHT = TABLE.angle_cost_s(90.0), TABLE.angle_cost_s(-90.0)
+SIGNAL, YIELD = TABLE.signal_s, TABLE.yield_s
 GRID_WAYS = {45: (4, 5), 56: (5, 6), 25: (2, 5), 58: (5, 8), 12: (1, 2), 23: (2, 3),
              36: (3, 6), 69: (6, 9), 98: (9, 8), 87: (8, 7), 74: (7, 4), 14: (1, 4)}
 
 
 def test_table_is_the_documented_one():
-    assert TABLE.angle_cost_s(-90) == RIGHT and TABLE.angle_cost_s(90) == LEFT
+    assert (LEFT, RIGHT, TABLE.uturn_s, SIGNAL, YIELD) == (4.0, 2.0, 20.0, 2.0, 2.0)
+    assert TABLE.angle_cost_s(0.0) == 0.0 and TABLE.angle_cost_s(170.0) is None
     assert TRAVEL_MODES["drive"].turns == TABLE
     assert TRAVEL_MODES["walk"].turns is None and TRAVEL_MODES["bike"].turns is None
 
