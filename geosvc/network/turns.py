@@ -46,8 +46,8 @@ Turns
   an ``except`` naming the mode's vehicle (:attr:`TurnCosts.exempt`) or a
   condition (``day_on``, ``hour_on``, ``restriction:conditional`` only)
   skips it.  Via WAYS are not applied: they are counted as skipped.  When the
-  via node lies in the middle of the ``to`` way, the turn's direction
-  (left / right / straight) picks the side.
+  via node lies in the middle of the ``to`` or the ``from`` way, the turn's
+  direction (left / right / straight) picks the side.
 
 The build report (``net.meta["build"]["turns"]``) counts the restrictions
 read, applied and skipped (by reason), the signals, and the sizes before
@@ -347,11 +347,14 @@ def _apply_restrictions(net: RoadNetwork, t: _Turns, src: TurnSource,
             skipped["not_in_network"] += 1
             continue
         hit = False
+        both_ways = len(ins) > 1  # the via node in the middle of the from way
         for i in ins:
             lo, hi = int(t.ptr[i]), int(t.ptr[i + 1])
             onto = np.isin(t.out[lo:hi], outs)
-            if onto.sum() > 1 or (r.kind.endswith("u_turn") and onto.any()):
+            if onto.sum() > 1 or both_ways or (r.kind.endswith("u_turn") and onto.any()):
                 side = onto & _pick_side(r.kind, t.angle[lo:hi], t.back[lo:hi])
+                if both_ways and not side.any():
+                    continue  # from this side the turn is not the restricted one
                 onto = side if side.any() else onto
             if not onto.any():
                 continue

@@ -63,9 +63,11 @@ def _relation(rid: int, frm: int, via: int, to: int, *, via_type: str = "node",
 
 
 def grid_xml(*relations: str, node_tags: dict[int, dict[str, str]] | None = None,
-             way_tags: dict[int, dict[str, str]] | None = None) -> str:
+             way_tags: dict[int, dict[str, str]] | None = None,
+             grid_ways: dict[int, tuple[int, ...]] | None = None) -> str:
     nodes = [_node(i, **(node_tags or {}).get(i, {})) for i in range(1, 10)]
-    ways = [_way(w, refs, **(way_tags or {}).get(w, {})) for w, refs in GRID_WAYS.items()]
+    ways = [_way(w, refs, **(way_tags or {}).get(w, {}))
+            for w, refs in (grid_ways or GRID_WAYS).items()]
     return "\n".join(["<?xml version='1.0' encoding='UTF-8'?>", '<osm version="0.6">',
                       *nodes, *ways, *relations, "</osm>", ""])
 
@@ -136,6 +138,21 @@ def test_no_left_turn_goes_around(tmp_path):
     # the other turns at 5 are untouched, and so is the left turn from the other side
     assert trip(net, (4, 5), (5, 6))[1] == [5]
     assert trip(net, (6, 5), (5, 2))[1] == [5]
+
+
+def test_via_node_in_the_middle_of_the_ways(tmp_path):
+    # one way 456 runs west-east through 5, one way 258 south-north: "no left turn from
+    # 456 onto 258" forbids the left turns only (north from the west, south from the
+    # east); the right turns onto 258 stay allowed from both sides
+    ways = {k: v for k, v in GRID_WAYS.items() if k not in (45, 56, 25, 58)}
+    ways |= {456: (4, 5, 6), 258: (2, 5, 8)}
+    net = build(tmp_path, grid_xml(_relation(1, 456, 5, 258, restriction="no_left_turn"),
+                                   grid_ways=ways))
+    assert net.meta["build"]["turns"]["restrictions_applied"] == 1
+    assert trip(net, (4, 5), (5, 8))[1] == [4, 7, 8]
+    assert trip(net, (6, 5), (5, 8))[1] == [5]
+    assert trip(net, (4, 5), (5, 2))[1] == [5]
+    assert trip(net, (6, 5), (5, 2))[1] == [6, 3, 2]  # left from the east: round the block
 
 
 def test_only_straight_on(tmp_path):
