@@ -175,7 +175,7 @@ def report_lines(net: RoadNetwork, settings: Settings) -> list[str]:
         lines.append(f"turns: {turns['restrictions_applied']:,} of {turns['restrictions']:,} "
                      f"restrictions applied" + (f" (skipped: {why})" if why else "")
                      + f"; {turns['signals']:,} traffic signals; {turns['nodes_before']:,} "
-                     f"intersections and street nodes split into {net.n_nodes:,} nodes, "
+                     f"OSM nodes split into {net.n_nodes:,} (turn ports), "
                      f"{turns['turn_edges']:,} turn edges")
     below, above = int((net.edge_layer < 0).sum()), int((net.edge_layer > 0).sum())
     if below or above:

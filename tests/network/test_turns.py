@@ -15,7 +15,9 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from geosvc.cli import main
 from geosvc.config import Settings
 from geosvc.modes import TRAVEL_MODES, TurnCosts
 from geosvc.network.graph import RoadNetwork
@@ -183,6 +185,18 @@ def test_via_way_restrictions_are_counted_as_skipped(tmp_path):
     report = net.meta["build"]["turns"]
     assert report["restrictions"] == 1 and report["restrictions_applied"] == 0
     assert report["restrictions_skipped"] == {"via_way": 1}
+
+
+def test_cli_prints_the_turns_report(tmp_path):
+    path = tmp_path / "grid.osm"
+    via_way = _relation(2, 14, 45, 56, via_type="way", restriction="no_left_turn")
+    path.write_text(grid_xml(_relation(1, 45, 5, 58, restriction="no_left_turn"), via_way),
+                    encoding="utf-8")
+    res = CliRunner().invoke(main, ["network", "build", str(path), "--modes", "drive",
+                                    "--cache-dir", str(tmp_path / "cache")])
+    assert res.exit_code == 0, res.output
+    assert ("turns: 1 of 2 restrictions applied (skipped: 1 via_way); 0 traffic signals; "
+            "9 OSM nodes split into 40 (turn ports), 35 turn edges") in res.output
 
 
 def test_restriction_on_a_way_the_mode_lacks_is_skipped(tmp_path):
