@@ -26,7 +26,8 @@ Usage: ``python scripts/bench_network.py [--quick] [--nodes 250000]``
     bucket-queue kernel (<= 25 ms and <= 20x one streaming read of the CSR, timed in
     the same run), and 50 venues cut vs uncut; each against scipy's Dijkstra over the
     augmented graph (the pass before), same times required.  Medians of wall time and
-    of the thread's CPU time (the box is shared: wall time includes waiting for a core).  ``--pass-only`` runs this part alone.
+    of the thread's CPU time (the box is shared: wall time includes waiting for a core).
+    ``--pass-only`` runs this part alone.
 """
 
 from __future__ import annotations

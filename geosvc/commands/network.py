@@ -181,6 +181,15 @@ def report_lines(net: RoadNetwork, settings: Settings) -> list[str]:
         lines.append(f"not snapped to: {trap:,} edge{'s' if trap != 1 else ''} of one-way "
                      f"traps, {fragment:,} on fragments (core < "
                      f"{settings.min_component_nodes} nodes)")
+    turns = build.get("turns")
+    if turns:
+        skipped = turns["restrictions_skipped"]
+        why = ", ".join(f"{n:,} {reason}" for reason, n in skipped.items())
+        lines.append(f"turns: {turns['restrictions_applied']:,} of {turns['restrictions']:,} "
+                     f"restrictions applied" + (f" (skipped: {why})" if why else "")
+                     + f"; {turns['signals']:,} traffic signals; {turns['nodes_before']:,} "
+                     f"OSM nodes split into {net.n_nodes:,} (turn ports), "
+                     f"{turns['turn_edges']:,} turn edges")
     below, above = int((net.edge_layer < 0).sum()), int((net.edge_layer > 0).sum())
     if below or above:
         lines.append(f"{below:,} edges below the ground (tunnels), {above:,} above it "

@@ -1,7 +1,7 @@
 """On-disk cache of built networks: one uncompressed ``.npz`` per (file, mode, speeds).
 
 The key is the sha256 of the source file's bytes + the mode + the speed
-settings that shape the network + :data:`FORMAT_VERSION`, so editing the
+settings and the turn cost table that shape the network + :data:`FORMAT_VERSION`, so editing the
 extract, a speed or this code's format builds a new file; stale files are
 simply never read again.  Arrays are loaded with ``allow_pickle=False`` (no
 pickled objects in the cache).  Files are written to a temporary name and
@@ -39,7 +39,8 @@ __all__ = ["FORMAT_VERSION", "cache_key", "cache_path", "load_network", "read_np
 #: 4: the OSM rules of each mode (:class:`geosvc.modes.OsmRules`: access overrides,
 #: cycleways with ``foot=designated``, pedestrian areas, steps, ferries, one-way
 #: exceptions, maxspeed zones), the same in both readers; geodesic lengths from .pbf.
-FORMAT_VERSION = 4
+#: 5: turn-expanded drive networks (restrictions, turn costs; ``meta["build"]["turns"]``).
+FORMAT_VERSION = 5
 
 
 def cache_key(source_hash: str, mode: str, settings: Settings) -> str:
@@ -56,7 +57,8 @@ def cache_key(source_hash: str, mode: str, settings: Settings) -> str:
     """
     spec = TRAVEL_MODES[check_mode(mode)]
     speed = {spec.speed_setting: getattr(settings, spec.speed_setting)}
-    blob = json.dumps({"src": source_hash, "mode": mode, "speed": speed,
+    turns = None if spec.turns is None else repr(spec.turns)  # the cost table shapes it too
+    blob = json.dumps({"src": source_hash, "mode": mode, "speed": speed, "turns": turns,
                        "format": FORMAT_VERSION}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 

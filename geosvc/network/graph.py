@@ -19,6 +19,12 @@ Each edge records whether it runs below, on or above the ground
 tags): points snap to ground edges first.
 Self-loops (a way that starts and ends at the same node with no node between)
 are dropped: they can never shorten a trip.
+
+Turn-expanded networks (modes with turn costs, :mod:`geosvc.network.turns`)
+split intersections into port nodes joined by zero-length TURN edges whose
+time is the turn's cost (0 allowed); every street segment stays exactly one
+edge.  Street edges are at least 1 cm long, so ``edge_length_m == 0`` marks
+the turns (:attr:`RoadNetwork.edge_is_turn`); nothing snaps to them.
 """
 
 from __future__ import annotations
@@ -109,7 +115,9 @@ class RoadNetwork:
     edge_u, edge_v : int32[E]
         Node positions of each directed edge (travel allowed u -> v only).
     edge_length_m, edge_time_s : float64[E]
-        Length (m) and travel time (s) of each edge; time > 0.
+        Length (m) and travel time (s) of each edge; time > 0, except on the
+        turn edges of a turn-expanded network (length 0, time >= 0: the turn's
+        cost; see :attr:`edge_is_turn`).
     edge_twin : int64[E]
         The directed edge running v -> u along the same line, or -1 (one-way).
     geom_offsets : int64[E+1]
@@ -183,6 +191,19 @@ class RoadNetwork:
         )
 
     # -- derived structures -------------------------------------------------------
+    @cached_property
+    def edge_is_turn(self) -> NDArray[np.bool_]:
+        """``bool[E]``: the turn edges of a turn-expanded network (zero length; read-only).
+
+        All False on a network without turn costs.  Turn edges join the port
+        nodes of one intersection (:mod:`geosvc.network.turns`): passes and
+        searches use them like any edge; snapping, street geometry and
+        isochrone pieces skip them.
+        """
+        turn = self.edge_length_m == 0
+        turn.flags.writeable = False
+        return turn
+
     @cached_property
     def _best_edges(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Per distinct (u, v): the fastest edge; sorted by ``u * N + v``.
@@ -258,12 +279,25 @@ class RoadNetwork:
         labels.flags.writeable = False
         return labels
 
-    @cached_property
-    def component_sizes(self) -> NDArray[np.int64]:
-        """Node count of each weakly connected component, ``int64[C]`` (read-only)."""
-        sizes = np.bincount(self.component_labels, minlength=0).astype(np.int64)
+    def _places_per(self, labels: NDArray[np.int32]) -> NDArray[np.int64]:
+        """Distinct node ids per label: the ports of a turn-expanded node count once."""
+        n_labels = int(labels.max()) + 1 if len(labels) else 0
+        if len(np.unique(self.node_id)) == self.n_nodes:
+            sizes = np.bincount(labels, minlength=n_labels).astype(np.int64)
+        else:
+            pairs = np.unique(np.column_stack([labels.astype(np.int64), self.node_id]), axis=0)
+            sizes = np.bincount(pairs[:, 0], minlength=n_labels).astype(np.int64)
         sizes.flags.writeable = False
         return sizes
+
+    @cached_property
+    def component_sizes(self) -> NDArray[np.int64]:
+        """Node count of each weakly connected component, ``int64[C]`` (read-only).
+
+        Nodes are counted by id: the ports of one intersection of a
+        turn-expanded network count once (:mod:`geosvc.network.turns`).
+        """
+        return self._places_per(self.component_labels)
 
     def components(self) -> int:
         """Return the number of weakly connected components (isolated nodes count)."""
@@ -286,10 +320,8 @@ class RoadNetwork:
 
     @cached_property
     def strong_sizes(self) -> NDArray[np.int64]:
-        """Node count of each strongly connected component, ``int64[S]`` (read-only)."""
-        sizes = np.bincount(self.strong_labels, minlength=0).astype(np.int64)
-        sizes.flags.writeable = False
-        return sizes
+        """Node count (by id, as :attr:`component_sizes`) per SCC, ``int64[S]`` (read-only)."""
+        return self._places_per(self.strong_labels)
 
     @cached_property
     def main_strong(self) -> NDArray[np.bool_]:
@@ -387,7 +419,8 @@ def make_network(
     ------
     InvalidParameter
         ``mode`` unknown, arrays of inconsistent length, or a non-positive or
-        non-finite edge time.
+        non-finite edge time (0 is allowed on the zero-length turn edges of a
+        turn-expanded network).
     """
     check_mode(mode)
     n = len(node_x)
@@ -424,8 +457,9 @@ def make_network(
         msg = "refers to a node position outside 0..N-1"
         raise InvalidParameter("edge_u", msg)
     t = arrays["edge_time_s"]
-    if e and not (np.isfinite(t).all() and (t > 0).all()):
-        msg = "must be finite and > 0 seconds on every edge"
+    turn = arrays["edge_length_m"] == 0
+    if e and not (np.isfinite(t).all() and ((t > 0) | (turn & (t == 0))).all()):
+        msg = "must be finite and > 0 seconds on every edge (>= 0 on zero-length turn edges)"
         raise InvalidParameter("edge_time_s", msg)
     if edge_twin is None:
         twin = edge_twins(arrays["edge_u"], arrays["edge_v"], arrays["edge_length_m"])

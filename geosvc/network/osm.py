@@ -56,6 +56,14 @@ The per-mode rules are looked up in the travel-mode registry
 (:mod:`geosvc.modes`): ``osm`` (:class:`~geosvc.modes.OsmRules`) and
 ``speed_setting`` / ``speed_by_class``.
 
+Turns
+-----
+Modes with turn costs (``TravelMode.turns``: drive) are turn-expanded after
+assembly by :func:`geosvc.network.turns.expand_turns`: restriction relations
+and traffic signals are read from the same extract
+(:func:`geosvc.network.turns.read_turn_source`), the build report's
+``turns`` member counts them.
+
 Segments shorter than 1 cm are given 1 cm (so every time is > 0); self-loops
 are dropped; disconnected parts are kept.
 """
@@ -74,7 +82,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import IO, TYPE_CHECKING, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -92,6 +100,7 @@ from geosvc.network.tags import (
     segment_times_s,
     way_use,
 )
+from geosvc.network.turns import expand_turns, read_turn_source
 
 if TYPE_CHECKING:
     from geosvc.config import Settings
@@ -124,6 +133,7 @@ BUILD_REPORT_KEYS: tuple[str, ...] = (
     "largest_component_nodes",  # nodes of the largest one
     "strong_components",  # strongly connected components
     "core_nodes",  # nodes of the largest travel core (see geosvc.network.snap)
+    "turns",  # modes with turn costs: restrictions read/applied/skipped, sizes (else None)
 )
 
 _TAGS = TAG_KEYS
@@ -212,9 +222,17 @@ def build_network(
         msg = f"{path.name!r} has no {mode} roads"
         raise InvalidParameter("osm_path", msg)
     step("directing and timing edges")
-    net = _assemble(seg, mode, settings, source_hash or file_sha256(path))
+    net, rows = _assemble(seg, mode, settings, source_hash or file_sha256(path))
+    turns = TRAVEL_MODES[mode].turns
+    if turns is not None:
+        step("turn restrictions and turn costs")
+        source = read_turn_source(path, kind, turns, open_xml=_open_xml)
+        highway = seg.tags["highway"].to_numpy(dtype=object)[rows]
+        net = expand_turns(net, turns, source=source, edge_highway=highway)
+    report = build_report(net, seg.report)
+    report["turns"] = net.meta.pop("turns", None)
     net.meta.update(source=str(path), build_s=round(time.perf_counter() - started, 3),
-                    build=build_report(net, seg.report))
+                    build=report)
     return net
 
 
@@ -249,14 +267,14 @@ def extract_kind(path: str | os.PathLike[str]) -> str:
     raise InvalidParameter("osm_path", msg)
 
 
-def build_report(net: RoadNetwork, read: Mapping[str, int | None]) -> dict[str, int | None]:
+def build_report(net: RoadNetwork, read: Mapping[str, int | None]) -> dict[str, Any]:
     """Return the build report of ``net`` (:data:`BUILD_REPORT_KEYS`) from the reader's counts.
 
     The component counts are computed here (and stay cached on ``net``).
     """
     core = net.main_strong[net.strong_labels]
     core_sizes = np.where(net.main_strong, net.strong_sizes, 0)
-    out: dict[str, int | None] = {key: read.get(key) for key in BUILD_REPORT_KEYS[:5]}
+    out: dict[str, Any] = {key: read.get(key) for key in BUILD_REPORT_KEYS[:5]}
     out.update(
         nodes=net.n_nodes,
         edges=net.n_edges,
@@ -264,6 +282,7 @@ def build_report(net: RoadNetwork, read: Mapping[str, int | None]) -> dict[str, 
         largest_component_nodes=int(net.component_sizes.max()) if net.n_nodes else 0,
         strong_components=int(len(net.strong_sizes)),
         core_nodes=int(core_sizes.max()) if core.any() else 0,
+        turns=None,
     )
     return out
 
@@ -553,7 +572,9 @@ def _level_range(value: str) -> tuple[float, float]:
     return (min(nums), max(nums)) if nums else (np.nan, np.nan)
 
 
-def _assemble(seg: _Segments, mode: str, settings: Settings, source_hash: str) -> RoadNetwork:
+def _assemble(seg: _Segments, mode: str, settings: Settings,
+              source_hash: str) -> tuple[RoadNetwork, NDArray[np.int64]]:
+    """Direct, time and project the segments; also return each edge's segment row."""
     keep = seg.u != seg.v
     if not keep.all():
         seg = _subset(seg, np.flatnonzero(keep))
@@ -596,7 +617,7 @@ def _assemble(seg: _Segments, mode: str, settings: Settings, source_hash: str) -
     both = np.flatnonzero(fwd & bwd)
     twin[f_index[both]] = b_index[both]
     twin[b_index[both]] = f_index[both]
-    return make_network(
+    net = make_network(
         mode=mode,
         crs=crs,
         source_hash=source_hash,
@@ -615,6 +636,7 @@ def _assemble(seg: _Segments, mode: str, settings: Settings, source_hash: str) -
         edge_twin=twin,
         edge_layer=edge_layers(seg.tags)[rows],
     )
+    return net, rows
 
 
 def _vertex_index(starts: NDArray[np.int64], counts: NDArray[np.int64], *,

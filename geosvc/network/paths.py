@@ -148,11 +148,12 @@ def _ways(
     tw = net.edge_twin[e]
     two = tw >= 0
     idx = np.concatenate([ok, ok[two]])
-    # along the edge u -> point -> v; along the twin v -> point -> u
-    near, far = (net.edge_u, net.edge_v) if into else (net.edge_v, net.edge_u)
+    # along the edge u -> point -> v; along the twin v -> point -> u (the twin's own
+    # end nodes: in a turn-expanded network they are other ports of u and v)
+    near = net.edge_u if into else net.edge_v
     # share of the edge, then of its twin, between the node and the point
     along, back = (f, 1 - f) if into else (1 - f, f)
-    node = np.concatenate([near[e], far[e][two]]).astype(np.int64)
+    node = np.concatenate([near[e], near[tw[two]]]).astype(np.int64)
     sec = np.concatenate([along * t[e] + acc, back[two] * t[tw[two]] + acc[two]])
     return idx, node, sec
 
@@ -457,7 +458,7 @@ def route(
         first, last = nodes[0], nodes[-1]
         if int(net.edge_v[pe]) == first:
             parts.append(_partial_xy(net, pe, pf, 1.0))
-        elif net.edge_twin[pe] >= 0 and int(net.edge_u[pe]) == first:
+        elif net.edge_twin[pe] >= 0 and int(net.edge_v[net.edge_twin[pe]]) == first:
             parts.append(_partial_xy(net, int(net.edge_twin[pe]), 1 - pf, 1.0))
         else:
             raise NoRoute("the path does not start at an end of the point's street")
@@ -471,7 +472,7 @@ def route(
                 parts.append(np.column_stack([net.geom_x[a:b], net.geom_y[a:b]]))
         if int(net.edge_u[te]) == last:
             parts.append(_partial_xy(net, te, 0.0, tf))
-        elif net.edge_twin[te] >= 0 and int(net.edge_v[te]) == last:
+        elif net.edge_twin[te] >= 0 and int(net.edge_u[net.edge_twin[te]]) == last:
             parts.append(_partial_xy(net, int(net.edge_twin[te]), 0.0, 1 - tf))
         else:
             raise NoRoute("the path does not end at an end of the target's street")

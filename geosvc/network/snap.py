@@ -35,6 +35,9 @@ whose core reaches the threshold keep their points (unreachable from the
 mainland).  Walk networks are symmetric: their cores are their weak
 components, so for them the rule is the size threshold alone.
 
+Turn edges (the zero-length edges joining the ports of an intersection in a
+turn-expanded network, :mod:`geosvc.network.turns`) are never snappable.
+
 Ground first.  A point (a venue, a resident, a query) carries no layer: it is
 taken to be on the ground.  Of the snappable edges, those on the ground
 (:attr:`RoadNetwork.edge_layer` 0) are searched first; underground ways (a
@@ -229,6 +232,7 @@ def snappable_edges(
         inside = in_core[net.edge_u] & in_core[net.edge_v]
         if inside.any():  # else a network of one-way traps only: every edge
             ok = inside
+    ok &= ~net.edge_is_turn  # turn edges of a turn-expanded network: never snapped to
     ok.flags.writeable = False
     cache[t] = ok
     return ok
@@ -273,9 +277,13 @@ def _build_edge_index(net: RoadNetwork, eligible: NDArray[np.bool_]) -> EdgeInde
     cum = np.concatenate([[0.0], np.cumsum(seg_len_all)])
     edge_geom_len = cum[off[1:] - 1] - cum[off[:-1]] if net.n_edges else np.zeros(0)
     seg_start_all = cum[:-1] - cum[off[:-1]][seg_edge_all] if len(seg_edge_all) else np.zeros(0)
-    # index each line once: skip the higher-numbered twin of a two-way pair
+    # index each line once: skip the higher-numbered twin of a two-way pair, unless
+    # only it is eligible (in a turn-expanded network twins may differ)
     twin = net.edge_twin
-    indexed_edge = ((twin < 0) | (np.arange(net.n_edges) < twin)) & eligible
+    twin_ok = np.zeros(net.n_edges, dtype=bool)
+    has = twin >= 0
+    twin_ok[has] = eligible[twin[has]]
+    indexed_edge = ((twin < 0) | (np.arange(net.n_edges) < twin) | ~twin_ok) & eligible
     sel = (
         np.flatnonzero(seg_ok & indexed_edge[seg_edge_all])
         if len(seg_edge_all)

@@ -162,7 +162,7 @@ def forward_pieces(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64
     """
     te = net.edge_time_s
     t_u = times_s[net.edge_u]
-    sel = np.flatnonzero(t_u <= limit_s)
+    sel = np.flatnonzero((t_u <= limit_s) & ~net.edge_is_turn)
     if done_s is not None:
         sel = sel[t_u[sel] + te[sel] > done_s]
     r = np.minimum((limit_s - t_u[sel]) / te[sel], 1.0)
@@ -195,7 +195,7 @@ def pass_pieces(net: RoadNetwork, nt: NodeTimes, limit_s: float,
     over ``(limit - access) / t_e``.  Demand access legs are not drawn.
     """
     te = net.edge_time_s
-    sel = np.flatnonzero(nt.time_s[net.edge_v] <= limit_s)
+    sel = np.flatnonzero((nt.time_s[net.edge_v] <= limit_s) & ~net.edge_is_turn)
     r = np.minimum((limit_s - nt.time_s[net.edge_v[sel]]) / te[sel], 1.0)
     sel, r = _drop_twins(net, sel, r)
     parts = [cut_edges(net, sel, 1.0 - r, np.ones(len(sel)))]

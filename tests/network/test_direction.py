@@ -156,6 +156,10 @@ def test_helsinki_drive_random_points_always_get_an_answer(helsinki_drive, setti
     core = np.flatnonzero(net.main_strong[net.strong_labels]
                           & (net.strong_sizes[net.strong_labels] >= 50))
     vn = rng.choice(core, 40, replace=False)
+    # and one in every core (the island's too: its points can reach no other venue)
+    labels = net.strong_labels
+    vn = np.concatenate([vn, [core[labels[core] == c][0]
+                              for c in np.unique(labels[core]) if c not in labels[vn]]])
     engine = TravelEngine(net, net.node_lon[vn], net.node_lat[vn], settings=settings)
     loose = TravelEngine(net, net.node_lon[vn], net.node_lat[vn],
                          settings=settings.with_(min_component_nodes=1))

@@ -88,14 +88,22 @@ def test_build_report_counts_clipped_ways(tmp_path, settings, mode):
     got = tuple(report[k] for k in ("ways", "clipped_ways", "missing_refs",
                                     "segments_dropped"))
     assert got == EXPECTED[mode]
-    assert report["nodes"] == net.n_nodes == 9
+    assert report["nodes"] == net.n_nodes
+    assert len(np.unique(net.node_id)) == 9  # OSM nodes
+    if mode == "drive":  # turn-expanded: 4 street nodes x 2 directions, the dead end 7,
+        # T-junctions 2, 4, 6 x (3 in + 3 out ports), the crossing 5 x (4 + 4)
+        assert net.n_nodes == 4 * 2 + 1 + 3 * 6 + 8
+        assert report["turns"]["nodes_before"] == 9 and report["turns"]["turn_edges"] == 30
+    else:
+        assert net.n_nodes == 9 and report["turns"] is None
     assert report["edges"] == net.n_edges
     assert report["components"] == 1 and report["largest_component_nodes"] == 9
     assert report["strong_components"] == 1 and report["core_nodes"] == 9
     # way 22 is split at its missing node: 7 and 8 are not joined by a street
-    pos = {int(i): p for p, i in enumerate(net.node_id)}
-    assert net.edge_between(np.array([pos[7]]), np.array([pos[8]]))[0] == -1
-    assert net.edge_between(np.array([pos[8]]), np.array([pos[9]]))[0] >= 0
+    streets = set(zip(net.node_id[net.edge_u].tolist(), net.node_id[net.edge_v].tolist(),
+                      strict=True))  # by OSM id (a turn-expanded node has several ports)
+    assert (7, 8) not in streets and (8, 7) not in streets
+    assert (8, 9) in streets
 
 
 @pytest.mark.parametrize("name", ["city.osm.xml", "city.osm.gz", "city.osm.bz2",

@@ -276,10 +276,10 @@ def kiosk_site_candidates(net: RoadNetwork, demand: DemandSet, *,
         dist, k = tree.query(np.column_stack([mx, my]), distance_upper_bound=spacing_m)
         node = site_nodes[np.minimum(k, len(site_nodes) - 1)]  # k = n where dist is inf
         order = np.lexsort((np.arange(len(pop)), -pop))
-        seen: set[int] = set()
+        seen: set[int] = set()  # OSM ids: the ports of a turn-expanded node share one
         for c in order:
-            if np.isfinite(dist[c]) and int(node[c]) not in seen:
-                seen.add(int(node[c]))
+            if np.isfinite(dist[c]) and int(net.node_id[node[c]]) not in seen:
+                seen.add(int(net.node_id[node[c]]))
                 nodes.append(int(node[c]))
                 if len(nodes) >= max_sites:
                     break
