@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
-import shapely
 from numpy.typing import NDArray
 
+from geosvc.coords import EARTH_RADIUS_M
 from geosvc.errors import InvalidParameter
-from geosvc.index._build import readonly
+from geosvc.index._boxes import BoxIndex
 from geosvc.index._cache import LRU
 from geosvc.index._sphere import (
     TIE_TOL_M,
@@ -48,6 +48,8 @@ _WASTE_MAX: Final = 2
 #: Cached per-item / per-filter sub-indexes, and their total size in venues
 #: as a multiple of the snapshot's venue count (memory bound).
 _SUBTREE_CACHE: Final = 32
+#: Points per tree call of :meth:`SpatialSearch.nearest_many` (bounds its temporaries).
+_BATCH: Final = 65_536
 _SUBTREE_BUDGET: Final = 6
 
 Positions = NDArray[np.intp]
@@ -86,6 +88,44 @@ def check_point(lon: Any, lat: Any) -> tuple[float, float]:
     if problems:
         raise InvalidParameter.many(problems)
     return values[0], values[1]
+
+
+def check_points(lon: Any, lat: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Return ``lon``, ``lat`` as 1-D float64 arrays of equal length, or raise.
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``lon`` / ``lat``: not 1-D numbers of equal length, or a value
+        not finite or out of range (the first offending row is named).
+    """
+    out = []
+    for name, v in (("lon", lon), ("lat", lat)):
+        try:
+            a = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError):
+            msg = f"must be an array of numbers (got {type(v).__name__})"
+            raise InvalidParameter(name, msg) from None
+        if a.ndim != 1:
+            msg = f"must be one-dimensional (got shape {a.shape})"
+            raise InvalidParameter(name, msg)
+        out.append(a)
+    x, y = out
+    if len(x) != len(y):
+        msg = f"must have as many values as `lon` ({len(y)} != {len(x)})"
+        raise InvalidParameter("lat", msg)
+    problems = []
+    for name, a, lim in (("lon", x, 180.0), ("lat", y, 90.0)):
+        bad = np.flatnonzero(~(np.abs(a) <= lim))  # NaN fails too
+        if len(bad):
+            i = int(bad[0])
+            problems.append(
+                (name, f"[{i}] must be a finite number between -{lim:g} and {lim:g} "
+                       f"(got {a[i]!r})")
+            )
+    if problems:
+        raise InvalidParameter.many(problems)
+    return x, y
 
 
 def check_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
@@ -146,10 +186,12 @@ def check_max_dist(max_dist_m: float | None) -> float | None:
 class SpatialSearch:
     """Bounding-box and exact nearest-k search over one snapshot's venue coordinates.
 
-    The search strategy of a :class:`~geosvc.index.ServiceIndex`: it holds the
-    coordinate arrays in the forms each query path needs, the ``STRtree`` of
-    lon/lat points, the sphere tree of every service point and an LRU of
-    lazily built sub-trees.  Its methods take an already compiled
+    The search strategy of a :class:`~geosvc.index.ServiceIndex`: a
+    :class:`~geosvc.index._boxes.BoxIndex` of lon/lat for boxes, the k-d tree
+    (:class:`~geosvc.index._sphere.SphereTree`) of the unit vectors of every
+    service point for nearest, and an LRU of lazily built sub-trees.  Nothing
+    else is kept per venue: haversine inputs (radians, cosines) are computed
+    for the fetched candidates only.  Its methods take an already compiled
     :class:`~geosvc.index._filters.FilterEntry` and an optional open-at checker;
     input validation is done by the index (:func:`check_bbox`, :func:`check_point`...).
 
@@ -164,17 +206,10 @@ class SpatialSearch:
     """
 
     __slots__ = (
-        "_cos_lat",
-        "_cos_t",
-        "_lat_r",
-        "_lat_t",
+        "_boxes",
         "_links",
-        "_lon_r",
-        "_lon_t",
         "_n",
-        "_strtree",
         "_tree",
-        "_xyz",
         "lat",
         "lon",
         "subtrees",
@@ -195,21 +230,13 @@ class SpatialSearch:
         self.lon = lon
         self.lat = lat
         self._links = links
-        self._xyz = readonly(unit_vectors(lon, lat))
-        self._lon_r = readonly(np.radians(lon))
-        self._lat_r = readonly(np.radians(lat))
-        self._cos_lat = readonly(np.cos(self._lat_r))
-        # the same as Python floats, for the pure-Python path of small fetches
-        self._lon_t: tuple[float, ...] = tuple(self._lon_r.tolist())
-        self._lat_t: tuple[float, ...] = tuple(self._lat_r.tolist())
-        self._cos_t: tuple[float, ...] = tuple(self._cos_lat.tolist())
         # the tree of service points (the venues in service)
-        self._tree = SphereTree(
-            self._xyz[service], np.flatnonzero(service).astype(np.int64)
-        )
-        self._strtree = shapely.STRtree(shapely.points(lon, lat))
-        if n:  # force the GEOS tree to be built now, not inside a reader
-            self._strtree.query(shapely.box(0.0, 0.0, 0.0, 0.0))
+        if service.all():
+            self._tree = SphereTree(unit_vectors(lon, lat), None)
+        else:
+            pos = np.flatnonzero(service)
+            self._tree = SphereTree(unit_vectors(lon[pos], lat[pos]), pos)
+        self._boxes = BoxIndex(lon, lat)
         self.subtrees = LRU(
             _SUBTREE_CACHE, weigh=lambda t: t.size, max_weight=_SUBTREE_BUDGET * max(n, 1)
         )
@@ -238,8 +265,7 @@ class SpatialSearch:
                 inside |= (lon >= a) & (lon <= c)
             hits = pos[inside & (lat >= y0) & (lat <= y1)]
         else:
-            parts = [self._strtree.query(shapely.box(a, y0, c, y1)) for a, c in spans]
-            hits = np.unique(np.concatenate(parts)).astype(np.intp)
+            hits = self._boxes.query(x0, y0, x1, y1)
             if not entry.everything:
                 hits = hits[entry.mask[hits]]
         if is_open is not None and len(hits):
@@ -267,7 +293,6 @@ class SpatialSearch:
         """
         if entry.count == 0:
             return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64)
-        q = unit_vector(lon, lat)
         qr = (math.radians(lon), math.radians(lat))
         if entry.count <= _BRUTE_MAX:
             return self._rank(qr, entry.positions, k, is_open, max_dist_m)
@@ -277,6 +302,7 @@ class SpatialSearch:
         if use_mask:  # fetch enough to expect about 2x the k + 1 matches needed
             n += 1 + math.ceil(2 * (k + 1) * (tree.size / entry.count - 1))
         cos_q = math.cos(qr[1])
+        q = np.array([unit_vector(lon, lat)])
         while True:
             ids = tree.nearest(q, n)
             if len(ids) <= _FEW:
@@ -285,8 +311,7 @@ class SpatialSearch:
                 )
             else:
                 found = self._take_many(
-                    np.array(ids, dtype=np.intp), qr, cos_q, tree.size, mask, is_open,
-                    max_dist_m, k,
+                    ids, qr, cos_q, tree.size, mask, is_open, max_dist_m, k
                 )
             if found is not None:
                 return found
@@ -294,9 +319,112 @@ class SpatialSearch:
             if n * 4 > tree.size:  # most of the tree: a scan is cheaper
                 return self._rank(qr, entry.positions, k, is_open, max_dist_m)
 
+    def nearest_many(
+        self,
+        lon: NDArray[np.float64],
+        lat: NDArray[np.float64],
+        k: int,
+        entry: FilterEntry,
+        *,
+        seen: bool,
+        key: tuple[Any, ...],
+        is_open: OpenAt | None = None,
+        max_dist_m: float | None = None,
+    ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """:meth:`nearest` for many (checked) points at once; rows padded with -1 / inf.
+
+        The tree is queried for every point in one call and the candidates are
+        ranked with numpy row by row; the few rows whose candidates do not
+        prove the answer (ties at the k-th, sparse filters) are answered by
+        :meth:`nearest`, so each row equals ``nearest`` for its point.
+        """
+        m = len(lon)
+        out_p = np.full((m, k), -1, dtype=np.intp)
+        out_d = np.full((m, k), np.inf)
+        if entry.count == 0 or m == 0:
+            return out_p, out_d
+        if entry.count <= _BRUTE_MAX:
+            tree: SphereTree | None = None
+            use_mask = False
+        else:
+            tree, use_mask = self._base_tree(entry, seen, key)
+        rest = np.arange(m) if tree is None else np.empty(0, dtype=np.intp)
+        if tree is not None:
+            n = k + 1
+            if use_mask:
+                n += 1 + math.ceil(2 * (k + 1) * (tree.size / entry.count - 1))
+            n = min(n, tree.size)
+            todo = []
+            for lo in range(0, m, _BATCH):
+                sl = slice(lo, min(m, lo + _BATCH))
+                done = self._many_rows(
+                    tree, n, lon[sl], lat[sl], k, entry.mask if use_mask else False,
+                    is_open, max_dist_m, out_p[sl], out_d[sl],
+                )
+                todo.append(np.flatnonzero(~done) + lo)
+            rest = np.concatenate(todo)
+        for i in rest.tolist():
+            p, d = self.nearest(
+                float(lon[i]), float(lat[i]), k, entry, seen=True, key=key,
+                is_open=is_open, max_dist_m=max_dist_m,
+            )
+            out_p[i, : len(p)] = p
+            out_d[i, : len(d)] = d
+        return out_p, out_d
+
+    def _many_rows(
+        self,
+        tree: SphereTree,
+        n: int,
+        lon: NDArray[np.float64],
+        lat: NDArray[np.float64],
+        k: int,
+        mask: MaskOrNone,
+        is_open: OpenAt | None,
+        max_dist_m: float | None,
+        out_p: NDArray[np.intp],
+        out_d: NDArray[np.float64],
+    ) -> NDArray[np.bool_]:
+        """Answer rows from ``n`` fetched candidates each; return which rows are proven."""
+        ids = tree.nearest_many(unit_vectors(lon, lat), n)  # (M, n)
+        qlon = np.radians(lon)[:, None]
+        qlat = np.radians(lat)[:, None]
+        lat_r = np.radians(self.lat[ids])
+        # haversine_m's formula and operation order, broadcast over rows
+        h = np.sin((lat_r - qlat) * 0.5) ** 2
+        s = np.sin((np.radians(self.lon[ids]) - qlon) * 0.5) ** 2
+        h += (np.cos(qlat) * np.cos(lat_r)) * s
+        np.minimum(h, 1.0, out=h)
+        d = np.arcsin(np.sqrt(h)) * (2.0 * EARTH_RADIUS_M)
+        order = np.lexsort((ids, d), axis=-1)
+        ids = np.take_along_axis(ids, order, axis=1)
+        d = np.take_along_axis(d, order, axis=1)
+        if n >= tree.size:
+            bound = np.full(len(lon), np.inf)
+        else:
+            bound = d[:, -1] - TIE_TOL_M
+        ok = np.ones(ids.shape, dtype=bool)
+        if max_dist_m is not None:
+            bound[bound > max_dist_m] = np.inf
+            ok &= d <= max_dist_m
+        if mask is not False:
+            ok &= mask[ids]
+        if is_open is not None:
+            ok &= is_open(ids.reshape(-1)).reshape(ids.shape)
+        rank = np.cumsum(ok, axis=1)
+        take = ok & (rank <= k)
+        count = rank[:, -1]
+        kth = np.where(count >= k, d[np.arange(len(d)), np.argmax(rank >= k, axis=1)], np.inf)
+        done = ((count >= k) & (kth < bound)) | np.isinf(bound)
+        rows, cols = np.nonzero(take & done[:, None])
+        slot = rank[rows, cols] - 1
+        out_p[rows, slot] = ids[rows, cols]
+        out_d[rows, slot] = d[rows, cols]
+        return done
+
     def _take_few(
         self,
-        ids: list[int],
+        ids: Positions,
         qr: tuple[float, float],
         cos_q: float,
         size: int,
@@ -306,7 +434,11 @@ class SpatialSearch:
         k: int,
     ) -> tuple[Positions, Distances] | None:
         """Rank a few fetched ids in pure Python; None if more must be fetched."""
-        pairs = haversine_few_m(qr[0], qr[1], cos_q, ids, self._lon_t, self._lat_t, self._cos_t)
+        lat_r = np.radians(self.lat[ids])
+        pairs = haversine_few_m(
+            qr[0], qr[1], cos_q, ids.tolist(), np.radians(self.lon[ids]).tolist(),
+            lat_r.tolist(), np.cos(lat_r).tolist(),
+        )
         # every venue of the tree not fetched is at least ``bound`` metres away
         bound = math.inf if len(ids) >= size else pairs[-1][0] - TIE_TOL_M
         if max_dist_m is not None and bound > max_dist_m:
@@ -338,9 +470,8 @@ class SpatialSearch:
         k: int,
     ) -> tuple[Positions, Distances] | None:
         """:meth:`_take_few` vectorised with numpy for many fetched ids."""
-        d = haversine_m(
-            qr[0], qr[1], cos_q, self._lon_r[ids], self._lat_r[ids], self._cos_lat[ids]
-        )
+        lat_r = np.radians(self.lat[ids])
+        d = haversine_m(qr[0], qr[1], cos_q, np.radians(self.lon[ids]), lat_r, np.cos(lat_r))
         order = np.lexsort((ids, d))
         ids, d = ids[order], d[order]
         bound = math.inf if len(ids) >= size else float(d[-1]) - TIE_TOL_M
@@ -369,9 +500,8 @@ class SpatialSearch:
     ) -> tuple[Positions, Distances]:
         """Rank ``pos`` by distance with numpy (exact, ties by position)."""
         cos_q = math.cos(qr[1])
-        d = haversine_m(
-            qr[0], qr[1], cos_q, self._lon_r[pos], self._lat_r[pos], self._cos_lat[pos]
-        )
+        lat_r = np.radians(self.lat[pos])
+        d = haversine_m(qr[0], qr[1], cos_q, np.radians(self.lon[pos]), lat_r, np.cos(lat_r))
         keep = None
         if max_dist_m is not None:
             keep = d <= max_dist_m
@@ -424,5 +554,7 @@ class SpatialSearch:
         return best, best.size != entry.count
 
     def _subtree(self, pos: Positions) -> SphereTree:
-        return SphereTree(self._xyz[pos], pos.astype(np.int64))
+        if len(pos) == self._n:
+            return SphereTree(unit_vectors(self.lon, self.lat), None)
+        return SphereTree(unit_vectors(self.lon[pos], self.lat[pos]), pos)
 
