@@ -345,6 +345,57 @@ def _boxes(qlon: np.ndarray, qlat: np.ndarray) -> list[tuple[float, float, float
             for x, y in zip(qlon.tolist(), qlat.tolist(), strict=True)]
 
 
+def _scale_ours(n: int, out: dict[str, float], qlon: np.ndarray, qlat: np.ndarray,
+                blon: np.ndarray, blat: np.ndarray,
+                boxes: list[tuple[float, float, float, float]]) -> None:
+    """Measure ``ours`` for :func:`scale_worker`: objects, build, queries."""
+    import gc
+
+    from geosvc.coords import geodesic_distance_m
+    from geosvc.index import ServiceIndex
+    from geosvc.model import DatasetInfo
+
+    gc.collect()
+    r0 = _rss_mb()
+    t = time.process_time()
+    venues, items, links, a = scale_domain(n)
+    out["objects_s"] = time.process_time() - t
+    gc.collect()
+    r1 = _rss_mb()
+    out["objects_mb"] = r1 - r0
+    t = time.process_time()
+    idx = ServiceIndex.build(venues, items, links, info=DatasetInfo())
+    out["build_s"] = time.process_time() - t
+    gc.collect()
+    out["mem_mb"] = _rss_mb() - r1  # the input objects are still alive: the index's own
+    # exactness spot check: k=5 equals a brute-force haversine ranking
+    pos = np.flatnonzero(idx.mask())
+    for x, y in zip(qlon[:10].tolist(), qlat[:10].tolist(), strict=True):
+        d = geodesic_distance_m(x, y, idx.lon[pos], idx.lat[pos])
+        exp = pos[np.lexsort((pos, d))[:K]]
+        if not np.array_equal(idx.nearest_k(x, y, K)[0], exp):
+            raise click.ClickException(f"ServiceIndex differs from brute force at {x}, {y}")
+    pts = list(zip(qlon.tolist(), qlat.tolist(), strict=True))
+    for x, y in pts[:200]:  # warm
+        idx.nearest_k(x, y, K)
+    t = time.process_time()
+    for x, y in pts:
+        idx.nearest_k(x, y, K)
+    out["loop_us"] = (time.process_time() - t) / len(pts) * 1e6
+    t = time.process_time()
+    got, _ = idx.nearest_many(blon, blat, K)
+    out["batch_us"] = (time.process_time() - t) / len(blon) * 1e6
+    for i in range(0, len(blon), len(blon) // 50):
+        if not np.array_equal(got[i], idx.nearest_k(blon[i], blat[i], K)[0]):
+            raise click.ClickException("nearest_many differs from nearest_k")
+    hits = 0
+    t = time.process_time()
+    for b in boxes:
+        hits += len(idx.query_bbox(b))
+    out["bbox_us"] = (time.process_time() - t) / len(boxes) * 1e6
+    out["bbox_hits"] = hits / len(boxes)
+
+
 def scale_worker(mode: str, n: int) -> dict[str, float]:
     """One measurement in a fresh process (so RSS deltas are this structure's alone).
 
@@ -426,50 +477,7 @@ def scale_worker(mode: str, n: int) -> dict[str, float]:
         out["mem_mb"] = _rss_mb() - r0
         del search
     elif mode == "ours":
-        from geosvc.coords import geodesic_distance_m
-        from geosvc.index import ServiceIndex
-        from geosvc.model import DatasetInfo
-
-        gc.collect()
-        r0 = _rss_mb()
-        t = time.process_time()
-        venues, items, links, a = scale_domain(n)
-        out["objects_s"] = time.process_time() - t
-        gc.collect()
-        r1 = _rss_mb()
-        out["objects_mb"] = r1 - r0
-        t = time.process_time()
-        idx = ServiceIndex.build(venues, items, links, info=DatasetInfo())
-        out["build_s"] = time.process_time() - t
-        del links
-        gc.collect()
-        out["mem_mb"] = _rss_mb() - r1
-        # exactness spot check: k=5 equals a brute-force haversine ranking
-        pos = np.flatnonzero(idx.mask())
-        for x, y in zip(qlon[:10].tolist(), qlat[:10].tolist(), strict=True):
-            d = geodesic_distance_m(x, y, idx.lon[pos], idx.lat[pos])
-            exp = pos[np.lexsort((pos, d))[:K]]
-            if not np.array_equal(idx.nearest_k(x, y, K)[0], exp):
-                raise click.ClickException(f"ServiceIndex differs from brute force at {x}, {y}")
-        pts = list(zip(qlon.tolist(), qlat.tolist(), strict=True))
-        for x, y in pts[:200]:  # warm
-            idx.nearest_k(x, y, K)
-        t = time.process_time()
-        for x, y in pts:
-            idx.nearest_k(x, y, K)
-        out["loop_us"] = (time.process_time() - t) / len(pts) * 1e6
-        t = time.process_time()
-        got, _ = idx.nearest_many(blon, blat, K)
-        out["batch_us"] = (time.process_time() - t) / len(blon) * 1e6
-        for i in range(0, len(blon), len(blon) // 50):
-            if not np.array_equal(got[i], idx.nearest_k(blon[i], blat[i], K)[0]):
-                raise click.ClickException("nearest_many differs from nearest_k")
-        hits = 0
-        t = time.process_time()
-        for b in boxes:
-            hits += len(idx.query_bbox(b))
-        out["bbox_us"] = (time.process_time() - t) / len(boxes) * 1e6
-        out["bbox_hits"] = hits / len(boxes)
+        _scale_ours(n, out, qlon, qlat, blon, blat, boxes)
     else:
         raise click.ClickException(f"unknown scale mode {mode!r}")
     return out

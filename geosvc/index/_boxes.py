@@ -76,7 +76,7 @@ class BoxIndex:
         self._bounds = np.ascontiguousarray(bounds, dtype=np.float64)
         self._ptr = np.searchsorted(slab[perm], np.arange(len(bounds) + 2)).astype(np.int64)
         self._lat_sorted = lat_sorted
-        self._perm = perm.astype(np.int32 if n < 2**31 else np.int64)
+        self._perm: NDArray[np.integer] = perm.astype(np.int32 if n < 2**31 else np.int64)
         self.query(0.0, 0.0, 0.0, 0.0)  # compile / load the kernel now, not in a reader
 
     def nbytes(self) -> int:
@@ -93,10 +93,15 @@ class BoxIndex:
         """
         if self.size == 0:
             return np.empty(0, dtype=np.intp)
-        args = (self._bounds, self._ptr, self._lat_sorted, self._perm, self._lon)
         x0, y0, x1, y1 = float(x0), float(y0), float(x1), float(y1)  # one compiled signature
         if x0 <= x1:
-            return self._kernel(*args, x0, y0, x1, y1)
-        east = self._kernel(*args, x0, y0, 180.0, y1)
-        west = self._kernel(*args, -180.0, y0, x1, y1)
+            return self._span(x0, y0, x1, y1)
+        east = self._span(x0, y0, 180.0, y1)
+        west = self._span(-180.0, y0, x1, y1)
         return np.sort(np.concatenate([east, west]))
+
+    def _span(self, x0: float, y0: float, x1: float, y1: float) -> Positions:
+        out: Positions = self._kernel(
+            self._bounds, self._ptr, self._lat_sorted, self._perm, self._lon, x0, y0, x1, y1
+        )
+        return out

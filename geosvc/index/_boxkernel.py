@@ -40,7 +40,7 @@ def box_query(
     bounds: NDArray[np.float64],
     ptr: NDArray[np.int64],
     lat_sorted: NDArray[np.float64],
-    perm: NDArray[np.int32],
+    perm: NDArray[np.integer],
     lon: NDArray[np.float64],
     x0: float,
     y0: float,

@@ -7,7 +7,9 @@ matching venue (all service points, one item's venues, or exactly the
 filter's venues, built lazily and kept in an LRU), fetch candidates in
 increasing chord distance, re-rank them by haversine and stop once the k-th
 match is provably nearer than anything not fetched; filters with few matches
-are ranked directly with numpy.  See the ``ServiceIndex`` docstring.
+are ranked directly with numpy.  :meth:`SpatialSearch.nearest_many` does the
+same for many points with one tree call.  Boxes go to the slab
+:class:`~geosvc.index._boxes.BoxIndex`.  See the ``ServiceIndex`` docstring.
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ Positions = NDArray[np.intp]
 
 
 class ServiceIndex:
-    """Immutable snapshot: R-trees of venues, item -> venues links, filters, hours.
+    """Immutable snapshot: venue k-d tree and box index, item -> venues links, filters, hours.
 
     Build with :meth:`build`.  Venues are addressed by **position** (an int
     into :attr:`venues`, :attr:`lon`, :attr:`lat`); queries return numpy
@@ -104,18 +104,26 @@ class ServiceIndex:
       ``in_service`` by the statuses it lists (``planned`` and ``closed``
       venues match only that way).
 
-    **Speed.** Nearest searches run on an ``rtree`` of 3-D unit vectors: chord
-    order equals great-circle order everywhere on the globe (poles and
-    antimeridian included), and results are re-ranked by haversine, so they
-    equal a brute-force haversine scan exactly (ties broken by position).
+    **Speed and memory.** Nearest searches run on a k-d tree (pykdtree) of 3-D
+    unit vectors: chord order equals great-circle order everywhere on the
+    globe (poles and antimeridian included), and results are re-ranked by
+    haversine, so they equal a brute-force haversine scan exactly (ties
+    broken by position).  :meth:`nearest_many` answers many points with one
+    tree call (the same answers as a loop of :meth:`nearest_k`).
     A filter is evaluated once into a cached boolean mask; the search then
     consumes candidates in increasing distance from the most selective tree
     available (the per-item tree of the filter's rarest item, or a tree of
     exactly the filter's venues once the filter is used again, both built
     lazily and kept in an LRU of at most 32 trees and 6 x N venues), checking
     the mask; filters matching at most 256 venues are ranked directly with
-    numpy.  Bounding boxes use
-    shapely's ``STRtree`` on lon/lat (measured faster than ``rtree`` there).
+    numpy.  Bounding boxes use a slab index over the lon/lat arrays
+    (:class:`~geosvc.index._boxes.BoxIndex`, a compiled query, 12 bytes a
+    venue), faster than shapely's ``STRtree`` of the same points and without a
+    geometry object per venue.  Per venue the search keeps the coordinates,
+    the unit vectors of the service points and two int32 permutations; at
+    10M venues about ~1x a bare ``cKDTree``'s memory (``scripts/bench_index.py
+    --scale --scale-10m``, docs/benchmarks.md).  The :attr:`venues` are the
+    caller's objects (held, not copied).
     """
 
     __slots__ = (
@@ -170,7 +178,8 @@ class ServiceIndex:
         """Build a snapshot from venues, items and venue-item links.
 
         The inputs are copied into tuples and arrays; the caller's objects are
-        not changed.  Cost: O(N log N), about 0.2 s for 100,000 venues.
+        not changed.  Cost: O(N log N), about 0.4 s for 100,000 venues (most
+        of it reading the Venue objects; the trees take ~0.05 s).
 
         Parameters
         ----------
