@@ -17,7 +17,7 @@ from geosvc.errors import InvalidParameter
 from geosvc.index import ServiceIndex
 from geosvc.index._boxes import BoxIndex
 from geosvc.index._sphere import SphereTree, unit_vectors
-from geosvc.model import Channel, Venue, VenueFilter, VenueKind
+from geosvc.model import Channel, Link, ServiceItem, Venue, VenueFilter, VenueKind
 from tests.test_index import INFO, TIMES, make_dataset
 
 
@@ -232,3 +232,32 @@ def test_trees_answer_from_many_threads(big):
     for t in threads:
         t.join()
     assert errors == []
+
+
+class _Colliding(str):
+    """A code whose hash collides with every other one (exercises the collision path)."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:
+        return 42
+
+
+@pytest.mark.parametrize("colliding", [False, True])
+def test_code_index_positions_links_and_duplicates(colliding):
+    wrap = _Colliding if colliding else str
+    venues = kiosks(np.linspace(100, 101, 40), np.linspace(30, 31, 40))
+    venues = [dataclasses.replace(v, code=wrap(f"C{i:03d}")) for i, v in enumerate(venues)]
+    items = [ServiceItem(code="s1", name="s")]
+    links = [Link(wrap(f"C{i:03d}"), "s1", frozenset({Channel.SELF_SERVICE}))
+             for i in range(0, 40, 3)]
+    idx = ServiceIndex.build(venues, items, links, info=INFO)
+    assert [idx.position(wrap(f"C{i:03d}")) for i in range(40)] == list(range(40))
+    assert idx.position(wrap("C040")) is None and idx.position(wrap("")) is None
+    assert idx.position(["unhashable"]) is None  # type: ignore[arg-type]
+    assert idx.item_venue_positions("s1").tolist() == list(range(0, 40, 3))
+    dup = [*venues, dataclasses.replace(venues[5], lon=100.5), dataclasses.replace(venues[7])]
+    with pytest.raises(InvalidParameter) as e:
+        ServiceIndex.build(dup, items, links, info=INFO)
+    assert [p["reason"] for p in e.value.invalid_params] == [
+        "venue code `C005` appears more than once", "venue code `C007` appears more than once"]

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from geosvc.index._build import (
+    CodeIndex,
     LinkTables,
     VenueColumns,
     check_inputs,
@@ -149,7 +150,7 @@ class ServiceIndex:
     lat: NDArray[np.float64]
     info: DatasetInfo
     open_margin_min: float
-    _code_pos: Mapping[str, int]
+    _code_pos: CodeIndex
     _item_index: Mapping[str, int]
     _cols: VenueColumns
     _links: LinkTables
@@ -214,7 +215,7 @@ class ServiceIndex:
         self.open_margin_min = float(open_margin_min)
         self.lon = readonly(lon)
         self.lat = readonly(lat)
-        self._code_pos = MappingProxyType(code_pos)
+        self._code_pos = code_pos
         self._item_index = MappingProxyType(item_index)
         self._cols = venue_columns(vs)
         self._links = link_tables(links, code_pos, item_index, its, n)
