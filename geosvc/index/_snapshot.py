@@ -121,10 +121,11 @@ class ServiceIndex:
     (:class:`~geosvc.index._boxes.BoxIndex`, a compiled query, 12 bytes a
     venue), faster than shapely's ``STRtree`` of the same points and without a
     geometry object per venue.  Per venue the search keeps the coordinates,
-    the unit vectors of the service points and two int32 permutations; at
-    10M venues about ~1x a bare ``cKDTree``'s memory (``scripts/bench_index.py
-    --scale --scale-10m``, docs/benchmarks.md).  The :attr:`venues` are the
-    caller's objects (held, not copied).
+    the unit vectors of the service points and two int32 permutations: at
+    10M venues 1.13x a bare ``cKDTree``'s memory and 1.3x its build time; the
+    whole snapshot (columns, link tables, code index too) 2.6x
+    (``scripts/bench_index.py --scale --scale-10m``, docs/benchmarks.md).  The
+    :attr:`venues` are the caller's objects (held, not copied).
     """
 
     __slots__ = (
