@@ -31,6 +31,13 @@ from geosvc.index._build import (
     readonly,
     venue_columns,
 )
+from geosvc.index._checks import (
+    check_bbox,
+    check_k,
+    check_max_dist,
+    check_point,
+    check_points,
+)
 from geosvc.index._filters import (
     CHANNEL_SETS,
     KIND_CODE,
@@ -39,14 +46,7 @@ from geosvc.index._filters import (
     FilterCache,
 )
 from geosvc.index._hours import HoursTable, check_time
-from geosvc.index._search import (
-    SpatialSearch,
-    check_bbox,
-    check_k,
-    check_max_dist,
-    check_point,
-    check_points,
-)
+from geosvc.index._search import SpatialSearch
 from geosvc.model import (
     Channel,
     DatasetInfo,
