@@ -162,10 +162,17 @@ class VenueColumns(NamedTuple):
     area_ids: dict[str, int]  #: area code -> id
 
 
+def _kind_code(kind: VenueKind | str) -> int:
+    try:
+        return KIND_CODE[kind]  # type: ignore[index]  # a VenueKind, or its str value
+    except KeyError:
+        return KIND_CODE[VenueKind(kind)]  # ValueError for a value that is not a kind
+
+
 def venue_columns(venues: Sequence[Venue]) -> VenueColumns:
     """Encode the filterable attributes of ``venues`` as read-only arrays."""
     n = len(venues)
-    kind = np.fromiter((KIND_CODE[VenueKind(v.kind)] for v in venues), np.int8, n)
+    kind = np.fromiter((_kind_code(v.kind) for v in venues), np.int8, n)
     level = np.fromiter(
         (-1 if v.level is None else LEVEL_CODE[v.level] for v in venues), np.int8, n
     )
