@@ -275,6 +275,302 @@ def _print_checks(checks: list[tuple[str, bool | None]]) -> None:
         click.echo(f"  [{'not measured' if ok is None else 'met' if ok else 'MISSED'}] {text}")
 
 
+# ---------------------------------------------------------------- scale part (issue 13)
+SCALE_HALF_KM = 200.0  # a 400 x 400 km "province"
+SCALE_ITEMS = 10
+SCALE_QUERIES = 20_000
+SCALE_BATCH = 200_000
+
+
+def scale_arrays(n: int, seed: int = 7) -> dict[str, np.ndarray]:
+    """Seeded province-sized coordinates: 60 % in 40 dense towns, 40 % spread out."""
+    rng = np.random.default_rng(seed)
+    dlat = SCALE_HALF_KM / 111.195
+    dlon = dlat / math.cos(math.radians(CENTRE[1]))
+    towns = rng.uniform(-0.9, 0.9, (40, 2))
+    town = rng.integers(0, 40, n)
+    dense = rng.random(n) < 0.6
+    u = np.where(dense, towns[town, 0] + rng.normal(0, 0.02, n), rng.uniform(-1, 1, n))
+    v = np.where(dense, towns[town, 1] + rng.normal(0, 0.02, n), rng.uniform(-1, 1, n))
+    return {
+        "lon": CENTRE[0] + np.clip(u, -1, 1) * dlon,
+        "lat": CENTRE[1] + np.clip(v, -1, 1) * dlat,
+        "kind": rng.choice(3, n, p=[0.3, 0.4, 0.3]),
+        "candidate": rng.random(n) < 0.04,
+        "item": rng.integers(0, SCALE_ITEMS, n),  # one item per venue
+    }
+
+
+def scale_domain(n: int):
+    """Venues, items and links (one link a venue) of :func:`scale_arrays`."""
+    from geosvc.model import KIND_CHANNELS, Level, Link, ServiceItem, Venue, VenueKind
+
+    a = scale_arrays(n)
+    kinds = list(VenueKind)
+    hours = ("Mo-Fr 09:00-12:00,13:30-17:00; PH off", "24/7", "Mo-Su 08:00-20:00")
+    venues = []
+    links = []
+    lon, lat = a["lon"].tolist(), a["lat"].tolist()
+    kind_l, cand_l, item_l = a["kind"].tolist(), a["candidate"].tolist(), a["item"].tolist()
+    for i in range(n):
+        kind = kinds[kind_l[i]]
+        chans = frozenset() if cand_l[i] and kind is VenueKind.BANK_OUTLET else (
+            KIND_CHANNELS[kind])
+        code = f"P{i:08d}"
+        venues.append(Venue(code=code, name=f"venue {i}", kind=kind, lon=lon[i], lat=lat[i],
+                            level=Level.TOWNSHIP if kind is VenueKind.HALL else None,
+                            channels=chans, area_code=f"A{i % 50}",
+                            opening_hours=hours[i % 3]))
+        links.append(Link(code, f"S-{item_l[i]:02d}", chans))
+    items = [ServiceItem(code=f"S-{j:02d}", name=f"item {j}") for j in range(SCALE_ITEMS)]
+    return venues, items, links, a
+
+
+def _rss_mb() -> float:
+    """Resident set size of this process now, MB."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def _scale_queries(n_q: int) -> tuple[np.ndarray, np.ndarray]:
+    q = scale_arrays(n_q, seed=11)
+    return q["lon"], q["lat"]
+
+
+def _boxes(qlon: np.ndarray, qlat: np.ndarray) -> list[tuple[float, float, float, float]]:
+    """About 1 x 1 km boxes around the query points."""
+    dlat = 0.5 / 111.195
+    dlon = dlat / math.cos(math.radians(CENTRE[1]))
+    return [(x - dlon, y - dlat, x + dlon, y + dlat)
+            for x, y in zip(qlon.tolist(), qlat.tolist(), strict=True)]
+
+
+def _scale_ours(n: int, out: dict[str, float], qlon: np.ndarray, qlat: np.ndarray,
+                blon: np.ndarray, blat: np.ndarray,
+                boxes: list[tuple[float, float, float, float]]) -> None:
+    """Measure ``ours`` for :func:`scale_worker`: objects, build, queries."""
+    import gc
+
+    from geosvc.coords import geodesic_distance_m
+    from geosvc.index import ServiceIndex
+    from geosvc.model import DatasetInfo
+
+    gc.collect()
+    r0 = _rss_mb()
+    t = time.process_time()
+    venues, items, links, a = scale_domain(n)
+    out["objects_s"] = time.process_time() - t
+    gc.collect()
+    r1 = _rss_mb()
+    out["objects_mb"] = r1 - r0
+    t = time.process_time()
+    idx = ServiceIndex.build(venues, items, links, info=DatasetInfo())
+    out["build_s"] = time.process_time() - t
+    gc.collect()
+    out["mem_mb"] = _rss_mb() - r1  # the input objects are still alive: the index's own
+    # exactness spot check: k=5 equals a brute-force haversine ranking
+    pos = np.flatnonzero(idx.mask())
+    for x, y in zip(qlon[:10].tolist(), qlat[:10].tolist(), strict=True):
+        d = geodesic_distance_m(x, y, idx.lon[pos], idx.lat[pos])
+        exp = pos[np.lexsort((pos, d))[:K]]
+        if not np.array_equal(idx.nearest_k(x, y, K)[0], exp):
+            raise click.ClickException(f"ServiceIndex differs from brute force at {x}, {y}")
+    pts = list(zip(qlon.tolist(), qlat.tolist(), strict=True))
+    for x, y in pts[:200]:  # warm
+        idx.nearest_k(x, y, K)
+    t = time.process_time()
+    for x, y in pts:
+        idx.nearest_k(x, y, K)
+    out["loop_us"] = (time.process_time() - t) / len(pts) * 1e6
+    t = time.process_time()
+    got, _ = idx.nearest_many(blon, blat, K)
+    out["batch_us"] = (time.process_time() - t) / len(blon) * 1e6
+    for i in range(0, len(blon), len(blon) // 50):
+        if not np.array_equal(got[i], idx.nearest_k(blon[i], blat[i], K)[0]):
+            raise click.ClickException("nearest_many differs from nearest_k")
+    hits = 0
+    t = time.process_time()
+    for b in boxes:
+        hits += len(idx.query_bbox(b))
+    out["bbox_us"] = (time.process_time() - t) / len(boxes) * 1e6
+    out["bbox_hits"] = hits / len(boxes)
+
+
+def scale_worker(mode: str, n: int) -> dict[str, float]:
+    """One measurement in a fresh process (so RSS deltas are this structure's alone).
+
+    Times are CPU seconds of this process (``time.process_time``): the machine is
+    shared, and wall time there mostly measures the other users' load.  Imports
+    and numba's kernel load are done (and reported) before the memory baseline.
+    """
+    import gc
+
+    out: dict[str, float] = {"n": n}
+    r_imp = _rss_mb()
+    if mode in ("search", "ours"):
+        from geosvc.index._boxes import BoxIndex
+
+        BoxIndex(np.zeros(4), np.zeros(4))  # load pykdtree, numba and the cached kernel
+        from geosvc.index._sphere import SphereTree
+
+        SphereTree(np.eye(3), None).nearest(np.eye(3)[:1], 1)
+    out["imports_mb"] = _rss_mb() - r_imp
+    qlon, qlat = _scale_queries(SCALE_QUERIES)
+    blon, blat = _scale_queries(SCALE_BATCH)
+    boxes = _boxes(qlon, qlat)
+    if mode == "ckdtree":
+        from scipy.spatial import cKDTree
+
+        from geosvc.index._sphere import unit_vector, unit_vectors
+
+        a = scale_arrays(n)
+        lon, lat = a["lon"], a["lat"]
+        del a
+        gc.collect()
+        r0 = _rss_mb()
+        t = time.process_time()
+        kd = cKDTree(unit_vectors(lon, lat))
+        out["build_s"] = time.process_time() - t
+        out["mem_mb"] = _rss_mb() - r0
+        qs = [unit_vector(x, y) for x, y in zip(qlon.tolist(), qlat.tolist(), strict=True)]
+        t = time.process_time()
+        for q in qs:
+            kd.query(q, K)
+        out["loop_us"] = (time.process_time() - t) / len(qs) * 1e6
+        bq = unit_vectors(blon, blat)
+        t = time.process_time()
+        kd.query(bq, K)
+        out["batch_us"] = (time.process_time() - t) / len(bq) * 1e6
+    elif mode == "strtree":
+        import shapely
+
+        a = scale_arrays(n)
+        lon, lat = a["lon"], a["lat"]
+        del a
+        gc.collect()
+        r0 = _rss_mb()
+        t = time.process_time()
+        st = shapely.STRtree(shapely.points(lon, lat))
+        st.query(shapely.box(0.0, 0.0, 0.0, 0.0))  # GEOS builds the tree lazily
+        out["build_s"] = time.process_time() - t
+        out["mem_mb"] = _rss_mb() - r0
+        hits = 0
+        t = time.process_time()
+        for b in boxes:
+            hits += len(np.sort(st.query(shapely.box(*b))))
+        out["bbox_us"] = (time.process_time() - t) / len(boxes) * 1e6
+        out["bbox_hits"] = hits / len(boxes)
+    elif mode == "search":  # the index's spatial part alone, from arrays
+        from geosvc.index._build import link_tables
+        from geosvc.index._search import SpatialSearch
+
+        a = scale_arrays(n)
+        lon, lat = a["lon"], a["lat"]
+        service = ~a["candidate"]
+        del a
+        links = link_tables([], {}, {}, [], n)
+        gc.collect()
+        r0 = _rss_mb()
+        t = time.process_time()
+        search = SpatialSearch(lon, lat, service, links)
+        out["build_s"] = time.process_time() - t
+        out["mem_mb"] = _rss_mb() - r0
+        del search
+    elif mode == "ours":
+        _scale_ours(n, out, qlon, qlat, blon, blat, boxes)
+    else:
+        raise click.ClickException(f"unknown scale mode {mode!r}")
+    return out
+
+
+def run_scale_worker(mode: str, n: int) -> dict[str, float]:
+    """Run :func:`scale_worker` in a fresh interpreter; return its figures."""
+    import json
+
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    res = subprocess.run(
+        [sys.executable, __file__, "--scale-worker", f"{mode}:{n}"],
+        capture_output=True, text=True, env=env, check=False,
+    )
+    if res.returncode:
+        raise click.ClickException(f"scale worker {mode} {n} failed:\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def bench_scale(sizes: list[int]) -> list[tuple[str, bool | None]]:
+    """Build and query the index at province scale against cKDTree and STRtree."""
+    checks: list[tuple[str, bool | None]] = []
+    rows = []
+    load0 = " ".join(f"{v:.1f}" for v in os.getloadavg())
+    for n in sizes:
+        fig = {}
+        for mode in ("ckdtree", "strtree", "search", "ours"):
+            click.echo(f"... scale {mode} {n}", err=True)
+            fig[mode] = run_scale_worker(mode, n)
+        rows.append(fig)
+    click.echo(f"\nindex at scale: a {2 * SCALE_HALF_KM:.0f} km province, k={K}, "
+               f"{SCALE_QUERIES} single queries, {SCALE_BATCH} batched, ~1 km boxes; "
+               f"each structure in a fresh process; MB = RSS held after the build; "
+               f"times in CPU seconds / microseconds (load average before / after: "
+               f"{load0} / {' '.join(f'{v:.1f}' for v in os.getloadavg())})")
+    click.echo(f"{'venues':>10} {'structure':<34} {'build s':>8} {'MB':>8} "
+               f"{'loop us':>8} {'batch us':>8} {'bbox us':>8}")
+
+    def line(n: int, name: str, f: dict[str, float]) -> None:
+        def cell(key: str, fmt: str) -> str:
+            return format(f[key], fmt) if key in f else "-"
+
+        click.echo(f"{n:>10} {name:<34} {cell('build_s', '8.2f'):>8} "
+                   f"{cell('mem_mb', '8.0f'):>8} {cell('loop_us', '8.1f'):>8} "
+                   f"{cell('batch_us', '8.2f'):>8} {cell('bbox_us', '8.1f'):>8}")
+
+    for fig in rows:
+        n = int(fig["ours"]["n"])
+        o, c, s, sp = fig["ours"], fig["ckdtree"], fig["strtree"], fig["search"]
+        line(n, "cKDTree (3-D unit vectors)", c)
+        line(n, "shapely STRtree (lon/lat points)", s)
+        line(n, "ours: spatial part (from arrays)", sp)
+        line(n, "ours: ServiceIndex.build (whole)", o)
+        click.echo(f"{'':>10} {'  Venue/Link objects (input)':<34} "
+                   f"{o['objects_s']:8.2f} {o['objects_mb']:8.0f}")
+        click.echo(f"{'':>10} {'  per process: pykdtree+numba kernel':<34} "
+                   f"{'':>8} {sp['imports_mb']:8.0f}")
+        click.echo(f"{'':>10} ratios: spatial memory {sp['mem_mb'] / c['mem_mb']:.2f}x, "
+                   f"spatial build {sp['build_s'] / c['build_s']:.2f}x, whole memory "
+                   f"{o['mem_mb'] / c['mem_mb']:.2f}x, whole build "
+                   f"{o['build_s'] / c['build_s']:.2f}x, "
+                   f"loop {o['loop_us'] / c['loop_us']:.2f}x, "
+                   f"batch {o['batch_us'] / c['batch_us']:.2f}x (vs our loop "
+                   f"{o['loop_us'] / o['batch_us']:.1f}x faster), bbox "
+                   f"{o['bbox_us'] / s['bbox_us']:.2f}x STRtree ({o['bbox_hits']:.0f} hits)")
+    big = max(rows, key=lambda f: f["ours"]["n"])
+    o, c, s, sp = big["ours"], big["ckdtree"], big["strtree"], big["search"]
+    n = int(o["n"])
+    at10m = n >= 10_000_000
+    for text, ratio, limit, whole in (
+        ("memory <= 1.5x cKDTree's, spatial part", sp["mem_mb"] / c["mem_mb"], 1.5, False),
+        ("memory <= 1.5x cKDTree's, whole snapshot", o["mem_mb"] / c["mem_mb"], 1.5, True),
+        ("build <= 2x cKDTree's, spatial part", sp["build_s"] / c["build_s"], 2.0, False),
+        ("build <= 2x cKDTree's, whole snapshot from objects", o["build_s"] / c["build_s"],
+         2.0, True),
+    ):
+        ok = ratio <= limit
+        if at10m:
+            checks.append((f"at 10M venues: {text} ({ratio:.2f}x)", ok))
+        else:
+            checks.append((f"{text}: set at 10M venues, largest run {n} ({ratio:.2f}x)", None))
+        del whole
+    checks.append((f"at {n}: nearest k=5 per query <= 1.5x cKDTree loop "
+                   f"({o['loop_us'] / c['loop_us']:.2f}x)", o["loop_us"] <= 1.5 * c["loop_us"]))
+    checks.append((f"at {n}: batched nearest faster per point than our loop "
+                   f"({o['loop_us'] / o['batch_us']:.1f}x)", o["batch_us"] < o["loop_us"]))
+    checks.append((f"at {n}: bbox <= 1x raw STRtree ({o['bbox_us'] / s['bbox_us']:.2f}x)",
+                   o["bbox_us"] <= s["bbox_us"]))
+    click.echo("\ntargets (scale):")
+    _print_checks(checks)
+    return checks
+
+
 # ---------------------------------------------------------------- HTTP part
 def bare_app():
     """Return a bare Flask app answering /api/v1/nearest from a bare rtree (gunicorn factory).
@@ -562,11 +858,31 @@ def bench_http(
 )
 @click.option("--duration", default=10, show_default=True, help="Seconds of wrk load per app.")
 @click.option("--workers", default=2, show_default=True, help="gunicorn workers per app.")
-def main(quick, sizes, queries, do_index, do_http, bare_only, http_venues, duration, workers):
+@click.option("--scale/--no-scale", "do_scale", default=False,
+              help="Province scale (issue 13): build, memory, loop, batch and bbox at 1M "
+                   "venues against cKDTree and STRtree.")
+@click.option("--scale-10m", is_flag=True,
+              help="With --scale: also 10M venues (about 8 GB peak, a few minutes).")
+@click.option("--scale-sizes", default=None, help="With --scale: venue counts instead.")
+@click.option("--scale-worker", "worker_spec", default=None, hidden=True)
+def main(quick, sizes, queries, do_index, do_http, bare_only, http_venues, duration, workers,
+         do_scale, scale_10m, scale_sizes, worker_spec):
     """Benchmark ServiceIndex against brute force, cKDTree, rtree, STRtree; and the HTTP API."""
+    if worker_spec:
+        import json
+
+        mode, n = worker_spec.split(":")
+        click.echo(json.dumps(scale_worker(mode, int(n))))
+        return
     checks: list[tuple[str, bool | None]] = []
     if quick:
         sizes, queries, duration = "1000,10000", 300, 2
+    if do_scale:
+        if scale_sizes:
+            big = [int(v) for v in scale_sizes.split(",")]
+        else:
+            big = [1_000_000] + ([10_000_000] if scale_10m else [])
+        checks += bench_scale(big)
     if do_index:
         results = []
         for n in (int(s) for s in sizes.split(",")):

@@ -1,7 +1,8 @@
-"""The venue index: an immutable R-tree snapshot of venues, items and links.
+"""The venue index: an immutable snapshot of venues, items and links, with a k-d tree.
 
 :class:`ServiceIndex` answers bounding-box and exact nearest (great-circle)
-queries with every venue filter of the API, returning integer positions.
+queries with every venue filter of the API, returning integer positions
+(one at a time, or batched with ``nearest_many``).
 See the class docstring for the filter semantics and the algorithms.
 """
 

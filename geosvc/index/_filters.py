@@ -9,7 +9,8 @@ top by the index.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -42,12 +43,26 @@ CHANNEL_SETS: Final = tuple(
 def channel_bits(channels: frozenset[Channel] | set[Channel]) -> int:
     """Return the bit pattern of a set of channels.
 
+    Frozen sets (every venue's and link's) are memoised: a snapshot holds a
+    handful of distinct channel sets, read once per venue and per link.
+
     Examples
     --------
     >>> CHANNEL_SETS[channel_bits({Channel.WINDOW, Channel.SMART_TELLER})] == {
     ...     Channel.WINDOW, Channel.SMART_TELLER}
     True
     """
+    if isinstance(channels, frozenset):
+        return _frozen_channel_bits(channels)
+    return _bits_of(channels)
+
+
+@functools.lru_cache(maxsize=1024)
+def _frozen_channel_bits(channels: frozenset[Channel]) -> int:
+    return _bits_of(channels)
+
+
+def _bits_of(channels: Iterable[Channel]) -> int:
     bits = 0
     for c in channels:
         bits |= CHANNEL_BIT[Channel(c)]

@@ -7,21 +7,21 @@ matching venue (all service points, one item's venues, or exactly the
 filter's venues, built lazily and kept in an LRU), fetch candidates in
 increasing chord distance, re-rank them by haversine and stop once the k-th
 match is provably nearer than anything not fetched; filters with few matches
-are ranked directly with numpy.  See the ``ServiceIndex`` docstring.
+are ranked directly with numpy.  :meth:`SpatialSearch.nearest_many` does the
+same for many points with one tree call.  Boxes go to the slab
+:class:`~geosvc.index._boxes.BoxIndex`.  See the ``ServiceIndex`` docstring.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
-import shapely
 from numpy.typing import NDArray
 
-from geosvc.errors import InvalidParameter
-from geosvc.index._build import readonly
+from geosvc.coords import EARTH_RADIUS_M
+from geosvc.index._boxes import BoxIndex
 from geosvc.index._cache import LRU
 from geosvc.index._sphere import (
     TIE_TOL_M,
@@ -48,6 +48,8 @@ _WASTE_MAX: Final = 2
 #: Cached per-item / per-filter sub-indexes, and their total size in venues
 #: as a multiple of the snapshot's venue count (memory bound).
 _SUBTREE_CACHE: Final = 32
+#: Points per tree call of :meth:`SpatialSearch.nearest_many` (bounds its temporaries).
+_BATCH: Final = 65_536
 _SUBTREE_BUDGET: Final = 6
 
 Positions = NDArray[np.intp]
@@ -56,102 +58,17 @@ Distances = NDArray[np.float64]
 MaskOrNone = NDArray[np.bool_] | Literal[False]
 
 
-def check_point(lon: Any, lat: Any) -> tuple[float, float]:
-    """Return ``(lon, lat)`` as floats, or raise naming each bad coordinate.
-
-    Raises
-    ------
-    InvalidParameter
-        ``lon`` / ``lat`` not a finite number in [-180, 180] / [-90, 90].
-    """
-    if (
-        type(lon) is float
-        and type(lat) is float
-        and -180.0 <= lon <= 180.0
-        and -90.0 <= lat <= 90.0
-    ):
-        return lon, lat  # fast path (NaN fails the comparisons)
-    problems = []
-    values = []
-    for name, v, lim in (("lon", lon, 180.0), ("lat", lat, 90.0)):
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            x = math.nan
-        if not (math.isfinite(x) and -lim <= x <= lim):
-            problems.append(
-                (name, f"must be a finite number between -{lim:g} and {lim:g} (got {v!r})")
-            )
-        values.append(x)
-    if problems:
-        raise InvalidParameter.many(problems)
-    return values[0], values[1]
-
-
-def check_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
-    """Return ``bbox`` as four floats ``(minlon, minlat, maxlon, maxlat)``.
-
-    Raises
-    ------
-    InvalidParameter
-        Named ``bbox``: not four finite numbers in range, or minlat > maxlat.
-    """
-    try:
-        b = [float(v) for v in bbox]
-    except (TypeError, ValueError):
-        b = []
-    if len(b) != 4 or not all(math.isfinite(v) for v in b):
-        msg = f"must be four finite numbers minLon,minLat,maxLon,maxLat (got {bbox!r})"
-        raise InvalidParameter("bbox", msg)
-    x0, y0, x1, y1 = b
-    if max(abs(x0), abs(x1)) > 180 or max(abs(y0), abs(y1)) > 90 or y0 > y1:
-        msg = "needs -180 <= lon <= 180, -90 <= lat <= 90 and minLat <= maxLat"
-        raise InvalidParameter("bbox", msg)
-    return x0, y0, x1, y1
-
-
-def check_k(k: object) -> int:
-    """Return ``k`` as an int, or raise unless it is an integer >= 1 (bools are not).
-
-    Raises
-    ------
-    InvalidParameter
-        Named ``k``.
-    """
-    if type(k) is int and k >= 1:
-        return k
-    if isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1:
-        return int(k)
-    msg = f"must be an integer >= 1 (got {k!r})"
-    raise InvalidParameter("k", msg)
-
-
-def check_max_dist(max_dist_m: float | None) -> float | None:
-    """Return ``max_dist_m`` as a float (None stays None), or raise if negative or NaN.
-
-    Raises
-    ------
-    InvalidParameter
-        Named ``max_dist_m``.
-    """
-    if max_dist_m is None:
-        return None
-    max_dist_m = float(max_dist_m)
-    if not max_dist_m >= 0:
-        msg = f"must be a number of metres >= 0 (got {max_dist_m!r})"
-        raise InvalidParameter("max_dist_m", msg)
-    return max_dist_m
-
-
 class SpatialSearch:
     """Bounding-box and exact nearest-k search over one snapshot's venue coordinates.
 
-    The search strategy of a :class:`~geosvc.index.ServiceIndex`: it holds the
-    coordinate arrays in the forms each query path needs, the ``STRtree`` of
-    lon/lat points, the sphere tree of every service point and an LRU of
-    lazily built sub-trees.  Its methods take an already compiled
+    The search strategy of a :class:`~geosvc.index.ServiceIndex`: a
+    :class:`~geosvc.index._boxes.BoxIndex` of lon/lat for boxes, the k-d tree
+    (:class:`~geosvc.index._sphere.SphereTree`) of the unit vectors of every
+    service point for nearest, and an LRU of lazily built sub-trees.  Nothing
+    else is kept per venue: haversine inputs (radians, cosines) are computed
+    for the fetched candidates only.  Its methods take an already compiled
     :class:`~geosvc.index._filters.FilterEntry` and an optional open-at checker;
-    input validation is done by the index (:func:`check_bbox`, :func:`check_point`...).
+    input validation is done by the index (:mod:`geosvc.index._checks`).
 
     Parameters
     ----------
@@ -164,17 +81,10 @@ class SpatialSearch:
     """
 
     __slots__ = (
-        "_cos_lat",
-        "_cos_t",
-        "_lat_r",
-        "_lat_t",
+        "_boxes",
         "_links",
-        "_lon_r",
-        "_lon_t",
         "_n",
-        "_strtree",
         "_tree",
-        "_xyz",
         "lat",
         "lon",
         "subtrees",
@@ -195,21 +105,13 @@ class SpatialSearch:
         self.lon = lon
         self.lat = lat
         self._links = links
-        self._xyz = readonly(unit_vectors(lon, lat))
-        self._lon_r = readonly(np.radians(lon))
-        self._lat_r = readonly(np.radians(lat))
-        self._cos_lat = readonly(np.cos(self._lat_r))
-        # the same as Python floats, for the pure-Python path of small fetches
-        self._lon_t: tuple[float, ...] = tuple(self._lon_r.tolist())
-        self._lat_t: tuple[float, ...] = tuple(self._lat_r.tolist())
-        self._cos_t: tuple[float, ...] = tuple(self._cos_lat.tolist())
         # the tree of service points (the venues in service)
-        self._tree = SphereTree(
-            self._xyz[service], np.flatnonzero(service).astype(np.int64)
-        )
-        self._strtree = shapely.STRtree(shapely.points(lon, lat))
-        if n:  # force the GEOS tree to be built now, not inside a reader
-            self._strtree.query(shapely.box(0.0, 0.0, 0.0, 0.0))
+        if service.all():
+            self._tree = SphereTree(unit_vectors(lon, lat), None)
+        else:
+            pos = np.flatnonzero(service)
+            self._tree = SphereTree(unit_vectors(lon[pos], lat[pos]), pos)
+        self._boxes = BoxIndex(lon, lat)
         self.subtrees = LRU(
             _SUBTREE_CACHE, weigh=lambda t: t.size, max_weight=_SUBTREE_BUDGET * max(n, 1)
         )
@@ -238,8 +140,7 @@ class SpatialSearch:
                 inside |= (lon >= a) & (lon <= c)
             hits = pos[inside & (lat >= y0) & (lat <= y1)]
         else:
-            parts = [self._strtree.query(shapely.box(a, y0, c, y1)) for a, c in spans]
-            hits = np.unique(np.concatenate(parts)).astype(np.intp)
+            hits = self._boxes.query(x0, y0, x1, y1)
             if not entry.everything:
                 hits = hits[entry.mask[hits]]
         if is_open is not None and len(hits):
@@ -267,7 +168,6 @@ class SpatialSearch:
         """
         if entry.count == 0:
             return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64)
-        q = unit_vector(lon, lat)
         qr = (math.radians(lon), math.radians(lat))
         if entry.count <= _BRUTE_MAX:
             return self._rank(qr, entry.positions, k, is_open, max_dist_m)
@@ -277,6 +177,7 @@ class SpatialSearch:
         if use_mask:  # fetch enough to expect about 2x the k + 1 matches needed
             n += 1 + math.ceil(2 * (k + 1) * (tree.size / entry.count - 1))
         cos_q = math.cos(qr[1])
+        q = np.array([unit_vector(lon, lat)])
         while True:
             ids = tree.nearest(q, n)
             if len(ids) <= _FEW:
@@ -285,8 +186,7 @@ class SpatialSearch:
                 )
             else:
                 found = self._take_many(
-                    np.array(ids, dtype=np.intp), qr, cos_q, tree.size, mask, is_open,
-                    max_dist_m, k,
+                    ids, qr, cos_q, tree.size, mask, is_open, max_dist_m, k
                 )
             if found is not None:
                 return found
@@ -294,9 +194,112 @@ class SpatialSearch:
             if n * 4 > tree.size:  # most of the tree: a scan is cheaper
                 return self._rank(qr, entry.positions, k, is_open, max_dist_m)
 
+    def nearest_many(
+        self,
+        lon: NDArray[np.float64],
+        lat: NDArray[np.float64],
+        k: int,
+        entry: FilterEntry,
+        *,
+        seen: bool,
+        key: tuple[Any, ...],
+        is_open: OpenAt | None = None,
+        max_dist_m: float | None = None,
+    ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """:meth:`nearest` for many (checked) points at once; rows padded with -1 / inf.
+
+        The tree is queried for every point in one call and the candidates are
+        ranked with numpy row by row; the few rows whose candidates do not
+        prove the answer (ties at the k-th, sparse filters) are answered by
+        :meth:`nearest`, so each row equals ``nearest`` for its point.
+        """
+        m = len(lon)
+        out_p = np.full((m, k), -1, dtype=np.intp)
+        out_d = np.full((m, k), np.inf)
+        if entry.count == 0 or m == 0:
+            return out_p, out_d
+        if entry.count <= _BRUTE_MAX:
+            tree: SphereTree | None = None
+            use_mask = False
+        else:
+            tree, use_mask = self._base_tree(entry, seen, key)
+        rest = np.arange(m) if tree is None else np.empty(0, dtype=np.intp)
+        if tree is not None:
+            n = k + 1
+            if use_mask:
+                n += 1 + math.ceil(2 * (k + 1) * (tree.size / entry.count - 1))
+            n = min(n, tree.size)
+            todo = []
+            for lo in range(0, m, _BATCH):
+                sl = slice(lo, min(m, lo + _BATCH))
+                done = self._many_rows(
+                    tree, n, lon[sl], lat[sl], k, entry.mask if use_mask else False,
+                    is_open, max_dist_m, out_p[sl], out_d[sl],
+                )
+                todo.append(np.flatnonzero(~done) + lo)
+            rest = np.concatenate(todo)
+        for i in rest.tolist():
+            p, d = self.nearest(
+                float(lon[i]), float(lat[i]), k, entry, seen=True, key=key,
+                is_open=is_open, max_dist_m=max_dist_m,
+            )
+            out_p[i, : len(p)] = p
+            out_d[i, : len(d)] = d
+        return out_p, out_d
+
+    def _many_rows(
+        self,
+        tree: SphereTree,
+        n: int,
+        lon: NDArray[np.float64],
+        lat: NDArray[np.float64],
+        k: int,
+        mask: MaskOrNone,
+        is_open: OpenAt | None,
+        max_dist_m: float | None,
+        out_p: NDArray[np.intp],
+        out_d: NDArray[np.float64],
+    ) -> NDArray[np.bool_]:
+        """Answer rows from ``n`` fetched candidates each; return which rows are proven."""
+        ids = tree.nearest_many(unit_vectors(lon, lat), n)  # (M, n)
+        qlon = np.radians(lon)[:, None]
+        qlat = np.radians(lat)[:, None]
+        lat_r = np.radians(self.lat[ids])
+        # haversine_m's formula and operation order, broadcast over rows
+        h = np.sin((lat_r - qlat) * 0.5) ** 2
+        s = np.sin((np.radians(self.lon[ids]) - qlon) * 0.5) ** 2
+        h += (np.cos(qlat) * np.cos(lat_r)) * s
+        np.minimum(h, 1.0, out=h)
+        d = np.arcsin(np.sqrt(h)) * (2.0 * EARTH_RADIUS_M)
+        order = np.lexsort((ids, d), axis=-1)
+        ids = np.take_along_axis(ids, order, axis=1)
+        d = np.take_along_axis(d, order, axis=1)
+        if n >= tree.size:
+            bound = np.full(len(lon), np.inf)
+        else:
+            bound = d[:, -1] - TIE_TOL_M
+        ok = np.ones(ids.shape, dtype=bool)
+        if max_dist_m is not None:
+            bound[bound > max_dist_m] = np.inf
+            ok &= d <= max_dist_m
+        if mask is not False:
+            ok &= mask[ids]
+        if is_open is not None:
+            ok &= is_open(ids.reshape(-1)).reshape(ids.shape)
+        rank = np.cumsum(ok, axis=1)
+        take = ok & (rank <= k)
+        count = rank[:, -1]
+        kth = np.where(count >= k, d[np.arange(len(d)), np.argmax(rank >= k, axis=1)], np.inf)
+        done = ((count >= k) & (kth < bound)) | np.isinf(bound)
+        rows, cols = np.nonzero(take & done[:, None])
+        slot = rank[rows, cols] - 1
+        out_p[rows, slot] = ids[rows, cols]
+        out_d[rows, slot] = d[rows, cols]
+        return done
+
     def _take_few(
         self,
-        ids: list[int],
+        ids: Positions,
         qr: tuple[float, float],
         cos_q: float,
         size: int,
@@ -306,7 +309,11 @@ class SpatialSearch:
         k: int,
     ) -> tuple[Positions, Distances] | None:
         """Rank a few fetched ids in pure Python; None if more must be fetched."""
-        pairs = haversine_few_m(qr[0], qr[1], cos_q, ids, self._lon_t, self._lat_t, self._cos_t)
+        lat_r = np.radians(self.lat[ids])
+        pairs = haversine_few_m(
+            qr[0], qr[1], cos_q, ids.tolist(), np.radians(self.lon[ids]).tolist(),
+            lat_r.tolist(), np.cos(lat_r).tolist(),
+        )
         # every venue of the tree not fetched is at least ``bound`` metres away
         bound = math.inf if len(ids) >= size else pairs[-1][0] - TIE_TOL_M
         if max_dist_m is not None and bound > max_dist_m:
@@ -338,9 +345,8 @@ class SpatialSearch:
         k: int,
     ) -> tuple[Positions, Distances] | None:
         """:meth:`_take_few` vectorised with numpy for many fetched ids."""
-        d = haversine_m(
-            qr[0], qr[1], cos_q, self._lon_r[ids], self._lat_r[ids], self._cos_lat[ids]
-        )
+        lat_r = np.radians(self.lat[ids])
+        d = haversine_m(qr[0], qr[1], cos_q, np.radians(self.lon[ids]), lat_r, np.cos(lat_r))
         order = np.lexsort((ids, d))
         ids, d = ids[order], d[order]
         bound = math.inf if len(ids) >= size else float(d[-1]) - TIE_TOL_M
@@ -369,9 +375,8 @@ class SpatialSearch:
     ) -> tuple[Positions, Distances]:
         """Rank ``pos`` by distance with numpy (exact, ties by position)."""
         cos_q = math.cos(qr[1])
-        d = haversine_m(
-            qr[0], qr[1], cos_q, self._lon_r[pos], self._lat_r[pos], self._cos_lat[pos]
-        )
+        lat_r = np.radians(self.lat[pos])
+        d = haversine_m(qr[0], qr[1], cos_q, np.radians(self.lon[pos]), lat_r, np.cos(lat_r))
         keep = None
         if max_dist_m is not None:
             keep = d <= max_dist_m
@@ -424,5 +429,7 @@ class SpatialSearch:
         return best, best.size != entry.count
 
     def _subtree(self, pos: Positions) -> SphereTree:
-        return SphereTree(self._xyz[pos], pos.astype(np.int64))
+        if len(pos) == self._n:
+            return SphereTree(unit_vectors(self.lon, self.lat), None)
+        return SphereTree(unit_vectors(self.lon[pos], self.lat[pos]), pos)
 

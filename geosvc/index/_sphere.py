@@ -1,4 +1,4 @@
-"""Geometry helpers of the venue index: unit vectors, haversine, R-tree wrappers.
+"""Geometry helpers of the venue index: unit vectors, haversine, the k-d tree.
 
 Nearest-neighbour search runs on **3-D unit vectors** (points on the unit
 sphere).  The Euclidean (chord) distance between two unit vectors is
@@ -8,22 +8,25 @@ across the antimeridian and at the poles.  There is no projection and no
 scaling error to bound; only floating-point rounding remains (about 1e-9 m),
 which :data:`TIE_TOL_M` covers.
 
-Bounding-box search runs on 2-D lon/lat points in shapely's ``STRtree``,
-which measured about 5x (small boxes) to 30x (large boxes) faster than
-``rtree``'s ``intersection`` on the same points (``scripts/bench_index.py``).
+The tree is pykdtree's ``KDTree`` over the unit vectors (a copy-free view of
+one (N, 3) float64 array plus a uint32 permutation and small nodes): it
+replaced a 3-D ``rtree`` (libspatialindex) that took 10x the memory and time
+to build, and measured about 2.5x faster per single query than scipy's
+``cKDTree`` (less per-call overhead; both exact).  Bounding boxes are
+answered by :mod:`geosvc.index._boxes`, not by a tree.
 """
 
 from __future__ import annotations
 
-import ctypes
+import functools
 import math
 import threading
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
-from rtree import core as rtree_core
-from rtree import index as rtree_index
+from pykdtree.kdtree import KDTree
+from threadpoolctl import ThreadpoolController
 
 from geosvc.coords import EARTH_RADIUS_M
 
@@ -31,18 +34,35 @@ from geosvc.coords import EARTH_RADIUS_M
 #: rounding when deciding whether more candidates must be fetched.
 TIE_TOL_M: Final = 1e-6
 
-# Node capacities of the 3-D rtree: measured 16 us per k=5 query at 100k
-# points with 16-24, 27 us with the library default of 100.
-_RTREE_CAPACITY: Final = 20
+# Leaf size of the k-d trees (pykdtree's default; 8 and 32 measured no faster for k=5).
+_LEAF: Final = 16
+# Venue positions inside trees (2**31 venues is far beyond one snapshot).
+_ID_DTYPE: Final = np.int32
 
-# libspatialindex's C entry points, as rtree.core binds them.  ``Index.nearest``
-# wraps the same call in a generator with per-call property look-ups; calling
-# it directly saves about 4 us of a 20 us query.  Used only when present.
-_NN_ID = getattr(rtree_core.rt, "Index_NearestNeighbors_id", None)
-_FREE = getattr(rtree_core.rt, "Index_Free", None)
-_POINT3 = ctypes.c_double * 3
-_P_INT64 = ctypes.POINTER(ctypes.c_int64)
-_P_VOID = ctypes.POINTER(ctypes.c_void_p)
+
+#: Per thread: pykdtree's OpenMP runtime was told to use one thread here.
+_OMP_LOCAL = threading.local()
+
+
+@functools.cache
+def _omp_controllers() -> tuple[Any, ...]:
+    """Return the OpenMP runtimes pykdtree runs on (its own libgomp, else all loaded)."""
+    libs = ThreadpoolController().select(user_api="openmp").lib_controllers
+    own = [lib for lib in libs if "pykdtree" in (lib.filepath or "")]
+    return tuple(own or libs)
+
+
+def _one_omp_thread() -> None:
+    """Make pykdtree's queries from the calling thread single-threaded (once per thread).
+
+    pykdtree runs every query in an OpenMP parallel region with one thread per
+    core by default; for one point that only adds a team start and a barrier,
+    measured 8.7 us -> 120 us (and milliseconds on a loaded 2-core machine).
+    OpenMP's thread count is a per-thread setting, hence once per thread.
+    """
+    for lib in _omp_controllers():
+        lib.set_num_threads(1)
+    _OMP_LOCAL.done = True
 
 
 def unit_vectors(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -109,88 +129,88 @@ def haversine_few_m(
     lat_r: float,
     cos_lat: float,
     ids: list[int],
-    lons_r: tuple[float, ...],
-    lats_r: tuple[float, ...],
-    coss: tuple[float, ...],
+    lons_r: list[float],
+    lats_r: list[float],
+    coss: list[float],
 ) -> list[tuple[float, int]]:
-    """``(distance_m, id)`` pairs, ascending, for a few ids (pure Python).
+    """``(distance_m, id)`` pairs, ascending, for a few points (pure Python).
 
-    The same formula, operation order and radius as :func:`haversine_m`; for
-    a handful of points plain ``math`` is about 3x faster than numpy's
-    per-call overhead.
+    ``lons_r``, ``lats_r``, ``coss`` are aligned with ``ids``.  The same
+    formula, operation order and radius as :func:`haversine_m`; for a handful
+    of points plain ``math`` is about 3x faster than numpy's per-call overhead.
 
     Examples
     --------
-    >>> haversine_few_m(0.0, 0.0, 1.0, [1, 0], (0.0, math.radians(1.0)), (0.0, 0.0), (1.0, 1.0))
+    >>> haversine_few_m(0.0, 0.0, 1.0, [1, 0], [math.radians(1.0), 0.0], [0.0, 0.0], [1.0, 1.0])
     [(0.0, 0), (111195.0..., 1)]
     """
     sin, asin, sqrt = math.sin, math.asin, math.sqrt
     r2 = 2.0 * EARTH_RADIUS_M
     out = []
-    for i in ids:
-        a = sin((lats_r[i] - lat_r) * 0.5)
-        b = sin((lons_r[i] - lon_r) * 0.5)
-        h = a * a + (cos_lat * coss[i]) * (b * b)
+    for i, x, y, c in zip(ids, lons_r, lats_r, coss, strict=True):
+        a = sin((y - lat_r) * 0.5)
+        b = sin((x - lon_r) * 0.5)
+        h = a * a + (cos_lat * c) * (b * b)
         out.append((r2 * asin(sqrt(h if h < 1.0 else 1.0)), i))
     out.sort()
     return out
 
 
 class SphereTree:
-    """An immutable 3-D ``rtree`` of unit vectors whose ids are venue positions.
+    """An immutable k-d tree (pykdtree) of unit vectors whose points are venue positions.
 
-    ``nearest(q, n)`` returns at least ``min(n, size)`` positions: the ``n``
-    nearest by chord (hence great-circle) distance, plus any tied with the
-    n-th, in no guaranteed order.  Queries are serialised by a lock
-    (libspatialindex does not promise thread safety; uncontended cost is well
-    under a microsecond).
+    ``nearest(q, n)`` returns the ``min(n, size)`` positions nearest to the
+    unit vector ``q`` by chord (hence great-circle) distance, in no
+    guaranteed order; a point tied with the n-th may be left out (callers
+    fetch more while the k-th match is within :data:`TIE_TOL_M` of the
+    farthest fetched).  The tree holds the unit vectors (24 bytes a point),
+    its own uint32 permutation and ``ids`` (int32; omitted when the points
+    are every venue in order); pykdtree releases the GIL and keeps no
+    per-query state, so threads share it without a lock.
 
     Parameters
     ----------
     xyz : numpy.ndarray, shape (N, 3)
-        Unit vectors of the points.
-    ids : numpy.ndarray of int, shape (N,)
-        Venue positions, stored as the R-tree ids.
-    direct : bool
-        Call libspatialindex's nearest-neighbour function directly (faster)
-        rather than through ``rtree.index.Index.nearest``.
+        Unit vectors of the points (kept by reference; must stay unchanged).
+    ids : numpy.ndarray of int, shape (N,), or None
+        Venue position of each point; None means ``arange(N)``.
     """
 
-    __slots__ = ("_direct", "_handle", "_lock", "_tree", "size")
+    __slots__ = ("_ids", "_tree", "size")
 
-    def __init__(
-        self, xyz: NDArray[np.float64], ids: NDArray[np.int64], *, direct: bool = True
-    ) -> None:
-        self.size = int(len(ids))
-        self._lock = threading.Lock()
+    def __init__(self, xyz: NDArray[np.float64], ids: NDArray[np.integer] | None) -> None:
+        self.size = int(len(xyz))
         self._tree = None
-        self._handle = None
-        self._direct = direct and _NN_ID is not None and _FREE is not None
+        self._ids: NDArray[np.int32] | None = None
+        if ids is not None:
+            self._ids = np.asarray(ids, dtype=_ID_DTYPE)
         if self.size:
-            props = rtree_index.Property()
-            props.dimension = 3
-            props.leaf_capacity = _RTREE_CAPACITY
-            props.index_capacity = _RTREE_CAPACITY
-            pts = np.ascontiguousarray(xyz, dtype=np.float64)
-            self._tree = rtree_index.Index(
-                (np.ascontiguousarray(ids, dtype=np.int64), pts, pts), properties=props
-            )
-            self._handle = self._tree.handle
+            self._tree = KDTree(np.ascontiguousarray(xyz, dtype=np.float64), leafsize=_LEAF)
 
-    def nearest(self, q: tuple[float, float, float], n: int) -> list[int]:
-        """Positions of the ``n`` points nearest to unit vector ``q`` (and ties), unordered."""
+    def nearest(self, q: NDArray[np.float64], n: int) -> NDArray[np.intp]:
+        """Positions of the ``n`` points nearest to unit vector ``q``, unordered."""
         if self._tree is None:
-            return []
-        nn_id, free = _NN_ID, _FREE
-        if not self._direct or nn_id is None or free is None:
-            with self._lock:
-                return list(self._tree.nearest(q + q, n))
-        point = _POINT3(*q)
-        count = ctypes.c_uint64(n)
-        found = _P_INT64()
-        with self._lock:
-            nn_id(self._handle, point, point, 3, ctypes.byref(found), ctypes.byref(count))
-        try:
-            return found[: count.value]
-        finally:
-            free(ctypes.cast(found, _P_VOID))
+            return np.empty(0, dtype=np.intp)
+        # q has shape (1, 3)
+        if not getattr(_OMP_LOCAL, "done", False):
+            _one_omp_thread()
+        n = min(n, self.size)
+        found = self._tree.query(q, k=n)[1].reshape(-1)
+        if self._ids is not None:
+            return self._ids[found].astype(np.intp)
+        return found.astype(np.intp)
+
+    def nearest_many(self, qs: NDArray[np.float64], n: int) -> NDArray[np.intp]:
+        """Positions of the ``n`` points nearest to each row of ``qs`` (shape (M, 3)).
+
+        Returns an (M, min(n, size)) array, each row in increasing distance.
+        """
+        n = min(n, self.size)
+        if self._tree is None or n == 0:
+            return np.empty((len(qs), 0), dtype=np.intp)
+        if not getattr(_OMP_LOCAL, "done", False):
+            _one_omp_thread()
+        found = self._tree.query(np.ascontiguousarray(qs), k=n)[1].reshape(len(qs), n)
+        if self._ids is not None:
+            return self._ids[found].astype(np.intp)
+        return found.astype(np.intp)

@@ -1,0 +1,107 @@
+"""Bounding-box search over lon/lat arrays: sorted slabs, no geometry objects.
+
+:class:`BoxIndex` cuts the longitude axis into ``S`` slabs holding about
+``2 sqrt(N)`` points each (boundaries at quantiles of a sample of the
+longitudes) and sorts the points of each slab by latitude.  A box overlaps a
+run of slabs (a binary search on the boundaries); inside each of those the
+points within the box's latitude band are one contiguous run (two binary
+searches), and only the two edge slabs need a longitude test.  Cost:
+O(log N + overlapped slabs + points in those slabs' latitude bands), in one
+compiled call (:mod:`geosvc.index._boxkernel`, numba); memory 12 bytes a
+point (the latitudes in slab order and an int32 position) plus the slabs,
+built with one argsort from the coordinate arrays.  Measured against
+shapely's ``STRtree`` of the same points in ``scripts/bench_index.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+#: Longitudes sampled to place the slab boundaries.
+_SAMPLE: Final = 65_536
+
+Positions = NDArray[np.intp]
+
+
+class BoxIndex:
+    """Immutable bounding-box index of points given as WGS-84 lon/lat arrays.
+
+    Parameters
+    ----------
+    lon, lat : numpy.ndarray of float64
+        Degrees, finite and in range (kept by reference: must stay unchanged).
+
+    Examples
+    --------
+    >>> bi = BoxIndex(np.array([0.0, 10.0, 179.5, -179.5]), np.array([0.0, 5.0, 1.0, 1.0]))
+    >>> bi.query(-1.0, -1.0, 10.0, 5.0).tolist()
+    [0, 1]
+    >>> bi.query(179.0, 0.0, -179.0, 2.0).tolist()  # across the antimeridian
+    [2, 3]
+    """
+
+    __slots__ = ("_bounds", "_kernel", "_lat_sorted", "_lon", "_perm", "_ptr", "size")
+
+    def __init__(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> None:
+        from geosvc.index._boxkernel import (
+            box_query,  # lazy: numba (~0.3 s to import) only once an index is built
+        )
+
+        n = len(lon)
+        self.size = n
+        self._lon = lon
+        self._kernel = box_query
+        n_slabs = max(1, int(math.sqrt(n) / 2))
+        if n > _SAMPLE:
+            sample = lon[np.random.default_rng(0).integers(0, n, _SAMPLE)]
+        else:
+            sample = lon
+        sample = np.sort(sample)
+        cut = (np.arange(1, n_slabs) * len(sample)) // n_slabs
+        bounds = np.unique(sample[cut]) if n else np.empty(0)
+        slab = np.searchsorted(bounds, lon, side="right")  # bounds[s-1] <= lon < bounds[s]
+        # one sort: by slab, then by latitude (slab + (lat + 90) / 256 keeps both orders)
+        key = slab + (lat + 90.0) * (1.0 / 256.0)
+        perm = np.argsort(key, kind="stable")
+        del key
+        lat_sorted = lat[perm]
+        if n and np.any((np.diff(lat_sorted) < 0) & (np.diff(slab[perm]) == 0)):
+            # latitudes closer than the key's rounding (~1e-11 degrees): sort exactly
+            perm = np.lexsort((lat, slab))
+            lat_sorted = lat[perm]
+        self._bounds = np.ascontiguousarray(bounds, dtype=np.float64)
+        self._ptr = np.searchsorted(slab[perm], np.arange(len(bounds) + 2)).astype(np.int64)
+        self._lat_sorted = lat_sorted
+        self._perm: NDArray[np.integer] = perm.astype(np.int32 if n < 2**31 else np.int64)
+        self.query(0.0, 0.0, 0.0, 0.0)  # compile / load the kernel now, not in a reader
+
+    def nbytes(self) -> int:
+        """Bytes held by the index's own arrays (the longitudes are shared)."""
+        return int(
+            self._bounds.nbytes + self._ptr.nbytes + self._lat_sorted.nbytes + self._perm.nbytes
+        )
+
+    def query(self, x0: float, y0: float, x1: float, y1: float) -> Positions:
+        """Positions of the points inside a box, edges included, ascending.
+
+        ``x0 > x1`` is a box crossing the antimeridian; ``y0 <= y1`` (checked
+        by the caller).
+        """
+        if self.size == 0:
+            return np.empty(0, dtype=np.intp)
+        x0, y0, x1, y1 = float(x0), float(y0), float(x1), float(y1)  # one compiled signature
+        if x0 <= x1:
+            return self._span(x0, y0, x1, y1)
+        east = self._span(x0, y0, 180.0, y1)
+        west = self._span(-180.0, y0, x1, y1)
+        return np.sort(np.concatenate([east, west]))
+
+    def _span(self, x0: float, y0: float, x1: float, y1: float) -> Positions:
+        out: Positions = self._kernel(
+            self._bounds, self._ptr, self._lat_sorted, self._perm, self._lon, x0, y0, x1, y1
+        )
+        return out
