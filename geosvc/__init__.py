@@ -1,8 +1,9 @@
 """geosvc: government-service map and geospatial locator.
 
-Service halls, bank-outlet service points and 24/7 kiosks indexed in an
-R-tree and linked to service items; nearest by travel time; 10-minute
-service-circle coverage, gaps and site planning; Folium maps and a widget.
+Service halls, bank-outlet service points and 24/7 kiosks in a spatial
+index (a k-d tree) and linked to service items; nearest by travel time;
+10-minute service-circle coverage, gaps and site planning; Folium maps and a
+widget.
 
 The names below are the public entry points; the code lives in the
 sub-packages.  Heavy ones are imported on first use, so ``import geosvc``

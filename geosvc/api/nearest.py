@@ -1,6 +1,6 @@
 """`GET /api/v1/nearest`: the k best venues by travel time (or straight distance).
 
-``mode=straight`` ranks by great-circle distance through the R-tree
+``mode=straight`` ranks by great-circle distance through the k-d tree
 (:meth:`ServiceIndex.nearest_k`); ``travel_time_min`` is null and ``open`` is
 evaluated at the departure time.  Network modes (walk, bike, drive) rank by
 travel time on the road network with **open on arrival**: with ``open_at``

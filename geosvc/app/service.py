@@ -2,8 +2,8 @@
 
 :class:`GeoService` is the one object the API handlers, the web app and the
 CLI share.  It opens the store, builds an immutable :class:`Snapshot` (the
-R-tree index, the item search and the dataset info of one store revision) and
-loads one road network per travel mode.
+venue index: k-d tree and box index; the item search and the dataset info of
+one store revision) and loads one road network per travel mode.
 
 Concurrency model: :attr:`GeoService.snapshot` is a plain attribute read (no
 lock).  :meth:`GeoService.reload` builds a whole new snapshot off to the side,
@@ -91,7 +91,7 @@ class Snapshot:
     Attributes
     ----------
     index : ServiceIndex
-        R-tree of venues, item -> venues, schedules, filters.
+        k-d tree and box index of venues, item -> venues, schedules, filters.
     search : ItemSearch
         Item search over ``index.items`` (positions into that tuple).
     info : DatasetInfo

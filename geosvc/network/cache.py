@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import time
 import warnings
 import zipfile
@@ -84,8 +85,52 @@ def write_npz(net: RoadNetwork, path: str | os.PathLike[str]) -> Path:
     return path
 
 
-def read_npz(path: str | os.PathLike[str]) -> RoadNetwork:
+def _mapped_members(path: str | os.PathLike[str],
+                    names: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+    """Memory-map the arrays ``names`` of an uncompressed ``.npz`` (read-only).
+
+    Each member of a stored (not deflated) zip is a ``.npy`` file lying whole
+    in the archive: its data start after the zip's local header and the
+    ``.npy`` header, so ``np.memmap`` can map them in place.  Processes that
+    load the same cache share its pages; nothing is read until it is used.
+    None when a member is compressed, of an object dtype or missing (the
+    caller then reads the file).
+    """
+    out: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as zf:
+        infos = {info.filename: info for info in zf.infolist()}
+    with open(path, "rb") as fh:
+        for name in names:
+            info = infos.get(f"{name}.npy")
+            if info is None or info.compress_type != zipfile.ZIP_STORED:
+                return None
+            fh.seek(info.header_offset)
+            local = fh.read(30)
+            if local[:4] != b"PK\x03\x04":
+                return None
+            name_len, extra_len = struct.unpack("<HH", local[26:30])
+            fh.seek(info.header_offset + 30 + name_len + extra_len)
+            version = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(fh)
+            if dtype.hasobject:
+                return None
+            if int(np.prod(shape)) == 0:
+                out[name] = np.zeros(shape, dtype=dtype)
+                continue
+            mapped = np.memmap(path, dtype=dtype, mode="r", offset=fh.tell(), shape=shape,
+                               order="F" if fortran else "C")
+            out[name] = mapped.view(np.ndarray)  # a plain array over the mapping (numba)
+    return out
+
+
+def read_npz(path: str | os.PathLike[str], *, mmap: bool = True) -> RoadNetwork:
     """Load a network saved by :func:`write_npz` (no pickle).
+
+    With ``mmap`` (default) the arrays are memory-mapped read-only from the
+    file (:func:`_mapped_members`): loading costs the header, the pages are
+    read when used and shared by every process that maps the same file.
 
     Raises
     ------
@@ -99,8 +144,10 @@ def read_npz(path: str | os.PathLike[str]) -> RoadNetwork:
                 msg = f"{Path(path).name!r} has cache format {header.get('format')}, " \
                       f"expected {FORMAT_VERSION}"
                 raise InvalidParameter("cache", msg)
-            arrays = {name: data[name] for name in _ARRAY_FIELDS}
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+            mapped = _mapped_members(path, _ARRAY_FIELDS) if mmap else None
+            arrays = mapped if mapped is not None else {
+                name: data[name] for name in _ARRAY_FIELDS}
+    except (OSError, KeyError, ValueError, struct.error, zipfile.BadZipFile) as exc:
         if isinstance(exc, InvalidParameter):
             raise
         msg = f"{Path(path).name!r} is not a readable network cache: {exc}"

@@ -7,7 +7,7 @@ travel questions still get (labelled) answers:
   as :func:`geosvc.coords.geodesic_distance_m`) divided by the mode's speed
   (``straight`` walks at ``Settings.walk_speed_kph``);
 * **nearest**: with a :class:`~geosvc.model.VenueFilter` the snapshot
-  index's exact R-tree search (:meth:`ServiceIndex.nearest_k`, the path
+  index's exact k-d tree search (:meth:`ServiceIndex.nearest_k`, the path
   ``/api/v1/nearest?mode=straight`` always used); with positions, a mask or
   an ``accept`` predicate, an exact ranking of the candidates;
 * **isochrones**: one geodesic circle per band (radius = speed x minutes;
@@ -237,7 +237,7 @@ class StraightRouter:
         Speed along the great circle, km/h.
     index : ServiceIndex, optional
         The snapshot's index over the same venues: nearest queries with a
-        :class:`~geosvc.model.VenueFilter` use its R-tree.
+        :class:`~geosvc.model.VenueFilter` use its k-d tree.
     mode : str
         The mode name it serves (``straight``).
     crs : str, optional
@@ -398,7 +398,7 @@ class StraightRouter:
     ) -> list[NearestHit]:
         """Return the ``k`` candidates nearest by great-circle distance (ties by position).
 
-        With a :class:`VenueFilter` (and no ``accept``) the index's R-tree
+        With a :class:`VenueFilter` (and no ``accept``) the index's k-d tree
         answers (``open_at`` = open at departure); otherwise the candidates
         are ranked exactly and ``accept(pos, time_s)`` is asked in order.
         ``max_minutes`` limits the distance to ``speed x max_minutes``.

@@ -148,3 +148,41 @@ def test_missing_file_and_bad_mode(tmp_path, settings, osm_xml):
         load_network(tmp_path / "nope.osm.pbf", "walk", settings=settings)
     with pytest.raises(InvalidParameter, match="`mode`"):
         build_network(osm_xml, "fly", settings=settings)
+
+
+def test_cache_is_memory_mapped_and_equal(helsinki_walk, tmp_path):
+    """Issue 13: the cache loads by memory map: the same arrays, read-only, over the file."""
+    import mmap
+
+    from geosvc.network.cache import write_npz
+    from geosvc.network.graph import _ARRAY_FIELDS
+
+    path = write_npz(helsinki_walk, tmp_path / "walk.npz")
+    mapped, read = read_npz(path), read_npz(path, mmap=False)
+    for name in _ARRAY_FIELDS:
+        a, b = getattr(mapped, name), getattr(read, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+        assert not a.flags.writeable
+    base = mapped.edge_time_s
+    while base.base is not None and not isinstance(base.base, mmap.mmap):
+        base = base.base
+    assert isinstance(base.base, mmap.mmap)  # a view of the file's pages, not a copy
+    # answers from the mapped network equal those of the read one
+    for part in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(mapped.csr, part), getattr(read.csr, part))
+
+
+def test_a_compressed_cache_is_read_whole(helsinki_walk, tmp_path):
+    import json
+
+    from geosvc.network.cache import FORMAT_VERSION
+    from geosvc.network.graph import _ARRAY_FIELDS
+
+    path = tmp_path / "walk.npz"
+    header = {"mode": "walk", "crs": helsinki_walk.crs, "source_hash": "x",
+              "format": FORMAT_VERSION, "meta": {}}
+    np.savez_compressed(path, header=np.array(json.dumps(header)),
+                        **{n: getattr(helsinki_walk, n) for n in _ARRAY_FIELDS})
+    net = read_npz(path)
+    assert np.array_equal(net.edge_u, helsinki_walk.edge_u)
+    assert not isinstance(net.edge_u.base, np.memmap)
