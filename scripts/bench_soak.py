@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Soak test: mixed load on ``geosvc serve --workers 2`` for minutes; is worker RSS flat?
+"""Soak test: mixed load on ``geosvc serve --workers 2`` for minutes: is worker RSS flat.
 
 Serves the demo city (walking network) with the real ``geosvc serve`` (gunicorn,
 asgi workers, background reloader, Prometheus multiprocess metrics) on
@@ -50,7 +50,8 @@ GEOSVC = [sys.executable, "-c", "import sys; from geosvc.cli import main; "
           "sys.argv[0] = 'geosvc'; main()"]
 
 #: search texts: item names (Chinese), pinyin initials, venue names, misses
-SEARCHES = ("护照", "身份证", "社保", "hz", "sfz", "Pääposti", "kirjasto", "港澳", "xyz", "营业执照")
+SEARCHES = ("护照", "身份证", "社保", "hz", "sfz", "Pääposti", "kirjasto", "港澳", "xyz",
+            "营业执照")
 
 
 def proc_status(pid: int) -> dict[str, float]:
@@ -120,7 +121,7 @@ class GeosvcServer:
             time.sleep(0.2)
 
     def workers(self) -> list[int]:
-        """The worker pids (children of the gunicorn master, which is the serve process)."""
+        """Return the worker pids (children of the gunicorn master: the serve process)."""
         return children(self.proc.pid)
 
     def stop(self) -> None:
@@ -172,8 +173,9 @@ def mixed_script(path: Path, base: str) -> int:
     feats = doc["features"]
     pts = ",\n".join(f"{{{x:.6f},{y:.6f}}}" for x, y in
                      (f["geometry"]["coordinates"] for f in feats))
-    codes = ",\n".join(json.dumps(urllib.parse.quote(str(f.get("id") or f["properties"]["code"]),
-                                                     safe="")) for f in feats)
+    codes = ",\n".join(
+        json.dumps(urllib.parse.quote(str(f.get("id") or f["properties"]["code"]), safe=""))
+        for f in feats)
     texts = ",\n".join(json.dumps(urllib.parse.quote(q)) for q in SEARCHES)
     path.write_text(
         f"local pts = {{\n{pts}\n}}\n"
@@ -290,7 +292,8 @@ def main(duration: int, sample: int, connections: int, workers: int) -> None:
         growth = (last - first) / first
         click.echo(f"  worker {pid}: RSS first {window:.0f} s {first:.1f} MB, last "
                    f"{window:.0f} s {last:.1f} MB ({growth:+.1%}), peak {hwm:.1f} MB")
-        checks.append((f"worker {pid} RSS flat within 10 % ({growth:+.1%})", abs(growth) <= 0.10))
+        checks.append((f"worker {pid} RSS flat within 10 % ({growth:+.1%})",
+                       abs(growth) <= 0.10))
     mkb = [s["metrics_kb"] for s in samples]
     click.echo(f"  Prometheus multiprocess files: {mkb[0]:.0f} KB -> {mkb[-1]:.0f} KB")
     served = after.get("geosvc_requests_total", 0) - before.get("geosvc_requests_total", 0)
