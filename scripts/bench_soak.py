@@ -69,6 +69,15 @@ def proc_status(pid: int) -> dict[str, float]:
     return out
 
 
+def cpu_s(pid: int) -> float:
+    """Return the CPU seconds (user + system) process ``pid`` has used (NaN when gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def children(pid: int) -> list[int]:
     """Return the pids of the child processes of ``pid`` (gunicorn's workers)."""
     kids = []
@@ -240,6 +249,7 @@ def main(duration: int, sample: int, connections: int, workers: int) -> None:
         subprocess.run(["wrk", "-t2", f"-c{connections}", "-d5s", "-s", str(script),
                         server.base], capture_output=True, check=True, timeout=120)
         pids = server.workers()
+        cpu0 = {p: cpu_s(p) for p in pids}
         before = metrics(server.base)
         cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency",
                "-s", str(script), server.base]
@@ -266,6 +276,7 @@ def main(duration: int, sample: int, connections: int, workers: int) -> None:
         reader.join()
         f = parse_wrk(out[0])
         after = metrics(server.base)
+        cpu1 = {p: cpu_s(p) for p in pids}
         now_pids = server.workers()
     finally:
         if server is not None:
@@ -291,7 +302,8 @@ def main(duration: int, sample: int, connections: int, workers: int) -> None:
         hwm = max(s["workers"][pid]["hwm"] for s in samples if pid in s["workers"])
         growth = (last - first) / first
         click.echo(f"  worker {pid}: RSS first {window:.0f} s {first:.1f} MB, last "
-                   f"{window:.0f} s {last:.1f} MB ({growth:+.1%}), peak {hwm:.1f} MB")
+                   f"{window:.0f} s {last:.1f} MB ({growth:+.1%}), peak {hwm:.1f} MB; "
+                   f"{cpu1[pid] - cpu0[pid]:.0f} CPU s")
         checks.append((f"worker {pid} RSS flat within 10 % ({growth:+.1%})",
                        abs(growth) <= 0.10))
     mkb = [s["metrics_kb"] for s in samples]
