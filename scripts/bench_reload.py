@@ -92,7 +92,7 @@ def worker_gauges(metrics_dir: Path) -> dict[int, dict[str, float]]:
         pid = int(path.stem.rsplit("_", 1)[1])
         d = MmapedDict(str(path), read_mode=True)
         try:
-            for key, value, _, _ in d.read_all_values():
+            for key, value, *_ in d.read_all_values():
                 name = json.loads(key)[0]
                 out.setdefault(pid, {})[name] = value
         finally:
