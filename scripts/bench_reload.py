@@ -36,7 +36,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -98,6 +100,50 @@ def worker_gauges(metrics_dir: Path) -> dict[int, dict[str, float]]:
         finally:
             d.close()
     return out
+
+
+class Probe:
+    """One nearest request every ``every`` seconds on a fresh connection, timed.
+
+    On top of wrk's load it dates each latency, so the report can say in
+    which phase (idle, importing, reloading, switched) the slow answers came.
+    """
+
+    def __init__(self, url: str, every: float = 0.2) -> None:
+        self.url, self.every = url, every
+        self.samples: list[tuple[float, float, int]] = []  # (monotonic, ms, status)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            t = time.monotonic()
+            try:
+                with urllib.request.urlopen(self.url, timeout=60) as resp:
+                    resp.read()
+                    status = resp.status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            except OSError:
+                status = 0
+            self.samples.append((t, (time.monotonic() - t) * 1000, status))
+            self.stopping.wait(max(0.0, self.every - (time.monotonic() - t)))
+
+    def stop(self) -> None:
+        """Stop probing."""
+        self.stopping.set()
+        self.thread.join(timeout=70)
+
+    def phase(self, lo: float, hi: float) -> str:
+        """p50 / p99 / max (ms) and failures of the probes sent between ``lo`` and ``hi``."""
+        ms = sorted(m for t, m, _ in self.samples if lo <= t < hi)
+        bad = sum(1 for t, _, s in self.samples if lo <= t < hi and not 200 <= s < 300)
+        if not ms:
+            return "no probe"
+        pick = [ms[min(len(ms) - 1, int(q * len(ms)))] for q in (0.5, 0.99)]
+        return (f"{len(ms):4d} probes  p50 {pick[0]:8.1f} ms  p99 {pick[1]:8.1f} ms  "
+                f"max {ms[-1]:8.1f} ms  failed {bad}")
 
 
 def healthz(base: str) -> dict:
@@ -187,6 +233,8 @@ def main(n_venues: int, duration: int, after: int, interval: float, connections:
         health0 = healthz(server.base)
         rss0 = {p: proc_status(p) for p in pids}
         click.echo(f"idle: wrk -c{connections} {duration} s ...", err=True)
+        probe = Probe(server.base + "/api/v1/nearest?lon=24.9400&lat=60.1705&mode=walk&k=5")
+        marks = {"idle": time.monotonic()}
         idle_run = subprocess.run(wrk_cmd(script, server.base, duration, connections),
                                   capture_output=True, text=True, check=True,
                                   timeout=duration + 120)
@@ -197,21 +245,26 @@ def main(n_venues: int, duration: int, after: int, interval: float, connections:
         load_proc = subprocess.Popen(wrk_cmd(script, server.base, 3600, connections),
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
+        marks["idle end"] = time.monotonic()
         time.sleep(2)
         root = Path(importer_root).resolve() if importer_root else ROOT
         env = {**os.environ, "PYTHONPATH": str(root)}
         click.echo(f"import of {n_venues:,} venues under load ...", err=True)
-        t_import = time.monotonic()
+        t_import = marks["import"] = time.monotonic()
         importer = subprocess.Popen([*GEOSVC, "import", "venues", str(csv_path), "--db",
                                      str(db)], env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, cwd=tmp)
         worker_peak = {p: 0.0 for p in pids}
         imp_peak, imp_hwm = run_import(importer, pids, worker_peak)
         import_s = time.monotonic() - t_import
+        marks["committed"] = time.monotonic()
         # wait until every worker serves the new revision (its own gauge says so)
         target, gauges1 = wait_switched(server, pids, health0["venues"] + n_venues, worker_peak)
         switched_s = time.monotonic() - t_import
+        marks["switched"] = time.monotonic()
         time.sleep(after)
+        marks["end"] = time.monotonic()
+        probe.stop()
         load_proc.send_signal(signal.SIGINT)
         out, _ = load_proc.communicate(timeout=60)
         load_proc = None
@@ -264,6 +317,12 @@ def main(n_venues: int, duration: int, after: int, interval: float, connections:
             f"+{grow * 2**20 / n_venues:,.0f} bytes a venue)")
     switched = ", ".join(f"{p}: {gauges1.get(p, {}).get('geosvc_venues', 0):,.0f} venues"
                          for p in pids)
+    click.echo("  probe (a nearest walk request every 0.2 s on a new connection, besides wrk):")
+    phases = (("idle", "idle", "idle end"), ("importing", "import", "committed"),
+              ("reloading", "committed", "switched"), ("switched", "switched", "end"))
+    for label, lo, hi in phases:
+        click.echo(f"    {label:<10} {marks[hi] - marks[lo]:6.1f} s  "
+                   f"{probe.phase(marks[lo], marks[hi])}")
     ratio = during["p99_ms"] / idle["p99_ms"]
     errors = during["non2xx"] + during["errors"] + idle["non2xx"] + idle["errors"]
     checks = [
