@@ -17,6 +17,10 @@ target 0):
 * ``/api/v1/coverage?mode=walk&minutes=10`` (the demo, every venue),
 * the citizens' app shell ``/`` and the map ``/map`` (target >= 0.5x the bare
   static page), with and without ``Accept-Encoding: gzip``;
+
+each route and its bare peers are loaded in turn (``--rounds`` turns of
+``duration / rounds`` seconds each), so that a change in the machine's other
+load hits them alike;
 * first-view bytes with gzip: the HTML plus the JS/CSS it loads from this
   server (map tiles excluded; target <= 250 KB), for ``/`` also the landing
   state's API answer (the nearest open hall).
@@ -30,8 +34,8 @@ value as the default.)  Reuses the server and wrk helpers of
 
 Usage::
 
-    python scripts/bench_http.py                  # c16, 20 s a route (~7 minutes)
-    python scripts/bench_http.py --duration 3     # a quick run
+    python scripts/bench_http.py                  # c16, 20 s a route and app (~7 minutes)
+    python scripts/bench_http.py --duration 4 --rounds 2   # a quick run
 """
 
 from __future__ import annotations
@@ -192,105 +196,117 @@ def api_answer(base: str, path: str) -> dict:
     return json.loads(body)
 
 
-def measure_geosvc(base: str, tmp: Path, duration: int) -> tuple[dict, dict, dict, dict]:
-    """Load every geosvc route; return figures, page sizes, first-view totals, JSON docs."""
+def first_views(base: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Print the first-view bytes of ``/`` and ``/map``; return HTML sizes and totals."""
     sizes, totals = {}, {}
     for path in (APP_QUERY, MAP_QUERY):
         gz_html, html_bytes, assets, external = first_view(base, path)
         sizes[path] = html_bytes
         totals[path] = gz_html + sum(n for _, n in assets)
         click.echo(f"{path} HTML: {html_bytes:,} bytes, {gz_html:,} gzip'd; first view "
-                   f"{totals[path]:,} bytes", err=True)
+                   f"{totals[path]:,} bytes")
         for ref, n in assets:
-            click.echo(f"  {ref}: {n:,} bytes as sent", err=True)
+            click.echo(f"  {ref}: {n:,} bytes as sent")
         if external:
-            click.echo(f"  external (not counted, loaded from elsewhere): {external}", err=True)
-    figures: dict[str, dict[str, float]] = {}
-    docs = {}
+            click.echo(f"  external (not counted, loaded from elsewhere): {external}")
+    return sizes, totals
+
+
+#: One load: (label, URL, wrk script or None, request headers or None).
+Load = tuple[str, str, "Path | None", "dict[str, str] | None"]
+
+
+def groups_of(base: str, bare: dict[str, str], tmp: Path) -> dict[str, list[Load]]:
+    """Return the routes loaded, each with its bare peers (loaded in turn with it)."""
+    scripts = {}
     for mode in ("straight", "walk"):
-        script = tmp / f"nearest-{mode}.lua"
-        nearest_script(script, base, mode)
-        sample = f"/api/v1/nearest?lon=24.9390&lat=60.1700&mode={mode}&k=5"
-        docs.setdefault("nearest", api_answer(base, sample))  # the straight answer's size
-        click.echo(f"... nearest {mode}", err=True)
-        wrk(base + sample, 2, script=script)  # warm both workers
-        figures[f"nearest {mode}"] = wrk(base, duration, script=script)
-    docs["coverage"] = api_answer(base, COVERAGE_QUERY)
-    click.echo("... coverage", err=True)
-    wrk(base + COVERAGE_QUERY, 2)
-    figures["coverage walk 10 min"] = wrk(base + COVERAGE_QUERY, duration)
-    for path in (APP_QUERY, MAP_QUERY):
-        click.echo(f"... {path}", err=True)
-        wrk(base + path, 2)  # warm both workers' page caches
-        figures[f"geosvc {path}"] = wrk(base + path, duration)
-        figures[f"geosvc {path} (gzip)"] = wrk(base + path, duration, headers=GZ)
-    return figures, sizes, totals, docs
+        scripts[mode] = tmp / f"nearest-{mode}.lua"
+        nearest_script(scripts[mode], base, mode)
+    peers = {name: [(f"bare Flask ({label})", url + path, None, None)
+                    for label, url in bare.items()]
+             for name, path in (("nearest", "/api/v1/nearest?lon=24.94&lat=60.17"),
+                                ("coverage", COVERAGE_QUERY), (APP_QUERY, APP_QUERY),
+                                (MAP_QUERY, MAP_QUERY))}
+    return {
+        "nearest straight": [("geosvc", base, scripts["straight"], None), *peers["nearest"]],
+        "nearest walk": [("geosvc", base, scripts["walk"], None), *peers["nearest"]],
+        "coverage walk 10 min": [("geosvc", base + COVERAGE_QUERY, None, None),
+                                 *peers["coverage"]],
+        APP_QUERY: [("geosvc", base + APP_QUERY, None, None),
+                    ("geosvc gzip", base + APP_QUERY, None, GZ), *peers[APP_QUERY]],
+        MAP_QUERY: [("geosvc", base + MAP_QUERY, None, None),
+                    ("geosvc gzip", base + MAP_QUERY, None, GZ), *peers[MAP_QUERY]],
+    }
 
 
-def measure_bare(servers: Servers, tmp: Path, duration: int, workers: int, sizes: dict,
-                 docs: dict) -> dict[str, dict[str, float]]:
-    """Load the bare app's routes (asgi front, then sync worker); return the figures."""
-    bare_env = {"BENCH_PAGE_BYTES": str(sizes[MAP_QUERY]),
-                "BENCH_SHELL_BYTES": str(sizes[APP_QUERY]),
-                "BENCH_JSON_DOCS": json.dumps(docs)}
-    here = str(Path(__file__).resolve().parent)
-    figures = {}
-    for label, app, asgi in (("asgi", "bench_http:bare_page_asgi()", True),
-                             ("sync", "bench_http:bare_page_app()", False)):
-        log = tmp / f"bare-{label}.log"
-        bare = servers.start(app, bare_env, workers=workers, pythonpath=here, log=log,
-                             asgi=asgi)
-        wait_ready(bare + "/map", servers.procs[-1], log)
-        for name, path in (("nearest", "/api/v1/nearest?lon=24.94&lat=60.17"),
-                           ("coverage", COVERAGE_QUERY), ("page", APP_QUERY),
-                           ("page", MAP_QUERY)):
-            click.echo(f"... bare {label} {path}", err=True)
-            wrk(bare + path, 2)
-            key = path if name == "page" else name
-            figures[f"bare Flask {key} ({label})"] = wrk(bare + path, duration)
-        servers.stop()
-    return figures
+def load_group(loads: list[Load], duration: int, rounds: int) -> dict[str, dict[str, float]]:
+    """Load each member in turn, ``rounds`` times ``duration / rounds`` s each; aggregate.
+
+    Interleaving keeps a ratio fair when the machine's other load changes
+    during the run: req/s is the mean over the rounds, p50 the median of the
+    rounds' p50, p99 the largest of the rounds' p99, errors the sum.
+    """
+    step = max(1, round(duration / rounds))
+    for _, url, script, headers in loads:  # warm (both workers, page caches)
+        wrk(url, 2, script=script, headers=headers)
+    runs: dict[str, list[dict[str, float]]] = {label: [] for label, *_ in loads}
+    for _ in range(rounds):
+        for label, url, script, headers in loads:
+            runs[label].append(wrk(url, step, script=script, headers=headers))
+    out = {}
+    for label, fs in runs.items():
+        p50s = sorted(f["p50_ms"] for f in fs)
+        out[label] = {"rps": sum(f["rps"] for f in fs) / len(fs),
+                      "p50_ms": p50s[len(p50s) // 2], "p99_ms": max(f["p99_ms"] for f in fs),
+                      "non2xx": sum(f["non2xx"] for f in fs),
+                      "errors": sum(f["errors"] for f in fs)}
+    return out
 
 
-def report(figures: dict, totals: dict, docs: dict, duration: int, workers: int,
+def report(figures: dict, totals: dict, docs: dict, duration: int, rounds: int, workers: int,
            loads: tuple[float, float]) -> None:
     """Print every figure, then each target met or missed."""
     click.echo(f"\ngunicorn -w {workers} (geosvc: asgi workers as `geosvc serve`, heavy rate "
-               f"limit {BENCH_RATE_LIMIT}), wrk -t2 -c{CONNECTIONS[0]} -d{duration}s a route, "
-               "127.0.0.1")
+               f"limit {BENCH_RATE_LIMIT}), wrk -t2 -c{CONNECTIONS[0]}, {duration} s a route "
+               f"in {rounds} rounds taken in turn with its peers, 127.0.0.1")
     click.echo(f"machine: {os.cpu_count()} cores, load average {loads[0]:.1f} at start, "
                f"{loads[1]:.1f} at the end (1-min): other jobs share the cores")
     near, cov = (len(json.dumps(docs[k])) for k in ("nearest", "coverage"))
     click.echo("bare Flask: the same bytes without the work (JSON: geosvc's answer "
                f"re-serialised per request: nearest {near:,} B, coverage {cov:,} B; pages: "
-               "static HTML of the same size)")
-    for name, f in figures.items():
-        click.echo(_line(name, f))
+               "static HTML of the same size), on the same asyncio front (asgi) and on "
+               "gunicorn's sync worker")
+    for group, figs in figures.items():
+        click.echo(f"{group}:")
+        for label, f in figs.items():
+            click.echo(_line(f"  {label}", f))
     checks = []
 
-    def vs(name: str, peer: str) -> tuple[float, float]:
-        g = figures[name]["rps"]
-        return (g / figures[f"bare Flask {peer} (asgi)"]["rps"],
-                g / figures[f"bare Flask {peer} (sync)"]["rps"])
+    def vs(group: str, label: str = "geosvc") -> tuple[float, float]:
+        g = figures[group][label]["rps"]
+        return (g / figures[group]["bare Flask (asgi)"]["rps"],
+                g / figures[group]["bare Flask (sync)"]["rps"])
 
-    same, sync = vs("nearest straight", "nearest")
+    same, sync = vs("nearest straight")
     checks.append((f"nearest straight >= 0.5x the bare JSON app, same server ({same:.2f}x; "
                    f"vs the bare app on the sync worker {sync:.2f}x)", same >= 0.5))
-    for name, peer in (("nearest walk", "nearest"), ("coverage walk 10 min", "coverage")):
-        same, sync = vs(name, peer)
-        checks.append((f"{name} vs the bare JSON app: {same:.2f}x same server, {sync:.2f}x "
-                       f"sync (no target; p99 {figures[name]['p99_ms']:.1f} ms)", None))
+    for group in ("nearest walk", "coverage walk 10 min"):
+        same, sync = vs(group)
+        checks.append((f"{group} vs the bare JSON app: {same:.2f}x same server, {sync:.2f}x "
+                       f"sync (no target; p99 {figures[group]['geosvc']['p99_ms']:.1f} ms)",
+                       None))
     for path in (APP_QUERY, MAP_QUERY):
-        same, sync = vs(f"geosvc {path}", path)
+        same, sync = vs(path)
+        gz, _ = vs(path, "geosvc gzip")
         checks += [
             (f"{path} vs a bare static page of the same size, same server >= 0.5x "
-             f"({same:.2f}x; vs the bare page on gunicorn's sync worker {sync:.2f}x)",
-             same >= 0.5),
+             f"({same:.2f}x; gzip'd {gz:.2f}x; vs the bare page on gunicorn's sync worker "
+             f"{sync:.2f}x)", same >= 0.5),
             (f"{path} first-view bytes <= 250 KB gzip, tiles excluded "
              f"({totals[path] / 1024:.0f} KB)", totals[path] <= 250 * 1024),
         ]
-    errors = {name: f["non2xx"] + f["errors"] for name, f in figures.items()}
-    bad = {name: n for name, n in errors.items() if n}
+    bad = {f"{group} {label}": f["non2xx"] + f["errors"] for group, figs in figures.items()
+           for label, f in figs.items() if f["non2xx"] + f["errors"]}
     checks.append((f"0 errors (non-2xx + socket errors) on every route "
                    f"({bad or 'none'})", not bad))
     for text, ok in checks:
@@ -298,11 +314,14 @@ def report(figures: dict, totals: dict, docs: dict, duration: int, workers: int,
 
 
 @click.command()
-@click.option("--duration", default=20, show_default=True, help="Seconds of wrk load per run.")
+@click.option("--duration", default=20, show_default=True,
+              help="Seconds of wrk load per route and app (in --rounds turns).")
+@click.option("--rounds", default=4, show_default=True,
+              help="Turns a route's apps take (interleaved: fair ratios on a busy machine).")
 @click.option("--connections", default=16, show_default=True, help="wrk connections.")
 @click.option("--workers", default=2, show_default=True, help="gunicorn workers per app.")
-def main(duration: int, connections: int, workers: int) -> None:
-    """Every route vs a bare Flask app (same run), first-view bytes, errors."""
+def main(duration: int, rounds: int, connections: int, workers: int) -> None:
+    """Every route vs a bare Flask app (same run, in turns), first-view bytes, errors."""
     from geosvc.demo import demo_osm_path, ensure_demo_db  # lazy: heavy, CLI only
 
     if shutil.which("wrk") is None:
@@ -321,14 +340,30 @@ def main(duration: int, connections: int, workers: int) -> None:
         base = servers.start("geosvc.web.asgi:create_asgi_app()", env, workers=workers,
                              log=log, asgi=True)
         wait_ready(base + "/healthz", servers.procs[-1], log)
-        figures, sizes, totals, docs = measure_geosvc(base, tmp, duration)
-        servers.stop()
-        figures.update(measure_bare(servers, tmp, duration, workers, sizes, docs))
+        sizes, totals = first_views(base)
+        docs = {"nearest": api_answer(base, "/api/v1/nearest?lon=24.9390&lat=60.1700"
+                                            "&mode=straight&k=5"),
+                "coverage": api_answer(base, COVERAGE_QUERY)}
+        bare_env = {"BENCH_PAGE_BYTES": str(sizes[MAP_QUERY]),
+                    "BENCH_SHELL_BYTES": str(sizes[APP_QUERY]),
+                    "BENCH_JSON_DOCS": json.dumps(docs)}
+        here = str(Path(__file__).resolve().parent)
+        bare = {}
+        for label, app, asgi in (("asgi", "bench_http:bare_page_asgi()", True),
+                                 ("sync", "bench_http:bare_page_app()", False)):
+            log = tmp / f"bare-{label}.log"
+            bare[label] = servers.start(app, bare_env, workers=workers, pythonpath=here,
+                                        log=log, asgi=asgi)
+            wait_ready(bare[label] + "/map", servers.procs[-1], log)
+        figures = {}
+        for group, loads in groups_of(base, bare, tmp).items():
+            click.echo(f"... {group}", err=True)
+            figures[group] = load_group(loads, duration, rounds)
     finally:
         servers.stop()
         signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(tmp, ignore_errors=True)
-    report(figures, totals, docs, duration, workers, (load0, os.getloadavg()[0]))
+    report(figures, totals, docs, duration, rounds, workers, (load0, os.getloadavg()[0]))
 
 
 if __name__ == "__main__":
