@@ -263,6 +263,42 @@ def load_group(loads: list[Load], duration: int, rounds: int) -> dict[str, dict[
     return out
 
 
+def in_process(db: Path, docs: dict, cache: Path, n: int = 400) -> dict[str, float]:
+    """CPU microseconds a request of geosvc and of the bare app, in this process (no server).
+
+    The Flask test client, the two apps taken in turn (``thread_time``: CPU of
+    this thread, so other jobs on the machine barely move it): nearest straight
+    at the points of the wrk script, and ``/``.
+    """
+    import time  # lazy: only this measurement
+
+    from geosvc.demo import demo_osm_path  # lazy: heavy, CLI only
+    from geosvc.web import create_app  # lazy: heavy, CLI only
+
+    ours = create_app({"db": str(db), "osm": str(demo_osm_path()), "modes": "walk",
+                       "cache_dir": str(cache), "heavy_rate_limit": BENCH_RATE_LIMIT})
+    os.environ["BENCH_JSON_DOCS"] = json.dumps(docs)
+    bare = bare_page_app()
+    venues = json.loads(ours.test_client().get("/api/v1/venues?limit=200").data)["features"]
+    pts = [f["geometry"]["coordinates"] for f in venues]
+    paths = [f"/api/v1/nearest?lon={x + 0.0005:.6f}&lat={y + 0.0003:.6f}&mode=straight&k=5"
+             for x, y in pts]
+    out: dict[str, float] = {}
+    for label, app in (("geosvc", ours), ("bare", bare)):
+        client = app.test_client()
+        for route, urls in (("nearest straight", paths), ("/", ["/"])):
+            for u in urls[:20]:
+                assert client.get(u).status_code == 200
+            best = float("inf")
+            for _ in range(3):
+                t = time.thread_time()
+                for i in range(n):
+                    client.get(urls[i % len(urls)])
+                best = min(best, (time.thread_time() - t) / n * 1e6)
+            out[f"{label} {route}"] = best
+    return out
+
+
 def report(figures: dict, totals: dict, docs: dict, duration: int, rounds: int, workers: int,
            loads: tuple[float, float]) -> None:
     """Print every figure, then each target met or missed."""
@@ -359,11 +395,18 @@ def main(duration: int, rounds: int, connections: int, workers: int) -> None:
         for group, loads in groups_of(base, bare, tmp).items():
             click.echo(f"... {group}", err=True)
             figures[group] = load_group(loads, duration, rounds)
+        servers.stop()
+        cpu = in_process(db, docs, tmp / "cache")
     finally:
         servers.stop()
         signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(tmp, ignore_errors=True)
     report(figures, totals, docs, duration, rounds, workers, (load0, os.getloadavg()[0]))
+    click.echo("in process (Flask test client, no server; CPU of the thread, best of 3 x 400):")
+    for route in ("nearest straight", "/"):
+        g, b = cpu[f"geosvc {route}"], cpu[f"bare {route}"]
+        click.echo(f"  {route}: geosvc {g:,.0f} µs, bare Flask {b:,.0f} µs a request "
+                   f"(bare / geosvc {b / g:.2f}x)")
 
 
 if __name__ == "__main__":
