@@ -228,7 +228,7 @@ def main(n_venues: int, duration: int, after: int, interval: float, connections:
         nearest_script(script, server.base)
         subprocess.run(wrk_cmd(script, server.base, 5, connections), capture_output=True,
                        check=True, timeout=120)  # warm
-        poke_metrics(server.base)
+        poke_metrics(server.base, 40)
         gauges0 = worker_gauges(server.metrics_dir)
         health0 = healthz(server.base)
         rss0 = {p: proc_status(p) for p in pids}
@@ -270,6 +270,8 @@ def main(n_venues: int, duration: int, after: int, interval: float, connections:
         load_proc = None
         during = parse_wrk(out)
         during["max_ms"] = parse_max(out)
+        during_sockets = next((ln.strip() for ln in out.splitlines() if "Socket errors" in ln),
+                              "Socket errors: none")
         load_s = switched_s + after + 2
         health1 = healthz(server.base)
         rss1 = {p: proc_status(p) for p in pids}
@@ -298,6 +300,7 @@ def main(n_venues: int, duration: int, after: int, interval: float, connections:
                f"{load1[0]:.1f} at the end (1-min)")
     click.echo(f"  idle ({duration} s):            {fig(idle)}")
     click.echo(f"  import + reload ({load_s:.0f} s): {fig(during)}")
+    click.echo(f"    ({during_sockets})")
     click.echo(f"  import: {n_venues:,} venues in {import_s:.1f} s, importer peak RSS "
                f"{imp_peak:.0f} MB (VmHWM seen {imp_hwm:.0f} MB)"
                + (f", importer from {importer_root}" if importer_root else ""))
