@@ -2,7 +2,9 @@
 
 No validation of values happens here, only of the file's shape; the values
 keep their native types (strings from CSV, numbers/booleans from JSON and
-Excel) and are checked by the row validators.
+Excel) and are checked by the row validators.  :func:`iter_csv` yields a CSV
+file's rows one by one, reading it block by block (the importer validates a
+big CSV file in chunks of them); :func:`read_table` returns the same rows.
 """
 
 from __future__ import annotations
