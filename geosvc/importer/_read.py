@@ -2,16 +2,20 @@
 
 No validation of values happens here, only of the file's shape; the values
 keep their native types (strings from CSV, numbers/booleans from JSON and
-Excel) and are checked by the row validators.
+Excel) and are checked by the row validators.  :func:`iter_csv` yields a CSV
+file's rows one by one, reading it block by block (the importer validates a
+big CSV file in chunks of them); :func:`read_table` returns the same rows.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import os
 import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +68,7 @@ def read_table(
             hint = " (a GeoTIFF can only be imported as population)"
         raise _bad_file(p, f"has an unknown extension {p.suffix or '(none)'!r}{hint}; "
                            "use .csv, .geojson, .json or .xlsx")
-    if not p.exists():
-        raise _bad_file(p, "does not exist")
-    if not p.is_file():
-        raise _bad_file(p, "is not a file")
+    _check_path(p)
     try:
         if fmt == "csv":
             return _read_csv(p, encoding)
@@ -76,6 +77,13 @@ def read_table(
         return _read_xlsx(p)
     except PermissionError as exc:
         raise _bad_file(p, f"cannot be read ({exc.strerror})") from exc
+
+
+def _check_path(p: Path) -> None:
+    if not p.exists():
+        raise _bad_file(p, "does not exist")
+    if not p.is_file():
+        raise _bad_file(p, "is not a file")
 
 
 def _header(p: Path, names: list[Any]) -> list[str]:
@@ -88,42 +96,100 @@ def _header(p: Path, names: list[Any]) -> list[str]:
     return header
 
 
-def _read_csv(p: Path, encoding: str | None) -> list[dict[str, Any]]:
-    enc = encoding or "utf-8-sig"
+#: Bytes read from a CSV file at a time when it is streamed.
+BLOCK_BYTES = 1 << 20
+
+
+def _text_lines(p: Path, enc: str, encoding: str | None) -> Iterator[str]:
+    """Yield the lines of a text file as ``text.splitlines(keepends=True)`` would.
+
+    The file is decoded block by block (never held whole); a decoding error
+    names its byte offset in the file.
+    """
     try:
-        with p.open(encoding=enc, newline="") as fh:
-            text = fh.read()
-    except UnicodeDecodeError as exc:
-        hint = (" (a file saved by a Chinese Excel is often gb18030: pass that encoding, "
-                "or save as UTF-8)")
-        raise _bad_file(p, f"is not valid {enc} text at byte {exc.start}{hint}") from exc
+        info = codecs.lookup(enc)
+        if not getattr(info, "_is_text_encoding", True):
+            raise LookupError(enc)
     except LookupError as exc:
         msg = f"is not a known text encoding (got {encoding!r})"
         raise InvalidParameter("encoding", msg) from exc
+    decoder = info.incrementaldecoder("strict")
+    consumed = 0
+    carry = ""
+    with p.open("rb") as fh:
+        while True:
+            block = fh.read(BLOCK_BYTES)
+            pending = len(decoder.getstate()[0])
+            try:
+                text = decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                hint = (" (a file saved by a Chinese Excel is often gb18030: pass that "
+                        "encoding, or save as UTF-8)")
+                at = consumed - pending + exc.start
+                raise _bad_file(p, f"is not valid {enc} text at byte {at}{hint}") from exc
+            consumed += len(block)
+            if not block:
+                if carry + text:
+                    yield from (carry + text).splitlines(keepends=True)
+                return
+            # the last piece may continue (or its "\r" be followed by "\n") in the next block
+            lines = (carry + text).splitlines(keepends=True)
+            carry = lines.pop() if lines else ""
+            yield from lines
+
+
+def iter_csv(path: str | os.PathLike[str], *, encoding: str | None = None
+             ) -> Iterator[dict[str, Any]]:
+    """Yield the rows of a CSV file one by one, as :func:`read_table` returns them.
+
+    The file is read block by block: memory holds one block and one row, not
+    the file.  The header is checked before the first row is yielded; a
+    malformed line or an encoding error further on raises when it is reached.
+
+    Raises
+    ------
+    InvalidParameter
+        As :func:`read_table` (named ``path``, or ``encoding``).
+    """
+    p = Path(path)
+    _check_path(p)
+    if FORMATS.get(p.suffix.lower()) != "csv":
+        raise _bad_file(p, "is not a .csv file")
     try:
-        records = list(csv.reader(text.splitlines(keepends=True), strict=True))
+        yield from _csv_rows(p, encoding)
+    except PermissionError as exc:
+        raise _bad_file(p, f"cannot be read ({exc.strerror})") from exc
+
+
+def _read_csv(p: Path, encoding: str | None) -> list[dict[str, Any]]:
+    return list(_csv_rows(p, encoding))
+
+
+def _csv_rows(p: Path, encoding: str | None) -> Iterator[dict[str, Any]]:
+    enc = encoding or "utf-8-sig"
+    records = csv.reader(_text_lines(p, enc, encoding), strict=True)
+    try:
+        first = next(records, None)
+        if first is None:
+            raise _bad_file(p, "is empty (a header row is needed)")
+        header = _header(p, first)
+        if len(header) == 1 and any(sep in header[0] for sep in ";\t"):
+            raise _bad_file(p, "is not comma-separated (the header holds one column "
+                               f"{header[0]!r}); save it with commas")
+        for values in records:
+            row = {name: "" for name in header if name}
+            extra = []
+            for i, value in enumerate(values):
+                if i < len(header):
+                    if header[i]:
+                        row[header[i]] = value
+                elif value.strip():
+                    extra.append(value)
+            if extra:
+                row["(extra columns)"] = ",".join(extra)
+            yield row
     except csv.Error as exc:
         raise _bad_file(p, f"is not valid CSV ({exc})") from exc
-    if not records:
-        raise _bad_file(p, "is empty (a header row is needed)")
-    header = _header(p, records[0])
-    if len(header) == 1 and any(sep in header[0] for sep in ";\t"):
-        raise _bad_file(p, "is not comma-separated (the header holds one column "
-                           f"{header[0]!r}); save it with commas")
-    rows = []
-    for values in records[1:]:
-        row = {name: "" for name in header if name}
-        extra = []
-        for i, value in enumerate(values):
-            if i < len(header):
-                if header[i]:
-                    row[header[i]] = value
-            elif value.strip():
-                extra.append(value)
-        if extra:
-            row["(extra columns)"] = ",".join(extra)
-        rows.append(row)
-    return rows
 
 
 def _read_geojson(p: Path) -> list[dict[str, Any]]:
