@@ -112,6 +112,8 @@ class Settings:
                             "(e.g. Asia/Shanghai)")
         rate = self.heavy_rate_limit.strip()
         checks = [
+            *((bool(getattr(self, name).strip()), f"`{name}` must not be empty")
+              for name in ("db", "cache_dir")),
             (self.reload_interval_s >= 0, "`reload_interval_s` must be >= 0"),
             (self.open_margin_min >= 0, "`open_margin_min` must be >= 0"),
             (self.min_component_nodes >= 0, "`min_component_nodes` must be >= 0"),
@@ -270,8 +272,10 @@ def _coerce(cls: type, name: str, value: Any) -> Any:
             return float(value)
         if isinstance(default, int):
             return int(value)
-        if value is None or value == "":
-            return None if default is None else default
+        if value is None or (value == "" and default is None):
+            return default
+        # an explicit "" keeps its meaning (`heavy_rate_limit = ""`: no limit; `cors_origins
+        # = ""`: no other origin); settings that cannot be empty say so in __post_init__
         return str(value)
     except (TypeError, ValueError) as exc:
         msg = f"setting `{name}` cannot take {value!r}: {exc}"

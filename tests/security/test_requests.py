@@ -233,6 +233,15 @@ def test_a_bad_rate_is_a_config_error(tmp_path: Path) -> None:
         Settings.load(env={}, overrides={"heavy_rate_limit": "lots"})
 
 
+def test_an_empty_rate_means_no_limit() -> None:
+    """``GEOSVC_HEAVY_RATE_LIMIT=""`` is documented as "no limit" (it used to mean the default)."""
+    assert Settings.load(env={"GEOSVC_HEAVY_RATE_LIMIT": ""}).heavy_rate_limit == ""
+    assert Settings.load(env={}).heavy_rate_limit == "60/minute"
+    assert Settings.load(env={"GEOSVC_TIANDITU_KEY": ""}).tianditu_key is None
+    with pytest.raises(ConfigError, match="`db` must not be empty"):
+        Settings.load(env={"GEOSVC_DB": " "})
+
+
 def test_behind_a_trusted_proxy_clients_are_counted_apart(tmp_path: Path) -> None:
     db = build_city_db(tmp_path / "city.sqlite")
     url = "/api/v1/isochrones?lon=118.76&lat=30.94&mode=straight&minutes=5"
