@@ -234,7 +234,7 @@ def test_a_bad_rate_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_an_empty_rate_means_no_limit() -> None:
-    """``GEOSVC_HEAVY_RATE_LIMIT=""`` is documented as "no limit" (it used to mean the default)."""
+    """``GEOSVC_HEAVY_RATE_LIMIT=""`` is "no limit", as documented (it used to be 60/minute)."""
     assert Settings.load(env={"GEOSVC_HEAVY_RATE_LIMIT": ""}).heavy_rate_limit == ""
     assert Settings.load(env={}).heavy_rate_limit == "60/minute"
     assert Settings.load(env={"GEOSVC_TIANDITU_KEY": ""}).tianditu_key is None
