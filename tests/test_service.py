@@ -174,3 +174,51 @@ def test_a_reload_warms_the_routers_in_use_before_the_swap(tmp_path: Path) -> No
         "/api/v1/nearest?lon=118.762&lat=30.944&k=1").get_json()["features"]]
     assert ids == ["XC-K-99"]
     svc.stop_reloader()
+
+
+def test_processes_of_one_store_rebuild_one_at_a_time(city: Path, tmp_path: Path) -> None:
+    """Issue 11 (reload test): a build waits while another holder has the store's build lock.
+
+    The lock is an ``flock`` on a file in ``cache_dir``; another open file holds it
+    here as another worker process would.  Meanwhile the service keeps its snapshot.
+    """
+    import threading
+
+    from geosvc.app.service import _one_builder_at_a_time
+
+    svc = make(city, cache_dir=str(tmp_path / "cache"))
+    old = svc.snapshot
+    add_venue(city, Venue("XC-K-10", "又一台自助终端", VenueKind.KIOSK, 118.762, 30.944,
+                          channels=frozenset({Channel.SELF_SERVICE}), opening_hours="24/7"))
+    done = threading.Event()
+    with _one_builder_at_a_time(svc.settings):
+        worker = threading.Thread(target=lambda: (svc.reload(), done.set()))
+        worker.start()
+        assert not done.wait(0.5)  # blocked on the lock
+        assert svc.snapshot is old  # still serving the old revision
+    worker.join(30)
+    assert done.is_set() and svc.snapshot is not old
+    assert svc.snapshot.index.position("XC-K-10") is not None
+
+
+def test_the_reloader_thread_runs_below_the_requests() -> None:
+    import os
+    import sys
+    import threading
+
+    from geosvc.app.service import RELOADER_NICE, _lower_this_thread
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread priorities are a Linux feature")
+    seen: list[int] = []
+    me = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def probe() -> None:
+        _lower_this_thread()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    t = threading.Thread(target=probe)
+    t.start()
+    t.join()
+    assert seen[0] >= RELOADER_NICE
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == me  # only that thread
