@@ -18,8 +18,6 @@ by ``(revision, mode)`` and built under a lock.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import logging
 import os
 import threading
@@ -50,7 +48,7 @@ from geosvc.search import ItemSearch
 from geosvc.store import local_path, open_store
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from geosvc.config import Settings
     from geosvc.index import ServiceIndex
@@ -65,56 +63,8 @@ __all__ = ["GeoService", "Snapshot"]
 log = logging.getLogger(__name__)
 
 
-#: Nice value of the reloader thread (Linux: per thread); requests win the CPU from it.
-RELOADER_NICE = 10
-
-
-@contextlib.contextmanager
-def _one_builder_at_a_time(settings: Settings) -> Iterator[None]:
-    """Hold an exclusive lock shared by every process serving the same store.
-
-    The server's workers then rebuild a new import one after the other, not
-    all at once: on a machine with as many cores as workers, simultaneous
-    builds would leave no core to the requests.  A worker waiting for the
-    lock keeps serving its current snapshot.  Best effort: without ``fcntl``
-    or a writable ``cache_dir`` the lock is skipped.
-    """
-    try:
-        import fcntl  # lazy: POSIX only; the lock is skipped elsewhere
-    except ImportError:
-        yield
-        return
-    name = hashlib.sha256(settings.db.encode()).hexdigest()[:16]
-    try:
-        Path(settings.cache_dir).mkdir(parents=True, exist_ok=True)
-        fh = open(Path(settings.cache_dir) / f"reload-{name}.lock", "a+b")  # noqa: SIM115
-    except OSError:
-        yield
-        return
-    with fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _lower_this_thread() -> None:
-    """Nice the calling thread (Linux threads are scheduled apart); best effort."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
-                       max(os.getpriority(os.PRIO_PROCESS, 0), RELOADER_NICE))
-
-
 def _reload_loop(ref: weakref.ref[GeoService], stopping: threading.Event, pid: int) -> None:
-    """Body of the reloader thread: holds the service weakly, ends with it (or a fork).
-
-    The thread runs at a lower priority (:data:`RELOADER_NICE`) and the
-    processes serving one store rebuild one at a time
-    (:func:`_one_builder_at_a_time`), so requests keep their cores while a
-    large import is built.
-    """
-    _lower_this_thread()
+    """Body of the reloader thread: holds the service weakly, ends with it (or a fork)."""
     while True:
         service = ref()
         if service is None or os.getpid() != pid:
@@ -324,9 +274,6 @@ class GeoService:
         before the swap, so no request after it pays for them.  Readers
         holding the previous snapshot are unaffected.
 
-        Processes serving the same store build one at a time
-        (:func:`_one_builder_at_a_time`).
-
         Returns
         -------
         bool
@@ -337,13 +284,12 @@ class GeoService:
             if not force and self._revision() == current.revision:
                 return False
             started = time.perf_counter()
-            with _one_builder_at_a_time(self.settings):
-                snap = self._build_snapshot()
-                self._next = snap
-                try:
-                    self._warm(snap, current)
-                finally:
-                    self._next = None
+            snap = self._build_snapshot()
+            self._next = snap
+            try:
+                self._warm(snap, current)
+            finally:
+                self._next = None
             with self._lock:
                 self._snapshot = snap
                 keep = snap.revision
