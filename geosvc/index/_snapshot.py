@@ -392,15 +392,24 @@ class ServiceIndex:
             negative or NaN, naive ``open_at``.
         """
         lon, lat = check_point(lon, lat)
+        k, max_dist_m, entry, seen, key, is_open = self._nearest_args(k, flt, max_dist_m)
+        return self._search.nearest(
+            lon, lat, k, entry, seen=seen, key=key, is_open=is_open, max_dist_m=max_dist_m
+        )
+
+    def _nearest_args(self, k: int, flt: VenueFilter | None,
+                      max_dist_m: float | None) -> tuple[int, float | None, Any, Any, Any, Any]:
+        """Check ``k``, ``max_dist_m`` and the filter's time; compile the filter.
+
+        Returns ``(k, max_dist_m, entry, seen, key, is_open)`` for the search.
+        """
         k = check_k(k)
         max_dist_m = check_max_dist(max_dist_m)
         flt = flt or NO_FILTER
         check_time(flt.open_at)
         entry, seen, key = self._filters.entry(flt)
         is_open = None if flt.open_at is None else self._hours.open_checker(flt.open_at)
-        return self._search.nearest(
-            lon, lat, k, entry, seen=seen, key=key, is_open=is_open, max_dist_m=max_dist_m
-        )
+        return k, max_dist_m, entry, seen, key, is_open
 
     def nearest_many(
         self,
@@ -444,12 +453,7 @@ class ServiceIndex:
             ``max_dist_m``, ``open_at`` as for :meth:`nearest_k`.
         """
         x, y = check_points(lon, lat)
-        k = check_k(k)
-        max_dist_m = check_max_dist(max_dist_m)
-        flt = flt or NO_FILTER
-        check_time(flt.open_at)
-        entry, seen, key = self._filters.entry(flt)
-        is_open = None if flt.open_at is None else self._hours.open_checker(flt.open_at)
+        k, max_dist_m, entry, seen, key, is_open = self._nearest_args(k, flt, max_dist_m)
         return self._search.nearest_many(
             x, y, k, entry, seen=seen, key=key, is_open=is_open, max_dist_m=max_dist_m
         )

@@ -7,15 +7,13 @@ free port; requests go through real sockets (``http.client`` and raw
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from geosvc.web import create_app
-from tests.security._serve import geosvc_serve
+from tests.security._serve import geosvc_serve, serve_in_thread
 from tests.web.citydata import build_city_db
 
 #: Another site's origin (pages there must not write to the API).
@@ -30,14 +28,8 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = build_city_db(tmp_path_factory.mktemp("security") / "city.sqlite")
     app = create_app({"TESTING": True, "db": str(db), "osm": None,
                       "max_body_bytes": 4096, "write_origins": PORTAL})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with serve_in_thread(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

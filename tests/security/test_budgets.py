@@ -11,12 +11,10 @@ the analysis functions with deadlines that are already spent.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from click.testing import CliRunner
-from werkzeug.serving import make_server
 
 import geosvc.demo
 from geosvc.analysis.coverage import compute_coverage
@@ -35,21 +32,10 @@ from geosvc.cli import main
 from geosvc.config import Settings
 from geosvc.errors import BudgetExceeded, ConfigError
 from geosvc.web import create_app
+from tests.security._serve import serve_in_thread
 from tests.web.citydata import build_city_db
 
 P = (24.9414, 60.1699)  # central Helsinki, on the demo's walking network
-
-
-@contextmanager
-def _serve(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +80,7 @@ HEAVY = [
 
 def test_a_tiny_budget_answers_503_with_retry_after_at_once(
         demo_app: Callable[..., Any]) -> None:
-    with _serve(demo_app(analysis_budget_s=1e-6)) as base:
+    with serve_in_thread(demo_app(analysis_budget_s=1e-6)) as base:
         for path, body in HEAVY:
             status, headers, raw, took = _call(base, path, body)
             assert status == 503, (path, raw[:300])
@@ -110,7 +96,7 @@ def test_a_tiny_budget_answers_503_with_retry_after_at_once(
 
 def test_the_map_page_and_the_report_over_budget_are_503_pages(
         demo_app: Callable[..., Any]) -> None:
-    with _serve(demo_app(analysis_budget_s=1e-6)) as base:
+    with serve_in_thread(demo_app(analysis_budget_s=1e-6)) as base:
         for path in ("/map?layer=coverage&lang=en", "/map?layer=isochrones&lon=24.9414"
                      "&lat=60.1699&lang=en"):
             status, headers, raw, took = _call(base, path)
@@ -128,7 +114,7 @@ def test_obviously_too_big_work_is_refused_by_its_estimate(
                                                             60.16 + (i // 200) * 1e-4]}}
              for i in range(20_000)]
     body = {"k": 3, "candidates": {"type": "FeatureCollection", "features": feats}}
-    with _serve(demo_app(analysis_budget_s=0.01, max_body_bytes=8_000_000)) as base:
+    with serve_in_thread(demo_app(analysis_budget_s=0.01, max_body_bytes=8_000_000)) as base:
         status, headers, raw, took = _call(base, "/api/v1/plans", body)
         doc = json.loads(raw)
         assert status == 503 and headers["Retry-After"] == "1", raw[:300]
@@ -145,7 +131,7 @@ def test_obviously_too_big_work_is_refused_by_its_estimate(
 def test_a_normal_budget_still_answers(demo_app: Callable[..., Any]) -> None:
     app = demo_app()
     assert app.extensions["geosvc"].settings.analysis_budget_s == 20.0  # the default
-    with _serve(app) as base:
+    with serve_in_thread(app) as base:
         for path, body in HEAVY:
             status, headers, raw, _ = _call(base, path, body)
             assert status == 200, (path, raw[:300])
@@ -156,7 +142,7 @@ def test_a_normal_budget_still_answers(demo_app: Callable[..., Any]) -> None:
 
 def test_no_budget_when_it_is_zero(demo_app: Callable[..., Any]) -> None:
     app = demo_app(analysis_budget_s=0)
-    with _serve(app) as base:
+    with serve_in_thread(app) as base:
         status, _, raw, _ = _call(base, "/api/v1/plans", {"k": 2, "minutes": 3})
         assert status == 200 and len(json.loads(raw)["selected"]) == 2
 
