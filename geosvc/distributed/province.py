@@ -101,7 +101,7 @@ def part_coverage(arrays: dict[str, Any], limit_s: float,
         covered), ``venue`` (venue id, -1 where not covered), ``nodes``,
         ``edges``, ``venues``, ``seconds`` (wall time of the part on the
         worker), ``pid`` and ``peak_rss_mb`` (the worker process's peak
-        resident memory so far, from ``getrusage``).
+        resident memory so far: ``VmHWM``).
     """
     t0 = time.perf_counter()
     net = part_network(arrays)
@@ -122,7 +122,20 @@ def part_coverage(arrays: dict[str, Any], limit_s: float,
 
 
 def _peak_rss_mb() -> float:
-    """Peak resident memory of this process, MB (``ru_maxrss``: kB on Linux, B on macOS)."""
+    """Return the peak resident memory of this process, MB.
+
+    ``VmHWM`` of ``/proc/self/status`` where there is one (Linux): the peak of
+    this process image.  ``ru_maxrss`` is only the fallback: Linux carries it
+    across ``fork`` + ``exec``, so a spawned worker would report its parent's
+    peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     peak = float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
 
