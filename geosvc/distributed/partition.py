@@ -45,7 +45,8 @@ sources kept in the full pass's order) their venues are the
 single-process ones.  ``R`` is widened by ``1e-9`` relative plus 1 m
 for rounding.
 
-Vectorised; each part costs one scan of the nodes and edges (O(N + E)).
+Vectorised; each part costs O(its nodes and edges) after a one-off index of
+the network (nodes by x, edges by their ends).
 """
 
 from __future__ import annotations
@@ -188,9 +189,57 @@ def plan_parts(demand: DemandSet, partition: str) -> list[PartPlan]:
     return plans
 
 
+@dataclass(frozen=True, eq=False)
+class _Adjacency:
+    """Nodes sorted by x and edges grouped by tail and by head (built once per network)."""
+
+    by_x: NDArray[np.int64]  # node positions by ascending x
+    xs: NDArray[np.float64]  # node_x[by_x]
+    out_edges: NDArray[np.int64]  # edges by ascending edge_u (stable)
+    out_ptr: NDArray[np.int64]  # out_edges[out_ptr[n]:out_ptr[n + 1]] leave node n
+    in_edges: NDArray[np.int64]  # edges by ascending edge_v (stable)
+    in_ptr: NDArray[np.int64]
+
+
+def _adjacency(net: RoadNetwork) -> _Adjacency:
+    """Return the (cached) :class:`_Adjacency` of ``net``: O(N log N + E log E) once."""
+    hit = net.__dict__.get("_part_adjacency")
+    if isinstance(hit, _Adjacency):
+        return hit
+    by_x = np.argsort(net.node_x, kind="stable").astype(np.int64)
+
+    def grouped(ends: NDArray[np.int32]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        order = np.argsort(ends, kind="stable").astype(np.int64)
+        ptr = np.zeros(net.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ends, minlength=net.n_nodes), out=ptr[1:])
+        return order, ptr
+
+    out_edges, out_ptr = grouped(net.edge_u)
+    in_edges, in_ptr = grouped(net.edge_v)
+    adj = _Adjacency(by_x, np.ascontiguousarray(net.node_x[by_x]), out_edges, out_ptr,
+                     in_edges, in_ptr)
+    net.__dict__["_part_adjacency"] = adj
+    return adj
+
+
+def _gather(order: NDArray[np.int64], ptr: NDArray[np.int64],
+            nodes: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Return ``order[ptr[n]:ptr[n+1]]`` for every node ``n`` of ``nodes``, concatenated."""
+    a, b = ptr[nodes], ptr[nodes + 1]
+    lens = b - a
+    total = int(lens.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.repeat(a - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+    return order[np.arange(total, dtype=np.int64) + starts]
+
+
 def part_arrays(net: RoadNetwork, plan: PartPlan, demand: Snapped, venues: Snapped,
                 venue_ids: NDArray[np.int64], *, radius_m: float) -> dict[str, Any]:
     """Return the plain arrays a worker needs for one part (see the module notes).
+
+    Costs O(the part's nodes and edges) after a one-off index of the
+    network (nodes sorted by x, edges grouped by their ends; cached on it).
 
     Parameters
     ----------
@@ -216,47 +265,50 @@ def part_arrays(net: RoadNetwork, plan: PartPlan, demand: Snapped, venues: Snapp
         ``demand_frac`` / ``demand_dist_m``, ``venue_edge`` / ``venue_frac`` /
         ``venue_dist_m`` / ``venue_ids``; numpy arrays and str only.
     """
+    adj = _adjacency(net)
     x0, y0, x1, y1 = plan.bbox
-    nx, ny = net.node_x, net.node_y
-    near = ((nx >= x0 - radius_m) & (nx <= x1 + radius_m)
-            & (ny >= y0 - radius_m) & (ny <= y1 + radius_m))
-    # the nodes within R of the box (circle around the box: corners cut)
+    lo = int(np.searchsorted(adj.xs, x0 - radius_m, side="left"))
+    hi = int(np.searchsorted(adj.xs, x1 + radius_m, side="right"))
+    cand = adj.by_x[lo:hi]
+    nx, ny = net.node_x[cand], net.node_y[cand]
+    # the nodes within R of the box (a rounded box: corners cut)
     dx = np.maximum(np.maximum(x0 - nx, nx - x1), 0.0)
     dy = np.maximum(np.maximum(y0 - ny, ny - y1), 0.0)
-    near &= dx * dx + dy * dy <= radius_m * radius_m
+    near = np.sort(cand[dx * dx + dy * dy <= radius_m * radius_m])
     u, v = net.edge_u, net.edge_v
-    touch = near[u] | near[v]
-    keep_node = near.copy()
-    keep_node[u[touch]] = True
-    keep_node[v[touch]] = True
+    touch = np.concatenate([_gather(adj.out_edges, adj.out_ptr, near),
+                            _gather(adj.in_edges, adj.in_ptr, near)])
     d_on = demand.edge[plan.points]
-    d_on = d_on[d_on >= 0]
-    keep_node[u[d_on]] = True  # a trip along the point's own street needs its edge
-    keep_node[v[d_on]] = True
-    keep_edge = keep_node[u] & keep_node[v]
-    nodes = np.flatnonzero(keep_node)  # ascending: relative order kept
-    local = np.full(net.n_nodes, -1, dtype=np.int64)
-    local[nodes] = np.arange(len(nodes))
-    edges = np.flatnonzero(keep_edge)
-    enew = np.full(net.n_edges, -1, dtype=np.int64)
-    enew[edges] = np.arange(len(edges))
-    twin = net.edge_twin[edges]
-    twin = np.where(twin >= 0, enew[np.maximum(twin, 0)], -1)
+    d_on = d_on[d_on >= 0]  # a trip along the point's own street needs its edge
+    nodes = np.unique(np.concatenate([near, u[touch], v[touch], u[d_on], v[d_on]]))
+    out = _gather(adj.out_edges, adj.out_ptr, nodes)
+    vpos = np.searchsorted(nodes, v[out])
+    inside = vpos < len(nodes)
+    inside[inside] = nodes[vpos[inside]] == v[out][inside]
+    edges = np.sort(out[inside])  # ascending: relative order kept
+
+    def renumber(e: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Sub-network position of full-network edges (-1: not in the part)."""
+        pos = np.searchsorted(edges, np.maximum(e, 0))
+        ok = (e >= 0) & (pos < len(edges))
+        ok[ok] = edges[pos[ok]] == e[ok]
+        return np.where(ok, pos, -1).astype(np.int64)
 
     d = demand.take(plan.points)
-    d_edge = np.where(d.edge >= 0, enew[np.maximum(d.edge, 0)], -1)
-    v_in = (venues.edge >= 0) & keep_edge[np.maximum(venues.edge, 0)]
-    vsel = np.flatnonzero(v_in)  # ascending: the full pass's source order kept
+    v_new = renumber(np.asarray(venues.edge, dtype=np.int64))
+    vsel = np.flatnonzero(v_new >= 0)  # ascending: the full pass's source order kept
     return {
         "label": plan.label, "mode": net.mode, "crs": net.crs,
         "points": plan.points,
-        "node_x": np.ascontiguousarray(nx[nodes]), "node_y": np.ascontiguousarray(ny[nodes]),
-        "edge_u": local[u[edges]].astype(np.int32), "edge_v": local[v[edges]].astype(np.int32),
+        "node_x": np.ascontiguousarray(net.node_x[nodes]),
+        "node_y": np.ascontiguousarray(net.node_y[nodes]),
+        "edge_u": np.searchsorted(nodes, u[edges]).astype(np.int32),
+        "edge_v": np.searchsorted(nodes, v[edges]).astype(np.int32),
         "edge_time_s": np.ascontiguousarray(net.edge_time_s[edges]),
-        "edge_twin": twin.astype(np.int64),
-        "demand_edge": d_edge.astype(np.int64), "demand_frac": np.asarray(d.frac),
-        "demand_dist_m": np.asarray(d.dist_m),
-        "venue_edge": enew[venues.edge[vsel]].astype(np.int64),
+        "edge_twin": renumber(np.asarray(net.edge_twin[edges], dtype=np.int64)),
+        "demand_edge": renumber(np.asarray(d.edge, dtype=np.int64)),
+        "demand_frac": np.asarray(d.frac), "demand_dist_m": np.asarray(d.dist_m),
+        "venue_edge": v_new[vsel],
         "venue_frac": np.asarray(venues.frac[vsel]),
         "venue_dist_m": np.asarray(venues.dist_m[vsel]),
         "venue_ids": np.asarray(venue_ids, dtype=np.int64)[vsel],
