@@ -183,9 +183,9 @@ def main(nodes: int, cells: int | None, venues: int | None, parts: int, workers_
                                min_component_nodes=MCN)
         t_ref = time.perf_counter() - t0
         diff = _same(first, ref)
-        print(f"single process compute_coverage: {t_ref:.1f} s (pass {ref.timings_s['pass']:.1f}"
-              f" s); driver peak RSS now {_peak_mb():,.0f} MB; covered "
-              f"{ref.covered_share:.2%}")
+        print(f"single process compute_coverage: {t_ref:.1f} s (pass "
+              f"{ref.timings_s['pass']:.1f} s); driver peak RSS now {_peak_mb():,.0f} MB; "
+              f"covered {ref.covered_share:.2%}")
         verdicts.append((f"merged == single process at {net.n_nodes:,} nodes (>= 1M)",
                          not diff and net.n_nodes >= 1_000_000,
                          "identical" if not diff else "differs: " + ", ".join(diff)))

@@ -67,7 +67,7 @@ if TYPE_CHECKING:
     from geosvc.network.snap import Snapped
 
 __all__ = ["PartPlan", "buffer_radius_m", "max_speed_mps", "parse_partition",
-           "part_arrays", "plan_parts"]
+           "part_arrays", "plan_parts", "prepare"]
 
 _GRID = re.compile(r"^grid:(\d+(?:\.\d+)?)$")
 #: Partitions by the dataset's areas (counties / cities).
@@ -201,6 +201,11 @@ class _Adjacency:
     in_ptr: NDArray[np.int64]
 
 
+def prepare(net: RoadNetwork) -> None:
+    """Build the network's part index now (else on the first :func:`part_arrays`)."""
+    _adjacency(net)
+
+
 def _adjacency(net: RoadNetwork) -> _Adjacency:
     """Return the (cached) :class:`_Adjacency` of ``net``: O(N log N + E log E) once."""
     hit = net.__dict__.get("_part_adjacency")
@@ -280,12 +285,12 @@ def part_arrays(net: RoadNetwork, plan: PartPlan, demand: Snapped, venues: Snapp
                             _gather(adj.in_edges, adj.in_ptr, near)])
     d_on = demand.edge[plan.points]
     d_on = d_on[d_on >= 0]  # a trip along the point's own street needs its edge
-    nodes = np.unique(np.concatenate([near, u[touch], v[touch], u[d_on], v[d_on]]))
+    mark = np.zeros(net.n_nodes, dtype=bool)  # calloc: only the touched pages cost
+    for ends in (near, u[touch], v[touch], u[d_on], v[d_on]):
+        mark[ends] = True
+    nodes = np.flatnonzero(mark).astype(np.int64)
     out = _gather(adj.out_edges, adj.out_ptr, nodes)
-    vpos = np.searchsorted(nodes, v[out])
-    inside = vpos < len(nodes)
-    inside[inside] = nodes[vpos[inside]] == v[out][inside]
-    edges = np.sort(out[inside])  # ascending: relative order kept
+    edges = np.sort(out[mark[v[out]]])  # ascending: relative order kept
 
     def renumber(e: NDArray[np.int64]) -> NDArray[np.int64]:
         """Sub-network position of full-network edges (-1: not in the part)."""

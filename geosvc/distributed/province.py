@@ -48,6 +48,7 @@ from geosvc.distributed.partition import (  # isort: skip
     part_arrays,
     part_nbytes,
     plan_parts,
+    prepare,
 )
 
 if TYPE_CHECKING:
@@ -308,6 +309,7 @@ def run_province(
     t0 = time.perf_counter()
     plans = plan_parts(demand, partition)
     radius = buffer_radius_m(net, minutes, walk_speed_mps)
+    prepare(net)
     timings = {"plan": time.perf_counter() - t0}
     sizes: dict[str, int] = {}
 
