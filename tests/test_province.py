@@ -216,3 +216,23 @@ def test_cli_province_refuses_bad_options(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["province", "--db", "x.sqlite", "--osm", "y.pbf",
                                     "--partition", "hex:3", "--out", str(tmp_path / "o.json")])
     assert res.exit_code == 2 and "--partition" in res.output
+
+
+def test_cli_province_on_its_own_local_cluster(demo, demo_db: Path, tmp_path: Path) -> None:
+    """`--scheduler local --workers 2` starts worker processes, gives the inline answer."""
+    from geosvc.demo import demo_osm_path
+
+    settings = demo[0]
+    docs = []
+    for extra in (["--scheduler", "local", "--workers", "2"], ["--scheduler", "inline"]):
+        out = tmp_path / f"p-{extra[1]}.json"
+        res = CliRunner().invoke(main, [
+            "province", "--db", str(demo_db), "--osm", str(demo_osm_path()),
+            "--partition", "county", "--minutes", "5", "--cache-dir", settings.cache_dir,
+            "--out", str(out), *extra])
+        assert res.exit_code == 0, res.output
+        docs.append(json.loads(out.read_text(encoding="utf-8")))
+    local, inline = docs
+    assert local["workers"][0]["pid"] != inline["workers"][0]["pid"]  # other processes
+    for key in ("covered_population", "by_area", "catchments", "uncovered_points"):
+        assert local[key] == inline[key], key
