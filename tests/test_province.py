@@ -236,3 +236,24 @@ def test_cli_province_on_its_own_local_cluster(demo, demo_db: Path, tmp_path: Pa
     assert local["workers"][0]["pid"] != inline["workers"][0]["pid"]  # other processes
     for key in ("covered_population", "by_area", "catchments", "uncovered_points"):
         assert local[key] == inline[key], key
+
+
+def test_ties_on_a_regular_grid_with_co_located_venues() -> None:
+    """Equal edge times, homes on nodes and twin venues: ties everywhere, same venues."""
+    from geosvc.network.synthetic import grid_network
+
+    net = grid_network(60, 60)
+    rng = np.random.default_rng(5)
+    homes = rng.integers(0, net.n_nodes, 1500)
+    cells = [PopulationCell(float(net.node_lon[i]), float(net.node_lat[i]), 1.0) for i in homes]
+    demand = build_demand(net, cells, grid_areas(net.bounds_lonlat, 2, 2))
+    at = rng.integers(0, net.n_nodes, 12)
+    at = rng.permutation(np.concatenate([at, at[:6]]))  # six venues twice
+    coords = (net.node_lon[at], net.node_lat[at])
+    venues = snap_points(net, *coords, max_dist_m=1000.0,
+                         min_component_nodes=demand.min_component_nodes)
+    ref = compute_coverage(net, demand, venues=coords, minutes=8)
+    res = run_province(net, demand, venues, minutes=8, walk_speed_mps=W,
+                       partition="grid:0.5", scheduler="inline")
+    assert len(res.parts) >= 4
+    _assert_same(res, ref, 8)

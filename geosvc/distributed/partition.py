@@ -39,10 +39,13 @@ its times are never shorter.  Dijkstra computes, exactly in floating
 point, the minimum over paths of the sums along them (adding a
 non-negative edge is monotone), so with the optimal path present the
 sub-network gives the SAME float ``t(p)``; where the full network gives
-more than ``L`` the sub-network does too.  The covered points, their
-times and (ties between sources broken by the lower source index, with
-sources kept in the full pass's order) their venues are the
-single-process ones.  ``R`` is widened by ``1e-9`` relative plus 1 m
+more than ``L`` the sub-network does too.  The covered points and their
+times are the single-process ones.  Their venues too, but for exact ties
+(two venues at the same float time) that argument alone does not settle:
+the sub-network keeps the nodes' and the sources' relative order (so
+:func:`~geosvc.network.paths.point_times`' "lower source index wins" picks
+the same one), and a regular grid with co-located venues, where ties
+abound, is among the tests.  ``R`` is widened by ``1e-9`` relative plus 1 m
 for rounding.
 
 Vectorised; each part costs O(its nodes and edges) after a one-off index of
