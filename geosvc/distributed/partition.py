@@ -115,7 +115,10 @@ def max_speed_mps(net: RoadNetwork, walk_speed_mps: float) -> float:
         cum = np.concatenate([[0.0], np.cumsum(seg)])
         # vertices of edge e: off[e]..off[e+1]-1; its length skips the jump to the next edge
         length = cum[off[1:] - 1] - cum[off[:-1]]
-        speed = max(speed, float((length / net.edge_time_s).max()))
+        t = net.edge_time_s
+        # turn edges of a turn-expanded network: no length, time >= 0 (no displacement)
+        fast = np.divide(length, t, out=np.zeros_like(length), where=t > 0)
+        speed = max(speed, float(fast.max()))
     return speed
 
 
@@ -268,8 +271,9 @@ def part_arrays(net: RoadNetwork, plan: PartPlan, demand: Snapped, venues: Snapp
     -------
     dict
         ``label``, ``mode``, ``crs``, ``points`` (demand positions),
-        ``node_x`` / ``node_y`` of the sub-network, ``edge_u`` / ``edge_v`` /
-        ``edge_time_s`` / ``edge_twin`` (renumbered), ``demand_edge`` /
+        ``node_id`` / ``node_x`` / ``node_y`` of the sub-network, ``edge_u`` /
+        ``edge_v`` / ``edge_time_s`` / ``edge_length_m`` (0 marks a turn edge) /
+        ``edge_twin`` (renumbered), ``demand_edge`` /
         ``demand_frac`` / ``demand_dist_m``, ``venue_edge`` / ``venue_frac`` /
         ``venue_dist_m`` / ``venue_ids``; numpy arrays and str only.
     """
@@ -308,11 +312,13 @@ def part_arrays(net: RoadNetwork, plan: PartPlan, demand: Snapped, venues: Snapp
     return {
         "label": plan.label, "mode": net.mode, "crs": net.crs,
         "points": plan.points,
+        "node_id": np.ascontiguousarray(net.node_id[nodes]),
         "node_x": np.ascontiguousarray(net.node_x[nodes]),
         "node_y": np.ascontiguousarray(net.node_y[nodes]),
         "edge_u": np.searchsorted(nodes, u[edges]).astype(np.int32),
         "edge_v": np.searchsorted(nodes, v[edges]).astype(np.int32),
         "edge_time_s": np.ascontiguousarray(net.edge_time_s[edges]),
+        "edge_length_m": np.ascontiguousarray(net.edge_length_m[edges]),
         "edge_twin": renumber(np.asarray(net.edge_twin[edges], dtype=np.int64)),
         "demand_edge": renumber(np.asarray(d.edge, dtype=np.int64)),
         "demand_frac": np.asarray(d.frac), "demand_dist_m": np.asarray(d.dist_m),

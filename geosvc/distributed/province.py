@@ -69,19 +69,19 @@ def _snapped(edge: NDArray[np.int64], frac: NDArray[np.float64],
 def part_network(arrays: dict[str, Any]) -> RoadNetwork:
     """Rebuild a part's sub-network from :func:`part_arrays` (for passes only).
 
-    No polylines nor lon/lat travel (passes read only the edge arrays):
-    those fields are zeros, which the OS does not even allocate until
-    touched.
+    No polylines nor lon/lat travel (passes read the node ids and the edge
+    arrays; lengths say which edges are turns): those fields are zeros,
+    which the OS does not even allocate until touched.
     """
     n = len(arrays["node_x"])
     e = len(arrays["edge_u"])
     zero_n = np.zeros(n)
     return RoadNetwork(
         mode=arrays["mode"], crs=arrays["crs"], source_hash=f"part:{arrays['label']}",
-        node_id=np.zeros(n, dtype=np.int64), node_lon=zero_n, node_lat=zero_n,
+        node_id=arrays["node_id"], node_lon=zero_n, node_lat=zero_n,
         node_x=arrays["node_x"], node_y=arrays["node_y"],
         edge_u=arrays["edge_u"], edge_v=arrays["edge_v"],
-        edge_length_m=np.zeros(e), edge_time_s=arrays["edge_time_s"],
+        edge_length_m=arrays["edge_length_m"], edge_time_s=arrays["edge_time_s"],
         edge_twin=arrays["edge_twin"], geom_offsets=np.zeros(e + 1, dtype=np.int64),
         geom_x=np.zeros(0), geom_y=np.zeros(0), edge_layer=np.zeros(e, dtype=np.int8))
 
