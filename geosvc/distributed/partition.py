@@ -24,7 +24,8 @@ straight-line displacement per second: the access legs at
 ``walk_speed_mps``, and each edge (whole or partial) by its projected
 polyline length over its time (``frac`` is measured along that polyline,
 so a partial edge of time ``g x t`` is a polyline piece of length
-``g x len``).  A straight line is never longer than the path, so after
+``g x len``; the turn edges of a turn-expanded network have no length and
+move nobody).  A straight line is never longer than the path, so after
 ``s`` seconds of any trip the traveller is within ``V x s`` of where they
 started.  Take a demand point ``p`` of the part whose single-process time
 ``t(p)`` (:func:`geosvc.network.paths.point_times`: access leg, partial
