@@ -23,6 +23,7 @@ _COMMANDS = {
     "coverage": "coverage",
     "plan": "plan",
     "batch": "batch",
+    "province": "province",
     "keys": "keys",
 }
 

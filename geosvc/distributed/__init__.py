@@ -5,17 +5,24 @@
 * :mod:`~geosvc.distributed.task` - :func:`run_job`, the work of one dataset
   (plain picklable arguments; runs on a Dask worker or in-process);
 * :mod:`~geosvc.distributed.run` - :func:`run_batch` (one Dask task per
-  dataset, results gathered as they complete) and :func:`write_summary`.
+  dataset, results gathered as they complete) and :func:`write_summary`;
+* :mod:`~geosvc.distributed.partition` - parts of ONE dataset by area or grid
+  square, each with the sub-network within its travel-time buffer;
+* :mod:`~geosvc.distributed.province` - :func:`run_province`: one large
+  dataset's coverage, part by part on Dask, merged (equal to the
+  single-process answer).
 
-The CLI is ``geosvc batch JOBS.yaml --out DIR`` (:mod:`geosvc.commands.batch`).
+The CLIs are ``geosvc batch JOBS.yaml --out DIR`` (:mod:`geosvc.commands.batch`)
+and ``geosvc province`` (:mod:`geosvc.commands.province`).
 Importing this package does not import Dask.
 """
 
 from __future__ import annotations
 
 from geosvc.distributed.jobs import BatchJob, load_jobs, parse_jobs
+from geosvc.distributed.province import ProvinceResult, run_province
 from geosvc.distributed.run import run_batch, write_summary
 from geosvc.distributed.task import SUMMARY_FIELDS, run_job
 
-__all__ = ["SUMMARY_FIELDS", "BatchJob", "load_jobs", "parse_jobs", "run_batch", "run_job",
-           "write_summary"]
+__all__ = ["SUMMARY_FIELDS", "BatchJob", "ProvinceResult", "load_jobs", "parse_jobs",
+           "run_batch", "run_job", "run_province", "write_summary"]

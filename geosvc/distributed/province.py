@@ -1,0 +1,519 @@
+"""Coverage of ONE dataset too large for one process: parts by area over Dask.
+
+:func:`run_province` plans the parts (:mod:`geosvc.distributed.partition`:
+by area or grid square, each with its travel-time buffer), builds each
+part's arrays on the driver when a worker is free, sends a worker only those
+(the sub-network's CSR inputs and the part's snapped demand and venues, never
+the whole network) and merges what comes back: per demand point its time to
+and identity of its nearest venue when covered.  From the merge: the
+covered and total residents, per area, per venue (catchments) and the
+uncovered points (gaps as points; no gap polygons or service-circle area:
+those need the whole covered raster).
+
+The merged answer equals :func:`geosvc.analysis.coverage.compute_coverage`
+(and so :func:`geosvc.app.travel.measure_coverage`) on the same network,
+demand and venues exactly: covered and total population, the per-area rows'
+population members, the catchments, and each covered point's time and venue
+(see :mod:`~geosvc.distributed.partition` for the proof).  Uncovered points
+get ``time_s = inf`` and ``venue = -1`` (the single-process answer may
+know a time beyond the limit; the parts do not compute it).
+
+Schedulers: ``"local"`` (a :class:`distributed.LocalCluster` of ``workers``
+processes on this machine), ``"inline"`` (no Dask: parts one after another
+in this process), a scheduler address (``tcp://host:8786``: a real
+cluster), or a :class:`distributed.Client`.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from geosvc.analysis.coverage import population_warnings
+from geosvc.errors import ConfigError, InvalidParameter
+from geosvc.network.graph import RoadNetwork
+from geosvc.network.paths import point_times, times_to_sources
+from geosvc.network.snap import Snapped
+
+from geosvc.distributed.partition import (  # isort: skip
+    buffer_radius_m,
+    part_arrays,
+    part_nbytes,
+    plan_parts,
+    prepare,
+)
+
+if TYPE_CHECKING:
+    from geosvc.analysis.demand import DemandSet
+
+__all__ = ["ProvinceResult", "part_coverage", "run_province"]
+
+_ADDRESS_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")
+
+
+def _snapped(edge: NDArray[np.int64], frac: NDArray[np.float64],
+             dist_m: NDArray[np.float64]) -> Snapped:
+    """Return a :class:`Snapped` of the pass fields only (positions unused: zeros)."""
+    z = np.zeros(len(edge))
+    return Snapped(edge=edge, frac=frac, dist_m=dist_m, x=z, y=z, px=z, py=z, lon=z, lat=z)
+
+
+def part_network(arrays: dict[str, Any]) -> RoadNetwork:
+    """Rebuild a part's sub-network from :func:`part_arrays` (for passes only).
+
+    No polylines nor lon/lat travel (passes read the node ids and the edge
+    arrays; lengths say which edges are turns): those fields are zeros,
+    which the OS does not even allocate until touched.
+    """
+    n = len(arrays["node_x"])
+    e = len(arrays["edge_u"])
+    zero_n = np.zeros(n)
+    return RoadNetwork(
+        mode=arrays["mode"], crs=arrays["crs"], source_hash=f"part:{arrays['label']}",
+        node_id=arrays["node_id"], node_lon=zero_n, node_lat=zero_n,
+        node_x=arrays["node_x"], node_y=arrays["node_y"],
+        edge_u=arrays["edge_u"], edge_v=arrays["edge_v"],
+        edge_length_m=arrays["edge_length_m"], edge_time_s=arrays["edge_time_s"],
+        edge_twin=arrays["edge_twin"], geom_offsets=np.zeros(e + 1, dtype=np.int64),
+        geom_x=np.zeros(0), geom_y=np.zeros(0), edge_layer=np.zeros(e, dtype=np.int8))
+
+
+def part_coverage(arrays: dict[str, Any], limit_s: float,
+                  walk_speed_mps: float) -> dict[str, Any]:
+    """Compute one part on a worker: each demand point's time and venue when covered.
+
+    One multi-source pass (:func:`~geosvc.network.paths.times_to_sources`,
+    cut off at ``limit_s``) over the part's sub-network from its venues, then
+    :func:`~geosvc.network.paths.point_times` for its demand points: the
+    single-process recipe on fewer nodes.
+
+    Returns
+    -------
+    dict
+        ``label``, ``points`` (demand positions), ``time_s`` (inf where not
+        covered), ``venue`` (venue id, -1 where not covered), ``nodes``,
+        ``edges``, ``venues``, ``seconds`` (wall time of the part on the
+        worker), ``pid`` and ``peak_rss_mb`` (the worker process's peak
+        resident memory so far: ``VmHWM``).
+    """
+    t0 = time.perf_counter()
+    net = part_network(arrays)
+    venues = _snapped(arrays["venue_edge"], arrays["venue_frac"], arrays["venue_dist_m"])
+    demand = _snapped(arrays["demand_edge"], arrays["demand_frac"], arrays["demand_dist_m"])
+    ids = arrays["venue_ids"]
+    nt = times_to_sources(net, venues, cutoff_s=limit_s, walk_speed_mps=walk_speed_mps,
+                          source_ids=ids)
+    t, src = point_times(net, demand, nt, walk_speed_mps=walk_speed_mps)
+    covered = (t <= limit_s) & (src >= 0)
+    venue = np.full(len(t), -1, dtype=np.int64)
+    venue[covered] = ids[src[covered]]
+    return {"label": arrays["label"], "points": arrays["points"],
+            "time_s": np.where(covered, t, np.inf), "venue": venue,
+            "nodes": net.n_nodes, "edges": net.n_edges, "venues": len(ids),
+            "seconds": time.perf_counter() - t0, "pid": os.getpid(),
+            "peak_rss_mb": _peak_rss_mb()}
+
+
+def _peak_rss_mb() -> float:
+    """Return the peak resident memory of this process, MB.
+
+    ``VmHWM`` of ``/proc/self/status`` where there is one (Linux): the peak of
+    this process image.  ``ru_maxrss`` is only the fallback: Linux carries it
+    across ``fork`` + ``exec``, so a spawned worker would report its parent's
+    peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    peak = float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
+
+
+@dataclass(frozen=True, eq=False)
+class ProvinceResult:
+    """The merged coverage of :func:`run_province`.
+
+    Attributes
+    ----------
+    mode : str
+    minutes : float
+    total_population, covered_population : float
+    venues_used : int
+        Candidate venues placed on the network.
+    venues_off_network : int
+    off_network_population : float
+    by_area : list of dict
+        ``{area_id, name, total_population, covered_population,
+        covered_share}`` as :func:`compute_coverage` gives them (plus the
+        row outside every area when there is such demand).
+    catchments : list of dict
+        ``{venue, code, name, population, share}``, as compute_coverage.
+    time_s : float64[M]
+        Each demand point's time to its nearest venue when covered, else inf.
+    venue : int64[M]
+        That venue (position / id) when covered, else -1.
+    parts : list of dict
+        Per part: ``label``, ``points``, ``nodes``, ``edges``, ``venues``,
+        ``sent_mb`` (arrays sent), ``seconds`` (on the worker), ``pid``.
+    workers : dict
+        Per worker process (pid): ``{parts, peak_rss_mb}``.
+    timings_s : dict
+        ``plan``, ``parts`` (wall time of the distributed phase), ``merge``.
+    """
+
+    mode: str
+    minutes: float
+    total_population: float
+    covered_population: float
+    venues_used: int
+    venues_off_network: int
+    off_network_population: float
+    by_area: list[dict[str, Any]]
+    catchments: list[dict[str, Any]]
+    time_s: NDArray[np.float64]
+    venue: NDArray[np.int64]
+    parts: list[dict[str, Any]]
+    workers: dict[int, dict[str, Any]]
+    warnings: tuple[dict[str, str], ...] = ()
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def covered(self) -> NDArray[np.bool_]:
+        """Per demand point: reached within the limit."""
+        return self.venue >= 0
+
+    @property
+    def covered_share(self) -> float:
+        """Covered / total residents (0 when nobody lives there)."""
+        return _share(self.covered_population, self.total_population)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the document: figures, ``by_area``, ``catchments``, ``parts``, ``workers``."""
+        known = self.total_population > 0
+        return {
+            "mode": self.mode, "minutes": _num(self.minutes),
+            "total_population": _round(self.total_population) if known else None,
+            "covered_population": _round(self.covered_population) if known else None,
+            "covered_share": round(self.covered_share, 4) if known else None,
+            "venues_used": self.venues_used, "venues_off_network": self.venues_off_network,
+            "off_network_population": (_round(self.off_network_population)
+                                       if known else None),
+            "uncovered_points": int((~self.covered).sum()),
+            "by_area": [dict(r) for r in self.by_area],
+            "catchments": [dict(c) for c in self.catchments],
+            "parts": [dict(p) for p in self.parts],
+            "workers": [{"pid": pid, **w} for pid, w in sorted(self.workers.items())],
+            "timings_s": dict(self.timings_s),
+            "warnings": [dict(w) for w in self.warnings],
+        }
+
+    def gap_points(self, demand: DemandSet) -> list[dict[str, Any]]:
+        """Return the uncovered points with residents: ``{lon, lat, residents, area_id}``."""
+        sel = np.flatnonzero(~self.covered & (demand.count > 0))
+        codes = [a.code for a in demand.areas]
+        return [{"lon": round(float(demand.lon[i]), 6), "lat": round(float(demand.lat[i]), 6),
+                 "residents": _round(demand.count[i]),
+                 "area_id": codes[int(demand.area[i])] if demand.area[i] >= 0 else None}
+                for i in sel]
+
+
+def _num(v: float) -> float | int:
+    return int(v) if float(v).is_integer() else float(v)
+
+
+def _round(v: float) -> float:
+    return round(float(v), 1)
+
+
+def _share(part: float, whole: float) -> float:
+    return float(part) / float(whole) if whole > 0 else 0.0
+
+
+def run_province(
+    net: RoadNetwork,
+    demand: DemandSet,
+    venues: Snapped,
+    *,
+    venue_ids: NDArray[np.int64] | None = None,
+    minutes: float = 10.0,
+    walk_speed_mps: float,
+    partition: str = "area",
+    scheduler: Any = "local",
+    workers: int | None = None,
+    venue_labels: Sequence[tuple[str, str]] | None = None,
+    progress: bool | Callable[[int, int], None] = False,
+    connect_timeout_s: float = 10.0,
+) -> ProvinceResult:
+    """Compute the coverage of ``demand`` by ``venues`` part by part (see the module).
+
+    Parameters
+    ----------
+    net : RoadNetwork
+        The full network; ``demand`` and ``venues`` snapped to it (once,
+        here on the driver).
+    demand : DemandSet
+        :func:`~geosvc.analysis.demand.build_demand` on ``net``.
+    venues : Snapped
+        The candidate venues in the order of the single-process pass (e.g.
+        ``router.venues.take(positions)`` with ascending positions).
+    venue_ids : int64[V], optional
+        Their ids (venue positions); default ``arange(V)``.
+    minutes : float
+        The service-circle limit, minutes (> 0, <= 240).
+    walk_speed_mps : float
+        Access-leg speed, m/s (the router's / engine's).
+    partition : str
+        ``area`` / ``county`` (the dataset's areas) or ``grid:<km>``.
+    scheduler : str or distributed.Client
+        ``local``, ``inline``, a Dask scheduler address, or a Client.
+    workers : int, optional
+        Worker processes of the local cluster (default: CPUs, at most parts).
+    venue_labels : sequence of (code, name), optional
+        Per venue position, for the catchment rows.
+    progress : bool or callable(done, total)
+        True: a tqdm bar on stderr (parts done / planned).
+
+    Raises
+    ------
+    InvalidParameter
+        Bad ``minutes``, ``partition``, ``scheduler`` or ``workers``.
+    ConfigError
+        Dask is not installed, or the scheduler cannot be reached.
+    """
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or \
+            not (0 < float(minutes) <= 240):
+        raise InvalidParameter("minutes", f"must be > 0 and <= 240, not {minutes!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise InvalidParameter("workers", f"must be an integer >= 1, not {workers!r}")
+    ids = (np.arange(len(venues), dtype=np.int64) if venue_ids is None
+           else np.asarray(venue_ids, dtype=np.int64))
+    if len(ids) != len(venues):
+        raise InvalidParameter("venue_ids", f"must have one id per venue ({len(venues)})")
+    placed = demand.snapped
+    if not isinstance(placed, Snapped):
+        raise InvalidParameter("demand", "must be snapped to the road network (a Snapped)")
+    limit = float(minutes) * 60.0
+    t0 = time.perf_counter()
+    plans = plan_parts(demand, partition)
+    radius = buffer_radius_m(net, minutes, walk_speed_mps)
+    prepare(net)
+    timings = {"plan": time.perf_counter() - t0}
+    sizes: dict[str, int] = {}
+
+    def arrays_of() -> Iterator[dict[str, Any]]:
+        for p in plans:
+            a = part_arrays(net, p, placed, venues, ids, radius_m=radius)
+            sizes[p.label] = part_nbytes(a)
+            yield a
+
+    t0 = time.perf_counter()
+    tick = _progress(progress, len(plans))
+    try:
+        if scheduler == "inline":
+            outs = []
+            for a in arrays_of():
+                outs.append(part_coverage(a, limit, walk_speed_mps))
+                tick(1)
+        else:
+            outs = _run_dask(arrays_of(), limit, walk_speed_mps, scheduler,
+                             workers or max(1, min(len(plans), os.cpu_count() or 1)),
+                             connect_timeout_s, tick)
+    finally:
+        tick(None)
+    timings["parts"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    result = _merge(net.mode, float(minutes), demand, venues, outs, sizes, venue_labels,
+                    limit)
+    timings["merge"] = time.perf_counter() - t0
+    result.timings_s.update({k: round(v, 4) for k, v in timings.items()})
+    return result
+
+
+def _merge(mode: str, minutes: float, demand: DemandSet, venues: Snapped,
+           outs: list[dict[str, Any]], sizes: dict[str, int],
+           labels: Sequence[tuple[str, str]] | None, limit: float) -> ProvinceResult:
+    """Assemble the parts' answers into the dataset's (the rules of compute_coverage)."""
+    m = len(demand)
+    time_s = np.full(m, np.inf)
+    venue = np.full(m, -1, dtype=np.int64)
+    parts: list[dict[str, Any]] = []
+    per_worker: dict[int, dict[str, Any]] = {}
+    for o in sorted(outs, key=lambda o: o["label"]):
+        time_s[o["points"]] = o["time_s"]
+        venue[o["points"]] = o["venue"]
+        parts.append({"label": o["label"], "points": len(o["points"]), "nodes": o["nodes"],
+                      "edges": o["edges"], "venues": o["venues"],
+                      "sent_mb": round(sizes.get(o["label"], 0) / 1e6, 1),
+                      "seconds": round(o["seconds"], 3), "pid": o["pid"]})
+        w = per_worker.setdefault(int(o["pid"]), {"parts": 0, "peak_rss_mb": 0.0})
+        w["parts"] += 1
+        w["peak_rss_mb"] = round(max(w["peak_rss_mb"], o["peak_rss_mb"]), 1)
+    covered = (time_s <= limit) & (venue >= 0)
+    count = demand.count
+    total = float(count.sum())
+    covered_pop = float(count[covered].sum())
+    placed = int(venues.ok.sum())
+    return ProvinceResult(
+        mode=mode, minutes=minutes, total_population=total, covered_population=covered_pop,
+        venues_used=placed, venues_off_network=len(venues) - placed,
+        off_network_population=float(count[~np.asarray(demand.snapped.ok)].sum()),
+        by_area=_by_area(demand, covered, known=total > 0),
+        catchments=_catchments(venue, covered, count, covered_pop, labels),
+        time_s=time_s, venue=venue, parts=parts, workers=per_worker,
+        warnings=tuple(population_warnings(m, total)), timings_s={})
+
+
+def _by_area(demand: DemandSet, covered: NDArray[np.bool_], *,
+             known: bool) -> list[dict[str, Any]]:
+    """Per-area residents, as :func:`compute_coverage` rounds them."""
+    n = len(demand.areas)
+    idx = np.where(demand.area >= 0, demand.area, n)
+    tot = np.bincount(idx, weights=demand.count, minlength=n + 1)
+    cov = np.bincount(idx[covered], weights=demand.count[covered], minlength=n + 1)
+
+    def row(code: str | None, name: str, i: int) -> dict[str, Any]:
+        if not known:
+            return {"area_id": code, "name": name, "total_population": None,
+                    "covered_population": None, "covered_share": None}
+        return {"area_id": code, "name": name, "total_population": _round(tot[i]),
+                "covered_population": _round(cov[i]),
+                "covered_share": round(_share(cov[i], tot[i]), 4)}
+
+    rows = [row(a.code, a.name, i) for i, a in enumerate(demand.areas)]
+    if (idx == n).any():
+        rows.append(row(None, "outside every area", n))
+    return rows
+
+
+def _catchments(venue: NDArray[np.int64], covered: NDArray[np.bool_],
+                count: NDArray[np.float64], covered_pop: float,
+                labels: Sequence[tuple[str, str]] | None) -> list[dict[str, Any]]:
+    """Residents per venue reached first, largest first (as compute_coverage)."""
+    v = venue[covered]
+    if not len(v):
+        return []
+    ids, inv = np.unique(v, return_inverse=True)
+    pop = np.bincount(inv, weights=count[covered], minlength=len(ids))
+    order = np.lexsort((ids, -pop))
+    rows = []
+    for i in order:
+        pos = int(ids[i])
+        code, name = (labels[pos] if labels is not None and 0 <= pos < len(labels)
+                      else (None, None))
+        rows.append({"venue": pos, "code": code, "name": name, "population": _round(pop[i]),
+                     "share": round(_share(pop[i], covered_pop), 4)})
+    return rows
+
+
+def _progress(progress: bool | Callable[[int, int], None],
+              total: int) -> Callable[[int | None], None]:
+    """Return ``tick(n)`` (n parts done; None = finished)."""
+    if progress is True:
+        from tqdm import tqdm  # lazy: tqdm takes ~0.04 s to import; only this path needs it
+
+        bar = tqdm(total=total, unit="part", desc="province", file=sys.stderr, leave=False)
+
+        def tick(n: int | None) -> None:
+            if n is None:
+                bar.close()
+            else:
+                bar.update(n)
+        return tick
+    done = [0]
+
+    def call(n: int | None) -> None:
+        if n is not None and callable(progress):
+            done[0] += n
+            progress(done[0], total)
+    return call
+
+
+def _run_dask(parts: Iterator[dict[str, Any]], limit: float, walk_speed_mps: float,
+              scheduler: Any, workers: int, timeout_s: float,
+              tick: Callable[[int | None], None]) -> list[dict[str, Any]]:
+    """Send the parts as workers free up (two per worker in flight); gather the answers.
+
+    Each part's arrays are scattered to the cluster (not embedded in the
+    task graph) and built only when a slot frees, so the driver holds at
+    most ``2 x workers`` parts at a time.
+    """
+    try:
+        from distributed import Client, as_completed  # lazy: extra `distributed`
+    except ImportError as exc:
+        msg = "needs Dask: pip install 'geosvc[distributed]' (or use scheduler='inline')"
+        raise ConfigError(f"`scheduler` {msg}") from exc
+    own = not isinstance(scheduler, Client)
+    client, cluster = _connect(scheduler, workers, timeout_s) if own else (scheduler, None)
+    try:
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
+        pending = as_completed()
+        stamp = time.time_ns()
+        count = [0]
+
+        def submit() -> bool:
+            arrays = next(parts, None)
+            if arrays is None:
+                return False
+            [data] = client.scatter([arrays], hash=False)
+            fut = client.submit(part_coverage, data, limit, walk_speed_mps,
+                                key=f"geosvc-province-{stamp}-{count[0]}", pure=False)
+            count[0] += 1
+            pending.add(fut)
+            data.release()
+            return True
+
+        for _ in range(2 * n_workers):
+            if not submit():
+                break
+        outs = []
+        for fut in pending:
+            if fut.status != "finished":
+                err = fut.exception()
+                msg = f"a part failed on its worker: {type(err).__name__}: {err}"
+                raise ConfigError(msg)
+            outs.append(fut.result())
+            fut.release()
+            tick(1)
+            submit()
+        return outs
+    finally:
+        if own:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _connect(scheduler: Any, workers: int, timeout_s: float) -> tuple[Any, Any]:
+    """Return ``(client, cluster or None)`` for ``scheduler`` (a LocalCluster for local)."""
+    from distributed import Client, LocalCluster  # lazy: extra `distributed`
+
+    if scheduler is None or scheduler == "local":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", silence_logs=40,
+                               memory_limit=0)
+        try:
+            return Client(cluster), cluster
+        except OSError:
+            cluster.close()
+            raise
+    if not isinstance(scheduler, str) or not scheduler.startswith(_ADDRESS_SCHEMES):
+        msg = (f"must be 'local', 'inline', a Dask address such as tcp://host:8786 or a "
+               f"distributed.Client, not {scheduler!r}")
+        raise InvalidParameter("scheduler", msg)
+    try:
+        return Client(scheduler, timeout=f"{timeout_s}s"), None
+    except OSError as exc:
+        raise ConfigError(f"`scheduler` {scheduler} cannot be reached: {exc}") from exc
