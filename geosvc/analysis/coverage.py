@@ -81,7 +81,8 @@ if TYPE_CHECKING:
     from geosvc.network.graph import RoadNetwork
     from geosvc.network.nearest import TravelEngine
 
-__all__ = ["NO_POPULATION", "CoverageResult", "compute_coverage", "population_warnings"]
+__all__ = ["NO_POPULATION", "CoverageResult", "area_rows", "catchment_rows", "compute_coverage",
+           "population_warnings"]
 
 #: Default radius that groups uncovered demand into gap polygons, metres.
 DEFAULT_GAP_RADIUS_M = 100.0
@@ -472,8 +473,8 @@ def compute_coverage(
     count = demand.count
     total = float(count.sum())
     covered_pop = float(count[covered].sum())
-    by_area = _by_area(demand, covered, known=total > 0)
-    catchments = _catchments(venue, covered, count, covered_pop, venue_labels)
+    by_area = area_rows(demand, covered, known=total > 0)
+    catchments = catchment_rows(venue, covered, count, covered_pop, venue_labels)
     timings["demand"] = time.perf_counter() - t0
     deadline.check("demand")
 
@@ -527,9 +528,13 @@ def _nearest_of(uncut: Callable[[], SourcePass], demand: DemandSet,
     return nearest
 
 
-def _by_area(demand: DemandSet, covered: NDArray[np.bool_], *,
-             known: bool = True) -> list[dict[str, Any]]:
-    """Per-area residents (population members None when the demand counts nobody)."""
+def area_rows(demand: DemandSet, covered: NDArray[np.bool_], *,
+              known: bool = True) -> list[dict[str, Any]]:
+    """Per-area residents (population members None when the demand counts nobody).
+
+    ``covered`` marks the demand points covered; the merge of a partitioned run
+    (:mod:`geosvc.distributed.province`) builds its table with this too.
+    """
     n = len(demand.areas)
     idx = np.where(demand.area >= 0, demand.area, n)
     tot = np.bincount(idx, weights=demand.count, minlength=n + 1)
@@ -582,10 +587,11 @@ def _area_shares(areas: Sequence[Area], crs: str, raster: Raster,
     return [share(g) for g in geoms], share(shapely.union_all(geoms))
 
 
-def _catchments(venue: NDArray[np.int64], covered: NDArray[np.bool_],
-                count: NDArray[np.float64],
-                covered_pop: float, labels: Sequence[tuple[str, str]] | None,
-                ) -> list[dict[str, Any]]:
+def catchment_rows(venue: NDArray[np.int64], covered: NDArray[np.bool_],
+                   count: NDArray[np.float64],
+                   covered_pop: float, labels: Sequence[tuple[str, str]] | None,
+                   ) -> list[dict[str, Any]]:
+    """Residents per venue reached first (``venue`` per demand point), largest first."""
     v = venue[covered]
     if not len(v):
         return []

@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from geosvc.analysis.coverage import population_warnings
+from geosvc.analysis.coverage import area_rows, catchment_rows, population_warnings
+from geosvc.distributed._progress import progress_ticker
 from geosvc.errors import ConfigError, InvalidParameter
 from geosvc.network.graph import RoadNetwork
 from geosvc.network.paths import point_times, times_to_sources
@@ -320,7 +321,7 @@ def run_province(
             yield a
 
     t0 = time.perf_counter()
-    tick = _progress(progress, len(plans))
+    tick = progress_ticker(progress, len(plans), unit="part", desc="province")
     try:
         if scheduler == "inline":
             outs = []
@@ -370,75 +371,10 @@ def _merge(mode: str, minutes: float, demand: DemandSet, venues: Snapped,
         mode=mode, minutes=minutes, total_population=total, covered_population=covered_pop,
         venues_used=placed, venues_off_network=len(venues) - placed,
         off_network_population=float(count[~np.asarray(demand.snapped.ok)].sum()),
-        by_area=_by_area(demand, covered, known=total > 0),
-        catchments=_catchments(venue, covered, count, covered_pop, labels),
+        by_area=area_rows(demand, covered, known=total > 0),
+        catchments=catchment_rows(venue, covered, count, covered_pop, labels),
         time_s=time_s, venue=venue, parts=parts, workers=per_worker,
         warnings=tuple(population_warnings(m, total)), timings_s={})
-
-
-def _by_area(demand: DemandSet, covered: NDArray[np.bool_], *,
-             known: bool) -> list[dict[str, Any]]:
-    """Per-area residents, as :func:`compute_coverage` rounds them."""
-    n = len(demand.areas)
-    idx = np.where(demand.area >= 0, demand.area, n)
-    tot = np.bincount(idx, weights=demand.count, minlength=n + 1)
-    cov = np.bincount(idx[covered], weights=demand.count[covered], minlength=n + 1)
-
-    def row(code: str | None, name: str, i: int) -> dict[str, Any]:
-        if not known:
-            return {"area_id": code, "name": name, "total_population": None,
-                    "covered_population": None, "covered_share": None}
-        return {"area_id": code, "name": name, "total_population": _round(tot[i]),
-                "covered_population": _round(cov[i]),
-                "covered_share": round(_share(cov[i], tot[i]), 4)}
-
-    rows = [row(a.code, a.name, i) for i, a in enumerate(demand.areas)]
-    if (idx == n).any():
-        rows.append(row(None, "outside every area", n))
-    return rows
-
-
-def _catchments(venue: NDArray[np.int64], covered: NDArray[np.bool_],
-                count: NDArray[np.float64], covered_pop: float,
-                labels: Sequence[tuple[str, str]] | None) -> list[dict[str, Any]]:
-    """Residents per venue reached first, largest first (as compute_coverage)."""
-    v = venue[covered]
-    if not len(v):
-        return []
-    ids, inv = np.unique(v, return_inverse=True)
-    pop = np.bincount(inv, weights=count[covered], minlength=len(ids))
-    order = np.lexsort((ids, -pop))
-    rows = []
-    for i in order:
-        pos = int(ids[i])
-        code, name = (labels[pos] if labels is not None and 0 <= pos < len(labels)
-                      else (None, None))
-        rows.append({"venue": pos, "code": code, "name": name, "population": _round(pop[i]),
-                     "share": round(_share(pop[i], covered_pop), 4)})
-    return rows
-
-
-def _progress(progress: bool | Callable[[int, int], None],
-              total: int) -> Callable[[int | None], None]:
-    """Return ``tick(n)`` (n parts done; None = finished)."""
-    if progress is True:
-        from tqdm import tqdm  # lazy: tqdm takes ~0.04 s to import; only this path needs it
-
-        bar = tqdm(total=total, unit="part", desc="province", file=sys.stderr, leave=False)
-
-        def tick(n: int | None) -> None:
-            if n is None:
-                bar.close()
-            else:
-                bar.update(n)
-        return tick
-    done = [0]
-
-    def call(n: int | None) -> None:
-        if n is not None and callable(progress):
-            done[0] += n
-            progress(done[0], total)
-    return call
 
 
 def _run_dask(parts: Iterator[dict[str, Any]], limit: float, walk_speed_mps: float,

@@ -22,13 +22,13 @@ import csv
 import dataclasses
 import json
 import os
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from geosvc.distributed._progress import progress_ticker
 from geosvc.distributed.task import SUMMARY_FIELDS, error_rows, run_job
 from geosvc.errors import ConfigError, InvalidParameter
 
@@ -93,7 +93,7 @@ def run_batch(
         raise InvalidParameter("workers", f"must be an integer >= 1, not {workers!r}")
     cfg = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
     specs = [j.as_dict() for j in jobs]
-    bar = _progress(progress, len(specs))
+    bar = progress_ticker(progress, len(specs), unit="dataset", desc="batch")
     try:
         if scheduler == "inline":
             results = {}
@@ -105,30 +105,6 @@ def run_batch(
     finally:
         bar(None)
     return [row for i in range(len(specs)) for row in results[i]]
-
-
-def _progress(progress: bool | Callable[[int, int], None],
-              total: int) -> Callable[[int | None], None]:
-    """Return ``tick(n)`` (n jobs done; None = finished) for ``progress``."""
-    if progress is True:
-
-        from tqdm import tqdm  # lazy: tqdm takes ~0.04 s to import; only this path needs it
-
-        bar = tqdm(total=total, unit="dataset", desc="batch", file=sys.stderr, leave=False)
-
-        def tick(n: int | None) -> None:
-            if n is None:
-                bar.close()
-            else:
-                bar.update(n)
-        return tick
-    done = [0]
-
-    def call(n: int | None) -> None:
-        if n is not None and callable(progress):
-            done[0] += n
-            progress(done[0], total)
-    return call
 
 
 def _run_dask(specs: list[dict[str, Any]], cfg: dict[str, Any], scheduler: Any,
