@@ -130,7 +130,18 @@ def test_a_v1_kind_missing_from_the_registry_stops_the_migration(
     assert harness.snapshot(url) == before
 
 
+def _slow(conn: Any) -> None:
+    time.sleep(0.5)  # keep the migration transaction open while the others arrive
+
+
+def _with_once_only() -> tuple[Migration, ...]:
+    """MIGRATIONS plus a slow step whose CREATE TABLE fails if the migration ran twice."""
+    return _extra(_slow, "CREATE TABLE once_only (x integer)")
+
+
 def _open_and_report(url: str, queue: Any) -> None:
+    # a spawned child imports geosvc afresh: it patches the list as the test did
+    migrations.MIGRATIONS = _with_once_only()
     try:
         open_store(url).close()
         queue.put("ok")
@@ -143,21 +154,22 @@ def test_concurrent_openers_migrate_once(
 ) -> None:
     """Processes opening an old database at once queue; only the first migrates."""
     url = harness.v1_url()
-
-    def slow(conn: Any) -> None:
-        time.sleep(0.5)  # keep the migration transaction open while the others arrive
-
-    # CREATE TABLE fails if the migration ran twice
-    monkeypatch.setattr(migrations, "MIGRATIONS",
-                        _extra(slow, "CREATE TABLE once_only (x integer)"))
-    ctx = multiprocessing.get_context("fork")  # the children inherit the patched list
+    monkeypatch.setattr(migrations, "MIGRATIONS", _with_once_only())  # for harness.log below
+    # spawned, not forked: a child forked from this many-threaded test process (servers,
+    # OpenMP pools) could deadlock on a lock another thread held, and hang the session's exit
+    ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_open_and_report, args=(url, queue)) for _ in range(3)]
+    procs = [ctx.Process(target=_open_and_report, args=(url, queue), daemon=True)
+             for _ in range(3)]
     for p in procs:
         p.start()
-    got = [queue.get(timeout=60) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
+    try:
+        got = [queue.get(timeout=120) for _ in procs]
+    finally:
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():  # pragma: no cover - never leave a child behind
+                p.kill()
     assert got == ["ok"] * 3
     assert harness.version(url) == LATEST + 1
     log = harness.log(url)

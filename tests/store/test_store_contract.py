@@ -249,12 +249,16 @@ def _child_counts(store: Store, queue: Any) -> None:
 def test_forked_worker_opens_its_own_connection(full: Store) -> None:
     """A worker forked from a process holding connections (gunicorn --preload) works."""
     full.venues()  # the parent holds an open connection before forking
-    ctx = multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("fork")  # as gunicorn --preload: the point of the test
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child_counts, args=(full, queue))
+    proc = ctx.Process(target=_child_counts, args=(full, queue), daemon=True)
     proc.start()
-    got = queue.get(timeout=30)
-    proc.join(timeout=30)
+    try:
+        got = queue.get(timeout=30)
+    finally:
+        proc.join(timeout=30)
+        if proc.is_alive():  # pragma: no cover - a stuck child must not hang the session
+            proc.kill()
     assert proc.exitcode == 0 and got == (4, 1)
     full.write(Batch(venues=[venue("H7")]))  # the parent's connection still works
     assert full.revision() == 2
