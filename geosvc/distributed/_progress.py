@@ -1,11 +1,17 @@
-"""Progress of fanned-out work: a tqdm bar on stderr, or a caller's callback."""
+"""Fanned-out work on Dask: connecting to a cluster, and progress (tqdm or a callback)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import Any
 
-__all__ = ["progress_ticker"]
+from geosvc.errors import ConfigError, InvalidParameter
+
+__all__ = ["ADDRESS_SCHEMES", "connect", "progress_ticker"]
+
+#: Dask scheduler address schemes accepted as ``scheduler``.
+ADDRESS_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")
 
 
 def progress_ticker(progress: bool | Callable[[int, int], None], total: int, *,
@@ -42,3 +48,39 @@ def progress_ticker(progress: bool | Callable[[int, int], None], total: int, *,
             done[0] += n
             progress(done[0], total)
     return call
+
+
+def connect(scheduler: Any, n_workers: int, timeout_s: float,
+            **cluster_options: Any) -> tuple[Any, Any]:
+    """Return ``(client, cluster or None)`` for ``scheduler``.
+
+    ``None`` or ``"local"``: a LocalCluster of ``n_workers`` one-thread worker
+    processes (``cluster_options`` passed on); a Dask address (:data:`ADDRESS_SCHEMES`):
+    a client of that scheduler within ``timeout_s``.
+
+    Raises
+    ------
+    InvalidParameter
+        ``scheduler`` is neither.
+    ConfigError
+        The scheduler cannot be reached.
+    """
+    from distributed import Client, LocalCluster  # lazy: extra `distributed`
+
+    if scheduler is None or scheduler == "local":
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", silence_logs=40, **cluster_options)
+        try:
+            return Client(cluster), cluster
+        except OSError:
+            cluster.close()
+            raise
+    if not isinstance(scheduler, str) or not scheduler.startswith(ADDRESS_SCHEMES):
+        msg = (f"must be 'local', 'inline', a Dask address such as tcp://host:8786 or a "
+               f"distributed.Client, not {scheduler!r}")
+        raise InvalidParameter("scheduler", msg)
+    try:
+        return Client(scheduler, timeout=f"{timeout_s}s"), None
+    except OSError as exc:
+        msg = f"`scheduler` {scheduler} cannot be reached: {exc}"
+        raise ConfigError(msg) from exc

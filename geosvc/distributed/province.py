@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geosvc.analysis.coverage import area_rows, catchment_rows, population_warnings
-from geosvc.distributed._progress import progress_ticker
+from geosvc.distributed._progress import connect, progress_ticker
 from geosvc.errors import ConfigError, InvalidParameter
 from geosvc.network.graph import RoadNetwork
 from geosvc.network.paths import point_times, times_to_sources
@@ -57,7 +57,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ProvinceResult", "part_coverage", "run_province"]
 
-_ADDRESS_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")
 
 
 def _snapped(edge: NDArray[np.int64], frac: NDArray[np.float64],
@@ -392,7 +391,8 @@ def _run_dask(parts: Iterator[dict[str, Any]], limit: float, walk_speed_mps: flo
         msg = "needs Dask: pip install 'geosvc[distributed]' (or use scheduler='inline')"
         raise ConfigError(f"`scheduler` {msg}") from exc
     own = not isinstance(scheduler, Client)
-    client, cluster = _connect(scheduler, workers, timeout_s) if own else (scheduler, None)
+    client, cluster = (connect(scheduler, workers, timeout_s, memory_limit=0) if own
+                       else (scheduler, None))
     try:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
         pending = as_completed()
@@ -432,24 +432,3 @@ def _run_dask(parts: Iterator[dict[str, Any]], limit: float, walk_speed_mps: flo
                 cluster.close()
 
 
-def _connect(scheduler: Any, workers: int, timeout_s: float) -> tuple[Any, Any]:
-    """Return ``(client, cluster or None)`` for ``scheduler`` (a LocalCluster for local)."""
-    from distributed import Client, LocalCluster  # lazy: extra `distributed`
-
-    if scheduler is None or scheduler == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=40,
-                               memory_limit=0)
-        try:
-            return Client(cluster), cluster
-        except OSError:
-            cluster.close()
-            raise
-    if not isinstance(scheduler, str) or not scheduler.startswith(_ADDRESS_SCHEMES):
-        msg = (f"must be 'local', 'inline', a Dask address such as tcp://host:8786 or a "
-               f"distributed.Client, not {scheduler!r}")
-        raise InvalidParameter("scheduler", msg)
-    try:
-        return Client(scheduler, timeout=f"{timeout_s}s"), None
-    except OSError as exc:
-        raise ConfigError(f"`scheduler` {scheduler} cannot be reached: {exc}") from exc

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geosvc.distributed._progress import progress_ticker
+from geosvc.distributed._progress import connect, progress_ticker
 from geosvc.distributed.task import SUMMARY_FIELDS, error_rows, run_job
 from geosvc.errors import ConfigError, InvalidParameter
 
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["run_batch", "write_summary"]
 
-_ADDRESS_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")
 
 
 def run_batch(
@@ -117,8 +116,9 @@ def _run_dask(specs: list[dict[str, Any]], cfg: dict[str, Any], scheduler: Any,
         msg = "needs Dask: pip install 'geosvc[distributed]' (or use scheduler='inline')"
         raise ConfigError(f"`scheduler` {msg}") from exc
     own_client = not isinstance(scheduler, Client)
-    client, cluster = (_connect(scheduler, workers, len(specs), timeout_s)
-                       if own_client else (scheduler, None))
+    n = workers or max(1, min(len(specs), os.cpu_count() or 1))
+    client, cluster = (connect(scheduler, n, timeout_s) if own_client
+                       else (scheduler, None))
     try:
         futures = {}
         stamp = time.time_ns()
@@ -149,31 +149,6 @@ def _failure(name: str, fut: Any) -> str:
         exc = fut.exception()
         return f"dataset {name!r}: {type(exc).__name__}: {exc}"
     return f"dataset {name!r}: task {fut.status} (worker lost or client disconnected)"
-
-
-def _connect(scheduler: Any, workers: int | None, n_jobs: int,
-             timeout_s: float) -> tuple[Any, Any]:
-    """Return ``(client, cluster or None)`` for ``scheduler`` (a LocalCluster for local)."""
-    from distributed import Client, LocalCluster  # lazy: extra `distributed`
-
-    if scheduler is None or scheduler == "local":
-        n = workers or max(1, min(n_jobs, os.cpu_count() or 1))
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=40)
-        try:
-            return Client(cluster), cluster
-        except OSError:
-            cluster.close()
-            raise
-    if not isinstance(scheduler, str) or not scheduler.startswith(_ADDRESS_SCHEMES):
-        msg = (f"must be 'local', 'inline', a Dask address such as tcp://host:8786 or a "
-               f"distributed.Client, not {scheduler!r}")
-        raise InvalidParameter("scheduler", msg)
-    try:
-        return Client(scheduler, timeout=f"{timeout_s}s"), None
-    except OSError as exc:
-        msg = f"`scheduler` {scheduler} cannot be reached: {exc}"
-        raise ConfigError(msg) from exc
 
 
 def write_summary(rows: Sequence[dict[str, Any]], out_dir: str | Path) -> list[Path]:
