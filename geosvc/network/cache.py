@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import os
 import struct
 import time
@@ -100,6 +101,9 @@ def _mapped_members(path: str | os.PathLike[str],
     with zipfile.ZipFile(path) as zf:
         infos = {info.filename: info for info in zf.infolist()}
     with open(path, "rb") as fh:
+        # One read-only mapping of the whole file, the arrays are views of it:
+        # one file descriptor per cache (np.memmap per array held one each).
+        whole = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         for name in names:
             info = infos.get(f"{name}.npy")
             if info is None or info.compress_type != zipfile.ZIP_STORED:
@@ -119,9 +123,8 @@ def _mapped_members(path: str | os.PathLike[str],
             if int(np.prod(shape)) == 0:
                 out[name] = np.zeros(shape, dtype=dtype)
                 continue
-            mapped = np.memmap(path, dtype=dtype, mode="r", offset=fh.tell(), shape=shape,
-                               order="F" if fortran else "C")
-            out[name] = mapped.view(np.ndarray)  # a plain array over the mapping (numba)
+            out[name] = np.ndarray(shape, dtype=dtype, buffer=whole, offset=fh.tell(),
+                                   order="F" if fortran else "C")
     return out
 
 

@@ -172,6 +172,19 @@ def test_cache_is_memory_mapped_and_equal(helsinki_walk, tmp_path):
         assert np.array_equal(getattr(mapped.csr, part), getattr(read.csr, part))
 
 
+def test_a_mapped_cache_holds_one_file_descriptor(helsinki_walk, tmp_path):
+    """One mapping per cache file, the arrays views of it (was one descriptor per array)."""
+    import os
+
+    from geosvc.network.cache import write_npz
+
+    path = write_npz(helsinki_walk, tmp_path / "walk.npz")
+    fds = len(os.listdir("/proc/self/fd"))
+    nets = [read_npz(path) for _ in range(3)]
+    assert len(os.listdir("/proc/self/fd")) - fds <= 3
+    assert all(np.array_equal(n.edge_time_s, helsinki_walk.edge_time_s) for n in nets)
+
+
 def test_a_compressed_cache_is_read_whole(helsinki_walk, tmp_path):
     import json
 
