@@ -178,14 +178,15 @@ def test_query_over_1000_items_is_fast():
     assert [s.items[i].name for i in found["社保"][:1]] == ["社会保障卡申领"]
     names = [s.items[i].name for i in found["shebao"]]
     assert all(n.startswith("社会保障卡") for n in names[:40])
-    start = time.perf_counter()
+    # CPU time of this process: the budgets are the code's, not the load of a shared machine
+    start = time.process_time()
     rounds = 5
     for _ in range(rounds):
         for q in queries:
             s._ranked_uncached(q)  # measure without the per-query cache
-    per_query_ms = (time.perf_counter() - start) / (rounds * len(queries)) * 1e3
+    per_query_ms = (time.process_time() - start) / (rounds * len(queries)) * 1e3
     assert per_query_ms < 10  # typically 0.3-0.9 ms cold on a busy 2-core machine
-    start = time.perf_counter()
+    start = time.process_time()
     for _ in range(1000):
         s.search("shebao")
-    assert (time.perf_counter() - start) < 0.1  # cached: microseconds
+    assert (time.process_time() - start) < 0.1  # cached: microseconds

@@ -33,7 +33,7 @@ def test_one_duplicate_among_the_most_candidates_is_found_fast(net):
     """MAX_CANDIDATES points with one repeated id: refused in well under a second."""
     # ids.count() per id made this ~2.6 s (quadratic); one counting pass takes ms
     ids = [f"c{i}" for i in range(MAX_CANDIDATES - 1)] + ["c5"]
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: the budget is the code's, not the machine's load
     with pytest.raises(InvalidParameter, match="duplicate ids: c5$"):
         supplied_candidates(net, _rows(ids), snap_max_m=500)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.process_time() - t0 < 1.0
