@@ -27,12 +27,11 @@ def random_points(net, n, seed):
 
 
 @pytest.mark.parametrize("cutoff_s", [0.0, 200.0, 600.0])
-@pytest.mark.parametrize("chunk_cells", [1, 10_000_000])
-def test_sets_equal_single_candidate_passes(grid, cutoff_s, chunk_cells):
+def test_sets_equal_single_candidate_passes(grid, cutoff_s):
     demand = random_points(grid, 300, 1)
     cands = random_points(grid, 25, 2)
     assert (~demand.ok).any() and (~cands.ok).any()  # some off the network on purpose
-    a = coverage_sets(grid, demand, cands, cutoff_s, walk_speed_mps=W, chunk_cells=chunk_cells)
+    a = coverage_sets(grid, demand, cands, cutoff_s, walk_speed_mps=W)
     assert a.shape == (300, 25)
     for j in range(25):
         nt = times_to_sources(grid, cands.take([j]), walk_speed_mps=W)

@@ -8,6 +8,6 @@ planning package.
 
 from __future__ import annotations
 
-from geosvc.network.reach import CHUNK_CELLS, coverage_sets
+from geosvc.network.reach import coverage_sets
 
-__all__ = ["CHUNK_CELLS", "coverage_sets"]
+__all__ = ["coverage_sets"]
