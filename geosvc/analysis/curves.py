@@ -93,9 +93,11 @@ def share_curves(
     """
     router = as_router(engine)
     out: dict[str, list[tuple[float, float]]] = {}
+    # shares at the largest threshold need no times beyond it (times past it read inf)
+    cutoff_s = max((float(m) for m in minutes), default=0.0) * 60.0
     for label, (cands, key) in sets.items():
         if progress is not None:
             progress(label)
-        time_s, _ = router.pass_for(cands, key).times_at(demand.snapped)
+        time_s, _ = router.pass_for(cands, key, cutoff_s=cutoff_s).times_at(demand.snapped)
         out[label] = shares_by_minutes(time_s, demand.count, minutes)
     return out

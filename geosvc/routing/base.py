@@ -184,8 +184,14 @@ class Router(Protocol):
         """
         ...
 
-    def pass_for(self, candidates: Candidates, key: Hashable | None = None) -> SourcePass:
-        """Return the multi-source pass of ``candidates`` (``key`` names it in a cache)."""
+    def pass_for(self, candidates: Candidates, key: Hashable | None = None, *,
+                 cutoff_s: float | None = None) -> SourcePass:
+        """Return the multi-source pass of ``candidates`` (``key`` names it in a cache).
+
+        With ``cutoff_s`` (seconds) only times up to it are needed: a router
+        may stop its search there (times beyond it are then inf).  Within it
+        the times equal an uncut pass's.
+        """
         ...
 
     def nearest(

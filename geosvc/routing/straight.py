@@ -380,8 +380,13 @@ class StraightRouter:
             out[pos] = geodesic_distance_m(lo, la, v.lon[pos], v.lat[pos]) / self.speed_mps
         return out
 
-    def pass_for(self, candidates: Candidates, key: Hashable | None = None) -> StraightPass:
-        """Return the pass of ``candidates`` (a KD-tree of unit vectors); ``key`` is unused."""
+    def pass_for(self, candidates: Candidates, key: Hashable | None = None, *,
+                 cutoff_s: float | None = None) -> StraightPass:
+        """Return the pass of ``candidates`` (a KD-tree of unit vectors).
+
+        ``key`` is unused; so is ``cutoff_s``: each query point's time is
+        computed on demand, so there is no search to cut.
+        """
         return StraightPass(self, self._positions(candidates))
 
     def nearest(

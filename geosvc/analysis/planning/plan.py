@@ -195,7 +195,7 @@ def covered_by_fixed(engine: Router | Any, demand: DemandSet, positions: NDArray
     if len(positions) == 0 or len(demand) == 0:
         return np.zeros(len(demand), dtype=bool)
     router = as_router(engine)
-    t, src = router.pass_for(positions, key).times_at(demand.snapped)
+    t, src = router.pass_for(positions, key, cutoff_s=cutoff_s).times_at(demand.snapped)
     return (t <= cutoff_s) & (src >= 0)
 
 
