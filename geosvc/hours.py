@@ -39,14 +39,15 @@ cache); :meth:`Schedule.is_open` takes a few microseconds.
 from __future__ import annotations
 
 import bisect
+import json
 import math
 import numbers
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache, lru_cache
-from typing import Final
+from typing import Final, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import opening_hours
@@ -55,13 +56,17 @@ from chinese_calendar import constants
 from geosvc.errors import InvalidParameter
 
 __all__ = [
+    "ANNOUNCED_KEY",
     "HolidayCalendar",
     "Schedule",
+    "announced_days",
+    "calendar_of",
     "compile_schedule",
     "calendar_named",
     "get_calendar",
     "holiday_warnings",
     "hours_problem",
+    "readable_announced",
 ]
 
 #: How far ahead next_open / next_close look before giving up, days.
@@ -168,7 +173,54 @@ def _chinese_calendar() -> HolidayCalendar:
     )
 
 
-def get_calendar(name: str | None) -> HolidayCalendar | None:
+#: The dataset setting (``DatasetInfo.extra`` key) holding days announced after the package.
+ANNOUNCED_KEY: Final = "holidays"
+
+
+def announced_days(text: str | None) -> tuple[tuple[date, ...], tuple[date, ...]]:
+    """Return the ``(holidays, make-up working days)`` of an announced-days setting.
+
+    The setting is the JSON that ``geosvc dataset holidays`` stores:
+    ``{"holidays": ["2027-01-01", ...], "workdays": [...]}``.  Empty for None.
+
+    Raises
+    ------
+    InvalidParameter
+        Named ``holidays`` when the text is not that JSON.
+
+    >>> announced_days('{"holidays": ["2027-01-01"], "workdays": []}')
+    ((datetime.date(2027, 1, 1),), ())
+    """
+    if not text:
+        return (), ()
+    try:
+        raw = json.loads(text)
+        return (tuple(date.fromisoformat(d) for d in raw["holidays"]),
+                tuple(date.fromisoformat(d) for d in raw["workdays"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        msg = f"is not a stored list of announced days ({exc})"
+        raise InvalidParameter("holidays", msg) from None
+
+
+@lru_cache(maxsize=16)
+def _with_announced(base: HolidayCalendar, text: str) -> HolidayCalendar:
+    """Return ``base`` with the years of the announced days taken from them."""
+    holidays, workdays = announced_days(text)
+    years = {d.year for d in holidays} | {d.year for d in workdays}
+    kept_h = [d for d in base._holidays if d.year not in years]
+    kept_w = [d for d in base._makeup if d.year not in years]
+    covered = years | (set(range(base.years[0], base.years[1] + 1)) if base.years else set())
+    if not covered:
+        return base
+    first = min(covered)
+    last = first
+    while last + 1 in covered:  # the data end where the first year without any is
+        last += 1
+    return HolidayCalendar(base.name, [*kept_h, *holidays], [*kept_w, *workdays],
+                           years=(first, last))
+
+
+def get_calendar(name: str | None, announced: str | None = None) -> HolidayCalendar | None:
     """Return the official holiday calendar called ``name``.
 
     Parameters
@@ -177,6 +229,12 @@ def get_calendar(name: str | None) -> HolidayCalendar | None:
         ``"cn"`` (case-insensitive) for the Chinese official calendar
         (statutory holidays and make-up working days from ``chinese-calendar``);
         ``None``, ``""`` or ``"none"`` for no calendar.
+    announced : str, optional
+        The dataset's announced days (:data:`ANNOUNCED_KEY`, stored by
+        ``geosvc dataset holidays``): each year they mention is taken from
+        them instead of the package, so a data office can enter the State
+        Council's notice before ``chinese-calendar`` publishes it.  The data
+        then end on 31 December of the last year covered without a gap.
 
     Raises
     ------
@@ -190,6 +248,9 @@ def get_calendar(name: str | None) -> HolidayCalendar | None:
     (True, True)
     >>> get_calendar(None) is None and get_calendar("none") is None
     True
+    >>> more = get_calendar("cn", '{"holidays": ["2027-01-01"], "workdays": []}')
+    >>> more.is_holiday(date(2027, 1, 1)), more.last_day.year - cn.last_day.year
+    (True, 1)
     """
     if name is None:
         return None
@@ -197,24 +258,60 @@ def get_calendar(name: str | None) -> HolidayCalendar | None:
     if key in ("", "none"):
         return None
     if key == "cn":
-        return _chinese_calendar()
+        base = _chinese_calendar()
+        return _with_announced(base, announced) if announced else base
     msg = f"must be one of cn, none (got {name!r})"
     raise InvalidParameter("calendar", msg)
 
 
-def calendar_named(name: str | None) -> HolidayCalendar | None:
+def calendar_named(name: str | None, announced: str | None = None) -> HolidayCalendar | None:
     """Return :func:`get_calendar` of ``name``, or None when the name is unknown.
 
     For reports about a stored dataset (``geosvc doctor`` names a bad
-    calendar itself); request parsing uses :func:`get_calendar`.
+    calendar itself); request parsing uses :func:`get_calendar`.  A stored
+    announced-days setting that cannot be read is left out (the doctor
+    reports it).
 
     >>> calendar_named("cn").name, calendar_named("nope")
     ('cn', None)
     """
     try:
-        return get_calendar(name)
+        return get_calendar(name, readable_announced(announced))
     except InvalidParameter:
         return None
+
+
+def readable_announced(text: str | None) -> str | None:
+    """Return ``text`` when :func:`announced_days` can read it, else None (left out).
+
+    >>> readable_announced('{"holidays": [], "workdays": []}') is not None
+    True
+    >>> readable_announced("2027-01-01") is None
+    True
+    """
+    try:
+        announced_days(text)
+    except InvalidParameter:
+        return None
+    return text
+
+
+class _Dataset(Protocol):
+    @property
+    def calendar(self) -> str | None: ...
+
+    @property
+    def extra(self) -> Mapping[str, str]: ...
+
+
+def calendar_of(info: _Dataset) -> HolidayCalendar | None:
+    """Return a dataset's calendar: its ``calendar`` with its announced days (if any).
+
+    ``info`` is a :class:`~geosvc.model.DatasetInfo` (or anything with
+    ``calendar`` and ``extra``).  Unknown names give None, as
+    :func:`calendar_named`.
+    """
+    return calendar_named(info.calendar, info.extra.get(ANNOUNCED_KEY))
 
 
 #: The ``code`` of the warning an answer carries when a time lies beyond the holiday data.

@@ -13,7 +13,7 @@ from geosvc.api._common import parse
 from geosvc.api._geometry import convert_geometry
 from geosvc.app.travel import CoverageRequest, CoverageResultSet, measure_coverage
 from geosvc.budget import UNLIMITED, Deadline
-from geosvc.hours import calendar_named, holiday_warnings
+from geosvc.hours import calendar_of, holiday_warnings
 
 if TYPE_CHECKING:
     from geosvc.analysis.coverage import CoverageResult
@@ -73,7 +73,7 @@ def coverage(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
     request = CoverageRequest(mode=query.mode, minutes=query.minutes[0], filter=query.filter)
     answer = measure_coverage(service, snap, request, deadline=deadline)
     doc = coverage_document(answer, crs=query.crs, circles=query.circles, deadline=deadline)
-    doc["warnings"] += holiday_warnings(calendar_named(snap.info.calendar),
+    doc["warnings"] += holiday_warnings(calendar_of(snap.info),
                                         [query.filter.open_at], tz=snap.tz)
     return doc
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from geosvc import __version__
 from geosvc.api._common import parse
 from geosvc.app.doctor import HOLIDAY_HORIZON_DAYS, diagnose_service
-from geosvc.hours import calendar_named
+from geosvc.hours import calendar_of
 
 if TYPE_CHECKING:
     from geosvc.app.service import GeoService
@@ -48,7 +48,7 @@ def health(service: GeoService, params: Mapping[str, str] | None = None) -> dict
     query = parse(service, snap, "health", params or {})
     doctor = diagnose_service(service).to_dict() if query.details else None
     networks = service.networks
-    calendar = calendar_named(snap.info.calendar)
+    calendar = calendar_of(snap.info)
     end = None if calendar is None else calendar.last_day
     answer: dict[str, Any] = {
         "status": "ok",

@@ -32,7 +32,7 @@ from geosvc.app.bundles import TwoStop, bundle_of, find_bundle_nearest
 from geosvc.app.travel import NearestRequest, NearestResult, find_nearest
 from geosvc.app.venues import item_channels
 from geosvc.errors import InvalidParameter
-from geosvc.hours import calendar_named, holiday_warnings
+from geosvc.hours import calendar_of, holiday_warnings
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -89,7 +89,7 @@ def nearest_document(snap: Snapshot, result: NearestResult, crs: str) -> dict[st
     if result.empty_reason is not None:  # only in empty answers: never an unexplained []
         members["empty_reason"] = result.empty_reason
     times = [req.at, *(hit.arrives_at for hit in result.venues)]
-    notes = holiday_warnings(calendar_named(snap.info.calendar), times, tz=snap.tz)
+    notes = holiday_warnings(calendar_of(snap.info), times, tz=snap.tz)
     if notes:  # only beyond the holiday data: other answers keep their members
         members["warnings"] = notes
     return feature_collection(features, **members)

@@ -13,7 +13,7 @@ from geosvc.app.venues import (
     venue_detail,
     venue_position,
 )
-from geosvc.hours import calendar_named, holiday_warnings
+from geosvc.hours import calendar_of, holiday_warnings
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -46,7 +46,7 @@ def list_venues(service: GeoService, params: Mapping[str, str]) -> dict[str, Any
 
 def _warn(snap: Snapshot, doc: dict[str, Any], at: datetime) -> dict[str, Any]:
     """Add ``warnings`` to ``doc`` when ``at`` lies beyond the holiday data (else unchanged)."""
-    notes = holiday_warnings(calendar_named(snap.info.calendar), [at], tz=snap.tz)
+    notes = holiday_warnings(calendar_of(snap.info), [at], tz=snap.tz)
     if notes:
         doc["warnings"] = notes
     return doc

@@ -34,7 +34,7 @@ from geosvc.app.dataset import dataset_zone
 from geosvc.app.service import GeoService
 from geosvc.coords import valid_lonlat
 from geosvc.errors import InvalidParameter
-from geosvc.hours import get_calendar, hours_problem
+from geosvc.hours import ANNOUNCED_KEY, announced_days, get_calendar, hours_problem
 from geosvc.modes import network_modes
 from geosvc.network.cache import load_network
 from geosvc.store import open_store
@@ -417,8 +417,18 @@ def check_calendar(inp: DoctorInput, today: date) -> list[Finding]:
                 f"time zone {info.timezone!r} is unknown: opening hours are judged in the "
                 "server's default zone", "`geosvc dataset set --db FILE --timezone "
                 "Asia/Shanghai` (an IANA zone name)", 1, (info.timezone,)))
+    announced = info.extra.get(ANNOUNCED_KEY)
     try:
-        calendar = get_calendar(info.calendar)
+        announced_days(announced)
+    except InvalidParameter as exc:
+        out.append(Finding(
+            "unreadable_holidays", "error",
+            f"the dataset's announced holidays cannot be read: {exc.detail}; they are "
+            "left out", "`geosvc dataset holidays --db FILE FILE.csv` (or `--clear`)", 1,
+            ()))
+        announced = None
+    try:
+        calendar = get_calendar(info.calendar, announced)
     except InvalidParameter:
         return [*out, Finding(
             "unknown_calendar", "error",
@@ -439,8 +449,9 @@ def check_calendar(inp: DoctorInput, today: date) -> list[Finding]:
         f"{last + 1}-01-01 statutory holidays and make-up working days are unknown, so "
         f"the {following} venues following the official calendar are shown open on "
         "holidays and closed on make-up days",
-        "upgrade the calendar package (`pip install -U chinese-calendar`) once the next "
-        "year's holidays are published, then restart", following,
+        "enter the State Council's notice for the next year (`geosvc dataset holidays "
+        "--db FILE days.csv`) or upgrade the calendar package (`pip install -U "
+        "chinese-calendar`) once it has the year, then restart", following,
         (f"data covers {calendar.years[0]}-{last}",)))
     return out
 

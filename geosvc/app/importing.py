@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from geosvc.hours import ANNOUNCED_KEY
 from geosvc.importer import (
     ImportReport,
     ManifestReport,
@@ -15,6 +16,7 @@ from geosvc.importer import (
     import_manifest,
     merge_settings,
     osm_venues,
+    read_announced,
 )
 from geosvc.importer.osm_venues import OsmVenuesReport
 from geosvc.store import open_store
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from geosvc.store.access import WriteGuard
 
 __all__ = ["DatasetSettings", "ImportRequest", "OsmVenuesRequest", "change_settings",
-           "import_layers", "import_osm_venues", "read_settings"]
+           "import_layers", "import_osm_venues", "read_settings", "set_announced_holidays"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +163,35 @@ def change_settings(db: str, changes: Mapping[str, Any], *,
         info = merge_settings(store.info(), checked)
         result = store.write(Batch(info=info), dry_run=dry_run)
         return DatasetSettings(info, result.revision, result.info_changed)
+
+
+def set_announced_holidays(db: str, path: str | None, *, encoding: str | None = None,
+                           dry_run: bool = False) -> DatasetSettings:
+    """Store the announced days of ``path`` with the dataset (``None``: remove them).
+
+    The table is read and checked whole first (:func:`geosvc.importer.read_announced`);
+    the dataset's calendar then takes the years it mentions from it
+    (:func:`geosvc.hours.get_calendar`).  One transaction; the revision grows
+    when something changed, so a running server reloads.
+
+    Raises
+    ------
+    InvalidParameter
+        The file cannot be read.
+    ImportRejected
+        Every bad row; nothing is written.
+    StorageUnavailable
+        The store is missing or cannot be written.
+    """
+    text = read_announced(path, encoding=encoding).setting() if path is not None else None
+    with open_store(db, create=False) as store:
+        info = store.info()
+        extra = {k: v for k, v in info.extra.items() if k != ANNOUNCED_KEY}
+        if text is not None:
+            extra[ANNOUNCED_KEY] = text
+        result = store.write(Batch(info=replace(info, extra=extra)), dry_run=dry_run)
+        return DatasetSettings(replace(info, extra=extra), result.revision,
+                               result.info_changed)
 
 
 @dataclass(frozen=True, slots=True)

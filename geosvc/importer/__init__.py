@@ -63,6 +63,7 @@ contain whitespace or ``/ ? # % \\`` (they appear in URLs).
 """
 
 from geosvc.importer._file import WHAT, ImportReport, import_file, known_columns, mapping_of
+from geosvc.importer._holidays import AnnouncedDays, read_announced
 from geosvc.importer._manifest import ManifestReport, import_manifest, load_manifest
 from geosvc.importer._mapping import FieldMap, MappingReport, split_assignments
 from geosvc.importer._raster import RasterSummary, parse_bbox
@@ -72,6 +73,7 @@ from geosvc.importer._settings import SETTINGS, check_setting, check_settings, m
 __all__ = [
     "SETTINGS",
     "WHAT",
+    "AnnouncedDays",
     "FieldMap",
     "ImportReport",
     "ManifestReport",
@@ -86,6 +88,7 @@ __all__ = [
     "mapping_of",
     "merge_settings",
     "parse_bbox",
+    "read_announced",
     "read_table",
     "split_assignments",
 ]

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geosvc.errors import InvalidParameter
-from geosvc.hours import compile_schedule, get_calendar
+from geosvc.hours import ANNOUNCED_KEY, compile_schedule, get_calendar, readable_announced
 
 if TYPE_CHECKING:
     from geosvc.hours import HolidayCalendar, Schedule
@@ -120,7 +120,8 @@ class HoursTable:
         expr, official = self._keys[sid]
         with self._lock:
             if official and self._calendar is None:
-                self._calendar = get_calendar(self._info.calendar)
+                self._calendar = get_calendar(self._info.calendar, readable_announced(
+                    self._info.extra.get(ANNOUNCED_KEY)))
             cal = self._calendar if official else None
         try:
             sched = compile_schedule(expr, tz=self._info.timezone, calendar=cal)

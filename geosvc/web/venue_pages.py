@@ -25,7 +25,7 @@ from geosvc.api.items import guide_dict
 from geosvc.api.venues import venue_details
 from geosvc.app.opening import venue_week
 from geosvc.coords import from_wgs84
-from geosvc.hours import calendar_named
+from geosvc.hours import calendar_of
 from geosvc.render.i18n import Prefs
 from geosvc.render.shell import switch_nav_html
 from geosvc.render.venue_page import venue_page_html
@@ -77,7 +77,7 @@ def venue_page(svc: GeoService, code: str, params: Mapping[str, str], *,
     feature = venue_feature(snap, week.position, crs="wgs84", at=query.at, extra=extra)
     lon, lat = feature["geometry"]["coordinates"]
     x, y = from_wgs84(float(lon), float(lat), query.crs)
-    calendar = calendar_named(snap.info.calendar)
+    calendar = calendar_of(snap.info)
     end = None if calendar is None else calendar.last_day
     beyond = end is not None and any(d.day > end for d in week.days)
     return venue_page_html(feature, week, shown=(float(x), float(y), query.crs),
