@@ -71,8 +71,8 @@ def health(service: GeoService, params: Mapping[str, str] | None = None) -> dict
         since = "since" if end < today else "from"
         msg = (f"the {snap.info.calendar} holiday data ends on {end.isoformat()}: {since} "
                f"{end.year + 1}-01-01 statutory holidays and make-up working days are "
-               "unknown; upgrade the calendar package (`pip install -U chinese-calendar`) "
-               "once they are published, then restart")
+               "unknown; enter the published notice (`geosvc dataset holidays`) or upgrade "
+               "the calendar package (`pip install -U chinese-calendar`) once it has them")
         answer["warnings"] = [{"code": "holidays-ending", "message": msg}]
     if doctor is not None:
         answer["doctor"] = doctor
