@@ -56,6 +56,8 @@ class Settings:
     min_component_nodes: int = 50
     #: A venue must stay open this long after arrival to count as open, minutes.
     open_margin_min: float = 30.0
+    #: Time spent at the first stop of a two-stop bundle trip before the second leg, minutes.
+    stop_service_min: float = 15.0
     #: Number of multi-source passes kept in memory per mode.
     pass_cache_size: int = 64
     #: Memory for whole answers of coverage, isochrones and plans kept per data
@@ -116,6 +118,7 @@ class Settings:
               for name in ("db", "cache_dir")),
             (self.reload_interval_s >= 0, "`reload_interval_s` must be >= 0"),
             (self.open_margin_min >= 0, "`open_margin_min` must be >= 0"),
+            (0 <= self.stop_service_min <= 240, "`stop_service_min` must be between 0 and 240"),
             (self.min_component_nodes >= 0, "`min_component_nodes` must be >= 0"),
             (not rate or _valid_rate(rate), f"`heavy_rate_limit` {rate!r} is not a rate "
                                             "such as 60/minute or 10 per second"),

@@ -124,7 +124,7 @@ def nearest(service: GeoService, params: Mapping[str, str]) -> dict[str, Any]:
 
 def two_stop_document(snap: Snapshot, plan: TwoStop, crs: str, *,
                       channel: Channel | None = None) -> dict[str, Any]:
-    """Serialise a two-stop trip: ``{total_time_min, stops: [venue Feature, ...]}``.
+    """Serialise a two-stop trip: ``{total_time_min, stop_minutes, stops: [Feature, ...]}``.
 
     Each stop is a venue Feature whose properties add ``stop`` (1, 2),
     ``items`` done there (``bundle_items``) and through which channels
@@ -145,4 +145,5 @@ def two_stop_document(snap: Snapshot, plan: TwoStop, crs: str, *,
         if stop.route_lonlat is not None:
             feature["route"] = line(stop.route_lonlat, crs)
         stops.append(feature)
-    return {"total_time_min": round(plan.total_time_s / 60.0, 2), "stops": stops}
+    return {"total_time_min": round(plan.total_time_s / 60.0, 2),
+            "stop_minutes": round(plan.stop_s / 60.0, 2), "stops": stops}

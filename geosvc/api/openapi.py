@@ -514,7 +514,13 @@ def _schemas() -> dict[str, Any]:
                                       "`bundle_items`, the leg's `travel_time_min`, "
                                       "`arrives_at`, `open`, `route`)",
                                       "properties": {
-                                          "total_time_min": {"type": "number"},
+                                          "total_time_min": {
+                                              "type": "number",
+                                              "description": "travel time of both legs"},
+                                          "stop_minutes": {
+                                              "type": "number",
+                                              "description": "time spent at the first stop "
+                                                             "before the second leg"},
                                           "stops": {"type": "array", "items":
                                                     {"$ref": _REF + "Feature"}}}}}},
         "Item": item,

@@ -12,7 +12,12 @@ The two-stop search is bounded: for each set of bundle items a venue
 covers, only the :data:`TOP_K` venues quickest to reach from the point are
 tried as the first stop; from each, one pass (:meth:`Router.times`) finds
 the quickest venue covering what is left.  So it costs at most
-``(2**n - 2) * TOP_K + 1`` passes for a bundle of ``n`` items.
+``(2**n - 2) * TOP_K + 1`` passes for a bundle of ``n`` items.  The citizen
+spends ``stop_s`` at the first stop (the server's ``stop_service_min``)
+before leaving for the second.  With ``open_at`` (the request's filter),
+both stops must be open on arrival, as for one-stop answers (open for the
+server's ``open_margin_min`` after arriving); without it, opening hours do
+not exclude a stop (each stop's opening at arrival is shown).
 """
 
 from __future__ import annotations
@@ -61,8 +66,8 @@ class Stop:
     """One leg of a two-stop trip: the venue reached and the bundle items done there.
 
     ``travel_time_s`` is the leg's time (from the point, or from the previous
-    stop); ``arrives_at`` the arrival after the legs so far (no time spent at
-    the first stop is added).
+    stop); ``arrives_at`` the arrival after the legs so far and the time
+    spent at the first stop.
     """
 
     pos: int
@@ -74,10 +79,11 @@ class Stop:
 
 @dataclass(frozen=True, slots=True)
 class TwoStop:
-    """The best two-stop trip covering a bundle: both stops and the total time (s)."""
+    """The best two-stop trip for a bundle: its stops, travel time and time at stop 1 (s)."""
 
     stops: tuple[Stop, Stop]
     total_time_s: float
+    stop_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +168,11 @@ def find_bundle_nearest(service: GeoService, snap: Snapshot, request: NearestReq
     if result.venues:
         return BundleNearest(bundle, result)
     router = service.travel(request.mode, snap)
-    return BundleNearest(bundle, result, two_stop_plan(snap, router, request, items))
+    settings = service.settings
+    plan = two_stop_plan(snap, router, request, items,
+                         stop_s=settings.stop_service_min * 60.0,
+                         margin_min=settings.open_margin_min)
+    return BundleNearest(bundle, result, plan)
 
 
 def _cover_bits(snap: Snapshot, request: NearestRequest,
@@ -177,26 +187,38 @@ def _cover_bits(snap: Snapshot, request: NearestRequest,
 
 
 def two_stop_plan(snap: Snapshot, router: Router, request: NearestRequest,
-                  items: tuple[str, ...]) -> TwoStop | None:
+                  items: tuple[str, ...], *, stop_s: float = 0.0,
+                  margin_min: float = 0.0) -> TwoStop | None:
     """Return the quickest two-stop trip whose stops together handle ``items``.
 
-    Ties go to the lower venue positions.  ``request.max_minutes`` bounds the
-    total time; opening hours are not required (each stop's arrival is
-    given, the caller shows the opening).  None when no pair covers every
-    item, or none is reached within the limit.
+    Least total travel time wins; ties go to the lower venue positions.
+    ``request.max_minutes`` bounds the total travel time.  ``stop_s`` is
+    spent at the first stop before the second leg.  With the request's
+    ``open_at``, a stop counts only when open on arrival for ``margin_min``
+    minutes (the second one after the first stop's ``stop_s``); else opening
+    hours are not required (the caller shows each stop's opening at
+    arrival).  None when no pair covers every item, or none is reached
+    (open) within the limit.
     """
     full = (1 << len(items)) - 1
     bits = _cover_bits(snap, request, items)
     partial = np.flatnonzero((bits > 0) & (bits != full))
     if not partial.size:
         return None
+    depart = request.at
+    timed = request.filter.open_at is not None
+
+    def is_open(pos: int, after_s: float) -> bool:
+        return not timed or snap.index.schedule(pos).open_for(
+            depart + timedelta(seconds=after_s), margin_min)
+
     t0 = router.times(request.lon, request.lat, candidates=partial)
     firsts: list[int] = []
     for subset in np.unique(bits[partial]).tolist():
         group = partial[bits[partial] == subset]
         reached = group[np.isfinite(t0[group])]
-        order = np.lexsort((reached, t0[reached]))
-        firsts.extend(reached[order][:TOP_K].tolist())
+        order = reached[np.lexsort((reached, t0[reached]))]
+        firsts.extend([a for a in order.tolist() if is_open(a, float(t0[a]))][:TOP_K])
     limit_s = math.inf if request.max_minutes is None else request.max_minutes * 60.0
     best: tuple[float, int, int, float] | None = None
     venues = snap.index.venues
@@ -207,18 +229,23 @@ def two_stop_plan(snap: Snapshot, router: Router, request: NearestRequest,
         if not seconds.size:
             continue
         ta = router.times(venues[a].lon, venues[a].lat, candidates=seconds)
-        b = int(seconds[np.lexsort((seconds, ta[seconds]))[0]])
-        total = float(t0[a]) + float(ta[b])
-        if math.isfinite(total) and total <= limit_s * (1 + 1e-9) and (
-                best is None or (total, a, b) < best[:3]):
-            best = (total, a, b, float(t0[a]))
+        leave_s = float(t0[a]) + stop_s
+        for b in seconds[np.lexsort((seconds, ta[seconds]))].tolist():
+            total = float(t0[a]) + float(ta[b])
+            if not (math.isfinite(total) and total <= limit_s * (1 + 1e-9)):
+                break  # the others take longer still
+            if not is_open(b, leave_s + float(ta[b])):
+                continue
+            if best is None or (total, a, b) < best[:3]:
+                best = (total, a, b, float(t0[a]))
+            break
     if best is None:
         return None
     total, a, b, first_s = best
     return TwoStop(stops=(
         _stop(snap, router, request, a, None, int(bits[a]), items, first_s, first_s),
         _stop(snap, router, request, b, a, full & ~int(bits[a]), items, total - first_s,
-              total)), total_time_s=total)
+              total + stop_s)), total_time_s=total, stop_s=stop_s)
 
 
 def _stop(snap: Snapshot, router: Router, request: NearestRequest, pos: int,

@@ -7,6 +7,8 @@ origin, A handles X only (100 m), B handles Y only (300 m), C handles Y only
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from geosvc.api.items import get_bundle, get_item, search_items
@@ -117,3 +119,51 @@ def test_bundle_detail_and_item_guide(service):
     assert item["bundles"] == ["ALONE", "NEWBORN"]  # the snapshot's bundles are by code
     venue = get_venue(service, "A", {})
     assert venue["properties"]["items"][0]["has_guide"] is True
+
+
+def _closing_service(tmp_path) -> GeoService:
+    """B (the second stop nearest A) closes at 10:50; C (1 km west) never closes."""
+    venues = [_venue("A", 100), Venue("B", "B", VenueKind.HALL, LON + 300 / M_PER_DEG, LAT,
+                                      Level.CITY, frozenset({W}),
+                                      opening_hours="Mo-Su 08:00-10:50"),
+              _venue("C", -1000)]
+    links = [Link("A", "X", frozenset({W})), Link("B", "Y", frozenset({W})),
+             Link("C", "Y", frozenset({W}))]
+    db = str(tmp_path / "closing.sqlite")
+    with open_store(db) as store:
+        store.write(Batch(items=ITEMS, venues=venues, links=links, bundles=BUNDLES))
+    return GeoService(Settings.load(env={}, overrides={"db": db}))
+
+
+def test_with_open_at_both_stops_are_open_on_arrival(tmp_path):
+    """B closes at 10:50: open 30 min after arrival it is not, first or second; C instead."""
+    service = _closing_service(tmp_path)
+    doc = nearest(service, _at(bundle="NEWBORN"))
+    plan = doc["two_stop"]
+    assert [s["id"] for s in plan["stops"]] == ["A", "C"]
+    assert plan["stop_minutes"] == 15
+    first, second = (s["properties"] for s in plan["stops"])
+    assert all(p["open"] is True for p in (first, second))
+    # the second arrival = departure + first leg + 15 minutes at A + second leg
+    minutes = first["travel_time_min"] + 15 + second["travel_time_min"]
+    start = datetime.fromisoformat("2026-05-06T10:30:00+08:00")
+    arrival = datetime.fromisoformat(second["arrives_at"])
+    assert (arrival - start).total_seconds() / 60 == pytest.approx(minutes, abs=0.05)
+    # without a time asked for, opening hours do not exclude B (its opening is shown)
+    anytime = nearest(service, {"lon": str(LON), "lat": str(LAT), "bundle": "NEWBORN"})
+    assert [s["id"] for s in anytime["two_stop"]["stops"]] == ["A", "B"]
+
+
+def test_the_time_at_the_first_stop_is_a_setting(tmp_path):
+    """B must stay open 10 min after arrival: at ~10:34 with no stop at A, ~10:49 with one."""
+    db = _closing_service(tmp_path).settings.db
+
+    def stops(minutes: float) -> list[str]:
+        service = GeoService(Settings.load(env={}, overrides={
+            "db": db, "stop_service_min": minutes, "open_margin_min": 10}))
+        plan = nearest(service, _at(bundle="NEWBORN"))["two_stop"]
+        assert plan["stop_minutes"] == minutes
+        return [s["id"] for s in plan["stops"]]
+
+    assert stops(0) == ["A", "B"]
+    assert stops(15) == ["B", "A"]  # B first, while it is open; A never closes

@@ -704,7 +704,9 @@ def test_bundle_two_stops_show_both_legs(open_page: Opener, guide_url: str, shot
     assert _results(pg) == [f["id"] for f in stops]
     expect(pg.locator("#gs-results-h")).to_have_text("一件事“退休一件事”的办理地点")
     total = _js_round(answer["two_stop"]["total_time_min"])
-    assert pg.locator("#gs-two-stop").inner_text() == f"需要跑两处，共约 {total} 分钟"
+    stay = _js_round(answer["two_stop"]["stop_minutes"])
+    assert pg.locator("#gs-two-stop").inner_text() == \
+        f"需要跑两处，路上共约 {total} 分钟（在第一处约办理 {stay} 分钟）"
     assert pg.locator(".gs-stop").all_inner_texts() == ["第 1 站", "第 2 站"]
     names = {"YB-002": "医保参保信息查询", "BK-004": "银行代发社保待遇"}
     for card, stop in zip(pg.locator("#gs-list > li").all(), stops, strict=True):

@@ -471,7 +471,8 @@
         features = two.stops;
         features.forEach(function (f) { f.label = f.properties.stop; });
         var note = $("gs-two-stop");
-        note.textContent = fmt("two_stop", {n: Math.round(two.total_time_min)});
+        note.textContent = fmt("two_stop", {n: Math.round(two.total_time_min),
+                                            s: Math.round(two.stop_minutes || 0)});
         note.hidden = false;
       } else if (features.length && state.bundle) {
         var one = $("gs-two-stop");
