@@ -470,7 +470,8 @@ def _http_median(http: HttpServer, path: str, queries: list[dict[str, Any]], rep
 
 
 def bench_nearest(rep: Report, router: Any, worker: Worker | None, olon: np.ndarray,
-                  olat: np.ndarray, reps: int, http: HttpServer | None) -> None:
+                  olat: np.ndarray, reps: int, http: HttpServer | None,
+                  dump: Path | None = None) -> None:
     """Nearest k=5: latency in-process and over HTTP, then the answers compared."""
     venues = router.venues
     n_o, n_v = len(olon), len(venues)
@@ -510,12 +511,16 @@ def bench_nearest(rep: Report, router: Any, worker: Worker | None, olon: np.ndar
     if h_s is not None:
         rep.add("nearest, geosvc over HTTP (Valhalla in-process)", _ms(h_s), _ms(v_s),
                 f"{h_s / v_s:.3f}")
-    compare_nearest(rep, router, hits, ans["answers"], olon, olat)
+    compare_nearest(rep, router, hits, ans["answers"], olon, olat, dump=dump)
 
 
 def compare_nearest(rep: Report, router: Any, hits: list[list[Any]], answers: list[Any],
-                    olon: np.ndarray, olat: np.ndarray) -> None:
-    """Count same nearest venues and |dt| (with / without geosvc's access legs)."""
+                    olon: np.ndarray, olat: np.ndarray, *, dump: Path | None = None) -> None:
+    """Count same nearest venues and |dt| (with / without geosvc's access legs).
+
+    ``dump``: write one JSON line per origin whose picks differ (not a tie) or whose
+    |dt| without access legs exceeds 0.3 min, worst first (see :func:`_dump_row`).
+    """
     from geosvc.errors import GeosvcError
 
     venues = router.venues
@@ -523,6 +528,7 @@ def compare_nearest(rep: Report, router: Any, hits: list[list[Any]], answers: li
     same = both_none = only_g = only_v = 0
     d_with, d_without, d_signed = [], [], []
     worst: list[tuple[float, int, int, int, float, float]] = []
+    rows: list[dict[str, Any]] = []
     q_snap = router.snap(olon, olat)
     for i in range(n_o):
         tv = _valhalla_times(answers[i], n_v)
@@ -538,14 +544,16 @@ def compare_nearest(rep: Report, router: Any, hits: list[list[Any]], answers: li
             only_v += g is None and v is not None
             only_g += v is None and g is not None
             continue
-        if g == v or abs(tv[g] - tv[v]) <= TIE_S or abs(tg[g] - tg[v]) <= TIE_S:
-            same += 1
+        agree = g == v or abs(tv[g] - tv[v]) <= TIE_S or abs(tg[g] - tg[v]) <= TIE_S
+        same += agree
         t_g = hits[i][0].time_s
         access = (q_snap.dist_m[i] + venues.dist_m[g]) / router.speed_mps
         d_with.append(abs(t_g - tv[v]) / 60)
         d_without.append(abs(t_g - access - tv[v]) / 60)
         d_signed.append((t_g - access - tv[v]) / 60)
         worst.append((d_without[-1], i, g, v, (t_g - access) / 60, tv[v] / 60))
+        if dump is not None and (not agree or d_without[-1] > 0.3):
+            rows.append(_dump_row(router, i, olon, olat, q_snap, g, v, tg, tv, agree))
     rep.add(f"same nearest venue (ties within {TIE_S:.0f} s)", "", "",
             f"{same}/{n_o}", f">= {int(0.95 * n_o)}/{n_o}", same >= 0.95 * n_o)
     rep.notes.append(f"nearest: a venue reached by Valhalla only {only_v}, by geosvc only "
@@ -557,10 +565,39 @@ def compare_nearest(rep: Report, router: Any, hits: list[list[Any]], answers: li
             f"{_pct(d_without, 50):.2f} / {p90:.2f}", "p90 <= 0.3", p90 <= 0.3)
     rep.notes.append(f"geosvc - Valhalla without access legs, median {_pct(d_signed, 50):+.2f}"
                      f" min (p10 {_pct(d_signed, 10):+.2f}, p90 {_pct(d_signed, 90):+.2f})")
+    if dump is not None:
+        rows.sort(key=lambda r: -r["dt_without_s"])
+        dump.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        click.echo(f"wrote {len(rows)} disagreements to {dump}", err=True)
     for d, i, g, v, tg_min, tv_min in sorted(worst, reverse=True)[:3]:
         rep.notes.append(f"largest |dt| without access legs: {d:.1f} min from "
                          f"({olon[i]:.5f}, {olat[i]:.5f}): geosvc {tg_min:.1f} min to venue "
                          f"{g}, Valhalla {tv_min:.1f} min to venue {v}")
+
+
+def _dump_row(router: Any, i: int, olon: np.ndarray, olat: np.ndarray, q_snap: Any, g: int,
+              v: int, tg: np.ndarray, tv: np.ndarray, agree: bool) -> dict[str, Any]:
+    """One origin of ``--dump-disagreements``: both picks, both engines' times to each.
+
+    Times in seconds; ``*_net`` are geosvc's times without its access legs (the
+    point's and the venue's walk to the street), comparable with Valhalla's.
+    """
+    venues = router.venues
+    leg_o = float(q_snap.dist_m[i]) / router.speed_mps
+
+    def net(pos: int) -> float:
+        return float(tg[pos]) - leg_o - float(venues.dist_m[pos]) / router.speed_mps
+
+    return {"origin": i, "lon": round(float(olon[i]), 6), "lat": round(float(olat[i]), 6),
+            "snap_m": round(float(q_snap.dist_m[i]), 1), "same": bool(agree),
+            "g": g, "v": v,
+            "g_lonlat": [round(float(venues.lon[g]), 6), round(float(venues.lat[g]), 6)],
+            "v_lonlat": [round(float(venues.lon[v]), 6), round(float(venues.lat[v]), 6)],
+            "venue_snap_m": [round(float(venues.dist_m[g]), 1),
+                             round(float(venues.dist_m[v]), 1)],
+            "geosvc_net_s": [round(net(g), 1), round(net(v), 1)],
+            "valhalla_s": [round(float(tv[g]), 1), round(float(tv[v]), 1)],
+            "dt_without_s": round(abs(net(g) - float(tv[v])), 1)}
 
 
 def bench_coverage(rep: Report, router: Any, worker: Worker | None, olon: np.ndarray,
@@ -787,10 +824,12 @@ def origins_near_nodes_xy(net: Any, x: np.ndarray, y: np.ndarray,
 @click.option("--no-http", is_flag=True, help="skip the HTTP measurements")
 @click.option("--write-md", type=click.Path(path_type=Path), default=None,
               help="write the table as markdown (for docs/benchmarks.md)")
+@click.option("--dump-disagreements", type=click.Path(path_type=Path), default=None,
+              help="write the nearest-venue disagreements (JSON lines, worst first)")
 def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int,
          valhalla_python: str | None, cache_dir: Path | None, valhalla_snap: str,
          clock: str, no_http: bool,
-         write_md: Path | None) -> None:
+         write_md: Path | None, dump_disagreements: Path | None) -> None:
     """Run geosvc and Valhalla side by side and print the table (see the module)."""
     reps = max(3, reps)
     CLOCK.name = clock
@@ -835,7 +874,7 @@ def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int
                                "heavy_rate_limit": "1000000/minute"})
         olon, olat = origins_near_nodes(net, origins, seed=12)
         click.echo("nearest", err=True)
-        bench_nearest(rep, router, worker, olon, olat, reps, http)
+        bench_nearest(rep, router, worker, olon, olat, reps, http, dump_disagreements)
         click.echo("coverage", err=True)
         bench_coverage(rep, router, worker, olon, olat, reps)
         click.echo("isochrones (walk)", err=True)
