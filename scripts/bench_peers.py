@@ -318,14 +318,33 @@ def demo_router(cache: Path) -> tuple[Any, Any, Path]:
     return service, service.travel("walk"), pbf
 
 
+def _mix(ids: np.ndarray, seed: int) -> np.ndarray:
+    """Return a pseudo-random uint64 per id (splitmix64 of id and seed): stable per id."""
+    with np.errstate(over="ignore"):
+        z = ids.astype(np.uint64) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
 def origins_near_nodes(net: Any, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` WGS-84 points 5-40 m off random network nodes (seeded)."""
+    """``n`` WGS-84 points 5-40 m off pseudo-random network nodes (seeded, stable).
+
+    The nodes are the ``n`` node ids of smallest :func:`_mix` key, and each
+    point's direction and distance come from its node id too: a network
+    change that adds or drops a few nodes (a closed gate) moves only the
+    origins at those nodes, not the whole sample (drawing positions with
+    ``rng.choice(n_nodes)`` reshuffled every origin when the node count changed).
+    Ports of a turn-expanded node share its id: one point per id.
+    """
     from pyproj import Transformer
 
-    rng = np.random.default_rng(seed)
-    nodes = rng.choice(net.n_nodes, size=n, replace=False)
-    ang = rng.uniform(0, 2 * np.pi, n)
-    r = rng.uniform(5, 40, n)
+    ids, first = np.unique(np.asarray(net.node_id, dtype=np.int64), return_index=True)
+    order = np.argsort(_mix(ids, seed), kind="stable")[:n]
+    nodes, pick = first[order], ids[order]
+    unit = float(2.0 ** 64)
+    ang = _mix(pick, seed + 1).astype(np.float64) / unit * 2 * np.pi
+    r = 5.0 + 35.0 * _mix(pick, seed + 2).astype(np.float64) / unit
     x = net.node_x[nodes] + r * np.cos(ang)
     y = net.node_y[nodes] + r * np.sin(ang)
     tf = Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True)
