@@ -42,6 +42,14 @@ then ``oneway`` for bikes, with the contraflow exceptions ``cycleway=opposite*``
 roundabouts, and speeds by setting or ``maxspeed`` / class with steps and
 ferry times: see :mod:`geosvc.network.tags`.
 
+Closed nodes
+------------
+Access tags on nodes count too (:func:`geosvc.network.tags.node_closed`; the
+``.pbf`` reader reads node tags with pyosmium, the XML one while parsing): a
+node the mode may not pass (a gate with ``access=no``) is split, each segment
+end there getting its own copy, so the ways up to it stay and routes no
+longer pass it (``meta["build"]["nodes_closed"]``).
+
 Layers
 ------
 Every edge is classed below the ground (a negative ``layer`` or ``level``),
