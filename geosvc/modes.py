@@ -116,6 +116,12 @@ class OsmRules:
     ferry_speed_kph, ferry_penalty_s : float
         A ferry's speed when it has no ``duration`` tag, and the wait added
         per crossing (spread over its segments by length).
+    node_access : bool
+        Whether access tags on a way's nodes apply: a node (a gate, a
+        bollard, an entrance) whose most specific of :attr:`access_keys` is
+        one of :data:`ACCESS_DENIED`, or tagged ``impassable=yes``, cannot be
+        passed (``barrier=gate`` + ``access=no``: "no public entrance");
+        the ways up to it are kept, they just do not meet there.
     """
 
     access_keys: tuple[str, ...]
@@ -130,6 +136,7 @@ class OsmRules:
     ferry: bool = True
     ferry_speed_kph: float = 15.0
     ferry_penalty_s: float = 300.0
+    node_access: bool = True
 
     @property
     def mode_keys(self) -> tuple[str, ...]:

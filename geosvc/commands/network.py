@@ -164,6 +164,10 @@ def report_lines(net: RoadNetwork, settings: Settings) -> list[str]:
         if unused:
             text += (f"; {unused:,} other highway / ferry way{'s' if unused != 1 else ''} "
                      f"left out by the {net.mode} rules (docs/osm-rules.md)")
+        closed = build.get("nodes_closed") or 0
+        if closed:
+            text += (f"; {closed:,} node{'s' if closed != 1 else ''} closed to {net.mode} "
+                     "(gates with access=no...: the ways no longer meet there)")
         lines.append(text)
     n_comp = net.components()
     largest = int(net.component_sizes.max()) if net.n_nodes else 0

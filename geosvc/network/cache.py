@@ -1,8 +1,9 @@
 """On-disk cache of built networks: one uncompressed ``.npz`` per (file, mode, speeds).
 
 The key is the sha256 of the source file's bytes + the mode + the speed
-settings and the turn cost table that shape the network + :data:`FORMAT_VERSION`, so editing the
-extract, a speed or this code's format builds a new file; stale files are
+settings, the turn cost table and the OSM rules that shape the network +
+:data:`FORMAT_VERSION`, so editing the extract, a speed, a rule of the mode
+registry or this code's format builds a new file; stale files are
 simply never read again.  Arrays are loaded with ``allow_pickle=False`` (no
 pickled objects in the cache).  Files are written to a temporary name and
 renamed, so readers never see half a file.
@@ -42,7 +43,9 @@ __all__ = ["FORMAT_VERSION", "cache_key", "cache_path", "load_network", "read_np
 #: cycleways with ``foot=designated``, pedestrian areas, steps, ferries, one-way
 #: exceptions, maxspeed zones), the same in both readers; geodesic lengths from .pbf.
 #: 5: turn-expanded drive networks (restrictions, turn costs; ``meta["build"]["turns"]``).
-FORMAT_VERSION = 5
+#: 6: closed nodes (a gate with ``access=no`` for the mode: the ways no longer meet there;
+#: ``meta["build"]["nodes_closed"]``); the key also hashes the mode's OSM rules.
+FORMAT_VERSION = 6
 
 
 def cache_key(source_hash: str, mode: str, settings: Settings) -> str:
@@ -60,8 +63,9 @@ def cache_key(source_hash: str, mode: str, settings: Settings) -> str:
     spec = TRAVEL_MODES[check_mode(mode)]
     speed = {spec.speed_setting: getattr(settings, spec.speed_setting)}
     turns = None if spec.turns is None else repr(spec.turns)  # the cost table shapes it too
+    rules = None if spec.osm is None else repr(spec.osm)  # and so do the mode's OSM rules
     blob = json.dumps({"src": source_hash, "mode": mode, "speed": speed, "turns": turns,
-                       "format": FORMAT_VERSION}, sort_keys=True)
+                       "rules": rules, "format": FORMAT_VERSION}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -42,6 +42,14 @@ then ``oneway`` for bikes, with the contraflow exceptions ``cycleway=opposite*``
 roundabouts, and speeds by setting or ``maxspeed`` / class with steps and
 ferry times: see :mod:`geosvc.network.tags`.
 
+Closed nodes
+------------
+Access tags on nodes count too (:func:`geosvc.network.tags.node_closed`; the
+``.pbf`` reader reads node tags with pyosmium, the XML one while parsing): a
+node the mode may not pass (a gate with ``access=no``) is split, each segment
+end there getting its own copy, so the ways up to it stay and routes no
+longer pass it (``meta["build"]["nodes_closed"]``).
+
 Layers
 ------
 Every edge is classed below the ground (a negative ``layer`` or ``level``),
@@ -85,6 +93,7 @@ from types import MappingProxyType
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import numpy as np
+import osmium
 import pandas as pd
 from numpy.typing import NDArray
 
@@ -94,8 +103,10 @@ from geosvc.modes import TRAVEL_MODES, OsmRules
 from geosvc.network.graph import RoadNetwork, check_mode, make_network
 from geosvc.network.tags import (
     DRIVE_SPEEDS_KPH,
+    NODE_TAG_KEYS,
     TAG_KEYS,
     WayUse,
+    node_closed,
     parse_maxspeed,
     segment_times_s,
     way_use,
@@ -127,6 +138,7 @@ BUILD_REPORT_KEYS: tuple[str, ...] = (
     "clipped_ways",  # of those, ways with node references missing from the extract
     "missing_refs",  # node references of those ways that the extract does not contain
     "segments_dropped",  # node-to-node segments dropped for a missing end node
+    "nodes_closed",  # nodes of the mode's ways it cannot pass (gates with access=no...)
     "nodes",  # nodes kept (used by an edge of the mode)
     "edges",  # directed edges kept
     "components",  # weakly connected components
@@ -175,6 +187,8 @@ class _Segments:
     geom_lat: NDArray[np.float64]
     #: ways / ways_unused / clipped_ways / missing_refs / segments_dropped (BUILD_REPORT_KEYS)
     report: dict[str, int | None] = field(default_factory=dict)
+    #: OSM ids of the nodes the mode cannot pass (:func:`~geosvc.network.tags.node_closed`)
+    closed_ids: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def build_network(
@@ -221,6 +235,7 @@ def build_network(
     if len(seg.u) == 0:
         msg = f"{path.name!r} has no {mode} roads"
         raise InvalidParameter("osm_path", msg)
+    seg = _split_closed(seg)
     step("directing and timing edges")
     net, rows = _assemble(seg, mode, settings, source_hash or file_sha256(path))
     turns = TRAVEL_MODES[mode].turns
@@ -274,7 +289,7 @@ def build_report(net: RoadNetwork, read: Mapping[str, int | None]) -> dict[str, 
     """
     core = net.main_strong[net.strong_labels]
     core_sizes = np.where(net.main_strong, net.strong_sizes, 0)
-    out: dict[str, Any] = {key: read.get(key) for key in BUILD_REPORT_KEYS[:5]}
+    out: dict[str, Any] = {key: read.get(key) for key in BUILD_REPORT_KEYS[:6]}
     out.update(
         nodes=net.n_nodes,
         edges=net.n_edges,
@@ -351,8 +366,19 @@ def _read_pbf(path: Path, mode: str) -> _Segments:
     }
     seg = _Segments(node_id, lon, lat, u, v, length, tags,
                     new_index[way_of_row].astype(np.int64), uses, offsets,
-                    coords[:, 0], coords[:, 1], report)
+                    coords[:, 0], coords[:, 1], report, _closed_pbf_nodes(path, rules))
     return _subset(seg, np.flatnonzero(keep))
+
+
+def _closed_pbf_nodes(path: Path, rules: OsmRules) -> NDArray[np.int64]:
+    """OSM ids of the nodes of a ``.osm.pbf`` the mode cannot pass (:func:`node_closed`)."""
+    if not rules.node_access:
+        return np.zeros(0, dtype=np.int64)
+    nodes = osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(
+        osmium.filter.KeyFilter(*NODE_TAG_KEYS))
+    closed = [n.id for n in nodes
+              if node_closed({t.k: t.v for t in n.tags}, rules)]
+    return np.asarray(closed, dtype=np.int64)
 
 
 def _read_xml(path: Path, mode: str) -> _Segments:
@@ -360,24 +386,26 @@ def _read_xml(path: Path, mode: str) -> _Segments:
     lons: list[float] = []
     lats: list[float] = []
     ways: list[tuple[list[int], dict[str, str], WayUse]] = []
+    closed: list[int] = []
     try:
         with _open_xml(path) as stream:
-            unused = _parse_xml(stream, mode, node_ids, lons, lats, ways)
+            unused = _parse_xml(stream, mode, node_ids, lons, lats, ways, closed)
     except (ET.ParseError, KeyError, ValueError, OSError, EOFError) as exc:
         msg = f"{path.name!r} cannot be read as OSM XML: {exc}"
         raise InvalidParameter("osm_path", msg) from exc
     seg = _xml_segments(node_ids, lons, lats, ways)
     seg.report["ways_unused"] = unused
+    seg.closed_ids = np.asarray(closed, dtype=np.int64)
     return seg
 
 
 def _parse_xml(stream: IO[bytes], mode: str, node_ids: list[int], lons: list[float],
                lats: list[float], ways: list[tuple[list[int], dict[str, str], WayUse]],
-               ) -> int:
+               closed: list[int]) -> int:
     """Stream the nodes and the ``mode``'s ways of an OSM XML document; return the unused ways.
 
     Ways with a ``highway`` or ``route=ferry`` that the mode's rules leave out
-    are counted, not kept.
+    are counted, not kept; the ids of nodes the mode cannot pass go to ``closed``.
     """
     rules = OSM_RULES[mode]
     unused = 0
@@ -386,6 +414,9 @@ def _parse_xml(stream: IO[bytes], mode: str, node_ids: list[int], lons: list[flo
             node_ids.append(int(el.attrib["id"]))
             lons.append(float(el.attrib["lon"]))
             lats.append(float(el.attrib["lat"]))
+            ntags = {t.attrib["k"]: t.attrib["v"] for t in el.iter("tag")}
+            if ntags and node_closed(ntags, rules):
+                closed.append(node_ids[-1])
             el.clear()
         elif el.tag == "way":
             tags = {t.attrib["k"]: t.attrib["v"] for t in el.iter("tag")}
@@ -463,7 +494,7 @@ def _empty_segments() -> _Segments:
     return _Segments(z, f, f, z, z, f, pd.DataFrame(columns=list(_TAGS)), z, [],
                      np.zeros(1, np.int64), f, f,
                      {"ways": 0, "ways_unused": 0, "clipped_ways": 0, "missing_refs": 0,
-                      "segments_dropped": 0})
+                      "segments_dropped": 0, "nodes_closed": 0})
 
 
 def _positions(sorted_ids: NDArray[np.int64], ids: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -491,7 +522,42 @@ def _subset(seg: _Segments, rows: NDArray[np.int64]) -> _Segments:
         seg.node_id, seg.node_lon, seg.node_lat, seg.u[rows], seg.v[rows], seg.length_m[rows],
         seg.tags.iloc[rows].reset_index(drop=True), seg.way[rows], seg.uses,
         np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-        seg.geom_lon[vert], seg.geom_lat[vert], seg.report,
+        seg.geom_lon[vert], seg.geom_lat[vert], seg.report, seg.closed_ids,
+    )
+
+
+def _split_closed(seg: _Segments) -> _Segments:
+    """Give each segment end at a closed node its own copy of the node (a dead end there).
+
+    The ways up to a closed gate are kept; they no longer meet at it, so no
+    route passes it.  The copies take ids above the largest id the segments
+    use, in the order (closed node, node at the segment's other end, length),
+    so both readers give the same ids; the closed node itself is then used by
+    no segment.  Counts the closed nodes the mode's segments use as
+    ``report["nodes_closed"]``.
+    """
+    n = len(seg.u)
+    shut = np.zeros(len(seg.node_id), dtype=bool)
+    pos = _positions(seg.node_id, seg.closed_ids)
+    shut[pos[pos >= 0]] = True
+    ends = np.concatenate([seg.u, seg.v])
+    other = np.concatenate([seg.v, seg.u])
+    hit = np.flatnonzero(shut[ends])
+    seg.report["nodes_closed"] = int(len(np.unique(ends[hit])))
+    if not len(hit):
+        return seg
+    hit = hit[np.lexsort((np.concatenate([seg.length_m, seg.length_m])[hit],
+                          seg.node_id[other[hit]], seg.node_id[ends[hit]]))]
+    top = int(seg.node_id[ends].max())
+    ends = ends.copy()
+    old = ends[hit]
+    ends[hit] = len(seg.node_id) + np.arange(len(hit))
+    return _Segments(
+        np.concatenate([seg.node_id, top + 1 + np.arange(len(hit), dtype=np.int64)]),
+        np.concatenate([seg.node_lon, seg.node_lon[old]]),
+        np.concatenate([seg.node_lat, seg.node_lat[old]]),
+        ends[:n], ends[n:], seg.length_m, seg.tags, seg.way, seg.uses, seg.geom_offsets,
+        seg.geom_lon, seg.geom_lat, seg.report, seg.closed_ids,
     )
 
 

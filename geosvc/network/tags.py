@@ -48,7 +48,9 @@ __all__ = [
     "DRIVE_SPEEDS_KPH",
     "MAXSPEED_ZONES_KPH",
     "TAG_KEYS",
+    "NODE_TAG_KEYS",
     "WayUse",
+    "node_closed",
     "parse_duration_s",
     "parse_maxspeed",
     "segment_times_s",
@@ -129,6 +131,10 @@ def _rule_keys() -> tuple[str, ...]:
 
 #: Every tag key the rules read (the columns both readers keep per segment).
 TAG_KEYS: tuple[str, ...] = _rule_keys()
+#: Node tag keys that may close a node (:func:`node_closed`): every mode's access keys.
+NODE_TAG_KEYS: tuple[str, ...] = tuple(dict.fromkeys(
+    ["impassable", *(k for m in TRAVEL_MODES.values() if m.osm is not None
+                     for k in m.osm.access_keys)]))
 
 
 def _values(value: object) -> list[str]:
@@ -199,6 +205,34 @@ def way_use(tags: Mapping[str, str | None], rules: OsmRules) -> WayUse | None:
             if cls == highway[0]:
                 factor, penalty = f, p
     return WayUse(forward, backward, factor, penalty, duration, ferry)
+
+
+def node_closed(tags: Mapping[str, str | None], rules: OsmRules) -> bool:
+    """Whether a mode with ``rules`` cannot pass a node with ``tags`` (a closed gate).
+
+    With :attr:`~geosvc.modes.OsmRules.node_access`: ``impassable=yes``, or the
+    most specific of the mode's access keys on the node says one of
+    :data:`~geosvc.modes.ACCESS_DENIED` (``foot=yes`` opens an ``access=no``
+    gate to walkers).
+
+    Examples
+    --------
+    >>> from geosvc.modes import TRAVEL_MODES
+    >>> walk, drive = TRAVEL_MODES["walk"].osm, TRAVEL_MODES["drive"].osm
+    >>> gate = {"barrier": "gate", "access": "no"}
+    >>> node_closed(gate, walk), node_closed({**gate, "foot": "yes"}, walk)
+    (True, False)
+    >>> node_closed({"barrier": "bollard", "motor_vehicle": "no"}, walk)
+    False
+    >>> node_closed({"barrier": "bollard", "motor_vehicle": "no"}, drive)
+    True
+    """
+    if not rules.node_access:
+        return False
+    if "yes" in _values(tags.get("impassable")):
+        return True
+    _, access = _first_present(tags, rules.access_keys)
+    return any(v in ACCESS_DENIED for v in access)
 
 
 def _granted(tags: Mapping[str, str | None], rules: OsmRules) -> bool:

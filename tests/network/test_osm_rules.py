@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pyrosm.pbf_export import write_pbf_from_records
+from scipy.sparse.csgraph import dijkstra
 
 from geosvc.config import Settings
 from geosvc.modes import TRAVEL_MODES
 from geosvc.network.graph import ABOVE, BELOW, GROUND, RoadNetwork
 from geosvc.network.osm import OSM_RULES, build_network
-from geosvc.network.tags import parse_duration_s, parse_maxspeed, way_use
+from geosvc.network.tags import node_closed, parse_duration_s, parse_maxspeed, way_use
 
 LAT0, LON0 = 60.2, 24.9
 M_LAT = 1 / 111_412.0  # metres -> degrees near latitude 60.2 (WGS-84)
@@ -52,8 +53,12 @@ def _layout(ways: list[Way]) -> tuple[dict[int, tuple[float, float]], list[list[
 
 
 def write_extract(folder: Path, ways: list[Way], *, ring: dict[str, str] | None = None,
-                  ) -> tuple[Path, Path]:
-    """Write the ways as ``x.osm`` and ``x.osm.pbf``; ``ring``: one closed square way too."""
+                  node_tags: dict[int, dict[str, str]] | None = None) -> tuple[Path, Path]:
+    """Write the ways as ``x.osm`` and ``x.osm.pbf``; ``ring``: one closed square way too.
+
+    ``node_tags``: tags of some nodes (by id), e.g. a gate.
+    """
+    node_tags = node_tags or {}
     nodes, refs = _layout(ways)
     tags = [t for t, _ in ways]
     if ring is not None:
@@ -66,8 +71,10 @@ def write_extract(folder: Path, ways: list[Way], *, ring: dict[str, str] | None 
     # 7 decimals: the precision of .osm.pbf (1e-7 degree), so both files hold the same
     nodes = {k: (round(lon, 7), round(lat, 7)) for k, (lon, lat) in nodes.items()}
     xml = ["<?xml version='1.0' encoding='UTF-8'?>", '<osm version="0.6">']
-    xml += [f'  <node id="{k}" lat="{lat:.7f}" lon="{lon:.7f}"/>'
-            for k, (lon, lat) in nodes.items()]
+    for k, (lon, lat) in nodes.items():
+        ntg = "".join(f'<tag k="{a}" v="{b}"/>' for a, b in node_tags.get(k, {}).items())
+        xml.append(f'  <node id="{k}" lat="{lat:.7f}" lon="{lon:.7f}">{ntg}</node>'
+                   if ntg else f'  <node id="{k}" lat="{lat:.7f}" lon="{lon:.7f}"/>')
     for w, (r, t) in enumerate(zip(refs, tags, strict=True)):
         nds = "".join(f'<nd ref="{x}"/>' for x in r)
         tg = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in t.items())
@@ -80,7 +87,7 @@ def write_extract(folder: Path, ways: list[Way], *, ring: dict[str, str] | None 
     lonlat = np.array(list(nodes.values()))
     write_pbf_from_records(
         {"id": ids, "lon": lonlat[:, 0], "lat": lonlat[:, 1],
-         "tags": np.array([None] * len(ids), dtype=object)},
+         "tags": np.array([node_tags.get(int(k)) for k in ids], dtype=object)},
         [{"id": w + 1, "refs": r, "tags": t} for w, (r, t) in enumerate(zip(refs, tags,
                                                                            strict=True))],
         [], str(pbf), (lonlat[:, 0].min(), lonlat[:, 1].min(), lonlat[:, 0].max(),
@@ -106,12 +113,14 @@ def same_network(a: RoadNetwork, b: RoadNetwork) -> None:
     assert sorted(a.node_id.tolist()) == sorted(b.node_id.tolist())
     assert a.meta["build"]["ways"] == b.meta["build"]["ways"]
     assert a.meta["build"]["ways_unused"] == b.meta["build"]["ways_unused"]
+    assert a.meta["build"]["nodes_closed"] == b.meta["build"]["nodes_closed"]
 
 
 def build(tmp_path: Path, ways: list[Way], mode: str, *,
-          ring: dict[str, str] | None = None) -> RoadNetwork:
+          ring: dict[str, str] | None = None,
+          node_tags: dict[int, dict[str, str]] | None = None) -> RoadNetwork:
     """Build ``mode`` from both files; assert they agree; return the XML one."""
-    osm, pbf = write_extract(tmp_path, ways, ring=ring)
+    osm, pbf = write_extract(tmp_path, ways, ring=ring, node_tags=node_tags)
     net = build_network(osm, mode, settings=SETTINGS)
     same_network(net, build_network(pbf, mode, settings=SETTINGS))
     return net
@@ -192,6 +201,75 @@ def test_access_overrides(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("mode", "tags", "ok"), ACCESS_CASES)
 def test_way_use_access(mode: str, tags: dict[str, str], ok: bool) -> None:
     assert (way_use({**RES, **tags}, OSM_RULES[mode]) is not None) is ok
+
+
+# -- closed nodes: access tags on a way's nodes (gates) ------------------------------
+
+NODE_CASES: list[tuple[str, dict[str, str], bool]] = [
+    ("walk", {"barrier": "gate", "access": "no"}, True),  # "no public entrance"
+    ("walk", {"barrier": "gate", "access": "no", "foot": "yes"}, False),
+    ("walk", {"barrier": "gate", "access": "private"}, True),
+    ("walk", {"barrier": "gate", "access": "permissive"}, False),
+    ("walk", {"barrier": "gate"}, False),
+    ("walk", {"barrier": "bollard"}, False),
+    ("walk", {"foot": "no"}, True),
+    ("walk", {"impassable": "yes"}, True),
+    ("walk", {"barrier": "bollard", "motor_vehicle": "no"}, False),  # not a walking key
+    ("bike", {"barrier": "gate", "vehicle": "no"}, True),
+    ("bike", {"barrier": "gate", "vehicle": "no", "bicycle": "yes"}, False),
+    ("drive", {"barrier": "bollard", "motor_vehicle": "no"}, True),
+    ("drive", {"barrier": "gate", "access": "no", "motorcar": "yes"}, False),
+    ("drive", {"barrier": "gate", "access": "destination"}, False),
+]
+
+
+def test_closed_nodes(tmp_path: Path) -> None:
+    """A way through a closed node keeps both halves, but they no longer meet there."""
+    for mode in ("walk", "bike", "drive"):
+        cases = [(tags, closed) for m, tags, closed in NODE_CASES if m == mode]
+        ways = [(RES, 2) for _ in cases]  # way i: nodes 100(i+1) .. 100(i+1)+2
+        node_tags = {100 * (i + 1) + 1: tags for i, (tags, _) in enumerate(cases)}
+        folder = tmp_path / mode
+        folder.mkdir()
+        net = build(folder, ways, mode, node_tags=node_tags)
+        n_closed = sum(closed for _, closed in cases)
+        assert net.meta["build"]["nodes_closed"] == n_closed
+        assert net.n_edges == 4 * len(cases)  # both halves of every way, both directions
+        assert net.components() == len(cases) + n_closed
+        ids = set(net.node_id.tolist())
+        for i, (tags, closed) in enumerate(cases):
+            middle = 100 * (i + 1) + 1
+            assert (middle not in ids) is closed, (mode, tags)
+        # the copies of a closed node: one per segment end, at its position, ids above the rest
+        top = 100 * len(cases) + 2  # the extract's largest node id
+        copies = sorted(k for k in ids if k > top)
+        assert copies == list(range(top + 1, top + 1 + 2 * n_closed))
+
+
+@pytest.mark.parametrize(("mode", "tags", "closed"), NODE_CASES)
+def test_node_closed(mode: str, tags: dict[str, str], closed: bool) -> None:
+    assert node_closed(tags, OSM_RULES[mode]) is closed
+
+
+def test_closed_gate_is_walked_round(tmp_path: Path) -> None:
+    """Two parallel footways joined at both ends: a closed gate on one sends walkers round."""
+    nodes = {1: _ll(0, 0), 2: _ll(50, 0), 3: _ll(100, 0), 4: _ll(0, 30), 5: _ll(100, 30)}
+    xml = ["<?xml version='1.0' encoding='UTF-8'?>", '<osm version="0.6">']
+    for k, (lon, lat) in nodes.items():
+        gate = '<tag k="barrier" v="gate"/><tag k="access" v="no"/>' if k == 2 else ""
+        xml.append(f'  <node id="{k}" lat="{lat:.7f}" lon="{lon:.7f}">{gate}</node>')
+    for wid, refs in ((1, [1, 2, 3]), (2, [1, 4, 5, 3])):
+        nds = "".join(f'<nd ref="{r}"/>' for r in refs)
+        xml.append(f'  <way id="{wid}">{nds}<tag k="highway" v="footway"/></way>')
+    xml += ["</osm>", ""]
+    osm = tmp_path / "gate.osm"
+    osm.write_text("\n".join(xml), encoding="utf-8")
+    net = build_network(osm, "walk", settings=SETTINGS)
+    start = int(np.flatnonzero(net.node_id == 1)[0])
+    end = int(np.flatnonzero(net.node_id == 3)[0])
+    t = dijkstra(net.csr, indices=start)[end]
+    round_m = 30 + 100 + 30  # via nodes 4 and 5, not through the gate (100 m)
+    assert t == pytest.approx(round_m / WALK_MPS, rel=1e-2)
 
 
 # -- classes a mode uses only when allowed ----------------------------------------------
@@ -445,6 +523,8 @@ def _doc_cells(rules) -> dict[str, list[str]]:
         "two-way despite oneway": [f"{k}~{rx}" for k, rx in rules.oneway_exempt],
         "class times (speed factor, penalty per way)":
             [f"{c} x{f:g} +{p:g}s" for c, f, p in rules.class_time],
+        "closed nodes (the keys deny, or)":
+            [*rules.access_keys, "impassable=yes"] if rules.node_access else [],
         "ferries (speed without `duration`, wait)":
             [f"{rules.ferry_speed_kph:g} km/h", f"+{rules.ferry_penalty_s:g} s"]
             if rules.ferry else [],
