@@ -24,6 +24,8 @@ from geosvc.web import _guard, _ops, _respond, problems
 
 __all__ = ["create_app"]
 
+#: Paths whose answers carry CORS headers (flask-cors resource patterns).
+_CORS_RESOURCES = (r"/api/*", r"/ogc*", r"/openapi.json")
 #: Blueprint modules of this package, registered in this order.
 _BLUEPRINTS = ("health", "venues", "items", "nearest", "isochrones", "coverage",
                "plans", "imports", "ogc", "docs", "maps", "venue_pages", "home")
@@ -94,11 +96,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         o.strip() for o in origins.split(",") if o.strip()]
     CORS(
         app,
-        resources={r"/api/*": {}, r"/ogc*": {}, r"/openapi.json": {}},
+        resources={pattern: {} for pattern in _CORS_RESOURCES},
         origins=origins_list,
         methods=["GET", "HEAD", "OPTIONS"],  # writes: only `write_origins` (web._guard)
         expose_headers=["Content-Type"],
         send_wildcard=origins == "*",
         vary_header=origins != "*",
     )
+    # the same headers on every plain GET of the API: computed once by flask-cors
+    _guard.memo_cors(app, _CORS_RESOURCES)
     return app
