@@ -32,7 +32,7 @@ import math
 import re
 import threading
 import time
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 from urllib.parse import unquote
 
 from flask import Response, g, request
@@ -47,6 +47,8 @@ from werkzeug.exceptions import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from flask import Flask
 
     from geosvc.config import Settings
@@ -354,7 +356,7 @@ def memo_cors(app: Flask, resources: tuple[str, ...]) -> None:
     exception handlers).
     """
     hooks = app.after_request_funcs[None]
-    original = hooks[-1]
+    original = cast("Callable[[Response], Response]", hooks[-1])
     patterns = [re.compile(p) for p in resources]
     plain: dict[bool, tuple[tuple[str, str], ...]] = {}
 
