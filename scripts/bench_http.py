@@ -14,7 +14,9 @@ target 0):
 
 * ``/api/v1/nearest?mode=straight&k=5`` and ``mode=walk`` at points 30-60 m
   off the demo's venues (target for straight: >= 0.5x the bare JSON app),
-* ``/api/v1/coverage?mode=walk&minutes=10`` (the demo, every venue),
+* ``/api/v1/coverage?mode=walk&minutes=10`` (the demo, every venue; the same
+  query every time, so after the first it is answered from the answer cache:
+  target >= 0.5x, issue 13; nearest walk: target >= 0.4x),
 * the citizens' app shell ``/`` and the map ``/map`` (target >= 0.5x the bare
   static page), with and without ``Accept-Encoding: gzip``;
 
@@ -326,11 +328,13 @@ def report(figures: dict, totals: dict, docs: dict, duration: int, rounds: int, 
     same, sync = vs("nearest straight")
     checks.append((f"nearest straight >= 0.5x the bare JSON app, same server ({same:.2f}x; "
                    f"vs the bare app on the sync worker {sync:.2f}x)", same >= 0.5))
-    for group in ("nearest walk", "coverage walk 10 min"):
+    # issue 13: nearest walk >= 0.4x, coverage on repeated requests (the same query
+    # every time: answered from the answer cache) >= 0.5x
+    for group, target in (("nearest walk", 0.4), ("coverage walk 10 min", 0.5)):
         same, sync = vs(group)
-        checks.append((f"{group} vs the bare JSON app: {same:.2f}x same server, {sync:.2f}x "
-                       f"sync (no target; p99 {figures[group]['geosvc']['p99_ms']:.1f} ms)",
-                       None))
+        checks.append((f"{group} >= {target}x the bare JSON app, same server ({same:.2f}x; "
+                       f"vs the bare app on the sync worker {sync:.2f}x; "
+                       f"p99 {figures[group]['geosvc']['p99_ms']:.1f} ms)", same >= target))
     for path in (APP_QUERY, MAP_QUERY):
         same, sync = vs(path)
         gz, _ = vs(path, "geosvc gzip")
