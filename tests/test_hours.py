@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time as _time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -337,8 +338,6 @@ def test_is_open_is_fast(hall):
 ])
 def test_state_equals_the_walk_at_every_instant(expr, tz, cn):
     """``state`` (with its kept span) answers as is_open + next_close / next_open, fresh."""
-    import random  # noqa: PLC0415 - lazy: this test only
-
     kept = compile_schedule(expr, tz=tz, calendar=cn)
     rng = random.Random(7)
     at = datetime(2026, 9, 24, 6, 0, 7, tzinfo=UTC)  # across National Day and the DST change
