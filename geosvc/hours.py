@@ -473,7 +473,7 @@ class Schedule:
         True for ``24/7`` (and equivalents such as ``Mo-Su 00:00-24:00``).
     """
 
-    __slots__ = ("_base", "_zone", "always_open", "calendar", "expr", "known", "tz")
+    __slots__ = ("_base", "_span", "_zone", "always_open", "calendar", "expr", "known", "tz")
 
     def __init__(self, expr: str | None, tz: str, calendar: HolidayCalendar | None) -> None:
         self.tz = tz
@@ -482,6 +482,10 @@ class Schedule:
         self.expr = None if expr is None else expr.strip()
         self.known = self.expr is not None
         self._base: opening_hours.OpeningHours | None = None
+        # the last span of local time over which `state` found the same answer:
+        # (start, end (exclusive), open, the next change as answered); one tuple,
+        # replaced whole, so threads may share it
+        self._span: tuple[datetime, datetime, bool, datetime] | None = None
         self.always_open = False
         if self.expr is not None:
             problem = hours_problem(self.expr)
@@ -608,6 +612,54 @@ class Schedule:
             return None
         closed = self._find(opened, False, limit)
         return None if closed is None else self._aware(closed)
+
+    def state(self, dt: datetime) -> tuple[bool, datetime | None]:
+        """Return ``(is_open(dt), next_close(dt))`` when open, else ``(False, next_open(dt))``.
+
+        The answer holds unchanged from ``dt`` to the next change (the
+        schedule is open, or closed, all along and the next change is the
+        same instant), so the last such span is kept and a later ``dt``
+        inside it is answered without walking the schedule again: nearest
+        answers ask this of the same venues at nearby instants many times.
+
+        Examples
+        --------
+        >>> s = compile_schedule("Mo-Fr 09:00-17:00", tz="Asia/Shanghai")
+        >>> is_open, closes = s.state(datetime(2026, 9, 30, 2, tzinfo=UTC))  # Wed 10:00 local
+        >>> is_open, closes.isoformat()
+        (True, '2026-09-30T17:00:00+08:00')
+        >>> s.state(datetime(2026, 9, 30, 3, tzinfo=UTC))[1].hour  # kept span: closes at 17
+        17
+        >>> is_open, opens = s.state(datetime(2026, 9, 30, 10, tzinfo=UTC))  # Wed 18:00 local
+        >>> is_open, opens.isoformat()
+        (False, '2026-10-01T09:00:00+08:00')
+        """
+        t = self._local(dt)
+        span = self._span
+        if span is not None and span[0] <= t < span[1]:
+            return span[2], span[3]
+        if self.always_open or self._base is None:
+            is_open = self.is_open(dt)
+            return is_open, (self.next_close(dt) if is_open else self.next_open(dt))
+        is_open = self.is_open(dt)
+        limit = t + timedelta(days=HORIZON_DAYS)
+        # as next_close / next_open walk it, keeping the local instant of the change
+        if is_open:
+            opened = self._find(t, True, limit)
+            end = None if opened is None else self._find(opened, False, limit)
+            if end is None:
+                return True, None
+            if opened != t:  # the walk disagrees with is_open at t: answer, keep nothing
+                return True, self._aware(end)
+        else:
+            end = self._find(t, True, limit)
+            if end is None:
+                return False, None
+            if end == t:  # as above
+                return False, dt.astimezone(self._zone)
+        change = self._aware(end)
+        self._span = (t, end, is_open, change)
+        return is_open, change
 
     def open_for(self, dt: datetime, minutes: float) -> bool:
         """Whether the venue is open at ``dt`` and stays open ``minutes`` more.

@@ -14,7 +14,9 @@ target 0):
 
 * ``/api/v1/nearest?mode=straight&k=5`` and ``mode=walk`` at points 30-60 m
   off the demo's venues (target for straight: >= 0.5x the bare JSON app),
-* ``/api/v1/coverage?mode=walk&minutes=10`` (the demo, every venue),
+* ``/api/v1/coverage?mode=walk&minutes=10`` (the demo, every venue; the same
+  query every time, so after the first it is answered from the answer cache:
+  target >= 0.5x, issue 13; nearest walk: target >= 0.4x),
 * the citizens' app shell ``/`` and the map ``/map`` (target >= 0.5x the bare
   static page), with and without ``Accept-Encoding: gzip``;
 
@@ -268,7 +270,8 @@ def in_process(db: Path, docs: dict, cache: Path, n: int = 400) -> dict[str, flo
 
     The Flask test client, the two apps taken in turn (``thread_time``: CPU of
     this thread, so other jobs on the machine barely move it): nearest straight
-    at the points of the wrk script, and ``/``.
+    and walk at the points of the wrk scripts, the repeated coverage query, and
+    ``/`` (the bare app answers the JSON routes with the same documents).
     """
     import time  # lazy: only this measurement
 
@@ -281,12 +284,14 @@ def in_process(db: Path, docs: dict, cache: Path, n: int = 400) -> dict[str, flo
     bare = bare_page_app()
     venues = json.loads(ours.test_client().get("/api/v1/venues?limit=200").data)["features"]
     pts = [f["geometry"]["coordinates"] for f in venues]
-    paths = [f"/api/v1/nearest?lon={x + 0.0005:.6f}&lat={y + 0.0003:.6f}&mode=straight&k=5"
-             for x, y in pts]
+    paths = {mode: [f"/api/v1/nearest?lon={x + 0.0005:.6f}&lat={y + 0.0003:.6f}&mode={mode}&k=5"
+                    for x, y in pts] for mode in ("straight", "walk")}
     out: dict[str, float] = {}
     for label, app in (("geosvc", ours), ("bare", bare)):
         client = app.test_client()
-        for route, urls in (("nearest straight", paths), ("/", ["/"])):
+        for route, urls in (("nearest straight", paths["straight"]),
+                            ("nearest walk", paths["walk"]),
+                            ("coverage repeated", [COVERAGE_QUERY]), ("/", ["/"])):
             for u in urls[:20]:
                 assert client.get(u).status_code == 200
             best = float("inf")
@@ -326,11 +331,13 @@ def report(figures: dict, totals: dict, docs: dict, duration: int, rounds: int, 
     same, sync = vs("nearest straight")
     checks.append((f"nearest straight >= 0.5x the bare JSON app, same server ({same:.2f}x; "
                    f"vs the bare app on the sync worker {sync:.2f}x)", same >= 0.5))
-    for group in ("nearest walk", "coverage walk 10 min"):
+    # issue 13: nearest walk >= 0.4x, coverage on repeated requests (the same query
+    # every time: answered from the answer cache) >= 0.5x
+    for group, target in (("nearest walk", 0.4), ("coverage walk 10 min", 0.5)):
         same, sync = vs(group)
-        checks.append((f"{group} vs the bare JSON app: {same:.2f}x same server, {sync:.2f}x "
-                       f"sync (no target; p99 {figures[group]['geosvc']['p99_ms']:.1f} ms)",
-                       None))
+        checks.append((f"{group} >= {target}x the bare JSON app, same server ({same:.2f}x; "
+                       f"vs the bare app on the sync worker {sync:.2f}x; "
+                       f"p99 {figures[group]['geosvc']['p99_ms']:.1f} ms)", same >= target))
     for path in (APP_QUERY, MAP_QUERY):
         same, sync = vs(path)
         gz, _ = vs(path, "geosvc gzip")
@@ -403,7 +410,7 @@ def main(duration: int, rounds: int, connections: int, workers: int) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     report(figures, totals, docs, duration, rounds, workers, (load0, os.getloadavg()[0]))
     click.echo("in process (Flask test client, no server; CPU of the thread, best of 3 x 400):")
-    for route in ("nearest straight", "/"):
+    for route in ("nearest straight", "nearest walk", "coverage repeated", "/"):
         g, b = cpu[f"geosvc {route}"], cpu[f"bare {route}"]
         click.echo(f"  {route}: geosvc {g:,.0f} µs, bare Flask {b:,.0f} µs a request "
                    f"(bare / geosvc {b / g:.2f}x)")

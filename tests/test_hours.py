@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time as _time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -10,7 +11,13 @@ import chinese_calendar
 import pytest
 
 from geosvc.errors import InvalidParameter
-from geosvc.hours import HolidayCalendar, compile_schedule, get_calendar, hours_problem
+from geosvc.hours import (
+    HolidayCalendar,
+    Schedule,
+    compile_schedule,
+    get_calendar,
+    hours_problem,
+)
 
 SH = ZoneInfo("Asia/Shanghai")
 HEL = ZoneInfo("Europe/Helsinki")
@@ -318,3 +325,25 @@ def test_is_open_is_fast(hall):
     per_call_us = (_time.perf_counter() - start) / len(times) * 1e6
     assert 0 < opened < len(times)
     assert per_call_us < 100  # typically ~3 us; generous for a shared CI machine
+
+
+@pytest.mark.parametrize(("expr", "tz"), [
+    (HALL, "Asia/Shanghai"),
+    ("Mo-Su 08:00-20:00; PH 10:00-16:00", "Asia/Shanghai"),
+    ("Mo-Fr 22:00-02:00", "Asia/Shanghai"),
+    ("24/7; PH off", "Asia/Shanghai"),
+    ("24/7", "Asia/Shanghai"),
+    ("Mo-Fr 09:00-17:00", "Europe/Helsinki"),  # across the October DST change
+    ("Dec 25 10:00-12:00", "Asia/Shanghai"),  # opens once a year
+])
+def test_state_equals_the_walk_at_every_instant(expr, tz, cn):
+    """``state`` (with its kept span) answers as is_open + next_close / next_open, fresh."""
+    kept = compile_schedule(expr, tz=tz, calendar=cn)
+    rng = random.Random(7)
+    at = datetime(2026, 9, 24, 6, 0, 7, tzinfo=UTC)  # across National Day and the DST change
+    for _ in range(1500):
+        at += timedelta(seconds=rng.choice([1, 59, 600, 3599, 3 * 3600, 11 * 3600]))
+        fresh = Schedule(expr, tz, cn)  # no kept span
+        is_open = fresh.is_open(at)
+        want = (True, fresh.next_close(at)) if is_open else (False, fresh.next_open(at))
+        assert kept.state(at) == want, at

@@ -198,10 +198,10 @@ def _opening(snap: Snapshot, pos: int, at: datetime,
         return hit
     if not schedule.known:
         out = Opening(None, None, None)
-    elif schedule.is_open(at):  # next_open is `at` itself when open
-        out = Opening(True, at, schedule.next_close(at))
     else:
-        out = Opening(False, schedule.next_open(at), None)
+        is_open, change = schedule.state(at)
+        # next_open is `at` itself when open; `change` is then when it closes
+        out = Opening(True, at, change) if is_open else Opening(False, change, None)
     memo[key] = out
     return out
 

@@ -184,6 +184,8 @@ class _Registry:
         self.lock = threading.RLock()
         self.loaded = False
         self.loading = False
+        #: :func:`formats` answers by kind, until the next (un)registration (asked per request)
+        self.by_kind: dict[str | None, tuple[OutputFormat, ...]] = {}
 
     def ensure_loaded(self) -> None:
         """Import :data:`BUILTIN_MODULES` once (their imports register the built-ins)."""
@@ -249,6 +251,7 @@ def register_format(cls: _F) -> _F:
                        f"written by {other.name!r}")
                 raise ConfigError(msg)
         _REGISTRY.formats[cls.name] = cls()
+        _REGISTRY.by_kind.clear()
     return cls
 
 
@@ -256,6 +259,7 @@ def unregister_format(name: str) -> None:
     """Remove the format ``name`` (tests, plugins that replace a built-in)."""
     with _REGISTRY.lock:
         _REGISTRY.formats.pop(name, None)
+        _REGISTRY.by_kind.clear()
 
 
 def formats(kind: str | None = None) -> tuple[OutputFormat, ...]:
@@ -267,9 +271,14 @@ def formats(kind: str | None = None) -> tuple[OutputFormat, ...]:
     ['json', 'geojson', 'csv', 'html']
     """
     _REGISTRY.ensure_loaded()
-    with _REGISTRY.lock:
-        found = sorted(_REGISTRY.formats.values(), key=_builtin_rank)  # stable
-    return tuple(f for f in found if kind is None or kind in f.kinds)
+    found = _REGISTRY.by_kind.get(kind)
+    if found is None:
+        with _REGISTRY.lock:
+            ordered = sorted(_REGISTRY.formats.values(), key=_builtin_rank)  # stable
+            found = tuple(f for f in ordered if kind is None or kind in f.kinds)
+            if _REGISTRY.loaded:  # not while the built-ins register
+                _REGISTRY.by_kind[kind] = found
+    return found
 
 
 def _builtin_rank(fmt: OutputFormat) -> int:

@@ -24,9 +24,37 @@ from geosvc.web import _guard, _ops, _respond, problems
 
 __all__ = ["create_app"]
 
+#: Paths whose answers carry CORS headers (flask-cors resource patterns).
+_CORS_RESOURCES = (r"/api/*", r"/ogc*", r"/openapi.json")
+#: Functions whose ``ensure_sync`` answer :class:`_App` keeps.
+_SYNCED_MAX = 4096
 #: Blueprint modules of this package, registered in this order.
 _BLUEPRINTS = ("health", "venues", "items", "nearest", "isochrones", "coverage",
                "plans", "imports", "ogc", "docs", "maps", "venue_pages", "home")
+
+
+class _App(Flask):
+    """Flask, remembering which hooks and views need an async wrapper.
+
+    Flask asks ``inspect.iscoroutinefunction`` of every hook and view on
+    every request (``ensure_sync``, ten times a request here); the answer
+    of a given function never changes, so it is kept per function.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._synced: dict[Any, Any] = {}
+
+    def ensure_sync(self, func: Any) -> Any:  # noqa: D102 - as Flask's
+        try:
+            return self._synced[func]
+        except KeyError:
+            wrapped = super().ensure_sync(func)
+            if len(self._synced) < _SYNCED_MAX:  # registered functions: a bounded set
+                self._synced[func] = wrapped
+            return wrapped
+        except TypeError:  # an unhashable callable: ask every time
+            return super().ensure_sync(func)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -52,7 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     config = dict(config or {})
     settings = Settings.load(file=os.environ.get("GEOSVC_CONFIG") or None, overrides=config)
-    app = Flask(__name__)
+    app = _App(__name__)
     app.config.update({k: v for k, v in config.items() if k.isupper()})
     # Flask types app.json as the JSONProvider base; its default provider has these two.
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -94,11 +122,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         o.strip() for o in origins.split(",") if o.strip()]
     CORS(
         app,
-        resources={r"/api/*": {}, r"/ogc*": {}, r"/openapi.json": {}},
+        resources={pattern: {} for pattern in _CORS_RESOURCES},
         origins=origins_list,
         methods=["GET", "HEAD", "OPTIONS"],  # writes: only `write_origins` (web._guard)
         expose_headers=["Content-Type"],
         send_wildcard=origins == "*",
         vary_header=origins != "*",
     )
+    # the same headers on every plain GET of the API: computed once by flask-cors
+    _guard.memo_cors(app, _CORS_RESOURCES)
     return app

@@ -8,9 +8,10 @@ headers, body bytes) in an LRU bounded by ``answer_cache_mb`` and keyed by the
 request; the LRU belongs to one snapshot, so a new revision starts empty and
 an answer can never outlive the data it was computed from (nor
 :data:`TTL_S`).  A repeated request
-then costs a dictionary look-up: its ETag (the body's hash) and gzip'd body
-come from :func:`geosvc.web._respond.finish` (which keeps compressed bodies by
-ETag), and ``If-None-Match`` gets a 304.
+then costs a dictionary look-up: the body bytes are served as kept (serialised
+once), with their ETag (the body's hash, made once when the answer is kept);
+the gzip'd body comes from :func:`geosvc.web._respond.finish` (which keeps
+compressed bodies by ETag), and ``If-None-Match`` gets a 304.
 
 Not kept:
 
@@ -41,6 +42,7 @@ from typing import TYPE_CHECKING, Final
 from flask import Response, current_app, request
 
 from geosvc.web._ops import count_cache
+from geosvc.web._respond import body_etag
 from geosvc.web._service import service
 
 if TYPE_CHECKING:
@@ -48,7 +50,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AnswerCache", "cached_answer"]
 
-#: Headers never kept with an answer (they belong to one response).
+#: Headers never kept with an answer (they belong to one response; the ETag is made
+#: again from the body when it is kept, see ``_Stored``).
 _DROP: Final = frozenset({"set-cookie", "date", "content-length", "etag", "x-request-id"})
 #: Longest an answer is kept, seconds: besides ``open_now``, the date only shapes
 #: warnings (holiday data running out), which a day-old answer must not miss.
@@ -63,12 +66,12 @@ class _Stored:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     at: float
+    #: The headers to answer with: ``headers`` and the ETag (the body's hash, made once).
+    answer_headers: tuple[tuple[str, str], ...] = ()
 
     def response(self) -> Response:
-        resp = Response(self.body, status=self.status)
-        for name, value in self.headers:
-            resp.headers[name] = value  # Content-Type included: replaces the default
-        return resp
+        # Content-Type included (no default is added); Content-Length from the body
+        return Response(self.body, status=self.status, headers=self.answer_headers)
 
 
 class AnswerCache:
@@ -124,7 +127,8 @@ class AnswerCache:
     def put(self, snap: object, key: str, status: int, headers: tuple[tuple[str, str], ...],
             body: bytes) -> bool:
         """Keep an answer; return False when it is too large to keep (> 1/4 of the budget)."""
-        stored = _Stored(status, headers, body, time.monotonic())
+        stored = _Stored(status, headers, body, time.monotonic(),
+                         (*headers, ("ETag", f'"{body_etag(body)}"')))
         size = _size(stored)
         if size > self.max_bytes // 4:
             return False

@@ -30,11 +30,13 @@ import hashlib
 import io
 import math
 import re
+import threading
 import time
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
+from urllib.parse import unquote
 
 from flask import Response, g, request
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 from werkzeug.exceptions import (
@@ -45,11 +47,13 @@ from werkzeug.exceptions import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from flask import Flask
 
     from geosvc.config import Settings
 
-__all__ = ["HEAVY", "html_csp", "install", "install_rate_limits"]
+__all__ = ["HEAVY", "html_csp", "install", "install_rate_limits", "memo_cors"]
 
 _WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Paths other sites may frame.
@@ -156,23 +160,31 @@ class _Guard:
     def headers(self, resp: Response) -> Response:
         """``after_request``: protective headers; no CORS grant on a refused write."""
         headers = resp.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        if request.method in _WRITES and self.foreign_origin() is not None:
+        method = request.method
+        if method in _WRITES and self.foreign_origin() is not None:
             headers.pop("Access-Control-Allow-Origin", None)
             headers.pop("Access-Control-Allow-Credentials", None)
-        elif request.method == "OPTIONS":
+        elif method == "OPTIONS":
             self.preflight(resp)
+        # one pass over the names set so far (Headers looks names up by a scan)
+        have = {name.lower() for name, _ in headers}
+        if "x-content-type-options" not in have:
+            headers.add("X-Content-Type-Options", "nosniff")
+        if "referrer-policy" not in have:
+            headers.add("Referrer-Policy", "strict-origin-when-cross-origin")
         framed = request.path in _FRAMEABLE
-        if not framed:
-            headers.setdefault("X-Frame-Options", "DENY")
-        csp = headers.get("Content-Security-Policy", "")
+        if not framed and "x-frame-options" not in have:
+            headers.add("X-Frame-Options", "DENY")
+        csp = headers.get("Content-Security-Policy", "") if "content-security-policy" in have \
+            else ""
         if not csp or csp.startswith("frame-ancestors") and ";" not in csp:
             ancestors = csp or ("frame-ancestors *" if framed else "frame-ancestors 'none'")
             if resp.mimetype == "text/html" and not resp.is_streamed:
                 headers["Content-Security-Policy"] = self.page_csp(resp, ancestors)
-            else:
+            elif csp:
                 headers["Content-Security-Policy"] = ancestors
+            else:
+                headers.add("Content-Security-Policy", ancestors)
         return resp
 
     def page_csp(self, resp: Response, ancestors: str) -> str:
@@ -196,35 +208,116 @@ class _Guard:
 HEAVY: Final = ("coverage", "isochrones", "plans")
 
 
+class _Windows:
+    """In-process sliding-window counters: the ``memory://`` storage of the heavy limit.
+
+    The same algorithm and figures as the limits library's
+    :class:`~limits.strategies.SlidingWindowCounterRateLimiter` over its
+    memory storage (windows aligned on multiples of the period; the previous
+    window's count weighted by the share of it still inside the sliding
+    window), without that storage's cost per hit: it keeps a lock per key and
+    starts a timer thread to expire keys every 10 ms, which under load made
+    each heavy request wait for a new thread to start.  One lock, one
+    dictionary; keys of windows that ended are swept once per period.
+
+    Examples
+    --------
+    >>> w, item = _Windows(), parse_many("2/minute")[0]
+    >>> [w.hit(item, "a")[0] for _ in range(3)]
+    [True, True, False]
+    >>> w.hit(item, "b")[1]  # remaining after the hit
+    1
+    """
+
+    def __init__(self) -> None:
+        # (period, limit, client) -> (window number, previous window's count, this window's)
+        self._counts: dict[tuple[int, str, str], tuple[int, int, int]] = {}
+        self._swept: dict[int, int] = {}  # period -> window number of the last sweep
+        self._lock = threading.Lock()
+
+    def hit(self, item: RateLimitItem, key: str) -> tuple[bool, int, float]:
+        """Count a hit of ``key`` if the limit allows; return (allowed, remaining, reset)."""
+        expiry, limit = item.get_expiry(), item.amount
+        now = time.time()
+        window = int(now // expiry)
+        slot = (expiry, item.key_for(), key)
+        with self._lock:
+            if self._swept.get(expiry) != window:
+                self._sweep(expiry, window)
+            seen, previous, current = self._counts.get(slot, (window, 0, 0))
+            if seen != window:
+                previous, current = (current if seen == window - 1 else 0), 0
+            previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry if previous else 0.0
+            weight = previous * previous_ttl / expiry
+            allowed = math.floor(weight + current) + 1 <= limit
+            if allowed:
+                current += 1
+            self._counts[slot] = (window, previous, current)
+        remaining = max(0, limit - math.floor(weight + current))
+        # the reset time as the library reports it (get_window_stats)
+        reset_in = math.inf
+        if previous:
+            reset_in = previous_ttl % (expiry / previous)
+        if current:
+            reset_in = min(reset_in, ((1 - ((now / expiry) % 1)) * expiry + expiry) % expiry)
+        return allowed, remaining, now + (0.0 if math.isinf(reset_in) else reset_in)
+
+    def _sweep(self, expiry: int, window: int) -> None:
+        """Drop counts of ``expiry`` whose windows no longer weigh (lock held)."""
+        self._swept[expiry] = window
+        stale = [slot for slot, (seen, _, _) in self._counts.items()
+                 if seen < window - 1 and slot[0] == expiry]
+        for slot in stale:
+            del self._counts[slot]
+
+
 class _HeavyLimit:
-    """Per-client-address request counts for the heavy blueprints (the limits library)."""
+    """Per-client-address request counts for the heavy blueprints.
+
+    Counts live in :class:`_Windows` for ``memory://`` (the default: per
+    process), else in the limits library's storage named by
+    ``rate_limit_storage`` (e.g. ``redis://``, shared by the workers).
+    """
 
     def __init__(self, settings: Settings, rate: str) -> None:
         self.rate = rate
         self.items = parse_many(rate)
-        self.window = SlidingWindowCounterRateLimiter(
-            storage_from_string(settings.rate_limit_storage))
+        storage = settings.rate_limit_storage.strip()
+        self.local = _Windows() if storage == "memory://" else None
+        self.window = None if self.local is not None else SlidingWindowCounterRateLimiter(
+            storage_from_string(storage))
+
+    def _hit(self, item: RateLimitItem, key: str) -> tuple[bool, int, float]:
+        if self.local is not None:
+            return self.local.hit(item, key)
+        assert self.window is not None  # noqa: S101 - one of the two is set
+        allowed = self.window.hit(item, "heavy", key)
+        stats = self.window.get_window_stats(item, "heavy", key)
+        return allowed, stats.remaining, stats.reset_time
 
     def check(self) -> None:
         """``before_request`` of a heavy blueprint: count the hit, 429 beyond the rate."""
         key = request.remote_addr or "-"
+        first = None
         for item in self.items:
-            if not self.window.hit(item, "heavy", key):
-                stats = self.window.get_window_stats(item, "heavy", key)
-                retry = max(1, math.ceil(stats.reset_time - time.time()))
+            allowed, remaining, reset = self._hit(item, key)
+            if not allowed:
+                retry = max(1, math.ceil(reset - time.time()))
                 msg = (f"too many requests to the heavy analyses from this address "
                        f"(at most {self.rate}); retry after {retry} s")
                 raise TooManyRequests(msg, retry_after=retry)
-        g.heavy_limit = [(item, self.window.get_window_stats(item, "heavy", key))
-                         for item in self.items[:1]]
+            if first is None:
+                first = (str(item.amount), str(remaining), str(math.ceil(reset)))
+        g.heavy_limit = first
 
     @staticmethod
     def headers(resp: Response) -> Response:
         """``after_request`` of a heavy blueprint: ``X-RateLimit-*`` of the first rate."""
-        for item, stats in g.get("heavy_limit", ()):
-            resp.headers["X-RateLimit-Limit"] = str(item.amount)
-            resp.headers["X-RateLimit-Remaining"] = str(max(0, stats.remaining))
-            resp.headers["X-RateLimit-Reset"] = str(math.ceil(stats.reset_time))
+        first = g.get("heavy_limit")
+        if first is not None:
+            headers = resp.headers
+            headers["X-RateLimit-Limit"], headers["X-RateLimit-Remaining"], \
+                headers["X-RateLimit-Reset"] = first
         return resp
 
 
@@ -246,6 +339,46 @@ def install_rate_limits(app: Flask, settings: Settings) -> None:
     for name in HEAVY:
         app.before_request_funcs.setdefault(name, []).append(limit.check)
         app.after_request_funcs.setdefault(name, []).append(limit.headers)
+
+
+def memo_cors(app: Flask, resources: tuple[str, ...]) -> None:
+    """Replace the CORS hook flask-cors just registered by one that remembers its plain answer.
+
+    Call right after ``CORS(app, resources=...)`` with the same resource
+    patterns.  For a GET or HEAD without ``Origin`` (and without a private
+    network request) flask-cors adds the same headers to every answer of a
+    path its resources match (``Access-Control-Allow-Origin`` from the
+    configured origins, ``Access-Control-Expose-Headers``, maybe ``Vary``):
+    they depend on the configuration only.  The first such answer is
+    computed by flask-cors itself and its added headers kept; later ones
+    get a copy.  Every other request (an ``Origin``, a preflight, a write)
+    goes through flask-cors as before; so do errors (it also wraps the
+    exception handlers).
+    """
+    hooks = app.after_request_funcs[None]
+    original = cast("Callable[[Response], Response]", hooks[-1])
+    patterns = [re.compile(p) for p in resources]
+    plain: dict[bool, tuple[tuple[str, str], ...]] = {}
+
+    def cors(resp: Response) -> Response:
+        req = request.headers
+        if (request.method not in ("GET", "HEAD") or "Origin" in req
+                or "Access-Control-Request-Private-Network" in req
+                or "Access-Control-Allow-Origin" in resp.headers):
+            return original(resp)
+        path = unquote(request.path)  # as flask-cors matches it
+        matched = any(p.match(path) for p in patterns)
+        added = plain.get(matched)
+        if added is None:
+            before = len(resp.headers)
+            resp = original(resp)
+            plain[matched] = tuple(list(resp.headers)[before:])
+            return resp
+        for name, value in added:
+            resp.headers.add(name, value)
+        return resp
+
+    hooks[-1] = cors
 
 
 def install(app: Flask, settings: Settings) -> None:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import re
 import time
-import uuid
 from typing import TYPE_CHECKING, Final
 
 import orjson
@@ -74,6 +74,30 @@ class Metrics:
                             registry=own, multiprocess_mode="max")
         self.cache = Counter("geosvc_cache_lookups", "Cache look-ups by cache and result",
                              ["cache", "result"], registry=own)
+        # labelled children by labels: ``labels()`` validates and looks them up under a
+        # lock on every call, and a request's labels repeat (a dict read is atomic)
+        self._counts: dict[tuple[str, ...], Counter] = {}
+        self._latency: dict[str, Histogram] = {}
+
+    def count_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request and its latency."""
+        key = ("requests", route, method, str(status))
+        count = self._counts.get(key)
+        if count is None:
+            count = self._counts[key] = self.requests.labels(*key[1:])
+        count.inc()
+        timer = self._latency.get(route)
+        if timer is None:
+            timer = self._latency[route] = self.latency.labels(route)
+        timer.observe(seconds)
+
+    def count_cache(self, cache: str, *, hit: bool) -> None:
+        """Count one look-up of ``cache``."""
+        key = ("cache", cache, "hit" if hit else "miss")
+        count = self._counts.get(key)
+        if count is None:
+            count = self._counts[key] = self.cache.labels(*key[1:])
+        count.inc()
 
     def exposition(self) -> bytes:
         """Return the text format of every metric (all workers in multiprocess mode)."""
@@ -88,12 +112,20 @@ def count_cache(cache: str, *, hit: bool) -> None:
     """Count one look-up of ``cache`` (``map_pages``, ``app_shell``, ``gzip``) by the app."""
     metrics = current_app.extensions.get("geosvc.metrics")
     if metrics is not None:
-        metrics.cache.labels(cache, "hit" if hit else "miss").inc()
+        metrics.count_cache(cache, hit=hit)
 
 
 def _request_id() -> str:
-    sent = request.headers.get("X-Request-Id", "")
-    return sent if _ID_RE.fullmatch(sent) else uuid.uuid4().hex
+    """Return the client's ``X-Request-Id`` if well-formed, else 32 new random hex digits.
+
+    Made from :mod:`random` (reseeded in every forked worker), not
+    ``uuid4``: an id names a request in the logs, it guards nothing, and
+    ``os.urandom`` costs a system call on every request.
+    """
+    sent = request.headers.get("X-Request-Id")
+    if sent and _ID_RE.fullmatch(sent):
+        return sent
+    return f"{random.getrandbits(128):032x}"  # noqa: S311 - an identifier, not a secret
 
 
 def install(app: Flask, service: GeoService) -> Metrics:
@@ -112,13 +144,13 @@ def install(app: Flask, service: GeoService) -> Metrics:
         took = time.perf_counter() - started if started is not None else 0.0
         rule = request.url_rule
         route = rule.rule if rule is not None else "<unmatched>"
-        metrics.requests.labels(route, request.method, str(resp.status_code)).inc()
-        metrics.latency.labels(route).observe(took)
-        resp.headers["X-Request-Id"] = g.get("request_id") or _request_id()
+        metrics.count_request(route, request.method, resp.status_code, took)
+        request_id = g.get("request_id") or _request_id()
+        resp.headers["X-Request-Id"] = request_id
         if access_log.isEnabledFor(logging.INFO):
             access_log.info(orjson.dumps({
                 "ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "request_id": resp.headers["X-Request-Id"],
+                "request_id": request_id,
                 "method": request.method, "path": request.path[:256], "route": route,
                 "status": resp.status_code, "bytes": resp.content_length,
                 "ms": round(took * 1000, 2), "remote": request.remote_addr,

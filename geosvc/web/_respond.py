@@ -227,9 +227,10 @@ def finish(resp: Response) -> Response:
         tag, weak = resp.get_etag() if "ETag" in resp.headers else (None, None)
         if tag is None:
             tag, weak = body_etag(_body(resp)), False
+            resp.set_etag(tag)
         if zipped:
             tag = f"{tag}-gz"
-        resp.set_etag(tag, weak=bool(weak))
+            resp.set_etag(tag, weak=bool(weak))
         if "If-None-Match" in request.headers:
             wanted = request.if_none_match
             if wanted.contains_weak(tag):  # If-None-Match compares weakly (RFC 9110)

@@ -14,10 +14,14 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from limits import parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from geosvc.config import Settings
 from geosvc.errors import ConfigError
 from geosvc.web import create_app
+from geosvc.web._guard import _Windows
 from tests.security.conftest import FOREIGN, PORTAL
 from tests.web.citydata import build_city_db
 
@@ -226,6 +230,20 @@ def test_heavy_analyses_are_rate_limited_per_client(tmp_path: Path) -> None:
     other = client.get(url, environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert other.status_code == 200
     assert all(client.get("/api/v1/venues").status_code == 200 for _ in range(5))
+
+
+def test_in_process_counts_agree_with_the_limits_library() -> None:
+    """memory:// counts (web._guard._Windows) allow and report as the limits library does."""
+    ours, theirs = _Windows(), SlidingWindowCounterRateLimiter(MemoryStorage())
+    for rate in ("5/hour", "3/day", "1/hour"):
+        (item,) = parse_many(rate)
+        for client in ("a", "b"):
+            for _ in range(7):
+                allowed, remaining, reset = ours.hit(item, client)
+                assert allowed == theirs.hit(item, "heavy", client), (rate, client)
+                stats = theirs.get_window_stats(item, "heavy", client)
+                assert remaining == stats.remaining, (rate, client)
+                assert abs(reset - stats.reset_time) < 1.0, (rate, client)
 
 
 def test_a_bad_rate_is_a_config_error(tmp_path: Path) -> None:
