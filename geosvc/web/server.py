@@ -31,6 +31,7 @@ process.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import logging
 import os
@@ -81,7 +82,13 @@ class ReloadingArbiter(Arbiter):
             return self._fork()
 
     def _fork(self) -> int:
-        pid: int = super().spawn_worker()
+        # the child's garbage collector leaves the inherited objects alone (gc.freeze):
+        # a collection would write to every one of them and copy the snapshot's pages
+        gc.freeze()
+        try:
+            pid: int = super().spawn_worker()
+        finally:
+            gc.unfreeze()  # the master right after the fork (a child only as it exits)
         return pid
 
     def manage_workers(self) -> None:
