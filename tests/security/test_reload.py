@@ -186,3 +186,20 @@ def test_an_import_is_served_by_new_workers_without_a_request_waiting(
     assert worst < 1.5, (f"a request took {worst:.2f} s (the master's build took "
                          f"{build_s:.2f} s)")
 
+
+
+def test_the_gunicorn_internals_the_reload_relies_on_are_there() -> None:
+    """ReloadingArbiter and the draining worker override these (checked with gunicorn 27)."""
+    import inspect
+
+    from gunicorn.arbiter import Arbiter
+    from gunicorn.asgi.protocol import ASGIProtocol
+    from gunicorn.workers.gasgi import ASGIWorker
+
+    for name in ("spawn_worker", "manage_workers", "kill_worker", "reap_workers"):
+        assert callable(getattr(Arbiter, name, None)), name
+    assert "self.WORKERS" in inspect.getsource(Arbiter)
+    assert "_will_close" in inspect.getsource(ASGIProtocol._handle_http_request)
+    assert callable(getattr(ASGIWorker, "handle_exit_signal", None))
+    init = inspect.getsource(ASGIWorker.__init__)
+    assert "self.servers" in init and "self.nr_conns" in init
