@@ -20,13 +20,15 @@ sees the new snapshot and rolls the workers: it forks as many new workers as
 there are (they inherit the ready snapshot copy-on-write: no worker ever
 builds one), waits until they serve, then sends the old ones SIGTERM: they
 stop accepting, answer their in-flight and kept-alive requests with
-``Connection: close`` and exit within ``graceful_timeout``.  A worker thus
-serves the new revision at most ``reload_interval_s`` + the build time + a few
-seconds after the import commits.  Forks happen only while the reloader thread
-is idle (:meth:`GeoService.paused_reloads`); a worker that dies during a
-rebuild is replaced when the rebuild ends.  Plain WSGI servers (werkzeug,
-``gunicorn 'geosvc.web.asgi:create_asgi_app()'``) keep one reloader thread per
-process.
+``Connection: close`` and exit when their connections are closed (idle ones
+after ``graceful_timeout``).  The new revision is served at most
+``reload_interval_s`` + the build time + about a second after the import
+commits.  A worker's garbage collector leaves the inherited objects alone
+(``gc.freeze`` around the fork), so a collection does not copy their pages.
+Forks happen only while the reloader thread is idle
+(:meth:`GeoService.paused_reloads`); a worker that dies during a rebuild is
+replaced when the rebuild ends.  Plain WSGI servers (werkzeug, ``gunicorn
+'geosvc.web.asgi:create_asgi_app()'``) keep one reloader thread per process.
 """
 
 from __future__ import annotations
