@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -174,3 +177,55 @@ def test_a_reload_warms_the_routers_in_use_before_the_swap(tmp_path: Path) -> No
         "/api/v1/nearest?lon=118.762&lat=30.944&k=1").get_json()["features"]]
     assert ids == ["XC-K-99"]
     svc.stop_reloader()
+
+
+def _child_after_fork(svc: GeoService, queue: Any) -> None:
+    router = svc.travel("straight")  # a miss: needs the service lock the parent held
+    svc.ensure_reloader()  # a worker of a reloading master: starts nothing
+    queue.put((type(router).__name__, threading.active_count(), svc._reloader is None))
+
+
+def test_a_worker_forked_mid_build_gets_fresh_locks_and_no_reloader(city: Path) -> None:
+    """The serve master forks workers; a parent thread's held lock must not hang them."""
+    svc = make(city, reload_interval_s=60)
+    svc.reload_in_master()
+    held, release = threading.Event(), threading.Event()
+
+    def builder() -> None:  # stands for the master's reloader in the middle of a build
+        with svc._lock:
+            held.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=builder, daemon=True)
+    thread.start()
+    assert held.wait(10)
+    ctx = multiprocessing.get_context("fork")  # as gunicorn: the point of the test
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child_after_fork, args=(svc, queue), daemon=True)
+    proc.start()
+    try:
+        got = queue.get(timeout=30)
+    finally:
+        release.set()
+        proc.join(timeout=30)
+        if proc.is_alive():  # pragma: no cover - a stuck child must not hang the session
+            proc.kill()
+    thread.join(10)
+    assert proc.exitcode == 0
+    assert got == ("StraightRouter", 1, True)
+
+
+def test_paused_reloads_hold_off_a_reload_and_never_wait(city: Path) -> None:
+    """The master forks only in paused_reloads(): no rebuild runs meanwhile."""
+    svc = make(city)
+    old = svc.snapshot
+    add_venue(city, _extra_kiosk())
+    with svc.paused_reloads() as paused:
+        assert paused is True
+        with svc.paused_reloads() as again:  # busy: answers at once, does not wait
+            assert again is False
+        done = threading.Event()
+        thread = threading.Thread(target=lambda: (svc.reload(), done.set()), daemon=True)
+        thread.start()
+        assert not done.wait(0.5) and svc.snapshot is old  # the reload waits for the pause
+    assert done.wait(30) and svc.snapshot.revision == old.revision + 1

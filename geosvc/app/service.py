@@ -9,8 +9,13 @@ Concurrency model: :attr:`GeoService.snapshot` is a plain attribute read (no
 lock).  :meth:`GeoService.reload` builds a whole new snapshot off to the side,
 warms its routers, search and demand sets, and swaps the attribute in one
 assignment, so a request that took the old snapshot keeps using it
-consistently until it finishes.  In a server the reload runs in a background
-thread per process (:meth:`GeoService.ensure_reloader`), never in a request.  Lazily built
+consistently until it finishes.  The reload never runs in a request: under a
+plain WSGI server it runs in a background thread per process
+(:meth:`GeoService.ensure_reloader`); under ``geosvc serve`` only the gunicorn
+master, which serves nothing, runs that thread
+(:meth:`GeoService.reload_in_master`), and the master replaces its workers
+with fresh forks that inherit the new snapshot (:mod:`geosvc.web.server`), so
+no serving process ever builds one.  Lazily built
 per-snapshot routers (:mod:`geosvc.routing`: road routers with the venues
 snapped once, straight-line routers) and demand sets for coverage are keyed
 by ``(revision, mode)`` and built under a lock.
@@ -18,6 +23,7 @@ by ``(revision, mode)`` and built under a lock.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -48,7 +54,7 @@ from geosvc.search import ItemSearch
 from geosvc.store import local_path, open_store
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from geosvc.config import Settings
     from geosvc.index import ServiceIndex
@@ -82,6 +88,19 @@ def _reload_loop(ref: weakref.ref[GeoService], stopping: threading.Event, pid: i
             log.warning("reload failed, still serving revision %s: %s",
                         service.snapshot.revision, exc.log_message)
         del service
+
+
+def _after_fork(ref: weakref.ref[GeoService]) -> None:
+    """In a forked child: fresh locks (a parent's thread may have held one at the fork)."""
+    service = ref()
+    if service is None:
+        return
+    service._lock = threading.Lock()
+    service._check_lock = threading.Lock()
+    service._reload_lock = threading.Lock()
+    service._stopping = threading.Event()
+    service._next = None
+    service._reloader = None
 
 
 @dataclass(frozen=True, slots=True, weakref_slot=True)
@@ -159,6 +178,10 @@ class GeoService:
         self._reloader: threading.Thread | None = None
         self._reloader_pid = 0
         self._stopping = threading.Event()
+        self._master_pid = 0  # see reload_in_master: 0 = every process reloads itself
+        self._warm_all = False  # the master warms every router (it sees no requests)
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _after_fork(ref))
         #: Seconds the last reload took to build and warm the new snapshot.
         self.last_reload_s: float | None = None
         self._snapshot = self._build_snapshot()
@@ -245,9 +268,13 @@ class GeoService:
         search and demand sets warmed, off the request path and swapped in
         whole.  Started lazily so that each forked server worker gets its own
         (threads do not survive ``fork``); restarted if it died.  A store that
-        cannot be read is logged and the current snapshot kept.
+        cannot be read is logged and the current snapshot kept.  Does nothing
+        in a process forked from a :meth:`reload_in_master` process: its
+        master reloads for it and replaces it.
         """
         if self.settings.reload_interval_s <= 0:
+            return
+        if self._master_pid and self._master_pid != os.getpid():
             return
         thread = self._reloader
         if thread is not None and thread.is_alive() and self._reloader_pid == os.getpid():
@@ -265,6 +292,54 @@ class GeoService:
     def stop_reloader(self) -> None:
         """Stop the background reloader (tests, shutdown)."""
         self._stopping.set()
+
+    def reload_in_master(self) -> None:
+        """Make this process the only one that reloads (call before forking workers).
+
+        For a server master that serves no requests and forks its workers
+        (``geosvc serve``): processes forked from here never start a
+        reloader (:meth:`ensure_reloader` does nothing in them); the master
+        starts its own with :meth:`ensure_reloader` once its first workers
+        are forked, builds and warms each new snapshot (every loaded mode's
+        router, ``straight`` and the place search, since it cannot see which
+        ones the workers use) and replaces the workers with new forks.  Fork
+        only inside :meth:`paused_reloads`.
+        """
+        self._master_pid = os.getpid()
+        self._warm_all = True
+
+    @contextlib.contextmanager
+    def paused_reloads(self) -> Iterator[bool]:
+        """Hold off reloads in the block, if no rebuild is running; yield whether it did.
+
+        A server master forks its workers only in a block that got True:
+        then its reloader thread is idle (sleeping, or waiting for this
+        block) and holds none of the service's locks, so the child inherits
+        no half-built state and no lock it cannot release.  False (a rebuild
+        is running) means: try again later; it never waits.
+        """
+        lock = self._reload_lock  # a forked child replaces the attribute (_after_fork)
+        if not lock.acquire(blocking=False):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            lock.release()
+
+    def warm(self) -> None:
+        """Build the current snapshot's routers and place search now (before forking)."""
+        snap = self._snapshot
+        for mode in self._warm_modes(snap):
+            self.travel(mode, snap)
+        self.finder(snap)
+
+    def _warm_modes(self, snap: Snapshot) -> list[str]:
+        """Modes whose routers :meth:`reload` builds ahead for ``snap``'s successor."""
+        modes = {m for r, m in self._engines if r == snap.revision}
+        if self._warm_all:
+            modes |= {*self.networks, "straight"}
+        return sorted(modes)
 
     def reload(self, *, force: bool = False) -> bool:
         """Rebuild the snapshot if the store changed (or ``force``) and swap it in.
@@ -306,10 +381,9 @@ class GeoService:
         """Build for ``snap`` what requests of ``current`` have built (see :meth:`reload`)."""
         if snap.revision == current.revision:
             return  # a forced rebuild of the same revision: its caches stay valid
-        modes = sorted({m for r, m in self._engines if r == current.revision})
-        for mode in modes:
+        for mode in self._warm_modes(current):
             self.travel(mode, snap)
-        if any(r == current.revision for r, _ in self._finders):
+        if self._warm_all or any(r == current.revision for r, _ in self._finders):
             self.finder(snap)
         for mode in sorted({m for r, m in self._demand if r == current.revision}):
             self.demand(mode, snap)

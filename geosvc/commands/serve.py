@@ -82,17 +82,28 @@ def log_level_option(func: Any) -> Any:
              "`warning` and above leave it out.")(func)
 
 
+def _remove_dir_of(pid: int, path: str) -> None:
+    """Remove ``path`` at exit, in process ``pid`` only.
+
+    gunicorn's workers leave through ``sys.exit`` and so run the master's
+    ``atexit`` hooks too: a worker retired after a reload must not take the
+    metrics directory the master and the new workers still write to.
+    """
+    if os.getpid() == pid:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def run(config: dict, *, host: str, port: int, workers: int, log_level: str = "info") -> None:
     """Build the app from ``config`` and serve it; errors become click errors.
 
     Sets ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary directory, removed
-    at exit) before the app is built, so ``/metrics`` sums every worker.
+    when this process exits) before the app is built, so ``/metrics`` sums every worker.
     """
     setup_logging(log_level)
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         metrics_dir = tempfile.mkdtemp(prefix="geosvc-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
+        atexit.register(_remove_dir_of, os.getpid(), metrics_dir)
     from geosvc.web import (
         create_app,  # lazy: verb engine (fast CLI start); after the metrics directory is set
     )

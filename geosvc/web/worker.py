@@ -19,12 +19,23 @@ that one method.  Both are gunicorn internals (checked with gunicorn 27):
 ``tests/security/test_server_errors.py`` fails if a gunicorn upgrade moves
 them, and without them the worker still serves, with gunicorn's plain text.
 
+It also stops without closing a connection under a client's request
+(SIGTERM: the master retires its workers after a reload,
+:mod:`geosvc.web.server`).  The stock worker keeps accepting for up to a
+second, and closes a kept-alive connection right after an answer that had
+promised to keep it open, so a client's next request on it meets a closed
+socket (wrk counted a few such "read" errors per reload).  This worker stops
+accepting at once and *drains*: every answer from then on says
+``Connection: close`` and the connection closes after it; once no connection
+is left (or after ``graceful_timeout``) it exits.
+
 Use it with plain gunicorn as ``-k geosvc.web.worker.ProblemASGIWorker``;
 ``geosvc serve`` does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from http import HTTPStatus
 from typing import Any, Final
@@ -96,6 +107,12 @@ class ProblemProtocol(ASGIProtocol):
         self._safe_write(head.encode("latin-1"))
         self._safe_write(body)
 
+    def _will_close(self, request: Any, response_requires_close: bool) -> bool:
+        """Close after this answer when the worker drains (see the module docstring)."""
+        if getattr(self.worker, "draining", False):
+            return True
+        return bool(super()._will_close(request, response_requires_close))
+
 
 class ProblemASGIWorker(ASGIWorker):
     """gunicorn's ``asgi`` worker with :class:`ProblemProtocol` connections."""
@@ -105,3 +122,23 @@ class ProblemASGIWorker(ASGIWorker):
         if hasattr(gasgi, "ASGIProtocol") and hasattr(ASGIProtocol, "_send_error_response"):
             gasgi.ASGIProtocol = ProblemProtocol  # this process only
         super().init_process()
+
+    #: True once told to stop: answers say ``Connection: close`` (see the module docstring).
+    draining = False
+
+    def handle_exit_signal(self) -> None:
+        """SIGTERM: stop accepting now, drain the open connections, then stop."""
+        if self.draining:
+            return
+        self.draining = True
+        for server in self.servers:
+            server.close()  # this process's copy of the listener: the others still accept
+        self.loop.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        """Wait until every connection has had its last answer (or the timeout); stop."""
+        deadline = self.loop.time() + self.cfg.graceful_timeout
+        await asyncio.sleep(0.1)  # connections accepted just before the stop are counted
+        while self.nr_conns > 0 and self.loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        self.alive = False
