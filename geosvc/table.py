@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Final, overload
 
 import numpy as np
+import pandas as pd
 from numpy.dtypes import StringDType
 from numpy.typing import ArrayLike, NDArray
 
@@ -49,6 +50,9 @@ CHANNEL_SETS: Final = tuple(
 _CHAN_BITS: Final = {s: b for b, s in enumerate(CHANNEL_SETS)}
 _CHUNK: Final = 4096
 
+#: One column's stored values: a sequence or a (1-D object) array.
+Column = Sequence[Any] | NDArray[Any]
+
 
 def chan_bits(channels: Iterable[Channel | str]) -> int:
     """Return the bit pattern of a set of channels (values or members).
@@ -63,13 +67,6 @@ def chan_bits(channels: Iterable[Channel | str]) -> int:
     if found is not None:
         return found
     return _CHAN_BITS[frozenset(Channel(c) for c in channels)]
-
-
-def _ids(values: Iterable[str | None]) -> tuple[NDArray[np.int32], tuple[str, ...]]:
-    """Encode values as ids into their distinct values (first seen first); None is -1."""
-    seen: dict[str | None, int] = {None: -1}
-    ids = np.fromiter((seen.setdefault(v, len(seen) - 1) for v in values), np.int32)
-    return ids, tuple(v for v in seen if v is not None)
 
 
 def _frozen(a: NDArray[Any]) -> NDArray[Any]:
@@ -121,27 +118,27 @@ class VenueTable(Sequence[Venue]):
     def from_columns(
         cls,
         *,
-        code: Sequence[str],
-        name: Sequence[str],
-        kind: Sequence[str],
-        lon: ArrayLike,
-        lat: ArrayLike,
-        level: Sequence[str | None],
-        channels: Sequence[Any],
-        area_code: Sequence[str | None],
-        area_name: Sequence[str | None],
-        address: Sequence[str | None],
-        phone: Sequence[str | None],
-        opening_hours: Sequence[str | None],
-        official_calendar: Sequence[Any],
-        accessible: Sequence[Any],
-        cross_province: Sequence[Any],
-        regional: Sequence[Any],
-        bank: Sequence[str | None],
-        machines: Sequence[int | None],
-        name_en: Sequence[str | None],
-        source: Sequence[str | None],
-        status: Sequence[str | None],
+        code: Column,
+        name: Column,
+        kind: Column,
+        lon: Column,
+        lat: Column,
+        level: Column,
+        channels: Column,
+        area_code: Column,
+        area_name: Column,
+        address: Column,
+        phone: Column,
+        opening_hours: Column,
+        official_calendar: Column,
+        accessible: Column,
+        cross_province: Column,
+        regional: Column,
+        bank: Column,
+        machines: Column,
+        name_en: Column,
+        source: Column,
+        status: Column,
     ) -> VenueTable:
         """Build a table from stored column values (one sequence per field, rows aligned).
 
@@ -156,20 +153,9 @@ class VenueTable(Sequence[Venue]):
         ValueError
             A kind, level, status or channel that is not one.
         """
-        n = len(code)
-        kind_c = _codes(kind, KIND_CODE, VenueKind, np.int8, n)
-        chan_memo: dict[Any, int] = {}
-
-        def bits(value: Any) -> int:
-            key = value if isinstance(value, (str, frozenset)) else tuple(value)
-            b = chan_memo.get(key)
-            if b is None:
-                parts = value.split(",") if isinstance(value, str) else value
-                b = chan_memo[key] = chan_bits(p for p in parts if p)
-            return b
-
-        chan = np.fromiter((bits(c) for c in channels), np.uint8, n)
-        stat = _codes(status, STATUS_CODE, Status, np.int8, n, missing=-1)
+        kind_c = _codes(kind, KIND_CODE, VenueKind, np.int8)
+        chan = _chan_codes(channels)
+        stat = _codes(status, STATUS_CODE, Status, np.int8, missing=-1)
         for i in np.flatnonzero(stat < 0).tolist():  # derive like Venue.__post_init__
             derived = Venue("", "", KINDS[kind_c[i]], 0.0, 0.0,
                             channels=CHANNEL_SETS[chan[i]]).status
@@ -182,20 +168,19 @@ class VenueTable(Sequence[Venue]):
             kind=_frozen(kind_c),
             lon=_frozen(np.array(lon, dtype=np.float64)),
             lat=_frozen(np.array(lat, dtype=np.float64)),
-            level=_frozen(_codes(level, LEVEL_CODE, Level, np.int8, n, missing=-1)),
+            level=_frozen(_codes(level, LEVEL_CODE, Level, np.int8, missing=-1)),
             chan=_frozen(chan),
             area=_frozen(area), area_codes=area_codes,
             area_name=_frozen(np.array(area_name, dtype=OPT_TEXT)),
             address=_frozen(np.array(address, dtype=OPT_TEXT)),
             phone=_frozen(np.array(phone, dtype=OPT_TEXT)),
             hours=_frozen(hours), hours_texts=hours_texts,
-            official_calendar=_frozen(_flags(official_calendar, n)),
-            accessible=_frozen(_flags(accessible, n)),
-            cross_province=_frozen(_flags(cross_province, n)),
-            regional=_frozen(_flags(regional, n)),
+            official_calendar=_frozen(_flags(official_calendar)),
+            accessible=_frozen(_flags(accessible)),
+            cross_province=_frozen(_flags(cross_province)),
+            regional=_frozen(_flags(regional)),
             bank=_frozen(np.array(bank, dtype=OPT_TEXT)),
-            machines=_frozen(np.fromiter((NO_INT if m is None else m for m in machines),
-                                         np.int64, n)),
+            machines=_frozen(_ints(machines)),
             name_en=_frozen(np.array(name_en, dtype=OPT_TEXT)),
             source=_frozen(np.array(source, dtype=OPT_TEXT)),
             status=_frozen(stat),
@@ -204,8 +189,8 @@ class VenueTable(Sequence[Venue]):
     @classmethod
     def from_rows(cls, rows: Sequence[Sequence[Any]]) -> VenueTable:
         """Build a table from rows in the stores' venue column order (``_rows.venue_row``)."""
-        cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * 21
-        return cls.from_columns(**dict(zip(VENUE_FIELDS, cols, strict=True)))
+        grid = _grid(rows, len(VENUE_FIELDS))
+        return cls.from_columns(**{f: grid[:, j] for j, f in enumerate(VENUE_FIELDS)})
 
     @classmethod
     def from_venues(cls, venues: Iterable[Venue]) -> VenueTable:
@@ -307,31 +292,18 @@ class LinkTable(Sequence[Link]):
     chan: NDArray[np.uint8]
 
     @classmethod
-    def from_columns(cls, venue_code: Sequence[str], item_code: Sequence[str],
-                     channels: Sequence[Any]) -> LinkTable:
+    def from_columns(cls, venue_code: Column, item_code: Column,
+                     channels: Column) -> LinkTable:
         """Build a table from stored columns (channels as :meth:`VenueTable.from_columns`)."""
-        memo: dict[Any, int] = {}
-
-        def bits(value: Any) -> int:
-            key = value if isinstance(value, (str, frozenset)) else tuple(value)
-            b = memo.get(key)
-            if b is None:
-                parts = value.split(",") if isinstance(value, str) else value
-                b = memo[key] = chan_bits(p for p in parts if p)
-            return b
-
         item, item_codes = _ids(item_code)
         return cls(_frozen(np.array(venue_code, dtype=TEXT)), _frozen(item), item_codes,
-                   _frozen(np.fromiter((bits(c) for c in channels), np.uint8,
-                                       len(venue_code))))
+                   _frozen(_chan_codes(channels)))
 
     @classmethod
     def from_rows(cls, rows: Sequence[Sequence[Any]]) -> LinkTable:
         """Build a table from ``(venue_code, item_code, channels)`` rows."""
-        if not rows:
-            return cls.from_columns((), (), ())
-        v, i, c = zip(*rows, strict=True)
-        return cls.from_columns(v, i, c)
+        grid = _grid(rows, 3)
+        return cls.from_columns(grid[:, 0], grid[:, 1], grid[:, 2])
 
     @classmethod
     def from_links(cls, links: Iterable[Link]) -> LinkTable:
@@ -398,25 +370,65 @@ class LinkTable(Sequence[Link]):
 
 
 # ---------------------------------------------------------------------- helpers
-def _codes(values: Sequence[Any], code: dict[Any, int], enum: Any, dtype: Any, n: int, *,
+def _grid(rows: Sequence[Sequence[Any]], width: int) -> NDArray[np.object_]:
+    """Rows as a 2-D object array (one C pass; a column is ``grid[:, j]``)."""
+    grid = np.empty((len(rows), width), dtype=object)
+    if len(rows):
+        grid[:] = rows
+    return grid
+
+
+def _factorize(values: Column) -> tuple[NDArray[np.intp], list[Any]]:
+    """Codes (-1 for None) and distinct values in order of first appearance (hashed in C)."""
+    arr = _objects(values)
+    if len(arr) and any(isinstance(v, list) for v in arr[:1].tolist()):
+        arr = np.fromiter((tuple(v) for v in arr), dtype=object,
+                          count=len(arr))  # channel lists (PostgreSQL text[]): hashable
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.intp), list(uniques)
+
+
+def _objects(values: Column) -> NDArray[np.object_]:
+    """Return ``values`` as a 1-D object array (sets and tuples stay elements)."""
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        return values.astype(object, copy=False)
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _ids(values: Column) -> tuple[NDArray[np.int32], tuple[str, ...]]:
+    """Encode values as ids into their distinct values (first seen first); None is -1."""
+    codes, uniques = _factorize(values)
+    return codes.astype(np.int32), tuple(str(u) for u in uniques)
+
+
+def _codes(values: Column, code: dict[Any, int], enum: Any, dtype: Any, *,
            missing: int | None = None) -> NDArray[Any]:
     """Encode enum values (members or their values) as codes; None is ``missing``."""
-    memo: dict[Any, int] = {}
+    codes, uniques = _factorize(values)
+    if missing is None and len(codes) and codes.min() < 0:
+        msg = "a required enum value is missing"
+        raise ValueError(msg)
+    lookup = np.array([code[enum(u)] for u in uniques] + [-1 if missing is None else missing],
+                      dtype=dtype)
+    return lookup[codes]  # code -1 picks the trailing missing value
 
-    def one(v: Any) -> int:
-        c = memo.get(v)
-        if c is None:
-            if v is None:
-                if missing is None:
-                    msg = "a required enum value is missing"
-                    raise ValueError(msg)
-                c = missing
-            else:
-                c = code[enum(v)]
-            memo[v] = c
-        return c
 
-    return np.fromiter((one(v) for v in values), dtype, n)
+def _chan_codes(values: Column) -> NDArray[np.uint8]:
+    """Channel bits of each stored channel set (text, list of values or set)."""
+    codes, uniques = _factorize(values)
+    bits = [chan_bits(p for p in (u.split(",") if isinstance(u, str) else u) if p)
+            for u in uniques]
+    if len(codes) and codes.min() < 0:
+        msg = "a channel set is missing"
+        raise ValueError(msg)
+    return np.array([*bits, 0], dtype=np.uint8)[codes]
+
+
+def _ints(values: Column) -> NDArray[np.int64]:
+    """Encode optional integers as int64, :data:`NO_INT` for None."""
+    arr = _objects(values).copy()
+    arr[np.array([v is None for v in arr], dtype=bool)] = NO_INT
+    return arr.astype(np.int64)
 
 
 def _join_ids(parts: Sequence[tuple[NDArray[np.int32], tuple[str, ...]]]) -> tuple[
@@ -430,8 +442,8 @@ def _join_ids(parts: Sequence[tuple[NDArray[np.int32], tuple[str, ...]]]) -> tup
     return _frozen(np.concatenate(out)), tuple(seen)
 
 
-def _flags(values: Sequence[Any], n: int) -> NDArray[np.bool_]:
-    return np.fromiter((bool(v) for v in values), bool, n)
+def _flags(values: Column) -> NDArray[np.bool_]:
+    return _objects(values).astype(bool)
 
 
 def _same(a: Any, b: Any) -> bool:
