@@ -75,6 +75,77 @@ def _frozen(a: NDArray[Any]) -> NDArray[Any]:
 
 
 @dataclass(frozen=True, eq=False, slots=True)
+class OptText:
+    """A read-only column of optional strings, stored densely or sparsely.
+
+    Dense: ``values`` has a string (or None) per row and ``rows`` is None.
+    Sparse (when at most half the rows have a string): ``rows`` holds the
+    ascending row numbers that have one and ``values`` their strings, so an
+    empty column costs nothing (a dense one costs 16 bytes a row).
+    """
+
+    values: NDArray[Any]
+    rows: NDArray[np.int32] | NDArray[np.int64] | None
+    n: int
+
+    @classmethod
+    def of(cls, values: Column) -> OptText:
+        """Store ``values`` (str or None per row) in the smaller form."""
+        arr = _objects(values)
+        present = np.array([v is not None for v in arr.tolist()], dtype=bool)
+        if np.count_nonzero(present) * 2 > len(arr):
+            return cls(_frozen(np.array(arr, dtype=OPT_TEXT)), None, len(arr))
+        rows = np.flatnonzero(present).astype(np.int32 if len(arr) < 2**31 else np.int64)
+        return cls(_frozen(np.array(arr[rows], dtype=TEXT)), _frozen(rows), len(arr))
+
+    @classmethod
+    def concat(cls, parts: Sequence[OptText]) -> OptText:
+        """Join columns row-wise (in the smaller form of the whole)."""
+        n = sum(p.n for p in parts)
+        sparse = [p for p in parts if p.rows is not None]
+        if len(sparse) == len(parts) and parts:
+            starts = np.cumsum([0] + [p.n for p in parts[:-1]])
+            rows = np.concatenate([p.rows + off for p, off in
+                                   zip(parts, starts.tolist(), strict=True)])
+            if len(rows) * 2 <= n:
+                values = np.concatenate([p.values for p in parts])
+                return cls(_frozen(values), _frozen(rows.astype(
+                    np.int32 if n < 2**31 else np.int64)), n)
+        return cls.of(np.fromiter((v for p in parts for v in p.tolist()), dtype=object,
+                                  count=n))
+
+    def take(self, idx: NDArray[np.intp]) -> list[str | None]:
+        """Return the values of rows ``idx`` (non-negative), None where a row has none."""
+        if self.rows is None:
+            return self.values[idx].tolist()
+        if not len(self.rows):
+            return [None] * len(idx)
+        i = np.minimum(np.searchsorted(self.rows, idx), len(self.rows) - 1)
+        hit = self.rows[i] == idx
+        got = self.values[i].tolist()
+        return [g if h else None for g, h in zip(got, hit.tolist(), strict=True)]
+
+    def tolist(self) -> list[str | None]:
+        """Return every row's value."""
+        return self.take(np.arange(self.n))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OptText):
+            return NotImplemented
+        return self.n == other.n and self.tolist() == other.tolist()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held (string arena included)."""
+        return _nbytes(self.values) + (0 if self.rows is None else int(self.rows.nbytes))
+
+
+@dataclass(frozen=True, eq=False, slots=True)
 class VenueTable(Sequence[Venue]):
     """Every venue of a dataset as read-only columns, one row per venue position.
 
@@ -98,19 +169,19 @@ class VenueTable(Sequence[Venue]):
     chan: NDArray[np.uint8]
     area: NDArray[np.int32]
     area_codes: tuple[str, ...]
-    area_name: NDArray[Any]
-    address: NDArray[Any]
-    phone: NDArray[Any]
+    area_name: OptText
+    address: OptText
+    phone: OptText
     hours: NDArray[np.int32]
     hours_texts: tuple[str, ...]
     official_calendar: NDArray[np.bool_]
     accessible: NDArray[np.bool_]
     cross_province: NDArray[np.bool_]
     regional: NDArray[np.bool_]
-    bank: NDArray[Any]
+    bank: OptText
     machines: NDArray[np.int64]
-    name_en: NDArray[Any]
-    source: NDArray[Any]
+    name_en: OptText
+    source: OptText
     status: NDArray[np.int8]
 
     # ------------------------------------------------------------------ building
@@ -171,18 +242,18 @@ class VenueTable(Sequence[Venue]):
             level=_frozen(_codes(level, LEVEL_CODE, Level, np.int8, missing=-1)),
             chan=_frozen(chan),
             area=_frozen(area), area_codes=area_codes,
-            area_name=_frozen(np.array(area_name, dtype=OPT_TEXT)),
-            address=_frozen(np.array(address, dtype=OPT_TEXT)),
-            phone=_frozen(np.array(phone, dtype=OPT_TEXT)),
+            area_name=OptText.of(area_name),
+            address=OptText.of(address),
+            phone=OptText.of(phone),
             hours=_frozen(hours), hours_texts=hours_texts,
             official_calendar=_frozen(_flags(official_calendar)),
             accessible=_frozen(_flags(accessible)),
             cross_province=_frozen(_flags(cross_province)),
             regional=_frozen(_flags(regional)),
-            bank=_frozen(np.array(bank, dtype=OPT_TEXT)),
+            bank=OptText.of(bank),
             machines=_frozen(_ints(machines)),
-            name_en=_frozen(np.array(name_en, dtype=OPT_TEXT)),
-            source=_frozen(np.array(source, dtype=OPT_TEXT)),
+            name_en=OptText.of(name_en),
+            source=OptText.of(source),
             status=_frozen(stat),
         )
 
@@ -207,7 +278,9 @@ class VenueTable(Sequence[Venue]):
             return cls.from_rows([])
         area, area_codes = _join_ids([(p.area, p.area_codes) for p in parts])
         hours, hours_texts = _join_ids([(p.hours, p.hours_texts) for p in parts])
-        cols = {c: _frozen(np.concatenate([getattr(p, c) for p in parts]))
+        cols: dict[str, Any] = {c: OptText.concat([getattr(p, c) for p in parts])
+                if isinstance(getattr(parts[0], c), OptText)
+                else _frozen(np.concatenate([getattr(p, c) for p in parts]))
                 for c in _COLS if c not in ("area", "hours")}
         return cls(**cols, area=area, area_codes=area_codes, hours=hours,
                    hours_texts=hours_texts)
@@ -223,6 +296,7 @@ class VenueTable(Sequence[Venue]):
         if len(take) and (take.min() < -len(self) or take.max() >= len(self)):
             msg = f"venue row out of range (0..{len(self) - 1})"
             raise IndexError(msg)
+        take = np.where(take < 0, take + len(self), take)
         area_codes, hours_texts = self.area_codes, self.hours_texts
         return [
             Venue(code, name, KINDS[kind], lon, lat, None if lv < 0 else LEVELS[lv],
@@ -230,7 +304,7 @@ class VenueTable(Sequence[Venue]):
                   None if hr < 0 else hours_texts[hr], oc, acc, cp, rg, bk,
                   None if mc == NO_INT else mc, ne, so, STATUSES[st])
             for (code, name, kind, lon, lat, lv, ch, ar, an, ad, ph, hr, oc, acc, cp, rg, bk,
-                 mc, ne, so, st) in zip(*(getattr(self, c)[take].tolist() for c in _COLS),
+                 mc, ne, so, st) in zip(*(_take(getattr(self, c), take) for c in _COLS),
                                         strict=True)
         ]
 
@@ -446,6 +520,10 @@ def _flags(values: Column) -> NDArray[np.bool_]:
     return _objects(values).astype(bool)
 
 
+def _take(col: NDArray[Any] | OptText, take: NDArray[np.intp]) -> list[Any]:
+    return col.take(take) if isinstance(col, OptText) else col[take].tolist()
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, np.ndarray):
         return a.dtype == b.dtype and a.shape == b.shape and a.tolist() == b.tolist()
@@ -453,6 +531,8 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _nbytes(a: Any) -> int:
+    if isinstance(a, OptText):
+        return a.nbytes
     if not isinstance(a, np.ndarray):
         return 0
     if isinstance(a.dtype, StringDType):  # 16 bytes inline, longer strings in the arena
