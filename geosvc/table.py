@@ -17,6 +17,7 @@ the encoding :mod:`geosvc.index` uses too.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Final, overload
@@ -124,6 +125,14 @@ class OptText:
         hit = self.rows[i] == idx
         got = self.values[i].tolist()
         return [g if h else None for g, h in zip(got, hit.tolist(), strict=True)]
+
+    def get(self, i: int) -> str | None:
+        """Return the value of row ``i`` (non-negative)."""
+        if self.rows is None:
+            v = self.values[i]
+            return None if v is None else str(v)
+        j = bisect.bisect_left(self.rows, i)  # faster than numpy's for one value
+        return str(self.values[j]) if j < len(self.rows) and self.rows[j] == i else None
 
     def tolist(self) -> list[str | None]:
         """Return every row's value."""
@@ -287,8 +296,23 @@ class VenueTable(Sequence[Venue]):
 
     # ------------------------------------------------------------------ rows
     def venue(self, i: int) -> Venue:
-        """Return the Venue of row ``i`` (a new object)."""
-        return self.venues_at([i])[0]
+        """Return the Venue of row ``i`` (a new object; a few microseconds)."""
+        n = len(self)
+        if not -n <= i < n:
+            msg = f"venue row {i} out of range (0..{n - 1})"
+            raise IndexError(msg)
+        i = int(i) % n
+        lv, ar, hr, mc = (int(self.level[i]), int(self.area[i]), int(self.hours[i]),
+                          int(self.machines[i]))
+        return Venue(
+            str(self.code[i]), str(self.name[i]), KINDS[self.kind[i]], float(self.lon[i]),
+            float(self.lat[i]), None if lv < 0 else LEVELS[lv], CHANNEL_SETS[self.chan[i]],
+            None if ar < 0 else self.area_codes[ar], self.area_name.get(i),
+            self.address.get(i), self.phone.get(i), None if hr < 0 else self.hours_texts[hr],
+            bool(self.official_calendar[i]), bool(self.accessible[i]),
+            bool(self.cross_province[i]), bool(self.regional[i]), self.bank.get(i),
+            None if mc == NO_INT else mc, self.name_en.get(i), self.source.get(i),
+            STATUSES[self.status[i]])
 
     def venues_at(self, idx: ArrayLike) -> list[Venue]:
         """Return the Venues of rows ``idx`` (in that order; new objects)."""
