@@ -10,6 +10,13 @@ shapely's ``STRtree``; and bounding-box queries for ``ServiceIndex``, raw
 ``rtree`` and ``STRtree``.  It prints microseconds per query, the ratios, and
 whether the targets are met.
 
+``--scale`` (issue 13) builds and queries at province scale (1M, ``--scale-10m``
+10M venues), each structure in a fresh process, against scipy ``cKDTree`` and
+shapely ``STRtree`` measured in the same run: the index's spatial part from
+arrays, ``ServiceIndex.build`` from Venue objects, and the whole snapshot as
+the service makes it, a SQLite store read as columns plus the build (the store
+file is written once into the temp dir, not timed).
+
 Part 2 (``--http``) serves ``geosvc.web:create_app()`` over a seeded SQLite
 database and a bare Flask + rtree app answering the same query, each under
 gunicorn with 2 workers on 127.0.0.1, loads each with ``wrk`` and prints
@@ -1004,7 +1011,7 @@ def bench_http(
 @click.option("--workers", default=2, show_default=True, help="gunicorn workers per app.")
 @click.option("--scale/--no-scale", "do_scale", default=False,
               help="Province scale (issue 13): build, memory, loop, batch and bbox at 1M "
-                   "venues against cKDTree and STRtree.")
+                   "venues against cKDTree and STRtree; the whole snapshot from a store.")
 @click.option("--scale-10m", is_flag=True,
               help="With --scale: also 10M venues (about 8 GB peak, a few minutes).")
 @click.option("--scale-sizes", default=None, help="With --scale: venue counts instead.")
