@@ -106,3 +106,14 @@ def test_index_from_columns_equals_index_from_objects():
         assert np.array_equal(a.nearest_k(x, y, 5)[0], b.nearest_k(x, y, 5)[0])
     assert a.counts_by_kind() == b.counts_by_kind()
     assert b.position("V0499") == 499 and b.position("nope") is None
+
+
+def test_the_index_reads_the_same_codes():
+    """The index takes the table's code columns as they are: the encodings must agree."""
+    from geosvc.index import _filters
+    from geosvc.table import KIND_CODE, LEVEL_CODE, STATUS_CODE, chan_bits
+
+    assert _filters.KIND_CODE == KIND_CODE and _filters.LEVEL_CODE == LEVEL_CODE
+    assert _filters.STATUS_CODE == STATUS_CODE and _filters.CHANNEL_SETS == CHANNEL_SETS
+    for s in CHANNEL_SETS:
+        assert _filters.channel_bits(s) == chan_bits(s)
