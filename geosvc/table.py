@@ -50,6 +50,8 @@ CHANNEL_SETS: Final = tuple(
 )
 _CHAN_BITS: Final = {s: b for b, s in enumerate(CHANNEL_SETS)}
 _CHUNK: Final = 4096
+#: None as a 0-d object array: compared elementwise with an object column.
+_NULL: Final = np.array(None, dtype=object)
 
 #: One column's stored values: a sequence or a (1-D object) array.
 Column = Sequence[Any] | NDArray[Any]
@@ -93,7 +95,7 @@ class OptText:
     def of(cls, values: Column) -> OptText:
         """Store ``values`` (str or None per row) in the smaller form."""
         arr = _objects(values)
-        present = np.array([v is not None for v in arr.tolist()], dtype=bool)
+        present = np.not_equal(arr, _NULL).astype(bool)  # elementwise, in C
         if np.count_nonzero(present) * 2 > len(arr):
             return cls(_frozen(np.array(arr, dtype=OPT_TEXT)), None, len(arr))
         rows = np.flatnonzero(present).astype(np.int32 if len(arr) < 2**31 else np.int64)
@@ -525,7 +527,7 @@ def _chan_codes(values: Column) -> NDArray[np.uint8]:
 def _ints(values: Column) -> NDArray[np.int64]:
     """Encode optional integers as int64, :data:`NO_INT` for None."""
     arr = _objects(values).copy()
-    arr[np.array([v is None for v in arr], dtype=bool)] = NO_INT
+    arr[np.equal(arr, _NULL).astype(bool)] = NO_INT
     return arr.astype(np.int64)
 
 
