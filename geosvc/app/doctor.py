@@ -570,7 +570,8 @@ def service_input(service: GeoService, *, build: bool = True) -> DoctorInput:
         store.close()
     settings = service.settings
     return DoctorInput(
-        info=snap.info, revision=snap.revision, venues=index.venues, items=index.items,
+        info=snap.info, revision=snap.revision, venues=tuple(index.venues),  # objects once
+        items=index.items,
         linked_venues=linked_venues, linked_items=linked_items,
         population_cells=counts.get("population", 0), areas=counts.get("areas", 0),
         networks=service.networks, off_network=service.off_network_venues(build=build),
@@ -596,7 +597,8 @@ def store_input(db: str, settings: Settings,
     finally:
         store.close()
     return DoctorInput(
-        info=contents.info, revision=contents.revision, venues=contents.venues,
+        info=contents.info, revision=contents.revision,
+        venues=tuple(contents.venues),  # the checks pass over the objects several times
         items=contents.items,
         linked_venues=frozenset(link.venue_code for link in contents.links),
         linked_items=frozenset(link.item_code for link in contents.links),

@@ -84,7 +84,7 @@ class Finder:
     def __init__(self, snap: Snapshot, places: Sequence[Place]) -> None:
         index = snap.index
         self.venue_positions: NDArray[np.int64] = np.flatnonzero(index.mask(VenueFilter()))
-        venues = [index.venues[p] for p in self.venue_positions.tolist()]
+        venues = index.venues_at(self.venue_positions)
         self.venues = NameSearch([(v.name, v.name_en, v.code) for v in venues])
         self.venue_lon = np.asarray([v.lon for v in venues], dtype=np.float64)
         self.venue_lat = np.asarray([v.lat for v in venues], dtype=np.float64)

@@ -29,6 +29,7 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -121,9 +122,9 @@ class Snapshot:
         When it was built (UTC).
     tz : tzinfo
         The dataset's time zone (``info.timezone``, else the settings').
-    venue_props : tuple of dict
-        Per venue position, the time-independent GeoJSON properties (shared,
-        read-only: copy before changing).
+    venue_props : sequence of dict
+        Per venue position, the time-independent GeoJSON properties, made per
+        position asked for (:class:`~geosvc.app.records.VenueProperties`).
     bundles : tuple of Bundle
         The 一件事 bundles, by code.
     bundle_search : ItemSearch
@@ -136,7 +137,7 @@ class Snapshot:
     revision: int
     built_at: datetime
     tz: tzinfo
-    venue_props: tuple[dict[str, Any], ...]
+    venue_props: Sequence[dict[str, Any]]
     bundles: tuple[Bundle, ...] = ()
     bundle_search: ItemSearch = field(default_factory=lambda: ItemSearch(()))
 

@@ -7,15 +7,15 @@ Pure functions over the build inputs; :meth:`ServiceIndex.build
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
-from typing import NamedTuple, TypeVar
+from collections.abc import Sequence
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from geosvc.errors import InvalidParameter
-from geosvc.index._filters import KIND_CODE, LEVEL_CODE, STATUS_CODE, channel_bits
-from geosvc.model import Link, ServiceItem, Venue, VenueKind
+from geosvc.model import ServiceItem
+from geosvc.table import LinkTable, VenueTable
 
 _T = TypeVar("_T", bound=np.generic)
 
@@ -26,29 +26,34 @@ def readonly(a: NDArray[_T]) -> NDArray[_T]:
     return a
 
 
+_str_hash = str.__hash__
+
+
 class CodeIndex:
     """Venue code -> position, in 12 bytes a venue instead of a dict's ~60.
 
     The codes' hashes sorted (int64) and the positions in that order (int32);
     a look-up is a binary search and a comparison with the venue's own code.
-    Hashes are Python's ``hash`` (salted per process): the index is rebuilt,
-    never pickled, in each process.
+    Hashes are Python's ``str`` hash (salted per process; ``str.__hash__``
+    also for a str subclass, as the codes are stored as plain strings): the
+    index is rebuilt, never pickled, in each process.
 
     Parameters
     ----------
-    venues : sequence of Venue
-        Kept by reference (the snapshot's tuple).
+    codes : numpy.ndarray of str
+        The venues' codes by position (a :class:`~geosvc.table.VenueTable`'s
+        ``code`` column, kept by reference).
     """
 
-    __slots__ = ("_hash", "_pos", "_venues")
+    __slots__ = ("_codes", "_hash", "_pos")
 
-    def __init__(self, venues: Sequence[Venue]) -> None:
-        n = len(venues)
-        hashes = np.fromiter((hash(v.code) for v in venues), dtype=np.int64, count=n)
+    def __init__(self, codes: NDArray[Any]) -> None:
+        n = len(codes)
+        hashes = np.fromiter(map(_str_hash, codes.tolist()), dtype=np.int64, count=n)
         order = np.argsort(hashes, kind="stable")
         self._hash = readonly(hashes[order])
         self._pos = readonly(order.astype(np.int32 if n < 2**31 else np.int64))
-        self._venues = venues
+        self._codes = codes
 
     def duplicates(self) -> list[int]:
         """Positions whose code appeared at a lower position already, ascending."""
@@ -59,7 +64,7 @@ class CodeIndex:
             hi = int(np.searchsorted(self._hash, self._hash[i], side="right"))
             seen: set[str] = set()
             for p in sorted(self._pos[lo:hi].tolist()):
-                code = self._venues[p].code
+                code = self._codes[p]
                 if code in seen:
                     out.add(p)
                 seen.add(code)
@@ -67,32 +72,32 @@ class CodeIndex:
 
     def get(self, code: str) -> int | None:
         """Return the position of the venue with ``code``, or None."""
-        try:
-            h = hash(code)
-        except TypeError:
+        if not isinstance(code, str):
             return None
+        h = _str_hash(code)
         i = int(np.searchsorted(self._hash, h))
         n = len(self._hash)
         while i < n and self._hash[i] == h:
             p = int(self._pos[i])
-            if self._venues[p].code == code:
+            if self._codes[p] == code:
                 return p
             i += 1
         return None
 
-    def get_many(self, codes: Sequence[str]) -> list[int]:
+    def get_many(self, codes: Sequence[str] | NDArray[Any]) -> NDArray[np.intp]:
         """Return the position of each code (-1 where none), vectorised."""
         n = len(codes)
         if n == 0 or len(self._hash) == 0:
-            return [-1] * n
-        h = np.fromiter((hash(c) for c in codes), dtype=np.int64, count=n)
+            return np.full(n, -1, dtype=np.intp)
+        listed = codes.tolist() if isinstance(codes, np.ndarray) else list(codes)
+        h = np.fromiter(map(_str_hash, listed), dtype=np.int64, count=n)
         i = np.minimum(np.searchsorted(self._hash, h), len(self._hash) - 1)
-        out = np.where(self._hash[i] == h, self._pos[i], -1).tolist()
-        venues = self._venues
-        for k, (p, c) in enumerate(zip(out, codes, strict=True)):
-            if p >= 0 and venues[p].code != c:  # a hash collision: look the code up fully
-                g = self.get(c)
-                out[k] = -1 if g is None else g
+        out = np.where(self._hash[i] == h, self._pos[i], -1).astype(np.intp)
+        found = np.flatnonzero(out >= 0)
+        same = self._codes[out[found]] == np.asarray(listed, dtype=self._codes.dtype)[found]
+        for k in found[~same].tolist():  # a hash collision: look the code up fully
+            g = self.get(listed[k])
+            out[k] = -1 if g is None else g
         return out
 
     def nbytes(self) -> int:
@@ -101,14 +106,12 @@ class CodeIndex:
 
 
 def check_inputs(
-    venues: Sequence[Venue], items: Sequence[ServiceItem], open_margin_min: object
-) -> tuple[NDArray[np.float64], NDArray[np.float64], CodeIndex, dict[str, int]]:
-    """Validate the build inputs; return coordinates and code -> position maps.
+    venues: VenueTable, items: Sequence[ServiceItem], open_margin_min: object
+) -> tuple[CodeIndex, dict[str, int]]:
+    """Validate the build inputs; return the code -> position maps.
 
     Returns
     -------
-    lon, lat : numpy.ndarray of float64
-        WGS-84 degrees of each venue (writable; the caller freezes them).
     code_pos : CodeIndex
         Venue code -> position.
     item_index : dict
@@ -124,30 +127,27 @@ def check_inputs(
     if not (isinstance(open_margin_min, (int, float)) and open_margin_min >= 0):
         msg = f"must be a number of minutes >= 0 (got {open_margin_min!r})"
         raise InvalidParameter("open_margin_min", msg)
-    n = len(venues)
-    lon = np.fromiter((v.lon for v in venues), dtype=np.float64, count=n)
-    lat = np.fromiter((v.lat for v in venues), dtype=np.float64, count=n)
     problems = []
-    for name, arr, lim in (("lon", lon, 180.0), ("lat", lat, 90.0)):
+    for name, arr, lim in (("lon", venues.lon, 180.0), ("lat", venues.lat, 90.0)):
         bad = np.flatnonzero(~(np.isfinite(arr) & (np.abs(arr) <= lim)))
         for i in bad[:20]:
             problems.append(
                 (
                     name,
-                    f"of venue `{venues[i].code}` must be a finite number between "
-                    f"-{lim:g} and {lim:g} (got {arr[i]!r})",
+                    f"of venue `{venues.code[i]}` must be a finite number between "
+                    f"-{lim:g} and {lim:g} (got {float(arr[i])!r})",
                 )
             )
-    code_pos = CodeIndex(venues)
+    code_pos = CodeIndex(venues.code)
     for i in code_pos.duplicates():
-        problems.append(("code", f"venue code `{venues[i].code}` appears more than once"))
+        problems.append(("code", f"venue code `{venues.code[i]}` appears more than once"))
     item_index: dict[str, int] = {}
     for j, it in enumerate(items):
         if item_index.setdefault(it.code, j) != j:
             problems.append(("code", f"item code `{it.code}` appears more than once"))
     if problems:
         raise InvalidParameter.many(problems)
-    return lon, lat, code_pos, item_index
+    return code_pos, item_index
 
 
 class VenueColumns(NamedTuple):
@@ -162,40 +162,20 @@ class VenueColumns(NamedTuple):
     area_ids: dict[str, int]  #: area code -> id
 
 
-def _kind_code(kind: VenueKind | str) -> int:
-    try:
-        return KIND_CODE[kind]  # type: ignore[index]  # a VenueKind, or its str value
-    except KeyError:
-        return KIND_CODE[VenueKind(kind)]  # ValueError for a value that is not a kind
+def venue_columns(venues: VenueTable) -> VenueColumns:
+    """Take the filterable attributes of ``venues`` (the table's own read-only columns).
 
-
-def venue_columns(venues: Sequence[Venue]) -> VenueColumns:
-    """Encode the filterable attributes of ``venues`` as read-only arrays."""
-    n = len(venues)
-    kind = np.fromiter((_kind_code(v.kind) for v in venues), np.int8, n)
-    level = np.fromiter(
-        (-1 if v.level is None else LEVEL_CODE[v.level] for v in venues), np.int8, n
-    )
-    chan = np.fromiter((channel_bits(v.channels) for v in venues), np.uint8, n)
-    access = np.fromiter((bool(v.accessible) for v in venues), bool, n)
-    status = np.fromiter((STATUS_CODE[v.status] for v in venues), np.int8, n)  # type: ignore[index]
-    area_ids: dict[str, int] = {}
-    area = np.fromiter(
-        (
-            -1 if v.area_code is None else area_ids.setdefault(v.area_code, len(area_ids))
-            for v in venues
-        ),
-        np.int32,
-        n,
-    )
+    The table's codes are the enums' definition order, as ``KIND_CODE``,
+    ``LEVEL_CODE``, ``STATUS_CODE`` and the channel bits here.
+    """
     return VenueColumns(
-        readonly(kind),
-        readonly(level),
-        readonly(chan),
-        readonly(access),
-        readonly(status),
-        readonly(area),
-        area_ids,
+        readonly(venues.kind),
+        readonly(venues.level),
+        readonly(venues.chan),
+        readonly(venues.accessible),
+        readonly(venues.status),
+        readonly(venues.area),
+        {code: i for i, code in enumerate(venues.area_codes)},
     )
 
 
@@ -211,42 +191,39 @@ class LinkTables(NamedTuple):
 
 
 def link_tables(
-    links: Iterable[Link],
-    code_pos: CodeIndex | dict[str, int],
+    links: LinkTable,
+    code_pos: CodeIndex,
     item_index: dict[str, int],
     items: Sequence[ServiceItem],
     n_venues: int,
 ) -> LinkTables:
-    """Merge ``links`` per (venue, item) and index them both ways.
+    """Merge ``links`` per (venue, item) and index them both ways (vectorised).
 
     Links naming an unknown venue or item are skipped with one warning
     (attributed to the caller of :meth:`ServiceIndex.build`); repeated links
     merge their channels.
     """
-    merged: dict[tuple[int, int], int] = {}
-    unknown = 0
-    links = list(links)
-    codes = [link.venue_code for link in links]
-    if isinstance(code_pos, CodeIndex):
-        vpos = code_pos.get_many(codes)
-    else:
-        vpos = [code_pos.get(c, -1) for c in codes]
-    del codes
-    for link, p in zip(links, vpos, strict=True):
-        j = item_index.get(link.item_code)
-        if p < 0 or j is None:
-            unknown += 1
-            continue
-        merged[(p, j)] = merged.get((p, j), 0) | channel_bits(link.channels)
+    vpos = code_pos.get_many(links.venue_code)
+    item_of = np.array([item_index.get(c, -1) for c in links.item_codes] + [-1], np.intp)
+    ipos = item_of[links.item]
+    known = (vpos >= 0) & (ipos >= 0)
+    unknown = int(len(known) - np.count_nonzero(known))
     if unknown:
         warnings.warn(
             f"{unknown} link(s) name a venue or item not in the data; skipped",
             stacklevel=3,
         )
-    m = len(merged)
-    pv = np.fromiter((k[0] for k in merged), np.intp, m)
-    pi = np.fromiter((k[1] for k in merged), np.intp, m)
-    ch = np.fromiter(merged.values(), np.uint8, m)
+    n_items = max(len(items), 1)
+    key = vpos[known] * n_items + ipos[known]
+    bits = links.chan[known]
+    order = np.argsort(key, kind="stable")
+    key, bits = key[order], bits[order]
+    first = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if len(key) else (
+        np.empty(0, dtype=np.intp))
+    ch = np.bitwise_or.reduceat(bits, first) if len(key) else bits
+    key = key[first]
+    pv, pi = key // n_items, key % n_items
+    m = len(key)
     n_items = len(items)
     # item -> venues (ascending position)
     order = np.lexsort((pv, pi))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,8 @@ from geosvc.hours import ANNOUNCED_KEY, compile_schedule, get_calendar, readable
 
 if TYPE_CHECKING:
     from geosvc.hours import HolidayCalendar, Schedule
-    from geosvc.model import DatasetInfo, Venue
+    from geosvc.model import DatasetInfo
+    from geosvc.table import VenueTable
 
 Positions = NDArray[np.intp]
 
@@ -41,31 +41,26 @@ def check_time(at: datetime | None, name: str = "open_at") -> None:
 
 
 def schedule_ids(
-    venues: Sequence[Venue], info: DatasetInfo
+    venues: VenueTable, info: DatasetInfo
 ) -> tuple[NDArray[np.int32], tuple[tuple[str | None, bool], ...]]:
-    """Give each distinct schedule of ``venues`` an id.
+    """Give each distinct schedule of ``venues`` an id (vectorised over the columns).
 
     Returns
     -------
     ids : numpy.ndarray of int32
         Schedule id of each venue (writable; the caller freezes it).
     keys : tuple of (expression, official calendar)
-        Indexed by schedule id; the official-calendar flag is False when the
-        dataset has no calendar.
+        Indexed by schedule id, in order of (expression id, flag); the
+        official-calendar flag is False when the dataset has no calendar.
     """
     use_cal = info.calendar not in (None, "", "none")
-    sched_ids: dict[tuple[str | None, bool], int] = {}
-    ids = np.fromiter(
-        (
-            sched_ids.setdefault(
-                (v.opening_hours, bool(v.official_calendar) and use_cal), len(sched_ids)
-            )
-            for v in venues
-        ),
-        np.int32,
-        len(venues),
-    )
-    return ids, tuple(sched_ids)
+    official = venues.official_calendar if use_cal else np.zeros(len(venues), dtype=bool)
+    key = (venues.hours.astype(np.int64) + 1) * 2 + official
+    uniq, inverse = np.unique(key, return_inverse=True)
+    texts = venues.hours_texts
+    keys = tuple((None if k // 2 == 0 else texts[k // 2 - 1], bool(k % 2))
+                 for k in uniq.tolist())
+    return inverse.astype(np.int32).reshape(-1), keys
 
 
 class HoursTable:
@@ -79,7 +74,7 @@ class HoursTable:
 
     Parameters
     ----------
-    venues : sequence of Venue
+    venues : VenueTable
         The snapshot's venues, by position.
     info : DatasetInfo
         Time zone and official calendar of the schedules.
@@ -90,7 +85,7 @@ class HoursTable:
     ids: NDArray[np.int32]
     """Schedule id of each venue position (read-only)."""
 
-    def __init__(self, venues: Sequence[Venue], info: DatasetInfo) -> None:
+    def __init__(self, venues: VenueTable, info: DatasetInfo) -> None:
         ids, self._keys = schedule_ids(venues, info)
         ids.flags.writeable = False
         self.ids = ids

@@ -58,6 +58,7 @@ from geosvc.model import (
     VenueFilter,
     VenueKind,
 )
+from geosvc.table import LinkTable, VenueTable
 
 if TYPE_CHECKING:
     from geosvc.hours import Schedule
@@ -123,9 +124,11 @@ class ServiceIndex:
     geometry object per venue.  Per venue the search keeps the coordinates,
     the unit vectors of the service points and two int32 permutations: at
     10M venues 1.13x a bare ``cKDTree``'s memory and 1.3x its build time; the
-    whole snapshot (columns, link tables, code index too) 2.6x
-    (``scripts/bench_index.py --scale --scale-10m``, docs/benchmarks.md).  The
-    :attr:`venues` are the caller's objects (held, not copied).
+    whole snapshot (columns, link tables, code index too) is in
+    docs/benchmarks.md (``scripts/bench_index.py --scale``).  Built from a
+    store's columns, :attr:`venues` is the :class:`~geosvc.table.VenueTable`
+    (a Venue object made per row asked for); built from Venue objects, the
+    tuple of the caller's objects (held, not copied).
     """
 
     __slots__ = (
@@ -137,6 +140,7 @@ class ServiceIndex:
         "_item_index",
         "_links",
         "_search",
+        "_table",
         "info",
         "items",
         "lat",
@@ -145,7 +149,8 @@ class ServiceIndex:
         "venues",
     )
 
-    venues: tuple[Venue, ...]
+    venues: Sequence[Venue]
+    _table: VenueTable
     items: tuple[ServiceItem, ...]
     lon: NDArray[np.float64]
     lat: NDArray[np.float64]
@@ -170,26 +175,31 @@ class ServiceIndex:
     @classmethod
     def build(
         cls,
-        venues: Iterable[Venue],
+        venues: VenueTable | Iterable[Venue],
         items: Iterable[ServiceItem],
-        links: Iterable[Link],
+        links: LinkTable | Iterable[Link],
         *,
         info: DatasetInfo,
         open_margin_min: float = 30.0,
     ) -> ServiceIndex:
         """Build a snapshot from venues, items and venue-item links.
 
-        The inputs are copied into tuples and arrays; the caller's objects are
-        not changed.  Cost: O(N log N), about 0.4 s for 100,000 venues (most
-        of it reading the Venue objects; the trees take ~0.05 s).
+        From columns (a :class:`~geosvc.table.VenueTable` and
+        :class:`~geosvc.table.LinkTable`, as the stores read them) the
+        snapshot keeps the table's arrays and makes no Venue object:
+        :attr:`venues` is the table itself, a sequence making a Venue per row
+        asked for (:meth:`venue`, :meth:`venues_at`).  From Venue objects the
+        inputs are copied into tuples and columns; the caller's objects are
+        not changed, and :attr:`venues` is the tuple of them.  Cost:
+        O(N log N), vectorised over the columns.
 
         Parameters
         ----------
-        venues : iterable of Venue
+        venues : VenueTable or iterable of Venue
             WGS-84 coordinates; codes unique.
         items : iterable of ServiceItem
             Codes unique.
-        links : iterable of Link
+        links : LinkTable or iterable of Link
             Links naming an unknown venue or item are skipped with a warning;
             repeated (venue, item) links merge their channels.
         info : DatasetInfo
@@ -204,27 +214,30 @@ class ServiceIndex:
             A coordinate is not finite or out of range (``lon``/``lat``), a
             venue or item code repeats (``code``), or ``open_margin_min`` < 0.
         """
-        vs = tuple(venues)
+        table = venues if isinstance(venues, VenueTable) else VenueTable.from_venues(
+            vs := tuple(venues))
         its = tuple(items)
-        lon, lat, code_pos, item_index = check_inputs(vs, its, open_margin_min)
-        n = len(vs)
+        code_pos, item_index = check_inputs(table, its, open_margin_min)
+        n = len(table)
 
         self = object.__new__(cls)
-        self.venues = vs
+        self.venues = table if isinstance(venues, VenueTable) else vs
+        self._table = table
         self.items = its
         self.info = info
         self.open_margin_min = float(open_margin_min)
-        self.lon = readonly(lon)
-        self.lat = readonly(lat)
+        self.lon = readonly(table.lon)
+        self.lat = readonly(table.lat)
         self._code_pos = code_pos
         self._item_index = MappingProxyType(item_index)
-        self._cols = venue_columns(vs)
-        self._links = link_tables(links, code_pos, item_index, its, n)
+        self._cols = venue_columns(table)
+        link_table = links if isinstance(links, LinkTable) else LinkTable.from_links(links)
+        self._links = link_tables(link_table, code_pos, item_index, its, n)
         item_county = readonly(np.array([it.scope == Scope.COUNTY for it in its], dtype=bool))
         self._filters = FilterCache(
             self._cols, self._links, self._item_index, item_county, maxsize=_FILTER_CACHE
         )
-        self._hours = HoursTable(vs, info)
+        self._hours = HoursTable(table, info)
         self._search = SpatialSearch(
             self.lon, self.lat, self._cols.status == STATUS_CODE[Status.IN_SERVICE], self._links
         )
@@ -240,6 +253,21 @@ class ServiceIndex:
             f"<ServiceIndex {len(self.venues)} venues, {len(self.items)} items, "
             f"{len(self._links.item_pos)} links>"
         )
+
+    def venue(self, pos: int) -> Venue:
+        """Return the venue at position ``pos`` (made from the columns when built from them)."""
+        return self.venues[pos]
+
+    def venues_at(self, positions: ArrayLike) -> list[Venue]:
+        """Return the venues at ``positions``, in that order (one object each)."""
+        if isinstance(self.venues, VenueTable):
+            return self.venues.venues_at(positions)
+        return [self.venues[p] for p in np.asarray(positions, dtype=np.intp).ravel().tolist()]
+
+    @property
+    def table(self) -> VenueTable:
+        """The venues as read-only columns (:class:`~geosvc.table.VenueTable`)."""
+        return self._table
 
     def position(self, code: str) -> int | None:
         """Return the position of the venue with ``code``, or None."""

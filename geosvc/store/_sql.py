@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from abc import abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from geosvc.model import Bundle, DatasetInfo, Link, ServiceItem, Venue
@@ -26,7 +26,10 @@ from geosvc.store._rows import (
 )
 from geosvc.store.access import KeyTables
 from geosvc.store.base import TABLES, Batch, Contents, Store, TableCounts
+from geosvc.table import LinkTable, VenueTable
 
+#: Rows converted to columns at a time when reading venues and links.
+_CHUNK_ROWS = 65_536
 _BUNDLES_SQL = "SELECT code, name, name_en, description FROM bundles ORDER BY code"
 _BUNDLE_ITEMS_SQL = ("SELECT bundle_code, item_code FROM bundle_items "
                      "ORDER BY bundle_code, position")
@@ -65,6 +68,12 @@ def write_bundles(conn: Any, bundles: Sequence[Bundle], *, param: str) -> TableC
                          f"VALUES ({param}, {param}, {param})", member)
     return TableCounts(created=created, updated=updated,
                        unchanged=len(bundles) - created - updated)
+
+
+def _chunks(cursor: Any, size: int = _CHUNK_ROWS) -> Iterator[list[tuple]]:
+    """Yield the rows of a DB-API cursor in lists of at most ``size``."""
+    while rows := cursor.fetchmany(size):
+        yield rows
 
 
 class SQLStore(KeyTables, Store):
@@ -109,13 +118,19 @@ class SQLStore(KeyTables, Store):
         """Return every bundle by code, with its items in order."""
         return bundles_from(self._rows(_BUNDLES_SQL), self._rows(_BUNDLE_ITEMS_SQL))
 
-    def _contents(self, q: Callable[[str], list[tuple]]) -> Contents:
-        """Read :class:`Contents` with ``q`` (a query inside the caller's transaction)."""
-        meta = q("SELECT key, value FROM meta")
-        venues = venues_from(q(self._VENUES_SQL))
-        items = items_from(q(self._ITEMS_SQL))
-        links = links_from(q(self._LINKS_SQL))
-        bundles = bundles_from(q(_BUNDLES_SQL), q(_BUNDLE_ITEMS_SQL))
+    def _contents(self, q: Callable[[str], Any]) -> Contents:
+        """Read :class:`Contents` with ``q`` (a query's cursor, in the caller's transaction).
+
+        Venues and links are read as columns (:mod:`geosvc.table`), in chunks
+        of rows: no Venue or Link object is made.
+        """
+        meta = q("SELECT key, value FROM meta").fetchall()
+        venues = VenueTable.concat([VenueTable.from_rows(rows)
+                                    for rows in _chunks(q(self._VENUES_SQL))])
+        items = items_from(q(self._ITEMS_SQL).fetchall())
+        links = LinkTable.concat([LinkTable.from_rows(rows)
+                                  for rows in _chunks(q(self._LINKS_SQL))])
+        bundles = bundles_from(q(_BUNDLES_SQL).fetchall(), q(_BUNDLE_ITEMS_SQL).fetchall())
         return Contents(int(dict(meta)["revision"]), info_from(meta), venues, items, links,
                         bundles)
 

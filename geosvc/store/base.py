@@ -114,13 +114,18 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class Contents:
-    """Venues, items, links, bundles and info of one revision, read consistently."""
+    """Venues, items, links, bundles and info of one revision, read consistently.
+
+    The SQL stores give ``venues`` as a :class:`~geosvc.table.VenueTable` and
+    ``links`` as a :class:`~geosvc.table.LinkTable` (columns; both are also
+    sequences of Venue / Link, made per row visited).
+    """
 
     revision: int
     info: DatasetInfo
-    venues: list[Venue]
+    venues: Sequence[Venue]
     items: list[ServiceItem]
-    links: list[Link]
+    links: Sequence[Link]
     bundles: list[Bundle] = field(default_factory=list)
 
 

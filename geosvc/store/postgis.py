@@ -326,8 +326,8 @@ class PostGISStore(SQLStore):
         try:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
-                def q(sql: str) -> list[tuple]:
-                    return conn.execute(sql).fetchall()
+                def q(sql: str) -> Any:
+                    return conn.execute(sql)  # a cursor: fetchall / fetchmany
 
                 contents = self._contents(q)
             finally:

@@ -264,8 +264,8 @@ class SQLiteStore(SQLStore):
         try:
             conn.execute("BEGIN")
             try:
-                def q(sql: str) -> list[tuple]:
-                    return conn.execute(sql).fetchall()
+                def q(sql: str) -> Any:
+                    return conn.execute(sql)  # a cursor: fetchall / fetchmany
 
                 contents = self._contents(q)
             finally:

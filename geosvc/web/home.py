@@ -24,6 +24,7 @@ from geosvc.model import Status
 from geosvc.render.app_page import APP_ASSETS, AppData, app_page_html, asset_digest
 from geosvc.render.assets import STATIC_DIR
 from geosvc.render.i18n import Prefs
+from geosvc.table import STATUS_CODE
 from geosvc.web._ops import count_cache
 from geosvc.web._prefs import page_prefs, remember
 from geosvc.web._respond import body_etag
@@ -67,8 +68,7 @@ def _app_data() -> AppData:
     svc = service()
     snap = svc.snapshot
     index = snap.index
-    serving = np.array([p.get("status") == Status.IN_SERVICE.value for p in snap.venue_props],
-                       dtype=bool)
+    serving = np.asarray(index.table.status) == STATUS_CODE[Status.IN_SERVICE]
     lon = np.asarray(index.lon)[serving] if serving.any() else np.asarray(index.lon)
     lat = np.asarray(index.lat)[serving] if serving.any() else np.asarray(index.lat)
     if lon.size:

@@ -87,6 +87,18 @@ def test_import_manifest_gives_the_same_dataset(demo_pair):
         again.close()
 
 
+def test_both_stores_read_equal_columns(demo_pair):
+    """SQLite and PostGIS hand over equal venue and link columns of the demo city."""
+    from geosvc.table import LinkTable, VenueTable
+
+    path, url, _ = demo_pair
+    with open_store(path) as lite, open_store(url) as pg:
+        a, b = lite.read(), pg.read()
+        assert isinstance(b.venues, VenueTable) and isinstance(b.links, LinkTable)
+        assert b.venues == a.venues and b.links == a.links  # column by column
+        assert list(b.venues) == pg.venues() and list(b.links) == pg.links()
+
+
 def test_import_file_layer_by_layer_same_counts(pg_server, tmp_path):
     layers = MANIFEST.parent
     got = {}

@@ -32,6 +32,7 @@ from geosvc.model import (
     Venue,
 )
 from geosvc.store import BACKENDS, Batch, Store, open_store
+from geosvc.table import LinkTable, VenueTable
 
 from .conftest import HARNESSES
 from .harness import Harness
@@ -83,6 +84,16 @@ def test_round_trip_every_field(full: Store) -> None:
     contents = full.read()
     assert (contents.venues, contents.items, contents.links) == (VENUES, ITEMS, LINKS)
     assert contents.revision == full.revision() == 1
+
+
+def test_read_hands_over_columns(full: Store) -> None:
+    """``read()`` gives venues and links as columns equal to the written records' columns."""
+    contents = full.read()
+    assert isinstance(contents.venues, VenueTable) and isinstance(contents.links, LinkTable)
+    assert contents.venues == VenueTable.from_venues(VENUES)  # column by column
+    assert contents.links == LinkTable.from_links(LINKS)
+    assert contents.venues.venues_at([3, 0]) == [VENUES[3], VENUES[0]]
+    assert contents.venues.lon.tolist() == [v.lon for v in VENUES]  # exact floats
 
 
 def test_reopen_sees_the_same_data(full: Store, url: str) -> None:
