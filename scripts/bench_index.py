@@ -40,6 +40,7 @@ from pathlib import Path
 
 import click
 import numpy as np
+from _benchmd import finish, write_md_option
 
 CENTRE = (117.0, 31.0)
 HALF_KM = 25.0
@@ -865,8 +866,9 @@ def bench_http(
               help="With --scale: also 10M venues (about 8 GB peak, a few minutes).")
 @click.option("--scale-sizes", default=None, help="With --scale: venue counts instead.")
 @click.option("--scale-worker", "worker_spec", default=None, hidden=True)
+@write_md_option
 def main(quick, sizes, queries, do_index, do_http, bare_only, http_venues, duration, workers,
-         do_scale, scale_10m, scale_sizes, worker_spec):
+         do_scale, scale_10m, scale_sizes, worker_spec, write_md):
     """Benchmark ServiceIndex against brute force, cKDTree, rtree, STRtree; and the HTTP API."""
     if worker_spec:
         import json
@@ -899,6 +901,7 @@ def main(quick, sizes, queries, do_index, do_http, bare_only, http_venues, durat
     unmeasured = len(checks) - len(measured)
     click.echo(f"\n{sum(measured)}/{len(measured)} targets met"
                + (f" ({unmeasured} not measured at these sizes)" if unmeasured else ""))
+    finish(write_md, __file__, checks)
 
 
 if __name__ == "__main__":
