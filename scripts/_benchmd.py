@@ -247,6 +247,10 @@ class Tee(io.TextIOBase):
         """Answer for the wrapped stream."""
         return self.stream.isatty()
 
+    def fileno(self) -> int:
+        """Return the wrapped stream's descriptor (a child writing there is not copied)."""
+        return self.stream.fileno()
+
     @property
     def encoding(self) -> str:  # type: ignore[override]
         """The wrapped stream's encoding."""
@@ -286,7 +290,7 @@ def write_md_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _output_block(output: str) -> str:
-    text = output.replace(str(ROOT) + os.sep, "").rstrip()
+    text = output.replace(str(ROOT) + os.sep, "").strip("\n").rstrip()
     # no ANSI colours; no line may close the fence
     text = re.sub(r"\x1b\[[0-9;]*m", "", text).replace("```", "'''")
     return f"```text\n{text}\n```" if text else ""

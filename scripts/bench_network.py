@@ -671,7 +671,7 @@ def _run(quick: bool, nodes: int, *, only_isochrones: bool, pass_only: bool) -> 
     bench_coverage(demo, "demo walk", 50, max_ego=None)
     targets = bench_analysis(demo, "demo walk", settings, n_venues=150, n_demand=2_000,
                              n_iso=10 if quick else 30)
-    bench_coverage(demo, "demo walk", 2000, max_ego=200 if quick else None)
+    bench_coverage(demo, "demo walk", 2000, max_ego=20 if quick else None)
     bench_pandana(demo, "demo walk", 50)
     t0 = time.perf_counter()
     city = synthetic_city(nodes, mode="walk")
