@@ -126,21 +126,21 @@ _TRAILING = re.compile(r"^(?P<what>.*?)\s*\((?P<fig>[^()]*(?:\([^()]*\)[^()]*)*)
 def from_checks(checks: Iterable[Sequence[Any]]) -> list[Target]:
     """Turn the scripts' ``(text, ok)`` / ``(text, ok, note)`` checks into targets.
 
-    The figure is the last parenthesised part of ``text`` (the scripts write
-    ``"... <= 1.5x cKDTree (1.13x)"``), else the note, else empty.
+    The figure is the note when there is one, else the last parenthesised
+    part of ``text`` (the scripts write ``"... <= 1.5x cKDTree (1.13x)"``).
 
-    >>> from_checks([("bbox <= 1x raw STRtree (0.95x)", True), ("sizes", False, "10 / 5")])
+    >>> from_checks([("bbox <= 1x raw STRtree (0.95x)", True), ("scaling (1 -> 2)", False,
+    ...              "x0.93")])
     [Target(target='bbox <= 1x raw STRtree', measured='0.95x', ok=True), \
-Target(target='sizes', measured='10 / 5', ok=False)]
+Target(target='scaling (1 -> 2)', measured='x0.93', ok=False)]
     """
     out = []
     for check in checks:
         text, ok = str(check[0]), check[1]
         note = str(check[2]) if len(check) > 2 else ""
-        m = _TRAILING.match(text)
+        m = None if note else _TRAILING.match(text)
         if m and m.group("what"):
-            text, fig = m.group("what"), m.group("fig")
-            note = f"{fig}; {note}" if note else fig
+            text, note = m.group("what"), m.group("fig")
         out.append(Target(text, note, None if ok is None else bool(ok)))
     return out
 
