@@ -103,7 +103,7 @@ def write_block(path: Path, script: str, body: str) -> None:
 class Target:
     """One target of a run: what, the figure measured (a ratio to a peer of the same run).
 
-    ``ok`` None: not judged in this run (e.g. the target is set at a size not run).
+    ``ok`` None: not judged in this run (no target, or one set at a size not run).
     """
 
     target: str
@@ -112,12 +112,12 @@ class Target:
 
 
 def verdict(ok: bool | None) -> str:
-    """Return ``met``, ``MISSED`` or ``not measured``.
+    """Return ``met``, ``MISSED`` or ``not judged`` (no target, or not run at its size).
 
     >>> [verdict(v) for v in (True, False, None)]
-    ['met', 'MISSED', 'not measured']
+    ['met', 'MISSED', 'not judged']
     """
-    return "not measured" if ok is None else "met" if ok else "MISSED"
+    return "not judged" if ok is None else "met" if ok else "MISSED"
 
 
 _TRAILING = re.compile(r"^(?P<what>.*?)\s*\((?P<fig>[^()]*(?:\([^()]*\)[^()]*)*)\)\s*$")

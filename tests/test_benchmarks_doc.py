@@ -135,7 +135,7 @@ def test_finish_writes_header_targets_and_output(tmp_path: Path, capsys) -> None
     assert "Targets (1/2 met):" in body
     assert "| pass <= 20x one streaming read | 17.1x | met |" in body
     assert "| snapping index <= 2x the CSR | x2.40 | **MISSED** |" in body
-    assert "| set at 10M venues | 1.2x | not measured |" in body
+    assert "| set at 10M venues | 1.2x | not judged |" in body
     assert "```text\npass 17.1 ms, stream 1.0 ms\n```" in body
     assert str(ROOT) not in body  # no paths of this machine
 
