@@ -59,6 +59,7 @@ import click
 # the servers (gunicorn, started from the current directory) and this process must
 # import the same geosvc: the checkout this script belongs to, not an installed one
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
+from _benchmd import finish, write_md_option  # noqa: E402
 from bench_index import Servers, parse_wrk, wait_ready  # noqa: E402
 
 #: The map page benchmarked: the default page (every venue of the demo), as the issue measured.
@@ -305,8 +306,8 @@ def in_process(db: Path, docs: dict, cache: Path, n: int = 400) -> dict[str, flo
 
 
 def report(figures: dict, totals: dict, docs: dict, duration: int, rounds: int, workers: int,
-           loads: tuple[float, float]) -> None:
-    """Print every figure, then each target met or missed."""
+           loads: tuple[float, float]) -> list[tuple[str, bool | None]]:
+    """Print every figure, then each target met or missed; return the targets."""
     click.echo(f"\ngunicorn -w {workers} (geosvc: asgi workers as `geosvc serve`, heavy rate "
                f"limit {BENCH_RATE_LIMIT}), wrk -t2 -c{CONNECTIONS[0]}, {duration} s a route "
                f"in {rounds} rounds taken in turn with its peers, 127.0.0.1")
@@ -354,6 +355,7 @@ def report(figures: dict, totals: dict, docs: dict, duration: int, rounds: int, 
                    f"({bad or 'none'})", not bad))
     for text, ok in checks:
         click.echo(f"  [{'-' if ok is None else 'met' if ok else 'MISSED'}] {text}")
+    return checks
 
 
 @click.command()
@@ -363,7 +365,9 @@ def report(figures: dict, totals: dict, docs: dict, duration: int, rounds: int, 
               help="Turns a route's apps take (interleaved: fair ratios on a busy machine).")
 @click.option("--connections", default=16, show_default=True, help="wrk connections.")
 @click.option("--workers", default=2, show_default=True, help="gunicorn workers per app.")
-def main(duration: int, rounds: int, connections: int, workers: int) -> None:
+@write_md_option
+def main(duration: int, rounds: int, connections: int, workers: int,
+         write_md: Path | None) -> None:
     """Every route vs a bare Flask app (same run, in turns), first-view bytes, errors."""
     from geosvc.demo import demo_osm_path, ensure_demo_db  # lazy: heavy, CLI only
 
@@ -408,12 +412,14 @@ def main(duration: int, rounds: int, connections: int, workers: int) -> None:
         servers.stop()
         signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(tmp, ignore_errors=True)
-    report(figures, totals, docs, duration, rounds, workers, (load0, os.getloadavg()[0]))
+    checks = report(figures, totals, docs, duration, rounds, workers,
+                    (load0, os.getloadavg()[0]))
     click.echo("in process (Flask test client, no server; CPU of the thread, best of 3 x 400):")
     for route in ("nearest straight", "nearest walk", "coverage repeated", "/"):
         g, b = cpu[f"geosvc {route}"], cpu[f"bare {route}"]
         click.echo(f"  {route}: geosvc {g:,.0f} µs, bare Flask {b:,.0f} µs a request "
                    f"(bare / geosvc {b / g:.2f}x)")
+    finish(write_md, __file__, checks)
 
 
 if __name__ == "__main__":

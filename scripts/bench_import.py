@@ -19,7 +19,11 @@ and sums it with numpy.  The imported sums are checked against rasterio's.
 
 Every measurement runs in a fresh Python process, so peak RSS
 (``resource.getrusage``) is that of the measured work alone; ``base`` is the
-RSS after the imports, before the work.  Figures and ratios are printed.
+RSS after the imports, before the work.  Figures and ratios are printed;
+``--write-md [FILE]`` writes them as a table (time and work memory as ratios
+to the peers of the same run) with the checks (row counts, sums equal to
+rasterio's) into FILE (default ``docs/benchmarks.md``) between this script's
+markers (``scripts/_benchmd.py``).
 
 Usage::
 
@@ -43,6 +47,7 @@ from pathlib import Path
 
 import click
 import numpy as np
+from _benchmd import Target, finish, write_md_option
 
 ROOT = Path(__file__).resolve().parent.parent
 CENTRE = (117.0, 31.0)
@@ -355,7 +360,23 @@ def line(label: str, r: dict, ref: dict | None = None) -> str:
     return text
 
 
-def bench_tables(folder: Path, n_venues: int, n_links: int) -> None:
+#: rows of the markdown table: (what, result, the peer its ratios are taken to or None)
+Rows = list[tuple[str, dict, dict | None, str]]
+
+
+def _md(rows: Rows) -> str:
+    """Markdown table of the run: time and work memory, ratios to the same run's peer."""
+    out = ["| run | time | peak RSS (work) | vs peer: time, work memory |", "|---|---|---|---|"]
+    for label, r, ref, peer in rows:
+        vs = (f"x{r['seconds'] / ref['seconds']:.1f}, x{work(r) / work(ref):.1f} ({peer})"
+              if ref is not None else "")
+        out.append(f"| {label} | {r['seconds']:.2f} s | {r['peak_mb']:,.0f} MB "
+                   f"({work(r):,.0f}) | {vs} |")
+    return "\n".join(out)
+
+
+def bench_tables(folder: Path, n_venues: int, n_links: int,
+                 rows: Rows, targets: list[Target]) -> None:
     """Part 1: write the CSV files, import them, load them with the peers; print."""
     t = time.perf_counter()
     write_tables(folder, n_venues, n_links)
@@ -366,7 +387,18 @@ def bench_tables(folder: Path, n_venues: int, n_links: int) -> None:
     ours = measure("geosvc-tables", folder)
     bare = measure("sqlite-tables", folder)
     pandas = measure("pandas-tables", folder)
-    assert ours["stored"]["venues"] == n_venues and ours["stored"]["links"] == n_links, ours
+    stored = ours["stored"]
+    targets.append(Target("every venue and link row imported",
+                          f"venues {stored['venues']:,} / {n_venues:,}, links "
+                          f"{stored['links']:,} / {n_links:,}",
+                          stored["venues"] == n_venues and stored["links"] == n_links))
+    what = f"{n_venues // 1000}k venues + {n_links // 1000}k links"
+    rows += [(f"`geosvc import` items + venues + links ({what})", ours, bare,
+              "bare sqlite3"),
+             ("  same, vs pandas", ours, pandas, "pandas"),
+             ("peer: `csv.reader` + bare `sqlite3` `executemany`, no validation", bare, None,
+              ""),
+             ("peer: `pandas.read_csv` + `to_sql`", pandas, None, "")]
     print(line("geosvc import items+venues+links", ours, bare))
     for what in ("venues", "links"):
         print(f"    {what}: geosvc {ours[f'{what}_s']:.2f} s "
@@ -378,7 +410,8 @@ def bench_tables(folder: Path, n_venues: int, n_links: int) -> None:
           f"geosvc / pandas x{ours['seconds'] / pandas['seconds']:.1f} time")
 
 
-def bench_raster(folder: Path, rows: int, cols: int, whole: bool) -> None:
+def bench_raster(folder: Path, rows: int, cols: int, whole: bool,
+                 table: Rows, targets: list[Target]) -> None:
     """Part 2: write the raster, import it (city extent, whole), read it with peers; print."""
     t = time.perf_counter()
     path = folder / "national.tif"
@@ -389,7 +422,14 @@ def bench_raster(folder: Path, rows: int, cols: int, whole: bool) -> None:
     peer = measure("peer-raster", folder)
     city = measure("geosvc-raster", folder, "city")
     city_peer = measure("peer-raster", folder, json.dumps(city["window"]))
-    assert city["total"] == city_peer["total"], (city, city_peer)
+    targets.append(Target("city-extent import: the imported sum equals rasterio's over "
+                          "the window (exactly)", f"{city['total']:,.1f} vs "
+                          f"{city_peer['total']:,.1f}", city["total"] == city_peer["total"]))
+    cells = f"{rows:,} x {cols:,}-cell raster"
+    table += [(f"`geosvc import population`, city extent of a {cells} "
+               f"({city['cells_read']:,} cells read)", city, city_peer, "rasterio window read"),
+              ("peer: rasterio read of the same window + numpy sum", city_peer, None, ""),
+              ("peer: rasterio read of the whole raster + numpy sum", peer, None, "")]
     print(f"  city extent (2,000 venues in 40 x 40 km, + 5 km): window {city['window']}, "
           f"{city['cells_read']:,} cells read, {city['cells_kept']:,} kept, "
           f"sum {city['total']:,.1f} (= rasterio's over the window)")
@@ -398,11 +438,19 @@ def bench_raster(folder: Path, rows: int, cols: int, whole: bool) -> None:
     print(line("peer: rasterio whole read + numpy sum", peer))
     if whole:
         ours = measure("geosvc-raster", folder, "whole")
-        assert ours["total"] == peer["total"], (ours, peer)
+        targets.append(Target("whole-raster import: the imported sum equals rasterio's "
+                              "(exactly)", f"{ours['total']:,.1f} vs {peer['total']:,.1f}",
+                              ours["total"] == peer["total"]))
         print(f"  whole raster (empty dataset): {ours['cells_read']:,} cells read, "
               f"{ours['cells_kept']:,} kept, sum {ours['total']:,.1f} (= rasterio's)")
         floor = measure("peer-raster-sqlite", folder)
-        assert floor["cells_kept"] == ours["cells_kept"], (floor, ours)
+        targets.append(Target("whole-raster import keeps the cells the bare loader keeps",
+                              f"{ours['cells_kept']:,} vs {floor['cells_kept']:,}",
+                              floor["cells_kept"] == ours["cells_kept"]))
+        table += [(f"`geosvc import population`, whole {cells} (empty dataset)", ours, floor,
+                   "rasterio + numpy + bare sqlite3"),
+                  ("peer: rasterio whole read + numpy centres + bare `sqlite3` `executemany`",
+                   floor, None, "")]
         print(line("geosvc import, whole raster", ours, peer))
         print(line("peer: rasterio + numpy + bare sqlite3", floor))
         print(f"    geosvc / (rasterio + bare sqlite3): "
@@ -425,20 +473,29 @@ def bench_raster(folder: Path, rows: int, cols: int, whole: bool) -> None:
 @click.option("--child", "child_name", default=None, hidden=True)
 @click.option("--dir", "folder", default=None, hidden=True)
 @click.option("--arg", default=None, hidden=True)
+@write_md_option
 def main(quick: bool, n_venues: int, n_links: int, rows: int, cols: int, tables: bool,
          raster: bool, whole: bool, child_name: str | None, folder: str | None,
-         arg: str | None) -> None:
+         arg: str | None, write_md: Path | None) -> None:
     """Time and measure the peak memory of geosvc imports against peers (same run)."""
     if child_name is not None:
         child(child_name, Path(str(folder)), arg)
         return
     if quick:
         n_venues, n_links, rows, cols = 10_000, 100_000, 500, 600
+    table: Rows = []
+    targets: list[Target] = []
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         if tables:
-            bench_tables(Path(tmp), n_venues, n_links)
+            bench_tables(Path(tmp), n_venues, n_links, table, targets)
         if raster:
-            bench_raster(Path(tmp), rows, cols, whole)
+            bench_raster(Path(tmp), rows, cols, whole, table, targets)
+    print("\nchecks:")
+    for t in targets:
+        print(f"  [{'met' if t.ok else 'MISSED'}] {t.target}: {t.measured}")
+    finish(write_md, __file__, targets, before=_md(table))
+    if not all(t.ok for t in targets):
+        raise SystemExit("a check failed (see above)")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 
 Usage::
 
-    python scripts/bench_peers.py [--quick] [--reps 3] [--write-md FILE]
+    python scripts/bench_peers.py [--quick] [--reps 3] [--write-md [FILE]]
                                   [--clock wall|cpu] [--valhalla-snap default|ground]
                                   [--valhalla-python PY] [--cache-dir DIR] [--no-http]
                                   [--dump-disagreements FILE]
@@ -114,6 +114,7 @@ from typing import Any
 
 import click
 import numpy as np
+from _benchmd import Target, finish, write_md_option
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]  # measure the checkout this script belongs to
@@ -953,8 +954,7 @@ def origins_near_nodes_xy(net: Any, x: np.ndarray, y: np.ndarray,
               help="cpu: process CPU time (steadier on a shared machine; HTTP: server thread "
               "+ client)")
 @click.option("--no-http", is_flag=True, help="skip the HTTP measurements")
-@click.option("--write-md", type=click.Path(path_type=Path), default=None,
-              help="write the table as markdown (for docs/benchmarks.md)")
+@write_md_option
 @click.option("--dump-disagreements", type=click.Path(path_type=Path), default=None,
               help="write the nearest-venue disagreements (JSON lines, worst first)")
 def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int,
@@ -1043,11 +1043,12 @@ def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int
                      "(both engines ran in the same conditions, interleaved per section)")
     for n in rep.notes:
         click.echo(f"  note: {n}")
-    if write_md is not None:
-        head = (f"geosvc vs Valhalla ({time.strftime('%Y-%m-%d')}, "
-                f"`scripts/bench_peers.py{' --quick' if quick else ''}`)")
-        write_md.write_text(rep.markdown(head), encoding="utf-8")
-        click.echo(f"wrote {write_md}", err=True)
+    head = (f"geosvc vs Valhalla ({time.strftime('%Y-%m-%d')}, "
+            f"`scripts/bench_peers.py{' --quick' if quick else ''}`)")
+    finish(write_md, __file__, [
+        Target(f"{r.task.strip()}: {r.target}", r.figure + (
+            f" (geosvc {r.geosvc}, Valhalla {r.valhalla})" if r.geosvc else ""), r.met)
+        for r in judged], before=rep.markdown(head))
 
 
 if __name__ == "__main__":

@@ -25,9 +25,11 @@ from __future__ import annotations
 import os
 import resource
 import time
+from pathlib import Path
 
 import click
 import numpy as np
+from _benchmd import finish, write_md_option
 
 from geosvc.analysis.coverage import compute_coverage
 from geosvc.analysis.demand import DemandSet, grid_areas
@@ -135,8 +137,9 @@ def _same(res, ref) -> list[str]:
               help="Compare with one single-process compute_coverage (needs the memory).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--markdown", is_flag=True, help="Also print the rows for docs/benchmarks.md.")
+@write_md_option
 def main(nodes: int, cells: int | None, venues: int | None, parts: int, workers_text: str,
-         check: bool, seed: int, markdown: bool) -> None:
+         check: bool, seed: int, markdown: bool, write_md: Path | None) -> None:
     """Run the province benchmark (see the module docstring)."""
     cells = cells or nodes
     venues = venues or max(1_000, nodes * 50_000 // 10_000_000)
@@ -198,6 +201,7 @@ def main(nodes: int, cells: int | None, venues: int | None, parts: int, workers_
             rss = max(w["peak_rss_mb"] for w in res.workers.values())
             print(f"| {net.n_nodes:,} | {cells:,} | {venues:,} | {len(res.parts)} | {n} | "
                   f"{wall:.1f} | {rss:,.0f} | {load0[0]:.1f} |")
+    finish(write_md, __file__, verdicts)
 
 
 if __name__ == "__main__":

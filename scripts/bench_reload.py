@@ -48,6 +48,7 @@ from pathlib import Path
 import click
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
+from _benchmd import finish, write_md_option  # noqa: E402
 from bench_http import nearest_script  # noqa: E402
 from bench_import import write_venues  # noqa: E402
 from bench_index import parse_wrk  # noqa: E402
@@ -231,8 +232,9 @@ def wait_switched(server: GeosvcServer, n_workers: int, venues: int,
 @click.option("--workers", default=2, show_default=True, help="geosvc serve --workers.")
 @click.option("--importer-root", default=None, type=click.Path(exists=True, file_okay=False),
               help="Run `geosvc import` from this checkout (default: this one).")
+@write_md_option
 def main(n_venues: int, duration: int, after: int, interval: float, connections: int,
-         workers: int, importer_root: str | None) -> None:
+         workers: int, importer_root: str | None, write_md: Path | None) -> None:
     """Idle p99 vs p99 during a big import and the reloads; revisions, RSS, errors."""
     from geosvc.demo import demo_osm_path, ensure_demo_db  # lazy: heavy, CLI only
 
@@ -390,6 +392,7 @@ def main(n_venues: int, duration: int, after: int, interval: float, connections:
     ]
     for text, ok in checks:
         click.echo(f"  [{'met' if ok else 'MISSED'}] {text}")
+    finish(write_md, __file__, checks)
 
 
 if __name__ == "__main__":

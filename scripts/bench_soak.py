@@ -22,6 +22,10 @@ Usage::
 
     python scripts/bench_soak.py                 # 10 minutes
     python scripts/bench_soak.py --duration 90   # a quick run (first/last 30 s compared)
+    python scripts/bench_soak.py --quick         # the same as --duration 90
+
+``--write-md [FILE]`` writes the targets and the output into FILE (default
+``docs/benchmarks.md``) between this script's markers (``scripts/_benchmd.py``).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from pathlib import Path
 import click
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
+from _benchmd import finish, write_md_option  # noqa: E402
 from bench_index import free_port, parse_wrk, wait_ready  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -229,9 +234,15 @@ def window_mean(samples: list[dict], pid: int, lo: float, hi: float) -> float:
 @click.option("--sample", default=10, show_default=True, help="Seconds between RSS samples.")
 @click.option("--connections", default=16, show_default=True, help="wrk connections.")
 @click.option("--workers", default=2, show_default=True, help="geosvc serve --workers.")
-def main(duration: int, sample: int, connections: int, workers: int) -> None:
+@click.option("--quick", is_flag=True, help="90 s of load (first / last 30 s compared).")
+@write_md_option
+def main(duration: int, sample: int, connections: int, workers: int, quick: bool,
+         write_md: Path | None) -> None:
     """Soak geosvc serve with mixed load; report RSS first vs last minute and errors."""
     from geosvc.demo import demo_osm_path, ensure_demo_db  # lazy: heavy, CLI only
+
+    if quick:
+        duration = 90
 
     if shutil.which("wrk") is None:
         raise click.ClickException("wrk is not installed (apt-get install wrk)")
@@ -317,6 +328,7 @@ def main(duration: int, sample: int, connections: int, workers: int) -> None:
     checks.append((f"no worker restarted ({restarted or 'none'})", not restarted))
     for text, ok in checks:
         click.echo(f"  [{'met' if ok else 'MISSED'}] {text}")
+    finish(write_md, __file__, checks)
 
 
 if __name__ == "__main__":
