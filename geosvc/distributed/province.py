@@ -26,9 +26,13 @@ cluster), or a :class:`distributed.Client`.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import resource
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,25 +41,36 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from geosvc.analysis.coverage import area_rows, catchment_rows, population_warnings
+from geosvc.analysis.coverage import (
+    DEFAULT_GAP_RADIUS_M,
+    area_rows,
+    catchment_rows,
+    gap_features,
+    population_warnings,
+)
 from geosvc.distributed._progress import connect, progress_ticker
 from geosvc.errors import ConfigError, InvalidParameter
 from geosvc.network.graph import RoadNetwork
-from geosvc.network.paths import point_times, times_to_sources
+from geosvc.network.paths import NodeTimes, point_times, times_to_sources
 from geosvc.network.snap import Snapped
+from geosvc.routing._geometry import to_lonlat
+from geosvc.routing.road import default_buffer_m, pass_reached
 
 from geosvc.distributed.partition import (  # isort: skip
+    PartPlan,
     buffer_radius_m,
     part_arrays,
     part_nbytes,
     plan_parts,
     prepare,
 )
+from geosvc.distributed.shared import open_shared, write_shared  # isort: skip
+from geosvc.distributed.snapping import longest_edge_m, snap_basis, snap_local  # isort: skip
 
 if TYPE_CHECKING:
     from geosvc.analysis.demand import DemandSet
 
-__all__ = ["ProvinceResult", "part_coverage", "run_province"]
+__all__ = ["ProvinceResult", "part_coverage", "run_province", "shared_part"]
 
 
 
@@ -87,7 +102,7 @@ def part_network(arrays: dict[str, Any]) -> RoadNetwork:
 
 
 def part_coverage(arrays: dict[str, Any], limit_s: float,
-                  walk_speed_mps: float) -> dict[str, Any]:
+                  walk_speed_mps: float, *, node_times: bool = False) -> dict[str, Any]:
     """Compute one part on a worker: each demand point's time and venue when covered.
 
     One multi-source pass (:func:`~geosvc.network.paths.times_to_sources`,
@@ -102,7 +117,10 @@ def part_coverage(arrays: dict[str, Any], limit_s: float,
         covered), ``venue`` (venue id, -1 where not covered), ``nodes``,
         ``edges``, ``venues``, ``seconds`` (wall time of the part on the
         worker), ``pid`` and ``peak_rss_mb`` (the worker process's peak
-        resident memory so far: ``VmHWM``).
+        resident memory so far: ``VmHWM``); with ``node_times`` also
+        ``reached_nodes`` (full-network positions, from ``node_pos``) and
+        ``reached_time_s``: the sub-network's nodes within ``limit_s`` of a
+        venue and their times (for the gaps).
     """
     t0 = time.perf_counter()
     net = part_network(arrays)
@@ -115,11 +133,51 @@ def part_coverage(arrays: dict[str, Any], limit_s: float,
     covered = (t <= limit_s) & (src >= 0)
     venue = np.full(len(t), -1, dtype=np.int64)
     venue[covered] = ids[src[covered]]
-    return {"label": arrays["label"], "points": arrays["points"],
-            "time_s": np.where(covered, t, np.inf), "venue": venue,
-            "nodes": net.n_nodes, "edges": net.n_edges, "venues": len(ids),
-            "seconds": time.perf_counter() - t0, "pid": os.getpid(),
-            "peak_rss_mb": _peak_rss_mb()}
+    out = {"label": arrays["label"], "points": arrays["points"],
+           "time_s": np.where(covered, t, np.inf), "venue": venue,
+           "nodes": net.n_nodes, "edges": net.n_edges, "venues": len(ids),
+           "seconds": time.perf_counter() - t0, "pid": os.getpid(),
+           "peak_rss_mb": _peak_rss_mb()}
+    if node_times:
+        near = np.flatnonzero(nt.time_s <= limit_s)
+        out["reached_nodes"] = np.asarray(arrays["node_pos"], dtype=np.int64)[near]
+        out["reached_time_s"] = nt.time_s[near]
+    return out
+
+
+def shared_part(directory: str, label: str, points: NDArray[np.int64],
+                bbox: tuple[float, float, float, float], limit_s: float,
+                walk_speed_mps: float, radius_m: float, node_times: bool) -> dict[str, Any]:
+    """Compute one part on a worker from the run's memory-mapped files (:mod:`.shared`).
+
+    Snaps the part's points on the network around them when the driver did
+    not (:func:`~geosvc.distributed.snapping.snap_local`: the full
+    network's answer), cuts the part's sub-network
+    (:func:`~geosvc.distributed.partition.part_arrays`) and runs
+    :func:`part_coverage`.  Adds ``snapped`` (bool per point: placed on the
+    network) and ``prepare_s`` (snapping + cutting, seconds).
+    """
+    t0 = time.perf_counter()
+    sh = open_shared(directory)
+    points = np.asarray(points, dtype=np.int64)
+    if sh.demand is None:
+        if sh.basis is None:  # pragma: no cover - write_shared refuses it
+            raise InvalidParameter("shared_dir", "has neither snapped demand nor a basis")
+        local = snap_local(sh.net, sh.demand_x[points], sh.demand_y[points],
+                           max_dist_m=sh.max_snap_m, basis=sh.basis)
+    else:
+        local = _snapped(np.asarray(sh.demand.edge[points]),
+                         np.asarray(sh.demand.frac[points]),
+                         np.asarray(sh.demand.dist_m[points]))
+    plan = PartPlan(label, np.arange(len(points), dtype=np.int64), bbox)
+    arrays = part_arrays(sh.net, plan, local, sh.venues, sh.venue_ids, radius_m=radius_m)
+    arrays["points"] = points
+    prepared = time.perf_counter() - t0
+    out = part_coverage(arrays, limit_s, walk_speed_mps, node_times=node_times)
+    out["snapped"] = local.edge >= 0
+    out["prepare_s"] = prepared
+    out["seconds"] += prepared
+    return out
 
 
 def _peak_rss_mb() -> float:
@@ -169,6 +227,9 @@ class ProvinceResult:
         ``sent_mb`` (arrays sent), ``seconds`` (on the worker), ``pid``.
     workers : dict
         Per worker process (pid): ``{parts, peak_rss_mb}``.
+    gaps : list of dict or None
+        With ``gaps=True``: the gap polygons as compute_coverage's GeoJSON
+        features (same order, ids and members).
     timings_s : dict
         ``plan``, ``parts`` (wall time of the distributed phase), ``merge``.
     """
@@ -188,6 +249,7 @@ class ProvinceResult:
     workers: dict[int, dict[str, Any]]
     warnings: tuple[dict[str, str], ...] = ()
     timings_s: dict[str, float] = field(default_factory=dict)
+    gaps: list[dict[str, Any]] | None = None
 
     @property
     def covered(self) -> NDArray[np.bool_]:
@@ -217,6 +279,9 @@ class ProvinceResult:
             "workers": [{"pid": pid, **w} for pid, w in sorted(self.workers.items())],
             "timings_s": dict(self.timings_s),
             "warnings": [dict(w) for w in self.warnings],
+            **({} if self.gaps is None else {"gaps": {
+                "type": "FeatureCollection", "features": list(self.gaps),
+                "numberMatched": len(self.gaps), "numberReturned": len(self.gaps)}}),
         }
 
     def gap_points(self, demand: DemandSet) -> list[dict[str, Any]]:
@@ -255,16 +320,23 @@ def run_province(
     venue_labels: Sequence[tuple[str, str]] | None = None,
     progress: bool | Callable[[int, int], None] = False,
     connect_timeout_s: float = 10.0,
+    shared: bool | str | None = None,
+    snap_in_parts: bool = False,
+    max_snap_m: float = 1000.0,
+    min_component_nodes: int | None = None,
+    gaps: bool = False,
+    gap_radius_m: float = DEFAULT_GAP_RADIUS_M,
 ) -> ProvinceResult:
     """Compute the coverage of ``demand`` by ``venues`` part by part (see the module).
 
     Parameters
     ----------
     net : RoadNetwork
-        The full network; ``demand`` and ``venues`` snapped to it (once,
-        here on the driver).
+        The full network; ``venues`` snapped to it, and ``demand`` too
+        unless ``snap_in_parts``.
     demand : DemandSet
-        :func:`~geosvc.analysis.demand.build_demand` on ``net``.
+        :func:`~geosvc.analysis.demand.build_demand` on ``net`` (with
+        ``snap_in_parts`` its ``snapped`` is not read: any placeholder).
     venues : Snapped
         The candidate venues in the order of the single-process pass (e.g.
         ``router.venues.take(positions)`` with ascending positions).
@@ -284,11 +356,32 @@ def run_province(
         Per venue position, for the catchment rows.
     progress : bool or callable(done, total)
         True: a tqdm bar on stderr (parts done / planned).
+    shared : bool or str, optional
+        Workers read the network from memory-mapped files
+        (:mod:`~geosvc.distributed.shared`) and cut their parts themselves;
+        a str is the directory to write them in (a subdirectory is made and
+        removed; it must be visible to every worker).  None (default): files
+        in a temporary directory for ``local`` / ``inline`` / a Client of a
+        cluster of this process, arrays sent by the driver for a scheduler
+        address (its workers may not see this machine's disks).
+    snap_in_parts : bool
+        Each part snaps its own points
+        (:func:`~geosvc.distributed.snapping.snap_local`, the full network's
+        answer) within ``max_snap_m`` with ``min_component_nodes``; the driver
+        never builds the whole network's snapping index.  Needs ``shared``.
+    gaps : bool
+        Also the gap polygons, equal to
+        :func:`~geosvc.analysis.coverage.compute_coverage`'s (default
+        ``gap_radius_m`` and street buffer): the parts' sub-networks are
+        widened so that every node near an uncovered resident gets its exact
+        time, and the driver draws the covered raster from the merged node
+        times (one O(E) pass over the network).
 
     Raises
     ------
     InvalidParameter
-        Bad ``minutes``, ``partition``, ``scheduler`` or ``workers``.
+        Bad ``minutes``, ``partition``, ``scheduler``, ``workers``, or
+        ``snap_in_parts`` without ``shared``.
     ConfigError
         Dask is not installed, or the scheduler cannot be reached.
     """
@@ -302,51 +395,157 @@ def run_province(
            else np.asarray(venue_ids, dtype=np.int64))
     if len(ids) != len(venues):
         raise InvalidParameter("venue_ids", f"must have one id per venue ({len(venues)})")
-    placed = demand.snapped
-    if not isinstance(placed, Snapped):
+    placed = None if snap_in_parts else demand.snapped
+    if not snap_in_parts and not isinstance(placed, Snapped):
         raise InvalidParameter("demand", "must be snapped to the road network (a Snapped)")
+    use_files = _use_files(shared, scheduler)
+    if snap_in_parts and not use_files:
+        raise InvalidParameter("snap_in_parts", "needs the shared files (`shared`)")
     limit = float(minutes) * 60.0
+    timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    plans = plan_parts(demand, partition)
+    plans = plan_parts(demand, partition, snapped_only=not (snap_in_parts or gaps))
     radius = buffer_radius_m(net, minutes, walk_speed_mps)
+    basis = snap_basis(net, min_component_nodes) if snap_in_parts else None
+    if gaps:
+        radius += gap_margin_m(net, gap_radius_m, basis)
     prepare(net)
-    timings = {"plan": time.perf_counter() - t0}
+    timings["plan"] = time.perf_counter() - t0
     sizes: dict[str, int] = {}
-
-    def arrays_of() -> Iterator[dict[str, Any]]:
-        for p in plans:
-            a = part_arrays(net, p, placed, venues, ids, radius_m=radius)
-            sizes[p.label] = part_nbytes(a)
-            yield a
-
-    t0 = time.perf_counter()
-    tick = progress_ticker(progress, len(plans), unit="part", desc="province")
+    tmp: str | None = None
     try:
-        if scheduler == "inline":
-            outs = []
-            for a in arrays_of():
-                outs.append(part_coverage(a, limit, walk_speed_mps))
-                tick(1)
+        if use_files:
+            t0 = time.perf_counter()
+            root = shared if isinstance(shared, str) else None
+            tmp = tempfile.mkdtemp(prefix="geosvc-province-", dir=root)
+            write_shared(tmp, net, demand_x=demand.x, demand_y=demand.y,
+                         demand=placed if isinstance(placed, Snapped) else None,
+                         venues=venues, venue_ids=ids, basis=basis, max_snap_m=max_snap_m)
+            timings["write"] = time.perf_counter() - t0
+            directory = tmp
+            tasks: Iterator[tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]] = (
+                (shared_part, (directory, p.label, p.points, p.bbox, limit, walk_speed_mps,
+                               radius, gaps)) for p in plans)
         else:
-            outs = _run_dask(arrays_of(), limit, walk_speed_mps, scheduler,
-                             workers or max(1, min(len(plans), os.cpu_count() or 1)),
-                             connect_timeout_s, tick)
+            snapped_demand = placed if isinstance(placed, Snapped) else _snapped(
+                np.zeros(0, np.int64), np.zeros(0), np.zeros(0))  # refused above
+
+            def sent() -> Iterator[tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]]:
+                for p in plans:
+                    a = part_arrays(net, p, snapped_demand, venues, ids, radius_m=radius)
+                    sizes[p.label] = part_nbytes(a)
+                    yield _part_arrays_task, (a, limit, walk_speed_mps, gaps)
+            tasks = sent()
+        t0 = time.perf_counter()
+        tick = progress_ticker(progress, len(plans), unit="part", desc="province")
+        try:
+            if scheduler == "inline":
+                outs = []
+                for fn, args in tasks:
+                    outs.append(fn(*args))
+                    tick(1)
+            else:
+                outs = _run_dask(tasks, scheduler,
+                                 workers or max(1, min(len(plans), os.cpu_count() or 1)),
+                                 connect_timeout_s, tick, throttle=not use_files)
+        finally:
+            tick(None)
+        timings["parts"] = time.perf_counter() - t0
     finally:
-        tick(None)
-    timings["parts"] = time.perf_counter() - t0
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
     t0 = time.perf_counter()
-    result = _merge(net.mode, float(minutes), demand, venues, outs, sizes, venue_labels,
+    ok = (np.asarray(placed.ok) if isinstance(placed, Snapped)
+          else _placed_of(len(demand.x), outs))
+    result = _merge(net.mode, float(minutes), demand, ok, venues, outs, sizes, venue_labels,
                     limit)
     timings["merge"] = time.perf_counter() - t0
+    if gaps:
+        t0 = time.perf_counter()
+        result = dataclasses.replace(result, gaps=_gap_features(
+            net, demand, venues, ids, outs, result, limit, walk_speed_mps, gap_radius_m))
+        timings["gaps"] = time.perf_counter() - t0
     result.timings_s.update({k: round(v, 4) for k, v in timings.items()})
     return result
 
 
-def _merge(mode: str, minutes: float, demand: DemandSet, venues: Snapped,
-           outs: list[dict[str, Any]], sizes: dict[str, int],
+def _part_arrays_task(arrays: dict[str, Any], limit_s: float, walk_speed_mps: float,
+                      node_times: bool) -> dict[str, Any]:
+    """Compute a part sent as arrays (no shared files): :func:`part_coverage`."""
+    return part_coverage(arrays, limit_s, walk_speed_mps, node_times=node_times)
+
+
+def _use_files(shared: bool | str | None, scheduler: Any) -> bool:
+    """Whether the workers read the network from files (see ``run_province``'s ``shared``)."""
+    if shared is not None:
+        return bool(shared)
+    if scheduler in (None, "local", "inline"):
+        return True
+    if isinstance(scheduler, str):
+        return scheduler.startswith("inproc://")
+    return getattr(scheduler, "cluster", None) is not None  # a Client of a cluster made here
+
+
+def _placed_of(m: int, outs: list[dict[str, Any]]) -> NDArray[np.bool_]:
+    """Per demand point: placed on the network (the parts' snapping)."""
+    ok = np.zeros(m, dtype=bool)
+    for o in outs:
+        ok[o["points"]] = o["snapped"]
+    return ok
+
+
+def gap_margin_m(net: RoadNetwork, gap_radius_m: float, basis: Any = None) -> float:
+    """Return how much wider a part's buffer must be for exact gap polygons, metres.
+
+    A covered raster cell matters to the gaps only within the gap radius
+    (plus two coarse cells) of an uncovered point; it is covered through
+    the street buffer (plus two fine cells) by a piece of an edge ``u -> v``
+    drawn from ``v``, whose twin is drawn from ``u``: both ends within the
+    edge's length.  Those nodes need their exact time, which the part has
+    when its buffer reaches ``minutes x speed`` beyond them
+    (:mod:`~geosvc.distributed.partition`).  Hence
+    ``gap_radius + 2 coarse + buffer + 2 fine + 2 x longest edge``.
+    """
+    buffer_m = default_buffer_m(net.mode)
+    cell = buffer_m / 2.5
+    coarse = max(1, int(round(gap_radius_m / 2 / cell))) * cell
+    longest = float(basis.longest_m) if basis is not None else longest_edge_m(net)
+    margin = gap_radius_m + 2 * coarse * math.sqrt(2) + buffer_m + 2 * cell * math.sqrt(2)
+    return margin + 2 * longest + 1.0
+
+
+def _gap_features(net: RoadNetwork, demand: DemandSet, venues: Snapped, ids: NDArray[np.int64],
+                  outs: list[dict[str, Any]], result: ProvinceResult, limit: float,
+                  walk_speed_mps: float, gap_radius_m: float) -> list[dict[str, Any]]:
+    """Return the gap polygons of the merged answer (compute_coverage's recipe).
+
+    From the merged node times: each node's time is the least the parts
+    found: never below the full network's (a part's paths are the
+    network's), and equal wherever a part's buffer held the node's best
+    path, which :func:`gap_margin_m` ensures near every uncovered resident.
+    """
+    times = np.full(net.n_nodes, np.inf)
+    for o in outs:
+        np.minimum.at(times, o["reached_nodes"], o["reached_time_s"])
+    nt = NodeTimes(time_s=times, source=np.full(net.n_nodes, -1, dtype=np.int64),
+                   next_node=np.full(net.n_nodes, -1, dtype=np.int32), sources=venues,
+                   source_ids=ids, walk_speed_mps=walk_speed_mps, cutoff_s=limit)
+    raster, covered_mask = pass_reached(net, nt, limit, walk_speed_mps, around_x=demand.x,
+                                        around_y=demand.y,
+                                        buffer_m=default_buffer_m(net.mode), cell_m=None,
+                                        pad_m=gap_radius_m)
+
+    def back(geom: Any) -> Any:
+        return to_lonlat(net, geom)
+
+    return gap_features(back, raster, covered_mask, demand, ~result.covered, gap_radius_m)
+
+
+def _merge(mode: str, minutes: float, demand: DemandSet, placed: NDArray[np.bool_],
+           venues: Snapped, outs: list[dict[str, Any]], sizes: dict[str, int],
            labels: Sequence[tuple[str, str]] | None, limit: float) -> ProvinceResult:
     """Assemble the parts' answers into the dataset's (the rules of compute_coverage)."""
-    m = len(demand)
+    m = len(demand.x)
     time_s = np.full(m, np.inf)
     venue = np.full(m, -1, dtype=np.int64)
     parts: list[dict[str, Any]] = []
@@ -354,10 +553,13 @@ def _merge(mode: str, minutes: float, demand: DemandSet, venues: Snapped,
     for o in sorted(outs, key=lambda o: o["label"]):
         time_s[o["points"]] = o["time_s"]
         venue[o["points"]] = o["venue"]
-        parts.append({"label": o["label"], "points": len(o["points"]), "nodes": o["nodes"],
-                      "edges": o["edges"], "venues": o["venues"],
-                      "sent_mb": round(sizes.get(o["label"], 0) / 1e6, 1),
-                      "seconds": round(o["seconds"], 3), "pid": o["pid"]})
+        row = {"label": o["label"], "points": len(o["points"]), "nodes": o["nodes"],
+               "edges": o["edges"], "venues": o["venues"],
+               "sent_mb": round(sizes.get(o["label"], 0) / 1e6, 1),
+               "seconds": round(o["seconds"], 3), "pid": o["pid"]}
+        if "prepare_s" in o:
+            row["prepare_s"] = round(o["prepare_s"], 3)
+        parts.append(row)
         w = per_worker.setdefault(int(o["pid"]), {"parts": 0, "peak_rss_mb": 0.0})
         w["parts"] += 1
         w["peak_rss_mb"] = round(max(w["peak_rss_mb"], o["peak_rss_mb"]), 1)
@@ -365,25 +567,27 @@ def _merge(mode: str, minutes: float, demand: DemandSet, venues: Snapped,
     count = demand.count
     total = float(count.sum())
     covered_pop = float(count[covered].sum())
-    placed = int(venues.ok.sum())
+    n_placed = int(venues.ok.sum())
     return ProvinceResult(
         mode=mode, minutes=minutes, total_population=total, covered_population=covered_pop,
-        venues_used=placed, venues_off_network=len(venues) - placed,
-        off_network_population=float(count[~np.asarray(demand.snapped.ok)].sum()),
+        venues_used=n_placed, venues_off_network=len(venues) - n_placed,
+        off_network_population=float(count[~placed].sum()),
         by_area=area_rows(demand, covered, known=total > 0),
         catchments=catchment_rows(venue, covered, count, covered_pop, labels),
         time_s=time_s, venue=venue, parts=parts, workers=per_worker,
         warnings=tuple(population_warnings(m, total)), timings_s={})
 
 
-def _run_dask(parts: Iterator[dict[str, Any]], limit: float, walk_speed_mps: float,
+def _run_dask(tasks: Iterator[tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]],
               scheduler: Any, workers: int, timeout_s: float,
-              tick: Callable[[int | None], None]) -> list[dict[str, Any]]:
-    """Send the parts as workers free up (two per worker in flight); gather the answers.
+              tick: Callable[[int | None], None], *, throttle: bool) -> list[dict[str, Any]]:
+    """Run the parts' tasks on Dask; gather the answers as they complete.
 
-    Each part's arrays are scattered to the cluster (not embedded in the
-    task graph) and built only when a slot frees, so the driver holds at
-    most ``2 x workers`` parts at a time.
+    ``throttle`` (parts sent as arrays): each task's arrays are scattered
+    (not embedded in the graph) and built only when a slot frees, two per
+    worker in flight, so the driver holds at most ``2 x workers`` parts.
+    Without it (shared files: a task is a name, point positions and a box)
+    every task is submitted at once and the scheduler keeps the workers busy.
     """
     try:
         from distributed import Client, as_completed  # lazy: extra `distributed`
@@ -400,20 +604,23 @@ def _run_dask(parts: Iterator[dict[str, Any]], limit: float, walk_speed_mps: flo
         count = [0]
 
         def submit() -> bool:
-            arrays = next(parts, None)
-            if arrays is None:
+            item = next(tasks, None)
+            if item is None:
                 return False
-            [data] = client.scatter([arrays], hash=False)
-            fut = client.submit(part_coverage, data, limit, walk_speed_mps,
-                                key=f"geosvc-province-{stamp}-{count[0]}", pure=False)
+            fn, args = item
+            if throttle:
+                [data] = client.scatter([args[0]], hash=False)
+                args = (data, *args[1:])
+            fut = client.submit(fn, *args, key=f"geosvc-province-{stamp}-{count[0]}",
+                                pure=False)
             count[0] += 1
             pending.add(fut)
-            data.release()
+            if throttle:
+                data.release()
             return True
 
-        for _ in range(2 * n_workers):
-            if not submit():
-                break
+        while (not throttle or count[0] < 2 * n_workers) and submit():
+            pass
         outs = []
         for fut in pending:
             if fut.status != "finished":
@@ -423,12 +630,11 @@ def _run_dask(parts: Iterator[dict[str, Any]], limit: float, walk_speed_mps: flo
             outs.append(fut.result())
             fut.release()
             tick(1)
-            submit()
+            if throttle:
+                submit()
         return outs
     finally:
         if own:
             client.close()
             if cluster is not None:
                 cluster.close()
-
-
