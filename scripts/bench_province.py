@@ -120,7 +120,7 @@ def _province(nodes: int, cells: int, venues: int, seed: int, snap: str, tmp: st
                                              "venue_snap": t_venues}
 
 
-def _run(net, demand, ven, partition: str, workers: int, snap: str,
+def _run(net, demand, ven, partition: str, workers: int, snap: str, send: str,
          gaps: bool) -> tuple[object, float, dict]:
     """One run on a fresh LocalCluster; returns (result, wall s, facts of the run)."""
     from distributed import Client, LocalCluster, get_task_stream
@@ -136,7 +136,7 @@ def _run(net, demand, ven, partition: str, workers: int, snap: str,
             res = run_province(net, demand, ven, minutes=MINUTES, walk_speed_mps=W,
                                partition=partition, scheduler=client, progress=True,
                                snap_in_parts=snap == "parts", min_component_nodes=MCN,
-                               max_snap_m=1000.0, gaps=gaps)
+                               max_snap_m=1000.0, gaps=gaps, shared=send == "files")
         wall = time.perf_counter() - t0
         busy = sum(s["stop"] - s["start"] for t in ts.data for s in t["startstops"]
                    if s["action"] == "compute")
@@ -179,6 +179,10 @@ def _same(res, ref) -> list[str]:
 @click.option("--snap", type=click.Choice(["parts", "driver"]), default="parts",
               show_default=True, help="Who snaps the cells: each part on its worker, or "
                                       "the driver once for all.")
+@click.option("--send", type=click.Choice(["files", "arrays"]), default="files",
+              show_default=True, help="Workers map the network from files and cut their "
+                                      "parts, or the driver cuts and sends each part "
+                                      "(needs --snap driver).")
 @click.option("--gaps/--no-gaps", default=True, show_default=True,
               help="Also the gap polygons (parts widened; the driver draws them).")
 @click.option("--check/--no-check", default=True, show_default=True,
@@ -186,8 +190,10 @@ def _same(res, ref) -> list[str]:
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--markdown", is_flag=True, help="Also print the rows for docs/benchmarks.md.")
 def main(nodes: int, cells: int | None, venues: int | None, parts: int, workers_text: str,
-         snap: str, gaps: bool, check: bool, seed: int, markdown: bool) -> None:
+         snap: str, send: str, gaps: bool, check: bool, seed: int, markdown: bool) -> None:
     """Run the province benchmark (see the module docstring)."""
+    if send == "arrays" and snap == "parts":
+        raise click.BadParameter("needs --snap driver", param_hint="--send arrays")
     cells = cells or nodes
     venues = venues or max(1_000, nodes * 50_000 // 10_000_000)
     workers = [int(w) for w in workers_text.split(",")]
@@ -200,14 +206,14 @@ def main(nodes: int, cells: int | None, venues: int | None, parts: int, workers_
               else f"{int(demand.snapped.ok.sum()):,} snapped")
     print(f"province: {net.n_nodes:,} nodes, {net.n_edges:,} edges, {cells:,} cells "
           f"({placed}), {venues:,} venues ({int(ven.ok.sum()):,} placed); "
-          f"{MODE} {MINUTES:g} min; snap {snap}, gaps {gaps}")
+          f"{MODE} {MINUTES:g} min; snap {snap}, send {send}, gaps {gaps}")
     print("driver: " + ", ".join(f"{k} {v:.1f} s" for k, v in t.items())
           + f"; peak RSS {_peak_mb():,.0f} MB, {_avail_gb():.1f} GB available")
     side = grid_side_km(net, parts)
     partition = f"grid:{side:g}"
     runs = {}
     for n in workers:
-        res, wall, facts = _run(net, demand, ven, partition, n, snap, gaps)
+        res, wall, facts = _run(net, demand, ven, partition, n, snap, send, gaps)
         runs[n] = (res, wall, facts)
         rss = [w["peak_rss_mb"] for w in res.workers.values()]
         secs = [p["seconds"] for p in res.parts]

@@ -265,12 +265,12 @@ def test_cli_province_writes_the_merged_answer(demo, demo_db: Path, tmp_path: Pa
     out = tmp_path / "province.json"
     res = CliRunner().invoke(main, [
         "province", "--db", str(demo_db), "--osm", str(demo_osm_path()),
-        "--partition", "grid:1", "--scheduler", "inline", "--minutes", "10",
+        "--partition", "grid:1", "--scheduler", "inline", "--minutes", "3",
         "--cache-dir", settings.cache_dir, "--out", str(out)])
     assert res.exit_code == 0, res.output
     doc = json.loads(out.read_text(encoding="utf-8"))
     cov = CliRunner().invoke(main, [
-        "coverage", "--db", str(demo_db), "--osm", str(demo_osm_path()), "--minutes", "10",
+        "coverage", "--db", str(demo_db), "--osm", str(demo_osm_path()), "--minutes", "3",
         "--cache-dir", settings.cache_dir, "--out", str(tmp_path / "c.json")])
     assert cov.exit_code == 0, cov.output
     ref = json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))
@@ -279,6 +279,8 @@ def test_cli_province_writes_the_merged_answer(demo, demo_db: Path, tmp_path: Pa
     assert [{k: v for k, v in r.items() if k != "covered_area_share"} for r in ref["by_area"]] \
         == doc["by_area"]
     assert len(doc["parts"]) >= 2 and doc["workers"]
+    assert ref["gaps"]["features"] and doc["gaps"] == ref["gaps"]  # the same polygons
+    assert doc["off_network_population"] == ref["off_network_population"]
     assert (tmp_path / "province_gaps.csv").exists()
 
 
