@@ -1,27 +1,41 @@
 """Coverage of ONE dataset too large for one process: parts by area over Dask.
 
 :func:`run_province` plans the parts (:mod:`geosvc.distributed.partition`:
-by area or grid square, each with its travel-time buffer), builds each
-part's arrays on the driver when a worker is free, sends a worker only those
-(the sub-network's CSR inputs and the part's snapped demand and venues, never
-the whole network) and merges what comes back: per demand point its time to
-and identity of its nearest venue when covered.  From the merge: the
-covered and total residents, per area, per venue (catchments) and the
-uncovered points (gaps as points; no gap polygons or service-circle area:
-those need the whole covered raster).
+by area or grid square, each with its travel-time buffer) and runs one task
+per part (:mod:`geosvc.distributed.parts`), then merges what comes back: per
+demand point its time to and identity of its nearest venue when covered.
+Two ways to give a worker its part:
+
+* **shared files** (default for a local cluster and ``inline``): the
+  driver writes the network, the residents and the venues once as files
+  every worker memory-maps (:mod:`geosvc.distributed.shared`); a task is a
+  part's name, point positions and box; the worker snaps its residents
+  (unless the driver did) and cuts its sub-network itself.  The driver stays
+  idle while the parts run, and never needs the whole network's snapping
+  index (``snap_in_parts``).
+* **arrays**: the driver cuts each part's sub-network and sends it
+  (scattered, two per worker in flight): for a cluster whose workers do not
+  see the driver's disks.
+
+From the merge: the covered and total residents, per area, per venue
+(catchments), the uncovered points, and (``gaps=True``) the gap polygons,
+drawn by the driver from the parts' node times.
 
 The merged answer equals :func:`geosvc.analysis.coverage.compute_coverage`
 (and so :func:`geosvc.app.travel.measure_coverage`) on the same network,
 demand and venues exactly: covered and total population, the per-area rows'
-population members, the catchments, and each covered point's time and venue
-(see :mod:`~geosvc.distributed.partition` for the proof).  Uncovered points
-get ``time_s = inf`` and ``venue = -1`` (the single-process answer may
-know a time beyond the limit; the parts do not compute it).
+population members, the catchments, each covered point's time and venue
+(see :mod:`~geosvc.distributed.partition` for the proof;
+:mod:`~geosvc.distributed.snapping` for snapping in the parts) and the gap
+polygons (:func:`gap_margin_m`).  Uncovered points get ``time_s = inf`` and
+``venue = -1`` (the single-process answer may know a time beyond the limit;
+the parts do not compute it).  The service-circle polygon and the covered
+area shares are not computed.
 
 Schedulers: ``"local"`` (a :class:`distributed.LocalCluster` of ``workers``
-processes on this machine), ``"inline"`` (no Dask: parts one after another
-in this process), a scheduler address (``tcp://host:8786``: a real
-cluster), or a :class:`distributed.Client`.
+one-thread processes on this machine), ``"inline"`` (no Dask: parts one
+after another in this process), a scheduler address (``tcp://host:8786``: a
+real cluster), or a :class:`distributed.Client`.
 """
 
 from __future__ import annotations
@@ -29,9 +43,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import resource
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -51,152 +63,27 @@ from geosvc.analysis.coverage import (
 from geosvc.distributed._progress import connect, progress_ticker
 from geosvc.errors import ConfigError, InvalidParameter
 from geosvc.network.graph import RoadNetwork
-from geosvc.network.paths import NodeTimes, point_times, times_to_sources
+from geosvc.network.paths import NodeTimes
 from geosvc.network.snap import Snapped
 from geosvc.routing._geometry import to_lonlat
 from geosvc.routing.road import default_buffer_m, pass_reached
 
+from geosvc.distributed.parts import part_coverage, part_task, shared_part  # isort: skip
 from geosvc.distributed.partition import (  # isort: skip
-    PartPlan,
     buffer_radius_m,
     part_arrays,
     part_nbytes,
     plan_parts,
     prepare,
 )
-from geosvc.distributed.shared import open_shared, write_shared  # isort: skip
-from geosvc.distributed.snapping import longest_edge_m, snap_basis, snap_local  # isort: skip
+from geosvc.distributed.shared import write_shared  # isort: skip
+from geosvc.distributed.snapping import longest_edge_m, snap_basis  # isort: skip
 
 if TYPE_CHECKING:
     from geosvc.analysis.demand import DemandSet
 
 __all__ = ["ProvinceResult", "part_coverage", "run_province", "shared_part"]
 
-
-
-def _snapped(edge: NDArray[np.int64], frac: NDArray[np.float64],
-             dist_m: NDArray[np.float64]) -> Snapped:
-    """Return a :class:`Snapped` of the pass fields only (positions unused: zeros)."""
-    z = np.zeros(len(edge))
-    return Snapped(edge=edge, frac=frac, dist_m=dist_m, x=z, y=z, px=z, py=z, lon=z, lat=z)
-
-
-def part_network(arrays: dict[str, Any]) -> RoadNetwork:
-    """Rebuild a part's sub-network from :func:`part_arrays` (for passes only).
-
-    No polylines nor lon/lat travel (passes read the node ids and the edge
-    arrays; lengths say which edges are turns): those fields are zeros,
-    which the OS does not even allocate until touched.
-    """
-    n = len(arrays["node_x"])
-    e = len(arrays["edge_u"])
-    zero_n = np.zeros(n)
-    return RoadNetwork(
-        mode=arrays["mode"], crs=arrays["crs"], source_hash=f"part:{arrays['label']}",
-        node_id=arrays["node_id"], node_lon=zero_n, node_lat=zero_n,
-        node_x=arrays["node_x"], node_y=arrays["node_y"],
-        edge_u=arrays["edge_u"], edge_v=arrays["edge_v"],
-        edge_length_m=arrays["edge_length_m"], edge_time_s=arrays["edge_time_s"],
-        edge_twin=arrays["edge_twin"], geom_offsets=np.zeros(e + 1, dtype=np.int64),
-        geom_x=np.zeros(0), geom_y=np.zeros(0), edge_layer=np.zeros(e, dtype=np.int8))
-
-
-def part_coverage(arrays: dict[str, Any], limit_s: float,
-                  walk_speed_mps: float, *, node_times: bool = False) -> dict[str, Any]:
-    """Compute one part on a worker: each demand point's time and venue when covered.
-
-    One multi-source pass (:func:`~geosvc.network.paths.times_to_sources`,
-    cut off at ``limit_s``) over the part's sub-network from its venues, then
-    :func:`~geosvc.network.paths.point_times` for its demand points: the
-    single-process recipe on fewer nodes.
-
-    Returns
-    -------
-    dict
-        ``label``, ``points`` (demand positions), ``time_s`` (inf where not
-        covered), ``venue`` (venue id, -1 where not covered), ``nodes``,
-        ``edges``, ``venues``, ``seconds`` (wall time of the part on the
-        worker), ``pid`` and ``peak_rss_mb`` (the worker process's peak
-        resident memory so far: ``VmHWM``); with ``node_times`` also
-        ``reached_nodes`` (full-network positions, from ``node_pos``) and
-        ``reached_time_s``: the sub-network's nodes within ``limit_s`` of a
-        venue and their times (for the gaps).
-    """
-    t0 = time.perf_counter()
-    net = part_network(arrays)
-    venues = _snapped(arrays["venue_edge"], arrays["venue_frac"], arrays["venue_dist_m"])
-    demand = _snapped(arrays["demand_edge"], arrays["demand_frac"], arrays["demand_dist_m"])
-    ids = arrays["venue_ids"]
-    nt = times_to_sources(net, venues, cutoff_s=limit_s, walk_speed_mps=walk_speed_mps,
-                          source_ids=ids)
-    t, src = point_times(net, demand, nt, walk_speed_mps=walk_speed_mps)
-    covered = (t <= limit_s) & (src >= 0)
-    venue = np.full(len(t), -1, dtype=np.int64)
-    venue[covered] = ids[src[covered]]
-    out = {"label": arrays["label"], "points": arrays["points"],
-           "time_s": np.where(covered, t, np.inf), "venue": venue,
-           "nodes": net.n_nodes, "edges": net.n_edges, "venues": len(ids),
-           "seconds": time.perf_counter() - t0, "pid": os.getpid(),
-           "peak_rss_mb": _peak_rss_mb()}
-    if node_times:
-        near = np.flatnonzero(nt.time_s <= limit_s)
-        out["reached_nodes"] = np.asarray(arrays["node_pos"], dtype=np.int64)[near]
-        out["reached_time_s"] = nt.time_s[near]
-    return out
-
-
-def shared_part(directory: str, label: str, points: NDArray[np.int64],
-                bbox: tuple[float, float, float, float], limit_s: float,
-                walk_speed_mps: float, radius_m: float, node_times: bool) -> dict[str, Any]:
-    """Compute one part on a worker from the run's memory-mapped files (:mod:`.shared`).
-
-    Snaps the part's points on the network around them when the driver did
-    not (:func:`~geosvc.distributed.snapping.snap_local`: the full
-    network's answer), cuts the part's sub-network
-    (:func:`~geosvc.distributed.partition.part_arrays`) and runs
-    :func:`part_coverage`.  Adds ``snapped`` (bool per point: placed on the
-    network) and ``prepare_s`` (snapping + cutting, seconds).
-    """
-    t0 = time.perf_counter()
-    sh = open_shared(directory)
-    points = np.asarray(points, dtype=np.int64)
-    if sh.demand is None:
-        if sh.basis is None:  # pragma: no cover - write_shared refuses it
-            raise InvalidParameter("shared_dir", "has neither snapped demand nor a basis")
-        local = snap_local(sh.net, sh.demand_x[points], sh.demand_y[points],
-                           max_dist_m=sh.max_snap_m, basis=sh.basis)
-    else:
-        local = _snapped(np.asarray(sh.demand.edge[points]),
-                         np.asarray(sh.demand.frac[points]),
-                         np.asarray(sh.demand.dist_m[points]))
-    plan = PartPlan(label, np.arange(len(points), dtype=np.int64), bbox)
-    arrays = part_arrays(sh.net, plan, local, sh.venues, sh.venue_ids, radius_m=radius_m)
-    arrays["points"] = points
-    prepared = time.perf_counter() - t0
-    out = part_coverage(arrays, limit_s, walk_speed_mps, node_times=node_times)
-    out["snapped"] = local.edge >= 0
-    out["prepare_s"] = prepared
-    out["seconds"] += prepared
-    return out
-
-
-def _peak_rss_mb() -> float:
-    """Return the peak resident memory of this process, MB.
-
-    ``VmHWM`` of ``/proc/self/status`` where there is one (Linux): the peak of
-    this process image.  ``ru_maxrss`` is only the fallback: Linux carries it
-    across ``fork`` + ``exec``, so a spawned worker would report its parent's
-    peak.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return float(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    peak = float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -385,16 +272,7 @@ def run_province(
     ConfigError
         Dask is not installed, or the scheduler cannot be reached.
     """
-    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or \
-            not (0 < float(minutes) <= 240):
-        raise InvalidParameter("minutes", f"must be > 0 and <= 240, not {minutes!r}")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or workers < 1):
-        raise InvalidParameter("workers", f"must be an integer >= 1, not {workers!r}")
-    ids = (np.arange(len(venues), dtype=np.int64) if venue_ids is None
-           else np.asarray(venue_ids, dtype=np.int64))
-    if len(ids) != len(venues):
-        raise InvalidParameter("venue_ids", f"must have one id per venue ({len(venues)})")
+    ids = _checked(minutes, workers, venues, venue_ids)
     placed = None if snap_in_parts else demand.snapped
     if not snap_in_parts and not isinstance(placed, Snapped):
         raise InvalidParameter("demand", "must be snapped to the road network (a Snapped)")
@@ -427,14 +305,15 @@ def run_province(
                 (shared_part, (directory, p.label, p.points, p.bbox, limit, walk_speed_mps,
                                radius, gaps)) for p in plans)
         else:
-            snapped_demand = placed if isinstance(placed, Snapped) else _snapped(
-                np.zeros(0, np.int64), np.zeros(0), np.zeros(0))  # refused above
+            if not isinstance(placed, Snapped):  # pragma: no cover - refused above
+                raise InvalidParameter("snap_in_parts", "needs the shared files (`shared`)")
+            snapped_demand = placed
 
             def sent() -> Iterator[tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]]:
                 for p in plans:
                     a = part_arrays(net, p, snapped_demand, venues, ids, radius_m=radius)
                     sizes[p.label] = part_nbytes(a)
-                    yield _part_arrays_task, (a, limit, walk_speed_mps, gaps)
+                    yield part_task, (a, limit, walk_speed_mps, gaps)
             tasks = sent()
         t0 = time.perf_counter()
         tick = progress_ticker(progress, len(plans), unit="part", desc="province")
@@ -469,10 +348,20 @@ def run_province(
     return result
 
 
-def _part_arrays_task(arrays: dict[str, Any], limit_s: float, walk_speed_mps: float,
-                      node_times: bool) -> dict[str, Any]:
-    """Compute a part sent as arrays (no shared files): :func:`part_coverage`."""
-    return part_coverage(arrays, limit_s, walk_speed_mps, node_times=node_times)
+def _checked(minutes: Any, workers: Any, venues: Snapped,
+             venue_ids: NDArray[np.int64] | None) -> NDArray[np.int64]:
+    """Check ``minutes`` and ``workers``; return the venue ids (default ``arange``)."""
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or \
+            not (0 < float(minutes) <= 240):
+        raise InvalidParameter("minutes", f"must be > 0 and <= 240, not {minutes!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise InvalidParameter("workers", f"must be an integer >= 1, not {workers!r}")
+    ids = (np.arange(len(venues), dtype=np.int64) if venue_ids is None
+           else np.asarray(venue_ids, dtype=np.int64))
+    if len(ids) != len(venues):
+        raise InvalidParameter("venue_ids", f"must have one id per venue ({len(venues)})")
+    return ids
 
 
 def _use_files(shared: bool | str | None, scheduler: Any) -> bool:
