@@ -132,8 +132,20 @@ def _members(n: int, *groups: NDArray) -> NDArray[np.int64]:
 
 
 def _ranges(ptr: NDArray[np.int64], idx: NDArray[np.int64]) -> NDArray[np.int64]:
-    """``concat(arange(ptr[i], ptr[i + 1]) for i in idx)``, vectorised."""
-    return _gather(np.arange(int(ptr[-1]), dtype=np.int64), ptr, idx)
+    """Return ``concat(arange(ptr[i], ptr[i + 1]) for i in idx)``, vectorised.
+
+    Examples
+    --------
+    >>> _ranges(np.array([0, 2, 5, 6]), np.array([0, 2])).tolist()
+    [0, 1, 5]
+    """
+    a = np.asarray(ptr[idx], dtype=np.int64)
+    lens = np.asarray(ptr[idx + 1], dtype=np.int64) - a
+    total = int(lens.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.repeat(a - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+    return np.arange(total, dtype=np.int64) + starts
 
 
 def _snap_network(net: RoadNetwork, edges: NDArray[np.int64], basis: SnapBasis) -> RoadNetwork:
