@@ -216,6 +216,7 @@ def main(nodes: int, cells: int | None, venues: int | None, parts: int, workers_
         res, wall, facts = _run(net, demand, ven, partition, n, snap, send, gaps)
         runs[n] = (res, wall, facts)
         rss = [w["peak_rss_mb"] for w in res.workers.values()]
+        rss_file = [w.get("rss_file_mb", 0.0) for w in res.workers.values()]
         secs = [p["seconds"] for p in res.parts]
         prep = [p.get("prepare_s", 0.0) for p in res.parts]
         phases = ", ".join(f"{k} {v:.2f} s" for k, v in res.timings_s.items())
@@ -227,7 +228,8 @@ def main(nodes: int, cells: int | None, venues: int | None, parts: int, workers_
               f"{min(p['nodes'] for p in res.parts):,}-{max(p['nodes'] for p in res.parts):,}"
               f" nodes, sent {max(p['sent_mb'] for p in res.parts):.0f} MB max; workers busy "
               f"{facts['busy']:.0%} of the parts phase; worker peak RSS "
-              f"{', '.join(f'{r:,.0f}' for r in rss)} MB; driver peak during the run "
+              f"{', '.join(f'{r:,.0f}' for r in rss)} MB (file-backed, shared: "
+              f"{', '.join(f'{r:,.0f}' for r in rss_file)} MB); driver peak during the run "
               f"{driver}; load {facts['load']:.2f} -> {facts['load_after']:.2f}; covered "
               f"{res.covered_share:.2%}, {len(res.gaps or [])} gaps")
     print(f"driver peak RSS after the runs: {_peak_mb():,.0f} MB")

@@ -77,8 +77,10 @@ def part_coverage(arrays: dict[str, Any], limit_s: float,
         ``label``, ``points`` (demand positions), ``time_s`` (inf where not
         covered), ``venue`` (venue id, -1 where not covered), ``nodes``,
         ``edges``, ``venues``, ``seconds`` (wall time of the part on the
-        worker), ``pid`` and ``peak_rss_mb`` (the worker process's peak
-        resident memory so far: ``VmHWM``); with ``node_times`` also
+        worker), ``pid``, ``peak_rss_mb`` (the worker process's peak
+        resident memory so far: ``VmHWM``) and ``rss_file_mb`` (of its
+        resident memory now, the file-backed pages: libraries and the
+        mapped network, shared with the other workers; 0 if unknown); with ``node_times`` also
         ``reached_nodes`` (full-network positions, from ``node_pos``) and
         ``reached_time_s``: the sub-network's nodes within ``limit_s`` of a
         venue and their times (for the gaps).
@@ -98,7 +100,7 @@ def part_coverage(arrays: dict[str, Any], limit_s: float,
            "time_s": np.where(covered, t, np.inf), "venue": venue,
            "nodes": net.n_nodes, "edges": net.n_edges, "venues": len(ids),
            "seconds": time.perf_counter() - t0, "pid": os.getpid(),
-           "peak_rss_mb": _peak_rss_mb()}
+           "peak_rss_mb": _peak_rss_mb(), "rss_file_mb": _rss_file_mb()}
     if node_times:
         near = np.flatnonzero(nt.time_s <= limit_s)
         out["reached_nodes"] = np.asarray(arrays["node_pos"], dtype=np.int64)[near]
@@ -139,6 +141,18 @@ def shared_part(directory: str, label: str, points: NDArray[np.int64],
     out["prepare_s"] = prepared
     out["seconds"] += prepared
     return out
+
+
+def _rss_file_mb() -> float:
+    """Return this process's file-backed resident memory now (``RssFile``), MB; 0 if unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("RssFile:"):
+                    return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
 
 
 def _peak_rss_mb() -> float:

@@ -113,7 +113,9 @@ class ProvinceResult:
         Per part: ``label``, ``points``, ``nodes``, ``edges``, ``venues``,
         ``sent_mb`` (arrays sent), ``seconds`` (on the worker), ``pid``.
     workers : dict
-        Per worker process (pid): ``{parts, peak_rss_mb}``.
+        Per worker process (pid): ``{parts, peak_rss_mb, rss_file_mb}``
+        (peak resident memory, and the most of it seen file-backed at the
+        end of a part: libraries and the shared memory-mapped network).
     gaps : list of dict or None
         With ``gaps=True``: the gap polygons as compute_coverage's GeoJSON
         features (same order, ids and members).
@@ -449,9 +451,11 @@ def _merge(mode: str, minutes: float, demand: DemandSet, placed: NDArray[np.bool
         if "prepare_s" in o:
             row["prepare_s"] = round(o["prepare_s"], 3)
         parts.append(row)
-        w = per_worker.setdefault(int(o["pid"]), {"parts": 0, "peak_rss_mb": 0.0})
+        w = per_worker.setdefault(int(o["pid"]), {"parts": 0, "peak_rss_mb": 0.0,
+                                                  "rss_file_mb": 0.0})
         w["parts"] += 1
         w["peak_rss_mb"] = round(max(w["peak_rss_mb"], o["peak_rss_mb"]), 1)
+        w["rss_file_mb"] = round(max(w["rss_file_mb"], o.get("rss_file_mb", 0.0)), 1)
     covered = (time_s <= limit) & (venue >= 0)
     count = demand.count
     total = float(count.sum())
