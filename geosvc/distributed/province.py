@@ -76,7 +76,7 @@ from geosvc.distributed.partition import (  # isort: skip
     plan_parts,
     prepare,
 )
-from geosvc.distributed.shared import write_shared  # isort: skip
+from geosvc.distributed.shared import open_shared, write_shared  # isort: skip
 from geosvc.distributed.snapping import longest_edge_m, snap_basis  # isort: skip
 
 if TYPE_CHECKING:
@@ -334,6 +334,7 @@ def run_province(
         timings["parts"] = time.perf_counter() - t0
     finally:
         if tmp is not None:
+            open_shared.cache_clear()  # inline: this process's maps of the files
             shutil.rmtree(tmp, ignore_errors=True)
     t0 = time.perf_counter()
     ok = (np.asarray(placed.ok) if isinstance(placed, Snapped)

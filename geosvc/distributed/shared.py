@@ -17,7 +17,9 @@ read-only (:func:`open_shared`): the pages are shared through the OS page
 cache, each part reads only the rows near it, and nothing is pickled.  The
 workers must see the directory: a LocalCluster always does; a real cluster
 needs it on a shared file system (else the parts are sent as arrays, see
-:func:`geosvc.distributed.run_province`).
+:func:`geosvc.distributed.run_province`).  The driver removes the directory
+after the run; a long-lived worker keeps its maps of the last run's files
+(and so their disk space) until it opens the next run's.
 """
 
 from __future__ import annotations
