@@ -65,7 +65,7 @@ from geosvc.errors import ConfigError, InvalidParameter
 from geosvc.network.graph import RoadNetwork
 from geosvc.network.paths import NodeTimes
 from geosvc.network.snap import Snapped
-from geosvc.routing._geometry import to_lonlat
+from geosvc.routing._geometry import Raster, to_lonlat
 from geosvc.routing.road import default_buffer_m, pass_reached
 
 from geosvc.distributed.parts import part_coverage, part_task, shared_part  # isort: skip
@@ -288,7 +288,7 @@ def run_province(
     radius = buffer_radius_m(net, minutes, walk_speed_mps)
     basis = snap_basis(net, min_component_nodes) if snap_in_parts else None
     if gaps:
-        radius += gap_margin_m(net, gap_radius_m, basis)
+        radius += gap_margin_m(net, gap_radius_m, basis, demand=demand)
     prepare(net)
     timings["plan"] = time.perf_counter() - t0
     sizes: dict[str, int] = {}
@@ -386,7 +386,8 @@ def _placed_of(m: int, outs: list[dict[str, Any]]) -> NDArray[np.bool_]:
     return ok
 
 
-def gap_margin_m(net: RoadNetwork, gap_radius_m: float, basis: Any = None) -> float:
+def gap_margin_m(net: RoadNetwork, gap_radius_m: float, basis: Any = None, *,
+                 demand: DemandSet | None = None) -> float:
     """Return how much wider a part's buffer must be for exact gap polygons, metres.
 
     A covered raster cell matters to the gaps only within the gap radius
@@ -396,10 +397,19 @@ def gap_margin_m(net: RoadNetwork, gap_radius_m: float, basis: Any = None) -> fl
     edge's length.  Those nodes need their exact time, which the part has
     when its buffer reaches ``minutes x speed`` beyond them
     (:mod:`~geosvc.distributed.partition`).  Hence
-    ``gap_radius + 2 coarse + buffer + 2 fine + 2 x longest edge``.
+    ``gap_radius + 2 coarse + buffer + 2 fine + 2 x longest edge``, with
+    the fine cell of the raster the single process draws (``buffer / 2.5``,
+    larger for an extent past ``MAX_CELLS``: the network's nodes and the
+    ``demand``).
     """
     buffer_m = default_buffer_m(net.mode)
     cell = buffer_m / 2.5
+    if demand is not None and net.n_nodes:  # the raster of routing.road.pass_reached
+        gx0 = min(float(net.node_x.min()), float(np.min(demand.x, initial=np.inf)))
+        gy0 = min(float(net.node_y.min()), float(np.min(demand.y, initial=np.inf)))
+        gx1 = max(float(net.node_x.max()), float(np.max(demand.x, initial=-np.inf)))
+        gy1 = max(float(net.node_y.max()), float(np.max(demand.y, initial=-np.inf)))
+        cell = Raster.around(gx0, gy0, gx1, gy1, cell, max(buffer_m, gap_radius_m)).cell
     coarse = max(1, int(round(gap_radius_m / 2 / cell))) * cell
     longest = float(basis.longest_m) if basis is not None else longest_edge_m(net)
     margin = gap_radius_m + 2 * coarse * math.sqrt(2) + buffer_m + 2 * cell * math.sqrt(2)
