@@ -65,8 +65,8 @@ from geosvc.errors import ConfigError, InvalidParameter
 from geosvc.network.graph import RoadNetwork
 from geosvc.network.paths import NodeTimes
 from geosvc.network.snap import Snapped
-from geosvc.routing._geometry import Raster, to_lonlat
-from geosvc.routing.road import default_buffer_m, pass_reached
+from geosvc.routing._geometry import Pieces, Raster, pass_pieces, to_lonlat
+from geosvc.routing.road import default_buffer_m
 
 from geosvc.distributed.parts import part_coverage, part_task, shared_part  # isort: skip
 from geosvc.distributed.partition import (  # isort: skip
@@ -386,6 +386,10 @@ def _placed_of(m: int, outs: list[dict[str, Any]]) -> NDArray[np.bool_]:
     return ok
 
 
+#: Street pieces marked on the gap raster at a time (bounds the driver's memory).
+_MARK_CHUNK = 500_000
+
+
 def gap_margin_m(net: RoadNetwork, gap_radius_m: float, basis: Any = None, *,
                  demand: DemandSet | None = None) -> float:
     """Return how much wider a part's buffer must be for exact gap polygons, metres.
@@ -432,10 +436,24 @@ def _gap_features(net: RoadNetwork, demand: DemandSet, venues: Snapped, ids: NDA
     nt = NodeTimes(time_s=times, source=np.full(net.n_nodes, -1, dtype=np.int64),
                    next_node=np.full(net.n_nodes, -1, dtype=np.int32), sources=venues,
                    source_ids=ids, walk_speed_mps=walk_speed_mps, cutoff_s=limit)
-    raster, covered_mask = pass_reached(net, nt, limit, walk_speed_mps, around_x=demand.x,
-                                        around_y=demand.y,
-                                        buffer_m=default_buffer_m(net.mode), cell_m=None,
-                                        pad_m=gap_radius_m)
+    # routing.road.pass_reached's raster, its pieces marked a chunk at a time: the
+    # marks of a segment are its own (samples along it), so the union is the same,
+    # without the samples of every reached street at once (GBs at 10 M nodes)
+    buffer_m = default_buffer_m(net.mode)
+    pieces = pass_pieces(net, nt, limit, walk_speed_mps)
+    raster = Raster.around(
+        min(float(net.node_x.min()), float(np.min(demand.x, initial=np.inf))),
+        min(float(net.node_y.min()), float(np.min(demand.y, initial=np.inf))),
+        max(float(net.node_x.max()), float(np.max(demand.x, initial=-np.inf))),
+        max(float(net.node_y.max()), float(np.max(demand.y, initial=-np.inf))),
+        buffer_m / 2.5, max(buffer_m, gap_radius_m))
+    marked = np.zeros((raster.ny, raster.nx), dtype=bool)
+    off = pieces.offsets
+    for k in range(0, len(pieces), _MARK_CHUNK):
+        k2 = min(k + _MARK_CHUNK, len(pieces))
+        marked |= raster.mark_pieces(Pieces(pieces.xy[off[k]:off[k2]], off[k:k2 + 1] - off[k]))
+    del pieces
+    covered_mask = raster.dilate(marked, buffer_m)
 
     def back(geom: Any) -> Any:
         return to_lonlat(net, geom)
