@@ -283,6 +283,7 @@ def run_province(
         raise InvalidParameter("snap_in_parts", "needs the shared files (`shared`)")
     limit = float(minutes) * 60.0
     timings: dict[str, float] = {}
+    cached = set(net.__dict__)  # the caches this run adds to `net` are dropped once written
     t0 = time.perf_counter()
     plans = plan_parts(demand, partition, snapped_only=not (snap_in_parts or gaps))
     radius = buffer_radius_m(net, minutes, walk_speed_mps)
@@ -302,6 +303,8 @@ def run_province(
                          demand=placed if isinstance(placed, Snapped) else None,
                          venues=venues, venue_ids=ids, basis=basis, max_snap_m=max_snap_m)
             timings["write"] = time.perf_counter() - t0
+            basis = None  # the running lengths (8 bytes a vertex) are in the files now
+            _drop_caches(net, cached)
             directory = tmp
             tasks: Iterator[tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]] = (
                 (shared_part, (directory, p.label, p.points, p.bbox, limit, walk_speed_mps,
@@ -333,6 +336,7 @@ def run_province(
             tick(None)
         timings["parts"] = time.perf_counter() - t0
     finally:
+        _drop_caches(net, cached)
         if tmp is not None:
             open_shared.cache_clear()  # inline: this process's maps of the files
             shutil.rmtree(tmp, ignore_errors=True)
@@ -365,6 +369,16 @@ def _checked(minutes: Any, workers: Any, venues: Snapped,
     if len(ids) != len(venues):
         raise InvalidParameter("venue_ids", f"must have one id per venue ({len(venues)})")
     return ids
+
+
+def _drop_caches(net: RoadNetwork, keep: set[str]) -> None:
+    """Drop the caches the run added to ``net`` (its CSR, components, part index).
+
+    They are rebuilt on demand; at 10 M nodes they hold about 2 GB the driver
+    does not need while the parts run.
+    """
+    for key in set(net.__dict__) - keep:
+        del net.__dict__[key]
 
 
 def _use_files(shared: bool | str | None, scheduler: Any) -> bool:
