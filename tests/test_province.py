@@ -10,6 +10,7 @@ exactly compute_coverage's.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +28,11 @@ from geosvc.distributed.partition import (
     part_arrays,
     plan_parts,
 )
+from geosvc.distributed.snapping import snap_basis, snap_by_squares, snap_local
 from geosvc.errors import InvalidParameter
 from geosvc.model import PopulationCell
 from geosvc.network.paths import DEFAULT_WALK_SPEED_MPS
-from geosvc.network.snap import snap_points
+from geosvc.network.snap import snap_points, snap_xy
 from geosvc.network.synthetic import synthetic_city
 
 W = DEFAULT_WALK_SPEED_MPS
@@ -78,6 +80,10 @@ def _assert_same(res, ref, minutes: float) -> None:
     for key in ("total_population", "covered_population", "covered_share",
                 "venues_used", "venues_off_network", "off_network_population"):
         assert d[key] == r[key], key
+    if res.gaps is not None:  # the polygons, their order, ids and members
+        assert len(ref.gaps) > 0
+        assert res.gaps == ref.gaps
+        assert d["gaps"] == r["gaps"]
 
 
 @pytest.mark.parametrize("partition", ["area", "grid:0.5"])
@@ -105,6 +111,75 @@ def test_local_cluster_1_and_2_workers_equal_single_process(city, workers: int) 
     assert ticks == [(i, n) for i in range(1, n + 1)]
     assert sum(w["parts"] for w in res.workers.values()) == n
     assert all(w["peak_rss_mb"] > 0 for w in res.workers.values())
+    _assert_same(res, ref, minutes)
+
+
+def test_snap_local_equals_snapping_on_the_whole_network(city) -> None:
+    """Per-part snapping (an index of the edges near the points) gives the same floats."""
+    net, demand, venues, _, _ = city
+    basis = snap_basis(net, demand.min_component_nodes)
+    west = np.flatnonzero(demand.x < np.quantile(demand.x, 0.3))
+    for max_m in (1000.0, 20.0):  # 20 m: some residents too far, -1 both ways
+        full = snap_xy(net, demand.x, demand.y, max_dist_m=max_m,
+                       min_component_nodes=demand.min_component_nodes)
+        assert (0 < (~full.ok).sum() < len(full)) == (max_m == 20.0)
+        for sel in (west, np.arange(len(demand))):
+            part = snap_local(net, demand.x[sel], demand.y[sel], max_dist_m=max_m,
+                              basis=basis)
+            assert np.array_equal(part.edge, full.edge[sel])
+            assert np.array_equal(part.frac, full.frac[sel], equal_nan=True)
+            assert np.array_equal(part.dist_m, full.dist_m[sel])
+            assert np.array_equal(part.x, full.x[sel], equal_nan=True)
+    vx, vy = venues.px, venues.py
+    squares = snap_by_squares(net, vx, vy, max_dist_m=1000.0, basis=basis, side_m=700.0)
+    assert np.array_equal(squares.edge, venues.edge)
+    assert np.array_equal(squares.frac, venues.frac, equal_nan=True)
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["files", "arrays"])
+def test_gap_polygons_and_snapping_in_parts_equal_single_process(
+        city, shared: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts that snap their own residents, with gap polygons: compute_coverage's answer."""
+    from geosvc.distributed import province
+
+    net, demand, venues, minutes, ref = city
+    if shared:  # the covered raster marked a few street pieces at a time: the same union
+        monkeypatch.setattr(province, "_MARK_CHUNK", 97)
+    res = run_province(net, demand, venues, minutes=minutes, walk_speed_mps=W,
+                       partition="area", scheduler="inline", shared=shared,
+                       snap_in_parts=shared, gaps=True,
+                       min_component_nodes=demand.min_component_nodes)
+    assert len(res.parts) >= 6
+    assert max(p["nodes"] for p in res.parts) < net.n_nodes
+    assert res.gaps is not None
+    _assert_same(res, ref, minutes)
+    if shared:
+        assert all(p["sent_mb"] == 0 for p in res.parts)  # the workers read the files
+        assert "write" in res.timings_s and "gaps" in res.timings_s
+
+
+def test_snapping_in_parts_needs_the_files(city) -> None:
+    net, demand, venues, minutes, _ = city
+    with pytest.raises(InvalidParameter, match="snap_in_parts"):
+        run_province(net, demand, venues, minutes=minutes, walk_speed_mps=W,
+                     scheduler="inline", shared=False, snap_in_parts=True)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_worker_processes_read_the_shared_files(city, workers: int) -> None:
+    """A real LocalCluster of worker processes: each maps the files, snaps, cuts its parts."""
+    from distributed import Client, LocalCluster
+
+    net, demand, venues, minutes, ref = city
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=":0", silence_logs=40) as lc, Client(lc) as client:
+        res = run_province(net, demand, venues, minutes=minutes, walk_speed_mps=W,
+                           partition="area", scheduler=client, snap_in_parts=True,
+                           gaps=True, min_component_nodes=demand.min_component_nodes)
+    assert os.getpid() not in res.workers  # computed in other processes
+    assert len(res.workers) <= workers
+    assert sum(w["parts"] for w in res.workers.values()) == len(res.parts)
+    assert all(p["prepare_s"] > 0 and p["sent_mb"] == 0 for p in res.parts)
     _assert_same(res, ref, minutes)
 
 
@@ -195,12 +270,12 @@ def test_cli_province_writes_the_merged_answer(demo, demo_db: Path, tmp_path: Pa
     out = tmp_path / "province.json"
     res = CliRunner().invoke(main, [
         "province", "--db", str(demo_db), "--osm", str(demo_osm_path()),
-        "--partition", "grid:1", "--scheduler", "inline", "--minutes", "10",
+        "--partition", "grid:1", "--scheduler", "inline", "--minutes", "3",
         "--cache-dir", settings.cache_dir, "--out", str(out)])
     assert res.exit_code == 0, res.output
     doc = json.loads(out.read_text(encoding="utf-8"))
     cov = CliRunner().invoke(main, [
-        "coverage", "--db", str(demo_db), "--osm", str(demo_osm_path()), "--minutes", "10",
+        "coverage", "--db", str(demo_db), "--osm", str(demo_osm_path()), "--minutes", "3",
         "--cache-dir", settings.cache_dir, "--out", str(tmp_path / "c.json")])
     assert cov.exit_code == 0, cov.output
     ref = json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))
@@ -209,6 +284,8 @@ def test_cli_province_writes_the_merged_answer(demo, demo_db: Path, tmp_path: Pa
     assert [{k: v for k, v in r.items() if k != "covered_area_share"} for r in ref["by_area"]] \
         == doc["by_area"]
     assert len(doc["parts"]) >= 2 and doc["workers"]
+    assert ref["gaps"]["features"] and doc["gaps"] == ref["gaps"]  # the same polygons
+    assert doc["off_network_population"] == ref["off_network_population"]
     assert (tmp_path / "province_gaps.csv").exists()
 
 
@@ -256,4 +333,9 @@ def test_ties_on_a_regular_grid_with_co_located_venues() -> None:
     res = run_province(net, demand, venues, minutes=8, walk_speed_mps=W,
                        partition="grid:0.5", scheduler="inline")
     assert len(res.parts) >= 4
+    _assert_same(res, ref, 8)
+    # homes on nodes: equidistant streets everywhere; the parts snap them the same way
+    res = run_province(net, demand, venues, minutes=8, walk_speed_mps=W,
+                       partition="grid:0.5", scheduler="inline", snap_in_parts=True,
+                       gaps=True, min_component_nodes=demand.min_component_nodes)
     _assert_same(res, ref, 8)

@@ -82,7 +82,7 @@ if TYPE_CHECKING:
     from geosvc.network.nearest import TravelEngine
 
 __all__ = ["NO_POPULATION", "CoverageResult", "area_rows", "catchment_rows", "compute_coverage",
-           "population_warnings"]
+           "gap_features", "population_warnings"]
 
 #: Default radius that groups uncovered demand into gap polygons, metres.
 DEFAULT_GAP_RADIUS_M = 100.0
@@ -493,7 +493,7 @@ def compute_coverage(
 
     t0 = time.perf_counter()
     step("gaps")
-    gaps = _gaps(back, raster, covered_mask, demand, ~covered, gap_radius_m)
+    gaps = gap_features(back, raster, covered_mask, demand, ~covered, gap_radius_m)
     timings["gaps"] = time.perf_counter() - t0
     return CoverageResult(
         mode=mode, minutes=minutes, total_population=total,
@@ -608,10 +608,15 @@ def catchment_rows(venue: NDArray[np.int64], covered: NDArray[np.bool_],
     return rows
 
 
-def _gaps(back: Callable[[Geometry], Geometry], raster: Raster,
+def gap_features(back: Callable[[Geometry], Geometry], raster: Raster,
           covered_mask: NDArray[np.bool_], demand: DemandSet,
           uncovered: NDArray[np.bool_], radius_m: float) -> list[dict[str, Any]]:
-    """Gap features: uncovered demand grouped by ``radius_m``, minus the covered area."""
+    """Gap features: uncovered demand grouped by ``radius_m``, minus the covered area.
+
+    Only the covered cells within ``radius_m`` (plus two coarse cells) of an
+    uncovered point matter; the partitioned run
+    (:mod:`geosvc.distributed.province`) relies on it.
+    """
     import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
     from scipy import ndimage  # lazy: scipy takes ~0.2 s to import; only this path needs it
 

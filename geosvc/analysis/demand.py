@@ -53,7 +53,7 @@ from geosvc.analysis._osm_xml import is_osm_xml, read_osm_xml
 from geosvc.coords import local_projection, projection, valid_lonlat
 from geosvc.errors import InvalidParameter
 from geosvc.model import Area, Level, PopulationCell
-from geosvc.network.snap import default_min_component_nodes, snap_xy
+from geosvc.network.snap import Snapped, default_min_component_nodes, snap_xy
 
 if TYPE_CHECKING:
     import os
@@ -647,6 +647,7 @@ def build_demand(
     sample_m: float = 100.0,
     key: Hashable = None,
     min_component_nodes: int | None = None,
+    snap: bool = True,
 ) -> DemandSet:
     """Snap demand points to ``net`` once and assign each to its area.
 
@@ -670,6 +671,10 @@ def build_demand(
         largest when none is that big); None = ``Settings.min_component_nodes``
         default (50); 0 or 1 = any edge.  Pass the setting the venues were
         snapped with (``settings.min_component_nodes``).
+    snap : bool
+        False: leave the points unplaced (``snapped.edge`` all -1, read-only
+        views costing no memory) for a caller that snaps them elsewhere (the
+        parts of :func:`geosvc.distributed.run_province`).
 
     Raises
     ------
@@ -688,8 +693,15 @@ def build_demand(
     x, y, count, cell = _cell_points(net.transformer, cells, float(sample_m))
     lon, lat = net.transformer_inverse.transform(x, y)
     lon, lat = np.asarray(lon, np.float64), np.asarray(lat, np.float64)
-    snapped = snap_xy(net, x, y, lon=lon, lat=lat, max_dist_m=max_snap_m,
-                      min_component_nodes=min_component_nodes)
+    if snap:
+        snapped = snap_xy(net, x, y, lon=lon, lat=lat, max_dist_m=max_snap_m,
+                          min_component_nodes=min_component_nodes)
+    else:
+        m = len(x)
+        nan = np.broadcast_to(np.nan, (m,))
+        snapped = Snapped(edge=np.broadcast_to(np.int64(-1), (m,)), frac=nan,
+                          dist_m=np.broadcast_to(np.inf, (m,)), x=nan, y=nan, px=x, py=y,
+                          lon=lon, lat=lat)
     area = _area_of(lon, lat, areas)
     return DemandSet(lon=_ro(lon), lat=_ro(lat), x=_ro(x), y=_ro(y), count=_ro(count),
                      cell=_ro(cell), area=_ro(area), areas=areas, snapped=snapped,

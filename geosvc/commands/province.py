@@ -5,16 +5,19 @@ Coverage of ONE dataset too large for one process, cut into parts by area
 Dask worker with only the road network within its travel-time buffer
 (:func:`geosvc.distributed.run_province`), and merged.  The figures equal
 ``geosvc coverage``'s for the same dataset and filters (residents covered,
-per area, per venue); there is no service-circle polygon or gap polygon
-(they need the whole covered area): the uncovered residents are written
-as points to ``<stem>_gaps.csv``.
+per area, per venue, and the gap polygons unless ``--no-gaps``); there is no
+service-circle polygon.  The uncovered residents are also written as points
+to ``<stem>_gaps.csv``.
 
-The driver (this process) loads the network and snaps the demand and the
-venues once (the full network's snapping rule); workers receive arrays.
-``--scheduler local`` starts a LocalCluster of ``--workers`` processes;
-``tcp://host:8786`` uses a running cluster (workers need ``geosvc``
-installed, no data files); ``inline`` runs the parts in this process.
-Exit 2 for a bad option, 1 for a data or cluster problem.
+The driver (this process) maps the cached network, snaps the venues square
+by square and writes the network, the residents and the venues as files
+the workers memory-map (:mod:`geosvc.distributed.shared`); each worker snaps
+its part's residents and cuts its sub-network itself.  ``--scheduler local``
+starts a LocalCluster of ``--workers`` processes; ``inline`` runs the parts
+in this process; ``tcp://host:8786`` uses a running cluster: its workers
+need ``geosvc`` installed and either ``--shared-dir`` (a directory every
+worker sees) or nothing (the driver then snaps everyone and sends each part
+its arrays).  Exit 2 for a bad option, 1 for a data or cluster problem.
 """
 
 from __future__ import annotations
@@ -51,6 +54,12 @@ from geosvc.modes import network_modes
                    "another) or a Dask scheduler address such as tcp://host:8786.")
 @click.option("--workers", default=None, type=click.IntRange(min=1),
               help="Worker processes of the local cluster (default: min(parts, CPUs)).")
+@click.option("--shared-dir", default=None, type=click.Path(file_okay=False, path_type=str),
+              help="Directory for the run's memory-mapped files, seen by every worker "
+                   "(default: a temporary directory for local / inline; for a scheduler "
+                   "address without it the parts are sent as arrays).")
+@click.option("--gaps/--no-gaps", default=True, show_default=True,
+              help="Gap polygons as `geosvc coverage` draws them (parts a little wider).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="Result .json (figures, per area, catchments, parts, workers' peak "
                    "memory); the uncovered residents go to <stem>_gaps.csv.")
@@ -60,8 +69,8 @@ from geosvc.modes import network_modes
               help="Settings file (YAML/JSON); GEOSVC_* variables apply too.")
 def command(db: str, osm: str, mode: str, minutes: float, kind: str | None,
             level: str | None, item: str | None, partition: str, scheduler: str,
-            workers: int | None, out: str, cache_dir: str | None,
-            config_file: str | None) -> None:
+            workers: int | None, shared_dir: str | None, gaps: bool, out: str,
+            cache_dir: str | None, config_file: str | None) -> None:
     """Coverage of one large dataset, partitioned by area over Dask; equal to `coverage`."""
     from geosvc.distributed.partition import (
         parse_partition,  # lazy: verb engine (fast CLI start)
@@ -88,7 +97,7 @@ def command(db: str, osm: str, mode: str, minutes: float, kind: str | None,
     params = {k: v for k, v in raw.items() if v is not None}
     try:
         result, demand = _run(db, osm, params, partition, scheduler, workers, cache_dir,
-                              config_file)
+                              config_file, shared_dir=shared_dir, gaps=gaps)
     except InvalidParameter as exc:
         raise click.UsageError(exc.detail) from exc
     except GeosvcError as exc:
@@ -96,42 +105,76 @@ def command(db: str, osm: str, mode: str, minutes: float, kind: str | None,
     doc = result.to_dict()
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-    gaps = out_path.with_name(f"{out_path.stem}_gaps.csv")
-    with open(gaps, "w", encoding="utf-8-sig", newline="") as fh:
+    gaps_csv = out_path.with_name(f"{out_path.stem}_gaps.csv")
+    with open(gaps_csv, "w", encoding="utf-8-sig", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=["lon", "lat", "residents", "area_id"])
         w.writeheader()
         w.writerows(result.gap_points(demand))
     _summary(doc)
-    click.echo(f"wrote {out_path}, {gaps}")
+    click.echo(f"wrote {out_path}, {gaps_csv}")
 
 
 def _run(db: str, osm: str, params: dict[str, str], partition: str, scheduler: str,
-         workers: int | None, cache_dir: str | None, config_file: str | None):  # noqa: ANN202
-    """Load the dataset, snap once, run the parts; return ``(ProvinceResult, demand)``."""
+         workers: int | None, cache_dir: str | None, config_file: str | None, *,
+         shared_dir: str | None, gaps: bool):  # noqa: ANN202
+    """Load the dataset and network, place the venues, run the parts; ``(result, demand)``.
+
+    Never builds the whole network's snapping index: the venues are snapped
+    square by square and the residents in their parts (or, when the parts
+    cannot read shared files, by this process).
+    """
+    from geosvc.analysis.demand import (  # lazy: verb engine (fast CLI start)
+        build_demand,
+        demand_inputs,
+    )
     from geosvc.api import load_dataset  # lazy: verb engine (fast CLI start)
-    from geosvc.app.dataset import travel_inputs  # lazy: verb engine (fast CLI start)
     from geosvc.config import Settings  # lazy: verb engine (fast CLI start)
+    from geosvc.coords import valid_lonlat  # lazy: verb engine (fast CLI start)
     from geosvc.distributed import run_province  # lazy: verb engine (fast CLI start)
-    from geosvc.network.snap import Snapped  # lazy: verb engine (fast CLI start)
+    from geosvc.distributed.snapping import (  # lazy: verb engine (fast CLI start)
+        snap_basis,
+        snap_by_squares,
+    )
+    from geosvc.modes import get_mode  # lazy: verb engine (fast CLI start)
+    from geosvc.network.cache import load_network  # lazy: verb engine (fast CLI start)
 
     settings = Settings.load(file=config_file)
     data = load_dataset(db, settings, params)
     idx, q = data["index"], data["query"]
-    inputs = travel_inputs(idx, data["population"], data["areas"], q.mode, settings=settings,
-                           osm=osm, cache_dir=cache_dir)
-    for note in inputs.notes:
-        click.echo(note, err=True)
-    router, demand = inputs.router, inputs.demand
-    venues, net = router.venues, router.network
-    if net is None or not isinstance(venues, Snapped):
+    spec = get_mode(q.mode)
+    if not spec.needs_network:
         raise InvalidParameter("mode", f"must be a mode on roads, not {q.mode!r}")
-    chosen = np.asarray(data["candidates"], dtype=np.int64)
-    cands = np.unique(chosen[venues.ok[chosen]]) if len(chosen) else chosen
+    net = load_network(osm, q.mode, settings=settings, cache_dir=cache_dir)
+    click.echo(f"{net.describe()} ({'cache' if net.meta.get('from_cache') else 'built'})",
+               err=True)
+    cells, areas, notes = demand_inputs(
+        data["population"], data["areas"], net, osm=osm,
+        floor_area_per_person_m2=settings.floor_area_per_person_m2)
+    for note in notes:
+        click.echo(note, err=True)
+    in_parts = scheduler in ("local", "inline") or shared_dir is not None
+    demand = build_demand(net, cells, areas, max_snap_m=settings.snap_max_m,
+                          min_component_nodes=settings.min_component_nodes, snap=not in_parts)
+    lon, lat = np.asarray(idx.lon, dtype=np.float64), np.asarray(idx.lat, dtype=np.float64)
+    chosen = np.unique(np.asarray(data["candidates"], dtype=np.int64))
+    chosen = chosen[valid_lonlat(lon[chosen], lat[chosen])]
+    vx, vy = net.transformer.transform(lon[chosen], lat[chosen])
+    placed = snap_by_squares(net, np.asarray(vx), np.asarray(vy),
+                             max_dist_m=spec.snap_limit_m(settings),
+                             basis=snap_basis(net, settings.min_component_nodes))
+    ok = placed.ok
+    if (~ok).any():
+        click.echo(f"{int((~ok).sum())} venue(s) too far from the {q.mode} network are not "
+                   "counted", err=True)
     labels = [(v.code, v.name) for v in idx.venues]
-    result = run_province(net, demand, venues.take(cands), venue_ids=cands,
-                          minutes=q.minutes[0], walk_speed_mps=router.speed_mps,
+    result = run_province(net, demand, placed.take(np.flatnonzero(ok)),
+                          venue_ids=chosen[ok], minutes=q.minutes[0],
+                          walk_speed_mps=float(settings.walk_speed_kph) / 3.6,
                           partition=partition, scheduler=scheduler, workers=workers,
-                          venue_labels=labels, progress=True)
+                          venue_labels=labels, progress=True,
+                          shared=shared_dir,
+                          snap_in_parts=in_parts, max_snap_m=settings.snap_max_m,
+                          min_component_nodes=settings.min_component_nodes, gaps=gaps)
     return result, demand
 
 

@@ -8,6 +8,11 @@
   dataset, results gathered as they complete) and :func:`write_summary`;
 * :mod:`~geosvc.distributed.partition` - parts of ONE dataset by area or grid
   square, each with the sub-network within its travel-time buffer;
+* :mod:`~geosvc.distributed.parts` - the work of one part on a worker;
+* :mod:`~geosvc.distributed.shared` - the run's network, residents and
+  venues as files the workers memory-map;
+* :mod:`~geosvc.distributed.snapping` - snapping on the network around the
+  points, equal to snapping on the whole network;
 * :mod:`~geosvc.distributed.province` - :func:`run_province`: one large
   dataset's coverage, part by part on Dask, merged (equal to the
   single-process answer).

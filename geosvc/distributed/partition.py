@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     from geosvc.network.graph import RoadNetwork
     from geosvc.network.snap import Snapped
 
-__all__ = ["PartPlan", "buffer_radius_m", "max_speed_mps", "parse_partition",
+__all__ = ["PartPlan", "buffer_radius_m", "max_speed_mps", "nodes_near", "parse_partition",
            "part_arrays", "plan_parts", "prepare"]
 
 _GRID = re.compile(r"^grid:(\d+(?:\.\d+)?)$")
@@ -152,14 +152,17 @@ class PartPlan:
     bbox: tuple[float, float, float, float]
 
 
-def plan_parts(demand: DemandSet, partition: str) -> list[PartPlan]:
+def plan_parts(demand: DemandSet, partition: str, *,
+               snapped_only: bool = True) -> list[PartPlan]:
     """Split the demand points into parts by area or by grid square (empty parts dropped).
 
     Only points snapped to the network are planned (the others are never
-    covered: no worker needs them).  ``area`` puts each point in the part
-    of its area (:attr:`DemandSet.area`; one more part for the points
-    outside every area); ``grid:<km>`` in the square of that side, in the
-    network's projected CRS, counted from the points' south-west corner.
+    covered: no worker needs them), unless ``snapped_only`` is False (the
+    parts snap their points themselves, or the gaps need every point in a
+    part).  ``area`` puts each point in the part of its area
+    (:attr:`DemandSet.area`; one more part for the points outside every
+    area); ``grid:<km>`` in the square of that side, in the network's
+    projected CRS, counted from the points' south-west corner.
 
     Raises
     ------
@@ -167,7 +170,8 @@ def plan_parts(demand: DemandSet, partition: str) -> list[PartPlan]:
         A bad ``partition`` (see :func:`parse_partition`).
     """
     how, km = parse_partition(partition)
-    ok = np.flatnonzero(np.asarray(demand.snapped.ok))
+    ok = (np.flatnonzero(np.asarray(demand.snapped.ok)) if snapped_only
+          else np.arange(len(demand.x), dtype=np.int64))
     if not len(ok):
         return []
     x, y = demand.x[ok], demand.y[ok]
@@ -234,6 +238,22 @@ def _adjacency(net: RoadNetwork) -> _Adjacency:
     return adj
 
 
+def nodes_near(net: RoadNetwork, adj: _Adjacency, bbox: tuple[float, float, float, float],
+               radius_m: float) -> NDArray[np.int64]:
+    """Return the nodes within ``radius_m`` of the box (a rounded box: corners cut), ascending.
+
+    Reads only the nodes of the strip ``x0 - r .. x1 + r`` (nodes sorted by x).
+    """
+    x0, y0, x1, y1 = bbox
+    lo = int(np.searchsorted(adj.xs, x0 - radius_m, side="left"))
+    hi = int(np.searchsorted(adj.xs, x1 + radius_m, side="right"))
+    cand = np.asarray(adj.by_x[lo:hi])
+    nx, ny = net.node_x[cand], net.node_y[cand]
+    dx = np.maximum(np.maximum(x0 - nx, nx - x1), 0.0)
+    dy = np.maximum(np.maximum(y0 - ny, ny - y1), 0.0)
+    return np.sort(cand[dx * dx + dy * dy <= radius_m * radius_m])
+
+
 def _gather(order: NDArray[np.int64], ptr: NDArray[np.int64],
             nodes: NDArray[np.int64]) -> NDArray[np.int64]:
     """Return ``order[ptr[n]:ptr[n+1]]`` for every node ``n`` of ``nodes``, concatenated."""
@@ -272,6 +292,7 @@ def part_arrays(net: RoadNetwork, plan: PartPlan, demand: Snapped, venues: Snapp
     -------
     dict
         ``label``, ``mode``, ``crs``, ``points`` (demand positions),
+        ``node_pos`` (the sub-network's nodes' positions in ``net``),
         ``node_id`` / ``node_x`` / ``node_y`` of the sub-network, ``edge_u`` /
         ``edge_v`` / ``edge_time_s`` / ``edge_length_m`` (0 marks a turn edge) /
         ``edge_twin`` (renumbered), ``demand_edge`` /
@@ -279,15 +300,7 @@ def part_arrays(net: RoadNetwork, plan: PartPlan, demand: Snapped, venues: Snapp
         ``venue_dist_m`` / ``venue_ids``; numpy arrays and str only.
     """
     adj = _adjacency(net)
-    x0, y0, x1, y1 = plan.bbox
-    lo = int(np.searchsorted(adj.xs, x0 - radius_m, side="left"))
-    hi = int(np.searchsorted(adj.xs, x1 + radius_m, side="right"))
-    cand = adj.by_x[lo:hi]
-    nx, ny = net.node_x[cand], net.node_y[cand]
-    # the nodes within R of the box (a rounded box: corners cut)
-    dx = np.maximum(np.maximum(x0 - nx, nx - x1), 0.0)
-    dy = np.maximum(np.maximum(y0 - ny, ny - y1), 0.0)
-    near = np.sort(cand[dx * dx + dy * dy <= radius_m * radius_m])
+    near = nodes_near(net, adj, plan.bbox, radius_m)
     u, v = net.edge_u, net.edge_v
     touch = np.concatenate([_gather(adj.out_edges, adj.out_ptr, near),
                             _gather(adj.in_edges, adj.in_ptr, near)])
@@ -312,7 +325,7 @@ def part_arrays(net: RoadNetwork, plan: PartPlan, demand: Snapped, venues: Snapp
     vsel = np.flatnonzero(v_new >= 0)  # ascending: the full pass's source order kept
     return {
         "label": plan.label, "mode": net.mode, "crs": net.crs,
-        "points": plan.points,
+        "points": plan.points, "node_pos": nodes,
         "node_id": np.ascontiguousarray(net.node_id[nodes]),
         "node_x": np.ascontiguousarray(net.node_x[nodes]),
         "node_y": np.ascontiguousarray(net.node_y[nodes]),

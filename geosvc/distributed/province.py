@@ -1,34 +1,50 @@
 """Coverage of ONE dataset too large for one process: parts by area over Dask.
 
 :func:`run_province` plans the parts (:mod:`geosvc.distributed.partition`:
-by area or grid square, each with its travel-time buffer), builds each
-part's arrays on the driver when a worker is free, sends a worker only those
-(the sub-network's CSR inputs and the part's snapped demand and venues, never
-the whole network) and merges what comes back: per demand point its time to
-and identity of its nearest venue when covered.  From the merge: the
-covered and total residents, per area, per venue (catchments) and the
-uncovered points (gaps as points; no gap polygons or service-circle area:
-those need the whole covered raster).
+by area or grid square, each with its travel-time buffer) and runs one task
+per part (:mod:`geosvc.distributed.parts`), then merges what comes back: per
+demand point its time to and identity of its nearest venue when covered.
+Two ways to give a worker its part:
+
+* **shared files** (default for a local cluster and ``inline``): the
+  driver writes the network, the residents and the venues once as files
+  every worker memory-maps (:mod:`geosvc.distributed.shared`); a task is a
+  part's name, point positions and box; the worker snaps its residents
+  (unless the driver did) and cuts its sub-network itself.  The driver stays
+  idle while the parts run, and never needs the whole network's snapping
+  index (``snap_in_parts``).
+* **arrays**: the driver cuts each part's sub-network and sends it
+  (scattered, two per worker in flight): for a cluster whose workers do not
+  see the driver's disks.
+
+From the merge: the covered and total residents, per area, per venue
+(catchments), the uncovered points, and (``gaps=True``) the gap polygons,
+drawn by the driver from the parts' node times.
 
 The merged answer equals :func:`geosvc.analysis.coverage.compute_coverage`
 (and so :func:`geosvc.app.travel.measure_coverage`) on the same network,
 demand and venues exactly: covered and total population, the per-area rows'
-population members, the catchments, and each covered point's time and venue
-(see :mod:`~geosvc.distributed.partition` for the proof).  Uncovered points
-get ``time_s = inf`` and ``venue = -1`` (the single-process answer may
-know a time beyond the limit; the parts do not compute it).
+population members, the catchments, each covered point's time and venue
+(see :mod:`~geosvc.distributed.partition` for the proof;
+:mod:`~geosvc.distributed.snapping` for snapping in the parts) and the gap
+polygons (:func:`gap_margin_m`).  Uncovered points get ``time_s = inf`` and
+``venue = -1`` (the single-process answer may know a time beyond the limit;
+the parts do not compute it).  The service-circle polygon and the covered
+area shares are not computed.
 
 Schedulers: ``"local"`` (a :class:`distributed.LocalCluster` of ``workers``
-processes on this machine), ``"inline"`` (no Dask: parts one after another
-in this process), a scheduler address (``tcp://host:8786``: a real
-cluster), or a :class:`distributed.Client`.
+one-thread processes on this machine), ``"inline"`` (no Dask: parts one
+after another in this process), a scheduler address (``tcp://host:8786``: a
+real cluster), or a :class:`distributed.Client`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
-import resource
-import sys
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,13 +53,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from geosvc.analysis.coverage import area_rows, catchment_rows, population_warnings
+from geosvc.analysis.coverage import (
+    DEFAULT_GAP_RADIUS_M,
+    area_rows,
+    catchment_rows,
+    gap_features,
+    population_warnings,
+)
 from geosvc.distributed._progress import connect, progress_ticker
 from geosvc.errors import ConfigError, InvalidParameter
 from geosvc.network.graph import RoadNetwork
-from geosvc.network.paths import point_times, times_to_sources
+from geosvc.network.paths import NodeTimes
 from geosvc.network.snap import Snapped
+from geosvc.routing._geometry import Pieces, Raster, pass_pieces, to_lonlat
+from geosvc.routing.road import default_buffer_m
 
+from geosvc.distributed.parts import part_coverage, part_task, shared_part  # isort: skip
 from geosvc.distributed.partition import (  # isort: skip
     buffer_radius_m,
     part_arrays,
@@ -51,94 +76,14 @@ from geosvc.distributed.partition import (  # isort: skip
     plan_parts,
     prepare,
 )
+from geosvc.distributed.shared import open_shared, write_shared  # isort: skip
+from geosvc.distributed.snapping import longest_edge_m, snap_basis  # isort: skip
 
 if TYPE_CHECKING:
     from geosvc.analysis.demand import DemandSet
 
-__all__ = ["ProvinceResult", "part_coverage", "run_province"]
+__all__ = ["ProvinceResult", "part_coverage", "run_province", "shared_part"]
 
-
-
-def _snapped(edge: NDArray[np.int64], frac: NDArray[np.float64],
-             dist_m: NDArray[np.float64]) -> Snapped:
-    """Return a :class:`Snapped` of the pass fields only (positions unused: zeros)."""
-    z = np.zeros(len(edge))
-    return Snapped(edge=edge, frac=frac, dist_m=dist_m, x=z, y=z, px=z, py=z, lon=z, lat=z)
-
-
-def part_network(arrays: dict[str, Any]) -> RoadNetwork:
-    """Rebuild a part's sub-network from :func:`part_arrays` (for passes only).
-
-    No polylines nor lon/lat travel (passes read the node ids and the edge
-    arrays; lengths say which edges are turns): those fields are zeros,
-    which the OS does not even allocate until touched.
-    """
-    n = len(arrays["node_x"])
-    e = len(arrays["edge_u"])
-    zero_n = np.zeros(n)
-    return RoadNetwork(
-        mode=arrays["mode"], crs=arrays["crs"], source_hash=f"part:{arrays['label']}",
-        node_id=arrays["node_id"], node_lon=zero_n, node_lat=zero_n,
-        node_x=arrays["node_x"], node_y=arrays["node_y"],
-        edge_u=arrays["edge_u"], edge_v=arrays["edge_v"],
-        edge_length_m=arrays["edge_length_m"], edge_time_s=arrays["edge_time_s"],
-        edge_twin=arrays["edge_twin"], geom_offsets=np.zeros(e + 1, dtype=np.int64),
-        geom_x=np.zeros(0), geom_y=np.zeros(0), edge_layer=np.zeros(e, dtype=np.int8))
-
-
-def part_coverage(arrays: dict[str, Any], limit_s: float,
-                  walk_speed_mps: float) -> dict[str, Any]:
-    """Compute one part on a worker: each demand point's time and venue when covered.
-
-    One multi-source pass (:func:`~geosvc.network.paths.times_to_sources`,
-    cut off at ``limit_s``) over the part's sub-network from its venues, then
-    :func:`~geosvc.network.paths.point_times` for its demand points: the
-    single-process recipe on fewer nodes.
-
-    Returns
-    -------
-    dict
-        ``label``, ``points`` (demand positions), ``time_s`` (inf where not
-        covered), ``venue`` (venue id, -1 where not covered), ``nodes``,
-        ``edges``, ``venues``, ``seconds`` (wall time of the part on the
-        worker), ``pid`` and ``peak_rss_mb`` (the worker process's peak
-        resident memory so far: ``VmHWM``).
-    """
-    t0 = time.perf_counter()
-    net = part_network(arrays)
-    venues = _snapped(arrays["venue_edge"], arrays["venue_frac"], arrays["venue_dist_m"])
-    demand = _snapped(arrays["demand_edge"], arrays["demand_frac"], arrays["demand_dist_m"])
-    ids = arrays["venue_ids"]
-    nt = times_to_sources(net, venues, cutoff_s=limit_s, walk_speed_mps=walk_speed_mps,
-                          source_ids=ids)
-    t, src = point_times(net, demand, nt, walk_speed_mps=walk_speed_mps)
-    covered = (t <= limit_s) & (src >= 0)
-    venue = np.full(len(t), -1, dtype=np.int64)
-    venue[covered] = ids[src[covered]]
-    return {"label": arrays["label"], "points": arrays["points"],
-            "time_s": np.where(covered, t, np.inf), "venue": venue,
-            "nodes": net.n_nodes, "edges": net.n_edges, "venues": len(ids),
-            "seconds": time.perf_counter() - t0, "pid": os.getpid(),
-            "peak_rss_mb": _peak_rss_mb()}
-
-
-def _peak_rss_mb() -> float:
-    """Return the peak resident memory of this process, MB.
-
-    ``VmHWM`` of ``/proc/self/status`` where there is one (Linux): the peak of
-    this process image.  ``ru_maxrss`` is only the fallback: Linux carries it
-    across ``fork`` + ``exec``, so a spawned worker would report its parent's
-    peak.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return float(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    peak = float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,7 +113,12 @@ class ProvinceResult:
         Per part: ``label``, ``points``, ``nodes``, ``edges``, ``venues``,
         ``sent_mb`` (arrays sent), ``seconds`` (on the worker), ``pid``.
     workers : dict
-        Per worker process (pid): ``{parts, peak_rss_mb}``.
+        Per worker process (pid): ``{parts, peak_rss_mb, rss_file_mb}``
+        (peak resident memory, and the most of it seen file-backed at the
+        end of a part: libraries and the shared memory-mapped network).
+    gaps : list of dict or None
+        With ``gaps=True``: the gap polygons as compute_coverage's GeoJSON
+        features (same order, ids and members).
     timings_s : dict
         ``plan``, ``parts`` (wall time of the distributed phase), ``merge``.
     """
@@ -188,6 +138,7 @@ class ProvinceResult:
     workers: dict[int, dict[str, Any]]
     warnings: tuple[dict[str, str], ...] = ()
     timings_s: dict[str, float] = field(default_factory=dict)
+    gaps: list[dict[str, Any]] | None = None
 
     @property
     def covered(self) -> NDArray[np.bool_]:
@@ -217,6 +168,9 @@ class ProvinceResult:
             "workers": [{"pid": pid, **w} for pid, w in sorted(self.workers.items())],
             "timings_s": dict(self.timings_s),
             "warnings": [dict(w) for w in self.warnings],
+            **({} if self.gaps is None else {"gaps": {
+                "type": "FeatureCollection", "features": list(self.gaps),
+                "numberMatched": len(self.gaps), "numberReturned": len(self.gaps)}}),
         }
 
     def gap_points(self, demand: DemandSet) -> list[dict[str, Any]]:
@@ -255,16 +209,23 @@ def run_province(
     venue_labels: Sequence[tuple[str, str]] | None = None,
     progress: bool | Callable[[int, int], None] = False,
     connect_timeout_s: float = 10.0,
+    shared: bool | str | None = None,
+    snap_in_parts: bool = False,
+    max_snap_m: float = 1000.0,
+    min_component_nodes: int | None = None,
+    gaps: bool = False,
+    gap_radius_m: float = DEFAULT_GAP_RADIUS_M,
 ) -> ProvinceResult:
     """Compute the coverage of ``demand`` by ``venues`` part by part (see the module).
 
     Parameters
     ----------
     net : RoadNetwork
-        The full network; ``demand`` and ``venues`` snapped to it (once,
-        here on the driver).
+        The full network; ``venues`` snapped to it, and ``demand`` too
+        unless ``snap_in_parts``.
     demand : DemandSet
-        :func:`~geosvc.analysis.demand.build_demand` on ``net``.
+        :func:`~geosvc.analysis.demand.build_demand` on ``net`` (with
+        ``snap_in_parts`` its ``snapped`` is not read: any placeholder).
     venues : Snapped
         The candidate venues in the order of the single-process pass (e.g.
         ``router.venues.take(positions)`` with ascending positions).
@@ -284,14 +245,119 @@ def run_province(
         Per venue position, for the catchment rows.
     progress : bool or callable(done, total)
         True: a tqdm bar on stderr (parts done / planned).
+    shared : bool or str, optional
+        Workers read the network from memory-mapped files
+        (:mod:`~geosvc.distributed.shared`) and cut their parts themselves;
+        a str is the directory to write them in (a subdirectory is made and
+        removed; it must be visible to every worker).  None (default): files
+        in a temporary directory for ``local`` / ``inline`` / a Client of a
+        cluster of this process, arrays sent by the driver for a scheduler
+        address (its workers may not see this machine's disks).
+    snap_in_parts : bool
+        Each part snaps its own points
+        (:func:`~geosvc.distributed.snapping.snap_local`, the full network's
+        answer) within ``max_snap_m`` with ``min_component_nodes``; the driver
+        never builds the whole network's snapping index.  Needs ``shared``.
+    gaps : bool
+        Also the gap polygons, equal to
+        :func:`~geosvc.analysis.coverage.compute_coverage`'s (default
+        ``gap_radius_m`` and street buffer): the parts' sub-networks are
+        widened so that every node near an uncovered resident gets its exact
+        time, and the driver draws the covered raster from the merged node
+        times (one O(E) pass over the network).
 
     Raises
     ------
     InvalidParameter
-        Bad ``minutes``, ``partition``, ``scheduler`` or ``workers``.
+        Bad ``minutes``, ``partition``, ``scheduler``, ``workers``, or
+        ``snap_in_parts`` without ``shared``.
     ConfigError
         Dask is not installed, or the scheduler cannot be reached.
     """
+    ids = _checked(minutes, workers, venues, venue_ids)
+    placed = None if snap_in_parts else demand.snapped
+    if not snap_in_parts and not isinstance(placed, Snapped):
+        raise InvalidParameter("demand", "must be snapped to the road network (a Snapped)")
+    use_files = _use_files(shared, scheduler)
+    if snap_in_parts and not use_files:
+        raise InvalidParameter("snap_in_parts", "needs the shared files (`shared`)")
+    limit = float(minutes) * 60.0
+    timings: dict[str, float] = {}
+    cached = set(net.__dict__)  # the caches this run adds to `net` are dropped once written
+    t0 = time.perf_counter()
+    plans = plan_parts(demand, partition, snapped_only=not (snap_in_parts or gaps))
+    radius = buffer_radius_m(net, minutes, walk_speed_mps)
+    basis = snap_basis(net, min_component_nodes) if snap_in_parts else None
+    if gaps:
+        radius += gap_margin_m(net, gap_radius_m, basis, demand=demand)
+    prepare(net)
+    timings["plan"] = time.perf_counter() - t0
+    sizes: dict[str, int] = {}
+    tmp: str | None = None
+    try:
+        if use_files:
+            t0 = time.perf_counter()
+            root = shared if isinstance(shared, str) else None
+            tmp = tempfile.mkdtemp(prefix="geosvc-province-", dir=root)
+            write_shared(tmp, net, demand_x=demand.x, demand_y=demand.y,
+                         demand=placed if isinstance(placed, Snapped) else None,
+                         venues=venues, venue_ids=ids, basis=basis, max_snap_m=max_snap_m)
+            timings["write"] = time.perf_counter() - t0
+            basis = None  # the running lengths (8 bytes a vertex) are in the files now
+            _drop_caches(net, cached)
+            directory = tmp
+            tasks: Iterator[tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]] = (
+                (shared_part, (directory, p.label, p.points, p.bbox, limit, walk_speed_mps,
+                               radius, gaps)) for p in plans)
+        else:
+            if not isinstance(placed, Snapped):  # pragma: no cover - refused above
+                raise InvalidParameter("snap_in_parts", "needs the shared files (`shared`)")
+            snapped_demand = placed
+
+            def sent() -> Iterator[tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]]:
+                for p in plans:
+                    a = part_arrays(net, p, snapped_demand, venues, ids, radius_m=radius)
+                    sizes[p.label] = part_nbytes(a)
+                    yield part_task, (a, limit, walk_speed_mps, gaps)
+            tasks = sent()
+        t0 = time.perf_counter()
+        tick = progress_ticker(progress, len(plans), unit="part", desc="province")
+        try:
+            if scheduler == "inline":
+                outs = []
+                for fn, args in tasks:
+                    outs.append(fn(*args))
+                    tick(1)
+            else:
+                outs = _run_dask(tasks, scheduler,
+                                 workers or max(1, min(len(plans), os.cpu_count() or 1)),
+                                 connect_timeout_s, tick, throttle=not use_files)
+        finally:
+            tick(None)
+        timings["parts"] = time.perf_counter() - t0
+    finally:
+        _drop_caches(net, cached)
+        if tmp is not None:
+            open_shared.cache_clear()  # inline: this process's maps of the files
+            shutil.rmtree(tmp, ignore_errors=True)
+    t0 = time.perf_counter()
+    ok = (np.asarray(placed.ok) if isinstance(placed, Snapped)
+          else _placed_of(len(demand.x), outs))
+    result = _merge(net.mode, float(minutes), demand, ok, venues, outs, sizes, venue_labels,
+                    limit)
+    timings["merge"] = time.perf_counter() - t0
+    if gaps:
+        t0 = time.perf_counter()
+        result = dataclasses.replace(result, gaps=_gap_features(
+            net, demand, venues, ids, outs, result, limit, walk_speed_mps, gap_radius_m))
+        timings["gaps"] = time.perf_counter() - t0
+    result.timings_s.update({k: round(v, 4) for k, v in timings.items()})
+    return result
+
+
+def _checked(minutes: Any, workers: Any, venues: Snapped,
+             venue_ids: NDArray[np.int64] | None) -> NDArray[np.int64]:
+    """Check ``minutes`` and ``workers``; return the venue ids (default ``arange``)."""
     if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or \
             not (0 < float(minutes) <= 240):
         raise InvalidParameter("minutes", f"must be > 0 and <= 240, not {minutes!r}")
@@ -302,51 +368,118 @@ def run_province(
            else np.asarray(venue_ids, dtype=np.int64))
     if len(ids) != len(venues):
         raise InvalidParameter("venue_ids", f"must have one id per venue ({len(venues)})")
-    placed = demand.snapped
-    if not isinstance(placed, Snapped):
-        raise InvalidParameter("demand", "must be snapped to the road network (a Snapped)")
-    limit = float(minutes) * 60.0
-    t0 = time.perf_counter()
-    plans = plan_parts(demand, partition)
-    radius = buffer_radius_m(net, minutes, walk_speed_mps)
-    prepare(net)
-    timings = {"plan": time.perf_counter() - t0}
-    sizes: dict[str, int] = {}
-
-    def arrays_of() -> Iterator[dict[str, Any]]:
-        for p in plans:
-            a = part_arrays(net, p, placed, venues, ids, radius_m=radius)
-            sizes[p.label] = part_nbytes(a)
-            yield a
-
-    t0 = time.perf_counter()
-    tick = progress_ticker(progress, len(plans), unit="part", desc="province")
-    try:
-        if scheduler == "inline":
-            outs = []
-            for a in arrays_of():
-                outs.append(part_coverage(a, limit, walk_speed_mps))
-                tick(1)
-        else:
-            outs = _run_dask(arrays_of(), limit, walk_speed_mps, scheduler,
-                             workers or max(1, min(len(plans), os.cpu_count() or 1)),
-                             connect_timeout_s, tick)
-    finally:
-        tick(None)
-    timings["parts"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    result = _merge(net.mode, float(minutes), demand, venues, outs, sizes, venue_labels,
-                    limit)
-    timings["merge"] = time.perf_counter() - t0
-    result.timings_s.update({k: round(v, 4) for k, v in timings.items()})
-    return result
+    return ids
 
 
-def _merge(mode: str, minutes: float, demand: DemandSet, venues: Snapped,
-           outs: list[dict[str, Any]], sizes: dict[str, int],
+def _drop_caches(net: RoadNetwork, keep: set[str]) -> None:
+    """Drop the caches the run added to ``net`` (its CSR, components, part index).
+
+    They are rebuilt on demand; at 10 M nodes they hold about 2 GB the driver
+    does not need while the parts run.
+    """
+    for key in set(net.__dict__) - keep:
+        del net.__dict__[key]
+
+
+def _use_files(shared: bool | str | None, scheduler: Any) -> bool:
+    """Whether the workers read the network from files (see ``run_province``'s ``shared``)."""
+    if shared is not None:
+        return bool(shared)
+    if scheduler in (None, "local", "inline"):
+        return True
+    if isinstance(scheduler, str):
+        return scheduler.startswith("inproc://")
+    return getattr(scheduler, "cluster", None) is not None  # a Client of a cluster made here
+
+
+def _placed_of(m: int, outs: list[dict[str, Any]]) -> NDArray[np.bool_]:
+    """Per demand point: placed on the network (the parts' snapping)."""
+    ok = np.zeros(m, dtype=bool)
+    for o in outs:
+        ok[o["points"]] = o["snapped"]
+    return ok
+
+
+#: Street pieces marked on the gap raster at a time (bounds the driver's memory).
+_MARK_CHUNK = 500_000
+
+
+def gap_margin_m(net: RoadNetwork, gap_radius_m: float, basis: Any = None, *,
+                 demand: DemandSet | None = None) -> float:
+    """Return how much wider a part's buffer must be for exact gap polygons, metres.
+
+    A covered raster cell matters to the gaps only within the gap radius
+    (plus two coarse cells) of an uncovered point; it is covered through
+    the street buffer (plus two fine cells) by a piece of an edge ``u -> v``
+    drawn from ``v``, whose twin is drawn from ``u``: both ends within the
+    edge's length.  Those nodes need their exact time, which the part has
+    when its buffer reaches ``minutes x speed`` beyond them
+    (:mod:`~geosvc.distributed.partition`).  Hence
+    ``gap_radius + 2 coarse + buffer + 2 fine + 2 x longest edge``, with
+    the fine cell of the raster the single process draws (``buffer / 2.5``,
+    larger for an extent past ``MAX_CELLS``: the network's nodes and the
+    ``demand``).
+    """
+    buffer_m = default_buffer_m(net.mode)
+    cell = buffer_m / 2.5
+    if demand is not None and net.n_nodes:  # the raster of routing.road.pass_reached
+        gx0 = min(float(net.node_x.min()), float(np.min(demand.x, initial=np.inf)))
+        gy0 = min(float(net.node_y.min()), float(np.min(demand.y, initial=np.inf)))
+        gx1 = max(float(net.node_x.max()), float(np.max(demand.x, initial=-np.inf)))
+        gy1 = max(float(net.node_y.max()), float(np.max(demand.y, initial=-np.inf)))
+        cell = Raster.around(gx0, gy0, gx1, gy1, cell, max(buffer_m, gap_radius_m)).cell
+    coarse = max(1, int(round(gap_radius_m / 2 / cell))) * cell
+    longest = float(basis.longest_m) if basis is not None else longest_edge_m(net)
+    margin = gap_radius_m + 2 * coarse * math.sqrt(2) + buffer_m + 2 * cell * math.sqrt(2)
+    return margin + 2 * longest + 1.0
+
+
+def _gap_features(net: RoadNetwork, demand: DemandSet, venues: Snapped, ids: NDArray[np.int64],
+                  outs: list[dict[str, Any]], result: ProvinceResult, limit: float,
+                  walk_speed_mps: float, gap_radius_m: float) -> list[dict[str, Any]]:
+    """Return the gap polygons of the merged answer (compute_coverage's recipe).
+
+    From the merged node times: each node's time is the least the parts
+    found: never below the full network's (a part's paths are the
+    network's), and equal wherever a part's buffer held the node's best
+    path, which :func:`gap_margin_m` ensures near every uncovered resident.
+    """
+    times = np.full(net.n_nodes, np.inf)
+    for o in outs:
+        np.minimum.at(times, o["reached_nodes"], o["reached_time_s"])
+    nt = NodeTimes(time_s=times, source=np.full(net.n_nodes, -1, dtype=np.int64),
+                   next_node=np.full(net.n_nodes, -1, dtype=np.int32), sources=venues,
+                   source_ids=ids, walk_speed_mps=walk_speed_mps, cutoff_s=limit)
+    # routing.road.pass_reached's raster, its pieces marked a chunk at a time: the
+    # marks of a segment are its own (samples along it), so the union is the same,
+    # without the samples of every reached street at once (GBs at 10 M nodes)
+    buffer_m = default_buffer_m(net.mode)
+    pieces = pass_pieces(net, nt, limit, walk_speed_mps)
+    raster = Raster.around(
+        min(float(net.node_x.min()), float(np.min(demand.x, initial=np.inf))),
+        min(float(net.node_y.min()), float(np.min(demand.y, initial=np.inf))),
+        max(float(net.node_x.max()), float(np.max(demand.x, initial=-np.inf))),
+        max(float(net.node_y.max()), float(np.max(demand.y, initial=-np.inf))),
+        buffer_m / 2.5, max(buffer_m, gap_radius_m))
+    marked = np.zeros((raster.ny, raster.nx), dtype=bool)
+    off = pieces.offsets
+    for k in range(0, len(pieces), _MARK_CHUNK):
+        k2 = min(k + _MARK_CHUNK, len(pieces))
+        marked |= raster.mark_pieces(Pieces(pieces.xy[off[k]:off[k2]], off[k:k2 + 1] - off[k]))
+    del pieces
+    covered_mask = raster.dilate(marked, buffer_m)
+
+    def back(geom: Any) -> Any:
+        return to_lonlat(net, geom)
+
+    return gap_features(back, raster, covered_mask, demand, ~result.covered, gap_radius_m)
+
+
+def _merge(mode: str, minutes: float, demand: DemandSet, placed: NDArray[np.bool_],
+           venues: Snapped, outs: list[dict[str, Any]], sizes: dict[str, int],
            labels: Sequence[tuple[str, str]] | None, limit: float) -> ProvinceResult:
     """Assemble the parts' answers into the dataset's (the rules of compute_coverage)."""
-    m = len(demand)
+    m = len(demand.x)
     time_s = np.full(m, np.inf)
     venue = np.full(m, -1, dtype=np.int64)
     parts: list[dict[str, Any]] = []
@@ -354,36 +487,43 @@ def _merge(mode: str, minutes: float, demand: DemandSet, venues: Snapped,
     for o in sorted(outs, key=lambda o: o["label"]):
         time_s[o["points"]] = o["time_s"]
         venue[o["points"]] = o["venue"]
-        parts.append({"label": o["label"], "points": len(o["points"]), "nodes": o["nodes"],
-                      "edges": o["edges"], "venues": o["venues"],
-                      "sent_mb": round(sizes.get(o["label"], 0) / 1e6, 1),
-                      "seconds": round(o["seconds"], 3), "pid": o["pid"]})
-        w = per_worker.setdefault(int(o["pid"]), {"parts": 0, "peak_rss_mb": 0.0})
+        row = {"label": o["label"], "points": len(o["points"]), "nodes": o["nodes"],
+               "edges": o["edges"], "venues": o["venues"],
+               "sent_mb": round(sizes.get(o["label"], 0) / 1e6, 1),
+               "seconds": round(o["seconds"], 3), "pid": o["pid"]}
+        if "prepare_s" in o:
+            row["prepare_s"] = round(o["prepare_s"], 3)
+        parts.append(row)
+        w = per_worker.setdefault(int(o["pid"]), {"parts": 0, "peak_rss_mb": 0.0,
+                                                  "rss_file_mb": 0.0})
         w["parts"] += 1
         w["peak_rss_mb"] = round(max(w["peak_rss_mb"], o["peak_rss_mb"]), 1)
+        w["rss_file_mb"] = round(max(w["rss_file_mb"], o.get("rss_file_mb", 0.0)), 1)
     covered = (time_s <= limit) & (venue >= 0)
     count = demand.count
     total = float(count.sum())
     covered_pop = float(count[covered].sum())
-    placed = int(venues.ok.sum())
+    n_placed = int(venues.ok.sum())
     return ProvinceResult(
         mode=mode, minutes=minutes, total_population=total, covered_population=covered_pop,
-        venues_used=placed, venues_off_network=len(venues) - placed,
-        off_network_population=float(count[~np.asarray(demand.snapped.ok)].sum()),
+        venues_used=n_placed, venues_off_network=len(venues) - n_placed,
+        off_network_population=float(count[~placed].sum()),
         by_area=area_rows(demand, covered, known=total > 0),
         catchments=catchment_rows(venue, covered, count, covered_pop, labels),
         time_s=time_s, venue=venue, parts=parts, workers=per_worker,
         warnings=tuple(population_warnings(m, total)), timings_s={})
 
 
-def _run_dask(parts: Iterator[dict[str, Any]], limit: float, walk_speed_mps: float,
+def _run_dask(tasks: Iterator[tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]],
               scheduler: Any, workers: int, timeout_s: float,
-              tick: Callable[[int | None], None]) -> list[dict[str, Any]]:
-    """Send the parts as workers free up (two per worker in flight); gather the answers.
+              tick: Callable[[int | None], None], *, throttle: bool) -> list[dict[str, Any]]:
+    """Run the parts' tasks on Dask; gather the answers as they complete.
 
-    Each part's arrays are scattered to the cluster (not embedded in the
-    task graph) and built only when a slot frees, so the driver holds at
-    most ``2 x workers`` parts at a time.
+    ``throttle`` (parts sent as arrays): each task's arrays are scattered
+    (not embedded in the graph) and built only when a slot frees, two per
+    worker in flight, so the driver holds at most ``2 x workers`` parts.
+    Without it (shared files: a task is a name, point positions and a box)
+    every task is submitted at once and the scheduler keeps the workers busy.
     """
     try:
         from distributed import Client, as_completed  # lazy: extra `distributed`
@@ -400,20 +540,23 @@ def _run_dask(parts: Iterator[dict[str, Any]], limit: float, walk_speed_mps: flo
         count = [0]
 
         def submit() -> bool:
-            arrays = next(parts, None)
-            if arrays is None:
+            item = next(tasks, None)
+            if item is None:
                 return False
-            [data] = client.scatter([arrays], hash=False)
-            fut = client.submit(part_coverage, data, limit, walk_speed_mps,
-                                key=f"geosvc-province-{stamp}-{count[0]}", pure=False)
+            fn, args = item
+            if throttle:
+                [data] = client.scatter([args[0]], hash=False)
+                args = (data, *args[1:])
+            fut = client.submit(fn, *args, key=f"geosvc-province-{stamp}-{count[0]}",
+                                pure=False)
             count[0] += 1
             pending.add(fut)
-            data.release()
+            if throttle:
+                data.release()
             return True
 
-        for _ in range(2 * n_workers):
-            if not submit():
-                break
+        while (not throttle or count[0] < 2 * n_workers) and submit():
+            pass
         outs = []
         for fut in pending:
             if fut.status != "finished":
@@ -423,12 +566,11 @@ def _run_dask(parts: Iterator[dict[str, Any]], limit: float, walk_speed_mps: flo
             outs.append(fut.result())
             fut.release()
             tick(1)
-            submit()
+            if throttle:
+                submit()
         return outs
     finally:
         if own:
             client.close()
             if cluster is not None:
                 cluster.close()
-
-
