@@ -36,12 +36,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from geosvc.network._segindex import build_grid
-from geosvc.network.graph import GROUND, RoadNetwork
+from geosvc.network.graph import RoadNetwork
 from geosvc.network.snap import (
     EdgeIndex,
     Snapped,
+    cum_lengths,
     default_min_component_nodes,
+    edge_index_of,
     snap_xy,
     snappable_edges,
 )
@@ -93,19 +94,10 @@ def _threshold(min_component_nodes: int | None) -> int:
     return max(int(min_component_nodes), 1)
 
 
-def _cum_lengths(net: RoadNetwork) -> NDArray[np.float64]:
-    """Return the running polyline length over all vertices (the full index's sums)."""
-    gx, gy = net.geom_x, net.geom_y
-    seg = np.hypot(np.diff(gx), np.diff(gy))
-    ends = net.geom_offsets[1:-1] - 1  # the jump from one edge's last vertex to the next
-    seg[ends[(ends >= 0) & (ends < len(seg))]] = 0.0
-    return np.concatenate([[0.0], np.cumsum(seg)])
-
-
 def snap_basis(net: RoadNetwork, min_component_nodes: int | None = None) -> SnapBasis:
     """Return the full network's :class:`SnapBasis` (components, running lengths)."""
     t = _threshold(min_component_nodes)
-    cum = _cum_lengths(net)
+    cum = cum_lengths(net)
     return SnapBasis(t, snappable_edges(net, t), cum, _longest(net, cum))
 
 
@@ -116,7 +108,7 @@ def _longest(net: RoadNetwork, cum: NDArray[np.float64]) -> float:
 
 def longest_edge_m(net: RoadNetwork) -> float:
     """Return the longest edge polyline of ``net``, metres (0 without edges)."""
-    return _longest(net, _cum_lengths(net))
+    return _longest(net, cum_lengths(net))
 
 
 def _members(n: int, *groups: NDArray) -> NDArray[np.int64]:
@@ -176,40 +168,20 @@ def _snap_network(net: RoadNetwork, edges: NDArray[np.int64], basis: SnapBasis) 
     eligible = np.asarray(basis.eligible[edges], dtype=bool)
     # the index as snap._build_edge_index builds it on the FULL network: same segments,
     # same order, positions along the edge from the full running sums
-    sub.__dict__["_edge_index"] = {basis.threshold: _index(sub, edges, verts, eligible, basis)}
+    sub.__dict__["_edge_index"] = {basis.threshold: _index(sub, verts, eligible, basis)}
     eligible.flags.writeable = False
     sub.__dict__["_snappable"] = {basis.threshold: eligible}
     return sub
 
 
-def _index(sub: RoadNetwork, edges: NDArray[np.int64], verts: NDArray[np.int64],
-           eligible: NDArray[np.bool_], basis: SnapBasis) -> EdgeIndex:
-    """Return the :class:`EdgeIndex` of ``sub`` (the rules of the full network's index)."""
-    off = sub.geom_offsets
-    n = len(edges)
-    gx, gy = sub.geom_x, sub.geom_y
-    seg_ok = np.ones(max(len(gx) - 1, 0), dtype=bool)
-    ends = off[1:-1] - 1
-    seg_ok[ends[(ends >= 0) & (ends < len(seg_ok))]] = False
-    seg_edge_all = (np.repeat(np.arange(n, dtype=np.int64), np.diff(off))[:-1]
-                    if len(gx) else np.zeros(0, np.int64))
-    cum = basis.cum[verts]  # the full sums at the part's vertices
-    edge_geom_len = cum[off[1:] - 1] - cum[off[:-1]] if n else np.zeros(0)
-    seg_start_all = (cum[:-1] - cum[off[:-1]][seg_edge_all] if len(seg_edge_all)
-                     else np.zeros(0))
-    twin = sub.edge_twin
-    twin_ok = np.zeros(n, dtype=bool)
-    has = twin >= 0
-    twin_ok[has] = eligible[twin[has]]
-    # "the lower-numbered twin" in full-network numbers (the order is the same)
-    indexed = ((twin < 0) | (np.arange(n) < twin) | ~twin_ok) & eligible
-    sel = (np.flatnonzero(seg_ok & indexed[seg_edge_all]) if len(seg_edge_all)
-           else np.zeros(0, np.int64))
-    seg_edge = seg_edge_all[sel]
-    return EdgeIndex(grid=build_grid(gx[sel], gy[sel], gx[sel + 1], gy[sel + 1]),
-                     seg_edge=seg_edge, seg_start_m=seg_start_all[sel],
-                     seg_ground=np.asarray(sub.edge_layer == GROUND)[seg_edge],
-                     edge_geom_len=edge_geom_len)
+def _index(sub: RoadNetwork, verts: NDArray[np.int64], eligible: NDArray[np.bool_],
+           basis: SnapBasis) -> EdgeIndex:
+    """Return the :class:`EdgeIndex` of ``sub`` (the full network's rules and lengths).
+
+    The part's edges keep the full network's order, so "the lower-numbered
+    twin" is the same edge in both.
+    """
+    return edge_index_of(sub, eligible, cum=basis.cum[verts])
 
 
 def _unsnapped(px: NDArray[np.float64], py: NDArray[np.float64]) -> Snapped:

@@ -72,8 +72,10 @@ __all__ = [
     "EdgeIndex",
     "Snapped",
     "check_snapped",
+    "cum_lengths",
     "default_min_component_nodes",
     "edge_index",
+    "edge_index_of",
     "snappable_edges",
     "snap_points",
     "snap_xy",
@@ -258,23 +260,39 @@ def edge_index(net: RoadNetwork, min_component_nodes: int | None = None) -> Edge
 
 
 def _build_edge_index(net: RoadNetwork, eligible: NDArray[np.bool_]) -> EdgeIndex:
+    return edge_index_of(net, eligible)
+
+
+def cum_lengths(net: RoadNetwork) -> NDArray[np.float64]:
+    """Return the running polyline length at every vertex (no jump between edges)."""
+    seg = np.hypot(np.diff(net.geom_x), np.diff(net.geom_y))
+    ends = net.geom_offsets[1:-1] - 1  # the jump from one edge's last vertex to the next
+    seg[ends[(ends >= 0) & (ends < len(seg))]] = 0.0
+    return np.concatenate([[0.0], np.cumsum(seg)])
+
+
+def edge_index_of(net: RoadNetwork, eligible: NDArray[np.bool_],
+                  cum: NDArray[np.float64] | None = None) -> EdgeIndex:
+    """Return the snapping index of ``net``'s ``eligible`` edges.
+
+    ``cum`` are the running polyline lengths at each vertex (default: summed
+    here); a part of a larger network passes the whole network's sums at its
+    vertices so that positions along an edge come out bit for bit the same
+    (:mod:`geosvc.distributed.snapping`).
+    """
     off = net.geom_offsets
-    nverts = np.diff(off)
     gx, gy = net.geom_x, net.geom_y
     # segment k joins vertex k and k+1, except across edge boundaries
     seg_ok = np.ones(max(len(gx) - 1, 0), dtype=bool)
     ends = off[1:-1] - 1
     seg_ok[ends[(ends >= 0) & (ends < len(seg_ok))]] = False
     seg_edge_all = (
-        np.repeat(np.arange(net.n_edges, dtype=np.int64), nverts)[:-1]
+        np.repeat(np.arange(net.n_edges, dtype=np.int64), np.diff(off))[:-1]
         if len(gx)
         else np.zeros(0, np.int64)
     )
-    dx = np.diff(gx)
-    dy = np.diff(gy)
-    seg_len_all = np.hypot(dx, dy)
-    seg_len_all = np.where(seg_ok, seg_len_all, 0.0)
-    cum = np.concatenate([[0.0], np.cumsum(seg_len_all)])
+    if cum is None:
+        cum = cum_lengths(net)
     edge_geom_len = cum[off[1:] - 1] - cum[off[:-1]] if net.n_edges else np.zeros(0)
     seg_start_all = cum[:-1] - cum[off[:-1]][seg_edge_all] if len(seg_edge_all) else np.zeros(0)
     # index each line once: skip the higher-numbered twin of a two-way pair, unless
