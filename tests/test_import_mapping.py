@@ -310,8 +310,12 @@ def test_dataset_show_and_set(tmp_path):
     run("import", "venues", bank_geojson(tmp_path / "b.geojson"), "--db", db, *MAP_ARGS)
     res = run("dataset", "show", "--db", db)
     assert res.exit_code == 0
+    from geosvc.hours import get_calendar
+
+    ends = get_calendar("cn").last_day.isoformat()  # the installed chinese-calendar's
     assert res.stdout.splitlines() == ["name: geosvc", "timezone: Asia/Shanghai",
-                                       "calendar: cn", "country: CN", "revision: 1"]
+                                       "calendar: cn", "country: CN",
+                                       f"holiday data ends: {ends}", "revision: 1"]
     res = run("dataset", "set", "--db", db, "--timezone", "Asia/Hong_Kong", "--calendar",
               "none", "--dry-run")
     assert res.exit_code == 0 and "settings changed (dry run, nothing written)" in res.stdout
@@ -321,7 +325,8 @@ def test_dataset_show_and_set(tmp_path):
     assert res.exit_code == 0 and res.stdout.splitlines()[-1] == "settings changed"
     doc = json.loads(run("dataset", "show", "--db", db, "--json").stdout)
     assert doc == {"name": "香港", "timezone": "Asia/Hong_Kong", "calendar": None,
-                   "country": "HK", "revision": 2}
+                   "country": "HK", "announced_holidays": None, "calendar_ends": None,
+                   "revision": 2}
     res = run("dataset", "set", "--db", db, "--country", "hk")
     assert res.stdout.splitlines()[-1] == "settings unchanged"
     assert run("dataset", "set", "--db", db).exit_code == 2
