@@ -122,6 +122,22 @@ class OsmRules:
         one of :data:`ACCESS_DENIED`, or tagged ``impassable=yes``, cannot be
         passed (``barrier=gate`` + ``access=no``: "no public entrance");
         the ways up to it are kept, they just do not meet there.
+    crossing_s : tuple of (str, float)
+        ``(highway, seconds)``: the time of crossing a road of that class at
+        an intersection (waiting for a gap or the lights, then the width of
+        the road), charged on every edge entering a node where at least
+        :attr:`crossing_min_ways` segments meet, by the largest class of the
+        *other* ways there: its seconds when it is larger than the walked
+        way's class (a class not listed counts 0), :attr:`crossing_same_s`
+        when it is the same, nothing when it is smaller (a side street gives
+        way to the main road's walkers).  Empty: no crossing times.
+    crossing_same_s : float
+        Crossing a road of the walked way's own class (two residential
+        streets, a footway across a residential street).
+    crossing_min_ways : int
+        Segments meeting at a node that make it a crossing: 4 (a walker
+        passing straight on has a road on either side; at a T junction or a
+        bend, nothing is crossed).
     """
 
     access_keys: tuple[str, ...]
@@ -137,6 +153,9 @@ class OsmRules:
     ferry_speed_kph: float = 15.0
     ferry_penalty_s: float = 300.0
     node_access: bool = True
+    crossing_s: tuple[tuple[str, float], ...] = ()
+    crossing_same_s: float = 0.0
+    crossing_min_ways: int = 4
 
     @property
     def mode_keys(self) -> tuple[str, ...]:
@@ -308,6 +327,14 @@ _WALK_RULES = OsmRules(
     area_highways=frozenset({"pedestrian", "footway", "path"}),
     oneway_keys=("oneway:foot",),
     class_time=(("steps", 0.5, 0.0),),
+    # seconds to cross a road of the class (links like their roads): Valhalla's
+    # pedestrian crossing times (sif kCrossingCosts by stop impact) for a walker
+    # on a minor way; see docs/osm-rules.md
+    crossing_s=(("motorway", 15.0), ("motorway_link", 15.0), ("trunk", 15.0),
+                ("trunk_link", 15.0), ("primary", 5.0), ("primary_link", 5.0),
+                ("secondary", 3.0), ("secondary_link", 3.0), ("tertiary", 2.0),
+                ("tertiary_link", 2.0)),
+    crossing_same_s=1.0,
 )
 _BIKE_RULES = OsmRules(
     access_keys=("bicycle", "vehicle", "access"),

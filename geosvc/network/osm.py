@@ -106,6 +106,7 @@ from geosvc.network.tags import (
     NODE_TAG_KEYS,
     TAG_KEYS,
     WayUse,
+    crossing_times_s,
     node_closed,
     parse_maxspeed,
     segment_times_s,
@@ -674,6 +675,15 @@ def _assemble(seg: _Segments, mode: str, settings: Settings,
     u = np.concatenate([seg.u[f_rows], seg.v[b_rows]])
     v = np.concatenate([seg.v[f_rows], seg.u[b_rows]])
     offsets = np.concatenate([[0], np.cumsum(counts[rows])]).astype(np.int64)
+    # crossing times at the node each edge enters (walk: OsmRules.crossing_s)
+    rules = TRAVEL_MODES[mode].osm
+    usable = np.flatnonzero(fwd | bwd)
+    seg_row = np.full(len(seg.u), -1, dtype=np.int64)
+    seg_row[usable] = np.arange(len(usable))
+    crossing = np.zeros(len(rows)) if rules is None else crossing_times_s(
+        rules, seg_u=seg.u[usable], seg_v=seg.v[usable], seg_way=seg.way[usable],
+        seg_highway=seg.tags["highway"].to_numpy(dtype=object)[usable],
+        edge_seg=seg_row[rows], edge_v=v)
     # twins: a two-way segment's forward edge i pairs with its backward edge
     twin = np.full(len(rows), -1, dtype=np.int64)
     b_index = np.full(len(seg.u), -1, dtype=np.int64)
@@ -695,7 +705,7 @@ def _assemble(seg: _Segments, mode: str, settings: Settings,
         edge_u=new_pos[u],
         edge_v=new_pos[v],
         edge_length_m=length[rows],
-        edge_time_s=time_s[rows],
+        edge_time_s=time_s[rows] + crossing,
         geom_offsets=offsets,
         geom_x=gx[vert],
         geom_y=gy[vert],
