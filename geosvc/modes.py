@@ -133,7 +133,9 @@ class OsmRules:
         way to the main road's walkers).  Empty: no crossing times.
     crossing_same_s : float
         Crossing a road of the walked way's own class (two residential
-        streets, a footway across a residential street).
+        streets, a footway across a residential street); 0 for walking: no
+        wait at such quiet crossings, their width is walked already (1 s
+        measured no closer to Valhalla: see ``docs/osm-rules.md``).
     crossing_min_ways : int
         Segments meeting at a node that make it a crossing: 4 (a walker
         passing straight on has a road on either side; at a T junction or a
@@ -179,9 +181,11 @@ class TurnCosts:
         Seconds of a turn by its angle (0 = straight on, 180 = back), the
         first band whose ``max_degrees`` is not exceeded; right turns are
         cheaper than left ones, which cross the oncoming traffic.  Beyond
-        the last band the turn is a U-turn.  The sizes follow OSRM's car
-        profile (at most 7.5 s a turn, 20 s a U-turn, 2 s a traffic light);
-        on the demo city they lengthen the median drive by 9 %.
+        the last band the turn is a U-turn.  Half of OSRM's car profile's
+        sizes (at most 3 s a turn; 20 s a U-turn, 2 s a traffic light as
+        OSRM): with OSRM's full sizes geosvc's quickest drives came out 1.06x
+        Valhalla's at the median on the synthetic city, halved 1.01x
+        (``docs/routing.md``).
     uturn_s : float
         A U-turn (back along the same street, or an angle beyond the last
         band).  U-turns are allowed only where nothing else is: at dead ends
@@ -197,7 +201,8 @@ class TurnCosts:
     yield_s : float
         Entering an intersection (without signals) from a road of a lower
         class than another road there: stop or give way
-        (:data:`geosvc.network.turns.ROAD_CLASS_RANK`).
+        (:data:`geosvc.network.turns.ROAD_CLASS_RANK`); 1 s (half of the
+        former 2 s, with the angle table).
     restriction_keys : tuple of str
         Tags of ``type=restriction`` relations read, the first present wins
         (``restriction:motorcar`` before ``restriction``).
@@ -207,15 +212,15 @@ class TurnCosts:
 
     angle_s: tuple[tuple[float, float, float], ...] = (
         (25.0, 0.0, 0.0),  # straight on
-        (60.0, 1.0, 1.5),  # slight
-        (120.0, 2.0, 4.0),  # right / left
-        (165.0, 4.0, 6.0),  # sharp
+        (60.0, 0.5, 0.75),  # slight
+        (120.0, 1.0, 2.0),  # right / left
+        (165.0, 2.0, 3.0),  # sharp
     )
     uturn_s: float = 20.0
     dead_end_s: float = 0.0
     signal_s: float = 2.0
     signal_reach_m: float = 30.0
-    yield_s: float = 2.0
+    yield_s: float = 1.0
     restriction_keys: tuple[str, ...] = ("restriction:motorcar", "restriction")
     exempt: tuple[str, ...] = ("motorcar", "motor_vehicle")
 
@@ -334,7 +339,6 @@ _WALK_RULES = OsmRules(
                 ("trunk_link", 15.0), ("primary", 5.0), ("primary_link", 5.0),
                 ("secondary", 3.0), ("secondary_link", 3.0), ("tertiary", 2.0),
                 ("tertiary_link", 2.0)),
-    crossing_same_s=1.0,
 )
 _BIKE_RULES = OsmRules(
     access_keys=("bicycle", "vehicle", "access"),

@@ -293,7 +293,7 @@ class IndependentWalk:
 _CROSSING_S = {"motorway": 15.0, "motorway_link": 15.0, "trunk": 15.0, "trunk_link": 15.0,
                "primary": 5.0, "primary_link": 5.0, "secondary": 3.0, "secondary_link": 3.0,
                "tertiary": 2.0, "tertiary_link": 2.0}
-_CROSSING_SAME_S = 1.0
+_CROSSING_SAME_S = 0.0
 
 
 def _crossing_m(edges: pd.DataFrame) -> dict[tuple[int, int], float]:

@@ -477,9 +477,9 @@ def _extra_s(net: RoadNetwork, u: int, v: int, mps: float = WALK_MPS) -> float:
     ("footway", "secondary", 3.0, 0.0),
     ("footway", "tertiary", 2.0, 0.0),
     ("footway", "trunk", 15.0, 0.0),  # trunk with a sidewalk: walkable only when granted
-    ("residential", "residential", 1.0, 1.0),  # equal classes: both ways
-    ("footway", "residential", 1.0, 1.0),
-    ("footway", "footway", 1.0, 1.0),
+    ("residential", "residential", 0.0, 0.0),  # equal classes: crossing_same_s (0 s)
+    ("footway", "residential", 0.0, 0.0),  # residential counts as small as a footway
+    ("footway", "footway", 0.0, 0.0),
     ("tertiary", "primary", 5.0, 0.0),
     ("primary", "secondary", 0.0, 5.0),  # along the side street: the main road's time
 ])
@@ -493,6 +493,24 @@ def test_crossing_times(tmp_path: Path, walked: str, crossed: str, walked_s: flo
         assert _extra_s(net, a, b) == pytest.approx(crossed_s, abs=1e-6)
     for a, b in ((1, 11), (1, 12), (1, 21), (1, 22)):  # leaving the node: nothing
         assert _extra_s(net, a, b) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_crossing_same_class_is_data() -> None:
+    """``crossing_same_s`` applies between equal classes (0 s for walking, by the registry)."""
+    import dataclasses
+
+    from geosvc.network.tags import crossing_times_s
+
+    rules = dataclasses.replace(OSM_RULES["walk"], crossing_same_s=1.5)
+    plus = dict(seg_u=np.array([1, 0, 3, 0]), seg_v=np.array([0, 2, 0, 4]),
+                seg_way=np.array([0, 0, 1, 1]),
+                seg_highway=np.array(["residential"] * 2 + ["tertiary"] * 2, dtype=object))
+    got = crossing_times_s(rules, edge_seg=np.array([0, 2]), edge_v=np.array([0, 0]), **plus)
+    assert got.tolist() == [2.0, 0.0]  # across the tertiary road; along it: nothing
+    plus["seg_highway"] = np.array(["residential"] * 2 + ["living_street"] * 2, dtype=object)
+    got = crossing_times_s(rules, edge_seg=np.array([0, 2]), edge_v=np.array([0, 0]), **plus)
+    assert got.tolist() == [1.5, 1.5]
+    assert OSM_RULES["walk"].crossing_same_s == 0.0
 
 
 def test_no_crossing_at_a_tee_or_for_other_modes(tmp_path: Path) -> None:
