@@ -40,7 +40,11 @@ Directions and speeds
 By the mode's one-way keys (``oneway:foot`` for walking, ``oneway:bicycle``
 then ``oneway`` for bikes, with the contraflow exceptions ``cycleway=opposite*``),
 roundabouts, and speeds by setting or ``maxspeed`` / class with steps and
-ferry times: see :mod:`geosvc.network.tags`.
+ferry times: see :mod:`geosvc.network.tags`.  Crossing times on foot
+(:attr:`~geosvc.modes.OsmRules.crossing_s`: a footway across a primary road
++5 s) are added to each directed edge entering a node where four or more of
+the mode's segments meet (:func:`geosvc.network.tags.crossing_times_s`), so
+every search counts them with no node costs of its own.
 
 Closed nodes
 ------------
