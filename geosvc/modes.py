@@ -231,7 +231,7 @@ class TurnCosts:
         --------
         >>> t = TurnCosts()
         >>> [t.angle_cost_s(a) for a in (0.0, -90.0, 90.0, 179.0)]
-        [0.0, 2.0, 4.0, None]
+        [0.0, 1.0, 2.0, None]
         """
         a = abs(degrees)
         for top, right_s, left_s in self.angle_s:
