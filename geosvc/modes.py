@@ -122,6 +122,24 @@ class OsmRules:
         one of :data:`ACCESS_DENIED`, or tagged ``impassable=yes``, cannot be
         passed (``barrier=gate`` + ``access=no``: "no public entrance");
         the ways up to it are kept, they just do not meet there.
+    crossing_s : tuple of (str, float)
+        ``(highway, seconds)``: the time of crossing a road of that class at
+        an intersection (waiting for a gap or the lights, then the width of
+        the road), charged on every edge entering a node where at least
+        :attr:`crossing_min_ways` segments meet, by the largest class of the
+        *other* ways there: its seconds when it is larger than the walked
+        way's class (a class not listed counts 0), :attr:`crossing_same_s`
+        when it is the same, nothing when it is smaller (a side street gives
+        way to the main road's walkers).  Empty: no crossing times.
+    crossing_same_s : float
+        Crossing a road of the walked way's own class (two residential
+        streets, a footway across a residential street); 0 for walking: no
+        wait at such quiet crossings, their width is walked already (1 s
+        measured no closer to Valhalla: see ``docs/osm-rules.md``).
+    crossing_min_ways : int
+        Segments meeting at a node that make it a crossing: 4 (a walker
+        passing straight on has a road on either side; at a T junction or a
+        bend, nothing is crossed).
     """
 
     access_keys: tuple[str, ...]
@@ -137,6 +155,9 @@ class OsmRules:
     ferry_speed_kph: float = 15.0
     ferry_penalty_s: float = 300.0
     node_access: bool = True
+    crossing_s: tuple[tuple[str, float], ...] = ()
+    crossing_same_s: float = 0.0
+    crossing_min_ways: int = 4
 
     @property
     def mode_keys(self) -> tuple[str, ...]:
@@ -160,9 +181,11 @@ class TurnCosts:
         Seconds of a turn by its angle (0 = straight on, 180 = back), the
         first band whose ``max_degrees`` is not exceeded; right turns are
         cheaper than left ones, which cross the oncoming traffic.  Beyond
-        the last band the turn is a U-turn.  The sizes follow OSRM's car
-        profile (at most 7.5 s a turn, 20 s a U-turn, 2 s a traffic light);
-        on the demo city they lengthen the median drive by 9 %.
+        the last band the turn is a U-turn.  Half of OSRM's car profile's
+        sizes (at most 3 s a turn; 20 s a U-turn, 2 s a traffic light as
+        OSRM): with OSRM's full sizes geosvc's quickest drives came out 1.06x
+        Valhalla's at the median on the synthetic city, halved 1.01x
+        (``docs/routing.md``).
     uturn_s : float
         A U-turn (back along the same street, or an angle beyond the last
         band).  U-turns are allowed only where nothing else is: at dead ends
@@ -178,7 +201,8 @@ class TurnCosts:
     yield_s : float
         Entering an intersection (without signals) from a road of a lower
         class than another road there: stop or give way
-        (:data:`geosvc.network.turns.ROAD_CLASS_RANK`).
+        (:data:`geosvc.network.turns.ROAD_CLASS_RANK`); 1 s (half of the
+        former 2 s, with the angle table).
     restriction_keys : tuple of str
         Tags of ``type=restriction`` relations read, the first present wins
         (``restriction:motorcar`` before ``restriction``).
@@ -188,15 +212,15 @@ class TurnCosts:
 
     angle_s: tuple[tuple[float, float, float], ...] = (
         (25.0, 0.0, 0.0),  # straight on
-        (60.0, 1.0, 1.5),  # slight
-        (120.0, 2.0, 4.0),  # right / left
-        (165.0, 4.0, 6.0),  # sharp
+        (60.0, 0.5, 0.75),  # slight
+        (120.0, 1.0, 2.0),  # right / left
+        (165.0, 2.0, 3.0),  # sharp
     )
     uturn_s: float = 20.0
     dead_end_s: float = 0.0
     signal_s: float = 2.0
     signal_reach_m: float = 30.0
-    yield_s: float = 2.0
+    yield_s: float = 1.0
     restriction_keys: tuple[str, ...] = ("restriction:motorcar", "restriction")
     exempt: tuple[str, ...] = ("motorcar", "motor_vehicle")
 
@@ -207,7 +231,7 @@ class TurnCosts:
         --------
         >>> t = TurnCosts()
         >>> [t.angle_cost_s(a) for a in (0.0, -90.0, 90.0, 179.0)]
-        [0.0, 2.0, 4.0, None]
+        [0.0, 1.0, 2.0, None]
         """
         a = abs(degrees)
         for top, right_s, left_s in self.angle_s:
@@ -308,6 +332,13 @@ _WALK_RULES = OsmRules(
     area_highways=frozenset({"pedestrian", "footway", "path"}),
     oneway_keys=("oneway:foot",),
     class_time=(("steps", 0.5, 0.0),),
+    # seconds to cross a road of the class (links like their roads): Valhalla's
+    # pedestrian crossing times (sif kCrossingCosts by stop impact) for a walker
+    # on a minor way; see docs/osm-rules.md
+    crossing_s=(("motorway", 15.0), ("motorway_link", 15.0), ("trunk", 15.0),
+                ("trunk_link", 15.0), ("primary", 5.0), ("primary_link", 5.0),
+                ("secondary", 3.0), ("secondary_link", 3.0), ("tertiary", 2.0),
+                ("tertiary_link", 2.0)),
 )
 _BIKE_RULES = OsmRules(
     access_keys=("bicycle", "vehicle", "access"),

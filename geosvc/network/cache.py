@@ -45,7 +45,8 @@ __all__ = ["FORMAT_VERSION", "cache_key", "cache_path", "load_network", "read_np
 #: 5: turn-expanded drive networks (restrictions, turn costs; ``meta["build"]["turns"]``).
 #: 6: closed nodes (a gate with ``access=no`` for the mode: the ways no longer meet there;
 #: ``meta["build"]["nodes_closed"]``); the key also hashes the mode's OSM rules.
-FORMAT_VERSION = 6
+#: 7: crossing times on foot (``OsmRules.crossing_s``) folded into ``edge_time_s``.
+FORMAT_VERSION = 7
 
 
 def cache_key(source_hash: str, mode: str, settings: Settings) -> str:

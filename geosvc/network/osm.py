@@ -40,7 +40,11 @@ Directions and speeds
 By the mode's one-way keys (``oneway:foot`` for walking, ``oneway:bicycle``
 then ``oneway`` for bikes, with the contraflow exceptions ``cycleway=opposite*``),
 roundabouts, and speeds by setting or ``maxspeed`` / class with steps and
-ferry times: see :mod:`geosvc.network.tags`.
+ferry times: see :mod:`geosvc.network.tags`.  Crossing times on foot
+(:attr:`~geosvc.modes.OsmRules.crossing_s`: a footway across a primary road
++5 s) are added to each directed edge entering a node where four or more of
+the mode's segments meet (:func:`geosvc.network.tags.crossing_times_s`), so
+every search counts them with no node costs of its own.
 
 Closed nodes
 ------------
@@ -106,6 +110,7 @@ from geosvc.network.tags import (
     NODE_TAG_KEYS,
     TAG_KEYS,
     WayUse,
+    crossing_times_s,
     node_closed,
     parse_maxspeed,
     segment_times_s,
@@ -674,6 +679,15 @@ def _assemble(seg: _Segments, mode: str, settings: Settings,
     u = np.concatenate([seg.u[f_rows], seg.v[b_rows]])
     v = np.concatenate([seg.v[f_rows], seg.u[b_rows]])
     offsets = np.concatenate([[0], np.cumsum(counts[rows])]).astype(np.int64)
+    # crossing times at the node each edge enters (walk: OsmRules.crossing_s)
+    rules = TRAVEL_MODES[mode].osm
+    usable = np.flatnonzero(fwd | bwd)
+    seg_row = np.full(len(seg.u), -1, dtype=np.int64)
+    seg_row[usable] = np.arange(len(usable))
+    crossing = np.zeros(len(rows)) if rules is None else crossing_times_s(
+        rules, seg_u=seg.u[usable], seg_v=seg.v[usable], seg_way=seg.way[usable],
+        seg_highway=seg.tags["highway"].to_numpy(dtype=object)[usable],
+        edge_seg=seg_row[rows], edge_v=v)
     # twins: a two-way segment's forward edge i pairs with its backward edge
     twin = np.full(len(rows), -1, dtype=np.int64)
     b_index = np.full(len(seg.u), -1, dtype=np.int64)
@@ -695,7 +709,7 @@ def _assemble(seg: _Segments, mode: str, settings: Settings,
         edge_u=new_pos[u],
         edge_v=new_pos[v],
         edge_length_m=length[rows],
-        edge_time_s=time_s[rows],
+        edge_time_s=time_s[rows] + crossing,
         geom_offsets=offsets,
         geom_x=gx[vert],
         geom_y=gy[vert],

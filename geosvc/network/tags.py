@@ -50,6 +50,7 @@ __all__ = [
     "TAG_KEYS",
     "NODE_TAG_KEYS",
     "WayUse",
+    "crossing_times_s",
     "node_closed",
     "parse_duration_s",
     "parse_maxspeed",
@@ -393,6 +394,81 @@ def segment_times_s(
     timed = ~np.isnan(duration[way])
     time_s[timed] = duration[way][timed] * share[timed]
     return time_s + penalty[way] * share
+
+
+def crossing_times_s(
+    rules: OsmRules,
+    *,
+    seg_u: NDArray[np.int64],
+    seg_v: NDArray[np.int64],
+    seg_way: NDArray[np.int64],
+    seg_highway: NDArray[np.object_],
+    edge_seg: NDArray[np.int64],
+    edge_v: NDArray[np.int64],
+) -> NDArray[np.float64]:
+    """Crossing time of each directed edge at the node it enters, seconds.
+
+    The rule (:attr:`~geosvc.modes.OsmRules.crossing_s`): at a node where at
+    least ``crossing_min_ways`` of the mode's segments meet, the largest class
+    of the ways other than the walked one is crossed: its seconds when larger
+    than the walked way's class, ``crossing_same_s`` when the same, else
+    nothing.  Vectorised over the segments; nodes are any integer positions.
+
+    Parameters
+    ----------
+    rules : OsmRules
+        The mode's rules.
+    seg_u, seg_v : array of int
+        Node positions of the mode's segments (every segment the mode uses, once).
+    seg_way : array of int
+        Each segment's way.
+    seg_highway : array of object
+        Each segment's ``highway`` tag (None for ferries).
+    edge_seg : array of int
+        Each directed edge's segment (a row of the arrays above).
+    edge_v : array of int
+        The node each directed edge enters.
+
+    Examples
+    --------
+    A footway (way 0) across a primary road (way 1), both through node 0:
+
+    >>> walk = TRAVEL_MODES["walk"].osm
+    >>> kw = dict(seg_u=np.array([1, 0, 3, 0]), seg_v=np.array([0, 2, 0, 4]),
+    ...           seg_way=np.array([0, 0, 1, 1]),
+    ...           seg_highway=np.array(["footway"] * 2 + ["primary"] * 2, dtype=object))
+    >>> crossing_times_s(walk, edge_seg=np.array([0, 2, 1]),
+    ...                  edge_v=np.array([0, 0, 2]), **kw).tolist()
+    [5.0, 0.0, 0.0]
+    """
+    n_edges = len(edge_seg)
+    if not rules.crossing_s or n_edges == 0:
+        return np.zeros(n_edges)
+    table = dict(rules.crossing_s)
+    first = [vals[0] if (vals := _values(h)) else "" for h in seg_highway]
+    rank = np.array([table.get(h, 0.0) for h in first], dtype=np.float64)
+    node = np.concatenate([seg_u, seg_v])
+    n_nodes = int(max(node.max(initial=-1), edge_v.max(initial=-1))) + 1
+    ways_at = np.bincount(node, minlength=n_nodes)
+    # per node, the largest class of each way there; then the two largest ways
+    per_way = (pd.DataFrame({"node": node, "way": np.concatenate([seg_way, seg_way]),
+                             "rank": np.concatenate([rank, rank])})
+               .groupby(["node", "way"], sort=False)["rank"].max().reset_index()
+               .sort_values(["node", "rank", "way"], ascending=[True, False, True],
+                            kind="stable"))
+    order = per_way.groupby("node").cumcount().to_numpy()
+    top_way = np.full(n_nodes, -1, dtype=np.int64)
+    top_rank = np.full(n_nodes, -1.0)
+    next_rank = np.full(n_nodes, -1.0)
+    nodes, ways, ranks = (per_way[c].to_numpy() for c in ("node", "way", "rank"))
+    top_way[nodes[order == 0]] = ways[order == 0]
+    top_rank[nodes[order == 0]] = ranks[order == 0]
+    next_rank[nodes[order == 1]] = ranks[order == 1]
+    walked_way, walked = seg_way[edge_seg], rank[edge_seg]
+    crossed = np.where(top_way[edge_v] != walked_way, top_rank[edge_v], next_rank[edge_v])
+    seconds = np.where(crossed > walked, crossed,
+                       np.where(crossed == walked, rules.crossing_same_s, 0.0))
+    return np.where(ways_at[edge_v] >= rules.crossing_min_ways, seconds, 0.0)
 
 
 def _class_speeds_kph(highway: NDArray[np.object_], maxspeed: NDArray[np.object_],

@@ -214,8 +214,12 @@ class IndependentWalk:
     nearest segment of the largest component that is on the ground (no
     tunnel but a building passage, no bridge, no layer but 0, no level but 0:
     stricter than geosvc's rule), by the perpendicular, and walks along it.
-    Ferries are left out (none near the pairs).  Answers are walking metres:
-    the time at the walking speed.
+    Ferries are left out (none near the pairs).  Crossing times (rule 9 of
+    docs/osm-rules.md, written out in :data:`_CROSSING_S`) are added to the
+    directed segments entering a node where 4 or more segments meet, as
+    walking metres; a point part-way along a segment gets the same share of
+    its crossing time as of its length.  Answers are walking metres: the time
+    at the walking speed.
     """
 
     def __init__(self, pbf) -> None:
@@ -229,14 +233,17 @@ class IndependentWalk:
                                   "sidewalk", "area", "route"])
             self.crs = edges.estimate_utm_crs()
         edges = edges[_walkable(edges).to_numpy()].to_crs(self.crs)
-        g = nx.Graph()
+        self.cross = _crossing_m(edges)
+        g = nx.DiGraph()
         pace = np.where(edges["highway"] == "steps", 2.0, 1.0)
         for u, v, length in zip(edges["u"], edges["v"], edges.geometry.length * pace,
                                 strict=True):
-            if not g.has_edge(u, v) or g[u][v]["weight"] > length:
-                g.add_edge(u, v, weight=float(length))
+            for a, b in ((u, v), (v, u)):
+                w = float(length) + self.cross.get((a, b), 0.0)
+                if not g.has_edge(a, b) or g[a][b]["weight"] > w:
+                    g.add_edge(a, b, weight=w)
         self.graph = g
-        main = max(nx.connected_components(g), key=len)
+        main = max(nx.weakly_connected_components(g), key=len)
 
         def plain(col: str, ok: tuple[str, ...]) -> pd.Series:
             return edges[col].isna() | edges[col].isin(ok) if col in edges else True
@@ -256,22 +263,60 @@ class IndependentWalk:
         row = self.edges.iloc[i]
         along = row.geometry.project(pt)
         pace = self.pace[self.edges.index[i]]
-        return (pt.distance(row.geometry), row["u"], row["v"], along * pace,
-                (row.geometry.length - along) * pace)
+        frac = along / row.geometry.length if row.geometry.length > 0 else 0.0
+        u, v = row["u"], row["v"]
+        # walking metres: point -> u, point -> v, u -> point, v -> point (crossing shares
+        # included), then plain along the segment from u and from v
+        return (pt.distance(row.geometry), u, v,
+                along * pace + frac * self.cross.get((v, u), 0.0),
+                (row.geometry.length - along) * pace + (1 - frac) * self.cross.get((u, v), 0.0),
+                along * pace + frac * self.cross.get((u, v), 0.0),
+                (row.geometry.length - along) * pace + (1 - frac) * self.cross.get((v, u), 0.0),
+                along * pace, (row.geometry.length - along) * pace)
 
     def distance_m(self, a: tuple[float, float], b: tuple[float, float]) -> float:
-        da, ua, va, a_u, a_v = self._enter(*a)
-        db, ub, vb, b_u, b_v = self._enter(*b)
+        da, ua, va, a_u, a_v, _, _, _, _ = self._enter(*a)
+        db, ub, vb, _, _, u_b, v_b, _, _ = self._enter(*b)
         best = math.inf
         for na, ca in ((ua, a_u), (va, a_v)):
             reach = nx.single_source_dijkstra_path_length(self.graph, na, weight="weight")
-            for nb, cb in ((ub, b_u), (vb, b_v)):
+            for nb, cb in ((ub, u_b), (vb, v_b)):
                 best = min(best, ca + reach.get(nb, math.inf) + cb)
-        if (ua, va) == (ub, vb):
-            best = min(best, abs(a_u - b_u))
+        if (ua, va) == (ub, vb):  # along the same segment (no crossing on the way)
+            best = min(best, abs(self._enter(*a)[7] - self._enter(*b)[7]))
         elif (ua, va) == (vb, ub):
-            best = min(best, abs(a_u - b_v))
+            best = min(best, abs(self._enter(*a)[7] - self._enter(*b)[8]))
         return da + best + db
+
+
+#: Crossing times of docs/osm-rules.md rule 9, seconds by the class crossed.
+_CROSSING_S = {"motorway": 15.0, "motorway_link": 15.0, "trunk": 15.0, "trunk_link": 15.0,
+               "primary": 5.0, "primary_link": 5.0, "secondary": 3.0, "secondary_link": 3.0,
+               "tertiary": 2.0, "tertiary_link": 2.0}
+_CROSSING_SAME_S = 0.0
+
+
+def _crossing_m(edges: pd.DataFrame) -> dict[tuple[int, int], float]:
+    """Crossing time (as walking metres) of each directed segment ``(u, v)`` entering ``v``."""
+    mps = Settings().walk_speed_kph / 3.6
+    at: dict[int, list[tuple[int, float]]] = {}
+    for u, v, way, hwy in zip(edges["u"], edges["v"], edges["id"], edges["highway"],
+                              strict=True):
+        rank = _CROSSING_S.get(str(hwy).split(";")[0].strip().lower(), 0.0)
+        at.setdefault(u, []).append((way, rank))
+        at.setdefault(v, []).append((way, rank))
+    out: dict[tuple[int, int], float] = {}
+    for u, v, way, hwy in zip(edges["u"], edges["v"], edges["id"], edges["highway"],
+                              strict=True):
+        rank = _CROSSING_S.get(str(hwy).split(";")[0].strip().lower(), 0.0)
+        for a, b in ((u, v), (v, u)):
+            if len(at[b]) < 4:
+                continue
+            crossed = max((r for w, r in at[b] if w != way), default=-1.0)
+            secs = crossed if crossed > rank else _CROSSING_SAME_S if crossed == rank else 0.0
+            if secs:
+                out[(a, b)] = secs * mps
+    return out
 
 
 @pytest.fixture(scope="module")

@@ -58,7 +58,6 @@ def write_extract(folder: Path, ways: list[Way], *, ring: dict[str, str] | None 
 
     ``node_tags``: tags of some nodes (by id), e.g. a gate.
     """
-    node_tags = node_tags or {}
     nodes, refs = _layout(ways)
     tags = [t for t, _ in ways]
     if ring is not None:
@@ -68,6 +67,14 @@ def write_extract(folder: Path, ways: list[Way], *, ring: dict[str, str] | None 
             nodes[nid] = _ll(x, y)
         refs.append([*ids, ids[0]])
         tags.append(ring)
+    return write_records(folder, nodes, refs, tags, node_tags=node_tags)
+
+
+def write_records(folder: Path, nodes: dict[int, tuple[float, float]], refs: list[list[int]],
+                  tags: list[dict[str, str]], *,
+                  node_tags: dict[int, dict[str, str]] | None = None) -> tuple[Path, Path]:
+    """Write nodes (id: lon, lat) and ways (refs, tags) as ``x.osm`` and ``x.osm.pbf``."""
+    node_tags = node_tags or {}
     # 7 decimals: the precision of .osm.pbf (1e-7 degree), so both files hold the same
     nodes = {k: (round(lon, 7), round(lat, 7)) for k, (lon, lat) in nodes.items()}
     xml = ["<?xml version='1.0' encoding='UTF-8'?>", '<osm version="0.6">']
@@ -434,6 +441,104 @@ def test_ferries(tmp_path: Path) -> None:
         pytest.approx(1800 + OSM_RULES["drive"].ferry_penalty_s)
 
 
+# -- crossing times on foot --------------------------------------------------------
+
+def _crossing(tmp_path: Path, walked: str, crossed: str, mode: str = "walk", *,
+              tee: bool = False) -> RoadNetwork:
+    """A ``walked`` way west-east through node 1, a ``crossed`` way south-north through it.
+
+    ``tee``: the crossed way ends at node 1 (coming from the south).  A trunk
+    gets a sidewalk (walkable only so).
+    """
+    nodes = {1: _ll(0, 0), 11: _ll(-100, 0), 12: _ll(100, 0), 21: _ll(0, -100),
+             22: _ll(0, 100)}
+    nodes = {k: (round(lon, 7), round(lat, 7)) for k, (lon, lat) in nodes.items()}
+    refs = [[11, 1, 12], [21, 1] if tee else [21, 1, 22]]
+    if tee:
+        del nodes[22]
+    crossed_tags = {"highway": crossed}
+    if crossed == "trunk":
+        crossed_tags["sidewalk"] = "both"
+    osm, pbf = write_records(tmp_path, nodes, refs, [{"highway": walked}, crossed_tags])
+    net = build_network(osm, mode, settings=SETTINGS)
+    same_network(net, build_network(pbf, mode, settings=SETTINGS))
+    return net
+
+
+def _extra_s(net: RoadNetwork, u: int, v: int, mps: float = WALK_MPS) -> float:
+    """Seconds of edge ``u -> v`` beyond its length at ``mps``."""
+    m, t, _lay = edges_of(net)[(u, v)]
+    return t - m / mps
+
+
+@pytest.mark.parametrize(("walked", "crossed", "walked_s", "crossed_s"), [
+    ("footway", "primary", 5.0, 0.0),  # across a main road; along it, a footway is nothing
+    ("footway", "primary_link", 5.0, 0.0),  # links cost as their roads
+    ("footway", "secondary", 3.0, 0.0),
+    ("footway", "tertiary", 2.0, 0.0),
+    ("footway", "trunk", 15.0, 0.0),  # trunk with a sidewalk: walkable only when granted
+    ("residential", "residential", 0.0, 0.0),  # equal classes: crossing_same_s (0 s)
+    ("footway", "residential", 0.0, 0.0),  # residential counts as small as a footway
+    ("footway", "footway", 0.0, 0.0),
+    ("tertiary", "primary", 5.0, 0.0),
+    ("primary", "secondary", 0.0, 5.0),  # along the side street: the main road's time
+])
+def test_crossing_times(tmp_path: Path, walked: str, crossed: str, walked_s: float,
+                        crossed_s: float) -> None:
+    """Entering a 4-way node costs the crossing of the largest other way's class."""
+    net = _crossing(tmp_path, walked, crossed)
+    for a, b in ((11, 1), (12, 1)):
+        assert _extra_s(net, a, b) == pytest.approx(walked_s, abs=1e-6)
+    for a, b in ((21, 1), (22, 1)):
+        assert _extra_s(net, a, b) == pytest.approx(crossed_s, abs=1e-6)
+    for a, b in ((1, 11), (1, 12), (1, 21), (1, 22)):  # leaving the node: nothing
+        assert _extra_s(net, a, b) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_crossing_same_class_is_data() -> None:
+    """``crossing_same_s`` applies between equal classes (0 s for walking, by the registry)."""
+    import dataclasses
+
+    from geosvc.network.tags import crossing_times_s
+
+    rules = dataclasses.replace(OSM_RULES["walk"], crossing_same_s=1.5)
+    plus = dict(seg_u=np.array([1, 0, 3, 0]), seg_v=np.array([0, 2, 0, 4]),
+                seg_way=np.array([0, 0, 1, 1]),
+                seg_highway=np.array(["residential"] * 2 + ["tertiary"] * 2, dtype=object))
+    got = crossing_times_s(rules, edge_seg=np.array([0, 2]), edge_v=np.array([0, 0]), **plus)
+    assert got.tolist() == [2.0, 0.0]  # across the tertiary road; along it: nothing
+    plus["seg_highway"] = np.array(["residential"] * 2 + ["living_street"] * 2, dtype=object)
+    got = crossing_times_s(rules, edge_seg=np.array([0, 2]), edge_v=np.array([0, 0]), **plus)
+    assert got.tolist() == [1.5, 1.5]
+    assert OSM_RULES["walk"].crossing_same_s == 0.0
+
+
+def test_no_crossing_at_a_tee_or_for_other_modes(tmp_path: Path) -> None:
+    """A T junction (3 ways meeting) is no crossing; bikes and cars have no crossing times."""
+    net = _crossing(tmp_path, "footway", "primary", tee=True)
+    for a, b in ((11, 1), (12, 1), (21, 1)):
+        assert _extra_s(net, a, b) == pytest.approx(0.0, abs=1e-6)
+    bike = tmp_path / "bike"
+    bike.mkdir()
+    net = _crossing(bike, "residential", "primary", "bike")
+    assert _extra_s(net, 11, 1, BIKE_MPS) == pytest.approx(0.0, abs=1e-6)
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    assert not OSM_RULES["drive"].crossing_s and not OSM_RULES["bike"].crossing_s
+
+
+def test_crossing_times_in_every_pass(tmp_path: Path) -> None:
+    """The crossing time is part of the edge time: shortest times include it once."""
+    net = _crossing(tmp_path, "footway", "primary")
+    ids = {int(n): i for i, n in enumerate(net.node_id)}
+    dist = dijkstra(net.csr, indices=ids[11])
+    m = edges_of(net)
+    walk = (m[(11, 1)][0] + m[(1, 12)][0]) / WALK_MPS
+    assert dist[ids[12]] == pytest.approx(walk + 5.0)  # across the primary road
+    back = dijkstra(net.csr, indices=ids[21])
+    assert back[ids[22]] == pytest.approx((m[(21, 1)][0] + m[(1, 22)][0]) / WALK_MPS)
+
+
 # -- maxspeed -----------------------------------------------------------------------
 
 MAXSPEED_CASES: list[tuple[dict[str, str], float]] = [
@@ -525,6 +630,9 @@ def _doc_cells(rules) -> dict[str, list[str]]:
             [f"{c} x{f:g} +{p:g}s" for c, f, p in rules.class_time],
         "closed nodes (the keys deny, or)":
             [*rules.access_keys, "impassable=yes"] if rules.node_access else [],
+        "crossing times (class crossed; same class)":
+            [*(f"{c} {t:g}s" for c, t in rules.crossing_s),
+             *([f"same {rules.crossing_same_s:g}s"] if rules.crossing_s else [])],
         "ferries (speed without `duration`, wait)":
             [f"{rules.ferry_speed_kph:g} km/h", f"+{rules.ferry_penalty_s:g} s"]
             if rules.ferry else [],

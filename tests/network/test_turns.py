@@ -35,7 +35,7 @@ GRID_WAYS = {45: (4, 5), 56: (5, 6), 25: (2, 5), 58: (5, 8), 12: (1, 2), 23: (2,
 
 
 def test_table_is_the_documented_one():
-    assert (LEFT, RIGHT, TABLE.uturn_s, SIGNAL, YIELD) == (4.0, 2.0, 20.0, 2.0, 2.0)
+    assert (LEFT, RIGHT, TABLE.uturn_s, SIGNAL, YIELD) == (2.0, 1.0, 20.0, 2.0, 1.0)
     assert TABLE.angle_cost_s(0.0) == 0.0 and TABLE.angle_cost_s(170.0) is None
     assert TRAVEL_MODES["drive"].turns == TABLE
     assert TRAVEL_MODES["walk"].turns is None and TRAVEL_MODES["bike"].turns is None
