@@ -57,7 +57,7 @@ from geosvc.network.paths import (
 from geosvc.network.paths import (
     route as build_route,
 )
-from geosvc.network.snap import Snapped, check_snapped, snap_points
+from geosvc.network.snap import Snapped, check_snapped, snap_point, snap_points
 
 if TYPE_CHECKING:
     from geosvc.config import Settings
@@ -317,8 +317,8 @@ class TravelEngine:
     # -- queries ------------------------------------------------------------------
     def snap_query(self, lon: float, lat: float) -> Snapped:
         """Snap one query point; raise OutsideNetwork beyond :attr:`snap_max_m`."""
-        q = snap_points(self.net, lon, lat, max_dist_m=self.snap_max_m * 1.5 + 1000,
-                        min_component_nodes=self.settings.min_component_nodes)
+        q = snap_point(self.net, lon, lat, max_dist_m=self.snap_max_m * 1.5 + 1000,
+                       min_component_nodes=self.settings.min_component_nodes)
         if len(q) != 1:
             msg = "must be a single number"
             raise InvalidParameter("lon", msg, more=[("lat", msg)])
@@ -437,17 +437,22 @@ class TravelEngine:
 
     def _hit(self, q: Snapped, pos: int, time_s: float, nodes: list[int],
              want_route: bool) -> NearestHit:
-        target = self.venues.take([pos])
-        lonlat = build_route(self.net, q, target, nodes).lonlat if want_route else None
+        # the route needs the venue as a Snapped; the distance reads its scalars
+        lonlat = (build_route(self.net, q, self.venues.take([pos]), nodes).lonlat
+                  if want_route else None)
         return NearestHit(pos=pos, time_s=float(time_s),
-                          distance_m=self._distance(q, target, nodes), route_lonlat=lonlat)
+                          distance_m=self._distance(q, pos, nodes), route_lonlat=lonlat)
 
-    def _distance(self, q: Snapped, target: Snapped, nodes: list[int]) -> float:
-        """Trip length: access legs + partial edges + full edges, metres (edge lengths)."""
-        net = self.net
+    def _distance(self, q: Snapped, pos: int, nodes: list[int]) -> float:
+        """Trip length: access legs + partial edges + full edges, metres (edge lengths).
+
+        ``pos`` is the venue's position; its snapped place is read as scalars
+        (no per-hit :class:`Snapped`).
+        """
+        net, v = self.net, self.venues
         pe, pf = int(q.edge[0]), float(q.frac[0])
-        te, tf = int(target.edge[0]), float(target.frac[0])
-        d = float(q.dist_m[0] + target.dist_m[0])
+        te, tf = int(v.edge[pos]), float(v.frac[pos])
+        d = float(q.dist_m[0] + v.dist_m[pos])
         if not nodes:
             lp = net.edge_length_m[pe]
             same = pe == te or int(net.edge_twin[pe]) == te
