@@ -405,9 +405,21 @@ def snap_point(
     idx = edge_index(net, min_component_nodes)
     if len(idx.seg_edge):
         for only in (None,) if idx.every_on_ground else (idx.seg_ground, None):
-            qi, e, f, d, x, y = _nearest_on(idx, px, py, max_dist_m, only)
-            if len(qi):
-                return Snapped(edge=e, frac=f, dist_m=d, x=x, y=y, px=px, py=py, lon=lo, lat=la)
+            si, d, t = nearest_segments(idx.grid, px, py, max_dist=max_dist_m, eligible=only)
+            s = int(si[0])
+            if s < 0:
+                continue
+            # _nearest_on for one segment, in float64 scalars (the same operations)
+            g, tt = idx.grid, t[0]
+            ax, ay = g.ax[s], g.ay[s]
+            dx, dy = g.bx[s] - ax, g.by[s] - ay
+            e = idx.seg_edge[s]
+            glen = idx.edge_geom_len[e]
+            along = idx.seg_start_m[s] + tt * np.hypot(dx, dy)
+            f = min(max(float(along / glen), 0.0), 1.0) if glen > 0 else 0.0
+            return Snapped(edge=np.array([e], dtype=np.int64), frac=np.array([f]), dist_m=d,
+                           x=np.array([ax + tt * dx]), y=np.array([ay + tt * dy]),
+                           px=px, py=py, lon=lo, lat=la)
     nan = np.full(1, np.nan)
     return Snapped(edge=np.full(1, -1, dtype=np.int64), frac=nan, dist_m=np.full(1, np.inf),
                    x=nan.copy(), y=nan.copy(), px=px, py=py, lon=lo, lat=la)
