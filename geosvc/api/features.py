@@ -30,6 +30,12 @@ __all__ = [
 COORD_DECIMALS = 7
 
 
+#: Recent :func:`iso` answers by (instant, fold, zone): nearest answers give the same
+#: opening and closing instants request after request.  Bounded: emptied when full.
+_ISO_MEMO: dict[tuple[datetime, int, tzinfo], str] = {}
+_ISO_MEMO_MAX = 4096
+
+
 def iso(dt: datetime | None, tz: tzinfo) -> str | None:
     """ISO 8601 text with offset, in the dataset's zone ``tz`` (None stays None).
 
@@ -47,11 +53,23 @@ def iso(dt: datetime | None, tz: tzinfo) -> str | None:
     """
     if dt is None:
         return None
+    # equal aware datetimes are the same instant (same zone: the same wall time, so
+    # `fold` is in the key too), and the text depends only on the instant and `tz`
+    key = (dt, dt.fold, tz) if type(dt) is datetime and dt.tzinfo is not None else None
+    if key is not None:
+        hit = _ISO_MEMO.get(key)
+        if hit is not None:
+            return hit
     local = dt.astimezone(tz)
     offset = local.utcoffset()
     if offset is not None and offset.seconds % 60:
         local = dt.astimezone(UTC)
-    return local.isoformat(timespec="seconds")
+    text = local.isoformat(timespec="seconds")
+    if key is not None:
+        if len(_ISO_MEMO) >= _ISO_MEMO_MAX:
+            _ISO_MEMO.clear()
+        _ISO_MEMO[key] = text
+    return text
 
 
 def point(lon: float, lat: float, crs: str) -> list[float]:

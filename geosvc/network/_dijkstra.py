@@ -274,6 +274,8 @@ def run(csr: sp.csr_matrix, ent: VenueEntries, cand: NDArray[np.bool_], scratch:
         got_id.append(scratch.out_id[:found].copy())
         got_t.append(scratch.out_t[:found].copy())
         if not scratch.state[_FULL]:
+            if len(got_id) == 1:  # the usual case: one call, nothing to join
+                return got_id[0], got_t[0]
             break
         scratch.grow_heap()
         # resume; once `need` is met only the ties up to t_stop remain to settle
@@ -285,7 +287,8 @@ def walk_back(scratch: Scratch, node: int) -> list[int]:
     """Real nodes from a start node to ``node`` along the last search's predecessors."""
     if node < 0:
         return []
-    out = np.zeros(int(scratch.state[_SETTLED]) + 1, dtype=np.int64)
+    # only the first m entries are written and read: no need to zero a settled-sized array
+    out = np.empty(int(scratch.state[_SETTLED]) + 1, dtype=np.int64)
     m = _walk_back(scratch.pred, np.int64(node), out)
     return out[:m][::-1].tolist()
 

@@ -57,7 +57,7 @@ from geosvc.network.paths import (
 from geosvc.network.paths import (
     route as build_route,
 )
-from geosvc.network.snap import Snapped, check_snapped, snap_points
+from geosvc.network.snap import Snapped, check_snapped, snap_point, snap_points
 
 if TYPE_CHECKING:
     from geosvc.config import Settings
@@ -317,8 +317,8 @@ class TravelEngine:
     # -- queries ------------------------------------------------------------------
     def snap_query(self, lon: float, lat: float) -> Snapped:
         """Snap one query point; raise OutsideNetwork beyond :attr:`snap_max_m`."""
-        q = snap_points(self.net, lon, lat, max_dist_m=self.snap_max_m * 1.5 + 1000,
-                        min_component_nodes=self.settings.min_component_nodes)
+        q = snap_point(self.net, lon, lat, max_dist_m=self.snap_max_m * 1.5 + 1000,
+                       min_component_nodes=self.settings.min_component_nodes)
         if len(q) != 1:
             msg = "must be a single number"
             raise InvalidParameter("lon", msg, more=[("lat", msg)])
@@ -436,18 +436,26 @@ class TravelEngine:
         return nodes
 
     def _hit(self, q: Snapped, pos: int, time_s: float, nodes: list[int],
-             want_route: bool) -> NearestHit:
-        target = self.venues.take([pos])
-        lonlat = build_route(self.net, q, target, nodes).lonlat if want_route else None
+             want_route: bool, between: NDArray[np.int64] | None = None) -> NearestHit:
+        # the route needs the venue as a Snapped; the distance reads its scalars
+        lonlat = (build_route(self.net, q, self.venues.take([pos]), nodes).lonlat
+                  if want_route else None)
         return NearestHit(pos=pos, time_s=float(time_s),
-                          distance_m=self._distance(q, target, nodes), route_lonlat=lonlat)
+                          distance_m=self._distance(q, pos, nodes, between),
+                          route_lonlat=lonlat)
 
-    def _distance(self, q: Snapped, target: Snapped, nodes: list[int]) -> float:
-        """Trip length: access legs + partial edges + full edges, metres (edge lengths)."""
-        net = self.net
+    def _distance(self, q: Snapped, pos: int, nodes: list[int],
+                  between: NDArray[np.int64] | None = None) -> float:
+        """Trip length: access legs + partial edges + full edges, metres (edge lengths).
+
+        ``pos`` is the venue's position; its snapped place is read as scalars
+        (no per-hit :class:`Snapped`).  ``between``: the edges joining
+        ``nodes`` when the caller looked them up (else looked up here).
+        """
+        net, v = self.net, self.venues
         pe, pf = int(q.edge[0]), float(q.frac[0])
-        te, tf = int(target.edge[0]), float(target.frac[0])
-        d = float(q.dist_m[0] + target.dist_m[0])
+        te, tf = int(v.edge[pos]), float(v.frac[pos])
+        d = float(q.dist_m[0] + v.dist_m[pos])
         if not nodes:
             lp = net.edge_length_m[pe]
             same = pe == te or int(net.edge_twin[pe]) == te
@@ -455,8 +463,10 @@ class TravelEngine:
             return d + (abs(tf_on_pe - pf) * lp if same else 0.0)
         d += (1 - pf if int(net.edge_v[pe]) == nodes[0] else pf) * net.edge_length_m[pe]
         if len(nodes) > 1:
-            path = np.asarray(nodes, dtype=np.int64)
-            d += float(net.edge_length_m[net.edge_between(path[:-1], path[1:])].sum())
+            if between is None:
+                path = np.asarray(nodes, dtype=np.int64)
+                between = net.edge_between(path[:-1], path[1:])
+            d += float(net.edge_length_m[between].sum())
         d += (tf if int(net.edge_u[te]) == nodes[-1] else 1 - tf) * net.edge_length_m[te]
         return float(d)
 
@@ -517,10 +527,10 @@ class TravelEngine:
                 accept: Callable[[int, float], bool] | None,
                 want_route: bool) -> tuple[list[NearestHit], int]:
         """Bounded forward search; returns the hits and the nodes settled a pass would save."""
-        net, w, n = self.net, self.walk_speed_mps, self.net.n_nodes
+        net, n = self.net, self.net.n_nodes
         cand = np.zeros(len(self.venues), dtype=np.bool_)
         cand[cands] = True
-        _, x_node, x_sec = exits(net, q, w)
+        x_node, x_sec = self._exits_one(q)
         s_pos, s_sec = self._same_line(q, cand)
         ids = np.concatenate([x_node, n + s_pos])
         secs = np.concatenate([x_sec, s_sec])
@@ -551,4 +561,32 @@ class TravelEngine:
             if own:
                 self._local.busy = False
         savable = settled if (first_ok is None or (k == 1 and first_ok)) else 0
-        return [self._hit(q, p, t, nodes, want_route) for p, t, nodes in found], savable
+        # one edge look-up for every hit's path (a call per hit cost more than the search)
+        paths = [nodes for _, _, nodes in found]
+        a = [x for nodes in paths for x in nodes[:-1]]
+        b = [x for nodes in paths for x in nodes[1:]]
+        between = net.edge_between(np.array(a, dtype=np.int64), np.array(b, dtype=np.int64))
+        hits, at = [], 0
+        for p, t, nodes in found:
+            m = max(len(nodes) - 1, 0)
+            hits.append(self._hit(q, p, t, nodes, want_route, between[at:at + m]))
+            at += m
+        return hits, savable
+
+    def _exits_one(self, q: Snapped) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Return :func:`exits` of the one query point as (node, seconds): same floats."""
+        net = self.net
+        e = int(q.edge[0])
+        if e < 0:
+            _, node, sec = exits(net, q, self.walk_speed_mps)
+            return node, sec
+        f = float(q.frac[0])
+        acc = float(q.dist_m[0]) / self.walk_speed_mps
+        t = net.edge_time_s
+        nodes = [int(net.edge_v[e])]
+        secs = [(1 - f) * float(t[e]) + acc]
+        tw = int(net.edge_twin[e])
+        if tw >= 0:
+            nodes.append(int(net.edge_v[tw]))
+            secs.append(f * float(t[tw]) + acc)
+        return np.array(nodes, dtype=np.int64), np.array(secs, dtype=np.float64)

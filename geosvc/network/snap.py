@@ -54,7 +54,9 @@ two-way street share their layer, so twins stay in or out together.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -77,6 +79,7 @@ __all__ = [
     "edge_index",
     "edge_index_of",
     "snappable_edges",
+    "snap_point",
     "snap_points",
     "snap_xy",
 ]
@@ -142,6 +145,11 @@ class EdgeIndex:
     seg_start_m: NDArray[np.float64]  # polyline length before the segment
     seg_ground: NDArray[np.bool_]  # the segment's edge is on the ground
     edge_geom_len: NDArray[np.float64]  # projected polyline length per edge
+
+    @cached_property
+    def every_on_ground(self) -> bool:
+        """True when every indexed segment is on the ground (one search per point)."""
+        return bool(self.seg_ground.all())
 
     @property
     def nbytes(self) -> int:
@@ -388,6 +396,53 @@ def snap_points(
                    min_component_nodes=min_component_nodes)
 
 
+def snap_point(
+    net: RoadNetwork,
+    lon: float,
+    lat: float,
+    *,
+    max_dist_m: float | None = None,
+    min_component_nodes: int | None = None,
+) -> Snapped:
+    """Snap ONE point: the same :class:`Snapped` (same floats) as :func:`snap_points`.
+
+    The per-request path (a query point): scalar checks and one segment
+    search instead of the vectorised bookkeeping.  Anything but two finite
+    Python floats in range goes through :func:`snap_points` (same errors).
+    """
+    if not (type(lon) is float and type(lat) is float and math.isfinite(lon)
+            and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90):
+        return snap_points(net, lon, lat, max_dist_m=max_dist_m,
+                           min_component_nodes=min_component_nodes)
+    # pyproj transforms a scalar through a one-element buffer: the array path's floats
+    x0, y0 = net.transformer.transform(lon, lat)
+    px = np.array([x0], dtype=np.float64)
+    py = np.array([y0], dtype=np.float64)
+    lo = np.array([lon], dtype=np.float64)
+    la = np.array([lat], dtype=np.float64)
+    idx = edge_index(net, min_component_nodes)
+    if len(idx.seg_edge):
+        for only in (None,) if idx.every_on_ground else (idx.seg_ground, None):
+            si, d, t = nearest_segments(idx.grid, px, py, max_dist=max_dist_m, eligible=only)
+            s = int(si[0])
+            if s < 0:
+                continue
+            # _nearest_on for one segment, in float64 scalars (the same operations)
+            g, tt = idx.grid, t[0]
+            ax, ay = g.ax[s], g.ay[s]
+            dx, dy = g.bx[s] - ax, g.by[s] - ay
+            e = idx.seg_edge[s]
+            glen = idx.edge_geom_len[e]
+            along = idx.seg_start_m[s] + tt * np.hypot(dx, dy)
+            f = min(max(float(along / glen), 0.0), 1.0) if glen > 0 else 0.0
+            return Snapped(edge=np.array([e], dtype=np.int64), frac=np.array([f]), dist_m=d,
+                           x=np.array([ax + tt * dx]), y=np.array([ay + tt * dy]),
+                           px=px, py=py, lon=lo, lat=la)
+    nan = np.full(1, np.nan)
+    return Snapped(edge=np.full(1, -1, dtype=np.int64), frac=nan, dist_m=np.full(1, np.inf),
+                   x=nan.copy(), y=nan.copy(), px=px, py=py, lon=lo, lat=la)
+
+
 def snap_xy(
     net: RoadNetwork,
     px: NDArray[np.float64],
@@ -417,8 +472,7 @@ def snap_xy(
     if m and len(idx.seg_edge):
         # ground edges first; points with none within the radius try every edge
         todo = np.arange(m)
-        every_on_ground = bool(idx.seg_ground.all())
-        for only in (None,) if every_on_ground else (idx.seg_ground, None):
+        for only in (None,) if idx.every_on_ground else (idx.seg_ground, None):
             if not len(todo):
                 break
             qi, e, f, d, x, y = _nearest_on(idx, px[todo], py[todo], max_dist_m, only)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from geosvc.errors import InvalidParameter, OutsideNetwork
-from geosvc.network.snap import check_snapped, snap_points, snap_xy
+from geosvc.network.snap import check_snapped, snap_point, snap_points, snap_xy
 
 
 def test_snaps_to_middle_of_edge_not_node(grid5):
@@ -54,3 +54,36 @@ def test_bad_coordinates(grid5, lon, lat, name):
     with pytest.raises(InvalidParameter) as err:
         snap_points(grid5, lon, lat)
     assert err.value.invalid_params[0]["name"] == name
+
+
+@pytest.mark.parametrize("max_dist_m", [None, 30.0, 1000.0])
+def test_snap_point_equals_snap_points_bit_for_bit(helsinki_walk, max_dist_m):
+    # the per-request scalar path must give the vectorised path's floats exactly
+    # (nearest answers are compared byte for byte): points on and off the streets,
+    # over the tunnel of test_layers, and beyond the radius
+    rng = np.random.default_rng(7)
+    lon_lo, lon_hi = float(helsinki_walk.node_lon.min()), float(helsinki_walk.node_lon.max())
+    lat_lo, lat_hi = float(helsinki_walk.node_lat.min()), float(helsinki_walk.node_lat.max())
+    lon = np.concatenate([lon_lo + rng.random(400) * (lon_hi - lon_lo), [lon_lo - 0.05]])
+    lat = np.concatenate([lat_lo + rng.random(400) * (lat_hi - lat_lo), [lat_lo]])
+    found = 0
+    for x, y in zip(lon.tolist(), lat.tolist(), strict=True):
+        one = snap_point(helsinki_walk, x, y, max_dist_m=max_dist_m)
+        ref = snap_points(helsinki_walk, x, y, max_dist_m=max_dist_m)
+        for name in ("edge", "frac", "dist_m", "x", "y", "px", "py", "lon", "lat"):
+            a, b = getattr(one, name), getattr(ref, name)
+            assert a.dtype == b.dtype and a.shape == b.shape == (1,), name
+            assert a.tobytes() == b.tobytes(), (name, x, y, a, b)
+        found += int(one.edge[0] >= 0)
+    if max_dist_m is None:  # unbounded: every point snaps
+        assert found == len(lon)
+    else:  # both outcomes exercised (the far point, 2.8 km off, never snaps)
+        assert 0 < found < len(lon)
+
+
+def test_snap_point_bad_input_as_snap_points(grid5):
+    bad = [(float("nan"), 31.0, "lon"), (117.0, 95.0, "lat"), ("x", 31.0, "lon")]
+    for lon, lat, name in bad:
+        with pytest.raises(InvalidParameter) as err:
+            snap_point(grid5, lon, lat)  # type: ignore[arg-type]
+        assert err.value.invalid_params[0]["name"] == name
