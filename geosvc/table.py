@@ -18,9 +18,10 @@ the encoding :mod:`geosvc.index` uses too.
 from __future__ import annotations
 
 import bisect
+from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Final, overload
+from typing import Any, Final, TypeVar, cast, overload
 
 import numpy as np
 import pandas as pd
@@ -50,6 +51,8 @@ CHANNEL_SETS: Final = tuple(
 )
 _CHAN_BITS: Final = {s: b for b, s in enumerate(CHANNEL_SETS)}
 _CHUNK: Final = 4096
+
+_Row = TypeVar("_Row", Venue, Link)
 #: None as a 0-d object array: compared elementwise with an object column.
 _NULL: Final = np.array(None, dtype=object)
 
@@ -156,8 +159,47 @@ class OptText:
         return _nbytes(self.values) + (0 if self.rows is None else int(self.rows.nbytes))
 
 
+class _Columns(Sequence[_Row]):
+    """What the column tables share: rows made a chunk at a time, equality, size.
+
+    Equal to another table of the same class with equal columns, or to a list
+    or tuple of equal records; unhashable (like a list).
+    """
+
+    __slots__ = ()
+
+    @abstractmethod
+    def _rows_at(self, idx: ArrayLike) -> list[_Row]:
+        """Return the records of rows ``idx``."""
+
+    def __iter__(self) -> Iterator[_Row]:
+        for lo in range(0, len(self), _CHUNK):
+            yield from self._rows_at(np.arange(lo, min(lo + _CHUNK, len(self))))
+
+    def _columns(self) -> list[Any]:
+        return [getattr(self, f.name) for f in fields(cast("Any", self))]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, type(self)):
+            return all(_same(a, b) for a, b in zip(self._columns(), other._columns(),
+                                                    strict=True))
+        if isinstance(other, (list, tuple)):
+            return len(other) == len(self) and all(a == b for a, b in zip(self, other,
+                                                                           strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {len(self)} rows>"
+
+    def nbytes(self) -> int:
+        """Bytes held by the columns (string arenas included)."""
+        return sum(_nbytes(c) for c in self._columns())
+
+
 @dataclass(frozen=True, eq=False, slots=True)
-class VenueTable(Sequence[Venue]):
+class VenueTable(_Columns[Venue]):
     """Every venue of a dataset as read-only columns, one row per venue position.
 
     Attributes are the :class:`~geosvc.model.Venue` fields, encoded as the
@@ -346,27 +388,8 @@ class VenueTable(Sequence[Venue]):
             return self.venues_at(np.arange(len(self))[i])
         return self.venue(i)
 
-    def __iter__(self) -> Iterator[Venue]:
-        for lo in range(0, len(self), _CHUNK):
-            yield from self.venues_at(np.arange(lo, min(lo + _CHUNK, len(self))))
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, VenueTable):
-            return all(_same(getattr(self, f.name), getattr(other, f.name))
-                       for f in fields(self))
-        if isinstance(other, (list, tuple)):
-            return len(other) == len(self) and all(a == b for a, b in zip(self, other,
-                                                                           strict=True))
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"<VenueTable {len(self)} venues>"
-
-    def nbytes(self) -> int:
-        """Bytes held by the columns (string arenas included)."""
-        return sum(_nbytes(getattr(self, f.name)) for f in fields(self))
+    def _rows_at(self, idx: ArrayLike) -> list[Venue]:
+        return self.venues_at(idx)
 
 
 #: The stores' venue columns, in order (also the Venue fields' order).
@@ -378,7 +401,7 @@ _COLS: Final = ("code", "name", "kind", "lon", "lat", "level", "chan", "area", "
 
 
 @dataclass(frozen=True, eq=False, slots=True)
-class LinkTable(Sequence[Link]):
+class LinkTable(_Columns[Link]):
     """Venue-item links as read-only columns: venue code, item code, channel bits.
 
     A read-only sequence of :class:`~geosvc.model.Link` (objects made per row
@@ -446,27 +469,8 @@ class LinkTable(Sequence[Link]):
             raise IndexError(msg)
         return self.links_at([i])[0]
 
-    def __iter__(self) -> Iterator[Link]:
-        for lo in range(0, len(self), _CHUNK):
-            yield from self.links_at(np.arange(lo, min(lo + _CHUNK, len(self))))
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, LinkTable):
-            return all(_same(getattr(self, f.name), getattr(other, f.name))
-                       for f in fields(self))
-        if isinstance(other, (list, tuple)):
-            return len(other) == len(self) and all(a == b for a, b in zip(self, other,
-                                                                           strict=True))
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"<LinkTable {len(self)} links>"
-
-    def nbytes(self) -> int:
-        """Bytes held by the columns (string arenas included)."""
-        return sum(_nbytes(getattr(self, f.name)) for f in fields(self))
+    def _rows_at(self, idx: ArrayLike) -> list[Link]:
+        return self.links_at(idx)
 
 
 # ---------------------------------------------------------------------- helpers

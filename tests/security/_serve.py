@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -59,13 +59,22 @@ def raw_exchange(port: int, data: bytes, timeout: float = 10.0) -> bytes:
 def geosvc_serve(db: Path, *, env: Mapping[str, str], workers: int = 2,
                  ) -> Iterator[tuple[str, int, Path]]:
     """Run `geosvc serve --db DB --workers N` on a free port: (base URL, port, stderr log)."""
+    with serve_process(db, env=env, workers=workers) as (base, port, log, _):
+        yield base, port, log
+
+
+@contextmanager
+def serve_process(
+    db: Path, *, env: Mapping[str, str], workers: int = 2, args: Sequence[str] = (),
+) -> Iterator[tuple[str, int, Path, subprocess.Popen[bytes]]]:
+    """:func:`geosvc_serve` with more command-line ``args``, also giving the process."""
     port = free_port()
     log = db.with_suffix(".log")
     geosvc = Path(sys.executable).with_name("geosvc")  # the console script of this venv
     with log.open("wb") as err:
         proc = subprocess.Popen(
             [str(geosvc), "serve", "--db", str(db), "--port", str(port),
-             "--workers", str(workers)],
+             "--workers", str(workers), *args],
             env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=err)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -79,7 +88,7 @@ def geosvc_serve(db: Path, *, env: Mapping[str, str], workers: int = 2,
                     pytest.fail("geosvc serve did not start:\n"
                                 + log.read_text(errors="replace")[-3000:])
                 time.sleep(0.2)
-        yield base, port, log
+        yield base, port, log, proc
     finally:
         proc.terminate()
         proc.wait(20)

@@ -14,9 +14,7 @@ from __future__ import annotations
 import http.client
 import json
 import multiprocessing
-import os
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -29,7 +27,7 @@ import pytest
 
 from geosvc.model import Channel, Venue, VenueKind
 from geosvc.store import Batch, open_store
-from tests.security._serve import free_port, get
+from tests.security._serve import get, serve_process
 from tests.web.citydata import build_city_db
 
 pytestmark = pytest.mark.slow
@@ -57,32 +55,12 @@ def _children(pid: int) -> set[int]:
 @contextmanager
 def _serve(db: Path) -> Iterator[tuple[str, int, subprocess.Popen[bytes]]]:
     """`geosvc serve --workers 2` checking the store every 0.2 s: (base URL, port, process)."""
-    port = free_port()
-    log = db.with_suffix(".log")
-    geosvc = Path(sys.executable).with_name("geosvc")
-    env = {**os.environ, "GEOSVC_RELOAD_INTERVAL_S": "0.2"}
-    with log.open("wb") as err:
-        proc = subprocess.Popen([str(geosvc), "serve", "--db", str(db), "--port", str(port),
-                                 "--workers", "2", "--log-level", "warning"],
-                                env=env, stdout=subprocess.DEVNULL, stderr=err)
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with serve_process(db, env={"GEOSVC_RELOAD_INTERVAL_S": "0.2"},
+                       args=("--log-level", "warning")) as (base, port, _, proc):
         deadline = time.monotonic() + 90
-        while True:
-            try:
-                get(base + "/healthz", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("geosvc serve did not start:\n"
-                                + log.read_text(errors="replace")[-3000:])
-                time.sleep(0.2)
         while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         yield base, port, proc
-    finally:
-        proc.terminate()
-        proc.wait(20)
 
 
 @dataclass
