@@ -19,11 +19,25 @@ others; the exit status is then 1.  Exit 2 for bad options or jobs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from geosvc.errors import GeosvcError, InvalidParameter
+
+
+def dask_options(units: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Return ``--scheduler`` and ``--workers`` of the Dask verbs (batch, province)."""
+    def add(func: Callable[..., Any]) -> Callable[..., Any]:
+        func = click.option(
+            "--workers", default=None, type=click.IntRange(min=1),
+            help=f"Worker processes of the local cluster (default: min({units}, CPUs)).")(func)
+        return click.option(
+            "--scheduler", default="local", show_default=True,
+            help=f"local (a LocalCluster on this machine), inline (no Dask, {units} one after "
+                 "another) or a Dask scheduler address such as tcp://host:8786.")(func)
+    return add
 
 
 @click.command()
@@ -32,11 +46,7 @@ from geosvc.errors import GeosvcError, InvalidParameter
 @click.option("--out", "out_dir", required=True,
               type=click.Path(file_okay=False, path_type=str),
               help="Output directory (summary.csv/json and one folder per dataset).")
-@click.option("--scheduler", default="local", show_default=True,
-              help="local (a LocalCluster on this machine), inline (no Dask, one after "
-                   "another) or a Dask scheduler address such as tcp://host:8786.")
-@click.option("--workers", default=None, type=click.IntRange(min=1),
-              help="Worker processes of the local cluster (default: min(datasets, CPUs)).")
+@dask_options("datasets")
 @click.option("--cache-dir", default=None, type=click.Path(file_okay=False, path_type=str),
               help="Directory of cached networks, as the workers see it "
                    "(default: settings cache_dir).")

@@ -29,6 +29,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from geosvc.commands.batch import dask_options
 from geosvc.errors import GeosvcError, InvalidParameter
 from geosvc.modes import network_modes
 
@@ -49,11 +50,7 @@ from geosvc.modes import network_modes
 @click.option("--partition", default="county", show_default=True,
               help="Parts: county (the dataset's areas; also `area`) or grid:<km> "
                    "(squares of that side).")
-@click.option("--scheduler", default="local", show_default=True,
-              help="local (a LocalCluster on this machine), inline (no Dask, parts one after "
-                   "another) or a Dask scheduler address such as tcp://host:8786.")
-@click.option("--workers", default=None, type=click.IntRange(min=1),
-              help="Worker processes of the local cluster (default: min(parts, CPUs)).")
+@dask_options("parts")
 @click.option("--shared-dir", default=None, type=click.Path(file_okay=False, path_type=str),
               help="Directory for the run's memory-mapped files, seen by every worker "
                    "(default: a temporary directory for local / inline; for a scheduler "

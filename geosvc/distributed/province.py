@@ -53,8 +53,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from geosvc.analysis.coverage import (
+from geosvc.analysis.coverage import (  # the figures rounded as coverage rounds them
     DEFAULT_GAP_RADIUS_M,
+    _num,
+    _round,
+    _share,
     area_rows,
     catchment_rows,
     gap_features,
@@ -181,18 +184,6 @@ class ProvinceResult:
                  "residents": _round(demand.count[i]),
                  "area_id": codes[int(demand.area[i])] if demand.area[i] >= 0 else None}
                 for i in sel]
-
-
-def _num(v: float) -> float | int:
-    return int(v) if float(v).is_integer() else float(v)
-
-
-def _round(v: float) -> float:
-    return round(float(v), 1)
-
-
-def _share(part: float, whole: float) -> float:
-    return float(part) / float(whole) if whole > 0 else 0.0
 
 
 def run_province(
