@@ -6,7 +6,8 @@ Usage::
     python scripts/bench_peers.py [--quick] [--reps 3] [--write-md [FILE]]
                                   [--clock wall|cpu] [--valhalla-snap default|ground]
                                   [--valhalla-python PY] [--cache-dir DIR] [--no-http]
-                                  [--dump-disagreements FILE]
+                                  [--dump-disagreements FILE] [--common-ways]
+                                  [--no-drive]
 
 ``--clock cpu`` times both engines by process CPU time (the worker's too):
 on a machine shared with other jobs, wall-clock figures are mostly waiting.
@@ -43,10 +44,20 @@ What it measures, in one run (medians of ``--reps`` >= 3 repetitions):
   would not be the legs Valhalla skipped.  ``--dump-disagreements FILE``
   writes every origin where the engines disagree (picks, both engines' times
   to both picks), worst first;
-* targets met / missed: same nearest >= 190/200 (raw points), p90 |dt|
-  without access legs <= 0.3 min (street points), isochrone IoU >= 0.8 (raw
-  points), isochrone latency <= 1x Valhalla, nearest and coverage >= 10x
-  ahead of Valhalla.
+* ``--common-ways``: the answers again (nearest from raw and street points,
+  isochrone IoU from raw and street points; not timed) with **both engines
+  built from the same ways**: the demo extract without the ways Valhalla's
+  tile builder drops before routing (every ``area=yes`` way; every way with a
+  node outside the extract), written by ``scripts/make_common_ways.py``.
+  From the raw extract the engines differ by those ways as well as by
+  routing; these rows (tagged ``[common ways]``) judge routing only.  The
+  raw-extract rows are printed too, untagged, in the same run;
+* targets met / missed: same nearest >= 190/200 (raw points, and from
+  geosvc's street points), p90 |dt| without access legs <= 0.3 min (street
+  points), isochrone IoU >= 0.8 (raw points, ``shape=contour``), isochrone
+  latency <= 1x Valhalla, nearest and coverage >= 10x ahead of Valhalla;
+  with ``--common-ways`` the same answer targets are judged again on the
+  common ways.
 
 Robust to the engine changing under it: when ``Router.isochrone`` takes a
 ``shape`` keyword (``shape=contour`` / ``shape=streets``), each shape it
@@ -556,7 +567,7 @@ def bench_nearest(rep: Report, router: Any, worker: Worker | None, olon: np.ndar
 
 def compare_nearest(rep: Report, router: Any, hits: list[list[Any]], answers: list[Any],
                     olon: np.ndarray, olat: np.ndarray, *, dump: Path | None = None,
-                    street_answers: list[Any] | None = None) -> None:
+                    street_answers: list[Any] | None = None, tag: str = "") -> None:
     """Count same nearest venues and |dt| (with / without geosvc's access legs).
 
     ``answers``: Valhalla's matrix rows from the raw points (each engine snaps
@@ -569,10 +580,15 @@ def compare_nearest(rep: Report, router: Any, hits: list[list[Any]], answers: li
     snapping (a venue put on a ``layer=-3`` service tunnel 5 m away, a
     20-minute detour) would be counted as a routing difference.
 
+    ``tag``: appended to every row and note (``common ways``: both engines built
+    from :func:`common_ways_pbf`'s extract, not the raw one).
+
     ``dump``: write one JSON line per origin whose picks differ (not a tie) or whose
     |dt| without access legs exceeds 0.3 min, worst first (see :func:`_dump_row`).
     """
     from geosvc.errors import GeosvcError
+
+    sfx = f" [{tag}]" if tag else ""
 
     n_o, n_v = len(olon), len(router.venues)
     q_snap = router.snap(olon, olat)
@@ -586,32 +602,34 @@ def compare_nearest(rep: Report, router: Any, hits: list[list[Any]], answers: li
     same, counts, d_with, d_without, d_signed, worst, rows = raw
     only_v, only_g, both_none = counts
     judge_raw_dt = street_answers is None
-    rep.add(f"same nearest venue (ties within {TIE_S:.0f} s)", "", "",
+    rep.add(f"same nearest venue (ties within {TIE_S:.0f} s){sfx}", "", "",
             f"{same}/{n_o}", f">= {int(0.95 * n_o)}/{n_o}", same >= 0.95 * n_o)
     rep.notes.append(f"nearest: a venue reached by Valhalla only {only_v}, by geosvc only "
-                     f"{only_g}, by neither {both_none} (of {n_o} origins)")
-    rep.add("|dt| quickest venue, with access legs, p50 / p90 (min)", "", "",
+                     f"{only_g}, by neither {both_none} (of {n_o} origins){sfx}")
+    rep.add(f"|dt| quickest venue, with access legs, p50 / p90 (min){sfx}", "", "",
             f"{_pct(d_with, 50):.2f} / {_pct(d_with, 90):.2f}")
     p90 = _pct(d_without, 90)
     rep.add("|dt| quickest venue, without access legs, p50 / p90 (min)"
-            + ("" if judge_raw_dt else ", Valhalla snapping the raw points"), "", "",
+            + ("" if judge_raw_dt else ", Valhalla snapping the raw points") + sfx, "", "",
             f"{_pct(d_without, 50):.2f} / {p90:.2f}", "p90 <= 0.3" if judge_raw_dt else "",
             (p90 <= 0.3) if judge_raw_dt else None)
     rep.notes.append(f"geosvc - Valhalla without access legs, median {_pct(d_signed, 50):+.2f}"
-                     f" min (p10 {_pct(d_signed, 10):+.2f}, p90 {_pct(d_signed, 90):+.2f})")
+                     f" min (p10 {_pct(d_signed, 10):+.2f}, "
+                     f"p90 {_pct(d_signed, 90):+.2f}){sfx}")
     if street_answers is not None:
         st = _nearest_stats(router, hits, tg_all, street_answers, q_snap, olon, olat,
                             dump is not None, street=True)
         s_same, _, _, s_without, s_signed, s_worst, s_rows = st
-        rep.add("same nearest venue, both engines from geosvc's street points", "", "",
-                f"{s_same}/{n_o}")
+        rep.add(f"same nearest venue, both engines from geosvc's street points{sfx}", "", "",
+                f"{s_same}/{n_o}", f">= {int(0.95 * n_o)}/{n_o}", s_same >= 0.95 * n_o)
         sp90 = _pct(s_without, 90)
         rep.add("|dt| quickest venue, without access legs (both from geosvc's street "
-                "points), p50 / p90 (min)", "", "", f"{_pct(s_without, 50):.2f} / {sp90:.2f}",
+                f"points), p50 / p90 (min){sfx}", "", "",
+                f"{_pct(s_without, 50):.2f} / {sp90:.2f}",
                 "p90 <= 0.3", sp90 <= 0.3)
         rep.notes.append("from geosvc's street points: geosvc - Valhalla, median "
                          f"{_pct(s_signed, 50):+.2f} min (p10 {_pct(s_signed, 10):+.2f}, "
-                         f"p90 {_pct(s_signed, 90):+.2f})")
+                         f"p90 {_pct(s_signed, 90):+.2f}){sfx}")
         rows += s_rows
         worst = s_worst
     if dump is not None:
@@ -623,7 +641,7 @@ def compare_nearest(rep: Report, router: Any, hits: list[list[Any]], answers: li
     for d, i, g, v, tg_min, tv_min in sorted(worst, reverse=True)[:3]:
         rep.notes.append(f"largest |dt| {what}: {d:.1f} min from "
                          f"({olon[i]:.5f}, {olat[i]:.5f}): geosvc {tg_min:.1f} min to venue "
-                         f"{g}, Valhalla {tv_min:.1f} min to venue {v}")
+                         f"{g}, Valhalla {tv_min:.1f} min to venue {v}{sfx}")
 
 
 def _nearest_stats(router: Any, hits: list[list[Any]], tg_all: np.ndarray,
@@ -861,6 +879,89 @@ def band_agreement(rep: Report, crs: str, polys: list[list[Any]], answers: list[
                 (iou_m >= 0.8) if judge else None)
 
 
+def common_ways_pbf(cache: Path, vpy: Path, src: Path) -> tuple[Path, str]:
+    """Return the common-ways extract of ``src`` and its way counts.
+
+    The extract without the ways Valhalla's tile builder drops (``area=yes``
+    ways; ways with a node outside the extract), written once into ``cache``
+    (again when ``src`` is newer) by ``scripts/make_common_ways.py`` with the
+    bench venv's pyosmium.
+    """
+    out = cache / f"{src.name.removesuffix('.osm.pbf')}-common.osm.pbf"
+    stamp = out.with_name(out.name + ".txt")
+    if not out.is_file() or out.stat().st_mtime < src.stat().st_mtime or not stamp.is_file():
+        script = Path(__file__).with_name("make_common_ways.py")
+        done = subprocess.run([str(vpy), str(script), str(src), str(out)], check=True,
+                              capture_output=True, text=True)
+        stamp.write_text(done.stdout.split(" -> ")[0].strip(), encoding="utf-8")
+    return out, stamp.read_text(encoding="utf-8")
+
+
+def bench_common_ways(rep: Report, cache: Path, vpy: Path, worker: Worker, service: Any,
+                      olon: np.ndarray, olat: np.ndarray, points: list[tuple[float, float]],
+                      dump: Path | None) -> None:
+    """Compare the answers again, both engines built from the common-ways extract.
+
+    Not timed.
+
+    Judges routing rather than ingestion: from the raw extract the engines
+    also differ by which ways exist (Valhalla drops pedestrian areas and the
+    ways clipped at the extract's edge; geosvc walks them).  Same origins,
+    venues, isochrone points and Valhalla options as the raw rows; every row
+    and note is tagged ``[common ways]``.
+    """
+    from geosvc.app.service import GeoService
+    from geosvc.config import Settings
+
+    tag = "common ways"
+    pbf, counts = common_ways_pbf(cache, vpy, Path(service.settings.osm))
+    info = worker.call(op="open", name="walk-common", pbf=str(pbf),
+                       tile_dir=str(cache / "valhalla" / "tiles-demo-common"))
+    settings = Settings(db=service.settings.db, osm=str(pbf), cache_dir=str(cache),
+                        modes=("walk",))
+    router = GeoService(settings).travel("walk")
+    rep.notes.append(f"[{tag}] both engines built from {pbf.name}: the demo extract without "
+                     f"the ways Valhalla's builder drops ({counts}; areas = ``area=yes`` ways, "
+                     f"clipped = ways with a node outside the extract); geosvc walk network "
+                     f"{router.net.n_nodes:,} nodes"
+                     + (f"; Valhalla tiles built in {info['build_s']:.1f} s"
+                        if info["build_s"] is not None else ""))
+    venues = router.venues
+    pts = list(zip(olon.tolist(), olat.tolist(), strict=True))
+    hits = [router.nearest(lo, la, candidates=None, k=5) for lo, la in pts]
+    walk = {"costing": "pedestrian",
+            "costing_options": {"pedestrian": {"walking_speed": router.speed_mps * 3.6}}}
+    targets = [vloc(a, b) for a, b in
+               zip(venues.lon.tolist(), venues.lat.tolist(), strict=True)]
+    reqs = [{"sources": [vloc(lo, la)], "targets": targets, **walk} for lo, la in pts]
+    ans = worker.batch("walk-common", "matrix", reqs, 1)
+    slon, slat = street_points(router, olon, olat)
+    vlon, vlat = _street_lonlat(router, venues, venues.lon, venues.lat)
+    s_targets = [vloc(a, b) for a, b in zip(vlon.tolist(), vlat.tolist(), strict=True)]
+    s_reqs = [{"sources": [vloc(lo, la)], "targets": s_targets, **walk}
+              for lo, la in zip(slon.tolist(), slat.tolist(), strict=True)]
+    s_ans = worker.batch("walk-common", "matrix", s_reqs, 1)
+    compare_nearest(rep, router, hits, ans["answers"], olon, olat, dump=dump,
+                    street_answers=s_ans["answers"], tag=tag)
+    iso = [{"locations": [vloc(lo, la)], **walk,
+            "contours": [{"time": m} for m in BANDS_MIN], "polygons": True}
+           for lo, la in points]
+    v_iso = worker.batch("walk-common", "isochrone", iso, 1)
+    plon, plat = (np.array(c, dtype=float) for c in zip(*points, strict=True))
+    s_points = list(zip(*(a.tolist() for a in street_points(router, plon, plat)), strict=True))
+    s_iso = worker.batch("walk-common", "isochrone",
+                         [{**q, "locations": [vloc(lo, la)]} for q, (lo, la) in
+                          zip(iso, s_points, strict=True)], 1)
+    for shape in isochrone_shapes(router):
+        label = f"walk, Helsinki{', ' + shape if shape else ''}"
+        polys = [geosvc_isochrone(router, lo, la, shape) for lo, la in points]
+        band_agreement(rep, router.crs, polys, v_iso["answers"], f"{label}, {tag}",
+                       judge=shape == "contour")
+        polys = [geosvc_isochrone(router, lo, la, shape) for lo, la in s_points]
+        band_agreement(rep, router.crs, polys, s_iso["answers"],
+                       f"{label}, both from geosvc's street point, {tag}", judge=False)
+
+
 def drive_city(cache: Path, vpy: Path, nodes: int) -> Path:
     """Return the synthetic drive city's ``.osm.pbf`` (made with the bench venv's osmium)."""
     n = int(np.ceil(np.sqrt(nodes)))
@@ -932,6 +1033,24 @@ def origins_near_nodes_xy(net: Any, x: np.ndarray, y: np.ndarray,
     return np.asarray(lon), np.asarray(lat)
 
 
+def run_drive(rep: Report, cache: Path, vpy: Path | None, worker: Worker | None, reps: int,
+              iso_points: int, origins: int, drive_nodes: int) -> None:
+    """Run the drive-city section of :func:`main` (skipped without the bench venv)."""
+    if vpy is None:
+        rep.notes.append("drive city skipped: writing its .osm.pbf needs the bench venv "
+                         "(osmium)")
+        return
+    click.echo("drive city", err=True)
+    city = drive_city(cache, vpy, drive_nodes)
+    if worker is not None:
+        info = worker.call(op="open", name="drive", pbf=str(city),
+                           tile_dir=str(cache / "valhalla" / f"tiles-{city.stem}"))
+        if info["build_s"] is not None:
+            rep.notes.append(f"Valhalla tiles of the drive city built in "
+                             f"{info['build_s']:.1f} s")
+    bench_drive(rep, cache, city, worker, reps, iso_points, min(origins, 50))
+
+
 # --------------------------------------------------------------------------- main
 
 @click.command()
@@ -954,13 +1073,19 @@ def origins_near_nodes_xy(net: Any, x: np.ndarray, y: np.ndarray,
               help="cpu: process CPU time (steadier on a shared machine; HTTP: server thread "
               "+ client)")
 @click.option("--no-http", is_flag=True, help="skip the HTTP measurements")
+@click.option("--no-drive", is_flag=True, help="skip the drive city (walk rows only)")
 @write_md_option
 @click.option("--dump-disagreements", type=click.Path(path_type=Path), default=None,
-              help="write the nearest-venue disagreements (JSON lines, worst first)")
+              help="write the nearest-venue disagreements (JSON lines, worst first); with "
+              "--common-ways those of the common-ways networks go to FILE-common")
+@click.option("--common-ways", is_flag=True,
+              help="also compare the answers with both engines built from the demo extract "
+              "without the ways Valhalla's builder drops (area=yes ways, ways clipped at the "
+              "extract's edge): rows tagged [common ways]")
 def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int,
          valhalla_python: str | None, cache_dir: Path | None, valhalla_snap: str,
-         clock: str, no_http: bool,
-         write_md: Path | None, dump_disagreements: Path | None) -> None:
+         clock: str, no_http: bool, no_drive: bool,
+         write_md: Path | None, dump_disagreements: Path | None, common_ways: bool) -> None:
     """Run geosvc and Valhalla side by side and print the table (see the module)."""
     reps = max(3, reps)
     CLOCK.name = clock
@@ -1018,19 +1143,15 @@ def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int
                          reps, http, from_street=True)
         if http is not None:
             http.close()
-        click.echo("drive city", err=True)
-        if vpy is not None:
-            city = drive_city(cache, vpy, drive_nodes)
-            if worker is not None:
-                info = worker.call(op="open", name="drive", pbf=str(city),
-                                   tile_dir=str(cache / "valhalla" / f"tiles-{city.stem}"))
-                if info["build_s"] is not None:
-                    rep.notes.append(f"Valhalla tiles of the drive city built in "
-                                     f"{info['build_s']:.1f} s")
-            bench_drive(rep, cache, city, worker, reps, iso_points, min(origins, 50))
+        if common_ways and worker is not None and vpy is not None:
+            click.echo("common ways (walk)", err=True)
+            dump_c = (None if dump_disagreements is None else dump_disagreements.with_name(
+                f"{dump_disagreements.stem}-common{dump_disagreements.suffix}"))
+            bench_common_ways(rep, cache, vpy, worker, service, olon, olat, points, dump_c)
+        if no_drive:
+            rep.notes.append("drive city skipped (--no-drive)")
         else:
-            rep.notes.append("drive city skipped: writing its .osm.pbf needs the bench venv "
-                             "(osmium)")
+            run_drive(rep, cache, vpy, worker, reps, iso_points, origins, drive_nodes)
     finally:
         if worker is not None:
             worker.close()
@@ -1043,8 +1164,9 @@ def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int
                      "(both engines ran in the same conditions, interleaved per section)")
     for n in rep.notes:
         click.echo(f"  note: {n}")
+    flags = (" --quick" if quick else "") + (" --common-ways" if common_ways else "")
     head = (f"geosvc vs Valhalla ({time.strftime('%Y-%m-%d')}, "
-            f"`scripts/bench_peers.py{' --quick' if quick else ''}`)")
+            f"`scripts/bench_peers.py{flags}`)")
     finish(write_md, __file__, [
         Target(f"{r.task.strip()}: {r.target}", r.figure + (
             f" (geosvc {r.geosvc}, Valhalla {r.valhalla})" if r.geosvc else ""), r.met)
