@@ -48,7 +48,8 @@ What it measures, in one run (medians of ``--reps`` >= 3 repetitions):
   isochrone IoU from raw and street points; not timed) with **both engines
   built from the same ways**: the demo extract without the ways Valhalla's
   tile builder drops before routing (every ``area=yes`` way; every way with a
-  node outside the extract), written by ``scripts/make_common_ways.py``.
+  node outside the extract; every ``highway=trail`` way, a class Valhalla's
+  tag table lacks), written by ``scripts/make_common_ways.py``.
   From the raw extract the engines differ by those ways as well as by
   routing; these rows (tagged ``[common ways]``) judge routing only.  The
   raw-extract rows are printed too, untagged, in the same run;
@@ -883,14 +884,15 @@ def common_ways_pbf(cache: Path, vpy: Path, src: Path) -> tuple[Path, str]:
     """Return the common-ways extract of ``src`` and its way counts.
 
     The extract without the ways Valhalla's tile builder drops (``area=yes``
-    ways; ways with a node outside the extract), written once into ``cache``
-    (again when ``src`` is newer) by ``scripts/make_common_ways.py`` with the
-    bench venv's pyosmium.
+    ways; ways with a node outside the extract; ``highway=trail``), written once
+    into ``cache`` (again when ``src`` or the script is newer) by
+    ``scripts/make_common_ways.py`` with the bench venv's pyosmium.
     """
     out = cache / f"{src.name.removesuffix('.osm.pbf')}-common.osm.pbf"
     stamp = out.with_name(out.name + ".txt")
-    if not out.is_file() or out.stat().st_mtime < src.stat().st_mtime or not stamp.is_file():
-        script = Path(__file__).with_name("make_common_ways.py")
+    script = Path(__file__).with_name("make_common_ways.py")
+    newest = max(src.stat().st_mtime, script.stat().st_mtime)
+    if not out.is_file() or out.stat().st_mtime < newest or not stamp.is_file():
         done = subprocess.run([str(vpy), str(script), str(src), str(out)], check=True,
                               capture_output=True, text=True)
         stamp.write_text(done.stdout.split(" -> ")[0].strip(), encoding="utf-8")
@@ -905,8 +907,8 @@ def bench_common_ways(rep: Report, cache: Path, vpy: Path, worker: Worker, servi
     Not timed.
 
     Judges routing rather than ingestion: from the raw extract the engines
-    also differ by which ways exist (Valhalla drops pedestrian areas and the
-    ways clipped at the extract's edge; geosvc walks them).  Same origins,
+    also differ by which ways exist (Valhalla drops pedestrian areas, the ways
+    clipped at the extract's edge and ``highway=trail``; geosvc walks them).  Same origins,
     venues, isochrone points and Valhalla options as the raw rows; every row
     and note is tagged ``[common ways]``.
     """
@@ -922,7 +924,8 @@ def bench_common_ways(rep: Report, cache: Path, vpy: Path, worker: Worker, servi
     router = GeoService(settings).travel("walk")
     rep.notes.append(f"[{tag}] both engines built from {pbf.name}: the demo extract without "
                      f"the ways Valhalla's builder drops ({counts}; areas = ``area=yes`` ways, "
-                     f"clipped = ways with a node outside the extract); geosvc walk network "
+                     f"clipped = ways with a node outside the extract, unknown = "
+                     f"``highway=trail``, a class Valhalla does not know); geosvc walk network "
                      f"{router.net.n_nodes:,} nodes"
                      + (f"; Valhalla tiles built in {info['build_s']:.1f} s"
                         if info["build_s"] is not None else ""))
@@ -1081,7 +1084,7 @@ def run_drive(rep: Report, cache: Path, vpy: Path | None, worker: Worker | None,
 @click.option("--common-ways", is_flag=True,
               help="also compare the answers with both engines built from the demo extract "
               "without the ways Valhalla's builder drops (area=yes ways, ways clipped at the "
-              "extract's edge): rows tagged [common ways]")
+              "extract's edge, highway=trail): rows tagged [common ways]")
 def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int,
          valhalla_python: str | None, cache_dir: Path | None, valhalla_snap: str,
          clock: str, no_http: bool, no_drive: bool,
