@@ -203,9 +203,31 @@ def _relative(arg: str) -> str:
     return arg.replace(root + os.sep, "")
 
 
+def _placeholder(arg: str, before: str | None) -> str:
+    """Name an absolute path outside the checkout by its option (no machine paths in the docs).
+
+    ``--cache-dir /srv/x`` is written ``--cache-dir CACHE_DIR``; paths under
+    ``/tmp`` (the benchmark lock) and relative ones are kept.
+
+    >>> _placeholder("/srv/peers", "--cache-dir"), _placeholder("--out=/srv/a.json", None)
+    ('CACHE_DIR', '--out=OUT')
+    >>> _placeholder("/tmp/geosvc-bench.lock", None), _placeholder("/srv/x", "-v")
+    ('/tmp/geosvc-bench.lock', 'PATH')
+    """
+    opt, eq, value = arg.partition("=")
+    if eq and opt.startswith("--"):
+        return f"{opt}={_placeholder(value, opt)}"
+    if not arg.startswith("/") or arg.startswith("/tmp/"):
+        return arg
+    if before and before.startswith("--") and len(before) > 3:
+        return before[2:].upper().replace("-", "_")
+    return "PATH"
+
+
 def command(argv: Sequence[str] | None = None) -> str:
     """Return the command that ran this script, as one would type it from the repo root."""
-    args = [_relative(a) for a in (sys.argv if argv is None else argv)]
+    raw = [_relative(a) for a in (sys.argv if argv is None else argv)]
+    args = raw[:1] + [_placeholder(a, b) for b, a in zip(raw, raw[1:], strict=False)]
     cmd = ["python", *args]
     flock = _parent_flock() if argv is None else None
     if flock:

@@ -140,6 +140,15 @@ def test_finish_writes_header_targets_and_output(tmp_path: Path, capsys) -> None
     assert str(ROOT) not in body  # no paths of this machine
 
 
+def test_the_command_names_outside_paths_by_their_option() -> None:
+    doc = str(ROOT / "docs" / "benchmarks.md")
+    cmd = _benchmd.command([str(SCRIPTS / "bench_peers.py"), "--cache-dir", "/srv/peers/cache",
+                            "--write-md", doc, "--clock", "cpu"])
+    assert cmd == ("python scripts/bench_peers.py --cache-dir CACHE_DIR "
+                   "--write-md docs/benchmarks.md --clock cpu")
+    assert "/srv" not in _benchmd.command(["bench_x.py", "--out=/srv/a.json"])
+
+
 def test_the_marker_module_doctests() -> None:
     result = doctest.testmod(_benchmd, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 5 and result.failed == 0
