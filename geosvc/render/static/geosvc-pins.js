@@ -8,7 +8,8 @@
  *   (plain text: name, kind, open or closed), set as aria-label each time
  *   the pin is drawn (clusters take pins off the map and put them back);
  *   a cluster of pins is named from `cluster` ("{n}": how many);
- * - Enter or Space on a pin does what a click does (opens its popup);
+ * - Enter or Space on a pin does what a click does (opens its popup; a
+ *   cluster zooms in, and the focus goes to the map so Tab goes on to its pins);
  * - a popup opened from the keyboard takes the focus, so its text is read
  *   and its links come next in the tab order;
  * - Escape anywhere in the map closes the open popup, and the focus goes
@@ -49,8 +50,21 @@
         // both become the click a mouse would give (no keypress follows).
         e.preventDefault();
         e.stopPropagation();
+        var pin = e.target;
+        if (pin.classList.contains("marker-cluster")) {
+          // A cluster zooms in and is gone: the focus goes to the map, whose next
+          // Tab is the first pin, rather than back to the top of the page.
+          map.once("moveend", function () {
+            setTimeout(function () { // the cluster fades out after the zoom
+              var now = document.activeElement;
+              if (!pin.isConnected && (!now || now === document.body)) {
+                box.focus({preventScroll: true});
+              }
+            }, 400);
+          });
+        }
         byKeys = true;
-        try { e.target.click(); } finally { byKeys = false; }
+        try { pin.click(); } finally { byKeys = false; }
       } else if ((key === "Escape" || key === "Esc") && open) {
         e.preventDefault();
         map.closePopup(open);
