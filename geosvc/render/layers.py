@@ -309,7 +309,7 @@ class VenueMarkers(MacroElement):
   var touch = window.matchMedia("(hover: none)").matches;
   data.forEach(function (d) {
     var icon = L.divIcon({className: "gs-icon", html: d.icon, iconSize: [28, 28],
-                          iconAnchor: [14, 14], popupAnchor: [0, -12], tooltipAnchor: [12, 0]});
+                          iconAnchor: [14, 14], popupAnchor: [0, -12], tooltipAnchor: [24, 0]});
     var m = L.marker([d.lat, d.lon], {icon: icon, title: d.title, alt: d.title,
                                       gsLabel: d.label || d.title, riseOnHover: true});
     m.bindPopup(d.popup, {maxWidth: maxW, minWidth: Math.min(220, maxW),

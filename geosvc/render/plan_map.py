@@ -26,12 +26,14 @@ import folium
 
 from geosvc.render.base import fit, new_map, page_html
 from geosvc.render.i18n import DEFAULT_LANG, choose_prefs
-from geosvc.render.layers import VenueMarkers
+from geosvc.render.layers import VenueMarkers, pin_html
 from geosvc.render.tiles import parse_tiles
 from geosvc.render.ui import MODE_LABELS
 
 __all__ = ["plan_map_html"]
 
+#: Colour of the chosen sites' numbered pins.
+_CHOSEN_COLOUR = "#1f77b4"
 _COLOURS = {"before": "#7f7f7f", "new": "#2ca02c", "none": "#d62728"}
 _LAYERS = {"before": ("此前已覆盖", "covered before"), "new": ("新覆盖", "newly covered"),
            "none": ("仍未覆盖", "still uncovered")}
@@ -82,11 +84,7 @@ def plan_map_html(doc: Mapping[str, Any], *,
     selected = list(doc.get("selected") or [])
     records = []
     for s in selected:
-        label = html.escape(str(s["rank"]))
-        icon = (
-            '<div style="background:#1f77b4;color:#fff;border-radius:50%;width:22px;'
-            'height:22px;line-height:22px;text-align:center;font:bold 12px sans-serif;'
-            f'border:2px solid #fff">{label}</div>')
+        icon = pin_html(_CHOSEN_COLOUR, str(s["rank"]), ranked=True)
         gain, share = f"{s['gain_population']:.0f}", f"{100 * s['cumulative_share']:.1f}"
         said = (f"{s['rank']}. {s['name']} ({s['id']}): "
                 + t(f"新增覆盖 {gain} 人，累计 {share} %",

@@ -140,6 +140,7 @@ a:focus-visible,.gs-box summary:focus-visible{outline:3px solid #0b57d0;outline-
  z-index:100000!important}
 .gs-elder .leaflet-marker-icon[role=button]:focus-visible{outline-offset:7px;
  box-shadow:0 0 0 7px #fff,0 0 0 13px rgba(255,255,255,.9)}
+.leaflet-marker-icon>.gs-small{margin:5px}
 .leaflet-popup-content:focus-visible{outline:2px solid #0b57d0;outline-offset:3px}
 </style>
 """.replace("%%", "%").replace("%(font)s", _FONT)

@@ -263,6 +263,26 @@ def test_venue_map_pins_and_clusters_by_keyboard(open_page: Opener, app_url: str
     assert log.problems() == []
 
 
+def test_coverage_map_pins_by_keyboard(open_page: Opener, app_url: str, shots: Path) -> None:
+    """The planners' coverage map: its small venue pins are named and open by keyboard too."""
+    pg, log = open_page("desk", "en-GB")
+    pg.goto(f"{app_url}/map?layer=coverage&mode=straight&minutes=10&lang=en",
+            wait_until="load")
+    pg.wait_for_function("() => window.geosvc && window.geosvc.map")
+    names = _every_pin_named(pg)
+    assert len(names) == 8 and all(names)
+    pin = _tab_to_pin(pg)
+    assert any(k in pin["label"] for k in ("Service hall", "Bank outlet", "Self-service kiosk"))
+    _check_ring(pin)
+    _shot(pg, shots, "coverage-desk")
+    venue = pin["label"].split(", ")[0]
+    _enter_escape(pg, pg, pin, venue)
+    pg.keyboard.press("Enter")
+    pg.locator(".leaflet-popup-content").wait_for()
+    assert _axe(pg) == []
+    assert log.problems() == []
+
+
 def test_plan_map_sites_by_keyboard(open_page: Opener, app_url: str, host_site: Any,
                                     shots: Path) -> None:
     site, host_url = host_site
@@ -275,11 +295,12 @@ def test_plan_map_sites_by_keyboard(open_page: Opener, app_url: str, host_site: 
     pin = _tab_to_pin(pg)
     assert pin["label"].startswith("1. 候选点") and "residents" in pin["label"]
     _check_ring(pin)
+    _shot(pg, shots, "plan-desk")
     _enter_escape(pg, pg, pin, "residents, cumulative")
     pg.keyboard.press("Enter")
     pg.locator(".leaflet-popup-content").wait_for()
     assert _axe(pg) == []
-    _shot(pg, shots, "plan-desk")
+    _shot(pg, shots, "plan-desk-popup")
     assert log.problems() == []
 
 
