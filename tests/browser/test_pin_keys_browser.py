@@ -209,6 +209,11 @@ def test_map_pins_by_keyboard(open_page: Opener, app_url: str, shots: Path, size
     assert ("open" in pin["label"]) or ("closed" in pin["label"])
     _check_ring(pin)
     _shot(pg, shots, f"map-{size}")
+    # The same ring over a dark map (tiles are blocked: the map's background stands in)
+    pg.evaluate("window.geosvc.map.getContainer().style.background = '#1f2933'")
+    assert pg.evaluate(_FOCUSED_PIN)["label"] == pin["label"]
+    _shot(pg, shots, f"map-dark-{size}")
+    pg.evaluate("window.geosvc.map.getContainer().style.background = ''")
     venue = pin["label"].split(". ", 1)[1].split(", ")[0]
     _enter_escape(pg, pg, pin, venue)
     pg.keyboard.press("Enter")
