@@ -178,6 +178,13 @@ def test_app_pins_by_keyboard(open_page: Opener, app_url: str, shots: Path, size
     assert pg.locator(".leaflet-marker-icon.gs-pin-selected").get_attribute("aria-label") \
         == second["label"]
     # Escape in the search box still clears the box (the map's Escape is the map's own)
+    pg.keyboard.press("Enter")
+    pg.locator(".leaflet-popup-content").wait_for()
+    pg.locator("#gs-q").fill("xyz")
+    pg.keyboard.press("Escape")  # closes the suggestions if they are open already,
+    pg.keyboard.press("Escape")  # and clears the box
+    assert pg.locator("#gs-q").input_value() == ""
+    assert pg.locator(".leaflet-popup-content").count() == 1  # still open
     assert log.problems() == [] and log.dialogs == []
 
 
