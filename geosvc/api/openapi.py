@@ -123,7 +123,8 @@ _SUMMARIES: dict[str, tuple[str, str, str]] = {
           "language per page (`lang`, else the remembered cookie, else Accept-Language); "
           "`elder=1` is the large-print mode. A cached shell: data comes from the JSON API. "
           "Errors are HTML pages."),
-    "/static/app/{digest}/{name}": ("maps", "The app's script and style sheet",
+    "/static/app/{digest}/{name}": ("maps", "The app's scripts and style sheet",
+                                    "`geosvc-pins.js` (map pins by keyboard), "
                                     "`geosvc-app.js`, `geosvc-app.css`; `digest` is the "
                                     "file's content hash (the shell names the current "
                                     "one): cached for a year."),
@@ -165,7 +166,7 @@ _PATH_PARAMS = {
     "collectionId": ("One of venues, halls, bank_outlets, kiosks.", "collection"),
     "featureId": ("Venue code.", "venue"),
     "digest": ("Content hash of the file (12 hex digits).", "digest"),
-    "name": ("`geosvc-app.js` or `geosvc-app.css`.", "asset"),
+    "name": ("`geosvc-pins.js`, `geosvc-app.js` or `geosvc-app.css`.", "asset"),
 }
 
 _MAP_PATHS = ("/map", "/embed")

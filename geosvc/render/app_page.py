@@ -40,7 +40,7 @@ __all__ = ["APP_ASSETS", "STRINGS", "AppData", "app_page_html", "asset_digest", 
            "json_for_html", "page_data"]
 
 #: The app's own static files (under ``render/static/``), served with a digest in the URL.
-APP_ASSETS: Final = ("geosvc-app.js", "geosvc-app.css")
+APP_ASSETS: Final = ("geosvc-pins.js", "geosvc-app.js", "geosvc-app.css")
 
 #: Every text the app writes, by key: (Chinese, English).  The page embeds one language.
 STRINGS: Final[Mapping[str, tuple[str, str]]] = {
@@ -175,6 +175,8 @@ STRINGS: Final[Mapping[str, tuple[str, str]]] = {
     "error_network": ("无法连接服务器，请检查网络后重试。",
                       "The server cannot be reached; check the connection and try again."),
     "details": ("详情：", "Details: "),
+    "close": ("关闭", "Close"),
+    "pin_label": ("{n}. {name}，{kind}，{open}", "{n}. {name}, {kind}, {open}"),
     "noscript": ("本应用需要启用 JavaScript。您也可以使用 /map 查看地图。",
                  "This app needs JavaScript. The plain map is at /map."),
     "basemap_label": ("底图", "Base map"),
@@ -366,7 +368,8 @@ def app_page_html(data: AppData, prefs: Prefs) -> str:
     """
     s = {k: prefs.t(*v) for k, v in STRINGS.items()}
     css = [vendor_url("leaflet/leaflet.css"), asset_url("geosvc-app.css")]
-    js = [vendor_url("leaflet/leaflet.js"), asset_url("geosvc-app.js")]
+    js = [vendor_url("leaflet/leaflet.js"), asset_url("geosvc-pins.js"),
+          asset_url("geosvc-app.js")]
     head_links = "".join(f'<link rel="stylesheet" href="{escape(u)}">' for u in css)
     head_scripts = "".join(f'<script src="{escape(u)}" defer></script>' for u in js)
     footer = s["footer"].format(name=data.dataset, items=data.items_count,

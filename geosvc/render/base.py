@@ -19,7 +19,7 @@ from jinja2 import Template
 
 from geosvc.render.assets import inline_assets, localize
 from geosvc.render.i18n import Prefs
-from geosvc.render.layers import HtmlBox, PageStyle
+from geosvc.render.layers import HtmlBox, PageStyle, PinKeys
 from geosvc.render.tiles import Basemap, add_basemap
 from geosvc.render.ui import FIT_ATTR, PREFS_ATTR, PageLayout
 
@@ -112,6 +112,7 @@ def page_html(fmap: folium.Map, *, base: str = "", inline: bool = False) -> str:
         Inline every script and style sheet (a self-contained file).
     """
     figure = fmap.get_root()
+    fmap.add_child(PinKeys(fmap), name="gs_pin_keys")  # after the pins are drawn
     fmap.add_child(PageLayout(fmap), name="gs_page_layout")  # last: runs after the rest
     localize(figure, base=base)
     html = figure.render()

@@ -26,7 +26,7 @@ from geosvc.render.layers import (
     pin_html,
     venue_style,
 )
-from geosvc.render.popup import venue_popup_html, venue_tooltip_html
+from geosvc.render.popup import venue_label, venue_popup_html, venue_tooltip_html
 from geosvc.render.tiles import BASEMAPS, Basemap, shift_geojson, shift_points
 from geosvc.render.ui import MODE_LABELS
 
@@ -209,6 +209,7 @@ def _venue_records(venues: Mapping[str, Any] | None, crs: str,
             "icon": pin_html(colour, glyph, small=True),
             "popup": venue_popup_html(props, lon, lat, prefs=prefs),
             "tooltip": venue_tooltip_html(props, prefs), "title": str(props.get("name") or ""),
+            "label": venue_label(props, prefs),
         })
     return records
 

@@ -24,13 +24,15 @@ from jinja2 import Template
 
 from geosvc import vocab
 from geosvc.errors import InvalidParameter
+from geosvc.render.assets import STATIC_DIR
 from geosvc.render.i18n import Prefs
-from geosvc.render.ui import PHONE_QUERY, PageStyle, js_json
+from geosvc.render.ui import PHONE_QUERY, PREFS_ATTR, PageStyle, js_json
 
 __all__ = [
     "HtmlBox",
     "Layers",
     "PageStyle",
+    "PinKeys",
     "ShapeLayer",
     "VenueMarkers",
     "contrast",
@@ -282,9 +284,11 @@ class VenueMarkers(MacroElement):
     fmap : folium.Map
         The map (published as ``window.geosvc.map``).
     records : sequence of mapping
-        ``{code, lat, lon, group, icon, popup, tooltip, title}``: position in
-        the base map's CRS, target group name, icon/popup/tooltip HTML
-        (escaped), ``title`` plain text (set as a DOM property).
+        ``{code, lat, lon, group, icon, popup, tooltip, title, label}``:
+        position in the base map's CRS, target group name, icon/popup/tooltip
+        HTML (escaped), ``title`` plain text (set as a DOM property), and
+        optionally ``label``, the pin's accessible name in plain text
+        (:func:`~geosvc.render.popup.venue_label`; :class:`PinKeys` sets it).
     targets : mapping of str to folium layer
         Leaflet layer per group name.
     """
@@ -305,9 +309,9 @@ class VenueMarkers(MacroElement):
   var touch = window.matchMedia("(hover: none)").matches;
   data.forEach(function (d) {
     var icon = L.divIcon({className: "gs-icon", html: d.icon, iconSize: [28, 28],
-                          iconAnchor: [14, 14], popupAnchor: [0, -12], tooltipAnchor: [12, 0]});
+                          iconAnchor: [14, 14], popupAnchor: [0, -12], tooltipAnchor: [24, 0]});
     var m = L.marker([d.lat, d.lon], {icon: icon, title: d.title, alt: d.title,
-                                      riseOnHover: true});
+                                      gsLabel: d.label || d.title, riseOnHover: true});
     m.bindPopup(d.popup, {maxWidth: maxW, minWidth: Math.min(220, maxW),
                           autoPanPadding: [12, 12]});
     // Touch screens: a tap opens the popup; a tooltip would cover it.
@@ -327,6 +331,38 @@ class VenueMarkers(MacroElement):
         self.fmap = fmap
         self.targets = dict(targets)
         self.payload = js_json(list(records))
+
+
+class PinKeys(MacroElement):
+    """Pins of the map for the keyboard and screen readers (``static/geosvc-pins.js``).
+
+    Enter or Space on a focused pin opens its popup as a click does; the
+    popup takes the focus; Escape closes it and the focus goes back to the
+    pin (or the results row it was opened from).  Pins are named by their
+    ``gsLabel`` option, marker clusters by how many venues they hold.  The
+    script is the same file the citizens' app loads, inlined here (the map
+    pages' policy allows exactly their own inline scripts).
+    """
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}{{ this.code }}\n"
+        "geosvcPinKeys({{ this.fmap.get_name() }}, {{ this.texts }});"
+        "{% endmacro %}")
+
+    def __init__(self, fmap: Any) -> None:
+        super().__init__()
+        self._name = "PinKeys"
+        self.fmap = fmap
+        self.code = _pins_script()
+        t = (getattr(fmap, PREFS_ATTR, None) or Prefs()).t
+        self.texts = js_json({"cluster": t("{n} 个场所，按回车键放大",
+                                           "{n} venues, Enter zooms in")})
+
+
+def _pins_script() -> str:
+    """Return the pins script (``static/geosvc-pins.js``), safe inside ``<script>``."""
+    code = (STATIC_DIR / "geosvc-pins.js").read_text(encoding="utf-8")
+    return code.replace("</", "<\\/")
 
 
 class ShapeLayer(MacroElement):

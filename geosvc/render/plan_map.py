@@ -7,7 +7,9 @@ Built with the page helpers of :mod:`geosvc.render.base` and draws:
   them: :func:`geosvc.analysis.planning.output.plan_map_data`);
 * existing (fixed) sites as small dark circles (likewise);
 * the selected sites as numbered pins (1 = first / largest gain) with a
-  tooltip of their gain and cumulative share.
+  tooltip and a popup of their gain and cumulative share; the pins are in
+  the tab order, named by those words, and Enter opens the popup
+  (:class:`~geosvc.render.layers.PinKeys`).
 
 Over HTTP only the plan document is at hand: the page then shows the
 selected sites and the headline.  The page is in one language (``lang``:
@@ -24,11 +26,14 @@ import folium
 
 from geosvc.render.base import fit, new_map, page_html
 from geosvc.render.i18n import DEFAULT_LANG, choose_prefs
+from geosvc.render.layers import VenueMarkers, pin_html
 from geosvc.render.tiles import parse_tiles
 from geosvc.render.ui import MODE_LABELS
 
 __all__ = ["plan_map_html"]
 
+#: Colour of the chosen sites' numbered pins.
+_CHOSEN_COLOUR = "#1f77b4"
 _COLOURS = {"before": "#7f7f7f", "new": "#2ca02c", "none": "#d62728"}
 _LAYERS = {"before": ("此前已覆盖", "covered before"), "new": ("新覆盖", "newly covered"),
            "none": ("仍未覆盖", "still uncovered")}
@@ -75,20 +80,23 @@ def plan_map_html(doc: Mapping[str, Any], *,
                             fill_opacity=0.9).add_to(fixed)
     fixed.add_to(fmap)
     chosen = folium.FeatureGroup(name=t("选定场所", "chosen sites"))
-    selected = list(doc.get("selected") or [])
-    for s in selected:
-        label = html.escape(str(s["rank"]))
-        icon = folium.DivIcon(html=(
-            '<div style="background:#1f77b4;color:#fff;border-radius:50%;width:22px;'
-            'height:22px;line-height:22px;text-align:center;font:bold 12px sans-serif;'
-            f'border:2px solid #fff">{label}</div>'), icon_size=(22, 22), icon_anchor=(11, 11))
-        gain, share = f"{s['gain_population']:.0f}", f"{100 * s['cumulative_share']:.1f}"
-        tip = (f"{html.escape(str(s['rank']))}. {html.escape(str(s['name']))} "
-               f"({html.escape(str(s['id']))}): "
-               + html.escape(t(f"新增覆盖 {gain} 人，累计 {share} %",
-                               f"+{gain} residents, cumulative {share} %")))
-        folium.Marker([s["lat"], s["lon"]], icon=icon, tooltip=tip).add_to(chosen)
     chosen.add_to(fmap)
+    selected = list(doc.get("selected") or [])
+    records = []
+    for s in selected:
+        icon = pin_html(_CHOSEN_COLOUR, str(s["rank"]), ranked=True)
+        gain, share = f"{s['gain_population']:.0f}", f"{100 * s['cumulative_share']:.1f}"
+        said = (f"{s['rank']}. {s['name']} ({s['id']}): "
+                + t(f"新增覆盖 {gain} 人，累计 {share} %",
+                    f"+{gain} residents, cumulative {share} %"))
+        records.append({
+            "code": str(s["id"]), "lon": float(s["lon"]), "lat": float(s["lat"]),
+            "group": "chosen", "icon": icon, "tooltip": html.escape(said),
+            # A click (or Enter on the focused pin) opens the same words as a popup.
+            "popup": f"<p class='gs-popup'>{html.escape(said)}</p>",
+            "title": str(s["name"]), "label": said,
+        })
+    fmap.add_child(VenueMarkers(fmap, records, {"chosen": chosen}))
     folium.LayerControl(collapsed=False).add_to(fmap)
     n, minutes = len(selected), f"{float(doc['minutes']):g}"
     mode = t(*MODE_LABELS.get(str(doc["mode"]), (str(doc["mode"]), str(doc["mode"]))))

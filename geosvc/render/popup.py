@@ -27,6 +27,7 @@ __all__ = [
     "LEVEL_LABELS",
     "amap_uri",
     "osm_directions_url",
+    "venue_label",
     "venue_popup_html",
     "venue_tooltip_html",
 ]
@@ -246,3 +247,41 @@ def venue_tooltip_html(props: Mapping[str, Any], prefs: Prefs | None = None) -> 
     prefix = f"{int(rank)}. " if rank is not None else ""
     kind = prefs.t(*KIND_LABELS.get(str(props.get("kind")), ("", "")))
     return escape(prefix + _venue_name(props, prefs)) + (f" · {escape(kind)}" if kind else "")
+
+
+def venue_label(props: Mapping[str, Any], prefs: Prefs | None = None, *,
+                ref: Any = None) -> str:
+    """Return the plain-text accessible name of a venue's map pin: rank, name, kind, open state.
+
+    A screen reader says it when the pin gets the keyboard focus; it is
+    plain text (set as an attribute by the page's script), not HTML.
+    ``ref`` is the ISO time the open state was found at: an opening time on
+    that day is said without its date, as in the results list.
+
+    Examples
+    --------
+    >>> venue_label({"name": "x", "kind": "kiosk", "open": True})
+    'x，自助服务终端，营业中'
+    >>> venue_label({"name": "x", "kind": "hall", "rank": 1, "open": False,
+    ...              "next_open": "2026-05-11T08:30:00+08:00"}, Prefs("en"))
+    '1. x, Service hall, closed, opens Mon 05-11 08:30'
+    >>> venue_label({"name": "x", "kind": "hall"}, Prefs("en"))
+    'x, Service hall, hours unknown'
+    """
+    prefs = prefs or Prefs()
+    t = prefs.t
+    rank = props.get("rank")
+    parts = [(f"{int(rank)}. " if rank is not None else "") + _venue_name(props, prefs)]
+    kind = props.get("kind")
+    if kind is not None:
+        parts.append(prefs.t(*KIND_LABELS.get(str(kind), (str(kind), str(kind)))))
+    is_open = props.get("open")
+    if is_open is True:
+        parts.append(t("营业中", "open now"))
+    elif is_open is False:
+        when = when_text(props.get("next_open"), prefs, ref=ref)
+        parts.append(t(f"已关闭，{when} 开门", f"closed, opens {when}") if when
+                     else t("已关闭", "closed"))
+    elif not props.get("opening_hours"):
+        parts.append(t("营业时间未知", "hours unknown"))
+    return t("，", ", ").join(p for p in parts if p)

@@ -135,6 +135,13 @@ html,body,.leaflet-container{font-family:%(font)s}
 .gs-phone.gs-elder #gs-results{max-height:45vh}
 .gs-elder .leaflet-marker-pane .gs-pin{transform:scale(1.35)}
 a:focus-visible,.gs-box summary:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
+.leaflet-marker-icon[role=button]:focus-visible{border-radius:50%%;outline:3px solid #111;
+ outline-offset:3px;box-shadow:0 0 0 3px #fff,0 0 0 9px rgba(255,255,255,.9);
+ z-index:100000!important}
+.gs-elder .leaflet-marker-icon[role=button]:focus-visible{outline-offset:7px;
+ box-shadow:0 0 0 7px #fff,0 0 0 13px rgba(255,255,255,.9)}
+.leaflet-marker-icon>.gs-small{margin:5px}
+.leaflet-popup-content:focus-visible{outline:2px solid #0b57d0;outline-offset:3px}
 </style>
 """.replace("%%", "%").replace("%(font)s", _FONT)
 

@@ -29,7 +29,7 @@ from geosvc.render.layers import (
     pin_html,
     venue_style,
 )
-from geosvc.render.popup import KIND_LABELS, venue_popup_html, venue_tooltip_html
+from geosvc.render.popup import KIND_LABELS, venue_label, venue_popup_html, venue_tooltip_html
 from geosvc.render.tiles import BASEMAPS, Basemap, shift_geojson, shift_points
 from geosvc.render.ui import landing_html, results_panel_html, results_summary_html
 
@@ -111,7 +111,7 @@ def venues_map(
     ranked = any(f.get("properties", {}).get("rank") is not None for f in features)
     shown = shift_geojson({"type": "FeatureCollection", "features": features}, crs)["features"]
     markers = _markers(features, shown, ranked=ranked, items=items or {}, origin=origin,
-                       mode=mode, prefs=prefs, venue_pages=venue_pages)
+                       mode=mode, prefs=prefs, venue_pages=venue_pages, at=at)
 
     targets: dict[str, Any] = {}
     pts: list[tuple[float, float]] = []
@@ -164,7 +164,7 @@ class _Markers:
 def _markers(features: Sequence[Mapping[str, Any]], shown: Sequence[Mapping[str, Any]], *,
              ranked: bool, items: Mapping[str, Sequence[Mapping[str, Any]]],
              origin: tuple[float, float] | None, mode: str, prefs: Prefs,
-             venue_pages: bool) -> _Markers:
+             venue_pages: bool, at: str | None = None) -> _Markers:
     """Return the markers of ``features`` (WGS-84) drawn at ``shown`` (base-map CRS)."""
     markers = _Markers()
     for raw, feat in zip(features, shown, strict=True):
@@ -190,6 +190,7 @@ def _markers(features: Sequence[Mapping[str, Any]], shown: Sequence[Mapping[str,
                 venue_url=f"/venues/{quote(code, safe='')}" if venue_pages else None),
             "tooltip": venue_tooltip_html(props, prefs),
             "title": str(props.get("name") or code),
+            "label": venue_label(props, prefs, ref=at),
         })
     return markers
 

@@ -213,7 +213,7 @@ def test_first_view_under_250_kb_gzip(client):
     total = len(shell.data)
     html = gzip.decompress(shell.data).decode("utf-8")
     links = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
-    assert len(links) == 4  # Leaflet's JS and CSS, the app's JS and CSS
+    assert len(links) == 5  # Leaflet's JS and CSS, the pins script, the app's JS and CSS
     for url in links:
         with client.get(url, headers=GZ) as resp:
             assert resp.status_code == 200

@@ -175,8 +175,16 @@
   } else {
     map.fitBounds(L.latLngBounds(toMap(b[0], b[1]), toMap(b[2], b[3])), {animate: false});
   }
-  var overlay = L.layerGroup().addTo(map);
+  var overlay = L.layerGroup().addTo(map);     // the venue pins
+  var routeLayer = L.layerGroup().addTo(map);  // the routes to the chosen venue(s)
   var startLayer = L.layerGroup().addTo(map);
+  var pins = [];                               // L.marker per state.features entry
+  // Pins by keyboard: Enter/Space opens a pin's popup, Escape closes it (geosvc-pins.js).
+  window.geosvcPinKeys(map);
+  map.on("popupopen", function (e) {
+    var btn = e.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (btn) { btn.setAttribute("aria-label", S.close); btn.title = S.close; }
+  });
 
   function drawStart() {
     startLayer.clearLayers();
@@ -187,10 +195,34 @@
     }).addTo(startLayer);
   }
 
-  function pin(rank, selected) {
+  function pin(rank) {
     var box = el("span", "gs-pin-label", rank);
-    return L.divIcon({html: box, className: "gs-pin" + (selected ? " gs-pin-selected" : ""),
-                      iconSize: [28, 28], iconAnchor: [14, 14]});
+    return L.divIcon({html: box, className: "gs-pin", iconSize: [28, 28], iconAnchor: [14, 14],
+                      popupAnchor: [0, -12]});
+  }
+
+  // What a screen reader says on a pin: rank, name, kind, open or closed.
+  function pinLabel(f, i) {
+    var p = f.properties;
+    return fmt("pin_label", {n: f.label || (i + 1), name: p.name || f.id,
+                             kind: D.kinds[p.kind] || p.kind || "",
+                             open: openWords(p, p.arrives_at || state.ref).text});
+  }
+
+  // A pin's popup (a click or Enter on the pin): the venue in brief, its page one step away.
+  function pinPopup(f) {
+    var p = f.properties, box = el("div", "gs-pin-popup");
+    var h = el("h3");
+    var a = el("a", "gs-venue-link", p.name || f.id);
+    a.href = "/venues/" + encodeURIComponent(f.id);
+    h.appendChild(a);
+    box.appendChild(h);
+    if (D.kinds[p.kind]) { box.appendChild(el("p", "gs-pin-kind", D.kinds[p.kind])); }
+    box.appendChild(el("p", "gs-facts", factsText(p)));
+    var words = openWords(p, p.arrives_at || state.ref);
+    box.appendChild(el("p", "gs-open " + openClass(words), words.text));
+    if (p.address) { box.appendChild(el("p", "gs-address", p.address)); }
+    return box;
   }
 
   function lineLatLngs(geometry) {
@@ -201,22 +233,37 @@
     });
   }
 
+  // The pins of the results, in rank order (so also in the tab order).
   function drawResults() {
     overlay.clearLayers();
+    pins = state.features.map(function (f, i) {
+      var c = f.geometry.coordinates;
+      var marker = L.marker(toMap(c[0], c[1]), {icon: pin(f.label || (i + 1)),
+                                                title: f.properties.name || f.id,
+                                                gsLabel: pinLabel(f, i)});
+      marker.on("click", function () { select(f); }); // first: the view settles, then the popup
+      marker.bindPopup(pinPopup(f), {maxWidth: Math.max(200, Math.min(300, innerWidth - 80)),
+                                     autoPanPadding: [16, 16]});
+      return marker.addTo(overlay);
+    });
+    showSelected();
+  }
+
+  // The chosen pin stands out and its route (or both stops' routes) is drawn; the view fits.
+  // Pins are changed in place, never drawn anew: the keyboard focus and an open popup stay.
+  function showSelected() {
+    routeLayer.clearLayers();
     var pts = [];
     if (state.start) { pts.push(toMap(state.start[0], state.start[1])); }
     state.features.forEach(function (f, i) {
-      var c = f.geometry.coordinates, ll = toMap(c[0], c[1]);
-      var chosen = isSelected(f);
-      var marker = L.marker(ll, {icon: pin(f.label || (i + 1), chosen), keyboard: false,
-                                 title: f.properties.name || f.id, zIndexOffset: chosen ? 1000 : 0});
-      marker.on("click", function () { select(f); });
-      marker.addTo(overlay);
-      pts.push(ll);
+      var chosen = isSelected(f), marker = pins[i];
+      var icon = marker && marker.getElement();
+      if (icon) { icon.classList.toggle("gs-pin-selected", chosen); }
+      if (marker) { marker.setZIndexOffset(chosen ? 1000 : 0); pts.push(marker.getLatLng()); }
       if (chosen || f.properties.stop) {
         lineLatLngs(f.route).forEach(function (line) {
           L.polyline(line, {color: "#0b57d0", weight: 5, opacity: 0.85, className: "gs-route",
-                            interactive: false}).addTo(overlay);
+                            interactive: false}).addTo(routeLayer);
           line.forEach(function (p) { pts.push(p); });
         });
       }
@@ -345,6 +392,22 @@
     showEmpty(title, advice, D.lang === "en" ? p.detail : "");
   }
 
+  function factsText(p) {
+    var facts = [];
+    if (p.travel_time_min !== null && p.travel_time_min !== undefined) {
+      facts.push(fmt("minutes", {n: Math.max(1, Math.round(p.travel_time_min))}));
+      facts.push(distanceWords(p.distance_m));
+    } else {
+      facts.push(fmt("straight_distance", {d: distanceWords(p.distance_m)}));
+    }
+    return facts.filter(Boolean).join(" · ");
+  }
+
+  function openClass(words) {
+    return words.open === true ? "gs-is-open" : words.open === false ? "gs-is-closed"
+      : "gs-is-unknown";
+  }
+
   function resultItem(f, i, ref) {
     var p = f.properties;
     var li = el("li", "gs-result");
@@ -364,18 +427,9 @@
       }).join(D.lang === "en" ? ", " : "、");
       li.appendChild(el("p", "gs-stop-items", fmt("stop_items", {items: names})));
     }
-    var facts = [];
-    if (p.travel_time_min !== null && p.travel_time_min !== undefined) {
-      facts.push(fmt("minutes", {n: Math.max(1, Math.round(p.travel_time_min))}));
-      facts.push(distanceWords(p.distance_m));
-    } else {
-      facts.push(fmt("straight_distance", {d: distanceWords(p.distance_m)}));
-    }
-    li.appendChild(el("p", "gs-facts", facts.filter(Boolean).join(" · ")));
+    li.appendChild(el("p", "gs-facts", factsText(p)));
     var words = openWords(p, p.arrives_at || ref);
-    var open = el("p", "gs-open " + (words.open === true ? "gs-is-open"
-      : words.open === false ? "gs-is-closed" : "gs-is-unknown"), words.text);
-    li.appendChild(open);
+    li.appendChild(el("p", "gs-open " + openClass(words), words.text));
     var chan = el("p", "gs-channel-text");
     if (Array.isArray(p.item_channels)) {
       chan.textContent = fmt("handled_by", {c: channelNames(p.item_channels)});
@@ -410,7 +464,7 @@
       var btn = card.querySelector(".gs-route-button");
       if (btn) { btn.setAttribute("aria-pressed", g === f ? "true" : "false"); }
     });
-    drawResults();
+    showSelected();
     showNav(f);
   }
 
