@@ -229,3 +229,41 @@ def test_paused_reloads_hold_off_a_reload_and_never_wait(city: Path) -> None:
         thread.start()
         assert not done.wait(0.5) and svc.snapshot is old  # the reload waits for the pause
     assert done.wait(30) and svc.snapshot.revision == old.revision + 1
+
+
+def test_venue_properties_remembered_per_position_equal_made_afresh(city: Path) -> None:
+    """The remembered properties of a position equal ones made from its Venue, every time."""
+    from geosvc.app import records  # lazy: module internals of this test only
+
+    snap = make(city).snapshot
+    index, props = snap.index, snap.venue_props
+    assert isinstance(props, records.VenueProperties)
+    for pos in range(len(index)):
+        venue = index.venue(pos)
+        fresh = records._properties(index, pos, venue)
+        assert fresh["items_count"] == len(index.venue_items(pos))
+        for _ in range(2):  # made, then remembered
+            code, lon, lat, got = props.located(pos)
+            assert (code, lon, lat) == (venue.code, venue.lon, venue.lat)
+            assert got == fresh and props[pos] == fresh and props[pos - len(index)] == fresh
+    assert list(props) == [props[p] for p in range(len(index))] == props[:]
+    with pytest.raises(IndexError):
+        props.located(len(index))
+
+
+def test_venue_properties_are_the_callers_own_and_the_memo_is_bounded(
+        city: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A caller may change the dict (and its channel list) it got; the memo stays bounded."""
+    from geosvc.app import records  # lazy: module internals of this test only
+
+    snap = make(city).snapshot
+    props = snap.venue_props
+    first = props[0]
+    first["open"] = True
+    first["channels"].append("changed")
+    again = props[0]
+    assert "open" not in again and "changed" not in again["channels"]
+    monkeypatch.setattr(records, "_MEMO_MAX", 3)
+    for pos in range(len(snap.index)):
+        props[pos]
+        assert len(props._memo) <= 3

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from geosvc.app.records import base_properties
+from geosvc.app.records import VenueProperties, base_properties
 from geosvc.coords import from_wgs84
 
 if TYPE_CHECKING:
@@ -109,19 +109,27 @@ def venue_feature(
         More properties (ranking, items ...), added last.
     """
     index = snap.index
-    props = dict(snap.venue_props[pos])
+    code, lon, lat, props = _located(snap, pos)
     if at is not None:
         schedule = index.schedule(pos)
         props["open"] = schedule.is_open(at) if schedule.known else None
     if extra:
         props.update(extra)
-    venue = index.venues[pos]
     return {
         "type": "Feature",
-        "id": venue.code,
-        "geometry": {"type": "Point", "coordinates": point(venue.lon, venue.lat, crs)},
+        "id": code,
+        "geometry": {"type": "Point", "coordinates": point(lon, lat, crs)},
         "properties": props,
     }
+
+
+def _located(snap: Snapshot, pos: int) -> tuple[str, float, float, dict[str, Any]]:
+    """Return the code, lon, lat and a new properties dict of the venue at ``pos``."""
+    props = snap.venue_props
+    if isinstance(props, VenueProperties):  # remembered per position (one dict copy)
+        return props.located(pos)
+    venue = snap.index.venues[pos]
+    return venue.code, venue.lon, venue.lat, dict(props[pos])
 
 
 def feature_collection(

@@ -1,19 +1,23 @@
 """Records of a snapshot: the time-independent properties of every venue.
 
-Computed once per snapshot by :class:`~geosvc.app.service.GeoService` and
-shared by every answer that shows venues (API features, pages, reports).
+Made per venue position when an answer first shows it, remembered by the
+snapshot's :class:`VenueProperties` (bounded), and shared by every answer
+that shows venues (API features, pages, reports).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Final, overload
 
 if TYPE_CHECKING:
     from geosvc.index import ServiceIndex
     from geosvc.model import Venue
 
 __all__ = ["VenueProperties", "base_properties"]
+
+#: Venue positions whose properties a :class:`VenueProperties` remembers (emptied when full).
+_MEMO_MAX: Final = 4096
 
 
 def _properties(index: ServiceIndex, pos: int, v: Venue) -> dict[str, Any]:
@@ -26,7 +30,7 @@ def _properties(index: ServiceIndex, pos: int, v: Venue) -> dict[str, Any]:
         "phone": v.phone,
         "opening_hours": v.opening_hours,
         "channels": sorted(str(c) for c in v.channels),
-        "items_count": len(index.venue_items(pos)),
+        "items_count": index.venue_item_count(pos),
         "accessible": v.accessible,
         "cross_province": v.cross_province,
         "regional": v.regional,
@@ -45,12 +49,19 @@ class VenueProperties(Sequence[dict[str, Any]]):
     A read-only sequence (one dict per venue position, a new dict on each
     access, so callers may add to it); nothing is computed up front, so a
     snapshot of millions of venues costs nothing here until answers show them.
+    The properties of the positions last asked for (at most :data:`_MEMO_MAX`,
+    emptied when full) are remembered with the venue's code and place, so an
+    answer showing a venue again copies a dict instead of making a Venue
+    (:meth:`located`).  They depend on the snapshot only: a new snapshot has
+    a new :class:`VenueProperties`.
     """
 
-    __slots__ = ("_index",)
+    __slots__ = ("_index", "_memo")
 
     def __init__(self, index: ServiceIndex) -> None:
         self._index = index
+        # position -> (code, lon, lat, properties); a dict read or write is atomic
+        self._memo: dict[int, tuple[str, float, float, dict[str, Any]]] = {}
 
     def __len__(self) -> int:
         return len(self._index)
@@ -62,12 +73,32 @@ class VenueProperties(Sequence[dict[str, Any]]):
     def __getitem__(self, pos: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
         if isinstance(pos, slice):
             return [self[i] for i in range(len(self))[pos]]
-        n = len(self)
+        return self.located(pos)[3]
+
+    def located(self, pos: int) -> tuple[str, float, float, dict[str, Any]]:
+        """Return the venue's code, WGS-84 lon and lat, and a new dict of its properties.
+
+        Raises
+        ------
+        IndexError
+            ``pos`` is out of range.
+        """
+        n = len(self._index)
         if not -n <= pos < n:
             msg = "venue position out of range"
             raise IndexError(msg)
         pos = int(pos) % n
-        return _properties(self._index, pos, self._index.venue(pos))
+        hit = self._memo.get(pos)
+        if hit is None:
+            v = self._index.venue(pos)
+            hit = (v.code, v.lon, v.lat, _properties(self._index, pos, v))
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[pos] = hit
+        code, lon, lat, props = hit
+        fresh = props.copy()
+        fresh["channels"] = list(props["channels"])  # the one mutable value: a caller's own
+        return code, lon, lat, fresh
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for pos, v in enumerate(self._index.venues):

@@ -278,6 +278,11 @@ class ServiceIndex:
         j = self._item_index.get(code)
         return None if j is None else self.items[j]
 
+    def venue_item_count(self, pos: int) -> int:
+        """Return how many items venue ``pos`` handles (``len(venue_items(pos))``, no list)."""
+        ptr = self._links.ven_ptr
+        return int(ptr[pos + 1] - ptr[pos])
+
     def venue_items(self, pos: int) -> list[tuple[str, frozenset[Channel]]]:
         """Return the items handled at venue ``pos`` with their channels, by item code."""
         t = self._links

@@ -190,6 +190,14 @@ def _accepts_gzip() -> bool:
     return bool(request.headers.get("Accept-Encoding")) and request.accept_encodings["gzip"] > 0
 
 
+def _vary_accept_encoding(resp: Response) -> None:
+    """Add ``Accept-Encoding`` to ``Vary`` (set directly when the answer has no ``Vary``)."""
+    if "Vary" in resp.headers:
+        resp.vary.add("Accept-Encoding")  # parsed and written back as werkzeug does
+    else:
+        resp.headers["Vary"] = "Accept-Encoding"  # what that gives without a Vary
+
+
 def _body(resp: Response, *, read: bool = True) -> bytes:
     """Return the body; a streamed file (``send_file``) is read whole and closed.
 
@@ -216,22 +224,28 @@ def finish(resp: Response) -> Response:
     """
     if request.method not in ("GET", "HEAD") or resp.status_code != 200:
         return resp
-    # Hot path of every API answer: read raw headers, parse only what is present.
-    length = resp.content_length if resp.direct_passthrough else len(resp.get_data())
+    # Hot path of every API answer: the body read once, raw headers read, parse only
+    # what is present.
+    headers = resp.headers
+    body = None if resp.direct_passthrough else resp.get_data()
+    length = resp.content_length if body is None else len(body)
     zipped = (length or 0) >= GZIP_MIN_BYTES and _compressible(resp)
     if zipped:
-        resp.vary.add("Accept-Encoding")
+        _vary_accept_encoding(resp)
         zipped = _accepts_gzip()
-    cacheable = "no-store" not in (resp.headers.get("Cache-Control") or "")
+    cacheable = "no-store" not in (headers.get("Cache-Control") or "")
     if cacheable:
-        tag, weak = resp.get_etag() if "ETag" in resp.headers else (None, None)
+        tag, weak = resp.get_etag() if "ETag" in headers else (None, None)
         if tag is None:
-            tag, weak = body_etag(_body(resp)), False
-            resp.set_etag(tag)
+            if body is None:
+                body = _body(resp)
+            tag, weak = body_etag(body), False
+            if not zipped:
+                resp.set_etag(tag)
         if zipped:
             tag = f"{tag}-gz"
             resp.set_etag(tag, weak=bool(weak))
-        if "If-None-Match" in request.headers:
+        if "HTTP_IF_NONE_MATCH" in request.environ:
             wanted = request.if_none_match
             if wanted.contains_weak(tag):  # If-None-Match compares weakly (RFC 9110)
                 resp.status_code = 304
@@ -241,7 +255,8 @@ def finish(resp: Response) -> Response:
     else:
         tag = None
     if zipped:
-        body = _body(resp)
+        if body is None:
+            body = _body(resp)
         packed = _GZ.compress(tag, body) if cacheable and tag else gzip.compress(body, mtime=0)
         resp.set_data(packed)
         resp.headers["Content-Encoding"] = "gzip"

@@ -95,3 +95,14 @@ def test_errors_and_posts_are_untouched(client):
     bad = client.get("/api/v1/venues?kind=castle", headers=GZ)
     assert bad.status_code == 400 and "ETag" not in bad.headers
     assert "Content-Encoding" not in bad.headers
+
+
+@pytest.mark.parametrize(("path", "vary"), [
+    ("/api/v1/nearest?lon=118.76&lat=30.94&mode=straight&k=5",
+     "Accept-Encoding"),  # no Vary before: set directly
+    (API, "Accept, Accept-Encoding"),  # negotiated: werkzeug's header set, written back
+])
+def test_vary_names_accept_encoding_once_after_what_the_view_said(client, path, vary):
+    plain, zipped = _get(client, path), _get(client, path, GZ)
+    assert plain.status_code == zipped.status_code == 200
+    assert plain.headers.get_all("Vary") == zipped.headers.get_all("Vary") == [vary]
