@@ -32,6 +32,9 @@ polygons (:func:`gap_margin_m`).  Uncovered points get ``time_s = inf`` and
 the parts do not compute it).  The service-circle polygon and the covered
 area shares are not computed.
 
+With ``candidates`` (a plan's sites) each part also gives the coverage-set
+pairs of its residents not covered yet (:mod:`geosvc.distributed.plans`).
+
 Schedulers: ``"local"`` (a :class:`distributed.LocalCluster` of ``workers``
 one-thread processes on this machine), ``"inline"`` (no Dask: parts one
 after another in this process), a scheduler address (``tcp://host:8786``: a
