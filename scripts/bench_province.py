@@ -1,7 +1,8 @@
 """Benchmark a province on Dask: one synthetic dataset cut into parts, merged, checked.
 
 Usage: ``python scripts/bench_province.py [--nodes 1000000] [--cells N] [--venues N]
-[--parts 16] [--workers 1,2] [--snap parts|driver] [--gaps/--no-gaps] [--check/--no-check]``
+[--parts 16] [--workers 1,2] [--snap parts|driver] [--gaps/--no-gaps] [--check/--no-check]
+[--plan/--no-plan] [--plan-k 10] [--plan-candidates N]``
 
 A synthetic province (:func:`geosvc.network.synthetic.synthetic_city`, walk:
 a jittered street grid 80 m apart, 4 % of streets missing, three cut-off
@@ -25,6 +26,17 @@ worker) and of the driver during the run (``VmHWM`` reset through
 with ``--check``, the equality of the merged answer (and of the gap polygons,
 with ``--gaps``) with ONE single-process
 :func:`geosvc.analysis.coverage.compute_coverage` on the same network.
+
+With ``--plan`` (default) the run is a site plan as well
+(:func:`geosvc.distributed.plans.plan_province`): ``--plan-candidates``
+supplied sites at random points (default 2,000 per million nodes, snapped
+square by square), maximal covering with ``--plan-k`` sites, the venues as
+the fixed sites; the parts also give their coverage-set pairs, the driver
+merges them and solves.  Reported: the parts' plan time (coverage sets on the
+workers), the pairs, the driver's merge and solve; with ``--check`` the
+plan equals ONE single-process
+:func:`geosvc.analysis.planning.plan.plan_sites` (a TravelEngine over the
+whole network) in every figure.
 Prints every target as met / MISSED; ``--markdown`` prints the rows for
 docs/benchmarks.md.
 """
@@ -44,10 +56,17 @@ from _benchmd import finish, write_md_option
 
 from geosvc.analysis.coverage import compute_coverage
 from geosvc.analysis.demand import DemandSet, grid_areas
+from geosvc.analysis.planning.candidates import Candidates
+from geosvc.analysis.planning.plan import plan_sites
+from geosvc.config import Settings
 from geosvc.distributed import run_province
 from geosvc.distributed.partition import grid_side_km
+from geosvc.distributed.plans import plan_province
 from geosvc.distributed.snapping import snap_basis, snap_by_squares
+from geosvc.index import ServiceIndex
+from geosvc.model import DatasetInfo, Venue, VenueFilter, VenueKind
 from geosvc.network.cache import read_npz, write_npz
+from geosvc.network.nearest import TravelEngine
 from geosvc.network.paths import DEFAULT_WALK_SPEED_MPS
 from geosvc.network.snap import snap_points, snap_xy
 from geosvc.network.synthetic import synthetic_city
@@ -83,8 +102,8 @@ def _avail_gb() -> float:
     return psutil.virtual_memory().available / 2**30
 
 
-def _province(nodes: int, cells: int, venues: int, seed: int, snap: str, tmp: str):
-    """Build the network (mapped back from a file), the demand (4 x 4 counties), the venues."""
+def _province(nodes: int, cells: int, venues: int, sites: int, seed: int, snap: str, tmp: str):
+    """Build the network (mapped back from a file), the demand, the venues, the plan's sites."""
     t0 = time.perf_counter()
     built = synthetic_city(nodes, mode=MODE, seed=seed)
     path = write_npz(built, Path(tmp) / "province.npz")
@@ -114,16 +133,26 @@ def _province(nodes: int, cells: int, venues: int, seed: int, snap: str, tmp: st
     vlat = rng.uniform(la0, la1, venues)
     t0 = time.perf_counter()
     vx, vy = net.transformer.transform(vlon, vlat)
-    ven = snap_by_squares(net, np.asarray(vx), np.asarray(vy), max_dist_m=1000.0,
-                          basis=snap_basis(net, MCN))
+    basis = snap_basis(net, MCN)
+    ven = snap_by_squares(net, np.asarray(vx), np.asarray(vy), max_dist_m=1000.0, basis=basis)
     t_venues = time.perf_counter() - t0
-    return net, demand, (vlon, vlat), ven, {"network": t_net, "demand_snap": t_demand,
-                                             "venue_snap": t_venues}
+    t0 = time.perf_counter()
+    slon, slat = rng.uniform(lo0, lo1, sites), rng.uniform(la0, la1, sites)
+    sx, sy = net.transformer.transform(slon, slat)
+    placed = snap_by_squares(net, np.asarray(sx), np.asarray(sy), max_dist_m=1000.0,
+                             basis=basis)
+    ids = tuple(f"s{i}" for i in range(sites))
+    cands = Candidates("supplied", ids, tuple(f"site {i}" for i in range(sites)), slon, slat,
+                       placed, off_network=tuple(ids[i] for i in np.flatnonzero(~placed.ok)))
+    t_sites = time.perf_counter() - t0
+    return net, demand, (vlon, vlat), ven, cands, {
+        "network": t_net, "demand_snap": t_demand, "venue_snap": t_venues,
+        "site_snap": t_sites}
 
 
 def _run(net, demand, ven, partition: str, workers: int, snap: str, send: str,
-         gaps: bool) -> tuple[object, float, dict]:
-    """One run on a fresh LocalCluster; returns (result, wall s, facts of the run)."""
+         gaps: bool, cands: Candidates | None, k: int) -> tuple[object, float, dict, object]:
+    """One run on a fresh LocalCluster; returns (coverage, wall s, facts, plan or None)."""
     from distributed import Client, LocalCluster, get_task_stream
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -133,18 +162,24 @@ def _run(net, demand, ven, partition: str, workers: int, snap: str, send: str,
         reset = _reset_peak()
         load = os.getloadavg()[0]
         t0 = time.perf_counter()
+        opts = {"minutes": MINUTES, "walk_speed_mps": W, "partition": partition,
+                "scheduler": client, "progress": True, "snap_in_parts": snap == "parts",
+                "min_component_nodes": MCN, "max_snap_m": 1000.0, "gaps": gaps,
+                "shared": send == "files"}
+        plan = None
         with get_task_stream(client) as ts:
-            res = run_province(net, demand, ven, minutes=MINUTES, walk_speed_mps=W,
-                               partition=partition, scheduler=client, progress=True,
-                               snap_in_parts=snap == "parts", min_component_nodes=MCN,
-                               max_snap_m=1000.0, gaps=gaps, shared=send == "files")
+            if cands is None:
+                res = run_province(net, demand, ven, **opts)
+            else:
+                plan = plan_province(net, demand, ven, cands, k=k, **opts)
+                res = plan.coverage
         wall = time.perf_counter() - t0
         busy = sum(s["stop"] - s["start"] for t in ts.data for s in t["startstops"]
                    if s["action"] == "compute")
         facts = {"driver_peak_mb": _peak_mb() if reset else None, "load": load,
                  "load_after": os.getloadavg()[0],
                  "busy": busy / (workers * max(res.timings_s["parts"], 1e-9))}
-        return res, wall, facts
+        return res, wall, facts, plan
 
 
 def _same(res, ref) -> list[str]:
@@ -169,6 +204,132 @@ def _same(res, ref) -> list[str]:
     return out
 
 
+def _plan_doc(plan) -> dict:
+    """Return the plan document without its timings."""
+    d = plan.to_dict()
+    for key in ("solve_time_s", "build_time_s"):
+        d.pop(key)
+    d.get("comparison", {}).pop("greedy_solve_time_s", None)
+    return d
+
+
+def _same_plan(got, ref) -> list[str]:
+    """Return what differs between the merged plan and the single-process plan_sites."""
+    out = []
+    if got.selected != ref.selected:
+        out.append(f"selected sites ({got.selected} vs {ref.selected})")
+    if got.gains != ref.gains:
+        out.append("gains")
+    if (got.before_population, got.after_population) != (ref.before_population,
+                                                         ref.after_population):
+        out.append("before / after residents")
+    if not np.array_equal(got.demand_covered_before, ref.demand_covered_before):
+        out.append("covered before")
+    if not np.array_equal(got.demand_covered_after, ref.demand_covered_after):
+        out.append("covered after")
+    if not out and _plan_doc(got) != _plan_doc(ref):
+        out.append("plan document")
+    return out
+
+
+def _warm_solver() -> float:
+    """Solve a tiny exact instance once (imports spopt / pulp, starts CBC); return seconds.
+
+    Else the first timed run pays it (20 s here) and the 1 -> 2 worker ratio
+    of the whole run measures imports.
+    """
+    import scipy.sparse as sp
+
+    from geosvc.analysis.planning.solvers import exact_max_cover, reduce_instance
+
+    t0 = time.perf_counter()
+    mat = sp.csr_matrix(np.array([[1, 0], [1, 1], [0, 1]], dtype=bool))
+    exact_max_cover(reduce_instance(mat, np.array([1.0, 2.0, 3.0])), 1, time_limit_s=30.0)
+    return time.perf_counter() - t0
+
+
+def _reference_plan(net, demand, coords, cands: Candidates, k: int):
+    """ONE single-process plan_sites over the whole network: (plan, seconds)."""
+    t0 = time.perf_counter()
+    venues = [Venue(code=f"V{i}", name=f"venue {i}", kind=VenueKind.HALL, level="county",
+                    lon=float(a), lat=float(b)) for i, (a, b) in enumerate(zip(*coords,
+                                                                               strict=True))]
+    index = ServiceIndex.build(venues, [], [], info=DatasetInfo())
+    engine = TravelEngine(net, index.lon, index.lat,
+                          settings=Settings(snap_max_m=1000.0, min_component_nodes=MCN))
+    ref = plan_sites(engine, demand, index, VenueFilter(), cands, minutes=MINUTES, k=k)
+    return ref, time.perf_counter() - t0
+
+
+def _report(n: int, partition: str, res, wall: float, facts: dict, plan) -> None:
+    """Print one run: phases, parts, workers' memory, and the plan's figures."""
+    rss = [w["peak_rss_mb"] for w in res.workers.values()]
+    rss_file = [w.get("rss_file_mb", 0.0) for w in res.workers.values()]
+    secs = [p["seconds"] for p in res.parts]
+    prep = [p.get("prepare_s", 0.0) for p in res.parts]
+    phases = ", ".join(f"{k} {v:.2f} s" for k, v in res.timings_s.items())
+    driver = (f"{facts['driver_peak_mb']:,.0f} MB" if facts["driver_peak_mb"]
+              else "n/a")
+    print(f"{n} worker(s): {len(res.parts)} parts ({partition}), wall {wall:.1f} s "
+          f"({phases}); per part on the worker {min(secs):.2f}-{max(secs):.2f} s "
+          f"(sum {sum(secs):.1f} s, of which snap + cut {sum(prep):.1f} s), "
+          f"{min(p['nodes'] for p in res.parts):,}-{max(p['nodes'] for p in res.parts):,}"
+          f" nodes, sent {max(p['sent_mb'] for p in res.parts):.0f} MB max; workers busy "
+          f"{facts['busy']:.0%} of the parts phase; worker peak RSS "
+          f"{', '.join(f'{r:,.0f}' for r in rss)} MB (file-backed, shared: "
+          f"{', '.join(f'{r:,.0f}' for r in rss_file)} MB); driver peak during the run "
+          f"{driver}; load {facts['load']:.2f} -> {facts['load_after']:.2f}; covered "
+          f"{res.covered_share:.2%}, {len(res.gaps or [])} gaps")
+    if plan is not None:
+        ps = [p.get("plan_s", 0.0) for p in res.parts]
+        pt, got = plan.timings_s, plan.plan
+        print(f"  plan: coverage sets in the parts {sum(ps):.1f} s summed "
+              f"({min(ps):.2f}-{max(ps):.2f} s per part), {plan.pairs:,} pairs; driver "
+              f"merge {pt['sets']:.2f} s + solve {pt['solve']:.2f} s "
+              f"({got.solver}); covered {got.share(got.before_population):.2%}"
+              f" -> {got.share(got.after_population):.2%} with {len(got.selected)} sites")
+
+
+def _check_plan(net, demand, coords, cands: Candidates, k: int, got) -> tuple[str, bool, str]:
+    """Compare the merged plan with ONE single-process plan_sites; return the verdict."""
+    central = snap_points(net, cands.lon, cands.lat, max_dist_m=1000.0,
+                          min_component_nodes=MCN)
+    ref_plan, t_plan = _reference_plan(net, demand, coords, cands, k)
+    pdiff = _same_plan(got, ref_plan)
+    if not (np.array_equal(central.edge, cands.snapped.edge) and np.array_equal(
+            central.frac, cands.snapped.frac, equal_nan=True)):
+        pdiff.append("site snapping")
+    print(f"single process plan_sites: {t_plan:.1f} s (engine + fixed-site pass + "
+          f"coverage sets {ref_plan.build_time_s:.1f} s, solve "
+          f"{ref_plan.solve_time_s:.2f} s, {ref_plan.solver}); driver peak RSS now "
+          f"{_peak_mb():,.0f} MB; selected {ref_plan.selected}")
+    return (f"plan == single-process plan_sites at {net.n_nodes:,} nodes "
+            f"(k={k}, {len(cands):,} sites)",
+            not pdiff and net.n_nodes >= 1_000_000,
+            "identical (sites, order, gains, masks, document)" if not pdiff
+            else "differs: " + ", ".join(pdiff))
+
+
+def _markdown(net, cells: int, venues: int, runs: dict, plans: dict, plan_k: int) -> None:
+    """Print the rows for docs/benchmarks.md: one per run, and one per plan."""
+    for n, (res, wall, facts) in runs.items():
+        rss = max(w["peak_rss_mb"] for w in res.workers.values())
+        driver = f"{facts['driver_peak_mb']:,.0f}" if facts["driver_peak_mb"] else "n/a"
+        print(f"| {net.n_nodes:,} | {cells:,} | {venues:,} | {len(res.parts)} | {n} | "
+              f"{wall:.1f} ({res.timings_s['parts']:.1f}) | {facts['busy']:.0%} | "
+              f"{rss:,.0f} | {driver} | {facts['load']:.1f} |")
+    for n, plan in plans.items():
+        if plan is None:
+            continue
+        res, wall, facts = runs[n]
+        rss = max(w["peak_rss_mb"] for w in res.workers.values())
+        ps = sum(p.get("plan_s", 0.0) for p in res.parts)
+        print(f"| plan {net.n_nodes:,} | {len(plan.plan.candidates):,} sites, "
+              f"k={plan_k} | {n} | {res.timings_s['parts']:.1f} | {ps:.1f} | "
+              f"{plan.pairs:,} | {plan.timings_s['sets']:.2f} | "
+              f"{plan.timings_s['solve']:.2f} | {rss:,.0f} | {facts['load']:.1f} |")
+
+
 @click.command()
 @click.option("--nodes", default=1_000_000, show_default=True, type=int)
 @click.option("--cells", default=None, type=int, help="Population cells (default: = nodes).")
@@ -188,11 +349,17 @@ def _same(res, ref) -> list[str]:
               help="Also the gap polygons (parts widened; the driver draws them).")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Compare with one single-process compute_coverage (needs the memory).")
+@click.option("--plan/--no-plan", "with_plan", default=True, show_default=True,
+              help="Also a site plan (maximal covering), coverage sets in the parts.")
+@click.option("--plan-k", default=10, show_default=True, type=int, help="Sites to choose.")
+@click.option("--plan-candidates", default=None, type=int,
+              help="Candidate sites at random points (default 2,000 per 1M nodes, >= 200).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--markdown", is_flag=True, help="Also print the rows for docs/benchmarks.md.")
 @write_md_option
 def main(nodes: int, cells: int | None, venues: int | None, parts: int, workers_text: str,
-         snap: str, send: str, gaps: bool, check: bool, seed: int, markdown: bool,
+         snap: str, send: str, gaps: bool, check: bool, with_plan: bool, plan_k: int,
+         plan_candidates: int | None, seed: int, markdown: bool,
          write_md: Path | None) -> None:
     """Run the province benchmark (see the module docstring)."""
     if send == "arrays" and snap == "parts":
@@ -200,41 +367,36 @@ def main(nodes: int, cells: int | None, venues: int | None, parts: int, workers_
     cells = cells or nodes
     venues = venues or max(1_000, nodes * 50_000 // 10_000_000)
     workers = [int(w) for w in workers_text.split(",")]
+    sites = plan_candidates or max(200, nodes * 2_000 // 1_000_000)
     load0 = os.getloadavg()
     print(f"machine: {os.cpu_count()} CPUs, load {load0[0]:.2f} {load0[1]:.2f} "
           f"{load0[2]:.2f}, {_avail_gb():.1f} GB available")
     tmp = tempfile.TemporaryDirectory(prefix="bench-province-")
-    net, demand, coords, ven, t = _province(nodes, cells, venues, seed, snap, tmp.name)
+    net, demand, coords, ven, cands, t = _province(nodes, cells, venues, sites, seed, snap,
+                                                   tmp.name)
+    if not with_plan:
+        cands = None
+    else:
+        t["solver_warm_up"] = _warm_solver()
     placed = ("snapped in the parts" if demand.snapped is None
               else f"{int(demand.snapped.ok.sum()):,} snapped")
     print(f"province: {net.n_nodes:,} nodes, {net.n_edges:,} edges, {cells:,} cells "
           f"({placed}), {venues:,} venues ({int(ven.ok.sum()):,} placed); "
-          f"{MODE} {MINUTES:g} min; snap {snap}, send {send}, gaps {gaps}")
+          f"{MODE} {MINUTES:g} min; snap {snap}, send {send}, gaps {gaps}; plan "
+          + (f"k={plan_k} of {sites:,} sites ({int(cands.snapped.ok.sum()):,} placed)"
+             if cands is not None else "none"))
     print("driver: " + ", ".join(f"{k} {v:.1f} s" for k, v in t.items())
           + f"; peak RSS {_peak_mb():,.0f} MB, {_avail_gb():.1f} GB available")
     side = grid_side_km(net, parts)
     partition = f"grid:{side:g}"
     runs = {}
+    plans: dict = {}
     for n in workers:
-        res, wall, facts = _run(net, demand, ven, partition, n, snap, send, gaps)
+        res, wall, facts, plan = _run(net, demand, ven, partition, n, snap, send, gaps, cands,
+                                      plan_k)
         runs[n] = (res, wall, facts)
-        rss = [w["peak_rss_mb"] for w in res.workers.values()]
-        rss_file = [w.get("rss_file_mb", 0.0) for w in res.workers.values()]
-        secs = [p["seconds"] for p in res.parts]
-        prep = [p.get("prepare_s", 0.0) for p in res.parts]
-        phases = ", ".join(f"{k} {v:.2f} s" for k, v in res.timings_s.items())
-        driver = (f"{facts['driver_peak_mb']:,.0f} MB" if facts["driver_peak_mb"]
-                  else "n/a")
-        print(f"{n} worker(s): {len(res.parts)} parts ({partition}), wall {wall:.1f} s "
-              f"({phases}); per part on the worker {min(secs):.2f}-{max(secs):.2f} s "
-              f"(sum {sum(secs):.1f} s, of which snap + cut {sum(prep):.1f} s), "
-              f"{min(p['nodes'] for p in res.parts):,}-{max(p['nodes'] for p in res.parts):,}"
-              f" nodes, sent {max(p['sent_mb'] for p in res.parts):.0f} MB max; workers busy "
-              f"{facts['busy']:.0%} of the parts phase; worker peak RSS "
-              f"{', '.join(f'{r:,.0f}' for r in rss)} MB (file-backed, shared: "
-              f"{', '.join(f'{r:,.0f}' for r in rss_file)} MB); driver peak during the run "
-              f"{driver}; load {facts['load']:.2f} -> {facts['load_after']:.2f}; covered "
-              f"{res.covered_share:.2%}, {len(res.gaps or [])} gaps")
+        plans[n] = plan
+        _report(n, partition, res, wall, facts, plan)
     print(f"driver peak RSS after the runs: {_peak_mb():,.0f} MB")
     verdicts = []
     size_ok = net.n_nodes >= 10_000_000 and cells >= 10_000_000 and venues >= 50_000
@@ -248,6 +410,9 @@ def main(nodes: int, cells: int | None, venues: int | None, parts: int, workers_
     first = runs[workers[0]][0]
     same_runs = all(np.array_equal(r.venue, first.venue) and r.gaps == first.gaps
                     for r, _, _ in runs.values())
+    if cands is not None:
+        same_runs = same_runs and all(
+            _plan_doc(p.plan) == _plan_doc(plans[workers[0]].plan) for p in plans.values())
     verdicts.append(("same answer with every worker count", same_runs, ""))
     if check:
         t0 = time.perf_counter()
@@ -272,18 +437,17 @@ def main(nodes: int, cells: int | None, venues: int | None, parts: int, workers_
         verdicts.append((f"merged == single process at {net.n_nodes:,} nodes (>= 1M)",
                          not diff and net.n_nodes >= 1_000_000,
                          "identical" if not diff else "differs: " + ", ".join(diff)))
+        if cands is not None:
+            del ref
+            verdicts.append(_check_plan(net, demand, coords, cands, plan_k,
+                                        plans[workers[0]].plan))
     load1 = os.getloadavg()
     print(f"load after: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
     for name, ok, note in verdicts:
         print(f"  {'met' if ok else 'MISSED':<6} {name} {note}")
     tmp.cleanup()
     if markdown:
-        for n, (res, wall, facts) in runs.items():
-            rss = max(w["peak_rss_mb"] for w in res.workers.values())
-            driver = f"{facts['driver_peak_mb']:,.0f}" if facts["driver_peak_mb"] else "n/a"
-            print(f"| {net.n_nodes:,} | {cells:,} | {venues:,} | {len(res.parts)} | {n} | "
-                  f"{wall:.1f} ({res.timings_s['parts']:.1f}) | {facts['busy']:.0%} | "
-                  f"{rss:,.0f} | {driver} | {facts['load']:.1f} |")
+        _markdown(net, cells, venues, runs, plans, plan_k)
     finish(write_md, __file__, verdicts)
 
 

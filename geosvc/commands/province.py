@@ -18,6 +18,13 @@ in this process; ``tcp://host:8786`` uses a running cluster: its workers
 need ``geosvc`` installed and either ``--shared-dir`` (a directory every
 worker sees) or nothing (the driver then snaps everyone and sends each part
 its arrays).  Exit 2 for a bad option, 1 for a data or cluster problem.
+
+``--plan bank_outlets|kiosk_sites|FILE`` also plans new sites as
+``geosvc plan`` does (``--k`` / ``--target-share`` / ``--add``, ``--solver``;
+the venues matching the filters are the fixed sites): each part gives which
+candidates its residents not covered yet reach
+(:func:`geosvc.distributed.plans.plan_province`), this process merges them
+and solves; the plan (``plan`` in the JSON) equals ``geosvc plan``'s.
 """
 
 from __future__ import annotations
@@ -57,6 +64,19 @@ from geosvc.modes import network_modes
                    "address without it the parts are sent as arrays).")
 @click.option("--gaps/--no-gaps", default=True, show_default=True,
               help="Gap polygons as `geosvc coverage` draws them (parts a little wider).")
+@click.option("--plan", "plan_spec", default=None, metavar="bank_outlets|kiosk_sites|FILE",
+              help="Also plan new sites among these candidates (as `geosvc plan`; a "
+                   "GeoJSON / CSV file of points), coverage sets computed in the parts.")
+@click.option("--k", "k", type=click.IntRange(min=1), default=None,
+              help="With --plan: sites to choose (maximal covering); default 10.")
+@click.option("--target-share", type=click.FloatRange(0.0, 1.0), default=None,
+              help="With --plan: fewest sites reaching this covered share instead of --k.")
+@click.option("--add", default=None, metavar="ID,ID",
+              help="With --plan: what-if, these candidate ids added (no optimisation).")
+@click.option("--solver", default="auto", show_default=True,
+              type=click.Choice(["auto", "exact", "greedy"]), help="With --plan: the solver.")
+@click.option("--site-spacing", "site_spacing_m", type=float, default=None,
+              help="With --plan kiosk_sites: cell size, metres (default 250).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="Result .json (figures, per area, catchments, parts, workers' peak "
                    "memory); the uncovered residents go to <stem>_gaps.csv.")
@@ -66,9 +86,15 @@ from geosvc.modes import network_modes
               help="Settings file (YAML/JSON); GEOSVC_* variables apply too.")
 def command(db: str, osm: str, mode: str, minutes: float, kind: str | None,
             level: str | None, item: str | None, partition: str, scheduler: str,
-            workers: int | None, shared_dir: str | None, gaps: bool, out: str,
-            cache_dir: str | None, config_file: str | None) -> None:
-    """Coverage of one large dataset, partitioned by area over Dask; equal to `coverage`."""
+            workers: int | None, shared_dir: str | None, gaps: bool, plan_spec: str | None,
+            k: int | None, target_share: float | None, add: str | None, solver: str,
+            site_spacing_m: float | None, out: str, cache_dir: str | None,
+            config_file: str | None) -> None:
+    """Coverage of one large dataset, partitioned by area over Dask; equal to `coverage`.
+
+    With --plan, also the site plan of `geosvc plan`, its coverage sets computed in
+    the parts.
+    """
     from geosvc.distributed.partition import (
         parse_partition,  # lazy: verb engine (fast CLI start)
     )
@@ -87,19 +113,24 @@ def command(db: str, osm: str, mode: str, minutes: float, kind: str | None,
         raise click.BadParameter(msg, param_hint="--scheduler")
     if workers is not None and scheduler != "local":
         raise click.BadParameter("only applies to --scheduler local", param_hint="--workers")
+    problem = _plan_problem(plan_spec, k, target_share, add, solver, site_spacing_m)
     if not Path(osm).is_file():
         raise click.BadParameter(f"{osm!r} does not exist or is not a file", param_hint="--osm")
     raw = {"mode": mode, "minutes": f"{minutes:g}", "kind": kind, "level": level,
            "item": item}
     params = {k: v for k, v in raw.items() if v is not None}
     try:
-        result, demand = _run(db, osm, params, partition, scheduler, workers, cache_dir,
-                              config_file, shared_dir=shared_dir, gaps=gaps)
+        result, demand, plan = _run(db, osm, params, partition, scheduler, workers,
+                                    cache_dir, config_file, shared_dir=shared_dir, gaps=gaps,
+                                    problem=problem)
     except InvalidParameter as exc:
         raise click.UsageError(exc.detail) from exc
     except GeosvcError as exc:
         raise click.ClickException(exc.detail) from exc
     doc = result.to_dict()
+    if plan is not None:
+        doc["plan"] = {**plan.plan.to_dict(),
+                       "province": {"pairs": plan.pairs, "timings_s": dict(plan.timings_s)}}
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
     gaps_csv = out_path.with_name(f"{out_path.stem}_gaps.csv")
@@ -108,13 +139,97 @@ def command(db: str, osm: str, mode: str, minutes: float, kind: str | None,
         w.writeheader()
         w.writerows(result.gap_points(demand))
     _summary(doc)
+    if "plan" in doc:
+        _plan_summary(doc["plan"])
     click.echo(f"wrote {out_path}, {gaps_csv}")
+
+
+def _plan_problem(spec: str | None, k: int | None, target_share: float | None,
+                  add: str | None, solver: str, site_spacing_m: float | None) -> dict | None:
+    """Return the plan's arguments (None without ``--plan``); exit 2 on a bad combination."""
+    given = [n for n, v in (("--k", k), ("--target-share", target_share), ("--add", add),
+                            ("--site-spacing", site_spacing_m)) if v is not None]
+    if spec is None:
+        if given or solver != "auto":
+            raise click.BadParameter(f"{', '.join(given) or '--solver'} needs --plan",
+                                     param_hint="--plan")
+        return None
+    if sum(v is not None for v in (k, target_share, add)) > 1:
+        msg = "give one of --k, --target-share and --add"
+        raise click.BadParameter(msg, param_hint="--k / --target-share / --add")
+    if spec not in ("bank_outlets", "kiosk_sites") and not Path(spec).is_file():
+        msg = f"must be bank_outlets, kiosk_sites or a GeoJSON / CSV file, not {spec!r}"
+        raise click.BadParameter(msg, param_hint="--plan")
+    return {"spec": spec, "k": k, "target_share": target_share, "solver": solver,
+            "add": None if add is None else [a.strip() for a in add.split(",") if a.strip()],
+            "site_spacing_m": site_spacing_m}
+
+
+class _Placer:
+    """Snap points as the mode's router does, square by square (no whole-network index).
+
+    Duck-types what the candidate builders read of a router: ``snap(lon,
+    lat)`` and ``venues.take(positions)`` (the dataset's venues).
+    """
+
+    def __init__(self, net, lon, lat, *, max_dist_m: float, basis) -> None:  # noqa: ANN001
+        self.net, self.lon, self.lat = net, lon, lat
+        self.max_dist_m, self.basis = max_dist_m, basis
+        self.venues = self
+
+    def take(self, positions):  # noqa: ANN001, ANN201
+        """Return the dataset's venues at ``positions``, snapped."""
+        return self.snap(self.lon[positions], self.lat[positions])
+
+    def snap(self, lon, lat):  # noqa: ANN001, ANN201
+        """Return the points snapped (invalid coordinates: edge -1), as RoadRouter.snap."""
+        from geosvc.coords import valid_lonlat  # lazy: verb engine (fast CLI start)
+        from geosvc.distributed.snapping import (
+            snap_by_squares,  # lazy: verb engine (fast CLI start)
+        )
+        from geosvc.network.snap import Snapped  # lazy: verb engine (fast CLI start)
+
+        lo = np.atleast_1d(np.asarray(lon, dtype=np.float64))
+        la = np.atleast_1d(np.asarray(lat, dtype=np.float64))
+        good = valid_lonlat(lo, la)
+        x, y = self.net.transformer.transform(np.where(good, lo, 0.0), np.where(good, la, 0.0))
+        s = snap_by_squares(self.net, np.asarray(x), np.asarray(y), max_dist_m=self.max_dist_m,
+                            basis=self.basis)
+        edge = np.where(good, s.edge, -1)
+        return Snapped(edge=edge, frac=s.frac, dist_m=np.where(edge >= 0, s.dist_m, np.inf),
+                       x=s.x, y=s.y, px=s.px, py=s.py, lon=lo, lat=la)
+
+
+def _candidates(problem: dict, idx, flt, net, demand, placer: _Placer,  # noqa: ANN001, ANN202
+                min_component_nodes: int):
+    """Build the plan's candidates as ``geosvc plan`` does (build_candidates' rules)."""
+    from geosvc.analysis.planning.candidates import (  # lazy: verb engine (fast CLI start)
+        KIOSK_SPACING_M,
+        bank_outlet_candidates,
+        kiosk_site_candidates,
+        offering,
+        read_candidate_file,
+        supplied_points,
+    )
+
+    spec = problem["spec"]
+    if spec == "bank_outlets":
+        cands = bank_outlet_candidates(idx, placer, exclude=np.flatnonzero(idx.mask(flt)))
+    elif spec == "kiosk_sites":
+        cands = kiosk_site_candidates(net, demand,
+                                      spacing_m=problem["site_spacing_m"] or KIOSK_SPACING_M,
+                                      min_component_nodes=min_component_nodes)
+    else:
+        cands = supplied_points(placer, read_candidate_file(spec))  # type: ignore[arg-type]
+    return offering(cands, flt)
 
 
 def _run(db: str, osm: str, params: dict[str, str], partition: str, scheduler: str,
          workers: int | None, cache_dir: str | None, config_file: str | None, *,
-         shared_dir: str | None, gaps: bool):  # noqa: ANN202
-    """Load the dataset and network, place the venues, run the parts; ``(result, demand)``.
+         shared_dir: str | None, gaps: bool, problem: dict | None):  # noqa: ANN202
+    """Load the dataset and network, place the venues, run the parts.
+
+    Returns ``(result, demand, plan or None)``.
 
     Never builds the whole network's snapping index: the venues are snapped
     square by square and the residents in their parts (or, when the parts
@@ -156,23 +271,47 @@ def _run(db: str, osm: str, params: dict[str, str], partition: str, scheduler: s
     chosen = np.unique(np.asarray(data["candidates"], dtype=np.int64))
     chosen = chosen[valid_lonlat(lon[chosen], lat[chosen])]
     vx, vy = net.transformer.transform(lon[chosen], lat[chosen])
+    basis = snap_basis(net, settings.min_component_nodes)
     placed = snap_by_squares(net, np.asarray(vx), np.asarray(vy),
-                             max_dist_m=spec.snap_limit_m(settings),
-                             basis=snap_basis(net, settings.min_component_nodes))
+                             max_dist_m=spec.snap_limit_m(settings), basis=basis)
     ok = placed.ok
     if (~ok).any():
         click.echo(f"{int((~ok).sum())} venue(s) too far from the {q.mode} network are not "
                    "counted", err=True)
     labels = [(v.code, v.name) for v in idx.venues]
-    result = run_province(net, demand, placed.take(np.flatnonzero(ok)),
-                          venue_ids=chosen[ok], minutes=q.minutes[0],
-                          walk_speed_mps=float(settings.walk_speed_kph) / 3.6,
-                          partition=partition, scheduler=scheduler, workers=workers,
-                          venue_labels=labels, progress=True,
-                          shared=shared_dir,
-                          snap_in_parts=in_parts, max_snap_m=settings.snap_max_m,
-                          min_component_nodes=settings.min_component_nodes, gaps=gaps)
-    return result, demand
+    common: dict = {
+        "venue_ids": chosen[ok], "minutes": q.minutes[0],
+        "walk_speed_mps": float(settings.walk_speed_kph) / 3.6, "partition": partition,
+        "scheduler": scheduler, "workers": workers, "venue_labels": labels, "progress": True,
+        "shared": shared_dir, "snap_in_parts": in_parts, "max_snap_m": settings.snap_max_m,
+        "min_component_nodes": settings.min_component_nodes, "gaps": gaps}
+    if problem is None:
+        return run_province(net, demand, placed.take(np.flatnonzero(ok)), **common), demand, \
+            None
+    from geosvc.distributed.plans import plan_province  # lazy: verb engine (fast CLI start)
+
+    placer = _Placer(net, lon, lat, max_dist_m=spec.snap_limit_m(settings), basis=basis)
+    cands = _candidates(problem, idx, q.filter, net, demand, placer,
+                        settings.min_component_nodes)
+    fixed = np.flatnonzero(idx.mask(q.filter))
+    plan = plan_province(net, demand, placed.take(np.flatnonzero(ok)), cands,
+                         k=problem["k"], target_share=problem["target_share"],
+                         add=problem["add"], solver=problem["solver"], fixed_sites=len(fixed),
+                         fixed_lonlat=[(float(lon[i]), float(lat[i])) for i in fixed],
+                         **common)
+    return plan.coverage, demand, plan
+
+
+def _plan_summary(doc: dict) -> None:
+    """Print the plan's headline and its selected sites."""
+    click.echo(f"plan {doc['problem']}: {len(doc['selected'])} selected sites of "
+               f"{doc['candidates_count']} {doc['candidates']} candidates; covered share "
+               f"{doc['before_share']:.4f} -> {doc['after_share']:.4f}; "
+               f"solver {doc['solver']}; {doc['province']['pairs']:,} coverage-set pairs "
+               "from the parts")
+    for s in doc["selected"]:
+        click.echo(f"  {s['rank']:>3}. {s['id']}  {s['name']}  +{s['gain_population']:.0f}  "
+                   f"-> {s['cumulative_share']:.4f}")
 
 
 def _summary(doc: dict) -> None:

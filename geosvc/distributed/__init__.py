@@ -15,7 +15,10 @@
   points, equal to snapping on the whole network;
 * :mod:`~geosvc.distributed.province` - :func:`run_province`: one large
   dataset's coverage, part by part on Dask, merged (equal to the
-  single-process answer).
+  single-process answer);
+* :mod:`~geosvc.distributed.plans` - :func:`plan_province`: one large
+  dataset's site plan, its coverage sets computed in the same parts (equal
+  to :func:`~geosvc.analysis.planning.plan.plan_sites`).
 
 The CLIs are ``geosvc batch JOBS.yaml --out DIR`` (:mod:`geosvc.commands.batch`)
 and ``geosvc province`` (:mod:`geosvc.commands.province`).
@@ -25,9 +28,11 @@ Importing this package does not import Dask.
 from __future__ import annotations
 
 from geosvc.distributed.jobs import BatchJob, load_jobs, parse_jobs
+from geosvc.distributed.plans import ProvincePlan, plan_province
 from geosvc.distributed.province import ProvinceResult, run_province
 from geosvc.distributed.run import run_batch, write_summary
 from geosvc.distributed.task import SUMMARY_FIELDS, run_job
 
-__all__ = ["SUMMARY_FIELDS", "BatchJob", "ProvinceResult", "load_jobs", "parse_jobs",
-           "run_batch", "run_job", "run_province", "write_summary"]
+__all__ = ["SUMMARY_FIELDS", "BatchJob", "ProvincePlan", "ProvinceResult", "load_jobs",
+           "parse_jobs", "plan_province", "run_batch", "run_job", "run_province",
+           "write_summary"]

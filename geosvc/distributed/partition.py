@@ -267,7 +267,8 @@ def _gather(order: NDArray[np.int64], ptr: NDArray[np.int64],
 
 
 def part_arrays(net: RoadNetwork, plan: PartPlan, demand: Snapped, venues: Snapped,
-                venue_ids: NDArray[np.int64], *, radius_m: float) -> dict[str, Any]:
+                venue_ids: NDArray[np.int64], *, radius_m: float,
+                candidates: Snapped | None = None) -> dict[str, Any]:
     """Return the plain arrays a worker needs for one part (see the module notes).
 
     Costs O(the part's nodes and edges) after a one-off index of the
@@ -287,6 +288,12 @@ def part_arrays(net: RoadNetwork, plan: PartPlan, demand: Snapped, venues: Snapp
         Their ids (venue positions), as the single-process pass stores them.
     radius_m : float
         :func:`buffer_radius_m`.
+    candidates : Snapped, optional
+        A plan's candidate sites, snapped on the full network: those the
+        part can need (snapped edge in the sub-network; the same argument as
+        for the venues: every site a resident of the part reaches within the
+        limit) are added as ``cand_edge`` / ``cand_frac`` / ``cand_dist_m``
+        and ``cand_cols`` (their positions in ``candidates``, ascending).
 
     Returns
     -------
@@ -323,6 +330,12 @@ def part_arrays(net: RoadNetwork, plan: PartPlan, demand: Snapped, venues: Snapp
     d = demand.take(plan.points)
     v_new = renumber(np.asarray(venues.edge, dtype=np.int64))
     vsel = np.flatnonzero(v_new >= 0)  # ascending: the full pass's source order kept
+    extra: dict[str, Any] = {}
+    if candidates is not None:
+        c_new = renumber(np.asarray(candidates.edge, dtype=np.int64))
+        csel = np.flatnonzero(c_new >= 0)
+        extra = {"cand_edge": c_new[csel], "cand_frac": np.asarray(candidates.frac[csel]),
+                 "cand_dist_m": np.asarray(candidates.dist_m[csel]), "cand_cols": csel}
     return {
         "label": plan.label, "mode": net.mode, "crs": net.crs,
         "points": plan.points, "node_pos": nodes,
@@ -340,6 +353,7 @@ def part_arrays(net: RoadNetwork, plan: PartPlan, demand: Snapped, venues: Snapp
         "venue_frac": np.asarray(venues.frac[vsel]),
         "venue_dist_m": np.asarray(venues.dist_m[vsel]),
         "venue_ids": np.asarray(venue_ids, dtype=np.int64)[vsel],
+        **extra,
     }
 
 

@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from geosvc.errors import InvalidParameter
 from geosvc.network.graph import RoadNetwork
 from geosvc.network.paths import point_times, times_to_sources
+from geosvc.network.reach import coverage_sets
 from geosvc.network.snap import Snapped
 
 from geosvc.distributed.partition import PartPlan, part_arrays  # isort: skip
@@ -83,7 +84,13 @@ def part_coverage(arrays: dict[str, Any], limit_s: float,
         mapped network, shared with the other workers; 0 if unknown); with ``node_times`` also
         ``reached_nodes`` (full-network positions, from ``node_pos``) and
         ``reached_time_s``: the sub-network's nodes within ``limit_s`` of a
-        venue and their times (for the gaps).
+        venue and their times (for the gaps).  With a plan's candidates in
+        ``arrays`` (``cand_*``, :func:`~geosvc.distributed.partition.part_arrays`)
+        also ``pair_point`` / ``pair_cand`` (demand position, candidate
+        position): which candidate each point not covered yet, with residents
+        (``plan_rows``, bool per point; default all) reaches within
+        ``limit_s`` (:func:`~geosvc.network.reach.coverage_sets` on the
+        sub-network), and ``plan_s`` (its seconds).
     """
     t0 = time.perf_counter()
     net = part_network(arrays)
@@ -101,6 +108,13 @@ def part_coverage(arrays: dict[str, Any], limit_s: float,
            "nodes": net.n_nodes, "edges": net.n_edges, "venues": len(ids),
            "seconds": time.perf_counter() - t0, "pid": os.getpid(),
            "peak_rss_mb": _peak_rss_mb(), "rss_file_mb": _rss_file_mb()}
+    if "cand_edge" in arrays:
+        t1 = time.perf_counter()
+        out["pair_point"], out["pair_cand"] = _plan_pairs(net, demand, arrays, covered,
+                                                          limit_s, walk_speed_mps)
+        out["plan_s"] = time.perf_counter() - t1
+        out["seconds"] = time.perf_counter() - t0
+        out["peak_rss_mb"] = _peak_rss_mb()
     if node_times:
         near = np.flatnonzero(nt.time_s <= limit_s)
         out["reached_nodes"] = np.asarray(arrays["node_pos"], dtype=np.int64)[near]
@@ -108,9 +122,30 @@ def part_coverage(arrays: dict[str, Any], limit_s: float,
     return out
 
 
+def _plan_pairs(net: RoadNetwork, demand: Snapped, arrays: dict[str, Any],
+                covered: NDArray[np.bool_], limit_s: float,
+                walk_speed_mps: float) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Return (demand position, candidate position) of every open point's reachable sites.
+
+    The rows :func:`~geosvc.analysis.planning.plan.plan_sites` gives coverage
+    sets: not covered by the venues, with residents, on the network.
+    """
+    cands = _snapped(arrays["cand_edge"], arrays["cand_frac"], arrays["cand_dist_m"])
+    wanted = arrays.get("plan_rows")
+    open_ = ~covered & (demand.edge >= 0)
+    if wanted is not None:
+        open_ &= np.asarray(wanted, dtype=bool)
+    mat = coverage_sets(net, demand, cands, limit_s, walk_speed_mps=walk_speed_mps,
+                        rows=np.flatnonzero(open_)).tocoo()
+    points = np.asarray(arrays["points"], dtype=np.int64)
+    cols = np.asarray(arrays["cand_cols"], dtype=np.int64)
+    return points[mat.row], cols[mat.col]
+
+
 def shared_part(directory: str, label: str, points: NDArray[np.int64],
                 bbox: tuple[float, float, float, float], limit_s: float,
-                walk_speed_mps: float, radius_m: float, node_times: bool) -> dict[str, Any]:
+                walk_speed_mps: float, radius_m: float, node_times: bool,
+                plan_rows: NDArray[np.bool_] | None = None) -> dict[str, Any]:
     """Compute one part on a worker from the run's memory-mapped files (:mod:`.shared`).
 
     Snaps the part's points on the network around them when the driver did
@@ -118,7 +153,9 @@ def shared_part(directory: str, label: str, points: NDArray[np.int64],
     network's answer), cuts the part's sub-network
     (:func:`~geosvc.distributed.partition.part_arrays`) and runs
     :func:`part_coverage`.  Adds ``snapped`` (bool per point: placed on the
-    network) and ``prepare_s`` (snapping + cutting, seconds).
+    network) and ``prepare_s`` (snapping + cutting, seconds).  When the
+    files hold a plan's candidates, the part gives its coverage-set pairs
+    too (:func:`part_coverage`; ``plan_rows``: per point, has residents).
     """
     t0 = time.perf_counter()
     sh = open_shared(directory)
@@ -133,8 +170,11 @@ def shared_part(directory: str, label: str, points: NDArray[np.int64],
                          np.asarray(sh.demand.frac[points]),
                          np.asarray(sh.demand.dist_m[points]))
     plan = PartPlan(label, np.arange(len(points), dtype=np.int64), bbox)
-    arrays = part_arrays(sh.net, plan, local, sh.venues, sh.venue_ids, radius_m=radius_m)
+    arrays = part_arrays(sh.net, plan, local, sh.venues, sh.venue_ids, radius_m=radius_m,
+                         candidates=sh.candidates)
     arrays["points"] = points
+    if plan_rows is not None:
+        arrays["plan_rows"] = plan_rows
     prepared = time.perf_counter() - t0
     out = part_coverage(arrays, limit_s, walk_speed_mps, node_times=node_times)
     out["snapped"] = local.edge >= 0
@@ -176,5 +216,8 @@ def _peak_rss_mb() -> float:
 
 def part_task(arrays: dict[str, Any], limit_s: float, walk_speed_mps: float,
               node_times: bool) -> dict[str, Any]:
-    """Compute a part sent as arrays (no shared files): :func:`part_coverage`."""
+    """Compute a part sent as arrays (no shared files): :func:`part_coverage`.
+
+    A plan's candidates and ``plan_rows`` travel in ``arrays``.
+    """
     return part_coverage(arrays, limit_s, walk_speed_mps, node_times=node_times)

@@ -32,6 +32,9 @@ polygons (:func:`gap_margin_m`).  Uncovered points get ``time_s = inf`` and
 the parts do not compute it).  The service-circle polygon and the covered
 area shares are not computed.
 
+With ``candidates`` (a plan's sites) each part also gives the coverage-set
+pairs of its residents not covered yet (:mod:`geosvc.distributed.plans`).
+
 Schedulers: ``"local"`` (a :class:`distributed.LocalCluster` of ``workers``
 one-thread processes on this machine), ``"inline"`` (no Dask: parts one
 after another in this process), a scheduler address (``tcp://host:8786``: a
@@ -124,6 +127,9 @@ class ProvinceResult:
         features (same order, ids and members).
     timings_s : dict
         ``plan``, ``parts`` (wall time of the distributed phase), ``merge``.
+    plan_pairs : (int64[P], int64[P]) or None
+        With ``candidates``: the parts' coverage-set pairs (demand position,
+        candidate position), unordered (:mod:`geosvc.distributed.plans`).
     """
 
     mode: str
@@ -142,6 +148,7 @@ class ProvinceResult:
     warnings: tuple[dict[str, str], ...] = ()
     timings_s: dict[str, float] = field(default_factory=dict)
     gaps: list[dict[str, Any]] | None = None
+    plan_pairs: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None
 
     @property
     def covered(self) -> NDArray[np.bool_]:
@@ -206,6 +213,8 @@ def run_province(
     min_component_nodes: int | None = None,
     gaps: bool = False,
     gap_radius_m: float = DEFAULT_GAP_RADIUS_M,
+    candidates: Snapped | None = None,
+    plan_rows: NDArray[np.bool_] | None = None,
 ) -> ProvinceResult:
     """Compute the coverage of ``demand`` by ``venues`` part by part (see the module).
 
@@ -292,14 +301,16 @@ def run_province(
             tmp = tempfile.mkdtemp(prefix="geosvc-province-", dir=root)
             write_shared(tmp, net, demand_x=demand.x, demand_y=demand.y,
                          demand=placed if isinstance(placed, Snapped) else None,
-                         venues=venues, venue_ids=ids, basis=basis, max_snap_m=max_snap_m)
+                         venues=venues, venue_ids=ids, basis=basis, max_snap_m=max_snap_m,
+                         candidates=candidates)
             timings["write"] = time.perf_counter() - t0
             basis = None  # the running lengths (8 bytes a vertex) are in the files now
             _drop_caches(net, cached)
             directory = tmp
             tasks: Iterator[tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]] = (
                 (shared_part, (directory, p.label, p.points, p.bbox, limit, walk_speed_mps,
-                               radius, gaps)) for p in plans)
+                               radius, gaps, _rows_of(plan_rows, p.points)))
+                for p in plans)
         else:
             if not isinstance(placed, Snapped):  # pragma: no cover - refused above
                 raise InvalidParameter("snap_in_parts", "needs the shared files (`shared`)")
@@ -307,7 +318,11 @@ def run_province(
 
             def sent() -> Iterator[tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]]:
                 for p in plans:
-                    a = part_arrays(net, p, snapped_demand, venues, ids, radius_m=radius)
+                    a = part_arrays(net, p, snapped_demand, venues, ids, radius_m=radius,
+                                    candidates=candidates)
+                    rows = _rows_of(plan_rows, p.points)
+                    if rows is not None:
+                        a["plan_rows"] = rows
                     sizes[p.label] = part_nbytes(a)
                     yield part_task, (a, limit, walk_speed_mps, gaps)
             tasks = sent()
@@ -336,6 +351,12 @@ def run_province(
           else _placed_of(len(demand.x), outs))
     result = _merge(net.mode, float(minutes), demand, ok, venues, outs, sizes, venue_labels,
                     limit)
+    if candidates is not None:
+        result = dataclasses.replace(result, plan_pairs=(
+            np.concatenate([np.asarray(o["pair_point"], dtype=np.int64) for o in outs]
+                           + [np.zeros(0, np.int64)]),
+            np.concatenate([np.asarray(o["pair_cand"], dtype=np.int64) for o in outs]
+                           + [np.zeros(0, np.int64)])))
     timings["merge"] = time.perf_counter() - t0
     if gaps:
         t0 = time.perf_counter()
@@ -381,6 +402,12 @@ def _use_files(shared: bool | str | None, scheduler: Any) -> bool:
     if isinstance(scheduler, str):
         return scheduler.startswith("inproc://")
     return getattr(scheduler, "cluster", None) is not None  # a Client of a cluster made here
+
+
+def _rows_of(rows: NDArray[np.bool_] | None,
+             points: NDArray[np.int64]) -> NDArray[np.bool_] | None:
+    """Return ``rows`` at the part's ``points`` (None stays None)."""
+    return None if rows is None else np.asarray(rows, dtype=bool)[points]
 
 
 def _placed_of(m: int, outs: list[dict[str, Any]]) -> NDArray[np.bool_]:
@@ -484,6 +511,9 @@ def _merge(mode: str, minutes: float, demand: DemandSet, placed: NDArray[np.bool
                "seconds": round(o["seconds"], 3), "pid": o["pid"]}
         if "prepare_s" in o:
             row["prepare_s"] = round(o["prepare_s"], 3)
+        if "plan_s" in o:
+            row["plan_s"] = round(o["plan_s"], 3)
+            row["plan_pairs"] = len(o["pair_point"])
         parts.append(row)
         w = per_worker.setdefault(int(o["pid"]), {"parts": 0, "peak_rss_mb": 0.0,
                                                   "rss_file_mb": 0.0})

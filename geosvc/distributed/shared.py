@@ -10,6 +10,7 @@ cores, two workers were no faster than one.  Instead the driver writes, once,
   (:class:`~geosvc.distributed.snapping.SnapBasis`);
 * the demand points (projected ``x`` / ``y``; their central snapping too
   when the driver snapped them) and the snapped venues with their ids;
+* for a plan, the snapped candidate sites;
 
 as plain ``.npy`` files in one directory, and sends each task only the
 part's name, point positions and box.  Every worker maps the same files
@@ -68,6 +69,8 @@ class SharedProvince:
         The candidate venues (edge, frac, dist_m; positions zeros).
     venue_ids : int64[V]
     max_snap_m : float
+    candidates : Snapped or None
+        A plan's candidate sites (edge, frac, dist_m), else None.
     """
 
     net: RoadNetwork
@@ -78,6 +81,7 @@ class SharedProvince:
     venues: Snapped
     venue_ids: NDArray[np.int64]
     max_snap_m: float
+    candidates: Snapped | None = None
 
 
 def _snapped(arrays: dict[str, NDArray], prefix: str) -> Snapped:
@@ -90,10 +94,12 @@ def _snapped(arrays: dict[str, NDArray], prefix: str) -> Snapped:
 def write_shared(directory: str | os.PathLike[str], net: RoadNetwork, *,
                  demand_x: NDArray[np.float64], demand_y: NDArray[np.float64],
                  demand: Snapped | None, venues: Snapped, venue_ids: NDArray[np.int64],
-                 basis: SnapBasis | None, max_snap_m: float) -> Path:
+                 basis: SnapBasis | None, max_snap_m: float,
+                 candidates: Snapped | None = None) -> Path:
     """Write the run's files into ``directory`` (created; must be empty or new).
 
-    ``demand`` None: the parts snap their points (``basis`` required).
+    ``demand`` None: the parts snap their points (``basis`` required);
+    ``candidates``: a plan's sites (snapped on the full network).
     Returns the directory.  Writes O(network + demand) bytes once.
     """
     d = Path(directory)
@@ -109,6 +115,9 @@ def write_shared(directory: str | os.PathLike[str], net: RoadNetwork, *,
     if demand is not None:
         arrays.update(demand_edge=demand.edge, demand_frac=demand.frac,
                       demand_dist_m=demand.dist_m)
+    if candidates is not None:
+        arrays.update(cand_edge=candidates.edge, cand_frac=candidates.frac,
+                      cand_dist_m=candidates.dist_m)
     if basis is not None:
         arrays.update(basis.arrays())
     for name, arr in arrays.items():
@@ -153,4 +162,5 @@ def open_shared(directory: str) -> SharedProvince:
         net=net, basis=basis, demand_x=a["demand_x"], demand_y=a["demand_y"],
         demand=_snapped(a, "demand") if "demand_edge" in a else None,
         venues=_snapped(a, "venue"), venue_ids=a["venue_ids"],
-        max_snap_m=float(header["max_snap_m"]))
+        max_snap_m=float(header["max_snap_m"]),
+        candidates=_snapped(a, "cand") if "cand_edge" in a else None)

@@ -55,6 +55,28 @@ def test_nearest_equals_brute_force(seed: int) -> None:
         assert np.isinf(d[~hit]).all()
 
 
+def test_large_batches_queried_by_cell_give_the_same_floats() -> None:
+    """A batch of >= 4,096 points is queried in grid-cell order: the same answer per point."""
+    from geosvc.network._segindex import _SORT_MIN_POINTS
+
+    rng = np.random.default_rng(11)
+    ax, ay, bx, by = _segments(rng, 4000)
+    grid = build_grid(ax, ay, bx, by)
+    m = 3 * _SORT_MIN_POINTS
+    px = rng.uniform(-2000, 7000, m)  # inside and well outside the grid
+    py = rng.uniform(-2000, 7000, m)
+    eligible = rng.random(len(ax)) < 0.8
+    for limit, mask in ((None, None), (300.0, eligible)):
+        whole = nearest_segments(grid, px, py, max_dist=limit, eligible=mask)
+        step = _SORT_MIN_POINTS // 2  # below the threshold: queried as given
+        pieces = [nearest_segments(grid, px[i:i + step], py[i:i + step], max_dist=limit,
+                                   eligible=mask) for i in range(0, m, step)]
+        joined = [np.concatenate([piece[k] for piece in pieces]) for k in range(3)]
+        for got, want in zip(whole, joined, strict=True):
+            assert np.array_equal(got, want)
+        assert 0 < (whole[0] >= 0).sum() < m or limit is None
+
+
 def test_mask_and_position_along() -> None:
     rng = np.random.default_rng(7)
     ax, ay, bx, by = _segments(rng, 2000)

@@ -61,6 +61,8 @@ from geosvc.errors import InvalidParameter
 from geosvc.routing import as_router
 
 if TYPE_CHECKING:
+    import scipy.sparse as sp
+
     from geosvc.analysis.demand import DemandSet
     from geosvc.analysis.planning.solvers import Reduced
     from geosvc.budget import Deadline
@@ -76,6 +78,8 @@ __all__ = [
     "PLAN_PAIRS_PER_S",
     "PlanResult",
     "admit_plan",
+    "check_problem",
+    "plan_from_sets",
     "plan_sites",
 ]
 
@@ -308,7 +312,7 @@ def plan_sites(
         Candidates x demand cells beyond what ``deadline`` admits, or a phase
         reached after it.
     """
-    problem, k_sites, share = _check_problem(
+    problem, k_sites, share = check_problem(
         candidates, solver=solver, k=k, target_share=target_share, add=add
     )
     t0 = time.perf_counter()
@@ -320,14 +324,59 @@ def plan_sites(
     before = covered_by_fixed(router, demand, fixed, cutoff_s, key=key)
     deadline.check("fixed sites")
     count = np.asarray(demand.count, dtype=np.float64)
-    total = float(count.sum())
-    before_pop = float(count[before].sum())
     open_rows = np.flatnonzero(~before & (count > 0) & demand.snapped.ok)
     mat = router.reach_sets(demand.snapped, candidates.snapped, cutoff_s, rows=open_rows)
-    weight = np.where(before, 0.0, count)
-    red = reduce_instance(mat, weight)
     build_s = time.perf_counter() - t0
     deadline.check("reach sets")
+    return plan_from_sets(
+        problem, candidates, count, before, mat, mode=router.mode, minutes=float(minutes),
+        k_sites=k_sites, share=share, add=add, solver=solver, deadline=deadline,
+        fixed_sites=len(fixed), build_s=build_s,
+        fixed_lonlat=[(float(index.lon[i]), float(index.lat[i])) for i in fixed])
+
+
+def plan_from_sets(
+    problem: str,
+    candidates: Candidates,
+    count: NDArray[np.float64],
+    before: NDArray[np.bool_],
+    mat: sp.csr_matrix,
+    *,
+    mode: str,
+    minutes: float,
+    k_sites: int,
+    share: float,
+    add: list[str] | None,
+    solver: str,
+    fixed_sites: int,
+    build_s: float,
+    fixed_lonlat: list[tuple[float, float]] | None = None,
+    deadline: Deadline = UNLIMITED,
+) -> PlanResult:
+    """Solve a plan from its coverage sets: the second half of :func:`plan_sites`.
+
+    For callers that build the sets their own way with the same answer
+    (:func:`geosvc.distributed.plans.plan_province`: part by part).
+
+    Parameters
+    ----------
+    problem, k_sites, share
+        As :func:`check_problem` returns them.
+    candidates : Candidates
+    count : float64[M]
+        Residents per demand point.
+    before : bool[M]
+        Covered by the fixed sites.
+    mat : scipy.sparse.csr_matrix of bool, (M, C)
+        The coverage sets (:meth:`Router.reach_sets`) of the demand points
+        not covered yet, with residents, placed on the network; the other
+        rows empty.
+    """
+    count = np.asarray(count, dtype=np.float64)
+    total = float(count.sum())
+    before_pop = float(count[before].sum())
+    weight = np.where(before, 0.0, count)
+    red = reduce_instance(mat, weight)
 
     comparison: dict[str, Any] = {}
     if add is not None:
@@ -347,19 +396,18 @@ def plan_sites(
         hit = np.asarray(mat[:, sol.selected].sum(axis=1)).ravel() > 0
         after |= hit
     return PlanResult(
-        problem=problem, mode=router.mode, minutes=float(minutes), candidates=candidates,
+        problem=problem, mode=mode, minutes=float(minutes), candidates=candidates,
         total_population=total, before_population=before_pop, after_population=after_pop,
         selected=list(sol.selected), gains=list(sol.gains), solver=sol.solver,
         optimal=sol.optimal, solve_time_s=sol.solve_time_s, build_time_s=build_s,
-        fixed_sites=len(fixed), k=k_sites if problem == "max_cover" else None,
+        fixed_sites=fixed_sites, k=k_sites if problem == "max_cover" else None,
         target_share=share if problem == "min_sites" else None,
         status=status, comparison=comparison, demand_covered_before=before,
-        demand_covered_after=after,
-        fixed_lonlat=[(float(index.lon[i]), float(index.lat[i])) for i in fixed],
+        demand_covered_after=after, fixed_lonlat=list(fixed_lonlat or []),
     )
 
 
-def _check_problem(
+def check_problem(
     candidates: Candidates,
     *,
     solver: str,
