@@ -116,7 +116,7 @@ class PackedText:
                    None if missing is None else _frozen(missing))
 
     @property
-    def dtype(self) -> StringDType:
+    def dtype(self) -> Any:
         """The numpy string dtype rows are handed out in."""
         return TEXT if self.missing is None else OPT_TEXT
 
@@ -633,7 +633,7 @@ def _join_ids(parts: Sequence[tuple[NDArray[np.int32], tuple[str, ...]]]) -> tup
 
 
 def _strings(col: NDArray[Any] | PackedText) -> NDArray[Any]:
-    """A column as a numpy array (a packed one decoded)."""
+    """Return a column as a numpy array (a packed one decoded)."""
     return col[np.arange(len(col))] if isinstance(col, PackedText) else col
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,6 +31,7 @@ from geosvc.modes import get_mode
 from geosvc.network.cache import load_network
 from geosvc.routing import build_router
 from geosvc.store import open_store
+from geosvc.store.snapcache import SnapshotCache
 
 if TYPE_CHECKING:
     from geosvc.config import Settings
@@ -94,6 +96,14 @@ def dataset_zone(name: str | None, fallback: str) -> tzinfo:
     return UTC
 
 
+def snapshot_cache(settings: Settings) -> SnapshotCache | None:
+    """Return the snapshot cache of ``settings`` (``<cache_dir>/snapshots``; None: off)."""
+    if not settings.snapshot_cache:
+        return None
+    return SnapshotCache(Path(settings.cache_dir) / "snapshots",
+                         min_venues=settings.snapshot_cache_min_venues)
+
+
 def build_index(contents: Contents, settings: Settings) -> ServiceIndex:
     """Build the venue index of a store read (``Store.read()``) under ``settings``."""
     return ServiceIndex.build(contents.venues, contents.items, contents.links,
@@ -122,7 +132,7 @@ def read_dataset(db: str, settings: Settings, *, layers: bool = True,
     """
     store = open_store(db, create=create)
     try:
-        contents = store.read()  # revision, info, venues, items, links: consistent
+        contents = store.read(snapshot_cache(settings))  # one consistent revision
         population = store.population() if layers else []
         areas = store.areas() if layers else []
     finally:

@@ -18,7 +18,7 @@ _MASK = (1 << 64) - 1
 
 
 def fnv1a(text: str) -> int:
-    """The signed 64-bit FNV-1a hash of ``text``'s UTF-8 bytes (as :func:`hash_rows`).
+    """Return the signed 64-bit FNV-1a hash of ``text``'s UTF-8 bytes (as :func:`hash_rows`).
 
     Examples
     --------
@@ -32,8 +32,9 @@ def fnv1a(text: str) -> int:
 
 
 @njit(cache=True, nogil=True)
-def hash_rows(blob: NDArray[np.uint8], offsets: NDArray[np.int64]) -> NDArray[np.int64]:
-    """FNV-1a of each row ``blob[offsets[i]:offsets[i + 1]]`` (signed int64)."""  # pragma: no cover
+def hash_rows(blob: NDArray[np.uint8],
+              offsets: NDArray[np.int64]) -> NDArray[np.int64]:  # pragma: no cover
+    """FNV-1a of each row ``blob[offsets[i]:offsets[i + 1]]`` (signed int64)."""
     n = len(offsets) - 1
     out = np.empty(n, dtype=np.int64)
     prime = uint64(_PRIME)
