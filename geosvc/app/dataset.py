@@ -26,12 +26,12 @@ from geosvc.analysis.demand import (
     point_demand_inputs,
 )
 from geosvc.errors import InvalidParameter
-from geosvc.index import ServiceIndex
+from geosvc.index import PARTS_FORMAT, ServiceIndex
 from geosvc.modes import get_mode
 from geosvc.network.cache import load_network
 from geosvc.routing import build_router
 from geosvc.store import open_store
-from geosvc.store.snapcache import SnapshotCache
+from geosvc.store.snapcache import SnapshotCache, load_arrays, save_arrays
 
 if TYPE_CHECKING:
     from geosvc.config import Settings
@@ -105,9 +105,32 @@ def snapshot_cache(settings: Settings) -> SnapshotCache | None:
 
 
 def build_index(contents: Contents, settings: Settings) -> ServiceIndex:
-    """Build the venue index of a store read (``Store.read()``) under ``settings``."""
-    return ServiceIndex.build(contents.venues, contents.items, contents.links,
-                              info=contents.info, open_margin_min=settings.open_margin_min)
+    """Build the venue index of a store read (``Store.read()``) under ``settings``.
+
+    When the read came with a snapshot cache directory (``contents.cache_dir``)
+    the index's derived arrays (:meth:`ServiceIndex.parts`) are mapped from its
+    ``index-p<PARTS_FORMAT>`` directory, or written there after a build
+    without them; parts that do not fit are logged and the index is built
+    without them.
+    """
+    where = contents.cache_dir
+    name = f"index-p{PARTS_FORMAT}"
+    parts = None if where is None else load_arrays(where, name)
+    try:
+        index = ServiceIndex.build(contents.venues, contents.items, contents.links,
+                                   info=contents.info, open_margin_min=settings.open_margin_min,
+                                   parts=parts)
+    except (ValueError, KeyError) as exc:
+        if parts is None:
+            raise
+        log.warning("snapshot cache %s/%s does not fit (%s); building without it",
+                    where, name, exc)
+        parts = None
+        index = ServiceIndex.build(contents.venues, contents.items, contents.links,
+                                   info=contents.info, open_margin_min=settings.open_margin_min)
+    if where is not None and parts is None:
+        save_arrays(where, name, index.parts())
+    return index
 
 
 def read_dataset(db: str, settings: Settings, *, layers: bool = True,

@@ -16,7 +16,8 @@ shapely's ``STRtree`` of the same points in ``scripts/bench_index.py``.
 from __future__ import annotations
 
 import math
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,7 +47,8 @@ class BoxIndex:
 
     __slots__ = ("_bounds", "_kernel", "_lat_sorted", "_lon", "_perm", "_ptr", "size")
 
-    def __init__(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> None:
+    def __init__(self, lon: NDArray[np.float64], lat: NDArray[np.float64],
+                 parts: Mapping[str, NDArray[Any]] | None = None) -> None:
         from geosvc.index._boxkernel import (
             box_query,  # lazy: numba (~0.3 s to import) only once an index is built
         )
@@ -55,6 +57,16 @@ class BoxIndex:
         self.size = n
         self._lon = lon
         self._kernel = box_query
+        self._perm: NDArray[np.integer]
+        if parts is not None:  # the arrays of an equal index (parts()), e.g. mapped from disk
+            self._bounds, self._ptr = parts["bounds"], parts["ptr"]
+            self._lat_sorted, self._perm = parts["lat_sorted"], parts["perm"]
+            if len(self._lat_sorted) != n or len(self._perm) != n or (
+                    len(self._ptr) != len(self._bounds) + 2):
+                msg = "box index parts do not fit the coordinates"
+                raise ValueError(msg)
+            self.query(0.0, 0.0, 0.0, 0.0)
+            return
         n_slabs = max(1, int(math.sqrt(n) / 2))
         if n > _SAMPLE:
             sample = lon[np.random.default_rng(0).integers(0, n, _SAMPLE)]
@@ -76,8 +88,13 @@ class BoxIndex:
         self._bounds = np.ascontiguousarray(bounds, dtype=np.float64)
         self._ptr = np.searchsorted(slab[perm], np.arange(len(bounds) + 2)).astype(np.int64)
         self._lat_sorted = lat_sorted
-        self._perm: NDArray[np.integer] = perm.astype(np.int32 if n < 2**31 else np.int64)
+        self._perm = perm.astype(np.int32 if n < 2**31 else np.int64)
         self.query(0.0, 0.0, 0.0, 0.0)  # compile / load the kernel now, not in a reader
+
+    def parts(self) -> dict[str, NDArray[Any]]:
+        """Return the index's own arrays, from which an equal index is made without sorting."""
+        return {"bounds": self._bounds, "ptr": self._ptr, "lat_sorted": self._lat_sorted,
+                "perm": self._perm}
 
     def nbytes(self) -> int:
         """Bytes held by the index's own arrays (the longitudes are shared)."""

@@ -7,7 +7,7 @@ Pure functions over the build inputs; :meth:`ServiceIndex.build
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
@@ -46,17 +46,28 @@ class CodeIndex:
 
     __slots__ = ("_codes", "_hash", "_kernels", "_pos")
 
-    def __init__(self, codes: NDArray[Any] | PackedText) -> None:
+    def __init__(self, codes: NDArray[Any] | PackedText,
+                 parts: Mapping[str, NDArray[Any]] | None = None) -> None:
         from geosvc.index import _textkernel  # lazy: numba only once an index is built
 
         self._kernels = _textkernel
         packed = codes if isinstance(codes, PackedText) else PackedText.pack(codes)
         n = len(packed)
+        self._codes = packed
+        if parts is not None:  # the arrays of an equal index (parts()), e.g. mapped from disk
+            self._hash, self._pos = parts["hash"], parts["pos"]
+            if len(self._hash) != n or len(self._pos) != n:
+                msg = "code index parts do not fit the codes"
+                raise ValueError(msg)
+            return
         hashes = _textkernel.hash_rows(packed.blob, packed.offsets)
         order = np.argsort(hashes)
         self._hash = readonly(hashes[order])
         self._pos = readonly(order.astype(np.int32 if n < 2**31 else np.int64))
-        self._codes = packed
+
+    def parts(self) -> dict[str, NDArray[Any]]:
+        """Return the sorted hashes and positions (an equal index is made from them)."""
+        return {"hash": self._hash, "pos": self._pos}
 
     def duplicates(self) -> list[int]:
         """Positions whose code appeared at a lower position already, ascending."""
@@ -116,7 +127,8 @@ class CodeIndex:
 
 
 def check_inputs(
-    venues: VenueTable, items: Sequence[ServiceItem], open_margin_min: object
+    venues: VenueTable, items: Sequence[ServiceItem], open_margin_min: object,
+    parts: Mapping[str, NDArray[Any]] | None = None,
 ) -> tuple[CodeIndex, dict[str, int]]:
     """Validate the build inputs; return the code -> position maps.
 
@@ -133,6 +145,9 @@ def check_inputs(
         ``open_margin_min`` is not a number >= 0 (alone); else every problem
         at once: coordinates not finite or out of range (``lon``/``lat``, the
         first 20 of each), repeated venue or item codes (``code``).
+
+    ``parts``: the code index's arrays from an earlier build of the same
+    venues (:meth:`CodeIndex.parts`); its duplicate check is not repeated.
     """
     if not (isinstance(open_margin_min, (int, float)) and open_margin_min >= 0):
         msg = f"must be a number of minutes >= 0 (got {open_margin_min!r})"
@@ -148,8 +163,8 @@ def check_inputs(
                     f"-{lim:g} and {lim:g} (got {float(arr[i])!r})",
                 )
             )
-    code_pos = CodeIndex(venues.code)
-    for i in code_pos.duplicates():
+    code_pos = CodeIndex(venues.code, parts)
+    for i in [] if parts is not None else code_pos.duplicates():  # checked when parts were made
         problems.append(("code", f"venue code `{venues.code[i]}` appears more than once"))
     item_index: dict[str, int] = {}
     for j, it in enumerate(items):

@@ -15,6 +15,7 @@ same for many points with one tree call.  Boxes go to the slab
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
@@ -85,6 +86,7 @@ class SpatialSearch:
         "_links",
         "_n",
         "_tree",
+        "_xyz",
         "lat",
         "lon",
         "subtrees",
@@ -99,6 +101,7 @@ class SpatialSearch:
         lat: NDArray[np.float64],
         service: NDArray[np.bool_],
         links: LinkTables,
+        parts: Mapping[str, NDArray[Any]] | None = None,
     ) -> None:
         n = len(lon)
         self._n = n
@@ -106,15 +109,26 @@ class SpatialSearch:
         self.lat = lat
         self._links = links
         # the tree of service points (the venues in service)
+        xyz = None if parts is None else parts["xyz"]
         if service.all():
-            self._tree = SphereTree(unit_vectors(lon, lat), None)
+            pos = None
+            self._xyz = unit_vectors(lon, lat) if xyz is None else xyz
         else:
             pos = np.flatnonzero(service)
-            self._tree = SphereTree(unit_vectors(lon[pos], lat[pos]), pos)
-        self._boxes = BoxIndex(lon, lat)
+            self._xyz = unit_vectors(lon[pos], lat[pos]) if xyz is None else xyz
+        if len(self._xyz) != (n if pos is None else len(pos)):
+            msg = "unit vector parts do not fit the service points"
+            raise ValueError(msg)
+        self._tree = SphereTree(self._xyz, pos)
+        self._boxes = BoxIndex(lon, lat, None if parts is None else {
+            k[len("box."):]: v for k, v in parts.items() if k.startswith("box.")})
         self.subtrees = LRU(
             _SUBTREE_CACHE, weigh=lambda t: t.size, max_weight=_SUBTREE_BUDGET * max(n, 1)
         )
+
+    def parts(self) -> dict[str, NDArray[Any]]:
+        """Return the arrays derived from the coordinates (``ServiceIndex.parts``)."""
+        return {"xyz": self._xyz, **{f"box.{k}": v for k, v in self._boxes.parts().items()}}
 
     # ------------------------------------------------------------------ bbox
     def bbox(

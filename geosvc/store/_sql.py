@@ -164,9 +164,10 @@ class SQLStore(KeyTables, Store):
         meta = q("SELECT key, value FROM meta").fetchall()
         revision = int(dict(meta)["revision"])
         identity = self._identity(dict(meta).get(UID_KEY)) if cache is not None else None
-        cached = None
+        cached = where = None
         if cache is not None and identity is not None:
             cached = cache.load(identity, revision)
+            where = None if cached is None else cache.path(identity, revision)
         if cached is not None:
             venues, links = cached
         else:
@@ -177,8 +178,8 @@ class SQLStore(KeyTables, Store):
         items = items_from(q(self._ITEMS_SQL).fetchall())
         bundles = bundles_from(q(_BUNDLES_SQL).fetchall(), q(_BUNDLE_ITEMS_SQL).fetchall())
         if cached is None and cache is not None and identity is not None:
-            cache.save(identity, revision, venues, links)
-        return Contents(revision, info_from(meta), venues, items, links, bundles)
+            where = cache.save(identity, revision, venues, links)
+        return Contents(revision, info_from(meta), venues, items, links, bundles, where)
 
     def counts(self) -> dict[str, int]:
         """Return the number of rows per table."""

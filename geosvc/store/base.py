@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -128,6 +129,9 @@ class Contents:
     items: list[ServiceItem]
     links: Sequence[Link]
     bundles: list[Bundle] = field(default_factory=list)
+    #: The snapshot cache directory of this revision when the columns were
+    #: mapped from or written to one (:mod:`geosvc.store.snapcache`), else None.
+    cache_dir: Path | None = None
 
 
 class Store(ABC):

@@ -169,6 +169,66 @@ class SnapshotCache:
         return removed
 
 
+def save_arrays(where: Path, name: str, arrays: dict[str, np.ndarray]) -> Path | None:
+    """Write ``arrays`` as ``<where>/<name>/`` (one ``.npy`` each and a manifest), atomically.
+
+    Used for what a snapshot derives from a revision's columns (the index's
+    parts).  Nothing is written when ``<where>`` is gone (pruned) or the
+    directory exists already; a failure is logged and returns None.
+    """
+    target = where / name
+    if (target / "manifest.json").is_file():
+        return target
+    if not where.is_dir():
+        return None
+    tmp = None
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=where))
+        files: dict[str, int] = {}
+        for key, a in arrays.items():
+            _put(tmp, key, a, files)
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        (tmp / "manifest.json").write_text(json.dumps({"files": files}), encoding="utf-8")
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not (target / "manifest.json").is_file():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+        tmp = None
+    except OSError as exc:
+        log.warning("snapshot cache %s not written (%s)", target, exc)
+        return None
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def load_arrays(where: Path, name: str) -> dict[str, np.ndarray] | None:
+    """Map what :func:`save_arrays` wrote; None when absent or unreadable (logged, removed)."""
+    target = where / name
+    if not (target / "manifest.json").is_file():
+        return None
+    try:
+        files = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["files"]
+        out = {}
+        for fname, size in files.items():
+            got = (target / fname).stat().st_size
+            if got != size:
+                msg = f"{fname} has {got} bytes, the manifest says {size}"
+                raise ValueError(msg)
+            out[fname[:-len(".npy")]] = np.load(target / fname, mmap_mode="r",
+                                                allow_pickle=False).view(np.ndarray)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("snapshot cache %s is unreadable (%s); building instead", target, exc)
+        shutil.rmtree(target, ignore_errors=True)
+        return None
+    return out
+
+
 def _now() -> float:
     import time  # lazy: only when pruning
 
