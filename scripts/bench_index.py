@@ -460,12 +460,12 @@ def _scale_ours(n: int, out: dict[str, float], qlon: np.ndarray, qlat: np.ndarra
 
 
 def snapcache_dir(n: int) -> Path:
-    """The snapshot cache the ``store`` (cold) run writes and the ``warm`` run maps."""
+    """Return the snapshot cache the ``store`` (cold) run writes and ``warm`` maps."""
     return Path(tempfile.gettempdir()) / f"geosvc-bench-snapcache-{n}"
 
 
 def _rss_parts() -> dict[str, float]:
-    """This process's resident memory now, MB: anonymous (private) and file-backed (mapped)."""
+    """Return resident memory now, MB: anonymous (private) and file-backed (mapped)."""
     out = {}
     with open("/proc/self/status") as fh:
         for row in fh:
@@ -724,6 +724,20 @@ def _print_scale_rows(fig: dict[str, dict[str, float]], line) -> None:
 SCALE_MODES = ("ckdtree", "strtree", "search", "ours", "store", "warm")
 
 
+def _measure_size(n: int, modes: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """Run each mode's worker at ``n`` venues (cKDTree first, warm after the cold store)."""
+    fig = {}
+    order = ("ckdtree", *(m for m in modes if m not in ("ckdtree", "warm")),
+             *(m for m in modes if m == "warm"))  # warm maps what the cold run wrote
+    if "warm" in modes and "store" not in modes and not snapcache_dir(n).exists():
+        raise click.BadParameter("`warm` maps the cache a `store` (cold) run writes: "
+                                 "measure both", param_hint="--scale-modes")
+    for mode in order:
+        click.echo(f"... scale {mode} {n}", err=True)
+        fig[mode] = run_scale_worker(mode, n)
+    return fig
+
+
 def bench_scale(sizes: list[int], modes: tuple[str, ...] = SCALE_MODES
                 ) -> list[tuple[str, bool | None]]:
     """Build and query the index at province scale against cKDTree and STRtree.
@@ -741,16 +755,7 @@ def bench_scale(sizes: list[int], modes: tuple[str, ...] = SCALE_MODES
         if "store" in modes and not scale_db(n).exists():
             click.echo(f"... writing the {n:,}-venue store (once; not timed)", err=True)
             run_scale_worker("db", n)
-        fig = {}
-        order = ("ckdtree", *(m for m in modes if m not in ("ckdtree", "warm")),
-                 *(m for m in modes if m == "warm"))  # warm maps what the cold run wrote
-        if "warm" in modes and "store" not in modes and not snapcache_dir(n).exists():
-            raise click.BadParameter("`warm` maps the cache a `store` (cold) run writes: "
-                                     "measure both", param_hint="--scale-modes")
-        for mode in order:
-            click.echo(f"... scale {mode} {n}", err=True)
-            fig[mode] = run_scale_worker(mode, n)
-        rows.append(fig)
+        rows.append(_measure_size(n, modes))
     click.echo(f"\nindex at scale: a {2 * SCALE_HALF_KM:.0f} km province, k={K}, "
                f"{SCALE_QUERIES} single queries, {SCALE_BATCH} batched, ~1 km boxes; "
                f"each structure in a fresh process; MB = RSS held after the build; "

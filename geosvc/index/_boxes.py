@@ -7,9 +7,10 @@ run of slabs (a binary search on the boundaries); inside each of those the
 points within the box's latitude band are one contiguous run (two binary
 searches), and only the two edge slabs need a longitude test.  Cost:
 O(log N + overlapped slabs + points in those slabs' latitude bands), in one
-compiled call (:mod:`geosvc.index._boxkernel`, numba); memory 12 bytes a
-point (the latitudes in slab order and an int32 position) plus the slabs,
-built with one argsort from the coordinate arrays.  Measured against
+compiled call (:mod:`geosvc.index._boxkernel`, numba); memory 20 bytes a
+point (the latitudes and longitudes in slab order, so a band's candidates are
+read in order rather than looked up at random, and an int32 position) plus
+the slabs, built with one argsort from the coordinate arrays.  Measured against
 shapely's ``STRtree`` of the same points in ``scripts/bench_index.py``.
 """
 
@@ -45,7 +46,7 @@ class BoxIndex:
     [2, 3]
     """
 
-    __slots__ = ("_bounds", "_kernel", "_lat_sorted", "_lon", "_perm", "_ptr", "size")
+    __slots__ = ("_bounds", "_kernel", "_lat_sorted", "_lon_sorted", "_perm", "_ptr", "size")
 
     def __init__(self, lon: NDArray[np.float64], lat: NDArray[np.float64],
                  parts: Mapping[str, NDArray[Any]] | None = None) -> None:
@@ -55,14 +56,14 @@ class BoxIndex:
 
         n = len(lon)
         self.size = n
-        self._lon = lon
         self._kernel = box_query
         self._perm: NDArray[np.integer]
         if parts is not None:  # the arrays of an equal index (parts()), e.g. mapped from disk
             self._bounds, self._ptr = parts["bounds"], parts["ptr"]
             self._lat_sorted, self._perm = parts["lat_sorted"], parts["perm"]
-            if len(self._lat_sorted) != n or len(self._perm) != n or (
-                    len(self._ptr) != len(self._bounds) + 2):
+            self._lon_sorted = parts["lon_sorted"]
+            sizes = {len(self._lat_sorted), len(self._lon_sorted), len(self._perm)}
+            if sizes != {n} or len(self._ptr) != len(self._bounds) + 2:
                 msg = "box index parts do not fit the coordinates"
                 raise ValueError(msg)
             self.query(0.0, 0.0, 0.0, 0.0)
@@ -88,19 +89,19 @@ class BoxIndex:
         self._bounds = np.ascontiguousarray(bounds, dtype=np.float64)
         self._ptr = np.searchsorted(slab[perm], np.arange(len(bounds) + 2)).astype(np.int64)
         self._lat_sorted = lat_sorted
+        self._lon_sorted = lon[perm]
         self._perm = perm.astype(np.int32 if n < 2**31 else np.int64)
         self.query(0.0, 0.0, 0.0, 0.0)  # compile / load the kernel now, not in a reader
 
     def parts(self) -> dict[str, NDArray[Any]]:
         """Return the index's own arrays, from which an equal index is made without sorting."""
         return {"bounds": self._bounds, "ptr": self._ptr, "lat_sorted": self._lat_sorted,
-                "perm": self._perm}
+                "lon_sorted": self._lon_sorted, "perm": self._perm}
 
     def nbytes(self) -> int:
-        """Bytes held by the index's own arrays (the longitudes are shared)."""
-        return int(
-            self._bounds.nbytes + self._ptr.nbytes + self._lat_sorted.nbytes + self._perm.nbytes
-        )
+        """Bytes held by the index's own arrays."""
+        return int(self._bounds.nbytes + self._ptr.nbytes + self._lat_sorted.nbytes
+                   + self._lon_sorted.nbytes + self._perm.nbytes)
 
     def query(self, x0: float, y0: float, x1: float, y1: float) -> Positions:
         """Positions of the points inside a box, edges included, ascending.
@@ -119,6 +120,7 @@ class BoxIndex:
 
     def _span(self, x0: float, y0: float, x1: float, y1: float) -> Positions:
         out: Positions = self._kernel(
-            self._bounds, self._ptr, self._lat_sorted, self._perm, self._lon, x0, y0, x1, y1
+            self._bounds, self._ptr, self._lat_sorted, self._perm, self._lon_sorted,
+            x0, y0, x1, y1
         )
         return out

@@ -41,7 +41,7 @@ def box_query(
     ptr: NDArray[np.int64],
     lat_sorted: NDArray[np.float64],
     perm: NDArray[np.integer],
-    lon: NDArray[np.float64],
+    lon_sorted: NDArray[np.float64],
     x0: float,
     y0: float,
     x1: float,
@@ -51,8 +51,9 @@ def box_query(
 
     Slab ``s`` holds the points with ``bounds[s-1] <= lon < bounds[s]``
     (``bounds`` has one entry fewer than there are slabs), as
-    ``perm[ptr[s]:ptr[s+1]]`` sorted by latitude (``lat_sorted`` aligned with
-    ``perm``).
+    ``perm[ptr[s]:ptr[s+1]]`` sorted by latitude (``lat_sorted`` and
+    ``lon_sorted`` aligned with ``perm``: the candidates of a slab are read in
+    order, not looked up at random positions).
     """
     nb = len(bounds)
     s0 = _upper(bounds, 0, nb, x0)  # the slab holding lon == x0
@@ -71,9 +72,8 @@ def box_query(
     for j in range(s1 - s0 + 1):
         inner = s0 < s0 + j < s1  # slabs strictly inside the span need no lon test
         for i in range(lo[j], hi[j]):
-            p = perm[i]
-            if inner or (x0 <= lon[p] <= x1):
-                out[m] = p
+            if inner or (x0 <= lon_sorted[i] <= x1):
+                out[m] = perm[i]
                 m += 1
     res = out[:m]
     res.sort()

@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     from geosvc.hours import Schedule
 
 #: Layout (and meaning) of :meth:`ServiceIndex.parts`: bump when it or the build changes.
-PARTS_FORMAT: Final = 1
+PARTS_FORMAT: Final = 2
 
 #: Cached filters (each holds one bool per venue plus the matching positions).
 _FILTER_CACHE: Final = 64
