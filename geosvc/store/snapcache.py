@@ -41,6 +41,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Final
 
@@ -157,7 +158,7 @@ class SnapshotCache:
                 # another format, or a temp left by a killed writer (older than an hour)
                 try:
                     old = not name.startswith(".tmp-") or (
-                        _now() - d.stat().st_mtime > 3600)
+                        time.time() - d.stat().st_mtime > 3600)
                 except OSError:
                     continue
                 if old:
@@ -227,12 +228,6 @@ def load_arrays(where: Path, name: str) -> dict[str, np.ndarray] | None:
         shutil.rmtree(target, ignore_errors=True)
         return None
     return out
-
-
-def _now() -> float:
-    import time  # lazy: only when pruning
-
-    return time.time()
 
 
 # ---------------------------------------------------------------------- files
