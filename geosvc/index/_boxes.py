@@ -27,6 +27,9 @@ from numpy.typing import NDArray
 _SAMPLE: Final = 65_536
 
 Positions = NDArray[np.intp]
+#: "No mask" for the kernel (an empty, read-only bool array: one compiled signature).
+_NO_MASK: Final = np.zeros(0, dtype=bool)
+_NO_MASK.flags.writeable = False
 
 
 class BoxIndex:
@@ -103,24 +106,27 @@ class BoxIndex:
         return int(self._bounds.nbytes + self._ptr.nbytes + self._lat_sorted.nbytes
                    + self._lon_sorted.nbytes + self._perm.nbytes)
 
-    def query(self, x0: float, y0: float, x1: float, y1: float) -> Positions:
+    def query(self, x0: float, y0: float, x1: float, y1: float,
+              mask: NDArray[np.bool_] | None = None) -> Positions:
         """Positions of the points inside a box, edges included, ascending.
 
         ``x0 > x1`` is a box crossing the antimeridian; ``y0 <= y1`` (checked
-        by the caller).
+        by the caller); ``mask`` (a bool per point): only where it is True.
         """
+        keep = _NO_MASK if mask is None else mask
         if self.size == 0:
             return np.empty(0, dtype=np.intp)
         x0, y0, x1, y1 = float(x0), float(y0), float(x1), float(y1)  # one compiled signature
         if x0 <= x1:
-            return self._span(x0, y0, x1, y1)
-        east = self._span(x0, y0, 180.0, y1)
-        west = self._span(-180.0, y0, x1, y1)
+            return self._span(x0, y0, x1, y1, keep)
+        east = self._span(x0, y0, 180.0, y1, keep)
+        west = self._span(-180.0, y0, x1, y1, keep)
         return np.sort(np.concatenate([east, west]))
 
-    def _span(self, x0: float, y0: float, x1: float, y1: float) -> Positions:
+    def _span(self, x0: float, y0: float, x1: float, y1: float,
+              mask: NDArray[np.bool_]) -> Positions:
         out: Positions = self._kernel(
-            self._bounds, self._ptr, self._lat_sorted, self._perm, self._lon_sorted,
+            self._bounds, self._ptr, self._lat_sorted, self._perm, self._lon_sorted, mask,
             x0, y0, x1, y1
         )
         return out

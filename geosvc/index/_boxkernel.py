@@ -42,6 +42,7 @@ def box_query(
     lat_sorted: NDArray[np.float64],
     perm: NDArray[np.integer],
     lon_sorted: NDArray[np.float64],
+    mask: NDArray[np.bool_],
     x0: float,
     y0: float,
     x1: float,
@@ -53,7 +54,8 @@ def box_query(
     (``bounds`` has one entry fewer than there are slabs), as
     ``perm[ptr[s]:ptr[s+1]]`` sorted by latitude (``lat_sorted`` and
     ``lon_sorted`` aligned with ``perm``: the candidates of a slab are read in
-    order, not looked up at random positions).
+    order, not looked up at random positions).  A non-empty ``mask`` (one
+    bool per position) keeps only the positions where it is True.
     """
     nb = len(bounds)
     s0 = _upper(bounds, 0, nb, x0)  # the slab holding lon == x0
@@ -69,12 +71,15 @@ def box_query(
         total += b - a
     out = np.empty(total, dtype=np.intp)
     m = 0
+    masked = len(mask) > 0
     for j in range(s1 - s0 + 1):
         inner = s0 < s0 + j < s1  # slabs strictly inside the span need no lon test
         for i in range(lo[j], hi[j]):
             if inner or (x0 <= lon_sorted[i] <= x1):
-                out[m] = perm[i]
-                m += 1
+                p = perm[i]
+                if not masked or mask[p]:
+                    out[m] = p
+                    m += 1
     res = out[:m]
     res.sort()
     return res

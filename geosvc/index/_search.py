@@ -154,9 +154,8 @@ class SpatialSearch:
                 inside |= (lon >= a) & (lon <= c)
             hits = pos[inside & (lat >= y0) & (lat <= y1)]
         else:
-            hits = self._boxes.query(x0, y0, x1, y1)
-            if not entry.everything:
-                hits = hits[entry.mask[hits]]
+            hits = self._boxes.query(x0, y0, x1, y1,
+                                     None if entry.everything else entry.mask)
         if is_open is not None and len(hits):
             hits = hits[is_open(hits)]
         return hits
