@@ -560,11 +560,12 @@ def _scale_query(idx, out: dict[str, float], qlon: np.ndarray, qlat: np.ndarray,
     for i in range(0, len(blon), len(blon) // 50):
         if not np.array_equal(got[i], idx.nearest_k(blon[i], blat[i], K)[0]):
             raise click.ClickException("nearest_many differs from nearest_k")
-    hits = 0
-    t = time.process_time()
-    for b in boxes:
-        hits += len(idx.query_bbox(b))
-    out["bbox_us"] = (time.process_time() - t) / len(boxes) * 1e6
+    for key in ("bbox_first_us", "bbox_us"):  # first pass after the load, then steady
+        hits = 0
+        t = time.process_time()
+        for b in boxes:
+            hits += len(idx.query_bbox(b))
+        out[key] = (time.process_time() - t) / len(boxes) * 1e6
     out["bbox_hits"] = hits / len(boxes)
 
 
@@ -630,11 +631,12 @@ def scale_worker(mode: str, n: int) -> dict[str, float]:
         st.query(shapely.box(0.0, 0.0, 0.0, 0.0))  # GEOS builds the tree lazily
         out["build_s"] = time.process_time() - t
         out["mem_mb"] = _rss_mb() - r0
-        hits = 0
-        t = time.process_time()
-        for b in boxes:
-            hits += len(np.sort(st.query(shapely.box(*b))))
-        out["bbox_us"] = (time.process_time() - t) / len(boxes) * 1e6
+        for key in ("bbox_first_us", "bbox_us"):  # as _scale_query: two passes
+            hits = 0
+            t = time.process_time()
+            for b in boxes:
+                hits += len(np.sort(st.query(shapely.box(*b))))
+            out[key] = (time.process_time() - t) / len(boxes) * 1e6
         out["bbox_hits"] = hits / len(boxes)
     elif mode == "search":  # the index's spatial part alone, from arrays
         from geosvc.index._build import link_tables
@@ -717,7 +719,8 @@ def _print_scale_rows(fig: dict[str, dict[str, float]], line) -> None:
                       f"{q['loop_us'] / q['batch_us']:.1f}x faster)")
         if s is not None:
             ratios.append(f"bbox {q['bbox_us'] / s['bbox_us']:.2f}x STRtree "
-                          f"({q['bbox_hits']:.0f} hits)")
+                          f"({q['bbox_hits']:.0f} hits; first pass after the load "
+                          f"{q['bbox_first_us'] / s['bbox_first_us']:.2f}x)")
     click.echo(f"{'':>10} ratios: " + ", ".join(ratios))
 
 
@@ -759,6 +762,7 @@ def bench_scale(sizes: list[int], modes: tuple[str, ...] = SCALE_MODES
     click.echo(f"\nindex at scale: a {2 * SCALE_HALF_KM:.0f} km province, k={K}, "
                f"{SCALE_QUERIES} single queries, {SCALE_BATCH} batched, ~1 km boxes; "
                f"each structure in a fresh process; MB = RSS held after the build; "
+               f"bbox us = second pass over the boxes (the first is in the ratios); "
                f"times in CPU seconds / microseconds (load average before / after: "
                f"{load0} / {' '.join(f'{v:.1f}' for v in os.getloadavg())})")
     click.echo(f"{'venues':>10} {'structure':<34} {'build s':>8} {'MB':>8} "
@@ -811,8 +815,9 @@ def bench_scale(sizes: list[int], modes: tuple[str, ...] = SCALE_MODES
                        f"{q['batch_us'] / c['batch_us']:.2f}x cKDTree's batched query)",
                        q["batch_us"] < q["loop_us"]))
         if s is not None:
-            checks.append((f"at {n}: bbox <= 1x raw STRtree "
-                           f"({q['bbox_us'] / s['bbox_us']:.2f}x)",
+            checks.append((f"at {n}: bbox <= 1x raw STRtree, second pass of the boxes "
+                           f"({q['bbox_us'] / s['bbox_us']:.2f}x; first pass after the load "
+                           f"{q['bbox_first_us'] / s['bbox_first_us']:.2f}x)",
                            q["bbox_us"] <= s["bbox_us"]))
     click.echo("\ntargets (scale):")
     _print_checks(checks)

@@ -25,6 +25,9 @@ from numpy.typing import NDArray
 
 #: Longitudes sampled to place the slab boundaries.
 _SAMPLE: Final = 65_536
+#: Slabs per square root of the number of points (0.125 .. 4 measured at 10M venues
+#: and 1 km boxes: 8.1 .. 18 us a query, flat up to 0.5).
+_SLABS_PER_ROOT: Final = 0.5
 
 Positions = NDArray[np.intp]
 #: "No mask" for the kernel (an empty, read-only bool array: one compiled signature).
@@ -71,7 +74,7 @@ class BoxIndex:
                 raise ValueError(msg)
             self.query(0.0, 0.0, 0.0, 0.0)
             return
-        n_slabs = max(1, int(math.sqrt(n) / 2))
+        n_slabs = max(1, int(math.sqrt(n) * _SLABS_PER_ROOT))
         if n > _SAMPLE:
             sample = lon[np.random.default_rng(0).integers(0, n, _SAMPLE)]
         else:
@@ -118,7 +121,9 @@ class BoxIndex:
             return np.empty(0, dtype=np.intp)
         x0, y0, x1, y1 = float(x0), float(y0), float(x1), float(y1)  # one compiled signature
         if x0 <= x1:
-            return self._span(x0, y0, x1, y1, keep)
+            out: Positions = self._kernel(self._bounds, self._ptr, self._lat_sorted, self._perm,
+                                          self._lon_sorted, keep, x0, y0, x1, y1)
+            return out
         east = self._span(x0, y0, 180.0, y1, keep)
         west = self._span(-180.0, y0, x1, y1, keep)
         return np.sort(np.concatenate([east, west]))

@@ -95,7 +95,7 @@ def check_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
         Named ``bbox``: not four finite numbers in range, or minlat > maxlat.
     """
     try:
-        b = [float(v) for v in bbox]
+        b = list(map(float, bbox))
     except (TypeError, ValueError):
         b = []
     if len(b) != 4 or not math.isfinite(b[0] + b[1] + b[2] + b[3]):  # inf - inf is nan

@@ -145,8 +145,8 @@ class SpatialSearch:
         if entry.count == 0:
             return np.empty(0, dtype=np.intp)
         x0, y0, x1, y1 = box
-        spans = [(x0, x1)] if x0 <= x1 else [(x0, 180.0), (-180.0, x1)]
         if not entry.everything and entry.count * 16 <= self._n:
+            spans = [(x0, x1)] if x0 <= x1 else [(x0, 180.0), (-180.0, x1)]
             pos = entry.positions
             lon, lat = self.lon[pos], self.lat[pos]
             inside = np.zeros(len(pos), dtype=bool)
