@@ -107,7 +107,8 @@ def test_cache_round_trip_equals_the_store_read(tmp_path: Path) -> None:
         warm = st.read(cache)  # maps them
     assert ref.cache_dir is None and cold.cache_dir is not None
     assert warm.cache_dir == cold.cache_dir and cold.cache_dir.name == f"r{ref.revision}-f1"
-    assert not isinstance(cold.venues.code, PackedText)
+    assert isinstance(cold.venues.code, PackedText)  # written, then mapped back
+    assert cold.venues == ref.venues and cold.links == ref.links
     w = warm.venues
     assert isinstance(w, VenueTable) and isinstance(w.code, PackedText)
     assert w == ref.venues and list(w) == objects == list(ref.venues)  # every column, rows
@@ -138,8 +139,7 @@ def test_cache_is_ignored_for_another_revision_or_store(tmp_path: Path) -> None:
         st.write(Batch(venues=[dataclasses.replace(_venues()[3], name="renamed")]))
         second = st.read(cache)
         assert second.revision == rev + 1 and second.venues[3].name == "renamed"
-        assert second.cache_dir != first.cache_dir and not isinstance(
-            second.venues.code, PackedText)  # read from the rows, not the old revision
+        assert second.cache_dir != first.cache_dir  # the rows, not the old revision's files
         assert st.read(cache).venues == second.venues == st.venues()
         st.write(Batch(venues=[dataclasses.replace(_venues()[4], name="again")]))
         st.read(cache)
@@ -186,8 +186,8 @@ def test_a_damaged_cache_falls_back_to_the_store_with_a_warning(
         _damage(where, how)
         with caplog.at_level(logging.WARNING, logger="geosvc.store.snapcache"):
             got = st.read(cache)
-        assert got.venues == ref.venues and got.links == ref.links
-        assert not isinstance(got.venues.code, PackedText)  # the rows, not the damaged files
+        assert got.venues == ref.venues and got.links == ref.links  # the rows, rewritten
+        assert (where / "manifest.json").is_file() and not caplog.records[1:]
         assert any("unreadable" in r.getMessage() and "reading the store" in r.getMessage()
                    for r in caplog.records), [r.getMessage() for r in caplog.records]
         assert isinstance(st.read(cache).venues.code, PackedText)  # rewritten, mapped again

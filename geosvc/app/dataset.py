@@ -31,7 +31,7 @@ from geosvc.modes import get_mode
 from geosvc.network.cache import load_network
 from geosvc.routing import build_router
 from geosvc.store import open_store
-from geosvc.store.snapcache import SnapshotCache, load_arrays, save_arrays
+from geosvc.store.snapcache import SnapshotCache, discard_arrays, load_arrays, save_arrays
 
 if TYPE_CHECKING:
     from geosvc.config import Settings
@@ -110,26 +110,31 @@ def build_index(contents: Contents, settings: Settings) -> ServiceIndex:
     When the read came with a snapshot cache directory (``contents.cache_dir``)
     the index's derived arrays (:meth:`ServiceIndex.parts`) are mapped from its
     ``index-p<PARTS_FORMAT>`` directory, or written there after a build
-    without them; parts that do not fit are logged and the index is built
-    without them.
+    without them (and the index built again from the mapped files, a k-d tree
+    build, so this process holds the shared files, not private copies);
+    parts that do not fit are logged and the index is built without them.
     """
     where = contents.cache_dir
     name = f"index-p{PARTS_FORMAT}"
+
+    def build(parts: dict[str, Any] | None) -> ServiceIndex:
+        return ServiceIndex.build(contents.venues, contents.items, contents.links,
+                                  info=contents.info, open_margin_min=settings.open_margin_min,
+                                  parts=parts)
+
     parts = None if where is None else load_arrays(where, name)
-    try:
-        index = ServiceIndex.build(contents.venues, contents.items, contents.links,
-                                   info=contents.info, open_margin_min=settings.open_margin_min,
-                                   parts=parts)
-    except (ValueError, KeyError) as exc:
-        if parts is None:
-            raise
-        log.warning("snapshot cache %s/%s does not fit (%s); building without it",
-                    where, name, exc)
-        parts = None
-        index = ServiceIndex.build(contents.venues, contents.items, contents.links,
-                                   info=contents.info, open_margin_min=settings.open_margin_min)
-    if where is not None and parts is None:
-        save_arrays(where, name, index.parts())
+    if parts is not None and where is not None:
+        try:
+            return build(parts)
+        except (ValueError, KeyError) as exc:
+            log.warning("snapshot cache %s/%s does not fit (%s); building without it",
+                        where, name, exc)
+            discard_arrays(where, name)
+    index = build(None)
+    if where is not None and save_arrays(where, name, index.parts()):
+        mapped = load_arrays(where, name)
+        if mapped is not None:  # hold the shared, lazily paged files, not private copies
+            index = build(mapped)
     return index
 
 

@@ -127,13 +127,14 @@ class ServiceIndex:
     lazily and kept in an LRU of at most 32 trees and 6 x N venues), checking
     the mask; filters matching at most 256 venues are ranked directly with
     numpy.  Bounding boxes use a slab index over the lon/lat arrays
-    (:class:`~geosvc.index._boxes.BoxIndex`, a compiled query, 12 bytes a
-    venue), faster than shapely's ``STRtree`` of the same points and without a
-    geometry object per venue.  Per venue the search keeps the coordinates,
-    the unit vectors of the service points and two int32 permutations: at
-    10M venues 1.13x a bare ``cKDTree``'s memory and 1.3x its build time; the
-    whole snapshot (columns, link tables, code index too) is in
-    docs/benchmarks.md (``scripts/bench_index.py --scale``).  Built from a
+    (:class:`~geosvc.index._boxes.BoxIndex`, a compiled query, 20 bytes a
+    venue), about as fast as shapely's ``STRtree`` of the same points and
+    without a geometry object per venue.  Per venue the search keeps the
+    coordinates, the unit vectors of the service points, the box index and
+    two int32 permutations; what the whole snapshot costs, from the store's
+    rows (cold) and from the snapshot cache (warm: :meth:`parts` mapped, only
+    the k-d tree built), is in docs/benchmarks.md
+    (``scripts/bench_index.py --scale``).  Built from a
     store's columns, :attr:`venues` is the :class:`~geosvc.table.VenueTable`
     (a Venue object made per row asked for); built from Venue objects, the
     tuple of the caller's objects (held, not copied).

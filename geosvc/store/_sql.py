@@ -159,7 +159,9 @@ class SQLStore(KeyTables, Store):
 
         Venues and links are read as columns (:mod:`geosvc.table`), in chunks
         of rows: no Venue or Link object is made; or, with ``cache``, mapped
-        from its files of the revision read here (written there when absent).
+        from its files of the revision read here (written there when absent,
+        then mapped back so this process too holds the shared files, not a
+        private copy).
         """
         meta = q("SELECT key, value FROM meta").fetchall()
         revision = int(dict(meta)["revision"])
@@ -179,6 +181,9 @@ class SQLStore(KeyTables, Store):
         bundles = bundles_from(q(_BUNDLES_SQL).fetchall(), q(_BUNDLE_ITEMS_SQL).fetchall())
         if cached is None and cache is not None and identity is not None:
             where = cache.save(identity, revision, venues, links)
+            mapped = None if where is None else cache.load(identity, revision)
+            if mapped is not None:  # hold the shared, lazily paged files, not private copies
+                venues, links = mapped
         return Contents(revision, info_from(meta), venues, items, links, bundles, where)
 
     def counts(self) -> dict[str, int]:

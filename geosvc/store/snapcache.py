@@ -208,6 +208,11 @@ def save_arrays(where: Path, name: str, arrays: dict[str, np.ndarray]) -> Path |
     return target
 
 
+def discard_arrays(where: Path, name: str) -> None:
+    """Remove what :func:`save_arrays` wrote (found not to fit); a later save rewrites it."""
+    shutil.rmtree(where / name, ignore_errors=True)
+
+
 def load_arrays(where: Path, name: str) -> dict[str, np.ndarray] | None:
     """Map what :func:`save_arrays` wrote; None when absent or unreadable (logged, removed)."""
     target = where / name
