@@ -36,8 +36,13 @@ class Settings:
     #: Travel modes to load from ``osm`` (modes of :mod:`geosvc.modes` that need a
     #: road network; ``straight`` needs none and is always available).
     modes: tuple[str, ...] = network_modes()
-    #: Directory of cached network arrays.
+    #: Directory of cached network arrays (and of the snapshot cache, ``snapshots/``).
     cache_dir: str = ".geosvc-cache"
+    #: Keep each store revision's venue and link columns in ``<cache_dir>/snapshots``
+    #: and map them from there on later loads (see geosvc.store.snapcache); stores
+    #: with fewer venues than ``snapshot_cache_min_venues`` are read as they are.
+    snapshot_cache: bool = True
+    snapshot_cache_min_venues: int = 50_000
     #: Time zone used when the dataset declares none.
     timezone: str = "Asia/Shanghai"
     #: Walking speed, km/h (also the access leg from a point to the street).
@@ -129,6 +134,7 @@ class Settings:
             (1 <= self.server_threads <= 64, "`server_threads` must be between 1 and 64"),
             (self.max_body_bytes >= 1024, "`max_body_bytes` must be >= 1024"),
             (self.pass_cache_size >= 1, "`pass_cache_size` must be >= 1"),
+            (self.snapshot_cache_min_venues >= 0, "`snapshot_cache_min_venues` must be >= 0"),
             (self.answer_cache_mb >= 0, "`answer_cache_mb` must be >= 0"),
             (1 <= self.default_limit <= self.max_limit,
              "`default_limit` must be between 1 and `max_limit`"),

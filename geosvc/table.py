@@ -81,6 +81,91 @@ def _frozen(a: NDArray[Any]) -> NDArray[Any]:
 
 
 @dataclass(frozen=True, eq=False, slots=True)
+class PackedText:
+    """A read-only string column as one UTF-8 blob and ``n + 1`` int64 offsets.
+
+    Row ``i`` is ``blob[offsets[i]:offsets[i + 1]]`` decoded; ``missing``
+    (when not None) is True where a row is None.  The form the snapshot cache
+    (:mod:`geosvc.store.snapcache`) writes and maps back from disk: nothing is
+    decoded, hence nothing made resident, until a row is asked for.  Indexing
+    with an int gives a str (or None), with an array of ints a small
+    ``StringDType`` array of those rows, as a numpy string column would.
+    """
+
+    blob: NDArray[np.uint8]
+    offsets: NDArray[np.int64]
+    missing: NDArray[np.bool_] | None = None
+
+    @classmethod
+    def pack(cls, values: Column) -> PackedText:
+        """Pack strings (None allowed) into a blob and offsets."""
+        listed = values.tolist() if isinstance(values, np.ndarray) else list(values)
+        missing = None
+        if any(v is None for v in listed):
+            missing = np.fromiter((v is None for v in listed), dtype=bool, count=len(listed))
+            listed = ["" if v is None else v for v in listed]
+        text = "".join(listed)
+        blob = text.encode("utf-8", "surrogatepass")
+        sizes = np.fromiter(map(len, listed), dtype=np.int64, count=len(listed))
+        if len(blob) != len(text):  # not ASCII: byte lengths of each string
+            sizes = np.fromiter((len(v.encode("utf-8", "surrogatepass")) for v in listed),
+                                dtype=np.int64, count=len(listed))
+        offsets = np.zeros(len(listed) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        return cls(_frozen(np.frombuffer(blob, dtype=np.uint8).copy()), _frozen(offsets),
+                   None if missing is None else _frozen(missing))
+
+    @property
+    def dtype(self) -> Any:
+        """The numpy string dtype rows are handed out in."""
+        return TEXT if self.missing is None else OPT_TEXT
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def _str(self, i: int) -> str | None:
+        if self.missing is not None and self.missing[i]:
+            return None
+        lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
+        return self.blob[lo:hi].tobytes().decode("utf-8", "surrogatepass")
+
+    @overload
+    def __getitem__(self, i: int | np.integer) -> str | None: ...
+    @overload
+    def __getitem__(self, i: NDArray[np.integer] | slice) -> NDArray[Any]: ...
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, (int, np.integer)):
+            n = len(self)
+            if not -n <= i < n:
+                msg = f"text row {i} out of range"
+                raise IndexError(msg)
+            return self._str(int(i) % n)
+        take = np.arange(len(self))[i] if isinstance(i, slice) else np.asarray(i).ravel()
+        return np.array(self.take(take), dtype=self.dtype)
+
+    def take(self, idx: NDArray[np.integer]) -> list[str | None]:
+        """Return the strings of rows ``idx`` (None where missing)."""
+        return [self._str(i) for i in np.asarray(idx, dtype=np.intp).tolist()]
+
+    def tolist(self) -> list[str | None]:
+        """Return every row (decoded at once)."""
+        text = self.blob.tobytes()
+        off = self.offsets.tolist()
+        out: list[str | None] = [text[a:b].decode("utf-8", "surrogatepass")
+                                 for a, b in zip(off[:-1], off[1:], strict=True)]
+        if self.missing is not None:
+            for i in np.flatnonzero(self.missing).tolist():
+                out[i] = None
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the blob, offsets and mask (mapped, not necessarily resident)."""
+        return int(self.blob.nbytes + self.offsets.nbytes +
+                   (0 if self.missing is None else self.missing.nbytes))
+
+
+@dataclass(frozen=True, eq=False, slots=True)
 class OptText:
     """A read-only column of optional strings, stored densely or sparsely.
 
@@ -90,7 +175,7 @@ class OptText:
     empty column costs nothing (a dense one costs 16 bytes a row).
     """
 
-    values: NDArray[Any]
+    values: NDArray[Any] | PackedText
     rows: NDArray[np.int32] | NDArray[np.int64] | None
     n: int
 
@@ -114,7 +199,7 @@ class OptText:
             rows = np.concatenate([p.rows + off for p, off in
                                    zip(parts, starts.tolist(), strict=True)])
             if len(rows) * 2 <= n:
-                values = np.concatenate([p.values for p in parts])
+                values = np.concatenate([_strings(p.values) for p in parts])
                 return cls(_frozen(values), _frozen(rows.astype(
                     np.int32 if n < 2**31 else np.int64)), n)
         return cls.of(np.fromiter((v for p in parts for v in p.tolist()), dtype=object,
@@ -213,8 +298,8 @@ class VenueTable(_Columns[Venue]):
     same Venue objects (``store.read().venues == [...]``).
     """
 
-    code: NDArray[Any]
-    name: NDArray[Any]
+    code: NDArray[Any] | PackedText
+    name: NDArray[Any] | PackedText
     kind: NDArray[np.int8]
     lon: NDArray[np.float64]
     lat: NDArray[np.float64]
@@ -333,7 +418,7 @@ class VenueTable(_Columns[Venue]):
         hours, hours_texts = _join_ids([(p.hours, p.hours_texts) for p in parts])
         cols: dict[str, Any] = {c: OptText.concat([getattr(p, c) for p in parts])
                 if isinstance(getattr(parts[0], c), OptText)
-                else _frozen(np.concatenate([getattr(p, c) for p in parts]))
+                else _frozen(np.concatenate([_strings(getattr(p, c)) for p in parts]))
                 for c in _COLS if c not in ("area", "hours")}
         return cls(**cols, area=area, area_codes=area_codes, hours=hours,
                    hours_texts=hours_texts)
@@ -409,7 +494,7 @@ class LinkTable(_Columns[Link]):
     tuple of the same links.
     """
 
-    venue_code: NDArray[Any]
+    venue_code: NDArray[Any] | PackedText
     item: NDArray[np.int32]  #: id into ``item_codes``
     item_codes: tuple[str, ...]
     chan: NDArray[np.uint8]
@@ -443,7 +528,8 @@ class LinkTable(_Columns[Link]):
         if not parts:
             return cls.from_rows([])
         item, item_codes = _join_ids([(p.item, p.item_codes) for p in parts])
-        return cls(_frozen(np.concatenate([p.venue_code for p in parts])), item, item_codes,
+        return cls(_frozen(np.concatenate([_strings(p.venue_code) for p in parts])), item,
+                   item_codes,
                    _frozen(np.concatenate([p.chan for p in parts])))
 
     def links_at(self, idx: ArrayLike) -> list[Link]:
@@ -546,22 +632,30 @@ def _join_ids(parts: Sequence[tuple[NDArray[np.int32], tuple[str, ...]]]) -> tup
     return _frozen(np.concatenate(out)), tuple(seen)
 
 
+def _strings(col: NDArray[Any] | PackedText) -> NDArray[Any]:
+    """Return a column as a numpy array (a packed one decoded)."""
+    return col[np.arange(len(col))] if isinstance(col, PackedText) else col
+
+
 def _flags(values: Column) -> NDArray[np.bool_]:
     return _objects(values).astype(bool)
 
 
-def _take(col: NDArray[Any] | OptText, take: NDArray[np.intp]) -> list[Any]:
-    return col.take(take) if isinstance(col, OptText) else col[take].tolist()
+def _take(col: NDArray[Any] | OptText | PackedText, take: NDArray[np.intp]) -> list[Any]:
+    return col.take(take) if isinstance(col, (OptText, PackedText)) else col[take].tolist()
 
 
 def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, PackedText) or isinstance(b, PackedText):
+        return (len(a) == len(b) and a.dtype == b.dtype
+                and a.tolist() == b.tolist())
     if isinstance(a, np.ndarray):
         return a.dtype == b.dtype and a.shape == b.shape and a.tolist() == b.tolist()
     return bool(a == b)
 
 
 def _nbytes(a: Any) -> int:
-    if isinstance(a, OptText):
+    if isinstance(a, (OptText, PackedText)):
         return a.nbytes
     if not isinstance(a, np.ndarray):
         return 0

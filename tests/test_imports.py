@@ -41,8 +41,9 @@ LAZY_INTERNAL = ("cli.py", "commands/")
 #: geosvc modules that are heavy to import themselves and may be loaded on first use
 #: anywhere: the numba kernels (numba + llvmlite: ~57 MB of RSS, ~0.3 s), which only
 #: processes that build a travel engine need (not `geosvc network build`, not the CLI),
-#: and the venue index's box kernel, loaded by the first index built.
-LAZY_MODULES = frozenset({"geosvc.network._dijkstra", "geosvc.index._boxkernel"})
+#: and the venue index's box and text kernels, loaded by the first index built.
+LAZY_MODULES = frozenset({"geosvc.network._dijkstra", "geosvc.index._boxkernel",
+                          "geosvc.index._textkernel"})
 
 
 def _function_imports(path: Path) -> list[tuple[int, int, str]]:

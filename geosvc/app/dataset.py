@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,11 +26,12 @@ from geosvc.analysis.demand import (
     point_demand_inputs,
 )
 from geosvc.errors import InvalidParameter
-from geosvc.index import ServiceIndex
+from geosvc.index import PARTS_FORMAT, ServiceIndex
 from geosvc.modes import get_mode
 from geosvc.network.cache import load_network
 from geosvc.routing import build_router
 from geosvc.store import open_store
+from geosvc.store.snapcache import SnapshotCache, discard_arrays, load_arrays, save_arrays
 
 if TYPE_CHECKING:
     from geosvc.config import Settings
@@ -94,10 +96,46 @@ def dataset_zone(name: str | None, fallback: str) -> tzinfo:
     return UTC
 
 
+def snapshot_cache(settings: Settings) -> SnapshotCache | None:
+    """Return the snapshot cache of ``settings`` (``<cache_dir>/snapshots``; None: off)."""
+    if not settings.snapshot_cache:
+        return None
+    return SnapshotCache(Path(settings.cache_dir) / "snapshots",
+                         min_venues=settings.snapshot_cache_min_venues)
+
+
 def build_index(contents: Contents, settings: Settings) -> ServiceIndex:
-    """Build the venue index of a store read (``Store.read()``) under ``settings``."""
-    return ServiceIndex.build(contents.venues, contents.items, contents.links,
-                              info=contents.info, open_margin_min=settings.open_margin_min)
+    """Build the venue index of a store read (``Store.read()``) under ``settings``.
+
+    When the read came with a snapshot cache directory (``contents.cache_dir``)
+    the index's derived arrays (:meth:`ServiceIndex.parts`) are mapped from its
+    ``index-p<PARTS_FORMAT>`` directory, or written there after a build
+    without them (and the index built again from the mapped files, a k-d tree
+    build, so this process holds the shared files, not private copies);
+    parts that do not fit are logged and the index is built without them.
+    """
+    where = contents.cache_dir
+    name = f"index-p{PARTS_FORMAT}"
+
+    def build(parts: dict[str, Any] | None) -> ServiceIndex:
+        return ServiceIndex.build(contents.venues, contents.items, contents.links,
+                                  info=contents.info, open_margin_min=settings.open_margin_min,
+                                  parts=parts)
+
+    parts = None if where is None else load_arrays(where, name)
+    if parts is not None and where is not None:
+        try:
+            return build(parts)
+        except (ValueError, KeyError) as exc:
+            log.warning("snapshot cache %s/%s does not fit (%s); building without it",
+                        where, name, exc)
+            discard_arrays(where, name)
+    index = build(None)
+    if where is not None and save_arrays(where, name, index.parts()):
+        mapped = load_arrays(where, name)
+        if mapped is not None:  # hold the shared, lazily paged files, not private copies
+            index = build(mapped)
+    return index
 
 
 def read_dataset(db: str, settings: Settings, *, layers: bool = True,
@@ -122,7 +160,7 @@ def read_dataset(db: str, settings: Settings, *, layers: bool = True,
     """
     store = open_store(db, create=create)
     try:
-        contents = store.read()  # revision, info, venues, items, links: consistent
+        contents = store.read(snapshot_cache(settings))  # one consistent revision
         population = store.population() if layers else []
         areas = store.areas() if layers else []
     finally:

@@ -43,7 +43,7 @@ from geosvc.analysis.demand import (
     point_demand_inputs,
 )
 from geosvc.app.bundles import bundle_text_search
-from geosvc.app.dataset import build_index, dataset_zone
+from geosvc.app.dataset import build_index, dataset_zone, snapshot_cache
 from geosvc.app.finder import Finder, build_finder
 from geosvc.app.records import base_properties
 from geosvc.errors import ConfigError, GeosvcError, ModeUnavailable
@@ -218,7 +218,7 @@ class GeoService:
     def _build_snapshot(self) -> Snapshot:
         store = self.open_store()
         try:
-            contents = store.read()  # revision, info, venues, items, links: consistent
+            contents = store.read(snapshot_cache(self.settings))  # one consistent revision
         finally:
             store.close()
         info, revision = contents.info, contents.revision

@@ -8,6 +8,6 @@ See the class docstring for the filter semantics and the algorithms.
 
 from __future__ import annotations
 
-from geosvc.index._snapshot import ServiceIndex
+from geosvc.index._snapshot import PARTS_FORMAT, ServiceIndex
 
-__all__ = ["ServiceIndex"]
+__all__ = ["PARTS_FORMAT", "ServiceIndex"]

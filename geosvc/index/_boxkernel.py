@@ -41,7 +41,8 @@ def box_query(
     ptr: NDArray[np.int64],
     lat_sorted: NDArray[np.float64],
     perm: NDArray[np.integer],
-    lon: NDArray[np.float64],
+    lon_sorted: NDArray[np.float64],
+    mask: NDArray[np.bool_],
     x0: float,
     y0: float,
     x1: float,
@@ -51,8 +52,10 @@ def box_query(
 
     Slab ``s`` holds the points with ``bounds[s-1] <= lon < bounds[s]``
     (``bounds`` has one entry fewer than there are slabs), as
-    ``perm[ptr[s]:ptr[s+1]]`` sorted by latitude (``lat_sorted`` aligned with
-    ``perm``).
+    ``perm[ptr[s]:ptr[s+1]]`` sorted by latitude (``lat_sorted`` and
+    ``lon_sorted`` aligned with ``perm``: the candidates of a slab are read in
+    order, not looked up at random positions).  A non-empty ``mask`` (one
+    bool per position) keeps only the positions where it is True.
     """
     nb = len(bounds)
     s0 = _upper(bounds, 0, nb, x0)  # the slab holding lon == x0
@@ -68,13 +71,15 @@ def box_query(
         total += b - a
     out = np.empty(total, dtype=np.intp)
     m = 0
+    masked = len(mask) > 0
     for j in range(s1 - s0 + 1):
         inner = s0 < s0 + j < s1  # slabs strictly inside the span need no lon test
         for i in range(lo[j], hi[j]):
-            p = perm[i]
-            if inner or (x0 <= lon[p] <= x1):
-                out[m] = p
-                m += 1
+            if inner or (x0 <= lon_sorted[i] <= x1):
+                p = perm[i]
+                if not masked or mask[p]:
+                    out[m] = p
+                    m += 1
     res = out[:m]
     res.sort()
     return res

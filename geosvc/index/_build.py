@@ -7,7 +7,7 @@ Pure functions over the build inputs; :meth:`ServiceIndex.build
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from geosvc.errors import InvalidParameter
 from geosvc.model import ServiceItem
-from geosvc.table import LinkTable, VenueTable
+from geosvc.table import LinkTable, PackedText, VenueTable
 
 _T = TypeVar("_T", bound=np.generic)
 
@@ -26,34 +26,48 @@ def readonly(a: NDArray[_T]) -> NDArray[_T]:
     return a
 
 
-_str_hash = str.__hash__
-
-
 class CodeIndex:
     """Venue code -> position, in 12 bytes a venue instead of a dict's ~60.
 
     The codes' hashes sorted (int64) and the positions in that order (int32);
     a look-up is a binary search and a comparison with the venue's own code.
-    Hashes are Python's ``str`` hash (salted per process; ``str.__hash__``
-    also for a str subclass, as the codes are stored as plain strings): the
-    index is rebuilt, never pickled, in each process.
+    The hash is FNV-1a over the UTF-8 bytes (:mod:`geosvc.index._textkernel`,
+    compiled; the same in every process), computed over the codes packed into
+    one blob (:class:`~geosvc.table.PackedText`, as the snapshot cache maps
+    them: no str object per venue); look-ups of many codes sort their hashes
+    first, so the binary searches walk the table in order.
 
     Parameters
     ----------
-    codes : numpy.ndarray of str
+    codes : numpy.ndarray of str or PackedText
         The venues' codes by position (a :class:`~geosvc.table.VenueTable`'s
-        ``code`` column, kept by reference).
+        ``code`` column; packed, it is kept by reference).
     """
 
-    __slots__ = ("_codes", "_hash", "_pos")
+    __slots__ = ("_codes", "_hash", "_kernels", "_pos")
 
-    def __init__(self, codes: NDArray[Any]) -> None:
-        n = len(codes)
-        hashes = np.fromiter(map(_str_hash, codes.tolist()), dtype=np.int64, count=n)
-        order = np.argsort(hashes, kind="stable")
+    def __init__(self, codes: NDArray[Any] | PackedText,
+                 parts: Mapping[str, NDArray[Any]] | None = None) -> None:
+        from geosvc.index import _textkernel  # lazy: numba only once an index is built
+
+        self._kernels = _textkernel
+        packed = codes if isinstance(codes, PackedText) else PackedText.pack(codes)
+        n = len(packed)
+        self._codes = packed
+        if parts is not None:  # the arrays of an equal index (parts()), e.g. mapped from disk
+            self._hash, self._pos = parts["hash"], parts["pos"]
+            if len(self._hash) != n or len(self._pos) != n:
+                msg = "code index parts do not fit the codes"
+                raise ValueError(msg)
+            return
+        hashes = _textkernel.hash_rows(packed.blob, packed.offsets)
+        order = np.argsort(hashes)
         self._hash = readonly(hashes[order])
         self._pos = readonly(order.astype(np.int32 if n < 2**31 else np.int64))
-        self._codes = codes
+
+    def parts(self) -> dict[str, NDArray[Any]]:
+        """Return the sorted hashes and positions (an equal index is made from them)."""
+        return {"hash": self._hash, "pos": self._pos}
 
     def duplicates(self) -> list[int]:
         """Positions whose code appeared at a lower position already, ascending."""
@@ -62,7 +76,7 @@ class CodeIndex:
         for i in same.tolist():  # equal hashes: rare, and equal codes rarer
             lo = int(np.searchsorted(self._hash, self._hash[i]))
             hi = int(np.searchsorted(self._hash, self._hash[i], side="right"))
-            seen: set[str] = set()
+            seen: set[str | None] = set()
             for p in sorted(self._pos[lo:hi].tolist()):
                 code = self._codes[p]
                 if code in seen:
@@ -74,7 +88,7 @@ class CodeIndex:
         """Return the position of the venue with ``code``, or None."""
         if not isinstance(code, str):
             return None
-        h = _str_hash(code)
+        h = self._kernels.fnv1a(code)
         i = int(np.searchsorted(self._hash, h))
         n = len(self._hash)
         while i < n and self._hash[i] == h:
@@ -84,20 +98,27 @@ class CodeIndex:
             i += 1
         return None
 
-    def get_many(self, codes: Sequence[str] | NDArray[Any]) -> NDArray[np.intp]:
+    def get_many(self, codes: Sequence[str] | NDArray[Any] | PackedText) -> NDArray[np.intp]:
         """Return the position of each code (-1 where none), vectorised."""
         n = len(codes)
         if n == 0 or len(self._hash) == 0:
             return np.full(n, -1, dtype=np.intp)
-        listed = codes.tolist() if isinstance(codes, np.ndarray) else list(codes)
-        h = np.fromiter(map(_str_hash, listed), dtype=np.int64, count=n)
-        i = np.minimum(np.searchsorted(self._hash, h), len(self._hash) - 1)
+        packed = codes if isinstance(codes, PackedText) else PackedText.pack(codes)
+        k = self._kernels
+        h = k.hash_rows(packed.blob, packed.offsets)
+        by_hash = np.argsort(h)  # sorted keys: the searches walk the table in order
+        i = np.empty(n, dtype=np.intp)
+        i[by_hash] = np.searchsorted(self._hash, h[by_hash])
+        np.minimum(i, len(self._hash) - 1, out=i)
         out = np.where(self._hash[i] == h, self._pos[i], -1).astype(np.intp)
         found = np.flatnonzero(out >= 0)
-        same = self._codes[out[found]] == np.asarray(listed, dtype=self._codes.dtype)[found]
-        for k in found[~same].tolist():  # a hash collision: look the code up fully
-            g = self.get(listed[k])
-            out[k] = -1 if g is None else g
+        mine = self._codes
+        same = k.rows_equal(mine.blob, mine.offsets, out[found],
+                            packed.blob, packed.offsets, found)
+        for j in found[~same].tolist():  # a hash collision: look the code up fully
+            code = packed[j]
+            g = self.get(code) if isinstance(code, str) else None
+            out[j] = -1 if g is None else g
         return out
 
     def nbytes(self) -> int:
@@ -106,7 +127,8 @@ class CodeIndex:
 
 
 def check_inputs(
-    venues: VenueTable, items: Sequence[ServiceItem], open_margin_min: object
+    venues: VenueTable, items: Sequence[ServiceItem], open_margin_min: object,
+    parts: Mapping[str, NDArray[Any]] | None = None,
 ) -> tuple[CodeIndex, dict[str, int]]:
     """Validate the build inputs; return the code -> position maps.
 
@@ -123,6 +145,9 @@ def check_inputs(
         ``open_margin_min`` is not a number >= 0 (alone); else every problem
         at once: coordinates not finite or out of range (``lon``/``lat``, the
         first 20 of each), repeated venue or item codes (``code``).
+
+    ``parts``: the code index's arrays from an earlier build of the same
+    venues (:meth:`CodeIndex.parts`); its duplicate check is not repeated.
     """
     if not (isinstance(open_margin_min, (int, float)) and open_margin_min >= 0):
         msg = f"must be a number of minutes >= 0 (got {open_margin_min!r})"
@@ -138,8 +163,8 @@ def check_inputs(
                     f"-{lim:g} and {lim:g} (got {float(arr[i])!r})",
                 )
             )
-    code_pos = CodeIndex(venues.code)
-    for i in code_pos.duplicates():
+    code_pos = CodeIndex(venues.code, parts)
+    for i in [] if parts is not None else code_pos.duplicates():  # checked when parts were made
         problems.append(("code", f"venue code `{venues.code[i]}` appears more than once"))
     item_index: dict[str, int] = {}
     for j, it in enumerate(items):

@@ -95,10 +95,10 @@ def check_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
         Named ``bbox``: not four finite numbers in range, or minlat > maxlat.
     """
     try:
-        b = [float(v) for v in bbox]
+        b = list(map(float, bbox))
     except (TypeError, ValueError):
         b = []
-    if len(b) != 4 or not all(math.isfinite(v) for v in b):
+    if len(b) != 4 or not math.isfinite(b[0] + b[1] + b[2] + b[3]):  # inf - inf is nan
         msg = f"must be four finite numbers minLon,minLat,maxLon,maxLat (got {bbox!r})"
         raise InvalidParameter("bbox", msg)
     x0, y0, x1, y1 = b

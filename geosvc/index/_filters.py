@@ -227,7 +227,7 @@ class FilterCache:
         Filters kept (each holds one bool per venue plus the matching positions).
     """
 
-    __slots__ = ("_cache", "_cols", "_item_county", "_item_index", "_links")
+    __slots__ = ("_cache", "_cols", "_default", "_item_county", "_item_index", "_links")
 
     def __init__(
         self,
@@ -243,6 +243,9 @@ class FilterCache:
         self._item_index = item_index
         self._item_county = item_county
         self._cache: LRU[FilterEntry] = LRU(maxsize)
+        #: The entry of NO_FILTER once compiled (kept whatever the LRU drops): the
+        #: unfiltered queries skip the key and the lock.
+        self._default: tuple[FilterEntry, bool, tuple[Any, ...]] | None = None
 
     def entry(self, flt: VenueFilter) -> tuple[FilterEntry, bool, tuple[Any, ...]]:
         """Return the compiled ``flt``, whether it was cached already, and its cache key.
@@ -252,9 +255,13 @@ class FilterCache:
         InvalidParameter
             A filter value is not one of the enums (see :func:`compile_filter`).
         """
+        if flt is NO_FILTER and self._default is not None:
+            return self._default
         key = flt.cache_key()
         entry = self._cache.get(key)
         if entry is not None:
+            if flt is NO_FILTER:
+                self._default = (entry, True, key)
             return entry, True, key
         entry = self._cache.get_or_build(
             key,

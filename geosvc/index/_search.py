@@ -15,6 +15,7 @@ same for many points with one tree call.  Boxes go to the slab
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
@@ -85,6 +86,7 @@ class SpatialSearch:
         "_links",
         "_n",
         "_tree",
+        "_xyz",
         "lat",
         "lon",
         "subtrees",
@@ -99,6 +101,7 @@ class SpatialSearch:
         lat: NDArray[np.float64],
         service: NDArray[np.bool_],
         links: LinkTables,
+        parts: Mapping[str, NDArray[Any]] | None = None,
     ) -> None:
         n = len(lon)
         self._n = n
@@ -106,15 +109,26 @@ class SpatialSearch:
         self.lat = lat
         self._links = links
         # the tree of service points (the venues in service)
+        xyz = None if parts is None else parts["xyz"]
         if service.all():
-            self._tree = SphereTree(unit_vectors(lon, lat), None)
+            pos = None
+            self._xyz = unit_vectors(lon, lat) if xyz is None else xyz
         else:
             pos = np.flatnonzero(service)
-            self._tree = SphereTree(unit_vectors(lon[pos], lat[pos]), pos)
-        self._boxes = BoxIndex(lon, lat)
+            self._xyz = unit_vectors(lon[pos], lat[pos]) if xyz is None else xyz
+        if len(self._xyz) != (n if pos is None else len(pos)):
+            msg = "unit vector parts do not fit the service points"
+            raise ValueError(msg)
+        self._tree = SphereTree(self._xyz, pos)
+        self._boxes = BoxIndex(lon, lat, None if parts is None else {
+            k[len("box."):]: v for k, v in parts.items() if k.startswith("box.")})
         self.subtrees = LRU(
             _SUBTREE_CACHE, weigh=lambda t: t.size, max_weight=_SUBTREE_BUDGET * max(n, 1)
         )
+
+    def parts(self) -> dict[str, NDArray[Any]]:
+        """Return the arrays derived from the coordinates (``ServiceIndex.parts``)."""
+        return {"xyz": self._xyz, **{f"box.{k}": v for k, v in self._boxes.parts().items()}}
 
     # ------------------------------------------------------------------ bbox
     def bbox(
@@ -131,8 +145,8 @@ class SpatialSearch:
         if entry.count == 0:
             return np.empty(0, dtype=np.intp)
         x0, y0, x1, y1 = box
-        spans = [(x0, x1)] if x0 <= x1 else [(x0, 180.0), (-180.0, x1)]
         if not entry.everything and entry.count * 16 <= self._n:
+            spans = [(x0, x1)] if x0 <= x1 else [(x0, 180.0), (-180.0, x1)]
             pos = entry.positions
             lon, lat = self.lon[pos], self.lat[pos]
             inside = np.zeros(len(pos), dtype=bool)
@@ -140,9 +154,8 @@ class SpatialSearch:
                 inside |= (lon >= a) & (lon <= c)
             hits = pos[inside & (lat >= y0) & (lat <= y1)]
         else:
-            hits = self._boxes.query(x0, y0, x1, y1)
-            if not entry.everything:
-                hits = hits[entry.mask[hits]]
+            hits = self._boxes.query(x0, y0, x1, y1,
+                                     None if entry.everything else entry.mask)
         if is_open is not None and len(hits):
             hits = hits[is_open(hits)]
         return hits

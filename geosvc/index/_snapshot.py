@@ -63,10 +63,18 @@ from geosvc.table import LinkTable, VenueTable
 if TYPE_CHECKING:
     from geosvc.hours import Schedule
 
+#: Layout (and meaning) of :meth:`ServiceIndex.parts`: bump when it or the build changes.
+PARTS_FORMAT: Final = 2
+
 #: Cached filters (each holds one bool per venue plus the matching positions).
 _FILTER_CACHE: Final = 64
 
 Positions = NDArray[np.intp]
+
+
+def _sub(parts: Mapping[str, NDArray[Any]], prefix: str) -> dict[str, NDArray[Any]]:
+    """Return the parts under ``prefix``, the prefix dropped."""
+    return {k[len(prefix):]: v for k, v in parts.items() if k.startswith(prefix)}
 
 
 class ServiceIndex:
@@ -119,13 +127,14 @@ class ServiceIndex:
     lazily and kept in an LRU of at most 32 trees and 6 x N venues), checking
     the mask; filters matching at most 256 venues are ranked directly with
     numpy.  Bounding boxes use a slab index over the lon/lat arrays
-    (:class:`~geosvc.index._boxes.BoxIndex`, a compiled query, 12 bytes a
-    venue), faster than shapely's ``STRtree`` of the same points and without a
-    geometry object per venue.  Per venue the search keeps the coordinates,
-    the unit vectors of the service points and two int32 permutations: at
-    10M venues 1.13x a bare ``cKDTree``'s memory and 1.3x its build time; the
-    whole snapshot (columns, link tables, code index too) is in
-    docs/benchmarks.md (``scripts/bench_index.py --scale``).  Built from a
+    (:class:`~geosvc.index._boxes.BoxIndex`, a compiled query, 20 bytes a
+    venue), about as fast as shapely's ``STRtree`` of the same points and
+    without a geometry object per venue.  Per venue the search keeps the
+    coordinates, the unit vectors of the service points, the box index and
+    two int32 permutations; what the whole snapshot costs, from the store's
+    rows (cold) and from the snapshot cache (warm: :meth:`parts` mapped, only
+    the k-d tree built), is in docs/benchmarks.md
+    (``scripts/bench_index.py --scale``).  Built from a
     store's columns, :attr:`venues` is the :class:`~geosvc.table.VenueTable`
     (a Venue object made per row asked for); built from Venue objects, the
     tuple of the caller's objects (held, not copied).
@@ -181,6 +190,7 @@ class ServiceIndex:
         *,
         info: DatasetInfo,
         open_margin_min: float = 30.0,
+        parts: Mapping[str, NDArray[Any]] | None = None,
     ) -> ServiceIndex:
         """Build a snapshot from venues, items and venue-item links.
 
@@ -207,9 +217,18 @@ class ServiceIndex:
         open_margin_min : float
             Minutes a venue must stay open after arrival for
             :meth:`open_on_arrival`.
+        parts : mapping of str to array, optional
+            What :meth:`parts` returned for an index built from the same
+            venues, items and links (format :data:`PARTS_FORMAT`), e.g. mapped
+            from the snapshot cache: the code index, link tables, unit vectors
+            and box index are taken from it instead of being computed (the
+            venue-code duplicate check is not repeated).  Only lengths are
+            checked: parts of other inputs give wrong answers.
 
         Raises
         ------
+        ValueError
+            ``parts`` misses an array or one does not fit the inputs.
         InvalidParameter
             A coordinate is not finite or out of range (``lon``/``lat``), a
             venue or item code repeats (``code``), or ``open_margin_min`` < 0.
@@ -217,7 +236,8 @@ class ServiceIndex:
         table = venues if isinstance(venues, VenueTable) else VenueTable.from_venues(
             vs := tuple(venues))
         its = tuple(items)
-        code_pos, item_index = check_inputs(table, its, open_margin_min)
+        code_pos, item_index = check_inputs(
+            table, its, open_margin_min, None if parts is None else _sub(parts, "code."))
         n = len(table)
 
         self = object.__new__(cls)
@@ -232,17 +252,40 @@ class ServiceIndex:
         self._item_index = MappingProxyType(item_index)
         self._cols = venue_columns(table)
         link_table = links if isinstance(links, LinkTable) else LinkTable.from_links(links)
-        self._links = link_tables(link_table, code_pos, item_index, its, n)
+        if parts is None:
+            self._links = link_tables(link_table, code_pos, item_index, its, n)
+        else:
+            self._links = LinkTables(**_sub(parts, "links."))
+            if len(self._links.ven_ptr) != n + 1 or len(self._links.item_ptr) != len(its) + 1:
+                msg = "link table parts do not fit the venues and items"
+                raise ValueError(msg)
         item_county = readonly(np.array([it.scope == Scope.COUNTY for it in its], dtype=bool))
         self._filters = FilterCache(
             self._cols, self._links, self._item_index, item_county, maxsize=_FILTER_CACHE
         )
         self._hours = HoursTable(table, info)
         self._search = SpatialSearch(
-            self.lon, self.lat, self._cols.status == STATUS_CODE[Status.IN_SERVICE], self._links
+            self.lon, self.lat, self._cols.status == STATUS_CODE[Status.IN_SERVICE],
+            self._links, None if parts is None else _sub(parts, "search."),
         )
         self._frozen = True
         return self
+
+    def parts(self) -> dict[str, NDArray[Any]]:
+        """Return the arrays derived from the inputs, for :meth:`build`'s ``parts``.
+
+        The code index, the link tables, the unit vectors of the service
+        points and the box index (every array the build sorts or hashes):
+        saved next to a revision's columns (:mod:`geosvc.store.snapcache`) and
+        mapped back, a later build of the same revision skips that work, and
+        the pages are shared by the processes mapping them.  Keys are
+        ``<part>.<array>``; the layout is :data:`PARTS_FORMAT`.
+        """
+        return {
+            **{f"code.{k}": v for k, v in self._code_pos.parts().items()},
+            **{f"links.{k}": v for k, v in self._links._asdict().items()},
+            **{f"search.{k}": v for k, v in self._search.parts().items()},
+        }
 
     # ------------------------------------------------------------------ lookups
     def __len__(self) -> int:

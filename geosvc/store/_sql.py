@@ -9,12 +9,15 @@ connection bookkeeping attributes annotated below.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import uuid
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from geosvc.errors import StorageUnavailable
 from geosvc.model import Bundle, DatasetInfo, Link, ServiceItem, Venue
 from geosvc.store._rows import (
     bundle_rows,
@@ -28,8 +31,16 @@ from geosvc.store.access import KeyTables
 from geosvc.store.base import TABLES, Batch, Contents, Store, TableCounts
 from geosvc.table import LinkTable, VenueTable
 
+if TYPE_CHECKING:
+    from geosvc.store.snapcache import SnapshotCache
+
+log = logging.getLogger(__name__)
+
 #: Rows converted to columns at a time when reading venues and links.
 _CHUNK_ROWS = 65_536
+#: The ``meta`` key of a random id stamped once per store (kept by every write):
+#: with the store's location it names the store in a snapshot cache.
+UID_KEY = "dataset_uid"
 _BUNDLES_SQL = "SELECT code, name, name_en, description FROM bundles ORDER BY code"
 _BUNDLE_ITEMS_SQL = ("SELECT bundle_code, item_code FROM bundle_items "
                      "ORDER BY bundle_code, position")
@@ -94,6 +105,30 @@ class SQLStore(KeyTables, Store):
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """Run one query on this thread's connection and return every row."""
 
+    @abstractmethod
+    def _stamp_uid(self, uid: str) -> None:
+        """Insert ``meta`` row :data:`UID_KEY` = ``uid`` unless there is one (own statement)."""
+
+    def _where(self) -> str:
+        """Where the store lives, for :meth:`cache_identity` (a server's URL and schema)."""
+        return self.location
+
+    def _identity(self, uid: str | None) -> str | None:
+        return None if not uid else f"{self._BACKEND}|{self._where()}|{uid}"
+
+    def cache_identity(self) -> str | None:
+        """Return the store's location and stamped random id (None before a stamp)."""
+        rows = self._rows(f"SELECT value FROM meta WHERE key = '{UID_KEY}'")
+        return self._identity(rows[0][0] if rows else None)
+
+    def _ensure_uid(self) -> None:
+        """Stamp the store's random id once (a store that cannot be written is not cached)."""
+        if self.cache_identity() is None:
+            try:
+                self._stamp_uid(uuid.uuid4().hex)
+            except StorageUnavailable as exc:
+                log.info("%s: not cached (no id stamped: %s)", self.location, exc)
+
     def revision(self) -> int:
         """Return the number of committed changing writes so far."""
         return int(self._rows("SELECT value FROM meta WHERE key = 'revision'")[0][0])
@@ -118,21 +153,38 @@ class SQLStore(KeyTables, Store):
         """Return every bundle by code, with its items in order."""
         return bundles_from(self._rows(_BUNDLES_SQL), self._rows(_BUNDLE_ITEMS_SQL))
 
-    def _contents(self, q: Callable[[str], Any]) -> Contents:
+    def _contents(self, q: Callable[[str], Any],
+                  cache: SnapshotCache | None = None) -> Contents:
         """Read :class:`Contents` with ``q`` (a query's cursor, in the caller's transaction).
 
         Venues and links are read as columns (:mod:`geosvc.table`), in chunks
-        of rows: no Venue or Link object is made.
+        of rows: no Venue or Link object is made; or, with ``cache``, mapped
+        from its files of the revision read here (written there when absent,
+        then mapped back so this process too holds the shared files, not a
+        private copy).
         """
         meta = q("SELECT key, value FROM meta").fetchall()
-        venues = VenueTable.concat([VenueTable.from_rows(rows)
-                                    for rows in _chunks(q(self._VENUES_SQL))])
+        revision = int(dict(meta)["revision"])
+        identity = self._identity(dict(meta).get(UID_KEY)) if cache is not None else None
+        cached = where = None
+        if cache is not None and identity is not None:
+            cached = cache.load(identity, revision)
+            where = None if cached is None else cache.path(identity, revision)
+        if cached is not None:
+            venues, links = cached
+        else:
+            venues = VenueTable.concat([VenueTable.from_rows(rows)
+                                        for rows in _chunks(q(self._VENUES_SQL))])
+            links = LinkTable.concat([LinkTable.from_rows(rows)
+                                      for rows in _chunks(q(self._LINKS_SQL))])
         items = items_from(q(self._ITEMS_SQL).fetchall())
-        links = LinkTable.concat([LinkTable.from_rows(rows)
-                                  for rows in _chunks(q(self._LINKS_SQL))])
         bundles = bundles_from(q(_BUNDLES_SQL).fetchall(), q(_BUNDLE_ITEMS_SQL).fetchall())
-        return Contents(int(dict(meta)["revision"]), info_from(meta), venues, items, links,
-                        bundles)
+        if cached is None and cache is not None and identity is not None:
+            where = cache.save(identity, revision, venues, links)
+            mapped = None if where is None else cache.load(identity, revision)
+            if mapped is not None:  # hold the shared, lazily paged files, not private copies
+                venues, links = mapped
+        return Contents(revision, info_from(meta), venues, items, links, bundles, where)
 
     def counts(self) -> dict[str, int]:
         """Return the number of rows per table."""

@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from geosvc.model import Area, Bundle, DatasetInfo, Link, PopulationCell, Servic
 
 if TYPE_CHECKING:
     from geosvc.store.access import WriteGuard
+    from geosvc.store.snapcache import SnapshotCache
 
 #: Table names, in the order a batch is applied (dependencies first).
 TABLES: tuple[str, ...] = ("items", "venues", "links", "areas", "population", "bundles")
@@ -127,6 +129,9 @@ class Contents:
     items: list[ServiceItem]
     links: Sequence[Link]
     bundles: list[Bundle] = field(default_factory=list)
+    #: The snapshot cache directory of this revision when the columns were
+    #: mapped from or written to one (:mod:`geosvc.store.snapcache`), else None.
+    cache_dir: Path | None = None
 
 
 class Store(ABC):
@@ -216,11 +221,22 @@ class Store(ABC):
     def close(self) -> None:
         """Release connections; the store must not be used afterwards."""
 
-    def read(self) -> Contents:
+    def cache_identity(self) -> str | None:
+        """Return what names this store in a :class:`~geosvc.store.snapcache.SnapshotCache`.
+
+        None (the default): the backend is not cached.  Two stores with the
+        same identity and revision must hold the same venues and links.
+        """
+        return None
+
+    def read(self, cache: SnapshotCache | None = None) -> Contents:
         """Read revision, info, venues, items and links consistently.
 
         Backends override this to read in one transaction; the default reads
         the revision before and after and retries when a write came between.
+        ``cache``: the SQL backends take the venue and link columns of the
+        revision they read from it when there, and write them there when
+        not (:mod:`geosvc.store.snapcache`); others ignore it.
         """
         for _ in range(5):
             before = self.revision()

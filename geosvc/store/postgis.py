@@ -35,7 +35,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -69,9 +69,12 @@ from geosvc.store._rows import (
     stale_links,
     venue_row,
 )
-from geosvc.store._sql import SQLStore, write_bundles
+from geosvc.store._sql import UID_KEY, SQLStore, write_bundles
 from geosvc.store.access import record_write, table_counts
 from geosvc.store.base import TABLES, Batch, Contents, TableCounts, WriteResult
+
+if TYPE_CHECKING:
+    from geosvc.store.snapcache import SnapshotCache
 
 #: PostgreSQL schema of a dataset when the URL names none.
 DEFAULT_SCHEMA = "geosvc"
@@ -320,8 +323,24 @@ class PostGISStore(SQLStore):
                 for code, lon, lat, count, wkb
                 in self._rows(f"SELECT {POP_SELECT} FROM population ORDER BY id")]
 
-    def read(self) -> Contents:
-        """Read revision, info, venues, items and links in one REPEATABLE READ transaction."""
+    def _where(self) -> str:
+        return f"{self.location}|{self.schema}"
+
+    def _stamp_uid(self, uid: str) -> None:
+        try:
+            self._conn().execute("INSERT INTO meta (key, value) VALUES (%s, %s) "
+                                 "ON CONFLICT (key) DO NOTHING", (UID_KEY, uid))
+        except psycopg.Error as exc:
+            self._fail(f"cannot be written ({self._why(exc)})", exc)
+
+    def read(self, cache: SnapshotCache | None = None) -> Contents:
+        """Read revision, info, venues, items and links in one REPEATABLE READ transaction.
+
+        With ``cache`` the venue and link columns come from (or go to) the
+        snapshot cache of the revision read (:mod:`geosvc.store.snapcache`).
+        """
+        if cache is not None:
+            self._ensure_uid()
         conn = self._conn()
         try:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -329,7 +348,7 @@ class PostGISStore(SQLStore):
                 def q(sql: str) -> Any:
                     return conn.execute(sql)  # a cursor: fetchall / fetchmany
 
-                contents = self._contents(q)
+                contents = self._contents(q, cache)
             finally:
                 if not conn.broken:
                     conn.execute("COMMIT")
@@ -422,7 +441,8 @@ class PostGISStore(SQLStore):
         new = info_meta(info, conn.execute("SELECT key, value FROM meta"))
         if new is None:
             return False
-        conn.execute("DELETE FROM meta WHERE key NOT IN ('revision', 'schema_version')")
+        conn.execute("DELETE FROM meta WHERE key NOT IN ('revision', 'schema_version', "
+                     f"'{UID_KEY}')")
         with conn.cursor() as cur:
             cur.executemany("INSERT INTO meta (key, value) VALUES (%s, %s)", list(new.items()))
         return True

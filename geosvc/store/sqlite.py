@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geosvc.errors import InvalidParameter, StorageUnavailable
 from geosvc.model import Area, DatasetInfo, PopulationCell
@@ -45,9 +45,12 @@ from geosvc.store._rows import (
     stale_links,
     venue_row,
 )
-from geosvc.store._sql import SQLStore, write_bundles
+from geosvc.store._sql import UID_KEY, SQLStore, write_bundles
 from geosvc.store.access import record_write, table_counts
 from geosvc.store.base import TABLES, Batch, Contents, TableCounts, WriteResult
+
+if TYPE_CHECKING:
+    from geosvc.store.snapcache import SnapshotCache
 
 _VENUE_COLS = ("code", "name", "kind", "lon", "lat", "level", "channels", "area_code",
                "area_name", "address", "phone", "opening_hours", "official_calendar",
@@ -258,8 +261,24 @@ class SQLiteStore(SQLStore):
         return [PopulationCell(lon, lat, count, wkt, code) for code, lon, lat, count, wkt
                 in self._rows(f"SELECT {', '.join(_POP_COLS)} FROM population ORDER BY id")]
 
-    def read(self) -> Contents:
-        """Read revision, info, venues, items and links in one read transaction."""
+    def _where(self) -> str:
+        return str(self.path.resolve())
+
+    def _stamp_uid(self, uid: str) -> None:
+        try:
+            self._conn().execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                                 (UID_KEY, uid))
+        except sqlite3.Error as exc:
+            self._fail(f"cannot be written ({exc})", exc)
+
+    def read(self, cache: SnapshotCache | None = None) -> Contents:
+        """Read revision, info, venues, items and links in one read transaction.
+
+        With ``cache`` the venue and link columns come from (or go to) the
+        snapshot cache of the revision read (:mod:`geosvc.store.snapcache`).
+        """
+        if cache is not None:
+            self._ensure_uid()
         conn = self._conn()
         try:
             conn.execute("BEGIN")
@@ -267,7 +286,7 @@ class SQLiteStore(SQLStore):
                 def q(sql: str) -> Any:
                     return conn.execute(sql)  # a cursor: fetchall / fetchmany
 
-                contents = self._contents(q)
+                contents = self._contents(q, cache)
             finally:
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -340,7 +359,7 @@ class SQLiteStore(SQLStore):
         new = info_meta(info, conn.execute("SELECT key, value FROM meta"))
         if new is None:
             return False
-        conn.execute("DELETE FROM meta WHERE key != 'revision'")
+        conn.execute(f"DELETE FROM meta WHERE key NOT IN ('revision', '{UID_KEY}')")
         conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", new.items())
         return True
 

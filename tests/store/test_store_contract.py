@@ -388,3 +388,26 @@ def test_bundles_round_trip_update_and_need_their_items(store: Store) -> None:
     with pytest.raises(InvalidParameter, match="constraint"):
         store.write(Batch(bundles=[Bundle("X2", "bad", ("NOPE",))]))
     assert store.revision() == revision and store.bundles() == [longer]
+
+
+def test_snapshot_cache_round_trip_and_revisions(full: Store, tmp_path: Any) -> None:
+    """Every backend: columns mapped from the cache equal the rows; a new revision is reread."""
+    from geosvc.store.snapcache import SnapshotCache
+    from geosvc.table import PackedText
+
+    cache = SnapshotCache(tmp_path / "snap", min_venues=0)
+    ref = full.read()
+    cold = full.read(cache)
+    warm = full.read(cache)
+    assert full.cache_identity() is not None and cold.cache_dir is not None
+    assert warm.cache_dir == cold.cache_dir and isinstance(warm.venues, VenueTable)
+    assert isinstance(warm.venues.code, PackedText) and isinstance(warm.links, LinkTable)
+    assert warm.venues == ref.venues == VENUES and warm.links == ref.links == LINKS
+    assert (warm.revision, warm.info, warm.items) == (ref.revision, ref.info, ref.items)
+    full.write(Batch(venues=[replace(VENUES[0], name="renamed")]))
+    new = full.read(cache)
+    assert new.revision == ref.revision + 1 and new.cache_dir != cold.cache_dir
+    assert new.venues[0].name == "renamed" and new.venues == full.venues()
+    assert full.read(cache).venues == new.venues == full.venues()
+    full.set_info(DatasetInfo(name="renamed dataset"))  # settings rewrite keeps the store's id
+    assert full.read(cache).cache_dir.parent == cold.cache_dir.parent

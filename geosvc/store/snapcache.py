@@ -1,0 +1,327 @@
+"""The columnar snapshot cache: a store revision's venue and link columns on disk.
+
+Reading 10M venues from SQL makes a tuple per row (most of a cold snapshot
+build); the columns themselves are a few hundred MB.  :class:`SnapshotCache`
+writes them once per **store revision** (at the first read of that revision,
+by whichever process reads it first) into one directory,
+
+``<root>/<identity hash>/r<revision>-f<FORMAT_VERSION>/``
+
+(numeric columns as ``.npy``, text as a UTF-8 blob + int64 offsets, a
+``manifest.json`` with the sizes), and later reads of the same revision map
+those files (``numpy.load(mmap_mode="r")``) instead of reading the rows:
+numeric columns cost nothing until touched, text columns
+(:class:`~geosvc.table.PackedText`) stay on disk until a response decodes a
+row, and the pages are the kernel's page cache, shared by every worker
+process mapping them (gunicorn workers, restarts).
+
+Correctness never depends on the cache:
+
+* the key is the store's identity (:meth:`Store.cache_identity
+  <geosvc.store.base.Store.cache_identity>`: file path + inode, or server /
+  database / schema), the revision read in the same transaction as the items
+  and settings, and :data:`FORMAT_VERSION`; another revision or format is
+  another directory, never read for this one;
+* a directory is written under a temporary name and renamed into place
+  whole; files of a published revision are never modified (a new revision
+  writes a new directory), so a running snapshot's mappings stay valid;
+* anything wrong when loading (missing file, truncated or unreadable array,
+  sizes not matching the manifest) logs a warning and the store is read as
+  without a cache (the bad directory is removed so the next read rewrites it);
+* old revisions of a store are removed after a new one is published, keeping
+  the newest :data:`KEEP` (unlinking a mapped file is safe on POSIX: the
+  mapping keeps its pages until unmapped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from geosvc.table import LinkTable, OptText, PackedText, VenueTable
+
+log = logging.getLogger(__name__)
+
+#: Bumped whenever the files' layout or meaning changes (old directories are ignored).
+FORMAT_VERSION: Final = 1
+#: Revisions of one store kept on disk (the newest ones).
+KEEP: Final = 2
+#: Stores with fewer venues are not cached by default (reading them is quick).
+MIN_VENUES: Final = 50_000
+
+_VENUE_TEXT: Final = ("code", "name")
+_VENUE_OPT: Final = ("area_name", "address", "phone", "bank", "name_en", "source")
+_VENUE_NUM: Final = ("kind", "lon", "lat", "level", "chan", "area", "hours",
+                     "official_calendar", "accessible", "cross_province", "regional",
+                     "machines", "status")
+
+
+class SnapshotCache:
+    """Venue and link columns per (store, revision) in a directory (see the module notes).
+
+    Parameters
+    ----------
+    root : str or Path
+        Directory of the cache (created when first written).
+    min_venues : int
+        Revisions with fewer venues are not written (0: every revision).
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, min_venues: int = MIN_VENUES) -> None:
+        self.root = Path(root)
+        self.min_venues = int(min_venues)
+
+    def __repr__(self) -> str:
+        return f"<SnapshotCache {str(self.root)!r}>"
+
+    # ------------------------------------------------------------------ paths
+    def store_dir(self, identity: str) -> Path:
+        """Return the directory holding every cached revision of the store ``identity``."""
+        return self.root / hashlib.sha256(identity.encode()).hexdigest()[:20]
+
+    def path(self, identity: str, revision: int) -> Path:
+        """Return the directory of one revision of one store."""
+        return self.store_dir(identity) / f"r{int(revision)}-f{FORMAT_VERSION}"
+
+    # ------------------------------------------------------------------ load
+    def load(self, identity: str, revision: int) -> tuple[VenueTable, LinkTable] | None:
+        """Map the columns of ``revision``; None when not cached or unreadable (logged)."""
+        where = self.path(identity, revision)
+        if not (where / "manifest.json").is_file():
+            return None
+        try:
+            return _load(where, identity, revision)
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            log.warning("snapshot cache %s is unreadable (%s); reading the store instead",
+                        where, exc)
+            shutil.rmtree(where, ignore_errors=True)
+            return None
+
+    # ------------------------------------------------------------------ save
+    def save(self, identity: str, revision: int, venues: VenueTable,
+             links: LinkTable) -> Path | None:
+        """Write the columns of ``revision`` unless present or too small; return the directory.
+
+        A failure to write (disk full, read-only directory) is logged and
+        returns None: the cache only accelerates.
+        """
+        if len(venues) < self.min_venues:
+            return None
+        where = self.path(identity, revision)
+        if (where / "manifest.json").is_file():
+            return where
+        tmp = None
+        try:
+            where.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=where.parent))
+            _save(tmp, identity, revision, venues, links)
+            try:
+                os.rename(tmp, where)
+            except OSError:
+                if not (where / "manifest.json").is_file():
+                    raise
+                shutil.rmtree(tmp, ignore_errors=True)  # another process published it first
+            tmp = None
+        except OSError as exc:
+            log.warning("snapshot cache %s not written (%s)", where, exc)
+            return None
+        finally:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+        self.prune(identity)
+        return where
+
+    def prune(self, identity: str, keep: int = KEEP) -> list[Path]:
+        """Remove all but the newest ``keep`` revisions of ``identity`` (and stale temps)."""
+        base = self.store_dir(identity)
+        if not base.is_dir():
+            return []
+        revs = []
+        removed = []
+        for d in base.iterdir():
+            name = d.name
+            if name.startswith("r") and name.endswith(f"-f{FORMAT_VERSION}"):
+                try:
+                    revs.append((int(name[1:].split("-")[0]), d))
+                except ValueError:
+                    continue
+            elif d.is_dir() and (name.startswith("r") or name.startswith(".tmp-")):
+                # another format, or a temp left by a killed writer (older than an hour)
+                try:
+                    old = not name.startswith(".tmp-") or (
+                        time.time() - d.stat().st_mtime > 3600)
+                except OSError:
+                    continue
+                if old:
+                    shutil.rmtree(d, ignore_errors=True)
+                    removed.append(d)
+        for _, d in sorted(revs)[:-keep] if keep > 0 else sorted(revs):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+        return removed
+
+
+def save_arrays(where: Path, name: str, arrays: dict[str, np.ndarray]) -> Path | None:
+    """Write ``arrays`` as ``<where>/<name>/`` (one ``.npy`` each and a manifest), atomically.
+
+    Used for what a snapshot derives from a revision's columns (the index's
+    parts).  Nothing is written when ``<where>`` is gone (pruned) or the
+    directory exists already; a failure is logged and returns None.
+    """
+    target = where / name
+    if (target / "manifest.json").is_file():
+        return target
+    if not where.is_dir():
+        return None
+    tmp = None
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=where))
+        files: dict[str, int] = {}
+        for key, a in arrays.items():
+            _put(tmp, key, a, files)
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        (tmp / "manifest.json").write_text(json.dumps({"files": files}), encoding="utf-8")
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not (target / "manifest.json").is_file():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+        tmp = None
+    except OSError as exc:
+        log.warning("snapshot cache %s not written (%s)", target, exc)
+        return None
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def discard_arrays(where: Path, name: str) -> None:
+    """Remove what :func:`save_arrays` wrote (found not to fit); a later save rewrites it."""
+    shutil.rmtree(where / name, ignore_errors=True)
+
+
+def load_arrays(where: Path, name: str) -> dict[str, np.ndarray] | None:
+    """Map what :func:`save_arrays` wrote; None when absent or unreadable (logged, removed)."""
+    target = where / name
+    if not (target / "manifest.json").is_file():
+        return None
+    try:
+        files = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["files"]
+        out = {}
+        for fname, size in files.items():
+            got = (target / fname).stat().st_size
+            if got != size:
+                msg = f"{fname} has {got} bytes, the manifest says {size}"
+                raise ValueError(msg)
+            out[fname[:-len(".npy")]] = np.load(target / fname, mmap_mode="r",
+                                                allow_pickle=False).view(np.ndarray)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("snapshot cache %s is unreadable (%s); building instead", target, exc)
+        shutil.rmtree(target, ignore_errors=True)
+        return None
+    return out
+
+
+# ---------------------------------------------------------------------- files
+def _put(where: Path, name: str, a: np.ndarray, files: dict[str, int]) -> None:
+    path = where / f"{name}.npy"
+    np.save(path, np.ascontiguousarray(a), allow_pickle=False)
+    files[path.name] = path.stat().st_size
+
+
+def _put_text(where: Path, name: str, col: Any, files: dict[str, int]) -> None:
+    packed = col if isinstance(col, PackedText) else PackedText.pack(col)
+    _put(where, f"{name}.blob", packed.blob, files)
+    _put(where, f"{name}.off", packed.offsets, files)
+    if packed.missing is not None:
+        _put(where, f"{name}.none", packed.missing, files)
+
+
+def _save(where: Path, identity: str, revision: int, venues: VenueTable,
+          links: LinkTable) -> None:
+    files: dict[str, int] = {}
+    opt: dict[str, bool] = {}
+    for name in _VENUE_TEXT:
+        _put_text(where, f"v.{name}", getattr(venues, name), files)
+    for name in _VENUE_NUM:
+        _put(where, f"v.{name}", getattr(venues, name), files)
+    for name in _VENUE_OPT:
+        col: OptText = getattr(venues, name)
+        opt[name] = col.rows is not None
+        _put_text(where, f"v.{name}", col.values, files)
+        if col.rows is not None:
+            _put(where, f"v.{name}.rows", col.rows, files)
+    _put_text(where, "l.venue_code", links.venue_code, files)
+    _put(where, "l.item", links.item, files)
+    _put(where, "l.chan", links.chan, files)
+    manifest = {
+        "format": FORMAT_VERSION, "identity": identity, "revision": int(revision),
+        "venues": len(venues), "links": len(links), "sparse": opt,
+        "area_codes": list(venues.area_codes), "hours_texts": list(venues.hours_texts),
+        "item_codes": list(links.item_codes), "files": files,
+    }
+    for f in where.iterdir():
+        with open(f, "rb") as fh:  # data on disk before the directory is published
+            os.fsync(fh.fileno())
+    (where / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False),
+                                         encoding="utf-8")
+
+
+def _load(where: Path, identity: str, revision: int) -> tuple[VenueTable, LinkTable]:
+    m = json.loads((where / "manifest.json").read_text(encoding="utf-8"))
+    if (m["format"], m["identity"], m["revision"]) != (FORMAT_VERSION, identity, revision):
+        msg = "its manifest names another store, revision or format"
+        raise ValueError(msg)
+    files: dict[str, int] = m["files"]
+    for name, size in files.items():
+        got = (where / name).stat().st_size
+        if got != size:
+            msg = f"{name} has {got} bytes, the manifest says {size}"
+            raise ValueError(msg)
+
+    def arr(name: str, rows: int | None = None) -> np.ndarray:
+        if f"{name}.npy" not in files:
+            msg = f"{name}.npy is not in the manifest"
+            raise KeyError(msg)
+        a = np.load(where / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
+        if rows is not None and len(a) != rows:
+            msg = f"{name} has {len(a)} rows, expected {rows}"
+            raise ValueError(msg)
+        return a
+
+    def text(name: str, rows: int | None) -> PackedText:
+        off = arr(f"{name}.off", None if rows is None else rows + 1)
+        blob = arr(f"{name}.blob")
+        if len(off) == 0 or int(off[0]) != 0 or int(off[-1]) != len(blob):
+            msg = f"{name}: offsets do not span the text"
+            raise ValueError(msg)
+        none = arr(f"{name}.none", len(off) - 1) if f"{name}.none.npy" in files else None
+        return PackedText(blob, off, none)
+
+    n, n_links = int(m["venues"]), int(m["links"])
+    cols: dict[str, Any] = {name: text(f"v.{name}", n) for name in _VENUE_TEXT}
+    cols.update({name: arr(f"v.{name}", n) for name in _VENUE_NUM})
+    for name in _VENUE_OPT:
+        if m["sparse"][name]:
+            rows = arr(f"v.{name}.rows")
+            cols[name] = OptText(text(f"v.{name}", len(rows)), rows, n)
+        else:
+            cols[name] = OptText(text(f"v.{name}", n), None, n)
+    venues = VenueTable(**cols, area_codes=tuple(m["area_codes"]),
+                        hours_texts=tuple(m["hours_texts"]))
+    links = LinkTable(text("l.venue_code", n_links), arr("l.item", n_links),
+                      tuple(m["item_codes"]), arr("l.chan", n_links))
+    return venues, links
