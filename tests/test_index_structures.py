@@ -235,12 +235,42 @@ def test_trees_answer_from_many_threads(big):
 
 
 class _Colliding(str):
-    """A code whose hash collides with every other one (exercises the collision path)."""
+    """A str subclass as a code (the index hashes the UTF-8 bytes, not ``__hash__``)."""
 
     __slots__ = ()
 
     def __hash__(self) -> int:
         return 42
+
+
+class _NarrowKernels:
+    """The code index's hash kernels cut to 3 bits: every look-up meets collisions."""
+
+    def __init__(self) -> None:
+        from geosvc.index import _textkernel
+
+        self._k = _textkernel
+        self.rows_equal = _textkernel.rows_equal
+
+    def fnv1a(self, text: str) -> int:
+        return self._k.fnv1a(text) & 7
+
+    def hash_rows(self, blob, offsets):
+        return self._k.hash_rows(blob, offsets) & 7
+
+
+def test_code_index_answers_through_hash_collisions():
+    from geosvc.index._build import CodeIndex
+
+    codes = [f"C{i:03d}" for i in range(40)] + ["", "宣城-01"]
+    idx = CodeIndex(np.array(codes), kernels=_NarrowKernels())
+    assert len(set(idx.parts()["hash"].tolist())) <= 8  # 42 codes in at most 8 buckets
+    assert [idx.get(c) for c in codes] == list(range(42))
+    assert idx.get("C040") is None and idx.get("C00") is None and idx.duplicates() == []
+    asked = np.array(["C039", "missing", "宣城-01", "C000", "", "C0390"])
+    assert idx.get_many(asked).tolist() == [39, -1, 41, 0, 40, -1]
+    dup = CodeIndex(np.array([*codes, "C005", "C007", "C005"]), kernels=_NarrowKernels())
+    assert dup.duplicates() == [42, 43, 44]  # each later copy of a code seen before
 
 
 @pytest.mark.parametrize("colliding", [False, True])
