@@ -18,15 +18,19 @@ reached streets themselves, buffered.
 
 How it is drawn, one TIME field for every band:
 
-1. the streets reached within the largest band (fully, partly, the point's
-   own edge from its snapped position) and the access leg are sampled every
-   half cell by a compiled kernel (:func:`geosvc.network._dijkstra.rasterise_edges`),
-   each sample carrying its travel time (linear along its edge from the
-   time at the edge's start; a two-way street reached in full both ways is
-   drawn once with the earlier of its two directions);
-2. every grid node within the reach of a sample (plus a quarter cell: the
-   outline then falls on average on the reach) takes the sample's
-   time plus the straight walk to it, the earliest over all samples; nodes
+1. every network node reached within the largest band is drawn once at its
+   time, and the streets reached (fully, partly, the point's own edge from
+   its snapped position) and the access leg are sampled every half cell by
+   a compiled kernel (:func:`geosvc.network._dijkstra.reach_edges`), each
+   sample carrying its travel time (linear along its edge from the time at
+   the edge's start; a two-way street reached in full both ways is sampled
+   once with the earlier of its two directions); a sample is drawn only
+   where it can improve on the last one drawn on its street or its end
+   node (by more than half a cell's walk, or being half the reach away):
+   on a street walked at walking speed a sample every 30 m;
+2. every grid node within the reach of a drawn point (plus a quarter cell:
+   the outline then falls on average on the reach) takes the point's time
+   plus the straight walk to it, the earliest over all points; nodes
    further than one cell beyond where the time runs out are skipped;
 3. each band is the filled contour ``time <= minutes * 60`` of that one
    field (marching squares, contourpy, linear between grid nodes: exact
@@ -82,8 +86,10 @@ CAP_CELLS = 0.25
 #: later (a street walked at walking speed: a point every half reach suffices).
 SLACK_CELLS = 0.5
 
-#: Largest grid (nodes); the cell grows beyond it (long drives).
-MAX_NODES = 120_000
+#: Largest grid (nodes); the cell grows beyond it (long drives: a 15-minute drive
+#: across a 12-km city gets ~50-m cells; Valhalla's are 55 x 111 m at 60 N).  A
+#: walk of 15 minutes stays below it (15-m cells).
+MAX_NODES = 60_000
 
 
 def reached_pieces(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64],
