@@ -5,9 +5,12 @@ straight-line routers draw a geodesic circle per band
 (:mod:`geosvc.routing.straight`); road routers, and
 :func:`isochrone_polygons` on a bare network, build the streets reached
 (:func:`geosvc.routing.road.isochrone_xy`), in one of two outlines:
-``shape="contour"`` (the default: one travel-time grid of ``buffer_m / 2``
-contoured at every band, :mod:`geosvc.routing._contour`) or
-``shape="streets"``, built as follows.
+``shape="contour"`` (the default: the area a resident reaches, the streets
+reached then a straight walk off them at walking speed, at most
+``OFF_STREET_M`` (60 m) and only as far as the time left allows; one
+travel-time grid of ``buffer_m / 2`` contoured at every band,
+:mod:`geosvc.routing._contour`, docs/routing.md) or ``shape="streets"``,
+built as follows.
 
 Street construction (projected metres, the network's UTM CRS):
 

@@ -551,10 +551,11 @@ def _shape(raw: str, ctx: ParseContext) -> str:
 
 
 SHAPE = Param(
-    "shape", f"Outline of road-mode bands: `contour` (default `{DEFAULT_SHAPE}`; one "
-    "travel-time grid of half the mode's street buffer, contoured at every band: fast, "
-    "outline generalised to the grid) or `streets` (the streets reached, buffered exactly; "
-    "slower). Ignored by `mode=straight` (circles).",
+    "shape", f"Outline of road-mode bands: `contour` (default `{DEFAULT_SHAPE}`; the area "
+    "a resident reaches: the streets reached, then a straight walk off them at walking "
+    "speed, at most 60 m and as far as the time left allows; one travel-time grid of half "
+    "the mode's street buffer, contoured at every band: fast) or `streets` (the streets "
+    "reached, buffered exactly; slower). Ignored by `mode=straight` (circles).",
     {"type": "string", "enum": list(SHAPES), "default": DEFAULT_SHAPE}, _shape, "streets")
 
 SEARCH_LIMIT = Param(

@@ -1,33 +1,48 @@
 """Isochrone bands as contours of a travel-time grid (``shape=contour``; fast).
 
-The street-following bands (:func:`geosvc.routing._distance.buffer_bands`,
-``shape=streets``) build one exact distance field per band on a grid of
-``buffer / 10``.  Here one TIME field serves every band, on a grid about
-five times coarser:
+What a band means (the area a resident can reach): a place ``x`` is within
+``L`` seconds of the start when some street point ``s`` reached at ``t(s)``
+(travel times interpolated along every edge, partly reached edges included)
+lies within :data:`OFF_STREET_M` metres of it in a straight line and
+``t(s) + |x - s| / v <= L``, ``v`` the walking speed: the resident walks the
+streets, then straight off the street to the door, as geosvc charges the
+walk between a point and its street (the access leg).  The start itself and
+its access leg count as street points (time ``d / v`` at ``d`` metres from
+the start).  Near the edge of a band the reach shrinks with the time left
+(no 30-m corridor around a street reached with 2 s to spare); inside it, it
+covers the blocks between reached streets (half of a 120-m block is 60 m)
+and stops :data:`OFF_STREET_M` short of parks, water and railways no street
+crosses (holes kept).  ``shape=streets``
+(:func:`geosvc.routing._distance.buffer_bands`) draws something else: the
+reached streets themselves, buffered.
 
-1. the streets reached within the largest band (fully, partly, the point's
-   own edge from its snapped position, the access leg) are sampled every
-   half cell by a compiled kernel (:func:`geosvc.network._dijkstra.rasterise_edges`),
-   each sample carrying its travel time (linear along its edge from the
-   time at the edge's start; a two-way street reached in full both ways is
-   drawn once with the earlier of its two directions);
-2. each grid node takes the earliest time of the samples nearest it, and
-   then the earliest time within ``buffer_m`` (a grey-scale erosion with a
-   disc: ``scipy.ndimage.minimum_filter``), so the field is the time at
-   which the buffered street around the node is reached;
+How it is drawn, one TIME field for every band:
+
+1. every network node reached within the largest band is drawn once at its
+   time, and the streets reached (fully, partly, the point's own edge from
+   its snapped position) and the access leg are sampled every half cell by
+   a compiled kernel (:func:`geosvc.network._dijkstra.reach_edges`), each
+   sample carrying its travel time (linear along its edge from the time at
+   the edge's start; a two-way street reached in full both ways is sampled
+   once with the earlier of its two directions); a sample is drawn only
+   where it can improve on the last one drawn on its street or its end
+   node (by more than half a cell's walk, or being half the reach away):
+   on a street walked at walking speed a sample every 30 m;
+2. every grid node within the reach of a drawn point (plus a quarter cell:
+   the outline then falls on average on the reach) takes the point's time
+   plus the straight walk to it, the earliest over all points; nodes
+   further than one cell beyond where the time runs out are skipped;
 3. each band is the filled contour ``time <= minutes * 60`` of that one
-   field (marching squares, contourpy: holes kept), so bands nest by
-   construction; the grid itself generalises the outline (a cell of
-   ``buffer / 2``: 15 m walking, 25 m driving; coarser beyond
+   field (marching squares, contourpy, linear between grid nodes: exact
+   where the time runs out; holes kept), so bands nest by construction; a
+   cell of ``buffer / 2`` (15 m walking, 25 m driving; coarser beyond
    :data:`MAX_NODES` grid nodes).
 
-Every sample lies within half a cell's diagonal of a grid node that holds
-its time or an earlier one, and the disc adds ``buffer_m``: every reached
-street point is inside its band or within one cell of it.  Cost: sampling
-and one erosion over the grid (about 10^4-10^5 nodes), then one contour per
-band; no per-band distance transform.  Measured against the street bands
-on the demo city (15 starts x 5/10/15 min): walking IoU 0.94 (0.92-0.95),
-area ratio 1.03; driving IoU 0.93, area ratio 1.04.
+Checked against an exact vector computation (the union of the discs of
+radius ``min(reach, (L - t(s)) v)`` around every sampled street point:
+``tests/routing/test_contour.py``).  Against Valhalla (``scripts/bench_peers.py``;
+Valhalla marks 0.001-degree cells with the time of the streets crossing them
+and contours the cell centres) the area ratio is near 1 (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -49,20 +64,32 @@ if TYPE_CHECKING:
     from geosvc.network.graph import RoadNetwork
     from geosvc.network.snap import Snapped
 
-__all__ = ["CELL_PER_BUFFER", "contour_bands", "reached_pieces"]
+__all__ = ["CELL_PER_BUFFER", "OFF_STREET_M", "contour_bands", "reached_pieces"]
 
 #: Grid cell as a fraction of the buffer.
 CELL_PER_BUFFER = 0.5
 
-#: Radius of the erosion's disc, in buffers (1.0, 1.1 and 1.2 measured on the demo
-#: city: 1.0 gives the area closest to the street bands, ratio 1.02-1.03).
-DISC_PER_BUFFER = 1.0
-
 #: Spacing of the samples along the streets, in cells.
 SAMPLE_PER_CELL = 0.5
 
-#: Largest grid (nodes); the cell grows beyond it (long drives).
-MAX_NODES = 120_000
+#: Off-street reach, metres: how far from a reached street (straight line, at
+#: walking speed) a place still counts as reached; half of a 120-m city block.
+OFF_STREET_M = 60.0
+
+#: The reach is drawn this many cells further (the contour falls between the
+#: last grid node inside it and the first outside; with 0.25 the area equals the
+#: exact vector answer's within 2 %, tests/routing/test_contour.py).
+CAP_CELLS = 0.25
+
+#: A point along a street is not drawn when the last one drawn, less than half
+#: the reach back, reaches every place of its disc at most this many cells' walk
+#: later (a street walked at walking speed: a point every half reach suffices).
+SLACK_CELLS = 0.5
+
+#: Largest grid (nodes); the cell grows beyond it (long drives: a 15-minute drive
+#: across a 12-km city gets ~50-m cells; Valhalla's are 55 x 111 m at 60 N).  A
+#: walk of 15 minutes stays below it (15-m cells).
+MAX_NODES = 60_000
 
 
 def reached_pieces(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64],
@@ -113,7 +140,8 @@ def reached_pieces(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64
 
 def contour_bands(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64],
                   bands_s: Sequence[float], *, walk_speed_mps: float, buffer_m: float,
-                  cell_m: float | None = None) -> list[Geometry]:
+                  cell_m: float | None = None,
+                  reach_m: float = OFF_STREET_M) -> list[Geometry]:
     """Return each band's area as a contour of one travel-time grid (projected, nested).
 
     Parameters
@@ -126,12 +154,14 @@ def contour_bands(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64]
     bands_s : sequence of float
         Band limits, seconds, ascending.
     walk_speed_mps : float
-        Speed of the access leg, m/s.
+        Walking speed (the access leg and the walk off the street), m/s.
     buffer_m : float
-        Reach around the streets, metres (as the street bands' buffer).
+        The mode's street buffer, metres: sets the grid cell.
     cell_m : float, optional
         Grid cell, metres (default ``buffer_m / 2``; larger when the extent
         would need more than :data:`MAX_NODES` nodes).
+    reach_m : float, optional
+        Off-street reach, metres (default :data:`OFF_STREET_M`).
 
     Returns
     -------
@@ -139,11 +169,11 @@ def contour_bands(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64]
         One per band (an empty Polygon when nothing is reached).
     """
     import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
-    from scipy import ndimage  # lazy: scipy takes ~0.2 s to import; only this path needs it
 
     from geosvc.network._dijkstra import (  # lazy: numba (~0.3 s, ~57 MB) only to contour
         edges_bbox,
-        rasterise_edges,
+        reach_edges,
+        reach_points,
     )
 
     limit = float(bands_s[-1])
@@ -151,15 +181,14 @@ def contour_bands(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64]
     if not len(edges):
         return [shapely.Polygon() for _ in bands_s]
     x_lo, y_lo, x_hi, y_hi = edges_bbox(net.geom_offsets, net.geom_x, net.geom_y, edges)
-    leg = float(point.dist_m[0]) > 0
-    if leg:
-        x_lo, x_hi = min(x_lo, float(point.px[0])), max(x_hi, float(point.px[0]))
-        y_lo, y_hi = min(y_lo, float(point.py[0])), max(y_hi, float(point.py[0]))
+    px, py = float(point.px[0]), float(point.py[0])
+    x_lo, x_hi = min(x_lo, px), max(x_hi, px)
+    y_lo, y_hi = min(y_lo, py), max(y_hi, py)
+    reach = float(reach_m)
     cell = float(cell_m or buffer_m * CELL_PER_BUFFER)
-    pad = buffer_m * DISC_PER_BUFFER
-    w, h = x_hi - x_lo + 2 * pad, y_hi - y_lo + 2 * pad
+    w, h = x_hi - x_lo + 2 * reach, y_hi - y_lo + 2 * reach
     cell = max(cell, math.sqrt(w * h / MAX_NODES))
-    pad += 2 * cell
+    pad = reach + 2 * cell
     x0, y0 = x_lo - pad, y_lo - pad
     nx = int(math.ceil((x_hi + pad - x0) / cell)) + 1
     ny = int(math.ceil((y_hi + pad - y0) / cell)) + 1
@@ -167,21 +196,25 @@ def contour_bands(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64]
     field = np.full((ny, nx), unreached)
     tw = net.edge_twin[edges]
     back_dt = np.where(tw >= 0, net.edge_time_s[np.maximum(tw, 0)], 0.0)
-    rasterise_edges(net.geom_offsets, net.geom_x, net.geom_y, edges, f0, f1, t0,
-                    net.edge_time_s[edges], back_t, back_dt, spacing=cell * SAMPLE_PER_CELL,
-                    x0=x0, y0=y0, cell=cell, field=field)
-    if leg:  # the access leg, from the original point (time 0) to the street
-        acc = float(point.dist_m[0]) / walk_speed_mps
-        s = np.linspace(0.0, 1.0, max(int(math.ceil(2 * float(point.dist_m[0]) / cell)), 1) + 1)
-        s = s[s * acc <= limit]
-        c = np.rint((point.px[0] + s * (point.x[0] - point.px[0]) - x0) / cell).astype(np.int64)
-        r = np.rint((point.py[0] + s * (point.y[0] - point.py[0]) - y0) / cell).astype(np.int64)
-        np.minimum.at(field, (r, c), s * acc)
-    rad = buffer_m * DISC_PER_BUFFER / cell
-    k = int(math.floor(rad))
-    off = np.arange(-k, k + 1)
-    disc = off[None, :] ** 2 + off[:, None] ** 2 <= rad * rad
-    field = ndimage.minimum_filter(field, footprint=disc, mode="constant", cval=unreached)
+    cap = reach + cell * CAP_CELLS
+    slack = SLACK_CELLS * cell / walk_speed_mps
+    tmax = limit + cell / walk_speed_mps  # one cell beyond the largest band: its contour
+    reach_edges(net.geom_offsets, net.geom_x, net.geom_y, edges, f0, f1, t0,
+                net.edge_time_s[edges], back_t, back_dt, spacing=cell * SAMPLE_PER_CELL,
+                x0=x0, y0=y0, cell=cell, field=field, reach_m=cap,
+                off_speed_mps=walk_speed_mps, slack_s=slack, limit_s=tmax)
+    ends = np.flatnonzero(times_s <= limit)  # every node reached, drawn once at its time
+    reach_points(net.node_x[ends], net.node_y[ends], times_s[ends], x0=x0, y0=y0, cell=cell,
+                 field=field, reach_m=cap, off_speed_mps=walk_speed_mps, limit_s=tmax)
+    # the start itself and its access leg (walked straight, at time d / walk speed)
+    acc = float(point.dist_m[0]) / walk_speed_mps
+    reach_edges(np.array([0, 2], dtype=np.int64), np.array([px, float(point.x[0])]),
+                np.array([py, float(point.y[0])]), np.zeros(1, dtype=np.int64), np.zeros(1),
+                np.array([min(1.0, limit / acc) if acc > 0 else 1.0]), np.zeros(1),
+                np.array([acc]), np.full(1, np.inf), np.zeros(1),
+                spacing=cell * SAMPLE_PER_CELL, x0=x0, y0=y0, cell=cell, field=field,
+                reach_m=cap, off_speed_mps=walk_speed_mps, slack_s=slack, limit_s=tmax,
+                skip_nodes=False)
     import contourpy  # lazy: contourpy takes ~0.06 s to import; only this path needs it
 
     gen = contourpy.contour_generator(x0 + np.arange(nx) * cell, y0 + np.arange(ny) * cell,

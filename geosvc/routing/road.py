@@ -85,13 +85,14 @@ def isochrone_xy(net: RoadNetwork, point: Snapped, bands: Sequence[float], *,
     """Return the area reached from ``point`` within each band (projected, nested).
 
     One forward Dijkstra cut off at the largest band; then every reached or
-    partly reached edge, the point's own edge and its access leg, within
-    ``buffer_m``: ``shape="streets"`` buffers them through one distance
+    partly reached edge, the point's own edge and its access leg:
+    ``shape="streets"`` buffers them by ``buffer_m`` through one distance
     field per band, min-combined so they nest (see
     :mod:`geosvc.analysis.isochrone`); ``shape="contour"`` (the default)
-    contours one travel-time grid of ``buffer_m / 2`` at every band
-    (:func:`geosvc.routing._contour.contour_bands`; several times faster,
-    outline generalised to the grid).
+    draws the area reached by them then a straight walk off them (at most
+    60 m, as far as the time left allows), one travel-time grid of
+    ``buffer_m / 2`` contoured at every band
+    (:func:`geosvc.routing._contour.contour_bands`; several times faster).
 
     Parameters
     ----------

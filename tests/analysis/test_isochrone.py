@@ -13,12 +13,20 @@ from geosvc.model import PopulationCell
 from geosvc.network.paths import times_from_point
 from geosvc.network.snap import snap_points
 from geosvc.network.synthetic import grid_network
+from geosvc.routing._contour import OFF_STREET_M
 
 W = 4.5 / 3.6
 BUF = 30.0
-#: How far a band's outline may stray from the exact buffer: 0 for the street bands,
+#: How far a band's outline may stray from the exact answer: 0 for the street bands,
 #: one grid cell's diagonal (cell = buffer / 2) for the contour bands.
 SLACK = {"streets": 0.0, "contour": BUF / 2 * 2 ** 0.5}
+#: How far off a street a band reaches: the street bands' buffer; the contour bands'
+#: off-street walk (OFF_STREET_M), which on this grid can sit up to sqrt(2) x as far
+#: from the nearest node by the streets.
+OUT = {"streets": BUF, "contour": OFF_STREET_M * 2 ** 0.5}
+#: How far before the tip of a partly reached street the band surely covers it: the
+#: contour's strip narrows to nothing at the tip (the time runs out), so a cell more.
+TIP = {"streets": 1.0, "contour": 1.0 + BUF / 2 * 2 ** 0.5}
 SHAPES = pytest.mark.parametrize("shape", ["streets", "contour"])
 
 
@@ -60,38 +68,61 @@ def test_bands_nest_and_follow_reached_streets(grid, shape):
         dx = (grid.node_x[grid.edge_v[part]] - ux) / 100.0
         dy = (grid.node_y[grid.edge_v[part]] - uy) / 100.0
         reach = r * 100.0
-        assert shapely.contains_xy(poly, ux + dx * (reach - 1), uy + dy * (reach - 1)).all()
+        tip = TIP[shape]
+        # (the contour: only streets reached further than that; one reached by a hair has
+        # no strip at all)
+        sel = reach >= tip if shape == "contour" else np.ones(len(part), dtype=bool)
+        assert sel.sum() >= len(part) // 2
+        px, py = (ux + dx * (reach - tip))[sel], (uy + dy * (reach - tip))[sel]
+        assert shapely.contains_xy(poly, px, py).all()
         beyond = reach + BUF + 2 + slack
         ok = beyond < 100
         bx, by = (ux + dx * beyond)[ok], (uy + dy * beyond)[ok]
         assert not shapely.contains_xy(poly, bx, by).any()
-        # nodes out of reach (by more than the buffer) are outside
-        far = times > limit + (BUF + 1 + slack) / W
+        # nodes out of reach (by more than the buffer / the off-street walk) are outside
+        far = times > limit + (OUT[shape] + 1 + slack) / W
         assert not shapely.contains_xy(poly, grid.node_x[far], grid.node_y[far]).any()
 
 
 @SHAPES
-def test_holes_are_kept(grid, shape):
-    # 15 minutes (11.25 blocks) reach the whole grid: every 100 m block is a hole
-    band = isochrone_polygons(grid, _start(grid, 60), [15], walk_speed_mps=W, buffer_m=BUF,
-                              shape=shape)[0]
+def test_holes_are_kept(shape):
+    # every block's core further than the reach from its streets is a hole: 100-m blocks
+    # for the street bands (30 m), 200-m blocks for the contour (60 m off the street);
+    # the band reaches the whole grid (15 / 30 minutes: 11.25 blocks)
+    spacing, minutes = (100.0, 15) if shape == "streets" else (200.0, 30)
+    grid = grid_network(11, 11, spacing_m=spacing)
+    band = isochrone_polygons(grid, _start(grid, 60), [minutes], walk_speed_mps=W,
+                              buffer_m=BUF, shape=shape)[0]
     poly = band.geometry_xy
     assert poly.geom_type == "Polygon"
     assert len(poly.interiors) == 100
     x0, y0 = grid.node_x[0], grid.node_y[0]
-    assert not poly.contains(shapely.Point(x0 + 50, y0 + 50))
-    assert poly.contains(shapely.Point(x0 + 50, y0))
+    half = spacing / 2
+    assert not poly.contains(shapely.Point(x0 + half, y0 + half))
+    assert poly.contains(shapely.Point(x0 + half, y0))
 
 
-@SHAPES
-def test_missing_streets_leave_a_gap(shape):
-    # cut the four streets around the block between nodes 12 and 13
+def test_missing_streets_leave_a_gap():
+    # the street between nodes 12 (200, 200) and 13 (300, 200) is missing: its middle is
+    # 50 m from any street, beyond the street bands' 30 m
     net = grid_network(5, 5, missing_edges=[(12, 13)])
     band = isochrone_polygons(net, _start(net, 0), [10], walk_speed_mps=W, buffer_m=BUF,
-                              shape=shape)[0]
+                              shape="streets")[0]
     x0, y0 = net.node_x[0], net.node_y[0]
     assert not band.geometry_xy.contains(shapely.Point(x0 + 250, y0 + 200))
     assert band.geometry_xy.contains(shapely.Point(x0 + 150, y0 + 200))
+
+
+def test_missing_streets_leave_a_gap_in_the_contour():
+    # node 12 (200, 200) loses its four streets: a 200-m block whose middle is 100 m from
+    # any street, beyond the contour's 60 m; 50 m off a street is within it
+    net = grid_network(5, 5, missing_edges=[(7, 12), (11, 12), (12, 13), (12, 17)])
+    band = isochrone_polygons(net, _start(net, 0), [10], walk_speed_mps=W, buffer_m=BUF,
+                              shape="contour")[0]
+    x0, y0 = net.node_x[0], net.node_y[0]
+    assert not band.geometry_xy.contains(shapely.Point(x0 + 200, y0 + 200))
+    assert band.geometry_xy.contains(shapely.Point(x0 + 150, y0 + 200))
+    assert not band.geometry_xy.contains(shapely.Point(x0 + 190, y0 + 200))  # 90 m off
 
 
 def test_lonlat_output_population_and_geojson(grid):
@@ -101,7 +132,9 @@ def test_lonlat_output_population_and_geojson(grid):
     start = (float(grid.node_lon[60]), float(grid.node_lat[60]))
     bands = isochrone_polygons(grid, start, [1, 5],
                                walk_speed_mps=W, demand=demand)
-    assert [b.population for b in bands] == [20.0, 20.0]
+    # node 61 is 100 m (80 s) away: outside the 1-minute band (the contour stops where the
+    # time runs out), inside the 5-minute one; node 0 is beyond both
+    assert [b.population for b in bands] == [10.0, 20.0]
     minx, miny, maxx, maxy = bands[1].geometry.bounds
     assert 116.9 < minx < maxx < 117.1 and 30.9 < miny < maxy < 31.1
     fc = isochrones_geojson(bands)
