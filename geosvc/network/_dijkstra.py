@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from types import SimpleNamespace
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
 
 __all__ = ["WIDTH_RANGE_S", "Scratch", "VenueEntries", "bounded", "edges_bbox", "passes",
-           "rasterise_edges", "reach_pairs", "run", "start", "walk_back", "warm_up"]
+           "rasterise_edges", "reach_pairs", "run", "start", "trips", "walk_back", "warm_up"]
 
 # state slots of a Scratch
 _HEAP = 0  # heap size
@@ -87,6 +88,8 @@ class Scratch:
         self.t_stop = np.full(1, np.inf)  # set once `need` venues are settled
         self.out_id = np.zeros(0, dtype=np.int64)
         self.out_t = np.zeros(0)
+        self.trip_nodes = np.zeros(1024, dtype=np.int64)  # :func:`trips`, grown on demand
+        self.trip_lens = np.zeros(1024)
 
     def grow_heap(self) -> None:
         """Double the heap's capacity, keeping its content."""
@@ -240,6 +243,136 @@ def _walk_back(pred, x, out):  # pragma: no cover - compiled
     return m
 
 
+@njit(nogil=True, cache=True)
+def _block_sum(a, lo, n):  # pragma: no cover - compiled
+    """numpy's pairwise summation of ``a[lo:lo + n]`` for ``n <= 128`` (one block)."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    m = n - (n % 8)
+    while i < m:
+        j = lo + i
+        r0 += a[j]
+        r1 += a[j + 1]
+        r2 += a[j + 2]
+        r3 += a[j + 3]
+        r4 += a[j + 4]
+        r5 += a[j + 5]
+        r6 += a[j + 6]
+        r7 += a[j + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit(nogil=True, cache=True)
+def _pairwise_sum(a, lo, n):  # pragma: no cover - compiled
+    """numpy's pairwise summation of ``a[lo:lo + n]`` (float64): the same float as ``.sum()``.
+
+    Blocks of up to 128 summed by :func:`_block_sum`, longer runs halved (at a
+    multiple of 8) and the halves added, as numpy does; an explicit stack, not
+    recursion (numba's disk cache does not reload recursive functions safely).
+    """
+    if n <= 128:
+        return _block_sum(a, lo, n)
+    s_lo = np.empty(64, dtype=np.int64)
+    s_n = np.empty(64, dtype=np.int64)
+    s_stage = np.zeros(64, dtype=np.int64)
+    s_left = np.zeros(64)
+    top = 0
+    s_lo[0], s_n[0], s_stage[0] = lo, n, 0
+    ret = 0.0
+    while top >= 0:
+        m = s_n[top]
+        if m <= 128:
+            ret = _block_sum(a, s_lo[top], m)
+            top -= 1
+            continue
+        half = m // 2
+        half -= half % 8
+        stage = s_stage[top]
+        if stage == 0:
+            s_stage[top] = 1
+            top += 1
+            s_lo[top], s_n[top], s_stage[top] = s_lo[top - 1], half, 0
+        elif stage == 1:
+            s_left[top] = ret
+            s_stage[top] = 2
+            top += 1
+            s_lo[top], s_n[top], s_stage[top] = s_lo[top - 1] + half, m - half, 0
+        else:
+            ret = s_left[top] + ret
+            top -= 1
+    return ret
+
+
+@njit(nogil=True, cache=True)
+def _trips(pred, n, venues, keys, best, n_nodes, edge_u, edge_v, edge_twin, edge_len,
+           q_edge, q_frac, q_dist, v_edge, v_frac, v_dist,
+           nodes_out, ptr_out, dist_out, lens):  # pragma: no cover - compiled
+    """Walk back each venue's trip and measure it (as ``TravelEngine._distance``).
+
+    Trip ``i`` (venue ``venues[i]``) writes its real nodes, start first, to
+    ``nodes_out[ptr_out[i]:ptr_out[i + 1]]`` and its length (metres: access
+    legs + partial edges + full edges, the full ones summed as numpy sums) to
+    ``dist_out[i]``.  ``lens`` is scratch of at least the longest path's size.
+    Returns False when ``nodes_out`` is too small (the caller grows it).
+    """
+    at = 0
+    ptr_out[0] = 0
+    pe = q_edge
+    pf = q_frac
+    for i in range(len(venues)):
+        p = venues[i]
+        x = pred[n + p]
+        m = 0
+        while x >= 0:
+            if at + m >= len(nodes_out):
+                return False
+            nodes_out[at + m] = x
+            m += 1
+            x = pred[x]
+        # reverse in place: start first
+        for j in range(m // 2):
+            a = nodes_out[at + j]
+            nodes_out[at + j] = nodes_out[at + m - 1 - j]
+            nodes_out[at + m - 1 - j] = a
+        te = v_edge[p]
+        tf = v_frac[p]
+        d = q_dist + v_dist[p]
+        if m == 0:
+            same = pe == te or edge_twin[pe] == te
+            if same:
+                tf_on_pe = tf if pe == te else 1 - tf
+                d = d + abs(tf_on_pe - pf) * edge_len[pe]
+            else:
+                d = d + 0.0
+        else:
+            d += ((1 - pf) if edge_v[pe] == nodes_out[at] else pf) * edge_len[pe]
+            if m > 1:
+                for j in range(m - 1):
+                    key = nodes_out[at + j] * n_nodes + nodes_out[at + j + 1]
+                    k = np.searchsorted(keys, key)
+                    if k > len(keys) - 1:
+                        k = len(keys) - 1
+                    e = best[k] if keys[k] == key else -1
+                    lens[j] = edge_len[e]
+                d += _pairwise_sum(lens, 0, m - 1)
+            d += (tf if edge_u[te] == nodes_out[at + m - 1] else 1 - tf) * edge_len[te]
+        dist_out[i] = d
+        at += m
+        ptr_out[i + 1] = at
+    return True
+
+
 def start(scratch: Scratch, ids: NDArray[np.int32], secs: NDArray[np.float64]) -> None:
     """Reset ``scratch`` and seed it with start ids at their times (seconds)."""
     scratch.reset()
@@ -291,6 +424,33 @@ def walk_back(scratch: Scratch, node: int) -> list[int]:
     out = np.empty(int(scratch.state[_SETTLED]) + 1, dtype=np.int64)
     m = _walk_back(scratch.pred, np.int64(node), out)
     return out[:m][::-1].tolist()
+
+
+def trips(scratch: Scratch, venues: NDArray[np.int64], net: Any, best_edges: tuple[Any, Any],
+          q: tuple[int, float, float],
+          v: tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]],
+          ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Trips of the last search to ``venues`` (settled): ``(nodes, ptr, length_m)``.
+
+    One compiled call for every venue: venue ``i``'s real nodes (start first)
+    are ``nodes[ptr[i]:ptr[i + 1]]``, its trip length ``length_m[i]`` (equal
+    to ``TravelEngine._distance``'s float).  ``net`` is the
+    :class:`~geosvc.network.graph.RoadNetwork` searched, ``best_edges`` its
+    ``_best_edges``, ``q`` the query's ``(edge, frac, dist_m)`` and ``v`` the
+    venues' ``(edge, frac, dist_m)`` arrays.
+    """
+    k = len(venues)
+    ptr = np.zeros(k + 1, dtype=np.int64)
+    dist = np.zeros(k)
+    keys, best = best_edges
+    while True:
+        buf = scratch.trip_nodes
+        if _trips(scratch.pred, net.n_nodes, venues, keys, best, net.n_nodes, net.edge_u,
+                  net.edge_v, net.edge_twin, net.edge_length_m, q[0], q[1], q[2],
+                  v[0], v[1], v[2], buf, ptr, dist, scratch.trip_lens):
+            return buf[:ptr[k]].copy(), ptr, dist
+        scratch.trip_nodes = np.zeros(2 * len(buf), dtype=np.int64)
+        scratch.trip_lens = np.zeros(2 * len(buf))
 
 
 @njit(nogil=True, cache=True)
@@ -1013,6 +1173,13 @@ def warm_up() -> None:
     start(s, np.array([0], dtype=np.int32), np.array([0.0]))
     run(csr, ent, np.ones(1, dtype=np.bool_), s, need=1)
     walk_back(s, 1)
+    net = SimpleNamespace(n_nodes=2, edge_u=np.array([0], dtype=np.int32),
+                          edge_v=np.array([1], dtype=np.int32),
+                          edge_twin=np.array([-1], dtype=np.int64),
+                          edge_length_m=np.array([1.0]))
+    trips(s, np.array([0], dtype=np.int64), net,
+          (np.array([1], dtype=np.int64), np.array([0], dtype=np.int64)), (0, 0.5, 0.0),
+          (np.array([0], dtype=np.int64), np.array([0.5]), np.array([0.0])))
     s.reset()
     bounded(csr, np.array([0]), np.array([0.0]), limit_s=2.0)
     passes(csr, np.array([0]), np.array([0.0]), limit_s=2.0)

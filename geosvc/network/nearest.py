@@ -535,7 +535,7 @@ class TravelEngine:
         ids = np.concatenate([x_node, n + s_pos])
         secs = np.concatenate([x_sec, s_sec])
         sc, own = self._scratch()
-        found: list[tuple[int, float, list[int]]] = []
+        found: list[tuple[int, float]] = []
         first_ok: bool | None = None
         try:
             dj = self._dj
@@ -543,34 +543,45 @@ class TravelEngine:
             while len(found) < k:
                 need = k - len(found)
                 vid, vt = dj.run(net.csr, self._entries, cand, sc, need=need,
-                                        limit_s=limit_s)
-                for i in np.lexsort((vid, np.round(vt, 6))).tolist():
-                    p, t = int(vid[i]), float(vt[i])
-                    ok = accept is None or bool(accept(p, t))
-                    if first_ok is None:
-                        first_ok = ok
-                    if ok:
-                        found.append((p, t, dj.walk_back(sc, int(sc.pred[n + p]))))
-                        if len(found) == k:
-                            break
+                                 limit_s=limit_s)
+                order = np.lexsort((vid, np.round(vt, 6))).tolist()
+                if accept is None:
+                    if first_ok is None and order:
+                        first_ok = True
+                    found.extend((int(vid[i]), float(vt[i])) for i in order[:need])
+                else:
+                    for i in order:
+                        p, t = int(vid[i]), float(vt[i])
+                        ok = bool(accept(p, t))
+                        if first_ok is None:
+                            first_ok = ok
+                        if ok:
+                            found.append((p, t))
+                            if len(found) == k:
+                                break
                 if len(vid) < need:
                     break  # limit reached or everything reachable settled
             settled = sc.settled
+            # every hit's path and length in one compiled call (paths of settled ids
+            # stay as they were when the hit was settled)
+            v = self.venues
+            trip_nodes, ptr, dist = dj.trips(
+                sc, np.array([p for p, _ in found], dtype=np.int64), net, net._best_edges,
+                (int(q.edge[0]), float(q.frac[0]), float(q.dist_m[0])),
+                (v.edge, v.frac, v.dist_m))
         finally:
             sc.reset()
             if own:
                 self._local.busy = False
         savable = settled if (first_ok is None or (k == 1 and first_ok)) else 0
-        # one edge look-up for every hit's path (a call per hit cost more than the search)
-        paths = [nodes for _, _, nodes in found]
-        a = [x for nodes in paths for x in nodes[:-1]]
-        b = [x for nodes in paths for x in nodes[1:]]
-        between = net.edge_between(np.array(a, dtype=np.int64), np.array(b, dtype=np.int64))
-        hits, at = [], 0
-        for p, t, nodes in found:
-            m = max(len(nodes) - 1, 0)
-            hits.append(self._hit(q, p, t, nodes, want_route, between[at:at + m]))
-            at += m
+        hits = []
+        for i, (p, t) in enumerate(found):
+            lonlat = None
+            if want_route:
+                nodes = trip_nodes[ptr[i]:ptr[i + 1]].tolist()
+                lonlat = build_route(self.net, q, v.take([p]), nodes).lonlat
+            hits.append(NearestHit(pos=p, time_s=t, distance_m=float(dist[i]),
+                                   route_lonlat=lonlat))
         return hits, savable
 
     def _exits_one(self, q: Snapped) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
