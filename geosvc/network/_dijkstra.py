@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from types import SimpleNamespace
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,8 +34,9 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-__all__ = ["WIDTH_RANGE_S", "Scratch", "VenueEntries", "bounded", "edges_bbox", "passes",
-           "rasterise_edges", "reach_pairs", "run", "start", "trips", "walk_back", "warm_up"]
+__all__ = ["WIDTH_RANGE_S", "Scratch", "VenueEntries", "best_edge_rows", "bounded",
+           "edges_bbox", "passes", "rasterise_edges", "reach_pairs", "run", "start", "trips",
+           "walk_back", "warm_up"]
 
 # state slots of a Scratch
 _HEAP = 0  # heap size
@@ -245,7 +246,7 @@ def _walk_back(pred, x, out):  # pragma: no cover - compiled
 
 @njit(nogil=True, cache=True)
 def _block_sum(a, lo, n):  # pragma: no cover - compiled
-    """numpy's pairwise summation of ``a[lo:lo + n]`` for ``n <= 128`` (one block)."""
+    """Sum ``a[lo:lo + n]`` as numpy's pairwise summation does, for ``n <= 128`` (one block)."""
     if n < 8:
         res = 0.0
         for i in range(lo, lo + n):
@@ -275,7 +276,7 @@ def _block_sum(a, lo, n):  # pragma: no cover - compiled
 
 @njit(nogil=True, cache=True)
 def _pairwise_sum(a, lo, n):  # pragma: no cover - compiled
-    """numpy's pairwise summation of ``a[lo:lo + n]`` (float64): the same float as ``.sum()``.
+    """Sum ``a[lo:lo + n]`` (float64) as numpy does: the same float as ``.sum()``.
 
     Blocks of up to 128 summed by :func:`_block_sum`, longer runs halved (at a
     multiple of 8) and the halves added, as numpy does; an explicit stack, not
@@ -314,8 +315,13 @@ def _pairwise_sum(a, lo, n):  # pragma: no cover - compiled
     return ret
 
 
+def best_edge_rows(keys: NDArray[np.int64], n_nodes: int) -> NDArray[np.int64]:
+    """Row pointers of sorted ``u * N + v`` keys: node a's are ``keys[row[a]:row[a + 1]]``."""
+    return np.searchsorted(keys, np.arange(n_nodes + 1, dtype=np.int64) * np.int64(n_nodes))
+
+
 @njit(nogil=True, cache=True)
-def _trips(pred, n, venues, keys, best, n_nodes, edge_u, edge_v, edge_twin, edge_len,
+def _trips(pred, n, venues, keys, best, row, n_nodes, edge_u, edge_v, edge_twin, edge_len,
            q_edge, q_frac, q_dist, v_edge, v_frac, v_dist,
            nodes_out, ptr_out, dist_out, lens):  # pragma: no cover - compiled
     """Walk back each venue's trip and measure it (as ``TravelEngine._distance``).
@@ -359,11 +365,13 @@ def _trips(pred, n, venues, keys, best, n_nodes, edge_u, edge_v, edge_twin, edge
             d += ((1 - pf) if edge_v[pe] == nodes_out[at] else pf) * edge_len[pe]
             if m > 1:
                 for j in range(m - 1):
-                    key = nodes_out[at + j] * n_nodes + nodes_out[at + j + 1]
-                    k = np.searchsorted(keys, key)
-                    if k > len(keys) - 1:
-                        k = len(keys) - 1
-                    e = best[k] if keys[k] == key else -1
+                    a = nodes_out[at + j]
+                    key = a * n_nodes + nodes_out[at + j + 1]
+                    e = -1  # as ``edge_between``: the keys are unique, a's in row[a]:row[a + 1]
+                    for r in range(row[a], row[a + 1]):
+                        if keys[r] == key:
+                            e = best[r]
+                            break
                     lens[j] = edge_len[e]
                 d += _pairwise_sum(lens, 0, m - 1)
             d += (tf if edge_u[te] == nodes_out[at + m - 1] else 1 - tf) * edge_len[te]
@@ -426,7 +434,8 @@ def walk_back(scratch: Scratch, node: int) -> list[int]:
     return out[:m][::-1].tolist()
 
 
-def trips(scratch: Scratch, venues: NDArray[np.int64], net: Any, best_edges: tuple[Any, Any],
+def trips(scratch: Scratch, venues: NDArray[np.int64], net: Any,
+          best_edges: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
           q: tuple[int, float, float],
           v: tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]],
           ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
@@ -436,16 +445,18 @@ def trips(scratch: Scratch, venues: NDArray[np.int64], net: Any, best_edges: tup
     are ``nodes[ptr[i]:ptr[i + 1]]``, its trip length ``length_m[i]`` (equal
     to ``TravelEngine._distance``'s float).  ``net`` is the
     :class:`~geosvc.network.graph.RoadNetwork` searched, ``best_edges`` its
-    ``_best_edges``, ``q`` the query's ``(edge, frac, dist_m)`` and ``v`` the
-    venues' ``(edge, frac, dist_m)`` arrays.
+    ``_best_edges`` ``(keys, edge)`` (the fastest edge per (u, v), as
+    ``edge_between`` reads it) plus ``row`` (:func:`best_edge_rows`), ``q`` the
+    query's ``(edge, frac, dist_m)`` and ``v`` the venues' ``(edge, frac, dist_m)``
+    arrays.
     """
     k = len(venues)
     ptr = np.zeros(k + 1, dtype=np.int64)
     dist = np.zeros(k)
-    keys, best = best_edges
+    keys, best, row = best_edges
     while True:
         buf = scratch.trip_nodes
-        if _trips(scratch.pred, net.n_nodes, venues, keys, best, net.n_nodes, net.edge_u,
+        if _trips(scratch.pred, net.n_nodes, venues, keys, best, row, net.n_nodes, net.edge_u,
                   net.edge_v, net.edge_twin, net.edge_length_m, q[0], q[1], q[2],
                   v[0], v[1], v[2], buf, ptr, dist, scratch.trip_lens):
             return buf[:ptr[k]].copy(), ptr, dist
@@ -1178,7 +1189,8 @@ def warm_up() -> None:
                           edge_twin=np.array([-1], dtype=np.int64),
                           edge_length_m=np.array([1.0]))
     trips(s, np.array([0], dtype=np.int64), net,
-          (np.array([1], dtype=np.int64), np.array([0], dtype=np.int64)), (0, 0.5, 0.0),
+          (np.array([1], dtype=np.int64), np.array([0], dtype=np.int64),
+           np.array([0, 1, 1], dtype=np.int64)), (0, 0.5, 0.0),
           (np.array([0], dtype=np.int64), np.array([0.5]), np.array([0.0])))
     s.reset()
     bounded(csr, np.array([0]), np.array([0.0]), limit_s=2.0)

@@ -169,6 +169,8 @@ class TravelEngine:
         self._entries = _dijkstra.VenueEntries.build(
             net.n_nodes, *entries(net, self.venues, self.walk_speed_mps))
         self._lines = self._venue_lines()
+        keys, best = net._best_edges  # fastest edge per (u, v), as edge_between reads it
+        self._best_edges = (keys, best, _dijkstra.best_edge_rows(keys, net.n_nodes))
         self._passes: OrderedDict[Hashable, NodeTimes] = OrderedDict()
         # keys asked without a pass -> nodes settled by searches a pass would have saved
         self._seen: OrderedDict[Hashable, int] = OrderedDict()
@@ -566,7 +568,7 @@ class TravelEngine:
             # stay as they were when the hit was settled)
             v = self.venues
             trip_nodes, ptr, dist = dj.trips(
-                sc, np.array([p for p, _ in found], dtype=np.int64), net, net._best_edges,
+                sc, np.array([p for p, _ in found], dtype=np.int64), net, self._best_edges,
                 (int(q.edge[0]), float(q.frac[0]), float(q.dist_m[0])),
                 (v.edge, v.frac, v.dist_m))
         finally:
