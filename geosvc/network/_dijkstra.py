@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
 
 __all__ = ["WIDTH_RANGE_S", "Scratch", "VenueEntries", "best_edge_rows", "bounded",
-           "edges_bbox", "passes", "rasterise_edges", "reach_pairs", "run", "start", "trips",
-           "walk_back", "warm_up"]
+           "edges_bbox", "passes", "rasterise_edges", "reach_pairs", "run", "search_trips",
+           "start", "trips", "walk_back", "warm_up"]
 
 # state slots of a Scratch
 _HEAP = 0  # heap size
@@ -91,6 +91,8 @@ class Scratch:
         self.out_t = np.zeros(0)
         self.trip_nodes = np.zeros(1024, dtype=np.int64)  # :func:`trips`, grown on demand
         self.trip_lens = np.zeros(1024)
+        self.trip_ptr = np.zeros(0, dtype=np.int64)  # :func:`search_trips`
+        self.trip_dist = np.zeros(0)
 
     def grow_heap(self) -> None:
         """Double the heap's capacity, keeping its content."""
@@ -313,6 +315,77 @@ def _pairwise_sum(a, lo, n):  # pragma: no cover - compiled
             ret = s_left[top] + ret
             top -= 1
     return ret
+
+
+@njit(nogil=True, cache=True)
+def _search_trips(indptr, indices, weights, ent_ptr, ent_venue, ent_sec, cand,
+                  dist, pred, done, touched, heap_t, heap_id, state, t_stop_box,
+                  ids, secs, need, limit_s, tie_s, out_id, out_t,
+                  keys, best, row, n_nodes, edge_u, edge_v, edge_twin, edge_len,
+                  q_edge, q_frac, q_dist, v_edge, v_frac, v_dist,
+                  nodes_out, ptr_out, dist_out, lens):  # pragma: no cover - compiled
+    """:func:`start` + :func:`run` + :func:`trips` of the venues settled, in one call.
+
+    Returns the venues settled (``out_id[:found]``, ``out_t``, trips in that
+    order), or -1 when the heap is too small, -2 when ``nodes_out`` is (the
+    caller then takes the resumable path).
+    """
+    _reset(dist, done, touched, state)
+    _start(dist, pred, touched, heap_t, heap_id, state, ids, secs)
+    t_stop_box[0] = np.inf
+    found = _run(indptr, indices, weights, ent_ptr, ent_venue, ent_sec, cand,
+                 dist, pred, done, touched, heap_t, heap_id, state, t_stop_box,
+                 need, limit_s, tie_s, out_id, out_t)
+    if state[_FULL]:
+        return -1
+    if not _trips(pred, n_nodes, out_id[:found], keys, best, row, n_nodes, edge_u, edge_v,
+                  edge_twin, edge_len, q_edge, q_frac, q_dist, v_edge, v_frac, v_dist,
+                  nodes_out, ptr_out, dist_out, lens):
+        return -2
+    return found
+
+
+def search_trips(scratch: Scratch, csr: sp.csr_matrix, ent: VenueEntries,
+                 cand: NDArray[np.bool_], ids: NDArray[np.int64], secs: NDArray[np.float64],
+                 need: int, limit_s: float, net: Any,
+                 best_edges: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
+                 q: tuple[int, float, float],
+                 v: tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]],
+                 tie_s: float = 2e-6) -> tuple[NDArray[np.int64], NDArray[np.float64],
+                                               NDArray[np.int64], NDArray[np.int64],
+                                               NDArray[np.float64]] | None:
+    """One search settling ``need`` candidate venues (and ties) with their trips, one call.
+
+    :func:`start` then :func:`run` then :func:`trips` of every venue settled,
+    compiled together (one dispatch instead of several).  Returns
+    ``(venue, time_s, nodes, ptr, length_m)`` in settling order (as
+    :func:`run` and :func:`trips` return them), or None when the search needs
+    a bigger heap or trip buffer: the caller then runs :func:`start` /
+    :func:`run` / :func:`trips` (which grow them).  The scratch keeps the
+    search (``settled``; reset it after).
+    """
+    n_venues = len(cand)
+    if len(scratch.out_id) < n_venues:
+        scratch.out_id = np.zeros(n_venues, dtype=np.int64)
+        scratch.out_t = np.zeros(n_venues)
+    if len(scratch.trip_ptr) < n_venues + 1:
+        scratch.trip_ptr = np.zeros(n_venues + 1, dtype=np.int64)
+        scratch.trip_dist = np.zeros(n_venues)
+    if len(scratch.heap_t) < len(ids) + 1:
+        return None
+    keys, best, row = best_edges
+    found = _search_trips(
+        csr.indptr, csr.indices, csr.data, ent.ptr, ent.venue, ent.sec, cand,
+        scratch.dist, scratch.pred, scratch.done, scratch.touched, scratch.heap_t,
+        scratch.heap_id, scratch.state, scratch.t_stop, ids, secs, need, float(limit_s),
+        float(tie_s), scratch.out_id, scratch.out_t, keys, best, row, net.n_nodes, net.edge_u,
+        net.edge_v, net.edge_twin, net.edge_length_m, q[0], q[1], q[2], v[0], v[1], v[2],
+        scratch.trip_nodes, scratch.trip_ptr, scratch.trip_dist, scratch.trip_lens)
+    if found < 0:
+        return None
+    ptr = scratch.trip_ptr[:found + 1].copy()
+    return (scratch.out_id[:found].copy(), scratch.out_t[:found].copy(),
+            scratch.trip_nodes[:ptr[found]].copy(), ptr, scratch.trip_dist[:found].copy())
 
 
 def best_edge_rows(keys: NDArray[np.int64], n_nodes: int) -> NDArray[np.int64]:
@@ -1192,6 +1265,11 @@ def warm_up() -> None:
           (np.array([1], dtype=np.int64), np.array([0], dtype=np.int64),
            np.array([0, 1, 1], dtype=np.int64)), (0, 0.5, 0.0),
           (np.array([0], dtype=np.int64), np.array([0.5]), np.array([0.0])))
+    search_trips(s, csr, ent, np.ones(1, dtype=np.bool_), np.array([0], dtype=np.int64),
+                 np.array([0.0]), 1, np.inf, net,
+                 (np.array([1], dtype=np.int64), np.array([0], dtype=np.int64),
+                  np.array([0, 1, 1], dtype=np.int64)), (0, 0.5, 0.0),
+                 (np.array([0], dtype=np.int64), np.array([0.5]), np.array([0.0])))
     s.reset()
     bounded(csr, np.array([0]), np.array([0.0]), limit_s=2.0)
     passes(csr, np.array([0]), np.array([0.0]), limit_s=2.0)

@@ -537,47 +537,53 @@ class TravelEngine:
         ids = np.concatenate([x_node, n + s_pos])
         secs = np.concatenate([x_sec, s_sec])
         sc, own = self._scratch()
-        found: list[tuple[int, float]] = []
+        found: list[tuple[int, float, int]] = []  # venue, seconds, its trip's index
         first_ok: bool | None = None
+        v = self.venues
+        qt = (int(q.edge[0]), float(q.frac[0]), float(q.dist_m[0]))
+        vt3 = (v.edge, v.frac, v.dist_m)
         try:
             dj = self._dj
-            dj.start(sc, ids, secs)
-            while len(found) < k:
-                need = k - len(found)
-                vid, vt = dj.run(net.csr, self._entries, cand, sc, need=need,
-                                 limit_s=limit_s)
+            # the usual case, no predicate: search and trips in one compiled call
+            one = None if accept is not None else dj.search_trips(
+                sc, net.csr, self._entries, cand, ids, secs, k, limit_s, net,
+                self._best_edges, qt, vt3)
+            if one is not None:
+                vid, vt, trip_nodes, ptr, dist = one
                 order = np.lexsort((vid, np.round(vt, 6))).tolist()
-                if accept is None:
-                    if first_ok is None and order:
-                        first_ok = True
-                    found.extend((int(vid[i]), float(vt[i])) for i in order[:need])
-                else:
-                    for i in order:
+                if order:
+                    first_ok = True
+                found = [(int(vid[i]), float(vt[i]), i) for i in order[:k]]
+            else:
+                dj.start(sc, ids, secs)
+                while len(found) < k:
+                    need = k - len(found)
+                    vid, vt = dj.run(net.csr, self._entries, cand, sc, need=need,
+                                     limit_s=limit_s)
+                    for i in np.lexsort((vid, np.round(vt, 6))).tolist():
                         p, t = int(vid[i]), float(vt[i])
-                        ok = bool(accept(p, t))
+                        ok = accept is None or bool(accept(p, t))
                         if first_ok is None:
                             first_ok = ok
                         if ok:
-                            found.append((p, t))
+                            found.append((p, t, len(found)))
                             if len(found) == k:
                                 break
-                if len(vid) < need:
-                    break  # limit reached or everything reachable settled
+                    if len(vid) < need:
+                        break  # limit reached or everything reachable settled
+                # every hit's path and length in one compiled call (paths of settled
+                # ids stay as they were when the hit was settled)
+                trip_nodes, ptr, dist = dj.trips(
+                    sc, np.array([p for p, _, _ in found], dtype=np.int64), net,
+                    self._best_edges, qt, vt3)
             settled = sc.settled
-            # every hit's path and length in one compiled call (paths of settled ids
-            # stay as they were when the hit was settled)
-            v = self.venues
-            trip_nodes, ptr, dist = dj.trips(
-                sc, np.array([p for p, _ in found], dtype=np.int64), net, self._best_edges,
-                (int(q.edge[0]), float(q.frac[0]), float(q.dist_m[0])),
-                (v.edge, v.frac, v.dist_m))
         finally:
             sc.reset()
             if own:
                 self._local.busy = False
         savable = settled if (first_ok is None or (k == 1 and first_ok)) else 0
         hits = []
-        for i, (p, t) in enumerate(found):
+        for p, t, i in found:
             lonlat = None
             if want_route:
                 nodes = trip_nodes[ptr[i]:ptr[i + 1]].tolist()
