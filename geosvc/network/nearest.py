@@ -169,6 +169,7 @@ class TravelEngine:
         self._entries = _dijkstra.VenueEntries.build(
             net.n_nodes, *entries(net, self.venues, self.walk_speed_mps))
         self._lines = self._venue_lines()
+        self._line_edges = frozenset(self._lines[0].tolist())  # edges holding a venue
         keys, best = net._best_edges  # fastest edge per (u, v), as edge_between reads it
         self._best_edges = (keys, best, _dijkstra.best_edge_rows(keys, net.n_nodes))
         self._passes: OrderedDict[Hashable, NodeTimes] = OrderedDict()
@@ -501,6 +502,8 @@ class TravelEngine:
         pos_out: list[NDArray[np.int64]] = []
         sec_out: list[NDArray[np.float64]] = []
         for e, f in mine:
+            if e not in self._line_edges:  # most query points: no venue on their line
+                continue
             lo, hi = np.searchsorted(s_edge, [e, e + 1])
             if lo == hi:
                 continue
@@ -534,8 +537,11 @@ class TravelEngine:
         cand[cands] = True
         x_node, x_sec = self._exits_one(q)
         s_pos, s_sec = self._same_line(q, cand)
-        ids = np.concatenate([x_node, n + s_pos])
-        secs = np.concatenate([x_sec, s_sec])
+        if len(s_pos):
+            ids = np.concatenate([x_node, n + s_pos])
+            secs = np.concatenate([x_sec, s_sec])
+        else:
+            ids, secs = x_node, x_sec
         sc, own = self._scratch()
         found: list[tuple[int, float, int]] = []  # venue, seconds, its trip's index
         first_ok: bool | None = None
