@@ -325,7 +325,8 @@ class TravelEngine:
         if len(q) != 1:
             msg = "must be a single number"
             raise InvalidParameter("lon", msg, more=[("lat", msg)])
-        check_snapped(q, self.snap_max_m, name="lon`/`lat", mode=self.net.mode)
+        if not q.dist_m[0] <= self.snap_max_m:  # the usual point is near: no array checks
+            check_snapped(q, self.snap_max_m, name="lon`/`lat", mode=self.net.mode)
         return q
 
     def nearest(
