@@ -1257,10 +1257,9 @@ def warm_up() -> None:
     start(s, np.array([0], dtype=np.int32), np.array([0.0]))
     run(csr, ent, np.ones(1, dtype=np.bool_), s, need=1)
     walk_back(s, 1)
-    edge_arrays = {"edge_u": np.array([0], dtype=np.int32),
-                   "edge_v": np.array([1], dtype=np.int32),
-                   "edge_twin": np.array([-1], dtype=np.int64),
-                   "edge_length_m": np.array([1.0])}
+    edge_arrays: dict[str, NDArray[Any]] = {
+        "edge_u": np.array([0], dtype=np.int32), "edge_v": np.array([1], dtype=np.int32),
+        "edge_twin": np.array([-1], dtype=np.int64), "edge_length_m": np.array([1.0])}
     for arr in edge_arrays.values():
         arr.flags.writeable = False  # as a RoadNetwork's: the signature requests use
     net = SimpleNamespace(n_nodes=2, **edge_arrays)
