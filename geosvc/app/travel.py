@@ -240,8 +240,9 @@ def find_nearest(service: GeoService, snap: Snapshot, request: NearestRequest) -
         def accept(pos: int, time_s: float) -> bool:
             return index.schedule(pos).open_for(depart + timedelta(seconds=time_s), margin)
 
+    key = static.cache_key()
     hits = router.nearest(request.lon, request.lat, candidates=static, k=request.k,
-                          key=static.cache_key(), max_minutes=request.max_minutes,
+                          key=key, max_minutes=request.max_minutes,
                           accept=accept, route=request.route)
     for rank, hit in enumerate(hits, 1):
         arrival = depart + timedelta(seconds=float(hit.time_s))
@@ -250,7 +251,7 @@ def find_nearest(service: GeoService, snap: Snapshot, request: NearestRequest) -
             travel_time_s=float(hit.time_s), arrives_at=arrival,
             opening=_opening(snap, hit.pos, arrival, memo),
             route_lonlat=_route(hit.route_lonlat)))
-    return _nearest_result(snap, router, request, out, key=static.cache_key())
+    return _nearest_result(snap, router, request, out, key=key)
 
 
 def _nearest_result(snap: Snapshot, router: Router, request: NearestRequest,

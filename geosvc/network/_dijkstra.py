@@ -24,6 +24,7 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,9 +34,9 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-__all__ = ["WIDTH_RANGE_S", "Scratch", "VenueEntries", "bounded", "edges_bbox", "passes",
-           "rasterise_edges", "reach_edges", "reach_pairs", "reach_points", "run", "start",
-           "walk_back", "warm_up"]
+__all__ = ["WIDTH_RANGE_S", "Scratch", "VenueEntries", "best_edge_rows", "bounded",
+           "edges_bbox", "passes", "rasterise_edges", "reach_edges", "reach_pairs",
+           "reach_points", "run", "search_trips", "start", "trips", "walk_back", "warm_up"]
 
 # state slots of a Scratch
 _HEAP = 0  # heap size
@@ -88,6 +89,10 @@ class Scratch:
         self.t_stop = np.full(1, np.inf)  # set once `need` venues are settled
         self.out_id = np.zeros(0, dtype=np.int64)
         self.out_t = np.zeros(0)
+        self.trip_nodes = np.zeros(1024, dtype=np.int64)  # :func:`trips`, grown on demand
+        self.trip_lens = np.zeros(1024)
+        self.trip_ptr = np.zeros(0, dtype=np.int64)  # :func:`search_trips`
+        self.trip_dist = np.zeros(0)
 
     def grow_heap(self) -> None:
         """Double the heap's capacity, keeping its content."""
@@ -241,6 +246,214 @@ def _walk_back(pred, x, out):  # pragma: no cover - compiled
     return m
 
 
+@njit(nogil=True, cache=True)
+def _block_sum(a, lo, n):  # pragma: no cover - compiled
+    """Sum ``a[lo:lo + n]`` as numpy's pairwise summation does, for ``n <= 128`` (one block)."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    m = n - (n % 8)
+    while i < m:
+        j = lo + i
+        r0 += a[j]
+        r1 += a[j + 1]
+        r2 += a[j + 2]
+        r3 += a[j + 3]
+        r4 += a[j + 4]
+        r5 += a[j + 5]
+        r6 += a[j + 6]
+        r7 += a[j + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit(nogil=True, cache=True)
+def _pairwise_sum(a, lo, n):  # pragma: no cover - compiled
+    """Sum ``a[lo:lo + n]`` (float64) as numpy does: the same float as ``.sum()``.
+
+    Blocks of up to 128 summed by :func:`_block_sum`, longer runs halved (at a
+    multiple of 8) and the halves added, as numpy does; an explicit stack, not
+    recursion (numba's disk cache does not reload recursive functions safely).
+    """
+    if n <= 128:
+        return _block_sum(a, lo, n)
+    s_lo = np.empty(64, dtype=np.int64)
+    s_n = np.empty(64, dtype=np.int64)
+    s_stage = np.zeros(64, dtype=np.int64)
+    s_left = np.zeros(64)
+    top = 0
+    s_lo[0], s_n[0], s_stage[0] = lo, n, 0
+    ret = 0.0
+    while top >= 0:
+        m = s_n[top]
+        if m <= 128:
+            ret = _block_sum(a, s_lo[top], m)
+            top -= 1
+            continue
+        half = m // 2
+        half -= half % 8
+        stage = s_stage[top]
+        if stage == 0:
+            s_stage[top] = 1
+            top += 1
+            s_lo[top], s_n[top], s_stage[top] = s_lo[top - 1], half, 0
+        elif stage == 1:
+            s_left[top] = ret
+            s_stage[top] = 2
+            top += 1
+            s_lo[top], s_n[top], s_stage[top] = s_lo[top - 1] + half, m - half, 0
+        else:
+            ret = s_left[top] + ret
+            top -= 1
+    return ret
+
+
+@njit(nogil=True, cache=True)
+def _search_trips(indptr, indices, weights, ent_ptr, ent_venue, ent_sec, cand,
+                  dist, pred, done, touched, heap_t, heap_id, state, t_stop_box,
+                  ids, secs, need, limit_s, tie_s, out_id, out_t,
+                  keys, best, row, n_nodes, edge_u, edge_v, edge_twin, edge_len,
+                  q_edge, q_frac, q_dist, v_edge, v_frac, v_dist,
+                  nodes_out, ptr_out, dist_out, lens):  # pragma: no cover - compiled
+    """:func:`start` + :func:`run` + :func:`trips` of the venues settled, in one call.
+
+    Returns the venues settled (``out_id[:found]``, ``out_t``, trips in that
+    order), or -1 when the heap is too small, -2 when ``nodes_out`` is (the
+    caller then takes the resumable path).
+    """
+    _reset(dist, done, touched, state)
+    _start(dist, pred, touched, heap_t, heap_id, state, ids, secs)
+    t_stop_box[0] = np.inf
+    found = _run(indptr, indices, weights, ent_ptr, ent_venue, ent_sec, cand,
+                 dist, pred, done, touched, heap_t, heap_id, state, t_stop_box,
+                 need, limit_s, tie_s, out_id, out_t)
+    if state[_FULL]:
+        return -1
+    if not _trips(pred, n_nodes, out_id[:found], keys, best, row, n_nodes, edge_u, edge_v,
+                  edge_twin, edge_len, q_edge, q_frac, q_dist, v_edge, v_frac, v_dist,
+                  nodes_out, ptr_out, dist_out, lens):
+        return -2
+    return found
+
+
+def search_trips(scratch: Scratch, csr: sp.csr_matrix, ent: VenueEntries,
+                 cand: NDArray[np.bool_], ids: NDArray[np.int64], secs: NDArray[np.float64],
+                 need: int, limit_s: float, net: Any,
+                 best_edges: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
+                 q: tuple[int, float, float],
+                 v: tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]],
+                 tie_s: float = 2e-6) -> tuple[NDArray[np.int64], NDArray[np.float64],
+                                               NDArray[np.int64], NDArray[np.int64],
+                                               NDArray[np.float64]] | None:
+    """One search settling ``need`` candidate venues (and ties) with their trips, one call.
+
+    :func:`start` then :func:`run` then :func:`trips` of every venue settled,
+    compiled together (one dispatch instead of several).  Returns
+    ``(venue, time_s, nodes, ptr, length_m)`` in settling order (as
+    :func:`run` and :func:`trips` return them), or None when the search needs
+    a bigger heap or trip buffer: the caller then runs :func:`start` /
+    :func:`run` / :func:`trips` (which grow them).  The scratch keeps the
+    search (``settled``; reset it after).
+    """
+    n_venues = len(cand)
+    if len(scratch.out_id) < n_venues:
+        scratch.out_id = np.zeros(n_venues, dtype=np.int64)
+        scratch.out_t = np.zeros(n_venues)
+    if len(scratch.trip_ptr) < n_venues + 1:
+        scratch.trip_ptr = np.zeros(n_venues + 1, dtype=np.int64)
+        scratch.trip_dist = np.zeros(n_venues)
+    if len(scratch.heap_t) < len(ids) + 1:
+        return None
+    keys, best, row = best_edges
+    found = _search_trips(
+        csr.indptr, csr.indices, csr.data, ent.ptr, ent.venue, ent.sec, cand,
+        scratch.dist, scratch.pred, scratch.done, scratch.touched, scratch.heap_t,
+        scratch.heap_id, scratch.state, scratch.t_stop, ids, secs, need, float(limit_s),
+        float(tie_s), scratch.out_id, scratch.out_t, keys, best, row, net.n_nodes, net.edge_u,
+        net.edge_v, net.edge_twin, net.edge_length_m, q[0], q[1], q[2], v[0], v[1], v[2],
+        scratch.trip_nodes, scratch.trip_ptr, scratch.trip_dist, scratch.trip_lens)
+    if found < 0:
+        return None
+    ptr = scratch.trip_ptr[:found + 1].copy()
+    return (scratch.out_id[:found].copy(), scratch.out_t[:found].copy(),
+            scratch.trip_nodes[:ptr[found]].copy(), ptr, scratch.trip_dist[:found].copy())
+
+
+def best_edge_rows(keys: NDArray[np.int64], n_nodes: int) -> NDArray[np.int64]:
+    """Row pointers of sorted ``u * N + v`` keys: node a's are ``keys[row[a]:row[a + 1]]``."""
+    return np.searchsorted(keys, np.arange(n_nodes + 1, dtype=np.int64) * np.int64(n_nodes))
+
+
+@njit(nogil=True, cache=True)
+def _trips(pred, n, venues, keys, best, row, n_nodes, edge_u, edge_v, edge_twin, edge_len,
+           q_edge, q_frac, q_dist, v_edge, v_frac, v_dist,
+           nodes_out, ptr_out, dist_out, lens):  # pragma: no cover - compiled
+    """Walk back each venue's trip and measure it (as ``TravelEngine._distance``).
+
+    Trip ``i`` (venue ``venues[i]``) writes its real nodes, start first, to
+    ``nodes_out[ptr_out[i]:ptr_out[i + 1]]`` and its length (metres: access
+    legs + partial edges + full edges, the full ones summed as numpy sums) to
+    ``dist_out[i]``.  ``lens`` is scratch of at least the longest path's size.
+    Returns False when ``nodes_out`` is too small (the caller grows it).
+    """
+    at = 0
+    ptr_out[0] = 0
+    pe = q_edge
+    pf = q_frac
+    for i in range(len(venues)):
+        p = venues[i]
+        x = pred[n + p]
+        m = 0
+        while x >= 0:
+            if at + m >= len(nodes_out):
+                return False
+            nodes_out[at + m] = x
+            m += 1
+            x = pred[x]
+        # reverse in place: start first
+        for j in range(m // 2):
+            a = nodes_out[at + j]
+            nodes_out[at + j] = nodes_out[at + m - 1 - j]
+            nodes_out[at + m - 1 - j] = a
+        te = v_edge[p]
+        tf = v_frac[p]
+        d = q_dist + v_dist[p]
+        if m == 0:
+            same = pe == te or edge_twin[pe] == te
+            if same:
+                tf_on_pe = tf if pe == te else 1 - tf
+                d = d + abs(tf_on_pe - pf) * edge_len[pe]
+            else:
+                d = d + 0.0
+        else:
+            d += ((1 - pf) if edge_v[pe] == nodes_out[at] else pf) * edge_len[pe]
+            if m > 1:
+                for j in range(m - 1):
+                    a = nodes_out[at + j]
+                    key = a * n_nodes + nodes_out[at + j + 1]
+                    e = -1  # as ``edge_between``: the keys are unique, a's in row[a]:row[a + 1]
+                    for r in range(row[a], row[a + 1]):
+                        if keys[r] == key:
+                            e = best[r]
+                            break
+                    lens[j] = edge_len[e]
+                d += _pairwise_sum(lens, 0, m - 1)
+            d += (tf if edge_u[te] == nodes_out[at + m - 1] else 1 - tf) * edge_len[te]
+        dist_out[i] = d
+        at += m
+        ptr_out[i + 1] = at
+    return True
+
+
 def start(scratch: Scratch, ids: NDArray[np.int32], secs: NDArray[np.float64]) -> None:
     """Reset ``scratch`` and seed it with start ids at their times (seconds)."""
     scratch.reset()
@@ -292,6 +505,36 @@ def walk_back(scratch: Scratch, node: int) -> list[int]:
     out = np.empty(int(scratch.state[_SETTLED]) + 1, dtype=np.int64)
     m = _walk_back(scratch.pred, np.int64(node), out)
     return out[:m][::-1].tolist()
+
+
+def trips(scratch: Scratch, venues: NDArray[np.int64], net: Any,
+          best_edges: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
+          q: tuple[int, float, float],
+          v: tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]],
+          ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Trips of the last search to ``venues`` (settled): ``(nodes, ptr, length_m)``.
+
+    One compiled call for every venue: venue ``i``'s real nodes (start first)
+    are ``nodes[ptr[i]:ptr[i + 1]]``, its trip length ``length_m[i]`` (equal
+    to ``TravelEngine._distance``'s float).  ``net`` is the
+    :class:`~geosvc.network.graph.RoadNetwork` searched, ``best_edges`` its
+    ``_best_edges`` ``(keys, edge)`` (the fastest edge per (u, v), as
+    ``edge_between`` reads it) plus ``row`` (:func:`best_edge_rows`), ``q`` the
+    query's ``(edge, frac, dist_m)`` and ``v`` the venues' ``(edge, frac, dist_m)``
+    arrays.
+    """
+    k = len(venues)
+    ptr = np.zeros(k + 1, dtype=np.int64)
+    dist = np.zeros(k)
+    keys, best, row = best_edges
+    while True:
+        buf = scratch.trip_nodes
+        if _trips(scratch.pred, net.n_nodes, venues, keys, best, row, net.n_nodes, net.edge_u,
+                  net.edge_v, net.edge_twin, net.edge_length_m, q[0], q[1], q[2],
+                  v[0], v[1], v[2], buf, ptr, dist, scratch.trip_lens):
+            return buf[:ptr[k]].copy(), ptr, dist
+        scratch.trip_nodes = np.zeros(2 * len(buf), dtype=np.int64)
+        scratch.trip_lens = np.zeros(2 * len(buf))
 
 
 @njit(nogil=True, cache=True)
@@ -1162,6 +1405,21 @@ def warm_up() -> None:
     start(s, np.array([0], dtype=np.int32), np.array([0.0]))
     run(csr, ent, np.ones(1, dtype=np.bool_), s, need=1)
     walk_back(s, 1)
+    edge_arrays: dict[str, NDArray[Any]] = {
+        "edge_u": np.array([0], dtype=np.int32), "edge_v": np.array([1], dtype=np.int32),
+        "edge_twin": np.array([-1], dtype=np.int64), "edge_length_m": np.array([1.0])}
+    for arr in edge_arrays.values():
+        arr.flags.writeable = False  # as a RoadNetwork's: the signature requests use
+    net = SimpleNamespace(n_nodes=2, **edge_arrays)
+    trips(s, np.array([0], dtype=np.int64), net,
+          (np.array([1], dtype=np.int64), np.array([0], dtype=np.int64),
+           np.array([0, 1, 1], dtype=np.int64)), (0, 0.5, 0.0),
+          (np.array([0], dtype=np.int64), np.array([0.5]), np.array([0.0])))
+    search_trips(s, csr, ent, np.ones(1, dtype=np.bool_), np.array([0], dtype=np.int64),
+                 np.array([0.0]), 1, np.inf, net,
+                 (np.array([1], dtype=np.int64), np.array([0], dtype=np.int64),
+                  np.array([0, 1, 1], dtype=np.int64)), (0, 0.5, 0.0),
+                 (np.array([0], dtype=np.int64), np.array([0.5]), np.array([0.0])))
     s.reset()
     bounded(csr, np.array([0]), np.array([0.0]), limit_s=2.0)
     passes(csr, np.array([0]), np.array([0.0]), limit_s=2.0)

@@ -169,6 +169,9 @@ class TravelEngine:
         self._entries = _dijkstra.VenueEntries.build(
             net.n_nodes, *entries(net, self.venues, self.walk_speed_mps))
         self._lines = self._venue_lines()
+        self._line_edges = frozenset(self._lines[0].tolist())  # edges holding a venue
+        keys, best = net._best_edges  # fastest edge per (u, v), as edge_between reads it
+        self._best_edges = (keys, best, _dijkstra.best_edge_rows(keys, net.n_nodes))
         self._passes: OrderedDict[Hashable, NodeTimes] = OrderedDict()
         # keys asked without a pass -> nodes settled by searches a pass would have saved
         self._seen: OrderedDict[Hashable, int] = OrderedDict()
@@ -322,7 +325,8 @@ class TravelEngine:
         if len(q) != 1:
             msg = "must be a single number"
             raise InvalidParameter("lon", msg, more=[("lat", msg)])
-        check_snapped(q, self.snap_max_m, name="lon`/`lat", mode=self.net.mode)
+        if not q.dist_m[0] <= self.snap_max_m:  # the usual point is near: no array checks
+            check_snapped(q, self.snap_max_m, name="lon`/`lat", mode=self.net.mode)
         return q
 
     def nearest(
@@ -499,6 +503,8 @@ class TravelEngine:
         pos_out: list[NDArray[np.int64]] = []
         sec_out: list[NDArray[np.float64]] = []
         for e, f in mine:
+            if e not in self._line_edges:  # most query points: no venue on their line
+                continue
             lo, hi = np.searchsorted(s_edge, [e, e + 1])
             if lo == hi:
                 continue
@@ -532,45 +538,65 @@ class TravelEngine:
         cand[cands] = True
         x_node, x_sec = self._exits_one(q)
         s_pos, s_sec = self._same_line(q, cand)
-        ids = np.concatenate([x_node, n + s_pos])
-        secs = np.concatenate([x_sec, s_sec])
+        if len(s_pos):
+            ids = np.concatenate([x_node, n + s_pos])
+            secs = np.concatenate([x_sec, s_sec])
+        else:
+            ids, secs = x_node, x_sec
         sc, own = self._scratch()
-        found: list[tuple[int, float, list[int]]] = []
+        found: list[tuple[int, float, int]] = []  # venue, seconds, its trip's index
         first_ok: bool | None = None
+        v = self.venues
+        qt = (int(q.edge[0]), float(q.frac[0]), float(q.dist_m[0]))
+        vt3 = (v.edge, v.frac, v.dist_m)
         try:
             dj = self._dj
-            dj.start(sc, ids, secs)
-            while len(found) < k:
-                need = k - len(found)
-                vid, vt = dj.run(net.csr, self._entries, cand, sc, need=need,
-                                        limit_s=limit_s)
-                for i in np.lexsort((vid, np.round(vt, 6))).tolist():
-                    p, t = int(vid[i]), float(vt[i])
-                    ok = accept is None or bool(accept(p, t))
-                    if first_ok is None:
-                        first_ok = ok
-                    if ok:
-                        found.append((p, t, dj.walk_back(sc, int(sc.pred[n + p]))))
-                        if len(found) == k:
-                            break
-                if len(vid) < need:
-                    break  # limit reached or everything reachable settled
+            # the usual case, no predicate: search and trips in one compiled call
+            one = None if accept is not None else dj.search_trips(
+                sc, net.csr, self._entries, cand, ids, secs, k, limit_s, net,
+                self._best_edges, qt, vt3)
+            if one is not None:
+                vid, vt, trip_nodes, ptr, dist = one
+                order = np.lexsort((vid, np.round(vt, 6))).tolist()
+                if order:
+                    first_ok = True
+                found = [(int(vid[i]), float(vt[i]), i) for i in order[:k]]
+            else:
+                dj.start(sc, ids, secs)
+                while len(found) < k:
+                    need = k - len(found)
+                    vid, vt = dj.run(net.csr, self._entries, cand, sc, need=need,
+                                     limit_s=limit_s)
+                    for i in np.lexsort((vid, np.round(vt, 6))).tolist():
+                        p, t = int(vid[i]), float(vt[i])
+                        ok = accept is None or bool(accept(p, t))
+                        if first_ok is None:
+                            first_ok = ok
+                        if ok:
+                            found.append((p, t, len(found)))
+                            if len(found) == k:
+                                break
+                    if len(vid) < need:
+                        break  # limit reached or everything reachable settled
+                # every hit's path and length in one compiled call (paths of settled
+                # ids stay as they were when the hit was settled)
+                trip_nodes, ptr, dist = dj.trips(
+                    sc, np.array([p for p, _, _ in found], dtype=np.int64), net,
+                    self._best_edges, qt, vt3)
             settled = sc.settled
         finally:
             sc.reset()
             if own:
                 self._local.busy = False
         savable = settled if (first_ok is None or (k == 1 and first_ok)) else 0
-        # one edge look-up for every hit's path (a call per hit cost more than the search)
-        paths = [nodes for _, _, nodes in found]
-        a = [x for nodes in paths for x in nodes[:-1]]
-        b = [x for nodes in paths for x in nodes[1:]]
-        between = net.edge_between(np.array(a, dtype=np.int64), np.array(b, dtype=np.int64))
-        hits, at = [], 0
-        for p, t, nodes in found:
-            m = max(len(nodes) - 1, 0)
-            hits.append(self._hit(q, p, t, nodes, want_route, between[at:at + m]))
-            at += m
+        hits = []
+        for p, t, i in found:
+            lonlat = None
+            if want_route:
+                nodes = trip_nodes[ptr[i]:ptr[i + 1]].tolist()
+                lonlat = build_route(self.net, q, v.take([p]), nodes).lonlat
+            hits.append(NearestHit(pos=p, time_s=t, distance_m=float(dist[i]),
+                                   route_lonlat=lonlat))
         return hits, savable
 
     def _exits_one(self, q: Snapped) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
