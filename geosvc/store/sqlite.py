@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from geosvc.errors import InvalidParameter, StorageUnavailable
 from geosvc.model import Area, DatasetInfo, PopulationCell
-from geosvc.store import migrations
+from geosvc.store import _arrow, migrations
 from geosvc.store._rows import (
     ITEM_COLS,
     LEVELS,
@@ -48,6 +48,7 @@ from geosvc.store._rows import (
 from geosvc.store._sql import UID_KEY, SQLStore, write_bundles
 from geosvc.store.access import record_write, table_counts
 from geosvc.store.base import TABLES, Batch, Contents, TableCounts, WriteResult
+from geosvc.table import LinkTable, VenueTable
 
 if TYPE_CHECKING:
     from geosvc.store.snapcache import SnapshotCache
@@ -292,6 +293,16 @@ class SQLiteStore(SQLStore):
         except sqlite3.Error as exc:
             self._fail(f"cannot be read ({exc})", exc)
         return contents
+
+    def _columns(self, q: Callable[[str], Any],
+                 revision: int) -> tuple[VenueTable, LinkTable]:
+        """Read venues and links as Arrow columns (:mod:`geosvc.store._arrow`).
+
+        Falls back to the ``sqlite3`` rows of ``q`` when the columnar read
+        cannot run or sees another revision (it logs why).
+        """
+        read = _arrow.read_columns(self.path, revision)
+        return read if read is not None else super()._columns(q, revision)
 
     # ------------------------------------------------------------------ writes
 
