@@ -23,7 +23,9 @@ and the caller reads with ``sqlite3`` (correctness never depends on ADBC).
 
 from __future__ import annotations
 
+import ctypes
 import logging
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -96,10 +98,11 @@ def read_columns(path: Path, revision: int) -> tuple[VenueTable, LinkTable] | No
                     log.info("%s: revision moved (%d, then %d); reading with sqlite3",
                              path, revision, seen)
                     return None
-                venues = venue_table(_fetch(cur, VENUES_SQL))
-                links = link_table(_fetch(cur, LINKS_SQL))
+                venues = venue_table(_batches(cur, VENUES_SQL))
+                links = link_table(_batches(cur, LINKS_SQL))
             finally:
                 cur.execute("COMMIT")
+        _trim()
         return venues, links
     except Exception as exc:  # noqa: BLE001 - any driver or type failure: use sqlite3
         log.info("%s: columnar read failed (%s: %s); reading with sqlite3",
@@ -109,62 +112,91 @@ def read_columns(path: Path, revision: int) -> tuple[VenueTable, LinkTable] | No
         conn.close()
 
 
-def _fetch(cur: Any, sql: str) -> Any:
-    """Run ``sql`` and return its rows as one Arrow table."""
+def _trim() -> None:
+    """Hand the C heap's free pages back to the system (glibc only; else nothing).
+
+    The driver grows each batch's buffers with ``malloc``/``realloc``; glibc
+    keeps the freed heap (at 1M venues ~150 MB over the ~95 MB of columns
+    kept) until ``malloc_trim`` returns it.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: its allocator decides
+        pass
+
+
+def _batches(cur: Any, sql: str) -> Iterator[Any]:
+    """Run ``sql`` and yield its rows as Arrow record batches (one held at a time)."""
     cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
     cur.execute(sql)
-    return cur.fetch_arrow_table()
+    yield from cur.fetch_record_batch()
 
 
 # ---------------------------------------------------------------------- arrow -> columns
-def venue_table(t: Any) -> VenueTable:
-    """Build a :class:`VenueTable` from an Arrow table of :data:`VENUES_SQL`."""
-    if t.num_rows == 0:
+def venue_table(batches: Iterable[Any]) -> VenueTable:
+    """Build a :class:`VenueTable` from record batches of :data:`VENUES_SQL`.
+
+    Each batch is turned into compact parts (string bytes, codes, numbers)
+    and dropped before the next, so the Arrow form of the whole table is
+    never held.
+    """
+    text = {c: _Text() for c in ("code", "name", *_OPT_TEXT)}
+    ids = {c: _Ids() for c in ("area_code", "opening_hours")}
+    enums = {"kind": _Enum(lambda u: KIND_CODE[VenueKind(u)]),
+             "level": _Enum(lambda u: LEVEL_CODE[Level(u)]),
+             "status": _Enum(lambda u: STATUS_CODE[Status(u)]),
+             "channels": _Enum(lambda u: chan_bits(p for p in u.split(",") if p), np.uint8)}
+    nums: dict[str, list[NDArray[Any]]] = {c: [] for c in ("lon", "lat", "machines", *_FLAGS)}
+    for b in batches:
+        col = {name: b.column(i) for i, name in enumerate(b.schema.names)}
+        null = {c: _int64(col[f"{c}__null"]) != 0 for c in _NULLABLE}
+        if null["status"].any():
+            msg = "a NULL status (derived on the sqlite3 path)"
+            raise ValueError(msg)
+        for c, t in text.items():
+            t.add(col[c], null.get(c))
+        for c, d in ids.items():
+            d.add(col[c], null[c])
+        for c, e in enums.items():
+            e.add(col[c], null.get(c))
+        for c in ("lon", "lat"):
+            nums[c].append(_floats(col[c]))
+        for c in ("machines", *_FLAGS):
+            nums[c].append(_int64(col[c]))
+    if not nums["lon"]:
         return VenueTable.from_rows([])
-    col = {name: _one(t.column(name)) for name in t.column_names}
-    null = {c: _bools(col[f"{c}__null"]) for c in _OPT_TEXT + ("level", "area_code",
-                                                                  "opening_hours", "status")}
-    if null["status"].any():
-        msg = "a NULL status (derived on the sqlite3 path)"
-        raise ValueError(msg)
-    kind = _enum(col["kind"], None, lambda u: KIND_CODE[VenueKind(u)], "kind")
-    level = _enum(col["level"], null["level"], lambda u: LEVEL_CODE[Level(u)], "level")
-    status = _enum(col["status"], None, lambda u: STATUS_CODE[Status(u)], "status")
-    idx, uniq = _dict(col["channels"], None)
-    chan = np.array([chan_bits(p for p in u.split(",") if p) for u in uniq],
-                    dtype=np.uint8)[idx]
-    area, area_codes = _ids(col["area_code"], null["area_code"])
-    hours, hours_texts = _ids(col["opening_hours"], null["opening_hours"])
+    num = {c: np.concatenate(parts) for c, parts in nums.items()}
+    area, area_codes = ids["area_code"].done()
+    hours, hours_texts = ids["opening_hours"].done()
     return VenueTable(
-        code=_packed(col["code"]), name=_packed(col["name"]),
-        kind=_ro(kind), lon=_ro(_floats(col["lon"])), lat=_ro(_floats(col["lat"])),
-        level=_ro(level), chan=_ro(chan),
-        area=_ro(area), area_codes=area_codes,
-        hours=_ro(hours), hours_texts=hours_texts,
-        **cast("dict[str, Any]", {c: _opt(col[c], null[c]) for c in _OPT_TEXT}),
-        **cast("dict[str, Any]", {c: _ro(_int64(col[c]) != 0) for c in _FLAGS}),
-        machines=_ro(_int64(col["machines"])),
-        status=_ro(status),
+        code=text["code"].packed(), name=text["name"].packed(),
+        kind=enums["kind"].done(), lon=_ro(num["lon"]), lat=_ro(num["lat"]),
+        level=enums["level"].done(), chan=enums["channels"].done(),
+        area=area, area_codes=area_codes, hours=hours, hours_texts=hours_texts,
+        **cast("dict[str, Any]", {c: text[c].opt() for c in _OPT_TEXT}),
+        **cast("dict[str, Any]", {c: _ro(num[c] != 0) for c in _FLAGS}),
+        machines=_ro(num["machines"]),
+        status=enums["status"].done(),
     )
 
 
-def link_table(t: Any) -> LinkTable:
-    """Build a :class:`LinkTable` from an Arrow table of :data:`LINKS_SQL`."""
-    if t.num_rows == 0:
+def link_table(batches: Iterable[Any]) -> LinkTable:
+    """Build a :class:`LinkTable` from record batches of :data:`LINKS_SQL`."""
+    venue, item = _Text(), _Ids()
+    chan = _Enum(lambda u: chan_bits(p for p in u.split(",") if p), np.uint8)
+    rows = 0
+    for b in batches:
+        venue.add(b.column(0), None)
+        item.add(b.column(1), None)
+        chan.add(b.column(2), None)
+        rows += b.num_rows
+    if not rows:
         return LinkTable.from_rows([])
-    item, item_codes = _ids(_one(t.column("item_code")), None)
-    idx, uniq = _dict(_one(t.column("channels")), None)
-    chan = np.array([chan_bits(p for p in u.split(",") if p) for u in uniq],
-                    dtype=np.uint8)[idx]
-    return LinkTable(_packed(_one(t.column("venue_code"))), _ro(item), item_codes, _ro(chan))
+    item_ids, item_codes = item.done()
+    return LinkTable(venue.packed(), item_ids, item_codes, chan.done())
 
 
-def _one(chunked: Any) -> Any:
-    """Return a chunked column as one Arrow array (no copy when it has one chunk)."""
-    import pyarrow as pa  # lazy: pyarrow loads only when a columnar read runs
-    if isinstance(chunked, pa.ChunkedArray):
-        return chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
-    return chunked
+_NULLABLE = (*_OPT_TEXT, "level", "area_code", "opening_hours", "status")
 
 
 def _ro(a: NDArray[Any]) -> NDArray[Any]:
@@ -188,76 +220,124 @@ def _floats(arr: Any) -> NDArray[np.float64]:
     return np.asarray(arr.to_numpy(zero_copy_only=True), dtype=np.float64).copy()
 
 
-def _bools(arr: Any) -> NDArray[np.bool_]:
-    return _int64(arr) != 0
-
-
-def _strings(arr: Any) -> Any:
-    """``arr`` as a large_string array without nulls (a type the driver never changes)."""
+def _offsets(arr: Any) -> tuple[NDArray[np.int64], Any]:
+    """Return the ``n + 1`` offsets (int64) and data buffer of a string array without nulls."""
     import pyarrow as pa  # lazy: pyarrow loads only when a columnar read runs
     if arr.null_count:
         msg = "a coalesced text column has a NULL"
         raise TypeError(msg)
-    if pa.types.is_large_string(arr.type):
-        return arr
     if pa.types.is_string(arr.type):
-        return arr.cast(pa.large_string())
-    msg = f"a text column came as {arr.type}"
-    raise TypeError(msg)
+        width: Any = np.int32
+    elif pa.types.is_large_string(arr.type):
+        width = np.int64
+    else:
+        msg = f"a text column came as {arr.type}"
+        raise TypeError(msg)
+    bufs = arr.buffers()
+    offs = np.frombuffer(bufs[1], dtype=width)[arr.offset:arr.offset + len(arr) + 1]
+    return offs.astype(np.int64), bufs[2]
 
 
-def _packed(arr: Any, missing: NDArray[np.bool_] | None = None) -> PackedText:
-    """Return a (large_)string array as a PackedText (its data and offsets, copied once)."""
-    s = _strings(arr)
-    n = len(s)
-    offs = np.frombuffer(s.buffers()[1], dtype=np.int64)[s.offset:s.offset + n + 1]
-    data = s.buffers()[2]
-    lo, hi = (int(offs[0]), int(offs[-1])) if n else (0, 0)
-    blob = (np.frombuffer(data, dtype=np.uint8)[lo:hi].copy() if data is not None and hi > lo
-            else np.zeros(0, dtype=np.uint8))
-    offsets = offs - lo if lo else offs.copy()
-    if missing is not None and not missing.any():
-        missing = None
-    return PackedText(_ro(blob), _ro(offsets.astype(np.int64, copy=False)),
-                      None if missing is None else _ro(missing.copy()))
+class _Text:
+    """A text column gathered batch by batch: its UTF-8 bytes and the byte size of each row.
+
+    A NULL row (read as ``''``, flagged apart) has no bytes, so the same blob
+    serves the dense form (offsets over every row, ``missing`` mask) and the
+    sparse one (offsets over the rows with a value).
+    """
+
+    def __init__(self) -> None:
+        self.blobs: list[NDArray[np.uint8]] = []
+        self.sizes: list[NDArray[np.int64]] = []
+        self.nulls: list[NDArray[np.bool_]] = []
+
+    def add(self, arr: Any, null: NDArray[np.bool_] | None) -> None:
+        offs, data = _offsets(arr)
+        lo, hi = int(offs[0]), int(offs[-1])
+        self.blobs.append(np.frombuffer(data, dtype=np.uint8)[lo:hi].copy()
+                          if data is not None and hi > lo else np.zeros(0, np.uint8))
+        self.sizes.append(np.diff(offs))
+        self.nulls.append(np.zeros(len(arr), bool) if null is None else null)
+
+    def _blob(self) -> NDArray[np.uint8]:
+        blob = np.concatenate(self.blobs) if self.blobs else np.zeros(0, np.uint8)
+        self.blobs = []
+        return _ro(blob)
+
+    @staticmethod
+    def _cum(sizes: NDArray[np.int64]) -> NDArray[np.int64]:
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        return _ro(offsets)
+
+    def packed(self) -> PackedText:
+        """Return every row as a :class:`PackedText` (``missing`` where NULL)."""
+        null = np.concatenate(self.nulls)
+        sizes = np.concatenate(self.sizes)
+        return PackedText(self._blob(), self._cum(sizes),
+                          _ro(null) if null.any() else None)
+
+    def opt(self) -> OptText:
+        """Return the column in :meth:`OptText.of`'s form (dense or sparse)."""
+        null = np.concatenate(self.nulls)
+        n = len(null)
+        present = ~null
+        if np.count_nonzero(present) * 2 > n:
+            return OptText(self.packed(), None, n)
+        rows = np.flatnonzero(present).astype(np.int32 if n < 2**31 else np.int64)
+        sizes = np.concatenate(self.sizes)[present]
+        return OptText(PackedText(self._blob(), self._cum(sizes)), _ro(rows), n)
 
 
-def _opt(arr: Any, null: NDArray[np.bool_]) -> OptText:
-    """Return an optional text column in :meth:`OptText.of`'s form (dense or sparse)."""
-    import pyarrow as pa  # lazy: pyarrow loads only when a columnar read runs
-    present = ~null
-    n = len(arr)
-    if np.count_nonzero(present) * 2 > n:
-        return OptText(_packed(arr, null), None, n)
-    rows = np.flatnonzero(present).astype(np.int32 if n < 2**31 else np.int64)
-    values = _packed(_strings(arr).filter(pa.array(present)))
-    return OptText(values, _ro(rows), n)
-
-
-def _dict(arr: Any, null: NDArray[np.bool_] | None) -> tuple[NDArray[np.intp], list[str]]:
-    """Ids (-1 where ``null``) and the distinct values, in order of first appearance."""
+def _encode(arr: Any, null: NDArray[np.bool_] | None) -> tuple[NDArray[np.intp], list[str]]:
+    """Return ids (-1 where ``null``) and the batch's distinct values, first seen first."""
     import pyarrow as pa  # lazy: pyarrow loads only when a columnar read runs
     import pyarrow.compute as pc  # lazy: as above
-    s = _strings(arr)
+    _offsets(arr)  # type check: text without NULLs
     if null is not None and null.any():
-        s = pc.if_else(pa.array(null), pa.scalar(None, s.type), s)
-    enc = s.dictionary_encode()
+        arr = pc.if_else(pa.array(null), pa.scalar(None, arr.type), arr)
+    enc = arr.dictionary_encode()
     idx = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.intp)
     return idx, [str(u) for u in enc.dictionary.to_pylist()]
 
 
-def _ids(arr: Any, null: NDArray[np.bool_] | None) -> tuple[NDArray[np.int32],
-                                                             tuple[str, ...]]:
-    idx, uniq = _dict(arr, null)
-    return idx.astype(np.int32), tuple(uniq)
+class _Ids:
+    """An id column gathered batch by batch: ids into the distinct values, first seen first."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+        self.parts: list[NDArray[np.int32]] = []
+
+    def add(self, arr: Any, null: NDArray[np.bool_] | None) -> None:
+        idx, uniq = _encode(arr, null)
+        remap = np.array([self.seen.setdefault(u, len(self.seen)) for u in uniq] + [-1],
+                         dtype=np.int32)
+        self.parts.append(remap[idx])  # id -1 picks the trailing -1
+
+    def done(self) -> tuple[NDArray[np.int32], tuple[str, ...]]:
+        ids = np.concatenate(self.parts) if self.parts else np.zeros(0, np.int32)
+        return _ro(ids), tuple(self.seen)
 
 
-def _enum(arr: Any, null: NDArray[np.bool_] | None, code: Any, what: str) -> NDArray[np.int8]:
-    """Enum codes of a text column (-1 where ``null``); an unknown value raises."""
-    idx, uniq = _dict(arr, null)
-    try:
-        lookup = np.array([code(u) for u in uniq] + [-1], dtype=np.int8)
-    except (KeyError, ValueError) as exc:
-        msg = f"a {what} that is not one: {exc}"
-        raise ValueError(msg) from exc
-    return lookup[idx]
+class _Enum:
+    """An enum (or channel set) column gathered batch by batch as codes (-1 where NULL)."""
+
+    def __init__(self, code: Callable[[str], int], dtype: Any = np.int8) -> None:
+        self.code, self.dtype = code, dtype
+        self.known: dict[str, int] = {}
+        self.parts: list[NDArray[Any]] = []
+
+    def add(self, arr: Any, null: NDArray[np.bool_] | None) -> None:
+        idx, uniq = _encode(arr, null)
+        for u in uniq:
+            if u not in self.known:
+                try:
+                    self.known[u] = self.code(u)
+                except (KeyError, ValueError) as exc:
+                    msg = f"not a known code: {u!r}"
+                    raise ValueError(msg) from exc
+        lookup = np.array([self.known[u] for u in uniq] + [-1], dtype=np.int64)
+        self.parts.append(lookup[idx].astype(self.dtype))
+
+    def done(self) -> NDArray[Any]:
+        return _ro(np.concatenate(self.parts) if self.parts else np.zeros(0, self.dtype))
