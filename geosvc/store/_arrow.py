@@ -60,10 +60,25 @@ def _text(col: str) -> str:
     return f"coalesce({col}, '') AS {col}"
 
 
+#: The columns whose NULLs are flagged, bit ``i`` of ``nulls`` for ``_NULLABLE[i]``.
+_NULLABLE = (*_OPT_TEXT, "level", "area_code", "opening_hours", "status")
+
+
 def _venues_sql() -> str:
+    """Return the venue query: one bit mask of the NULL flags, one of the four flags.
+
+    Each column the driver fills costs about as much as the SQLite step of a
+    row, so the 10 NULL flags and 4 booleans travel as two integers.  A flag
+    that is not stored as an integer makes ``flags`` NULL, which the read
+    refuses (the sqlite3 path then reads the row as it always did).
+    """
     cols = [_text(c) for c in _TEXT_REQUIRED + _TEXT_OPTIONAL]
-    cols += [f"{c} IS NULL AS {c}__null" for c in _TEXT_OPTIONAL + ("status",)]
-    cols += ["lon", "lat", f"coalesce(machines, {NO_INT}) AS machines", *_FLAGS]
+    cols.append(" | ".join(f"(({c} IS NULL) << {i})" for i, c in enumerate(_NULLABLE))
+                + " AS nulls")
+    typed = " AND ".join(f"typeof({c}) = 'integer'" for c in _FLAGS)
+    bits = " | ".join(f"(({c} != 0) << {i})" for i, c in enumerate(_FLAGS))
+    cols.append(f"CASE WHEN {typed} THEN {bits} END AS flags")
+    cols += ["lon", "lat", f"coalesce(machines, {NO_INT}) AS machines"]
     return f"SELECT {', '.join(cols)} FROM venues ORDER BY rowid"
 
 
@@ -146,10 +161,11 @@ def venue_table(batches: Iterable[Any]) -> VenueTable:
              "level": _Enum(lambda u: LEVEL_CODE[Level(u)]),
              "status": _Enum(lambda u: STATUS_CODE[Status(u)]),
              "channels": _Enum(lambda u: chan_bits(p for p in u.split(",") if p), np.uint8)}
-    nums: dict[str, list[NDArray[Any]]] = {c: [] for c in ("lon", "lat", "machines", *_FLAGS)}
+    nums: dict[str, list[NDArray[Any]]] = {c: [] for c in ("lon", "lat", "machines", "flags")}
     for b in batches:
         col = {name: b.column(i) for i, name in enumerate(b.schema.names)}
-        null = {c: _int64(col[f"{c}__null"]) != 0 for c in _NULLABLE}
+        nulls = _int64(col["nulls"])
+        null = {c: (nulls >> i) & 1 != 0 for i, c in enumerate(_NULLABLE)}
         if null["status"].any():
             msg = "a NULL status (derived on the sqlite3 path)"
             raise ValueError(msg)
@@ -161,7 +177,7 @@ def venue_table(batches: Iterable[Any]) -> VenueTable:
             e.add(col[c], null.get(c))
         for c in ("lon", "lat"):
             nums[c].append(_floats(col[c]))
-        for c in ("machines", *_FLAGS):
+        for c in ("machines", "flags"):
             nums[c].append(_int64(col[c]))
     if not nums["lon"]:
         return VenueTable.from_rows([])
@@ -174,7 +190,8 @@ def venue_table(batches: Iterable[Any]) -> VenueTable:
         level=enums["level"].done(), chan=enums["channels"].done(),
         area=area, area_codes=area_codes, hours=hours, hours_texts=hours_texts,
         **cast("dict[str, Any]", {c: text[c].opt() for c in _OPT_TEXT}),
-        **cast("dict[str, Any]", {c: _ro(num[c] != 0) for c in _FLAGS}),
+        **cast("dict[str, Any]", {c: _ro((num["flags"] >> i) & 1 != 0)
+                                  for i, c in enumerate(_FLAGS)}),
         machines=_ro(num["machines"]),
         status=enums["status"].done(),
     )
@@ -194,9 +211,6 @@ def link_table(batches: Iterable[Any]) -> LinkTable:
         return LinkTable.from_rows([])
     item_ids, item_codes = item.done()
     return LinkTable(venue.packed(), item_ids, item_codes, chan.done())
-
-
-_NULLABLE = (*_OPT_TEXT, "level", "area_code", "opening_hours", "status")
 
 
 def _ro(a: NDArray[Any]) -> NDArray[Any]:

@@ -130,6 +130,12 @@ def test_falls_back_to_sqlite3_and_says_why(tmp_path: Path,
     with caplog.at_level(logging.INFO, logger="geosvc.store._arrow"):
         assert _arrow.read_columns(path, revision) is None  # never cast to a number
     assert "columnar read failed" in caplog.text
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE venues SET machines = 2 WHERE code = 'B1'")
+    assert _arrow.read_columns(path, revision) is not None
+    with sqlite3.connect(path) as raw:  # a flag stored as text: not read as a number either
+        raw.execute("UPDATE venues SET accessible = '' WHERE code = 'B1'")
+    assert _arrow.read_columns(path, revision) is None
     assert _arrow.read_columns(tmp_path / "missing.db", revision) is None
 
 
