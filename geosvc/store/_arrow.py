@@ -9,23 +9,33 @@ Arrow buffers (an Arrow string array already is a UTF-8 blob and offsets),
 enum, channel and id columns via ``dictionary_encode`` (only the few distinct
 values are decoded).
 
+The driver links its own copy of SQLite, and two copies of SQLite in one
+process break each other's POSIX locks (SQLite's "how to corrupt" notes,
+multiple copies of SQLite in one application): it runs in a child process,
+``python -m geosvc.store._arrow``, which pickles the finished columns into a
+private temporary file the caller loads.
+
 The driver infers each column's type from the values of its first batch (a
 NULL-only first batch gives int64, and a string later raises), so the queries
 never hand it a NULL: every nullable column is read as ``coalesce(x, ...)``
 with a separate ``x IS NULL`` flag.  Nothing is ``CAST`` (a cast would turn a
 stray value into another silently): a value of another storage class than its
 column's (text in ``machines``, a BLOB in a text column) makes the driver or the
-type checks here raise, and the read falls back.  The read runs in its own read
-transaction and is used only when it sees the revision the caller's
-``sqlite3`` transaction saw; on any failure :func:`read_columns` returns None
-and the caller reads with ``sqlite3`` (correctness never depends on ADBC).
+type checks here raise, and the read falls back.  The child reads in its own read
+transaction, used only when it sees the revision the caller's ``sqlite3``
+transaction saw; on any failure :func:`read_columns` returns None and the
+caller reads with ``sqlite3`` (correctness never depends on ADBC).
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
-from collections.abc import Callable, Iterable, Iterator
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -87,21 +97,58 @@ LINKS_SQL = "SELECT venue_code, item_code, channels FROM links ORDER BY rowid"
 
 
 def read_columns(path: Path, revision: int) -> tuple[VenueTable, LinkTable] | None:
-    """Read every venue and link of the SQLite file at ``path`` as columns.
+    """Read every venue and link of the SQLite file at ``path`` as columns, in a child process.
 
-    Returns None (and logs why) when the driver is missing or fails, or when
-    its read transaction sees another revision than ``revision``.
+    The driver links its own copy of SQLite, and two copies of SQLite in one
+    process break each other's POSIX locks on the file (closing one copy's
+    descriptor drops the other's locks; seen here as a bus error when the
+    WAL index was reset under a reader): so the driver runs only in a child
+    (``python -m geosvc.store._arrow``), which hands the columns back in a
+    private temporary file.  Returns None (and logs why) when the child
+    fails, or when its read transaction sees another revision than
+    ``revision``.
     """
-    try:
-        import adbc_driver_sqlite.dbapi as adbc  # lazy: optional fast path, cold reads only
-    except ImportError as exc:
-        log.info("%s: columnar read unavailable (%s); reading with sqlite3", path, exc)
-        return None
-    try:
-        conn = adbc.connect(f"{path.resolve().as_uri()}?mode=ro", autocommit=True)
-    except Exception as exc:  # noqa: BLE001 - any driver failure means: use sqlite3
-        log.info("%s: ADBC cannot open the file (%s); reading with sqlite3", path, exc)
-        return None
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    with tempfile.TemporaryDirectory(prefix="geosvc-coldread-", dir=_scratch()) as tmp:
+        out = Path(tmp) / "columns.pickle"
+        done = subprocess.run([sys.executable, "-m", "geosvc.store._arrow", str(path),
+                               str(revision), str(out)], env=env, capture_output=True,
+                              text=True, check=False)
+        if done.returncode != 0 or not out.exists():
+            why = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+            log.info("%s: columnar read failed (%s); reading with sqlite3", path, why)
+            return None
+        with out.open("rb") as f:
+            venues, links = pickle.load(f)  # our own child's file, in our private dir
+    return _frozen_table(venues), _frozen_table(links)
+
+
+def _scratch() -> str | None:
+    """Return a memory-backed temporary directory when there is one (no disk writes)."""
+    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+
+
+def _frozen_table(table: Any) -> Any:
+    """Mark every array of a table read-only again (pickling drops the flag)."""
+    for value in table._columns():
+        parts = [value]
+        if isinstance(value, OptText):
+            parts = [value.values, value.rows]
+        for part in parts:
+            arrays = ([part.blob, part.offsets, part.missing] if isinstance(part, PackedText)
+                      else [part])
+            for a in arrays:
+                if isinstance(a, np.ndarray):
+                    a.flags.writeable = False
+    return table
+
+
+def _read_here(path: Path, revision: int) -> tuple[VenueTable, LinkTable] | None:
+    """Read the columns with the driver in this process (the child's side)."""
+    import adbc_driver_sqlite.dbapi as adbc  # lazy: the driver loads in the child only
+    conn = adbc.connect(f"{path.resolve().as_uri()}?mode=ro", autocommit=True)
     try:
         with conn.cursor() as cur:
             cur.execute("BEGIN")
@@ -110,34 +157,28 @@ def read_columns(path: Path, revision: int) -> tuple[VenueTable, LinkTable] | No
                 row = cur.fetchone()
                 seen = int(row[0]) if row else -1
                 if seen != revision:
-                    log.info("%s: revision moved (%d, then %d); reading with sqlite3",
-                             path, revision, seen)
-                    return None
+                    msg = f"revision moved ({revision}, then {seen})"
+                    raise RuntimeError(msg)
                 venues = venue_table(_batches(cur, VENUES_SQL))
                 links = link_table(_batches(cur, LINKS_SQL))
             finally:
                 cur.execute("COMMIT")
-        _trim()
-        return venues, links
-    except Exception as exc:  # noqa: BLE001 - any driver or type failure: use sqlite3
-        log.info("%s: columnar read failed (%s: %s); reading with sqlite3",
-                 path, type(exc).__name__, exc)
-        return None
     finally:
         conn.close()
+    return venues, links
 
 
-def _trim() -> None:
-    """Hand the C heap's free pages back to the system (glibc only; else nothing).
-
-    The driver grows each batch's buffers with ``malloc``/``realloc``; glibc
-    keeps the freed heap (at 1M venues ~150 MB over the ~95 MB of columns
-    kept) until ``malloc_trim`` returns it.
-    """
+def _child(argv: Sequence[str]) -> int:
+    """``python -m geosvc.store._arrow DB REVISION OUT``: pickle the columns to OUT."""
+    path, revision, out = Path(argv[0]), int(argv[1]), Path(argv[2])
     try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: its allocator decides
-        pass
+        read = _read_here(path, revision)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which falls back
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    with out.open("wb") as f:
+        pickle.dump(read, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return 0
 
 
 def _batches(cur: Any, sql: str) -> Iterator[Any]:
@@ -355,3 +396,7 @@ class _Enum:
 
     def done(self) -> NDArray[Any]:
         return _ro(np.concatenate(self.parts) if self.parts else np.zeros(0, self.dtype))
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1:]))
