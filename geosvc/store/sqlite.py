@@ -92,6 +92,8 @@ class SQLiteStore(SQLStore):
     _VENUES_SQL = f"SELECT {', '.join(_VENUE_COLS)} FROM venues ORDER BY rowid"
     _ITEMS_SQL = f"SELECT {', '.join(ITEM_COLS)} FROM items ORDER BY rowid"
     _LINKS_SQL = "SELECT venue_code, item_code, channels FROM links ORDER BY rowid"
+    #: Venues (by the largest rowid) from which a read goes columnar (:mod:`._arrow`).
+    COLUMNAR_MIN_ROWS = 200_000
 
     def __init__(
         self, path: str | os.PathLike[str], *, create: bool = True, busy_timeout_s: float = 30.0
@@ -298,10 +300,14 @@ class SQLiteStore(SQLStore):
                  revision: int) -> tuple[VenueTable, LinkTable]:
         """Read venues and links as Arrow columns (:mod:`geosvc.store._arrow`).
 
-        Falls back to the ``sqlite3`` rows of ``q`` when the columnar read
-        cannot run or sees another revision (it logs why).
+        Only from :attr:`COLUMNAR_MIN_ROWS` venues on (the driver's child
+        process costs about a second to start; below that sqlite3 is as
+        quick).  Falls back to the ``sqlite3`` rows of ``q`` when the columnar
+        read cannot run or sees another revision (it logs why).
         """
-        read = _arrow.read_columns(self.path, revision)
+        top = q("SELECT max(rowid) FROM venues").fetchone()[0] or 0  # O(log n): an upper bound
+        read = (_arrow.read_columns(self.path, revision) if top >= self.COLUMNAR_MIN_ROWS
+                else None)
         return read if read is not None else super()._columns(q, revision)
 
     # ------------------------------------------------------------------ writes

@@ -139,8 +139,10 @@ def test_falls_back_to_sqlite3_and_says_why(tmp_path: Path,
     assert _arrow.read_columns(tmp_path / "missing.db", revision) is None
 
 
-def test_store_read_uses_the_columnar_columns(tmp_path: Path) -> None:
+def test_store_read_uses_the_columnar_columns(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """``read()`` (no cache) hands out the Arrow-built columns, equal to the records."""
+    monkeypatch.setattr(SQLiteStore, "COLUMNAR_MIN_ROWS", 1)  # a small store goes columnar too
     venues, links = _messy(300)
     with SQLiteStore(tmp_path / "r.db") as store:
         store.write(Batch(venues=venues, items=[ServiceItem("I1", "a"), ServiceItem("I2", "b")],
