@@ -29,12 +29,14 @@ PACKAGE = ROOT / "geosvc"
 #: Third-party packages that may be imported on first use: measured import
 #: cost >= ~100 ms (spopt 2.1 s, folium 0.5 s, geopandas 0.4 s, dask 0.4 s,
 #: numba 0.3 s, scipy 0.2 s, psycopg 0.2 s, rasterio 0.18 s, openpyxl 0.15 s,
-#: pypinyin 0.15 s, shapely 0.12 s), or optional extras (psycopg, dask, gunicorn, pandana) and
-#: readers of one input kind (pyrosm, osmnx, contourpy, pulp, tqdm).
+#: pypinyin 0.15 s, shapely 0.12 s, pyarrow 0.9 s cold), or optional extras (psycopg, dask,
+#: gunicorn, pandana), readers of one input kind (pyrosm, osmnx, contourpy, pulp, tqdm) and
+#: the SQLite store's columnar cold read (pyarrow, adbc_driver_sqlite).
 LAZY_PACKAGES = frozenset({
     "spopt", "pulp", "folium", "branca", "geopandas", "pyrosm", "osmnx", "distributed",
     "dask", "numba", "scipy", "psycopg", "openpyxl", "pypinyin", "shapely", "contourpy",
     "gunicorn", "tqdm", "pandana", "pyproj", "networkx", "highspy", "rasterio",
+    "pyarrow", "adbc_driver_sqlite",
 })
 #: Modules where a verb may load its engine on first use.
 LAZY_INTERNAL = ("cli.py", "commands/")

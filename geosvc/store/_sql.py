@@ -173,10 +173,7 @@ class SQLStore(KeyTables, Store):
         if cached is not None:
             venues, links = cached
         else:
-            venues = VenueTable.concat([VenueTable.from_rows(rows)
-                                        for rows in _chunks(q(self._VENUES_SQL))])
-            links = LinkTable.concat([LinkTable.from_rows(rows)
-                                      for rows in _chunks(q(self._LINKS_SQL))])
+            venues, links = self._columns(q, revision)
         items = items_from(q(self._ITEMS_SQL).fetchall())
         bundles = bundles_from(q(_BUNDLES_SQL).fetchall(), q(_BUNDLE_ITEMS_SQL).fetchall())
         if cached is None and cache is not None and identity is not None:
@@ -185,6 +182,19 @@ class SQLStore(KeyTables, Store):
             if mapped is not None:  # hold the shared, lazily paged files, not private copies
                 venues, links = mapped
         return Contents(revision, info_from(meta), venues, items, links, bundles, where)
+
+    def _columns(self, q: Callable[[str], Any],
+                 revision: int) -> tuple[VenueTable, LinkTable]:
+        """Read every venue and link of ``revision`` as columns (chunks of ``q``'s rows).
+
+        A backend with a columnar reader overrides this (SQLite: Arrow via ADBC).
+        """
+        del revision  # the rows of q are those of the caller's transaction
+        venues = VenueTable.concat([VenueTable.from_rows(rows)
+                                    for rows in _chunks(q(self._VENUES_SQL))])
+        links = LinkTable.concat([LinkTable.from_rows(rows)
+                                  for rows in _chunks(q(self._LINKS_SQL))])
+        return venues, links
 
     def counts(self) -> dict[str, int]:
         """Return the number of rows per table."""
