@@ -216,9 +216,10 @@ def test_bad_scheduler_and_workers_are_refused(city) -> None:
 # --------------------------------------------------------------------------- demo city
 
 
-@pytest.fixture(scope="module")
-def demo(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
-    """The demo city's walk router and demand: its residents plus 3,000 random homes.
+def demo_walk_inputs(demo_db: Path, cache_dir: Path, seed: int):
+    """Return the demo city's settings, data, walk router and demand (+3,000 homes).
+
+    The demand is the demo's residents plus 3,000 random homes (``seed``).
 
     The demo's own population is 90 cells; random homes over the real OSM
     network test many more streets (same snapping, same areas).
@@ -227,12 +228,11 @@ def demo(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
     from geosvc.app.dataset import travel_inputs
     from geosvc.demo import demo_osm_path
 
-    settings = Settings.load(env={}, overrides={
-        "cache_dir": str(tmp_path_factory.mktemp("province-cache"))})
+    settings = Settings.load(env={}, overrides={"cache_dir": str(cache_dir)})
     data = load_dataset(str(demo_db), settings, {"mode": "walk"})
     inputs = travel_inputs(data["index"], data["population"], data["areas"], "walk",
                            settings=settings, osm=str(demo_osm_path()))
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     lo0, la0, lo1, la1 = inputs.router.net.bounds_lonlat
     homes = [PopulationCell(float(a), float(b), float(c)) for a, b, c in zip(
         rng.uniform(lo0, lo1, 3000), rng.uniform(la0, la1, 3000), rng.integers(1, 30, 3000),
@@ -241,6 +241,12 @@ def demo(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
                           inputs.demand.areas, max_snap_m=settings.snap_max_m,
                           min_component_nodes=settings.min_component_nodes)
     return settings, data, inputs.router, demand
+
+
+@pytest.fixture(scope="module")
+def demo(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The demo city's walk router and demand (:func:`demo_walk_inputs`, seed 7)."""
+    return demo_walk_inputs(demo_db, tmp_path_factory.mktemp("province-cache"), 7)
 
 
 @pytest.mark.parametrize(("minutes", "partition"), [(3.0, "area"), (5.0, "area"),

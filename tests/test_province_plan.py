@@ -28,6 +28,7 @@ from geosvc.model import DatasetInfo, PopulationCell, Venue, VenueFilter, VenueK
 from geosvc.network.nearest import TravelEngine
 from geosvc.network.synthetic import synthetic_city
 from geosvc.routing import as_router
+from tests.test_province import demo_walk_inputs
 
 FLT = VenueFilter()
 
@@ -155,29 +156,8 @@ def test_bad_plan_arguments_are_refused_before_any_part_runs(city) -> None:
 
 @pytest.fixture(scope="module")
 def demo(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
-    """The demo city's walk router and demand: its residents plus 3,000 random homes.
-
-    The demo's own population is 90 cells; random homes over the real OSM
-    network test many more streets (same snapping, same areas).
-    """
-    from geosvc.api import load_dataset
-    from geosvc.app.dataset import travel_inputs
-    from geosvc.demo import demo_osm_path
-
-    settings = Settings.load(env={}, overrides={
-        "cache_dir": str(tmp_path_factory.mktemp("province-plan-cache"))})
-    data = load_dataset(str(demo_db), settings, {"mode": "walk"})
-    inputs = travel_inputs(data["index"], data["population"], data["areas"], "walk",
-                           settings=settings, osm=str(demo_osm_path()))
-    rng = np.random.default_rng(11)
-    lo0, la0, lo1, la1 = inputs.router.net.bounds_lonlat
-    homes = [PopulationCell(float(a), float(b), float(c)) for a, b, c in zip(
-        rng.uniform(lo0, lo1, 3000), rng.uniform(la0, la1, 3000), rng.integers(1, 30, 3000),
-        strict=True)]
-    demand = build_demand(inputs.router.net, [*data["population"], *homes],
-                          inputs.demand.areas, max_snap_m=settings.snap_max_m,
-                          min_component_nodes=settings.min_component_nodes)
-    return settings, data, inputs.router, demand
+    """The demo city's walk router and demand (the province tests' inputs, seed 11)."""
+    return demo_walk_inputs(demo_db, tmp_path_factory.mktemp("province-plan-cache"), 11)
 
 
 @pytest.mark.parametrize(("spec", "k", "partition", "minutes"), [
