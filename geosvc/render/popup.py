@@ -81,7 +81,7 @@ def amap_uri(lon: float, lat: float, name: str, *, mode: str = "walk") -> str:
     return f"https://uri.amap.com/navigation?{query}"
 
 
-def _hours_html(props: Mapping[str, Any], prefs: Prefs) -> str:
+def _hours_html(props: Mapping[str, Any], prefs: Prefs, ref: Any = None) -> str:
     t = prefs.t
     said = hours_text(props.get("opening_hours"), prefs)
     parts = [escape(said) if said else escape(t("未知", "unknown"))]
@@ -89,7 +89,7 @@ def _hours_html(props: Mapping[str, Any], prefs: Prefs) -> str:
     if is_open is True:
         parts.append(f'<b class="gs-open">{escape(t("营业中", "open now"))}</b>')
     elif is_open is False:
-        when = when_text(props.get("next_open"), prefs)
+        when = when_text(props.get("next_open"), prefs, ref=ref)
         if when:
             parts.append(f'<b class="gs-closed">'
                          f'{escape(t(f"已关闭，{when} 开门", f"closed, opens {when}"))}</b>')
@@ -121,6 +121,7 @@ def venue_popup_html(
     max_items: int = 8,
     prefs: Prefs | None = None,
     venue_url: str | None = None,
+    ref: Any = None,
 ) -> str:
     """Return the escaped HTML of one venue's popup.
 
@@ -145,6 +146,10 @@ def venue_popup_html(
         The page's language (default Chinese).
     venue_url : str, optional
         Link to the venue's page (``/venues/{id}``), shown as "场所详情".
+    ref : str, optional
+        ISO time the open state was found at (the query's ``at``): an opening
+        time on that day is said without its date, as the results list and
+        the pin's name say it.
     """
     prefs = prefs or Prefs()
     t = prefs.t
@@ -157,7 +162,7 @@ def venue_popup_html(
     rows.append(_row(("类型", "Kind"), kind_html, prefs))
     if props.get("address"):
         rows.append(_row(("地址", "Address"), escape(str(props["address"])), prefs))
-    rows.append(_row(("时间", "Hours"), _hours_html(props, prefs), prefs))
+    rows.append(_row(("时间", "Hours"), _hours_html(props, prefs, ref), prefs))
     channels = props.get("channels") or []
     if channels:
         names = t("、", ", ").join(_label(CHANNEL_LABELS, c, prefs) for c in channels)

@@ -62,6 +62,17 @@ def test_popup_speaks_one_language(lang: str, says: list[str], not_says: list[st
     assert 'href="/venues/V1"' in html
 
 
+def test_popup_says_an_opening_on_the_query_day_as_the_list_does() -> None:
+    props = {**_fc("站")["features"][0]["properties"], "open": False,
+             "next_open": "2026-12-01T09:00:00+08:00"}
+    en = Prefs("en")
+    same_day = venue_popup_html(props, X, Y, prefs=en, ref="2026-12-01T07:30:00+08:00")
+    assert "closed, opens 09:00" in same_day
+    other_day = venue_popup_html(props, X, Y, prefs=en, ref="2026-11-30T20:00:00+08:00")
+    assert "closed, opens Tue 12-01 09:00" in other_day
+    assert "opens Tue 12-01 09:00" in venue_popup_html(props, X, Y, prefs=en)
+
+
 def test_page_has_no_raw_data_markup_and_only_local_assets() -> None:
     html = page_html(venues_map(_fc()))
     assert HOSTILE not in html and "</script><script>alert(2)" not in html
