@@ -183,16 +183,21 @@ def shared_part(directory: str, label: str, points: NDArray[np.int64],
     return out
 
 
-def _rss_file_mb() -> float:
-    """Return this process's file-backed resident memory now (``RssFile``), MB; 0 if unknown."""
+def _status_mb(key: str) -> float | None:
+    """Return the ``key:`` line of ``/proc/self/status`` (kB) in MB; None if unknown."""
     try:
         with open("/proc/self/status", encoding="ascii") as fh:
             for line in fh:
-                if line.startswith("RssFile:"):
+                if line.startswith(key + ":"):
                     return float(line.split()[1]) / 1024.0
     except OSError:
         pass
-    return 0.0
+    return None
+
+
+def _rss_file_mb() -> float:
+    """Return this process's file-backed resident memory now (``RssFile``), MB; 0 if unknown."""
+    return _status_mb("RssFile") or 0.0
 
 
 def _peak_rss_mb() -> float:
@@ -203,13 +208,9 @@ def _peak_rss_mb() -> float:
     across ``fork`` + ``exec``, so a spawned worker would report its parent's
     peak.
     """
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return float(line.split()[1]) / 1024.0
-    except OSError:
-        pass
+    hwm = _status_mb("VmHWM")
+    if hwm is not None:
+        return hwm
     peak = float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
 

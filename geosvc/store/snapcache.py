@@ -42,6 +42,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -119,24 +120,13 @@ class SnapshotCache:
         where = self.path(identity, revision)
         if (where / "manifest.json").is_file():
             return where
-        tmp = None
         try:
             where.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=where.parent))
-            _save(tmp, identity, revision, venues, links)
-            try:
-                os.rename(tmp, where)
-            except OSError:
-                if not (where / "manifest.json").is_file():
-                    raise
-                shutil.rmtree(tmp, ignore_errors=True)  # another process published it first
-            tmp = None
         except OSError as exc:
             log.warning("snapshot cache %s not written (%s)", where, exc)
             return None
-        finally:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
+        if _publish(where, lambda tmp: _save(tmp, identity, revision, venues, links)) is None:
+            return None
         self.prune(identity)
         return where
 
@@ -182,9 +172,8 @@ def save_arrays(where: Path, name: str, arrays: dict[str, np.ndarray]) -> Path |
         return target
     if not where.is_dir():
         return None
-    tmp = None
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=where))
+
+    def write(tmp: Path) -> None:
         files: dict[str, int] = {}
         for key, a in arrays.items():
             _put(tmp, key, a, files)
@@ -192,12 +181,27 @@ def save_arrays(where: Path, name: str, arrays: dict[str, np.ndarray]) -> Path |
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
         (tmp / "manifest.json").write_text(json.dumps({"files": files}), encoding="utf-8")
+
+    return _publish(target, write)
+
+
+def _publish(target: Path, write: Callable[[Path], None]) -> Path | None:
+    """Write a directory with ``write(tmp)`` beside ``target``, then rename it to ``target``.
+
+    Published directories are never modified: when another process
+    published ``target`` first, its copy is kept and ours removed.  A failure
+    is logged and returns None (the cache only accelerates).
+    """
+    tmp = None
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+        write(tmp)
         try:
             os.rename(tmp, target)
         except OSError:
             if not (target / "manifest.json").is_file():
                 raise
-            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(tmp, ignore_errors=True)  # another process published it first
         tmp = None
     except OSError as exc:
         log.warning("snapshot cache %s not written (%s)", target, exc)
