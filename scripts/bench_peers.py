@@ -7,7 +7,7 @@ Usage::
                                   [--clock wall|cpu] [--valhalla-snap default|ground]
                                   [--valhalla-python PY] [--cache-dir DIR] [--no-http]
                                   [--dump-disagreements FILE] [--common-ways]
-                                  [--no-drive]
+                                  [--no-drive] [--valhalla-gate-cost S]
 
 ``--clock cpu`` times both engines by process CPU time (the worker's too):
 on a machine shared with other jobs, wall-clock figures are mostly waiting.
@@ -36,9 +36,11 @@ What it measures, in one run (medians of ``--reps`` >= 3 repetitions):
   agreement, and on the drive city the ratio of quickest drive times;
 * the same answers **from geosvc's street points**: Valhalla is also asked
   from the points where geosvc places the origins and the venues on its
-  network (one untimed matrix; isochrones from each start's street point).
-  Both engines then start and end at the same places and neither walks an
-  access leg, so "|dt| without access legs" is judged there: from the raw
+  network (one untimed matrix; isochrones from each start's street point,
+  printed beside the raw-start rows and judged like them, with a note naming
+  the starts of lowest IoU and where each engine snapped them, e.g. into a
+  tunnel).  Both engines then start and end at the same places and neither
+  walks an access leg, so "|dt| without access legs" is judged there: from the raw
   points Valhalla snaps by its own rule (e.g. venues onto a ``layer=-3``
   service tunnel 5 m below, 20-minute detours) and geosvc's subtracted legs
   would not be the legs Valhalla skipped.  ``--dump-disagreements FILE``
@@ -55,10 +57,16 @@ What it measures, in one run (medians of ``--reps`` >= 3 repetitions):
   raw-extract rows are printed too, untagged, in the same run;
 * targets met / missed: same nearest >= 190/200 (raw points, and from
   geosvc's street points), p90 |dt| without access legs <= 0.3 min (street
-  points), isochrone IoU >= 0.8 (raw points, ``shape=contour``), isochrone
+  points), isochrone IoU >= 0.8 (raw points and geosvc's street starts,
+  ``shape=contour``), isochrone
   latency <= 1x Valhalla, nearest and coverage >= 10x ahead of Valhalla;
   with ``--common-ways`` the same answer targets are judged again on the
-  common ways.
+  common ways;
+* ``--valhalla-gate-cost S`` (default: Valhalla's own 30 s): Valhalla adds 30 s
+  of *time* at every ``barrier=gate`` on foot, geosvc none; with another ``S``
+  the street-point nearest rows (same nearest, p90 |dt|) are printed again with
+  Valhalla at ``gate_cost`` S, beside the judged ones, their verdicts shown but
+  not counted (geosvc's rules are not changed).
 
 Robust to the engine changing under it: when ``Router.isochrone`` takes a
 ``shape`` keyword (``shape=contour`` / ``shape=streets``), each shape it
@@ -171,6 +179,12 @@ VALHALLA_ALIGNED: dict[str, dict[str, float]] = {
 VALHALLA_ALIGNED["both"] = {**VALHALLA_ALIGNED["gate_cost 0"],
                             **VALHALLA_ALIGNED["route-choice penalties 0"]}
 TIE_S = 1.0
+#: Valhalla's own pedestrian ``gate_cost``: seconds of *time* it adds at every
+#: ``barrier=gate`` (geosvc adds none).  ``--valhalla-gate-cost S`` other than this
+#: repeats the street-point nearest rows with Valhalla at ``S`` (not counted).
+VALHALLA_GATE_COST_S = 30.0
+#: Starts listed, lowest IoU first, under each judged isochrone comparison.
+WORST_STARTS = 3
 
 
 # --------------------------------------------------------------------------- venv / worker
@@ -202,9 +216,9 @@ def find_python(explicit: str | None) -> str | None:
     for root in roots:
         for d in (root / "versions").glob("3.*"):
             m = re.fullmatch(r"3\.(\d+)\.(\d+)", d.name)
-            exe = d / "bin" / "python3"
-            if m and int(m.group(1)) >= 12 and exe.is_file():
-                found.append(((int(m.group(1)), int(m.group(2))), str(exe)))
+            binary = d / "bin" / "python3"
+            if m and int(m.group(1)) >= 12 and binary.is_file():
+                found.append(((int(m.group(1)), int(m.group(2))), str(binary)))
     for _, exe in sorted(found, reverse=True):
         if _py_ok(exe):
             return exe
@@ -280,6 +294,9 @@ class Row:
     figure: str
     target: str = ""
     met: bool | None = None
+    #: False: the verdict is shown but not counted among the run's targets (a row
+    #: where Valhalla's costing was changed for the reader, e.g. its gate cost).
+    counted: bool = True
 
 
 @dataclass
@@ -294,6 +311,8 @@ class Report:
         self.rows.append(Row(*args, **kw))
         r = self.rows[-1]
         verdict = "" if r.met is None else ("  MET" if r.met else "  MISSED")
+        if verdict and not r.counted:
+            verdict += " (not counted)"
         click.echo(f"  {r.task}: geosvc {r.geosvc} | Valhalla {r.valhalla} | {r.figure}"
                    f"{'  [target ' + r.target + ']' if r.target else ''}{verdict}")
 
@@ -304,6 +323,8 @@ class Report:
                "|---|---|---|---|---|"]
         for r in self.rows:
             tgt = r.target + ("" if r.met is None else (" ✔" if r.met else " ✘"))
+            if r.met is not None and not r.counted:
+                tgt += " (not counted)"
             task = r.task.strip().replace("|", "\\|")
             out.append(f"| {task} | {r.geosvc} | {r.valhalla} | {r.figure} | {tgt} |")
         out.append("")
@@ -435,7 +456,8 @@ class HttpServer:
         if status != 200:
             return set()
         op = json.loads(body).get("paths", {}).get(path, {}).get("get", {})
-        return {p.get("name") for p in op.get("parameters", []) if isinstance(p, dict)}
+        return {str(p["name"]) for p in op.get("parameters", [])
+                if isinstance(p, dict) and "name" in p}
 
     def close(self) -> None:
         """Close the connection and stop the server."""
@@ -527,10 +549,45 @@ def _http_median(http: HttpServer, path: str, queries: list[dict[str, Any]], rep
     return _per_query_median(rounds)
 
 
+def with_gate_cost(request: dict[str, Any], gate_cost_s: float) -> dict[str, Any]:
+    """Return a copy of a pedestrian ``request`` with Valhalla's ``gate_cost`` set.
+
+    The request and its nested options are not changed.
+
+    >>> q = {"costing": "pedestrian",
+    ...      "costing_options": {"pedestrian": {"walking_speed": 4.5}}}
+    >>> with_gate_cost(q, 0)["costing_options"]
+    {'pedestrian': {'walking_speed': 4.5, 'gate_cost': 0}}
+    >>> q["costing_options"]
+    {'pedestrian': {'walking_speed': 4.5}}
+    """
+    options = request.get("costing_options", {})
+    ped = {**options.get("pedestrian", {}), "gate_cost": gate_cost_s}
+    return {**request, "costing_options": {**options, "pedestrian": ped}}
+
+
+def gate_cost_variants(worker: Worker, name: str, requests: list[dict[str, Any]],
+                       gate_cost_s: float) -> dict[str, list[Any]]:
+    """Valhalla's matrix answers with its ``gate_cost`` at ``gate_cost_s`` (untimed).
+
+    Empty when ``gate_cost_s`` is Valhalla's own (:data:`VALHALLA_GATE_COST_S`):
+    the judged rows already hold that figure.
+    """
+    if gate_cost_s == VALHALLA_GATE_COST_S:
+        return {}
+    ans = worker.batch(name, "matrix", [with_gate_cost(q, gate_cost_s) for q in requests], 1)
+    return {f"gate_cost {gate_cost_s:g} s": ans["answers"]}
+
+
 def bench_nearest(rep: Report, router: Any, worker: Worker | None, olon: np.ndarray,
                   olat: np.ndarray, reps: int, http: HttpServer | None,
-                  dump: Path | None = None) -> None:
-    """Nearest k=5: latency in-process and over HTTP, then the answers compared."""
+                  dump: Path | None = None, *,
+                  gate_cost_s: float = VALHALLA_GATE_COST_S) -> None:
+    """Nearest k=5: latency in-process and over HTTP, then the answers compared.
+
+    ``gate_cost_s`` other than Valhalla's own: the street-point rows again with
+    Valhalla at that gate cost (see :func:`compare_nearest`'s ``variants``).
+    """
     venues = router.venues
     n_o, n_v = len(olon), len(venues)
     pts = list(zip(olon.tolist(), olat.tolist(), strict=True))
@@ -577,12 +634,14 @@ def bench_nearest(rep: Report, router: Any, worker: Worker | None, olon: np.ndar
               for r, lo, la in zip(reqs, slon.tolist(), slat.tolist(), strict=True)]
     s_ans = worker.batch("walk", "matrix", s_reqs, 1)
     compare_nearest(rep, router, hits, ans["answers"], olon, olat, dump=dump,
-                    street_answers=s_ans["answers"])
+                    street_answers=s_ans["answers"],
+                    variants=gate_cost_variants(worker, "walk", s_reqs, gate_cost_s))
 
 
 def compare_nearest(rep: Report, router: Any, hits: list[list[Any]], answers: list[Any],
                     olon: np.ndarray, olat: np.ndarray, *, dump: Path | None = None,
-                    street_answers: list[Any] | None = None, tag: str = "") -> None:
+                    street_answers: list[Any] | None = None, tag: str = "",
+                    variants: dict[str, list[Any]] | None = None) -> None:
     """Count same nearest venues and |dt| (with / without geosvc's access legs).
 
     ``answers``: Valhalla's matrix rows from the raw points (each engine snaps
@@ -597,6 +656,10 @@ def compare_nearest(rep: Report, router: Any, hits: list[list[Any]], answers: li
 
     ``tag``: appended to every row and note (``common ways``: both engines built
     from :func:`common_ways_pbf`'s extract, not the raw one).
+
+    ``variants``: more of Valhalla's rows from the street points, each asked with
+    its costing changed (name -> answers, e.g. ``gate_cost 0 s``): the same two
+    street-point rows for each, their verdicts shown but not counted.
 
     ``dump``: write one JSON line per origin whose picks differ (not a tie) or whose
     |dt| without access legs exceeds 0.3 min, worst first (see :func:`_dump_row`).
@@ -647,6 +710,17 @@ def compare_nearest(rep: Report, router: Any, hits: list[list[Any]], answers: li
                          f"p90 {_pct(s_signed, 90):+.2f}){sfx}")
         rows += s_rows
         worst = s_worst
+        for what, v_answers in (variants or {}).items():
+            v_st = _nearest_stats(router, hits, tg_all, v_answers, q_snap, olon, olat, False,
+                                  street=True)
+            vp90 = _pct(v_st[3], 90)
+            rep.add(f"same nearest venue, both engines from geosvc's street points, "
+                    f"Valhalla {what}{sfx}", "", "", f"{v_st[0]}/{n_o}",
+                    f">= {int(0.95 * n_o)}/{n_o}", v_st[0] >= 0.95 * n_o, counted=False)
+            rep.add("|dt| quickest venue, without access legs (both from geosvc's street "
+                    f"points), p50 / p90 (min), Valhalla {what}{sfx}", "", "",
+                    f"{_pct(v_st[3], 50):.2f} / {vp90:.2f}", "p90 <= 0.3", vp90 <= 0.3,
+                    counted=False)
     if dump is not None:
         rows.sort(key=lambda r: -r["dt_without_s"])
         dump.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
@@ -802,20 +876,21 @@ def bench_isochrones(rep: Report, router: Any, worker: Worker | None, name: str,
     """Isochrones 5/10/15 min from each point: latency, IoU and area ratio per band.
 
     ``from_street``: also compare both engines' bands from geosvc's street point
-    of each start (answers only, not timed; judged on nothing): geosvc charges
-    the walk from the point to its street (5-40 m here: 4-32 s of a 5-minute
-    band), Valhalla does not, so from the raw points the bands differ by that
-    leg as well as by the network; from the street point neither walks it.
+    of each start (answers only, not timed), judged like the raw starts and
+    printed beside them: geosvc charges the walk from the point to its street
+    (5-40 m here: 4-32 s of a 5-minute band), Valhalla does not, and Valhalla
+    snaps the raw point by its own rule (into a tunnel below the street, say),
+    so from the raw points the bands differ by where each engine starts as well
+    as by the network; from the street point both start at the same place and
+    neither walks a leg.  Under each judged comparison a note lists the starts of
+    lowest IoU with where each engine snapped them (:func:`describe_starts`).
     """
     from geosvc.errors import GeosvcError
 
     v_ans = None
     v_s = None
     if worker is not None:
-        reqs = [{"locations": [vloc(lo, la)], **costing,
-                 "contours": [{"time": m} for m in BANDS_MIN], "polygons": True}
-                for lo, la in points]
-        v_ans = worker.batch(name, "isochrone", reqs, reps)
+        v_ans = worker.batch(name, "isochrone", isochrone_requests(points, costing), reps)
         v_s = _per_query_median(v_ans["times_s"])
     shapes = []
     for shape in isochrone_shapes(router):
@@ -825,6 +900,15 @@ def bench_isochrones(rep: Report, router: Any, worker: Worker | None, name: str,
             rep.notes.append(f"isochrones {label}: shape={shape} refused ({exc})")
         else:
             shapes.append(shape)
+    s_points: list[tuple[float, float]] = []
+    s_ans = None
+    starts: list[str] | None = None
+    s_starts: list[str] | None = None
+    if from_street and worker is not None:
+        s_points = street_starts(router, points)
+        s_ans = worker.batch(name, "isochrone", isochrone_requests(s_points, costing), 1)
+        starts = describe_starts(router, worker, name, costing, points)
+        s_starts = describe_starts(router, worker, name, costing, s_points)
     for shape in shapes:
         rounds = []
         polys: list[list[Any]] = []
@@ -845,22 +929,15 @@ def bench_isochrones(rep: Report, router: Any, worker: Worker | None, name: str,
         default = shape is None
         rep.add(what, _ms(g_s), _ms(v_s), f"{g_s / v_s:.2f}", "<= 1" if default else "",
                 (g_s / v_s <= 1) if default else None)
-        judge_iou = shape == "contour" or (default and "contour" not in shapes)
-        band_agreement(rep, router.crs, polys, v_ans["answers"],
-                       f"{label}{', ' + shape if shape else ''}", judge=judge_iou)
-    if from_street and worker is not None and v_ans is not None:
-        lon, lat = (np.array(c, dtype=float) for c in zip(*points, strict=True))
-        slon, slat = street_points(router, lon, lat)
-        s_points = list(zip(slon.tolist(), slat.tolist(), strict=True))
-        s_reqs = [{"locations": [vloc(lo, la)], **costing,
-                   "contours": [{"time": m} for m in BANDS_MIN], "polygons": True}
-                  for lo, la in s_points]
-        s_ans = worker.batch(name, "isochrone", s_reqs, 1)
-        for shape in shapes:
+        judge = judge_iou(shape, shapes)
+        band_label = f"{label}{', ' + shape if shape else ''}"
+        band_agreement(rep, router.crs, polys, v_ans["answers"], band_label, judge=judge,
+                       starts=starts if judge else None)
+        if s_ans is not None:
             s_polys = [geosvc_isochrone(router, lo, la, shape) for lo, la in s_points]
             band_agreement(rep, router.crs, s_polys, s_ans["answers"],
-                           f"{label}{', ' + shape if shape else ''}, both from geosvc's "
-                           "street point", judge=False)
+                           f"{band_label}, {STREET_STARTS}", judge=judge,
+                           starts=s_starts if judge else None)
     if http is not None and v_s is not None:
         http_shapes = [None] + (["contour", "streets"] if "shape" in
                                 http.query_params("/api/v1/isochrones") else [])
@@ -875,23 +952,119 @@ def bench_isochrones(rep: Report, router: Any, worker: Worker | None, name: str,
                     (h_s / v_s <= 1) if shape is None else None)
 
 
+#: The label of the isochrone rows asked from geosvc's street point of each start.
+STREET_STARTS = "both from geosvc's street starts"
+
+
+def judge_iou(shape: str | None, shapes: list[str | None]) -> bool:
+    """Whether the IoU target is judged on ``shape``: ``contour``, else the default.
+
+    >>> [judge_iou(s, [None, "contour", "streets"]) for s in (None, "contour", "streets")]
+    [False, True, False]
+    >>> judge_iou(None, [None])
+    True
+    """
+    return shape == "contour" or (shape is None and "contour" not in shapes)
+
+
+def isochrone_requests(points: list[tuple[float, float]], costing: dict[str, Any]
+                       ) -> list[dict[str, Any]]:
+    """Valhalla isochrone requests: 5/10/15-min polygons from each (lon, lat)."""
+    return [{"locations": [vloc(lo, la)], **costing,
+             "contours": [{"time": m} for m in BANDS_MIN], "polygons": True}
+            for lo, la in points]
+
+
+def street_starts(router: Any, points: list[tuple[float, float]]
+                  ) -> list[tuple[float, float]]:
+    """Each (lon, lat) moved to geosvc's street point of it (see :func:`street_points`)."""
+    lon, lat = (np.array(c, dtype=float) for c in zip(*points, strict=True))
+    slon, slat = street_points(router, lon, lat)
+    return list(zip(slon.tolist(), slat.tolist(), strict=True))
+
+
+def describe_starts(router: Any, worker: Worker, name: str, costing: dict[str, Any],
+                    points: list[tuple[float, float]]) -> list[str]:
+    """One line per start: where geosvc and Valhalla put it on their networks.
+
+    geosvc: the distance to its street point and the edge's ``layer`` when not 0;
+    Valhalla: ``locate`` (verbose) of the point, the distance to its nearest
+    edge and whether that edge is a tunnel or a bridge (untimed).
+    """
+    lon, lat = (np.array(c, dtype=float) for c in zip(*points, strict=True))
+    snapped = router.snap(lon, lat)
+    layers = getattr(router.net, "edge_layer", None)
+    reqs = [{"locations": [vloc(lo, la)], **costing, "verbose": True} for lo, la in points]
+    located = worker.batch(name, "locate", reqs, 1)["answers"]
+    out = []
+    for i, (lo, la) in enumerate(points):
+        g = "geosvc: no street"
+        if snapped.ok[i]:
+            g = f"geosvc {float(snapped.dist_m[i]):.0f} m"
+            layer = 0 if layers is None else int(layers[int(snapped.edge[i])])
+            g += f" (layer {layer})" if layer else ""
+        out.append(f"#{i} ({lo:.5f}, {la:.5f}): {g}, Valhalla {_valhalla_snap(located[i])}")
+    return out
+
+
+def _valhalla_snap(answer: Any) -> str:
+    """Where Valhalla's ``locate`` put one point: distance and tunnel / bridge."""
+    found = answer[0] if isinstance(answer, list) and answer else {}
+    edges = (found or {}).get("edges") or []
+    if not edges:
+        return "no edge"
+    best = min(edges, key=lambda e: float(e.get("distance", float("inf"))))
+    edge = best.get("edge") or {}
+    kind = ("in a tunnel" if edge.get("tunnel") else "on a bridge" if edge.get("bridge")
+            else "on the ground")
+    return f"{float(best.get('distance', float('nan'))):.0f} m {kind}"
+
+
+def worst_starts(ious: list[list[float]], n: int) -> list[int]:
+    """Positions of the ``n`` starts of lowest IoU (each start's lowest band).
+
+    NaN bands (a band one engine did not draw) are skipped; a start with no
+    band comes last.  Ties keep the starts' order.
+
+    >>> nan = float("nan")
+    >>> worst_starts([[0.9, 0.8], [0.2, 0.9], [0.85, 0.95], [nan, nan]], 2)
+    [1, 0]
+    >>> worst_starts([[nan, 0.5], [0.5, 0.7]], 3)
+    [0, 1]
+    """
+    lowest = [min((v for v in row if v == v), default=float("inf")) for row in ious]
+    return sorted(range(len(ious)), key=lambda i: lowest[i])[:n]
+
+
 def band_agreement(rep: Report, crs: str, polys: list[list[Any]], answers: list[Any],
-                   label: str, *, judge: bool) -> None:
-    """Median IoU and area ratio (geosvc / Valhalla) per band over the start points."""
+                   label: str, *, judge: bool, starts: list[str] | None = None) -> None:
+    """Median IoU and area ratio (geosvc / Valhalla) per band over the start points.
+
+    ``starts`` (one description per start, :func:`describe_starts`): a note lists
+    the :data:`WORST_STARTS` starts of lowest IoU with every band's IoU and
+    area ratio, so a median's misses can be traced to the starts behind them.
+    """
+    ious = np.full((len(polys), len(BANDS_MIN)), np.nan)
+    ratios = np.full((len(polys), len(BANDS_MIN)), np.nan)
+    for pi, bands in enumerate(polys):
+        v_polys = _valhalla_polygons(answers[pi], crs)
+        for bi, minutes in enumerate(BANDS_MIN):
+            vp = v_polys.get(float(minutes))
+            if vp is not None and bi < len(bands):
+                ious[pi, bi], ratios[pi, bi] = _iou(bands[bi], vp)
     for bi, minutes in enumerate(BANDS_MIN):
-        ious, ratios = [], []
-        for pi, bands in enumerate(polys):
-            vp = _valhalla_polygons(answers[pi], crs).get(float(minutes))
-            if vp is None or bi >= len(bands):
-                continue
-            iou, ar = _iou(bands[bi], vp)
-            ious.append(iou)
-            ratios.append(ar)
-        iou_m = statistics.median(ious) if ious else float("nan")
-        ar_m = statistics.median(ratios) if ratios else float("nan")
+        iou_m, ar_m = _pct(ious[:, bi], 50), _pct(ratios[:, bi], 50)
         rep.add(f"  IoU / area ratio {minutes} min ({label})", "", "",
                 f"{iou_m:.2f} / {ar_m:.2f}", ">= 0.8" if judge else "",
                 (iou_m >= 0.8) if judge else None)
+    if starts is None or not len(polys):
+        return
+    listed = [f"{starts[i]}: IoU {' / '.join(f'{v:.2f}' for v in ious[i])}, area "
+              f"{' / '.join(f'{v:.2f}' for v in ratios[i])}"
+              for i in worst_starts(ious.tolist(), WORST_STARTS)]
+    rep.notes.append(f"isochrone IoU per start, lowest {len(listed)} of {len(polys)} "
+                     f"({label}; {' / '.join(str(m) for m in BANDS_MIN)} min): "
+                     + "; ".join(listed))
 
 
 def common_ways_pbf(cache: Path, vpy: Path, src: Path) -> tuple[Path, str]:
@@ -915,7 +1088,8 @@ def common_ways_pbf(cache: Path, vpy: Path, src: Path) -> tuple[Path, str]:
 
 def bench_common_ways(rep: Report, cache: Path, vpy: Path, worker: Worker, service: Any,
                       olon: np.ndarray, olat: np.ndarray, points: list[tuple[float, float]],
-                      dump: Path | None) -> None:
+                      dump: Path | None, *,
+                      gate_cost_s: float = VALHALLA_GATE_COST_S) -> None:
     """Compare the answers again, both engines built from the common-ways extract.
 
     Not timed.
@@ -960,7 +1134,8 @@ def bench_common_ways(rep: Report, cache: Path, vpy: Path, worker: Worker, servi
               for lo, la in zip(slon.tolist(), slat.tolist(), strict=True)]
     s_ans = worker.batch("walk-common", "matrix", s_reqs, 1)
     compare_nearest(rep, router, hits, ans["answers"], olon, olat, dump=dump,
-                    street_answers=s_ans["answers"], tag=tag)
+                    street_answers=s_ans["answers"], tag=tag,
+                    variants=gate_cost_variants(worker, "walk-common", s_reqs, gate_cost_s))
     # the residual, measured: Valhalla's time terms geosvc does not have (not judged)
     tg_all = np.array([np.asarray(router.times(lo, la), dtype=float) for lo, la in pts])
     q_snap = router.snap(olon, olat)
@@ -973,23 +1148,22 @@ def bench_common_ways(rep: Report, cache: Path, vpy: Path, worker: Worker, servi
         rep.add(f"same nearest / |dt| p90 without access legs, both from geosvc's street "
                 f"points, Valhalla {what} [{tag}]", "", "",
                 f"{st[0]}/{len(pts)} / {_pct(st[3], 90):.2f} min")
-    iso = [{"locations": [vloc(lo, la)], **walk,
-            "contours": [{"time": m} for m in BANDS_MIN], "polygons": True}
-           for lo, la in points]
-    v_iso = worker.batch("walk-common", "isochrone", iso, 1)
-    plon, plat = (np.array(c, dtype=float) for c in zip(*points, strict=True))
-    s_points = list(zip(*(a.tolist() for a in street_points(router, plon, plat)), strict=True))
-    s_iso = worker.batch("walk-common", "isochrone",
-                         [{**q, "locations": [vloc(lo, la)]} for q, (lo, la) in
-                          zip(iso, s_points, strict=True)], 1)
-    for shape in isochrone_shapes(router):
+    v_iso = worker.batch("walk-common", "isochrone", isochrone_requests(points, walk), 1)
+    s_points = street_starts(router, points)
+    s_iso = worker.batch("walk-common", "isochrone", isochrone_requests(s_points, walk), 1)
+    starts = describe_starts(router, worker, "walk-common", walk, points)
+    s_starts = describe_starts(router, worker, "walk-common", walk, s_points)
+    shapes = isochrone_shapes(router)
+    for shape in shapes:
         label = f"walk, Helsinki{', ' + shape if shape else ''}"
+        judge = judge_iou(shape, shapes)
         polys = [geosvc_isochrone(router, lo, la, shape) for lo, la in points]
         band_agreement(rep, router.crs, polys, v_iso["answers"], f"{label}, {tag}",
-                       judge=shape == "contour")
+                       judge=judge, starts=starts if judge else None)
         polys = [geosvc_isochrone(router, lo, la, shape) for lo, la in s_points]
         band_agreement(rep, router.crs, polys, s_iso["answers"],
-                       f"{label}, both from geosvc's street point, {tag}", judge=False)
+                       f"{label}, {STREET_STARTS}, {tag}", judge=judge,
+                       starts=s_starts if judge else None)
 
 
 def drive_city(cache: Path, vpy: Path, nodes: int) -> Path:
@@ -1016,15 +1190,17 @@ def bench_drive(rep: Report, cache: Path, pbf: Path, worker: Worker | None, reps
     vnodes = rng.choice(net.n_nodes, size=40, replace=False)
     router = build_router("drive", net.node_lon[vnodes], net.node_lat[vnodes],
                           settings=settings, network=net)
-    rep.notes.append(f"drive city: {net.n_nodes:,} nodes, {net.n_edges:,} edges "
-                     f"({pbf.name}; restrictions and one-ways in the file)")
+    n_osm = osm_node_count(net)
+    rep.notes.append(f"drive city: {n_osm:,} nodes (OSM nodes of its ways; geosvc's "
+                     f"turn-expanded graph: {net.n_nodes:,} nodes, {net.n_edges:,} edges; "
+                     f"{pbf.name}; restrictions and one-ways in the file)")
     # isochrone origins: around the centre (the 15-min band stays inside the city)
     cx, cy = np.median(net.node_x), np.median(net.node_y)
     near = np.argsort(np.hypot(net.node_x - cx, net.node_y - cy))[:2000]
     pick = rng.choice(near, size=n_points, replace=False)
     lon, lat = origins_near_nodes_xy(net, net.node_x[pick], net.node_y[pick], rng)
     points = list(zip(lon.tolist(), lat.tolist(), strict=True))
-    bench_isochrones(rep, router, worker, "drive", f"drive, {net.n_nodes // 1000}k-node city",
+    bench_isochrones(rep, router, worker, "drive", f"drive, {n_osm:,}-node city",
                      points, {"costing": "auto"}, reps)
     if worker is None:
         return
@@ -1049,6 +1225,16 @@ def bench_drive(rep: Report, cache: Path, pbf: Path, worker: Worker | None, reps
             f"{_pct(ratios, 50):.2f} ({_pct(ratios, 10):.2f}-{_pct(ratios, 90):.2f})")
     rep.add(f"drive same nearest venue ({len(ratios)} origins reached by both)", "", "",
             f"{same}/{n_origins}")
+
+
+def osm_node_count(net: Any) -> int:
+    """Nodes of the street network itself: distinct OSM node ids.
+
+    A turn-expanded graph (drive) has a node per port of a junction, all
+    sharing the junction's id, so ``net.n_nodes`` counts ports: 133,849 for the
+    150 x 150 drive city's 22,500 junctions.
+    """
+    return len(np.unique(np.asarray(net.node_id)))
 
 
 def origins_near_nodes_xy(net: Any, x: np.ndarray, y: np.ndarray,
@@ -1112,10 +1298,16 @@ def run_drive(rep: Report, cache: Path, vpy: Path | None, worker: Worker | None,
               help="also compare the answers with both engines built from the demo extract "
               "without the ways Valhalla's builder drops (area=yes ways, ways clipped at the "
               "extract's edge, highway=trail): rows tagged [common ways]")
+@click.option("--valhalla-gate-cost", type=float, default=VALHALLA_GATE_COST_S,
+              show_default=True, metavar="S",
+              help="also print the street-point nearest rows with Valhalla's pedestrian "
+              "gate_cost at S seconds a gate (default: Valhalla's own; those rows are not "
+              "counted; the judged rows keep Valhalla's default)")
 def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int,
          valhalla_python: str | None, cache_dir: Path | None, valhalla_snap: str,
          clock: str, no_http: bool, no_drive: bool,
-         write_md: Path | None, dump_disagreements: Path | None, common_ways: bool) -> None:
+         write_md: Path | None, dump_disagreements: Path | None, common_ways: bool,
+         valhalla_gate_cost: float) -> None:
     """Run geosvc and Valhalla side by side and print the table (see the module)."""
     reps = max(3, reps)
     CLOCK.name = clock
@@ -1160,7 +1352,8 @@ def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int
                                "heavy_rate_limit": "1000000/minute"})
         olon, olat = origins_near_nodes(net, origins, seed=12)
         click.echo("nearest", err=True)
-        bench_nearest(rep, router, worker, olon, olat, reps, http, dump_disagreements)
+        bench_nearest(rep, router, worker, olon, olat, reps, http, dump_disagreements,
+                      gate_cost_s=valhalla_gate_cost)
         click.echo("coverage", err=True)
         bench_coverage(rep, router, worker, olon, olat, reps)
         click.echo("isochrones (walk)", err=True)
@@ -1177,7 +1370,8 @@ def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int
             click.echo("common ways (walk)", err=True)
             dump_c = (None if dump_disagreements is None else dump_disagreements.with_name(
                 f"{dump_disagreements.stem}-common{dump_disagreements.suffix}"))
-            bench_common_ways(rep, cache, vpy, worker, service, olon, olat, points, dump_c)
+            bench_common_ways(rep, cache, vpy, worker, service, olon, olat, points, dump_c,
+                              gate_cost_s=valhalla_gate_cost)
         if no_drive:
             rep.notes.append("drive city skipped (--no-drive)")
         else:
@@ -1185,7 +1379,7 @@ def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int
     finally:
         if worker is not None:
             worker.close()
-    judged = [r for r in rep.rows if r.met is not None]
+    judged = [r for r in rep.rows if r.met is not None and r.counted]
     missed = [r.task.strip() for r in judged if not r.met]
     click.echo(f"\ntargets met: {len(judged) - len(missed)}/{len(judged)}"
                + (f"; missed: {'; '.join(missed)}" if missed else ""))
@@ -1194,7 +1388,9 @@ def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int
                      "(both engines ran in the same conditions, interleaved per section)")
     for n in rep.notes:
         click.echo(f"  note: {n}")
-    flags = (" --quick" if quick else "") + (" --common-ways" if common_ways else "")
+    flags = ((" --quick" if quick else "") + (" --common-ways" if common_ways else "")
+             + (f" --valhalla-gate-cost {valhalla_gate_cost:g}"
+                if valhalla_gate_cost != VALHALLA_GATE_COST_S else ""))
     head = (f"geosvc vs Valhalla ({time.strftime('%Y-%m-%d')}, "
             f"`scripts/bench_peers.py{flags}`)")
     finish(write_md, __file__, [
