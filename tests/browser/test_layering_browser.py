@@ -4,6 +4,10 @@
   bottom-left pans clear of every control (the scale bar included), and a
   popup the user drags over the scale bar still shows: the bar steps aside
   until the popup leaves it or closes.
+* ``/map`` and the citizens' app ``/``: when the search point is at (or a few
+  metres from) a venue, the venue's pin stays on top: a click at the pin's
+  centre opens the venue, and the pin stays in the tab order (Enter opens it).
+  The search point's halo, wider than a pin, still shows around it.
 
 Each on a desk (1280 x 800) and a phone (390 x 844); axe-core finds no
 serious or critical violation with the popup open.  Screenshots go to the
@@ -20,13 +24,14 @@ import pytest
 
 from tests.browser._axe import axe_problems
 from tests.browser.conftest import CENTRE, PageLog, offline_context, watch_page
-from tests.browser.test_pin_keys_browser import SIZES
+from tests.browser.test_pin_keys_browser import SIZES, _tab_to_pin
 
 pytestmark = pytest.mark.browser
 
 X, Y = CENTRE
 #: The venue at CENTRE (rank 1 of a search there) and its name.
 HALL, HALL_NAME = "XC-H-0001", "宣城市政务服务中心"
+HALL_NAMES = (HALL_NAME, "Xuancheng Government Service Centre")
 
 #: Put venue ``code``'s pin near the bottom-left (60 px in, 40 px up) and open its popup.
 _OPEN_NEAR_BOTTOM_LEFT = """(code) => {
@@ -133,4 +138,103 @@ def test_embed_popup_wins_over_the_scale_bar(open_page: Any, app_url: str, shots
     pg.evaluate("window.geosvc.map.closePopup()")
     pg.locator(".leaflet-popup").wait_for(state="detached")
     assert pg.evaluate(_SCALE)["shown"]
+    assert log.problems() == [] and log.dialogs == []
+
+
+#: The pin at the centre of a venue pin's icon: what a click there reaches.
+_PIN_AT_CENTRE = """(sel) => {
+  const pin = document.querySelector(sel), r = pin.getBoundingClientRect();
+  const x = (r.left + r.right) / 2, y = (r.top + r.bottom) / 2;
+  const hit = document.elementFromPoint(x, y);
+  return {x, y, same: !!hit && (hit === pin || pin.contains(hit))};
+}"""
+
+
+def _click_opens(pg: Any, size: str, pin_sel: str, name: str) -> None:
+    """A click (a tap on the phone) at the pin's centre opens the venue's popup."""
+    found = pg.evaluate(_PIN_AT_CENTRE, pin_sel)
+    assert found["same"], found
+    if size == "phone":
+        pg.touchscreen.tap(found["x"], found["y"])
+    else:
+        pg.mouse.click(found["x"], found["y"])
+    pg.locator(".leaflet-popup-content").wait_for()
+    assert name in pg.locator(".leaflet-popup-content").inner_text()
+
+
+def _keys_open(pg: Any, name: str) -> None:
+    """Tab reaches the venue's pin first (named by it, on top); Enter opens its popup."""
+    pin = _tab_to_pin(pg)
+    assert pin["label"].startswith("1. ") and any(n in pin["label"] for n in HALL_NAMES), pin
+    hit = pg.evaluate("([x, y]) => document.activeElement"
+                      ".contains(document.elementFromPoint(x, y))", [pin["x"], pin["y"]])
+    assert hit  # the focused pin is on top, its ring too
+    pg.keyboard.press("Enter")
+    pg.locator(".leaflet-popup-content").wait_for()
+    assert name in pg.locator(".leaflet-popup-content").inner_text()
+
+
+# the search point on the venue, and 3 m north-east of it
+@pytest.mark.parametrize("offset", [0.0, 0.00002])
+@pytest.mark.parametrize("size", ["desk", "phone"])
+def test_map_search_point_under_the_venue_pin(open_page: Any, app_url: str, shots: Path,
+                                              size: str, offset: float) -> None:
+    pg, log = open_page(size)
+    pg.goto(f"{app_url}/map?lon={X + offset}&lat={Y + offset}&mode=straight&k=3"
+            "&item=SB-001&lang=en", wait_until="load")
+    pg.wait_for_function("code => window.geosvc && window.geosvc.markers[code]", arg=HALL)
+    # The two markers overlap on the screen: the search point is under the pin.
+    boxes = pg.evaluate("""(code) => {
+      const r = e => { const b = e.getBoundingClientRect();
+                       return [b.left, b.top, b.right, b.bottom]; };
+      return [r(window.geosvc.markers[code].getElement()),
+              r(document.querySelector('.leaflet-marker-pane .gs-query').parentElement)];
+    }""", HALL)
+    (pl, pt, pr, pb), (ql, qt, qr, qb) = boxes
+    assert pl < qr and ql < pr and pt < qb and qt < pb
+    # A click at the pin's centre opens the venue.
+    sel = f'.leaflet-marker-icon[title="{HALL_NAME}"]'
+    _click_opens(pg, size, sel, HALL_NAME)
+    if offset == 0.0:
+        _shot(pg, shots, f"map-popup-{size}")
+        assert axe_problems(pg) == []
+    # By keyboard (the page anew): Tab reaches the pin before the search point, Enter opens it.
+    pg.reload(wait_until="load")
+    pg.wait_for_function("code => window.geosvc && window.geosvc.markers[code]", arg=HALL)
+    _keys_open(pg, HALL_NAME)
+    # The search point is still a named button in the tab order.
+    assert pg.get_by_role("button", name="Search point").count() == 1
+    assert log.problems() == [] and log.dialogs == []
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.00002])
+@pytest.mark.parametrize("size", ["desk", "phone"])
+def test_app_start_point_under_the_venue_pin(open_page: Any, app_url: str, shots: Path,
+                                             size: str, offset: float) -> None:
+    pg, log = open_page(size)
+    start = f"{X + offset:.6f},{Y + offset:.6f}"
+    pg.goto(f"{app_url}/?lang=en#start={start}&item=SB-001", wait_until="load")
+    pg.locator("#gs-list > li").first.wait_for()
+    pg.wait_for_function("() => document.querySelectorAll('.leaflet-marker-pane .gs-pin')"
+                         ".length === document.querySelectorAll('#gs-list > li').length")
+    assert pg.locator("#gs-list > li").first.get_attribute("data-id") == HALL
+    # The start marker is drawn at the pin's spot, under it.
+    start_box = pg.locator(".gs-start-marker").bounding_box()
+    sel = f'.leaflet-marker-pane .gs-pin[title="{HALL_NAME}"]'
+    pin_box = pg.locator(sel).bounding_box()
+    assert abs((start_box["x"] + start_box["width"] / 2)
+               - (pin_box["x"] + pin_box["width"] / 2)) < pin_box["width"] / 2
+    # ... and its halo, wider than the pin, still shows around it.
+    halo = pg.locator(".leaflet-overlay-pane path.gs-start-halo").bounding_box()
+    assert halo["width"] > pin_box["width"] + 6 and halo["height"] > pin_box["height"] + 6
+    _click_opens(pg, size, sel, HALL_NAME)
+    assert pg.locator("#gs-list > li.gs-selected").get_attribute("data-id") == HALL
+    if offset == 0.0:
+        _shot(pg, shots, f"app-popup-{size}")
+        assert axe_problems(pg) == []
+    pg.reload(wait_until="load")
+    pg.locator("#gs-list > li").first.wait_for()
+    pg.wait_for_function("() => document.querySelectorAll('.leaflet-marker-pane .gs-pin')"
+                         ".length === document.querySelectorAll('#gs-list > li').length")
+    _keys_open(pg, HALL_NAME)
     assert log.problems() == [] and log.dialogs == []
