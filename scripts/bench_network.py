@@ -87,7 +87,7 @@ def _node_sources(net: RoadNetwork, nodes: np.ndarray) -> Snapped:
 def _nx_graph(net: RoadNetwork):
     import networkx as nx
 
-    keys, best = net._best_edges
+    keys, best = net.fastest_edges
     g = nx.DiGraph()
     g.add_nodes_from(range(net.n_nodes))
     n = net.n_nodes
@@ -254,7 +254,7 @@ def bench_pandana(net: RoadNetwork, name: str, n_venues: int) -> None:
         return
     rng = np.random.default_rng(n_venues + 1)
     nodes = np.sort(rng.choice(net.n_nodes, n_venues, replace=False))
-    keys, best = net._best_edges
+    keys, best = net.fastest_edges
     n = net.n_nodes
     t0 = time.perf_counter()
     nodes_df = pd.DataFrame({"x": net.node_x, "y": net.node_y})

@@ -518,7 +518,7 @@ def trips(scratch: Scratch, venues: NDArray[np.int64], net: Any,
     are ``nodes[ptr[i]:ptr[i + 1]]``, its trip length ``length_m[i]`` (equal
     to ``TravelEngine._distance``'s float).  ``net`` is the
     :class:`~geosvc.network.graph.RoadNetwork` searched, ``best_edges`` its
-    ``_best_edges`` ``(keys, edge)`` (the fastest edge per (u, v), as
+    ``fastest_edges`` ``(keys, edge)`` (the fastest edge per (u, v), as
     ``edge_between`` reads it) plus ``row`` (:func:`best_edge_rows`), ``q`` the
     query's ``(edge, frac, dist_m)`` and ``v`` the venues' ``(edge, frac, dist_m)``
     arrays.

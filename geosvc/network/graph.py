@@ -205,11 +205,31 @@ class RoadNetwork:
         return turn
 
     @cached_property
-    def _best_edges(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """Per distinct (u, v): the fastest edge; sorted by ``u * N + v``.
+    def fastest_edges(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Return the fastest directed edge of each distinct node pair ``(u, v)``.
 
-        Returns ``(keys, edge)``: ``keys = u * N + v`` ascending and the edge
-        index of the fastest of the parallel edges.
+        Parallel edges (two ways joining the same nodes) keep the one with the
+        smallest ``edge_time_s`` (the lowest edge index on a tie).  This is the
+        lookup :meth:`edge_between`, :attr:`csr` and the searches of
+        :class:`~geosvc.network.nearest.TravelEngine` read, so a route walks the
+        same edge each of them picks.  Computed once per network (O(E log E)),
+        cached; the arrays are shared, do not write to them.
+
+        Returns
+        -------
+        keys : numpy.ndarray of int64
+            ``u * n_nodes + v`` of every distinct pair joined by an edge,
+            ascending (search them with ``numpy.searchsorted``).
+        edge : numpy.ndarray of int64
+            ``edge[i]``: the index (into the ``edge_*`` arrays) of the fastest
+            edge from ``keys[i] // n_nodes`` to ``keys[i] % n_nodes``.
+
+        Examples
+        --------
+        >>> from geosvc.network.synthetic import grid_network
+        >>> keys, edge = grid_network(3, 1, one_way_rows=[0]).fastest_edges
+        >>> keys.tolist(), edge.tolist()
+        ([1, 5], [0, 1])
         """
         n = np.int64(self.n_nodes)
         keys = self.edge_u.astype(np.int64) * n + self.edge_v.astype(np.int64)
@@ -222,14 +242,14 @@ class RoadNetwork:
     @cached_property
     def csr(self) -> sp.csr_matrix:
         """N x N travel seconds, forward (row = from), min over parallel edges."""
-        keys, best = self._best_edges
+        keys, best = self.fastest_edges
         return self._csr_from(keys, self.edge_time_s[best])
 
     @cached_property
     def csr_reverse(self) -> sp.csr_matrix:
         """The transpose of :attr:`csr` (row = to): passes for trips TO targets."""
         n = np.int64(self.n_nodes)
-        keys, best = self._best_edges
+        keys, best = self.fastest_edges
         rkeys = (keys % n) * n + keys // n
         order = np.argsort(rkeys, kind="stable")
         return self._csr_from(rkeys[order], self.edge_time_s[best][order])
@@ -248,7 +268,7 @@ class RoadNetwork:
 
     def edge_between(self, a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.int64]:
         """Fastest directed edge a[i] -> b[i] (vectorised), -1 where none."""
-        keys, best = self._best_edges
+        keys, best = self.fastest_edges
         q = np.asarray(a, dtype=np.int64) * self.n_nodes + np.asarray(b, dtype=np.int64)
         if len(keys) == 0:
             return np.full(q.shape, -1, dtype=np.int64)

@@ -170,7 +170,7 @@ class TravelEngine:
             net.n_nodes, *entries(net, self.venues, self.walk_speed_mps))
         self._lines = self._venue_lines()
         self._line_edges = frozenset(self._lines[0].tolist())  # edges holding a venue
-        keys, best = net._best_edges  # fastest edge per (u, v), as edge_between reads it
+        keys, best = net.fastest_edges  # as edge_between reads it
         self._best_edges = (keys, best, _dijkstra.best_edge_rows(keys, net.n_nodes))
         self._passes: OrderedDict[Hashable, NodeTimes] = OrderedDict()
         # keys asked without a pass -> nodes settled by searches a pass would have saved

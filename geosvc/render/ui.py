@@ -10,6 +10,9 @@ Phones and desks get one page; the layout script decides at load time
   list is a bottom sheet;
 * the view is fitted to the data (:func:`geosvc.render.base.fit`) with
   padding on the sides the boxes cover, so no result hides under a box;
+* popups pan clear of every control (the scale bar too) as they open, and
+  win over the scale bar: where an open popup still reaches it (the map
+  dragged), the bar steps aside until the popup leaves it or closes;
 * tapping a row of the results list opens that venue's popup.
 
 The page's title bar (``#gs-bar``: the ``h1`` and the language / elder
@@ -142,6 +145,7 @@ a:focus-visible,.gs-box summary:focus-visible{outline:3px solid #0b57d0;outline-
  box-shadow:0 0 0 7px #fff,0 0 0 13px rgba(255,255,255,.9)}
 .leaflet-marker-icon>.gs-small{margin:5px}
 .leaflet-popup-content:focus-visible{outline:2px solid #0b57d0;outline-offset:3px}
+.leaflet-control-scale.gs-under-popup{visibility:hidden}
 </style>
 """.replace("%%", "%").replace("%(font)s", _FONT)
 
@@ -187,7 +191,7 @@ class PageLayout(MacroElement):
       el.parentNode.insertBefore(el, el.parentNode.firstChild);
     }
   });
-  L.control.scale({imperial: false, position: phone ? "topleft" : "bottomright"})
+  var scale = L.control.scale({imperial: false, position: phone ? "topleft" : "bottomright"})
     .addTo(map);
   var labels = {{ this.labels }};
   Object.keys(labels).forEach(function (sel) {
@@ -216,14 +220,18 @@ class PageLayout(MacroElement):
   // Padding so that the fitted data stays clear of every control: each control
   // pads the side it costs least to give up (its width or height as a share).
   var sheet = document.getElementById("gs-results");
-  reg.clearArea = function () {
+  // With `popup`, the area a popup pans into: clear of the scale bar too, and on
+  // a phone of the results sheet (an opening popup folds it).
+  reg.clearArea = function (popup) {
     var box = map.getContainer().getBoundingClientRect();
     var pad = {l: 24, t: 24, r: 24, b: 24};
     Array.prototype.forEach.call(map.getContainer().querySelectorAll(".leaflet-control"),
       function (el) {
         var r = el.getBoundingClientRect();
-        // The scale bar is see-through: data may lie under it.
-        if (!r.width || !r.height || el.classList.contains("leaflet-control-scale")) { return; }
+        if (!r.width || !r.height) { return; }
+        // The scale bar is see-through: data may lie under it (a popup may not).
+        if (!popup && el.classList.contains("leaflet-control-scale")) { return; }
+        if (popup && phone && el === sheet) { return; }
         var left = r.right - box.left, right = box.right - r.left;
         var top = r.bottom - box.top, bottom = box.bottom - r.top;
         var h = Math.min(left, right) / box.width, v = Math.min(top, bottom) / box.height;
@@ -252,11 +260,38 @@ class PageLayout(MacroElement):
                                maxZoom: fit.maxZoom, animate: false});
   };
   reg.fitView();
-  // Popups pan clear of the controls; on a phone an opening popup folds the sheet.
-  var pad0 = reg.clearArea();
-  L.Popup.prototype.options.autoPanPaddingTopLeft = L.point(pad0.l, pad0.t);
-  L.Popup.prototype.options.autoPanPaddingBottomRight = L.point(pad0.r, phone ? 80 : pad0.b);
+  // Popups pan clear of every control, the scale bar included, measured as the
+  // popup opens (boxes fold and unfold); on a phone an opening popup folds the
+  // sheet, so it pans clear of the folded sheet's height (80 px).
+  var popupPad = function () {
+    var pad = reg.clearArea(true);
+    if (phone && sheet) { pad.b = Math.max(pad.b, 80); }
+    return pad;
+  };
+  Object.defineProperty(L.Popup.prototype.options, "autoPanPaddingTopLeft", {
+    configurable: true, get: function () { var p = popupPad(); return L.point(p.l, p.t); }});
+  Object.defineProperty(L.Popup.prototype.options, "autoPanPaddingBottomRight", {
+    configurable: true, get: function () { var p = popupPad(); return L.point(p.r, p.b); }});
   map.on("popupopen", function () { if (phone && sheet) { sheet.open = false; } });
+  // The popup wins over the scale bar: where an open popup still reaches it
+  // (the map dragged, a popup taller than the free area) the bar steps aside.
+  var shownPopup = null;
+  var scaleBox = scale.getContainer();
+  var scaleAside = function () {
+    var el = shownPopup && shownPopup.getElement();
+    var hit = false;
+    if (el) {
+      var p = el.getBoundingClientRect(), s = scaleBox.getBoundingClientRect();
+      hit = p.left < s.right && s.left < p.right && p.top < s.bottom && s.top < p.bottom;
+    }
+    scaleBox.classList.toggle("gs-under-popup", hit);
+  };
+  map.on("popupopen", function (e) { shownPopup = e.popup; scaleAside(); });
+  map.on("popupclose", function (e) {
+    if (shownPopup === e.popup) { shownPopup = null; }
+    scaleAside();
+  });
+  map.on("move zoomend resize", scaleAside);
   // Once fonts and styles are in, boxes have their final size: fit again,
   // unless the user has already moved the map.
   var touched = false;

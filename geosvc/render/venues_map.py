@@ -260,6 +260,10 @@ def _add_query_point(fmap: folium.Map, origin: tuple[float, float],
     """Draw the query point ``origin`` (WGS-84); return where it is drawn (``crs``).
 
     The marker is a keyboard-focusable button: its ``title`` is its accessible name.
+    It lies under every venue pin (z-index offset -1000 in the marker pane, where
+    Leaflet's z-index is the pin's screen y plus its offset): on a venue at the
+    same spot the pin stays on top, so a click or tap there opens the venue,
+    and the point's halo still shows around the pin.
     """
     ox, oy = shift_points([origin[0]], [origin[1]], crs)
     name = prefs.t("查询位置", "Search point")
@@ -268,7 +272,7 @@ def _add_query_point(fmap: folium.Map, origin: tuple[float, float],
         [float(oy[0]), float(ox[0])],
         icon=folium.DivIcon(html='<div class="gs-query"></div>', icon_size=(22, 22),
                             icon_anchor=(11, 11), class_name="gs-icon"),
-        tooltip=escape(name), z_index_offset=1000, title=name, alt=name,
+        tooltip=escape(name), z_index_offset=-1000, title=name, alt=name,
     ).add_to(query)
     return float(ox[0]), float(oy[0])
 

@@ -189,6 +189,12 @@
   function drawStart() {
     startLayer.clearLayers();
     if (!state.start) { return; }
+    // Under the pins (the overlay pane) and not clickable, so a venue at the start
+    // stays reachable; the halo still shows around a pin that covers the dot.
+    L.circleMarker(toMap(state.start[0], state.start[1]), {
+      radius: 19, stroke: false, fillColor: "#111827", fillOpacity: 0.25,
+      className: "gs-start-halo", interactive: false
+    }).addTo(startLayer);
     L.circleMarker(toMap(state.start[0], state.start[1]), {
       radius: 9, color: "#ffffff", weight: 3, fillColor: "#111827", fillOpacity: 1,
       className: "gs-start-marker", interactive: false
