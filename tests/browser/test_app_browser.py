@@ -539,6 +539,40 @@ def test_hostile_names_are_text_and_amap_tiles_shift(open_page: Opener, app_url:
     assert log.dialogs == [] and log.problems() == []
 
 
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_english_page_names_venues_in_english_with_the_sign_name(
+        open_page: Opener, app_url: str, size: str) -> None:
+    """English page: a venue's English name in list, pin and popup; its sign's name under it."""
+    pg, log = open_page(size)
+    pg.goto(f"{app_url}/?lang=en#item=SB-001")  # every venue handles it
+    _wait_results(pg)
+    feature = pg.evaluate(
+        "() => geosvcApp.state.features.find(f => f.id === 'XC-H-0001')")
+    props = feature["properties"]
+    assert props["name_en"] and props["name_en"] != props["name"]  # the case under test
+    row = pg.locator("#gs-list > li[data-id='XC-H-0001']")
+    assert row.locator("a.gs-venue-link").inner_text() == props["name_en"]
+    sign = row.locator(".gs-sign-name")
+    assert sign.inner_text() == props["name"] and sign.get_attribute("lang") == "zh"
+    others = pg.locator("#gs-list > li:not([data-id='XC-H-0001']) .gs-sign-name")
+    assert others.count() == 0  # venues without an English name: their one name, once
+    pin = pg.locator(f".gs-pin[aria-label*='{props['name_en']}']")
+    assert pin.count() == 1
+    pin.click()
+    popup = pg.locator(".gs-pin-popup")
+    expect(popup.locator("a.gs-venue-link")).to_have_text(props["name_en"])
+    expect(popup.locator(".gs-sign-name")).to_have_text(props["name"])
+    pg.wait_for_function("() => getComputedStyle(document.querySelector('.leaflet-popup'))"
+                         ".opacity === '1'")  # faded in: axe reads the colours drawn
+    assert axe_problems(pg) == []
+    pg.goto(f"{app_url}/?lang=zh#item=SB-001")  # Chinese page: the sign's name, no 2nd line
+    _wait_results(pg)
+    row = pg.locator("#gs-list > li[data-id='XC-H-0001']")
+    assert row.locator("a.gs-venue-link").inner_text() == props["name"]
+    assert pg.locator("#gs-list .gs-sign-name").count() == 0
+    assert log.problems() == []
+
+
 def test_js_coordinates_match_geosvc_coords(open_page: Opener, app_url: str) -> None:
     pg, _ = open_page("desktop")
     pg.goto(f"{app_url}/")

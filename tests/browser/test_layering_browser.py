@@ -220,14 +220,16 @@ def test_app_start_point_under_the_venue_pin(open_page: Any, app_url: str, shots
     assert pg.locator("#gs-list > li").first.get_attribute("data-id") == HALL
     # The start marker is drawn at the pin's spot, under it.
     start_box = pg.locator(".gs-start-marker").bounding_box()
-    sel = f'.leaflet-marker-pane .gs-pin[title="{HALL_NAME}"]'
+    # an English page names the pin in English (the popup adds the sign's Chinese name)
+    sel = f'.leaflet-marker-pane .gs-pin[title="{HALL_NAMES[1]}"]'
     pin_box = pg.locator(sel).bounding_box()
     assert abs((start_box["x"] + start_box["width"] / 2)
                - (pin_box["x"] + pin_box["width"] / 2)) < pin_box["width"] / 2
     # ... and its halo, wider than the pin, still shows around it.
     halo = pg.locator(".leaflet-overlay-pane path.gs-start-halo").bounding_box()
     assert halo["width"] > pin_box["width"] + 6 and halo["height"] > pin_box["height"] + 6
-    _click_opens(pg, size, sel, HALL_NAME)
+    _click_opens(pg, size, sel, HALL_NAMES[1])
+    assert HALL_NAME in pg.locator(".leaflet-popup-content").inner_text()
     assert pg.locator("#gs-list > li.gs-selected").get_attribute("data-id") == HALL
     if offset == 0.0:
         _shot(pg, shots, f"app-popup-{size}")
@@ -236,5 +238,5 @@ def test_app_start_point_under_the_venue_pin(open_page: Any, app_url: str, shots
     pg.locator("#gs-list > li").first.wait_for()
     pg.wait_for_function("() => document.querySelectorAll('.leaflet-marker-pane .gs-pin')"
                          ".length === document.querySelectorAll('#gs-list > li').length")
-    _keys_open(pg, HALL_NAME)
+    _keys_open(pg, HALL_NAMES[1])
     assert log.problems() == [] and log.dialogs == []

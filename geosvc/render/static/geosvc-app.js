@@ -43,6 +43,25 @@
     return (D.lang === "en" && obj.name_en) ? obj.name_en : (obj.name || obj.code || "");
   }
 
+  // A venue's name in the page's language (its English name on an English page), else its code.
+  function venueName(f) { return localName(f.properties) || f.id; }
+
+  // The name on the venue's own sign when the page shows another (English page, Chinese name).
+  function signName(f) {
+    var p = f.properties, shown = venueName(f);
+    return (p.name && p.name !== shown) ? p.name : "";
+  }
+
+  // The sign name under a venue's heading, marked as Chinese for screen readers.
+  function addSignName(box, f) {
+    var sign = signName(f);
+    if (sign) {
+      var s = el("p", "gs-sign-name", sign);
+      s.lang = "zh";
+      box.appendChild(s);
+    }
+  }
+
   // --------------------------------------------- coordinates (geosvc/coords.py)
 
   var A = 6378245.0, EE = 0.00669342162296594323, X_PI = Math.PI * 3000.0 / 180.0;
@@ -210,7 +229,7 @@
   // What a screen reader says on a pin: rank, name, kind, open or closed.
   function pinLabel(f, i) {
     var p = f.properties;
-    return fmt("pin_label", {n: f.label || (i + 1), name: p.name || f.id,
+    return fmt("pin_label", {n: f.label || (i + 1), name: venueName(f),
                              kind: D.kinds[p.kind] || p.kind || "",
                              open: openWords(p, p.arrives_at || state.ref).text});
   }
@@ -219,10 +238,11 @@
   function pinPopup(f) {
     var p = f.properties, box = el("div", "gs-pin-popup");
     var h = el("h3");
-    var a = el("a", "gs-venue-link", p.name || f.id);
+    var a = el("a", "gs-venue-link", venueName(f));
     a.href = "/venues/" + encodeURIComponent(f.id);
     h.appendChild(a);
     box.appendChild(h);
+    addSignName(box, f);
     if (D.kinds[p.kind]) { box.appendChild(el("p", "gs-pin-kind", D.kinds[p.kind])); }
     box.appendChild(el("p", "gs-facts", factsText(p)));
     var words = openWords(p, p.arrives_at || state.ref);
@@ -245,7 +265,7 @@
     pins = state.features.map(function (f, i) {
       var c = f.geometry.coordinates;
       var marker = L.marker(toMap(c[0], c[1]), {icon: pin(f.label || (i + 1)),
-                                                title: f.properties.name || f.id,
+                                                title: venueName(f),
                                                 gsLabel: pinLabel(f, i)});
       marker.on("click", function () { select(f); }); // first: the view settles, then the popup
       marker.bindPopup(pinPopup(f), {maxWidth: Math.max(200, Math.min(300, innerWidth - 80)),
@@ -422,10 +442,11 @@
     var rank = el("span", "gs-rank", f.label || (i + 1));
     rank.setAttribute("aria-hidden", "true");
     h.appendChild(rank);
-    var a = el("a", "gs-venue-link", p.name || f.id);
+    var a = el("a", "gs-venue-link", venueName(f));
     a.href = "/venues/" + encodeURIComponent(f.id);
     h.appendChild(a);
     li.appendChild(h);
+    addSignName(li, f);
     if (p.stop) {
       li.appendChild(el("p", "gs-stop", fmt("stop_n", {n: p.stop})));
       var names = (p.bundle_items || []).map(function (c) {
@@ -477,8 +498,8 @@
   function showNav(f) {
     var box = $("gs-nav");
     if (!f) { box.hidden = true; return; }
-    var c = f.geometry.coordinates, name = f.properties.name || f.id;
-    $("gs-nav-h").textContent = fmt("nav_heading", {name: name});
+    var c = f.geometry.coordinates, name = f.properties.name || f.id;  // the sign's, for the map apps
+    $("gs-nav-h").textContent = fmt("nav_heading", {name: venueName(f)});
     var links = navLinks(c[0], c[1], name, mode(), state.start);
     var holder = $("gs-nav-links");
     clear(holder);
