@@ -474,7 +474,7 @@ def _node_times_of(n_nodes: int, outs: list[dict[str, Any]]) -> NDArray[np.float
 
 
 #: Streets cut and marked on the gap raster at a time (bounds the driver's memory).
-_MARK_CHUNK = 500_000
+_MARK_CHUNK = 100_000
 
 
 def gap_margin_m(net: RoadNetwork, gap_radius_m: float, basis: Any = None, *,
