@@ -22,9 +22,11 @@ driver's phases (plan, write, parts, merge, gaps), per-part prepare (snap +
 cut) and pass time on the worker, the workers' busy share of the parts phase
 (Dask's task stream), the peak RSS of every worker (``VmHWM`` inside the
 worker) and of the driver during the run (``VmHWM`` reset through
-``/proc/self/clear_refs``), the load average, the scaling 1 -> 2 workers and,
-with ``--check``, the equality of the merged answer (and of the gap polygons,
-with ``--gaps``) with ONE single-process
+``/proc/self/clear_refs``; with its RSS at the start and its anonymous
+memory's peak, ``RssAnon`` sampled every 20 ms: the rest are pages of the
+memory-mapped network, which the kernel can drop), the load average, the
+scaling 1 -> 2 workers and, with ``--check``, the equality of the merged
+answer (and of the gap polygons, with ``--gaps``) with ONE single-process
 :func:`geosvc.analysis.coverage.compute_coverage` on the same network.
 
 With ``--plan`` (default) the run is a site plan as well
@@ -47,6 +49,7 @@ import dataclasses
 import os
 import resource
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -84,6 +87,41 @@ def _peak_mb() -> float:
             if line.startswith("VmHWM:"):
                 return float(line.split()[1]) / 1024.0
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _status_mb(key: str) -> float | None:
+    """Return the ``key:`` line of ``/proc/self/status`` in MB (None if there is none)."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return float(line.split()[1]) / 1024.0
+    return None
+
+
+class _AnonPeak:
+    """Sample this process's anonymous resident memory (``RssAnon``) every 20 ms; keep the most.
+
+    ``VmHWM`` counts the pages of the memory-mapped network the driver has
+    read (clean, file-backed: the kernel can drop them) with its own arrays;
+    this is the part that must fit in memory.
+    """
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._done.is_set():
+            self.peak = max(self.peak, _status_mb("RssAnon") or 0.0)
+            self._done.wait(0.02)
+
+    def stop(self) -> float:
+        """Stop sampling; return the peak, MB."""
+        self._done.set()
+        self._thread.join()
+        return max(self.peak, _status_mb("RssAnon") or 0.0)
 
 
 def _reset_peak() -> bool:
@@ -160,6 +198,8 @@ def _run(net, demand, ven, partition: str, workers: int, snap: str, send: str,
             Client(lc) as client:
         client.run(lambda: None)  # workers up before the clock starts
         reset = _reset_peak()
+        start_mb = _status_mb("VmRSS")
+        anon = _AnonPeak()
         load = os.getloadavg()[0]
         t0 = time.perf_counter()
         opts = {"minutes": MINUTES, "walk_speed_mps": W, "partition": partition,
@@ -176,7 +216,8 @@ def _run(net, demand, ven, partition: str, workers: int, snap: str, send: str,
         wall = time.perf_counter() - t0
         busy = sum(s["stop"] - s["start"] for t in ts.data for s in t["startstops"]
                    if s["action"] == "compute")
-        facts = {"driver_peak_mb": _peak_mb() if reset else None, "load": load,
+        facts = {"driver_peak_mb": _peak_mb() if reset else None,
+                 "driver_anon_mb": anon.stop(), "driver_start_mb": start_mb, "load": load,
                  "load_after": os.getloadavg()[0],
                  "busy": busy / (workers * max(res.timings_s["parts"], 1e-9))}
         return res, wall, facts, plan
@@ -270,6 +311,10 @@ def _report(n: int, partition: str, res, wall: float, facts: dict, plan) -> None
     phases = ", ".join(f"{k} {v:.2f} s" for k, v in res.timings_s.items())
     driver = (f"{facts['driver_peak_mb']:,.0f} MB" if facts["driver_peak_mb"]
               else "n/a")
+    if facts.get("driver_anon_mb"):
+        driver += (f" (at its start {facts['driver_start_mb']:,.0f} MB; anonymous peak, "
+                   f"sampled: {facts['driver_anon_mb']:,.0f} MB, the rest is pages of the "
+                   "mapped network)")
     print(f"{n} worker(s): {len(res.parts)} parts ({partition}), wall {wall:.1f} s "
           f"({phases}); per part on the worker {min(secs):.2f}-{max(secs):.2f} s "
           f"(sum {sum(secs):.1f} s, of which snap + cut {sum(prep):.1f} s), "

@@ -24,6 +24,7 @@ from geosvc.config import Settings
 from geosvc.distributed import run_province
 from geosvc.distributed.partition import (
     buffer_radius_m,
+    max_speed_mps,
     parse_partition,
     part_arrays,
     plan_parts,
@@ -32,8 +33,9 @@ from geosvc.distributed.snapping import snap_basis, snap_by_squares, snap_local
 from geosvc.errors import InvalidParameter
 from geosvc.model import PopulationCell
 from geosvc.network.paths import DEFAULT_WALK_SPEED_MPS
-from geosvc.network.snap import snap_points, snap_xy
+from geosvc.network.snap import cum_lengths, snap_points, snap_xy
 from geosvc.network.synthetic import synthetic_city
+from geosvc.routing._geometry import Pieces
 
 W = DEFAULT_WALK_SPEED_MPS
 
@@ -156,6 +158,44 @@ def test_gap_polygons_and_snapping_in_parts_equal_single_process(
     if shared:
         assert all(p["sent_mb"] == 0 for p in res.parts)  # the workers read the files
         assert "write" in res.timings_s and "gaps" in res.timings_s
+
+
+def test_slices_give_the_floats_of_the_whole_network(city) -> None:
+    """The driver's O(network) passes, a slice at a time, give the floats of one pass."""
+    from geosvc.network.paths import times_to_sources
+    from geosvc.routing._geometry import pass_piece_chunks, pass_pieces
+
+    net, _, venues, minutes, _ = city
+    seg = np.hypot(np.diff(net.geom_x), np.diff(net.geom_y))
+    cum = np.concatenate([[0.0], np.cumsum(seg)])  # the jumps between edges included
+    length = cum[net.geom_offsets[1:] - 1] - cum[net.geom_offsets[:-1]]
+    t = net.edge_time_s
+    whole = max(W, float(np.divide(length, t, out=np.zeros_like(length), where=t > 0).max()))
+    seg[(net.geom_offsets[1:-1] - 1)] = 0.0  # no jump: snapping's running lengths
+    running = np.concatenate([[0.0], np.cumsum(seg)])
+    for chunk in (1, 97, 10**9):
+        assert max_speed_mps(net, W, chunk_edges=chunk) == whole
+        assert np.array_equal(cum_lengths(net, chunk=chunk), running)
+    nt = times_to_sources(net, venues, cutoff_s=minutes * 60, walk_speed_mps=W)
+    one = pass_pieces(net, nt, minutes * 60, W)
+    sliced = list(pass_piece_chunks(net, nt, minutes * 60, W, chunk_edges=97))
+    assert len(sliced) > 3 and len(one) > 1000
+    assert np.array_equal(Pieces.concat(sliced).xy, one.xy)
+    assert np.array_equal(Pieces.concat(sliced).offsets, one.offsets)
+
+
+def test_a_basis_given_is_used_and_checked(city) -> None:
+    """The caller's snapping basis (e.g. from placing the venues) is not computed twice."""
+    net, demand, venues, minutes, ref = city
+    basis = snap_basis(net, demand.min_component_nodes)
+    res = run_province(net, demand, venues, minutes=minutes, walk_speed_mps=W,
+                       partition="grid:1", scheduler="inline", snap_in_parts=True,
+                       min_component_nodes=demand.min_component_nodes, basis=basis)
+    _assert_same(res, ref, minutes)
+    with pytest.raises(InvalidParameter, match="basis"):
+        run_province(net, demand, venues, minutes=minutes, walk_speed_mps=W,
+                     scheduler="inline", snap_in_parts=True, min_component_nodes=7,
+                     basis=basis)
 
 
 def test_snapping_in_parts_needs_the_files(city) -> None:

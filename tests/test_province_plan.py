@@ -179,6 +179,25 @@ def test_demo_city_plan_equals_plan_sites(demo, spec: str, k: int, partition: st
     _assert_same(res, ref)
 
 
+def test_kiosk_sites_placed_square_by_square_as_on_the_whole_network(city) -> None:
+    """The province's driver places kiosk sites without the whole network's index."""
+    from geosvc.analysis.planning.candidates import kiosk_site_candidates
+    from geosvc.distributed.snapping import snap_basis, snap_by_squares
+
+    net, demand = city[0], city[1]
+    mcn = demand.min_component_nodes
+    basis = snap_basis(net, mcn)
+    ref = kiosk_site_candidates(net, demand, spacing_m=400, min_component_nodes=mcn)
+    got = kiosk_site_candidates(
+        net, demand, spacing_m=400, min_component_nodes=mcn,
+        snap=lambda x, y, d: snap_by_squares(net, x, y, max_dist_m=d, basis=basis,
+                                             side_m=900.0))
+    assert len(ref) > 50 and ref.ids == got.ids and ref.off_network == got.off_network
+    for name in ("edge", "frac", "dist_m", "x", "y", "px", "py", "lon", "lat"):
+        assert np.array_equal(getattr(got.snapped, name), getattr(ref.snapped, name),
+                              equal_nan=True), name
+
+
 def test_cli_province_plan_equals_geosvc_plan(demo, demo_db: Path, tmp_path: Path) -> None:
     from geosvc.demo import demo_osm_path
 

@@ -181,6 +181,14 @@ class _Placer:
         """Return the dataset's venues at ``positions``, snapped."""
         return self.snap(self.lon[positions], self.lat[positions])
 
+    def snap_xy(self, x, y, max_dist_m: float):  # noqa: ANN001, ANN201
+        """Return projected points snapped within ``max_dist_m``, as snap_xy on the network."""
+        from geosvc.distributed.snapping import (
+            snap_by_squares,  # lazy: verb engine (fast CLI start)
+        )
+
+        return snap_by_squares(self.net, x, y, max_dist_m=max_dist_m, basis=self.basis)
+
     def snap(self, lon, lat):  # noqa: ANN001, ANN201
         """Return the points snapped (invalid coordinates: edge -1), as RoadRouter.snap."""
         from geosvc.coords import valid_lonlat  # lazy: verb engine (fast CLI start)
@@ -218,7 +226,8 @@ def _candidates(problem: dict, idx, flt, net, demand, placer: _Placer,  # noqa: 
     elif spec == "kiosk_sites":
         cands = kiosk_site_candidates(net, demand,
                                       spacing_m=problem["site_spacing_m"] or KIOSK_SPACING_M,
-                                      min_component_nodes=min_component_nodes)
+                                      min_component_nodes=min_component_nodes,
+                                      snap=placer.snap_xy)  # no whole-network index
     else:
         cands = supplied_points(placer, read_candidate_file(spec))  # type: ignore[arg-type]
     return offering(cands, flt)
@@ -284,7 +293,8 @@ def _run(db: str, osm: str, params: dict[str, str], partition: str, scheduler: s
         "walk_speed_mps": float(settings.walk_speed_kph) / 3.6, "partition": partition,
         "scheduler": scheduler, "workers": workers, "venue_labels": labels, "progress": True,
         "shared": shared_dir, "snap_in_parts": in_parts, "max_snap_m": settings.snap_max_m,
-        "min_component_nodes": settings.min_component_nodes, "gaps": gaps}
+        "min_component_nodes": settings.min_component_nodes, "gaps": gaps,
+        "basis": basis}
     if problem is None:
         return run_province(net, demand, placed.take(np.flatnonzero(ok)), **common), demand, \
             None

@@ -76,6 +76,10 @@ __all__ = ["PartPlan", "buffer_radius_m", "max_speed_mps", "nodes_near", "parse_
 _GRID = re.compile(r"^grid:(\d+(?:\.\d+)?)$")
 #: Partitions by the dataset's areas (counties / cities).
 AREA_PARTITIONS = ("area", "county")
+#: Where :func:`prepare` caches a network's part index (in ``net.__dict__``).
+PART_INDEX_KEY = "_part_adjacency"
+#: Edges measured at a time by :func:`max_speed_mps` (bounds its temporary arrays).
+_SPEED_CHUNK = 1 << 19
 
 
 def parse_partition(text: str) -> tuple[str, float | None]:
@@ -96,12 +100,14 @@ def parse_partition(text: str) -> tuple[str, float | None]:
     raise InvalidParameter("partition", msg)
 
 
-def max_speed_mps(net: RoadNetwork, walk_speed_mps: float) -> float:
+def max_speed_mps(net: RoadNetwork, walk_speed_mps: float, *,
+                  chunk_edges: int = _SPEED_CHUNK) -> float:
     """Return the fastest straight-line displacement per second of any leg, m/s.
 
     The largest of ``walk_speed_mps`` (access legs) and, per edge, its
     projected polyline length over its travel time.  Vectorised over the
-    edges' vertices.
+    edges' vertices, ``chunk_edges`` at a time (one running sum continued
+    from slice to slice: the floats of a single ``np.cumsum``).
 
     Examples
     --------
@@ -110,16 +116,24 @@ def max_speed_mps(net: RoadNetwork, walk_speed_mps: float) -> float:
     10.0
     """
     speed = float(walk_speed_mps)
-    if net.n_edges:
-        off = net.geom_offsets
-        seg = np.hypot(np.diff(net.geom_x), np.diff(net.geom_y))
-        cum = np.concatenate([[0.0], np.cumsum(seg)])
+    off = np.asarray(net.geom_offsets)
+    gx, gy = net.geom_x, net.geom_y
+    carry = 0.0  # the running length over every vertex (jumps between edges included)
+    step = max(int(chunk_edges), 1)
+    for e0 in range(0, net.n_edges, step):  # a slice of edges at a time: the same floats
+        e1 = min(e0 + step, net.n_edges)
+        a, b = int(off[e0]), int(off[e1])
+        seg = np.hypot(np.diff(gx[a:b]), np.diff(gy[a:b]))
+        cum = np.cumsum(np.concatenate([[carry], seg]))  # cum[i - a]: vertex i
         # vertices of edge e: off[e]..off[e+1]-1; its length skips the jump to the next edge
-        length = cum[off[1:] - 1] - cum[off[:-1]]
-        t = net.edge_time_s
+        length = cum[off[e0 + 1:e1 + 1] - 1 - a] - cum[off[e0:e1] - a]
+        t = np.asarray(net.edge_time_s[e0:e1])
         # turn edges of a turn-expanded network: no length, time >= 0 (no displacement)
         fast = np.divide(length, t, out=np.zeros_like(length), where=t > 0)
         speed = max(speed, float(fast.max()))
+        if b < len(gx):
+            carry = float(cum[-1] + np.hypot(np.diff(gx[b - 1:b + 1]),
+                                             np.diff(gy[b - 1:b + 1]))[0])
     return speed
 
 
@@ -219,7 +233,7 @@ def prepare(net: RoadNetwork) -> None:
 
 def _adjacency(net: RoadNetwork) -> _Adjacency:
     """Return the (cached) :class:`_Adjacency` of ``net``: O(N log N + E log E) once."""
-    hit = net.__dict__.get("_part_adjacency")
+    hit = net.__dict__.get(PART_INDEX_KEY)
     if isinstance(hit, _Adjacency):
         return hit
     by_x = np.argsort(net.node_x, kind="stable").astype(np.int64)
@@ -234,7 +248,7 @@ def _adjacency(net: RoadNetwork) -> _Adjacency:
     in_edges, in_ptr = grouped(net.edge_v)
     adj = _Adjacency(by_x, np.ascontiguousarray(net.node_x[by_x]), out_edges, out_ptr,
                      in_edges, in_ptr)
-    net.__dict__["_part_adjacency"] = adj
+    net.__dict__[PART_INDEX_KEY] = adj
     return adj
 
 

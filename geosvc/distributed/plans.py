@@ -47,6 +47,7 @@ from geosvc.distributed.province import ProvinceResult, run_province  # isort: s
 if TYPE_CHECKING:
     from geosvc.analysis.demand import DemandSet
     from geosvc.analysis.planning.candidates import Candidates
+    from geosvc.distributed.snapping import SnapBasis
     from geosvc.network.graph import RoadNetwork
 
 __all__ = ["ProvincePlan", "plan_province", "sets_matrix"]
@@ -128,6 +129,7 @@ def plan_province(
     min_component_nodes: int | None = None,
     gaps: bool = False,
     gap_radius_m: float = DEFAULT_GAP_RADIUS_M,
+    basis: SnapBasis | None = None,
 ) -> ProvincePlan:
     """Plan sites among ``candidates`` with the coverage sets computed in parts.
 
@@ -151,7 +153,7 @@ def plan_province(
     fixed_lonlat : sequence of (lon, lat), optional
         Their positions, for the plan's map.
     partition, scheduler, workers, venue_labels, progress, connect_timeout_s, shared,
-    snap_in_parts, max_snap_m, min_component_nodes, gaps, gap_radius_m
+    snap_in_parts, max_snap_m, min_component_nodes, gaps, gap_radius_m, basis
         As :func:`~geosvc.distributed.run_province` (``progress``: parts done).
 
     Raises
@@ -173,7 +175,8 @@ def plan_province(
                        progress=progress, connect_timeout_s=connect_timeout_s, shared=shared,
                        snap_in_parts=snap_in_parts, max_snap_m=max_snap_m,
                        min_component_nodes=min_component_nodes, gaps=gaps,
-                       gap_radius_m=gap_radius_m, candidates=placed, plan_rows=count > 0)
+                       gap_radius_m=gap_radius_m, candidates=placed, plan_rows=count > 0,
+                       basis=basis)
     t1 = time.perf_counter()
     rows, cols = cov.plan_pairs or (np.zeros(0, np.int64), np.zeros(0, np.int64))
     mat = sets_matrix(rows, cols, (len(count), len(candidates)))

@@ -71,19 +71,25 @@ from geosvc.errors import ConfigError, InvalidParameter
 from geosvc.network.graph import RoadNetwork
 from geosvc.network.paths import NodeTimes
 from geosvc.network.snap import Snapped
-from geosvc.routing._geometry import Pieces, Raster, pass_pieces, to_lonlat
+from geosvc.routing._geometry import Raster, pass_piece_chunks, to_lonlat
 from geosvc.routing.road import default_buffer_m
 
 from geosvc.distributed.parts import part_coverage, part_task, shared_part  # isort: skip
 from geosvc.distributed.partition import (  # isort: skip
     buffer_radius_m,
     part_arrays,
+    PART_INDEX_KEY,
     part_nbytes,
     plan_parts,
     prepare,
 )
 from geosvc.distributed.shared import open_shared, write_shared  # isort: skip
-from geosvc.distributed.snapping import longest_edge_m, snap_basis  # isort: skip
+from geosvc.distributed.snapping import (  # isort: skip
+    SnapBasis,
+    longest_edge_m,
+    snap_basis,
+    snap_basis_threshold,
+)
 
 if TYPE_CHECKING:
     from geosvc.analysis.demand import DemandSet
@@ -215,6 +221,7 @@ def run_province(
     gap_radius_m: float = DEFAULT_GAP_RADIUS_M,
     candidates: Snapped | None = None,
     plan_rows: NDArray[np.bool_] | None = None,
+    basis: SnapBasis | None = None,
 ) -> ProvinceResult:
     """Compute the coverage of ``demand`` by ``venues`` part by part (see the module).
 
@@ -264,13 +271,24 @@ def run_province(
         ``gap_radius_m`` and street buffer): the parts' sub-networks are
         widened so that every node near an uncovered resident gets its exact
         time, and the driver draws the covered raster from the merged node
-        times (one O(E) pass over the network).
+        times (one O(E) pass over the network, a slice of streets at a time).
+    basis : SnapBasis, optional
+        :func:`~geosvc.distributed.snapping.snap_basis` of ``net`` with
+        ``min_component_nodes``, when the caller has it already (e.g. from
+        snapping the venues): not computed (nor held) twice.
+
+    Memory of the driver: besides what the caller holds (the network, the
+    demand), the O(network) passes run a slice at a time, the network's
+    part index is dropped once written to the files (even if the caller's
+    snapping built it: it is rebuilt on use), and the parts' answers are
+    written into preallocated arrays and dropped as they are merged.
 
     Raises
     ------
     InvalidParameter
-        Bad ``minutes``, ``partition``, ``scheduler``, ``workers``, or
-        ``snap_in_parts`` without ``shared``.
+        Bad ``minutes``, ``partition``, ``scheduler``, ``workers``,
+        ``snap_in_parts`` without ``shared``, or a ``basis`` of another
+        threshold.
     ConfigError
         Dask is not installed, or the scheduler cannot be reached.
     """
@@ -287,7 +305,7 @@ def run_province(
     t0 = time.perf_counter()
     plans = plan_parts(demand, partition, snapped_only=not (snap_in_parts or gaps))
     radius = buffer_radius_m(net, minutes, walk_speed_mps)
-    basis = snap_basis(net, min_component_nodes) if snap_in_parts else None
+    basis = _basis_of(net, basis, min_component_nodes) if snap_in_parts else None
     if gaps:
         radius += gap_margin_m(net, gap_radius_m, basis, demand=demand)
     prepare(net)
@@ -306,6 +324,9 @@ def run_province(
             timings["write"] = time.perf_counter() - t0
             basis = None  # the running lengths (8 bytes a vertex) are in the files now
             _drop_caches(net, cached)
+            # the part index (this package's cache, ~95 MB a million nodes) is in the
+            # files too: dropped even when the caller's snapping built it (rebuilt on use)
+            net.__dict__.pop(PART_INDEX_KEY, None)
             directory = tmp
             tasks: Iterator[tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]] = (
                 (shared_part, (directory, p.label, p.points, p.bbox, limit, walk_speed_mps,
@@ -347,21 +368,22 @@ def run_province(
             open_shared.cache_clear()  # inline: this process's maps of the files
             shutil.rmtree(tmp, ignore_errors=True)
     t0 = time.perf_counter()
+    # each step takes (pops) the parts' arrays it merges: none is held twice
     ok = (np.asarray(placed.ok) if isinstance(placed, Snapped)
           else _placed_of(len(demand.x), outs))
+    pairs = _pairs_of(outs) if candidates is not None else None
+    node_times = _node_times_of(net.n_nodes, outs) if gaps else None
     result = _merge(net.mode, float(minutes), demand, ok, venues, outs, sizes, venue_labels,
                     limit)
-    if candidates is not None:
-        result = dataclasses.replace(result, plan_pairs=(
-            np.concatenate([np.asarray(o["pair_point"], dtype=np.int64) for o in outs]
-                           + [np.zeros(0, np.int64)]),
-            np.concatenate([np.asarray(o["pair_cand"], dtype=np.int64) for o in outs]
-                           + [np.zeros(0, np.int64)])))
+    del outs
+    if pairs is not None:
+        result = dataclasses.replace(result, plan_pairs=pairs)
     timings["merge"] = time.perf_counter() - t0
-    if gaps:
+    if node_times is not None:
         t0 = time.perf_counter()
         result = dataclasses.replace(result, gaps=_gap_features(
-            net, demand, venues, ids, outs, result, limit, walk_speed_mps, gap_radius_m))
+            net, demand, venues, ids, node_times, result, limit, walk_speed_mps,
+            gap_radius_m))
         timings["gaps"] = time.perf_counter() - t0
     result.timings_s.update({k: round(v, 4) for k, v in timings.items()})
     return result
@@ -381,6 +403,18 @@ def _checked(minutes: Any, workers: Any, venues: Snapped,
     if len(ids) != len(venues):
         raise InvalidParameter("venue_ids", f"must have one id per venue ({len(venues)})")
     return ids
+
+
+def _basis_of(net: RoadNetwork, basis: SnapBasis | None,
+              min_component_nodes: int | None) -> SnapBasis:
+    """Return the caller's snapping basis (checked) or the network's, computed now."""
+    if basis is None:
+        return snap_basis(net, min_component_nodes)
+    if basis.threshold != snap_basis_threshold(min_component_nodes):
+        msg = (f"has threshold {basis.threshold}, not the `min_component_nodes` "
+               f"{min_component_nodes!r} of this run")
+        raise InvalidParameter("basis", msg)
+    return basis
 
 
 def _drop_caches(net: RoadNetwork, keep: set[str]) -> None:
@@ -411,15 +445,36 @@ def _rows_of(rows: NDArray[np.bool_] | None,
 
 
 def _placed_of(m: int, outs: list[dict[str, Any]]) -> NDArray[np.bool_]:
-    """Per demand point: placed on the network (the parts' snapping)."""
+    """Per demand point: placed on the network (the parts' snapping; popped)."""
     ok = np.zeros(m, dtype=bool)
     for o in outs:
-        ok[o["points"]] = o["snapped"]
+        ok[o["points"]] = o.pop("snapped")
     return ok
 
 
-#: Street pieces marked on the gap raster at a time (bounds the driver's memory).
-_MARK_CHUNK = 500_000
+def _pairs_of(outs: list[dict[str, Any]]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Return the parts' coverage-set pairs (popped), written into two preallocated arrays."""
+    n = sum(len(o["pair_point"]) for o in outs)
+    rows, cols = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    k = 0
+    for o in outs:
+        p, c = o.pop("pair_point"), o.pop("pair_cand")
+        rows[k:k + len(p)], cols[k:k + len(c)] = p, c
+        o["plan_pairs"] = len(p)
+        k += len(p)
+    return rows, cols
+
+
+def _node_times_of(n_nodes: int, outs: list[dict[str, Any]]) -> NDArray[np.float64]:
+    """Return each node's least time the parts found (inf: none); their arrays popped."""
+    times = np.full(n_nodes, np.inf)
+    for o in outs:
+        np.minimum.at(times, o.pop("reached_nodes"), o.pop("reached_time_s"))
+    return times
+
+
+#: Streets cut and marked on the gap raster at a time (bounds the driver's memory).
+_MARK_CHUNK = 100_000
 
 
 def gap_margin_m(net: RoadNetwork, gap_radius_m: float, basis: Any = None, *,
@@ -453,7 +508,7 @@ def gap_margin_m(net: RoadNetwork, gap_radius_m: float, basis: Any = None, *,
 
 
 def _gap_features(net: RoadNetwork, demand: DemandSet, venues: Snapped, ids: NDArray[np.int64],
-                  outs: list[dict[str, Any]], result: ProvinceResult, limit: float,
+                  times: NDArray[np.float64], result: ProvinceResult, limit: float,
                   walk_speed_mps: float, gap_radius_m: float) -> list[dict[str, Any]]:
     """Return the gap polygons of the merged answer (compute_coverage's recipe).
 
@@ -462,17 +517,14 @@ def _gap_features(net: RoadNetwork, demand: DemandSet, venues: Snapped, ids: NDA
     network's), and equal wherever a part's buffer held the node's best
     path, which :func:`gap_margin_m` ensures near every uncovered resident.
     """
-    times = np.full(net.n_nodes, np.inf)
-    for o in outs:
-        np.minimum.at(times, o["reached_nodes"], o["reached_time_s"])
     nt = NodeTimes(time_s=times, source=np.full(net.n_nodes, -1, dtype=np.int64),
                    next_node=np.full(net.n_nodes, -1, dtype=np.int32), sources=venues,
                    source_ids=ids, walk_speed_mps=walk_speed_mps, cutoff_s=limit)
-    # routing.road.pass_reached's raster, its pieces marked a chunk at a time: the
-    # marks of a segment are its own (samples along it), so the union is the same,
-    # without the samples of every reached street at once (GBs at 10 M nodes)
+    # routing.road.pass_reached's raster, its pieces cut and marked a slice of streets
+    # at a time: the slices are pass_pieces' pieces, bit for bit, and the marks of a
+    # segment are its own (samples along it), so the union is the same, without the
+    # pieces and samples of every reached street at once (GBs at 10 M nodes)
     buffer_m = default_buffer_m(net.mode)
-    pieces = pass_pieces(net, nt, limit, walk_speed_mps)
     raster = Raster.around(
         min(float(net.node_x.min()), float(np.min(demand.x, initial=np.inf))),
         min(float(net.node_y.min()), float(np.min(demand.y, initial=np.inf))),
@@ -480,11 +532,9 @@ def _gap_features(net: RoadNetwork, demand: DemandSet, venues: Snapped, ids: NDA
         max(float(net.node_y.max()), float(np.max(demand.y, initial=-np.inf))),
         buffer_m / 2.5, max(buffer_m, gap_radius_m))
     marked = np.zeros((raster.ny, raster.nx), dtype=bool)
-    off = pieces.offsets
-    for k in range(0, len(pieces), _MARK_CHUNK):
-        k2 = min(k + _MARK_CHUNK, len(pieces))
-        marked |= raster.mark_pieces(Pieces(pieces.xy[off[k]:off[k2]], off[k:k2 + 1] - off[k]))
-    del pieces
+    for pieces in pass_piece_chunks(net, nt, limit, walk_speed_mps, chunk_edges=_MARK_CHUNK):
+        marked |= raster.mark_pieces(pieces)
+    del nt
     covered_mask = raster.dilate(marked, buffer_m)
 
     def back(geom: Any) -> Any:
@@ -503,9 +553,10 @@ def _merge(mode: str, minutes: float, demand: DemandSet, placed: NDArray[np.bool
     parts: list[dict[str, Any]] = []
     per_worker: dict[int, dict[str, Any]] = {}
     for o in sorted(outs, key=lambda o: o["label"]):
-        time_s[o["points"]] = o["time_s"]
-        venue[o["points"]] = o["venue"]
-        row = {"label": o["label"], "points": len(o["points"]), "nodes": o["nodes"],
+        points = o.pop("points")
+        time_s[points] = o.pop("time_s")
+        venue[points] = o.pop("venue")
+        row = {"label": o["label"], "points": len(points), "nodes": o["nodes"],
                "edges": o["edges"], "venues": o["venues"],
                "sent_mb": round(sizes.get(o["label"], 0) / 1e6, 1),
                "seconds": round(o["seconds"], 3), "pid": o["pid"]}
@@ -513,7 +564,7 @@ def _merge(mode: str, minutes: float, demand: DemandSet, placed: NDArray[np.bool
             row["prepare_s"] = round(o["prepare_s"], 3)
         if "plan_s" in o:
             row["plan_s"] = round(o["plan_s"], 3)
-            row["plan_pairs"] = len(o["pair_point"])
+            row["plan_pairs"] = o["plan_pairs"]
         parts.append(row)
         w = per_worker.setdefault(int(o["pid"]), {"parts": 0, "peak_rss_mb": 0.0,
                                                   "rss_file_mb": 0.0})

@@ -39,7 +39,7 @@ from geosvc.errors import InvalidParameter
 from geosvc.network.graph import RoadNetwork
 from geosvc.network.snap import Snapped
 
-from geosvc.distributed.partition import _adjacency, _Adjacency  # isort: skip
+from geosvc.distributed.partition import PART_INDEX_KEY, _adjacency, _Adjacency  # isort: skip
 from geosvc.distributed.snapping import SnapBasis  # isort: skip
 
 __all__ = ["SharedProvince", "open_shared", "write_shared"]
@@ -155,7 +155,7 @@ def open_shared(directory: str) -> SharedProvince:
     net = RoadNetwork(mode=header["mode"], crs=header["crs"],
                       source_hash=header["source_hash"], node_lon=zn, node_lat=zn,
                       **{name: a[name] for name in _NET})
-    net.__dict__["_part_adjacency"] = _Adjacency(*(a[name] for name in _ADJ))
+    net.__dict__[PART_INDEX_KEY] = _Adjacency(*(a[name] for name in _ADJ))
     basis = (None if header["threshold"] is None else
              SnapBasis.from_arrays(a, int(header["threshold"]), float(header["longest_m"])))
     return SharedProvince(

@@ -52,7 +52,8 @@ from geosvc.distributed.partition import _adjacency, _gather, nodes_near  # isor
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["SnapBasis", "longest_edge_m", "snap_basis", "snap_by_squares", "snap_local"]
+__all__ = ["SnapBasis", "longest_edge_m", "snap_basis", "snap_basis_threshold",
+           "snap_by_squares", "snap_local"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,16 +88,23 @@ class SnapBasis:
         return cls(threshold, arrays["snap_eligible"], arrays["snap_cum"], float(longest_m))
 
 
-def _threshold(min_component_nodes: int | None) -> int:
-    """Return the threshold as :mod:`geosvc.network.snap` keys its caches (0, 1 -> 1)."""
+def snap_basis_threshold(min_component_nodes: int | None) -> int:
+    """Return the threshold as :mod:`geosvc.network.snap` keys its caches (0, 1 -> 1).
+
+    Examples
+    --------
+    >>> snap_basis_threshold(0), snap_basis_threshold(50)
+    (1, 50)
+    """
     if min_component_nodes is None:
         return default_min_component_nodes()
     return max(int(min_component_nodes), 1)
 
 
+
 def snap_basis(net: RoadNetwork, min_component_nodes: int | None = None) -> SnapBasis:
     """Return the full network's :class:`SnapBasis` (components, running lengths)."""
-    t = _threshold(min_component_nodes)
+    t = snap_basis_threshold(min_component_nodes)
     cum = cum_lengths(net)
     return SnapBasis(t, snappable_edges(net, t), cum, _longest(net, cum))
 

@@ -271,12 +271,31 @@ def _build_edge_index(net: RoadNetwork, eligible: NDArray[np.bool_]) -> EdgeInde
     return edge_index_of(net, eligible)
 
 
-def cum_lengths(net: RoadNetwork) -> NDArray[np.float64]:
-    """Return the running polyline length at every vertex (no jump between edges)."""
-    seg = np.hypot(np.diff(net.geom_x), np.diff(net.geom_y))
-    ends = net.geom_offsets[1:-1] - 1  # the jump from one edge's last vertex to the next
-    seg[ends[(ends >= 0) & (ends < len(seg))]] = 0.0
-    return np.concatenate([[0.0], np.cumsum(seg)])
+#: Vertices summed at a time by :func:`cum_lengths` (bounds its temporary arrays).
+_CUM_CHUNK = 1 << 20
+
+
+def cum_lengths(net: RoadNetwork, *, chunk: int = _CUM_CHUNK) -> NDArray[np.float64]:
+    """Return the running polyline length at every vertex (no jump between edges).
+
+    One sequential sum over the vertices, ``chunk`` at a time into the
+    result (each slice continues where the previous ended: the same floats
+    as one ``np.cumsum``), so that a province's 80 M vertices cost the
+    result plus a few slices, not five arrays of that size.
+    """
+    gx, gy = net.geom_x, net.geom_y
+    n = len(gx)
+    out = np.zeros(max(n, 1))
+    ends = np.asarray(net.geom_offsets[1:-1] - 1)  # an edge's last vertex: no jump after it
+    ends = ends[(ends >= 0) & (ends < n - 1)]
+    step = max(int(chunk), 1)
+    for a in range(0, n - 1, step):
+        b = min(a + step, n - 1)  # segments a .. b-1 join vertices a .. b
+        seg = np.hypot(np.diff(gx[a:b + 1]), np.diff(gy[a:b + 1]))
+        jumps = ends[np.searchsorted(ends, a):np.searchsorted(ends, b)]
+        seg[jumps - a] = 0.0
+        out[a + 1:b + 1] = np.cumsum(np.concatenate([[out[a]], seg]))[1:]
+    return out
 
 
 def edge_index_of(net: RoadNetwork, eligible: NDArray[np.bool_],

@@ -4,7 +4,8 @@
   ragged array of projected vertices;
 * :func:`forward_pieces` / :func:`pass_pieces` - the street parts reached
   within a time limit FROM a point / TO the nearest source of a pass
-  (fully and partly reached edges);
+  (fully and partly reached edges; :func:`pass_piece_chunks` a slice at a
+  time);
 * :func:`buffer_pieces` - the exact (vector) buffer of the pieces;
 * :class:`Raster` - the same buffer on a square grid (for whole-city
   coverage, where a vector union of 10^5 buffers would take minutes),
@@ -22,6 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from contourpy._contourpy import FillReturn_OuterOffset
     from shapely import Geometry
 
@@ -81,9 +84,20 @@ def cut_edges(net: RoadNetwork, edges: NDArray[np.int64], f0: NDArray[np.float64
 
     Fractions are by length along the projected polyline; ``f0 <= f1``.
     """
+    return _cut(net, edges, f0, f1, 0.0)[0]
+
+
+def _cut(net: RoadNetwork, edges: NDArray[np.int64], f0: NDArray[np.float64],
+         f1: NDArray[np.float64], cum0: float) -> tuple[Pieces, float]:
+    """:func:`cut_edges` continuing a running length ``cum0``; return the pieces and its end.
+
+    The lengths along the pieces are differences of ONE running sum over all
+    their vertices; cutting a list in slices, each continuing the sum where
+    the previous ended, gives the same floats as cutting it whole.
+    """
     edges = np.asarray(edges, dtype=np.int64)
     if not len(edges):
-        return Pieces(np.zeros((0, 2)), np.zeros(1, np.int64))
+        return Pieces(np.zeros((0, 2)), np.zeros(1, np.int64)), cum0
     f0 = np.clip(np.asarray(f0, np.float64), 0.0, 1.0)
     f1 = np.clip(np.asarray(f1, np.float64), 0.0, 1.0)
     a = net.geom_offsets[edges]
@@ -94,7 +108,9 @@ def cut_edges(net: RoadNetwork, edges: NDArray[np.int64], f0: NDArray[np.float64
     vx, vy = net.geom_x[vidx], net.geom_y[vidx]
     seg = np.hypot(np.diff(vx), np.diff(vy))
     seg[(piece[1:] != piece[:-1])] = 0.0
-    cum_all = np.concatenate([[0.0], np.cumsum(seg)])
+    # a sequential sum (np.cumsum accumulates left to right): continuing it from cum0
+    # gives the floats of one sum over the whole list
+    cum_all = np.cumsum(np.concatenate([[cum0], seg]))
     cum = cum_all - cum_all[start]
     first = np.cumsum(nv) - nv
     total = cum[first + nv - 1]
@@ -126,7 +142,7 @@ def cut_edges(net: RoadNetwork, edges: NDArray[np.int64], f0: NDArray[np.float64
         rank = np.arange(len(ip)) - np.repeat(np.cumsum(n_inner) - n_inner, n_inner)
         pos = offsets[ip] + 1 + rank
         xy[pos, 0], xy[pos, 1] = vx[inner], vy[inner]
-    return Pieces(xy, offsets)
+    return Pieces(xy, offsets), float(cum_all[-1])
 
 
 def _drop_twins(net: RoadNetwork, sel: NDArray[np.int64], r: NDArray[np.float64],
@@ -194,11 +210,29 @@ def pass_pieces(net: RoadNetwork, nt: NodeTimes, limit_s: float,
     at ``v``); each source's own edge (and twin) before the source's position
     over ``(limit - access) / t_e``.  Demand access legs are not drawn.
     """
+    return Pieces.concat(list(pass_piece_chunks(net, nt, limit_s, walk_speed_mps)))
+
+
+def pass_piece_chunks(net: RoadNetwork, nt: NodeTimes, limit_s: float,
+                      walk_speed_mps: float, *,
+                      chunk_edges: int | None = None) -> Iterator[Pieces]:
+    """Yield :func:`pass_pieces` a slice at a time (their concatenation is equal, bit for bit).
+
+    At most ``chunk_edges`` reached edges per slice (default: all in one):
+    the temporary arrays of the cut, about 15 floats per vertex, then cover
+    one slice, not every reached street of a province at once.
+    """
     te = net.edge_time_s
     sel = np.flatnonzero((nt.time_s[net.edge_v] <= limit_s) & ~net.edge_is_turn)
     r = np.minimum((limit_s - nt.time_s[net.edge_v[sel]]) / te[sel], 1.0)
     sel, r = _drop_twins(net, sel, r)
-    parts = [cut_edges(net, sel, 1.0 - r, np.ones(len(sel)))]
+    step = max(int(chunk_edges or len(sel)), 1)
+    cum = 0.0
+    for k in range(0, max(len(sel), 1), step):
+        piece, cum = _cut(net, sel[k:k + step], 1.0 - r[k:k + step],
+                          np.ones(len(sel[k:k + step])), cum)
+        yield piece
+    del sel, r
     src = nt.sources
     good = np.flatnonzero(src.edge >= 0)
     if len(good):
@@ -212,8 +246,7 @@ def pass_pieces(net: RoadNetwork, nt: NodeTimes, limit_s: float,
         ee = np.concatenate([e, tw[two]])
         gg = np.concatenate([g, 1 - g[two]])
         ll = np.concatenate([left, left[two]])
-        parts.append(cut_edges(net, ee, np.maximum(gg - ll / te[ee], 0.0), gg))
-    return Pieces.concat(parts)
+        yield cut_edges(net, ee, np.maximum(gg - ll / te[ee], 0.0), gg)
 
 
 def buffer_pieces(pieces: Pieces, buffer_m: float, *, quad_segs: int = 4,

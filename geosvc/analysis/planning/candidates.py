@@ -81,10 +81,16 @@ from geosvc.network.snap import snap_points, snap_xy, snappable_edges
 from geosvc.routing import as_router
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from geosvc.analysis.demand import DemandSet
     from geosvc.model import VenueFilter
     from geosvc.network.graph import RoadNetwork
+    from geosvc.network.snap import Snapped
     from geosvc.routing.base import Placement, Router
+
+    #: Places projected points (x, y, max_dist_m) as snap_xy on the network would.
+    XYSnapper = Callable[[NDArray[np.float64], NDArray[np.float64], float], Snapped]
 
 __all__ = [
     "CANDIDATE_SETS",
@@ -225,7 +231,8 @@ def bank_outlet_candidates(index: Any, engine: Any, *, exclude: NDArray[np.int64
 def kiosk_site_candidates(net: RoadNetwork, demand: DemandSet, *,
                           spacing_m: float = KIOSK_SPACING_M,
                           max_sites: int = MAX_CANDIDATES,
-                          min_component_nodes: int | None = None) -> Candidates:
+                          min_component_nodes: int | None = None,
+                          snap: XYSnapper | None = None) -> Candidates:
     """Candidate sites for new 7x24 stations: one network node per populated cell.
 
     See the module docstring for the rule.  Deterministic.
@@ -243,6 +250,13 @@ def kiosk_site_candidates(net: RoadNetwork, demand: DemandSet, *,
         Sites only on road components of at least this many nodes (the
         largest when none is that big); None = ``Settings.min_component_nodes``
         default (50); 0 or 1 = any node.
+    snap : callable(x, y, max_dist_m) -> Snapped, optional
+        Places the sites (projected metres) as
+        :func:`~geosvc.network.snap.snap_xy` on ``net`` with
+        ``min_component_nodes`` would; default that, which builds the whole
+        network's snapping index.  A province's driver passes
+        :func:`~geosvc.distributed.snapping.snap_by_squares` (the same
+        answer, an index of only the edges near each square).
 
     Raises
     ------
@@ -284,9 +298,13 @@ def kiosk_site_candidates(net: RoadNetwork, demand: DemandSet, *,
                 if len(nodes) >= max_sites:
                     break
     nd = np.array(nodes, dtype=np.int64)
-    snapped = snap_xy(net, net.node_x[nd], net.node_y[nd], lon=net.node_lon[nd],
-                      lat=net.node_lat[nd], max_dist_m=1.0,
-                      min_component_nodes=min_component_nodes)
+    lon, lat = np.asarray(net.node_lon[nd]), np.asarray(net.node_lat[nd])
+    if snap is None:
+        snapped = snap_xy(net, net.node_x[nd], net.node_y[nd], lon=lon, lat=lat,
+                          max_dist_m=1.0, min_component_nodes=min_component_nodes)
+    else:
+        snapped = replace(snap(np.asarray(net.node_x[nd]), np.asarray(net.node_y[nd]), 1.0),
+                          lon=lon, lat=lat)
     ids = tuple(f"site-{int(net.node_id[i])}" for i in nd)
     names = tuple(f"7x24 station site {k + 1}" for k in range(len(nd)))
     return Candidates("kiosk_sites", ids, names, np.asarray(net.node_lon[nd], np.float64),
