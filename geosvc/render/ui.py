@@ -262,10 +262,11 @@ class PageLayout(MacroElement):
   reg.fitView();
   // Popups pan clear of every control, the scale bar included, measured as the
   // popup opens (boxes fold and unfold); on a phone an opening popup folds the
-  // sheet, so it pans clear of the folded sheet's height (80 px).
+  // sheet, so it pans clear of the folded sheet (80 px) with its pin too (the
+  // pin hangs ~26 px under the popup's tip): 110 px.
   var popupPad = function () {
     var pad = reg.clearArea(true);
-    if (phone && sheet) { pad.b = Math.max(pad.b, 80); }
+    if (phone && sheet) { pad.b = Math.max(pad.b, 110); }
     return pad;
   };
   Object.defineProperty(L.Popup.prototype.options, "autoPanPaddingTopLeft", {

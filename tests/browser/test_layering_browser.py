@@ -240,3 +240,25 @@ def test_app_start_point_under_the_venue_pin(open_page: Any, app_url: str, shots
                          ".length === document.querySelectorAll('#gs-list > li').length")
     _keys_open(pg, HALL_NAMES[1])
     assert log.problems() == [] and log.dialogs == []
+
+
+def test_phone_map_popup_keeps_its_pin_above_the_folded_list(open_page: Any,
+                                                             app_url: str) -> None:
+    """/map on a phone: a pin opened near the bottom pans clear of the folded results list."""
+    pg, log = open_page("phone")
+    pg.goto(f"{app_url}/map?lon={X}&lat={Y}&mode=straight&k=3&item=SB-001&lang=en",
+            wait_until="load")
+    pg.wait_for_function("code => window.geosvc && window.geosvc.markers[code]", arg=HALL)
+    pg.evaluate(_OPEN_NEAR_BOTTOM_LEFT, HALL)
+    _settle(pg)
+    boxes = pg.evaluate("""(code) => {
+      const r = e => e.getBoundingClientRect();
+      const pin = r(window.geosvc.markers[code].getElement());
+      const sheet = document.getElementById('gs-results');
+      return {pin_bottom: pin.bottom, pin_top: pin.top, sheet_top: r(sheet).top,
+              folded: !sheet.open};
+    }""", HALL)
+    assert boxes["folded"]  # an opening popup folds the list on a phone
+    assert boxes["pin_top"] >= 0 and boxes["pin_bottom"] <= boxes["sheet_top"], boxes
+    assert pg.evaluate(_POPUP_COVERED) == []
+    assert log.problems() == [] and log.dialogs == []

@@ -151,8 +151,13 @@ def test_app_pins_by_keyboard(open_page: Opener, app_url: str, shots: Path, size
     assert len(names) == len(found) >= 3 and all(names)
     pin = _tab_to_pin(pg)
     first = found[0]["properties"]
+
+    def shown(props: dict[str, Any]) -> str:  # an English page: the English name if any
+        return str(props.get("name_en") or props["name"])
+
+    assert any(f["properties"].get("name_en") for f in found[:2])  # both kinds of name
     # rank, name, kind and the open state, in the page's language
-    assert pin["label"].startswith(f"1. {first['name']}, ")
+    assert pin["label"].startswith(f"1. {shown(first)}, ")
     kind = {"hall": "Service hall", "bank_outlet": "Bank outlet",
             "kiosk": "Self-service kiosk"}[first["kind"]]
     assert kind.lower() in pin["label"].lower()
@@ -160,15 +165,15 @@ def test_app_pins_by_keyboard(open_page: Opener, app_url: str, shots: Path, size
     assert pin["tabindex"] == "0"
     _check_ring(pin)
     _shot(pg, shots, f"app-{size}")
-    _enter_escape(pg, pg, pin, first["name"])
+    _enter_escape(pg, pg, pin, shown(first))
     # Enter also does what a click does: the pin's venue is the chosen one (its route, card)
     pg.keyboard.press("Tab")
     second = pg.evaluate(_FOCUSED_PIN)
-    assert second and second["label"].startswith(f"2. {found[1]['properties']['name']}")
+    assert second and second["label"].startswith(f"2. {shown(found[1]['properties'])}")
     pg.keyboard.press("Enter")
     pg.locator(".leaflet-popup-content").wait_for()
     assert pg.locator("#gs-list > li.gs-selected").get_attribute("data-id") == found[1]["id"]
-    assert found[1]["properties"]["name"] in pg.locator("#gs-nav-h").inner_text()
+    assert shown(found[1]["properties"]) in pg.locator("#gs-nav-h").inner_text()
     # the pins were changed in place: the close button's name is the page's, axe is content
     assert pg.get_by_role("button", name="Close", exact=True).count() == 1
     assert _axe(pg) == []
