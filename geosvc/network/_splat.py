@@ -363,6 +363,12 @@ def _draw_piece(flat, geom_offsets, geom_x, geom_y, e, u_node, v_node, f0, f1, t
     rate, back_rate = dt / length, back_dt / length
     two = back_t < np.inf
     slow = rate / inv_v >= 1.0 - SLOW_TOL and (not two or back_rate / inv_v >= 1.0 - SLOW_TOL)
+    if slow and b - a == 2 and d0 == 0.0 and f1 >= 1.0 and length <= SHORT_PER_REACH * reach:
+        # the common case on foot: one short segment between two nodes
+        disc_at[u_node] = True
+        disc_at[v_node] = True
+        _dominate(u_node, v_node, times, node_x, node_y, inv_v, dom, dom_m)
+        return
     q1, q2 = _offset(rate, inv_v), _offset(-back_rate, inv_v)
     cum = 0.0
     drawn = -1  # the vertex drawn last as a disc
