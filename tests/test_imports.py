@@ -42,10 +42,11 @@ LAZY_PACKAGES = frozenset({
 LAZY_INTERNAL = ("cli.py", "commands/")
 #: geosvc modules that are heavy to import themselves and may be loaded on first use
 #: anywhere: the numba kernels (numba + llvmlite: ~57 MB of RSS, ~0.3 s), which only
-#: processes that build a travel engine need (not `geosvc network build`, not the CLI),
-#: and the venue index's box and text kernels, loaded by the first index built.
-LAZY_MODULES = frozenset({"geosvc.network._dijkstra", "geosvc.index._boxkernel",
-                          "geosvc.index._textkernel"})
+#: processes that build a travel engine need (not `geosvc network build`, not the CLI):
+#: _dijkstra and _splat (the isochrones' time fields); and the venue index's box and
+#: text kernels, loaded by the first index built.
+LAZY_MODULES = frozenset({"geosvc.network._dijkstra", "geosvc.network._splat",
+                          "geosvc.index._boxkernel", "geosvc.index._textkernel"})
 
 
 def _function_imports(path: Path) -> list[tuple[int, int, str]]:

@@ -31,12 +31,14 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from geosvc.network import _splat
+
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-__all__ = ["WIDTH_RANGE_S", "Scratch", "VenueEntries", "best_edge_rows", "bounded",
-           "edges_bbox", "passes", "rasterise_edges", "reach_edges", "reach_pairs",
-           "reach_points", "run", "search_trips", "start", "trips", "walk_back", "warm_up"]
+__all__ = ["WIDTH_RANGE_S", "Scratch", "VenueEntries", "best_edge_rows", "bounded", "passes",
+           "rasterise_edges", "reach_pairs", "run", "search_trips", "start", "trips",
+           "walk_back", "warm_up"]
 
 # state slots of a Scratch
 _HEAP = 0  # heap size
@@ -1148,19 +1150,6 @@ def passes(csr: sp.csr_matrix, seeds: NDArray[np.int64], secs: NDArray[np.float6
 
 
 @njit(nogil=True, cache=True)
-def _edges_bbox(geom_offsets, geom_x, geom_y, edges, out):  # pragma: no cover - compiled
-    x_lo, y_lo, x_hi, y_hi = np.inf, np.inf, -np.inf, -np.inf
-    for j in range(len(edges)):
-        e = edges[j]
-        for i in range(geom_offsets[e], geom_offsets[e + 1]):
-            x_lo = min(x_lo, geom_x[i])
-            x_hi = max(x_hi, geom_x[i])
-            y_lo = min(y_lo, geom_y[i])
-            y_hi = max(y_hi, geom_y[i])
-    out[0], out[1], out[2], out[3] = x_lo, y_lo, x_hi, y_hi
-
-
-@njit(nogil=True, cache=True)
 def _put(field, x, y, t, x0, y0, inv_cell, nx, ny):  # pragma: no cover - compiled
     # nearest node: floor(v + 0.5) (v >= 0 inside the grid; clipped outside it)
     c = min(max(int(np.floor((x - x0) * inv_cell + 0.5)), 0), nx - 1)
@@ -1168,97 +1157,6 @@ def _put(field, x, y, t, x0, y0, inv_cell, nx, ny):  # pragma: no cover - compil
     k = r * nx + c
     if t < field[k]:
         field[k] = t
-
-
-@njit(nogil=True, cache=True, fastmath=True, error_model="numpy")
-def _splat(field, x, y, t, x0, y0, inv_cell, nx, ny, reach, inv_v,
-           tmax):  # pragma: no cover - compiled
-    # grid nodes within `reach` of (x, y) take min(field, t + distance * inv_v), those whose
-    # time would pass tmax excepted
-    cell = 1.0 / inv_cell
-    v = 1.0 / inv_v
-    r = min(reach, (tmax - t) * v)
-    if r < 0.0:
-        return
-    r_lo = max(int(np.ceil((y - r - y0) * inv_cell)), 0)
-    r_hi = min(int(np.floor((y + r - y0) * inv_cell)), ny - 1)
-    r2 = r * r
-    for row in range(r_lo, r_hi + 1):
-        dy = y0 + row * cell - y
-        half = np.sqrt(max(r2 - dy * dy, 0.0))
-        c_lo = max(int(np.ceil((x - half - x0) * inv_cell)), 0)
-        c_hi = min(int(np.floor((x + half - x0) * inv_cell)), nx - 1)
-        base = row * nx
-        for col in range(c_lo, c_hi + 1):
-            gain = (field[base + col] - t) * v  # metres of walk that would still improve it
-            if gain <= 0.0:
-                continue
-            dx = x0 + col * cell - x
-            d2 = dx * dx + dy * dy
-            if d2 < gain * gain:
-                field[base + col] = t + np.sqrt(d2) * inv_v
-
-
-@njit(nogil=True, cache=True)
-def _reach_edges(geom_offsets, geom_x, geom_y, edges, f0, f1, t0, dt, back_t, back_dt,
-                 spacing, x0, y0, cell, nx, ny, field, reach, inv_v, slack, tmax,
-                 skip_nodes):  # pragma: no cover - compiled
-    # points every `spacing` metres along the pieces, splatted (_splat) unless the last one
-    # drawn on the piece or its end covers them: closer than reach / 2 and no more than
-    # `slack` seconds later by the walk from it than the street's time (then its disc
-    # holds their time or an earlier one everywhere but a sliver, reach * 3 % deep at
-    # most).  skip_nodes: points at the network's nodes are left to the caller.
-    inv_cell = 1.0 / cell
-    half = 0.5 * reach
-    for j in range(len(edges)):
-        e = edges[j]
-        a, b = geom_offsets[e], geom_offsets[e + 1]
-        length = 0.0
-        for i in range(a, b - 1):
-            length += np.hypot(geom_x[i + 1] - geom_x[i], geom_y[i + 1] - geom_y[i])
-        if length <= 0.0 or b - a < 2:
-            if skip_nodes:
-                continue
-            _splat(field, geom_x[a], geom_y[a], min(t0[j], back_t[j]), x0, y0, inv_cell, nx,
-                   ny, reach, inv_v, tmax)
-            continue
-        d0, d1 = f0[j] * length, f1[j] * length
-        rate = dt[j] / length
-        back_rate = back_dt[j] / length
-        lx, ly, lt = np.nan, np.nan, np.inf  # the last point drawn
-        # with skip_nodes, a node end is drawn by the caller: it only shades the points near it
-        ex, ey, et = geom_x[b - 1], geom_y[b - 1], np.inf
-        if skip_nodes and f1[j] >= 1.0:
-            et = min(t0[j] + (length - d0) * rate, back_t[j])
-        cum = 0.0
-        for i in range(a, b - 1):
-            sl = np.hypot(geom_x[i + 1] - geom_x[i], geom_y[i + 1] - geom_y[i])
-            lo, hi = max(cum, d0), min(cum + sl, d1)
-            if lo <= hi:
-                m = max(int(np.ceil((hi - lo) / spacing)), 1)
-                step = (hi - lo) / m
-                dx = geom_x[i + 1] - geom_x[i]
-                dy = geom_y[i + 1] - geom_y[i]
-                inv_sl = 1.0 / sl if sl > 0.0 else 0.0
-                for k in range(m + 1):
-                    d = lo + step * k
-                    w = (d - cum) * inv_sl
-                    t = min(t0[j] + (d - d0) * rate, back_t[j] + (length - d) * back_rate)
-                    px, py = geom_x[i] + w * dx, geom_y[i] + w * dy
-                    if skip_nodes and (d <= 0.0 or (d >= length and f1[j] >= 1.0)):
-                        lx, ly, lt = px, py, t  # a node, drawn by the caller
-                        continue
-                    g = np.hypot(px - lx, py - ly) if lt < np.inf else np.inf
-                    if g < half and lt + g * inv_v <= t + slack:
-                        continue
-                    g = np.hypot(px - ex, py - ey)
-                    if g < half and et + g * inv_v <= t + slack:
-                        continue
-                    _splat(field, px, py, t, x0, y0, inv_cell, nx, ny, reach, inv_v, tmax)
-                    lx, ly, lt = px, py, t
-            cum += sl
-            if cum > d1:
-                break
 
 
 @njit(nogil=True, cache=True)
@@ -1296,72 +1194,6 @@ def _rasterise_edges(geom_offsets, geom_x, geom_y, edges, f0, f1, t0, dt, back_t
             cum += sl
             if cum > d1:
                 break
-
-
-def reach_edges(geom_offsets: NDArray[np.int64], geom_x: NDArray[np.float64],
-                geom_y: NDArray[np.float64], edges: NDArray[np.int64], f0: NDArray[np.float64],
-                f1: NDArray[np.float64], t0: NDArray[np.float64], dt: NDArray[np.float64],
-                back_t: NDArray[np.float64], back_dt: NDArray[np.float64], *, spacing: float,
-                x0: float, y0: float, cell: float, field: NDArray[np.float64], reach_m: float,
-                off_speed_mps: float, slack_s: float, limit_s: float,
-                skip_nodes: bool = True) -> None:
-    """Write the earliest arrival by the streets then a walk off them into a grid, in place.
-
-    The pieces as :func:`rasterise_edges`'s; every grid node within
-    ``reach_m`` of a point ``s`` of them takes ``min(t(s) + d / off_speed_mps)``
-    (``d`` the straight-line distance), over points every ``spacing`` metres
-    (piece ends included).  A point is skipped when the last one splatted on
-    its piece, less than ``reach_m / 2`` back, gives every node of its disc a
-    time at most ``slack_s`` later (a street walked at the off-street speed:
-    only the piece's end and a point every ``reach_m / 2`` are splatted; the
-    uncovered sliver between two discs is ``reach_m * 3 %`` deep at most).
-    With ``skip_nodes``, points at the network's nodes (piece ends at
-    fraction 0 or 1) are not drawn: the caller draws every reached node once,
-    at its time (:func:`reach_points`).  Grid nodes whose time would pass
-    ``limit_s`` are left alone.
-    Compiled; the cost follows the pieces' length and the reach's disc.
-    """
-    ny, nx = field.shape
-    _reach_edges(geom_offsets, geom_x, geom_y, np.ascontiguousarray(edges, dtype=np.int64),
-                 np.ascontiguousarray(f0, dtype=np.float64),
-                 np.ascontiguousarray(f1, dtype=np.float64),
-                 np.ascontiguousarray(t0, dtype=np.float64),
-                 np.ascontiguousarray(dt, dtype=np.float64),
-                 np.ascontiguousarray(back_t, dtype=np.float64),
-                 np.ascontiguousarray(back_dt, dtype=np.float64), float(spacing), float(x0),
-                 float(y0), float(cell), nx, ny, field.reshape(-1), float(reach_m),
-                 1.0 / float(off_speed_mps), float(slack_s), float(limit_s), bool(skip_nodes))
-
-
-@njit(nogil=True, cache=True)
-def _reach_points(xs, ys, ts, x0, y0, inv_cell, nx, ny, field, reach, inv_v,
-                  tmax):  # pragma: no cover - compiled
-    for i in range(len(xs)):
-        _splat(field, xs[i], ys[i], ts[i], x0, y0, inv_cell, nx, ny, reach, inv_v, tmax)
-
-
-def reach_points(xs: NDArray[np.float64], ys: NDArray[np.float64], ts: NDArray[np.float64],
-                 *, x0: float, y0: float, cell: float, field: NDArray[np.float64],
-                 reach_m: float, off_speed_mps: float, limit_s: float) -> None:
-    """Every grid node within ``reach_m`` of point ``i`` takes ``min(ts[i] + d / speed)``.
-
-    In place, as :func:`reach_edges` does for the points along the streets.
-    """
-    ny, nx = field.shape
-    _reach_points(np.ascontiguousarray(xs, dtype=np.float64),
-                  np.ascontiguousarray(ys, dtype=np.float64),
-                  np.ascontiguousarray(ts, dtype=np.float64), float(x0), float(y0),
-                  1.0 / float(cell), nx, ny, field.reshape(-1), float(reach_m),
-                  1.0 / float(off_speed_mps), float(limit_s))
-
-
-def edges_bbox(geom_offsets: NDArray[np.int64], geom_x: NDArray[np.float64],
-               geom_y: NDArray[np.float64], edges: NDArray[np.int64],
-               ) -> tuple[float, float, float, float]:
-    """Return ``(xmin, ymin, xmax, ymax)`` of the polylines of ``edges`` (inf if none)."""
-    out = np.zeros(4)
-    _edges_bbox(geom_offsets, geom_x, geom_y, np.ascontiguousarray(edges, dtype=np.int64), out)
-    return float(out[0]), float(out[1]), float(out[2]), float(out[3])
 
 
 def rasterise_edges(geom_offsets: NDArray[np.int64], geom_x: NDArray[np.float64],
@@ -1428,13 +1260,7 @@ def warm_up() -> None:
     go = np.array([0, 2], dtype=np.int64)
     gx, gy = np.array([0.0, 3.0]), np.array([0.0, 4.0])
     one = np.array([0], dtype=np.int64)
-    edges_bbox(go, gx, gy, one)
     rasterise_edges(go, gx, gy, one, np.zeros(1), np.ones(1), np.zeros(1), np.ones(1),
                     np.full(1, np.inf), np.ones(1), spacing=1.0, x0=0.0, y0=0.0, cell=1.0,
                     field=np.full((5, 4), np.inf))
-    reach_edges(go, gx, gy, one, np.zeros(1), np.ones(1), np.zeros(1), np.ones(1),
-                np.full(1, np.inf), np.ones(1), spacing=1.0, x0=0.0, y0=0.0, cell=1.0,
-                field=np.full((5, 4), np.inf), reach_m=2.0, off_speed_mps=1.0, slack_s=0.5,
-                limit_s=5.0)
-    reach_points(gx, gy, np.zeros(2), x0=0.0, y0=0.0, cell=1.0, field=np.full((5, 4), np.inf),
-                 reach_m=2.0, off_speed_mps=1.0, limit_s=5.0)
+    _splat.warm_up()

@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     from geosvc.network.graph import RoadNetwork
     from geosvc.network.snap import Snapped
 
-__all__ = ["CELL_PER_BUFFER", "OFF_STREET_M", "contour_bands", "reached_pieces"]
+__all__ = ["CELL_PER_BUFFER", "OFF_STREET_M", "contour_bands"]
 
 #: Grid cell as a fraction of the buffer.
 CELL_PER_BUFFER = 0.5
@@ -90,52 +90,6 @@ SLACK_CELLS = 0.5
 #: across a 12-km city gets ~50-m cells; Valhalla's are 55 x 111 m at 60 N).  A
 #: walk of 15 minutes stays below it (15-m cells).
 MAX_NODES = 60_000
-
-
-def reached_pieces(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64],
-                   limit_s: float, walk_speed_mps: float) -> tuple[
-                       NDArray[np.int64], NDArray[np.float64], NDArray[np.float64],
-                       NDArray[np.float64], NDArray[np.float64]]:
-    """Return the edge pieces reached within ``limit_s``: ``(edge, f0, f1, t0, back_t)``.
-
-    Edge ``u -> v`` is reached from ``u`` (fraction ``f0 = 0``, at ``t0 =
-    t_u``) up to ``f1 = (limit - t_u) / t_e`` of its length; the point's own
-    edge and its twin from the snapped position (at the access leg's time).
-    Times grow by the edge's ``edge_time_s`` from fraction 0 to 1.  A
-    two-way street reached in full both ways is listed once, with
-    ``back_t`` the time at its far end by the twin (inf elsewhere).
-    """
-    te = net.edge_time_s
-    t_u = times_s[net.edge_u]
-    sel = np.flatnonzero(t_u <= limit_s)
-    back = np.full(len(sel), np.inf)
-    twin = net.edge_twin[sel]
-    full = t_u[sel] + te[sel] <= limit_s
-    both = full & (twin >= 0)
-    both[both] &= t_u[twin[both]] + te[twin[both]] <= limit_s
-    drop = both & (twin < sel)  # the twin of a kept edge, drawn with it
-    back[both] = t_u[twin[both]]
-    keep = ~drop
-    edges, f0, backs = [sel[keep]], [np.zeros(int(keep.sum()))], [back[keep]]
-    t0 = [t_u[sel][keep]]
-    acc = float(point.dist_m[0]) / walk_speed_mps
-    e = int(point.edge[0])
-    if e >= 0 and acc <= limit_s:
-        tw = int(net.edge_twin[e])
-        mine = np.array([e, tw] if tw >= 0 else [e], dtype=np.int64)
-        f = float(point.frac[0])
-        edges.append(mine)
-        f0.append(np.array([f, 1.0 - f])[: len(mine)])
-        t0.append(np.full(len(mine), acc))
-        backs.append(np.full(len(mine), np.inf))
-    all_e = np.concatenate(edges).astype(np.int64)
-    all_f0 = np.concatenate(f0).astype(np.float64)
-    all_t0 = np.concatenate(t0).astype(np.float64)
-    t_e = te[all_e]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f1 = np.where(t_e > 0, np.minimum(all_f0 + (limit_s - all_t0) / t_e, 1.0), 1.0)
-    back_t = np.concatenate(backs).astype(np.float64)
-    return all_e, all_f0, f1.astype(np.float64), all_t0, back_t
 
 
 def contour_bands(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64],
@@ -170,20 +124,19 @@ def contour_bands(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64]
     """
     import shapely  # lazy: shapely takes ~0.12 s to import; only this path needs it
 
-    from geosvc.network._dijkstra import (  # lazy: numba (~0.3 s, ~57 MB) only to contour
-        edges_bbox,
-        reach_edges,
-        reach_points,
+    from geosvc.network._splat import (  # lazy: numba (~0.3 s, ~57 MB) only to contour
+        reach_field,
+        reached_pieces,
     )
 
     limit = float(bands_s[-1])
-    edges, f0, f1, t0, back_t = reached_pieces(net, point, times_s, limit, walk_speed_mps)
-    if not len(edges):
-        return [shapely.Polygon() for _ in bands_s]
-    x_lo, y_lo, x_hi, y_hi = edges_bbox(net.geom_offsets, net.geom_x, net.geom_y, edges)
     px, py = float(point.px[0]), float(point.py[0])
-    x_lo, x_hi = min(x_lo, px), max(x_hi, px)
-    y_lo, y_hi = min(y_lo, py), max(y_hi, py)
+    acc = float(point.dist_m[0]) / walk_speed_mps
+    pieces = reached_pieces(net, times_s, limit, own_edge=int(point.edge[0]),
+                            own_frac=float(point.frac[0]), access_s=acc, start_xy=(px, py))
+    if not len(pieces.edge):
+        return [shapely.Polygon() for _ in bands_s]
+    x_lo, y_lo, x_hi, y_hi = pieces.box
     reach = float(reach_m)
     cell = float(cell_m or buffer_m * CELL_PER_BUFFER)
     w, h = x_hi - x_lo + 2 * reach, y_hi - y_lo + 2 * reach
@@ -192,34 +145,22 @@ def contour_bands(net: RoadNetwork, point: Snapped, times_s: NDArray[np.float64]
     x0, y0 = x_lo - pad, y_lo - pad
     nx = int(math.ceil((x_hi + pad - x0) / cell)) + 1
     ny = int(math.ceil((y_hi + pad - y0) / cell)) + 1
-    unreached = 2.0 * limit + 60.0
-    field = np.full((ny, nx), unreached)
-    tw = net.edge_twin[edges]
-    back_dt = np.where(tw >= 0, net.edge_time_s[np.maximum(tw, 0)], 0.0)
-    cap = reach + cell * CAP_CELLS
-    slack = SLACK_CELLS * cell / walk_speed_mps
-    tmax = limit + cell / walk_speed_mps  # one cell beyond the largest band: its contour
-    reach_edges(net.geom_offsets, net.geom_x, net.geom_y, edges, f0, f1, t0,
-                net.edge_time_s[edges], back_t, back_dt, spacing=cell * SAMPLE_PER_CELL,
-                x0=x0, y0=y0, cell=cell, field=field, reach_m=cap,
-                off_speed_mps=walk_speed_mps, slack_s=slack, limit_s=tmax)
-    ends = np.flatnonzero(times_s <= limit)  # every node reached, drawn once at its time
-    reach_points(net.node_x[ends], net.node_y[ends], times_s[ends], x0=x0, y0=y0, cell=cell,
-                 field=field, reach_m=cap, off_speed_mps=walk_speed_mps, limit_s=tmax)
-    # the start itself and its access leg (walked straight, at time d / walk speed)
-    acc = float(point.dist_m[0]) / walk_speed_mps
-    reach_edges(np.array([0, 2], dtype=np.int64), np.array([px, float(point.x[0])]),
-                np.array([py, float(point.y[0])]), np.zeros(1, dtype=np.int64), np.zeros(1),
-                np.array([min(1.0, limit / acc) if acc > 0 else 1.0]), np.zeros(1),
-                np.array([acc]), np.full(1, np.inf), np.zeros(1),
-                spacing=cell * SAMPLE_PER_CELL, x0=x0, y0=y0, cell=cell, field=field,
-                reach_m=cap, off_speed_mps=walk_speed_mps, slack_s=slack, limit_s=tmax,
-                skip_nodes=False)
+    field = np.full((ny, nx), 2.0 * limit + 60.0)  # unreached
+    reach_field(net, pieces, times_s, start_xy=(px, py),
+                street_xy=(float(point.x[0]), float(point.y[0])), access_s=acc, x0=x0,
+                y0=y0, cell=cell, field=field, reach_m=reach + cell * CAP_CELLS,
+                off_speed_mps=walk_speed_mps, limit_s=limit,
+                tmax_s=limit + cell / walk_speed_mps)
     import contourpy  # lazy: contourpy takes ~0.06 s to import; only this path needs it
 
-    gen = contourpy.contour_generator(
-        x0 + np.arange(nx) * cell, y0 + np.arange(ny) * cell, field, name="serial",
-        fill_type=contourpy.FillType.ChunkCombinedOffsetOffset, chunk_size=0)
+    # the serial generator itself: contour_generator() would also scan the field for
+    # invalid values through numpy.ma (there are none: unreached nodes hold a finite time)
+    xs, ys = np.meshgrid(x0 + np.arange(nx) * cell, y0 + np.arange(ny) * cell)
+    gen = contourpy.SerialContourGenerator(
+        xs, ys, field, None,  # type: ignore[arg-type]  # no mask (contour_generator's too)
+        corner_mask=True, line_type=contourpy.LineType.SeparateCode,
+        fill_type=contourpy.FillType.ChunkCombinedOffsetOffset, quad_as_tri=False,
+        z_interp=contourpy.ZInterp.Linear)
     return [_filled(gen, float(t), shapely) for t in bands_s]
 
 
