@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
 
 __all__ = ["WIDTH_RANGE_S", "Scratch", "VenueEntries", "best_edge_rows", "bounded", "passes",
-           "rasterise_edges", "reach_pairs", "run", "search_trips", "start", "trips",
+           "reach_pairs", "run", "search_trips", "start", "trips",
            "walk_back", "warm_up"]
 
 # state slots of a Scratch
@@ -1149,83 +1149,6 @@ def passes(csr: sp.csr_matrix, seeds: NDArray[np.int64], secs: NDArray[np.float6
     return dist, source.astype(np.int64), pred
 
 
-@njit(nogil=True, cache=True)
-def _put(field, x, y, t, x0, y0, inv_cell, nx, ny):  # pragma: no cover - compiled
-    # nearest node: floor(v + 0.5) (v >= 0 inside the grid; clipped outside it)
-    c = min(max(int(np.floor((x - x0) * inv_cell + 0.5)), 0), nx - 1)
-    r = min(max(int(np.floor((y - y0) * inv_cell + 0.5)), 0), ny - 1)
-    k = r * nx + c
-    if t < field[k]:
-        field[k] = t
-
-
-@njit(nogil=True, cache=True)
-def _rasterise_edges(geom_offsets, geom_x, geom_y, edges, f0, f1, t0, dt, back_t, back_dt,
-                     spacing, x0, y0, cell, nx, ny, field):  # pragma: no cover - compiled
-    inv_cell = 1.0 / cell
-    for j in range(len(edges)):
-        e = edges[j]
-        a, b = geom_offsets[e], geom_offsets[e + 1]
-        length = 0.0
-        for i in range(a, b - 1):
-            length += np.hypot(geom_x[i + 1] - geom_x[i], geom_y[i + 1] - geom_y[i])
-        if length <= 0.0 or b - a < 2:
-            _put(field, geom_x[a], geom_y[a], min(t0[j], back_t[j]), x0, y0, inv_cell, nx, ny)
-            continue
-        d0, d1 = f0[j] * length, f1[j] * length
-        rate = dt[j] / length
-        back_rate = back_dt[j] / length
-        cum = 0.0
-        for i in range(a, b - 1):
-            sl = np.hypot(geom_x[i + 1] - geom_x[i], geom_y[i + 1] - geom_y[i])
-            lo, hi = max(cum, d0), min(cum + sl, d1)
-            if lo <= hi:
-                m = max(int(np.ceil((hi - lo) / spacing)), 1)
-                step = (hi - lo) / m
-                dx = geom_x[i + 1] - geom_x[i]
-                dy = geom_y[i + 1] - geom_y[i]
-                inv_sl = 1.0 / sl if sl > 0.0 else 0.0
-                for k in range(m + 1):
-                    d = lo + step * k
-                    w = (d - cum) * inv_sl
-                    t = min(t0[j] + (d - d0) * rate, back_t[j] + (length - d) * back_rate)
-                    _put(field, geom_x[i] + w * dx, geom_y[i] + w * dy, t, x0, y0, inv_cell,
-                         nx, ny)
-            cum += sl
-            if cum > d1:
-                break
-
-
-def rasterise_edges(geom_offsets: NDArray[np.int64], geom_x: NDArray[np.float64],
-                    geom_y: NDArray[np.float64], edges: NDArray[np.int64],
-                    f0: NDArray[np.float64], f1: NDArray[np.float64], t0: NDArray[np.float64],
-                    dt: NDArray[np.float64], back_t: NDArray[np.float64],
-                    back_dt: NDArray[np.float64], *, spacing: float, x0: float, y0: float,
-                    cell: float, field: NDArray[np.float64]) -> None:
-    """Write the earliest time of edge pieces into a grid, in place (a reach's time raster).
-
-    Piece ``j`` runs along edge ``edges[j]``'s polyline from fraction
-    ``f0[j]`` to ``f1[j]`` (by length); it is passed at ``t0[j]`` seconds at
-    ``f0`` and ``dt[j]`` seconds later at fraction 1, or (a two-way street
-    drawn once) at ``back_t[j]`` seconds at fraction 1 and ``back_dt[j]``
-    seconds later at fraction 0, whichever is earlier (``back_t = inf``:
-    one way only).  Points every
-    ``spacing`` metres (ends and vertices included) update the grid node
-    nearest them (``field[row, col]``, node ``(x0 + col * cell,
-    y0 + row * cell)``, clipped to the grid) with ``min``.  Compiled; the
-    cost follows the pieces' length.
-    """
-    ny, nx = field.shape
-    _rasterise_edges(geom_offsets, geom_x, geom_y, np.ascontiguousarray(edges, dtype=np.int64),
-                     np.ascontiguousarray(f0, dtype=np.float64),
-                     np.ascontiguousarray(f1, dtype=np.float64),
-                     np.ascontiguousarray(t0, dtype=np.float64),
-                     np.ascontiguousarray(dt, dtype=np.float64),
-                     np.ascontiguousarray(back_t, dtype=np.float64),
-                     np.ascontiguousarray(back_dt, dtype=np.float64), float(spacing), float(x0),
-                     float(y0), float(cell), nx, ny, field.reshape(-1))
-
-
 def warm_up() -> None:
     """Compile (or load from numba's disk cache) every kernel on a 2-node graph."""
     import scipy.sparse as sp  # lazy: scipy takes ~0.2 s to import; only this path needs it
@@ -1257,10 +1180,4 @@ def warm_up() -> None:
     passes(csr, np.array([0]), np.array([0.0]), limit_s=2.0)
     way = (np.array([0]), np.array([0]), np.array([0.0]))
     reach_pairs(csr, way, way, 1, limit_s=2.0)
-    go = np.array([0, 2], dtype=np.int64)
-    gx, gy = np.array([0.0, 3.0]), np.array([0.0, 4.0])
-    one = np.array([0], dtype=np.int64)
-    rasterise_edges(go, gx, gy, one, np.zeros(1), np.ones(1), np.zeros(1), np.ones(1),
-                    np.full(1, np.inf), np.ones(1), spacing=1.0, x0=0.0, y0=0.0, cell=1.0,
-                    field=np.full((5, 4), np.inf))
     _splat.warm_up()
