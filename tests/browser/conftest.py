@@ -11,7 +11,7 @@ CDNs) is aborted, so pages must work offline.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -273,3 +273,29 @@ def phone(browser: Any) -> Iterator[tuple[Any, PageLog]]:
     pg = watch_page(context.new_page(), log)
     yield pg, log
     context.close()
+
+
+#: Page sizes of the pin and layering tests: a desktop, and a phone (scale 2, touch).
+SIZES = {"desk": {"viewport": {"width": 1280, "height": 800}},
+         "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
+                   "is_mobile": True, "has_touch": True}}
+
+SizedOpener = Callable[..., tuple[Any, PageLog]]
+
+
+@pytest.fixture
+def sized_page(browser: Any) -> Iterator[SizedOpener]:
+    """Open pages of a size (a key of :data:`SIZES`) and locale; off-host requests abort."""
+    contexts: list[Any] = []
+
+    def opener(size: str, locale: str = "en-GB") -> tuple[Any, PageLog]:
+        context, log = offline_context(browser, locale=locale, **SIZES[size])
+        contexts.append(context)
+        pg = watch_page(context.new_page(), log, timeout_ms=15_000)
+        pg.on("console", lambda m: log.console_errors.append(m.text)
+              if m.type == "error" and "Failed to load resource" not in m.text else None)
+        return pg, log
+
+    yield opener
+    for context in contexts:
+        context.close()

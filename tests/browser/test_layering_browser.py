@@ -16,15 +16,14 @@ session's ``screenshots`` folder (``layering-<case>-<size>.png``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.browser._axe import axe_problems
-from tests.browser.conftest import CENTRE, PageLog, offline_context, watch_page
-from tests.browser.test_pin_keys_browser import SIZES, _tab_to_pin
+from tests.browser.conftest import CENTRE, SizedOpener
+from tests.browser.test_pin_keys_browser import _tab_to_pin
 
 pytestmark = pytest.mark.browser
 
@@ -81,24 +80,6 @@ _POPUP_ONTO_SCALE = """() => {
 }"""
 
 
-@pytest.fixture
-def open_page(browser: Any) -> Iterator[Any]:
-    """Open pages of a size ("desk", "phone"); off-host requests abort, errors are logged."""
-    contexts: list[Any] = []
-
-    def opener(size: str, locale: str = "en-GB") -> tuple[Any, PageLog]:
-        context, log = offline_context(browser, locale=locale, **SIZES[size])
-        contexts.append(context)
-        pg = watch_page(context.new_page(), log, timeout_ms=15_000)
-        pg.on("console", lambda m: log.console_errors.append(m.text)
-              if m.type == "error" and "Failed to load resource" not in m.text else None)
-        return pg, log
-
-    yield opener
-    for context in contexts:
-        context.close()
-
-
 def _shot(pg: Any, shots: Path, name: str) -> None:
     shots.mkdir(exist_ok=True)
     pg.wait_for_timeout(300)  # a popup's fade
@@ -112,9 +93,9 @@ def _settle(pg: Any) -> None:
 
 
 @pytest.mark.parametrize("size", ["desk", "phone"])
-def test_embed_popup_wins_over_the_scale_bar(open_page: Any, app_url: str, shots: Path,
+def test_embed_popup_wins_over_the_scale_bar(sized_page: SizedOpener, app_url: str, shots: Path,
                                              size: str) -> None:
-    pg, log = open_page(size)
+    pg, log = sized_page(size)
     pg.goto(f"{app_url}/embed?lon={X}&lat={Y}&k=3&item=SB-001&lang=en", wait_until="load")
     pg.wait_for_function("code => window.geosvc && window.geosvc.markers[code]", arg=HALL)
     pg.wait_for_function("() => document.querySelector('.leaflet-control-scale')")
@@ -177,9 +158,10 @@ def _keys_open(pg: Any, name: str) -> None:
 # the search point on the venue, and 3 m north-east of it
 @pytest.mark.parametrize("offset", [0.0, 0.00002])
 @pytest.mark.parametrize("size", ["desk", "phone"])
-def test_map_search_point_under_the_venue_pin(open_page: Any, app_url: str, shots: Path,
+def test_map_search_point_under_the_venue_pin(sized_page: SizedOpener,
+                                              app_url: str, shots: Path,
                                               size: str, offset: float) -> None:
-    pg, log = open_page(size)
+    pg, log = sized_page(size)
     pg.goto(f"{app_url}/map?lon={X + offset}&lat={Y + offset}&mode=straight&k=3"
             "&item=SB-001&lang=en", wait_until="load")
     pg.wait_for_function("code => window.geosvc && window.geosvc.markers[code]", arg=HALL)
@@ -209,9 +191,9 @@ def test_map_search_point_under_the_venue_pin(open_page: Any, app_url: str, shot
 
 @pytest.mark.parametrize("offset", [0.0, 0.00002])
 @pytest.mark.parametrize("size", ["desk", "phone"])
-def test_app_start_point_under_the_venue_pin(open_page: Any, app_url: str, shots: Path,
+def test_app_start_point_under_the_venue_pin(sized_page: SizedOpener, app_url: str, shots: Path,
                                              size: str, offset: float) -> None:
-    pg, log = open_page(size)
+    pg, log = sized_page(size)
     start = f"{X + offset:.6f},{Y + offset:.6f}"
     pg.goto(f"{app_url}/?lang=en#start={start}&item=SB-001", wait_until="load")
     pg.locator("#gs-list > li").first.wait_for()
@@ -242,10 +224,10 @@ def test_app_start_point_under_the_venue_pin(open_page: Any, app_url: str, shots
     assert log.problems() == [] and log.dialogs == []
 
 
-def test_phone_map_popup_keeps_its_pin_above_the_folded_list(open_page: Any,
+def test_phone_map_popup_keeps_its_pin_above_the_folded_list(sized_page: SizedOpener,
                                                              app_url: str) -> None:
     """/map on a phone: a pin opened near the bottom pans clear of the folded results list."""
-    pg, log = open_page("phone")
+    pg, log = sized_page("phone")
     pg.goto(f"{app_url}/map?lon={X}&lat={Y}&mode=straight&k=3&item=SB-001&lang=en",
             wait_until="load")
     pg.wait_for_function("code => window.geosvc && window.geosvc.markers[code]", arg=HALL)

@@ -16,22 +16,18 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.browser._axe import axe_problems
-from tests.browser.conftest import CENTRE, PageLog, offline_context, watch_page
+from tests.browser.conftest import CENTRE, SizedOpener
 from tests.browser.test_a11y_browser import _plan_html
 
 pytestmark = pytest.mark.browser
 
 X, Y = CENTRE
-SIZES = {"desk": {"viewport": {"width": 1280, "height": 800}},
-         "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-                   "is_mobile": True, "has_touch": True}}
 #: The focused element, if it is a pin: its accessible name and where it is.
 _FOCUSED_PIN = """() => {
   const a = document.activeElement;
@@ -50,27 +46,6 @@ _FOCUS_WHERE = """() => {
   if (a.closest('.leaflet-popup')) { return 'popup'; }
   return a.getAttribute('aria-label') || a.tagName;
 }"""
-
-Opener = Callable[[str, str], tuple[Any, PageLog]]
-
-
-@pytest.fixture
-def open_page(browser: Any) -> Iterator[Opener]:
-    """Open pages of a size ("desk", "phone") and locale; off-host requests abort."""
-    contexts: list[Any] = []
-
-    def opener(size: str, locale: str = "en-GB") -> tuple[Any, PageLog]:
-        context, log = offline_context(browser, locale=locale, **SIZES[size])
-        contexts.append(context)
-        pg = watch_page(context.new_page(), log, timeout_ms=15_000)
-        pg.on("console", lambda m: log.console_errors.append(m.text)
-              if m.type == "error" and "Failed to load resource" not in m.text else None)
-        return pg, log
-
-    yield opener
-    for context in contexts:
-        context.close()
-
 
 def _get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=30) as resp:
@@ -138,8 +113,9 @@ def _shot(pg: Any, shots: Path, name: str) -> None:
 
 
 @pytest.mark.parametrize("size", ["desk", "phone"])
-def test_app_pins_by_keyboard(open_page: Opener, app_url: str, shots: Path, size: str) -> None:
-    pg, log = open_page(size, "en-GB")
+def test_app_pins_by_keyboard(sized_page: SizedOpener,
+                              app_url: str, shots: Path, size: str) -> None:
+    pg, log = sized_page(size, "en-GB")
     pg.goto(f"{app_url}/?lang=en#item=SB-001", wait_until="load")
     pg.locator("#gs-list > li").first.wait_for()
     pg.wait_for_function("() => document.querySelectorAll('.leaflet-marker-pane .gs-pin')"
@@ -193,8 +169,8 @@ def test_app_pins_by_keyboard(open_page: Opener, app_url: str, shots: Path, size
     assert log.problems() == [] and log.dialogs == []
 
 
-def test_app_pin_names_in_chinese(open_page: Opener, app_url: str) -> None:
-    pg, log = open_page("desk", "zh-CN")
+def test_app_pin_names_in_chinese(sized_page: SizedOpener, app_url: str) -> None:
+    pg, log = sized_page("desk", "zh-CN")
     pg.goto(f"{app_url}/?lang=zh#item=SB-001", wait_until="load")
     pg.locator("#gs-list > li").first.wait_for()
     pin = _tab_to_pin(pg)
@@ -208,8 +184,9 @@ def test_app_pin_names_in_chinese(open_page: Opener, app_url: str) -> None:
 
 
 @pytest.mark.parametrize("size", ["desk", "phone"])
-def test_map_pins_by_keyboard(open_page: Opener, app_url: str, shots: Path, size: str) -> None:
-    pg, log = open_page(size, "en-GB")
+def test_map_pins_by_keyboard(sized_page: SizedOpener,
+                              app_url: str, shots: Path, size: str) -> None:
+    pg, log = sized_page(size, "en-GB")
     pg.goto(f"{app_url}/map?lon={X + 0.0005}&lat={Y + 0.0005}&mode=straight&k=3&item=SB-001"
             "&lang=en", wait_until="load")
     pg.wait_for_function("() => window.geosvc && window.geosvc.map")
@@ -247,10 +224,10 @@ def test_map_pins_by_keyboard(open_page: Opener, app_url: str, shots: Path, size
     assert log.problems() == []
 
 
-def test_venue_map_pins_and_clusters_by_keyboard(open_page: Opener, app_url: str,
+def test_venue_map_pins_and_clusters_by_keyboard(sized_page: SizedOpener, app_url: str,
                                                  shots: Path) -> None:
     """The map of every venue (clustered by kind): pins and clusters are named and open."""
-    pg, log = open_page("desk", "zh-CN")
+    pg, log = sized_page("desk", "zh-CN")
     pg.goto(f"{app_url}/map", wait_until="load")
     pg.wait_for_function("() => window.geosvc && window.geosvc.map")
     venues = {f["properties"]["name"] for f in
@@ -280,9 +257,10 @@ def test_venue_map_pins_and_clusters_by_keyboard(open_page: Opener, app_url: str
     assert log.problems() == []
 
 
-def test_coverage_map_pins_by_keyboard(open_page: Opener, app_url: str, shots: Path) -> None:
+def test_coverage_map_pins_by_keyboard(sized_page: SizedOpener,
+                                       app_url: str, shots: Path) -> None:
     """The planners' coverage map: its small venue pins are named and open by keyboard too."""
-    pg, log = open_page("desk", "en-GB")
+    pg, log = sized_page("desk", "en-GB")
     pg.goto(f"{app_url}/map?layer=coverage&mode=straight&minutes=10&lang=en",
             wait_until="load")
     pg.wait_for_function("() => window.geosvc && window.geosvc.map")
@@ -300,11 +278,11 @@ def test_coverage_map_pins_by_keyboard(open_page: Opener, app_url: str, shots: P
     assert log.problems() == []
 
 
-def test_plan_map_sites_by_keyboard(open_page: Opener, app_url: str, host_site: Any,
+def test_plan_map_sites_by_keyboard(sized_page: SizedOpener, app_url: str, host_site: Any,
                                     shots: Path) -> None:
     site, host_url = host_site
     site.pages["/plan-pins.html"] = _plan_html(app_url, "en")
-    pg, log = open_page("desk", "en-GB")
+    pg, log = sized_page("desk", "en-GB")
     pg.goto(f"{host_url}/plan-pins.html", wait_until="load")
     pg.wait_for_function("() => window.geosvc && window.geosvc.map")
     names = _every_pin_named(pg)
@@ -321,7 +299,7 @@ def test_plan_map_sites_by_keyboard(open_page: Opener, app_url: str, host_site: 
     assert log.problems() == []
 
 
-def test_widget_map_pins_by_keyboard(open_page: Opener, app_url: str, host_site: Any,
+def test_widget_map_pins_by_keyboard(sized_page: SizedOpener, app_url: str, host_site: Any,
                                      shots: Path) -> None:
     """The widget's map (/embed in its iframe, another origin): Tab from the host page."""
     site, host_url = host_site
@@ -331,7 +309,7 @@ def test_widget_map_pins_by_keyboard(open_page: Opener, app_url: str, host_site:
         f'<script src="{app_url}/static/geosvc-widget.js" data-target="#finder" '
         f'data-item="SB-001" data-lon="{X}" data-lat="{Y}" data-k="3" data-lang="en" '
         'data-mode="straight"></script></body></html>')
-    pg, log = open_page("desk", "en-GB")
+    pg, log = sized_page("desk", "en-GB")
     pg.goto(f"{host_url}/widget-pins.html", wait_until="load")
     pg.locator("#finder .gsw-results li").first.wait_for()
     frame_el = pg.locator("#finder iframe")
