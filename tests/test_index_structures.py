@@ -251,6 +251,7 @@ class _NarrowKernels:
 
         self._k = _textkernel
         self.rows_equal = _textkernel.rows_equal
+        self.follow_rows = _textkernel.follow_rows  # takes the (narrowed) hashes
 
     def fnv1a(self, text: str) -> int:
         return self._k.fnv1a(text) & 7

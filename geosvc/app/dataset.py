@@ -32,6 +32,7 @@ from geosvc.network.cache import load_network
 from geosvc.routing import build_router
 from geosvc.store import open_store
 from geosvc.store.snapcache import SnapshotCache, discard_arrays, load_arrays, save_arrays
+from geosvc.table import LinkTable, VenueTable
 
 if TYPE_CHECKING:
     from geosvc.config import Settings
@@ -110,8 +111,9 @@ def build_index(contents: Contents, settings: Settings) -> ServiceIndex:
     When the read came with a snapshot cache directory (``contents.cache_dir``)
     the index's derived arrays (:meth:`ServiceIndex.parts`) are mapped from its
     ``index-p<PARTS_FORMAT>`` directory, or written there after a build
-    without them (and the index built again from the mapped files, a k-d tree
-    build, so this process holds the shared files, not private copies);
+    without them (:meth:`ServiceIndex.make_parts`, written, mapped back and the
+    index built once from the mapped files, so this process holds the shared
+    files, not private copies);
     parts that do not fit are logged and the index is built without them.
     """
     where = contents.cache_dir
@@ -130,12 +132,18 @@ def build_index(contents: Contents, settings: Settings) -> ServiceIndex:
             log.warning("snapshot cache %s/%s does not fit (%s); building without it",
                         where, name, exc)
             discard_arrays(where, name)
-    index = build(None)
-    if where is not None and save_arrays(where, name, index.parts()):
+    if where is None or not isinstance(contents.venues, VenueTable) or not isinstance(
+            contents.links, LinkTable):
+        return build(None)
+    # the parts alone (no k-d tree), written, then the index built once from the mapped
+    # files: this process holds the shared, lazily paged files, not private copies
+    made = ServiceIndex.make_parts(contents.venues, contents.items, contents.links,
+                                   open_margin_min=settings.open_margin_min)
+    if save_arrays(where, name, made):
         mapped = load_arrays(where, name)
-        if mapped is not None:  # hold the shared, lazily paged files, not private copies
-            index = build(mapped)
-    return index
+        if mapped is not None:
+            made = mapped  # the private copies are dropped before the build
+    return build(made)
 
 
 def read_dataset(db: str, settings: Settings, *, layers: bool = True,

@@ -130,6 +130,19 @@ class SpatialSearch:
         """Return the arrays derived from the coordinates (``ServiceIndex.parts``)."""
         return {"xyz": self._xyz, **{f"box.{k}": v for k, v in self._boxes.parts().items()}}
 
+    @staticmethod
+    def make_parts(lon: NDArray[np.float64], lat: NDArray[np.float64],
+                   service: NDArray[np.bool_]) -> dict[str, NDArray[Any]]:
+        """Return what :meth:`parts` of a search over these inputs returns, without its tree.
+
+        The unit vectors of the service points and the box index's arrays
+        (the k-d tree, built from the unit vectors, is not kept in them).
+        """
+        pos = None if service.all() else np.flatnonzero(service)
+        xyz = unit_vectors(lon, lat) if pos is None else unit_vectors(lon[pos], lat[pos])
+        return {"xyz": xyz,
+                **{f"box.{k}": v for k, v in BoxIndex(lon, lat).parts().items()}}
+
     # ------------------------------------------------------------------ bbox
     def bbox(
         self,

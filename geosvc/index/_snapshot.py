@@ -271,6 +271,41 @@ class ServiceIndex:
         self._frozen = True
         return self
 
+    @classmethod
+    def make_parts(
+        cls,
+        venues: VenueTable,
+        items: Iterable[ServiceItem],
+        links: LinkTable,
+        *,
+        open_margin_min: float = 30.0,
+    ) -> dict[str, NDArray[Any]]:
+        """Return what :meth:`parts` of ``build(venues, items, links)`` returns, unbuilt.
+
+        The code index, link tables, unit vectors and box index, validated as
+        :meth:`build` validates them (the venue-code duplicate check
+        included), but neither the k-d tree nor the filters and hours: a first
+        load of a revision writes these to the snapshot cache, maps them back
+        and builds the index once from the mapped files (a k-d tree build),
+        rather than building it twice.
+
+        Raises
+        ------
+        InvalidParameter
+            As :meth:`build`.
+        """
+        its = tuple(items)
+        code_pos, item_index = check_inputs(venues, its, open_margin_min)
+        search = SpatialSearch.make_parts(
+            readonly(venues.lon), readonly(venues.lat),
+            venues.status == STATUS_CODE[Status.IN_SERVICE])
+        return {
+            **{f"code.{k}": v for k, v in code_pos.parts().items()},
+            **{f"links.{k}": v for k, v in link_tables(
+                links, code_pos, item_index, its, len(venues))._asdict().items()},
+            **{f"search.{k}": v for k, v in search.items()},
+        }
+
     def parts(self) -> dict[str, NDArray[Any]]:
         """Return the arrays derived from the inputs, for :meth:`build`'s ``parts``.
 
