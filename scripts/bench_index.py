@@ -541,6 +541,36 @@ def _scale_store(n: int, out: dict[str, float], qlon: np.ndarray, qlat: np.ndarr
         raise click.ClickException("the store did not hand over a VenueTable of every venue")
     _scale_query(idx, out, qlon, qlat, blon, blat, boxes)
     out["mem_q_mb"] = _rss_mb() - r0  # after the queries touched what they touch
+    _paired_loop(idx, out, qlon, qlat)
+
+
+def _paired_loop(idx, out: dict[str, float], qlon: np.ndarray, qlat: np.ndarray) -> None:
+    """Time our loop and a cKDTree loop in this process, passes alternated.
+
+    The machine is shared: a pass measured minutes apart in another process
+    meets other load (the CPU time of the same code varied 1.5x between the
+    cold and warm processes of one run).  Here a cKDTree over the same venues
+    (as the ``ckdtree`` mode builds it) is queried in alternation with our
+    index, :data:`LOOP_PASSES` passes each, and the ratio is of the medians.
+    """
+    from scipy.spatial import cKDTree
+
+    from geosvc.index._sphere import unit_vector, unit_vectors
+
+    kd = cKDTree(unit_vectors(idx.lon, idx.lat))
+    pts = list(zip(qlon.tolist(), qlat.tolist(), strict=True))
+    qs = [unit_vector(x, y) for x, y in pts]
+    ours, peer = [], []
+    for _ in range(LOOP_PASSES):
+        t = time.process_time()
+        for x, y in pts:
+            idx.nearest_k(x, y, K)
+        ours.append((time.process_time() - t) / len(pts) * 1e6)
+        t = time.process_time()
+        for q in qs:
+            kd.query(q, K)
+        peer.append((time.process_time() - t) / len(qs) * 1e6)
+    out["paired_loop_us"], out["paired_ckd_us"] = float(np.median(ours)), float(np.median(peer))
 
 
 def _scale_query(idx, out: dict[str, float], qlon: np.ndarray, qlat: np.ndarray,
@@ -559,10 +589,12 @@ def _scale_query(idx, out: dict[str, float], qlon: np.ndarray, qlat: np.ndarray,
     pts = list(zip(qlon.tolist(), qlat.tolist(), strict=True))
     for x, y in pts[:200]:  # warm
         idx.nearest_k(x, y, K)
-    t = time.process_time()
-    for x, y in pts:
-        idx.nearest_k(x, y, K)
-    out["loop_us"] = (time.process_time() - t) / len(pts) * 1e6
+
+    def one_pass() -> None:
+        for x, y in pts:
+            idx.nearest_k(x, y, K)
+
+    _loop_passes(one_pass, len(pts), out)
     t = time.process_time()
     got, _ = idx.nearest_many(blon, blat, K)
     out["batch_us"] = (time.process_time() - t) / len(blon) * 1e6
@@ -576,6 +608,27 @@ def _scale_query(idx, out: dict[str, float], qlon: np.ndarray, qlat: np.ndarray,
             hits += len(idx.query_bbox(b))
         out[key] = (time.process_time() - t) / len(boxes) * 1e6
     out["bbox_hits"] = hits / len(boxes)
+
+
+#: Passes of the single-query loop (the median is reported; the first pass meets the
+#: page faults of a freshly loaded snapshot, the later ones what is steady).
+LOOP_PASSES = 3
+
+
+def _loop_passes(one_pass, n_queries: int, out: dict[str, float]) -> None:
+    """Time :data:`LOOP_PASSES` passes of ``one_pass``: the median, the first, page faults."""
+    import resource
+
+    times, faults = [], []
+    for _ in range(LOOP_PASSES):
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        t = time.process_time()
+        one_pass()
+        times.append((time.process_time() - t) / n_queries * 1e6)
+        faults.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / n_queries)
+    out["loop_us"] = float(np.median(times))
+    out["loop_first_us"], out["loop_last_us"] = times[0], times[-1]
+    out["loop_faults_first"], out["loop_faults_last"] = faults[0], faults[-1]
 
 
 def scale_worker(mode: str, n: int) -> dict[str, float]:
@@ -619,10 +672,12 @@ def scale_worker(mode: str, n: int) -> dict[str, float]:
         out["wall_s"] = time.perf_counter() - w
         out["mem_mb"] = _rss_mb() - r0
         qs = [unit_vector(x, y) for x, y in zip(qlon.tolist(), qlat.tolist(), strict=True)]
-        t = time.process_time()
-        for q in qs:
-            kd.query(q, K)
-        out["loop_us"] = (time.process_time() - t) / len(qs) * 1e6
+
+        def one_pass() -> None:
+            for q in qs:
+                kd.query(q, K)
+
+        _loop_passes(one_pass, len(qs), out)
         bq = unit_vectors(blon, blat)
         t = time.process_time()
         kd.query(bq, K)
@@ -712,6 +767,16 @@ def _print_scale_rows(fig: dict[str, dict[str, float]], line) -> None:
                        f" + mapped files {f['file_mb']:.0f}; +{f['mem_q_mb']:.0f} MB after "
                        f"the queries; peak +{f['peak_mb']:.0f} MB; cache on disk "
                        f"{f['cache_mb']:.0f} MB")
+            click.echo(f"{'':>10}   loop: {LOOP_PASSES} passes, first {f['loop_first_us']:.1f}"
+                       f" us ({f['loop_faults_first']:.2f} page faults a query), last "
+                       f"{f['loop_last_us']:.1f} us ({f['loop_faults_last']:.2f}); cKDTree "
+                       f"first {c['loop_first_us']:.1f}, last {c['loop_last_us']:.1f} us "
+                       "(the median of the passes is in the table)")
+            if "paired_loop_us" in f:
+                click.echo(f"{'':>10}   loop and a cKDTree of the same venues in this process, "
+                           f"passes alternated: {f['paired_loop_us']:.1f} us vs "
+                           f"{f['paired_ckd_us']:.1f} us = "
+                           f"{f['paired_loop_us'] / f['paired_ckd_us']:.2f}x")
             if f.get("child_s"):
                 click.echo(f"{'':>10}   of the read: columnar child process {f['child_s']:.2f}"
                            f" s CPU (counted above), its own peak RSS "
@@ -754,6 +819,17 @@ def _measure_size(n: int, modes: tuple[str, ...]) -> dict[str, dict[str, float]]
     return fig
 
 
+def _loop_check(n: int, q: dict[str, float], c: dict[str, float]) -> tuple[str, bool]:
+    """Judge the loop target: in one process, passes alternated, when measured so."""
+    across = q["loop_us"] / c["loop_us"]
+    if "paired_loop_us" not in q:
+        return (f"at {n}: nearest k=5 per query <= 1.5x cKDTree loop ({across:.2f}x)",
+                across <= 1.5)
+    paired = q["paired_loop_us"] / q["paired_ckd_us"]
+    return (f"at {n}: nearest k=5 per query <= 1.5x cKDTree loop, same process, passes "
+            f"alternated ({paired:.2f}x; across processes {across:.2f}x)", paired <= 1.5)
+
+
 def bench_scale(sizes: list[int], modes: tuple[str, ...] = SCALE_MODES
                 ) -> list[tuple[str, bool | None]]:
     """Build and query the index at province scale against cKDTree and STRtree.
@@ -775,6 +851,7 @@ def bench_scale(sizes: list[int], modes: tuple[str, ...] = SCALE_MODES
     click.echo(f"\nindex at scale: a {2 * SCALE_HALF_KM:.0f} km province, k={K}, "
                f"{SCALE_QUERIES} single queries, {SCALE_BATCH} batched, ~1 km boxes; "
                f"each structure in a fresh process; MB = RSS held after the build; "
+               f"loop us = median of {LOOP_PASSES} passes; "
                f"bbox us = second pass over the boxes (the first is in the ratios); "
                f"times in CPU seconds / microseconds (load average before / after: "
                f"{load0} / {' '.join(f'{v:.1f}' for v in os.getloadavg())})")
@@ -820,9 +897,7 @@ def bench_scale(sizes: list[int], modes: tuple[str, ...] = SCALE_MODES
             checks.append((f"  the same at {n} ({ratio:.2f}x)", ok))
     q = wm or st or o
     if q is not None:
-        checks.append((f"at {n}: nearest k=5 per query <= 1.5x cKDTree loop "
-                       f"({q['loop_us'] / c['loop_us']:.2f}x)",
-                       q["loop_us"] <= 1.5 * c["loop_us"]))
+        checks.append(_loop_check(n, q, c))
         checks.append((f"at {n}: batched nearest faster per point than our loop "
                        f"({q['loop_us'] / q['batch_us']:.1f}x; "
                        f"{q['batch_us'] / c['batch_us']:.2f}x cKDTree's batched query)",

@@ -251,6 +251,7 @@ class _NarrowKernels:
 
         self._k = _textkernel
         self.rows_equal = _textkernel.rows_equal
+        self.follow_rows = _textkernel.follow_rows  # takes the (narrowed) hashes
 
     def fnv1a(self, text: str) -> int:
         return self._k.fnv1a(text) & 7
@@ -291,3 +292,49 @@ def test_code_index_positions_links_and_duplicates(colliding):
         ServiceIndex.build(dup, items, links, info=INFO)
     assert [p["reason"] for p in e.value.invalid_params] == [
         "venue code `C005` appears more than once", "venue code `C007` appears more than once"]
+
+
+@pytest.mark.parametrize("narrow", [False, True])
+def test_code_index_get_many_in_order_with_gaps_and_shuffled(narrow):
+    """Codes in the table's order (with gaps, repeats) follow it; shuffled ones search."""
+    from geosvc.index._build import CodeIndex
+
+    codes = np.array([f"V{i:05d}" for i in range(3000)])
+    idx = CodeIndex(codes, kernels=_NarrowKernels() if narrow else None)
+    rng = np.random.default_rng(3)
+    # a store's links: venue by venue, some venues without links, some with several
+    rows = np.sort(rng.choice(3000, 2500, replace=True))
+    asked = np.concatenate([codes[rows], ["nope", "V03000"], codes[rows[:5]]])
+    expected = [*rows.tolist(), -1, -1, *rows[:5].tolist()]
+    assert idx.get_many(asked).tolist() == expected
+    shuffled = rng.permutation(len(asked))  # past 1/16 searched: the sorted-keys path
+    assert idx.get_many(asked[shuffled]).tolist() == np.array(expected)[shuffled].tolist()
+
+
+def test_iter_parts_equals_the_parts_of_a_build():
+    """The parts a cold load writes (no tree built) equal those of a full build, exactly."""
+    from geosvc.table import LinkTable, VenueTable
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    venues = [dataclasses.replace(v, status=None) for v in kiosks(
+        100 + rng.random(n), 30 + rng.random(n))]
+    venues = [dataclasses.replace(v, channels=frozenset()) if i % 7 == 0 else v
+              for i, v in enumerate(venues)]  # not in service: a tree of a subset
+    items = [ServiceItem(code=c, name=c) for c in ("z9", "a1", "m5")]
+    order = rng.permutation(n)  # links in another order than the venues, repeated
+    links = [Link(venues[p].code, items[p % 3].code, frozenset({Channel.SELF_SERVICE}))
+             for p in order] + [Link(venues[5].code, "a1", frozenset({Channel.WINDOW}))]
+    table, link_table = VenueTable.from_venues(venues), LinkTable.from_links(links)
+    built = ServiceIndex.build(table, items, link_table, info=INFO).parts()
+    made = dict(ServiceIndex.iter_parts(table, items, link_table))
+    assert sorted(made) == sorted(built)
+    for key, a in built.items():
+        assert made[key].dtype == a.dtype and np.array_equal(made[key], a), key
+    again = ServiceIndex.build(table, items, link_table, info=INFO, parts=made)
+    assert again.venue_items(5) == [("a1", frozenset({Channel.WINDOW})),
+                                    ("m5", frozenset({Channel.SELF_SERVICE}))]
+    assert again.item_venue_positions("a1").tolist() == sorted({*range(1, n, 3), 5})
+    dup = VenueTable.from_venues([*venues, venues[3]])
+    with pytest.raises(InvalidParameter):
+        dict(ServiceIndex.iter_parts(dup, items, link_table))

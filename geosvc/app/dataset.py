@@ -31,7 +31,14 @@ from geosvc.modes import get_mode
 from geosvc.network.cache import load_network
 from geosvc.routing import build_router
 from geosvc.store import open_store
-from geosvc.store.snapcache import SnapshotCache, discard_arrays, load_arrays, save_arrays
+from geosvc.store.snapcache import (
+    SnapshotCache,
+    discard_arrays,
+    load_arrays,
+    release,
+    save_arrays,
+)
+from geosvc.table import LinkTable, VenueTable
 
 if TYPE_CHECKING:
     from geosvc.config import Settings
@@ -110,8 +117,10 @@ def build_index(contents: Contents, settings: Settings) -> ServiceIndex:
     When the read came with a snapshot cache directory (``contents.cache_dir``)
     the index's derived arrays (:meth:`ServiceIndex.parts`) are mapped from its
     ``index-p<PARTS_FORMAT>`` directory, or written there after a build
-    without them (and the index built again from the mapped files, a k-d tree
-    build, so this process holds the shared files, not private copies);
+    without them (:meth:`ServiceIndex.iter_parts`, each part written as it is
+    made, mapped back and the index built once from the mapped files, so this
+    process holds the shared files, not private copies; built without parts
+    when they cannot be written);
     parts that do not fit are logged and the index is built without them.
     """
     where = contents.cache_dir
@@ -130,12 +139,20 @@ def build_index(contents: Contents, settings: Settings) -> ServiceIndex:
             log.warning("snapshot cache %s/%s does not fit (%s); building without it",
                         where, name, exc)
             discard_arrays(where, name)
-    index = build(None)
-    if where is not None and save_arrays(where, name, index.parts()):
-        mapped = load_arrays(where, name)
-        if mapped is not None:  # hold the shared, lazily paged files, not private copies
-            index = build(mapped)
-    return index
+    if where is None or not isinstance(contents.venues, VenueTable) or not isinstance(
+            contents.links, LinkTable):
+        return build(None)
+    # the parts alone (no k-d tree), each written as it is made, then the index built
+    # once from the mapped files: this process holds the shared, lazily paged files,
+    # not private copies
+    made = ServiceIndex.iter_parts(contents.venues, contents.items, contents.links,
+                                   open_margin_min=settings.open_margin_min)
+    saved = save_arrays(where, name, made)
+    # making them read every code (and link) once; the snapshot reads them row by row:
+    # this process lets go of those pages (as a warm load, which never touches them)
+    release(contents.venues, contents.links)
+    mapped = load_arrays(where, name) if saved else None
+    return build(mapped)
 
 
 def read_dataset(db: str, settings: Settings, *, layers: bool = True,

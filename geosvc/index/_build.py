@@ -109,13 +109,20 @@ class CodeIndex:
         packed = codes if isinstance(codes, PackedText) else PackedText.pack(codes)
         k = self._kernels
         h = k.hash_rows(packed.blob, packed.offsets)
+        mine = self._codes
+        # codes listed in the table's order (a store's links, venue by venue) match the
+        # row after the previous match without a search; else (more than 1/16 of them
+        # searched) sorted keys, so that the binary searches walk the table in order
+        out, done = k.follow_rows(mine.blob, mine.offsets, self._hash, self._pos,
+                                  packed.blob, packed.offsets, h, max(64, n // 16))
+        if done:
+            return out
         by_hash = np.argsort(h)  # sorted keys: the searches walk the table in order
         i = np.empty(n, dtype=np.intp)
         i[by_hash] = np.searchsorted(self._hash, h[by_hash])
         np.minimum(i, len(self._hash) - 1, out=i)
         out = np.where(self._hash[i] == h, self._pos[i], -1).astype(np.intp)
         found = np.flatnonzero(out >= 0)
-        mine = self._codes
         same = k.rows_equal(mine.blob, mine.offsets, out[found],
                             packed.blob, packed.offsets, found)
         for j in found[~same].tolist():  # a hash collision: look the code up fully
@@ -241,33 +248,37 @@ def link_tables(
             f"{unknown} link(s) name a venue or item not in the data; skipped",
             stacklevel=3,
         )
-    n_items = max(len(items), 1)
-    key = vpos[known] * n_items + ipos[known]
-    bits = links.chan[known]
-    order = np.argsort(key, kind="stable")
-    key, bits = key[order], bits[order]
-    first = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if len(key) else (
-        np.empty(0, dtype=np.intp))
-    ch = np.bitwise_or.reduceat(bits, first) if len(key) else bits
-    key = key[first]
-    pv, pi = key // n_items, key % n_items
-    m = len(key)
+        vpos, ipos = vpos[known], ipos[known]
     n_items = len(items)
-    # item -> venues (ascending position)
-    order = np.lexsort((pv, pi))
-    item_pos = readonly(pv[order])
-    item_chan = readonly(ch[order])
-    item_ptr = readonly(np.concatenate([[0], np.cumsum(np.bincount(pi, minlength=n_items))]))
-    # venue -> items (ascending item code)
-    rank = np.argsort(np.array([it.code for it in items], dtype=object), kind="stable")
+    # item ranks by code: a venue's items are listed in that order
+    by_code = np.argsort(np.array([it.code for it in items], dtype=object),
+                         kind="stable").astype(np.intp)
     code_rank = np.empty(n_items, dtype=np.intp)
-    code_rank[rank] = np.arange(n_items)
-    order = np.lexsort((code_rank[pi] if m else pi, pv))
+    code_rank[by_code] = np.arange(n_items)
+    # one key per link, (venue, item rank): sorted, it is the venue -> items order
+    key = vpos * max(n_items, 1) + code_rank[ipos]
+    bits = links.chan if not unknown else links.chan[known]
+    if len(key) > 1 and not bool(np.all(key[1:] >= key[:-1])):  # a store's links: sorted
+        order = np.argsort(key)  # repeated links merge below, so any order of equal keys
+        key, bits = key[order], bits[order]
+        del order
+    if len(key):
+        first = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+        ch = np.bitwise_or.reduceat(bits, first)
+        key = key[first]
+    else:
+        ch = np.asarray(bits, dtype=np.uint8)
+    pv, rank = np.divmod(key, max(n_items, 1))
+    pi = by_code[rank]
+    del key, rank
+    # item -> venues (ascending position): a stable sort of the venue-ordered links by
+    # item (a radix sort for 16-bit item numbers)
+    order = np.argsort(pi.astype(np.uint16) if n_items <= 2**16 else pi, kind="stable")
     return LinkTables(
-        item_pos,
-        item_chan,
-        item_ptr,
-        readonly(pi[order]),
+        readonly(pv[order]),
         readonly(ch[order]),
+        readonly(np.concatenate([[0], np.cumsum(np.bincount(pi, minlength=n_items))])),
+        readonly(pi),
+        readonly(ch),
         readonly(np.concatenate([[0], np.cumsum(np.bincount(pv, minlength=n_venues))])),
     )

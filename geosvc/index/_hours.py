@@ -55,12 +55,15 @@ def schedule_ids(
     """
     use_cal = info.calendar not in (None, "", "none")
     official = venues.official_calendar if use_cal else np.zeros(len(venues), dtype=bool)
-    key = (venues.hours.astype(np.int64) + 1) * 2 + official
-    uniq, inverse = np.unique(key, return_inverse=True)
+    # keys are small (2 per expression): the distinct ones by counting, not sorting
+    key = (venues.hours.astype(np.int32) + 1) * 2 + official
+    uniq = np.flatnonzero(np.bincount(key, minlength=2))
+    lut = np.zeros(2 * len(venues.hours_texts) + 2, dtype=np.int32)
+    lut[uniq] = np.arange(len(uniq), dtype=np.int32)
     texts = venues.hours_texts
     keys = tuple((None if k // 2 == 0 else texts[k // 2 - 1], bool(k % 2))
                  for k in uniq.tolist())
-    return inverse.astype(np.int32).reshape(-1), keys
+    return lut[key], keys
 
 
 class HoursTable:

@@ -15,7 +15,7 @@ same for many points with one tree call.  Boxes go to the slab
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
@@ -129,6 +129,22 @@ class SpatialSearch:
     def parts(self) -> dict[str, NDArray[Any]]:
         """Return the arrays derived from the coordinates (``ServiceIndex.parts``)."""
         return {"xyz": self._xyz, **{f"box.{k}": v for k, v in self._boxes.parts().items()}}
+
+    @staticmethod
+    def iter_parts(lon: NDArray[np.float64], lat: NDArray[np.float64],
+                   service: NDArray[np.bool_]) -> Iterator[tuple[str, NDArray[Any]]]:
+        """Yield what :meth:`parts` of a search over these inputs holds, without its tree.
+
+        The unit vectors of the service points, then the box index's arrays
+        (the k-d tree, built from the unit vectors, is not among them); each
+        is made after the one before was taken, so a caller writing them out
+        holds one at a time.
+        """
+        pos = None if service.all() else np.flatnonzero(service)
+        yield "xyz", unit_vectors(lon, lat) if pos is None else unit_vectors(lon[pos], lat[pos])
+        del pos
+        for k, v in BoxIndex(lon, lat).parts().items():
+            yield f"box.{k}", v
 
     # ------------------------------------------------------------------ bbox
     def bbox(

@@ -14,7 +14,7 @@ delegate to those parts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
@@ -270,6 +270,40 @@ class ServiceIndex:
         )
         self._frozen = True
         return self
+
+    @classmethod
+    def iter_parts(
+        cls,
+        venues: VenueTable,
+        items: Iterable[ServiceItem],
+        links: LinkTable,
+        *,
+        open_margin_min: float = 30.0,
+    ) -> Iterator[tuple[str, NDArray[Any]]]:
+        """Yield the ``(key, array)`` pairs of :meth:`parts` of ``build(...)``, unbuilt.
+
+        The code index, link tables, unit vectors and box index, validated as
+        :meth:`build` validates them (the venue-code duplicate check
+        included; :class:`~geosvc.errors.InvalidParameter` is raised by the
+        first ``next``), but neither the k-d tree nor the filters and hours.
+        Each part is made after the one before was taken (a caller writing
+        them out holds about one at a time): a first load of a revision
+        writes them to the snapshot cache, maps them back and builds the
+        index once from the mapped files, rather than building it twice.
+        """
+        its = tuple(items)
+        code_pos, item_index = check_inputs(venues, its, open_margin_min)
+        tables = link_tables(links, code_pos, item_index, its, len(venues))
+        for k, v in tables._asdict().items():
+            yield f"links.{k}", v
+        del tables
+        for k, v in code_pos.parts().items():
+            yield f"code.{k}", v
+        del code_pos
+        for k, v in SpatialSearch.iter_parts(
+                readonly(venues.lon), readonly(venues.lat),
+                venues.status == STATUS_CODE[Status.IN_SERVICE]):
+            yield f"search.{k}", v
 
     def parts(self) -> dict[str, NDArray[Any]]:
         """Return the arrays derived from the inputs, for :meth:`build`'s ``parts``.

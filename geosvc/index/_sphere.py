@@ -74,10 +74,16 @@ def unit_vectors(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[
     array([[1., 0., 0.],
            [0., 1., 0.]])
     """
+    out = np.empty((len(lon), 3), dtype=np.float64)
     x = np.radians(lon)
     y = np.radians(lat)
     cy = np.cos(y)
-    return np.ascontiguousarray(np.column_stack([cy * np.cos(x), cy * np.sin(x), np.sin(y)]))
+    np.sin(y, out=out[:, 2])
+    np.cos(x, out=out[:, 0])
+    out[:, 0] *= cy
+    np.sin(x, out=out[:, 1])
+    out[:, 1] *= cy
+    return out
 
 
 def unit_vector(lon: float, lat: float) -> tuple[float, float, float]:

@@ -63,3 +63,63 @@ def rows_equal(blob_a: NDArray[np.uint8], off_a: NDArray[np.int64], rows_a: NDAr
                     break
         out[k] = same
     return out
+
+
+@njit(cache=True, nogil=True)
+def _same_row(blob_a: NDArray[np.uint8], off_a: NDArray[np.int64], ra: int,
+              blob_b: NDArray[np.uint8], off_b: NDArray[np.int64],
+              rb: int) -> bool:  # pragma: no cover
+    """Whether row ``ra`` of text a equals row ``rb`` of text b."""
+    a0, a1 = off_a[ra], off_a[ra + 1]
+    b0 = off_b[rb]
+    if a1 - a0 != off_b[rb + 1] - b0:
+        return False
+    for j in range(a1 - a0):
+        if blob_a[a0 + j] != blob_b[b0 + j]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def follow_rows(blob_a: NDArray[np.uint8], off_a: NDArray[np.int64],
+                hash_sorted: NDArray[np.int64], pos_sorted: NDArray[np.integer],
+                blob_b: NDArray[np.uint8], off_b: NDArray[np.int64],
+                hash_b: NDArray[np.int64],
+                max_searches: int) -> tuple[NDArray[np.intp], bool]:  # pragma: no cover
+    """Row of text a equal to each row of text b (-1 where none), following b's order.
+
+    Each row of b is first compared with the row of a that matched the
+    previous one and the row after it (links listed venue by venue, in the
+    venues' order, match there without a search); otherwise its hash
+    ``hash_b[i]`` is looked up in ``hash_sorted`` (text a's row hashes sorted,
+    ``pos_sorted`` their rows) and every row of that hash compared.  Returns
+    ``(rows, True)``, or ``(partial, False)`` as soon as more than
+    ``max_searches`` rows needed a look-up (rows in another order: the caller
+    looks them up with sorted keys instead, which walks the table in order).
+    """
+    m = len(off_b) - 1
+    n = len(off_a) - 1
+    out = np.full(m, -1, dtype=np.intp)
+    p = 0
+    searches = 0
+    for i in range(m):
+        if p < n and _same_row(blob_a, off_a, p, blob_b, off_b, i):
+            out[i] = p
+            continue
+        if p + 1 < n and _same_row(blob_a, off_a, p + 1, blob_b, off_b, i):
+            p += 1
+            out[i] = p
+            continue
+        searches += 1
+        if searches > max_searches:
+            return out, False
+        h = hash_b[i]
+        k = np.searchsorted(hash_sorted, h)
+        while k < n and hash_sorted[k] == h:
+            r = pos_sorted[k]
+            if _same_row(blob_a, off_a, r, blob_b, off_b, i):
+                out[i] = r
+                p = r
+                break
+            k += 1
+    return out, True

@@ -13,7 +13,10 @@ The driver links its own copy of SQLite, and two copies of SQLite in one
 process break each other's POSIX locks (SQLite's "how to corrupt" notes,
 multiple copies of SQLite in one application): it runs in a child process,
 ``python -m geosvc.store._arrow``, which pickles the finished columns into a
-private temporary file the caller loads.
+private temporary file the caller loads; or, on a read with a snapshot cache
+(:func:`write_columns`), writes them as the cache's directory of the revision
+itself, which the caller publishes and maps: the columns never pass through the
+caller's memory.
 
 The driver infers each column's type from the values of its first batch (a
 NULL-only first batch gives int64, and a string later raises), so the queries
@@ -43,6 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geosvc.model import Level, Status, VenueKind
+from geosvc.store import snapcache
 from geosvc.table import (
     KIND_CODE,
     LEVEL_CODE,
@@ -108,21 +112,39 @@ def read_columns(path: Path, revision: int) -> tuple[VenueTable, LinkTable] | No
     fails, or when its read transaction sees another revision than
     ``revision``.
     """
-    root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
     with tempfile.TemporaryDirectory(prefix="geosvc-coldread-", dir=_scratch()) as tmp:
         out = Path(tmp) / "columns.pickle"
-        done = subprocess.run([sys.executable, "-m", "geosvc.store._arrow", str(path),
-                               str(revision), str(out)], env=env, capture_output=True,
-                              text=True, check=False)
-        if done.returncode != 0 or not out.exists():
-            why = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
-            log.info("%s: columnar read failed (%s); reading with sqlite3", path, why)
+        if _run_child([str(path), str(revision), str(out)]) is None:
             return None
         with out.open("rb") as f:
             venues, links = pickle.load(f)  # our own child's file, in our private dir
     return _frozen_table(venues), _frozen_table(links)
+
+
+def write_columns(path: Path, revision: int, identity: str, out: Path) -> bool:
+    """Read the columns as :func:`read_columns` does, written as a snapshot cache directory.
+
+    The child writes the files of :func:`geosvc.store.snapcache.write_columns`
+    into the (existing, empty) directory ``out`` itself, so the columns are
+    never pickled nor held by the caller, which maps them from the files
+    afterwards.  Returns False (and logs why) as :func:`read_columns` returns
+    None.
+    """
+    return _run_child([str(path), str(revision), str(out), identity]) is not None
+
+
+def _run_child(args: list[str]) -> subprocess.CompletedProcess[str] | None:
+    """Run ``python -m geosvc.store._arrow ARGS``; None (logged) when it failed."""
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    done = subprocess.run([sys.executable, "-m", "geosvc.store._arrow", *args], env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not Path(args[2]).exists():
+        why = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        log.info("%s: columnar read failed (%s); reading with sqlite3", args[0], why)
+        return None
+    return done
 
 
 def _scratch() -> str | None:
@@ -169,13 +191,22 @@ def _read_here(path: Path, revision: int) -> tuple[VenueTable, LinkTable] | None
 
 
 def _child(argv: Sequence[str]) -> int:
-    """``python -m geosvc.store._arrow DB REVISION OUT``: pickle the columns to OUT."""
+    """``python -m geosvc.store._arrow DB REVISION OUT [IDENTITY]``: the columns to OUT.
+
+    Pickled into the file OUT; with IDENTITY, written as a snapshot cache
+    directory into the directory OUT (:func:`write_columns`).
+    """
     path, revision, out = Path(argv[0]), int(argv[1]), Path(argv[2])
     try:
         read = _read_here(path, revision)
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which falls back
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    if read is None:
+        return 1
+    if len(argv) > 3:
+        snapcache.write_columns(out, argv[3], revision, *read)
+        return 0
     with out.open("wb") as f:
         pickle.dump(read, f, protocol=pickle.HIGHEST_PROTOCOL)
     return 0

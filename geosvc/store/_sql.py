@@ -32,6 +32,8 @@ from geosvc.store.base import TABLES, Batch, Contents, Store, TableCounts
 from geosvc.table import LinkTable, VenueTable
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from geosvc.store.snapcache import SnapshotCache
 
 log = logging.getLogger(__name__)
@@ -170,6 +172,15 @@ class SQLStore(KeyTables, Store):
         if cache is not None and identity is not None:
             cached = cache.load(identity, revision)
             where = None if cached is None else cache.path(identity, revision)
+        writer = None
+        if cached is None and cache is not None and identity is not None:
+            writer = self._columns_writer(q, revision, identity, cache.min_venues)
+        if writer is not None and cache is not None and identity is not None:
+            # a backend whose reader writes the cache's files itself (in another
+            # process): the columns are mapped from them, never held here first
+            where = cache.fill(identity, revision, writer)
+            cached = None if where is None else cache.load(identity, revision)
+            where = None if cached is None else where
         if cached is not None:
             venues, links = cached
         else:
@@ -182,6 +193,18 @@ class SQLStore(KeyTables, Store):
             if mapped is not None:  # hold the shared, lazily paged files, not private copies
                 venues, links = mapped
         return Contents(revision, info_from(meta), venues, items, links, bundles, where)
+
+    def _columns_writer(self, q: Callable[[str], Any], revision: int, identity: str,
+                        min_venues: int) -> Callable[[Path], bool] | None:
+        """Return a writer of the columns of ``revision`` as a snapshot cache directory.
+
+        ``writer(where)`` writes the files into the (empty) directory ``where``
+        and returns whether it could.  None when this backend (or this read,
+        e.g. one of fewer than ``min_venues`` venues) has none: the columns
+        are then read with :meth:`_columns` and written from here.
+        """
+        del q, revision, identity, min_venues
+        return None
 
     def _columns(self, q: Callable[[str], Any],
                  revision: int) -> tuple[VenueTable, LinkTable]:

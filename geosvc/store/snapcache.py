@@ -3,7 +3,9 @@
 Reading 10M venues from SQL makes a tuple per row (most of a cold snapshot
 build); the columns themselves are a few hundred MB.  :class:`SnapshotCache`
 writes them once per **store revision** (at the first read of that revision,
-by whichever process reads it first) into one directory,
+by whichever process reads it first; a backend whose reader runs in a child
+process has the child write the files, :meth:`SnapshotCache.fill`) into one
+directory,
 
 ``<root>/<identity hash>/r<revision>-f<FORMAT_VERSION>/``
 
@@ -38,11 +40,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import mmap
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -125,10 +128,43 @@ class SnapshotCache:
         except OSError as exc:
             log.warning("snapshot cache %s not written (%s)", where, exc)
             return None
-        if _publish(where, lambda tmp: _save(tmp, identity, revision, venues, links)) is None:
+        if _publish(where, lambda tmp: write_columns(tmp, identity, revision, venues,
+                                                     links)) is None:
             return None
         self.prune(identity)
         return where
+
+    def fill(self, identity: str, revision: int,
+             write: Callable[[Path], bool]) -> Path | None:
+        """Publish the directory of ``revision`` written by ``write(tmp)``; return it.
+
+        For a reader that writes the files itself (:func:`write_columns` in
+        another process: the columns never pass through this one).
+        ``write`` returns False when it could not read (nothing is published,
+        None is returned; the caller reads another way); a failure to write is
+        logged and returns None.  The venue count is not known before the
+        read: the caller decides whether the revision is worth caching.
+        """
+        where = self.path(identity, revision)
+        if (where / "manifest.json").is_file():
+            return where
+        try:
+            where.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            log.warning("snapshot cache %s not written (%s)", where, exc)
+            return None
+        def run(tmp: Path) -> None:
+            if not write(tmp):  # not read: nothing to publish (the temp is removed)
+                msg = "the columns were not read"
+                raise _NotRead(msg)
+
+        try:
+            published = _publish(where, run)
+        except _NotRead:
+            return None
+        if published is not None:
+            self.prune(identity)
+        return published
 
     def prune(self, identity: str, keep: int = KEEP) -> list[Path]:
         """Remove all but the newest ``keep`` revisions of ``identity`` (and stale temps)."""
@@ -160,12 +196,21 @@ class SnapshotCache:
         return removed
 
 
-def save_arrays(where: Path, name: str, arrays: dict[str, np.ndarray]) -> Path | None:
+class _NotRead(Exception):
+    """A :meth:`SnapshotCache.fill` writer did not read the columns."""
+
+
+def save_arrays(where: Path, name: str,
+                arrays: Mapping[str, np.ndarray] | Iterable[tuple[str, np.ndarray]],
+                ) -> Path | None:
     """Write ``arrays`` as ``<where>/<name>/`` (one ``.npy`` each and a manifest), atomically.
 
     Used for what a snapshot derives from a revision's columns (the index's
-    parts).  Nothing is written when ``<where>`` is gone (pruned) or the
-    directory exists already; a failure is logged and returns None.
+    parts).  ``arrays``: a mapping, or ``(key, array)`` pairs (written one at
+    a time as they come: an iterator making each array when asked holds one
+    at a time; it is not consumed when nothing is written).  Nothing is
+    written when ``<where>`` is gone (pruned) or the directory exists
+    already; a failure is logged and returns None.
     """
     target = where / name
     if (target / "manifest.json").is_file():
@@ -175,8 +220,9 @@ def save_arrays(where: Path, name: str, arrays: dict[str, np.ndarray]) -> Path |
 
     def write(tmp: Path) -> None:
         files: dict[str, int] = {}
-        for key, a in arrays.items():
+        for key, a in arrays.items() if isinstance(arrays, Mapping) else arrays:
             _put(tmp, key, a, files)
+            del a
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
@@ -210,6 +256,40 @@ def _publish(target: Path, write: Callable[[Path], None]) -> Path | None:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def release(*tables: VenueTable | LinkTable | Any) -> int:
+    """Drop this process's resident pages of the mapped columns of ``tables``; return them.
+
+    ``madvise(MADV_DONTNEED)`` on each column's file mapping: the pages stay
+    in the kernel's page cache (shared, reclaimable) and are mapped again
+    when touched, but no longer count in this process's RSS.  For columns a
+    one-off pass read whole (the cold build hashes every code) and the
+    snapshot then touches only row by row.  Columns not mapped from a file
+    are left alone.  Returns the number of mappings released.
+    """
+    done = 0
+    seen: set[int] = set()
+    for table in tables:
+        for col in table._columns():
+            parts = [col.values, col.rows] if isinstance(col, OptText) else [col]
+            for part in parts:
+                arrays = ([part.blob, part.offsets, part.missing]
+                          if isinstance(part, PackedText) else [part])
+                for a in arrays:
+                    m = _mapping(a)
+                    if m is not None and id(m) not in seen:
+                        seen.add(id(m))
+                        m.madvise(mmap.MADV_DONTNEED)
+                        done += 1
+    return done
+
+
+def _mapping(a: object) -> mmap.mmap | None:
+    """Return the file mapping an array's memory belongs to, or None."""
+    while a is not None and not isinstance(a, mmap.mmap):
+        a = getattr(a, "base", None)
+    return a
 
 
 def discard_arrays(where: Path, name: str) -> None:
@@ -254,8 +334,9 @@ def _put_text(where: Path, name: str, col: Any, files: dict[str, int]) -> None:
         _put(where, f"{name}.none", packed.missing, files)
 
 
-def _save(where: Path, identity: str, revision: int, venues: VenueTable,
-          links: LinkTable) -> None:
+def write_columns(where: Path, identity: str, revision: int, venues: VenueTable,
+                  links: LinkTable) -> None:
+    """Write the files of one revision's columns into the directory ``where`` (a temp)."""
     files: dict[str, int] = {}
     opt: dict[str, bool] = {}
     for name in _VENUE_TEXT:

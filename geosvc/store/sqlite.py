@@ -310,6 +310,21 @@ class SQLiteStore(SQLStore):
                 else None)
         return read if read is not None else super()._columns(q, revision)
 
+    def _columns_writer(self, q: Callable[[str], Any], revision: int, identity: str,
+                        min_venues: int) -> Callable[[Path], bool] | None:
+        """Return the columnar reader's child writing the snapshot cache files itself.
+
+        From :attr:`COLUMNAR_MIN_ROWS` and ``min_venues`` venues on (by the
+        largest rowid, an upper bound of the count): this process never holds
+        the columns in memory (it maps them afterwards).  The writer returns
+        False when the child fails (the rows are then read as :meth:`_columns`
+        reads them).
+        """
+        top = q("SELECT max(rowid) FROM venues").fetchone()[0] or 0
+        if top < max(self.COLUMNAR_MIN_ROWS, min_venues):
+            return None
+        return lambda where: _arrow.write_columns(self.path, revision, identity, where)
+
     # ------------------------------------------------------------------ writes
 
     def write(self, batch: Batch, *, dry_run: bool = False) -> WriteResult:

@@ -150,3 +150,41 @@ def test_store_read_uses_the_columnar_columns(tmp_path: Path,
         got = store.read()
     assert isinstance(got.venues.code, PackedText)  # built from Arrow buffers
     assert got.venues == venues and got.links == links
+
+
+def test_cold_cached_read_is_written_by_the_child(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a snapshot cache the child writes the revision's files; this process maps them."""
+    from geosvc.store.snapcache import SnapshotCache
+
+    monkeypatch.setattr(SQLiteStore, "COLUMNAR_MIN_ROWS", 1)
+    venues, links = _messy(300)
+    items = [ServiceItem("I1", "a"), ServiceItem("I2", "b")]
+    cache = SnapshotCache(tmp_path / "snap", min_venues=0)
+    with SQLiteStore(tmp_path / "c.db") as store:
+        store.write(Batch(venues=venues, items=items, links=links))
+
+        def not_here(*args: Any) -> None:
+            pytest.fail("the columns were read into this process")
+
+        with monkeypatch.context() as m:
+            m.setattr(_arrow, "read_columns", not_here)
+            got = store.read(cache)
+        assert got.cache_dir is not None and (got.cache_dir / "manifest.json").is_file()
+        assert isinstance(got.venues.code, PackedText)
+        assert not got.venues.lon.flags.writeable and not got.venues.lon.flags.owndata
+        assert got.venues == venues and got.links == links
+        again = store.read(cache)  # warm: the same directory, mapped
+        assert again.cache_dir == got.cache_dir and again.venues == venues
+    # a child that cannot read (a flag stored as text, never read as a number): nothing
+    # is published by it, the rows are read with sqlite3 and written from this process
+    with sqlite3.connect(tmp_path / "c.db") as raw:
+        raw.execute("PRAGMA ignore_check_constraints = 1")
+        raw.execute(f"UPDATE venues SET accessible = '' WHERE code = '{venues[1].code}'")
+        raw.execute("UPDATE meta SET value = value + 1 WHERE key = 'revision'")
+    with SQLiteStore(tmp_path / "c.db") as store:
+        bad = store.read(cache)
+    assert bad.cache_dir is not None and bad.cache_dir != got.cache_dir
+    assert bad.venues[1].accessible is False and len(bad.venues) == 300
+    assert bad.venues[2:] == venues[2:]
+    assert not list((tmp_path / "snap").rglob(".tmp-*"))
