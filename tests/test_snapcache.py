@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
-from geosvc.app.dataset import build_index
+from geosvc.app.dataset import build_index, snapshot_cache
 from geosvc.app.service import GeoService
+from geosvc.cli import main
 from geosvc.config import Settings
 from geosvc.index import PARTS_FORMAT, ServiceIndex
 from geosvc.index._textkernel import fnv1a, hash_rows
@@ -252,3 +254,49 @@ def test_import_then_reload_uses_the_new_revision(tmp_path: Path) -> None:
     _same_answers(new.index, again.index)
     with open_store(str(db)) as st:
         assert list(again.index.venues) == st.venues()
+
+
+def _cached_dirs(cache: Path) -> set[Path]:
+    return {p.parent for p in cache.rglob("manifest.json")}
+
+
+def test_import_prepares_the_new_revision_for_the_next_load(tmp_path: Path) -> None:
+    """`geosvc import` writes the new revision's columns and index parts; a load maps them."""
+    data = Path(__file__).parent / "data" / "import"
+    db, cache = tmp_path / "db.sqlite", tmp_path / "cache"
+    env = {"GEOSVC_CACHE_DIR": str(cache), "GEOSVC_SNAPSHOT_CACHE_MIN_VENUES": "0"}
+    runner = CliRunner()
+    res = runner.invoke(main, ["import", "items", str(data / "items.csv"), "--db", str(db)],
+                        env=env)
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["import", "venues", str(data / "venues.csv"), "--db", str(db),
+                               "--crs", "gcj02"], env=env)
+    assert res.exit_code == 0, res.output
+    with open_store(str(db)) as st:
+        rev = st.revision()
+    assert f"snapshot cache: revision {rev} (4 venues) prepared in " in res.stderr
+    assert res.stdout.startswith("venues: 4 rows, 4 created")  # the summary is unchanged
+    # the revision's columns and index parts are on disk before any server read it
+    settings = Settings.load(env=env, overrides={"db": str(db)})
+    with open_store(str(db)) as st:
+        contents = st.read(snapshot_cache(settings))
+    assert contents.revision == rev and contents.cache_dir is not None
+    manifest = contents.cache_dir / f"index-p{PARTS_FORMAT}" / "manifest.json"
+    assert manifest.is_file()
+    stamp = manifest.stat().st_mtime_ns
+    # a load maps them (nothing rewritten) and answers as a load of the rows does
+    warm = GeoService(settings).snapshot
+    assert isinstance(warm.index.table.code, PackedText)
+    assert manifest.stat().st_mtime_ns == stamp
+    rows = GeoService(settings.with_(snapshot_cache=False)).snapshot
+    assert warm.revision == rows.revision == rev
+    assert list(warm.index.venues) == list(rows.index.venues)
+    _same_answers(rows.index, warm.index)
+    # --no-prepare-cache and a dry run write no cache
+    before = _cached_dirs(cache)
+    for extra in (["--no-prepare-cache"], ["--dry-run"]):
+        res = runner.invoke(main, ["import", "links", str(data / "links.csv"), "--db", str(db),
+                                   *extra], env=env)
+        assert res.exit_code == 0, res.output
+        assert "snapshot cache" not in res.stderr
+        assert _cached_dirs(cache) == before

@@ -48,10 +48,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Dataset",
+    "PreparedSnapshot",
     "TravelInputs",
     "build_index",
     "dataset_zone",
     "filter_positions",
+    "prepare_snapshot",
     "read_dataset",
     "travel_inputs",
 ]
@@ -153,6 +155,63 @@ def build_index(contents: Contents, settings: Settings) -> ServiceIndex:
     release(contents.venues, contents.links)
     mapped = load_arrays(where, name) if saved else None
     return build(mapped)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedSnapshot:
+    """What :func:`prepare_snapshot` left in the snapshot cache.
+
+    Attributes
+    ----------
+    revision : int
+        The store revision read.
+    venues : int
+        Its venues.
+    where : Path or None
+        The revision's cache directory (columns and index parts); None when
+        the cache is off or the store is below ``snapshot_cache_min_venues``.
+    seconds : float
+        Wall time of the read and the writes.
+    """
+
+    revision: int
+    venues: int
+    where: Path | None
+    seconds: float
+
+
+def prepare_snapshot(db: str, settings: Settings) -> PreparedSnapshot:
+    """Fill the snapshot cache with the store's current revision, as a first load would.
+
+    An import calls it after its commit, so the first server load of the
+    new revision (a worker, the reloading master, a restart) maps the
+    columns and the index's arrays (the warm path) instead of reading every
+    row and sorting them (the cold path: ~45 s at 10M venues).  Nothing is
+    written when the cache is off or the store is small
+    (``snapshot_cache_min_venues``); a revision already cached is left as
+    it is.  The k-d tree is not built (a loading process builds it from
+    the mapped arrays).
+
+    Raises
+    ------
+    StorageUnavailable
+        The store cannot be read.
+    """
+    started = time.perf_counter()
+    store = open_store(db)
+    try:
+        contents = store.read(snapshot_cache(settings))
+    finally:
+        store.close()
+    where = contents.cache_dir
+    name = f"index-p{PARTS_FORMAT}"
+    if (where is not None and isinstance(contents.venues, VenueTable)
+            and isinstance(contents.links, LinkTable) and load_arrays(where, name) is None):
+        made = ServiceIndex.iter_parts(contents.venues, contents.items, contents.links,
+                                       open_margin_min=settings.open_margin_min)
+        save_arrays(where, name, made)  # when it cannot (logged), a load makes them
+    return PreparedSnapshot(revision=contents.revision, venues=len(contents.venues),
+                            where=where, seconds=time.perf_counter() - started)
 
 
 def read_dataset(db: str, settings: Settings, *, layers: bool = True,

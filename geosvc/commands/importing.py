@@ -34,6 +34,7 @@ from geosvc.app.importing import (
     import_layers,
     import_osm_venues,
 )
+from geosvc.config import Settings
 from geosvc.errors import GeosvcError, ImportRejected, InvalidParameter, RowProblem
 from geosvc.importer import (
     FieldMap,
@@ -179,12 +180,17 @@ def _run(request: ImportRequest, file: str) -> ImportReport | ManifestReport:
                    "dataset's venues and areas + 5 km, or the whole raster).")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               help="osm-venues: also write the starter venues to this CSV.")
+@click.option("--prepare-cache/--no-prepare-cache", default=True, show_default=True,
+              help="After the commit, write the new revision's snapshot cache "
+                   "(GEOSVC_CACHE_DIR/snapshots; stores of >= "
+                   "GEOSVC_SNAPSHOT_CACHE_MIN_VENUES venues), so the server's first "
+                   "load of it maps arrays instead of reading every row.")
 @setting_options
 def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: str | None,
             id_field: str, replace_links: bool, append_population: bool,
             maps: tuple[str, ...], sets: tuple[str, ...], bbox: str | None,
-            out: str | None, timezone: str | None, calendar: str | None,
-            country: str | None) -> None:
+            out: str | None, prepare_cache: bool, timezone: str | None,
+            calendar: str | None, country: str | None) -> None:
     """Import FILE (CSV, GeoJSON or .xlsx) into the dataset, all rows or none.
 
     WHAT is venues, items, links, population, areas or bundles (import venues
@@ -202,6 +208,8 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
         _osm_venues(file, db=db, dry_run=dry_run, out=out, crs=crs, encoding=encoding,
                     id_field=id_field, replace_links=replace_links,
                     append_population=append_population)
+        if prepare_cache and not dry_run:
+            _prepare_cache(db)
         return
     if out is not None:
         msg = "--out applies only to osm-venues"
@@ -232,6 +240,23 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
     if settings:
         shown = ", ".join(f"{k} {v if v is not None else 'none'}" for k, v in settings.items())
         click.echo(f"dataset settings: {shown}" + (" (dry run)" if dry_run else ""))
+    if prepare_cache and not dry_run:
+        _prepare_cache(db)
+
+
+def _prepare_cache(db: str) -> None:
+    """Write the committed revision's snapshot cache; say so on stderr when it did."""
+    from geosvc.app.dataset import prepare_snapshot  # lazy: index and store readers
+
+    try:
+        done = prepare_snapshot(db, Settings.load())
+    except GeosvcError as exc:  # the import is committed: say why, do not fail it
+        click.echo(f"warning: snapshot cache not prepared: {exc.detail}", err=True)
+        return
+    if done.where is not None:
+        click.echo(f"snapshot cache: revision {done.revision} ({done.venues:,} venues) "
+                   f"prepared in {done.seconds:.1f} s under {done.where.parent}; a server "
+                   "with the same cache_dir maps it on its next load", err=True)
 
 
 def _osm_venues(extract: str, *, db: str, dry_run: bool, out: str | None, crs: str,
