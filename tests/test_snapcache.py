@@ -261,7 +261,7 @@ def _cached_dirs(cache: Path) -> set[Path]:
 
 
 def test_import_prepares_the_new_revision_for_the_next_load(tmp_path: Path) -> None:
-    """`geosvc import` writes the new revision's columns and index parts; a load maps them."""
+    """`import --prepare-cache` writes the columns and index parts; a load maps them."""
     data = Path(__file__).parent / "data" / "import"
     db, cache = tmp_path / "db.sqlite", tmp_path / "cache"
     env = {"GEOSVC_CACHE_DIR": str(cache), "GEOSVC_SNAPSHOT_CACHE_MIN_VENUES": "0"}
@@ -270,7 +270,7 @@ def test_import_prepares_the_new_revision_for_the_next_load(tmp_path: Path) -> N
                         env=env)
     assert res.exit_code == 0, res.output
     res = runner.invoke(main, ["import", "venues", str(data / "venues.csv"), "--db", str(db),
-                               "--crs", "gcj02"], env=env)
+                               "--crs", "gcj02", "--prepare-cache"], env=env)
     assert res.exit_code == 0, res.output
     with open_store(str(db)) as st:
         rev = st.revision()
@@ -292,9 +292,9 @@ def test_import_prepares_the_new_revision_for_the_next_load(tmp_path: Path) -> N
     assert warm.revision == rows.revision == rev
     assert list(warm.index.venues) == list(rows.index.venues)
     _same_answers(rows.index, warm.index)
-    # --no-prepare-cache and a dry run write no cache
+    # by default, and in a dry run, an import writes no cache
     before = _cached_dirs(cache)
-    for extra in (["--no-prepare-cache"], ["--dry-run"]):
+    for extra in ([], ["--prepare-cache", "--dry-run"]):
         res = runner.invoke(main, ["import", "links", str(data / "links.csv"), "--db", str(db),
                                    *extra], env=env)
         assert res.exit_code == 0, res.output

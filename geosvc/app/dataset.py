@@ -183,10 +183,11 @@ class PreparedSnapshot:
 def prepare_snapshot(db: str, settings: Settings) -> PreparedSnapshot:
     """Fill the snapshot cache with the store's current revision, as a first load would.
 
-    An import calls it after its commit, so the first server load of the
-    new revision (a worker, the reloading master, a restart) maps the
-    columns and the index's arrays (the warm path) instead of reading every
-    row and sorting them (the cold path: ~45 s at 10M venues).  Nothing is
+    ``geosvc import --prepare-cache`` calls it after its commit, so a
+    server started afterwards maps the columns and the index's arrays (the
+    warm path) instead of reading every row and sorting them (the cold
+    path: ~45 s at 10M venues).  A running server needs no call: its
+    reload writes the same cache.  Nothing is
     written when the cache is off or the store is small
     (``snapshot_cache_min_venues``); a revision already cached is left as
     it is.  The k-d tree is not built (a loading process builds it from
