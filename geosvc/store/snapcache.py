@@ -120,19 +120,12 @@ class SnapshotCache:
         """
         if len(venues) < self.min_venues:
             return None
-        where = self.path(identity, revision)
-        if (where / "manifest.json").is_file():
-            return where
-        try:
-            where.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            log.warning("snapshot cache %s not written (%s)", where, exc)
-            return None
-        if _publish(where, lambda tmp: write_columns(tmp, identity, revision, venues,
-                                                     links)) is None:
-            return None
-        self.prune(identity)
-        return where
+
+        def write(tmp: Path) -> bool:
+            write_columns(tmp, identity, revision, venues, links)
+            return True
+
+        return self.fill(identity, revision, write)
 
     def fill(self, identity: str, revision: int,
              write: Callable[[Path], bool]) -> Path | None:
@@ -153,6 +146,7 @@ class SnapshotCache:
         except OSError as exc:
             log.warning("snapshot cache %s not written (%s)", where, exc)
             return None
+
         def run(tmp: Path) -> None:
             if not write(tmp):  # not read: nothing to publish (the temp is removed)
                 msg = "the columns were not read"
