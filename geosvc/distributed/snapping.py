@@ -101,7 +101,6 @@ def snap_basis_threshold(min_component_nodes: int | None) -> int:
     return max(int(min_component_nodes), 1)
 
 
-
 def snap_basis(net: RoadNetwork, min_component_nodes: int | None = None) -> SnapBasis:
     """Return the full network's :class:`SnapBasis` (components, running lengths)."""
     t = snap_basis_threshold(min_component_nodes)
