@@ -175,14 +175,25 @@ class SQLStore(KeyTables, Store):
         writer = None
         if cached is None and cache is not None and identity is not None:
             writer = self._columns_writer(q, revision, identity, cache.min_venues)
+        not_read = False  # the writer's reader failed (logged): do not start it again
         if writer is not None and cache is not None and identity is not None:
             # a backend whose reader writes the cache's files itself (in another
             # process): the columns are mapped from them, never held here first
-            where = cache.fill(identity, revision, writer)
+            write = writer
+
+            def tracked(tmp: Path) -> bool:
+                nonlocal not_read
+                read = write(tmp)
+                not_read = not read
+                return read
+
+            where = cache.fill(identity, revision, tracked)
             cached = None if where is None else cache.load(identity, revision)
             where = None if cached is None else where
         if cached is not None:
             venues, links = cached
+        elif not_read:
+            venues, links = SQLStore._columns(self, q, revision)  # the plain rows
         else:
             venues, links = self._columns(q, revision)
         items = items_from(q(self._ITEMS_SQL).fetchall())

@@ -182,8 +182,18 @@ def test_cold_cached_read_is_written_by_the_child(tmp_path: Path,
         raw.execute("PRAGMA ignore_check_constraints = 1")
         raw.execute(f"UPDATE venues SET accessible = '' WHERE code = '{venues[1].code}'")
         raw.execute("UPDATE meta SET value = value + 1 WHERE key = 'revision'")
-    with SQLiteStore(tmp_path / "c.db") as store:
+    starts: list[Path] = []
+    child = _arrow.write_columns
+
+    def counted(path: Path, *args: Any) -> bool:
+        starts.append(path)
+        return child(path, *args)
+
+    with SQLiteStore(tmp_path / "c.db") as store, monkeypatch.context() as m:
+        m.setattr(_arrow, "write_columns", counted)
+        m.setattr(_arrow, "read_columns", not_here)  # no second child: the plain rows
         bad = store.read(cache)
+    assert len(starts) == 1
     assert bad.cache_dir is not None and bad.cache_dir != got.cache_dir
     assert bad.venues[1].accessible is False and len(bad.venues) == 300
     assert bad.venues[2:] == venues[2:]
