@@ -11,8 +11,10 @@ Phones and desks get one page; the layout script decides at load time
 * the view is fitted to the data (:func:`geosvc.render.base.fit`) with
   padding on the sides the boxes cover, so no result hides under a box;
 * popups pan clear of every control (the scale bar too) as they open, and
-  win over the scale bar: where an open popup still reaches it (the map
-  dragged), the bar steps aside until the popup leaves it or closes;
+  win over the boxes that only inform or switch layers (scale bar, layers
+  control, legends): where an open popup still reaches one (the map dragged,
+  a frame too small to pan clear), it steps aside until the popup leaves it
+  or closes;
 * tapping a row of the results list opens that venue's popup.
 
 The page's title bar (``#gs-bar``: the ``h1`` and the language / elder
@@ -145,7 +147,7 @@ a:focus-visible,.gs-box summary:focus-visible{outline:3px solid #0b57d0;outline-
  box-shadow:0 0 0 7px #fff,0 0 0 13px rgba(255,255,255,.9)}
 .leaflet-marker-icon>.gs-small{margin:5px}
 .leaflet-popup-content:focus-visible{outline:2px solid #0b57d0;outline-offset:3px}
-.leaflet-control-scale.gs-under-popup{visibility:hidden}
+.leaflet-control.gs-under-popup,.gs-box.gs-under-popup{visibility:hidden}
 </style>
 """.replace("%%", "%").replace("%(font)s", _FONT)
 
@@ -273,19 +275,38 @@ class PageLayout(MacroElement):
     configurable: true, get: function () { var p = popupPad(); return L.point(p.l, p.t); }});
   Object.defineProperty(L.Popup.prototype.options, "autoPanPaddingBottomRight", {
     configurable: true, get: function () { var p = popupPad(); return L.point(p.r, p.b); }});
-  map.on("popupopen", function () { if (phone && sheet) { sheet.open = false; } });
-  // The popup wins over the scale bar: where an open popup still reaches it
-  // (the map dragged, a popup taller than the free area) the bar steps aside.
+  map.on("popupopen", function (e) {
+    if (!sheet || !sheet.open) { return; }
+    if (phone) { sheet.open = false; return; }
+    // A small frame (an embedding iframe): a popup taller or wider than the area
+    // clear of the boxes folds the results list to its title line, then pans again.
+    var el = e.popup.getElement(), pad = reg.clearArea(true);
+    var box = map.getContainer().getBoundingClientRect();
+    if (el && (el.offsetHeight > box.height - pad.t - pad.b ||
+               el.offsetWidth > box.width - pad.l - pad.r)) {
+      sheet.open = false;
+      e.popup.update();
+    }
+  });
+  // The popup wins over the boxes that only inform or switch layers (the scale
+  // bar, the layers control, the legends): where an open popup still reaches one
+  // (the map dragged, a popup taller than the free area, a small embedding frame)
+  // that box steps aside until the popup leaves it or closes.
   var shownPopup = null;
-  var scaleBox = scale.getContainer();
+  var ASIDE = ".leaflet-control-scale, .leaflet-control-layers, #gs-legend, #gs-bands";
   var scaleAside = function () {
     var el = shownPopup && shownPopup.getElement();
-    var hit = false;
-    if (el) {
-      var p = el.getBoundingClientRect(), s = scaleBox.getBoundingClientRect();
-      hit = p.left < s.right && s.left < p.right && p.top < s.bottom && s.top < p.bottom;
-    }
-    scaleBox.classList.toggle("gs-under-popup", hit);
+    var p = el ? el.getBoundingClientRect() : null;
+    Array.prototype.forEach.call(map.getContainer().querySelectorAll(ASIDE), function (box) {
+      var hit = false;
+      if (p) {
+        box.classList.remove("gs-under-popup");  // measured where it stands
+        var s = box.getBoundingClientRect();
+        hit = s.width > 0 && p.left < s.right && s.left < p.right && p.top < s.bottom &&
+          s.top < p.bottom;
+      }
+      box.classList.toggle("gs-under-popup", hit);
+    });
   };
   map.on("popupopen", function (e) { shownPopup = e.popup; scaleAside(); });
   map.on("popupclose", function (e) {

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.browser._axe import axe_problems
-from tests.browser.conftest import CENTRE, SizedOpener
+from tests.browser.conftest import CENTRE, SizedOpener, offline_context, watch_page
 from tests.browser.test_pin_keys_browser import _tab_to_pin
 
 pytestmark = pytest.mark.browser
@@ -244,3 +244,74 @@ def test_phone_map_popup_keeps_its_pin_above_the_folded_list(sized_page: SizedOp
     assert boxes["pin_top"] >= 0 and boxes["pin_bottom"] <= boxes["sheet_top"], boxes
     assert pg.evaluate(_POPUP_COVERED) == []
     assert log.problems() == [] and log.dialogs == []
+
+
+#: Drag the map (no animation) so the popup's content centre lands on ``sel``'s centre.
+_POPUP_ONTO = """(sel) => {
+  const map = window.geosvc.map;
+  const c = document.querySelector('.leaflet-popup-content').getBoundingClientRect();
+  const s = document.querySelector(sel).getBoundingClientRect();
+  map.panBy([(c.left + c.right) / 2 - (s.left + s.right) / 2,
+             (c.top + c.bottom) / 2 - (s.top + s.bottom) / 2], {animate: false});
+  return [(s.left + s.right) / 2, (s.top + s.bottom) / 2];
+}"""
+
+
+@pytest.mark.parametrize("box", [".leaflet-control-layers", "#gs-legend"])
+def test_small_frame_popup_wins_over_the_layers_control_and_legend(
+        browser: Any, app_url: str, box: str) -> None:
+    """A 700 x 420 embedding frame: a popup over the layers control or legend shows whole."""
+    context, log = offline_context(browser, locale="en-GB",
+                                   viewport={"width": 700, "height": 420})
+    try:
+        pg = watch_page(context.new_page(), log, timeout_ms=15_000)
+        pg.goto(f"{app_url}/map?lon={X}&lat={Y}&mode=straight&k=3&item=SB-001&lang=en",
+                wait_until="load")
+        pg.wait_for_function("code => window.geosvc && window.geosvc.markers[code]",
+                             arg=HALL)
+        assert pg.locator(box).is_visible()
+        pg.evaluate(f"window.geosvc.markers[{HALL!r}].openPopup()")
+        _settle(pg)
+        x, y = pg.evaluate(_POPUP_ONTO, box)
+        pg.wait_for_function(_POPUP_SETTLED)
+        on_top = pg.evaluate("([x, y]) => !!document.elementFromPoint(x, y)"
+                             ".closest('.leaflet-popup')", [x, y])
+        assert on_top and not pg.locator(box).is_visible()
+        pg.evaluate("window.geosvc.map.closePopup()")
+        pg.locator(".leaflet-popup").wait_for(state="detached")
+        assert pg.locator(box).is_visible()  # back once the popup is gone
+        assert log.problems() == [] and log.dialogs == []
+    finally:
+        context.close()
+
+
+def test_small_frame_popup_folds_the_results_list(browser: Any, app_url: str) -> None:
+    """A 700 x 420 frame: a popup too tall for the free area folds the list; it shows whole."""
+    context, log = offline_context(browser, locale="en-GB",
+                                   viewport={"width": 700, "height": 420})
+    try:
+        pg = watch_page(context.new_page(), log, timeout_ms=15_000)
+        pg.goto(f"{app_url}/map?lon={X}&lat={Y}&mode=straight&k=3&item=SB-001&lang=en",
+                wait_until="load")
+        pg.wait_for_function("code => window.geosvc && window.geosvc.markers[code]",
+                             arg=HALL)
+        assert pg.evaluate("document.getElementById('gs-results').open")
+        pg.evaluate(f"window.geosvc.markers[{HALL!r}].openPopup()")
+        _settle(pg)
+        assert not pg.evaluate("document.getElementById('gs-results').open")
+        # nothing over the popup but, on its bottom edge, the tiles' attribution line
+        # (kept: the popup is taller than the frame's free area even then)
+        covered = pg.evaluate(_POPUP_COVERED)
+        over = pg.evaluate("""(pts) => pts.map(([x, y]) => {
+          const el = document.elementFromPoint(x, y);
+          return !!el && !!el.closest('.leaflet-control-attribution'); })""", covered)
+        assert all(over), covered
+        assert pg.evaluate("""() => {
+          const c = document.querySelector('.leaflet-popup-content').getBoundingClientRect();
+          const el = document.elementFromPoint((c.left + c.right) / 2, c.top + 8);
+          return !!el && !!el.closest('.leaflet-popup'); }""")  # its heading shows
+        assert HALL_NAMES[1] in pg.locator(".leaflet-popup-content").inner_text()
+        assert axe_problems(pg) == []
+        assert log.problems() == [] and log.dialogs == []
+    finally:
+        context.close()
