@@ -275,17 +275,36 @@ class PageLayout(MacroElement):
     configurable: true, get: function () { var p = popupPad(); return L.point(p.l, p.t); }});
   Object.defineProperty(L.Popup.prototype.options, "autoPanPaddingBottomRight", {
     configurable: true, get: function () { var p = popupPad(); return L.point(p.r, p.b); }});
+  // The room a popup has: the map less the boxes it pans clear of, less its tip.
+  var popupRoom = function () {
+    var pad = popupPad(), box = map.getContainer().getBoundingClientRect();
+    return {w: box.width - pad.l - pad.r, h: box.height - pad.t - pad.b - 24};
+  };
+  var fits = function (el) {
+    var room = popupRoom();
+    return el.offsetWidth <= room.w && el.offsetHeight <= room.h;
+  };
   map.on("popupopen", function (e) {
-    if (!sheet || !sheet.open) { return; }
-    if (phone) { sheet.open = false; return; }
-    // A small frame (an embedding iframe): a popup taller or wider than the area
-    // clear of the boxes folds the results list to its title line, then pans again.
-    var el = e.popup.getElement(), pad = reg.clearArea(true);
-    var box = map.getContainer().getBoundingClientRect();
-    if (el && (el.offsetHeight > box.height - pad.t - pad.b ||
-               el.offsetWidth > box.width - pad.l - pad.r)) {
-      sheet.open = false;
-      e.popup.update();
+    var popup = e.popup, el = popup.getElement();
+    if (!el) { return; }
+    if (sheet && sheet.open) {
+      if (phone) {
+        sheet.open = false;
+      } else if (!fits(el)) {
+        // A small frame (an embedding iframe): a popup too big for the area clear
+        // of the boxes folds the results list to its title line, then pans again.
+        sheet.open = false;
+        popup.update();
+      }
+    }
+    if (!fits(el)) {
+      // Still too big for the frame: the popup narrows and scrolls inside.
+      var room = popupRoom();
+      var o = popup.options;
+      o.maxWidth = Math.max(160, Math.min(o.maxWidth, room.w - 40));
+      o.minWidth = Math.min(o.minWidth, o.maxWidth);
+      o.maxHeight = Math.max(100, room.h - 16);
+      popup.update();
     }
   });
   // The popup wins over the boxes that only inform or switch layers (the scale

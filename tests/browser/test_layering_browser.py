@@ -315,3 +315,29 @@ def test_small_frame_popup_folds_the_results_list(browser: Any, app_url: str) ->
         assert log.problems() == [] and log.dialogs == []
     finally:
         context.close()
+
+
+def test_tiny_frame_popup_narrows_and_scrolls_inside_the_frame(browser: Any,
+                                                               app_url: str) -> None:
+    """A 360 x 300 widget frame: the popup narrows and scrolls, whole inside the frame."""
+    context, log = offline_context(browser, locale="en-GB",
+                                   viewport={"width": 360, "height": 300})
+    try:
+        pg = watch_page(context.new_page(), log, timeout_ms=15_000)
+        pg.goto(f"{app_url}/embed?lon={X}&lat={Y}&k=3&item=SB-001&lang=en",
+                wait_until="load")
+        pg.wait_for_function("code => window.geosvc && window.geosvc.markers[code]",
+                             arg=HALL)
+        pg.evaluate(f"window.geosvc.markers[{HALL!r}].openPopup()")
+        _settle(pg)
+        left, top, right, bottom, scrolls = pg.evaluate("""() => {
+          const r = document.querySelector('.leaflet-popup').getBoundingClientRect();
+          const c = document.querySelector('.leaflet-popup-content');
+          return [r.left, r.top, r.right, r.bottom, c.scrollHeight > c.clientHeight]; }""")
+        assert 0 <= left and right <= 360 and 0 <= top and bottom <= 300
+        assert scrolls  # the rest of the popup is a scroll away, not off the frame
+        assert pg.evaluate(_POPUP_COVERED) == []
+        assert axe_problems(pg) == []
+        assert log.problems() == [] and log.dialogs == []
+    finally:
+        context.close()
