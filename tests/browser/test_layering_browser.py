@@ -16,13 +16,21 @@ session's ``screenshots`` folder (``layering-<case>-<size>.png``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.browser._axe import axe_problems
-from tests.browser.conftest import CENTRE, SizedOpener, offline_context, watch_page
+from tests.browser.conftest import (
+    CENTRE,
+    PageLog,
+    SizedOpener,
+    offline_context,
+    watch_page,
+)
 from tests.browser.test_pin_keys_browser import _tab_to_pin
 
 pytestmark = pytest.mark.browser
@@ -257,18 +265,30 @@ _POPUP_ONTO = """(sel) => {
 }"""
 
 
+#: The /map query of the small-frame tests.
+_MAP_QUERY = f"lon={X}&lat={Y}&mode=straight&k=3&item=SB-001&lang=en"
+
+
+@contextmanager
+def _frame(browser: Any, url: str, width: int, height: int) -> Iterator[tuple[Any, PageLog]]:
+    """A page of ``url`` in a ``width`` x ``height`` frame (an embedding iframe), pins drawn."""
+    context, log = offline_context(browser, locale="en-GB",
+                                   viewport={"width": width, "height": height})
+    try:
+        pg = watch_page(context.new_page(), log, timeout_ms=15_000)
+        pg.goto(url, wait_until="load")
+        pg.wait_for_function("code => window.geosvc && window.geosvc.markers[code]",
+                             arg=HALL)
+        yield pg, log
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("box", [".leaflet-control-layers", "#gs-legend"])
 def test_small_frame_popup_wins_over_the_layers_control_and_legend(
         browser: Any, app_url: str, box: str) -> None:
     """A 700 x 420 embedding frame: a popup over the layers control or legend shows whole."""
-    context, log = offline_context(browser, locale="en-GB",
-                                   viewport={"width": 700, "height": 420})
-    try:
-        pg = watch_page(context.new_page(), log, timeout_ms=15_000)
-        pg.goto(f"{app_url}/map?lon={X}&lat={Y}&mode=straight&k=3&item=SB-001&lang=en",
-                wait_until="load")
-        pg.wait_for_function("code => window.geosvc && window.geosvc.markers[code]",
-                             arg=HALL)
+    with _frame(browser, f"{app_url}/map?{_MAP_QUERY}", 700, 420) as (pg, log):
         assert pg.locator(box).is_visible()
         pg.evaluate(f"window.geosvc.markers[{HALL!r}].openPopup()")
         _settle(pg)
@@ -281,20 +301,11 @@ def test_small_frame_popup_wins_over_the_layers_control_and_legend(
         pg.locator(".leaflet-popup").wait_for(state="detached")
         assert pg.locator(box).is_visible()  # back once the popup is gone
         assert log.problems() == [] and log.dialogs == []
-    finally:
-        context.close()
 
 
 def test_small_frame_popup_folds_the_results_list(browser: Any, app_url: str) -> None:
     """A 700 x 420 frame: a popup too tall for the free area folds the list; it shows whole."""
-    context, log = offline_context(browser, locale="en-GB",
-                                   viewport={"width": 700, "height": 420})
-    try:
-        pg = watch_page(context.new_page(), log, timeout_ms=15_000)
-        pg.goto(f"{app_url}/map?lon={X}&lat={Y}&mode=straight&k=3&item=SB-001&lang=en",
-                wait_until="load")
-        pg.wait_for_function("code => window.geosvc && window.geosvc.markers[code]",
-                             arg=HALL)
+    with _frame(browser, f"{app_url}/map?{_MAP_QUERY}", 700, 420) as (pg, log):
         assert pg.evaluate("document.getElementById('gs-results').open")
         pg.evaluate(f"window.geosvc.markers[{HALL!r}].openPopup()")
         _settle(pg)
@@ -313,21 +324,13 @@ def test_small_frame_popup_folds_the_results_list(browser: Any, app_url: str) ->
         assert HALL_NAMES[1] in pg.locator(".leaflet-popup-content").inner_text()
         assert axe_problems(pg) == []
         assert log.problems() == [] and log.dialogs == []
-    finally:
-        context.close()
 
 
 def test_tiny_frame_popup_narrows_and_scrolls_inside_the_frame(browser: Any,
                                                                app_url: str) -> None:
     """A 360 x 300 widget frame: the popup narrows and scrolls, whole inside the frame."""
-    context, log = offline_context(browser, locale="en-GB",
-                                   viewport={"width": 360, "height": 300})
-    try:
-        pg = watch_page(context.new_page(), log, timeout_ms=15_000)
-        pg.goto(f"{app_url}/embed?lon={X}&lat={Y}&k=3&item=SB-001&lang=en",
-                wait_until="load")
-        pg.wait_for_function("code => window.geosvc && window.geosvc.markers[code]",
-                             arg=HALL)
+    with _frame(browser, f"{app_url}/embed?lon={X}&lat={Y}&k=3&item=SB-001&lang=en",
+                360, 300) as (pg, log):
         pg.evaluate(f"window.geosvc.markers[{HALL!r}].openPopup()")
         _settle(pg)
         left, top, right, bottom, scrolls = pg.evaluate("""() => {
@@ -339,5 +342,3 @@ def test_tiny_frame_popup_narrows_and_scrolls_inside_the_frame(browser: Any,
         assert pg.evaluate(_POPUP_COVERED) == []
         assert axe_problems(pg) == []
         assert log.problems() == [] and log.dialogs == []
-    finally:
-        context.close()
