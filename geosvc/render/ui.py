@@ -193,7 +193,7 @@ class PageLayout(MacroElement):
       el.parentNode.insertBefore(el, el.parentNode.firstChild);
     }
   });
-  var scale = L.control.scale({imperial: false, position: phone ? "topleft" : "bottomright"})
+  L.control.scale({imperial: false, position: phone ? "topleft" : "bottomright"})
     .addTo(map);
   var labels = {{ this.labels }};
   Object.keys(labels).forEach(function (sel) {
@@ -313,7 +313,7 @@ class PageLayout(MacroElement):
   // that box steps aside until the popup leaves it or closes.
   var shownPopup = null;
   var ASIDE = ".leaflet-control-scale, .leaflet-control-layers, #gs-legend, #gs-bands";
-  var scaleAside = function () {
+  var boxesAside = function () {
     var el = shownPopup && shownPopup.getElement();
     var p = el ? el.getBoundingClientRect() : null;
     Array.prototype.forEach.call(map.getContainer().querySelectorAll(ASIDE), function (box) {
@@ -327,12 +327,12 @@ class PageLayout(MacroElement):
       box.classList.toggle("gs-under-popup", hit);
     });
   };
-  map.on("popupopen", function (e) { shownPopup = e.popup; scaleAside(); });
+  map.on("popupopen", function (e) { shownPopup = e.popup; boxesAside(); });
   map.on("popupclose", function (e) {
     if (shownPopup === e.popup) { shownPopup = null; }
-    scaleAside();
+    boxesAside();
   });
-  map.on("move zoomend resize", scaleAside);
+  map.on("move zoomend resize", boxesAside);
   // Once fonts and styles are in, boxes have their final size: fit again,
   // unless the user has already moved the map.
   var touched = false;

@@ -11,6 +11,7 @@ every piece reached (shapely), from the node times alone.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import shapely
 
 from geosvc.network.paths import times_from_point
@@ -96,26 +97,22 @@ def _iou(a, b):
     return a.intersection(b).area / a.union(b).area
 
 
-def test_contour_equals_the_exact_off_street_area_on_a_walk_grid():
-    net = synthetic_city(900, mode="walk", seed=3, spacing_m=110.0)
+# drive: streets 6-7x faster than the walk off them give long thin tips where little time
+# is left, narrower than the 25-m grid at 1 minute; from 2 minutes on within a few percent
+@pytest.mark.parametrize(("mode", "buffer_m", "bands", "iou_min", "area_lo"), [
+    ("walk", 30.0, [3.0, 6.0], 0.95, 0.97),
+    ("drive", 50.0, [2.0, 3.0], 0.9, 0.94),
+])
+def test_contour_equals_the_exact_off_street_area_on_a_grid(
+        mode: str, buffer_m: float, bands: list[float], iou_min: float,
+        area_lo: float) -> None:
+    net = synthetic_city(900, mode=mode, seed=3, spacing_m=110.0)
     for q in _starts(net, 3, seed=1):
-        bands = [3.0, 6.0]
-        got = isochrone_xy(net, q, bands, walk_speed_mps=W, buffer_m=30.0, shape="contour")
+        got = isochrone_xy(net, q, bands, walk_speed_mps=W, buffer_m=buffer_m,
+                           shape="contour")
         for g, x in zip(got, _exact_bands(net, q, [m * 60.0 for m in bands]), strict=True):
-            assert _iou(g, x) >= 0.95
-            assert 0.97 <= g.area / x.area <= 1.03
-
-
-def test_contour_equals_the_exact_off_street_area_on_a_drive_grid():
-    # streets 6-7x faster than the walk off them: long thin tips where little time is left,
-    # narrower than the 25-m grid at 1 minute; from 2 minutes on within a few percent
-    net = synthetic_city(900, mode="drive", seed=3, spacing_m=110.0)
-    for q in _starts(net, 3, seed=1):
-        bands = [2.0, 3.0]
-        got = isochrone_xy(net, q, bands, walk_speed_mps=W, buffer_m=50.0, shape="contour")
-        for g, x in zip(got, _exact_bands(net, q, [m * 60.0 for m in bands]), strict=True):
-            assert _iou(g, x) >= 0.9
-            assert 0.94 <= g.area / x.area <= 1.03
+            assert _iou(g, x) >= iou_min
+            assert area_lo <= g.area / x.area <= 1.03
 
 
 def _holes(g, min_m2=0.0):
