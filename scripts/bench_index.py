@@ -830,6 +830,31 @@ def _loop_check(n: int, q: dict[str, float], c: dict[str, float]) -> tuple[str, 
             f"alternated ({paired:.2f}x; across processes {across:.2f}x)", paired <= 1.5)
 
 
+def _scale_targets(c: dict[str, float], sp: dict[str, float] | None,
+                   st: dict[str, float] | None, wm: dict[str, float] | None
+                   ) -> list[tuple[str, float, float]]:
+    """(target, ratio to cKDTree's, limit) of the scale run's spatial, cold and warm rows."""
+    targets: list[tuple[str, float, float]] = []
+    if sp is not None:
+        targets += [("memory <= 1.5x cKDTree's, spatial part", sp["mem_mb"] / c["mem_mb"], 1.5),
+                    ("build <= 2x cKDTree's, spatial part", sp["build_s"] / c["build_s"], 2.0)]
+    if st is not None:
+        # the issue's own measure: its 51 s at 10M was ServiceIndex.build from venues in
+        # memory; here the build from the columns the store's (cold) read handed over.
+        # The whole-snapshot rows below also count the read itself (stricter: ours)
+        targets.append(("build (CPU) <= 2x cKDTree's, the index from the columns the "
+                        "store read handed over (the issue's measure), COLD path",
+                        st["index_s"] / c["build_s"], 2.0))
+    for path, f in (("COLD path: store rows + build, writes the cache", st),
+                    ("WARM path: revision cache mapped + build", wm)):
+        if f is not None:
+            targets += [(f"memory (RSS) <= 1.5x cKDTree's, whole snapshot, {path}",
+                         f["mem_mb"] / c["mem_mb"], 1.5),
+                        (f"build (CPU) <= 2x cKDTree's, whole snapshot, {path}",
+                         f["build_s"] / c["build_s"], 2.0)]
+    return targets
+
+
 def bench_scale(sizes: list[int], modes: tuple[str, ...] = SCALE_MODES
                 ) -> list[tuple[str, bool | None]]:
     """Build and query the index at province scale against cKDTree and STRtree.
@@ -877,17 +902,7 @@ def bench_scale(sizes: list[int], modes: tuple[str, ...] = SCALE_MODES
     st, wm = big.get("store"), big.get("warm")
     n = int(c["n"])
     at10m = n >= 10_000_000
-    targets = []
-    if sp is not None:
-        targets += [("memory <= 1.5x cKDTree's, spatial part", sp["mem_mb"] / c["mem_mb"], 1.5),
-                    ("build <= 2x cKDTree's, spatial part", sp["build_s"] / c["build_s"], 2.0)]
-    for path, f in (("COLD path: store rows + build, writes the cache", st),
-                    ("WARM path: revision cache mapped + build", wm)):
-        if f is not None:
-            targets += [(f"memory (RSS) <= 1.5x cKDTree's, whole snapshot, {path}",
-                         f["mem_mb"] / c["mem_mb"], 1.5),
-                        (f"build (CPU) <= 2x cKDTree's, whole snapshot, {path}",
-                         f["build_s"] / c["build_s"], 2.0)]
+    targets = _scale_targets(c, sp, st, wm)
     for text, ratio, limit in targets:
         ok = ratio <= limit
         if at10m:

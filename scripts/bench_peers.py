@@ -57,8 +57,9 @@ What it measures, in one run (medians of ``--reps`` >= 3 repetitions):
   raw-extract rows are printed too, untagged, in the same run;
 * targets met / missed: same nearest >= 190/200 (raw points, and from
   geosvc's street points), p90 |dt| without access legs <= 0.3 min (street
-  points), isochrone IoU >= 0.8 (raw points and geosvc's street starts,
-  ``shape=contour``), isochrone
+  points), isochrone IoU >= 0.8 (median over ``--iou-points`` starts, 30 by
+  default, untimed: raw points and geosvc's street starts, ``shape=contour``;
+  latency is timed on the first ``--iso-points`` of them), isochrone
   latency <= 1x Valhalla, nearest and coverage >= 10x ahead of Valhalla;
   with ``--common-ways`` the same answer targets are judged again on the
   common ways;
@@ -872,8 +873,14 @@ def bench_coverage(rep: Report, router: Any, worker: Worker | None, olon: np.nda
 def bench_isochrones(rep: Report, router: Any, worker: Worker | None, name: str,
                      label: str, points: list[tuple[float, float]], costing: dict,
                      reps: int, http: HttpServer | None = None, *,
-                     from_street: bool = False) -> None:
+                     from_street: bool = False,
+                     iou_points: list[tuple[float, float]] | None = None) -> None:
     """Isochrones 5/10/15 min from each point: latency, IoU and area ratio per band.
+
+    ``iou_points`` (default: ``points``): the starts whose bands are compared
+    (answers only, not timed); latency is timed on ``points``.  A median IoU
+    over 5 starts moves with one start's snapping, so the answers are compared
+    over more starts than are timed (``--iou-points``).
 
     ``from_street``: also compare both engines' bands from geosvc's street point
     of each start (answers only, not timed), judged like the raw starts and
@@ -889,9 +896,13 @@ def bench_isochrones(rep: Report, router: Any, worker: Worker | None, name: str,
 
     v_ans = None
     v_s = None
+    i_points = points if iou_points is None else iou_points
+    i_ans = None
     if worker is not None:
         v_ans = worker.batch(name, "isochrone", isochrone_requests(points, costing), reps)
         v_s = _per_query_median(v_ans["times_s"])
+        i_ans = v_ans if i_points is points else worker.batch(
+            name, "isochrone", isochrone_requests(i_points, costing), 1)
     shapes = []
     for shape in isochrone_shapes(router):
         try:
@@ -905,9 +916,9 @@ def bench_isochrones(rep: Report, router: Any, worker: Worker | None, name: str,
     starts: list[str] | None = None
     s_starts: list[str] | None = None
     if from_street and worker is not None:
-        s_points = street_starts(router, points)
+        s_points = street_starts(router, i_points)
         s_ans = worker.batch(name, "isochrone", isochrone_requests(s_points, costing), 1)
-        starts = describe_starts(router, worker, name, costing, points)
+        starts = describe_starts(router, worker, name, costing, i_points)
         s_starts = describe_starts(router, worker, name, costing, s_points)
     for shape in shapes:
         rounds = []
@@ -922,16 +933,18 @@ def bench_isochrones(rep: Report, router: Any, worker: Worker | None, name: str,
             rounds.append(row)
         g_s = _per_query_median(rounds)
         what = f"isochrones 5/10/15 min, {label}" + (f", shape={shape}" if shape else "")
-        if v_s is None or v_ans is None:
+        if v_s is None or v_ans is None or i_ans is None:
             rep.add(what, _ms(g_s), "skipped", "")
             continue
+        if i_points is not points:
+            polys = [geosvc_isochrone(router, lo, la, shape) for lo, la in i_points]
         # latency judged on what callers get by default; IoU on contour when it exists
         default = shape is None
         rep.add(what, _ms(g_s), _ms(v_s), f"{g_s / v_s:.2f}", "<= 1" if default else "",
                 (g_s / v_s <= 1) if default else None)
         judge = judge_iou(shape, shapes)
         band_label = f"{label}{', ' + shape if shape else ''}"
-        band_agreement(rep, router.crs, polys, v_ans["answers"], band_label, judge=judge,
+        band_agreement(rep, router.crs, polys, i_ans["answers"], band_label, judge=judge,
                        starts=starts if judge else None)
         if s_ans is not None:
             s_polys = [geosvc_isochrone(router, lo, la, shape) for lo, la in s_points]
@@ -1275,6 +1288,9 @@ def run_drive(rep: Report, cache: Path, vpy: Path | None, worker: Worker | None,
 @click.option("--origins", default=200, show_default=True)
 @click.option("--iso-points", default=5, show_default=True,
               help="isochrone start points per network")
+@click.option("--iou-points", default=30, show_default=True,
+              help="isochrone starts whose bands are compared with Valhalla's (walk; "
+              "untimed; the first --iso-points of them are timed)")
 @click.option("--drive-nodes", default=22_500, show_default=True,
               help="nodes of the synthetic drive city (>= 20k for the target)")
 @click.option("--valhalla-python", default=None,
@@ -1303,7 +1319,8 @@ def run_drive(rep: Report, cache: Path, vpy: Path | None, worker: Worker | None,
               help="also print the street-point nearest rows with Valhalla's pedestrian "
               "gate_cost at S seconds a gate (default: Valhalla's own; those rows are not "
               "counted; the judged rows keep Valhalla's default)")
-def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int,
+def main(quick: bool, reps: int, origins: int, iso_points: int, iou_points: int,
+         drive_nodes: int,
          valhalla_python: str | None, cache_dir: Path | None, valhalla_snap: str,
          clock: str, no_http: bool, no_drive: bool,
          write_md: Path | None, dump_disagreements: Path | None, common_ways: bool,
@@ -1315,6 +1332,7 @@ def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int
         LOCATION_EXTRA["search_filter"] = GROUND_FILTER
     if quick:
         origins, iso_points = min(origins, 50), min(iso_points, 3)
+        iou_points = min(iou_points, 10)
     cache = (cache_dir or ROOT / ".geosvc-cache" / "peers").resolve()
     cache.mkdir(parents=True, exist_ok=True)
     rep = Report()
@@ -1358,19 +1376,21 @@ def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int
         bench_coverage(rep, router, worker, olon, olat, reps)
         click.echo("isochrones (walk)", err=True)
         rng = np.random.default_rng(13)
-        pick = rng.choice(len(olon), size=iso_points, replace=False)
-        points = [(float(olon[i]), float(olat[i])) for i in pick]
+        pick = rng.choice(len(olon), size=min(len(olon), max(iso_points, iou_points)),
+                          replace=False)
+        i_points = [(float(olon[i]), float(olat[i])) for i in pick]
+        points = i_points[:iso_points]  # timed; the bands compared from all of i_points
         walk_cost = {"costing": "pedestrian", "costing_options": {
             "pedestrian": {"walking_speed": router.speed_mps * 3.6}}}
         bench_isochrones(rep, router, worker, "walk", "walk, Helsinki", points, walk_cost,
-                         reps, http, from_street=True)
+                         reps, http, from_street=True, iou_points=i_points)
         if http is not None:
             http.close()
         if common_ways and worker is not None and vpy is not None:
             click.echo("common ways (walk)", err=True)
             dump_c = (None if dump_disagreements is None else dump_disagreements.with_name(
                 f"{dump_disagreements.stem}-common{dump_disagreements.suffix}"))
-            bench_common_ways(rep, cache, vpy, worker, service, olon, olat, points, dump_c,
+            bench_common_ways(rep, cache, vpy, worker, service, olon, olat, i_points, dump_c,
                               gate_cost_s=valhalla_gate_cost)
         if no_drive:
             rep.notes.append("drive city skipped (--no-drive)")
@@ -1389,6 +1409,7 @@ def main(quick: bool, reps: int, origins: int, iso_points: int, drive_nodes: int
     for n in rep.notes:
         click.echo(f"  note: {n}")
     flags = ((" --quick" if quick else "") + (" --common-ways" if common_ways else "")
+             + f" --iou-points {len(i_points)}"
              + (f" --valhalla-gate-cost {valhalla_gate_cost:g}"
                 if valhalla_gate_cost != VALHALLA_GATE_COST_S else ""))
     head = (f"geosvc vs Valhalla ({time.strftime('%Y-%m-%d')}, "
