@@ -140,7 +140,7 @@ def report_lines(net: RoadNetwork, settings: Settings) -> list[str]:
     >>> for line in report_lines(net, Settings(min_component_nodes=2)):
     ...     print(line)
     kept 6 nodes, 10 directed edges; 1 component (largest 6 nodes), 2 strongly connected
-    travel core 5 nodes (83.3 %); points snap to 9 of 10 edges (min_component_nodes 2)
+    travel core 5 nodes (83.3 %); points snap to 9 of 10 street edges (min_component_nodes 2)
     not snapped to: 1 edge of one-way traps, 0 on fragments (core < 2 nodes)
     """
     from geosvc.network.snap import (
