@@ -5,8 +5,9 @@ goes (and which :class:`~geosvc.config.Settings` field overrides the speed),
 which router serves it (``"road"`` needs a road network built from OSM,
 ``"straight"`` needs none), and, for road modes, how OpenStreetMap tags are
 read (:class:`OsmRules`: access keys, highway classes, one-way keys and
-exceptions, sidewalks, pedestrian areas, steps, ferries; applied by
-:mod:`geosvc.network.tags`, the table is in ``docs/osm-rules.md``).  Isochrone
+exceptions, sidewalks, pedestrian areas, steps, ferries, crossing and gate
+times; applied by :mod:`geosvc.network.tags`, the table is in
+``docs/osm-rules.md``).  Isochrone
 buffers, snapping limits, map colours and the labels of maps and answers
 come from here too.
 
@@ -140,6 +141,23 @@ class OsmRules:
         Segments meeting at a node that make it a crossing: 4 (a walker
         passing straight on has a road on either side; at a T junction or a
         bend, nothing is crossed).
+    barrier_s : tuple of (str, float)
+        ``("key=value", seconds)``: the time of passing a barrier node with
+        that tag (``barrier=gate``: opening and closing a gate), charged once
+        per pass *through* the node (a route that starts or ends beside it
+        and turns back pays nothing; a node matching several entries pays
+        the largest).  Valhalla's ``gate_cost``: 30 s of time for every mode
+        at its gate nodes (``barrier=gate``, ``yes``, ``lift_gate``,
+        ``swing_gate``, ``sliding_beam``; a rising bollard).  Not charged at
+        a closed node (:attr:`node_access`), nor when the node carries one
+        of :attr:`barrier_free_keys`.  Empty: barriers cost no time (a city
+        whose gates stand open).
+    barrier_free_keys : tuple of str
+        Access keys that, present on a barrier node with any value, waive
+        its time: its access was surveyed (``access=yes``, ``foot=yes``, and
+        ``motorcar=no`` too: a gate keeping cars out stands open to others).
+        Valhalla's ``tagged_access``: it charges ``gate_cost`` only at gates
+        without access tags.
     """
 
     access_keys: tuple[str, ...]
@@ -158,6 +176,8 @@ class OsmRules:
     crossing_s: tuple[tuple[str, float], ...] = ()
     crossing_same_s: float = 0.0
     crossing_min_ways: int = 4
+    barrier_s: tuple[tuple[str, float], ...] = ()
+    barrier_free_keys: tuple[str, ...] = ()
 
     @property
     def mode_keys(self) -> tuple[str, ...]:
@@ -322,6 +342,19 @@ class TravelMode:
         return float(self.snap_max_m if self.snap_max_m is not None else settings.snap_max_m)
 
 
+#: Valhalla's gate nodes (``lua/graph.lua`` ``nodes_proc``: ``barrier=gate``, ``yes``,
+#: ``lift_gate``, ``swing_gate``, ``sliding_beam``, and a bollard with ``bollard=rising``)
+#: and the 30 s of time its costings add at each (``gate_cost``, sif ``dynamiccost``; the
+#: ``gate_penalty`` on top is cost only).  See docs/osm-rules.md, rule 10.
+_GATE_S: Final = tuple((tag, 30.0) for tag in (
+    "barrier=gate", "barrier=yes", "barrier=lift_gate", "barrier=swing_gate",
+    "barrier=sliding_beam", "bollard=rising"))
+#: Node access keys that mark a gate's access as tagged (Valhalla's ``tagged_access``:
+#: the keys its ``nodes_proc`` reads); a tagged gate costs no time.
+_GATE_FREE_KEYS: Final = ("access", "foot", "wheelchair", "bicycle", "hgv", "motorcar",
+                          "motor_vehicle", "moped", "mofa", "motorcycle", "bus", "taxi",
+                          "psv", "emergency", "hov")
+
 _WALK_RULES = OsmRules(
     access_keys=("foot", "access"),
     highways_never=_NOT_STREETS | {"bus_guideway", "busway"},
@@ -339,6 +372,8 @@ _WALK_RULES = OsmRules(
                 ("trunk_link", 15.0), ("primary", 5.0), ("primary_link", 5.0),
                 ("secondary", 3.0), ("secondary_link", 3.0), ("tertiary", 2.0),
                 ("tertiary_link", 2.0)),
+    barrier_s=_GATE_S,
+    barrier_free_keys=_GATE_FREE_KEYS,
 )
 _BIKE_RULES = OsmRules(
     access_keys=("bicycle", "vehicle", "access"),
@@ -353,6 +388,8 @@ _BIKE_RULES = OsmRules(
                    ("cycleway:left", r"^opposite"),
                    ("cycleway:right", r"^opposite")),
     class_time=(("steps", 0.25, 0.0),),  # pushing the bike up a ramp
+    barrier_s=_GATE_S,
+    barrier_free_keys=_GATE_FREE_KEYS,
 )
 _DRIVE_RULES = OsmRules(
     access_keys=("motorcar", "motor_vehicle", "vehicle", "access"),
@@ -362,6 +399,8 @@ _DRIVE_RULES = OsmRules(
                                    "trail"},
     oneway_keys=("oneway:motor_vehicle", "oneway"),
     oneway_junctions=frozenset({"roundabout", "circular"}),
+    barrier_s=_GATE_S,
+    barrier_free_keys=_GATE_FREE_KEYS,
 )
 
 _ENTRIES = (

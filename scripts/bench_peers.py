@@ -64,7 +64,8 @@ What it measures, in one run (medians of ``--reps`` >= 3 repetitions):
   with ``--common-ways`` the same answer targets are judged again on the
   common ways;
 * ``--valhalla-gate-cost S`` (default: Valhalla's own 30 s): Valhalla adds 30 s
-  of *time* at every ``barrier=gate`` on foot, geosvc none; with another ``S``
+  of *time* at every gate without access tags, and geosvc the same since its
+  rule 10 (``OsmRules.barrier_s``, ``docs/osm-rules.md``); with another ``S``
   the street-point nearest rows (same nearest, p90 |dt|) are printed again with
   Valhalla at ``gate_cost`` S, beside the judged ones, their verdicts shown but
   not counted (geosvc's rules are not changed).
@@ -165,10 +166,12 @@ CLOCK = _Clock()
 #: Extra members of every Valhalla location (set once by ``main``).
 LOCATION_EXTRA: dict[str, Any] = {}
 COVER_MIN = 10.0
-#: Valhalla pedestrian options that remove, one by one, what it charges and geosvc does not
-#: (``--common-ways``, informational rows): its 30 s of *time* at every gate
-#: (``gate_cost``) and the route-choice penalties that make it report the time of a
-#: cheaper, not quicker, route (destination-only 600 s, steps 30 s, service roads...).
+#: Valhalla pedestrian options changed one by one (``--common-ways``, informational
+#: rows): its 30 s of *time* at every gate without access tags (``gate_cost``; geosvc
+#: charges the same since its rule 10, so ``gate_cost 0`` now shows Valhalla without
+#: the gate time geosvc charges) and the route-choice penalties that make it report the
+#: time of a cheaper, not quicker, route (destination-only 600 s, steps 30 s, service
+#: roads...), which geosvc does not charge.
 VALHALLA_ALIGNED: dict[str, dict[str, float]] = {
     "gate_cost 0": {"gate_cost": 0},
     "route-choice penalties 0": {
@@ -180,9 +183,10 @@ VALHALLA_ALIGNED: dict[str, dict[str, float]] = {
 VALHALLA_ALIGNED["both"] = {**VALHALLA_ALIGNED["gate_cost 0"],
                             **VALHALLA_ALIGNED["route-choice penalties 0"]}
 TIE_S = 1.0
-#: Valhalla's own pedestrian ``gate_cost``: seconds of *time* it adds at every
-#: ``barrier=gate`` (geosvc adds none).  ``--valhalla-gate-cost S`` other than this
-#: repeats the street-point nearest rows with Valhalla at ``S`` (not counted).
+#: Valhalla's own pedestrian ``gate_cost``: seconds of *time* it adds at every gate
+#: without access tags (geosvc the same: ``OsmRules.barrier_s``).
+#: ``--valhalla-gate-cost S`` other than this repeats the street-point nearest rows
+#: with Valhalla at ``S`` (not counted).
 VALHALLA_GATE_COST_S = 30.0
 #: Starts listed, lowest IoU first, under each judged isochrone comparison.
 WORST_STARTS = 3

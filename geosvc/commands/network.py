@@ -140,7 +140,7 @@ def report_lines(net: RoadNetwork, settings: Settings) -> list[str]:
     >>> for line in report_lines(net, Settings(min_component_nodes=2)):
     ...     print(line)
     kept 6 nodes, 10 directed edges; 1 component (largest 6 nodes), 2 strongly connected
-    travel core 5 nodes (83.3 %); points snap to 9 of 10 edges (min_component_nodes 2)
+    travel core 5 nodes (83.3 %); points snap to 9 of 10 street edges (min_component_nodes 2)
     not snapped to: 1 edge of one-way traps, 0 on fragments (core < 2 nodes)
     """
     from geosvc.network.snap import (
@@ -168,6 +168,10 @@ def report_lines(net: RoadNetwork, settings: Settings) -> list[str]:
         if closed:
             text += (f"; {closed:,} node{'s' if closed != 1 else ''} closed to {net.mode} "
                      "(gates with access=no...: the ways no longer meet there)")
+        timed = build.get("barriers_timed") or 0
+        if timed:
+            text += (f"; {timed:,} gate{'s' if timed != 1 else ''} timed (passing one costs "
+                     "its time, docs/osm-rules.md rule 10)")
         lines.append(text)
     n_comp = net.components()
     largest = int(net.component_sizes.max()) if net.n_nodes else 0
@@ -177,10 +181,11 @@ def report_lines(net: RoadNetwork, settings: Settings) -> list[str]:
     ok = snappable_edges(net, settings.min_component_nodes)
     core = np.unique(np.concatenate([net.edge_u[ok], net.edge_v[ok]]))
     share = 100.0 * len(core) / net.n_nodes if net.n_nodes else 0.0
+    streets = ~net.edge_is_turn  # zero-length turn / gate edges: no street to snap to
     lines.append(f"travel core {len(core):,} nodes ({share:.1f} %); points snap to "
-                 f"{int(ok.sum()):,} of {net.n_edges:,} edges (min_component_nodes "
-                 f"{settings.min_component_nodes})")
-    if not ok.all():
+                 f"{int(ok.sum()):,} of {int(streets.sum()):,} street edges "
+                 f"(min_component_nodes {settings.min_component_nodes})")
+    if not ok[streets].all():
         trap, fragment = _skipped_edges(net, ok, settings.min_component_nodes)
         lines.append(f"not snapped to: {trap:,} edge{'s' if trap != 1 else ''} of one-way "
                      f"traps, {fragment:,} on fragments (core < "
@@ -203,7 +208,7 @@ def report_lines(net: RoadNetwork, settings: Settings) -> list[str]:
 
 
 def _skipped_edges(net: RoadNetwork, ok: NDArray[np.bool_], threshold: int) -> tuple[int, int]:
-    """Split the edges points do not snap to: (one-way traps, fragments).
+    """Split the street edges points do not snap to: (one-way traps, fragments).
 
     A trap edge lies in a weak component whose travel core is big enough but
     does not have both ends in it; the others lie in components whose core is
@@ -214,7 +219,8 @@ def _skipped_edges(net: RoadNetwork, ok: NDArray[np.bool_], threshold: int) -> t
     comp_core = np.zeros(len(net.component_sizes), dtype=np.int64)
     np.maximum.at(comp_core, net.component_labels, node_core)
     big = comp_core[net.component_labels[net.edge_u]] >= threshold
-    return int((~ok & big).sum()), int((~ok & ~big).sum())
+    street = ~net.edge_is_turn  # zero-length turn / gate edges are never snapped to
+    return int((~ok & big & street).sum()), int((~ok & ~big & street).sum())
 
 
 def _read_venues(db: str) -> list[Venue]:

@@ -46,7 +46,9 @@ __all__ = ["FORMAT_VERSION", "cache_key", "cache_path", "load_network", "read_np
 #: 6: closed nodes (a gate with ``access=no`` for the mode: the ways no longer meet there;
 #: ``meta["build"]["nodes_closed"]``); the key also hashes the mode's OSM rules.
 #: 7: crossing times on foot (``OsmRules.crossing_s``) folded into ``edge_time_s``.
-FORMAT_VERSION = 7
+#: 8: gate times (``OsmRules.barrier_s``: 30 s per gate passed, as Valhalla) on
+#: zero-length barrier edges or turn edges (``meta["build"]["barriers_timed"]``).
+FORMAT_VERSION = 8
 
 
 def cache_key(source_hash: str, mode: str, settings: Settings) -> str:

@@ -24,7 +24,10 @@ Turn-expanded networks (modes with turn costs, :mod:`geosvc.network.turns`)
 split intersections into port nodes joined by zero-length TURN edges whose
 time is the turn's cost (0 allowed); every street segment stays exactly one
 edge.  Street edges are at least 1 cm long, so ``edge_length_m == 0`` marks
-the turns (:attr:`RoadNetwork.edge_is_turn`); nothing snaps to them.
+the turns (:attr:`RoadNetwork.edge_is_turn`); nothing snaps to them.  A gate
+passed at a cost of time (:mod:`geosvc.network.barriers`) is such a zero-length
+edge too, between copies of the gate's node, on networks without turns (walk,
+bike) as well.
 """
 
 from __future__ import annotations
@@ -193,12 +196,14 @@ class RoadNetwork:
     # -- derived structures -------------------------------------------------------
     @cached_property
     def edge_is_turn(self) -> NDArray[np.bool_]:
-        """``bool[E]``: the turn edges of a turn-expanded network (zero length; read-only).
+        """``bool[E]``: the zero-length edges: turns and barriers (read-only).
 
-        All False on a network without turn costs.  Turn edges join the port
-        nodes of one intersection (:mod:`geosvc.network.turns`): passes and
-        searches use them like any edge; snapping, street geometry and
-        isochrone pieces skip them.
+        Turn edges join the port nodes of one intersection of a
+        turn-expanded network (:mod:`geosvc.network.turns`); barrier edges
+        join the copies of a gate's node, their time the gate's
+        (:mod:`geosvc.network.barriers`, also without turn costs).  Passes
+        and searches use them like any edge; snapping, street geometry and
+        isochrone pieces skip them.  All False on a network with neither.
         """
         turn = self.edge_length_m == 0
         turn.flags.writeable = False

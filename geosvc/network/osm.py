@@ -54,6 +54,15 @@ node the mode may not pass (a gate with ``access=no``) is split, each segment
 end there getting its own copy, so the ways up to it stay and routes no
 longer pass it (``meta["build"]["nodes_closed"]``).
 
+Barrier times
+-------------
+A node the mode may pass at a cost of time (a gate without access tags:
+:func:`geosvc.network.tags.barrier_time_s`, 30 s as Valhalla) is charged once
+per pass through it, never in part to a point snapped beside it:
+:func:`geosvc.network.barriers.split_barriers` (walk, bike) or the turns
+through it (drive, :func:`geosvc.network.turns.expand_turns`);
+``meta["build"]["barriers_timed"]`` counts them.
+
 Layers
 ------
 Every edge is classed below the ground (a negative ``layer`` or ``level``),
@@ -104,12 +113,14 @@ from numpy.typing import NDArray
 from geosvc.coords import geodesic_distance_m, local_projection
 from geosvc.errors import InvalidParameter
 from geosvc.modes import TRAVEL_MODES, OsmRules
+from geosvc.network.barriers import split_barriers
 from geosvc.network.graph import RoadNetwork, check_mode, make_network
 from geosvc.network.tags import (
     DRIVE_SPEEDS_KPH,
     NODE_TAG_KEYS,
     TAG_KEYS,
     WayUse,
+    barrier_time_s,
     crossing_times_s,
     node_closed,
     parse_maxspeed,
@@ -144,6 +155,7 @@ BUILD_REPORT_KEYS: tuple[str, ...] = (
     "missing_refs",  # node references of those ways that the extract does not contain
     "segments_dropped",  # node-to-node segments dropped for a missing end node
     "nodes_closed",  # nodes of the mode's ways it cannot pass (gates with access=no...)
+    "barriers_timed",  # nodes passed at a cost of time (gates without access tags)
     "nodes",  # nodes kept (used by an edge of the mode)
     "edges",  # directed edges kept
     "components",  # weakly connected components
@@ -194,6 +206,10 @@ class _Segments:
     report: dict[str, int | None] = field(default_factory=dict)
     #: OSM ids of the nodes the mode cannot pass (:func:`~geosvc.network.tags.node_closed`)
     closed_ids: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: OSM ids of the nodes passed at a cost of time, and the seconds
+    #: (:func:`~geosvc.network.tags.barrier_time_s`)
+    barrier_ids: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    barrier_s: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
 
 def build_network(
@@ -243,12 +259,18 @@ def build_network(
     seg = _split_closed(seg)
     step("directing and timing edges")
     net, rows = _assemble(seg, mode, settings, source_hash or file_sha256(path))
+    node_s = _barrier_times(net, seg)
     turns = TRAVEL_MODES[mode].turns
     if turns is not None:
         step("turn restrictions and turn costs")
         source = read_turn_source(path, kind, turns, open_xml=_open_xml)
         highway = seg.tags["highway"].to_numpy(dtype=object)[rows]
-        net = expand_turns(net, turns, source=source, edge_highway=highway)
+        net = expand_turns(net, turns, source=source, edge_highway=highway, node_s=node_s)
+        seg.report["barriers_timed"] = net.meta["turns"]["barrier_nodes"]
+    else:
+        before = net.n_nodes
+        net = split_barriers(net, node_s)
+        seg.report["barriers_timed"] = int(len(np.unique(net.node_id[before:])))
     report = build_report(net, seg.report)
     report["turns"] = net.meta.pop("turns", None)
     net.meta.update(source=str(path), build_s=round(time.perf_counter() - started, 3),
@@ -294,7 +316,7 @@ def build_report(net: RoadNetwork, read: Mapping[str, int | None]) -> dict[str, 
     """
     core = net.main_strong[net.strong_labels]
     core_sizes = np.where(net.main_strong, net.strong_sizes, 0)
-    out: dict[str, Any] = {key: read.get(key) for key in BUILD_REPORT_KEYS[:6]}
+    out: dict[str, Any] = {key: read.get(key) for key in BUILD_REPORT_KEYS[:7]}
     out.update(
         nodes=net.n_nodes,
         edges=net.n_edges,
@@ -371,19 +393,43 @@ def _read_pbf(path: Path, mode: str) -> _Segments:
     }
     seg = _Segments(node_id, lon, lat, u, v, length, tags,
                     new_index[way_of_row].astype(np.int64), uses, offsets,
-                    coords[:, 0], coords[:, 1], report, _closed_pbf_nodes(path, rules))
+                    coords[:, 0], coords[:, 1], report)
+    _read_pbf_nodes(path, rules, seg)
     return _subset(seg, np.flatnonzero(keep))
 
 
-def _closed_pbf_nodes(path: Path, rules: OsmRules) -> NDArray[np.int64]:
-    """OSM ids of the nodes of a ``.osm.pbf`` the mode cannot pass (:func:`node_closed`)."""
-    if not rules.node_access:
-        return np.zeros(0, dtype=np.int64)
+def _read_pbf_nodes(path: Path, rules: OsmRules, seg: _Segments) -> None:
+    """Set the closed and the timed nodes of a ``.osm.pbf`` on ``seg`` (by their tags)."""
+    if not rules.node_access and not rules.barrier_s:
+        return
     nodes = osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(
         osmium.filter.KeyFilter(*NODE_TAG_KEYS))
-    closed = [n.id for n in nodes
-              if node_closed({t.k: t.v for t in n.tags}, rules)]
-    return np.asarray(closed, dtype=np.int64)
+    closed: list[int] = []
+    timed: dict[int, float] = {}
+    for n in nodes:
+        _node_rule(n.id, {t.k: t.v for t in n.tags}, rules, closed, timed)
+    seg.closed_ids = np.asarray(closed, dtype=np.int64)
+    seg.barrier_ids = np.fromiter(timed, dtype=np.int64, count=len(timed))
+    seg.barrier_s = np.fromiter(timed.values(), dtype=np.float64, count=len(timed))
+
+
+def _node_rule(node: int, tags: Mapping[str, str], rules: OsmRules, closed: list[int],
+               timed: dict[int, float]) -> None:
+    """File a node as closed to the mode (:func:`node_closed`) or timed (a gate)."""
+    if node_closed(tags, rules):
+        closed.append(node)
+    elif (sec := barrier_time_s(tags, rules)) > 0:
+        timed[node] = sec
+
+
+def _barrier_times(net: RoadNetwork, seg: _Segments) -> NDArray[np.float64]:
+    """Seconds of passing each node of ``net`` (its OSM id among ``seg``'s timed nodes)."""
+    node_s = np.zeros(net.n_nodes)
+    if len(seg.barrier_ids):
+        pos = _positions(seg.barrier_ids[np.argsort(seg.barrier_ids)], net.node_id)
+        sec = seg.barrier_s[np.argsort(seg.barrier_ids)]
+        node_s[pos >= 0] = sec[pos[pos >= 0]]
+    return node_s
 
 
 def _read_xml(path: Path, mode: str) -> _Segments:
@@ -392,25 +438,29 @@ def _read_xml(path: Path, mode: str) -> _Segments:
     lats: list[float] = []
     ways: list[tuple[list[int], dict[str, str], WayUse]] = []
     closed: list[int] = []
+    timed: dict[int, float] = {}
     try:
         with _open_xml(path) as stream:
-            unused = _parse_xml(stream, mode, node_ids, lons, lats, ways, closed)
+            unused = _parse_xml(stream, mode, node_ids, lons, lats, ways, closed, timed)
     except (ET.ParseError, KeyError, ValueError, OSError, EOFError) as exc:
         msg = f"{path.name!r} cannot be read as OSM XML: {exc}"
         raise InvalidParameter("osm_path", msg) from exc
     seg = _xml_segments(node_ids, lons, lats, ways)
     seg.report["ways_unused"] = unused
     seg.closed_ids = np.asarray(closed, dtype=np.int64)
+    seg.barrier_ids = np.fromiter(timed, dtype=np.int64, count=len(timed))
+    seg.barrier_s = np.fromiter(timed.values(), dtype=np.float64, count=len(timed))
     return seg
 
 
 def _parse_xml(stream: IO[bytes], mode: str, node_ids: list[int], lons: list[float],
                lats: list[float], ways: list[tuple[list[int], dict[str, str], WayUse]],
-               closed: list[int]) -> int:
+               closed: list[int], timed: dict[int, float]) -> int:
     """Stream the nodes and the ``mode``'s ways of an OSM XML document; return the unused ways.
 
     Ways with a ``highway`` or ``route=ferry`` that the mode's rules leave out
-    are counted, not kept; the ids of nodes the mode cannot pass go to ``closed``.
+    are counted, not kept; the ids of nodes the mode cannot pass go to
+    ``closed``, those it passes at a cost of time to ``timed`` (id: seconds).
     """
     rules = OSM_RULES[mode]
     unused = 0
@@ -420,8 +470,8 @@ def _parse_xml(stream: IO[bytes], mode: str, node_ids: list[int], lons: list[flo
             lons.append(float(el.attrib["lon"]))
             lats.append(float(el.attrib["lat"]))
             ntags = {t.attrib["k"]: t.attrib["v"] for t in el.iter("tag")}
-            if ntags and node_closed(ntags, rules):
-                closed.append(node_ids[-1])
+            if ntags:
+                _node_rule(node_ids[-1], ntags, rules, closed, timed)
             el.clear()
         elif el.tag == "way":
             tags = {t.attrib["k"]: t.attrib["v"] for t in el.iter("tag")}
@@ -528,6 +578,7 @@ def _subset(seg: _Segments, rows: NDArray[np.int64]) -> _Segments:
         seg.tags.iloc[rows].reset_index(drop=True), seg.way[rows], seg.uses,
         np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
         seg.geom_lon[vert], seg.geom_lat[vert], seg.report, seg.closed_ids,
+        seg.barrier_ids, seg.barrier_s,
     )
 
 
@@ -563,6 +614,7 @@ def _split_closed(seg: _Segments) -> _Segments:
         np.concatenate([seg.node_lat, seg.node_lat[old]]),
         ends[:n], ends[n:], seg.length_m, seg.tags, seg.way, seg.uses, seg.geom_offsets,
         seg.geom_lon, seg.geom_lat, seg.report, seg.closed_ids,
+        seg.barrier_ids, seg.barrier_s,
     )
 
 

@@ -50,6 +50,7 @@ __all__ = [
     "TAG_KEYS",
     "NODE_TAG_KEYS",
     "WayUse",
+    "barrier_time_s",
     "crossing_times_s",
     "node_closed",
     "parse_duration_s",
@@ -132,10 +133,13 @@ def _rule_keys() -> tuple[str, ...]:
 
 #: Every tag key the rules read (the columns both readers keep per segment).
 TAG_KEYS: tuple[str, ...] = _rule_keys()
-#: Node tag keys that may close a node (:func:`node_closed`): every mode's access keys.
+#: Node tag keys that may close a node (:func:`node_closed`: every mode's access keys)
+#: or time it (:func:`barrier_time_s`: ``barrier``, ``bollard``).
 NODE_TAG_KEYS: tuple[str, ...] = tuple(dict.fromkeys(
     ["impassable", *(k for m in TRAVEL_MODES.values() if m.osm is not None
-                     for k in m.osm.access_keys)]))
+                     for k in m.osm.access_keys),
+     *(sel.split("=", 1)[0] for m in TRAVEL_MODES.values() if m.osm is not None
+       for sel, _ in m.osm.barrier_s)]))
 
 
 def _values(value: object) -> list[str]:
@@ -234,6 +238,42 @@ def node_closed(tags: Mapping[str, str | None], rules: OsmRules) -> bool:
         return True
     _, access = _first_present(tags, rules.access_keys)
     return any(v in ACCESS_DENIED for v in access)
+
+
+def barrier_time_s(tags: Mapping[str, str | None], rules: OsmRules) -> float:
+    """Seconds a mode with ``rules`` spends passing a node with ``tags`` (a gate), 0 if none.
+
+    The largest of :attr:`~geosvc.modes.OsmRules.barrier_s` whose
+    ``key=value`` the node carries (one of several ``;`` values is enough);
+    0 when the node carries one of
+    :attr:`~geosvc.modes.OsmRules.barrier_free_keys` (its access is tagged)
+    or the mode cannot pass it (:func:`node_closed`).
+
+    Examples
+    --------
+    >>> from geosvc.modes import TRAVEL_MODES
+    >>> walk, bike = TRAVEL_MODES["walk"].osm, TRAVEL_MODES["bike"].osm
+    >>> barrier_time_s({"barrier": "gate"}, walk), barrier_time_s({"barrier": "gate"}, bike)
+    (30.0, 30.0)
+    >>> barrier_time_s({"barrier": "gate", "access": "yes"}, walk)
+    0.0
+    >>> barrier_time_s({"barrier": "gate", "access": "no"}, walk)  # closed, not timed
+    0.0
+    >>> barrier_time_s({"barrier": "bollard"}, walk), barrier_time_s({"barrier": "kerb"}, walk)
+    (0.0, 0.0)
+    >>> barrier_time_s({"barrier": "bollard", "bollard": "rising"}, walk)
+    30.0
+    """
+    if not rules.barrier_s or any(_values(tags.get(k)) for k in rules.barrier_free_keys):
+        return 0.0
+    seconds = 0.0
+    for selector, sec in rules.barrier_s:
+        key, value = selector.split("=", 1)
+        if value in _values(tags.get(key)):
+            seconds = max(seconds, sec)
+    if seconds and node_closed(tags, rules):
+        return 0.0
+    return seconds
 
 
 def _granted(tags: Mapping[str, str | None], rules: OsmRules) -> bool:

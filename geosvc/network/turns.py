@@ -38,6 +38,10 @@ Turns
   signalled intersection; a signal node on a street (often a few metres
   before the junction) charges the traffic heading to an intersection
   within ``signal_reach_m`` (both directions when none is that near).
+* Barriers (a gate's time, :attr:`~geosvc.modes.OsmRules.barrier_s`): added
+  to every turn through the node, none to a U-turn before it, so the gate's
+  ports stay apart and its time is paid once per pass
+  (:mod:`geosvc.network.barriers`).
 * Restrictions: ``type=restriction`` relations with a ``from`` way, a
   ``via`` NODE and a ``to`` way (``no_left_turn``, ``no_right_turn``,
   ``no_straight_on``, ``no_u_turn``, ``no_entry``/``no_exit`` as ``no_*``,
@@ -414,7 +418,8 @@ def _signal_charges(net: RoadNetwork, t: _Turns, signal_nodes: NDArray[np.int64]
 
 # -- expansion -------------------------------------------------------------------------
 def expand_turns(net: RoadNetwork, turns: TurnCosts, *, source: TurnSource | None = None,
-                 edge_highway: NDArray[Any] | None = None) -> RoadNetwork:
+                 edge_highway: NDArray[Any] | None = None,
+                 node_s: NDArray[np.float64] | None = None) -> RoadNetwork:
     """Return the turn-expanded copy of ``net`` (see the module notes); ``net`` is unchanged.
 
     Street edges keep their index, geometry, length, time, twin and layer;
@@ -433,6 +438,12 @@ def expand_turns(net: RoadNetwork, turns: TurnCosts, *, source: TurnSource | Non
     edge_highway : object array, optional
         ``highway`` tag of each edge (the give-way rule; without it no edge
         outranks another).
+    node_s : float array, optional
+        Seconds of passing each node (a gate's time,
+        :attr:`~geosvc.modes.OsmRules.barrier_s`), added to every turn
+        through the node except a U-turn in front of it
+        (:mod:`geosvc.network.barriers`); ``meta["turns"]["barrier_nodes"]``
+        counts the nodes charged.
     """
     started = time.perf_counter()
     src = source or TurnSource()
@@ -460,6 +471,12 @@ def expand_turns(net: RoadNetwork, turns: TurnCosts, *, source: TurnSource | Non
     rank = _rank(edge_highway, e)
     yield_turn = _give_way(net, t, rank, junction, sig_nodes)
     cost[yield_turn & allowed & ~reopen] += turns.yield_s
+    # barrier times (gates): every turn through the node, none turning back before it
+    barrier_nodes = 0
+    if node_s is not None:
+        through = allowed & ~t.back & (node_s[t.node] > 0)
+        cost[through] += node_s[t.node[through]]
+        barrier_nodes = int(len(np.unique(t.node[through])))
     new = _split(net, t, allowed, cost)
     report = {
         "restrictions": src.read,
@@ -470,6 +487,7 @@ def expand_turns(net: RoadNetwork, turns: TurnCosts, *, source: TurnSource | Non
         "nodes_before": n,
         "edges_before": e,
         "turn_edges": int(new.edge_is_turn.sum()),
+        "barrier_nodes": barrier_nodes,
     }
     new.meta["turns"] = report
     new.meta["turns_s"] = round(time.perf_counter() - started, 3)

@@ -14,9 +14,12 @@ def test_network_build_cli(helsinki_pbf, tmp_path):
     res = runner.invoke(main, args)
     assert res.exit_code == 0, res.output
     # 6,523 nodes before closed nodes: 17 gates closed to walkers, each end at one its own
-    # copy (the botanical garden's "no public entrance" gate among them)
-    assert "walk: 6,530 nodes" in res.output and "built in" in res.output
+    # copy (the botanical garden's "no public entrance" gate among them): 6,530; then 18
+    # gates without access tags timed, each street side beyond the first its own copy of
+    # the node (same OSM id): 6,549
+    assert "walk: 6,549 nodes" in res.output and "built in" in res.output
     assert "17 nodes closed to walk" in res.output
+    assert "18 gates timed" in res.output
     assert "drive:" in res.output and "components" in res.output
     assert "125 other highway / ferry ways left out by the walk rules" in res.output
     assert "not snapped to: 0 edges of one-way traps, 252 on fragments" in res.output

@@ -22,7 +22,13 @@ from geosvc.config import Settings
 from geosvc.modes import TRAVEL_MODES
 from geosvc.network.graph import ABOVE, BELOW, GROUND, RoadNetwork
 from geosvc.network.osm import OSM_RULES, build_network
-from geosvc.network.tags import node_closed, parse_duration_s, parse_maxspeed, way_use
+from geosvc.network.tags import (
+    barrier_time_s,
+    node_closed,
+    parse_duration_s,
+    parse_maxspeed,
+    way_use,
+)
 
 LAT0, LON0 = 60.2, 24.9
 M_LAT = 1 / 111_412.0  # metres -> degrees near latitude 60.2 (WGS-84)
@@ -241,7 +247,13 @@ def test_closed_nodes(tmp_path: Path) -> None:
         net = build(folder, ways, mode, node_tags=node_tags)
         n_closed = sum(closed for _, closed in cases)
         assert net.meta["build"]["nodes_closed"] == n_closed
-        assert net.n_edges == 4 * len(cases)  # both halves of every way, both directions
+        # both halves of every way, both directions; an open gate without access tags
+        # also gets its two zero-length barrier edges (its 30 s, rule 10)
+        n_timed = sum(barrier_time_s(tags, OSM_RULES[mode]) > 0 for tags, _ in cases)
+        assert net.meta["build"]["barriers_timed"] == n_timed
+        assert int((~net.edge_is_turn).sum()) == 4 * len(cases)
+        if TRAVEL_MODES[mode].turns is None:
+            assert net.n_edges == 4 * len(cases) + 2 * n_timed
         assert net.components() == len(cases) + n_closed
         ids = set(net.node_id.tolist())
         for i, (tags, closed) in enumerate(cases):
@@ -633,6 +645,9 @@ def _doc_cells(rules) -> dict[str, list[str]]:
         "crossing times (class crossed; same class)":
             [*(f"{c} {t:g}s" for c, t in rules.crossing_s),
              *([f"same {rules.crossing_same_s:g}s"] if rules.crossing_s else [])],
+        "gate times (node tag, once per pass)":
+            [f"{sel} {t:g}s" for sel, t in rules.barrier_s],
+        "gate time waived by (any value)": list(rules.barrier_free_keys),
         "ferries (speed without `duration`, wait)":
             [f"{rules.ferry_speed_kph:g} km/h", f"+{rules.ferry_penalty_s:g} s"]
             if rules.ferry else [],
