@@ -180,8 +180,8 @@ VALHALLA_ALIGNED: dict[str, dict[str, float]] = {
         "service_factor": 1, "walkway_factor": 1, "alley_factor": 1, "driveway_factor": 1,
         "sidewalk_factor": 1, "living_street_factor": 1, "track_factor": 1},
 }
-VALHALLA_ALIGNED["both"] = {**VALHALLA_ALIGNED["gate_cost 0"],
-                            **VALHALLA_ALIGNED["route-choice penalties 0"]}
+VALHALLA_ALIGNED["gate_cost 0 and route-choice penalties 0"] = {
+    **VALHALLA_ALIGNED["gate_cost 0"], **VALHALLA_ALIGNED["route-choice penalties 0"]}
 TIE_S = 1.0
 #: Valhalla's own pedestrian ``gate_cost``: seconds of *time* it adds at every gate
 #: without access tags (geosvc the same: ``OsmRules.barrier_s``).
