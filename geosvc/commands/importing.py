@@ -180,12 +180,12 @@ def _run(request: ImportRequest, file: str) -> ImportReport | ManifestReport:
                    "dataset's venues and areas + 5 km, or the whole raster).")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               help="osm-venues: also write the starter venues to this CSV.")
-@click.option("--prepare-cache/--no-prepare-cache", default=False, show_default=True,
+@click.option("--prepare-cache/--no-prepare-cache", default=True, show_default=True,
               help="After the commit, write the new revision's snapshot cache "
                    "(GEOSVC_CACHE_DIR/snapshots; stores of >= "
-                   "GEOSVC_SNAPSHOT_CACHE_MIN_VENUES venues), so a server started "
-                   "afterwards maps arrays instead of reading every row.  For loads "
-                   "with no server running: a running one builds it on its reload.")
+                   "GEOSVC_SNAPSHOT_CACHE_MIN_VENUES venues; smaller ones: nothing), so "
+                   "the next load maps arrays instead of reading every row.  A running "
+                   "server reloading meanwhile waits for it and maps the same files.")
 @setting_options
 def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: str | None,
             id_field: str, replace_links: bool, append_population: bool,
@@ -257,7 +257,8 @@ def _prepare_cache(db: str) -> None:
     if done.where is not None:
         click.echo(f"snapshot cache: revision {done.revision} ({done.venues:,} venues) "
                    f"prepared in {done.seconds:.1f} s under {done.where.parent}; a server "
-                   "with the same cache_dir maps it on its next load", err=True)
+                   "with the same cache_dir maps it on its next load "
+                   "(--no-prepare-cache: skip)", err=True)
 
 
 def _osm_venues(extract: str, *, db: str, dry_run: bool, out: str | None, crs: str,

@@ -229,6 +229,15 @@ class Store(ABC):
         """
         return None
 
+    def venues_bound(self) -> int | None:
+        """Return a cheap upper bound of the number of venues, or None when unknown.
+
+        For deciding without counting whether a store is big enough to cache
+        (SQLite: the largest rowid, one index lookup); None (the default):
+        no cheap bound.
+        """
+        return None
+
     def read(self, cache: SnapshotCache | None = None) -> Contents:
         """Read revision, info, venues, items and links consistently.
 
