@@ -306,3 +306,15 @@ def test_import_prepares_the_new_revision_for_the_next_load(tmp_path: Path) -> N
         assert st.revision() > rev  # the links were written: a new revision, not cached
     assert not (cache / "snapshots" / contents.cache_dir.parent.name
                 / f"r{rev + 1}-f{FORMAT_VERSION}").exists()
+    # --cache-dir points the prepare at a server's `geosvc serve --cache-dir`
+    other = tmp_path / "served"
+    res = runner.invoke(main, ["import", "items", str(data / "items.csv"), "--db", str(db),
+                               "--cache-dir", str(other)], env=env)
+    assert res.exit_code == 0, res.output
+    assert f"under {other / 'snapshots'}" in res.stderr
+    served = Settings.load(env=env, overrides={"db": str(db), "cache_dir": str(other)})
+    with open_store(str(db)) as st:
+        now = st.read(snapshot_cache(served))
+    assert now.cache_dir is not None and now.cache_dir.is_relative_to(other)
+    assert (now.cache_dir / f"index-p{PARTS_FORMAT}" / "manifest.json").is_file()
+    assert _cached_dirs(cache) == before  # nothing more under the environment's cache_dir

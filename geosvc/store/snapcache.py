@@ -62,7 +62,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Final
 
@@ -120,7 +120,7 @@ class SnapshotCache:
         """Return the directory of one revision of one store."""
         return self.store_dir(identity) / f"r{int(revision)}-f{FORMAT_VERSION}"
 
-    def filling(self, identity: str, revision: int) -> Any:
+    def filling(self, identity: str, revision: int) -> AbstractContextManager[FillLock]:
         """Hold the fill lock of ``revision`` (a context manager; see :func:`filling`)."""
         return filling(self.path(identity, revision), wait_s=self.wait_s)
 
