@@ -315,3 +315,31 @@ def test_prune_removes_the_locks_of_removed_revisions(tmp_path: Path) -> None:
     assert last.cache_dir is not None
     assert not first.cache_dir.exists() and not lock_path(first.cache_dir).exists()
     assert lock_path(last.cache_dir).is_file()
+
+
+def test_a_forked_child_neither_holds_nor_keeps_its_parents_lock(tmp_path: Path) -> None:
+    """A fork while the lock is held (a server forking workers mid-reload) passes no hold on.
+
+    The child does not count as the holder, and its inherited descriptor does
+    not keep the lock held once the parent lets go.
+    """
+    where = tmp_path / "r1-f1"
+    read, write = os.pipe()
+    with filling(where, wait_s=5) as lock:
+        assert lock.held
+        pid = os.fork()
+        if pid == 0:  # the child: not re-entrant on its parent's hold, then stays alive
+            os.close(read)
+            with filling(where, wait_s=0.2) as mine:
+                os.write(write, b"1" if mine.held else b"0")
+            time.sleep(3)
+            os._exit(0)
+        os.close(write)
+        assert os.read(read, 1) == b"0"
+        os.close(read)
+    try:  # released by the parent while the child lives: free at once
+        with filling(where, wait_s=0) as again:
+            assert again.held and again.waited_s == 0.0
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)

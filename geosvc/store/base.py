@@ -245,7 +245,9 @@ class Store(ABC):
         the revision before and after and retries when a write came between.
         ``cache``: the SQL backends take the venue and link columns of the
         revision they read from it when there, and write them there when
-        not (:mod:`geosvc.store.snapcache`); others ignore it.
+        not, under the revision's fill lock (another process filling it
+        meanwhile is waited for, then its files are mapped;
+        :mod:`geosvc.store.snapcache`); others ignore it.
         """
         for _ in range(5):
             before = self.revision()
