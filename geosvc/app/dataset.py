@@ -213,7 +213,7 @@ def prepare_snapshot(db: str, settings: Settings) -> PreparedSnapshot:
     waits and maps them (:func:`geosvc.store.snapcache.filling`).  Nothing is
     read or written when the cache is off or the store is small
     (``snapshot_cache_min_venues``, by the store's cheap bound
-    :meth:`Store.venues_bound <geosvc.store.base.Store.venues_bound>`); a
+    :meth:`Store.venues_bound <geosvc.store.base.Store.venues_bound>`: one index lookup); a
     revision already cached is left as it is.  The k-d tree is not built (a
     loading process builds it from the mapped arrays).
 

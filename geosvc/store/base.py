@@ -233,8 +233,8 @@ class Store(ABC):
         """Return a cheap upper bound of the number of venues, or None when unknown.
 
         For deciding without counting whether a store is big enough to cache
-        (SQLite: the largest rowid, one index lookup); None (the default):
-        no cheap bound.
+        (SQLite: the largest rowid; PostGIS: the largest ``seq``; one index
+        lookup); None (the default): no cheap bound.
         """
         return None
 
