@@ -307,14 +307,18 @@ def filling(where: Path, *, wait_s: float = WAIT_S) -> Iterator[FillLock]:
     if fd is None:
         yield FillLock(False, waited)
         return
+    entry = [me, 1, fd]
     with _HELD_GUARD:
-        _HELD[path] = [me, 1, fd]
+        _HELD[path] = entry
     try:
         yield FillLock(True, waited)
     finally:
         with _HELD_GUARD:
-            _HELD.pop(path, None)
-        os.close(fd)  # releases the flock
+            ours = _HELD.get(path) is entry  # not in a forked child (closed there)
+            if ours:
+                del _HELD[path]
+        if ours:
+            os.close(fd)  # releases the flock
 
 
 def _acquire(path: Path, wait_s: float) -> tuple[int | None, float]:
