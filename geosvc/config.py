@@ -43,6 +43,10 @@ class Settings:
     #: with fewer venues than ``snapshot_cache_min_venues`` are read as they are.
     snapshot_cache: bool = True
     snapshot_cache_min_venues: int = 50_000
+    #: A process about to fill a revision's snapshot cache that another one is
+    #: filling (an import preparing it, another server's reload) waits this long
+    #: for it, then maps what it wrote; after that it reads the rows itself, seconds.
+    snapshot_cache_wait_s: float = 300.0
     #: Time zone used when the dataset declares none.
     timezone: str = "Asia/Shanghai"
     #: Walking speed, km/h (also the access leg from a point to the street).
@@ -135,6 +139,8 @@ class Settings:
             (self.max_body_bytes >= 1024, "`max_body_bytes` must be >= 1024"),
             (self.pass_cache_size >= 1, "`pass_cache_size` must be >= 1"),
             (self.snapshot_cache_min_venues >= 0, "`snapshot_cache_min_venues` must be >= 0"),
+            (0 <= self.snapshot_cache_wait_s <= 86_400,
+             "`snapshot_cache_wait_s` must be between 0 and 86400 seconds"),
             (self.answer_cache_mb >= 0, "`answer_cache_mb` must be >= 0"),
             (1 <= self.default_limit <= self.max_limit,
              "`default_limit` must be between 1 and `max_limit`"),

@@ -281,7 +281,10 @@ def main(n_venues: int, duration: int, after: int, interval: float, connections:
         marks["idle end"] = time.monotonic()
         time.sleep(2)
         root = Path(importer_root).resolve() if importer_root else ROOT
-        env = {**os.environ, "PYTHONPATH": str(root)}
+        # the importer prepares the new revision's snapshot cache after its commit (the
+        # default since the fill lock) into the server's cache directory, as a deployment
+        # would: the server's reload then waits for it and maps the files
+        env = {**os.environ, "PYTHONPATH": str(root), "GEOSVC_CACHE_DIR": str(tmp / "cache")}
         click.echo(f"import of {n_venues:,} venues under load ...", err=True)
         t_import = marks["import"] = time.monotonic()
         importer = subprocess.Popen([*GEOSVC, "import", "venues", str(csv_path), "--db",

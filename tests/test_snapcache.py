@@ -261,7 +261,7 @@ def _cached_dirs(cache: Path) -> set[Path]:
 
 
 def test_import_prepares_the_new_revision_for_the_next_load(tmp_path: Path) -> None:
-    """`import --prepare-cache` writes the columns and index parts; a load maps them."""
+    """`geosvc import` (by default) writes the columns and index parts; a load maps them."""
     data = Path(__file__).parent / "data" / "import"
     db, cache = tmp_path / "db.sqlite", tmp_path / "cache"
     env = {"GEOSVC_CACHE_DIR": str(cache), "GEOSVC_SNAPSHOT_CACHE_MIN_VENUES": "0"}
@@ -270,7 +270,7 @@ def test_import_prepares_the_new_revision_for_the_next_load(tmp_path: Path) -> N
                         env=env)
     assert res.exit_code == 0, res.output
     res = runner.invoke(main, ["import", "venues", str(data / "venues.csv"), "--db", str(db),
-                               "--crs", "gcj02", "--prepare-cache"], env=env)
+                               "--crs", "gcj02"], env=env)  # no flag: the default prepares
     assert res.exit_code == 0, res.output
     with open_store(str(db)) as st:
         rev = st.revision()
@@ -292,11 +292,29 @@ def test_import_prepares_the_new_revision_for_the_next_load(tmp_path: Path) -> N
     assert warm.revision == rows.revision == rev
     assert list(warm.index.venues) == list(rows.index.venues)
     _same_answers(rows.index, warm.index)
-    # by default, and in a dry run, an import writes no cache
+    # --no-prepare-cache, a dry run, and a store below the minimum write no cache
     before = _cached_dirs(cache)
-    for extra in ([], ["--prepare-cache", "--dry-run"]):
+    small = {**env, "GEOSVC_SNAPSHOT_CACHE_MIN_VENUES": "5"}
+    for extra, environ in ((["--no-prepare-cache"], env), (["--dry-run"], env),
+                           ([], small)):
         res = runner.invoke(main, ["import", "links", str(data / "links.csv"), "--db", str(db),
-                                   *extra], env=env)
+                                   "--replace", *extra], env=environ)
         assert res.exit_code == 0, res.output
         assert "snapshot cache" not in res.stderr
         assert _cached_dirs(cache) == before
+    with open_store(str(db)) as st:
+        assert st.revision() > rev  # the links were written: a new revision, not cached
+    assert not (cache / "snapshots" / contents.cache_dir.parent.name
+                / f"r{rev + 1}-f{FORMAT_VERSION}").exists()
+    # --cache-dir points the prepare at a server's `geosvc serve --cache-dir`
+    other = tmp_path / "served"
+    res = runner.invoke(main, ["import", "items", str(data / "items.csv"), "--db", str(db),
+                               "--cache-dir", str(other)], env=env)
+    assert res.exit_code == 0, res.output
+    assert f"under {other / 'snapshots'}" in res.stderr
+    served = Settings.load(env=env, overrides={"db": str(db), "cache_dir": str(other)})
+    with open_store(str(db)) as st:
+        now = st.read(snapshot_cache(served))
+    assert now.cache_dir is not None and now.cache_dir.is_relative_to(other)
+    assert (now.cache_dir / f"index-p{PARTS_FORMAT}" / "manifest.json").is_file()
+    assert _cached_dirs(cache) == before  # nothing more under the environment's cache_dir

@@ -34,6 +34,7 @@ from geosvc.store import open_store
 from geosvc.store.snapcache import (
     SnapshotCache,
     discard_arrays,
+    filling,
     load_arrays,
     release,
     save_arrays,
@@ -42,7 +43,7 @@ from geosvc.table import LinkTable, VenueTable
 
 if TYPE_CHECKING:
     from geosvc.config import Settings
-    from geosvc.model import Area, DatasetInfo, PopulationCell, VenueFilter
+    from geosvc.model import Area, DatasetInfo, PopulationCell, ServiceItem, VenueFilter
     from geosvc.routing.base import Router
     from geosvc.store.base import Contents
 
@@ -110,7 +111,8 @@ def snapshot_cache(settings: Settings) -> SnapshotCache | None:
     if not settings.snapshot_cache:
         return None
     return SnapshotCache(Path(settings.cache_dir) / "snapshots",
-                         min_venues=settings.snapshot_cache_min_venues)
+                         min_venues=settings.snapshot_cache_min_venues,
+                         wait_s=settings.snapshot_cache_wait_s)
 
 
 def build_index(contents: Contents, settings: Settings) -> ServiceIndex:
@@ -144,17 +146,36 @@ def build_index(contents: Contents, settings: Settings) -> ServiceIndex:
     if where is None or not isinstance(contents.venues, VenueTable) or not isinstance(
             contents.links, LinkTable):
         return build(None)
-    # the parts alone (no k-d tree), each written as it is made, then the index built
-    # once from the mapped files: this process holds the shared, lazily paged files,
-    # not private copies
-    made = ServiceIndex.iter_parts(contents.venues, contents.items, contents.links,
-                                   open_margin_min=settings.open_margin_min)
-    saved = save_arrays(where, name, made)
-    # making them read every code (and link) once; the snapshot reads them row by row:
-    # this process lets go of those pages (as a warm load, which never touches them)
-    release(contents.venues, contents.links)
-    mapped = load_arrays(where, name) if saved else None
-    return build(mapped)
+    return build(_fill_parts(contents.venues, contents.items, contents.links, where, settings,
+                             release_columns=True))
+
+
+def _fill_parts(venues: VenueTable, items: Sequence[ServiceItem], links: LinkTable,
+                where: Path, settings: Settings, *,
+                release_columns: bool) -> dict[str, Any] | None:
+    """Map the index parts of the revision directory ``where``, written first when absent.
+
+    Under the revision's fill lock (:func:`geosvc.store.snapcache.filling`):
+    a process that finds another one writing them waits, then maps its files
+    instead of making them again.  Returns None when they cannot be written
+    (logged; the index is then built without them).
+    """
+    name = f"index-p{PARTS_FORMAT}"
+    with filling(where, wait_s=settings.snapshot_cache_wait_s) as lock:
+        if lock.held:
+            parts = load_arrays(where, name)  # written by the one we waited for
+            if parts is not None:
+                return parts
+        # the parts alone (no k-d tree), each written as it is made, then mapped back:
+        # this process holds the shared, lazily paged files, not private copies
+        made = ServiceIndex.iter_parts(venues, items, links,
+                                       open_margin_min=settings.open_margin_min)
+        saved = save_arrays(where, name, made)
+    if release_columns:
+        # making them read every code (and link) once; the snapshot reads them row by
+        # row: this process lets go of those pages (as a warm load, which never touches them)
+        release(venues, links)
+    return load_arrays(where, name) if saved else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,15 +204,18 @@ class PreparedSnapshot:
 def prepare_snapshot(db: str, settings: Settings) -> PreparedSnapshot:
     """Fill the snapshot cache with the store's current revision, as a first load would.
 
-    ``geosvc import --prepare-cache`` calls it after its commit, so a
-    server started afterwards maps the columns and the index's arrays (the
-    warm path) instead of reading every row and sorting them (the cold
-    path: ~45 s at 10M venues).  A running server needs no call: its
-    reload writes the same cache.  Nothing is
-    written when the cache is off or the store is small
-    (``snapshot_cache_min_venues``); a revision already cached is left as
-    it is.  The k-d tree is not built (a loading process builds it from
-    the mapped arrays).
+    ``geosvc import`` calls it after its commit (unless ``--no-prepare-cache``),
+    so a server started afterwards maps the columns and the index's arrays
+    (the warm path) instead of reading every row and sorting them (the cold
+    path: ~45 s at 10M venues).  A running server reloading the same revision
+    meanwhile does not do the work twice: whichever of the two takes the
+    revision's fill lock first reads the rows and writes the files, the other
+    waits and maps them (:func:`geosvc.store.snapcache.filling`).  Nothing is
+    read or written when the cache is off or the store is small
+    (``snapshot_cache_min_venues``, by the store's cheap bound
+    :meth:`Store.venues_bound <geosvc.store.base.Store.venues_bound>`: one index lookup); a
+    revision already cached is left as it is.  The k-d tree is not built (a
+    loading process builds it from the mapped arrays).
 
     Raises
     ------
@@ -199,18 +223,21 @@ def prepare_snapshot(db: str, settings: Settings) -> PreparedSnapshot:
         The store cannot be read.
     """
     started = time.perf_counter()
+    cache = snapshot_cache(settings)
     store = open_store(db)
     try:
-        contents = store.read(snapshot_cache(settings))
+        bound = store.venues_bound() if cache is not None else None
+        if cache is None or (bound is not None and bound < cache.min_venues):
+            return PreparedSnapshot(revision=store.revision(), venues=store.counts()["venues"],
+                                    where=None, seconds=time.perf_counter() - started)
+        contents = store.read(cache)
     finally:
         store.close()
     where = contents.cache_dir
-    name = f"index-p{PARTS_FORMAT}"
     if (where is not None and isinstance(contents.venues, VenueTable)
-            and isinstance(contents.links, LinkTable) and load_arrays(where, name) is None):
-        made = ServiceIndex.iter_parts(contents.venues, contents.items, contents.links,
-                                       open_margin_min=settings.open_margin_min)
-        save_arrays(where, name, made)  # when it cannot (logged), a load makes them
+            and isinstance(contents.links, LinkTable)):
+        _fill_parts(contents.venues, contents.items, contents.links, where, settings,
+                    release_columns=False)  # a failure is logged
     return PreparedSnapshot(revision=contents.revision, venues=len(contents.venues),
                             where=where, seconds=time.perf_counter() - started)
 

@@ -15,7 +15,10 @@ plain WSGI server it runs in a background thread per process
 master, which serves nothing, runs that thread
 (:meth:`GeoService.reload_in_master`), and the master replaces its workers
 with fresh forks that inherit the new snapshot (:mod:`geosvc.web.server`), so
-no serving process ever builds one.  Lazily built
+no serving process ever builds one.  A reload of a revision whose snapshot
+cache another process is filling (``geosvc import`` after its commit, another
+server's reload) waits for it and maps its files instead of reading the rows
+(:func:`geosvc.store.snapcache.filling`).  Lazily built
 per-snapshot routers (:mod:`geosvc.routing`: road routers with the venues
 snapped once, straight-line routers) and demand sets for coverage are keyed
 by ``(revision, mode)`` and built under a lock.

@@ -11,6 +11,10 @@
     geosvc import manifest FILE.yaml --db FILE [--dry-run] [--timezone ...]
     geosvc import osm-venues EXTRACT --db FILE [--dry-run] [--out venues.csv]
 
+Every form also takes ``--no-prepare-cache`` / ``--cache-dir DIR`` (the
+snapshot cache a committed import fills for the next load; see
+:func:`geosvc.app.dataset.prepare_snapshot`).
+
 Exit 0 with a one-line summary per table on stdout when every row was taken
 (with ``--dry-run`` and a mapping, the mapping and the first rows mapped
 first; venues add their count by status, ``; status: 3 in_service, 2
@@ -180,18 +184,22 @@ def _run(request: ImportRequest, file: str) -> ImportReport | ManifestReport:
                    "dataset's venues and areas + 5 km, or the whole raster).")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               help="osm-venues: also write the starter venues to this CSV.")
-@click.option("--prepare-cache/--no-prepare-cache", default=False, show_default=True,
+@click.option("--prepare-cache/--no-prepare-cache", default=True, show_default=True,
               help="After the commit, write the new revision's snapshot cache "
                    "(GEOSVC_CACHE_DIR/snapshots; stores of >= "
-                   "GEOSVC_SNAPSHOT_CACHE_MIN_VENUES venues), so a server started "
-                   "afterwards maps arrays instead of reading every row.  For loads "
-                   "with no server running: a running one builds it on its reload.")
+                   "GEOSVC_SNAPSHOT_CACHE_MIN_VENUES venues; smaller ones: nothing), so "
+                   "the next load maps arrays instead of reading every row.  A running "
+                   "server reloading meanwhile waits for it and maps the same files.")
+@click.option("--cache-dir", default=None, type=click.Path(file_okay=False, path_type=str),
+              help="Base directory of the snapshot cache the import prepares (give the "
+                   "server's `geosvc serve --cache-dir`; default: settings cache_dir, "
+                   "$GEOSVC_CACHE_DIR or .geosvc-cache).")
 @setting_options
 def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: str | None,
             id_field: str, replace_links: bool, append_population: bool,
             maps: tuple[str, ...], sets: tuple[str, ...], bbox: str | None,
-            out: str | None, prepare_cache: bool, timezone: str | None,
-            calendar: str | None, country: str | None) -> None:
+            out: str | None, prepare_cache: bool, cache_dir: str | None,
+            timezone: str | None, calendar: str | None, country: str | None) -> None:
     """Import FILE (CSV, GeoJSON or .xlsx) into the dataset, all rows or none.
 
     WHAT is venues, items, links, population, areas or bundles (import venues
@@ -210,7 +218,7 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
                     id_field=id_field, replace_links=replace_links,
                     append_population=append_population)
         if prepare_cache and not dry_run:
-            _prepare_cache(db)
+            _prepare_cache(db, cache_dir)
         return
     if out is not None:
         msg = "--out applies only to osm-venues"
@@ -242,22 +250,25 @@ def command(what: str, file: str, db: str, crs: str, dry_run: bool, encoding: st
         shown = ", ".join(f"{k} {v if v is not None else 'none'}" for k, v in settings.items())
         click.echo(f"dataset settings: {shown}" + (" (dry run)" if dry_run else ""))
     if prepare_cache and not dry_run:
-        _prepare_cache(db)
+        _prepare_cache(db, cache_dir)
 
 
-def _prepare_cache(db: str) -> None:
+def _prepare_cache(db: str, cache_dir: str | None) -> None:
     """Write the committed revision's snapshot cache; say so on stderr when it did."""
     from geosvc.app.dataset import prepare_snapshot  # lazy: index and store readers
 
     try:
-        done = prepare_snapshot(db, Settings.load())
+        given = {} if cache_dir is None else {"cache_dir": cache_dir}
+        settings = Settings.load(overrides=given)
+        done = prepare_snapshot(db, settings)
     except GeosvcError as exc:  # the import is committed: say why, do not fail it
         click.echo(f"warning: snapshot cache not prepared: {exc.detail}", err=True)
         return
     if done.where is not None:
         click.echo(f"snapshot cache: revision {done.revision} ({done.venues:,} venues) "
                    f"prepared in {done.seconds:.1f} s under {done.where.parent}; a server "
-                   "with the same cache_dir maps it on its next load", err=True)
+                   "with the same cache_dir maps it on its next load "
+                   "(--no-prepare-cache: skip)", err=True)
 
 
 def _osm_venues(extract: str, *, db: str, dry_run: bool, out: str | None, crs: str,

@@ -135,6 +135,7 @@ def write_columns(path: Path, revision: int, identity: str, out: Path) -> bool:
 
 def _run_child(args: list[str]) -> subprocess.CompletedProcess[str] | None:
     """Run ``python -m geosvc.store._arrow ARGS``; None (logged) when it failed."""
+    log.info("%s: reading the columns of revision %s in a child process", args[0], args[1])
     root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [root, *filter(None, [os.environ.get("PYTHONPATH")])])}

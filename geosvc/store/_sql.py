@@ -168,42 +168,80 @@ class SQLStore(KeyTables, Store):
         meta = q("SELECT key, value FROM meta").fetchall()
         revision = int(dict(meta)["revision"])
         identity = self._identity(dict(meta).get(UID_KEY)) if cache is not None else None
-        cached = where = None
         if cache is not None and identity is not None:
-            cached = cache.load(identity, revision)
-            where = None if cached is None else cache.path(identity, revision)
-        writer = None
-        if cached is None and cache is not None and identity is not None:
-            writer = self._columns_writer(q, revision, identity, cache.min_venues)
-        not_read = False  # the writer's reader failed (logged): do not start it again
-        if writer is not None and cache is not None and identity is not None:
-            # a backend whose reader writes the cache's files itself (in another
-            # process): the columns are mapped from them, never held here first
-            write = writer
+            venues, links, where = self._cached_columns(q, revision, cache, identity)
+        else:
+            (venues, links), where = self._columns(q, revision), None
+        items = items_from(q(self._ITEMS_SQL).fetchall())
+        bundles = bundles_from(q(_BUNDLES_SQL).fetchall(), q(_BUNDLE_ITEMS_SQL).fetchall())
+        return Contents(revision, info_from(meta), venues, items, links, bundles, where)
+
+    def _cached_columns(self, q: Callable[[str], Any], revision: int, cache: SnapshotCache,
+                        identity: str) -> tuple[VenueTable, LinkTable, Path | None]:
+        """Return the columns of ``revision`` mapped from ``cache``, filled there when absent.
+
+        The fill (the rows read, the files written) runs under the revision's
+        fill lock (:meth:`SnapshotCache.filling`): a second process reading the
+        same revision meanwhile waits, then maps what the first published
+        instead of reading the rows too.  Stores known to be smaller than
+        ``cache.min_venues`` (:meth:`_venues_bound`) are read without it.
+        """
+        cached = cache.load(identity, revision)
+        if cached is not None:
+            return (*cached, cache.path(identity, revision))
+        bound = self._venues_bound(q)
+        if bound is not None and bound < cache.min_venues:
+            return (*self._columns(q, revision), None)  # not cached: nothing to share
+        with cache.filling(identity, revision) as lock:
+            if lock.held:
+                cached = cache.load(identity, revision)  # published by the one we waited for
+                if cached is not None:
+                    log.info("%s: revision %s mapped from the snapshot cache another process "
+                             "filled (waited %.1f s)", self.location, revision, lock.waited_s)
+                    return (*cached, cache.path(identity, revision))
+            return self._fill_columns(q, revision, cache, identity)
+
+    def _fill_columns(self, q: Callable[[str], Any], revision: int, cache: SnapshotCache,
+                      identity: str) -> tuple[VenueTable, LinkTable, Path | None]:
+        """Read the columns of ``revision``, write them to ``cache`` and map them back.
+
+        A backend whose reader writes the cache's files itself (in another
+        process, :meth:`_columns_writer`) never holds the columns here first;
+        otherwise they are read with :meth:`_columns`, written, then mapped
+        back so this process too holds the shared files, not a private copy.
+        """
+        writer = self._columns_writer(q, revision, identity, cache.min_venues)
+        if writer is not None:
+            not_read = False  # the writer's reader failed (logged): do not start it again
 
             def tracked(tmp: Path) -> bool:
                 nonlocal not_read
-                read = write(tmp)
+                read = writer(tmp)
                 not_read = not read
                 return read
 
             where = cache.fill(identity, revision, tracked)
             cached = None if where is None else cache.load(identity, revision)
-            where = None if cached is None else where
-        if cached is not None:
-            venues, links = cached
-        elif not_read:
-            venues, links = SQLStore._columns(self, q, revision)  # the plain rows
+            if cached is not None and where is not None:
+                return (*cached, where)
+            venues, links = (SQLStore._columns(self, q, revision) if not_read  # plain rows
+                             else self._columns(q, revision))
         else:
             venues, links = self._columns(q, revision)
-        items = items_from(q(self._ITEMS_SQL).fetchall())
-        bundles = bundles_from(q(_BUNDLES_SQL).fetchall(), q(_BUNDLE_ITEMS_SQL).fetchall())
-        if cached is None and cache is not None and identity is not None:
-            where = cache.save(identity, revision, venues, links)
-            mapped = None if where is None else cache.load(identity, revision)
-            if mapped is not None:  # hold the shared, lazily paged files, not private copies
-                venues, links = mapped
-        return Contents(revision, info_from(meta), venues, items, links, bundles, where)
+        where = cache.save(identity, revision, venues, links)
+        mapped = None if where is None else cache.load(identity, revision)
+        if mapped is not None:  # hold the shared, lazily paged files, not private copies
+            venues, links = mapped
+        return venues, links, where
+
+    def _venues_bound(self, q: Callable[[str], Any]) -> int | None:
+        """Return a cheap upper bound of the venue count (in ``q``'s read), or None.
+
+        None (the default): unknown without counting; a backend with a cheap
+        bound (SQLite: the largest rowid) overrides it.
+        """
+        del q
+        return None
 
     def _columns_writer(self, q: Callable[[str], Any], revision: int, identity: str,
                         min_venues: int) -> Callable[[Path], bool] | None:

@@ -229,6 +229,15 @@ class Store(ABC):
         """
         return None
 
+    def venues_bound(self) -> int | None:
+        """Return a cheap upper bound of the number of venues, or None when unknown.
+
+        For deciding without counting whether a store is big enough to cache
+        (SQLite: the largest rowid; PostGIS: the largest ``seq``; one index
+        lookup); None (the default): no cheap bound.
+        """
+        return None
+
     def read(self, cache: SnapshotCache | None = None) -> Contents:
         """Read revision, info, venues, items and links consistently.
 
@@ -236,7 +245,9 @@ class Store(ABC):
         the revision before and after and retries when a write came between.
         ``cache``: the SQL backends take the venue and link columns of the
         revision they read from it when there, and write them there when
-        not (:mod:`geosvc.store.snapcache`); others ignore it.
+        not, under the revision's fill lock (another process filling it
+        meanwhile is waited for, then its files are mapped;
+        :mod:`geosvc.store.snapcache`); others ignore it.
         """
         for _ in range(5):
             before = self.revision()

@@ -326,6 +326,14 @@ class PostGISStore(SQLStore):
     def _where(self) -> str:
         return f"{self.location}|{self.schema}"
 
+    def _venues_bound(self, q: Callable[[str], Any]) -> int | None:
+        """Return the largest venue ``seq`` (>= the venue count; one index lookup)."""
+        return int(q("SELECT max(seq) FROM venues").fetchone()[0] or 0)
+
+    def venues_bound(self) -> int | None:
+        """Return the largest venue ``seq`` (>= the venue count; one index lookup)."""
+        return int(self._rows("SELECT max(seq) FROM venues")[0][0] or 0)
+
     def _stamp_uid(self, uid: str) -> None:
         try:
             self._conn().execute("INSERT INTO meta (key, value) VALUES (%s, %s) "

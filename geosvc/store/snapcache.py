@@ -33,10 +33,25 @@ Correctness never depends on the cache:
 * old revisions of a store are removed after a new one is published, keeping
   the newest :data:`KEEP` (unlinking a mapped file is safe on POSIX: the
   mapping keeps its pages until unmapped).
+
+One filler per revision.  Filling a revision (reading its rows, writing the
+columns, then the index's parts) is taken in turn under an exclusive
+``flock`` on ``r<revision>-f<FORMAT_VERSION>.lock`` beside the revision's
+directory (:func:`filling`): an import preparing the cache right after its
+commit, the reloads of every server process and a restart all reach the same
+revision at about the same time, and only the first reads the rows; the
+others wait (at most ``wait_s``, the ``snapshot_cache_wait_s`` setting) and
+then map what it published.  The kernel drops a ``flock`` when its holder
+exits, killed or not, so a crashed filler blocks nobody (and, the publish
+being a rename, leaves no half directory: at most a ``.tmp-`` one, removed by
+a later :meth:`SnapshotCache.prune`).  A waiter that times out logs why and
+reads the rows itself, as without the lock: the lock only saves work.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import logging
@@ -44,8 +59,10 @@ import mmap
 import os
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Final
 
@@ -61,6 +78,8 @@ FORMAT_VERSION: Final = 1
 KEEP: Final = 2
 #: Stores with fewer venues are not cached by default (reading them is quick).
 MIN_VENUES: Final = 50_000
+#: Seconds a second filler of a revision waits for the first by default.
+WAIT_S: Final = 300.0
 
 _VENUE_TEXT: Final = ("code", "name")
 _VENUE_OPT: Final = ("area_name", "address", "phone", "bank", "name_en", "source")
@@ -78,11 +97,16 @@ class SnapshotCache:
         Directory of the cache (created when first written).
     min_venues : int
         Revisions with fewer venues are not written (0: every revision).
+    wait_s : float
+        Seconds to wait for another process filling the same revision
+        (:meth:`filling`) before reading the rows here (0: do not wait).
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, min_venues: int = MIN_VENUES) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, min_venues: int = MIN_VENUES,
+                 wait_s: float = WAIT_S) -> None:
         self.root = Path(root)
         self.min_venues = int(min_venues)
+        self.wait_s = float(wait_s)
 
     def __repr__(self) -> str:
         return f"<SnapshotCache {str(self.root)!r}>"
@@ -95,6 +119,10 @@ class SnapshotCache:
     def path(self, identity: str, revision: int) -> Path:
         """Return the directory of one revision of one store."""
         return self.store_dir(identity) / f"r{int(revision)}-f{FORMAT_VERSION}"
+
+    def filling(self, identity: str, revision: int) -> AbstractContextManager[FillLock]:
+        """Hold the fill lock of ``revision`` (a context manager; see :func:`filling`)."""
+        return filling(self.path(identity, revision), wait_s=self.wait_s)
 
     # ------------------------------------------------------------------ load
     def load(self, identity: str, revision: int) -> tuple[VenueTable, LinkTable] | None:
@@ -184,10 +212,179 @@ class SnapshotCache:
                 if old:
                     shutil.rmtree(d, ignore_errors=True)
                     removed.append(d)
-        for _, d in sorted(revs)[:-keep] if keep > 0 else sorted(revs):
+        gone = sorted(revs)[:-keep] if keep > 0 else sorted(revs)
+        for _, d in gone:
             shutil.rmtree(d, ignore_errors=True)
             removed.append(d)
+        if gone:  # the fill locks of the removed revisions and older ones
+            oldest_kept = min((r for r, _ in sorted(revs)[len(gone):]), default=None)
+            for lock in base.glob(f"r*-f{FORMAT_VERSION}.lock"):
+                try:
+                    rev = int(lock.name[1:].split("-")[0])
+                except ValueError:
+                    continue
+                if (oldest_kept is None or rev < oldest_kept) and _unlink_free(lock):
+                    removed.append(lock)
         return removed
+
+
+class FillLock:
+    """What :func:`filling` yields: whether this thread holds the fill lock, and the wait.
+
+    Attributes
+    ----------
+    held : bool
+        True: this thread holds the lock (it fills, or maps what a filler it
+        waited for published); False: the wait timed out or the lock file
+        could not be opened (logged): fill without it.
+    waited_s : float
+        Seconds spent waiting for another holder (0.0 when it was free).
+    """
+
+    __slots__ = ("held", "waited_s")
+
+    def __init__(self, held: bool, waited_s: float) -> None:
+        self.held = held
+        self.waited_s = waited_s
+
+    def __repr__(self) -> str:
+        return f"<FillLock held={self.held} waited_s={self.waited_s:.1f}>"
+
+
+#: Fill locks this process holds: lock path -> [owning thread id, depth, fd].
+_HELD: dict[str, list[int]] = {}
+_HELD_GUARD = threading.Lock()
+
+
+def _forget_held() -> None:
+    """In a forked child: close the inherited lock descriptors (the parent keeps its locks)."""
+    for _, _, fd in _HELD.values():
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_forget_held)
+
+
+def lock_path(where: Path) -> Path:
+    """Return the fill lock file of the revision directory ``where`` (beside it)."""
+    return where.parent / f"{where.name}.lock"
+
+
+@contextmanager
+def filling(where: Path, *, wait_s: float = WAIT_S) -> Iterator[FillLock]:
+    """Hold the exclusive fill lock of the revision directory ``where`` while filling it.
+
+    ``flock(LOCK_EX)`` on :func:`lock_path`, polled up to ``wait_s`` seconds
+    while another process (or thread) holds it; re-entrant within one thread
+    (an import's prepare holds it across the read and the index parts).  The
+    caller checks again, once it holds the lock, whether the directory was
+    published meanwhile (then maps it), and fills only when it was not.
+    Yields a :class:`FillLock`; ``held`` False after a timeout (logged with
+    the holder's pid) or when the lock file cannot be made (logged): the
+    caller then fills as without a lock.  Released when the block ends, and
+    by the kernel when the process dies.
+    """
+    path = str(lock_path(where))
+    me = threading.get_ident()
+    with _HELD_GUARD:
+        mine = _HELD.get(path)
+        if mine is not None and mine[0] == me:
+            mine[1] += 1
+        else:
+            mine = None
+    if mine is not None:
+        try:
+            yield FillLock(True, 0.0)
+        finally:
+            with _HELD_GUARD:
+                mine[1] -= 1
+        return
+    fd, waited = _acquire(Path(path), wait_s)
+    if fd is None:
+        yield FillLock(False, waited)
+        return
+    entry = [me, 1, fd]
+    with _HELD_GUARD:
+        _HELD[path] = entry
+    try:
+        yield FillLock(True, waited)
+    finally:
+        with _HELD_GUARD:
+            ours = _HELD.get(path) is entry  # not in a forked child (closed there)
+            if ours:
+                del _HELD[path]
+        if ours:
+            os.close(fd)  # releases the flock
+
+
+def _acquire(path: Path, wait_s: float) -> tuple[int | None, float]:
+    """Take ``flock(LOCK_EX)`` on ``path``: (fd, seconds waited); fd None when not taken."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        log.warning("snapshot cache %s: no fill lock (%s); filling without it", path, exc)
+        return None, 0.0
+    started = time.monotonic()
+    pause = 0.02
+    said = False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                os.close(fd)
+                log.warning("snapshot cache %s: no fill lock (%s); filling without it",
+                            path, exc)
+                return None, time.monotonic() - started
+        else:
+            try:  # who fills, for a waiter's log
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            except OSError:
+                pass
+            return fd, (time.monotonic() - started) if said else 0.0
+        waited = time.monotonic() - started
+        if waited >= wait_s:
+            os.close(fd)
+            log.warning("snapshot cache %s: process %s has been filling it for %.1f s "
+                        "(snapshot_cache_wait_s); reading the store here instead",
+                        path.with_suffix(""), _holder(path), waited)
+            return None, waited
+        if not said:
+            said = True
+            log.info("snapshot cache %s: waiting for process %s, which is filling it "
+                     "(at most %.0f s)", path.with_suffix(""), _holder(path), wait_s)
+        time.sleep(min(pause, max(wait_s - waited, 0.0)))
+        pause = min(pause * 2, 0.25)
+
+
+def _holder(path: Path) -> str:
+    """Return the pid written in a lock file by its holder (``?`` when unknown)."""
+    try:
+        return path.read_text(encoding="ascii").strip() or "?"
+    except (OSError, ValueError):
+        return "?"
+
+
+def _unlink_free(path: Path) -> bool:
+    """Remove the lock file ``path`` unless someone holds it; return whether it was removed."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        path.unlink()
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 class _NotRead(Exception):

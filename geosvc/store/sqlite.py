@@ -296,6 +296,14 @@ class SQLiteStore(SQLStore):
             self._fail(f"cannot be read ({exc})", exc)
         return contents
 
+    def _venues_bound(self, q: Callable[[str], Any]) -> int | None:
+        """Return the largest venue rowid (>= the venue count; one index lookup)."""
+        return int(q("SELECT max(rowid) FROM venues").fetchone()[0] or 0)
+
+    def venues_bound(self) -> int | None:
+        """Return the largest venue rowid (>= the venue count; one index lookup)."""
+        return int(self._rows("SELECT max(rowid) FROM venues")[0][0] or 0)
+
     def _columns(self, q: Callable[[str], Any],
                  revision: int) -> tuple[VenueTable, LinkTable]:
         """Read venues and links as Arrow columns (:mod:`geosvc.store._arrow`).

@@ -4,7 +4,12 @@ The blueprint over :mod:`geosvc.api.imports`.  A POST needs a key with the
 ``import`` scope (:mod:`geosvc.web._auth`); the key is checked before the
 body is parsed.  The uploaded file is saved in a private temporary
 directory, removed when the answer is made; running servers pick the new
-revision up through their background reload.
+revision up through their background reload.  No snapshot cache is prepared
+in the request (``geosvc import`` does so after its commit): the answer
+would wait for a read of every row, and the reload that follows reads the
+same revision anyway; that reload fills the cache once, under the
+revision's fill lock, and the server's other processes map it
+(:func:`geosvc.store.snapcache.filling`).
 """
 
 from __future__ import annotations

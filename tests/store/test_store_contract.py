@@ -411,3 +411,19 @@ def test_snapshot_cache_round_trip_and_revisions(full: Store, tmp_path: Any) -> 
     assert full.read(cache).venues == new.venues == full.venues()
     full.set_info(DatasetInfo(name="renamed dataset"))  # settings rewrite keeps the store's id
     assert full.read(cache).cache_dir.parent == cold.cache_dir.parent
+
+
+def test_a_store_below_the_cache_minimum_is_read_without_a_fill(full: Store,
+                                                                 tmp_path: Any) -> None:
+    """Every backend: a cheap venue bound tells a small store apart (no lock, no files)."""
+    from geosvc.store.snapcache import SnapshotCache, lock_path
+
+    bound = full.venues_bound()
+    assert bound is not None and bound >= len(full.venues()) == len(VENUES)
+    small = SnapshotCache(tmp_path / "small", min_venues=bound + 1)
+    got = full.read(small)
+    assert got.cache_dir is None and got.venues == VENUES
+    assert not (tmp_path / "small").exists()  # not even a lock file
+    cache = SnapshotCache(tmp_path / "snap", min_venues=0)
+    filled = full.read(cache)
+    assert filled.cache_dir is not None and lock_path(filled.cache_dir).is_file()
