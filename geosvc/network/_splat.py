@@ -274,8 +274,9 @@ def _disc(field, x, y, t, x0, y0, inv_cell, nx, ny, reach, inv_v, tmax, mx=0.0, 
                 m_lo, m_hi = c_hi + 1, c_hi
         base = row * nx
         dy2 = dy * dy
-        # a select, not a branch per node: which nodes improve is unpredictable (a
-        # mispredicted branch cost more than the root; runs are 1-3 nodes long)
+        # min by a select, not two branches per node (does it improve? is it within the
+        # time left?): a root for every node of a crescent (1-3 a row) measured cheaper
+        # than the branches, whose outcome changes node to node (docs/benchmarks.md)
         for col in range(c_lo, m_lo):
             dx = x0 + col * cell - x
             cand = t + np.sqrt(dx * dx + dy2) * inv_v
