@@ -273,16 +273,20 @@ def _disc(field, x, y, t, x0, y0, inv_cell, nx, ny, reach, inv_v, tmax, mx=0.0, 
             if m_lo > m_hi:
                 m_lo, m_hi = c_hi + 1, c_hi
         base = row * nx
-        for part in range(2):
-            a, b = (c_lo, m_lo - 1) if part == 0 else (m_hi + 1, c_hi)
-            for col in range(a, b + 1):
-                gain = (field[base + col] - t) * v  # metres of walk that would still improve
-                if gain <= 0.0:
-                    continue
-                dx = x0 + col * cell - x
-                d2 = dx * dx + dy * dy
-                if d2 < gain * gain:
-                    field[base + col] = t + np.sqrt(d2) * inv_v
+        dy2 = dy * dy
+        # min by a select, not two branches per node (does it improve? is it within the
+        # time left?): a root for every node of a crescent (1-3 a row) measured cheaper
+        # than the branches, whose outcome changes node to node (docs/benchmarks.md)
+        for col in range(c_lo, m_lo):
+            dx = x0 + col * cell - x
+            cand = t + np.sqrt(dx * dx + dy2) * inv_v
+            cur = field[base + col]
+            field[base + col] = cand if cand < cur else cur
+        for col in range(m_hi + 1, c_hi + 1):
+            dx = x0 + col * cell - x
+            cand = t + np.sqrt(dx * dx + dy2) * inv_v
+            cur = field[base + col]
+            field[base + col] = cand if cand < cur else cur
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -295,7 +299,8 @@ def _dominate(u, w, times, node_x, node_y, inv_v, dom, dom_m):  # pragma: no cov
         u, w = w, u
     if not times[u] < times[w]:
         return
-    d = np.hypot(node_x[w] - node_x[u], node_y[w] - node_y[u])
+    dx, dy = node_x[w] - node_x[u], node_y[w] - node_y[u]
+    d = np.sqrt(dx * dx + dy * dy)  # (np.hypot: ~20 ns a call, a tenth of the walk's splat)
     if times[u] + d * inv_v * (1.0 - SLOW_TOL) <= times[w] and (dom[w] < 0 or d < dom_m[w]):
         dom[w] = u
         dom_m[w] = d
@@ -412,8 +417,21 @@ def _reach_field(geom_offsets, geom_x, geom_y, edges, edge_u, edge_v, f0, f1, t0
     dom_m = np.empty(len(times))  # ... and its distance
     for x in lone:
         disc_at[x] = True
+    short = SHORT_PER_REACH * reach
+    slow = (1.0 - SLOW_TOL) * inv_v  # seconds a metre: no faster than on foot
     for j in range(len(edges)):
         e = edges[j]
+        a = geom_offsets[e]
+        if geom_offsets[e + 1] - a == 2 and f0[j] == 0.0 and f1[j] >= 1.0:
+            # _draw_piece's common case on foot, without its set-up: one short segment
+            # walked no faster than on foot, reached in full, between two nodes
+            ln = _norm(geom_x[a + 1] - geom_x[a], geom_y[a + 1] - geom_y[a])
+            if 0.0 < ln <= short and dt[j] >= slow * ln and (back_t[j] == np.inf
+                                                            or back_dt[j] >= slow * ln):
+                disc_at[edge_u[e]] = True
+                disc_at[edge_v[e]] = True
+                _dominate(edge_u[e], edge_v[e], times, node_x, node_y, inv_v, dom, dom_m)
+                continue
         _draw_piece(flat, geom_offsets, geom_x, geom_y, e, edge_u[e], edge_v[e], f0[j], f1[j],
                     t0[j], dt[j], back_t[j], back_dt[j], disc_at, times, node_x, node_y, dom,
                     dom_m, x0, y0, inv_cell, nx, ny, reach, inv_v, tmax)
