@@ -18,6 +18,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,8 @@ WAITING = "waiting for process"
 #: The child: hold the lock / stall mid-fill / prepare / load, then print what it served.
 CHILD = r"""
 import json, logging, sys, time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
 from geosvc.app.dataset import prepare_snapshot, snapshot_cache
@@ -189,21 +193,34 @@ def _published(where: Path) -> bool:
             and (where / f"index-p{PARTS_FORMAT}" / "manifest.json").is_file())
 
 
+@contextmanager
+def _holding(mode: str, ready: str, db: Path, env: dict[str, str]) -> Iterator[Child]:
+    """A child in ``mode`` once it printed ``ready`` (it holds the fill lock); killed after."""
+    first = Child(mode, db, env)
+    try:
+        first.wait_for(ready)
+        yield first
+    finally:
+        first.kill()
+
+
+def _waiting_on(first: Child, db: Path, env: dict[str, str]) -> Child:
+    """A loading child once it says it waits for ``first``'s fill lock."""
+    second = Child("load", db, env)
+    second.wait_for(f"{WAITING} {first.proc.pid}", stderr=True)
+    return second
+
+
 def test_a_second_filler_waits_and_maps_the_first_ones_files(
         world: tuple[Path, dict[str, str], Path], tmp_path: Path) -> None:
     """An import's prepare holds the revision; a server load waits, then maps its files."""
     db, env, where = world
-    first = Child("hold", db, env)
-    try:
-        first.wait_for("holding True")
-        second = Child("load", db, env)
-        second.wait_for(f"{WAITING} {first.proc.pid}", stderr=True)
+    with _holding("hold", "holding True", db, env) as first:
+        second = _waiting_on(first, db, env)
         assert not where.exists()  # nothing published yet: the second one is waiting
         first.send("go")
         first.finish()
         got = second.finish()
-    finally:
-        first.kill()
     assert READ in first.log  # the first read the rows (its columnar child)...
     assert READ not in second.log  # ...the second never did
     assert "mapped from the snapshot cache another process filled" in second.log
@@ -216,16 +233,11 @@ def test_a_filler_killed_mid_fill_blocks_nobody(
         world: tuple[Path, dict[str, str], Path], tmp_path: Path) -> None:
     """SIGKILL of the lock's holder mid-write: the waiter goes on at once and fills it whole."""
     db, env, where = world
-    first = Child("stall", db, env)
-    try:
-        first.wait_for("mid-fill")
-        second = Child("load", db, env)
-        second.wait_for(f"{WAITING} {first.proc.pid}", stderr=True)
+    with _holding("stall", "mid-fill", db, env) as first:
+        second = _waiting_on(first, db, env)
         os.kill(first.proc.pid, signal.SIGKILL)
         killed = time.monotonic()
         got = second.finish()
-    finally:
-        first.kill()
     assert first.proc.returncode == -signal.SIGKILL
     assert second.ended is not None and second.ended - killed < 60  # not the 120 s wait
     assert "has been filling it for" not in second.log  # no timeout: the lock was free
@@ -241,9 +253,7 @@ def test_a_waiter_that_times_out_reads_the_rows(
         world: tuple[Path, dict[str, str], Path], tmp_path: Path) -> None:
     """Past ``snapshot_cache_wait_s`` the waiter reads the rows itself (logged), as before."""
     db, env, where = world
-    first = Child("hold", db, env)
-    try:
-        first.wait_for("holding True")
+    with _holding("hold", "holding True", db, env) as first:
         second = Child("load", db, {**env, "GEOSVC_SNAPSHOT_CACHE_WAIT_S": "1"})
         got = second.finish()
         assert second.ended is not None and second.ended - second.started >= 1
@@ -256,8 +266,6 @@ def test_a_waiter_that_times_out_reads_the_rows(
         first.send("go")
         assert first.finish() == {"where": str(where)}
         assert READ not in first.log
-    finally:
-        first.kill()
 
 
 def test_prepare_and_load_in_turn_read_the_rows_once(
