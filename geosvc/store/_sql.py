@@ -1,10 +1,12 @@
-"""What the SQL backends share above their driver: the simple reads and ``close``.
+"""What the SQL backends share above their driver: reads, the write's revision, ``close``.
 
 Both backends keep one connection per thread (and per process) and a
 ``meta`` table holding ``revision`` and the dataset settings; a subclass
-provides :meth:`SQLStore._rows` (one query on this thread's connection,
-driver errors turned into :class:`~geosvc.errors.StorageUnavailable`) and the
-connection bookkeeping attributes annotated below.
+provides :meth:`SQLStore._conn` (this thread's connection), :meth:`SQLStore._fail`
+(raise :class:`~geosvc.errors.StorageUnavailable` naming the store), its
+schema set-up and the small driver hooks annotated below (the driver's
+exception class, how a read transaction begins, the venues' insertion-order
+column).
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import threading
 import uuid
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from geosvc.errors import StorageUnavailable
 from geosvc.model import Bundle, DatasetInfo, Link, ServiceItem, Venue
+from geosvc.store import migrations
 from geosvc.store._rows import (
     bundle_rows,
     bundles_from,
@@ -27,8 +30,8 @@ from geosvc.store._rows import (
     links_from,
     venues_from,
 )
-from geosvc.store.access import KeyTables
-from geosvc.store.base import TABLES, Batch, Contents, Store, TableCounts
+from geosvc.store.access import KeyTables, record_write, table_counts
+from geosvc.store.base import TABLES, Batch, Contents, Store, TableCounts, WriteResult
 from geosvc.table import LinkTable, VenueTable
 
 if TYPE_CHECKING:
@@ -102,14 +105,111 @@ class SQLStore(KeyTables, Store):
     _VENUES_SQL: ClassVar[str]
     _ITEMS_SQL: ClassVar[str]
     _LINKS_SQL: ClassVar[str]
+    #: The driver's base exception class (``sqlite3.Error``, ``psycopg.Error``).
+    _DRIVER_ERROR: ClassVar[type[Exception]]
+    #: The statement opening :meth:`read`'s transaction.
+    _BEGIN_READ: ClassVar[str]
+    #: The column numbering venues in insertion order (``rowid``, ``seq``).
+    _SEQ: ClassVar[str]
+    #: Insert ``meta`` row (:data:`UID_KEY`, uid) unless there is one.
+    _STAMP_UID_SQL: ClassVar[str]
+
+    #: The :meth:`_fail` reason of a use after :meth:`close`.
+    _CLOSED: ClassVar[str]
 
     @abstractmethod
+    def _connect(self) -> Any:
+        """Open and set up a new connection (:meth:`_fail` when it cannot)."""
+
+    @abstractmethod
+    def _fail(self, reason: str, exc: BaseException | None = None) -> NoReturn:
+        """Raise :class:`StorageUnavailable` naming the store, then ``reason``."""
+
+    @abstractmethod
+    def _init_schema(self, conn: Any) -> None:
+        """Create the schema on ``conn`` or migrate it to the latest version."""
+
+    @staticmethod
+    def _why(exc: BaseException) -> str:
+        """Return the driver's message of ``exc`` for a :meth:`_fail` reason."""
+        return str(exc)
+
+    def _conn(self) -> Any:
+        """Return this thread's connection (opened on first use; a fresh one after a fork)."""
+        if self._closed:
+            self._fail(self._CLOSED)
+        if os.getpid() != self._pid:
+            # A forked worker must not use (nor close) its parent's connections.
+            with self._lock:
+                self._pid = os.getpid()
+                self._abandon(self._conns)
+                self._conns = []
+                self._local = threading.local()
+        conn = getattr(self._local, "conn", None)
+        if conn is None or not self._alive(conn):
+            conn = self._connect()
+            self._local.conn = conn
+            with self._lock:
+                self._conns.append(conn)
+        return conn
+
+    def _abandon(self, conns: list[Any]) -> None:
+        """Drop the connections a forked worker inherited (a backend may keep them)."""
+        del conns
+
+    def _alive(self, conn: Any) -> bool:
+        """Return whether this thread's ``conn`` can still be used (else a new one opens)."""
+        del conn
+        return True
+
+    def _read_ended(self, conn: Any) -> bool:
+        """Return whether :meth:`read` may end its transaction on ``conn`` (not broken)."""
+        del conn
+        return True
+
+    def _start(self) -> None:
+        """Set up the per-thread connection bookkeeping (before the first :meth:`_conn`)."""
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._conns = []
+        self._pid = os.getpid()
+        self._closed = False
+
+    def _open(self) -> None:
+        """Create or migrate the schema on this thread's connection; close all on failure."""
+        try:
+            self._init_schema(self._conn())
+        except StorageUnavailable:
+            self.close()
+            raise
+
+    @staticmethod
+    def _newer(version: int) -> str:
+        return (f"has schema version {version}, newer than this geosvc understands "
+                f"({migrations.latest()}); upgrade geosvc")
+
+    @staticmethod
+    def _migration_failed(version: int, migration: migrations.Migration,
+                          why: object) -> str:
+        what = (f"cannot be created (migration {migration.number}" if version == 0 else
+                f"cannot be migrated from schema version {version} to "
+                f"{migrations.latest()} (migration {migration.number}")
+        kept = "" if version == 0 else f"; it was left unchanged at version {version}"
+        return f"{what}, {migration.description!r}, failed: {why}){kept}"
+
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """Run one query on this thread's connection and return every row."""
+        try:
+            return self._conn().execute(sql, params).fetchall()
+        except self._DRIVER_ERROR as exc:
+            self._fail(f"cannot be read ({self._why(exc)})", exc)
 
-    @abstractmethod
     def _stamp_uid(self, uid: str) -> None:
         """Insert ``meta`` row :data:`UID_KEY` = ``uid`` unless there is one (own statement)."""
+        try:
+            self._conn().execute(self._STAMP_UID_SQL, (UID_KEY, uid))
+        except self._DRIVER_ERROR as exc:
+            self._fail(f"cannot be written ({self._why(exc)})", exc)
 
     def _where(self) -> str:
         """Where the store lives, for :meth:`cache_identity` (a server's URL and schema)."""
@@ -154,6 +254,29 @@ class SQLStore(KeyTables, Store):
     def bundles(self) -> list[Bundle]:
         """Return every bundle by code, with its items in order."""
         return bundles_from(self._rows(_BUNDLES_SQL), self._rows(_BUNDLE_ITEMS_SQL))
+
+    def read(self, cache: SnapshotCache | None = None) -> Contents:
+        """Read revision, info, venues, items and links in one read transaction.
+
+        With ``cache`` the venue and link columns come from (or go to) the
+        snapshot cache of the revision read (:mod:`geosvc.store.snapcache`).
+        """
+        if cache is not None:
+            self._ensure_uid()
+        conn = self._conn()
+        try:
+            conn.execute(self._BEGIN_READ)
+            try:
+                def q(sql: str) -> Any:
+                    return conn.execute(sql)  # a cursor: fetchall / fetchmany
+
+                contents = self._contents(q, cache)
+            finally:
+                if self._read_ended(conn):
+                    conn.execute("COMMIT")
+        except self._DRIVER_ERROR as exc:
+            self._fail(f"cannot be read ({self._why(exc)})", exc)
+        return contents
 
     def _contents(self, q: Callable[[str], Any],
                   cache: SnapshotCache | None = None) -> Contents:
@@ -235,13 +358,12 @@ class SQLStore(KeyTables, Store):
         return venues, links, where
 
     def _venues_bound(self, q: Callable[[str], Any]) -> int | None:
-        """Return a cheap upper bound of the venue count (in ``q``'s read), or None.
+        """Return the largest venue :attr:`_SEQ` in ``q``'s read (>= the count; one lookup)."""
+        return int(q(f"SELECT max({self._SEQ}) FROM venues").fetchone()[0] or 0)
 
-        None (the default): unknown without counting; a backend with a cheap
-        bound (SQLite: the largest rowid) overrides it.
-        """
-        del q
-        return None
+    def venues_bound(self) -> int | None:
+        """Return the largest venue :attr:`_SEQ` (>= the venue count; one index lookup)."""
+        return int(self._rows(f"SELECT max({self._SEQ}) FROM venues")[0][0] or 0)
 
     def _columns_writer(self, q: Callable[[str], Any], revision: int, identity: str,
                         min_venues: int) -> Callable[[Path], bool] | None:
@@ -267,6 +389,31 @@ class SQLStore(KeyTables, Store):
         links = LinkTable.concat([LinkTable.from_rows(rows)
                                   for rows in _chunks(q(self._LINKS_SQL))])
         return venues, links
+
+    def _write_revision(self, conn: Any, revision: int, *, dry_run: bool,
+                        apply: Callable[[], WriteResult]) -> tuple[WriteResult, int]:
+        """Run ``apply()`` in the caller's write transaction; return its result and revision.
+
+        ``revision`` is the stored one, read under the write lock.  The write
+        guard (:meth:`guarded`) is checked first; the revision is bumped once
+        when anything changed (not for a dry run), and a guarded write logs
+        its ``audit_log`` row with the table counts before and after.
+        """
+        guard = self._write_guard
+        before = revision
+        if guard is not None:
+            guard.check(revision)  # If-Match, under the write lock
+            counts = table_counts(conn, TABLES)
+        result = apply()
+        if result.changed and not dry_run:
+            revision += 1
+            conn.execute(f"UPDATE meta SET value = {self._p} WHERE key = 'revision'",
+                         (str(revision),))
+        if guard is not None and not dry_run:
+            record_write(conn, self._BACKEND, guard, before=before, after=revision,
+                         result=result, counts_before=counts,
+                         counts_after=table_counts(conn, TABLES))
+        return result, revision
 
     def counts(self) -> dict[str, int]:
         """Return the number of rows per table."""

@@ -29,9 +29,7 @@ full precision), which is also the form the importer writes.
 from __future__ import annotations
 
 import math
-import os
 import re
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -70,11 +68,10 @@ from geosvc.store._rows import (
     venue_row,
 )
 from geosvc.store._sql import UID_KEY, SQLStore, write_bundles
-from geosvc.store.access import record_write, table_counts
-from geosvc.store.base import TABLES, Batch, Contents, TableCounts, WriteResult
+from geosvc.store.base import Batch, TableCounts, WriteResult
 
 if TYPE_CHECKING:
-    from geosvc.store.snapcache import SnapshotCache
+    pass
 
 #: PostgreSQL schema of a dataset when the URL names none.
 DEFAULT_SCHEMA = "geosvc"
@@ -145,6 +142,12 @@ class PostGISStore(SQLStore):
     _VENUES_SQL = f"SELECT {VENUE_SELECT} FROM venues ORDER BY seq"
     _ITEMS_SQL = f"SELECT {', '.join(ITEM_COLS)} FROM items ORDER BY seq"
     _LINKS_SQL = "SELECT venue_code, item_code, channels FROM links ORDER BY seq"
+    _DRIVER_ERROR = psycopg.Error
+    _BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    _SEQ = "seq"
+    _STAMP_UID_SQL = ("INSERT INTO meta (key, value) VALUES (%s, %s) "
+                      "ON CONFLICT (key) DO NOTHING")
+    _CLOSED = "was closed"
 
     def __init__(self, url: str, *, create: bool = True, connect_timeout_s: int = 10) -> None:
         self._conninfo, self.schema, self.location = split_url(url)
@@ -152,17 +155,9 @@ class PostGISStore(SQLStore):
         self._password = None if password is None else str(password)
         self._timeout = None if "connect_timeout" in self._conninfo else connect_timeout_s
         self._create = create
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._conns: list[psycopg.Connection] = []
         self._orphans: list[psycopg.Connection] = []
-        self._pid = os.getpid()
-        self._closed = False
-        try:
-            self._init_schema(self._conn())
-        except StorageUnavailable:
-            self.close()
-            raise
+        self._start()
+        self._open()
 
     # ------------------------------------------------------------------ plumbing
 
@@ -196,23 +191,12 @@ class PostGISStore(SQLStore):
             self._fail(f"cannot be used ({self._why(exc)})", exc)
         return conn
 
-    def _conn(self) -> psycopg.Connection:
-        if self._closed:
-            self._fail("was closed")
-        if os.getpid() != self._pid:
-            # A forked worker must not use (nor close) its parent's sessions.
-            with self._lock:
-                self._pid = os.getpid()
-                self._orphans.extend(self._conns)
-                self._conns = []
-                self._local = threading.local()
-        conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed or conn.broken:
-            conn = self._connect()
-            self._local.conn = conn
-            with self._lock:
-                self._conns.append(conn)
-        return conn
+    def _abandon(self, conns: list[psycopg.Connection]) -> None:
+        """Keep a forked worker's inherited sessions referenced, never closed nor used."""
+        self._orphans.extend(conns)
+
+    def _alive(self, conn: psycopg.Connection) -> bool:
+        return not (conn.closed or conn.broken)
 
     def _init_schema(self, conn: psycopg.Connection) -> None:
         try:
@@ -234,11 +218,6 @@ class PostGISStore(SQLStore):
         except psycopg.Error as exc:
             self._fail(f"cannot be set up ({self._why(exc)})", exc)
 
-    @staticmethod
-    def _newer(version: int) -> str:
-        return (f"has schema version {version}, newer than this geosvc understands "
-                f"({migrations.latest()}); upgrade geosvc")
-
     def _migrate(self, conn: psycopg.Connection) -> None:
         """Create the schema or bring it to the latest version (in the caller's transaction)."""
         latest = migrations.latest()
@@ -256,12 +235,7 @@ class PostGISStore(SQLStore):
             try:
                 migrations.run_steps(conn, migration.postgis)
             except psycopg.Error as exc:
-                what = (f"cannot be created (migration {migration.number}" if version == 0
-                        else f"cannot be migrated from schema version {version} to {latest} "
-                             f"(migration {migration.number}")
-                kept = "" if version == 0 else f"; it was left unchanged at version {version}"
-                self._fail(f"{what}, {migration.description!r}, failed: "
-                           f"{self._why(exc)}){kept}", exc)
+                self._fail(self._migration_failed(version, migration, self._why(exc)), exc)
         if todo:
             migrations.record(conn, backend="postgis", before=version, applied=todo,
                               now=datetime.now(UTC))
@@ -302,13 +276,6 @@ class PostGISStore(SQLStore):
         except psycopg.Error as exc:
             self._fail(f"cannot be written ({self._why(exc)}); nothing was written", exc)
 
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        try:
-            return self._conn().execute(sql, params).fetchall()
-        except psycopg.Error as exc:
-            self._fail(f"cannot be read ({self._why(exc)})", exc)
-            raise  # pragma: no cover - _fail raises
-
     # ------------------------------------------------------------------ reads
 
     def areas(self) -> list[Area]:
@@ -326,43 +293,9 @@ class PostGISStore(SQLStore):
     def _where(self) -> str:
         return f"{self.location}|{self.schema}"
 
-    def _venues_bound(self, q: Callable[[str], Any]) -> int | None:
-        """Return the largest venue ``seq`` (>= the venue count; one index lookup)."""
-        return int(q("SELECT max(seq) FROM venues").fetchone()[0] or 0)
-
-    def venues_bound(self) -> int | None:
-        """Return the largest venue ``seq`` (>= the venue count; one index lookup)."""
-        return int(self._rows("SELECT max(seq) FROM venues")[0][0] or 0)
-
-    def _stamp_uid(self, uid: str) -> None:
-        try:
-            self._conn().execute("INSERT INTO meta (key, value) VALUES (%s, %s) "
-                                 "ON CONFLICT (key) DO NOTHING", (UID_KEY, uid))
-        except psycopg.Error as exc:
-            self._fail(f"cannot be written ({self._why(exc)})", exc)
-
-    def read(self, cache: SnapshotCache | None = None) -> Contents:
-        """Read revision, info, venues, items and links in one REPEATABLE READ transaction.
-
-        With ``cache`` the venue and link columns come from (or go to) the
-        snapshot cache of the revision read (:mod:`geosvc.store.snapcache`).
-        """
-        if cache is not None:
-            self._ensure_uid()
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            try:
-                def q(sql: str) -> Any:
-                    return conn.execute(sql)  # a cursor: fetchall / fetchmany
-
-                contents = self._contents(q, cache)
-            finally:
-                if not conn.broken:
-                    conn.execute("COMMIT")
-        except psycopg.Error as exc:
-            self._fail(f"cannot be read ({self._why(exc)})", exc)
-        return contents
+    def _read_ended(self, conn: psycopg.Connection) -> bool:
+        """Return whether :meth:`read` may COMMIT on ``conn`` (not when it broke)."""
+        return not conn.broken
 
     # ------------------------------------------------------------------ writes
 
@@ -387,26 +320,15 @@ class PostGISStore(SQLStore):
         areas = [area_rows(a) for a in batch.areas]
         cells = [pop_rows(p) for p in batch.population]
         conn = self._conn()
-        guard = self._write_guard
         try:
             with conn.transaction(force_rollback=dry_run):
-                row = conn.execute(
+                row = conn.execute(  # the lock the write guard is checked under
                     "SELECT value FROM meta WHERE key = 'revision' FOR UPDATE").fetchone()
                 if row is None:
                     self._fail("has no revision in its meta table; nothing was written")
-                revision = before = int(row[0])
-                if guard is not None:
-                    guard.check(revision)  # If-Match, under the revision row's lock
-                    counts = table_counts(conn, TABLES)
-                result = self._apply(conn, batch, areas, cells)
-                if result.changed and not dry_run:
-                    revision += 1
-                    conn.execute("UPDATE meta SET value = %s WHERE key = 'revision'",
-                                 (str(revision),))
-                if guard is not None and not dry_run:
-                    record_write(conn, "postgis", guard, before=before, after=revision,
-                                 result=result, counts_before=counts,
-                                 counts_after=table_counts(conn, TABLES))
+                result, revision = self._write_revision(
+                    conn, int(row[0]), dry_run=dry_run,
+                    apply=lambda: self._apply(conn, batch, areas, cells))
         except (psycopg.IntegrityError, psycopg.DataError) as exc:
             msg = (f"violates a constraint of the store ({self._why(exc)}); "
                    "nothing was written")

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, NoReturn
 
 from geosvc.errors import InvalidParameter, StorageUnavailable
 from geosvc.model import Area, DatasetInfo, PopulationCell
@@ -46,12 +45,8 @@ from geosvc.store._rows import (
     venue_row,
 )
 from geosvc.store._sql import UID_KEY, SQLStore, write_bundles
-from geosvc.store.access import record_write, table_counts
-from geosvc.store.base import TABLES, Batch, Contents, TableCounts, WriteResult
+from geosvc.store.base import Batch, TableCounts, WriteResult
 from geosvc.table import LinkTable, VenueTable
-
-if TYPE_CHECKING:
-    from geosvc.store.snapcache import SnapshotCache
 
 _VENUE_COLS = ("code", "name", "kind", "lon", "lat", "level", "channels", "area_code",
                "area_name", "address", "phone", "opening_hours", "official_calendar",
@@ -92,6 +87,11 @@ class SQLiteStore(SQLStore):
     _VENUES_SQL = f"SELECT {', '.join(_VENUE_COLS)} FROM venues ORDER BY rowid"
     _ITEMS_SQL = f"SELECT {', '.join(ITEM_COLS)} FROM items ORDER BY rowid"
     _LINKS_SQL = "SELECT venue_code, item_code, channels FROM links ORDER BY rowid"
+    _DRIVER_ERROR = sqlite3.Error
+    _BEGIN_READ = "BEGIN"
+    _SEQ = "rowid"
+    _STAMP_UID_SQL = "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)"
+    _CLOSED = "store was closed"
     #: Venues (by the largest rowid) from which a read goes columnar (:mod:`._arrow`).
     COLUMNAR_MIN_ROWS = 200_000
 
@@ -102,11 +102,7 @@ class SQLiteStore(SQLStore):
         self.location = str(self.path)
         self._create = create
         self._busy_timeout_s = float(busy_timeout_s)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._conns: list[sqlite3.Connection] = []
-        self._pid = os.getpid()
-        self._closed = False
+        self._start()
         if not self.path.exists():
             if not create:
                 self._fail("does not exist")
@@ -115,15 +111,11 @@ class SQLiteStore(SQLStore):
                 self._fail(f"cannot be created: directory {parent!r} does not exist")
         elif self.path.is_dir():
             self._fail("is a directory, not a database file")
-        try:
-            self._init_schema(self._conn())
-        except StorageUnavailable:
-            self.close()
-            raise
+        self._open()
 
     # ------------------------------------------------------------------ plumbing
 
-    def _fail(self, reason: str, exc: BaseException | None = None) -> None:
+    def _fail(self, reason: str, exc: BaseException | None = None) -> NoReturn:
         msg = f"the database {str(self.path)!r} {reason}"
         raise StorageUnavailable(msg) from exc
 
@@ -141,23 +133,6 @@ class SQLiteStore(SQLStore):
             conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             self._fail(f"cannot be opened ({exc})", exc)
-        return conn
-
-    def _conn(self) -> sqlite3.Connection:
-        if self._closed:
-            self._fail("store was closed")
-        if os.getpid() != self._pid:
-            # A forked worker must not share its parent's connections: abandon them.
-            with self._lock:
-                self._pid = os.getpid()
-                self._conns = []
-                self._local = threading.local()
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
-            with self._lock:
-                self._conns.append(conn)
         return conn
 
     def _init_schema(self, conn: sqlite3.Connection) -> None:
@@ -215,20 +190,6 @@ class SQLiteStore(SQLStore):
         finally:
             conn.execute("PRAGMA foreign_keys = ON")
 
-    @staticmethod
-    def _newer(version: int) -> str:
-        return (f"has schema version {version}, newer than this geosvc understands "
-                f"({migrations.latest()}); upgrade geosvc")
-
-    @staticmethod
-    def _migration_failed(version: int, migration: migrations.Migration,
-                          why: object) -> str:
-        what = (f"cannot be created (migration {migration.number}" if version == 0 else
-                f"cannot be migrated from schema version {version} to "
-                f"{migrations.latest()} (migration {migration.number}")
-        kept = "" if version == 0 else f"; it was left unchanged at version {version}"
-        return f"{what}, {migration.description!r}, failed: {why}){kept}"
-
     def _transaction(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run ``work(conn)`` in one ``BEGIN IMMEDIATE`` transaction; return its result."""
         conn = self._conn()
@@ -243,13 +204,6 @@ class SQLiteStore(SQLStore):
         except sqlite3.Error as exc:
             self._fail(f"cannot be written ({exc}); nothing was written", exc)
         return out
-
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        try:
-            return self._conn().execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            self._fail(f"cannot be read ({exc})", exc)
-            raise  # pragma: no cover - _fail raises
 
     # ------------------------------------------------------------------ reads
 
@@ -266,43 +220,6 @@ class SQLiteStore(SQLStore):
 
     def _where(self) -> str:
         return str(self.path.resolve())
-
-    def _stamp_uid(self, uid: str) -> None:
-        try:
-            self._conn().execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
-                                 (UID_KEY, uid))
-        except sqlite3.Error as exc:
-            self._fail(f"cannot be written ({exc})", exc)
-
-    def read(self, cache: SnapshotCache | None = None) -> Contents:
-        """Read revision, info, venues, items and links in one read transaction.
-
-        With ``cache`` the venue and link columns come from (or go to) the
-        snapshot cache of the revision read (:mod:`geosvc.store.snapcache`).
-        """
-        if cache is not None:
-            self._ensure_uid()
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN")
-            try:
-                def q(sql: str) -> Any:
-                    return conn.execute(sql)  # a cursor: fetchall / fetchmany
-
-                contents = self._contents(q, cache)
-            finally:
-                conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._fail(f"cannot be read ({exc})", exc)
-        return contents
-
-    def _venues_bound(self, q: Callable[[str], Any]) -> int | None:
-        """Return the largest venue rowid (>= the venue count; one index lookup)."""
-        return int(q("SELECT max(rowid) FROM venues").fetchone()[0] or 0)
-
-    def venues_bound(self) -> int | None:
-        """Return the largest venue rowid (>= the venue count; one index lookup)."""
-        return int(self._rows("SELECT max(rowid) FROM venues")[0][0] or 0)
 
     def _columns(self, q: Callable[[str], Any],
                  revision: int) -> tuple[VenueTable, LinkTable]:
@@ -346,24 +263,13 @@ class SQLiteStore(SQLStore):
         """
         check_batch(batch)
         conn = self._conn()
-        guard = self._write_guard
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                revision = before = int(conn.execute(
+                stored = int(conn.execute(
                     "SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
-                if guard is not None:
-                    guard.check(revision)  # If-Match, under the write lock
-                    counts = table_counts(conn, TABLES)
-                result = self._apply(conn, batch)
-                if result.changed and not dry_run:
-                    revision += 1
-                    conn.execute("UPDATE meta SET value = ? WHERE key = 'revision'",
-                                 (str(revision),))
-                if guard is not None and not dry_run:
-                    record_write(conn, "sqlite", guard, before=before, after=revision,
-                                 result=result, counts_before=counts,
-                                 counts_after=table_counts(conn, TABLES))
+                result, revision = self._write_revision(
+                    conn, stored, dry_run=dry_run, apply=lambda: self._apply(conn, batch))
                 conn.execute("ROLLBACK" if dry_run else "COMMIT")
             finally:
                 if conn.in_transaction:
