@@ -198,20 +198,50 @@ def _number(raw: str) -> float:
     return value
 
 
-def _lon(raw: str, ctx: ParseContext) -> float:
+def _degrees(raw: str, limit: int) -> float:
+    """Parse a coordinate in degrees between -``limit`` and ``limit`` (lon 180, lat 90).
+
+    Examples
+    --------
+    >>> _degrees("-180", 180), _degrees("60.17", 90)
+    (-180.0, 60.17)
+    >>> _degrees("90.5", 90)
+    Traceback (most recent call last):
+    ...
+    geosvc.api.params._Reject: must be a number between -90 and 90
+    """
     value = _number(raw)
-    if not -180.0 <= value <= 180.0:
-        msg = "must be a number between -180 and 180"
+    if not -limit <= value <= limit:
+        msg = f"must be a number between {-limit} and {limit}"
         raise _Reject(msg)
     return value
+
+
+def _lon(raw: str, ctx: ParseContext) -> float:
+    return _degrees(raw, 180)
 
 
 def _lat(raw: str, ctx: ParseContext) -> float:
-    value = _number(raw)
-    if not -90.0 <= value <= 90.0:
-        msg = "must be a number between -90 and 90"
+    return _degrees(raw, 90)
+
+
+def _choice(raw: str, names: tuple[str, ...]) -> str:
+    """Return ``raw`` in lower case when it is one of ``names``.
+
+    Examples
+    --------
+    >>> _choice("Walk", ("walk", "drive"))
+    'walk'
+    >>> _choice("fly", ("walk", "drive"))
+    Traceback (most recent call last):
+    ...
+    geosvc.api.params._Reject: must be one of walk | drive
+    """
+    low = raw.lower()
+    if low not in names:
+        msg = f"must be one of {' | '.join(names)}"
         raise _Reject(msg)
-    return value
+    return low
 
 
 def _crs(raw: str, ctx: ParseContext) -> str:
@@ -367,11 +397,7 @@ def _datetime(raw: str, ctx: ParseContext) -> datetime:
 
 
 def _mode(raw: str, ctx: ParseContext) -> str:
-    low = raw.lower()
-    if low not in MODES:
-        msg = f"must be one of {' | '.join(MODES)}"
-        raise _Reject(msg)
-    return low
+    return _choice(raw, MODES)
 
 
 def _minutes_value(raw: str, high: float) -> float:
@@ -543,11 +569,7 @@ MODE_ANALYSIS = Param(
     {"type": "string", "enum": list(MODES), "default": "walk"}, _mode, "walk")
 
 def _shape(raw: str, ctx: ParseContext) -> str:
-    low = raw.lower()
-    if low not in SHAPES:
-        msg = f"must be one of {' | '.join(SHAPES)}"
-        raise _Reject(msg)
-    return low
+    return _choice(raw, SHAPES)
 
 
 SHAPE = Param(
