@@ -26,6 +26,7 @@ from geosvc.store._rows import (
     bundle_rows,
     bundles_from,
     info_from,
+    info_meta,
     items_from,
     links_from,
     venues_from,
@@ -113,6 +114,8 @@ class SQLStore(KeyTables, Store):
     _SEQ: ClassVar[str]
     #: Insert ``meta`` row (:data:`UID_KEY`, uid) unless there is one.
     _STAMP_UID_SQL: ClassVar[str]
+    #: The ``meta`` keys that are not dataset settings (kept when the info is replaced).
+    _KEPT_META: ClassVar[tuple[str, ...]] = ("revision", UID_KEY)
 
     #: The :meth:`_fail` reason of a use after :meth:`close`.
     _CLOSED: ClassVar[str]
@@ -414,6 +417,32 @@ class SQLStore(KeyTables, Store):
                          result=result, counts_before=counts,
                          counts_after=table_counts(conn, TABLES))
         return result, revision
+
+    def _apply_meta(self, conn: Any, batch: Batch) -> bool:
+        """Start applying ``batch`` (caller's transaction): kinds first, then the info.
+
+        A batch with venues first brings ``venue_kinds`` in line with the
+        vocabulary (:func:`~geosvc.store.migrations.sync_venue_kinds`); the
+        batch's info, when given, then replaces the stored settings.  Returns
+        whether the info changed.
+        """
+        if batch.venues:
+            migrations.sync_venue_kinds(conn, param=self._p)
+        if batch.info is None:
+            return False
+        new = info_meta(batch.info, conn.execute("SELECT key, value FROM meta"))
+        if new is None:
+            return False
+        kept = ", ".join(f"'{key}'" for key in self._KEPT_META)
+        conn.execute(f"DELETE FROM meta WHERE key NOT IN ({kept})")
+        self._executemany(conn, f"INSERT INTO meta (key, value) VALUES ({self._p}, {self._p})",
+                          list(new.items()))
+        return True
+
+    @staticmethod
+    def _executemany(conn: Any, sql: str, rows: list[tuple]) -> None:
+        """Run ``sql`` once per row of ``rows`` on ``conn``."""
+        conn.executemany(sql, rows)
 
     def counts(self) -> dict[str, int]:
         """Return the number of rows per table."""

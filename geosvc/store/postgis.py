@@ -40,7 +40,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from geosvc.errors import ConfigError, InvalidParameter, StorageUnavailable
-from geosvc.model import Area, DatasetInfo, Level, PopulationCell
+from geosvc.model import Area, Level, PopulationCell
 from geosvc.store import migrations
 from geosvc.store._postgis_schema import (
     AREA_SELECT,
@@ -59,7 +59,6 @@ from geosvc.store._rows import (
     change_counts,
     channel_names,
     check_batch,
-    info_meta,
     item_row,
     key_last,
     link_row,
@@ -148,6 +147,7 @@ class PostGISStore(SQLStore):
     _STAMP_UID_SQL = ("INSERT INTO meta (key, value) VALUES (%s, %s) "
                       "ON CONFLICT (key) DO NOTHING")
     _CLOSED = "was closed"
+    _KEPT_META = ("revision", "schema_version", UID_KEY)
 
     def __init__(self, url: str, *, create: bool = True, connect_timeout_s: int = 10) -> None:
         self._conninfo, self.schema, self.location = split_url(url)
@@ -339,11 +339,7 @@ class PostGISStore(SQLStore):
 
     def _apply(self, conn: psycopg.Connection, batch: Batch, areas: list[tuple[tuple, tuple]],
                cells: list[tuple[tuple, tuple]]) -> WriteResult:
-        if batch.venues:
-            migrations.sync_venue_kinds(conn, param="%s")
-        info_changed = False
-        if batch.info is not None:
-            info_changed = self._write_info(conn, batch.info)
+        info_changed = self._apply_meta(conn, batch)
         items = [item_row(i, flag=bool) for i in batch.items]
         venues = [venue_row(v, flag=bool, channels=channel_names) for v in batch.venues]
         tables = {
@@ -367,15 +363,9 @@ class PostGISStore(SQLStore):
         return WriteResult(tables=tables, info_changed=info_changed)
 
     @staticmethod
-    def _write_info(conn: psycopg.Connection, info: DatasetInfo) -> bool:
-        new = info_meta(info, conn.execute("SELECT key, value FROM meta"))
-        if new is None:
-            return False
-        conn.execute("DELETE FROM meta WHERE key NOT IN ('revision', 'schema_version', "
-                     f"'{UID_KEY}')")
+    def _executemany(conn: psycopg.Connection, sql: str, rows: list[tuple]) -> None:
         with conn.cursor() as cur:
-            cur.executemany("INSERT INTO meta (key, value) VALUES (%s, %s)", list(new.items()))
-        return True
+            cur.executemany(sql, rows)
 
     @staticmethod
     def _upsert(conn: psycopg.Connection, table: str, cols: Sequence[str],

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from geosvc.errors import InvalidParameter, StorageUnavailable
-from geosvc.model import Area, DatasetInfo, PopulationCell
+from geosvc.model import Area, PopulationCell
 from geosvc.store import _arrow, migrations
 from geosvc.store._rows import (
     ITEM_COLS,
@@ -35,7 +35,6 @@ from geosvc.store._rows import (
     area_population,
     change_counts,
     check_batch,
-    info_meta,
     item_row,
     key_last,
     link_row,
@@ -44,7 +43,7 @@ from geosvc.store._rows import (
     stale_links,
     venue_row,
 )
-from geosvc.store._sql import UID_KEY, SQLStore, write_bundles
+from geosvc.store._sql import SQLStore, write_bundles
 from geosvc.store.base import Batch, TableCounts, WriteResult
 from geosvc.table import LinkTable, VenueTable
 
@@ -282,11 +281,7 @@ class SQLiteStore(SQLStore):
         return replace(result, revision=revision, dry_run=dry_run)
 
     def _apply(self, conn: sqlite3.Connection, batch: Batch) -> WriteResult:
-        if batch.venues:
-            migrations.sync_venue_kinds(conn, param="?")
-        info_changed = False
-        if batch.info is not None:
-            info_changed = self._write_info(conn, batch.info)
+        info_changed = self._apply_meta(conn, batch)
         tables = {
             "items": self._upsert(conn, "items", ITEM_COLS, ("code",),
                                   [item_row(i) for i in batch.items]),
@@ -299,15 +294,6 @@ class SQLiteStore(SQLStore):
             "bundles": write_bundles(conn, batch.bundles, param="?"),
         }
         return WriteResult(tables=tables, info_changed=info_changed)
-
-    @staticmethod
-    def _write_info(conn: sqlite3.Connection, info: DatasetInfo) -> bool:
-        new = info_meta(info, conn.execute("SELECT key, value FROM meta"))
-        if new is None:
-            return False
-        conn.execute(f"DELETE FROM meta WHERE key NOT IN ('revision', '{UID_KEY}')")
-        conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", new.items())
-        return True
 
     @staticmethod
     def _upsert(conn: sqlite3.Connection, table: str, cols: Sequence[str],
