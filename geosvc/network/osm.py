@@ -408,9 +408,7 @@ def _read_pbf_nodes(path: Path, rules: OsmRules, seg: _Segments) -> None:
     timed: dict[int, float] = {}
     for n in nodes:
         _node_rule(n.id, {t.k: t.v for t in n.tags}, rules, closed, timed)
-    seg.closed_ids = np.asarray(closed, dtype=np.int64)
-    seg.barrier_ids = np.fromiter(timed, dtype=np.int64, count=len(timed))
-    seg.barrier_s = np.fromiter(timed.values(), dtype=np.float64, count=len(timed))
+    _set_node_rules(seg, closed, timed)
 
 
 def _node_rule(node: int, tags: Mapping[str, str], rules: OsmRules, closed: list[int],
@@ -422,12 +420,20 @@ def _node_rule(node: int, tags: Mapping[str, str], rules: OsmRules, closed: list
         timed[node] = sec
 
 
+def _set_node_rules(seg: _Segments, closed: list[int], timed: dict[int, float]) -> None:
+    """Keep on ``seg`` the nodes :func:`_node_rule` filed (closed ids; timed ids, seconds)."""
+    seg.closed_ids = np.asarray(closed, dtype=np.int64)
+    seg.barrier_ids = np.fromiter(timed, dtype=np.int64, count=len(timed))
+    seg.barrier_s = np.fromiter(timed.values(), dtype=np.float64, count=len(timed))
+
+
 def _barrier_times(net: RoadNetwork, seg: _Segments) -> NDArray[np.float64]:
     """Seconds of passing each node of ``net`` (its OSM id among ``seg``'s timed nodes)."""
     node_s = np.zeros(net.n_nodes)
     if len(seg.barrier_ids):
-        pos = _positions(seg.barrier_ids[np.argsort(seg.barrier_ids)], net.node_id)
-        sec = seg.barrier_s[np.argsort(seg.barrier_ids)]
+        order = np.argsort(seg.barrier_ids)
+        pos = _positions(seg.barrier_ids[order], net.node_id)
+        sec = seg.barrier_s[order]
         node_s[pos >= 0] = sec[pos[pos >= 0]]
     return node_s
 
@@ -447,9 +453,7 @@ def _read_xml(path: Path, mode: str) -> _Segments:
         raise InvalidParameter("osm_path", msg) from exc
     seg = _xml_segments(node_ids, lons, lats, ways)
     seg.report["ways_unused"] = unused
-    seg.closed_ids = np.asarray(closed, dtype=np.int64)
-    seg.barrier_ids = np.fromiter(timed, dtype=np.int64, count=len(timed))
-    seg.barrier_s = np.fromiter(timed.values(), dtype=np.float64, count=len(timed))
+    _set_node_rules(seg, closed, timed)
     return seg
 
 

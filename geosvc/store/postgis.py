@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -68,9 +68,6 @@ from geosvc.store._rows import (
 )
 from geosvc.store._sql import UID_KEY, SQLStore, write_bundles
 from geosvc.store.base import Batch, TableCounts, WriteResult
-
-if TYPE_CHECKING:
-    pass
 
 #: PostgreSQL schema of a dataset when the URL names none.
 DEFAULT_SCHEMA = "geosvc"
